@@ -1,0 +1,39 @@
+/** The `xmesh` command. Each verb is a thin call into a package. */
+import { Command } from 'commander';
+import { runValidate } from './validate.js';
+
+export function buildProgram(out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Command {
+  const program = new Command('xmesh').description('xmesh: an in-process service mesh driven by Envoy v3 xDS resources');
+  program
+    .command('validate')
+    .description('validate Envoy bootstrap / resource files (YAML or JSON) like `envoy --mode validate`')
+    .argument('<files...>', 'config files')
+    .option('-r, --routes', 'also print the resolved routing table')
+    .option('--json', 'print the result as JSON')
+    .action(async (files: string[], opts: { routes?: boolean; json?: boolean }) => {
+      process.exitCode = await runValidate(files, opts, out);
+    });
+  program
+    .command('control-plane')
+    .description('serve Envoy resources from a YAML/JSON file over xDS ADS (SotW and delta); edits are pushed to every client')
+    .requiredOption('-c, --config <file>', 'resource file (watched)')
+    .option('-p, --port <port>', 'port to listen on', '18000')
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .action(async (opts: { config: string; port: string; host: string }) => {
+      const { runControlPlane } = await import('@xmesh/control-plane');
+      await runControlPlane({ config: opts.config, port: Number(opts.port), host: opts.host });
+    });
+  program
+    .command('sidecar')
+    .description('run the xmesh sidecar: one HTTP/1.1 + h2c (gRPC) listener routed by the config; drains on SIGTERM')
+    .option('-c, --config <file>', 'Envoy bootstrap / resource file (YAML or JSON, watched)')
+    .option('--xds <bootstrap>', 'xDS bootstrap file (not supported yet)')
+    .option('--listen <host:port>', 'outbound listener', '127.0.0.1:15001')
+    .option('--admin <host:port>', 'admin endpoint', '127.0.0.1:15000')
+    .option('--drain-ms <ms>', 'grace period for in-flight requests on SIGTERM', '10000')
+    .action(async (opts: { config?: string; xds?: string; listen: string; admin: string; drainMs: string }) => {
+      const { runSidecar } = await import('@xmesh/sidecar');
+      await runSidecar({ ...opts, drainMs: Number(opts.drainMs) }, out);
+    });
+  return program;
+}

@@ -1,0 +1,78 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runValidate } from './validate.js';
+
+const root = join(import.meta.dirname, '..', '..', '..');
+const bin = join(root, 'packages/cli/dist/bin.js');
+
+const BAD = `static_resources:
+  clusters:
+  - name: backend
+    type: STATIC
+    lb_policy: ROUND_ROBINN
+    connect_timeout: 5
+    circuit_breakers:
+      thresholds:
+      - max_requests: ten
+    load_assignment:
+      cluster_name: backend
+      endpoints:
+      - lb_endpoints:
+        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 70000 } } }
+`;
+
+function tempFile(name: string, text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'xmesh-validate-'));
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+test('a valid file prints a summary and returns 0', async () => {
+  const lines: string[] = [];
+  const code = await runValidate([join(root, 'examples/front-proxy/envoy.yaml')], { routes: true }, (l) => lines.push(l));
+  const out = lines.join('\n');
+  assert.equal(code, 0);
+  assert.match(out, /envoy\.yaml: OK/);
+  assert.match(out, /listeners: 1 {2}route configs: 1 {2}virtual hosts: 1 {2}routes: 3 {2}clusters: 2 {2}endpoints: 2/);
+  assert.match(out, /http filters: local_ratelimit, router/);
+  assert.match(out, /prefix "\/service\/1" → service1 \(timeout 5000ms, retries 2 on 5xx,connect-failure,reset\)/);
+});
+
+test('an invalid file prints every error with its path and line, and returns 1', async () => {
+  const lines: string[] = [];
+  const code = await runValidate([tempFile('bad.yaml', BAD)], {}, (l) => lines.push(l));
+  const out = lines.join('\n');
+  assert.equal(code, 1);
+  assert.match(out, /INVALID \(4 errors\)/);
+  assert.match(out, /static_resources\.clusters\[0\]\.lb_policy: .*"ROUND_ROBINN" \(line 5\)/);
+  assert.match(out, /static_resources\.clusters\[0\]\.connect_timeout: must be a duration.* \(line 6\)/);
+  assert.match(out, /static_resources\.clusters\[0\]\.circuit_breakers\.thresholds\[0\]\.max_requests: must be a uint32, got "ten" \(line 9\)/);
+  assert.match(out, /socket_address\.port_value: .*70000 \(line 14\)/);
+});
+
+test('a YAML syntax error is reported with its line', async () => {
+  const lines: string[] = [];
+  const code = await runValidate([tempFile('broken.yaml', 'a: [1, 2\n')], {}, (l) => lines.push(l));
+  assert.equal(code, 1);
+  assert.match(lines.join('\n'), /broken\.yaml: .*\(line \d+\)/);
+});
+
+test('a missing file is an error, not a crash', async () => {
+  const lines: string[] = [];
+  assert.equal(await runValidate(['/nonexistent/xmesh.yaml'], {}, (l) => lines.push(l)), 1);
+  assert.match(lines.join('\n'), /cannot read/);
+});
+
+test('the installed bin exits 0 on the examples and 1 on a bad file', () => {
+  const ok = spawnSync(process.execPath, [bin, 'validate', 'examples/front-proxy/envoy.yaml', 'examples/istio-sidecar/resources.yaml'], { cwd: root, encoding: 'utf8' });
+  assert.equal(ok.status, 0, ok.stderr + ok.stdout);
+  assert.match(ok.stdout, /resources\.yaml: OK/);
+  const bad = spawnSync(process.execPath, [bin, 'validate', tempFile('bad.yaml', BAD)], { cwd: root, encoding: 'utf8' });
+  assert.equal(bad.status, 1);
+  assert.match(bad.stdout, /max_requests: must be a uint32, got "ten"/);
+});

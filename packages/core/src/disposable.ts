@@ -1,0 +1,4 @@
+/** Something that holds resources (sockets, timers) until closed. `close()` is idempotent. */
+export interface Disposable {
+  close(): Promise<void>;
+}

@@ -1,0 +1,31 @@
+/** Envoy's `envoy.config.core.v3.HealthStatus`, as names. */
+export type HealthStatus = 'UNKNOWN' | 'HEALTHY' | 'UNHEALTHY' | 'DRAINING' | 'TIMEOUT' | 'DEGRADED';
+
+export interface Locality {
+  readonly region: string;
+  readonly zone: string;
+  readonly subZone: string;
+}
+
+/** One upstream host. `id` is `host:port` and is the key that per-endpoint state survives under. */
+export interface Endpoint {
+  readonly id: string;
+  readonly host: string;
+  readonly port: number;
+  readonly weight: number;
+  readonly healthStatus: HealthStatus;
+  readonly priority: number;
+  readonly locality: Locality;
+  readonly localityWeight: number | undefined;
+  /** Filter metadata from the endpoint (e.g. `envoy.lb` subset keys), frozen. */
+  readonly metadata: Readonly<Record<string, unknown>>;
+}
+
+export function endpointId(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** True for the statuses Envoy routes to in normal operation (UNKNOWN, HEALTHY). */
+export function isServing(status: HealthStatus): boolean {
+  return status === 'HEALTHY' || status === 'UNKNOWN';
+}

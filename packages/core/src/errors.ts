@@ -1,0 +1,146 @@
+/**
+ * Stable error codes. A code is a contract: it never changes meaning once published.
+ * Each maps to the gRPC status a caller would expect (see `grpcStatusOf`).
+ */
+export const ErrorCode = {
+  CONFIG_INVALID: 'XMESH_CONFIG_INVALID',
+  NO_ROUTE: 'XMESH_NO_ROUTE',
+  NO_CLUSTER: 'XMESH_NO_CLUSTER',
+  NO_HEALTHY_UPSTREAM: 'XMESH_NO_HEALTHY_UPSTREAM',
+  CIRCUIT_OPEN: 'XMESH_CIRCUIT_OPEN',
+  RATE_LIMITED: 'XMESH_RATE_LIMITED',
+  FAULT_ABORT: 'XMESH_FAULT_ABORT',
+  TIMEOUT: 'XMESH_TIMEOUT',
+  CANCELLED: 'XMESH_CANCELLED',
+  CONNECT_FAILED: 'XMESH_CONNECT_FAILED',
+  UPSTREAM_RESET: 'XMESH_UPSTREAM_RESET',
+  UPSTREAM_STATUS: 'XMESH_UPSTREAM_STATUS',
+  PROTOCOL: 'XMESH_PROTOCOL',
+  MESSAGE_TOO_LARGE: 'XMESH_MESSAGE_TOO_LARGE',
+  CLOSED: 'XMESH_CLOSED',
+  /** DNS resolution of an upstream host failed; the last good answer stays in use. */
+  DNS_FAILED: 'XMESH_DNS_FAILED',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** gRPC status codes (numeric values as on the wire). */
+export const GrpcStatus = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+} as const;
+
+export type GrpcStatus = (typeof GrpcStatus)[keyof typeof GrpcStatus];
+
+/** One validation problem: `path` is the field path in the input, e.g. `clusters[2].lb_policy`. */
+export interface FieldError {
+  readonly path: string;
+  readonly message: string;
+  /** 1-based line in the source text, when the input came from a file. */
+  readonly line?: number;
+}
+
+export interface MeshErrorOptions {
+  readonly cause?: unknown;
+  readonly cluster?: string;
+  readonly endpoint?: string;
+  /** The gRPC status to surface; defaults from the code. */
+  readonly grpcStatus?: GrpcStatus;
+  /** The HTTP status to surface; defaults from the code. */
+  readonly httpStatus?: number;
+  /** Validation errors, for XMESH_CONFIG_INVALID. */
+  readonly errors?: readonly FieldError[];
+}
+
+const DEFAULT_GRPC: Record<ErrorCode, GrpcStatus> = {
+  XMESH_CONFIG_INVALID: GrpcStatus.INVALID_ARGUMENT,
+  XMESH_NO_ROUTE: GrpcStatus.UNIMPLEMENTED,
+  XMESH_NO_CLUSTER: GrpcStatus.UNAVAILABLE,
+  XMESH_NO_HEALTHY_UPSTREAM: GrpcStatus.UNAVAILABLE,
+  XMESH_CIRCUIT_OPEN: GrpcStatus.UNAVAILABLE,
+  XMESH_RATE_LIMITED: GrpcStatus.RESOURCE_EXHAUSTED,
+  XMESH_FAULT_ABORT: GrpcStatus.UNAVAILABLE,
+  XMESH_TIMEOUT: GrpcStatus.DEADLINE_EXCEEDED,
+  XMESH_CANCELLED: GrpcStatus.CANCELLED,
+  XMESH_CONNECT_FAILED: GrpcStatus.UNAVAILABLE,
+  XMESH_UPSTREAM_RESET: GrpcStatus.UNAVAILABLE,
+  XMESH_UPSTREAM_STATUS: GrpcStatus.UNKNOWN,
+  XMESH_PROTOCOL: GrpcStatus.INTERNAL,
+  XMESH_MESSAGE_TOO_LARGE: GrpcStatus.RESOURCE_EXHAUSTED,
+  XMESH_CLOSED: GrpcStatus.UNAVAILABLE,
+  XMESH_DNS_FAILED: GrpcStatus.UNAVAILABLE,
+};
+
+const DEFAULT_HTTP: Record<ErrorCode, number> = {
+  XMESH_CONFIG_INVALID: 500,
+  XMESH_NO_ROUTE: 404,
+  XMESH_NO_CLUSTER: 503,
+  XMESH_NO_HEALTHY_UPSTREAM: 503,
+  XMESH_CIRCUIT_OPEN: 503,
+  XMESH_RATE_LIMITED: 429,
+  XMESH_FAULT_ABORT: 503,
+  XMESH_TIMEOUT: 504,
+  XMESH_CANCELLED: 499,
+  XMESH_CONNECT_FAILED: 503,
+  XMESH_UPSTREAM_RESET: 503,
+  XMESH_UPSTREAM_STATUS: 502,
+  XMESH_PROTOCOL: 502,
+  XMESH_MESSAGE_TOO_LARGE: 413,
+  XMESH_CLOSED: 503,
+  XMESH_DNS_FAILED: 503,
+};
+
+const BRAND = Symbol.for('xmesh.MeshError');
+
+/**
+ * The one error type xmesh raises. `code` is stable; `message` is for humans.
+ * Branded so `isMeshError` works across package copies.
+ */
+export class MeshError extends Error {
+  readonly code: ErrorCode;
+  readonly cluster: string | undefined;
+  readonly endpoint: string | undefined;
+  readonly grpcStatus: GrpcStatus;
+  readonly httpStatus: number;
+  readonly errors: readonly FieldError[];
+  readonly [BRAND] = true;
+
+  constructor(code: ErrorCode, message: string, options: MeshErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'MeshError';
+    this.code = code;
+    this.cluster = options.cluster;
+    this.endpoint = options.endpoint;
+    this.grpcStatus = options.grpcStatus ?? DEFAULT_GRPC[code];
+    this.httpStatus = options.httpStatus ?? DEFAULT_HTTP[code];
+    this.errors = Object.freeze([...(options.errors ?? [])]);
+  }
+}
+
+export function isMeshError(value: unknown): value is MeshError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+}
+
+export function hasCode<C extends ErrorCode>(value: unknown, code: C): value is MeshError & { code: C } {
+  return isMeshError(value) && value.code === code;
+}
+
+/** Formats field errors one per line, `path: message`, as `xmesh validate` prints them. */
+export function formatFieldErrors(errors: readonly FieldError[]): string {
+  return errors.map((e) => `${e.path}: ${e.message}${e.line === undefined ? '' : ` (line ${e.line})`}`).join('\n');
+}

@@ -1,0 +1,5 @@
+export * from './errors.js';
+export * from './endpoint.js';
+export * from './clock.js';
+export * from './disposable.js';
+export * from './call.js';

@@ -1,0 +1,73 @@
+/**
+ * xmesh settings without an Envoy field, read from a cluster's `metadata.filter_metadata.xmesh`. Envoy ignores
+ * that object, so the same cluster still works unchanged behind a real Envoy:
+ *
+ * ```yaml
+ * metadata:
+ *   filter_metadata:
+ *     xmesh:
+ *       lb_policy: PEAK_EWMA        # with Envoy lb_policy ROUND_ROBIN or LEAST_REQUEST, Envoy's own fallback
+ *       ewma_decay: 10s
+ *       transport: lean             # or grpc-js
+ *       fail_fast: { error_threshold_percentage: 50, volume_threshold: 20, rolling_window: 10s,
+ *                    rolling_buckets: 10, reset_timeout: 5s }
+ * ```
+ */
+import type { ClusterExtensions, FailFastConfig } from '../model.js';
+import { deepFreeze } from '../freeze.js';
+import { describe, type Reader } from './reader.js';
+
+export const DEFAULT_EXTENSIONS: ClusterExtensions = deepFreeze({
+  transport: undefined,
+  failFast: undefined,
+  ewmaDecayMs: 10_000,
+});
+
+export const DEFAULT_FAIL_FAST: FailFastConfig = {
+  errorThresholdPercentage: 50,
+  volumeThreshold: 20,
+  rollingWindowMs: 10_000,
+  rollingBuckets: 10,
+  resetTimeoutMs: 5_000,
+};
+
+export interface DecodedExtensions {
+  readonly extensions: ClusterExtensions;
+  /** True when `lb_policy: PEAK_EWMA` was asked for (the caller checks it against Envoy's lb_policy). */
+  readonly peakEwma: boolean;
+}
+
+/** Decodes the `xmesh` metadata object; an absent one gives the defaults. Unknown keys are errors. */
+export function decodeClusterExtensions(r: Reader | undefined): DecodedExtensions {
+  if (!r) return { extensions: DEFAULT_EXTENSIONS, peakEwma: false };
+  const lbPolicy = r.get('lb_policy');
+  if (lbPolicy !== undefined && lbPolicy !== 'PEAK_EWMA') r.error('lb_policy', `must be PEAK_EWMA, got ${describe(lbPolicy)}`);
+  const transportName = r.has('transport') ? r.enumOf('transport', ['grpc-js', 'lean'] as const, 'grpc-js') : undefined;
+  const extensions: ClusterExtensions = {
+    transport: transportName,
+    failFast: decodeFailFast(r.obj('fail_fast')),
+    ewmaDecayMs: r.positiveDuration('ewma_decay') ?? DEFAULT_EXTENSIONS.ewmaDecayMs,
+  };
+  r.finish('xmesh setting');
+  return { extensions, peakEwma: lbPolicy === 'PEAK_EWMA' };
+}
+
+function decodeFailFast(r: Reader | undefined): FailFastConfig | undefined {
+  if (!r) return undefined;
+  const d = DEFAULT_FAIL_FAST;
+  const config: FailFastConfig = {
+    errorThresholdPercentage: r.num('error_threshold_percentage', d.errorThresholdPercentage, 0, 100),
+    volumeThreshold: r.uint32('volume_threshold', d.volumeThreshold),
+    rollingWindowMs: r.positiveDuration('rolling_window') ?? d.rollingWindowMs,
+    rollingBuckets: r.int('rolling_buckets', d.rollingBuckets, 1),
+    resetTimeoutMs: r.positiveDuration('reset_timeout') ?? d.resetTimeoutMs,
+  };
+  if (config.rollingWindowMs % config.rollingBuckets !== 0) {
+    r.error(
+      'rolling_buckets',
+      `must divide rolling_window evenly (${config.rollingWindowMs} ms / ${config.rollingBuckets} buckets is not a whole number of ms)`,
+    );
+  }
+  r.finish('fail_fast setting');
+  return config;
+}

@@ -1,0 +1,145 @@
+/**
+ * `envoy.config.cluster.v3.Cluster` → ClusterConfig with Envoy's defaults. Every Cluster field is decoded, ignored
+ * with a documented reason (IGNORED_FIELDS), or reported as unsupported.
+ */
+import type { ClusterConfig, DiscoveryType, LbPolicy } from '../model.js';
+import { decodeCircuitBreakers } from './circuit-breakers.js';
+import { decodeClusterExtensions } from './cluster-extensions.js';
+import { decodeLoadAssignment } from './endpoints.js';
+import { ignoreListed, Messages } from './ignored-fields.js';
+import { oneOf, rejectUnsupported } from './fields.js';
+import { decodeLbSettings } from './lb-config.js';
+import { decodeOutlierDetection } from './outlier-detection.js';
+import { decodeHttp2 } from './protocol-options.js';
+import { describe, Reader } from './reader.js';
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+export const DEFAULT_DNS_REFRESH_RATE_MS = 5_000;
+export const DEFAULT_HEALTHY_PANIC_THRESHOLD = 50;
+
+/** Rejected rather than ignored: ignoring them would change where or how traffic goes. */
+const UNSUPPORTED_FIELDS = {
+  cluster_type: 'custom cluster types; use type (STATIC, STRICT_DNS, LOGICAL_DNS or EDS)',
+  load_balancing_policy: 'use lb_policy (ignoring it would change how traffic is balanced)',
+};
+
+const DISCOVERY_TYPES: Readonly<Record<number, DiscoveryType>> = { 0: 'STATIC', 1: 'STRICT_DNS', 2: 'LOGICAL_DNS', 3: 'EDS' };
+const DNS_LOOKUP_FAMILIES = ['AUTO', 'V4_ONLY', 'V6_ONLY', 'V4_PREFERRED', 'ALL'] as const;
+
+export function decodeCluster(r: Reader): ClusterConfig {
+  const name = r.requiredStr('name');
+  const type = decodeDiscoveryType(r);
+  const edsServiceName = decodeEdsConfig(r, type);
+  const lb = decodeLbSettings(r);
+  const connectTimeoutMs = r.positiveDuration('connect_timeout') ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const dnsRefreshRateMs = decodeDnsRefreshRate(r);
+  const dnsLookupFamily = r.enumOf('dns_lookup_family', DNS_LOOKUP_FAMILIES, 'AUTO', { ...DNS_LOOKUP_FAMILIES });
+  const respectDnsTtl = r.bool('respect_dns_ttl', false);
+  const circuitBreakers = decodeCircuitBreakers(r.obj('circuit_breakers'));
+  const outlierDetection = decodeOutlierDetection(r.obj('outlier_detection'));
+  const common = decodeCommonLbConfig(r.obj('common_lb_config'));
+  const http2 = decodeHttp2(r);
+  const xmeshReader = decodeMetadata(r.obj('metadata'));
+  const { extensions, peakEwma } = decodeClusterExtensions(xmeshReader);
+  if (peakEwma && lb.envoyLbPolicy !== 'ROUND_ROBIN' && lb.envoyLbPolicy !== 'LEAST_REQUEST') {
+    xmeshReader!.error(
+      'lb_policy',
+      `PEAK_EWMA needs Envoy lb_policy ROUND_ROBIN or LEAST_REQUEST (what Envoy itself then uses), got ${lb.envoyLbPolicy}`,
+    );
+  }
+  const loadAssignment = decodeInlineAssignment(r, type);
+
+  rejectUnsupported(r, UNSUPPORTED_FIELDS);
+  ignoreListed(r, Messages.CLUSTER);
+  r.finish();
+
+  const { envoyLbPolicy, ...lbSettings } = lb;
+  const lbPolicy: LbPolicy = peakEwma ? 'PEAK_EWMA' : envoyLbPolicy;
+  return {
+    name,
+    type,
+    edsServiceName,
+    lbPolicy,
+    ...lbSettings,
+    connectTimeoutMs,
+    dnsRefreshRateMs,
+    dnsLookupFamily,
+    respectDnsTtl,
+    circuitBreakers,
+    outlierDetection,
+    ...common,
+    http2,
+    loadAssignment,
+    xmesh: extensions,
+  };
+}
+
+function decodeDiscoveryType(r: Reader): DiscoveryType {
+  const v = r.get('type');
+  if (v === undefined) return 'STATIC';
+  const name = typeof v === 'number' ? DISCOVERY_TYPES[v] ?? (v === 4 ? 'ORIGINAL_DST' : v) : v;
+  if (name === 'STATIC' || name === 'STRICT_DNS' || name === 'LOGICAL_DNS' || name === 'EDS') return name;
+  if (name === 'ORIGINAL_DST') r.error('type', 'ORIGINAL_DST is not supported; use STATIC, STRICT_DNS, LOGICAL_DNS or EDS');
+  else r.error('type', `must be one of STATIC, STRICT_DNS, LOGICAL_DNS, EDS, got ${describe(v)}`);
+  return 'STATIC';
+}
+
+/** `eds_cluster_config.service_name`, or undefined when unset or empty (the cluster name is used then). */
+function decodeEdsConfig(r: Reader, type: DiscoveryType): string | undefined {
+  const eds = r.obj('eds_cluster_config');
+  if (!eds) return undefined;
+  if (type !== 'EDS') r.error('eds_cluster_config', `is only valid for an EDS cluster, this one is ${type}`);
+  const serviceName = eds.str('service_name');
+  ignoreListed(eds, Messages.EDS_CONFIG);
+  eds.finish();
+  return serviceName === '' ? undefined : serviceName;
+}
+
+/** Envoy requires at least 1 ms. */
+function decodeDnsRefreshRate(r: Reader): number {
+  const ms = r.duration('dns_refresh_rate');
+  if (ms === undefined) return DEFAULT_DNS_REFRESH_RATE_MS;
+  if (ms < 1) {
+    r.error('dns_refresh_rate', 'must be at least 1ms');
+    return DEFAULT_DNS_REFRESH_RATE_MS;
+  }
+  return ms;
+}
+
+function decodeCommonLbConfig(r: Reader | undefined): Pick<ClusterConfig, 'healthyPanicThreshold' | 'localityWeightedLb'> {
+  if (!r) return { healthyPanicThreshold: DEFAULT_HEALTHY_PANIC_THRESHOLD, localityWeightedLb: false };
+  const healthyPanicThreshold = r.percent('healthy_panic_threshold') ?? DEFAULT_HEALTHY_PANIC_THRESHOLD;
+  oneOf(r, ['zone_aware_lb_config', 'locality_weighted_lb_config']);
+  const localityWeighted = r.obj('locality_weighted_lb_config');
+  localityWeighted?.finish();
+  ignoreListed(r, Messages.COMMON_LB);
+  r.finish();
+  return { healthyPanicThreshold, localityWeightedLb: localityWeighted !== undefined };
+}
+
+/**
+ * Reads `metadata`: `filter_metadata.xmesh` is returned for the extensions decoder; other filter_metadata entries
+ * are recorded as ignored (they configure other filters, not the cluster).
+ */
+function decodeMetadata(r: Reader | undefined): Reader | undefined {
+  if (!r) return undefined;
+  let xmesh: Reader | undefined;
+  for (const { key, value, path } of r.entries('filter_metadata')) {
+    if (key === 'xmesh') xmesh = Reader.of(value, path, r.issues);
+    else r.issues.ignored.push(path);
+  }
+  ignoreListed(r, Messages.METADATA);
+  r.finish();
+  return xmesh;
+}
+
+/** Envoy ignores `load_assignment` on EDS clusters; xmesh rejects it so endpoints never silently vanish. */
+function decodeInlineAssignment(r: Reader, type: DiscoveryType): ClusterConfig['loadAssignment'] {
+  const la = r.obj('load_assignment');
+  if (!la) return undefined;
+  if (type === 'EDS') {
+    r.error('load_assignment', 'must not be set on an EDS cluster (its endpoints come from EDS; Envoy would ignore these)');
+    return undefined;
+  }
+  return decodeLoadAssignment(la, { clusterType: type });
+}

@@ -1,0 +1,146 @@
+/**
+ * `envoy.config.endpoint.v3.ClusterLoadAssignment`, both as a cluster's inline `load_assignment` and as a
+ * standalone EDS resource.
+ */
+import { isIP } from 'node:net';
+import type { Locality } from '@xmesh/core';
+import type { DiscoveryType, DropOverload, LoadAssignment, LocalityEndpoints } from '../model.js';
+import { ignoreListed, Messages } from './ignored-fields.js';
+import { rejectUnsupported } from './fields.js';
+import { decodeLbEndpoint, type DecodedEndpoint } from './lb-endpoint.js';
+import type { Reader } from './reader.js';
+
+export const DEFAULT_OVERPROVISIONING_FACTOR = 140;
+export const MAX_PRIORITY = 128;
+
+export interface LoadAssignmentContext {
+  /**
+   * Type of the cluster that owns an inline `load_assignment`. STATIC requires IP addresses; LOGICAL_DNS exactly
+   * one endpoint. Undefined for standalone EDS resources, where addresses are taken as given.
+   */
+  readonly clusterType?: DiscoveryType;
+}
+
+interface DecodedLocality {
+  readonly config: LocalityEndpoints;
+  readonly priorityPath: string;
+  readonly lbEndpointsPath: string;
+  /** Entries in lb_endpoints, decodable or not. */
+  readonly lbEndpointCount: number;
+  readonly endpoints: readonly DecodedEndpoint[];
+}
+
+export function decodeLoadAssignment(r: Reader, context: LoadAssignmentContext = {}): LoadAssignment {
+  const clusterName = r.requiredStr('cluster_name');
+  const endpointsPath = r.at('endpoints');
+  const localities = r.objects('endpoints').map(decodeLocality);
+  rejectUnsupported(r, { named_endpoints: 'give each endpoint inline' });
+  const policy = decodePolicy(r.obj('policy'));
+  r.finish();
+
+  checkPriorities(r, localities);
+  checkDuplicates(r, localities);
+  if (context.clusterType === 'STATIC') checkIpLiterals(r, localities);
+  if (context.clusterType === 'LOGICAL_DNS') checkSingleEndpoint(r, localities, endpointsPath);
+
+  return { clusterName, localities: localities.map((l) => l.config), ...policy };
+}
+
+function decodeLocality(r: Reader): DecodedLocality {
+  const locality = decodeLocalityName(r.obj('locality'));
+  const priority = r.int('priority', 0, 0, MAX_PRIORITY);
+  const loadBalancingWeight = r.optionalUint32('load_balancing_weight', 1);
+  const ctx = { locality, priority, localityWeight: loadBalancingWeight };
+  const endpoints: DecodedEndpoint[] = [];
+  const lbEndpoints = r.objects('lb_endpoints');
+  for (const e of lbEndpoints) {
+    const decoded = decodeLbEndpoint(e, ctx);
+    if (decoded) endpoints.push(decoded);
+  }
+  ignoreListed(r, Messages.LOCALITY_ENDPOINTS);
+  // load_balancer_endpoints and leds_cluster_locality_config are left to finish(): not supported.
+  r.finish();
+  return {
+    config: { locality, priority, loadBalancingWeight, endpoints: endpoints.map((d) => d.endpoint) },
+    priorityPath: r.at('priority'),
+    lbEndpointsPath: r.at('lb_endpoints'),
+    lbEndpointCount: lbEndpoints.length,
+    endpoints,
+  };
+}
+
+function decodeLocalityName(r: Reader | undefined): Locality {
+  if (!r) return { region: '', zone: '', subZone: '' };
+  const locality = { region: r.str('region') ?? '', zone: r.str('zone') ?? '', subZone: r.str('sub_zone') ?? '' };
+  r.finish();
+  return locality;
+}
+
+type Policy = Pick<LoadAssignment, 'overprovisioningFactor' | 'dropOverloads' | 'endpointStaleAfterMs'>;
+
+function decodePolicy(r: Reader | undefined): Policy {
+  if (!r) return { overprovisioningFactor: DEFAULT_OVERPROVISIONING_FACTOR, dropOverloads: [], endpointStaleAfterMs: undefined };
+  const dropOverloads: DropOverload[] = r.objects('drop_overloads').map((d) => {
+    const drop = {
+      category: d.requiredStr('category'),
+      dropPercentage: d.fraction('drop_percentage') ?? { numerator: 0, denominator: 100 as const },
+    };
+    d.finish();
+    return drop;
+  });
+  const policy: Policy = {
+    overprovisioningFactor: r.int('overprovisioning_factor', DEFAULT_OVERPROVISIONING_FACTOR, 1),
+    dropOverloads,
+    endpointStaleAfterMs: r.positiveDuration('endpoint_stale_after'),
+  };
+  // weighted_priority_health is left to finish(): priority health is always computed from host counts.
+  r.finish();
+  return policy;
+}
+
+/** As Envoy: the priorities in use must be 0, 1, ... without a gap. */
+function checkPriorities(r: Reader, localities: readonly DecodedLocality[]): void {
+  const used = new Set(localities.map((l) => l.config.priority));
+  let missing = 0;
+  while (used.has(missing)) missing++;
+  const beyondGap = localities.find((l) => l.config.priority > missing);
+  if (beyondGap) {
+    r.issues.error(beyondGap.priorityPath, `priorities must be contiguous from 0, but no locality has priority ${missing}`);
+  }
+}
+
+/** Endpoint ids (`host:port`) key per-endpoint state, so each may appear once per assignment. */
+function checkDuplicates(r: Reader, localities: readonly DecodedLocality[]): void {
+  const firstAt = new Map<string, string>();
+  for (const l of localities) {
+    for (const { endpoint, addressPath } of l.endpoints) {
+      const prior = firstAt.get(endpoint.id);
+      if (prior !== undefined) r.issues.error(addressPath, `duplicate endpoint ${endpoint.id} (first at ${prior})`);
+      else firstAt.set(endpoint.id, addressPath);
+    }
+  }
+}
+
+/** Envoy resolves no names for STATIC clusters. */
+function checkIpLiterals(r: Reader, localities: readonly DecodedLocality[]): void {
+  for (const l of localities) {
+    for (const { endpoint, hostPath } of l.endpoints) {
+      if (isIP(endpoint.host) === 0) {
+        r.issues.error(hostPath, `must be an IP address in a STATIC cluster, got "${endpoint.host}" (use STRICT_DNS or LOGICAL_DNS for host names)`);
+      }
+    }
+  }
+}
+
+/** A LOGICAL_DNS cluster has exactly one locality with exactly one endpoint (Envoy rejects anything else). */
+function checkSingleEndpoint(r: Reader, localities: readonly DecodedLocality[], endpointsPath: string): void {
+  if (localities.length !== 1) {
+    r.issues.error(endpointsPath, `a LOGICAL_DNS cluster needs exactly one locality with one endpoint, got ${localities.length} localities`);
+    return;
+  }
+  const only = localities[0]!;
+  const count = only.lbEndpointCount;
+  if (count !== 1) {
+    r.issues.error(only.lbEndpointsPath, `a LOGICAL_DNS cluster needs exactly one endpoint, got ${count}`);
+  }
+}

@@ -1,0 +1,207 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Issues, Reader } from './reader.js';
+import { decodeListener } from './listener.js';
+import { TypeUrl } from '../type-urls.js';
+
+function decode(input: unknown) {
+  const issues = new Issues();
+  return { ...decodeListener(Reader.of(input, 'x', issues)!), issues };
+}
+
+const ROUTER = { name: 'envoy.filters.http.router', typed_config: { '@type': TypeUrl.Router } };
+const ROUTES = { virtual_hosts: [{ name: 'vh', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'c' } }] }] };
+
+/** A listener whose single HCM is `hcm` merged over a minimal valid one. */
+function withHcm(hcm: Record<string, unknown>, listener: Record<string, unknown> = {}): unknown {
+  return {
+    name: 'l',
+    filter_chains: [{
+      filters: [{
+        name: 'envoy.filters.network.http_connection_manager',
+        typed_config: { '@type': TypeUrl.HttpConnectionManager, stat_prefix: 'ingress', route_config: ROUTES, http_filters: [ROUTER], ...hcm },
+      }],
+    }],
+    ...listener,
+  };
+}
+
+const HCM_PATH = 'x.filter_chains[0].filters[0].typed_config';
+const dict = (entries: Record<string, unknown> = {}): Record<string, unknown> => Object.assign(Object.create(null), entries);
+
+test('a fully specified listener decodes to the exact model', () => {
+  const { listener, inlineRoutes, issues } = decode({
+    name: 'ingress',
+    address: { socket_address: { address: '127.0.0.1', port_value: 10000, protocol: 'TCP' } },
+    per_connection_buffer_limit_bytes: 1024,
+    filter_chains: [{
+      name: 'main',
+      filters: [{
+        name: 'envoy.filters.network.http_connection_manager',
+        typed_config: {
+          '@type': TypeUrl.HttpConnectionManager,
+          codec_type: 'AUTO',
+          stat_prefix: 'ingress_http',
+          strip_any_host_port: true,
+          access_log: [],
+          use_remote_address: true,
+          xff_num_trusted_hops: 1,
+          stream_idle_timeout: '300s',
+          route_config: { ...ROUTES },
+          http_filters: [
+            {
+              name: 'envoy.filters.http.fault',
+              typed_config: { '@type': TypeUrl.HttpFault, max_active_faults: 3 },
+            },
+            {
+              name: 'envoy.filters.http.local_ratelimit',
+              typed_config: {
+                '@type': TypeUrl.LocalRateLimit,
+                stat_prefix: 'rl',
+                token_bucket: { max_tokens: 10, tokens_per_fill: 5, fill_interval: '1s' },
+                filter_enabled: { default_value: { numerator: 100 } },
+                filter_enforced: { default_value: { numerator: 100 } },
+              },
+            },
+            { name: 'envoy.filters.http.cors', is_optional: true, typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors' } },
+            { name: 'envoy.filters.http.router', typed_config: { '@type': TypeUrl.Router, suppress_envoy_headers: true } },
+          ],
+        },
+      }],
+    }],
+  });
+  assert.deepEqual(issues.errors, []);
+  assert.deepEqual(listener, {
+    name: 'ingress',
+    address: { address: '127.0.0.1', port: 10000 },
+    statPrefix: 'ingress_http',
+    routeConfigName: 'ingress',
+    rds: false,
+    httpFilters: [
+      {
+        kind: 'fault',
+        name: 'envoy.filters.http.fault',
+        config: { delay: undefined, abort: undefined, upstreamCluster: undefined, headers: [], downstreamNodes: [], maxActiveFaults: 3 },
+      },
+      {
+        kind: 'local_ratelimit',
+        name: 'envoy.filters.http.local_ratelimit',
+        config: {
+          statPrefix: 'rl', status: 429, tokenBucket: { maxTokens: 10, tokensPerFill: 5, fillIntervalMs: 1000 },
+          filterEnabled: { numerator: 100, denominator: 100 }, filterEnforced: { numerator: 100, denominator: 100 },
+          descriptors: [], stage: 0, requestHeadersToAddWhenNotEnforced: [], responseHeadersToAdd: [],
+          enableXRatelimitHeaders: false, alwaysConsumeDefaultTokenBucket: true,
+          localRateLimitPerDownstreamConnection: false, rateLimitedAsResourceExhausted: false,
+        },
+      },
+      { kind: 'router', name: 'envoy.filters.http.router' },
+    ],
+    stripHostPort: 'any',
+  });
+  // The inline route config takes the listener's name when it has none.
+  assert.equal(inlineRoutes?.name, 'ingress');
+  assert.deepEqual(inlineRoutes?.virtualHosts[0]?.routes[0]?.action.clusters, [{ name: 'c', weight: 1, typedPerFilterConfig: dict() }]);
+  assert.deepEqual(issues.ignored, [
+    'x.address.socket_address.protocol',
+    'x.filter_chains[0].name',
+    'x.per_connection_buffer_limit_bytes',
+    `${HCM_PATH}.http_filters[2]`,
+    `${HCM_PATH}.http_filters[3].typed_config.suppress_envoy_headers`,
+    `${HCM_PATH}.codec_type`,
+    `${HCM_PATH}.access_log`,
+    `${HCM_PATH}.use_remote_address`,
+    `${HCM_PATH}.xff_num_trusted_hops`,
+    `${HCM_PATH}.stream_idle_timeout`,
+  ]);
+});
+
+test('rds: the route config name comes from rds, config_source is ignored', () => {
+  const { listener, inlineRoutes, issues } = decode(withHcm({ route_config: undefined, rds: { route_config_name: 'routes-a', config_source: { ads: {} } } }));
+  assert.deepEqual(issues.errors, []);
+  assert.equal(listener.routeConfigName, 'routes-a');
+  assert.equal(listener.rds, true);
+  assert.equal(inlineRoutes, undefined);
+  assert.deepEqual(issues.ignored, [`${HCM_PATH}.rds.config_source`]);
+});
+
+test('an inline route config keeps its own name; default_filter_chain is used when it is the only chain', () => {
+  const input = withHcm({ route_config: { name: 'own', ...ROUTES } }) as Record<string, unknown>;
+  const { listener, inlineRoutes, issues } = decode({ name: 'l', default_filter_chain: (input['filter_chains'] as unknown[])[0] });
+  assert.deepEqual(issues.errors, []);
+  assert.equal(listener.routeConfigName, 'own');
+  assert.equal(inlineRoutes?.name, 'own');
+  assert.equal(listener.address, undefined);
+});
+
+test('api_listener (gRPC xDS clients) carries the HCM directly; camelCase keys are accepted', () => {
+  const { listener, issues } = decode({
+    name: 'svc.example.com:443',
+    apiListener: {
+      apiListener: {
+        '@type': TypeUrl.HttpConnectionManager,
+        statPrefix: 'svc',
+        rds: { routeConfigName: 'svc-routes', configSource: { ads: {} } },
+        httpFilters: [{ name: 'router', typedConfig: { '@type': TypeUrl.Router } }],
+      },
+    },
+  });
+  assert.deepEqual(issues.errors, []);
+  assert.deepEqual(listener, {
+    name: 'svc.example.com:443', address: undefined, statPrefix: 'svc', routeConfigName: 'svc-routes', rds: true,
+    httpFilters: [{ kind: 'router', name: 'router' }], stripHostPort: 'none',
+  });
+});
+
+const OTHER_FILTER = { name: 'envoy.filters.http.cors', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors' } };
+const FAULT = { name: 'fault', typed_config: { '@type': TypeUrl.HttpFault } };
+
+const INVALID: { name: string; input: unknown; path: string; fragment: string }[] = [
+  { name: 'router missing', input: withHcm({ http_filters: [FAULT] }), path: `${HCM_PATH}.http_filters`, fragment: 'must be the last filter, and there is none' },
+  { name: 'no http filters', input: withHcm({ http_filters: [] }), path: `${HCM_PATH}.http_filters`, fragment: 'must be the last filter' },
+  { name: 'router not last', input: withHcm({ http_filters: [ROUTER, FAULT] }), path: `${HCM_PATH}.http_filters[0]`, fragment: 'the router must be the last filter' },
+  { name: 'unknown HTTP filter', input: withHcm({ http_filters: [OTHER_FILTER, ROUTER] }), path: `${HCM_PATH}.http_filters[0].typed_config.@type`, fragment: 'unsupported HTTP filter "type.googleapis.com/envoy.extensions.filters.' },
+  { name: 'filter without typed_config', input: withHcm({ http_filters: [{ name: 'x' }, ROUTER] }), path: `${HCM_PATH}.http_filters[0].typed_config`, fragment: 'is required' },
+  { name: 'scoped_routes', input: withHcm({ route_config: undefined, scoped_routes: { name: 's' } }), path: `${HCM_PATH}.scoped_routes`, fragment: 'scoped routes are not implemented' },
+  { name: 'rds and route_config', input: withHcm({ rds: { route_config_name: 'r' } }), path: HCM_PATH, fragment: 'got rds and route_config' },
+  { name: 'no routes', input: withHcm({ route_config: undefined }), path: HCM_PATH, fragment: 'one of rds, route_config is required' },
+  { name: 'no stat_prefix', input: withHcm({ stat_prefix: undefined }), path: `${HCM_PATH}.stat_prefix`, fragment: 'is required' },
+  { name: 'no name', input: withHcm({}, { name: undefined }), path: 'x.name', fragment: 'is required' },
+  { name: 'two filter chains', input: { ...(withHcm({}) as object), filter_chains: [(withHcm({}) as { filter_chains: unknown[] }).filter_chains[0], { filters: [] }] }, path: 'x.filter_chains', fragment: 'exactly one filter chain' },
+  { name: 'no filter chain', input: { name: 'l' }, path: 'x.filter_chains', fragment: 'exactly one filter chain' },
+  { name: 'other network filter', input: { name: 'l', filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy' } }] }] }, path: 'x.filter_chains[0].filters[0].typed_config.@type', fragment: 'only envoy.filters.network.http_connection_manager is supported' },
+  { name: 'pipe address', input: withHcm({}, { address: { pipe: { path: '/tmp/s' } } }), path: 'x.address.pipe', fragment: 'only socket addresses' },
+  { name: 'port out of range', input: withHcm({}, { address: { socket_address: { address: '0.0.0.0', port_value: 70000 } } }), path: 'x.address.socket_address.port_value', fragment: 'in [0, 65535]' },
+  { name: 'disabled filter', input: withHcm({ http_filters: [{ ...FAULT, disabled: true }, ROUTER] }), path: `${HCM_PATH}.http_filters[0].disabled`, fragment: 'is not supported' },
+  { name: 'bad filter config inside', input: withHcm({ http_filters: [{ name: 'rl', typed_config: { '@type': TypeUrl.LocalRateLimit, stat_prefix: 'rl', token_bucket: { max_tokens: 0, fill_interval: '1s' } } }, ROUTER] }), path: `${HCM_PATH}.http_filters[0].typed_config.token_bucket.max_tokens`, fragment: 'in [1, ' },
+  { name: 'unknown HCM field', input: withHcm({ bogus_field: 1 }), path: `${HCM_PATH}.bogus_field`, fragment: 'unknown or unsupported field' },
+];
+
+for (const { name, input, path, fragment } of INVALID) {
+  test(`invalid listener: ${name}`, () => {
+    const { errors } = decode(input).issues;
+    assert.equal(errors.length, 1, `expected one error, got ${JSON.stringify(errors)}`);
+    assert.equal(errors[0]!.path, path);
+    assert.ok(errors[0]!.message.includes(fragment), errors[0]!.message);
+  });
+}
+
+test('errors in the listener, its filters and its inline routes are all reported', () => {
+  const { errors } = decode(withHcm({
+    stat_prefix: '',
+    route_config: { virtual_hosts: [{ name: 'vh', domains: ['a*b'], routes: [{ match: { prefix: '/' }, redirect: {} }] }] },
+    http_filters: [ROUTER, OTHER_FILTER],
+  }, { address: { socket_address: { port_value: 1 } } })).issues;
+  assert.deepEqual(errors.map((e) => e.path), [
+    'x.address.socket_address.address',
+    `${HCM_PATH}.stat_prefix`,
+    `${HCM_PATH}.route_config.virtual_hosts[0].domains[0]`,
+    `${HCM_PATH}.route_config.virtual_hosts[0].routes[0].redirect`,
+    `${HCM_PATH}.http_filters[1].typed_config.@type`,
+    `${HCM_PATH}.http_filters[0]`,
+  ]);
+});
+
+test('strip_any_host_port and strip_matching_host_port cannot both be set', () => {
+  const { issues } = decode(withHcm({ strip_any_host_port: true, strip_matching_host_port: true, http_filters: [ROUTER] }));
+  assert.deepEqual(issues.errors.map((e) => [e.path, e.message]), [[`${HCM_PATH}.strip_any_host_port`, 'cannot be set together with strip_matching_host_port']]);
+});

@@ -1,0 +1,218 @@
+/**
+ * `envoy.config.listener.v3.Listener` with one HttpConnectionManager: its routes (inline or RDS) and its
+ * HTTP filters. The HCM is found in the single filter chain (`filter_chains[0]` or `default_filter_chain`)
+ * or, as gRPC xDS clients use it, in `api_listener`.
+ */
+import type { ListenerConfig, RouteConfig, SocketAddress } from '../model.js';
+import { TypeUrl } from '../type-urls.js';
+import { httpFiltersField } from './http-filters.js';
+import { describeType, ignoreAll, oneOf, rejectUnsupported } from './fields.js';
+import { Reader } from './reader.js';
+import { decodeRouteConfig } from './route.js';
+
+/** Listener fields xmesh reads but does not act on, with the reason: they configure the downstream socket. */
+export const LISTENER_IGNORED: Readonly<Record<string, string>> = {
+  stat_prefix: 'listener stats are not kept; the HCM stat_prefix names the stats',
+  metadata: 'metadata is not used',
+  per_connection_buffer_limit_bytes: 'downstream connection setting',
+  drain_type: 'downstream connection setting',
+  listener_filters: 'downstream connection setting (TLS inspector, proxy protocol, ...)',
+  listener_filters_timeout: 'downstream connection setting',
+  continue_on_listener_filters_timeout: 'downstream connection setting',
+  transparent: 'downstream socket option',
+  freebind: 'downstream socket option',
+  socket_options: 'downstream socket option',
+  tcp_fast_open_queue_length: 'downstream socket option',
+  traffic_direction: 'informational only',
+  connection_balance_config: 'downstream connection setting',
+  reuse_port: 'downstream socket option',
+  enable_reuse_port: 'downstream socket option',
+  access_log: 'downstream access logging is not implemented',
+  tcp_backlog_size: 'downstream socket option',
+  bind_to_port: 'downstream socket option',
+  enable_mptcp: 'downstream socket option',
+  ignore_global_conn_limit: 'downstream connection setting',
+  max_connections_to_accept_per_socket_event: 'downstream connection setting',
+  additional_addresses: 'only the main address is reported',
+};
+
+/** FilterChain fields xmesh reads but does not act on, with the reason. */
+export const FILTER_CHAIN_IGNORED: Readonly<Record<string, string>> = {
+  name: 'informational only',
+  filter_chain_match: 'there is one filter chain: every call uses it',
+  transport_socket: 'downstream TLS is terminated by the app or the sidecar',
+  transport_socket_connect_timeout: 'downstream TLS is terminated by the app or the sidecar',
+  metadata: 'metadata is not used',
+};
+
+/** HttpConnectionManager fields xmesh reads but does not act on, with the reason: they are about the downstream side. */
+export const HCM_IGNORED: Readonly<Record<string, string>> = {
+  codec_type: 'the app or the sidecar chooses the downstream codec',
+  access_log: 'downstream access logging is not implemented',
+  access_log_flush_interval: 'downstream access logging is not implemented',
+  flush_access_log_on_new_request: 'downstream access logging is not implemented',
+  access_log_options: 'downstream access logging is not implemented',
+  tracing: 'tracing is configured in the app (OpenTelemetry)',
+  use_remote_address: 'X-Forwarded-For handling concerns a proxy receiving calls',
+  xff_num_trusted_hops: 'X-Forwarded-For handling concerns a proxy receiving calls',
+  skip_xff_append: 'X-Forwarded-For handling concerns a proxy receiving calls',
+  original_ip_detection_extensions: 'X-Forwarded-For handling concerns a proxy receiving calls',
+  internal_address_config: 'X-Forwarded-For handling concerns a proxy receiving calls',
+  via: 'the Via header concerns a proxy receiving calls',
+  common_http_protocol_options: 'downstream connection setting',
+  http_protocol_options: 'downstream connection setting',
+  http2_protocol_options: 'downstream connection setting',
+  http3_protocol_options: 'downstream connection setting',
+  server_name: 'the Server header concerns responses to downstream',
+  server_header_transformation: 'the Server header concerns responses to downstream',
+  scheme_header_transformation: 'downstream request normalization',
+  max_request_headers_kb: 'downstream request limit',
+  generate_request_id: 'x-request-id is set by the app',
+  preserve_external_request_id: 'x-request-id is set by the app',
+  always_set_request_id_in_response: 'x-request-id is set by the app',
+  request_id_extension: 'x-request-id is set by the app',
+  normalize_path: 'paths are matched as the app sends them',
+  merge_slashes: 'paths are matched as the app sends them',
+  path_with_escaped_slashes_action: 'paths are matched as the app sends them',
+  path_normalization_options: 'paths are matched as the app sends them',
+  strip_trailing_host_dot: 'downstream request normalization',
+  stream_idle_timeout: 'downstream stream timeout; use the route idle_timeout',
+  request_timeout: 'downstream request timeout; use the route timeout',
+  request_headers_timeout: 'downstream request timeout',
+  drain_timeout: 'downstream connection draining',
+  delayed_close_timeout: 'downstream connection closing',
+  upgrade_configs: 'protocol upgrades (WebSocket, CONNECT) are not proxied',
+  add_user_agent: 'downstream request decoration',
+  forward_client_cert_details: 'downstream mTLS details',
+  set_current_client_cert_details: 'downstream mTLS details',
+  proxy_100_continue: 'downstream protocol handling',
+  represent_ipv4_remote_address_as_ipv4_mapped_ipv6: 'downstream address handling',
+  local_reply_config: 'local replies are errors returned to the app, not HTTP bodies',
+  stream_error_on_invalid_http_message: 'downstream protocol handling',
+  proxy_status_config: 'the Proxy-Status header concerns responses to downstream',
+  typed_header_validation_config: 'downstream request validation',
+  append_x_forwarded_port: 'X-Forwarded-Port concerns a proxy receiving calls',
+  append_local_overload: 'overload manager is not implemented',
+  add_proxy_protocol_connection_state: 'downstream connection setting',
+  early_header_mutation_extensions: 'downstream request decoration',
+};
+
+const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
+
+export function decodeListener(r: Reader): { listener: ListenerConfig; inlineRoutes: RouteConfig | undefined } {
+  const name = r.requiredStr('name');
+  const a = r.obj('address');
+  const address = a ? readAddress(a) : undefined;
+  const hcm = findHcm(r);
+  ignoreAll(r, LISTENER_IGNORED);
+  r.finish();
+
+  let statPrefix = '';
+  let routeConfigName = name;
+  let rds = false;
+  let inlineRoutes: RouteConfig | undefined;
+  let httpFilters: ListenerConfig['httpFilters'] = [];
+  let stripHostPort: ListenerConfig['stripHostPort'] = 'none';
+  if (hcm) {
+    statPrefix = hcm.requiredStr('stat_prefix');
+    const which = oneOf(hcm, ['rds', 'route_config', 'scoped_routes'] as const, 'one of rds, route_config is required');
+    rejectUnsupported(hcm, { scoped_routes: 'scoped routes are not implemented; use rds or route_config' });
+    if (which === 'rds') {
+      const rdsReader = hcm.obj('rds');
+      if (rdsReader) {
+        routeConfigName = rdsReader.requiredStr('route_config_name');
+        rdsReader.ignore('config_source');
+        rdsReader.finish();
+      }
+      rds = true;
+    } else if (which === 'route_config') {
+      const rc = hcm.obj('route_config');
+      if (rc) {
+        inlineRoutes = decodeRouteConfig(rc, { defaultName: name });
+        routeConfigName = inlineRoutes.name;
+      }
+    }
+    hcm.get('rds');
+    hcm.get('route_config');
+    httpFilters = httpFiltersField(hcm, 'http_filters');
+    const stripAny = hcm.bool('strip_any_host_port', false);
+    const stripMatching = hcm.bool('strip_matching_host_port', false);
+    if (stripAny && stripMatching) hcm.error('strip_any_host_port', 'cannot be set together with strip_matching_host_port');
+    stripHostPort = stripAny ? 'any' : stripMatching ? 'matching' : 'none';
+    ignoreAll(hcm, HCM_IGNORED);
+    hcm.finish();
+  }
+  return { listener: { name, address, statPrefix, routeConfigName, rds, httpFilters, stripHostPort }, inlineRoutes };
+}
+
+/** `address.socket_address` {address, port_value}; other address kinds are not supported. */
+function readAddress(a: Reader): SocketAddress | undefined {
+  rejectUnsupported(a, {
+    pipe: 'only socket addresses are supported',
+    envoy_internal_address: 'only socket addresses are supported',
+  });
+  const s = a.obj('socket_address');
+  a.finish();
+  if (!s) return undefined;
+  const address = s.requiredStr('address');
+  const port = s.int('port_value', 0, 0, 65_535);
+  rejectUnsupported(s, { named_port: 'use port_value', resolver_name: 'addresses are not resolved' });
+  s.ignore('protocol', 'ipv4_compat', 'network_namespace_filepath');
+  s.finish();
+  return { address, port };
+}
+
+/** The HttpConnectionManager config of the listener, or undefined (with an error recorded). */
+function findHcm(r: Reader): Reader | undefined {
+  if (r.has('api_listener')) {
+    if (r.has('filter_chains') || r.has('default_filter_chain')) {
+      r.error('api_listener', 'cannot be combined with filter_chains or default_filter_chain');
+    }
+    const api = r.obj('api_listener');
+    const any = api?.obj('api_listener');
+    api?.finish();
+    if (api && !any) api.error('api_listener', 'is required');
+    return any && checkHcmType(any) ? any : undefined;
+  }
+  const chains = r.objects('filter_chains');
+  const fallback = r.obj('default_filter_chain');
+  if (chains.length + (fallback ? 1 : 0) !== 1) {
+    r.error(
+      chains.length === 1 && fallback ? 'default_filter_chain' : 'filter_chains',
+      `a listener needs exactly one filter chain (filter_chains or default_filter_chain), got ${chains.length + (fallback ? 1 : 0)}`,
+    );
+  }
+  const chain = chains[0] ?? fallback;
+  if (!chain) return undefined;
+  let hcm: Reader | undefined;
+  const filters = chain.objects('filters');
+  if (filters.length === 0) chain.error('filters', `must contain the ${HCM_FILTER} network filter`);
+  for (const f of filters) {
+    const filterName = f.requiredStr('name');
+    const any = f.obj('typed_config');
+    rejectUnsupported(f, { config_discovery: 'filter configs must be given inline in typed_config' });
+    f.finish();
+    if (!any) {
+      if (!f.has('config_discovery')) f.error('typed_config', 'is required');
+      continue;
+    }
+    if (!checkHcmType(any, filterName)) continue;
+    if (hcm) f.error('typed_config', `only one ${HCM_FILTER} filter is supported`);
+    else hcm = any;
+  }
+  ignoreAll(chain, FILTER_CHAIN_IGNORED);
+  chain.finish();
+  return hcm;
+}
+
+/** True when the Any is an HttpConnectionManager; records an error otherwise. */
+function checkHcmType(any: Reader, filterName?: string): boolean {
+  const type = any.raw['@type'];
+  if (type === TypeUrl.HttpConnectionManager) return true;
+  const what = filterName ? `network filter "${filterName}"` : 'api_listener';
+  any.issues.error(
+    any.at('@type'),
+    type === undefined ? 'is required' : `unsupported ${what} type ${describeType(type)}: only ${HCM_FILTER} is supported`,
+  );
+  return false;
+}

@@ -1,0 +1,146 @@
+/**
+ * `envoy.config.route.v3.RouteConfiguration`: virtual hosts and their routes. Domains follow Envoy's rules:
+ * `*` alone, or one `*` as the first or last character; a domain may appear once per route configuration.
+ */
+import type { RetryPolicy, Route, RouteConfig, VirtualHost } from '../model.js';
+import { filterOverridesField } from './filter-overrides.js';
+import { ignoreAll, oneOf, rejectUnsupported } from './fields.js';
+import { rateLimitsField } from './rate-limits.js';
+import { decodeRetryPolicy } from './retry-policy.js';
+import { HEADER_MUTATION_IGNORED, decodeRouteAction } from './route-action.js';
+import { decodeRouteMatch } from './route-match.js';
+import type { Reader } from './reader.js';
+
+/** RouteConfiguration fields xmesh reads but does not act on, with the reason. */
+export const ROUTE_CONFIG_IGNORED: Readonly<Record<string, string>> = {
+  ...HEADER_MUTATION_IGNORED,
+  validate_clusters: 'cluster references are always validated when a snapshot is built',
+  internal_only_headers: 'there is no external side to strip them from',
+  max_direct_response_body_size_bytes: 'direct responses are not supported',
+  metadata: 'metadata is not used',
+};
+
+/** VirtualHost fields xmesh reads but does not act on, with the reason. */
+export const VIRTUAL_HOST_IGNORED: Readonly<Record<string, string>> = {
+  ...HEADER_MUTATION_IGNORED,
+  require_tls: 'TLS requirements concern downstream connections',
+  virtual_clusters: 'virtual cluster stats are not kept',
+  cors: 'CORS is a downstream (server-side) concern',
+  include_request_attempt_count: 'x-envoy-attempt-count is not sent',
+  include_attempt_count_in_response: 'x-envoy-attempt-count is not sent',
+  include_is_timeout_retry_header: 'x-envoy-is-timeout-retry is not sent',
+  per_request_buffer_limit_bytes: 'requests are not buffered by the mesh',
+  metadata: 'metadata is not used',
+};
+
+/** Route fields xmesh reads but does not act on, with the reason. */
+export const ROUTE_IGNORED: Readonly<Record<string, string>> = {
+  ...HEADER_MUTATION_IGNORED,
+  metadata: 'metadata is not used',
+  decorator: 'tracing span names are not set by the mesh',
+  tracing: 'tracing sampling is decided by the app',
+  per_request_buffer_limit_bytes: 'requests are not buffered by the mesh',
+  stat_prefix: 'per-route stats are not kept',
+};
+
+const UNSUPPORTED_ACTIONS: Readonly<Record<string, string>> = {
+  redirect: 'only "route" actions are supported',
+  direct_response: 'only "route" actions are supported',
+  filter_action: 'only "route" actions are supported',
+  non_forwarding_action: 'only "route" actions are supported',
+};
+
+export interface RouteConfigOptions {
+  /** Name used when the config has none (inline configs take their listener's name); without it, `name` is required. */
+  readonly defaultName?: string;
+}
+
+export function decodeRouteConfig(r: Reader, options: RouteConfigOptions = {}): RouteConfig {
+  const name = options.defaultName === undefined ? r.requiredStr('name') : r.str('name') || options.defaultName;
+  const seenDomains = new Map<string, string>();
+  const virtualHosts = r.objects('virtual_hosts').map((vh) => decodeVirtualHost(vh, seenDomains));
+  rejectUnsupported(r, {
+    vhds: 'on-demand virtual hosts are not implemented',
+    typed_per_filter_config: 'set per-filter overrides on virtual hosts or routes',
+    cluster_specifier_plugins: 'cluster specifier plugins are not implemented',
+    request_mirror_policies: 'request mirroring is not implemented',
+    ignore_path_parameters_in_path_matching: 'path parameters are always part of the matched path',
+  });
+  const ignorePortInHostMatching = r.bool('ignore_port_in_host_matching', false);
+  ignoreAll(r, ROUTE_CONFIG_IGNORED);
+  r.finish();
+  return { name, virtualHosts, ignorePortInHostMatching };
+}
+
+/** `seenDomains` maps each lower-cased domain of the route configuration so far to its path. */
+function decodeVirtualHost(vh: Reader, seenDomains: Map<string, string>): VirtualHost {
+  const name = vh.requiredStr('name');
+  const rawDomains = vh.get('domains');
+  if (rawDomains === undefined || (Array.isArray(rawDomains) && rawDomains.length === 0)) {
+    vh.error('domains', 'must list at least one domain');
+  }
+  const domains = vh.strings('domains');
+  domains.forEach((domain, i) => {
+    const path = `${vh.at('domains')}[${i}]`;
+    const problem = domainProblem(domain);
+    if (problem) vh.issues.error(path, problem);
+    const key = domain.toLowerCase();
+    const prior = seenDomains.get(key);
+    if (prior !== undefined) vh.issues.error(path, `duplicate domain "${domain}" (first at ${prior})`);
+    else seenDomains.set(key, path);
+  });
+  const rp = vh.obj('retry_policy');
+  const retryPolicy = rp ? decodeRetryPolicy(rp) : undefined;
+  const rateLimits = rateLimitsField(vh, 'rate_limits');
+  const typedPerFilterConfig = filterOverridesField(vh, 'typed_per_filter_config');
+  const routes = vh.objects('routes').map((route, i) => decodeRoute(route, `${name}/${i}`, retryPolicy));
+  rejectUnsupported(vh, {
+    matcher: 'generic matcher trees are not implemented; use routes',
+    hedge_policy: 'request hedging is not implemented',
+    retry_policy_typed_config: 'retry policy extensions are not implemented; use retry_policy',
+    request_mirror_policies: 'request mirroring is not implemented',
+  });
+  ignoreAll(vh, VIRTUAL_HOST_IGNORED);
+  vh.finish();
+  return { name, domains, routes, retryPolicy, rateLimits, typedPerFilterConfig };
+}
+
+/** Envoy's wildcard rule for one domain, or undefined when the domain is fine. */
+function domainProblem(domain: string): string | undefined {
+  if (domain === '') return 'must not be empty';
+  if (domain === '*') return undefined;
+  const stars = domain.split('*').length - 1;
+  if (stars === 0) return undefined;
+  if (stars === 1 && (domain.startsWith('*') || domain.endsWith('*'))) return undefined;
+  return `invalid wildcard domain "${domain}": use "*" alone, or one "*" as the first or last character`;
+}
+
+function decodeRoute(r: Reader, defaultName: string, vhostRetryPolicy: RetryPolicy | undefined): Route {
+  const name = r.str('name') || defaultName;
+  const m = r.obj('match');
+  if (!m) r.error('match', 'is required');
+  const match = m ? decodeRouteMatch(m) : undefined;
+  oneOf(r, ['route', ...Object.keys(UNSUPPORTED_ACTIONS)], 'a "route" action is required');
+  rejectUnsupported(r, UNSUPPORTED_ACTIONS);
+  const a = r.obj('route');
+  const action = a ? decodeRouteAction(a, vhostRetryPolicy) : undefined;
+  const typedPerFilterConfig = filterOverridesField(r, 'typed_per_filter_config');
+  ignoreAll(r, ROUTE_IGNORED);
+  r.finish();
+  return {
+    name,
+    match: match ?? PLACEHOLDER_MATCH,
+    action: action ?? PLACEHOLDER_ACTION,
+    typedPerFilterConfig,
+  };
+}
+
+/** Stand-ins for parts that failed to decode; an error is always recorded, so they never reach a snapshot. */
+const PLACEHOLDER_MATCH: Route['match'] = {
+  path: { kind: 'prefix', value: '' }, caseSensitive: true, headers: [], queryParameters: [], runtimeFraction: undefined, grpcOnly: false,
+};
+const PLACEHOLDER_ACTION: Route['action'] = {
+  clusters: [], totalWeight: 0, timeoutMs: 0, idleTimeoutMs: undefined, retryPolicy: undefined, hashPolicy: [], rateLimits: [],
+  prefixRewrite: undefined, hostRewriteLiteral: undefined, maxStreamDurationMs: undefined, grpcTimeoutHeaderMaxMs: undefined,
+  grpcTimeoutHeaderOffsetMs: undefined,
+};

@@ -1,0 +1,37 @@
+/**
+ * Every Envoy field xmesh accepts and knowingly does not act on, with the reason: one list for docs and tools.
+ * The decoders ignore from these tables; anything neither decoded nor listed is rejected as unsupported.
+ */
+import { IGNORED_FIELDS, IGNORED_CONTENTS, type IgnoredField } from './decode/ignored-fields.js';
+import { FAULT_IGNORED } from './decode/fault.js';
+import { ROUTER_IGNORED } from './decode/http-filters.js';
+import { FILTER_CHAIN_IGNORED, HCM_IGNORED, LISTENER_IGNORED } from './decode/listener.js';
+import { LOCAL_RATELIMIT_IGNORED } from './decode/local-ratelimit.js';
+import { RATE_LIMIT_IGNORED } from './decode/rate-limits.js';
+import { RETRY_POLICY_IGNORED } from './decode/retry-policy.js';
+import { HEADER_MUTATION_IGNORED, ROUTE_ACTION_IGNORED } from './decode/route-action.js';
+import { ROUTE_CONFIG_IGNORED, ROUTE_IGNORED, VIRTUAL_HOST_IGNORED } from './decode/route.js';
+
+export type { IgnoredField };
+
+const TABLES: readonly [string, Readonly<Record<string, string>>][] = [
+  ['envoy.config.listener.v3.Listener', LISTENER_IGNORED],
+  ['envoy.config.listener.v3.FilterChain', FILTER_CHAIN_IGNORED],
+  ['envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', HCM_IGNORED],
+  ['envoy.extensions.filters.http.router.v3.Router', ROUTER_IGNORED],
+  ['envoy.config.route.v3.RouteConfiguration', ROUTE_CONFIG_IGNORED],
+  ['envoy.config.route.v3.VirtualHost', VIRTUAL_HOST_IGNORED],
+  ['envoy.config.route.v3.Route', ROUTE_IGNORED],
+  ['envoy.config.route.v3.RouteAction', ROUTE_ACTION_IGNORED],
+  ['(header mutation on routes and virtual hosts)', HEADER_MUTATION_IGNORED],
+  ['envoy.config.route.v3.RetryPolicy', RETRY_POLICY_IGNORED],
+  ['envoy.config.route.v3.RateLimit', RATE_LIMIT_IGNORED],
+  ['envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit', LOCAL_RATELIMIT_IGNORED],
+  ['envoy.extensions.filters.http.fault.v3.HTTPFault', FAULT_IGNORED],
+];
+
+export const IGNORED_ENVOY_FIELDS: readonly IgnoredField[] = Object.freeze([
+  ...TABLES.flatMap(([message, table]) => Object.entries(table).map(([field, reason]) => ({ message, field, reason }))),
+  ...IGNORED_FIELDS,
+  ...IGNORED_CONTENTS,
+]);

@@ -1,0 +1,7 @@
+export * from './model.js';
+export * from './type-urls.js';
+export { buildSnapshot, buildSnapshotOrThrow, invalidConfig, type BuildResult, type BuildOptions } from './snapshot.js';
+export { deepFreeze } from './freeze.js';
+export * from './proto/index.js';
+export { parseConfigText, withLines, splitPath, type ParseResult } from './text.js';
+export { IGNORED_ENVOY_FIELDS, type IgnoredField } from './ignored.js';

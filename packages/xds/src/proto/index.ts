@@ -1,0 +1,4 @@
+export { loadEnvoyProtos, ENVOY_PROTO_FILES, type EnvoyProtos } from './load.js';
+export { decodeResource, encodeResource, anyType, type AnyResource } from './resource.js';
+export { snapshotFromAnys } from './snapshot-from-anys.js';
+export { formatDuration, parseDuration, type JsonValue } from './wkt.js';

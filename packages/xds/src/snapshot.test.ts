@@ -1,0 +1,158 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isMeshError, type FieldError } from '@xmesh/core';
+import { buildSnapshot, buildSnapshotOrThrow } from './snapshot.js';
+import { TypeUrl } from './type-urls.js';
+
+const hcm = (routeConfig: unknown) => ({
+  name: 'envoy.filters.network.http_connection_manager',
+  typed_config: {
+    '@type': TypeUrl.HttpConnectionManager,
+    stat_prefix: 'out',
+    ...(routeConfig as object),
+    http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': TypeUrl.Router } }],
+  },
+});
+const listener = (name: string, routeConfig: unknown) => ({
+  '@type': TypeUrl.Listener,
+  name,
+  filter_chains: [{ filters: [hcm(routeConfig)] }],
+});
+const routeConfig = (name: string, cluster: string) => ({
+  '@type': TypeUrl.RouteConfiguration,
+  name,
+  virtual_hosts: [{ name: 'vh', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster } }] }],
+});
+const staticCluster = (name: string, port = 9000) => ({
+  '@type': TypeUrl.Cluster,
+  name,
+  type: 'STATIC',
+  load_assignment: {
+    cluster_name: name,
+    endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }],
+  },
+});
+const edsCluster = (name: string, service?: string) => ({
+  '@type': TypeUrl.Cluster,
+  name,
+  type: 'EDS',
+  ...(service ? { eds_cluster_config: { service_name: service } } : {}),
+});
+const cla = (name: string) => ({
+  '@type': TypeUrl.ClusterLoadAssignment,
+  cluster_name: name,
+  endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '10.0.0.1', port_value: 80 } } } }] }],
+});
+
+function errorsOf(input: unknown): FieldError[] {
+  const r = buildSnapshot(input);
+  assert.equal(r.ok, false, 'expected the input to be rejected');
+  return r.ok ? [] : [...r.errors];
+}
+
+function hasError(errors: FieldError[], path: string, fragment: string): void {
+  assert.ok(
+    errors.some((e) => e.path === path && e.message.includes(fragment)),
+    `no error at ${path} containing "${fragment}"; got:\n${errors.map((e) => `${e.path}: ${e.message}`).join('\n')}`,
+  );
+}
+
+test('a resource list with RDS and EDS resolves into one frozen snapshot', () => {
+  const r = buildSnapshot([
+    listener('out', { rds: { route_config_name: 'rc' } }),
+    routeConfig('rc', 'svc'),
+    edsCluster('svc', 'svc-eds'),
+    cla('svc-eds'),
+  ], { version: 'v1' });
+  assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.errors));
+  const s = r.snapshot;
+  assert.equal(s.version, 'v1');
+  assert.equal(s.listeners.out!.routeConfigName, 'rc');
+  assert.equal(s.clusters.svc!.loadAssignment!.localities[0]!.endpoints[0]!.id, '10.0.0.1:80');
+  assert.ok(Object.isFrozen(s) && Object.isFrozen(s.clusters.svc) && Object.isFrozen(s.clusters.svc!.loadAssignment!.localities));
+  assert.throws(() => {
+    (s.clusters as Record<string, unknown>).x = 1;
+  }, TypeError);
+});
+
+test('DiscoveryResponse-shaped input and a single resource are accepted', () => {
+  const r1 = buildSnapshot({ version_info: '7', resources: [staticCluster('a')] });
+  assert.ok(r1.ok);
+  const r2 = buildSnapshot(staticCluster('a'));
+  assert.ok(r2.ok);
+  assert.deepEqual(Object.keys(r2.ok ? r2.snapshot.clusters : {}), ['a']);
+});
+
+test('the default version is a content hash: same input, same version', () => {
+  const a = buildSnapshotOrThrow([staticCluster('a')]);
+  const b = buildSnapshotOrThrow([staticCluster('a')]);
+  const c = buildSnapshotOrThrow([staticCluster('a', 9001)]);
+  assert.equal(a.version, b.version);
+  assert.notEqual(a.version, c.version);
+});
+
+test('dangling references are named with their paths', () => {
+  const errors = errorsOf([listener('out', { rds: { route_config_name: 'missing' } }), routeConfig('rc', 'nope')]);
+  hasError(errors, '[0]', 'route configuration "missing", which is not defined');
+  hasError(errors, '[1].virtual_hosts[0].routes[0].route.cluster', 'cluster "nope" is not defined');
+});
+
+test('a weighted cluster naming an unknown cluster is reported at its entry', () => {
+  const rc = {
+    '@type': TypeUrl.RouteConfiguration,
+    name: 'rc',
+    virtual_hosts: [{
+      name: 'vh',
+      domains: ['*'],
+      routes: [{ match: { prefix: '/' }, route: { weighted_clusters: { clusters: [{ name: 'a', weight: 1 }, { name: 'ghost', weight: 1 }] } } }],
+    }],
+  };
+  hasError(errorsOf([rc, staticCluster('a')]), '[0].virtual_hosts[0].routes[0].route.weighted_clusters.clusters[1].name', 'cluster "ghost" is not defined');
+});
+
+test('duplicate resource names are rejected', () => {
+  hasError(errorsOf([staticCluster('a'), staticCluster('a')]), '[1].name', 'duplicate cluster name "a"');
+});
+
+test('endpoints for no EDS cluster are rejected', () => {
+  hasError(errorsOf([staticCluster('a'), cla('orphan')]), '[1].cluster_name', 'no EDS cluster uses endpoints "orphan"');
+});
+
+test('a resource without @type, or of an unknown type, is rejected', () => {
+  const errors = errorsOf([{ name: 'x' }, { '@type': 'type.googleapis.com/envoy.config.core.v3.Secret', name: 'y' }]);
+  hasError(errors, '[0]', 'needs "@type"');
+  hasError(errors, '[1].@type', 'unsupported resource type');
+});
+
+test('input that is no config at all says what it expected', () => {
+  hasError(errorsOf({ foo: 1 }), '(root)', 'expected an Envoy bootstrap');
+  hasError(errorsOf('text'), '(root)', 'must be an object');
+});
+
+test('unknown bootstrap fields are errors, Envoy-only ones are ignored and listed', () => {
+  hasError(errorsOf({ static_resources: { clusters: [] }, bogus: 1 }), 'bogus', 'unknown or unsupported bootstrap field');
+  const r = buildSnapshot({ static_resources: { clusters: [] }, admin: { address: {} }, node: { id: 'n' } });
+  assert.ok(r.ok);
+  assert.deepEqual(r.ok ? [...r.snapshot.ignored] : [], ['node', 'admin']);
+});
+
+test('every error is reported, not just the first', () => {
+  const errors = errorsOf([
+    listener('out', { rds: { route_config_name: 'missing' } }),
+    routeConfig('rc', 'nope'),
+    staticCluster('a'),
+    staticCluster('a'),
+  ]);
+  assert.ok(errors.length >= 3, `got ${errors.length}`);
+});
+
+test('buildSnapshotOrThrow throws a MeshError with every error attached', () => {
+  try {
+    buildSnapshotOrThrow([routeConfig('rc', 'x'), routeConfig('rc2', 'y')]);
+    assert.fail('should throw');
+  } catch (err) {
+    assert.ok(isMeshError(err));
+    assert.equal(err.code, 'XMESH_CONFIG_INVALID');
+    assert.equal(err.errors.length, 2);
+  }
+});
