@@ -347,6 +347,8 @@ export interface ClusterExtensions {
   readonly failFast: FailFastConfig | undefined;
   /** Peak-EWMA decay time, ms (used when lbPolicy is PEAK_EWMA). Default 10 000. */
   readonly ewmaDecayMs: number;
+  /** The mode switch's per-cluster mode (`mode: sidecar`); absent = the app's settings decide. */
+  readonly mode?: 'embedded' | 'sidecar';
 }
 
 export interface FailFastConfig {

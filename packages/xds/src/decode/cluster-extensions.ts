@@ -9,6 +9,7 @@
  *       lb_policy: PEAK_EWMA        # with Envoy lb_policy ROUND_ROBIN or LEAST_REQUEST, Envoy's own fallback
  *       ewma_decay: 10s
  *       transport: lean             # or grpc-js
+ *       mode: sidecar               # the mode switch: this cluster's calls go to the sidecar (or `embedded`)
  *       fail_fast: { error_threshold_percentage: 50, volume_threshold: 20, rolling_window: 10s,
  *                    rolling_buckets: 10, reset_timeout: 5s }
  * ```
@@ -43,10 +44,12 @@ export function decodeClusterExtensions(r: Reader | undefined): DecodedExtension
   const lbPolicy = r.get('lb_policy');
   if (lbPolicy !== undefined && lbPolicy !== 'PEAK_EWMA') r.error('lb_policy', `must be PEAK_EWMA, got ${describe(lbPolicy)}`);
   const transportName = r.has('transport') ? r.enumOf('transport', ['grpc-js', 'lean'] as const, 'grpc-js') : undefined;
+  const mode = r.has('mode') ? r.enumOf('mode', ['embedded', 'sidecar'] as const, 'embedded') : undefined;
   const extensions: ClusterExtensions = {
     transport: transportName,
     failFast: decodeFailFast(r.obj('fail_fast')),
     ewmaDecayMs: r.positiveDuration('ewma_decay') ?? DEFAULT_EXTENSIONS.ewmaDecayMs,
+    ...(mode === undefined ? {} : { mode }),
   };
   r.finish('xmesh setting');
   return { extensions, peakEwma: lbPolicy === 'PEAK_EWMA' };

@@ -3,11 +3,11 @@
  * standalone EDS resource.
  */
 import { isIP } from 'node:net';
-import type { Locality } from '@xmesh/core';
+import type { Endpoint, Locality } from '@xmesh/core';
 import type { DiscoveryType, DropOverload, LoadAssignment, LocalityEndpoints } from '../model.js';
 import { ignoreListed, Messages } from './ignored-fields.js';
 import { rejectUnsupported } from './fields.js';
-import { decodeLbEndpoint, type DecodedEndpoint } from './lb-endpoint.js';
+import { addressPathOf, decodeLbEndpoint, hostPathOf } from './lb-endpoint.js';
 import type { Reader } from './reader.js';
 
 export const DEFAULT_OVERPROVISIONING_FACTOR = 140;
@@ -23,11 +23,12 @@ export interface LoadAssignmentContext {
 
 interface DecodedLocality {
   readonly config: LocalityEndpoints;
-  readonly priorityPath: string;
-  readonly lbEndpointsPath: string;
+  /** The LocalityLbEndpoints message, for reports at its `priority` and `lb_endpoints`. */
+  readonly reader: Reader;
   /** Entries in lb_endpoints, decodable or not. */
   readonly lbEndpointCount: number;
-  readonly endpoints: readonly DecodedEndpoint[];
+  /** The lb_endpoints entry each of `config.endpoints` was decoded from, by index. */
+  readonly endpointReaders: readonly Reader[];
 }
 
 export function decodeLoadAssignment(r: Reader, context: LoadAssignmentContext = {}): LoadAssignment {
@@ -51,29 +52,33 @@ function decodeLocality(r: Reader): DecodedLocality {
   const priority = r.int('priority', 0, 0, MAX_PRIORITY);
   const loadBalancingWeight = r.optionalUint32('load_balancing_weight', 1);
   const ctx = { locality, priority, localityWeight: loadBalancingWeight };
-  const endpoints: DecodedEndpoint[] = [];
+  const endpoints: Endpoint[] = [];
+  const endpointReaders: Reader[] = [];
   const lbEndpoints = r.objects('lb_endpoints');
   for (const e of lbEndpoints) {
-    const decoded = decodeLbEndpoint(e, ctx);
-    if (decoded) endpoints.push(decoded);
+    const endpoint = decodeLbEndpoint(e, ctx);
+    if (endpoint === undefined) continue;
+    endpoints.push(endpoint);
+    endpointReaders.push(e);
   }
   ignoreListed(r, Messages.LOCALITY_ENDPOINTS);
   // load_balancer_endpoints and leds_cluster_locality_config are left to finish(): not supported.
   r.finish();
+  // Each endpoint is frozen already: freezing the list now spares the snapshot's deepFreeze a walk over it.
   return {
-    config: { locality, priority, loadBalancingWeight, endpoints: endpoints.map((d) => d.endpoint) },
-    priorityPath: r.at('priority'),
-    lbEndpointsPath: r.at('lb_endpoints'),
+    config: { locality, priority, loadBalancingWeight, endpoints: Object.freeze(endpoints) },
+    reader: r,
     lbEndpointCount: lbEndpoints.length,
-    endpoints,
+    endpointReaders,
   };
 }
 
+/** Frozen: every endpoint of the locality shares it. */
 function decodeLocalityName(r: Reader | undefined): Locality {
-  if (!r) return { region: '', zone: '', subZone: '' };
+  if (!r) return Object.freeze({ region: '', zone: '', subZone: '' });
   const locality = { region: r.str('region') ?? '', zone: r.str('zone') ?? '', subZone: r.str('sub_zone') ?? '' };
   r.finish();
-  return locality;
+  return Object.freeze(locality);
 }
 
 type Policy = Pick<LoadAssignment, 'overprovisioningFactor' | 'dropOverloads' | 'endpointStaleAfterMs'>;
@@ -105,30 +110,42 @@ function checkPriorities(r: Reader, localities: readonly DecodedLocality[]): voi
   while (used.has(missing)) missing++;
   const beyondGap = localities.find((l) => l.config.priority > missing);
   if (beyondGap) {
-    r.issues.error(beyondGap.priorityPath, `priorities must be contiguous from 0, but no locality has priority ${missing}`);
+    r.issues.error(beyondGap.reader.at('priority'), `priorities must be contiguous from 0, but no locality has priority ${missing}`);
   }
 }
 
 /** Endpoint ids (`host:port`) key per-endpoint state, so each may appear once per assignment. */
 function checkDuplicates(r: Reader, localities: readonly DecodedLocality[]): void {
-  const firstAt = new Map<string, string>();
+  const ids = new Set<string>();
   for (const l of localities) {
-    for (const { endpoint, addressPath } of l.endpoints) {
-      const prior = firstAt.get(endpoint.id);
-      if (prior !== undefined) r.issues.error(addressPath, `duplicate endpoint ${endpoint.id} (first at ${prior})`);
-      else firstAt.set(endpoint.id, addressPath);
+    const endpoints = l.config.endpoints;
+    for (let i = 0; i < endpoints.length; i++) {
+      const id = endpoints[i]!.id;
+      const before = ids.size;
+      if (ids.add(id).size !== before) continue;
+      const first = firstWithId(localities, id);
+      r.issues.error(addressPathOf(l.endpointReaders[i]!), `duplicate endpoint ${id} (first at ${addressPathOf(first)})`);
     }
   }
+}
+
+/** The lb_endpoints entry of the first endpoint with `id` (for reports; there is one). */
+function firstWithId(localities: readonly DecodedLocality[], id: string): Reader {
+  for (const l of localities) {
+    const i = l.config.endpoints.findIndex((e) => e.id === id);
+    if (i >= 0) return l.endpointReaders[i]!;
+  }
+  throw new Error(`no endpoint ${id}`);
 }
 
 /** Envoy resolves no names for STATIC clusters. */
 function checkIpLiterals(r: Reader, localities: readonly DecodedLocality[]): void {
   for (const l of localities) {
-    for (const { endpoint, hostPath } of l.endpoints) {
+    l.config.endpoints.forEach((endpoint, i) => {
       if (isIP(endpoint.host) === 0) {
-        r.issues.error(hostPath, `must be an IP address in a STATIC cluster, got "${endpoint.host}" (use STRICT_DNS or LOGICAL_DNS for host names)`);
+        r.issues.error(hostPathOf(l.endpointReaders[i]!), `must be an IP address in a STATIC cluster, got "${endpoint.host}" (use STRICT_DNS or LOGICAL_DNS for host names)`);
       }
-    }
+    });
   }
 }
 
@@ -141,6 +158,6 @@ function checkSingleEndpoint(r: Reader, localities: readonly DecodedLocality[], 
   const only = localities[0]!;
   const count = only.lbEndpointCount;
   if (count !== 1) {
-    r.issues.error(only.lbEndpointsPath, `a LOGICAL_DNS cluster needs exactly one endpoint, got ${count}`);
+    r.issues.error(only.reader.at('lb_endpoints'), `a LOGICAL_DNS cluster needs exactly one endpoint, got ${count}`);
   }
 }

@@ -25,55 +25,128 @@ export function describe(value: unknown): string {
 }
 
 const UINT32_MAX = 0xffff_ffff;
+const IDENTIFIER_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DURATION_RE = /^(-?\d+)(?:\.(\d{1,9}))?s$/;
 
 function snake(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
+function hasUpperCase(key: string): boolean {
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c >= 65 && c <= 90) return true;
+  }
+  return false;
+}
+
 export function joinPath(path: string, key: string): string {
   return path === '' ? key : `${path}.${key}`;
 }
 
-export class Reader {
-  private readonly keys = new Map<string, string>();
-  private readonly seen = new Set<string>();
+/** The index of a Reader that is not a list element. */
+const NO_INDEX = -1;
 
+export class Reader {
+  /** The object's field names, snake_case, each once, in input order. */
+  private readonly names: readonly string[];
+  /** How `names[i]` is spelled in the input (the last spelling, when given twice); often the same array. */
+  private readonly spelled: readonly string[];
+  /** Which of `names` were read or ignored: bit i for i < 31, then `seenBeyond`. */
+  private seenBits = 0;
+  private seenBeyond: boolean[] | undefined;
+  private composedPath: string | undefined;
+
+  /**
+   * With no `parent`, `segment` is the whole path; otherwise the path is the parent's, then `segment` (the
+   * field as spelled), then `[index]` unless `index` is NO_INDEX. Composed on first use of `path`.
+   */
   private constructor(
     readonly raw: Readonly<Record<string, unknown>>,
-    readonly path: string,
+    private readonly parent: Reader | undefined,
+    private readonly segment: string,
+    private readonly index: number,
     readonly issues: Issues,
   ) {
-    for (const key of Object.keys(raw)) {
-      const name = key === '@type' ? key : snake(key);
-      if (this.keys.has(name)) issues.error(joinPath(path, key), `duplicate field (also given as "${this.keys.get(name)}")`);
-      this.keys.set(name, key);
+    const keys = Object.keys(raw);
+    this.names = keys;
+    this.spelled = keys;
+    for (let i = 0; i < keys.length; i++) {
+      if (hasUpperCase(keys[i]!)) {
+        [this.names, this.spelled] = this.canonicalNames(keys);
+        break;
+      }
     }
+  }
+
+  /** snake_case names for `keys`, reporting a field given in both spellings. */
+  private canonicalNames(keys: readonly string[]): [string[], string[]] {
+    const names: string[] = [];
+    const spelled: string[] = [];
+    for (const key of keys) {
+      const name = key === '@type' ? key : snake(key);
+      const i = names.indexOf(name);
+      if (i < 0) {
+        names.push(name);
+        spelled.push(key);
+        continue;
+      }
+      this.issues.error(joinPath(this.path, key), `duplicate field (also given as "${spelled[i]}")`);
+      spelled[i] = key;
+    }
+    return [names, spelled];
   }
 
   /** Wraps `value` if it is an object, else records an error and returns undefined. */
   static of(value: unknown, path: string, issues: Issues): Reader | undefined {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    if (!isObject(value)) {
       issues.error(path === '' ? '(root)' : path, `must be an object, got ${describe(value)}`);
       return undefined;
     }
-    return new Reader(value as Record<string, unknown>, path, issues);
+    return new Reader(value, undefined, path, NO_INDEX, issues);
+  }
+
+  /** This object's field path (`''` at the root). */
+  get path(): string {
+    if (this.composedPath === undefined) {
+      const parent = this.parent;
+      const field = parent === undefined ? this.segment : joinPath(parent.path, this.segment);
+      this.composedPath = this.index === NO_INDEX ? field : `${field}[${this.index}]`;
+    }
+    return this.composedPath;
+  }
+
+  private spellingOf(key: string): string {
+    const i = this.names.indexOf(key);
+    return i < 0 ? key : this.spelled[i]!;
+  }
+
+  private markSeen(i: number): void {
+    if (i < 31) this.seenBits |= 1 << i;
+    else (this.seenBeyond ??= [])[i] = true;
+  }
+
+  private wasSeen(i: number): boolean {
+    return i < 31 ? (this.seenBits & (1 << i)) !== 0 : this.seenBeyond?.[i] === true;
   }
 
   at(key: string): string {
-    return joinPath(this.path, this.keys.get(key) ?? key);
+    return joinPath(this.path, this.spellingOf(key));
   }
 
   has(key: string): boolean {
-    const k = this.keys.get(key);
-    return k !== undefined && this.raw[k] !== undefined && this.raw[k] !== null;
+    const i = this.names.indexOf(key);
+    if (i < 0) return false;
+    const v = this.raw[this.spelled[i]!];
+    return v !== undefined && v !== null;
   }
 
   /** The raw value of a field (marks it read). */
   get(key: string): unknown {
-    this.seen.add(key);
-    const k = this.keys.get(key);
-    return k === undefined ? undefined : this.raw[k] ?? undefined;
+    const i = this.names.indexOf(key);
+    if (i < 0) return undefined;
+    this.markSeen(i);
+    return this.raw[this.spelled[i]!] ?? undefined;
   }
 
   error(key: string, message: string): void {
@@ -82,53 +155,76 @@ export class Reader {
 
   /** Records that the field, if present, is knowingly ignored. */
   ignore(...keys: string[]): void {
+    this.ignoreEach(keys);
+  }
+
+  /** As ignore, for a list kept by the caller. */
+  ignoreEach(keys: readonly string[]): void {
     for (const key of keys) {
-      if (this.keys.has(key)) {
-        this.seen.add(key);
-        this.issues.ignored.push(this.at(key));
-      }
+      const i = this.names.indexOf(key);
+      if (i < 0) continue;
+      this.markSeen(i);
+      this.issues.ignored.push(joinPath(this.path, this.spelled[i]!));
     }
   }
 
   /** Records every field not read so far as knowingly ignored (for messages whose remaining fields are tuning only). */
   ignoreRest(): void {
-    for (const [name, key] of this.keys) {
-      if (name === '@type' || this.seen.has(name)) continue;
-      this.seen.add(name);
-      this.issues.ignored.push(joinPath(this.path, key));
+    for (let i = 0; i < this.names.length; i++) {
+      if (this.names[i] === '@type' || this.wasSeen(i)) continue;
+      this.markSeen(i);
+      this.issues.ignored.push(joinPath(this.path, this.spelled[i]!));
     }
   }
 
   /**
-   * The entries of a proto `map<string, V>` field, keys as given (never case-converted), each with its path:
-   * `field.key` for identifier-like keys, `field["some.key"]` otherwise. A missing field has no entries.
+   * The entries of a proto `map<string, V>` field, keys as given (never case-converted), each with its path
+   * (see entryPath). A missing field has no entries.
    */
   entries(key: string): { key: string; value: unknown; path: string }[] {
+    const map = this.map(key);
+    if (map === undefined) return [];
+    return Object.entries(map).map(([k, value]) => ({ key: k, value, path: this.entryPath(key, k) }));
+  }
+
+  /** A proto `map<string, V>` field as its object (marks it read); undefined when missing or not an object (reported). */
+  map(key: string): Readonly<Record<string, unknown>> | undefined {
     const v = this.get(key);
-    if (v === undefined) return [];
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    if (v === undefined) return undefined;
+    if (!isObject(v)) {
       this.error(key, `must be an object, got ${describe(v)}`);
-      return [];
+      return undefined;
     }
+    return v;
+  }
+
+  /** Path of the entry `entryKey` of map field `key`: `field.key` for identifier-like keys, `field["some.key"]` otherwise. */
+  entryPath(key: string, entryKey: string): string {
     const base = this.at(key);
-    return Object.entries(v).map(([k, value]) => ({
-      key: k,
-      value,
-      path: /^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? `${base}.${k}` : `${base}[${JSON.stringify(k)}]`,
-    }));
+    return IDENTIFIER_RE.test(entryKey) ? `${base}.${entryKey}` : `${base}[${JSON.stringify(entryKey)}]`;
   }
 
   /** Reports every field not read and not ignored. Call once, after reading. */
   finish(what = 'field'): void {
-    for (const [name, key] of this.keys) {
-      if (name === '@type' || this.seen.has(name)) continue;
+    for (let i = 0; i < this.names.length; i++) {
+      if (this.names[i] === '@type' || this.wasSeen(i)) continue;
+      const key = this.spelled[i]!;
       this.issues.error(joinPath(this.path, key), `unknown or unsupported ${what} "${key}"`);
     }
   }
 
   obj(key: string): Reader | undefined {
-    const v = this.get(key);
-    return v === undefined ? undefined : Reader.of(v, this.at(key), this.issues);
+    const i = this.names.indexOf(key);
+    if (i < 0) return undefined;
+    this.markSeen(i);
+    const field = this.spelled[i]!;
+    const v = this.raw[field];
+    if (v === undefined || v === null) return undefined;
+    if (!isObject(v)) {
+      this.error(key, `must be an object, got ${describe(v)}`);
+      return undefined;
+    }
+    return new Reader(v, this, field, NO_INDEX, this.issues);
   }
 
   /** The elements of a list field with their paths; a missing field is an empty list. */
@@ -143,12 +239,20 @@ export class Reader {
     return v.map((value, i) => ({ value, path: `${base}[${i}]` }));
   }
 
-  /** List of objects. */
+  /** List of objects; each element that is not an object is reported. */
   objects(key: string): Reader[] {
+    const v = this.get(key);
+    if (v === undefined) return [];
+    if (!Array.isArray(v)) {
+      this.error(key, `must be a list, got ${describe(v)}`);
+      return [];
+    }
+    const field = this.spellingOf(key);
     const out: Reader[] = [];
-    for (const { value, path } of this.list(key)) {
-      const r = Reader.of(value, path, this.issues);
-      if (r) out.push(r);
+    for (let i = 0; i < v.length; i++) {
+      const value: unknown = v[i];
+      if (isObject(value)) out.push(new Reader(value, this, field, i, this.issues));
+      else this.issues.error(`${this.at(key)}[${i}]`, `must be an object, got ${describe(value)}`);
     }
     return out;
   }
@@ -295,6 +399,10 @@ export function readFraction(r: Reader): Fraction {
   const denominator = denomName === 'HUNDRED' ? 100 : denomName === 'TEN_THOUSAND' ? 10_000 : 1_000_000;
   // Envoy clamps numerator > denominator to 100 %.
   return { numerator: Math.min(numerator, denominator), denominator };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Unwraps proto wrapper messages (`{value: x}`) into x. */

@@ -5,10 +5,10 @@
  * proto3 `optional` fields are emitted whenever set), nested `Any` decoded recursively with its `@type`.
  */
 import protobuf from 'protobufjs';
-import type { Field, Type } from 'protobufjs';
+import type { Type } from 'protobufjs';
 import { lowerCamel, type EnvoyProtos } from './load.js';
 import { fieldPath, type ProtoIssues } from './issues.js';
-import { formatDuration, formatTimestamp, SPECIAL_JSON_TYPES, toNumber, WRAPPER_TYPES, type JsonValue } from './wkt.js';
+import { formatDuration, formatTimestamp, toNumber, WRAPPER_TYPES, type JsonValue } from './wkt.js';
 
 type Msg = Record<string, unknown>;
 
@@ -33,40 +33,147 @@ export function decodeToJson(ctx: ToJsonContext, type: Type, bytes: Uint8Array, 
 }
 
 export function messageToJson(ctx: ToJsonContext, type: Type, msg: Msg, path: string): JsonValue {
-  const special = wellKnownToJson(ctx, type, msg, path);
-  if (special !== NOT_WELL_KNOWN) return special;
+  return planMessageToJson(ctx, planOf(type), msg, path);
+}
+
+/**
+ * Where a value sits, composed into a string only when a problem is recorded there: decoding allocates one
+ * small step per nested message instead of a path string per field.
+ */
+type PathRef = string | PathStep;
+
+class PathStep {
+  constructor(
+    readonly parent: PathRef,
+    readonly field: string,
+    /** A list index (`[i]`), a map key (`["key"]`) or none. */
+    readonly at: number | string | undefined,
+  ) {}
+}
+
+function pathText(ref: PathRef): string {
+  if (typeof ref === 'string') return ref;
+  const field = fieldPath(pathText(ref.parent), ref.field);
+  if (ref.at === undefined) return field;
+  return typeof ref.at === 'number' ? `${field}[${ref.at}]` : `${field}["${ref.at}"]`;
+}
+
+type SpecialForm = 'any' | 'duration' | 'timestamp' | 'field-mask' | 'empty' | 'struct' | 'value' | 'list-value' | 'wrapper';
+
+const SPECIAL_FORMS: Readonly<Record<string, SpecialForm>> = {
+  '.google.protobuf.Any': 'any',
+  '.google.protobuf.Duration': 'duration',
+  '.google.protobuf.Timestamp': 'timestamp',
+  '.google.protobuf.FieldMask': 'field-mask',
+  '.google.protobuf.Empty': 'empty',
+  '.google.protobuf.Struct': 'struct',
+  '.google.protobuf.Value': 'value',
+  '.google.protobuf.ListValue': 'list-value',
+};
+
+/** What converting one message type needs, read once from its protobufjs reflection (`fullName` walks parents). */
+interface TypePlan {
+  readonly fullName: string;
+  /** The proto3 JSON special form of a well-known type (SPECIAL_JSON_TYPES and wrappers); undefined otherwise. */
+  readonly special: SpecialForm | undefined;
+  /** For wrappers: the proto scalar type of `value`. */
+  readonly wrapped: string | undefined;
+  readonly fields: readonly FieldPlan[];
+}
+
+interface FieldPlan {
+  readonly name: string;
+  readonly map: boolean;
+  readonly repeated: boolean;
+  /** Set for message-typed fields; its plan is read on first use (types can nest themselves). */
+  readonly message: Type | undefined;
+  /** Set for enum fields: names by number. */
+  readonly enumNames: Readonly<Record<number, string>> | undefined;
+  /** google.protobuf.NullValue: always JSON null. */
+  readonly nullValue: boolean;
+  /** The proto scalar type name (`int64`, `bytes`, ...). */
+  readonly scalar: string;
+  /** Singular, outside any oneof and not a message: omitted when it holds its default. */
+  readonly omitDefault: boolean;
+}
+
+/**
+ * Plans by type. Keyed weakly by the immutable, resolved protobufjs types, so plans live exactly as long as
+ * the `EnvoyProtos` they were read from; two roots never share an entry.
+ */
+const plans = new WeakMap<Type, TypePlan>();
+
+function planOf(type: Type): TypePlan {
+  let plan = plans.get(type);
+  if (plan === undefined) {
+    plan = readPlan(type);
+    plans.set(type, plan);
+  }
+  return plan;
+}
+
+function readPlan(type: Type): TypePlan {
+  const fullName = type.fullName;
+  const wrapped = WRAPPER_TYPES[fullName];
+  const special = SPECIAL_FORMS[fullName] ?? (wrapped !== undefined ? 'wrapper' : undefined);
+  const fields = type.fieldsArray.map((field): FieldPlan => {
+    const resolved = field.resolvedType;
+    const message = resolved instanceof protobuf.Type ? resolved : undefined;
+    const enumType = resolved instanceof protobuf.Enum ? resolved : undefined;
+    return {
+      name: field.name,
+      map: field.map,
+      repeated: field.repeated,
+      message,
+      enumNames: enumType?.valuesById,
+      nullValue: enumType !== undefined && enumType.fullName === '.google.protobuf.NullValue',
+      scalar: field.type,
+      omitDefault: !field.partOf && message === undefined,
+    };
+  });
+  return { fullName, special, wrapped, fields };
+}
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
+function planMessageToJson(ctx: ToJsonContext, plan: TypePlan, msg: Msg, path: PathRef): JsonValue {
+  if (plan.special !== undefined) return wellKnownToJson(ctx, plan, msg, path);
   const out: { [k: string]: JsonValue } = {};
-  for (const field of type.fieldsArray) {
-    if (!Object.prototype.hasOwnProperty.call(msg, field.name)) continue;
-    const value = msg[field.name];
+  const fields = plan.fields;
+  for (let f = 0; f < fields.length; f++) {
+    const field = fields[f]!;
+    const name = field.name;
+    if (!hasOwn.call(msg, name)) continue;
+    const value = msg[name];
     if (value === null || value === undefined) continue;
-    const at = fieldPath(path, field.name);
     if (field.map) {
       const entries = Object.keys(value as Msg);
       if (entries.length === 0) continue;
       const obj: { [k: string]: JsonValue } = {};
-      for (const key of entries) obj[key] = valueToJson(ctx, field, (value as Msg)[key], `${at}["${key}"]`);
-      out[field.name] = obj;
+      for (const key of entries) obj[key] = valueToJson(ctx, field, (value as Msg)[key], path, key);
+      out[name] = obj;
     } else if (field.repeated) {
       const list = value as unknown[];
       if (list.length === 0) continue;
-      out[field.name] = list.map((item, i) => valueToJson(ctx, field, item, `${at}[${i}]`));
+      const items: JsonValue[] = new Array(list.length);
+      for (let i = 0; i < list.length; i++) items[i] = valueToJson(ctx, field, list[i], path, i);
+      out[name] = items;
     } else {
-      if (!field.partOf && !(field.resolvedType instanceof protobuf.Type) && isDefaultScalar(value)) continue;
-      out[field.name] = valueToJson(ctx, field, value, at);
+      if (field.omitDefault && isDefaultScalar(value)) continue;
+      out[name] = valueToJson(ctx, field, value, path, undefined);
     }
   }
   return out;
 }
 
-function valueToJson(ctx: ToJsonContext, field: Field, value: unknown, path: string): JsonValue {
-  const resolved = field.resolvedType;
-  if (resolved instanceof protobuf.Type) return messageToJson(ctx, resolved, value as Msg, path);
-  if (resolved instanceof protobuf.Enum) {
-    if (resolved.fullName === '.google.protobuf.NullValue') return null;
-    return resolved.valuesById[value as number] ?? (value as number);
+/** One value of `field` in the message at `parent`; `at` is its list index or map key. */
+function valueToJson(ctx: ToJsonContext, field: FieldPlan, value: unknown, parent: PathRef, at: number | string | undefined): JsonValue {
+  if (field.message !== undefined) return planMessageToJson(ctx, planOf(field.message), value as Msg, new PathStep(parent, field.name, at));
+  if (field.enumNames !== undefined) {
+    if (field.nullValue) return null;
+    return field.enumNames[value as number] ?? (value as number);
   }
-  return scalarToJson(field.type, value);
+  return scalarToJson(field.scalar, value);
 }
 
 export function scalarToJson(protoType: string, value: unknown): JsonValue {
@@ -104,32 +211,29 @@ function isZeroLong(value: unknown): boolean {
   return v.low === 0 && v.high === 0;
 }
 
-const NOT_WELL_KNOWN = Symbol('not well-known');
-
-function wellKnownToJson(ctx: ToJsonContext, type: Type, msg: Msg, path: string): JsonValue | typeof NOT_WELL_KNOWN {
-  const name = type.fullName;
-  if (!name.startsWith('.google.protobuf.')) return NOT_WELL_KNOWN;
-  switch (name) {
-    case '.google.protobuf.Any':
-      return anyToJson(ctx, String(msg['type_url'] ?? ''), (msg['value'] as Uint8Array | undefined) ?? new Uint8Array(), path);
-    case '.google.protobuf.Duration':
+function wellKnownToJson(ctx: ToJsonContext, plan: TypePlan, msg: Msg, path: PathRef): JsonValue {
+  switch (plan.special) {
+    case 'any':
+      return anyToJson(ctx, String(msg['type_url'] ?? ''), (msg['value'] as Uint8Array | undefined) ?? new Uint8Array(), pathText(path));
+    case 'duration':
       return formatDuration(toNumber(msg['seconds']), toNumber(msg['nanos']));
-    case '.google.protobuf.Timestamp':
+    case 'timestamp':
       return formatTimestamp(toNumber(msg['seconds']), toNumber(msg['nanos']));
-    case '.google.protobuf.FieldMask':
+    case 'field-mask':
       return ((msg['paths'] as string[] | undefined) ?? []).map(lowerCamel).join(',');
-    case '.google.protobuf.Empty':
+    case 'empty':
       return {};
-    case '.google.protobuf.Struct':
+    case 'struct':
       return structToJson(msg);
-    case '.google.protobuf.Value':
+    case 'value':
       return protoValueToJson(msg);
-    case '.google.protobuf.ListValue':
+    case 'list-value':
       return ((msg['values'] as Msg[] | undefined) ?? []).map(protoValueToJson);
+    default: {
+      const wrapped = plan.wrapped!;
+      return scalarToJson(wrapped, msg['value'] ?? (wrapped === 'bytes' ? new Uint8Array() : 0));
+    }
   }
-  const wrapped = WRAPPER_TYPES[name];
-  if (wrapped !== undefined) return scalarToJson(wrapped, msg['value'] ?? (wrapped === 'bytes' ? new Uint8Array() : 0));
-  return NOT_WELL_KNOWN;
 }
 
 /** `Any` → its message as JSON with `"@type"` first; a well-known type with a non-object JSON form goes under `value`. */
@@ -151,7 +255,7 @@ export function anyToJson(ctx: ToJsonContext, typeUrl: string, bytes: Uint8Array
 
 /** Well-known types with a special JSON mapping: inside an Any their JSON sits under `value`. */
 export function isWellKnownScalarForm(type: Type): boolean {
-  return type.fullName in WRAPPER_TYPES || SPECIAL_JSON_TYPES.has(type.fullName);
+  return planOf(type).special !== undefined;
 }
 
 function structToJson(msg: Msg): JsonValue {
@@ -166,16 +270,18 @@ function structToJson(msg: Msg): JsonValue {
  * (`numberValue`) whatever `keepCase` says, so both spellings are read.
  */
 function protoValueToJson(msg: Msg): JsonValue {
-  const get = (snake: string, camel: string): unknown => {
-    if (Object.prototype.hasOwnProperty.call(msg, camel) && msg[camel] != null) return msg[camel];
-    if (Object.prototype.hasOwnProperty.call(msg, snake) && msg[snake] != null) return msg[snake];
-    return undefined;
-  };
   let v: unknown;
-  if ((v = get('number_value', 'numberValue')) !== undefined) return scalarToJson('double', v);
-  if ((v = get('string_value', 'stringValue')) !== undefined) return v as string;
-  if ((v = get('bool_value', 'boolValue')) !== undefined) return v as boolean;
-  if ((v = get('struct_value', 'structValue')) !== undefined) return structToJson(v as Msg);
-  if ((v = get('list_value', 'listValue')) !== undefined) return ((v as Msg)['values'] as Msg[] | undefined ?? []).map(protoValueToJson);
+  if ((v = kindOf(msg, 'number_value', 'numberValue')) !== undefined) return scalarToJson('double', v);
+  if ((v = kindOf(msg, 'string_value', 'stringValue')) !== undefined) return v as string;
+  if ((v = kindOf(msg, 'bool_value', 'boolValue')) !== undefined) return v as boolean;
+  if ((v = kindOf(msg, 'struct_value', 'structValue')) !== undefined) return structToJson(v as Msg);
+  if ((v = kindOf(msg, 'list_value', 'listValue')) !== undefined) return ((v as Msg)['values'] as Msg[] | undefined ?? []).map(protoValueToJson);
   return null; // null_value, or no kind set
+}
+
+/** A `Value` kind set on `msg` under either spelling, or undefined. */
+function kindOf(msg: Msg, snake: string, camel: string): unknown {
+  if (hasOwn.call(msg, camel) && msg[camel] != null) return msg[camel];
+  if (hasOwn.call(msg, snake) && msg[snake] != null) return msg[snake];
+  return undefined;
 }

@@ -1,0 +1,6 @@
+export { Router, type RouterOptions } from './router.js';
+export type { RouteDecision, RouteRequest, HeaderSource } from './types.js';
+export { compileHeaderMatcher, compileHeaderMatchers, headerValue, type HeaderPredicate } from './header-matcher.js';
+export { compileStringMatch, type StringPredicate } from './string-matcher.js';
+export { DomainIndex } from './domain-index.js';
+export { splitAuthority, type SplitAuthority } from './authority.js';

@@ -1,0 +1,105 @@
+import { ErrorCode, MeshError } from '@xmesh/core';
+import type { ListenerConfig, MeshSnapshot } from '@xmesh/xds';
+import type { RouteDecision, RouteRequest } from './types.js';
+import { compileRouteConfig, type CompiledRouteConfig } from './compiled-route-config.js';
+import { RouteTable } from './route-table.js';
+import { asciiLower } from './ascii.js';
+import { splitAuthority } from './authority.js';
+
+export interface RouterOptions {
+  /** Listener to use when none is named like the authority or bound to its port. */
+  readonly listener?: string;
+  /** Returns a number in [0, 1); drives weighted clusters and runtime fractions. Default Math.random. */
+  readonly random?: () => number;
+}
+
+/**
+ * Routes requests with one snapshot's listeners and route configs. Everything is compiled in the
+ * constructor (domain indexes, regexes, decisions); `route()` is synchronous and returns shared,
+ * frozen decisions. A new snapshot gets a new Router.
+ *
+ * Listener selection for a call, first that applies:
+ * 1. the listener named exactly like the authority (gRPC xDS style, `xds:///name`);
+ * 2. the listener whose address port equals the authority's port (Istio outbound style);
+ * 3. `options.listener`, when the snapshot has it;
+ * 4. the only listener, when there is exactly one;
+ * 5. otherwise the virtual hosts of every route config (first route config wins a domain).
+ *
+ * Virtual hosts match the authority as sent, `host:port` included, as Envoy does: list both forms in
+ * `domains` (as Istio does), or set `ignore_port_in_host_matching` / `strip_any_host_port`.
+ */
+export class Router {
+  private readonly random: () => number;
+  private readonly byName = new Map<string, RouteTable>();
+  private readonly byPort = new Map<number, RouteTable>();
+  private readonly fallback: RouteTable;
+
+  constructor(snapshot: MeshSnapshot, options: RouterOptions = {}) {
+    this.random = options.random ?? Math.random;
+    const compiled = new Map<string, CompiledRouteConfig>();
+    for (const [name, routeConfig] of Object.entries(snapshot.routeConfigs)) compiled.set(name, compileRouteConfig(routeConfig));
+
+    const tableFor = (listener: ListenerConfig): RouteTable => {
+      const config = compiled.get(listener.routeConfigName);
+      return config === undefined
+        ? new RouteTable(listener, [], listener.routeConfigName)
+        : new RouteTable(listener, [config]);
+    };
+    const listeners = Object.values(snapshot.listeners);
+    for (const listener of listeners) {
+      const table = tableFor(listener);
+      this.byName.set(listener.name, table);
+      const port = listener.address?.port;
+      if (port !== undefined && port !== 0 && !this.byPort.has(port)) this.byPort.set(port, table);
+    }
+    const named = options.listener === undefined ? undefined : this.byName.get(options.listener);
+    const only = listeners.length === 1 ? this.byName.get(listeners[0]!.name) : undefined;
+    this.fallback = named ?? only ?? new RouteTable(undefined, [...compiled.values()]);
+  }
+
+  /**
+   * Picks listener, virtual host, route and cluster. Returns (does not throw) a MeshError with
+   * code XMESH_NO_ROUTE when no virtual host or route matches; its gRPC status is UNIMPLEMENTED
+   * (12) and its HTTP status 404, as Envoy answers a request without a route.
+   */
+  route(request: RouteRequest): RouteDecision | MeshError {
+    const authority = asciiLower(request.authority);
+    const split = splitAuthority(authority);
+    const table =
+      this.byName.get(request.authority) ??
+      (split.port === undefined ? undefined : this.byPort.get(split.port)) ??
+      this.fallback;
+
+    const vhost = table.findVirtualHost(split);
+    if (vhost === undefined) return noRoute(request, table, 'no virtual host matches the authority');
+
+    // The path ends at the first "?" or "#" (Envoy's removeQueryAndFragment); a "?" after the "#"
+    // belongs to the fragment, not to a query string.
+    const rawPath = request.path;
+    const queryAt = rawPath.indexOf('?');
+    const fragmentAt = rawPath.indexOf('#');
+    const hasQuery = queryAt >= 0 && (fragmentAt < 0 || queryAt < fragmentAt);
+    const pathEnd = hasQuery ? queryAt : fragmentAt >= 0 ? fragmentAt : rawPath.length;
+    const path = pathEnd === rawPath.length ? rawPath : rawPath.slice(0, pathEnd);
+    const query = hasQuery ? rawPath.slice(queryAt + 1, fragmentAt > queryAt ? fragmentAt : rawPath.length) : '';
+
+    const { matchers, choices } = vhost;
+    for (let i = 0; i < matchers.length; i++) {
+      if (!matchers[i]!(request, path, query, this.random)) continue;
+      const choice = choices[i];
+      if (choice === undefined) return noRoute(request, table, `route "${vhost.virtualHost.routes[i]!.name}" names no cluster`);
+      return choice.pick(this.random);
+    }
+    return noRoute(request, table, `no route of virtual host "${vhost.virtualHost.name}" matches`);
+  }
+}
+
+function noRoute(request: RouteRequest, table: RouteTable, reason: string): MeshError {
+  const where =
+    table.listener === undefined
+      ? ''
+      : table.missingRouteConfig === undefined
+        ? ` (listener "${table.listener.name}")`
+        : ` (listener "${table.listener.name}": route config "${table.missingRouteConfig}" not known)`;
+  return new MeshError(ErrorCode.NO_ROUTE, `no route for ${request.authority}${request.path}: ${reason}${where}`);
+}
