@@ -1,0 +1,18 @@
+export type { Balancer } from './balancer.js';
+export { createBalancer, type BalancerOptions } from './create-balancer.js';
+export { PublishingBalancer, type PickerFactory, type PublishingOptions } from './publishing-balancer.js';
+export { servingEndpoints, completeResult, meteredResult, failingPicker, noHealthyUpstream } from './picker.js';
+export { planLoad, type Bucket, type LoadPlanOptions } from './locality/load-plan.js';
+export { RoundRobinPicker } from './round-robin/round-robin-picker.js';
+export { WeightedRoundRobinPicker } from './round-robin/weighted-round-robin-picker.js';
+export { createRoundRobinBalancer } from './round-robin/round-robin-balancer.js';
+export { RandomPicker } from './random/random-picker.js';
+export { ChoiceOfNPicker } from './least-request/choice-of-n-picker.js';
+export { WeightedLeastRequestPicker } from './least-request/weighted-least-request-picker.js';
+export { RingHashPicker, type RingSize } from './ring-hash/ring-hash-picker.js';
+export { MaglevPicker } from './maglev/maglev-picker.js';
+export type { LoadMetric, LoadSlot } from './metrics/load-metric.js';
+export { ActiveRequests, ActiveRequestSlot } from './metrics/active-requests.js';
+export { PeakEwma, PeakEwmaSlot } from './metrics/peak-ewma.js';
+export { computeHash, type HashableRequest } from './hash/compute-hash.js';
+export { xxHash64 } from './hash/xxhash64.js';
