@@ -1,0 +1,54 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { StatStore } from './stat-store.js';
+import { PrometheusExporter } from './prometheus.js';
+import { startAdminServer, type AdminSource } from './admin-server.js';
+import { parsePrometheusText } from './prometheus-parse.js';
+import { childTraceparent, propagateTrace } from './trace-context.js';
+
+test('admin server serves Envoy paths on loopback', async () => {
+  const store = new StatStore();
+  store.cluster('backend').counter('upstream_rq_total').inc(4);
+  let ready = false;
+  const source: AdminSource = {
+    store,
+    prometheus: new PrometheusExporter(store),
+    configDump: () => ({ applied: { version: 'v2' }, last_rejected: { errors: [{ path: 'clusters[0].type', message: 'bad' }] } }),
+    clusters: () => [{ name: 'backend', hosts: [{ address: '127.0.0.1:1', healthFlags: 'healthy', weight: 1, priority: 0, zone: '', rqActive: 2, ejected: false }] }],
+    ready: () => ready,
+  };
+  const admin = await startAdminServer(source);
+  try {
+    assert.equal(admin.host, '127.0.0.1');
+    const get = async (path: string) => {
+      const res = await fetch(admin.url + path);
+      return { status: res.status, type: res.headers.get('content-type'), body: await res.text() };
+    };
+    assert.deepEqual(await get('/ready'), { status: 503, type: 'text/plain', body: 'PRE_INITIALIZING\n' });
+    ready = true;
+    assert.equal((await get('/ready')).status, 200);
+    assert.equal((await get('/stats')).body, 'cluster.backend.upstream_rq_total: 4\n');
+    const prom = await get('/stats/prometheus');
+    assert.match(prom.type!, /^text\/plain; version=0\.0\.4/);
+    assert.equal(parsePrometheusText(prom.body).get('envoy_cluster_upstream_rq_total')?.samples[0]?.value, 4);
+    const dump = JSON.parse((await get('/config_dump')).body);
+    assert.equal(dump.last_rejected.errors[0].path, 'clusters[0].type');
+    assert.match((await get('/clusters')).body, /^backend::127\.0\.0\.1:1::health_flags::healthy\n.*backend::127\.0\.0\.1:1::rq_active::2\n/s);
+    assert.equal((await get('/nope')).status, 404);
+    assert.equal((await get('/stats?filter=(')).status, 400);
+  } finally {
+    await admin.close();
+  }
+});
+
+test('traceparent: a child keeps trace id and flags; absent or invalid starts a new trace', () => {
+  const parent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+  const child = childTraceparent(parent);
+  assert.match(child, /^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
+  assert.notEqual(child.split('-')[2], '00f067aa0ba902b7');
+  assert.match(childTraceparent(undefined), /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+  assert.notEqual(childTraceparent('00-00000000000000000000000000000000-00f067aa0ba902b7-01').split('-')[1], '0'.repeat(32));
+  const headers = propagateTrace(undefined, 'req-1');
+  assert.equal(headers['x-request-id'], 'req-1');
+  assert.match(propagateTrace(parent, undefined)['x-request-id'], /^[0-9a-f-]{36}$/);
+});

@@ -1,0 +1,17 @@
+export { Counter, Gauge, Histogram, ENVOY_HISTOGRAM_BUCKETS } from './stats.js';
+export { StatStore, StatScope, type StatEntry, type StatKind, type StatTags } from './stat-store.js';
+export { UpstreamStats } from './upstream-stats.js';
+export { PrometheusExporter } from './prometheus.js';
+export { envoyStatsText } from './envoy-text.js';
+export {
+  startAdminServer,
+  clustersText,
+  type AdminServer,
+  type AdminServerOptions,
+  type AdminSource,
+  type ClusterStatus,
+  type HostStatus,
+} from './admin-server.js';
+export { propagateTrace, childTraceparent, type PropagatedHeaders } from './trace-context.js';
+export { attemptStartChannel, attemptEndChannel, retryChannel, faultChannel, rateLimitChannel } from './diagnostics.js';
+export { parsePrometheusText, type PromSample, type PromFamily } from './prometheus-parse.js';

@@ -1,0 +1,102 @@
+/**
+ * Echo gRPC servers for tests: stock grpc-js `Server`s on 127.0.0.1:0, each answering with its own
+ * name in `server`, plus the stock generated `EchoClient` constructor.
+ */
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { join } from 'node:path';
+
+const PROTO = join(import.meta.dirname, '..', '..', 'examples', 'quickstart', 'proto', 'echo.proto');
+
+export interface EchoRequest { message?: string; payload?: Buffer; count?: number }
+export interface EchoReply { message: string; payload: Buffer; server: string }
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type EchoClient = grpc.Client & Record<string, any>;
+export type EchoClientCtor = grpc.ServiceClientConstructor;
+
+export function loadEcho(): { EchoClient: EchoClientCtor; service: grpc.ServiceDefinition } {
+  const definition = protoLoader.loadSync(PROTO, { keepCase: false, longs: Number, defaults: true });
+  const pkg = grpc.loadPackageDefinition(definition) as unknown as { xmesh: { echo: { Echo: EchoClientCtor } } };
+  const EchoClient = pkg.xmesh.echo.Echo;
+  return { EchoClient, service: EchoClient.service };
+}
+
+export interface EchoServer {
+  readonly name: string;
+  readonly port: number;
+  readonly address: string;
+  /** Unary calls whose message is `slow:<ms>` wait that long before answering. */
+  calls: number;
+  /** Metadata of the last call, as received. */
+  lastMetadata: grpc.Metadata | undefined;
+  close(): Promise<void>;
+}
+
+/** Starts one echo server named `name`. Echo replies `message`; metadata `x-echo` is returned as initial and trailing metadata. */
+export async function startEchoServer(name: string): Promise<EchoServer> {
+  const { service } = loadEcho();
+  const server = new grpc.Server();
+  const state: EchoServer = {
+    name, port: 0, address: '', calls: 0, lastMetadata: undefined,
+    close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+  };
+  const reply = (message: string, payload?: Buffer): EchoReply => ({ message, payload: payload ?? Buffer.alloc(0), server: `${name}@${state.address}` });
+  const echoHeaders = (call: { metadata: grpc.Metadata; sendMetadata(md: grpc.Metadata): void }) => {
+    state.calls++;
+    state.lastMetadata = call.metadata;
+    const value = call.metadata.get('x-echo')[0];
+    if (value !== undefined) {
+      const md = new grpc.Metadata();
+      md.set('x-echo', String(value));
+      call.sendMetadata(md);
+    }
+  };
+  const trailers = (call: { metadata: grpc.Metadata }) => {
+    const md = new grpc.Metadata();
+    const value = call.metadata.get('x-echo')[0];
+    if (value !== undefined) md.set('x-echo-trailer', String(value));
+    return md;
+  };
+  server.addService(service, {
+    Echo: (call: grpc.ServerUnaryCall<EchoRequest, EchoReply>, callback: grpc.sendUnaryData<EchoReply>) => {
+      echoHeaders(call);
+      const message = call.request.message ?? '';
+      const slow = /^slow:(\d+)$/.exec(message);
+      const answer = () => callback(null, reply(message, call.request.payload), trailers(call));
+      if (slow) setTimeout(answer, Number(slow[1]));
+      else answer();
+    },
+    ServerStream: (call: grpc.ServerWritableStream<EchoRequest, EchoReply>) => {
+      echoHeaders(call);
+      const count = call.request.count ?? 0;
+      for (let i = 0; i < count; i++) call.write(reply(`${call.request.message}#${i}`));
+      call.end(trailers(call));
+    },
+    ClientStream: (call: grpc.ServerReadableStream<EchoRequest, EchoReply>, callback: grpc.sendUnaryData<EchoReply>) => {
+      echoHeaders(call);
+      const parts: string[] = [];
+      call.on('data', (req: EchoRequest) => parts.push(req.message ?? ''));
+      call.on('end', () => callback(null, reply(parts.join(',')), trailers(call)));
+    },
+    Bidi: (call: grpc.ServerDuplexStream<EchoRequest, EchoReply>) => {
+      echoHeaders(call);
+      call.on('data', (req: EchoRequest) => call.write(reply(`echo:${req.message}`)));
+      call.on('end', () => call.end(trailers(call)));
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  Object.assign(state, { port, address: `127.0.0.1:${port}` });
+  return state;
+}
+
+/** A port that refuses connections (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const srv = createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
+}
