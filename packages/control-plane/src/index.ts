@@ -1,0 +1,8 @@
+export { ControlPlane, type ControlPlaneOptions, type SetSnapshotOptions } from './control-plane.js';
+export {
+  consoleLogger, silentLogger, shortType,
+  type ControlPlaneEvents, type ControlPlaneLogger, type StreamInfo, type StreamMode, type AckEvent, type NackEvent, type ResponseEvent,
+} from './events.js';
+export { encodeSnapshot, resourceList, resourceName, type ServedResource, type ServedSnapshot } from './resources.js';
+export { serveFile, type FileSourceOptions, type FileSource } from './file-source.js';
+export { runControlPlane, type RunControlPlaneOptions } from './run.js';

@@ -1,0 +1,60 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Backoff, resolveBootstrap, DELTA_SERVER_FEATURE } from './index.js';
+
+const good = {
+  xds_servers: [{ server_uri: '127.0.0.1:18000', channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
+  node: { id: 'n', cluster: 'c', locality: { zone: 'z' }, metadata: { k: 'v' } },
+};
+
+describe('xDS bootstrap', () => {
+  it('reads GRPC_XDS_BOOTSTRAP_CONFIG inline JSON as gRPC does; state of the world by default', () => {
+    const b = resolveBootstrap(undefined, { GRPC_XDS_BOOTSTRAP_CONFIG: JSON.stringify(good) });
+    assert.deepEqual(b, { serverUri: '127.0.0.1:18000', delta: false, node: good.node, cachePath: undefined });
+  });
+
+  it('prefers XMESH_XDS_BOOTSTRAP, then GRPC_XDS_BOOTSTRAP (files), over the inline config', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xmesh-bs-'));
+    const xmesh = join(dir, 'xmesh.json');
+    const grpcFile = join(dir, 'grpc.json');
+    writeFileSync(xmesh, JSON.stringify({ ...good, node: { id: 'from-xmesh' } }));
+    writeFileSync(grpcFile, JSON.stringify({ ...good, node: { id: 'from-grpc' } }));
+    const inline = JSON.stringify({ ...good, node: { id: 'inline' } });
+    assert.equal(resolveBootstrap(undefined, { XMESH_XDS_BOOTSTRAP: xmesh, GRPC_XDS_BOOTSTRAP: grpcFile, GRPC_XDS_BOOTSTRAP_CONFIG: inline }).node.id, 'from-xmesh');
+    assert.equal(resolveBootstrap(undefined, { GRPC_XDS_BOOTSTRAP: grpcFile, GRPC_XDS_BOOTSTRAP_CONFIG: inline }).node.id, 'from-grpc');
+  });
+
+  it(`selects delta when server_features has "${DELTA_SERVER_FEATURE}"`, () => {
+    const b = resolveBootstrap({ ...good, xds_servers: [{ ...good.xds_servers[0]!, server_features: ['xds_v3', DELTA_SERVER_FEATURE] }] });
+    assert.equal(b.delta, true);
+  });
+
+  it('lists every problem with its path', () => {
+    assert.throws(
+      () => resolveBootstrap({ xds_servers: [{ server_uri: '', channel_creds: [{ type: 'google_default' }] }], node: {} } as never),
+      (err: Error & { errors: { path: string }[] }) => {
+        assert.deepEqual(err.errors.map((e) => e.path), ['xds_servers[0].server_uri', 'xds_servers[0].channel_creds', 'node.id']);
+        return true;
+      },
+    );
+    assert.throws(() => resolveBootstrap(undefined, {}), /no xDS bootstrap/);
+  });
+});
+
+describe('reconnect backoff', () => {
+  it("follows gRPC's schedule: 1 s, ×1.6, capped at 120 s, jitter ±20 %", () => {
+    const mid = new Backoff({ random: () => 0.5 });
+    const bases = Array.from({ length: 12 }, () => mid.next());
+    assert.deepEqual(bases.slice(0, 4).map(Math.round), [1000, 1600, 2560, 4096]);
+    assert.equal(bases.at(-1), 120_000);
+    const low = new Backoff({ random: () => 0 });
+    const high = new Backoff({ random: () => 0.999999 });
+    assert.equal(low.next(), 800);
+    assert.ok(Math.abs(high.next() - 1200) < 0.01);
+    mid.reset();
+    assert.equal(mid.next(), 1000);
+  });
+});

@@ -1,0 +1,87 @@
+/**
+ * What a resource (proto3 JSON, as decoded from its Any) refers to: a listener's RDS name or inline
+ * routes, a route config's clusters, a cluster's EDS service name. Read leniently: a malformed resource
+ * refers to nothing here and is rejected by the full decoder when the snapshot is built.
+ */
+import { TypeUrl } from '@xmesh/xds';
+
+type Json = Record<string, unknown>;
+
+const isObj = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
+const list = (v: unknown): Json[] => (Array.isArray(v) ? v.filter(isObj) : []);
+const field = (o: Json, snake: string): unknown => o[snake] ?? o[snake.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase())];
+
+export interface ListenerRefs {
+  /** RDS route config name, when routes come from RDS. */
+  readonly rds: string | undefined;
+  /** Inline route config (its clusters are referenced directly). */
+  readonly inlineRoutes: Json | undefined;
+}
+
+function hcmOf(listener: Json): Json | undefined {
+  const api = field(listener, 'api_listener');
+  if (isObj(api)) {
+    const any = field(api, 'api_listener');
+    if (isObj(any) && any['@type'] === TypeUrl.HttpConnectionManager) return any;
+  }
+  const chains = [...list(field(listener, 'filter_chains'))];
+  const fallback = field(listener, 'default_filter_chain');
+  if (isObj(fallback)) chains.push(fallback);
+  for (const chain of chains) {
+    for (const filter of list(field(chain, 'filters'))) {
+      const tc = field(filter, 'typed_config');
+      if (isObj(tc) && tc['@type'] === TypeUrl.HttpConnectionManager) return tc;
+    }
+  }
+  return undefined;
+}
+
+export function listenerRefs(listener: Json): ListenerRefs {
+  const hcm = hcmOf(listener);
+  if (!hcm) return { rds: undefined, inlineRoutes: undefined };
+  const rds = field(hcm, 'rds');
+  if (isObj(rds)) {
+    const name = field(rds, 'route_config_name');
+    return { rds: typeof name === 'string' ? name : undefined, inlineRoutes: undefined };
+  }
+  const inline = field(hcm, 'route_config');
+  return { rds: undefined, inlineRoutes: isObj(inline) ? inline : undefined };
+}
+
+/** Cluster names a route configuration routes to (`cluster` and `weighted_clusters`). */
+export function routeConfigClusters(routeConfig: Json): string[] {
+  const out = new Set<string>();
+  for (const vh of list(field(routeConfig, 'virtual_hosts'))) {
+    for (const route of list(field(vh, 'routes'))) {
+      const action = field(route, 'route');
+      if (!isObj(action)) continue;
+      const single = field(action, 'cluster');
+      if (typeof single === 'string') out.add(single);
+      const weighted = field(action, 'weighted_clusters');
+      if (isObj(weighted)) {
+        for (const wc of list(field(weighted, 'clusters'))) {
+          const name = field(wc, 'name');
+          if (typeof name === 'string') out.add(name);
+        }
+      }
+    }
+  }
+  return [...out];
+}
+
+/** For an EDS cluster, the ClusterLoadAssignment name it needs (`eds_cluster_config.service_name` or its name). */
+export function clusterEdsName(cluster: Json): string | undefined {
+  const type = field(cluster, 'type');
+  if (type !== 'EDS' && type !== 3) return undefined;
+  const eds = field(cluster, 'eds_cluster_config');
+  const serviceName = isObj(eds) ? field(eds, 'service_name') : undefined;
+  if (typeof serviceName === 'string' && serviceName !== '') return serviceName;
+  const name = field(cluster, 'name');
+  return typeof name === 'string' ? name : undefined;
+}
+
+/** The xDS name of a decoded resource of `typeUrl`. */
+export function nameOf(typeUrl: string, json: Json): string | undefined {
+  const name = typeUrl === TypeUrl.ClusterLoadAssignment ? field(json, 'cluster_name') : field(json, 'name');
+  return typeof name === 'string' && name !== '' ? name : undefined;
+}
