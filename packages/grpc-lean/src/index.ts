@@ -1,0 +1,11 @@
+export { LeanChannel } from './lean-channel.js';
+export { LeanStream, UnaryFastCall, type LeanStreamHandler, type UnaryCallback, type UnaryReceiver } from './fast-calls.js';
+export { LeanCall, toGrpcMetadata, type GrpcJsCall } from './lean-call.js';
+export { LeanCallError } from './call-error.js';
+export { decodeMetadata, decodeGrpcMessage, type LeanMetadata, type RawMetadata } from './metadata.js';
+export { resolveLeanOptions, type LeanChannelOptions, type LeanTransportOptions, type LeanCompression } from './options.js';
+export { ConnectionBackoff, GRPC_CONNECTION_BACKOFF, type BackoffOptions } from './backoff.js';
+export { ConnectivityState, type ConnectivityStateValue } from './connectivity.js';
+export { GrpcStatus, statusName, type GrpcStatusCode } from './status.js';
+export { encodeGrpcTimeout, type DeadlineInput } from './grpc-timeout.js';
+export { parseTarget, type HostPort } from './target.js';

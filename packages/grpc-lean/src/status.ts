@@ -1,0 +1,60 @@
+import { GrpcStatus } from '@xmesh/core';
+
+/** gRPC status codes: the numbers of `@xmesh/core`'s GrpcStatus (the same as grpc-js `status`). */
+export { GrpcStatus };
+
+export type GrpcStatusCode = GrpcStatus;
+
+const STATUS_NAMES: readonly string[] = Object.keys(GrpcStatus);
+
+/** `UNAVAILABLE` for 14; `UNKNOWN` for numbers outside 0..16. */
+export function statusName(code: number): string {
+  return STATUS_NAMES[code] ?? 'UNKNOWN';
+}
+
+/** Parses a `grpc-status` header value; anything that is not an integer 0..16 is UNKNOWN (gRPC spec). */
+export function parseGrpcStatus(value: string | undefined): number {
+  if (value === undefined) return GrpcStatus.UNKNOWN;
+  const code = Number(value);
+  return Number.isInteger(code) && code >= 0 && code <= 16 ? code : GrpcStatus.UNKNOWN;
+}
+
+/**
+ * Status for a response that ended without `grpc-status`, from its HTTP status
+ * (gRPC spec "HTTP to gRPC Status Code Mapping").
+ */
+export function statusFromHttp(httpStatus: number): number {
+  switch (httpStatus) {
+    case 400:
+      return GrpcStatus.INTERNAL;
+    case 401:
+      return GrpcStatus.UNAUTHENTICATED;
+    case 403:
+      return GrpcStatus.PERMISSION_DENIED;
+    case 404:
+      return GrpcStatus.UNIMPLEMENTED;
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return GrpcStatus.UNAVAILABLE;
+    default:
+      return GrpcStatus.UNKNOWN;
+  }
+}
+
+/** HTTP/2 error codes seen in RST_STREAM, mapped as grpc-js does. */
+export function statusFromRstCode(rstCode: number): number {
+  switch (rstCode) {
+    case 0x7: // REFUSED_STREAM
+      return GrpcStatus.UNAVAILABLE;
+    case 0x8: // CANCEL
+      return GrpcStatus.CANCELLED;
+    case 0xb: // ENHANCE_YOUR_CALM
+      return GrpcStatus.RESOURCE_EXHAUSTED;
+    case 0xc: // INADEQUATE_SECURITY
+      return GrpcStatus.PERMISSION_DENIED;
+    default:
+      return GrpcStatus.INTERNAL;
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * Transport behaviour against a raw node:http2 server that answers in ways
+ * stock servers rarely do: trailers-only, compressed and split frames, HTTP
+ * errors, refused streams, silent peers.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createServer, constants as h2, type Http2Server, type ServerHttp2Stream } from 'node:http2';
+import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { ConnectivityState } from './connectivity.js';
+import { encodeMessageFrame } from './frames.js';
+import { LeanChannel } from './lean-channel.js';
+import { GrpcStatus } from './status.js';
+
+const GRPC_HEADERS = { ':status': 200, 'content-type': 'application/grpc' };
+
+function unary(channel: LeanChannel, path: string, deadline?: number) {
+  return new Promise<{ code: number; details: string; reply: string | null; headersSeen: boolean }>((resolve) => {
+    let headersSeen = false;
+    let reply: string | null = null;
+    const stream = channel.stream(path, undefined, deadline, {
+      onHeaders: () => (headersSeen = true),
+      onMessage: (message) => (reply = message.toString()),
+      onStatus: (code, details) => resolve({ code, details, reply, headersSeen }),
+    });
+    stream.write(Buffer.from('request'));
+    stream.end();
+  });
+}
+
+describe('stream calls against a raw HTTP/2 server', () => {
+  let server: Http2Server;
+  let channel: LeanChannel;
+  let refusedOnce = false;
+  let attempts = 0;
+  let pings = 0;
+
+  before(async () => {
+    server = createServer();
+    server.on('session', (session) => session.on('ping', () => pings++));
+    server.on('stream', (stream: ServerHttp2Stream, headers) => {
+      const path = headers[':path'];
+      stream.on('data', () => {});
+      stream.on('error', () => {});
+      switch (path) {
+        case '/t/trailers-only':
+          stream.respond({ ...GRPC_HEADERS, 'grpc-status': '5', 'grpc-message': 'no%20such%20thing' }, { endStream: true });
+          return;
+        case '/t/gzip-split': {
+          stream.respond({ ...GRPC_HEADERS, 'grpc-encoding': 'gzip' }, { waitForTrailers: true });
+          const body = gzipSync(Buffer.from('inflated reply'));
+          const frame = Buffer.concat([Buffer.from([1, 0, 0, 0, body.length]), body]);
+          stream.write(frame.subarray(0, 3));
+          setTimeout(() => stream.end(frame.subarray(3)), 10);
+          stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+          return;
+        }
+        case '/t/http503':
+          stream.respond({ ':status': 503 }, { endStream: true });
+          return;
+        case '/t/html':
+          stream.respond({ ':status': 200, 'content-type': 'text/html' });
+          stream.end('<html>');
+          return;
+        case '/t/no-status':
+          stream.respond(GRPC_HEADERS);
+          stream.end(encodeMessageFrame(Buffer.from('x'), 'identity'));
+          return;
+        case '/t/refuse-once':
+          attempts++;
+          if (!refusedOnce) {
+            refusedOnce = true;
+            stream.close(h2.NGHTTP2_REFUSED_STREAM);
+            return;
+          }
+          stream.respond(GRPC_HEADERS, { waitForTrailers: true });
+          stream.end(encodeMessageFrame(Buffer.from('second try'), 'identity'));
+          stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+          return;
+        default:
+          stream.respond(GRPC_HEADERS, { waitForTrailers: true });
+          stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+          setTimeout(() => stream.end(encodeMessageFrame(Buffer.from('slow'), 'identity')), 300);
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    channel = new LeanChannel(`127.0.0.1:${(server.address() as AddressInfo).port}`, {
+      'grpc.keepalive_time_ms': 50,
+      'grpc.keepalive_permit_without_calls': 1,
+    });
+  });
+
+  after(async () => {
+    channel.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  test('a trailers-only response gives its status and no response headers', async () => {
+    const outcome = await unary(channel, '/t/trailers-only');
+    assert.deepEqual(outcome, { code: GrpcStatus.NOT_FOUND, details: 'no such thing', reply: null, headersSeen: false });
+  });
+
+  test('a gzip frame split across DATA frames is reassembled and inflated', async () => {
+    const outcome = await unary(channel, '/t/gzip-split');
+    assert.deepEqual(outcome, { code: GrpcStatus.OK, details: '', reply: 'inflated reply', headersSeen: true });
+  });
+
+  test('HTTP errors and non-gRPC responses map to gRPC status codes', async () => {
+    assert.equal((await unary(channel, '/t/http503')).code, GrpcStatus.UNAVAILABLE);
+    assert.equal((await unary(channel, '/t/html')).code, GrpcStatus.UNKNOWN);
+    const noStatus = await unary(channel, '/t/no-status');
+    assert.equal(noStatus.code, GrpcStatus.UNKNOWN);
+    assert.equal(noStatus.details, 'Stream ended without gRPC status');
+  });
+
+  test('a refused stream is replayed once, transparently, when the request was complete', async () => {
+    const reply = await new Promise<string>((resolve, reject) =>
+      channel.unary('/t/refuse-once', Buffer.from('r'), undefined, undefined, (error, bytes) => (error ? reject(error) : resolve(bytes!.toString()))),
+    );
+    assert.equal(reply, 'second try');
+    assert.equal(attempts, 2);
+  });
+
+  test('the local deadline cancels a slow call', async () => {
+    const started = Date.now();
+    const outcome = await unary(channel, '/t/slow', Date.now() + 50);
+    assert.equal(outcome.code, GrpcStatus.DEADLINE_EXCEEDED);
+    assert.ok(Date.now() - started < 280, `took ${Date.now() - started} ms`);
+  });
+
+  test('keepalive pings go out at grpc.keepalive_time_ms', async () => {
+    const before = pings;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.ok(pings - before >= 2, `saw ${pings - before} pings`);
+  });
+});
+
+describe('connection failures', () => {
+  test('a refused connection is UNAVAILABLE; the pool backs off, then goes IDLE', async () => {
+    const probe = createNetServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const channel = new LeanChannel(`127.0.0.1:${port}`, { 'grpc.initial_reconnect_backoff_ms': 200 });
+    try {
+      const first = await unary(channel, '/x');
+      assert.equal(first.code, GrpcStatus.UNAVAILABLE);
+      assert.match(first.details, /Failed to connect to 127\.0\.0\.1/);
+      assert.equal(channel.getConnectivityState(false), ConnectivityState.TRANSIENT_FAILURE);
+      const started = Date.now();
+      const fastFail = await unary(channel, '/x');
+      assert.equal(fastFail.code, GrpcStatus.UNAVAILABLE);
+      assert.ok(Date.now() - started < 50, 'calls fail fast during backoff');
+      await new Promise<void>((resolve) => channel.watchConnectivityState(ConnectivityState.TRANSIENT_FAILURE, Date.now() + 2000, () => resolve()));
+      assert.equal(channel.getConnectivityState(false), ConnectivityState.IDLE);
+    } finally {
+      channel.close();
+    }
+  });
+
+  test('a peer that never answers PING is dropped after grpc.keepalive_timeout_ms', async () => {
+    const sockets: Socket[] = [];
+    // Sends the server preface (an empty SETTINGS frame) and then ignores everything.
+    const silent: Server = createNetServer((socket) => {
+      sockets.push(socket);
+      socket.on('data', () => {});
+      socket.write(Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]));
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const channel = new LeanChannel(`127.0.0.1:${(silent.address() as AddressInfo).port}`, {
+      'grpc.keepalive_time_ms': 50,
+      'grpc.keepalive_timeout_ms': 100,
+    });
+    try {
+      const outcome = await unary(channel, '/hangs');
+      assert.equal(outcome.code, GrpcStatus.UNAVAILABLE);
+    } finally {
+      channel.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
+  test('getConnectivityState(true) connects and watchers see READY', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const channel = new LeanChannel(`127.0.0.1:${(server.address() as AddressInfo).port}`);
+    try {
+      assert.equal(channel.getConnectivityState(false), ConnectivityState.IDLE);
+      assert.equal(channel.getConnectivityState(true), ConnectivityState.CONNECTING);
+      await new Promise<void>((resolve) => channel.watchConnectivityState(ConnectivityState.CONNECTING, Date.now() + 2000, () => resolve()));
+      assert.equal(channel.getConnectivityState(false), ConnectivityState.READY);
+      channel.close();
+      assert.equal(channel.getConnectivityState(false), ConnectivityState.SHUTDOWN);
+      assert.equal((await unary(channel, '/x')).code, GrpcStatus.UNAVAILABLE);
+    } finally {
+      channel.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
+
+describe('request validation', () => {
+  test('metadata node:http2 refuses fails that call with INTERNAL and leaves the connection usable', async () => {
+    const server = createServer();
+    server.on('stream', (stream: ServerHttp2Stream) => {
+      stream.on('data', () => {});
+      stream.respond({ ...GRPC_HEADERS, 'grpc-status': '0' }, { endStream: true });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const channel = new LeanChannel(`127.0.0.1:${(server.address() as AddressInfo).port}`);
+    try {
+      const run = (metadata: Record<string, string>) =>
+        new Promise<number>((resolve) => channel.unary('/x', Buffer.alloc(0), metadata, undefined, (error) => resolve(error?.code ?? 0)));
+      assert.equal(await run({ 'x-ok': 'fine' }), GrpcStatus.UNIMPLEMENTED, 'OK without a message is UNIMPLEMENTED, as grpc-js');
+      assert.equal(await run({ upgrade: 'h2c' }), GrpcStatus.INTERNAL, 'node:http2 rejects connection-specific headers');
+      assert.equal(await run({ 'x-ok': 'again' }), GrpcStatus.UNIMPLEMENTED);
+      assert.equal(channel.connectionStats().opened, 1);
+    } finally {
+      channel.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
