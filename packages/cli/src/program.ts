@@ -27,7 +27,7 @@ export function buildProgram(out: (line: string) => void = (l) => process.stdout
     .command('sidecar')
     .description('run the xmesh sidecar: one HTTP/1.1 + h2c (gRPC) listener routed by the config; drains on SIGTERM')
     .option('-c, --config <file>', 'Envoy bootstrap / resource file (YAML or JSON, watched)')
-    .option('--xds <bootstrap>', 'xDS bootstrap file (not supported yet)')
+    .option('--xds <bootstrap>', 'xDS bootstrap file: config from its control plane over ADS (instead of --config)')
     .option('--listen <host:port>', 'outbound listener', '127.0.0.1:15001')
     .option('--admin <host:port>', 'admin endpoint', '127.0.0.1:15000')
     .option('--drain-ms <ms>', 'grace period for in-flight requests on SIGTERM', '10000')

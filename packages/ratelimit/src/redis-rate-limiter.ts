@@ -4,7 +4,8 @@
  * disconnected client fails at once) and every decision is raced against `commandTimeoutMs`;
  * on any failure the configured `failureMode` decides (`open` admits, `closed` rejects).
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis, RedisOptions } from 'ioredis';
 import type { TokenBucketSpec } from './token-bucket.js';
 import { TOKEN_BUCKET_LUA } from './redis-token-bucket.lua.js';
 
@@ -47,7 +48,9 @@ export class RedisRateLimiter {
     this.prefix = options.keyPrefix ?? 'xmesh:rl:';
     const { maxTokens, tokensPerFill, fillIntervalMs } = options.bucket;
     this.bucketArgs = [maxTokens, tokensPerFill, fillIntervalMs];
-    this.client = new Redis({
+    // ioredis loads with the first limiter: processes without a cluster-wide tier never pay for it.
+    const { Redis: RedisClient } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
+    this.client = new RedisClient({
       ...options.redis,
       host: options.host,
       port: options.port,

@@ -3,7 +3,8 @@
  * Each metric family is a collector registered once, reading the store's values at scrape time;
  * the hot path never touches prom-client.
  */
-import { Registry } from 'prom-client';
+import { createRequire } from 'node:module';
+import type { Registry } from 'prom-client';
 import type { StatEntry, StatKind, StatStore } from './stat-store.js';
 import type { Counter, Gauge, Histogram } from './stats.js';
 
@@ -48,7 +49,8 @@ export class PrometheusExporter {
   readonly registry: Registry;
   private readonly families = new Map<string, Family>();
 
-  constructor(store: StatStore, registry: Registry = new Registry()) {
+  /** prom-client loads with the first exporter: processes that never serve Prometheus text never pay for it. */
+  constructor(store: StatStore, registry: Registry = new (createRequire(import.meta.url)('prom-client') as typeof import('prom-client')).Registry()) {
     this.registry = registry;
     for (const entry of store.all()) this.add(entry);
     store.onCreate((entry) => this.add(entry));

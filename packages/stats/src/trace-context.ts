@@ -2,10 +2,24 @@
  * W3C trace context and `x-request-id` for upstream requests. An incoming `traceparent` keeps its
  * trace id and flags and gets a fresh parent id (the mesh hop is a child span); without one a new
  * trace starts, unsampled. `x-request-id` passes through, or is created (UUID v4) as Envoy does.
+ *
+ * Span and trace ids come from `Math.random` (as OpenTelemetry's JS id generator does): ids must be
+ * unique, not secret, and a `crypto.randomBytes` call per id costs microseconds on every call. A
+ * traceparent is built as one flat string (no concatenation chain for the transport to flatten).
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+const ALL_ZEROS = /^0+$/;
+/** ASCII codes of the lower-case hex digits. */
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+const DASH = 0x2d;
+const ZERO = 0x30;
+/**
+ * Scratch space ids are written into before they become one flat string: filled and read within
+ * one synchronous call, so nothing is carried from call to call.
+ */
+const scratch = Buffer.alloc(64);
 
 export interface PropagatedHeaders {
   readonly traceparent: string;
@@ -14,22 +28,50 @@ export interface PropagatedHeaders {
 
 /** Headers to send upstream, from the caller's `traceparent` and `x-request-id` (either may be absent). */
 export function propagateTrace(traceparent: string | undefined, requestId: string | undefined): PropagatedHeaders {
-  return { traceparent: childTraceparent(traceparent), 'x-request-id': requestId || randomUUID() };
+  return { traceparent: childTraceparent(traceparent), 'x-request-id': requestIdOrNew(requestId) };
+}
+
+/** `requestId` when non-empty, else a new UUID v4 (Envoy's `x-request-id` generation; node's UUIDs come from a cached random pool). */
+export function requestIdOrNew(requestId: string | undefined): string {
+  return requestId || randomUUID();
 }
 
 /** A child of `parent` (same trace id and flags, new span id), or a new root when `parent` is absent or invalid. */
 export function childTraceparent(parent: string | undefined): string {
-  const match = parent === undefined ? null : TRACEPARENT.exec(parent.trim().toLowerCase());
-  const spanId = nonZeroHex(8);
-  if (match && match[1] !== 'ff' && !/^0+$/.test(match[2]!) && !/^0+$/.test(match[3]!)) {
-    return `00-${match[2]}-${spanId}-${match[4]}`;
+  if (parent !== undefined) {
+    const match = TRACEPARENT.exec(parent) ?? TRACEPARENT.exec(parent.trim().toLowerCase());
+    if (match && match[1] !== 'ff' && !ALL_ZEROS.test(match[2]!) && !ALL_ZEROS.test(match[3]!)) {
+      writeSpanId(0);
+      return `00-${match[2]}-${scratch.toString('latin1', 0, 16)}-${match[4]}`;
+    }
   }
-  return `00-${nonZeroHex(16)}-${spanId}-00`;
+  // 00-<trace id: 32 hex>-<span id: 16 hex>-00, neither id all zeros (W3C).
+  scratch[0] = ZERO;
+  scratch[1] = ZERO;
+  scratch[2] = DASH;
+  while (!writeRandomHex(3, 32));
+  scratch[35] = DASH;
+  writeSpanId(36);
+  scratch[52] = DASH;
+  scratch[53] = ZERO;
+  scratch[54] = ZERO;
+  return scratch.toString('latin1', 0, 55);
 }
 
-function nonZeroHex(bytes: number): string {
-  for (;;) {
-    const hex = randomBytes(bytes).toString('hex');
-    if (!/^0+$/.test(hex)) return hex;
+function writeSpanId(offset: number): void {
+  while (!writeRandomHex(offset, 16));
+}
+
+/** Writes `digits` (a multiple of 4) random hex digits at `offset`; false when they are all zeros. */
+function writeRandomHex(offset: number, digits: number): boolean {
+  let any = 0;
+  for (let at = offset, end = offset + digits; at < end; at += 4) {
+    const value = (Math.random() * 0x10000) & 0xffff;
+    any |= value;
+    scratch[at] = HEX_DIGITS[value >>> 12]!;
+    scratch[at + 1] = HEX_DIGITS[(value >>> 8) & 0xf]!;
+    scratch[at + 2] = HEX_DIGITS[(value >>> 4) & 0xf]!;
+    scratch[at + 3] = HEX_DIGITS[value & 0xf]!;
   }
+  return any !== 0;
 }

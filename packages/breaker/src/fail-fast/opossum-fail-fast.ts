@@ -6,7 +6,8 @@
  * call's outcome is reported, so opossum counts it and moves its state machine (its reset timer is
  * one timer per open, not per call).
  */
-import CircuitBreaker from 'opossum';
+import { createRequire } from 'node:module';
+import type CircuitBreaker from 'opossum';
 import type { EventEmitter } from 'eventemitter3';
 import type { FailFastConfig } from '@xmesh/xds';
 import type { ResilienceEvents } from '../events.js';
@@ -42,7 +43,8 @@ export class OpossumFailFast implements FailFastBreaker {
     rotation: BucketRotation,
     events: EventEmitter<ResilienceEvents>,
   ) {
-    this.breaker = new CircuitBreaker((permit: OpossumPermit) => permit.promise, {
+    const Breaker = loadOpossum();
+    this.breaker = new Breaker((permit: OpossumPermit) => permit.promise, {
       timeout: false,
       errorThresholdPercentage: config.errorThresholdPercentage,
       volumeThreshold: config.volumeThreshold,
@@ -77,4 +79,9 @@ export class OpossumFailFast implements FailFastBreaker {
   close(): void {
     this.breaker.shutdown();
   }
+}
+
+/** opossum loads with the first breaker that uses it: processes without `fail_fast: opossum` never pay for it. */
+function loadOpossum(): typeof CircuitBreaker {
+  return createRequire(import.meta.url)('opossum') as typeof CircuitBreaker;
 }

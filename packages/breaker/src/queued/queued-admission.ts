@@ -6,7 +6,8 @@
  * unthrottled call pays for it (see bench/layers.ts). One timer per waiting call, on the
  * injected clock, only while it waits.
  */
-import Bottleneck from 'bottleneck';
+import { createRequire } from 'node:module';
+import type Bottleneck from 'bottleneck';
 import { ErrorCode, MeshError, type Clock } from '@xmesh/core';
 import type { EventEmitter } from 'eventemitter3';
 import type { ResilienceEvents } from '../events.js';
@@ -31,10 +32,12 @@ export class QueuedAdmission {
     private readonly stats: CounterSet<ClusterCounter>,
     private readonly events: EventEmitter<ResilienceEvents>,
   ) {
-    this.limiter = new Bottleneck({
+    // bottleneck loads with the first queue: processes without queued admission never pay for it.
+    const Limiter = (createRequire(import.meta.url)('bottleneck') as { default: typeof Bottleneck }).default;
+    this.limiter = new Limiter({
       maxConcurrent: config.maxConcurrent,
       highWater: config.maxQueued,
-      strategy: Bottleneck.strategy.OVERFLOW,
+      strategy: Limiter.strategy.OVERFLOW,
     });
   }
 

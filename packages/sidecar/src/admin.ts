@@ -1,0 +1,24 @@
+/**
+ * The sidecar's admin endpoint: the stats package's admin server (Envoy's paths `/stats`,
+ * `/stats/prometheus`, `/config_dump`, `/clusters`, `/ready`) over the sidecar's mesh, with
+ * `/ready` answering 503 once the sidecar drains.
+ */
+import { startAdminServer, type AdminServer } from '@xmesh/stats';
+import type { Mesh } from '@xmesh/client';
+import { MeshError } from '@xmesh/core';
+
+export function startSidecarAdmin(mesh: Mesh, draining: () => boolean, at: { host: string; port: number }): Promise<AdminServer> {
+  const observability = mesh.observability;
+  return startAdminServer(
+    {
+      get store() {
+        return observability.store;
+      },
+      prometheus: { metrics: () => observability.prometheusText(), contentType: 'text/plain; version=0.0.4; charset=utf-8' },
+      configDump: () => observability.configDump(),
+      clusters: () => observability.clusters(),
+      ready: () => !draining() && !(mesh.state() instanceof MeshError),
+    },
+    at,
+  );
+}

@@ -1,0 +1,95 @@
+/**
+ * Relays a request body from the client to the current upstream attempt, with backpressure.
+ * While retries remain possible it keeps the chunks it relayed (up to `limit` bytes, Envoy's
+ * buffer-limit rule), so a retry's upstream stream gets the body again from the start and then
+ * the rest as it arrives. Past the limit, or without a retry policy, nothing is kept.
+ */
+import type { Readable, Writable } from 'node:stream';
+
+/** Envoy's default `per_connection_buffer_limit_bytes`. */
+export const DEFAULT_REPLAY_LIMIT = 1024 * 1024;
+
+/** The relay a request body belongs to: its events reach it through shared listeners, no closures per request. */
+const RELAY = Symbol('xmesh.relay');
+type RelayedSource = Readable & { [RELAY]: BodyRelay };
+
+function onSourceData(this: RelayedSource, chunk: Buffer): void {
+  this[RELAY].relay(chunk);
+}
+
+function onSourceEnd(this: RelayedSource): void {
+  this[RELAY].sourceEnded();
+}
+
+export class BodyRelay {
+  private kept: Buffer[] | undefined;
+  private keptBytes = 0;
+  private ended = false;
+  private started = false;
+  private sink: Writable | undefined = undefined;
+  private readonly resume = (): void => {
+    this.source.resume();
+  };
+
+  /**
+   * @param keep keep chunks for a replay (the route has a retry policy)
+   * @param limit bytes kept at most; beyond it the body can no longer be replayed
+   */
+  constructor(
+    private readonly source: Readable,
+    keep: boolean,
+    private readonly limit: number = DEFAULT_REPLAY_LIMIT,
+  ) {
+    this.kept = keep ? [] : undefined;
+  }
+
+  /** True while a new attempt can still be sent the whole body. */
+  get replayable(): boolean {
+    return !this.started || this.kept !== undefined;
+  }
+
+  /**
+   * Sends the body to `sink` from the start: kept chunks first, then live ones; ends it when the
+   * body ended. Returns false (and sends nothing) when the body can no longer be replayed.
+   */
+  attach(sink: Writable): boolean {
+    if (!this.replayable) return false;
+    const previous = this.sink;
+    if (previous !== undefined) previous.off('drain', this.resume);
+    this.sink = sink;
+    if (this.kept !== undefined) for (const chunk of this.kept) sink.write(chunk);
+    if (this.ended) {
+      sink.end();
+      return true;
+    }
+    if (!this.started) {
+      this.started = true;
+      (this.source as RelayedSource)[RELAY] = this;
+      this.source.on('data', onSourceData);
+      this.source.once('end', onSourceEnd);
+    }
+    this.source.resume();
+    return true;
+  }
+
+  /** The body ended: the current sink ends too. */
+  sourceEnded(): void {
+    this.ended = true;
+    this.sink?.end();
+  }
+
+  relay(chunk: Buffer): void {
+    const kept = this.kept;
+    if (kept !== undefined) {
+      this.keptBytes += chunk.length;
+      if (this.keptBytes > this.limit) this.kept = undefined;
+      else kept.push(chunk);
+    }
+    const sink = this.sink;
+    if (sink === undefined || sink.destroyed || sink.writableEnded) return;
+    if (!sink.write(chunk)) {
+      this.source.pause();
+      sink.once('drain', this.resume);
+    }
+  }
+}

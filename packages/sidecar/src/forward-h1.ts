@@ -1,0 +1,138 @@
+/**
+ * Forwards one attempt to an HTTP/1.1 upstream through the endpoint's undici pool (kept by the
+ * client's transport entry), streaming the body both ways with backpressure. Ends are reported to
+ * the retry layer as in `forward-h2.ts`: a non-2xx response is held back until the retry layer
+ * declined it.
+ */
+import { PassThrough, type Writable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { OutgoingHttpHeaders } from 'node:http2';
+import { MeshError } from '@xmesh/core';
+import { BodyRelay } from './body-relay.js';
+import { h1Headers, h2ResponseFromH1 } from './request-headers.js';
+import type { DownstreamAbortHandler } from './downstream.js';
+import { cancelledOutcome, responseOutcome, type AttemptFailure, type ProxyAttempt } from './proxy-attempt.js';
+
+type Controller = Dispatcher.DispatchController;
+type RawHeaders = Record<string, string | string[] | undefined>;
+
+/** The forward a downstream's response stream belongs to: its 'drain' reaches it through one shared listener. */
+const FORWARD = Symbol('xmesh.h1-forward');
+type ForwardedWritable = Writable & { [FORWARD]: H1Forward };
+
+function onDownstreamDrain(this: ForwardedWritable): void {
+  this[FORWARD].resume();
+}
+
+export function forwardH1(attempt: ProxyAttempt, pool: Dispatcher): void {
+  new H1Forward(attempt).start(pool);
+}
+
+/** One attempt's undici dispatch handler, abort handler and upstream abort in one object (no closures per request). */
+class H1Forward implements Dispatcher.DispatchHandler, DownstreamAbortHandler {
+  private status = 0;
+  private settled = false;
+  private controller: Controller | undefined = undefined;
+  private abortError: MeshError | undefined = undefined;
+
+  constructor(private readonly attempt: ProxyAttempt) {}
+
+  start(pool: Dispatcher): void {
+    const { attempt } = this;
+    const ds = attempt.downstream;
+    ds.onAbort(this);
+    attempt.upstreamAbort = this;
+    let body: PassThrough | null = null;
+    if (ds.hasBody) {
+      body = new PassThrough();
+      ds.relay ??= new BodyRelay(ds.body, attempt.retry !== undefined);
+      ds.relay.attach(body);
+    }
+    const request = attempt.request;
+    pool.dispatch({ path: request.path, method: request.method as Dispatcher.HttpMethod, headers: h1Headers(ds.requestHeaders, request.authority), body }, this);
+  }
+
+  /** The client went away. */
+  downstreamAborted(): void {
+    const { attempt } = this;
+    if (!this.settled) {
+      this.settled = true;
+      attempt.retry?.end();
+      attempt.complete(cancelledOutcome(attempt.downstream.grpc, attempt.elapsed()));
+    }
+    this.controller?.abort(new Error('the client went away'));
+  }
+
+  /** The retry layer ends this attempt (per-try or route timeout). */
+  abortAttempt(error: MeshError): void {
+    this.abortError = error;
+    this.controller?.abort(error);
+  }
+
+  /** The client's side drained: upstream data flows again. */
+  resume(): void {
+    this.controller?.resume();
+  }
+
+  onRequestStart(controller: Controller): void {
+    this.controller = controller;
+    if (this.abortError !== undefined || this.settled) controller.abort(this.abortError ?? new Error('the client went away'));
+  }
+
+  onResponseStart(controller: Controller, statusCode: number, headers: RawHeaders): void {
+    if (this.settled) return;
+    const { attempt } = this;
+    this.status = statusCode;
+    const response = h2ResponseFromH1(statusCode, headers);
+    if (statusCode >= 300) {
+      const view = new Map<string, string>();
+      for (const name in response) if (name.charCodeAt(0) !== 58) view.set(name, String(response[name]));
+      if (attempt.retried({ httpStatus: statusCode, grpcStatus: undefined, failure: 'none', headers: view }, false)) {
+        this.settled = true;
+        attempt.complete(responseOutcome(statusCode, undefined, attempt.elapsed()));
+        controller.abort(new Error('retried'));
+        return;
+      }
+    }
+    const ds = attempt.downstream;
+    ds.respond(response, false);
+    const writable = ds.writable as ForwardedWritable;
+    writable[FORWARD] = this;
+    writable.on('drain', onDownstreamDrain);
+  }
+
+  onResponseData(controller: Controller, chunk: Buffer): void {
+    if (!this.settled && !this.attempt.downstream.writable.write(chunk)) controller.pause();
+  }
+
+  onResponseEnd(_controller: Controller, trailers: RawHeaders): void {
+    if (this.settled) return;
+    this.settled = true;
+    const { attempt } = this;
+    const hasTrailers = trailers !== undefined && Object.keys(trailers).length > 0;
+    attempt.downstream.finish(hasTrailers ? (trailers as OutgoingHttpHeaders) : undefined);
+    attempt.retried({ httpStatus: this.status, grpcStatus: undefined, failure: 'none', headers: undefined }, true);
+    attempt.complete(responseOutcome(this.status, undefined, attempt.elapsed()));
+  }
+
+  onResponseError(_controller: Controller, error: Error): void {
+    this.failed(error, this.status === 0 && isConnectError(error) ? 'connect' : 'reset');
+  }
+
+  /** No usable response: retry, or a local reply (reset once headers went out). */
+  private failed(error: Error, failure: AttemptFailure): void {
+    if (this.settled) return;
+    this.settled = true;
+    const { attempt } = this;
+    const ds = attempt.downstream;
+    const retried = attempt.retried({ httpStatus: this.status, grpcStatus: undefined, failure, headers: undefined }, ds.headersSent);
+    const meshError = this.abortError ?? new MeshError(failure === 'connect' ? 'XMESH_CONNECT_FAILED' : 'XMESH_UPSTREAM_RESET', `upstream ${attempt.endpoint?.id}: ${error.message}`, { cause: error, cluster: attempt.cluster?.name, endpoint: attempt.endpoint?.id });
+    attempt.complete({ kind: 'local_error', httpStatus: this.status, grpcStatus: undefined, latencyMs: attempt.elapsed() });
+    if (!retried) ds.reject(meshError);
+  }
+}
+
+function isConnectError(error: Error): boolean {
+  const code = (error as { code?: string }).code;
+  return code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH';
+}

@@ -1,0 +1,190 @@
+/**
+ * Forwards one attempt over the endpoint's shared HTTP/2 session: request headers and DATA go up,
+ * response headers, DATA and trailers come down, all as bytes (messages are never decoded).
+ *
+ * Each end is reported to the retry layer before the client sees it: a response that may be
+ * retried (trailers-only, or a non-2xx status) is held back until the retry layer declined it; a
+ * retried attempt's response is dropped. A failure before response headers becomes a local reply,
+ * after them a reset of the client stream.
+ */
+import { constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
+import { MeshError } from '@xmesh/core';
+import { BodyRelay } from './body-relay.js';
+import { H2Downstream } from './downstream.js';
+import { HeaderView } from './header-view.js';
+import { h2FromH1 } from './request-headers.js';
+import { cancelledOutcome, parseGrpcStatus, responseOutcome, type AttemptFailure, type ProxyAttempt } from './proxy-attempt.js';
+
+const END_STREAM = constants.NGHTTP2_FLAG_END_STREAM;
+const CONNECT_ERRORS: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET']);
+
+/** Request options; node:http2 copies them, so one frozen object serves every request. */
+const REQUEST_WITH_BODY = Object.freeze({ endStream: false });
+const REQUEST_WITHOUT_BODY = Object.freeze({ endStream: true });
+
+/** The forward an upstream stream belongs to: its events reach it through shared listeners, no closures per request. */
+const FORWARD = Symbol('xmesh.forward');
+type ForwardedStream = ClientHttp2Stream & { [FORWARD]: H2Forward };
+
+function onResponse(this: ForwardedStream, headers: IncomingHttpHeaders, flags: number): void {
+  this[FORWARD].response(headers, flags);
+}
+function onTrailers(this: ForwardedStream, trailers: IncomingHttpHeaders): void {
+  this[FORWARD].receivedTrailers(trailers);
+}
+function onData(this: ForwardedStream, chunk: Buffer): void {
+  this[FORWARD].data(chunk);
+}
+function onEnd(this: ForwardedStream): void {
+  this[FORWARD].end();
+}
+function onError(this: ForwardedStream, error: Error): void {
+  const forward = this[FORWARD];
+  forward.failed(error, failureOf(error, forward.httpStatus), undefined);
+}
+function onClose(this: ForwardedStream): void {
+  this[FORWARD].failed(undefined, 'reset', undefined);
+}
+
+export function forwardH2(attempt: ProxyAttempt, session: ClientHttp2Session): void {
+  new H2Forward(attempt).start(session);
+}
+
+class H2Forward {
+  httpStatus = 0;
+  private upstream: ForwardedStream | undefined = undefined;
+  private grpcStatus: number | undefined = undefined;
+  private trailers: IncomingHttpHeaders | undefined = undefined;
+  private settled = false;
+
+  constructor(private readonly attempt: ProxyAttempt) {}
+
+  start(session: ClientHttp2Session): void {
+    const { attempt } = this;
+    const ds = attempt.downstream;
+    const headers = ds instanceof H2Downstream ? ds.headers : h2FromH1(ds.requestHeaders, attempt.request.method, attempt.request.path, attempt.request.authority);
+    ds.onAbort(this);
+    attempt.upstreamAbort = this;
+    let upstream: ForwardedStream;
+    try {
+      upstream = session.request(headers as OutgoingHttpHeaders, ds.hasBody ? REQUEST_WITH_BODY : REQUEST_WITHOUT_BODY) as ForwardedStream;
+    } catch (error) {
+      this.failed(error as Error, 'connect', undefined);
+      return;
+    }
+    upstream[FORWARD] = this;
+    this.upstream = upstream;
+    upstream.on('response', onResponse);
+    upstream.on('trailers', onTrailers);
+    upstream.on('data', onData);
+    upstream.on('end', onEnd);
+    upstream.on('error', onError);
+    upstream.on('close', onClose);
+    if (ds.hasBody) {
+      ds.relay ??= new BodyRelay(ds.body, attempt.retry !== undefined);
+      ds.relay.attach(upstream);
+    }
+  }
+
+  response(headers: IncomingHttpHeaders, flags: number): void {
+    if (this.settled) return;
+    const ds = this.attempt.downstream;
+    this.httpStatus = Number(headers[':status']);
+    const endStream = (flags & END_STREAM) !== 0;
+    if (endStream) this.grpcStatus = parseGrpcStatus(headers['grpc-status']);
+    if (this.attempt.retry !== undefined && (endStream || this.httpStatus >= 300)) {
+      const result = { httpStatus: this.httpStatus, grpcStatus: parseGrpcStatus(headers['grpc-status']), failure: 'none' as const, headers: new HeaderView(headers, undefined) };
+      if (this.attempt.retried(result, false)) {
+        this.drop();
+        return;
+      }
+    }
+    ds.respond(headers as OutgoingHttpHeaders, endStream);
+    if (endStream) this.settle();
+  }
+
+  receivedTrailers(trailers: IncomingHttpHeaders): void {
+    this.trailers = trailers;
+    this.grpcStatus = parseGrpcStatus(trailers['grpc-status']);
+  }
+
+  data(chunk: Buffer): void {
+    if (this.settled) return;
+    const writable = this.attempt.downstream.writable;
+    if (!writable.write(chunk)) {
+      const upstream = this.upstream!;
+      upstream.pause();
+      writable.once('drain', () => upstream.resume());
+    }
+  }
+
+  end(): void {
+    if (this.settled) return;
+    this.attempt.downstream.finish(this.trailers as OutgoingHttpHeaders | undefined);
+    this.settle();
+  }
+
+  /** The retry layer ends this attempt (per-try or route timeout). */
+  abortAttempt(error: MeshError): void {
+    this.failed(undefined, 'reset', error);
+  }
+
+  /** The client went away. */
+  downstreamAborted(): void {
+    if (!this.settled) {
+      this.settled = true;
+      this.attempt.retry?.end();
+      this.attempt.complete(cancelledOutcome(this.attempt.downstream.grpc, this.attempt.elapsed()));
+    }
+    this.closeUpstream();
+  }
+
+  /** No usable response: retry, or a local reply (reset once headers went out). `timeout` is the retry layer's error. */
+  failed(error: Error | undefined, failure: AttemptFailure, timeout: MeshError | undefined): void {
+    if (this.settled) return;
+    this.settled = true;
+    const { attempt } = this;
+    const ds = attempt.downstream;
+    this.closeUpstream();
+    const committed = ds.headersSent;
+    const retried = attempt.retried({ httpStatus: this.httpStatus, grpcStatus: undefined, failure, headers: undefined }, committed);
+    const meshError = timeout ?? new MeshError(
+      failure === 'connect' ? 'XMESH_CONNECT_FAILED' : 'XMESH_UPSTREAM_RESET',
+      `upstream ${attempt.endpoint?.id}: ${error?.message ?? 'stream reset'}`,
+      { cause: error, cluster: attempt.cluster?.name, endpoint: attempt.endpoint?.id },
+    );
+    attempt.complete({ kind: 'local_error', httpStatus: this.httpStatus, grpcStatus: ds.grpc ? meshError.grpcStatus : undefined, latencyMs: attempt.elapsed() });
+    if (retried) return;
+    ds.reject(meshError);
+  }
+
+  /** The response completed and went to the client. */
+  private settle(): void {
+    if (this.settled) return;
+    this.settled = true;
+    const { attempt } = this;
+    if (attempt.retry !== undefined) attempt.retried({ httpStatus: this.httpStatus, grpcStatus: this.grpcStatus, failure: 'none', headers: undefined }, true);
+    attempt.complete(responseOutcome(this.httpStatus, this.grpcStatus, attempt.elapsed()));
+  }
+
+  /** A retry replaces this attempt: its response is discarded. */
+  private drop(): void {
+    this.settled = true;
+    this.attempt.complete(responseOutcome(this.httpStatus, this.grpcStatus, this.attempt.elapsed()));
+    this.closeUpstream();
+  }
+
+  private closeUpstream(): void {
+    const upstream = this.upstream;
+    if (upstream !== undefined && !upstream.destroyed) upstream.close(constants.NGHTTP2_CANCEL);
+  }
+}
+
+/** A stream that never reached the upstream (its session failed to connect) is a connect failure. */
+function failureOf(error: Error, httpStatus: number): AttemptFailure {
+  const code = (error as { code?: string }).code;
+  const cause = (error.cause as { code?: string } | undefined)?.code;
+  if (httpStatus === 0 && (CONNECT_ERRORS.has(code ?? '') || (code === 'ERR_HTTP2_STREAM_CANCEL' && CONNECT_ERRORS.has(cause ?? '')))) return 'connect';
+  if (error.message.includes('NGHTTP2_REFUSED_STREAM')) return 'refused';
+  return 'reset';
+}

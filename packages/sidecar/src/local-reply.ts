@@ -1,0 +1,48 @@
+/**
+ * Envoy-like local replies for mesh errors (no route, no healthy upstream, rate limited, ...).
+ * gRPC requests get a trailers-only response: HTTP 200 with `grpc-status` and `grpc-message` in the
+ * headers and the stream ended. Other requests get the error's HTTP status and a one-line text body.
+ * Both carry the stable `XMESH_*` code in `x-xmesh-error-code`.
+ */
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { MeshError } from '@xmesh/core';
+import { ERROR_CODE_METADATA } from '@xmesh/client';
+
+/** Headers of a trailers-only gRPC response for `error`, pseudo-header `:status` included. */
+export function grpcLocalReply(error: MeshError): OutgoingHttpHeaders {
+  return {
+    ':status': 200,
+    'content-type': 'application/grpc',
+    'grpc-status': String(error.grpcStatus),
+    'grpc-message': encodeURIComponent(`${error.code}: ${error.message}`),
+    [ERROR_CODE_METADATA]: error.code,
+  };
+}
+
+/** Headers (with `:status`) and the text body of a plain HTTP local reply for `error`. */
+export function httpLocalReply(error: MeshError): { headers: OutgoingHttpHeaders; body: string } {
+  const body = `${localReplyText(error)}\n`;
+  return {
+    headers: {
+      ':status': error.httpStatus,
+      'content-type': 'text/plain',
+      'content-length': Buffer.byteLength(body),
+      [ERROR_CODE_METADATA]: error.code,
+    },
+    body,
+  };
+}
+
+/** Envoy's wording where Envoy has one, else the error's message. */
+function localReplyText(error: MeshError): string {
+  switch (error.code) {
+    case 'XMESH_NO_HEALTHY_UPSTREAM': return 'no healthy upstream';
+    case 'XMESH_RATE_LIMITED': return 'local_rate_limited';
+    case 'XMESH_NO_ROUTE': return 'no route';
+    case 'XMESH_CONNECT_FAILED': return 'upstream connect error or disconnect/reset before headers. reset reason: connection failure';
+    case 'XMESH_UPSTREAM_RESET': return 'upstream connect error or disconnect/reset before headers. reset reason: remote reset';
+    case 'XMESH_TIMEOUT': return 'upstream request timeout';
+    case 'XMESH_CIRCUIT_OPEN': return 'upstream connect error or disconnect/reset before headers. reset reason: overflow';
+    default: return `${error.code}: ${error.message}`;
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * One proxied request travelling down the client's pipeline. Layers route, police and pick as they
+ * do for embedded calls; the terminal (`proxyTransport`) forwards bytes to the picked endpoint.
+ * Mesh errors become local replies on the downstream.
+ */
+import { MeshError, type CallOutcome, type Endpoint } from '@xmesh/core';
+import { PipelineCall, type MeshState } from '@xmesh/client';
+import type { RouteRequest } from '@xmesh/router';
+import type { Downstream, DownstreamAbortHandler } from './downstream.js';
+import type { UpstreamSession } from './upstream-session.js';
+
+/** What every attempt of one sidecar shares. */
+export interface ProxyContext {
+  /** Key of the per-endpoint upstream session in the client's transport entries. */
+  readonly sessionKey: object;
+  /** Creates the upstream HTTP/2 session for an endpoint (kept under `sessionKey`). */
+  readonly newSession: (endpoint: Endpoint) => UpstreamSession;
+}
+
+/** What an attempt's end is reported to the retry layer as. */
+export type AttemptResult = Parameters<NonNullable<PipelineCall['retry']>['onAttemptEnd']>[1];
+export type AttemptFailure = AttemptResult['failure'];
+
+export class ProxyAttempt extends PipelineCall implements DownstreamAbortHandler {
+  /** Set by the forwarder while an upstream attempt runs: ends it for a timeout. */
+  upstreamAbort: { abortAttempt(error: MeshError): void } | undefined = undefined;
+
+  constructor(
+    readonly downstream: Downstream,
+    readonly proxy: ProxyContext,
+    state: MeshState,
+    request: RouteRequest,
+    deadline: number,
+  ) {
+    super(state, request, deadline);
+  }
+
+  /** The pipeline refused the call: reply locally with the error. */
+  fail(error: MeshError): void {
+    this.retry?.end();
+    this.complete({ kind: 'local_error', httpStatus: error.httpStatus, grpcStatus: this.request.grpc ? error.grpcStatus : undefined, latencyMs: this.elapsed() });
+    this.downstream.reject(error);
+  }
+
+  /** Reports this attempt's end to the retry layer; true when a retry replaces it (the end is then dropped). */
+  retried(result: AttemptResult, committed: boolean): boolean {
+    const retry = this.retry;
+    return retry !== undefined && retry.onAttemptEnd(this, result, committed);
+  }
+
+  /** A retry of this request: same downstream, request and deadline; undefined once the body cannot be replayed. */
+  override nextAttempt(): ProxyAttempt | undefined {
+    const ds = this.downstream;
+    if (ds.closed || ds.headersSent || (ds.relay !== undefined && !ds.relay.replayable)) return undefined;
+    const next = new ProxyAttempt(ds, this.proxy, this.state, this.request, this.deadline);
+    ds.onAbort(next);
+    return next;
+  }
+
+  /** Ends this attempt for a timeout: stops the upstream stream when one runs, else fails the call. */
+  override abortAttempt(error: MeshError): void {
+    const abort = this.upstreamAbort;
+    if (abort !== undefined) abort.abortAttempt(error);
+    else super.abortAttempt(error);
+  }
+
+  /** Finishes the attempt once: feeds the picker, breakers and upstream stats, releases the lease. */
+  complete(outcome: CallOutcome): void {
+    this.finish(outcome);
+  }
+
+  /** The client went away before a forwarder took the call: cancels a waiting layer and records the end. */
+  downstreamAborted(): void {
+    this.cancel(new MeshError('XMESH_CANCELLED', 'the client went away'));
+    this.retry?.end();
+    this.complete(cancelledOutcome(this.downstream.grpc, this.elapsed()));
+  }
+}
+
+/** The outcome of an upstream response: gRPC by `grpc-status`, HTTP by status class. */
+export function responseOutcome(httpStatus: number, grpcStatus: number | undefined, latencyMs: number): CallOutcome {
+  const failed = grpcStatus !== undefined ? grpcStatus !== 0 : httpStatus >= 500;
+  return { kind: failed ? 'upstream_error' : 'success', httpStatus, grpcStatus, latencyMs };
+}
+
+export function parseGrpcStatus(value: unknown): number | undefined {
+  if (typeof value !== 'string' && typeof value !== 'number') return undefined;
+  const n = Number(value);
+  return Number.isInteger(n) ? n : undefined;
+}
+
+/** The client went away mid-call: CANCELLED for gRPC (as the grpc-js front end reports it), else a 499 local end. */
+export function cancelledOutcome(grpc: boolean, latencyMs: number): CallOutcome {
+  return grpc
+    ? { kind: 'upstream_error', httpStatus: 200, grpcStatus: 1, latencyMs }
+    : { kind: 'local_error', httpStatus: 499, grpcStatus: undefined, latencyMs };
+}

@@ -1,0 +1,23 @@
+/**
+ * The pipeline's terminal in the sidecar: forwards to the picked endpoint over HTTP/2 when the
+ * cluster speaks HTTP/2 or the request is gRPC (as the embedded gRPC transport does), else over
+ * the endpoint's HTTP/1.1 pool.
+ */
+import type { Invoke } from '@xmesh/client';
+import { forwardH1 } from './forward-h1.js';
+import { forwardH2 } from './forward-h2.js';
+import { cancelledOutcome, type ProxyAttempt } from './proxy-attempt.js';
+
+export const proxyTransport: Invoke<ProxyAttempt> = (attempt) => {
+  const ds = attempt.downstream;
+  if (ds.closed) {
+    attempt.complete(cancelledOutcome(ds.grpc, attempt.elapsed()));
+    return;
+  }
+  const transports = attempt.transports!;
+  if (attempt.request.grpc || attempt.cluster!.config.http2) {
+    forwardH2(attempt, transports.attachment(attempt.proxy.sessionKey, attempt.proxy.newSession).get());
+  } else {
+    forwardH1(attempt, transports.http(false));
+  }
+};

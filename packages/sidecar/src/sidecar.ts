@@ -1,0 +1,166 @@
+/**
+ * The xmesh sidecar: a `Mesh` (config, clusters, endpoint connections) driven by the same pipeline
+ * layers as embedded mode, with a byte-forwarding terminal instead of the embedded transports,
+ * behind one HTTP/1.1 + h2c listener, plus an admin endpoint.
+ */
+import type { Settings } from 'node:http2';
+import { composePipeline, createMesh, startXdsSource, type Mesh, type MeshConfigInput, type TransportPoolOptions, type XdsSource } from '@xmesh/client';
+import type { Clock, Endpoint } from '@xmesh/core';
+import type { AdminServer } from '@xmesh/stats';
+import type { XdsBootstrap } from '@xmesh/discovery';
+import { startSidecarAdmin } from './admin.js';
+import { DualListener } from './listener.js';
+import { withStreamWindow } from './flow-control.js';
+import { ProxyFront } from './proxy-front.js';
+import type { ProxyContext } from './proxy-attempt.js';
+import { proxyTransport } from './proxy-transport.js';
+import { SidecarStats } from './stats.js';
+import { UpstreamSession } from './upstream-session.js';
+
+export interface SidecarOptions {
+  /** A config file path (YAML/JSON), a parsed Envoy bootstrap or resource list, or a MeshSnapshot. Exactly one of `config` and `xds`. */
+  readonly config?: MeshConfigInput;
+  /** Config from a control plane over ADS: an xDS bootstrap (file path or object); `true` reads it from `GRPC_XDS_BOOTSTRAP*`. */
+  readonly xds?: XdsBootstrap | string | true;
+  /** Watch the config file and apply good edits. */
+  readonly watch?: boolean;
+  /** `host:port` of the outbound listener; default `127.0.0.1:15001` (port 0 picks one). */
+  readonly listen?: string;
+  /** `host:port` of the admin endpoint; default `127.0.0.1:15000`; `false` for none. */
+  readonly admin?: string | false;
+  /** Listener whose routes apply when the authority names none (as `createMesh`). */
+  readonly listener?: string;
+  readonly clock?: Clock;
+  /** Upstream connection settings (HTTP/1.1 pools). */
+  readonly transport?: TransportPoolOptions;
+  /** HTTP/2 settings for client sessions and upstream sessions; `initialWindowSize` defaults to 1 MiB (see `flow-control.ts`). */
+  readonly http2Settings?: Settings;
+}
+
+export interface BoundAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Starts a sidecar; resolves once the config applied, clusters resolved and both ports listen. */
+export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
+  if ((options.config === undefined) === (options.xds === undefined)) throw new Error('give the sidecar exactly one of `config` and `xds`');
+  const xds = options.xds === undefined ? undefined : await startXdsSource(options.xds === true ? undefined : options.xds);
+  // The sidecar's own mesh is always embedded: XMESH_MODE is meant for apps, not for the proxy.
+  let mesh: Mesh;
+  try {
+    mesh = await createMesh({
+      config: xds?.first ?? options.config!,
+      mode: 'embedded',
+      env: {},
+      ...(options.watch === undefined ? {} : { watch: options.watch }),
+      ...(options.listener === undefined ? {} : { listener: options.listener }),
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+      ...(options.transport === undefined ? {} : { transport: options.transport }),
+    });
+  } catch (error) {
+    await xds?.close();
+    throw error;
+  }
+  const sidecar = new Sidecar(mesh, options, xds);
+  xds?.follow((snapshot) => mesh.update(snapshot), () => undefined);
+  try {
+    await sidecar.listen(options.listen ?? '127.0.0.1:15001', options.admin ?? '127.0.0.1:15000');
+  } catch (error) {
+    await sidecar.close();
+    throw error;
+  }
+  return sidecar;
+}
+
+export class Sidecar {
+  readonly stats: SidecarStats;
+  private readonly listener: DualListener;
+  private adminServer: AdminServer | undefined = undefined;
+  private bound: BoundAddress | undefined = undefined;
+  private adminBound: BoundAddress | undefined = undefined;
+  private drainingFlag = false;
+  private closed = false;
+
+  /** Use `startSidecar`. */
+  constructor(
+    readonly mesh: Mesh,
+    options: Pick<SidecarOptions, 'http2Settings'> = {},
+    private readonly xds: XdsSource | undefined = undefined,
+  ) {
+    const sessionSettings = withStreamWindow(options.http2Settings);
+    const stats = new SidecarStats(mesh.observability.store);
+    this.stats = stats;
+    const context: ProxyContext = {
+      sessionKey: this,
+      newSession: (endpoint: Endpoint) => new UpstreamSession(endpoint, { settings: sessionSettings }),
+    };
+    const invoke = composePipeline(proxyTransport);
+    const front = new ProxyFront({
+      state: () => mesh.state(),
+      invoke,
+      context,
+      onOpen: () => stats.begin(),
+      onClose: () => stats.end(),
+    });
+    this.listener = new DualListener(front, { settings: sessionSettings });
+  }
+
+  /** The outbound listener's address. */
+  get address(): BoundAddress {
+    if (!this.bound) throw new Error('the sidecar is not listening');
+    return this.bound;
+  }
+
+  /** `host:port` of the outbound listener, as `sidecar.address` in the client's options. */
+  get target(): string {
+    return `${this.address.host}:${this.address.port}`;
+  }
+
+  /** The admin endpoint's address, when one was started. */
+  get adminAddress(): BoundAddress | undefined {
+    return this.adminBound;
+  }
+
+  get draining(): boolean {
+    return this.drainingFlag;
+  }
+
+  async listen(listen: string, admin: string | false): Promise<void> {
+    const at = splitHostPort(listen);
+    this.bound = await this.listener.listen(at.host, at.port);
+    if (admin === false) return;
+    const server = await startSidecarAdmin(this.mesh, () => this.drainingFlag, splitHostPort(admin));
+    this.adminServer = server;
+    this.adminBound = { host: server.host, port: server.port };
+  }
+
+  /**
+   * Graceful drain: `/ready` turns 503, the listener stops accepting, in-flight requests finish
+   * (up to `graceMs`), then the mesh and the admin endpoint close. Idempotent.
+   */
+  async drain(graceMs = 10_000): Promise<void> {
+    if (this.drainingFlag) return this.close();
+    this.drainingFlag = true;
+    await this.listener.drain(graceMs);
+    await this.close();
+  }
+
+  /** Closes everything at once. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.drainingFlag = true;
+    this.closed = true;
+    await this.listener.close();
+    await this.xds?.close();
+    await this.mesh.close();
+    await this.adminServer?.close();
+  }
+}
+
+/** `host:port` or `[v6]:port`. */
+export function splitHostPort(value: string): { host: string; port: number } {
+  const match = /^\[?([^\]]*?)\]?:(\d+)$/.exec(value);
+  if (!match) throw new Error(`expected host:port, got "${value}"`);
+  return { host: match[1]!, port: Number(match[2]) };
+}

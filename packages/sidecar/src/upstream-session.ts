@@ -1,0 +1,63 @@
+/**
+ * One multiplexed HTTP/2 (h2c) client session to an upstream endpoint, kept in the client's
+ * per-endpoint transport entry so it is reused by every request and closed once the endpoint is
+ * gone and drained. A session that closes, errors or receives GOAWAY is replaced on next use;
+ * its open streams finish (or fail) on their own.
+ */
+import { connect, type ClientHttp2Session } from 'node:http2';
+import type { Socket } from 'node:net';
+import type { Endpoint } from '@xmesh/core';
+import type { EndpointAttachment } from '@xmesh/client';
+import { widenConnectionWindow } from './flow-control.js';
+
+export interface UpstreamSessionOptions {
+  /** HTTP/2 settings sent to upstreams (e.g. a larger `initialWindowSize`). */
+  readonly settings?: import('node:http2').Settings;
+}
+
+export class UpstreamSession implements EndpointAttachment {
+  private session: ClientHttp2Session | undefined = undefined;
+  private readonly origin: string;
+
+  constructor(
+    endpoint: Endpoint,
+    private readonly options: UpstreamSessionOptions = {},
+  ) {
+    this.origin = `http://${endpoint.id}`;
+  }
+
+  /** The live session, connecting when there is none. Requests made while connecting are queued by node:http2. */
+  get(): ClientHttp2Session {
+    const current = this.session;
+    if (current !== undefined && !current.closed && !current.destroyed) return current;
+    const session = connect(this.origin, this.options.settings === undefined ? {} : { settings: this.options.settings });
+    const forget = () => {
+      if (this.session === session) this.session = undefined;
+    };
+    session.on('error', forget);
+    session.once('goaway', forget);
+    session.once('close', forget);
+    session.once('connect', (_session: ClientHttp2Session, socket: Socket) => {
+      socket.setNoDelay(true);
+      widenConnectionWindow(session, this.options.settings?.initialWindowSize);
+    });
+    this.session = session;
+    return session;
+  }
+
+  /** True while a session is open (for tests and `/clusters`). */
+  get connected(): boolean {
+    return this.session !== undefined && !this.session.closed;
+  }
+
+  close(graceful: boolean): Promise<void> {
+    const session = this.session;
+    this.session = undefined;
+    if (session === undefined || session.destroyed) return Promise.resolve();
+    if (!graceful) {
+      session.destroy();
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => session.close(() => resolve()));
+  }
+}
