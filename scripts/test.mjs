@@ -8,7 +8,7 @@ const skipInstall = process.argv.includes('--no-install');
 if (!skipInstall) install();
 build();
 // Real servers some tests start on loopback (they skip, saying why, only where these cannot be installed).
-const missing = ensureDebian({ 'redis-server': 'redis-server' });
+const missing = ensureDebian({ 'redis-server': 'redis-server', haproxy: 'haproxy' });
 if (missing.length > 0) console.warn(`not installed (tests that need them will skip): ${missing.join(', ')}`);
 
 const SKIP = new Set(['node_modules', 'dist', '.git', 'results']);

@@ -62,6 +62,11 @@ export class ScriptedAdsServer {
     }
   }
 
+  /** Forgets requests not yet read (from a previous client). */
+  drain(): void {
+    this.requests.length = 0;
+  }
+
   respond(typeUrl: string, version: string, nonce: string, resources: readonly unknown[]): void {
     this.call!.write({ type_url: typeUrl, version_info: version, nonce, resources: resources.map((r) => encodeResource(this.protos, r)) });
   }

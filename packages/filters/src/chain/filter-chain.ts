@@ -7,12 +7,14 @@
  */
 import type { Clock, MeshError } from '@xmesh/core';
 import type { HeaderSource, RouteDecision } from '@xmesh/router';
-import { compileDescriptors, LocalRateLimiter, type DescriptorBuilder } from '@xmesh/ratelimit';
+import { compileDescriptors, LocalRateLimiter, type Descriptor, type DescriptorBuilder } from '@xmesh/ratelimit';
 import type { StatStore, Counter, Gauge } from '@xmesh/stats';
 import { faultChannel, rateLimitChannel } from '@xmesh/stats';
 import type { FaultConfig, HeaderValueOption, LocalRateLimitConfig, RateLimit } from '@xmesh/xds';
 import { FaultFilter } from '../fault/fault-filter.js';
 import { activeFilterConfig } from './per-filter-config.js';
+
+const NO_DESCRIPTORS: readonly Descriptor[] = Object.freeze([]);
 
 /** What the chain reads from a call; `PipelineCall` fits. */
 export interface FilterCall {
@@ -157,7 +159,8 @@ export class FilterChain {
     const limiter = this.rateLimiter(config);
     const action = decision.route.action;
     const rateLimits = action.rateLimits.length > 0 ? action.rateLimits : decision.virtualHost.rateLimits;
-    const descriptors = this.descriptorsFor(rateLimits, config.stage)({ request: call.request, remoteAddress: call.remoteAddress, cluster: decision.cluster });
+    // No `rate_limits` on the route or virtual host: no descriptors, and no input object to build them from.
+    const descriptors = rateLimits.length === 0 ? NO_DESCRIPTORS : this.descriptorsFor(rateLimits, config.stage)({ request: call.request, remoteAddress: call.remoteAddress, cluster: decision.cluster });
     const verdict = limiter.check(descriptors);
     if (verdict === 'disabled') return undefined;
     if (config.enableXRatelimitHeaders && verdict !== 'limited') {

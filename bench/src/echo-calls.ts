@@ -1,0 +1,50 @@
+/**
+ * The benchmarked Echo calls as promises, for any stock grpc-js generated client (direct, through
+ * a proxy, or built by `mesh.grpcClient`).
+ */
+import type { EchoClient } from '@xmesh/example-quickstart';
+import type { Call } from './load.js';
+import type { Workload } from './workload.js';
+
+/** The call of a workload, or undefined when the scenario has no such call wired (not applicable). */
+export type CallFactory = (workload: Workload) => Call | undefined;
+
+/** A unary `Echo` call carrying `payload`. */
+export function echoUnaryCall(client: EchoClient, payload: Buffer): Call {
+  const request = { message: 'bench', payload };
+  return () =>
+    new Promise<void>((resolve, reject) => {
+      client.echo(request, (err) => (err === null ? resolve() : reject(err)));
+    });
+}
+
+/**
+ * A `ServerStream` call asking for `messages` replies echoing `payload`. Resolves when the stream
+ * ends with status OK after exactly `messages` replies (latency runs to the last message and its
+ * trailers); rejects on any other status or count.
+ */
+export function echoStreamCall(client: EchoClient, payload: Buffer, messages: number): Call {
+  const request = { message: 'bench', payload, count: messages };
+  return () =>
+    new Promise<void>((resolve, reject) => {
+      const stream = client.serverStream(request);
+      let received = 0;
+      stream.on('data', () => received++);
+      stream.on('error', () => undefined); // the outcome is read from 'status'
+      stream.on('status', (status: { code: number; details: string }) => {
+        if (status.code !== 0) reject(new Error(`ServerStream ended with status ${status.code}: ${status.details}`));
+        else if (received !== messages) reject(new Error(`ServerStream: ${received} of ${messages} replies`));
+        else resolve();
+      });
+    });
+}
+
+/** Calls of every workload on one stock client; payloads are allocated once per workload. */
+export function stockEchoCalls(client: EchoClient): CallFactory {
+  return (w) => (w.kind === 'unary' ? echoUnaryCall(client, benchPayload(w.payloadBytes)) : echoStreamCall(client, benchPayload(w.payloadBytes), w.messages));
+}
+
+/** The request payload of `bytes` bytes (filled with 'a'). */
+export function benchPayload(bytes: number): Buffer {
+  return Buffer.alloc(bytes, 0x61);
+}

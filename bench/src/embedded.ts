@@ -1,0 +1,114 @@
+/**
+ * xmesh embedded mode for the benchmark: the Envoy bootstrap it runs on, and a loader for
+ * `@xmesh/client` that lets the other scenarios run when the client package cannot load.
+ */
+import type * as Client from '@xmesh/client';
+
+/** The logical target the embedded scenarios call. */
+export const EMBEDDED_TARGET = 'echo.bench.svc:50051';
+
+export type CreateMesh = typeof Client.createMesh;
+
+/** `createMesh` from `@xmesh/client`, or undefined when that package cannot be loaded. */
+export async function loadCreateMesh(): Promise<CreateMesh | undefined> {
+  // A computed specifier: the other scenarios still run when the client package is broken.
+  const specifier: string = '@xmesh/client';
+  try {
+    const mod = (await import(specifier)) as Partial<typeof Client>;
+    return typeof mod.createMesh === 'function' ? mod.createMesh : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const LOCAL_RATELIMIT = 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
+
+/** gRPC transport an embedded scenario pins on its cluster (`metadata.filter_metadata.xmesh.transport`). */
+export type BenchGrpcTransport = 'grpc-js' | 'lean';
+
+/**
+ * A bootstrap routing `echo.bench.svc` to one STATIC, ROUND_ROBIN, HTTP/2 cluster over `ports`, with
+ * the policies a production mesh runs on every call, none of which trips on a healthy echo server:
+ * a retry policy (`unavailable,reset,connect-failure`, 2 retries), circuit-breaker thresholds
+ * (10000 requests / pending / 3 retries), outlier detection (5 consecutive 5xx, 10 s interval)
+ * and a local rate limit of 10^9 tokens per second, enabled and enforced on every call.
+ * `transport` pins the cluster's gRPC transport (`metadata.filter_metadata.xmesh.transport`); unset,
+ * the cluster carries no pin and the mesh's default gRPC transport serves it.
+ */
+export function embeddedBootstrap(ports: readonly number[], transport?: BenchGrpcTransport): Record<string, unknown> {
+  return {
+    static_resources: {
+      listeners: [
+        {
+          name: 'outbound',
+          address: { socket_address: { address: '127.0.0.1', port_value: 15001 } },
+          filter_chains: [
+            {
+              filters: [
+                {
+                  name: 'envoy.filters.network.http_connection_manager',
+                  typed_config: {
+                    '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+                    stat_prefix: 'outbound',
+                    route_config: {
+                      name: 'bench',
+                      virtual_hosts: [
+                        {
+                          name: 'echo',
+                          domains: ['echo.bench.svc', EMBEDDED_TARGET],
+                          routes: [
+                            {
+                              match: { prefix: '/' },
+                              route: {
+                                cluster: 'echo',
+                                retry_policy: { retry_on: 'unavailable,reset,connect-failure', num_retries: 2, retry_back_off: { base_interval: '0.025s' } },
+                              },
+                            },
+                          ],
+                        },
+                      ],
+                    },
+                    http_filters: [
+                      {
+                        name: 'envoy.filters.http.local_ratelimit',
+                        typed_config: {
+                          '@type': LOCAL_RATELIMIT,
+                          stat_prefix: 'bench_rl',
+                          token_bucket: { max_tokens: 1_000_000_000, tokens_per_fill: 1_000_000_000, fill_interval: '1s' },
+                          filter_enabled: { default_value: { numerator: 100, denominator: 'HUNDRED' } },
+                          filter_enforced: { default_value: { numerator: 100, denominator: 'HUNDRED' } },
+                        },
+                      },
+                      {
+                        name: 'envoy.filters.http.router',
+                        typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
+                      },
+                    ],
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+      clusters: [
+        {
+          name: 'echo',
+          type: 'STATIC',
+          connect_timeout: '1s',
+          lb_policy: 'ROUND_ROBIN',
+          http2_protocol_options: {},
+          ...(transport === undefined ? {} : { metadata: { filter_metadata: { xmesh: { transport } } } }),
+          circuit_breakers: { thresholds: [{ priority: 'DEFAULT', max_connections: 10000, max_pending_requests: 10000, max_requests: 10000, max_retries: 3 }] },
+          outlier_detection: { consecutive_5xx: 5, interval: '10s', base_ejection_time: '30s', max_ejection_percent: 10 },
+          load_assignment: {
+            cluster_name: 'echo',
+            endpoints: [
+              { lb_endpoints: ports.map((port) => ({ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } })) },
+            ],
+          },
+        },
+      ],
+    },
+  };
+}

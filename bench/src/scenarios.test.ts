@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { loadEchoService } from '@xmesh/example-quickstart';
+import { clockTicksPerSecond, startProcessCpu } from './cpu.js';
+import { embeddedBootstrap } from './embedded.js';
+import { haproxyConfig } from './haproxy.js';
+import { closedLoop } from './load.js';
+import { SCENARIOS, type ScenarioContext } from './scenarios.js';
+import type { Workload } from './workload.js';
+import { startServerProcess, type ServerProcess } from './server-process.js';
+
+let servers: ServerProcess;
+let ctx: ScenarioContext;
+const haproxyBin = spawnSync('sh', ['-c', 'command -v haproxy'], { encoding: 'utf8' }).stdout.trim() || undefined;
+
+before(async () => {
+  servers = await startServerProcess(3);
+  ctx = {
+    Echo: loadEchoService(),
+    ports: servers.ports,
+    haproxy: haproxyBin,
+    tmpDir: mkdtempSync(join(tmpdir(), 'xmesh-bench-test-')),
+  };
+});
+
+after(async () => {
+  await servers.stop();
+  rmSync(ctx.tmpDir, { recursive: true, force: true });
+});
+
+test('the server process serves three distinct ports from another pid', () => {
+  assert.equal(servers.ports.length, 3);
+  assert.equal(new Set(servers.ports).size, 3);
+  assert.notEqual(servers.pid, process.pid);
+  assert.ok(existsSync(`/proc/${servers.pid}`));
+});
+
+test('the HAProxy config speaks h2 on both sides, on loopback only', () => {
+  const cfg = haproxyConfig(1111, 2222);
+  assert.match(cfg, /bind 127\.0\.0\.1:1111 proto h2/);
+  assert.match(cfg, /server upstream 127\.0\.0\.1:2222 proto h2/);
+  assert.match(cfg, /http-reuse always/);
+  assert.match(cfg, /mode http/);
+});
+
+test('embedded runs on the mesh default transport (no pin); embedded-grpcjs pins grpc-js on its cluster', () => {
+  const clusterOf = (b: Record<string, unknown>) => (b as { static_resources: { clusters: Record<string, unknown>[] } }).static_resources.clusters[0];
+  assert.equal(clusterOf(embeddedBootstrap([1]))?.metadata, undefined);
+  assert.deepEqual(clusterOf(embeddedBootstrap([1], 'grpc-js'))?.metadata, { filter_metadata: { xmesh: { transport: 'grpc-js' } } });
+});
+
+const UNARY_1K: Workload = { kind: 'unary', payloadBytes: 1024 };
+const STREAM: Workload = { kind: 'stream', payloadBytes: 100, messages: 10 };
+
+test('the scenario list: the issue\'s six, the transport variants and the round-robin pair, no duplicates', () => {
+  assert.deepEqual(
+    SCENARIOS.map((s) => s.name),
+    ['direct', 'embedded', 'embedded-grpcjs', 'embedded-lean-fast', 'direct-rr-3', 'embedded-3', 'sidecar-haproxy', 'sidecar-haproxy-2hop', 'sidecar-xmesh', 'sidecar-xmesh-2hop'],
+  );
+});
+
+for (const scenario of SCENARIOS) {
+  test(`${scenario.name}: unary 1 KB and stream calls succeed and its proxies live exactly as long as the scenario`, async (t) => {
+    const reason = await scenario.unavailable(ctx);
+    if (reason !== undefined) return t.skip(reason);
+    const instance = await scenario.start(ctx);
+    let proxyCpuMs = 0;
+    try {
+      const hops = scenario.name.endsWith('-2hop') ? 2 : scenario.name.startsWith('sidecar-') ? 1 : 0;
+      assert.equal(instance.proxyPids.length, hops);
+      for (const pid of instance.proxyPids) assert.ok(existsSync(`/proc/${pid}`), `proxy ${pid} running`);
+      const proxyCpu = startProcessCpu(instance.proxyPids, clockTicksPerSecond());
+      const call = instance.callFor(UNARY_1K);
+      assert.ok(call !== undefined, 'every scenario makes unary calls');
+      const r = await closedLoop({ call, concurrency: 4, durationMs: 300 });
+      assert.equal(r.errors, 0);
+      assert.ok(r.calls > 20, `calls ${r.calls}`);
+      const stream = instance.callFor(STREAM);
+      if (scenario.name === 'embedded-lean-fast') assert.equal(stream, undefined, 'the fast unary API has no stream call');
+      else {
+        assert.ok(stream !== undefined, 'stream call wired');
+        const s = await closedLoop({ call: stream, concurrency: 4, durationMs: 200 });
+        assert.equal(s.errors, 0);
+        assert.ok(s.calls > 5, `stream calls ${s.calls}`);
+      }
+      // /proc counts CPU in 10 ms ticks: keep the proxies busy until they have used at least one.
+      for (let round = 0; round < 10 && (proxyCpuMs = proxyCpu()) === 0; round++) {
+        const more = await closedLoop({ call, concurrency: 4, durationMs: 200 });
+        assert.equal(more.errors, 0);
+      }
+      if (hops > 0) assert.ok(proxyCpuMs > 0, 'the proxies did some work');
+    } finally {
+      await instance.close();
+    }
+    for (const pid of instance.proxyPids) assert.ok(!existsSync(`/proc/${pid}`), `proxy ${pid} stopped`);
+  });
+}
+
+test('stopping the server process ends it', async () => {
+  const extra = await startServerProcess(1);
+  assert.ok(existsSync(`/proc/${extra.pid}`));
+  await extra.stop();
+  assert.ok(!existsSync(`/proc/${extra.pid}`));
+});

@@ -1,0 +1,211 @@
+/**
+ * The benchmarked ways of making the same Echo calls (unary with a given payload, ServerStream).
+ * Each scenario builds its client (and proxies) against the shared server process and returns a
+ * call per workload; the harness measures them all the same way.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { EchoClientConstructor } from '@xmesh/example-quickstart';
+import { benchPayload, stockEchoCalls, type CallFactory } from './echo-calls.js';
+import { startHaproxy, type HaproxyProcess } from './haproxy.js';
+import type { Call } from './load.js';
+import { embeddedBootstrap, loadCreateMesh, EMBEDDED_TARGET, type BenchGrpcTransport } from './embedded.js';
+import { startXmeshSidecar, type XmeshSidecarProcess } from './xmesh-sidecar.js';
+
+export interface ScenarioContext {
+  readonly Echo: EchoClientConstructor;
+  /** Echo server ports on 127.0.0.1 (at least three). */
+  readonly ports: readonly number[];
+  /** haproxy binary, when available. */
+  readonly haproxy: string | undefined;
+  /** A scratch directory for generated config files. */
+  readonly tmpDir: string;
+}
+
+export interface ScenarioInstance {
+  /** The call of a workload; undefined when this scenario has no such call (reported as not applicable). */
+  readonly callFor: CallFactory;
+  /** Processes that carry the calls between client and server (their CPU is the proxy's). */
+  readonly proxyPids: readonly number[];
+  close(): Promise<void>;
+}
+
+export interface Scenario {
+  readonly name: string;
+  readonly description: string;
+  /** Why it cannot run here, or undefined when it can. */
+  unavailable(ctx: ScenarioContext): Promise<string | undefined>;
+  start(ctx: ScenarioContext): Promise<ScenarioInstance>;
+}
+
+/** Channel options of every stock client: no subchannel sharing between scenarios. */
+const LOCAL_POOL: grpc.ChannelOptions = { 'grpc.use_local_subchannel_pool': 1 };
+
+function stockClient(ctx: ScenarioContext, target: string, options: grpc.ChannelOptions = {}): ScenarioInstance {
+  const client = new ctx.Echo(target, grpc.credentials.createInsecure(), { ...LOCAL_POOL, ...options });
+  return { callFor: stockEchoCalls(client), proxyPids: [], close: async () => client.close() };
+}
+
+const always = async () => undefined;
+
+async function withHaproxyChain(ctx: ScenarioContext, hops: number): Promise<ScenarioInstance> {
+  if (ctx.haproxy === undefined) throw new Error('haproxy is not available');
+  const proxies: HaproxyProcess[] = [];
+  try {
+    let upstream = ctx.ports[0] ?? 0;
+    for (let hop = hops; hop >= 1; hop--) {
+      const proxy = await startHaproxy(ctx.haproxy, upstream, ctx.tmpDir, `hop${hop}`);
+      proxies.push(proxy);
+      upstream = proxy.port;
+    }
+    const inner = stockClient(ctx, `127.0.0.1:${upstream}`);
+    return {
+      callFor: inner.callFor,
+      proxyPids: proxies.map((p) => p.pid),
+      close: async () => {
+        await inner.close();
+        await Promise.all(proxies.map((p) => p.stop()));
+      },
+    };
+  } catch (err) {
+    await Promise.all(proxies.map((p) => p.stop()));
+    throw err;
+  }
+}
+
+/** The stock generated client through `mesh.grpcClient`; `transport` unset = the mesh's default gRPC transport. */
+async function withMesh(ctx: ScenarioContext, serverCount: number, transport?: BenchGrpcTransport): Promise<ScenarioInstance> {
+  const createMesh = await loadCreateMesh();
+  if (createMesh === undefined) throw new Error('@xmesh/client is not available');
+  const mesh = await createMesh({ config: embeddedBootstrap(ctx.ports.slice(0, serverCount), transport) });
+  const client = mesh.grpcClient(ctx.Echo, EMBEDDED_TARGET);
+  return {
+    callFor: stockEchoCalls(client),
+    proxyPids: [],
+    close: async () => {
+      client.close();
+      await mesh.close();
+    },
+  };
+}
+
+/**
+ * The fast mesh API (`mesh.unaryClient(target).unaryCallback`): serialized messages on the lean
+ * transport, no grpc-js Client layer. Requests are encoded and replies decoded per call with the
+ * same protobufjs serializers the grpc-js client uses. The fast API is unary only: the stream
+ * workload is not applicable.
+ */
+async function withMeshFastPath(ctx: ScenarioContext): Promise<ScenarioInstance> {
+  const createMesh = await loadCreateMesh();
+  if (createMesh === undefined) throw new Error('@xmesh/client is not available');
+  const mesh = await createMesh({ config: embeddedBootstrap(ctx.ports.slice(0, 1), 'lean') });
+  const method = ctx.Echo.service.Echo ?? ctx.Echo.service.echo;
+  if (method === undefined) throw new Error('Echo method not found in the service definition');
+  const { path, requestSerialize, responseDeserialize } = method;
+  const client = mesh.unaryClient(EMBEDDED_TARGET);
+  const unaryCall = (payload: Buffer): Call => {
+    const request = { message: 'bench', payload };
+    return () =>
+      new Promise<void>((resolve, reject) => {
+        client.unaryCallback(path, requestSerialize(request), undefined, (error, reply) => {
+          if (error !== null) return reject(error);
+          responseDeserialize(reply!);
+          resolve();
+        });
+      });
+  };
+  return { callFor: (w) => (w.kind === 'unary' ? unaryCall(benchPayload(w.payloadBytes)) : undefined), proxyPids: [], close: () => mesh.close() };
+}
+
+/** xmesh sidecars chained like the HAProxy hops; the client keeps the logical authority the sidecars route by. */
+async function withXmeshSidecarChain(ctx: ScenarioContext, hops: number): Promise<ScenarioInstance> {
+  const sidecars: XmeshSidecarProcess[] = [];
+  try {
+    let upstream = ctx.ports[0] ?? 0;
+    for (let hop = hops; hop >= 1; hop--) {
+      const sidecar = await startXmeshSidecar(upstream);
+      sidecars.push(sidecar);
+      upstream = sidecar.port;
+    }
+    const inner = stockClient(ctx, `127.0.0.1:${upstream}`, { 'grpc.default_authority': EMBEDDED_TARGET });
+    return {
+      callFor: inner.callFor,
+      proxyPids: sidecars.map((s) => s.pid),
+      close: async () => {
+        await inner.close();
+        await Promise.all(sidecars.map((s) => s.stop()));
+      },
+    };
+  } catch (err) {
+    await Promise.all(sidecars.map((s) => s.stop()));
+    throw err;
+  }
+}
+
+const meshUnavailable = async () => ((await loadCreateMesh()) === undefined ? '@xmesh/client is not built or cannot load' : undefined);
+const haproxyUnavailable = async (ctx: ScenarioContext) => (ctx.haproxy === undefined ? 'haproxy is not available' : undefined);
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    name: 'direct',
+    description: 'stock grpc-js client straight to one server',
+    unavailable: always,
+    start: async (ctx) => stockClient(ctx, `127.0.0.1:${ctx.ports[0]}`),
+  },
+  {
+    name: 'embedded',
+    description: 'the same stock client through xmesh embedded mode on the mesh\'s default gRPC transport (lean, node:http2), policies on (route, retry policy, circuit-breaker thresholds, outlier detection, local rate limit that never trips), round robin over one server',
+    unavailable: meshUnavailable,
+    start: (ctx) => withMesh(ctx, 1),
+  },
+  {
+    name: 'embedded-grpcjs',
+    description: 'embedded, with the cluster pinned to the grpc-js transport (metadata xmesh.transport: grpc-js), same policies',
+    unavailable: meshUnavailable,
+    start: (ctx) => withMesh(ctx, 1, 'grpc-js'),
+  },
+  {
+    name: 'embedded-lean-fast',
+    description: 'the fast mesh API (mesh.unaryClient(target).unaryCallback: serialized messages, no grpc-js Client layer) on the lean transport, same policies as embedded; unary only',
+    unavailable: meshUnavailable,
+    start: (ctx) => withMeshFastPath(ctx),
+  },
+  {
+    name: 'direct-rr-3',
+    description: 'stock grpc-js channel with the round_robin service config over three servers',
+    unavailable: always,
+    start: async (ctx) =>
+      stockClient(ctx, `ipv4:${ctx.ports.slice(0, 3).map((p) => `127.0.0.1:${p}`).join(',')}`, {
+        'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
+      }),
+  },
+  {
+    name: 'embedded-3',
+    description: 'xmesh embedded mode (default transport, policies on), round robin over the same three servers',
+    unavailable: meshUnavailable,
+    start: (ctx) => withMesh(ctx, 3),
+  },
+  {
+    name: 'sidecar-haproxy',
+    description: 'stock grpc-js client → HAProxy (h2c) → server: one proxy hop',
+    unavailable: haproxyUnavailable,
+    start: (ctx) => withHaproxyChain(ctx, 1),
+  },
+  {
+    name: 'sidecar-haproxy-2hop',
+    description: 'client → HAProxy → HAProxy → server: two hops, the shape of a sidecar on each side',
+    unavailable: haproxyUnavailable,
+    start: (ctx) => withHaproxyChain(ctx, 2),
+  },
+  {
+    name: 'sidecar-xmesh',
+    description: 'stock grpc-js client → xmesh sidecar (h2c, its own process) → server: one proxy hop',
+    unavailable: meshUnavailable,
+    start: (ctx) => withXmeshSidecarChain(ctx, 1),
+  },
+  {
+    name: 'sidecar-xmesh-2hop',
+    description: 'client → xmesh sidecar → xmesh sidecar → server: two hops, a sidecar on each side',
+    unavailable: meshUnavailable,
+    start: (ctx) => withXmeshSidecarChain(ctx, 2),
+  },
+];

@@ -1,0 +1,23 @@
+/**
+ * Child-process entry: one xmesh sidecar on a free loopback port, routing every request to the
+ * HTTP/2 upstream `127.0.0.1:<port>` (an echo server or the next sidecar). Reports `{ port }`
+ * to the parent over IPC; drains and exits when the parent disconnects.
+ * Usage: node xmesh-sidecar-child.js <upstream-port>
+ */
+import { startSidecar } from '@xmesh/sidecar';
+import { embeddedBootstrap } from './embedded.js';
+
+async function main(): Promise<void> {
+  const upstream = Number(process.argv[2]);
+  if (!Number.isInteger(upstream) || upstream < 1) throw new Error(`bad upstream port: ${process.argv[2]}`);
+  const sidecar = await startSidecar({ config: embeddedBootstrap([upstream]), listen: '127.0.0.1:0', admin: false });
+  process.send?.({ port: sidecar.address.port });
+  const stop = () => void sidecar.drain(2000).finally(() => process.exit(0));
+  process.once('disconnect', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,50 @@
+/**
+ * The xmesh sidecar (`@xmesh/sidecar`) as a benchmark proxy: each hop is a child process, so its
+ * CPU and RSS are measured apart from the client's, as HAProxy's are.
+ */
+import { fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { stopChild } from './server-process.js';
+
+export interface XmeshSidecarProcess {
+  readonly pid: number;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * How the sidecar child runs. The built entry (`dist/xmesh-sidecar-child.js`, loading the packages'
+ * `dist`) runs on plain node, as users run `xmesh sidecar`: no TypeScript loader in the measured
+ * process's CPU and RSS. Without a build (`npx tsc -b bench/tsconfig.json`) it runs from sources
+ * with this process's loader flags.
+ */
+export function sidecarChildCommand(): { readonly entry: string; readonly execArgv: readonly string[] } {
+  const fromDist = import.meta.url.endsWith('.js');
+  const built = fileURLToPath(new URL(fromDist ? './xmesh-sidecar-child.js' : '../dist/xmesh-sidecar-child.js', import.meta.url));
+  if (fromDist || existsSync(built)) return { entry: built, execArgv: [] };
+  return { entry: fileURLToPath(new URL('./xmesh-sidecar-child.ts', import.meta.url)), execArgv: process.execArgv };
+}
+
+/** Starts one sidecar forwarding to `upstreamPort`; resolves once it listens (at most `timeoutMs`). */
+export async function startXmeshSidecar(upstreamPort: number, timeoutMs = 20_000): Promise<XmeshSidecarProcess> {
+  const command = sidecarChildCommand();
+  const child = fork(command.entry, [String(upstreamPort)], { execArgv: [...command.execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error(`xmesh sidecar did not start within ${timeoutMs} ms`)), timeoutMs);
+    const fail = (err: Error) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(err);
+    };
+    child.once('message', (msg: { port?: number }) => {
+      clearTimeout(timer);
+      if (typeof msg.port === 'number') resolve(msg.port);
+      else fail(new Error(`unexpected message from the xmesh sidecar: ${JSON.stringify(msg)}`));
+    });
+    child.once('exit', (code) => fail(new Error(`xmesh sidecar exited with code ${code}`)));
+  });
+  child.removeAllListeners('exit');
+  if (child.pid === undefined) throw new Error('xmesh sidecar has no pid');
+  return { pid: child.pid, port, stop: () => stopChild(child) };
+}

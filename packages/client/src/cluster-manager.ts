@@ -1,0 +1,54 @@
+/**
+ * Keeps one ClusterRuntime per cluster name across snapshots: new names get a runtime, kept names
+ * get `update`, gone names are closed (their endpoints drain in the transport pool).
+ */
+import { MeshError, type Clock } from '@xmesh/core';
+import type { MeshSnapshot } from '@xmesh/xds';
+import { ClusterRuntime, type ClusterRuntimeOptions } from './cluster-runtime.js';
+import type { MeshComponents } from './components.js';
+import type { TransportPool } from './transport-pool.js';
+
+export interface ClusterManagerOptions {
+  readonly pool: TransportPool;
+  readonly clock: Clock;
+  readonly components: MeshComponents;
+  readonly onSourceError?: (error: MeshError) => void;
+  /** Passed to every ClusterRuntime's guard. */
+  readonly resilience?: ClusterRuntimeOptions['resilience'];
+}
+
+export class ClusterManager {
+  private runtimes = new Map<string, ClusterRuntime>();
+
+  constructor(private readonly options: ClusterManagerOptions) {}
+
+  /** Brings the runtimes in line with `snapshot` and returns the new (frozen) name → runtime map. */
+  apply(snapshot: MeshSnapshot): ReadonlyMap<string, ClusterRuntime> {
+    const next = new Map<string, ClusterRuntime>();
+    for (const [name, config] of Object.entries(snapshot.clusters)) {
+      const existing = this.runtimes.get(name);
+      if (existing) {
+        if (existing.config !== config) existing.update(config);
+        next.set(name, existing);
+      } else {
+        next.set(name, new ClusterRuntime(config, this.options));
+      }
+    }
+    for (const [name, runtime] of this.runtimes) {
+      if (!next.has(name)) runtime.close(new MeshError('XMESH_NO_CLUSTER', `cluster "${name}" was removed`, { cluster: name }));
+    }
+    this.runtimes = next;
+    return next;
+  }
+
+  /** Resolves when every current cluster finished its first endpoint resolution. */
+  ready(): Promise<void> {
+    return Promise.all([...this.runtimes.values()].map((r) => r.ready)).then(() => undefined);
+  }
+
+  closeAll(): void {
+    const closed = new MeshError('XMESH_CLOSED', 'the mesh is closed');
+    for (const runtime of this.runtimes.values()) runtime.close(closed);
+    this.runtimes = new Map();
+  }
+}

@@ -1,0 +1,229 @@
+/**
+ * One call of the fast unary API: the serialized request goes out on the picked endpoint's lean
+ * channel (`LeanChannel.unary`), with no grpc-js Client, call or Metadata objects, after every
+ * pipeline layer ran. A retry sends the same bytes again on a new attempt. The caller gets the
+ * serialized reply, or a MeshError whose `grpcStatus` is what the grpc-js drop-in would report
+ * (its `cause` is the transport's LeanCallError when the upstream answered).
+ */
+import { MeshError, type GrpcStatus } from '@xmesh/core';
+import type { LeanCallError, LeanMetadata, RawMetadata, UnaryFastCall, UnaryReceiver } from '@xmesh/grpc-lean';
+import type { RouteRequest } from '@xmesh/router';
+import type { AttemptResult } from '@xmesh/filters';
+import type { HeaderValueOption } from '@xmesh/xds';
+import { childTraceparent, requestIdOrNew } from '@xmesh/stats';
+import { PipelineCall } from './pipeline-call.js';
+import type { Invoke } from './pipeline.js';
+import type { MeshState } from './mesh-state.js';
+import { attemptResultOf, isConnectFailure, outcomeFromStatus } from './grpc-status.js';
+
+const OK = 0;
+const CANCELLED = 1;
+const DEADLINE_EXCEEDED = 4;
+const OK_RESULT: AttemptResult = Object.freeze({ httpStatus: 200, grpcStatus: OK, failure: 'none', headers: undefined });
+
+/** Per-call options of the fast API. */
+export interface FastCallOptions {
+  /** Request metadata: lower-case keys; `-bin` keys carry bytes. Text entries also feed route header matches. */
+  readonly metadata?: LeanMetadata;
+  /** Absolute deadline (epoch ms or Date); sent as `grpc-timeout`. The route timeout applies either way. */
+  readonly deadline?: number | Date;
+}
+
+/** Completion of a fast unary call: the serialized reply, or the error. Called exactly once, never synchronously. */
+export type FastUnaryCallback = (error: MeshError | null, reply: Buffer | null) => void;
+
+/** What a fast call needs from the mesh. */
+export interface FastCallHost {
+  /** The current mesh state, or the error new calls fail with (e.g. XMESH_CLOSED). */
+  state(): MeshState | MeshError;
+  readonly invoke: Invoke<FastUnaryAttempt>;
+}
+
+/** One pass of a fast unary call through the pipeline. */
+export class FastUnaryAttempt extends PipelineCall implements UnaryReceiver {
+  private inFlight: UnaryFastCall | undefined = undefined;
+  /** Why this attempt's transport call was ended locally (timeout, caller cancel): what the caller sees. */
+  private abortedWith: MeshError | undefined = undefined;
+
+  constructor(
+    readonly owner: FastUnaryCall,
+    state: MeshState,
+    request: RouteRequest,
+    deadline: number,
+  ) {
+    super(state, request, deadline);
+  }
+
+  /** Pipeline terminal: sends the request on the picked endpoint's lean channel. */
+  send(): void {
+    const owner = this.owner;
+    if (owner.ended) {
+      this.finish(outcomeFromStatus(CANCELLED, this.elapsed()));
+      return;
+    }
+    const metadata = withAddedHeaders(owner.metadata, this.requestHeadersToAdd);
+    this.inFlight = this.transports!.lean().unary(owner.path, owner.request, metadata, owner.deadlineEpochMs, this, owner.authority);
+  }
+
+  /** The transport's completion of this attempt. */
+  onUnaryReply(error: LeanCallError | null, reply: Buffer | null, trailers: RawMetadata | null): void {
+    this.inFlight = undefined;
+    const code = error === null ? OK : error.code;
+    this.finish(outcomeFromStatus(code, this.elapsed()));
+    const retry = this.retry;
+    const result = error === null ? OK_RESULT : attemptResultOf(code, error.details);
+    if (retry?.onAttemptEnd(this, result, respondedBeforeStatus(trailers))) return;
+    if (error === null) this.owner.complete(null, reply);
+    else this.owner.complete(retry?.timeoutError ?? this.abortedWith ?? upstreamError(error, this), null);
+  }
+
+  fail(error: MeshError): void {
+    this.finish({ kind: 'local_error', httpStatus: 0, grpcStatus: error.grpcStatus, latencyMs: this.elapsed() });
+    this.retry?.end();
+    this.owner.failSoon(error);
+  }
+
+  override nextAttempt(): FastUnaryAttempt | undefined {
+    return this.owner.retryAttempt(this);
+  }
+
+  override abortAttempt(error: MeshError): void {
+    const inFlight = this.inFlight;
+    if (inFlight === undefined) {
+      super.abortAttempt(error);
+      return;
+    }
+    this.abortedWith = error;
+    inFlight.cancel(error.grpcStatus, `${error.code}: ${error.message}`);
+  }
+
+  /** The caller cancelled: no retry; the transport call (if any) is reset, the caller sees `error`. */
+  cancelCall(error: MeshError): void {
+    this.cancel(error);
+    const inFlight = this.inFlight;
+    if (inFlight !== undefined) {
+      this.abortedWith = error;
+      inFlight.cancel(CANCELLED, error.message);
+      return;
+    }
+    this.fail(error);
+  }
+}
+
+/** The pipeline's terminal for the fast API. */
+export const fastUnaryTransport: Invoke<FastUnaryAttempt> = (attempt) => {
+  attempt.send();
+};
+
+/** A fast unary call, across its attempts. `cancel()` ends it with XMESH_CANCELLED (gRPC CANCELLED). */
+export class FastUnaryCall {
+  /** Request metadata as sent: the caller's, plus the propagated trace headers once started in a mesh with services. */
+  metadata: LeanMetadata | undefined;
+  /** The caller's deadline on the wall clock (epoch ms), or Infinity. */
+  readonly deadlineEpochMs: number;
+  ended = false;
+  private attempt: FastUnaryAttempt | undefined = undefined;
+
+  constructor(
+    private readonly host: FastCallHost,
+    readonly authority: string,
+    readonly path: string,
+    readonly request: Uint8Array,
+    options: FastCallOptions | undefined,
+    private readonly callback: FastUnaryCallback,
+  ) {
+    this.metadata = options?.metadata;
+    const deadline = options?.deadline;
+    this.deadlineEpochMs = deadline === undefined ? Infinity : deadline instanceof Date ? deadline.getTime() : deadline;
+  }
+
+  /** Runs the first attempt of the call described by `routeRequest`. */
+  start(routeRequest: RouteRequest): this {
+    const state = this.host.state();
+    if (state instanceof MeshError) {
+      this.failSoon(state);
+      return this;
+    }
+    if (state.services !== undefined) this.metadata = withTraceHeaders(this.metadata);
+    const deadline = Number.isFinite(this.deadlineEpochMs) ? state.clock.now() + (this.deadlineEpochMs - Date.now()) : Infinity;
+    const attempt = new FastUnaryAttempt(this, state, routeRequest, deadline);
+    this.attempt = attempt;
+    this.host.invoke(attempt);
+    return this;
+  }
+
+  cancel(details = 'Cancelled on client'): void {
+    if (this.ended) return;
+    const error = new MeshError('XMESH_CANCELLED', details);
+    if (this.attempt === undefined) this.failSoon(error);
+    else this.attempt.cancelCall(error);
+  }
+
+  /** @internal A new attempt for a retry of `previous`; undefined once the call ended. */
+  retryAttempt(previous: FastUnaryAttempt): FastUnaryAttempt | undefined {
+    if (this.ended || previous !== this.attempt) return undefined;
+    const next = new FastUnaryAttempt(this, previous.state, previous.request, previous.deadline);
+    this.attempt = next;
+    return next;
+  }
+
+  /** @internal Delivers the end of the call (from a transport callback, so never synchronous). */
+  complete(error: MeshError | null, reply: Buffer | null): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.callback(error, reply);
+  }
+
+  /** @internal Ends the call with a mesh-originated error on a later tick. */
+  failSoon(error: MeshError): void {
+    if (this.ended) return;
+    this.ended = true;
+    process.nextTick(this.callback, error, null);
+  }
+}
+
+/** A transport failure as a MeshError carrying the gRPC status. */
+function upstreamError(error: LeanCallError, attempt: FastUnaryAttempt): MeshError {
+  const code = isConnectFailure(error.code, error.details)
+    ? 'XMESH_CONNECT_FAILED'
+    : error.code === DEADLINE_EXCEEDED
+      ? 'XMESH_TIMEOUT'
+      : error.code === CANCELLED
+        ? 'XMESH_CANCELLED'
+        : 'XMESH_UPSTREAM_STATUS';
+  return new MeshError(code, error.details, { grpcStatus: error.code as GrpcStatus, cluster: attempt.decision?.cluster, endpoint: attempt.endpoint?.id, cause: error });
+}
+
+/**
+ * True when the status came in trailers after response headers (the upstream had started to
+ * answer): like Envoy and the grpc-js drop-in, such a status is not retried. Trailers-only
+ * responses carry `:status`; local ends have no trailers.
+ */
+function respondedBeforeStatus(trailers: RawMetadata | null): boolean {
+  return trailers !== null && trailers[':status'] === undefined;
+}
+
+/** `metadata` plus W3C `traceparent` (a child of the caller's) and `x-request-id`. */
+function withTraceHeaders(metadata: LeanMetadata | undefined): LeanMetadata {
+  if (metadata === undefined) return { traceparent: childTraceparent(undefined), 'x-request-id': requestIdOrNew(undefined) };
+  const parent = metadata.traceparent;
+  const requestId = metadata['x-request-id'];
+  return {
+    ...metadata,
+    traceparent: childTraceparent(typeof parent === 'string' ? parent : undefined),
+    'x-request-id': requestIdOrNew(typeof requestId === 'string' ? requestId : undefined),
+  };
+}
+
+/** `metadata`, or a copy with the filters' request headers (`append` adds a value, else replaces). */
+function withAddedHeaders(metadata: LeanMetadata | undefined, added: readonly HeaderValueOption[] | undefined): LeanMetadata | undefined {
+  if (added === undefined || added.length === 0) return metadata;
+  const out: Record<string, LeanMetadata[string]> = { ...metadata };
+  for (const { key, value, append } of added) {
+    const name = key.toLowerCase();
+    const previous = out[name];
+    if (!append || previous === undefined) out[name] = value;
+    else out[name] = Array.isArray(previous) ? [...(previous as readonly (string | Uint8Array)[]), value] : [previous as string | Uint8Array, value];
+  }
+  return out;
+}

@@ -1,0 +1,296 @@
+/**
+ * The grpc-js `Call` a mesh channel hands to generated clients. At `start` it routes and picks
+ * through the pipeline, then delegates every operation to a call on the chosen endpoint's channel.
+ * Operations issued before the delegate exists are buffered and replayed in order. Until the call
+ * commits (response metadata or a message arrives) what it sent is also kept, bounded, so the
+ * retry layer can replay it on a new attempt.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { MeshError, type HeaderMap } from '@xmesh/core';
+import { PipelineCall } from './pipeline-call.js';
+import type { Invoke } from './pipeline.js';
+import type { MeshState } from './mesh-state.js';
+import { attemptResultOf, outcomeFromStatus, statusFromMeshError } from './grpc-status.js';
+import { GrpcReplayBuffer, sendOp, type ReplayOp } from './retry/grpc-replay.js';
+import { withTraceMetadata } from './observability/trace-propagation.js';
+import type { AttemptResult } from '@xmesh/filters';
+
+type CallStream = grpc.experimental.CallStream;
+type MessageContext = Parameters<CallStream['sendMessageWithContext']>[0];
+type AuthContext = ReturnType<CallStream['getAuthContext']>;
+
+/** What a MeshGrpcCall needs from its channel. */
+export interface GrpcCallHost {
+  /** The current mesh state, or a MeshError when the mesh or channel is closed. */
+  state(): MeshState | MeshError;
+  readonly authority: string;
+  readonly invoke: Invoke<GrpcAttempt>;
+}
+
+type Pending = ReplayOp;
+
+/** One pass of a gRPC call through the pipeline. */
+export class GrpcAttempt extends PipelineCall {
+  constructor(
+    readonly owner: MeshGrpcCall,
+    state: MeshState,
+    request: { authority: string; path: string; method: string; headers: HeaderMap; grpc: boolean },
+    deadline: number,
+  ) {
+    super(state, request, deadline);
+  }
+
+  fail(error: MeshError): void {
+    this.finish({ kind: 'local_error', httpStatus: 0, grpcStatus: error.grpcStatus, latencyMs: this.elapsed() });
+    this.retry?.end();
+    this.owner.failWith(error);
+  }
+
+  override nextAttempt(): GrpcAttempt | undefined {
+    return this.owner.retryAttempt(this);
+  }
+
+  override abortAttempt(error: MeshError): void {
+    if (!this.owner.abortDelegate(this, error)) super.abortAttempt(error);
+  }
+}
+
+/**
+ * The pipeline's terminal for gRPC: a call on the picked endpoint's channel, of the transport the
+ * cluster names (`xmesh.transport`) or the mesh-wide default (sidecar mode: the default).
+ */
+export const grpcTransport: Invoke<GrpcAttempt> = (attempt) => {
+  attempt.owner.attach(attempt, attempt.transports!.grpcFor(attempt.cluster?.config.xmesh.transport));
+};
+
+export class MeshGrpcCall implements CallStream {
+  private delegate: CallStream | undefined = undefined;
+  private attempt: GrpcAttempt | undefined = undefined;
+  private listener: grpc.InterceptingListener | undefined = undefined;
+  private metadata: grpc.Metadata | undefined = undefined;
+  private credentials: grpc.CallCredentials | undefined = undefined;
+  private pending: Pending[] = [];
+  /** Set when the call ended (or must end) without a delegate. */
+  private ended = false;
+  private earlyStatus: grpc.StatusObject | undefined = undefined;
+  /** What was sent while uncommitted, for retries. */
+  private readonly replay = new GrpcReplayBuffer();
+  /** A response reached the caller, or the caller cancelled: no retry from here on. */
+  private committed = false;
+  private firstAttempt: GrpcAttempt | undefined = undefined;
+
+  constructor(
+    private readonly host: GrpcCallHost,
+    private readonly method: string,
+    private readonly deadline: grpc.Deadline,
+    private readonly hostOverride: string | null | undefined,
+    private readonly parent: Parameters<grpc.ChannelInterface['createCall']>[3],
+    private readonly propagateFlags: number | null | undefined,
+    private readonly callNumber: number,
+  ) {}
+
+  start(metadata: grpc.Metadata, listener: grpc.InterceptingListener): void {
+    this.metadata = metadata;
+    this.listener = listener;
+    if (this.earlyStatus) {
+      this.deliverStatus(this.earlyStatus);
+      return;
+    }
+    const state = this.host.state();
+    if (state instanceof MeshError) {
+      this.failWith(state);
+      return;
+    }
+    const authority = this.hostOverride ?? this.host.authority;
+    const request = {
+      authority,
+      path: this.method,
+      method: 'POST',
+      headers: headersOf(metadata, authority, this.method),
+      grpc: true,
+    };
+    if (state.services !== undefined) this.metadata = withTraceMetadata(metadata);
+    const attempt = new GrpcAttempt(this, state, request, meshDeadline(this.deadline, state));
+    this.attempt = attempt;
+    this.firstAttempt = attempt;
+    this.host.invoke(attempt);
+  }
+
+  /** Pipeline terminal: opens the delegate call on `channel` and replays buffered operations. */
+  attach(attempt: GrpcAttempt, channel: grpc.ChannelInterface): void {
+    if (this.ended) {
+      attempt.finish(outcomeFromStatus(grpc.status.CANCELLED, attempt.elapsed()));
+      return;
+    }
+    const delegate = channel.createCall(this.method, this.deadline, this.hostOverride ?? this.host.authority, this.parent, this.propagateFlags);
+    if (this.credentials) delegate.setCredentials(this.credentials);
+    this.delegate = delegate;
+    const listener = this.listener!;
+    delegate.start(withAddedHeaders(this.metadata!, attempt.requestHeadersToAdd), {
+      onReceiveMetadata: (metadata) => {
+        this.commit();
+        const added = attempt.responseHeadersToAdd;
+        if (added !== undefined) for (const name in added) metadata.set(name, added[name]!);
+        listener.onReceiveMetadata(metadata);
+      },
+      onReceiveMessage: (message) => {
+        this.commit();
+        listener.onReceiveMessage(message);
+      },
+      onReceiveStatus: (status) => {
+        attempt.finish(outcomeFromStatus(status.code, attempt.elapsed()));
+        const retry = attempt.retry;
+        if (retry?.onAttemptEnd(attempt, grpcAttemptResult(status), this.committed)) return;
+        const cut = retry?.timeoutError;
+        listener.onReceiveStatus(cut !== undefined && status.code !== grpc.status.OK ? statusFromMeshError(cut) : status);
+      },
+    });
+    const pending = this.pending;
+    this.pending = [];
+    if (attempt === this.firstAttempt) {
+      // Nothing to keep when this call can never be retried.
+      if (attempt.retry?.canRetry !== true) this.replay.commit();
+      for (const p of pending) sendOp(delegate, p);
+    } else {
+      this.replay.replayInto(delegate);
+    }
+  }
+
+  /** A retry of `previous`: the new attempt becomes current and gets the kept operations at attach. */
+  retryAttempt(previous: GrpcAttempt): GrpcAttempt | undefined {
+    if (this.ended || this.committed || previous !== this.attempt || !this.replay.replayable) return undefined;
+    const next = new GrpcAttempt(this, previous.state, previous.request, previous.deadline);
+    this.attempt = next;
+    this.delegate = undefined;
+    this.replay.abandonReplay();
+    return next;
+  }
+
+  /** Ends `attempt`'s delegate call with `error`'s status; false when it has no delegate (yet). */
+  abortDelegate(attempt: GrpcAttempt, error: MeshError): boolean {
+    if (attempt !== this.attempt || this.delegate === undefined) return false;
+    this.delegate.cancelWithStatus(error.grpcStatus, `${error.code}: ${error.message}`);
+    return true;
+  }
+
+  private commit(): void {
+    if (this.committed) return;
+    this.committed = true;
+    this.replay.commit();
+  }
+
+  /** Ends the call with a mesh error (no delegate was opened). */
+  failWith(error: MeshError): void {
+    this.endEarly(statusFromMeshError(error));
+  }
+
+  sendMessageWithContext(context: MessageContext, message: Buffer): void {
+    if (this.ended && !this.delegate) {
+      context.callback?.();
+      return;
+    }
+    this.issue({ op: 'message', context, message, written: false });
+  }
+
+  startRead(): void {
+    if (this.delegate || !this.ended) this.issue({ op: 'read' });
+  }
+
+  halfClose(): void {
+    if (this.delegate || !this.ended) this.issue({ op: 'halfClose' });
+  }
+
+  /** Sends `op` to the delegate, or queues it until one exists; keeps it for replay while uncommitted. */
+  private issue(op: Pending): void {
+    if (this.replay.replaying) {
+      this.replay.enqueue(op);
+      return;
+    }
+    if (!this.committed) this.replay.record(op);
+    if (this.delegate) sendOp(this.delegate, op);
+    else this.pending.push(op);
+  }
+
+  cancelWithStatus(status: grpc.status, details: string): void {
+    this.commit();
+    if (this.delegate) {
+      this.delegate.cancelWithStatus(status, details);
+      return;
+    }
+    if (this.ended) return;
+    this.attempt?.cancel(new MeshError('XMESH_CANCELLED', details));
+    this.endEarly({ code: status, details, metadata: new grpc.Metadata() });
+  }
+
+  getPeer(): string {
+    return this.delegate?.getPeer() ?? this.attempt?.endpoint?.id ?? 'unknown';
+  }
+
+  getCallNumber(): number {
+    return this.callNumber;
+  }
+
+  setCredentials(credentials: grpc.CallCredentials): void {
+    if (this.delegate) this.delegate.setCredentials(credentials);
+    else this.credentials = credentials;
+  }
+
+  getAuthContext(): AuthContext {
+    return this.delegate?.getAuthContext() ?? null;
+  }
+
+  private endEarly(status: grpc.StatusObject): void {
+    if (this.ended) return;
+    this.ended = true;
+    const pending = this.pending;
+    this.pending = [];
+    for (const p of pending) if (p.op === 'message') p.context.callback?.();
+    if (this.listener) this.deliverStatus(status);
+    else this.earlyStatus = status;
+  }
+
+  /** Statuses are delivered on a later tick, as grpc-js does, so callers never see re-entrant callbacks. */
+  private deliverStatus(status: grpc.StatusObject): void {
+    const listener = this.listener!;
+    process.nextTick(() => listener.onReceiveStatus(status));
+  }
+}
+
+/** Request headers for routing: pseudo-headers, content-type, and every text metadata entry (first value). */
+function headersOf(metadata: grpc.Metadata, authority: string, path: string): HeaderMap {
+  const headers = new Map<string, string>([
+    [':authority', authority],
+    [':path', path],
+    [':method', 'POST'],
+    ['content-type', 'application/grpc'],
+  ]);
+  const map = metadata.getMap();
+  for (const key in map) {
+    const value = map[key];
+    if (typeof value === 'string') headers.set(key, value);
+  }
+  return headers;
+}
+
+/** A grpc-js deadline (epoch ms or Date) on the mesh clock. */
+function meshDeadline(deadline: grpc.Deadline, state: MeshState): number {
+  const epochMs = deadline instanceof Date ? deadline.getTime() : deadline;
+  if (!Number.isFinite(epochMs)) return Infinity;
+  return state.clock.now() + (epochMs - Date.now());
+}
+
+/** A gRPC status as the retry layer reads it; a failure to connect is told apart from an upstream status. */
+function grpcAttemptResult(status: grpc.StatusObject): AttemptResult {
+  return attemptResultOf(status.code, status.details);
+}
+
+/** `metadata`, or a copy with the filters' request headers (`append` adds a value, else replaces). */
+function withAddedHeaders(metadata: grpc.Metadata, added: readonly { readonly key: string; readonly value: string; readonly append: boolean }[] | undefined): grpc.Metadata {
+  if (added === undefined || added.length === 0) return metadata;
+  const out = metadata.clone();
+  for (const { key, value, append } of added) {
+    if (append) out.add(key.toLowerCase(), value);
+    else out.set(key.toLowerCase(), value);
+  }
+  return out;
+}

@@ -1,0 +1,82 @@
+/**
+ * A grpc-js `ChannelInterface` for one logical target. Generated clients use it through
+ * `channelOverride`; every call it creates goes through the mesh pipeline.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { MeshError } from '@xmesh/core';
+import { MeshGrpcCall, type GrpcAttempt } from './grpc-call.js';
+import type { Invoke } from './pipeline.js';
+import type { MeshState } from './mesh-state.js';
+
+type ChannelRef = ReturnType<grpc.ChannelInterface['getChannelzRef']>;
+
+export interface MeshChannelHost {
+  /** The current state, or the error new calls fail with (e.g. XMESH_CLOSED). */
+  state(): MeshState | MeshError;
+  readonly invoke: Invoke<GrpcAttempt>;
+}
+
+/** `dns:///host:port`, `dns:host:port` and `host:port` all address the authority `host:port`. */
+export function authorityOf(target: string): string {
+  const match = /^dns:(?:\/\/[^/]*\/)?(.*)$/.exec(target);
+  return match ? match[1]! : target;
+}
+
+export class MeshChannel implements grpc.ChannelInterface {
+  readonly authority: string;
+  readonly invoke: Invoke<GrpcAttempt>;
+  private closed = false;
+  private nextCallNumber = 0;
+
+  constructor(
+    private readonly mesh: MeshChannelHost,
+    private readonly target: string,
+  ) {
+    this.authority = authorityOf(target);
+    this.invoke = mesh.invoke;
+  }
+
+  state(): MeshState | MeshError {
+    if (this.closed) return new MeshError('XMESH_CLOSED', `channel to ${this.target} is closed`);
+    return this.mesh.state();
+  }
+
+  /** Closes this channel only; the mesh and its connections stay up. */
+  close(): void {
+    this.closed = true;
+  }
+
+  getTarget(): string {
+    return this.target;
+  }
+
+  getConnectivityState(_tryToConnect: boolean): grpc.connectivityState {
+    if (this.closed || this.mesh.state() instanceof MeshError) return grpc.connectivityState.SHUTDOWN;
+    return grpc.connectivityState.READY;
+  }
+
+  /** The mesh channel is READY until closed; a watch from READY ends at the deadline (or at once from another state). */
+  watchConnectivityState(currentState: grpc.connectivityState, deadline: Date | number, callback: (error?: Error) => void): void {
+    if (currentState !== this.getConnectivityState(false)) {
+      process.nextTick(callback);
+      return;
+    }
+    const ms = (deadline instanceof Date ? deadline.getTime() : deadline) - Date.now();
+    const timer = setTimeout(() => callback(new Error('Deadline passed without connectivity state change')), Math.max(0, ms));
+    timer.unref();
+  }
+
+  getChannelzRef(): ChannelRef {
+    return { kind: 'channel', id: 0, name: this.target } as ChannelRef;
+  }
+
+  createCall(
+    method: string,
+    deadline: grpc.Deadline,
+    host: string | null | undefined,
+    parentCall: Parameters<grpc.ChannelInterface['createCall']>[3],
+    propagateFlags: number | null | undefined,
+  ): grpc.experimental.CallStream {
+    return new MeshGrpcCall(this, method, deadline, host, parentCall, propagateFlags, this.nextCallNumber++);
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * Mesh errors as grpc-js status objects, and gRPC statuses as call outcomes.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { CallOutcome, MeshError } from '@xmesh/core';
+import type { AttemptResult } from '@xmesh/filters';
+
+/** Metadata key carrying the `XMESH_*` code of a mesh-originated failure. */
+export const ERROR_CODE_METADATA = 'x-xmesh-error-code';
+
+/** `code` is the error's gRPC status; `details` is `XMESH_CODE: message`; metadata carries the code too. */
+export function statusFromMeshError(error: MeshError): grpc.StatusObject {
+  const metadata = new grpc.Metadata();
+  metadata.set(ERROR_CODE_METADATA, error.code);
+  return { code: error.grpcStatus, details: `${error.code}: ${error.message}`, metadata };
+}
+
+export function outcomeFromStatus(code: number, latencyMs: number): CallOutcome {
+  return {
+    kind: code === grpc.status.OK ? 'success' : 'upstream_error',
+    httpStatus: 200,
+    grpcStatus: code,
+    latencyMs,
+  };
+}
+
+/** True for UNAVAILABLE statuses that say no connection could be made (grpc-js and lean wording). */
+export function isConnectFailure(code: number, details: string): boolean {
+  return code === grpc.status.UNAVAILABLE && /No connection established|ECONNREFUSED|Failed to connect/i.test(details);
+}
+
+/** A gRPC status as the retry layer reads it; a failure to connect is told apart from an upstream status. */
+export function attemptResultOf(code: number, details: string): AttemptResult {
+  if (isConnectFailure(code, details)) return { httpStatus: 0, grpcStatus: code, failure: 'connect', headers: undefined };
+  return { httpStatus: 200, grpcStatus: code, failure: 'none', headers: undefined };
+}

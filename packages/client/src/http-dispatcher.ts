@@ -1,0 +1,333 @@
+/**
+ * An undici Dispatcher that sends each request through the mesh: routes by the origin's host
+ * (the logical authority) and the path, picks an endpoint, and forwards to that endpoint's pool
+ * with `Host` kept as the logical authority. Mesh errors reach the handler's error callback as
+ * the MeshError itself (undici's `fetch` wraps it: `err.cause`).
+ */
+import { DecoratorHandler, Dispatcher } from 'undici';
+import { MeshError, type HeaderMap } from '@xmesh/core';
+import { PipelineCall } from './pipeline-call.js';
+import type { Invoke } from './pipeline.js';
+import type { MeshState } from './mesh-state.js';
+import type { AttemptResult } from '@xmesh/filters';
+import type { RouteDecision } from '@xmesh/router';
+import { addTraceHeaders } from './observability/trace-propagation.js';
+
+type Handler = Dispatcher.DispatchHandler;
+type Controller = Dispatcher.DispatchController;
+type Headers = Record<string, string | string[] | undefined>;
+
+export interface MeshDispatcherHost {
+  /** The current state, or the error new requests fail with (e.g. XMESH_CLOSED). */
+  state(): MeshState | MeshError;
+  readonly invoke: Invoke<HttpAttempt>;
+}
+
+/** One pass of an HTTP request through the pipeline. */
+export class HttpAttempt extends PipelineCall {
+  constructor(
+    readonly exchange: HttpExchange,
+    state: MeshState,
+    request: { authority: string; path: string; method: string; headers: HeaderMap; grpc: boolean },
+  ) {
+    super(state, request, Infinity);
+  }
+
+  fail(error: MeshError): void {
+    this.finish({ kind: 'local_error', httpStatus: 0, grpcStatus: undefined, latencyMs: this.elapsed() });
+    this.retry?.end();
+    this.exchange.fail(error);
+  }
+
+  override nextAttempt(): HttpAttempt | undefined {
+    return this.exchange.retryAttempt(this);
+  }
+
+  override abortAttempt(error: MeshError): void {
+    if (!this.exchange.abortUpstream(this, error)) super.abortAttempt(error);
+  }
+}
+
+/** The pipeline's terminal for HTTP: the picked endpoint's undici pool. */
+export const httpTransport: Invoke<HttpAttempt> = (attempt) => {
+  // No cluster in sidecar mode: the sidecar's listener takes HTTP/1.1, and h2c for gRPC.
+  const h2 = attempt.cluster?.config.http2 ?? attempt.request.grpc;
+  attempt.exchange.forward(attempt, attempt.transports!.http(h2));
+};
+
+export class MeshDispatcher extends Dispatcher {
+  constructor(private readonly host: MeshDispatcherHost) {
+    super();
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Handler): boolean {
+    const exchange = new HttpExchange(options, handler);
+    const state = this.host.state();
+    if (state instanceof MeshError) {
+      exchange.fail(state);
+      return true;
+    }
+    let url: URL;
+    try {
+      url = new URL(String(options.origin ?? ''));
+    } catch {
+      exchange.fail(new MeshError('XMESH_NO_ROUTE', `request has no usable origin: ${String(options.origin)}`));
+      return true;
+    }
+    const headers = headerMapOf(options.headers, url.host, options);
+    const request = {
+      authority: headers.get('host') ?? url.host,
+      path: options.path,
+      method: options.method,
+      headers,
+      grpc: (headers.get('content-type') ?? '').startsWith('application/grpc'),
+    };
+    const attempt = new HttpAttempt(exchange, state, request);
+    exchange.attempt = attempt;
+    this.host.invoke(attempt);
+    return true;
+  }
+
+  /** The mesh owns the connections; closing the dispatcher alone does nothing. */
+  override close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  override destroy(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/**
+ * One request's handler side. The caller's handler sees a single controller from the start, so it can
+ * abort while the request waits for an endpoint; the upstream controller replaces it once forwarded.
+ */
+export class HttpExchange implements Handler {
+  attempt: HttpAttempt | undefined = undefined;
+  private readonly inner: Required<Pick<Handler, 'onRequestStart' | 'onRequestUpgrade' | 'onResponseStart' | 'onResponseData' | 'onResponseEnd' | 'onResponseError'>>;
+  private upstream: Controller | undefined = undefined;
+  /** The upstream request of an attempt given up for a retry; its late callbacks are ignored. */
+  private stale: Controller | undefined = undefined;
+  /** A response reached the caller: no retry from here on. */
+  private committed = false;
+  private ended = false;
+  private status = 0;
+  private readonly controller: Controller;
+
+  constructor(
+    private readonly options: Dispatcher.DispatchOptions,
+    handler: Handler,
+  ) {
+    this.inner = new DecoratorHandler(handler) as unknown as HttpExchange['inner'];
+    this.controller = this.meshController();
+    this.inner.onRequestStart(this.controller, {});
+  }
+
+  /** Pipeline terminal: sends the request to `pool` with the logical Host. */
+  forward(attempt: HttpAttempt, pool: Dispatcher): void {
+    if (this.ended) {
+      attempt.finish({ kind: 'local_error', httpStatus: 0, grpcStatus: undefined, latencyMs: 0 });
+      return;
+    }
+    const headers = withHost(this.options.headers, attempt.request.authority);
+    if (attempt.state.services !== undefined) addTraceHeaders(headers);
+    if (attempt.requestHeadersToAdd !== undefined) addHeaderOptions(headers, attempt.requestHeadersToAdd);
+    const { origin: _origin, ...rest } = this.options;
+    pool.dispatch({ ...rest, headers }, this);
+  }
+
+  /** A retry of `previous` when the request body can be sent again; the new attempt becomes current. */
+  retryAttempt(previous: HttpAttempt): HttpAttempt | undefined {
+    if (this.ended || this.committed || previous !== this.attempt || !replayableBody(this.options.body)) return undefined;
+    const next = new HttpAttempt(this, previous.state, previous.request);
+    this.attempt = next;
+    this.upstream = undefined;
+    return next;
+  }
+
+  /** Aborts `attempt`'s upstream request with `error`; false when it has none (yet). */
+  abortUpstream(attempt: HttpAttempt, error: MeshError): boolean {
+    if (attempt !== this.attempt || this.upstream === undefined) return false;
+    this.upstream.abort(error);
+    return true;
+  }
+
+  fail(error: MeshError): void {
+    if (this.ended) return;
+    this.ended = true;
+    destroyBody(this.options.body, error);
+    this.inner.onResponseError(this.controller, error);
+  }
+
+  onRequestStart(controller: Controller): void {
+    this.upstream = controller;
+    if (this.controller.aborted) controller.abort(this.controller.reason as Error);
+  }
+
+  onRequestUpgrade(_controller: Controller, statusCode: number, headers: Headers, socket: import('node:stream').Duplex): void {
+    this.inner.onRequestUpgrade(this.controller, statusCode, headers as never, socket);
+  }
+
+  onResponseStart(controller: Controller, statusCode: number, headers: Headers, statusMessage?: string): void {
+    if (this.stale !== undefined && controller === this.stale) return;
+    const attempt = this.attempt;
+    const retry = this.committed || attempt === undefined ? undefined : attempt.retry;
+    if (attempt !== undefined && retry?.canRetry === true && retry.retryOnResponse(attempt, responseResult(statusCode, headers, attempt.decision))) {
+      // A new attempt replaced this one: drop this response.
+      this.stale = controller;
+      attempt.finish({ kind: statusCode >= 500 ? 'upstream_error' : 'success', httpStatus: statusCode, grpcStatus: undefined, latencyMs: attempt.elapsed() });
+      controller.abort(new Error('response replaced by a retry'));
+      return;
+    }
+    this.committed = true;
+    this.status = statusCode;
+    const added = attempt?.responseHeadersToAdd;
+    this.inner.onResponseStart(this.controller, statusCode, (added === undefined ? headers : { ...headers, ...added }) as never, statusMessage);
+  }
+
+  onResponseData(controller: Controller, chunk: Buffer): void {
+    if (this.stale !== undefined && controller === this.stale) return;
+    this.inner.onResponseData(this.controller, chunk);
+  }
+
+  onResponseEnd(controller: Controller, trailers: Headers): void {
+    if (this.stale !== undefined && controller === this.stale) return;
+    this.end(this.status >= 500 ? 'upstream_error' : 'success');
+    this.inner.onResponseEnd(this.controller, trailers as never);
+  }
+
+  onResponseError(controller: Controller, error: Error): void {
+    if (this.stale !== undefined && controller === this.stale) return;
+    const attempt = this.attempt;
+    if (!this.committed && !this.ended && attempt?.retry !== undefined && !this.controller.aborted) {
+      attempt.finish({ kind: 'local_error', httpStatus: 0, grpcStatus: undefined, latencyMs: attempt.elapsed() });
+      if (attempt.retry.onAttemptEnd(attempt, failureResult(error), false)) return;
+    }
+    this.end('local_error');
+    this.inner.onResponseError(this.controller, error);
+  }
+
+  private end(kind: 'success' | 'upstream_error' | 'local_error'): void {
+    if (this.ended) return;
+    this.ended = true;
+    const attempt = this.attempt;
+    attempt?.finish({ kind, httpStatus: this.status, grpcStatus: undefined, latencyMs: attempt.elapsed() });
+    attempt?.retry?.onAttemptEnd(attempt, { httpStatus: this.status, grpcStatus: undefined, failure: kind === 'local_error' ? 'reset' : 'none', headers: undefined }, true);
+  }
+
+  private meshController(): Controller {
+    let aborted = false;
+    let reason: Error | null = null;
+    const self = this;
+    return {
+      get aborted() { return aborted; },
+      get reason() { return reason; },
+      get paused() { return self.upstream?.paused ?? false; },
+      pause: () => self.upstream?.pause(),
+      resume: () => self.upstream?.resume(),
+      abort: (why?: Error) => {
+        if (aborted) return;
+        aborted = true;
+        reason = why ?? new Error('aborted');
+        if (self.upstream) {
+          self.upstream.abort(reason);
+          return;
+        }
+        self.attempt?.cancel(new MeshError('XMESH_CANCELLED', reason.message, { cause: reason }));
+        if (!self.ended) {
+          self.ended = true;
+          destroyBody(self.options.body, reason);
+          self.inner.onResponseError(self.controller, reason);
+        }
+      },
+    } as Controller;
+  }
+}
+
+/** Lower-cased request headers for routing, plus the pseudo-headers. */
+function headerMapOf(raw: Dispatcher.DispatchOptions['headers'], authority: string, options: Dispatcher.DispatchOptions): Map<string, string> {
+  const map = new Map<string, string>();
+  forEachHeader(raw, (name, value) => {
+    if (!map.has(name)) map.set(name, value);
+  });
+  map.set(':authority', map.get('host') ?? authority);
+  map.set(':path', options.path);
+  map.set(':method', options.method);
+  return map;
+}
+
+/** The caller's headers with `host` set to the logical authority unless the caller set one. */
+function withHost(raw: Dispatcher.DispatchOptions['headers'], authority: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  forEachHeader(raw, (name, value) => {
+    const prior = out[name];
+    if (prior === undefined) out[name] = value;
+    else if (Array.isArray(prior)) prior.push(value);
+    else out[name] = [prior, value];
+  });
+  if (out.host === undefined) out.host = authority;
+  return out;
+}
+
+/** Visits undici's header shapes: flat arrays, arrays of pairs, records, and iterables of pairs. */
+function forEachHeader(raw: unknown, visit: (name: string, value: string) => void): void {
+  if (raw == null) return;
+  if (Array.isArray(raw)) {
+    if (raw.length > 0 && Array.isArray(raw[0])) {
+      for (const [k, v] of raw as [unknown, unknown][]) visit(String(k).toLowerCase(), String(v));
+    } else {
+      for (let i = 0; i + 1 < raw.length; i += 2) visit(String(raw[i]).toLowerCase(), String(raw[i + 1]));
+    }
+    return;
+  }
+  if (typeof (raw as Iterable<unknown>)[Symbol.iterator] === 'function') {
+    for (const [k, v] of raw as Iterable<[unknown, unknown]>) visit(String(k).toLowerCase(), String(v));
+    return;
+  }
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+    if (v === undefined) continue;
+    if (Array.isArray(v)) for (const item of v) visit(k.toLowerCase(), String(item));
+    else visit(k.toLowerCase(), String(v));
+  }
+}
+
+function destroyBody(body: unknown, error: Error): void {
+  const stream = body as { destroy?: (e: Error) => void } | null | undefined;
+  if (stream && typeof stream.destroy === 'function') stream.destroy(error);
+}
+
+/** A body undici can send again as is: none, a string or bytes (streams and iterables are consumed once). */
+function replayableBody(body: unknown): boolean {
+  return body == null || typeof body === 'string' || body instanceof Uint8Array;
+}
+
+/** Response headers as `retry_on` reads them; the header map is built only for non-2xx responses or when `retriable_headers` need it. */
+function responseResult(status: number, headers: Headers, decision: RouteDecision | undefined): AttemptResult {
+  const grpc = headers['grpc-status'];
+  const grpcStatus = typeof grpc === 'string' ? Number(grpc) : undefined;
+  const needHeaders = (decision?.route.action.retryPolicy?.retriableHeaders.length ?? 0) > 0;
+  if (status < 300 && grpcStatus === undefined && !needHeaders) return { httpStatus: status, grpcStatus: undefined, failure: 'none', headers: undefined };
+  const map = new Map<string, string>();
+  for (const name in headers) {
+    const value = headers[name];
+    if (value !== undefined) map.set(name.toLowerCase(), Array.isArray(value) ? value.join(',') : value);
+  }
+  return { httpStatus: status, grpcStatus, failure: 'none', headers: map };
+}
+
+/** A transport error as `retry_on` reads it: refused connections are connect failures, the rest resets. */
+function failureResult(error: Error): AttemptResult {
+  const code = (error as { code?: string }).code;
+  const connect = code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH';
+  return { httpStatus: 0, grpcStatus: undefined, failure: connect ? 'connect' : 'reset', headers: undefined };
+}
+
+/** Envoy's HeaderValueOption: `append` adds a value, otherwise the header is replaced. */
+function addHeaderOptions(headers: Record<string, string | string[]>, options: readonly { readonly key: string; readonly value: string; readonly append: boolean }[]): void {
+  for (const { key, value, append } of options) {
+    const name = key.toLowerCase();
+    const prior = headers[name];
+    if (!append || prior === undefined) headers[name] = value;
+    else headers[name] = Array.isArray(prior) ? [...prior, value] : [prior, value];
+  }
+}

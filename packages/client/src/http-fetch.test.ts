@@ -1,0 +1,114 @@
+// HTTP through the mesh with mesh.fetch: HTTP/1.1 and HTTP/2 (h2c) upstreams, logical Host,
+// streaming bodies both ways, and mesh errors reachable as `err.cause`.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createH2Server, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { isMeshError } from '@xmesh/core';
+import { createMesh, type Mesh } from '@xmesh/client';
+import { bootstrap } from '../../../test/support/mesh-config.js';
+
+type Req = IncomingMessage | Http2ServerRequest;
+type Res = ServerResponse | Http2ServerResponse;
+
+/** Echoes the request: status 200, headers x-host / x-version / x-method, body = request body; GET /stream sends 3 chunks. */
+function handler(name: string) {
+  return (req: Req, res: Res) => {
+    const host = req.headers[':authority'] ?? req.headers.host;
+    const head = { 'x-server': name, 'x-host': String(host), 'x-version': req.httpVersion, 'x-method': String(req.method) };
+    if (req.url === '/stream') {
+      res.writeHead(200, head);
+      let i = 0;
+      const tick = () => {
+        if (i === 3) { res.end(); return; }
+        (res as ServerResponse).write(`chunk${i++};`);
+        setTimeout(tick, 5);
+      };
+      tick();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      res.writeHead(200, head);
+      res.end(Buffer.concat(chunks));
+    });
+  };
+}
+
+describe('HTTP through the mesh', () => {
+  const h1 = createServer(handler('h1'));
+  const h2 = createH2Server(handler('h2'));
+  let mesh: Mesh;
+
+  before(async () => {
+    await new Promise<void>((r) => h1.listen(0, '127.0.0.1', r));
+    await new Promise<void>((r) => h2.listen(0, '127.0.0.1', r));
+    const p1 = (h1.address() as AddressInfo).port;
+    const p2 = (h2.address() as AddressInfo).port;
+    mesh = await createMesh({
+      config: bootstrap({
+        domains: ['orders.default.svc', 'h2.default.svc'],
+        routes: [{ prefix: '/v2/', cluster: 'h2' }, { prefix: '/stream', cluster: 'h2' }, { prefix: '/v1/', cluster: 'h1' }],
+        clusters: { h1: [`127.0.0.1:${p1}`], h2: [`127.0.0.1:${p2}`] },
+        http2: ['h2'],
+      }),
+    });
+  });
+
+  after(async () => {
+    await mesh.close();
+    h1.close();
+    h2.close();
+  });
+
+  test('HTTP/1.1 upstream gets the logical Host and the body', async () => {
+    const res = await mesh.fetch('http://orders.default.svc/v1/orders/42', { method: 'POST', body: 'payload-1' });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-server'), 'h1');
+    assert.equal(res.headers.get('x-version'), '1.1');
+    assert.equal(res.headers.get('x-host'), 'orders.default.svc');
+    assert.equal(await res.text(), 'payload-1');
+  });
+
+  test('HTTP/2 upstream gets the logical authority', async () => {
+    const res = await mesh.fetch('http://orders.default.svc/v2/orders/42');
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-version'), '2.0');
+    assert.equal(res.headers.get('x-host'), 'orders.default.svc');
+    await res.arrayBuffer();
+  });
+
+  test('streaming request body reaches the upstream whole', async () => {
+    const parts = ['a', 'bb', 'ccc'];
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const next = parts.shift();
+        if (next === undefined) controller.close();
+        else {
+          await new Promise((r) => setTimeout(r, 5));
+          controller.enqueue(new TextEncoder().encode(next));
+        }
+      },
+    });
+    const res = await mesh.fetch('http://orders.default.svc/v1/upload', { method: 'PUT', body, duplex: 'half' } as never);
+    assert.equal(await res.text(), 'abbccc');
+  });
+
+  test('streaming response body arrives in chunks (HTTP/2)', async () => {
+    const res = await mesh.fetch('http://orders.default.svc/stream');
+    const seen: string[] = [];
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) seen.push(Buffer.from(chunk).toString());
+    assert.equal(seen.join(''), 'chunk0;chunk1;chunk2;');
+    assert.ok(seen.length >= 2, `expected several chunks, got ${seen.length}`);
+  });
+
+  test('no route rejects with the MeshError as err.cause', async () => {
+    const err = await mesh.fetch('http://unknown.default.svc/v1/x').then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof TypeError);
+    const cause = (err as TypeError).cause;
+    assert.ok(isMeshError(cause));
+    assert.equal(cause.code, 'XMESH_NO_ROUTE');
+  });
+});

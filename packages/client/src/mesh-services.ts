@@ -1,0 +1,134 @@
+/**
+ * Per-mesh services the pipeline layers read through `MeshState.services`: the stat store, the
+ * HTTP filter chain, compiled route policies, retry admission and attempt accounting.
+ * One instance per Mesh; nothing here is module-global.
+ */
+import type { CallOutcome, Clock } from '@xmesh/core';
+import { FilterChain } from '@xmesh/filters';
+import { StatStore, UpstreamStats, attemptEndChannel, attemptStartChannel } from '@xmesh/stats';
+import type { PipelineCall } from './pipeline-call.js';
+import { ClusterRetryAdmission, type RetryAdmission } from './retry/retry-admission.js';
+import { RoutePolicies } from './retry/route-policy.js';
+import { DeadlineScheduler } from './retry/deadline-scheduler.js';
+import type { ClusterRateLimit } from './cluster-rate-limit-layer.js';
+
+export interface MeshServicesOptions {
+  readonly clock: Clock;
+  /** Uniform in [0, 1) for fractions and back-off jitter; default Math.random. */
+  readonly random?: () => number;
+  /** The cluster-wide (Redis) rate limit tier; undefined = off. */
+  readonly clusterRateLimit?: ClusterRateLimit;
+  /** Cluster retry admission; default: a `max_retries` / retry-budget counter per cluster. */
+  readonly retryAdmission?: (call: PipelineCall) => RetryAdmission | undefined;
+}
+
+export class MeshServices {
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly stats = new StatStore();
+  readonly filters: FilterChain;
+  readonly policies = new RoutePolicies();
+  /** Route-timeout deadlines of the calls in flight, on one clock timer. */
+  readonly deadlines: DeadlineScheduler;
+  readonly clusterRateLimit: ClusterRateLimit | undefined;
+  private readonly clusterStats = new Map<string, UpstreamStats>();
+  private sidecarStats: UpstreamStats | undefined = undefined;
+  private readonly routeStats = new WeakMap<object, UpstreamStats>();
+  private readonly admissions = new Map<string, ClusterRetryAdmission>();
+  private readonly customAdmission: ((call: PipelineCall) => RetryAdmission | undefined) | undefined;
+
+  constructor(options: MeshServicesOptions) {
+    this.clock = options.clock;
+    this.random = options.random ?? Math.random;
+    this.deadlines = new DeadlineScheduler(this.clock);
+    this.filters = new FilterChain({ clock: this.clock, stats: this.stats, random: this.random });
+    this.customAdmission = options.retryAdmission;
+    this.clusterRateLimit = options.clusterRateLimit;
+  }
+
+  /** `cluster.<name>.` upstream stats. */
+  cluster(name: string): UpstreamStats {
+    let stats = this.clusterStats.get(name);
+    if (stats === undefined) this.clusterStats.set(name, (stats = new UpstreamStats(this.stats.cluster(name))));
+    return stats;
+  }
+
+  /**
+   * `xmesh.sidecar.upstream_rq_*`: calls the app handed to the sidecar (mode switch), as the app
+   * saw them; their policies and per-cluster stats live in the sidecar.
+   */
+  sidecarCalls(): UpstreamStats {
+    this.sidecarStats ??= new UpstreamStats(this.stats.root.scope('xmesh.sidecar', 'xmesh_sidecar', { xmesh_mode: 'sidecar' }));
+    return this.sidecarStats;
+  }
+
+  /** `vhost.<vhost>.route.<route>.` upstream stats of a routed call. */
+  route(call: PipelineCall): UpstreamStats | undefined {
+    const decision = call.decision;
+    if (decision === undefined) return undefined;
+    let stats = this.routeStats.get(decision.route);
+    if (stats === undefined) {
+      stats = new UpstreamStats(this.stats.route(decision.virtualHost.name, decision.route.name));
+      this.routeStats.set(decision.route, stats);
+    }
+    return stats;
+  }
+
+  /** Retry slots of the call's cluster. */
+  retryAdmission(call: PipelineCall): RetryAdmission | undefined {
+    const custom = this.customAdmission?.(call);
+    if (custom !== undefined) return custom;
+    const name = call.decision?.cluster;
+    const cluster = name === undefined ? undefined : call.state.clusters.get(name);
+    if (name === undefined || cluster === undefined) return undefined;
+    // The cluster guard's thresholds (`@xmesh/breaker`) count retries with the cluster's other resources.
+    const limits = (cluster as { guard?: { limits?: RetryAdmission } }).guard?.limits;
+    if (limits !== undefined) return limits;
+    const config = cluster.config;
+    let admission = this.admissions.get(name);
+    if (admission === undefined) this.admissions.set(name, (admission = new ClusterRetryAdmission(config.circuitBreakers.default)));
+    else admission.thresholds = config.circuitBreakers.default;
+    admission.active = this.cluster(name).rqActive.value;
+    return admission;
+  }
+
+  /** An attempt was bound to an endpoint. */
+  attemptBound(call: PipelineCall): void {
+    if (call.mode === 'sidecar') {
+      this.sidecarCalls().rqActive.inc();
+      if (attemptStartChannel.hasSubscribers) attemptStartChannel.publish({ authority: call.request.authority, path: call.request.path, cluster: undefined, endpoint: call.endpoint?.id, mode: call.mode });
+      return;
+    }
+    const cluster = call.cluster;
+    if (cluster === undefined) return;
+    this.cluster(cluster.name).rqActive.inc();
+    if (attemptStartChannel.hasSubscribers) {
+      attemptStartChannel.publish({ authority: call.request.authority, path: call.request.path, cluster: cluster.name, endpoint: call.endpoint?.id });
+    }
+  }
+
+  /**
+   * A bound attempt finished: charges `upstream_rq_total`, `upstream_rq_<code>` / `_<class>xx` and
+   * `upstream_rq_time` to its cluster and route. An attempt with no HTTP status charges 503, as
+   * Envoy charges resets and connect failures.
+   */
+  attemptFinished(call: PipelineCall, outcome: CallOutcome): void {
+    if (call.mode === 'sidecar') {
+      const stats = this.sidecarCalls();
+      stats.rqActive.dec();
+      stats.chargeResponse(outcome.httpStatus > 0 ? outcome.httpStatus : 503, outcome.latencyMs);
+      if (attemptEndChannel.hasSubscribers) attemptEndChannel.publish({ authority: call.request.authority, path: call.request.path, cluster: call.decision?.cluster, endpoint: call.endpoint?.id, outcome, mode: call.mode });
+      return;
+    }
+    const cluster = call.cluster;
+    if (cluster === undefined) return;
+    const status = outcome.httpStatus > 0 ? outcome.httpStatus : 503;
+    const stats = this.cluster(cluster.name);
+    stats.rqActive.dec();
+    stats.chargeResponse(status, outcome.latencyMs);
+    this.route(call)?.chargeResponse(status, outcome.latencyMs);
+    if (attemptEndChannel.hasSubscribers) {
+      attemptEndChannel.publish({ authority: call.request.authority, path: call.request.path, cluster: cluster.name, endpoint: call.endpoint?.id, outcome });
+    }
+  }
+}

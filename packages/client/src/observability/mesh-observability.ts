@@ -1,0 +1,156 @@
+/**
+ * A mesh's stats exposition and admin server: Prometheus text through prom-client on this
+ * mesh's own Registry, Envoy's `/stats` text, and the admin paths. Before each read it copies
+ * the cluster guards' counters and gauges (breakers, outlier detection) into the store, so one
+ * store shows every stat under Envoy's names.
+ */
+import type { FieldError } from '@xmesh/core';
+import {
+  PrometheusExporter,
+  envoyStatsText,
+  startAdminServer,
+  type AdminServer,
+  type AdminServerOptions,
+  type ClusterStatus,
+  type StatStore,
+} from '@xmesh/stats';
+import type { EventEmitter } from 'eventemitter3';
+import type { MeshSnapshot } from '@xmesh/xds';
+import type { ClusterRuntime } from '../cluster-runtime.js';
+import type { MeshEvents } from '../events.js';
+import type { MeshServices } from '../mesh-services.js';
+
+/** What observability reads from its mesh. */
+export interface ObservedMesh {
+  readonly events: Pick<EventEmitter<MeshEvents>, 'on'>;
+  /** The clusters serving now, or undefined before the first config. */
+  currentClusters(): ReadonlyMap<string, ClusterRuntime> | undefined;
+  currentSnapshot(): MeshSnapshot | undefined;
+}
+
+/** Stats the cluster guard keeps and the upstream stats do not (copied at read time). */
+const GUARD_STAT = /^(circuit_breakers\.|outlier_detection\.|upstream_rq_pending_|upstream_rq_retry_overflow$|upstream_cx_overflow$|xmesh\.)/;
+
+export class MeshObservability {
+  private exporter: PrometheusExporter | undefined = undefined;
+  private admins = new Set<AdminServer>();
+  private applied: { version: string; source: string; at: string } | undefined = undefined;
+  private rejected: { source: string; at: string; errors: readonly FieldError[] } | undefined = undefined;
+
+  constructor(
+    private readonly services: MeshServices,
+    private readonly mesh: ObservedMesh,
+  ) {
+    mesh.events.on('config.applied', (e) => {
+      this.applied = { version: e.version, source: e.source, at: new Date().toISOString() };
+    });
+    mesh.events.on('config.rejected', (e) => {
+      this.rejected = { source: e.source, at: new Date().toISOString(), errors: e.errors };
+    });
+  }
+
+  /** The store behind every stat of this mesh (read-only use; values refresh on each read). */
+  get store(): StatStore {
+    this.collect();
+    return this.services.stats;
+  }
+
+  /** Prometheus exposition (text format 0.0.4). */
+  prometheusText(): Promise<string> {
+    this.collect();
+    return this.prometheus().metrics();
+  }
+
+  /** Envoy's plain `/stats` text. */
+  statsText(filter?: RegExp): string {
+    this.collect();
+    return envoyStatsText(this.services.stats, filter);
+  }
+
+  /** `/config_dump`: the applied snapshot and version, the last rejected update with its errors. */
+  configDump(): unknown {
+    return {
+      applied: this.applied === undefined ? null : { ...this.applied, snapshot: this.mesh.currentSnapshot() ?? null },
+      last_rejected: this.rejected ?? null,
+    };
+  }
+
+  /** `/clusters`: endpoints with health, ejection, weight and active requests. */
+  clusters(): ClusterStatus[] {
+    const out: ClusterStatus[] = [];
+    for (const [name, runtime] of this.mesh.currentClusters() ?? []) {
+      const ejected = runtime.guard.outlierDetector?.ejectedIds;
+      out.push({
+        name,
+        hosts: runtime.endpoints.map((e) => ({
+          address: e.id,
+          healthFlags: healthFlags(e.healthStatus, ejected?.has(e.id) ?? false),
+          weight: e.weight,
+          priority: e.priority,
+          zone: e.locality.zone,
+          rqActive: runtime.pool.get(e.id)?.leases ?? 0,
+          ejected: ejected?.has(e.id) ?? false,
+        })),
+      });
+    }
+    return out;
+  }
+
+  /** Starts an admin server (loopback, any free port by default); it closes with the mesh. */
+  async startAdmin(options: AdminServerOptions = {}): Promise<AdminServer> {
+    const self = this;
+    const admin = await startAdminServer(
+      {
+        get store() {
+          return self.store;
+        },
+        prometheus: { metrics: () => this.prometheusText(), contentType: this.prometheus().contentType },
+        configDump: () => this.configDump(),
+        clusters: () => this.clusters(),
+        ready: () => this.applied !== undefined,
+      },
+      options,
+    );
+    this.admins.add(admin);
+    const close = admin.close;
+    return { ...admin, close: () => { this.admins.delete(admin); return close(); } };
+  }
+
+  async close(): Promise<void> {
+    const admins = [...this.admins];
+    this.admins.clear();
+    await Promise.all(admins.map((a) => a.close()));
+  }
+
+  private prometheus(): PrometheusExporter {
+    this.exporter ??= new PrometheusExporter(this.services.stats);
+    return this.exporter;
+  }
+
+  /** Copies guard-kept stats and connection gauges into the store. */
+  private collect(): void {
+    for (const [name, runtime] of this.mesh.currentClusters() ?? []) {
+      const scope = this.services.stats.cluster(name);
+      const snapshot = runtime.guard.snapshot().cluster;
+      for (const stat in snapshot) {
+        if (!GUARD_STAT.test(stat)) continue;
+        if (stat.endsWith('_overflow') || stat.endsWith('_total') || stat.startsWith('xmesh.') && !stat.endsWith('.open')) scope.counter(stat).value = snapshot[stat]!;
+        else scope.gauge(stat).value = snapshot[stat]!;
+      }
+      const upstream = this.services.cluster(name);
+      upstream.ejectionsActive.value = runtime.guard.outlierDetector?.ejectedIds.size ?? 0;
+      let connected = 0;
+      for (const e of runtime.endpoints) if (runtime.pool.get(e.id)?.hasGrpcChannel) connected++;
+      upstream.cxActive.value = connected;
+    }
+  }
+}
+
+function healthFlags(status: string, ejected: boolean): string {
+  const flags: string[] = [];
+  if (status === 'UNHEALTHY' || status === 'TIMEOUT') flags.push('/failed_eds_health');
+  if (status === 'DRAINING') flags.push('/pending_dynamic_removal');
+  if (status === 'DEGRADED') flags.push('/degraded_eds_health');
+  if (ejected) flags.push('/failed_outlier_check');
+  return flags.length === 0 ? 'healthy' : flags.join('');
+}

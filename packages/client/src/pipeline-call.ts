@@ -1,0 +1,150 @@
+/**
+ * One attempt travelling down the pipeline. Layers fill in `decision`, `cluster` and `endpoint`;
+ * the protocol front end (gRPC call, HTTP dispatch) supplies `fail` and reports the end through `finish`.
+ */
+import type { CallOutcome, Endpoint, MeshError } from '@xmesh/core';
+import type { ClusterGuard, FailFastPermit } from '@xmesh/breaker';
+import type { RouteDecision, RouteRequest } from '@xmesh/router';
+import type { HeaderValueOption } from '@xmesh/xds';
+import type { MeshState } from './mesh-state.js';
+import type { ClusterRuntime } from './cluster-runtime.js';
+import type { EndpointTransports, TransportPool } from './transport-pool.js';
+import type { MeshMode } from './mode.js';
+import type { AttemptRetry } from './retry/attempt-retry.js';
+
+export abstract class PipelineCall {
+  decision: RouteDecision | undefined = undefined;
+  cluster: ClusterRuntime | undefined = undefined;
+  endpoint: Endpoint | undefined = undefined;
+  /** Leased transports of the picked endpoint; released by `finish`. */
+  transports: EndpointTransports | undefined = undefined;
+  /** How the app sent this call: through the embedded pipeline, or handed to the sidecar. Stats and events label by it. */
+  mode: MeshMode = 'embedded';
+  /** Mesh-clock time the attempt started, for the outcome's latency. */
+  readonly startedAt: number;
+  /** Set by the retry layer: the front end reports each end of this attempt to it before the caller sees it. */
+  retry: AttemptRetry | undefined = undefined;
+  /** Endpoint ids earlier attempts of this call used, so a retry's pick can prefer another host. */
+  tried: ReadonlySet<string> | undefined = undefined;
+  /** Headers the filters add to the upstream request; front ends apply them. */
+  requestHeadersToAdd: readonly HeaderValueOption[] | undefined = undefined;
+  /** Headers the filters add to the response the caller sees (`x-ratelimit-*`); front ends apply them. */
+  responseHeadersToAdd: Readonly<Record<string, string>> | undefined = undefined;
+  private pickDone: ((outcome: CallOutcome) => void) | undefined = undefined;
+  /** The cluster guard that admitted this attempt and its permit; released by `finish`. */
+  private guard: ClusterGuard | undefined = undefined;
+  private permit: FailFastPermit | undefined = undefined;
+  private cancelHook: (() => void) | undefined = undefined;
+  private cancelReason: MeshError | undefined = undefined;
+  private finished = false;
+
+  /**
+   * @param state the mesh state read once for this call
+   * @param deadline absolute deadline on the mesh clock (ms), or Infinity
+   */
+  protected constructor(
+    readonly state: MeshState,
+    readonly request: RouteRequest,
+    readonly deadline: number,
+  ) {
+    this.startedAt = state.clock.now();
+  }
+
+  /** Ends the call with a mesh-originated error, before any transport took it. Called at most once. */
+  abstract fail(error: MeshError): void;
+
+  /** Set once the caller gave up; a layer that waits checks it before resuming. */
+  get cancelled(): MeshError | undefined {
+    return this.cancelReason;
+  }
+
+  /** Registers the hook run if the caller cancels while a layer holds the call (one at a time; undefined clears). */
+  onCancel(hook: (() => void) | undefined): void {
+    this.cancelHook = hook;
+  }
+
+  /** The caller gave up: runs the waiting layer's hook. The front end reports the end itself. */
+  cancel(reason: MeshError): void {
+    if (this.cancelReason) return;
+    this.cancelReason = reason;
+    const hook = this.cancelHook;
+    this.cancelHook = undefined;
+    hook?.();
+  }
+
+  /** Sidecar mode: the call goes to the sidecar's listener (no cluster, no picker); leases its transports until `finish`. */
+  bindSidecar(sidecar: Endpoint, pool: TransportPool): void {
+    this.mode = 'sidecar';
+    this.endpoint = sidecar;
+    this.transports = pool.acquire(sidecar);
+    this.state.services?.attemptBound(this);
+  }
+
+  /** Records the admission (thresholds, fail-fast) that `finish` releases with the attempt's outcome. */
+  admit(guard: ClusterGuard, permit: FailFastPermit): void {
+    this.guard = guard;
+    this.permit = permit;
+  }
+
+  /** Records the picked endpoint and leases its transports until `finish`. */
+  bind(cluster: ClusterRuntime, endpoint: Endpoint, done: ((outcome: CallOutcome) => void) | undefined): void {
+    this.cluster = cluster;
+    this.endpoint = endpoint;
+    this.pickDone = done;
+    this.transports = cluster.pool.acquire(endpoint);
+    this.state.services?.attemptBound(this);
+  }
+
+  /** Feeds the outcome back to the picker and releases the transport lease. Idempotent. */
+  finish(outcome: CallOutcome): void {
+    if (this.finished) return;
+    this.finished = true;
+    const done = this.pickDone;
+    this.pickDone = undefined;
+    if (this.transports) {
+      const leased = this.transports;
+      this.transports = undefined;
+      leased.pool.release(leased);
+    }
+    done?.(outcome);
+    if (this.cluster !== undefined || this.mode === 'sidecar') this.state.services?.attemptFinished(this, outcome);
+    const guard = this.guard;
+    if (guard !== undefined) {
+      this.guard = undefined;
+      // Failed before an endpoint was picked: free the slot without counting an upstream outcome.
+      if (this.endpoint === undefined) guard.abandon(this.permit!);
+      else guard.finish(this.permit!, this.endpoint.id, outcome);
+    }
+  }
+
+  addRequestHeaders(headers: readonly HeaderValueOption[]): void {
+    this.requestHeadersToAdd = this.requestHeadersToAdd === undefined ? headers : [...this.requestHeadersToAdd, ...headers];
+  }
+
+  addResponseHeaders(headers: Readonly<Record<string, string>>): void {
+    this.responseHeadersToAdd = this.responseHeadersToAdd === undefined ? headers : { ...this.responseHeadersToAdd, ...headers };
+  }
+
+  /**
+   * A fresh attempt of the same call for a retry (same request and deadline), which the front end
+   * now treats as current; undefined when the front end cannot replay the request.
+   */
+  nextAttempt(): PipelineCall | undefined {
+    return undefined;
+  }
+
+  /**
+   * Ends this attempt with `error` (a per-try or route timeout). Before a transport took it, the
+   * attempt fails with `error`; front ends override this to stop their transport call and report
+   * that end as usual.
+   */
+  abortAttempt(error: MeshError): void {
+    this.cancel(error);
+    this.fail(error);
+  }
+
+  /** Milliseconds since the attempt started. */
+  elapsed(): number {
+    return this.state.clock.now() - this.startedAt;
+  }
+}

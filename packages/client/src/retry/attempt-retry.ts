@@ -1,0 +1,31 @@
+/**
+ * The contract between the retry layer and a protocol front end (gRPC call, HTTP exchange).
+ * The front end reports every end of an attempt here before the caller sees it; when this
+ * returns true a retry is under way and the front end drops that end silently.
+ */
+import type { MeshError } from '@xmesh/core';
+import type { AttemptResult } from '@xmesh/filters';
+import type { PipelineCall } from '../pipeline-call.js';
+
+export interface AttemptRetry {
+  /**
+   * `attempt` ended with `result`. `committed` is true once any response (headers or a message)
+   * reached the caller, or the caller cancelled: then it is never retried. Returns true when a
+   * new attempt replaces this one.
+   */
+  onAttemptEnd(attempt: PipelineCall, result: AttemptResult, committed: boolean): boolean;
+  /**
+   * Response headers arrived, not yet delivered: true when `retry_on` retries them and a new attempt
+   * replaces this one (the front end then drops this response). False leaves the call running.
+   */
+  retryOnResponse(attempt: PipelineCall, result: AttemptResult): boolean;
+  /** False when the route has no retry policy: front ends need not keep what they sent. */
+  readonly canRetry: boolean;
+  /**
+   * Set once the route timeout cut the call: a front end reports this error instead of a failed
+   * status that raced it (the attempt was being aborted when its own failure arrived).
+   */
+  readonly timeoutError: MeshError | undefined;
+  /** The call ended without a transport result (a local failure): stop timers. Idempotent. */
+  end(): void;
+}

@@ -1,0 +1,48 @@
+// `xmesh sidecar` as a process: serves a config file, and on SIGTERM finishes the in-flight call and exits 0.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { loadEcho, startEchoServer, type EchoClient } from '../support/echo-server.js';
+import { bootstrap } from '../support/mesh-config.js';
+import { unary } from '../support/grpc-call.js';
+
+const BIN = join(import.meta.dirname, '..', '..', 'packages', 'cli', 'src', 'bin.ts');
+
+test('xmesh sidecar drains on SIGTERM: the in-flight call completes and the process exits 0', async () => {
+  const upstream = await startEchoServer('slow');
+  const dir = await mkdtemp(join(tmpdir(), 'xmesh-sidecar-'));
+  const file = join(dir, 'envoy.json');
+  await writeFile(file, JSON.stringify(bootstrap({ routes: [{ prefix: '/', cluster: 'slow' }], clusters: { slow: [upstream.address] }, http2: ['slow'] })));
+  const child = spawn(process.execPath, ['--conditions=xmesh-source', '--import', 'tsx', BIN, 'sidecar', '--config', file, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout.setEncoding('utf8');
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const target = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk: string) => {
+      output += chunk;
+      const match = /listening on (\S+?),/.exec(output);
+      if (match) resolve(match[1]!);
+    });
+    child.once('exit', () => reject(new Error(`exited early: ${output}`)));
+  });
+  const { EchoClient: EchoCtor } = loadEcho();
+  const client = new EchoCtor(target, grpc.credentials.createInsecure()) as EchoClient;
+  try {
+    assert.equal((await unary(client, { message: 'warm' })).message, 'warm');
+    const inFlight = unary(client, { message: 'slow:400' });
+    await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGTERM');
+    assert.equal((await inFlight).message, 'slow:400');
+    assert.equal(await exited, 0);
+    assert.match(output, /SIGTERM: draining\ndrained\n/);
+  } finally {
+    client.close();
+    child.kill('SIGKILL');
+    await upstream.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
