@@ -5,6 +5,7 @@
  * serialized reply, or a MeshError whose `grpcStatus` is what the grpc-js drop-in would report
  * (its `cause` is the transport's LeanCallError when the upstream answered).
  */
+import { sensitiveHeaders } from 'node:http2';
 import { MeshError, type GrpcStatus } from '@xmesh/core';
 import type { LeanCallError, LeanMetadata, RawMetadata, UnaryFastCall, UnaryReceiver } from '@xmesh/grpc-lean';
 import type { RouteRequest } from '@xmesh/router';
@@ -203,16 +204,26 @@ function respondedBeforeStatus(trailers: RawMetadata | null): boolean {
   return trailers !== null && trailers[':status'] === undefined;
 }
 
+/**
+ * Trace headers are unique per call: sent never-indexed (`http2.sensitiveHeaders`, which the lean
+ * transport honours) so they do not evict the indexed headers every request shares from HPACK.
+ */
+const TRACE_HEADERS: readonly string[] = Object.freeze(['traceparent', 'x-request-id']);
+
 /** `metadata` plus W3C `traceparent` (a child of the caller's) and `x-request-id`. */
 function withTraceHeaders(metadata: LeanMetadata | undefined): LeanMetadata {
-  if (metadata === undefined) return { traceparent: childTraceparent(undefined), 'x-request-id': requestIdOrNew(undefined) };
+  if (metadata === undefined) {
+    return { traceparent: childTraceparent(undefined), 'x-request-id': requestIdOrNew(undefined), [sensitiveHeaders]: TRACE_HEADERS } as LeanMetadata;
+  }
   const parent = metadata.traceparent;
   const requestId = metadata['x-request-id'];
+  const callerNeverIndexed = (metadata as { readonly [sensitiveHeaders]?: readonly string[] })[sensitiveHeaders];
   return {
     ...metadata,
     traceparent: childTraceparent(typeof parent === 'string' ? parent : undefined),
     'x-request-id': requestIdOrNew(typeof requestId === 'string' ? requestId : undefined),
-  };
+    [sensitiveHeaders]: callerNeverIndexed === undefined ? TRACE_HEADERS : [...callerNeverIndexed, ...TRACE_HEADERS],
+  } as LeanMetadata;
 }
 
 /** `metadata`, or a copy with the filters' request headers (`append` adds a value, else replaces). */

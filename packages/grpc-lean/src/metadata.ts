@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import { sensitiveHeaders, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 
 /**
  * Request metadata on the fast path: lower-case keys; keys ending in `-bin`
@@ -40,7 +40,12 @@ function encodeValue(key: string, value: string | Uint8Array): string {
   return value;
 }
 
-/** Copies user metadata into `headers`, base64-encoding `-bin` values and skipping transport-owned names. */
+/**
+ * Copies user metadata into `headers`, base64-encoding `-bin` values and skipping transport-owned names.
+ * Names listed under node's `http2.sensitiveHeaders` symbol on `metadata` are sent never-indexed
+ * (HPACK): a value unique per call (a trace or request id) then does not churn the connection's
+ * header table, which would cost every later request its indexed headers.
+ */
 export function addLeanMetadata(headers: OutgoingHttpHeaders, metadata: LeanMetadata): void {
   for (const key in metadata) {
     const value = metadata[key];
@@ -52,6 +57,8 @@ export function addLeanMetadata(headers: OutgoingHttpHeaders, metadata: LeanMeta
       headers[key] = list.map((item) => encodeValue(key, item));
     }
   }
+  const neverIndexed = (metadata as { readonly [sensitiveHeaders]?: readonly string[] })[sensitiveHeaders];
+  if (neverIndexed !== undefined) (headers as { [sensitiveHeaders]?: readonly string[] })[sensitiveHeaders] = neverIndexed;
 }
 
 /** Copies already-encoded HTTP/2 headers (e.g. grpc-js `Metadata#toHttp2Headers()`), skipping transport-owned names. */

@@ -2,6 +2,7 @@
 // cancelled ones never fire, and a stream of calls does not re-arm the clock timer per call.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { systemClock } from '@xmesh/core';
 import { FakeClock } from '../../../../test/support/fake-clock.js';
 import { DeadlineScheduler, type DeadlineEntry } from './deadline-scheduler.js';
 
@@ -128,4 +129,33 @@ test('the timer is unref’d: a pending deadline never keeps a process alive', (
   deadlines.schedule(entry([], 'e', clock), 15_000);
   assert.equal(clock.pendingTimers, 1);
   assert.equal(clock.pendingRefedTimers, 0);
+});
+
+test('real clock: short deadlines behind a pending 15 s one fire on time (never early, a few ms late at most)', async () => {
+  const deadlines = new DeadlineScheduler(systemClock);
+  const long = { deadlineDue: 0, deadlineSlot: -1, onDeadline: () => assert.fail('the 15 s deadline must not fire') };
+  deadlines.schedule(long, systemClock.now() + 15_000);
+  const lateness: number[] = [];
+  const dues = [120, 30, 75, 10, 160, 45, 90, 30];
+  // The scheduler's timer is unref'd; in a mesh the calls' sockets keep the process up, here this does.
+  const keepAlive = setTimeout(() => assert.fail('deadlines did not fire within 5 s'), 5000);
+  await new Promise<void>((resolve) => {
+    let left = dues.length;
+    for (const ms of dues) {
+      const due = systemClock.now() + ms;
+      deadlines.schedule({ deadlineDue: 0, deadlineSlot: -1, onDeadline: () => {
+        lateness.push(systemClock.now() - due);
+        if (--left === 0) resolve();
+      } }, due);
+    }
+  });
+  clearTimeout(keepAlive);
+  deadlines.cancel(long);
+  deadlines.close();
+  assert.equal(lateness.length, dues.length);
+  for (const late of lateness) {
+    assert.ok(late >= 0, `fired ${-late} ms early`);
+    // Generous for a loaded 2-core machine; a timer per call is no more punctual.
+    assert.ok(late < 30, `fired ${late.toFixed(1)} ms late`);
+  }
 });
