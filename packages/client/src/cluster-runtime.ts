@@ -128,14 +128,7 @@ export class ClusterRuntime {
     this.guard.close();
     for (const id of this.members) this.pool.leave(id);
     this.members.clear();
-    const waiting = [...this.waiters];
-    this.waiters.clear();
-    for (const w of waiting) {
-      this.clock.clearTimeout(w.timer as never);
-      this.guard.limits.releasePending();
-      w.call.onCancel(undefined);
-      w.call.fail(reason);
-    }
+    for (const w of this.takeWaiters()) w.call.fail(reason);
   }
 
   private newBalancer(config: ClusterConfig): Balancer {
@@ -221,14 +214,19 @@ export class ClusterRuntime {
 
   private retryWaiters(): void {
     if (this.waiters.size === 0) return;
+    for (const w of this.takeWaiters()) if (!w.call.cancelled) this.pick(w.call, w.next);
+  }
+
+  /** Removes every queued pick, releasing its timer, pending slot and cancel hook. */
+  private takeWaiters(): Waiter[] {
     const waiting = [...this.waiters];
     this.waiters.clear();
     for (const w of waiting) {
       this.clock.clearTimeout(w.timer as never);
       this.guard.limits.releasePending();
       w.call.onCancel(undefined);
-      if (!w.call.cancelled) this.pick(w.call, w.next);
     }
+    return waiting;
   }
 }
 

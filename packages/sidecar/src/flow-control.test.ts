@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { connect, createServer, type ClientHttp2Session, type Http2Server, type Settings } from 'node:http2';
 import { CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW, withStreamWindow } from './flow-control.js';
 import { startSidecar, type Sidecar } from './sidecar.js';
+import { oneClusterBootstrap } from '../test/one-cluster.js';
 
 const BODY_BYTES = 3 * 1024 * 1024 + 17;
 
@@ -36,33 +37,6 @@ async function startUpstream(): Promise<{ server: Http2Server; port: number; vie
   return { server, port: (server.address() as { port: number }).port, view };
 }
 
-function bootstrap(port: number): object {
-  return {
-    static_resources: {
-      listeners: [{
-        name: 'outbound',
-        address: { socket_address: { address: '127.0.0.1', port_value: 15001 } },
-        filter_chains: [{ filters: [{
-          name: 'envoy.filters.network.http_connection_manager',
-          typed_config: {
-            '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
-            stat_prefix: 'outbound',
-            route_config: { name: 'r', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'big' } }] }] },
-            http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
-          },
-        }] }],
-      }],
-      clusters: [{
-        name: 'big',
-        type: 'STATIC',
-        connect_timeout: '1s',
-        http2_protocol_options: {},
-        load_assignment: { cluster_name: 'big', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
-      }],
-    },
-  };
-}
-
 /** Connects and waits for the sidecar's SETTINGS and connection WINDOW_UPDATE (a PING round trip after them). */
 async function connected(target: string): Promise<ClientHttp2Session> {
   const session = connect(`http://${target}`);
@@ -92,7 +66,7 @@ async function checkWindows(settings: Settings | undefined, streamWindow: number
   let sidecar: Sidecar | undefined;
   let session: ClientHttp2Session | undefined;
   try {
-    sidecar = await startSidecar({ config: bootstrap(upstream.port), listen: '127.0.0.1:0', admin: false, ...(settings === undefined ? {} : { http2Settings: settings }) });
+    sidecar = await startSidecar({ config: oneClusterBootstrap('big', upstream.port, true), listen: '127.0.0.1:0', admin: false, ...(settings === undefined ? {} : { http2Settings: settings }) });
     session = await connected(sidecar.target);
     assert.equal(session.remoteSettings.initialWindowSize, streamWindow);
     assert.equal(session.state.remoteWindowSize, CONNECTION_WINDOW);

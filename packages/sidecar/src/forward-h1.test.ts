@@ -3,34 +3,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { startSidecar, type Sidecar } from './sidecar.js';
+import { oneClusterBootstrap } from '../test/one-cluster.js';
 
 const BODY = Buffer.from(Array.from({ length: 5 * 1024 * 1024 + 3 }, (_, i) => (i * 7) % 251));
-
-function bootstrap(port: number): object {
-  return {
-    static_resources: {
-      listeners: [{
-        name: 'outbound',
-        address: { socket_address: { address: '127.0.0.1', port_value: 15001 } },
-        filter_chains: [{ filters: [{
-          name: 'envoy.filters.network.http_connection_manager',
-          typed_config: {
-            '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
-            stat_prefix: 'outbound',
-            route_config: { name: 'r', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'h1' } }] }] },
-            http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
-          },
-        }] }],
-      }],
-      clusters: [{
-        name: 'h1',
-        type: 'STATIC',
-        connect_timeout: '1s',
-        load_assignment: { cluster_name: 'h1', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
-      }],
-    },
-  };
-}
 
 /** An HTTP/1.1 upstream echoing the request body; `/endless` streams until the client goes away, then records it. */
 async function startUpstream(): Promise<{ server: Server; port: number; aborted: Promise<void> }> {
@@ -79,7 +54,7 @@ test('HTTP/1.1 to an HTTP/1.1 upstream: a 5 MiB body goes both ways intact under
   const upstream = await startUpstream();
   let sidecar: Sidecar | undefined;
   try {
-    sidecar = await startSidecar({ config: bootstrap(upstream.port), listen: '127.0.0.1:0', admin: false });
+    sidecar = await startSidecar({ config: oneClusterBootstrap('h1', upstream.port, false), listen: '127.0.0.1:0', admin: false });
     const echoed = await slowEcho(sidecar.address);
     assert.deepEqual(echoed, { status: 200, digest: createHash('sha256').update(BODY).digest('hex'), length: BODY.length });
 
