@@ -144,3 +144,18 @@ export function hasCode<C extends ErrorCode>(value: unknown, code: C): value is 
 export function formatFieldErrors(errors: readonly FieldError[]): string {
   return errors.map((e) => `${e.path}: ${e.message}${e.line === undefined ? '' : ` (line ${e.line})`}`).join('\n');
 }
+
+/**
+ * The gRPC status for an HTTP status when a response carries no grpc-status
+ * (gRPC's "HTTP to gRPC Status Code Mapping").
+ */
+export function grpcStatusFromHttp(httpStatus: number): GrpcStatus {
+  switch (httpStatus) {
+    case 400: return GrpcStatus.INTERNAL;
+    case 401: return GrpcStatus.UNAUTHENTICATED;
+    case 403: return GrpcStatus.PERMISSION_DENIED;
+    case 404: return GrpcStatus.UNIMPLEMENTED;
+    case 429: case 502: case 503: case 504: return GrpcStatus.UNAVAILABLE;
+    default: return GrpcStatus.UNKNOWN;
+  }
+}

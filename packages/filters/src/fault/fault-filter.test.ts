@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GrpcStatus } from '@xmesh/core';
+import { GrpcStatus, grpcStatusFromHttp } from '@xmesh/core';
 import type { FaultConfig, Fraction } from '@xmesh/xds';
-import { FaultFilter, grpcFromHttp } from './fault-filter.js';
+import { FaultFilter } from './fault-filter.js';
 
 function fault(overrides: Partial<FaultConfig>): FaultConfig {
   return { delay: undefined, abort: undefined, upstreamCluster: undefined, headers: [], downstreamNodes: [], maxActiveFaults: undefined, ...overrides };
@@ -48,8 +48,8 @@ test('aborts carry HTTP or gRPC status as Envoy maps them', () => {
   const grpc = new FaultFilter(fault({ abort: { kind: 'grpc', grpcStatus: 8, percentage: all } })).abort(request(), true, 'c')!;
   assert.equal(grpc.grpcStatus, GrpcStatus.RESOURCE_EXHAUSTED);
   assert.equal(grpc.httpStatus, 200);
-  assert.equal(grpcFromHttp(404), GrpcStatus.UNIMPLEMENTED);
-  assert.equal(grpcFromHttp(418), GrpcStatus.UNKNOWN);
+  assert.equal(grpcStatusFromHttp(404), GrpcStatus.UNIMPLEMENTED);
+  assert.equal(grpcStatusFromHttp(418), GrpcStatus.UNKNOWN);
 });
 
 test('header-controlled delay and abort read the x-envoy-fault-* headers', () => {

@@ -6,7 +6,7 @@
  * `x-envoy-fault-delay-request` (ms), `x-envoy-fault-abort-request` (HTTP status) and
  * `x-envoy-fault-abort-grpc-request` (gRPC status). The `-percentage` headers are not read.
  */
-import { GrpcStatus, MeshError } from '@xmesh/core';
+import { GrpcStatus, MeshError, grpcStatusFromHttp } from '@xmesh/core';
 import { compileHeaderMatchers, type HeaderPredicate, type HeaderSource } from '@xmesh/router';
 import { fractionHit } from '@xmesh/ratelimit';
 import type { FaultConfig } from '@xmesh/xds';
@@ -73,21 +73,10 @@ export class FaultFilter {
 }
 
 function httpAbort(status: number, cluster: string): MeshError {
-  return new MeshError('XMESH_FAULT_ABORT', `fault filter abort (HTTP ${status})`, { cluster, httpStatus: status, grpcStatus: grpcFromHttp(status) });
+  return new MeshError('XMESH_FAULT_ABORT', `fault filter abort (HTTP ${status})`, { cluster, httpStatus: status, grpcStatus: grpcStatusFromHttp(status) });
 }
 
 function grpcAbort(code: number, cluster: string): MeshError {
   return new MeshError('XMESH_FAULT_ABORT', `fault filter abort (gRPC ${code})`, { cluster, httpStatus: 200, grpcStatus: code as GrpcStatus });
 }
 
-/** Envoy's HTTP → gRPC status mapping for local replies. */
-export function grpcFromHttp(status: number): GrpcStatus {
-  switch (status) {
-    case 400: return GrpcStatus.INTERNAL;
-    case 401: return GrpcStatus.UNAUTHENTICATED;
-    case 403: return GrpcStatus.PERMISSION_DENIED;
-    case 404: return GrpcStatus.UNIMPLEMENTED;
-    case 429: case 502: case 503: case 504: return GrpcStatus.UNAVAILABLE;
-    default: return GrpcStatus.UNKNOWN;
-  }
-}
