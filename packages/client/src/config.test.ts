@@ -75,6 +75,7 @@ describe('config lifecycle', () => {
       writeFileSync(file, 'static_resources: {clusters: [{name: x, type: BOGUS}]');
       const bad = await rejected;
       assert.ok(bad.errors.length > 0);
+      assert.deepEqual(bad.errors.map((e) => e.path), [file], 'the unparsable file itself is reported');
       assert.equal((await unary(echo, { message: '3' })).server, `b@${b.address}`);
     } finally {
       echo.close();

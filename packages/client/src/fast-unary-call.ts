@@ -6,7 +6,7 @@
  * (its `cause` is the transport's LeanCallError when the upstream answered).
  */
 import { sensitiveHeaders } from 'node:http2';
-import { MeshError, type GrpcStatus } from '@xmesh/core';
+import { GrpcStatus, MeshError } from '@xmesh/core';
 import type { LeanCallError, LeanMetadata, RawMetadata, UnaryFastCall, UnaryReceiver } from '@xmesh/grpc-lean';
 import type { RouteRequest } from '@xmesh/router';
 import type { AttemptResult } from '@xmesh/filters';
@@ -17,10 +17,7 @@ import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
 import { attemptResultOf, isConnectFailure, outcomeFromStatus } from './grpc-status.js';
 
-const OK = 0;
-const CANCELLED = 1;
-const DEADLINE_EXCEEDED = 4;
-const OK_RESULT: AttemptResult = Object.freeze({ httpStatus: 200, grpcStatus: OK, failure: 'none', headers: undefined });
+const OK_RESULT: AttemptResult = Object.freeze({ httpStatus: 200, grpcStatus: GrpcStatus.OK, failure: 'none', headers: undefined });
 
 /** Per-call options of the fast API. */
 export interface FastCallOptions {
@@ -59,7 +56,7 @@ export class FastUnaryAttempt extends PipelineCall implements UnaryReceiver {
   send(): void {
     const owner = this.owner;
     if (owner.ended) {
-      this.finish(outcomeFromStatus(CANCELLED, this.elapsed()));
+      this.finish(outcomeFromStatus(GrpcStatus.CANCELLED, this.elapsed()));
       return;
     }
     const metadata = withAddedHeaders(owner.metadata, this.requestHeadersToAdd);
@@ -69,7 +66,7 @@ export class FastUnaryAttempt extends PipelineCall implements UnaryReceiver {
   /** The transport's completion of this attempt. */
   onUnaryReply(error: LeanCallError | null, reply: Buffer | null, trailers: RawMetadata | null): void {
     this.inFlight = undefined;
-    const code = error === null ? OK : error.code;
+    const code = error === null ? GrpcStatus.OK : error.code;
     this.finish(outcomeFromStatus(code, this.elapsed()));
     const retry = this.retry;
     const result = error === null ? OK_RESULT : attemptResultOf(code, error.details);
@@ -104,7 +101,7 @@ export class FastUnaryAttempt extends PipelineCall implements UnaryReceiver {
     const inFlight = this.inFlight;
     if (inFlight !== undefined) {
       this.abortedWith = error;
-      inFlight.cancel(CANCELLED, error.message);
+      inFlight.cancel(GrpcStatus.CANCELLED, error.message);
       return;
     }
     this.fail(error);
@@ -187,9 +184,9 @@ export class FastUnaryCall {
 function upstreamError(error: LeanCallError, attempt: FastUnaryAttempt): MeshError {
   const code = isConnectFailure(error.code, error.details)
     ? 'XMESH_CONNECT_FAILED'
-    : error.code === DEADLINE_EXCEEDED
+    : error.code === GrpcStatus.DEADLINE_EXCEEDED
       ? 'XMESH_TIMEOUT'
-      : error.code === CANCELLED
+      : error.code === GrpcStatus.CANCELLED
         ? 'XMESH_CANCELLED'
         : 'XMESH_UPSTREAM_STATUS';
   return new MeshError(code, error.details, { grpcStatus: error.code as GrpcStatus, cluster: attempt.decision?.cluster, endpoint: attempt.endpoint?.id, cause: error });

@@ -13,7 +13,6 @@ import type { MeshState } from './mesh-state.js';
 import { attemptResultOf, outcomeFromStatus, statusFromMeshError } from './grpc-status.js';
 import { GrpcReplayBuffer, sendOp, type ReplayOp } from './retry/grpc-replay.js';
 import { withTraceMetadata } from './observability/trace-propagation.js';
-import type { AttemptResult } from '@xmesh/filters';
 
 type CallStream = grpc.experimental.CallStream;
 type MessageContext = Parameters<CallStream['sendMessageWithContext']>[0];
@@ -26,8 +25,6 @@ export interface GrpcCallHost {
   readonly authority: string;
   readonly invoke: Invoke<GrpcAttempt>;
 }
-
-type Pending = ReplayOp;
 
 /** One pass of a gRPC call through the pipeline. */
 export class GrpcAttempt extends PipelineCall {
@@ -69,7 +66,7 @@ export class MeshGrpcCall implements CallStream {
   private listener: grpc.InterceptingListener | undefined = undefined;
   private metadata: grpc.Metadata | undefined = undefined;
   private credentials: grpc.CallCredentials | undefined = undefined;
-  private pending: Pending[] = [];
+  private pending: ReplayOp[] = [];
   /** Set when the call ended (or must end) without a delegate. */
   private ended = false;
   private earlyStatus: grpc.StatusObject | undefined = undefined;
@@ -140,7 +137,7 @@ export class MeshGrpcCall implements CallStream {
       onReceiveStatus: (status) => {
         attempt.finish(outcomeFromStatus(status.code, attempt.elapsed()));
         const retry = attempt.retry;
-        if (retry?.onAttemptEnd(attempt, grpcAttemptResult(status), this.committed)) return;
+        if (retry?.onAttemptEnd(attempt, attemptResultOf(status.code, status.details), this.committed)) return;
         const cut = retry?.timeoutError;
         listener.onReceiveStatus(cut !== undefined && status.code !== grpc.status.OK ? statusFromMeshError(cut) : status);
       },
@@ -201,7 +198,7 @@ export class MeshGrpcCall implements CallStream {
   }
 
   /** Sends `op` to the delegate, or queues it until one exists; keeps it for replay while uncommitted. */
-  private issue(op: Pending): void {
+  private issue(op: ReplayOp): void {
     if (this.replay.replaying) {
       this.replay.enqueue(op);
       return;
@@ -277,11 +274,6 @@ function meshDeadline(deadline: grpc.Deadline, state: MeshState): number {
   const epochMs = deadline instanceof Date ? deadline.getTime() : deadline;
   if (!Number.isFinite(epochMs)) return Infinity;
   return state.clock.now() + (epochMs - Date.now());
-}
-
-/** A gRPC status as the retry layer reads it; a failure to connect is told apart from an upstream status. */
-function grpcAttemptResult(status: grpc.StatusObject): AttemptResult {
-  return attemptResultOf(status.code, status.details);
 }
 
 /** `metadata`, or a copy with the filters' request headers (`append` adds a value, else replaces). */

@@ -32,7 +32,7 @@ export class RetryController implements AttemptRetry, DeadlineEntry {
   private perTryTimer: TimerHandle | undefined = undefined;
   private backoffTimer: TimerHandle | undefined = undefined;
   private perTryExpired: PipelineCall | undefined = undefined;
-  private timedOut = false;
+  /** Set once the overall deadline cut the call. */
   timeoutError: MeshError | undefined = undefined;
 
   get canRetry(): boolean {
@@ -87,7 +87,7 @@ export class RetryController implements AttemptRetry, DeadlineEntry {
   }
 
   private tryRetry(attempt: PipelineCall, result: AttemptResult): boolean {
-    if (this.timedOut || attempt.cancelled) return false;
+    if (this.timeoutError !== undefined || attempt.cancelled) return false;
     const retry = this.policy.retry;
     const classify = this.policy.retryOn;
     if (retry === undefined || classify === undefined || this.retries >= retry.numRetries || !classify(result)) return false;
@@ -171,7 +171,6 @@ export class RetryController implements AttemptRetry, DeadlineEntry {
 
   private onOverallTimeout(): void {
     if (this.ended) return;
-    this.timedOut = true;
     this.stats.rqTimeout.inc();
     const attempt = this.current;
     const error = new MeshError('XMESH_TIMEOUT', `upstream request timeout (route timeout ${this.policy.action.timeoutMs} ms)`, { cluster: attempt.decision?.cluster, httpStatus: 504 });
