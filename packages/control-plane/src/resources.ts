@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { MeshError, isMeshError, type FieldError } from '@xmesh/core';
 import { encodeResource, TypeUrl, type EnvoyProtos } from '@xmesh/xds';
-import type { WireAny } from '@xmesh/discovery';
+import { nameOf, type WireAny } from '@xmesh/discovery';
 
 export interface ServedResource {
   readonly name: string;
@@ -48,8 +48,7 @@ function withType(value: unknown, typeUrl: string): unknown {
 
 /** The xDS resource name of a decoded resource (ClusterLoadAssignment: `cluster_name`). */
 export function resourceName(json: Record<string, unknown>): string | undefined {
-  const name = json['@type'] === TypeUrl.ClusterLoadAssignment ? (json['cluster_name'] ?? json['clusterName']) : json['name'];
-  return typeof name === 'string' && name !== '' ? name : undefined;
+  return nameOf(String(json['@type']), json);
 }
 
 /**

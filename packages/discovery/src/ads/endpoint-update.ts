@@ -35,8 +35,7 @@ export function applyEndpointUpdate(
     if (!cla || !cluster) continue;
     const built = buildSnapshot([cluster.json, cla], { version });
     if (!built.ok) {
-      const labels = [`Cluster "${name}"`, `ClusterLoadAssignment "${config.edsServiceName ?? name}"`];
-      for (const e of built.errors) errors.push({ ...e, path: e.path.replace(/^\[(\d+)\]/, (m, i: string) => labels[Number(i)] ?? m) });
+      errors.push(...labelPaths(built.errors, [`Cluster "${name}"`, `ClusterLoadAssignment "${config.edsServiceName ?? name}"`]));
       continue;
     }
     rebuilt[name] = built.snapshot.clusters[name]!;
@@ -51,4 +50,9 @@ export function applyEndpointUpdate(
     return (typeof name === 'string' && changed.get(name)) || r;
   });
   return { ok: true, set: { snapshot, resources } };
+}
+
+/** Replaces each error path's leading `[i]` (an index into the built resource list) with `labels[i]`. */
+export function labelPaths(errors: readonly FieldError[], labels: readonly string[]): FieldError[] {
+  return errors.map((e) => ({ ...e, path: e.path.replace(/^\[(\d+)\]/, (m, i: string) => labels[Number(i)] ?? m) }));
 }

@@ -7,3 +7,4 @@ export {
   type AdsWire, type AdsMethod, type WireAny, type WireNode, type WireStatus, type WireResource,
   type DiscoveryRequest, type DiscoveryResponse, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse,
 } from './wire.js';
+export { nameOf } from './references.js';

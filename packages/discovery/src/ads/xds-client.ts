@@ -18,7 +18,7 @@ import { short, WatchState, WATCH_ORDER } from './watch-state.js';
 import { AdsStream, type ResponseUpdate } from './ads-stream.js';
 import { decodeUpdate, type DecodeCache } from './decode-update.js';
 import { ResourceTimers } from './resource-timers.js';
-import { applyEndpointUpdate, type BuiltSet } from './endpoint-update.js';
+import { applyEndpointUpdate, labelPaths, type BuiltSet } from './endpoint-update.js';
 
 export interface XdsClientOptions {
   /** The bootstrap object or file path; default: from the environment (see resolveBootstrap). */
@@ -267,7 +267,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     const built = buildSnapshot(assembly.resources, { version: this.versionLabel(typeUrl, version) });
     if (built.ok) return { ok: true, snapshot: built.snapshot, resources: assembly.resources };
     const labels = assembly.resources.map((r) => `${short(String(r['@type']))} "${nameOf(String(r['@type']), r) ?? '?'}"`);
-    return { ok: false, errors: built.errors.map((e) => ({ ...e, path: e.path.replace(/^\[(\d+)\]/, (m, i: string) => labels[Number(i)] ?? m) })) };
+    return { ok: false, errors: labelPaths(built.errors, labels) };
   }
 
   /** Makes `snapshot` current; `resources` (what it was built from) become the base of endpoint-only updates. */
