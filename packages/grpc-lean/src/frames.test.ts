@@ -24,6 +24,7 @@ test('frames are length-prefixed; gzip frames carry the compressed flag', () => 
   const zipped = encodeMessageFrame(body, 'gzip');
   assert.equal(zipped[0], 1);
   assert.ok(zipped.length < 100);
+  assert.equal(zipped.readUInt32BE(1), zipped.length - 5);
   assert.deepEqual(gunzipSync(zipped.subarray(5)), body);
 });
 

@@ -58,7 +58,7 @@ class H1Forward implements Dispatcher.DispatchHandler, DownstreamAbortHandler {
     if (!this.settled) {
       this.settled = true;
       attempt.retry?.end();
-      attempt.complete(cancelledOutcome(attempt.downstream.grpc, attempt.elapsed()));
+      attempt.finish(cancelledOutcome(attempt.downstream.grpc, attempt.elapsed()));
     }
     this.controller?.abort(new Error('the client went away'));
   }
@@ -89,7 +89,7 @@ class H1Forward implements Dispatcher.DispatchHandler, DownstreamAbortHandler {
       for (const name in response) if (name.charCodeAt(0) !== 58) view.set(name, String(response[name]));
       if (attempt.retried({ httpStatus: statusCode, grpcStatus: undefined, failure: 'none', headers: view }, false)) {
         this.settled = true;
-        attempt.complete(responseOutcome(statusCode, undefined, attempt.elapsed()));
+        attempt.finish(responseOutcome(statusCode, undefined, attempt.elapsed()));
         controller.abort(new Error('retried'));
         return;
       }
@@ -112,7 +112,7 @@ class H1Forward implements Dispatcher.DispatchHandler, DownstreamAbortHandler {
     const hasTrailers = trailers !== undefined && Object.keys(trailers).length > 0;
     attempt.downstream.finish(hasTrailers ? (trailers as OutgoingHttpHeaders) : undefined);
     attempt.retried({ httpStatus: this.status, grpcStatus: undefined, failure: 'none', headers: undefined }, true);
-    attempt.complete(responseOutcome(this.status, undefined, attempt.elapsed()));
+    attempt.finish(responseOutcome(this.status, undefined, attempt.elapsed()));
   }
 
   onResponseError(_controller: Controller, error: Error): void {
@@ -127,7 +127,7 @@ class H1Forward implements Dispatcher.DispatchHandler, DownstreamAbortHandler {
     const ds = attempt.downstream;
     const retried = attempt.retried({ httpStatus: this.status, grpcStatus: undefined, failure, headers: undefined }, ds.headersSent);
     const meshError = this.abortError ?? new MeshError(failure === 'connect' ? 'XMESH_CONNECT_FAILED' : 'XMESH_UPSTREAM_RESET', `upstream ${attempt.endpoint?.id}: ${error.message}`, { cause: error, cluster: attempt.cluster?.name, endpoint: attempt.endpoint?.id });
-    attempt.complete({ kind: 'local_error', httpStatus: this.status, grpcStatus: undefined, latencyMs: attempt.elapsed() });
+    attempt.finish({ kind: 'local_error', httpStatus: this.status, grpcStatus: undefined, latencyMs: attempt.elapsed() });
     if (!retried) ds.reject(meshError);
   }
 }

@@ -134,7 +134,7 @@ class H2Forward {
     if (!this.settled) {
       this.settled = true;
       this.attempt.retry?.end();
-      this.attempt.complete(cancelledOutcome(this.attempt.downstream.grpc, this.attempt.elapsed()));
+      this.attempt.finish(cancelledOutcome(this.attempt.downstream.grpc, this.attempt.elapsed()));
     }
     this.closeUpstream();
   }
@@ -153,7 +153,7 @@ class H2Forward {
       `upstream ${attempt.endpoint?.id}: ${error?.message ?? 'stream reset'}`,
       { cause: error, cluster: attempt.cluster?.name, endpoint: attempt.endpoint?.id },
     );
-    attempt.complete({ kind: 'local_error', httpStatus: this.httpStatus, grpcStatus: ds.grpc ? meshError.grpcStatus : undefined, latencyMs: attempt.elapsed() });
+    attempt.finish({ kind: 'local_error', httpStatus: this.httpStatus, grpcStatus: ds.grpc ? meshError.grpcStatus : undefined, latencyMs: attempt.elapsed() });
     if (retried) return;
     ds.reject(meshError);
   }
@@ -164,13 +164,13 @@ class H2Forward {
     this.settled = true;
     const { attempt } = this;
     if (attempt.retry !== undefined) attempt.retried({ httpStatus: this.httpStatus, grpcStatus: this.grpcStatus, failure: 'none', headers: undefined }, true);
-    attempt.complete(responseOutcome(this.httpStatus, this.grpcStatus, attempt.elapsed()));
+    attempt.finish(responseOutcome(this.httpStatus, this.grpcStatus, attempt.elapsed()));
   }
 
   /** A retry replaces this attempt: its response is discarded. */
   private drop(): void {
     this.settled = true;
-    this.attempt.complete(responseOutcome(this.httpStatus, this.grpcStatus, this.attempt.elapsed()));
+    this.attempt.finish(responseOutcome(this.httpStatus, this.grpcStatus, this.attempt.elapsed()));
     this.closeUpstream();
   }
 

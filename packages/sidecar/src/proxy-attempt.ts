@@ -38,7 +38,7 @@ export class ProxyAttempt extends PipelineCall implements DownstreamAbortHandler
   /** The pipeline refused the call: reply locally with the error. */
   fail(error: MeshError): void {
     this.retry?.end();
-    this.complete({ kind: 'local_error', httpStatus: error.httpStatus, grpcStatus: this.request.grpc ? error.grpcStatus : undefined, latencyMs: this.elapsed() });
+    this.finish({ kind: 'local_error', httpStatus: error.httpStatus, grpcStatus: this.request.grpc ? error.grpcStatus : undefined, latencyMs: this.elapsed() });
     this.downstream.reject(error);
   }
 
@@ -64,16 +64,11 @@ export class ProxyAttempt extends PipelineCall implements DownstreamAbortHandler
     else super.abortAttempt(error);
   }
 
-  /** Finishes the attempt once: feeds the picker, breakers and upstream stats, releases the lease. */
-  complete(outcome: CallOutcome): void {
-    this.finish(outcome);
-  }
-
   /** The client went away before a forwarder took the call: cancels a waiting layer and records the end. */
   downstreamAborted(): void {
     this.cancel(new MeshError('XMESH_CANCELLED', 'the client went away'));
     this.retry?.end();
-    this.complete(cancelledOutcome(this.downstream.grpc, this.elapsed()));
+    this.finish(cancelledOutcome(this.downstream.grpc, this.elapsed()));
   }
 }
 

@@ -11,7 +11,7 @@ import { cancelledOutcome, type ProxyAttempt } from './proxy-attempt.js';
 export const proxyTransport: Invoke<ProxyAttempt> = (attempt) => {
   const ds = attempt.downstream;
   if (ds.closed) {
-    attempt.complete(cancelledOutcome(ds.grpc, attempt.elapsed()));
+    attempt.finish(cancelledOutcome(ds.grpc, attempt.elapsed()));
     return;
   }
   const transports = attempt.transports!;
