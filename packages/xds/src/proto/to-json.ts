@@ -60,6 +60,7 @@ function pathText(ref: PathRef): string {
 
 type SpecialForm = 'any' | 'duration' | 'timestamp' | 'field-mask' | 'empty' | 'struct' | 'value' | 'list-value' | 'wrapper';
 
+/** Well-known types (other than wrappers) whose JSON is not the plain object of their fields. */
 const SPECIAL_FORMS: Readonly<Record<string, SpecialForm>> = {
   '.google.protobuf.Any': 'any',
   '.google.protobuf.Duration': 'duration',
@@ -74,7 +75,7 @@ const SPECIAL_FORMS: Readonly<Record<string, SpecialForm>> = {
 /** What converting one message type needs, read once from its protobufjs reflection (`fullName` walks parents). */
 interface TypePlan {
   readonly fullName: string;
-  /** The proto3 JSON special form of a well-known type (SPECIAL_JSON_TYPES and wrappers); undefined otherwise. */
+  /** The proto3 JSON special form of a well-known type (SPECIAL_FORMS and WRAPPER_TYPES); undefined otherwise. */
   readonly special: SpecialForm | undefined;
   /** For wrappers: the proto scalar type of `value`. */
   readonly wrapped: string | undefined;

@@ -15,12 +15,6 @@ export const WRAPPER_TYPES: Readonly<Record<string, string>> = {
   '.google.protobuf.BytesValue': 'bytes',
 };
 
-/** Well-known types (other than wrappers) whose JSON is not the plain object of their fields. */
-export const SPECIAL_JSON_TYPES: ReadonlySet<string> = new Set([
-  '.google.protobuf.Any', '.google.protobuf.Duration', '.google.protobuf.Timestamp', '.google.protobuf.FieldMask',
-  '.google.protobuf.Struct', '.google.protobuf.Value', '.google.protobuf.ListValue', '.google.protobuf.Empty',
-]);
-
 /** A protobufjs 64-bit value (Long or number) or absent → number. */
 export function toNumber(value: unknown): number {
   if (value === undefined || value === null) return 0;
