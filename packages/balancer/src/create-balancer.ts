@@ -18,14 +18,17 @@ export interface BalancerOptions {
 
 const DEFAULT_OVERPROVISIONING_FACTOR = 140;
 
-/** The balancer for `cluster.lbPolicy`, with the cluster's priority / locality / panic settings. */
+/**
+ * The balancer for `cluster.lbPolicy`, with the cluster's priority / locality / panic settings.
+ * Expects the config as decoded by @xmesh/xds, with Envoy's defaults already applied.
+ */
 export function createBalancer(cluster: ClusterConfig, options: BalancerOptions = {}): Balancer {
   const random = options.random ?? Math.random;
   const publishing: PublishingOptions = {
     loadPlan: {
       overprovisioningFactor: cluster.loadAssignment?.overprovisioningFactor ?? DEFAULT_OVERPROVISIONING_FACTOR,
-      panicThreshold: cluster.healthyPanicThreshold ?? 50,
-      localityWeighted: cluster.localityWeightedLb ?? false,
+      panicThreshold: cluster.healthyPanicThreshold,
+      localityWeighted: cluster.localityWeightedLb,
     },
     random,
     bucketByHash: false,
@@ -38,15 +41,15 @@ export function createBalancer(cluster: ClusterConfig, options: BalancerOptions 
     case 'LEAST_REQUEST':
       return createLeastRequestBalancer(
         cluster.name,
-        { choiceCount: cluster.choiceCount ?? 2, activeRequestBias: cluster.activeRequestBias ?? 1 },
+        { choiceCount: cluster.choiceCount, activeRequestBias: cluster.activeRequestBias },
         random,
         publishing,
       );
     case 'RING_HASH':
-      return createRingHashBalancer(cluster.name, cluster.ringHash ?? { minimumRingSize: 1024, maximumRingSize: 8_388_608 }, random, publishing);
+      return createRingHashBalancer(cluster.name, cluster.ringHash, random, publishing);
     case 'MAGLEV':
-      return createMaglevBalancer(cluster.name, cluster.maglev?.tableSize ?? 65_537, random, publishing);
+      return createMaglevBalancer(cluster.name, cluster.maglev.tableSize, random, publishing);
     case 'PEAK_EWMA':
-      return createPeakEwmaBalancer(cluster.name, cluster.xmesh?.ewmaDecayMs ?? 10_000, options.clock ?? systemClock, random, publishing);
+      return createPeakEwmaBalancer(cluster.name, cluster.xmesh.ewmaDecayMs, options.clock ?? systemClock, random, publishing);
   }
 }

@@ -114,9 +114,11 @@ export class ClusterGuard {
     this.config = config;
     this.limits.update(config.circuitBreakers);
     if (config.outlierDetection === undefined) {
-      this.outlier?.close();
-      this.outlier = undefined;
-      this.options.onEjectedChange?.(new Set());
+      if (this.outlier !== undefined) {
+        this.outlier.close();
+        this.outlier = undefined;
+        this.options.onEjectedChange?.(new Set());
+      }
     } else if (this.outlier === undefined) {
       this.outlier = this.newOutlier(config);
       this.outlier?.setEndpoints(this.endpointStats.keys());
