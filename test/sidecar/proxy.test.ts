@@ -113,6 +113,18 @@ describe('xmesh sidecar', () => {
     assert.deepEqual(status?.metadata.get('x-echo-trailer'), ['hello']);
   });
 
+  test('x-request-id: created when absent (generate_request_id defaults to true), kept when sent; traceparent untouched without tracing', async () => {
+    await unary(echo, { message: 'id' });
+    assert.match(String(stable.lastMetadata?.get('x-request-id')[0]), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.deepEqual(stable.lastMetadata?.get('traceparent'), []);
+    const md = new grpc.Metadata();
+    md.set('x-request-id', 'req-5');
+    md.set('traceparent', '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01');
+    await unary(echo, { message: 'id' }, {}, 'Echo', md);
+    assert.deepEqual(stable.lastMetadata?.get('x-request-id'), ['req-5']);
+    assert.deepEqual(stable.lastMetadata?.get('traceparent'), ['00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01']);
+  });
+
   test('a header route sends the call to the canary; server streaming is forwarded message by message', async () => {
     const md = new grpc.Metadata();
     md.set('x-canary', 'yes');
@@ -180,11 +192,11 @@ describe('xmesh sidecar', () => {
     assert.equal(await ready.body.text(), 'LIVE\n');
     const stats = await (await request(`${admin}/stats`)).body.text();
     const stat = (name: string) => Number(new RegExp(`^${name.replaceAll('.', '\\.')}: (\\d+)$`, 'm').exec(stats)?.[1]);
-    assert.ok(stat('cluster.stable.upstream_rq_total') >= 502, stats);
+    assert.ok(stat('cluster.stable.upstream_rq_total') >= 504, stats);
     assert.equal(stat('cluster.dead.upstream_rq_total'), 2);
     assert.equal(stat('http.sidecar.downstream_rq_active'), 0);
     assert.equal(stat('http.sidecar.downstream_rq_total'), sidecar.stats.downstream_rq_total);
-    assert.equal(sidecar.stats.downstream_rq_total, 559, "requests the tests above sent");
+    assert.equal(sidecar.stats.downstream_rq_total, 561, "requests the tests above sent");
     const clusters = await (await request(`${admin}/clusters`)).body.text();
     assert.ok(clusters.includes(`stable::${stable.address}::health_flags::healthy`), clusters);
     const dump = JSON.parse(await (await request(`${admin}/config_dump`)).body.text()) as { applied: { snapshot: { clusters: Record<string, unknown> } } };

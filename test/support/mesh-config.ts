@@ -19,6 +19,8 @@ export interface BootstrapSpec {
   readonly clusters: Record<string, readonly string[]>;
   /** Clusters whose upstream speaks HTTP/2. */
   readonly http2?: readonly string[];
+  /** Extra HttpConnectionManager fields (e.g. `tracing`, `generate_request_id`). */
+  readonly hcm?: Record<string, unknown>;
 }
 
 export function bootstrap(spec: BootstrapSpec): object {
@@ -38,6 +40,7 @@ export function bootstrap(spec: BootstrapSpec): object {
                 virtual_hosts: [{ name: 'all', domains: spec.domains ?? ['*'], routes: spec.routes.map(routeOf) }],
               },
               http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+              ...spec.hcm,
             },
           }],
         }],

@@ -11,11 +11,11 @@ import type { LeanCallError, LeanMetadata, RawMetadata, UnaryFastCall, UnaryRece
 import type { RouteRequest } from '@xmesh/router';
 import type { AttemptResult } from '@xmesh/filters';
 import type { HeaderValueOption } from '@xmesh/xds';
-import { childTraceparent, requestIdOrNew } from '@xmesh/stats';
 import { PipelineCall } from './pipeline-call.js';
 import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
 import { attemptResultOf, isConnectFailure, outcomeFromStatus } from './grpc-status.js';
+import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 
 const OK_RESULT: AttemptResult = Object.freeze({ httpStatus: 200, grpcStatus: GrpcStatus.OK, failure: 'none', headers: undefined });
 
@@ -59,7 +59,7 @@ export class FastUnaryAttempt extends PipelineCall implements UnaryReceiver {
       this.finish(outcomeFromStatus(GrpcStatus.CANCELLED, this.elapsed()));
       return;
     }
-    const metadata = withAddedHeaders(owner.metadata, this.requestHeadersToAdd);
+    const metadata = withAddedHeaders(owner.upstreamMetadata(this), this.requestHeadersToAdd);
     this.inFlight = this.transports!.lean().unary(owner.path, owner.request, metadata, owner.deadlineEpochMs, this, owner.authority);
   }
 
@@ -115,8 +115,9 @@ export const fastUnaryTransport: Invoke<FastUnaryAttempt> = (attempt) => {
 
 /** A fast unary call, across its attempts. `cancel()` ends it with XMESH_CANCELLED (gRPC CANCELLED). */
 export class FastUnaryCall {
-  /** Request metadata as sent: the caller's, plus the propagated trace headers once started in a mesh with services. */
-  metadata: LeanMetadata | undefined;
+  /** Request metadata: the caller's, plus the trace headers once the first attempt went upstream. */
+  private metadata: LeanMetadata | undefined;
+  private traced = false;
   /** The caller's deadline on the wall clock (epoch ms), or Infinity. */
   readonly deadlineEpochMs: number;
   ended = false;
@@ -142,7 +143,6 @@ export class FastUnaryCall {
       this.failSoon(state);
       return this;
     }
-    if (state.services !== undefined) this.metadata = withTraceHeaders(this.metadata);
     const deadline = Number.isFinite(this.deadlineEpochMs) ? state.clock.now() + (this.deadlineEpochMs - Date.now()) : Infinity;
     const attempt = new FastUnaryAttempt(this, state, routeRequest, deadline);
     this.attempt = attempt;
@@ -155,6 +155,17 @@ export class FastUnaryCall {
     const error = new MeshError('XMESH_CANCELLED', details);
     if (this.attempt === undefined) this.failSoon(error);
     else this.attempt.cancelCall(error);
+  }
+
+  /** @internal The metadata every attempt sends: the caller's plus the trace headers the first attempt's route asks for. */
+  upstreamMetadata(attempt: FastUnaryAttempt): LeanMetadata | undefined {
+    if (!this.traced) {
+      this.traced = true;
+      const metadata = this.metadata;
+      const trace = traceHeadersFor(attempt, textOf(metadata?.traceparent), textOf(metadata?.['x-request-id']));
+      if (trace !== undefined) this.metadata = withTraceHeaders(metadata, trace);
+    }
+    return this.metadata;
   }
 
   /** @internal A new attempt for a retry of `previous`; undefined once the call ended. */
@@ -202,25 +213,18 @@ function respondedBeforeStatus(trailers: RawMetadata | null): boolean {
 }
 
 /**
- * Trace headers are unique per call: sent never-indexed (`http2.sensitiveHeaders`, which the lean
- * transport honours) so they do not evict the indexed headers every request shares from HPACK.
+ * `metadata` plus `trace`. Trace headers are unique per call: sent never-indexed
+ * (`http2.sensitiveHeaders`, which the lean transport honours) so they do not evict the indexed
+ * headers every request shares from HPACK.
  */
-const TRACE_HEADERS: readonly string[] = Object.freeze(['traceparent', 'x-request-id']);
+function withTraceHeaders(metadata: LeanMetadata | undefined, trace: TraceHeaders): LeanMetadata {
+  const names = Object.keys(trace);
+  const callerNeverIndexed = (metadata as { readonly [sensitiveHeaders]?: readonly string[] } | undefined)?.[sensitiveHeaders];
+  return { ...metadata, ...trace, [sensitiveHeaders]: callerNeverIndexed === undefined ? names : [...callerNeverIndexed, ...names] } as LeanMetadata;
+}
 
-/** `metadata` plus W3C `traceparent` (a child of the caller's) and `x-request-id`. */
-function withTraceHeaders(metadata: LeanMetadata | undefined): LeanMetadata {
-  if (metadata === undefined) {
-    return { traceparent: childTraceparent(undefined), 'x-request-id': requestIdOrNew(undefined), [sensitiveHeaders]: TRACE_HEADERS } as LeanMetadata;
-  }
-  const parent = metadata.traceparent;
-  const requestId = metadata['x-request-id'];
-  const callerNeverIndexed = (metadata as { readonly [sensitiveHeaders]?: readonly string[] })[sensitiveHeaders];
-  return {
-    ...metadata,
-    traceparent: childTraceparent(typeof parent === 'string' ? parent : undefined),
-    'x-request-id': requestIdOrNew(typeof requestId === 'string' ? requestId : undefined),
-    [sensitiveHeaders]: callerNeverIndexed === undefined ? TRACE_HEADERS : [...callerNeverIndexed, ...TRACE_HEADERS],
-  } as LeanMetadata;
+function textOf(value: LeanMetadata[string] | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
 }
 
 /** `metadata`, or a copy with the filters' request headers (`append` adds a value, else replaces). */

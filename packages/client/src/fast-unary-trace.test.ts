@@ -1,5 +1,7 @@
-// Trace headers on the fast path, seen by a raw node:http2 server: a new trace or the caller's
-// continued, and both ids sent never-indexed (HPACK) so they do not churn the header table.
+// Trace headers on the fast path, seen by a raw node:http2 server, following the listener's
+// HttpConnectionManager as Envoy does: `x-request-id` kept or (generate_request_id, default true)
+// created; `traceparent` continued or started only with `tracing`, passed through untouched without
+// it. Created ids go never-indexed (HPACK) so they do not churn the header table.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http2, { type IncomingHttpHeaders } from 'node:http2';
@@ -8,8 +10,11 @@ import { createMesh, type Mesh } from './index.js';
 import { bootstrap } from '../../../test/support/mesh-config.js';
 
 const PATH = '/pkg.Svc/Method';
+const PARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 let server: http2.Http2Server;
-let mesh: Mesh;
+let port = 0;
+const meshes: Mesh[] = [];
 const seen: IncomingHttpHeaders[] = [];
 
 before(async () => {
@@ -24,32 +29,63 @@ before(async () => {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  mesh = await createMesh({ env: {}, config: bootstrap({ routes: [{ cluster: 'raw' }], clusters: { raw: [`127.0.0.1:${port}`] }, http2: ['raw'] }) });
+  port = (server.address() as AddressInfo).port;
 });
 
 after(async () => {
-  await mesh.close();
+  await Promise.all(meshes.map((mesh) => mesh.close()));
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
+async function meshWith(hcm: Record<string, unknown>): Promise<Mesh> {
+  const mesh = await createMesh({ env: {}, config: bootstrap({ routes: [{ cluster: 'raw' }], clusters: { raw: [`127.0.0.1:${port}`] }, http2: ['raw'], hcm }) });
+  meshes.push(mesh);
+  return mesh;
+}
+
+/** The headers the server saw for one call through `mesh`. */
+async function sent(mesh: Mesh, metadata?: Record<string, string>): Promise<IncomingHttpHeaders> {
+  const before = seen.length;
+  const reply = await mesh.unaryClient('raw.svc:80').unary(PATH, Buffer.from('hi'), metadata === undefined ? undefined : { metadata });
+  assert.equal(reply.length, 0);
+  assert.equal(seen.length, before + 1);
+  return seen[before]!;
+}
+
 const neverIndexed = (headers: IncomingHttpHeaders): string[] => [...((headers as { [http2.sensitiveHeaders]?: string[] })[http2.sensitiveHeaders] ?? [])].sort();
 
-test('a call without trace context starts an unsampled trace with a request id, both never-indexed', async () => {
-  const reply = await mesh.unaryClient('raw.svc:80').unary(PATH, Buffer.from('hi'));
-  assert.equal(reply.length, 0);
-  const headers = seen[seen.length - 1]!;
+test('with tracing: a call without trace context starts an unsampled trace with a request id, both never-indexed', async () => {
+  const headers = await sent(await meshWith({ tracing: {} }));
   assert.match(String(headers.traceparent), /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
-  assert.match(String(headers['x-request-id']), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.match(String(headers['x-request-id']), UUID_V4);
   assert.deepEqual(neverIndexed(headers), ['traceparent', 'x-request-id']);
 });
 
-test("a caller's traceparent is continued and its request id kept; other metadata stays indexable", async () => {
-  const parent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-  await mesh.unaryClient('raw.svc:80').unary(PATH, Buffer.from('hi'), { metadata: { traceparent: parent, 'x-request-id': 'req-7', 'x-tenant': 'a' } });
-  const headers = seen[seen.length - 1]!;
+test("with tracing: a caller's traceparent is continued and its request id kept; other metadata stays indexable", async () => {
+  const headers = await sent(await meshWith({ tracing: { random_sampling: { value: 100 } } }), { traceparent: PARENT, 'x-request-id': 'req-7', 'x-tenant': 'a' });
   assert.match(String(headers.traceparent), /^00-4bf92f3577b34da6a3ce929d0e0e4736-(?!00f067aa0ba902b7)[0-9a-f]{16}-01$/);
   assert.equal(headers['x-request-id'], 'req-7');
   assert.equal(headers['x-tenant'], 'a');
-  assert.deepEqual(neverIndexed(headers), ['traceparent', 'x-request-id']);
+  assert.deepEqual(neverIndexed(headers), ['traceparent']);
+});
+
+test('without tracing (the default): only a request id is created; a caller traceparent passes through untouched', async () => {
+  const mesh = await meshWith({});
+  const fresh = await sent(mesh);
+  assert.equal(fresh.traceparent, undefined);
+  assert.match(String(fresh['x-request-id']), UUID_V4);
+  assert.deepEqual(neverIndexed(fresh), ['x-request-id']);
+  const continued = await sent(mesh, { traceparent: PARENT });
+  assert.equal(continued.traceparent, PARENT);
+  assert.match(String(continued['x-request-id']), UUID_V4);
+  assert.notEqual(continued['x-request-id'], fresh['x-request-id']);
+});
+
+test('generate_request_id: false adds nothing; a caller request id still passes', async () => {
+  const mesh = await meshWith({ generate_request_id: false });
+  const bare = await sent(mesh);
+  assert.equal(bare.traceparent, undefined);
+  assert.equal(bare['x-request-id'], undefined);
+  assert.deepEqual(neverIndexed(bare), []);
+  assert.equal((await sent(mesh, { 'x-request-id': 'req-9' }))['x-request-id'], 'req-9');
 });

@@ -12,7 +12,7 @@ import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
 import { attemptResultOf, outcomeFromStatus, statusFromMeshError } from './grpc-status.js';
 import { GrpcReplayBuffer, sendOp, type ReplayOp } from './retry/grpc-replay.js';
-import { withTraceMetadata } from './observability/trace-propagation.js';
+import { metadataText, traceHeadersFor, withTraceMetadata, type TraceHeaders } from './observability/trace-propagation.js';
 
 type CallStream = grpc.experimental.CallStream;
 type MessageContext = Parameters<CallStream['sendMessageWithContext']>[0];
@@ -65,6 +65,8 @@ export class MeshGrpcCall implements CallStream {
   private attempt: GrpcAttempt | undefined = undefined;
   private listener: grpc.InterceptingListener | undefined = undefined;
   private metadata: grpc.Metadata | undefined = undefined;
+  /** The trace headers every attempt of this call sends (computed by the first attempt to go upstream). */
+  private trace: TraceHeaders | undefined | null = null;
   private credentials: grpc.CallCredentials | undefined = undefined;
   private pending: ReplayOp[] = [];
   /** Set when the call ended (or must end) without a delegate. */
@@ -106,7 +108,6 @@ export class MeshGrpcCall implements CallStream {
       headers: headersOf(metadata, authority, this.method),
       grpc: true,
     };
-    if (state.services !== undefined) this.metadata = withTraceMetadata(metadata);
     const attempt = new GrpcAttempt(this, state, request, meshDeadline(this.deadline, state));
     this.attempt = attempt;
     this.firstAttempt = attempt;
@@ -123,7 +124,9 @@ export class MeshGrpcCall implements CallStream {
     if (this.credentials) delegate.setCredentials(this.credentials);
     this.delegate = delegate;
     const listener = this.listener!;
-    delegate.start(withAddedHeaders(this.metadata!, attempt.requestHeadersToAdd), {
+    const metadata = this.metadata!;
+    if (this.trace === null) this.trace = traceHeadersFor(attempt, metadataText(metadata, 'traceparent'), metadataText(metadata, 'x-request-id'));
+    delegate.start(withAddedHeaders(withTraceMetadata(metadata, this.trace), attempt.requestHeadersToAdd), {
       onReceiveMetadata: (metadata) => {
         this.commit();
         const added = attempt.responseHeadersToAdd;

@@ -11,7 +11,7 @@ import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
 import type { AttemptResult } from '@xmesh/filters';
 import type { RouteDecision } from '@xmesh/router';
-import { addTraceHeaders } from './observability/trace-propagation.js';
+import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 
 type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;
@@ -113,6 +113,8 @@ export class HttpExchange implements Handler {
   private ended = false;
   private status = 0;
   private readonly controller: Controller;
+  /** The trace headers every attempt of this request sends (computed by the first attempt to go upstream). */
+  private trace: TraceHeaders | undefined | null = null;
 
   constructor(
     private readonly options: Dispatcher.DispatchOptions,
@@ -130,7 +132,8 @@ export class HttpExchange implements Handler {
       return;
     }
     const headers = withHost(this.options.headers, attempt.request.authority);
-    if (attempt.state.services !== undefined) addTraceHeaders(headers);
+    if (this.trace === null) this.trace = traceHeadersFor(attempt, firstValue(headers.traceparent), firstValue(headers['x-request-id']));
+    if (this.trace !== undefined) Object.assign(headers, this.trace);
     if (attempt.requestHeadersToAdd !== undefined) addHeaderOptions(headers, attempt.requestHeadersToAdd);
     const { origin: _origin, ...rest } = this.options;
     pool.dispatch({ ...rest, headers }, this);
@@ -267,6 +270,10 @@ function withHost(raw: Dispatcher.DispatchOptions['headers'], authority: string)
   });
   if (out.host === undefined) out.host = authority;
   return out;
+}
+
+function firstValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 /** Visits undici's header shapes: flat arrays, arrays of pairs, records, and iterables of pairs. */

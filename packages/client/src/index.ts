@@ -13,6 +13,7 @@ export { resolveModeSettings, chooseMode, withModeSwitch, withClusterModes, DEFA
 export { PipelineCall } from './pipeline-call.js';
 export type { MeshState } from './mesh-state.js';
 export type { MeshObservability } from './observability/mesh-observability.js';
+export { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 export { filtersLayer } from './filters-layer.js';
 export { retryLayer } from './retry/retry-layer.js';
 export type { AttemptRetry } from './retry/attempt-retry.js';

@@ -56,6 +56,8 @@ export function listener(
     rds: true,
     httpFilters: [{ kind: 'router', name: 'envoy.filters.http.router' }],
     stripHostPort,
+    generateRequestId: true,
+    tracing: false,
   };
 }
 

@@ -3,7 +3,7 @@
  * cluster speaks HTTP/2 or the request is gRPC (as the embedded gRPC transport does), else over
  * the endpoint's HTTP/1.1 pool.
  */
-import type { Invoke } from '@xmesh/client';
+import { traceHeadersFor, type Invoke } from '@xmesh/client';
 import { forwardH1 } from './forward-h1.js';
 import { forwardH2 } from './forward-h2.js';
 import { cancelledOutcome, type ProxyAttempt } from './proxy-attempt.js';
@@ -14,6 +14,13 @@ export const proxyTransport: Invoke<ProxyAttempt> = (attempt) => {
     attempt.finish(cancelledOutcome(ds.grpc, attempt.elapsed()));
     return;
   }
+  if (!ds.traced) {
+    // Once per request, so a retry sends the same ids: the request headers are forwarded from here.
+    ds.traced = true;
+    const headers = ds.requestHeaders;
+    const trace = traceHeadersFor(attempt, firstValue(headers.traceparent), firstValue(headers['x-request-id']));
+    if (trace !== undefined) Object.assign(headers, trace);
+  }
   const transports = attempt.transports!;
   if (attempt.request.grpc || attempt.cluster!.config.http2) {
     forwardH2(attempt, transports.attachment(attempt.proxy.sessionKey, attempt.proxy.newSession).get());
@@ -21,3 +28,7 @@ export const proxyTransport: Invoke<ProxyAttempt> = (attempt) => {
     forwardH1(attempt, transports.http(false));
   }
 };
+
+function firstValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -46,6 +46,14 @@ export interface ListenerConfig {
    * authority before virtual-host matching ('matching': only when it equals the listener's port).
    */
   readonly stripHostPort: 'none' | 'any' | 'matching';
+  /** HCM `generate_request_id` (default true): upstream requests without an `x-request-id` get a new UUID v4. */
+  readonly generateRequestId: boolean;
+  /**
+   * True when the HCM has a `tracing` block: upstream requests carry a W3C `traceparent` that is a
+   * child of the caller's (or a new unsampled trace). Without it, as in Envoy, a caller's
+   * `traceparent` passes through untouched and none is created.
+   */
+  readonly tracing: boolean;
 }
 
 export type HttpFilter =

@@ -1,23 +1,46 @@
-/** Adds W3C `traceparent` (a child of the caller's) and `x-request-id` to what goes upstream. */
+/**
+ * The trace headers a routed call sends upstream, as its listener's HttpConnectionManager asks
+ * (Envoy's behaviour): a caller's `x-request-id` is kept, and with `generate_request_id` (default
+ * true) one is created when absent; `traceparent` becomes a child of the caller's (or a new
+ * unsampled trace) only when the HCM has `tracing`, otherwise a caller's passes through untouched.
+ * Sidecar-mode calls get none here: the sidecar adds them, as Envoy would.
+ *
+ * Front ends compute these once per call (retries carry the same ids) and apply them to their
+ * own metadata shape.
+ */
 import type * as grpc from '@grpc/grpc-js';
-import { propagateTrace } from '@xmesh/stats';
+import { childTraceparent, requestIdOrNew } from '@xmesh/stats';
+import type { PipelineCall } from '../pipeline-call.js';
 
-/** A copy of `metadata` carrying the propagated trace headers. */
-export function withTraceMetadata(metadata: grpc.Metadata): grpc.Metadata {
-  const out = metadata.clone();
-  const parent = metadata.get('traceparent')[0];
-  const requestId = metadata.get('x-request-id')[0];
-  const headers = propagateTrace(typeof parent === 'string' ? parent : undefined, typeof requestId === 'string' ? requestId : undefined);
-  out.set('traceparent', headers.traceparent);
-  out.set('x-request-id', headers['x-request-id']);
+/** Headers to set on the upstream request; a name is absent when the caller's value goes as is. */
+export interface TraceHeaders {
+  traceparent?: string;
+  'x-request-id'?: string;
+}
+
+/** What `attempt` must add, given the caller's `traceparent` and `x-request-id`; undefined when nothing. */
+export function traceHeadersFor(attempt: PipelineCall, parent: string | undefined, requestId: string | undefined): TraceHeaders | undefined {
+  if (attempt.state.services === undefined || attempt.mode === 'sidecar') return undefined;
+  const listener = attempt.decision?.listener;
+  const tracing = listener?.tracing ?? false;
+  const newRequestId = (listener?.generateRequestId ?? true) && !requestId;
+  if (!tracing && !newRequestId) return undefined;
+  const out: TraceHeaders = {};
+  if (tracing) out.traceparent = childTraceparent(parent);
+  if (newRequestId) out['x-request-id'] = requestIdOrNew(undefined);
   return out;
 }
 
-/** Sets the propagated trace headers on an outgoing HTTP header record (lower-case names). */
-export function addTraceHeaders(headers: Record<string, string | string[]>): void {
-  const parent = headers.traceparent;
-  const requestId = headers['x-request-id'];
-  const propagated = propagateTrace(typeof parent === 'string' ? parent : undefined, typeof requestId === 'string' ? requestId : undefined);
-  headers.traceparent = propagated.traceparent;
-  headers['x-request-id'] = propagated['x-request-id'];
+/** A copy of `metadata` with `trace` set (or `metadata` itself when there is nothing to set). */
+export function withTraceMetadata(metadata: grpc.Metadata, trace: TraceHeaders | undefined): grpc.Metadata {
+  if (trace === undefined) return metadata;
+  const out = metadata.clone();
+  for (const name in trace) out.set(name, trace[name as keyof TraceHeaders]!);
+  return out;
+}
+
+/** The first text value of `name` in grpc-js `metadata`. */
+export function metadataText(metadata: grpc.Metadata, name: string): string | undefined {
+  const value = metadata.get(name)[0];
+  return typeof value === 'string' ? value : undefined;
 }

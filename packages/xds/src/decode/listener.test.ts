@@ -47,6 +47,8 @@ test('a fully specified listener decodes to the exact model', () => {
           use_remote_address: true,
           xff_num_trusted_hops: 1,
           stream_idle_timeout: '300s',
+          generate_request_id: false,
+          tracing: { random_sampling: { value: 10 }, provider: { name: 'envoy.tracers.opentelemetry' } },
           route_config: { ...ROUTES },
           http_filters: [
             {
@@ -97,6 +99,8 @@ test('a fully specified listener decodes to the exact model', () => {
       { kind: 'router', name: 'envoy.filters.http.router' },
     ],
     stripHostPort: 'any',
+    generateRequestId: false,
+    tracing: true,
   });
   // The inline route config takes the listener's name when it has none.
   assert.equal(inlineRoutes?.name, 'ingress');
@@ -107,6 +111,8 @@ test('a fully specified listener decodes to the exact model', () => {
     'x.per_connection_buffer_limit_bytes',
     `${HCM_PATH}.http_filters[2]`,
     `${HCM_PATH}.http_filters[3].typed_config.suppress_envoy_headers`,
+    `${HCM_PATH}.tracing.random_sampling`,
+    `${HCM_PATH}.tracing.provider`,
     `${HCM_PATH}.codec_type`,
     `${HCM_PATH}.access_log`,
     `${HCM_PATH}.use_remote_address`,
@@ -148,7 +154,7 @@ test('api_listener (gRPC xDS clients) carries the HCM directly; camelCase keys a
   assert.deepEqual(issues.errors, []);
   assert.deepEqual(listener, {
     name: 'svc.example.com:443', address: undefined, statPrefix: 'svc', routeConfigName: 'svc-routes', rds: true,
-    httpFilters: [{ kind: 'router', name: 'router' }], stripHostPort: 'none',
+    httpFilters: [{ kind: 'router', name: 'router' }], stripHostPort: 'none', generateRequestId: true, tracing: false,
   });
 });
 
@@ -164,6 +170,8 @@ const INVALID: { name: string; input: unknown; path: string; fragment: string }[
   { name: 'scoped_routes', input: withHcm({ route_config: undefined, scoped_routes: { name: 's' } }), path: `${HCM_PATH}.scoped_routes`, fragment: 'scoped routes are not implemented' },
   { name: 'rds and route_config', input: withHcm({ rds: { route_config_name: 'r' } }), path: HCM_PATH, fragment: 'got rds and route_config' },
   { name: 'no routes', input: withHcm({ route_config: undefined }), path: HCM_PATH, fragment: 'one of rds, route_config is required' },
+  { name: 'unknown tracing field', input: withHcm({ tracing: { sampler: {} } }), path: `${HCM_PATH}.tracing.sampler`, fragment: 'unsupported' },
+  { name: 'generate_request_id not a boolean', input: withHcm({ generate_request_id: 'yes' }), path: `${HCM_PATH}.generate_request_id`, fragment: 'must be a boolean' },
   { name: 'no stat_prefix', input: withHcm({ stat_prefix: undefined }), path: `${HCM_PATH}.stat_prefix`, fragment: 'is required' },
   { name: 'no name', input: withHcm({}, { name: undefined }), path: 'x.name', fragment: 'is required' },
   { name: 'two filter chains', input: { ...(withHcm({}) as object), filter_chains: [(withHcm({}) as { filter_chains: unknown[] }).filter_chains[0], { filters: [] }] }, path: 'x.filter_chains', fragment: 'exactly one filter chain' },

@@ -52,7 +52,6 @@ export const HCM_IGNORED: Readonly<Record<string, string>> = {
   access_log_flush_interval: 'downstream access logging is not implemented',
   flush_access_log_on_new_request: 'downstream access logging is not implemented',
   access_log_options: 'downstream access logging is not implemented',
-  tracing: 'tracing is configured in the app (OpenTelemetry)',
   use_remote_address: 'X-Forwarded-For handling concerns a proxy receiving calls',
   xff_num_trusted_hops: 'X-Forwarded-For handling concerns a proxy receiving calls',
   skip_xff_append: 'X-Forwarded-For handling concerns a proxy receiving calls',
@@ -67,10 +66,9 @@ export const HCM_IGNORED: Readonly<Record<string, string>> = {
   server_header_transformation: 'the Server header concerns responses to downstream',
   scheme_header_transformation: 'downstream request normalization',
   max_request_headers_kb: 'downstream request limit',
-  generate_request_id: 'x-request-id is set by the app',
-  preserve_external_request_id: 'x-request-id is set by the app',
-  always_set_request_id_in_response: 'x-request-id is set by the app',
-  request_id_extension: 'x-request-id is set by the app',
+  preserve_external_request_id: 'calls from the app are internal requests: a caller\'s x-request-id is always kept',
+  always_set_request_id_in_response: 'x-request-id in responses concerns downstream callers',
+  request_id_extension: 'x-request-id is a UUID v4 (Envoy\'s default extension)',
   normalize_path: 'paths are matched as the app sends them',
   merge_slashes: 'paths are matched as the app sends them',
   path_with_escaped_slashes_action: 'paths are matched as the app sends them',
@@ -97,6 +95,18 @@ export const HCM_IGNORED: Readonly<Record<string, string>> = {
   early_header_mutation_extensions: 'downstream request decoration',
 };
 
+/** HCM `tracing`: its presence turns on W3C trace-context propagation; the rest belongs to the app's tracer. */
+export const TRACING_IGNORED: Readonly<Record<string, string>> = {
+  client_sampling: 'sampling is decided by the app\'s tracer; the mesh propagates the caller\'s sampled flag',
+  random_sampling: 'sampling is decided by the app\'s tracer; the mesh propagates the caller\'s sampled flag',
+  overall_sampling: 'sampling is decided by the app\'s tracer; the mesh propagates the caller\'s sampled flag',
+  verbose: 'spans are recorded by the app\'s tracer (OpenTelemetry)',
+  max_path_tag_length: 'spans are recorded by the app\'s tracer (OpenTelemetry)',
+  custom_tags: 'spans are recorded by the app\'s tracer (OpenTelemetry)',
+  provider: 'spans are exported by the app\'s tracer (OpenTelemetry); the mesh propagates W3C trace context',
+  spawn_upstream_span: 'spans are recorded by the app\'s tracer (OpenTelemetry)',
+};
+
 const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
 
 export function decodeListener(r: Reader): { listener: ListenerConfig; inlineRoutes: RouteConfig | undefined } {
@@ -113,6 +123,8 @@ export function decodeListener(r: Reader): { listener: ListenerConfig; inlineRou
   let inlineRoutes: RouteConfig | undefined;
   let httpFilters: ListenerConfig['httpFilters'] = [];
   let stripHostPort: ListenerConfig['stripHostPort'] = 'none';
+  let generateRequestId = true;
+  let tracing = false;
   if (hcm) {
     statPrefix = hcm.requiredStr('stat_prefix');
     const which = oneOf(hcm, ['rds', 'route_config', 'scoped_routes'] as const, 'one of rds, route_config is required');
@@ -139,10 +151,17 @@ export function decodeListener(r: Reader): { listener: ListenerConfig; inlineRou
     const stripMatching = hcm.bool('strip_matching_host_port', false);
     if (stripAny && stripMatching) hcm.error('strip_any_host_port', 'cannot be set together with strip_matching_host_port');
     stripHostPort = stripAny ? 'any' : stripMatching ? 'matching' : 'none';
+    generateRequestId = hcm.bool('generate_request_id', true);
+    const tracingReader = hcm.obj('tracing');
+    if (tracingReader) {
+      tracing = true;
+      ignoreAll(tracingReader, TRACING_IGNORED);
+      tracingReader.finish();
+    }
     ignoreAll(hcm, HCM_IGNORED);
     hcm.finish();
   }
-  return { listener: { name, address, statPrefix, routeConfigName, rds, httpFilters, stripHostPort }, inlineRoutes };
+  return { listener: { name, address, statPrefix, routeConfigName, rds, httpFilters, stripHostPort, generateRequestId, tracing }, inlineRoutes };
 }
 
 /** `address.socket_address` {address, port_value}; other address kinds are not supported. */
