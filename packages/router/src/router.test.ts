@@ -191,3 +191,17 @@ test('a "?" inside the fragment starts no query string', () => {
   assert.equal(decided(router.route(request('x', '/p?a=1#f'))).cluster, 'query');
   assert.equal(decided(router.route(request('x', '/p#f?a=1'))).cluster, 'all');
 });
+
+test('virtual hosts are found per authority as sent, beyond the cached authorities too', () => {
+  const snap = snapshot([routeConfig('rc', [vhost('one', ['svc-1.ns:80'], [route('r1', {}, 'c1')]), vhost('rest', ['*.ns:80'], [route('r2', {}, 'c2')])])]);
+  const router = new Router(snap);
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < 1500; i++) {
+      const expected = i === 1 ? 'c1' : 'c2';
+      assert.equal(decided(router.route(request(`svc-${i}.ns:80`))).cluster, expected);
+    }
+    // Case differences are the same virtual host, whether or not the spelling was seen before.
+    assert.equal(decided(router.route(request('SVC-1.NS:80'))).cluster, 'c1');
+    assert.ok(router.route(request('svc-1.other:80')) instanceof MeshError);
+  }
+});

@@ -2,7 +2,7 @@ import { ErrorCode, MeshError } from '@xmesh/core';
 import type { ListenerConfig, MeshSnapshot } from '@xmesh/xds';
 import type { RouteDecision, RouteRequest } from './types.js';
 import { compileRouteConfig, type CompiledRouteConfig } from './compiled-route-config.js';
-import { RouteTable } from './route-table.js';
+import { RouteTable, type RoutableVirtualHost } from './route-table.js';
 import { asciiLower } from './ascii.js';
 import { splitAuthority } from './authority.js';
 
@@ -33,6 +33,8 @@ export class Router {
   private readonly byName = new Map<string, RouteTable>();
   private readonly byPort = new Map<number, RouteTable>();
   private readonly fallback: RouteTable;
+  /** Authority as sent → its route table and virtual host (undefined: none matches); bounded, per snapshot. */
+  private readonly byAuthority = new Map<string, { table: RouteTable; vhost: RoutableVirtualHost | undefined }>();
 
   constructor(snapshot: MeshSnapshot, options: RouterOptions = {}) {
     this.random = options.random ?? Math.random;
@@ -63,14 +65,7 @@ export class Router {
    * (12) and its HTTP status 404, as Envoy answers a request without a route.
    */
   route(request: RouteRequest): RouteDecision | MeshError {
-    const authority = asciiLower(request.authority);
-    const split = splitAuthority(authority);
-    const table =
-      this.byName.get(request.authority) ??
-      (split.port === undefined ? undefined : this.byPort.get(split.port)) ??
-      this.fallback;
-
-    const vhost = table.findVirtualHost(split);
+    const { table, vhost } = this.hostOf(request.authority);
     if (vhost === undefined) return noRoute(request, table, 'no virtual host matches the authority');
 
     // The path ends at the first "?" or "#" (Envoy's removeQueryAndFragment); a "?" after the "#"
@@ -92,7 +87,22 @@ export class Router {
     }
     return noRoute(request, table, `no route of virtual host "${vhost.virtualHost.name}" matches`);
   }
+
+  /** The route table and virtual host of an authority: both depend on the authority alone, so they are kept per authority. */
+  private hostOf(authority: string): { table: RouteTable; vhost: RoutableVirtualHost | undefined } {
+    let found = this.byAuthority.get(authority);
+    if (found === undefined) {
+      const split = splitAuthority(asciiLower(authority));
+      const table = this.byName.get(authority) ?? (split.port === undefined ? undefined : this.byPort.get(split.port)) ?? this.fallback;
+      found = { table, vhost: table.findVirtualHost(split) };
+      if (this.byAuthority.size < MAX_CACHED_AUTHORITIES) this.byAuthority.set(authority, found);
+    }
+    return found;
+  }
 }
+
+/** Authorities whose route table and virtual host a Router keeps (a bound on memory for callers that vary it). */
+const MAX_CACHED_AUTHORITIES = 1024;
 
 function noRoute(request: RouteRequest, table: RouteTable, reason: string): MeshError {
   const where =
