@@ -3,3 +3,4 @@ export * from './endpoint.js';
 export * from './clock.js';
 export * from './disposable.js';
 export * from './call.js';
+export * from './connection-backoff.js';

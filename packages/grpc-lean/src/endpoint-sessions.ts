@@ -1,4 +1,4 @@
-import { ConnectionBackoff } from './backoff.js';
+import { ConnectionBackoff } from '@xmesh/core';
 import { ConnectivityState, type ConnectivityStateValue } from './connectivity.js';
 import { LeanSession, type SessionOwner } from './lean-session.js';
 import type { LeanTransportOptions } from './options.js';

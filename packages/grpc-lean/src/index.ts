@@ -4,7 +4,7 @@ export { LeanCall, toGrpcMetadata, type GrpcJsCall } from './lean-call.js';
 export { LeanCallError } from './call-error.js';
 export { decodeMetadata, decodeGrpcMessage, type LeanMetadata, type RawMetadata } from './metadata.js';
 export { resolveLeanOptions, type LeanChannelOptions, type LeanTransportOptions, type LeanCompression } from './options.js';
-export { ConnectionBackoff, GRPC_CONNECTION_BACKOFF, type BackoffOptions } from './backoff.js';
+export { ConnectionBackoff, GRPC_CONNECTION_BACKOFF, type BackoffOptions } from '@xmesh/core';
 export { ConnectivityState, type ConnectivityStateValue } from './connectivity.js';
 export { GrpcStatus, statusName, type GrpcStatusCode } from './status.js';
 export { encodeGrpcTimeout, type DeadlineInput } from './grpc-timeout.js';

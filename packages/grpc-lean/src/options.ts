@@ -1,4 +1,4 @@
-import { GRPC_CONNECTION_BACKOFF, type BackoffOptions } from './backoff.js';
+import { GRPC_CONNECTION_BACKOFF, type BackoffOptions } from '@xmesh/core';
 
 /** Message compression the transport can send and receive. */
 export type LeanCompression = 'identity' | 'gzip';

@@ -19,30 +19,6 @@ export function parseGrpcStatus(value: string | undefined): number {
   return Number.isInteger(code) && code >= 0 && code <= 16 ? code : GrpcStatus.UNKNOWN;
 }
 
-/**
- * Status for a response that ended without `grpc-status`, from its HTTP status
- * (gRPC spec "HTTP to gRPC Status Code Mapping").
- */
-export function statusFromHttp(httpStatus: number): number {
-  switch (httpStatus) {
-    case 400:
-      return GrpcStatus.INTERNAL;
-    case 401:
-      return GrpcStatus.UNAUTHENTICATED;
-    case 403:
-      return GrpcStatus.PERMISSION_DENIED;
-    case 404:
-      return GrpcStatus.UNIMPLEMENTED;
-    case 429:
-    case 502:
-    case 503:
-    case 504:
-      return GrpcStatus.UNAVAILABLE;
-    default:
-      return GrpcStatus.UNKNOWN;
-  }
-}
-
 /** HTTP/2 error codes seen in RST_STREAM, mapped as grpc-js does. */
 export function statusFromRstCode(rstCode: number): number {
   switch (rstCode) {

@@ -4,7 +4,8 @@ import { encodeMessageFrame, FrameReader, type FrameSink } from './frames.js';
 import type { LeanSession } from './lean-session.js';
 import { decodeGrpcMessage } from './metadata.js';
 import type { LeanTransportOptions } from './options.js';
-import { GrpcStatus, parseGrpcStatus, statusFromHttp, statusFromRstCode } from './status.js';
+import { grpcStatusFromHttp } from '@xmesh/core';
+import { GrpcStatus, parseGrpcStatus, statusFromRstCode } from './status.js';
 import { attachStreamListeners } from './stream-listeners.js';
 
 /** node:http2 copies headers and options per request, so both may be shared. */
@@ -172,7 +173,7 @@ export abstract class StreamCall implements DispatchableCall, FrameSink {
     const contentType = headers['content-type'];
     if (status !== 200 || contentType === undefined || !contentType.startsWith('application/grpc')) {
       this.httpStatus = status;
-      const code = status === 200 ? GrpcStatus.UNKNOWN : statusFromHttp(status);
+      const code = status === 200 ? GrpcStatus.UNKNOWN : grpcStatusFromHttp(status);
       this.cancel(code, `Received HTTP status ${status} with content-type ${contentType ?? 'none'}`);
       return;
     }
@@ -233,7 +234,7 @@ export abstract class StreamCall implements DispatchableCall, FrameSink {
     if (this.streamError !== null) {
       return this.finish(GrpcStatus.UNAVAILABLE, `Connection error: ${this.streamError.message}`, null);
     }
-    if (this.httpStatus !== 0) return this.finish(statusFromHttp(this.httpStatus), `Received HTTP status ${this.httpStatus}`, null);
+    if (this.httpStatus !== 0) return this.finish(grpcStatusFromHttp(this.httpStatus), `Received HTTP status ${this.httpStatus}`, null);
     this.finish(GrpcStatus.UNKNOWN, 'Stream ended without gRPC status', null);
   }
 

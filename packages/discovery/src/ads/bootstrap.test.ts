@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Backoff, resolveBootstrap, DELTA_SERVER_FEATURE } from './index.js';
+import { resolveBootstrap, DELTA_SERVER_FEATURE } from './index.js';
 
 const good = {
   xds_servers: [{ server_uri: '127.0.0.1:18000', channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
@@ -41,20 +41,5 @@ describe('xDS bootstrap', () => {
       },
     );
     assert.throws(() => resolveBootstrap(undefined, {}), /no xDS bootstrap/);
-  });
-});
-
-describe('reconnect backoff', () => {
-  it("follows gRPC's schedule: 1 s, ×1.6, capped at 120 s, jitter ±20 %", () => {
-    const mid = new Backoff({ random: () => 0.5 });
-    const bases = Array.from({ length: 12 }, () => mid.next());
-    assert.deepEqual(bases.slice(0, 4).map(Math.round), [1000, 1600, 2560, 4096]);
-    assert.equal(bases.at(-1), 120_000);
-    const low = new Backoff({ random: () => 0 });
-    const high = new Backoff({ random: () => 0.999999 });
-    assert.equal(low.next(), 800);
-    assert.ok(Math.abs(high.next() - 1200) < 0.01);
-    mid.reset();
-    assert.equal(mid.next(), 1000);
   });
 });

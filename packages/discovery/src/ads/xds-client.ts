@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { systemClock, type Clock, type FieldError, type TimerHandle } from '@xmesh/core';
 import { buildSnapshot, loadEnvoyProtos, TypeUrl, type EnvoyProtos, type MeshSnapshot } from '@xmesh/xds';
-import { Backoff } from './backoff.js';
+import { ConnectionBackoff, GRPC_CONNECTION_BACKOFF } from '@xmesh/core';
 import { resolveBootstrap, type ResolvedBootstrap, type XdsBootstrap } from './bootstrap.js';
 import { readCache, writeCache } from './cache.js';
 import { nameOf } from './references.js';
@@ -73,7 +73,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
   private readonly clock: Clock;
   private readonly wallClock: () => number;
   private readonly cachePath: string | undefined;
-  private readonly backoff: Backoff;
+  private readonly backoff: ConnectionBackoff;
   private readonly grpcClient: grpc.Client;
   private state: WatchState;
   private readonly typeVersions = new Map<string, string>();
@@ -98,7 +98,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     this.wallClock = options.wallClock ?? Date.now;
     this.timers = new ResourceTimers(this.clock, options.resourceTimeoutMs ?? 15_000, (t, n) => this.onResourceTimeout(t, n));
     this.cachePath = options.cachePath ?? this.bootstrap.cachePath;
-    this.backoff = new Backoff(options.random ? { random: options.random } : {});
+    this.backoff = new ConnectionBackoff(GRPC_CONNECTION_BACKOFF, options.random);
     const wildcard = new Set<string>();
     if (options.wildcardListeners) wildcard.add(TypeUrl.Listener);
     if (options.wildcardClusters) wildcard.add(TypeUrl.Cluster);
@@ -164,7 +164,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     this.stream = undefined;
     this.timers.clear();
     if (this.closed) return;
-    const delay = this.backoff.next();
+    const delay = this.backoff.nextDelayMs();
     this.emit('connection', { connected: false, error, retryInMs: delay });
     this.reconnectTimer = this.clock.setTimeout(() => this.openStream(), delay);
     this.reconnectTimer.unref?.();

@@ -1,5 +1,6 @@
 /**
- * gRPC connection backoff (doc/connection-backoff.md): the first retry waits
+ * gRPC connection backoff (doc/connection-backoff.md), for every reconnecting client here (the lean
+ * transport's sessions, the xDS stream): the first retry waits
  * INITIAL_BACKOFF, each next one × MULTIPLIER up to MAX_BACKOFF, every wait
  * jittered by ±JITTER. A connect attempt is given max(MIN_CONNECT_TIMEOUT, wait).
  */
