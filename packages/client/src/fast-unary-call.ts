@@ -218,10 +218,14 @@ function respondedBeforeStatus(trailers: RawMetadata | null): boolean {
  * headers every request shares from HPACK.
  */
 function withTraceHeaders(metadata: LeanMetadata | undefined, trace: TraceHeaders): LeanMetadata {
-  const names = Object.keys(trace);
+  const names = trace.traceparent === undefined ? REQUEST_ID_ONLY : trace['x-request-id'] === undefined ? TRACEPARENT_ONLY : BOTH_TRACE_HEADERS;
   const callerNeverIndexed = (metadata as { readonly [sensitiveHeaders]?: readonly string[] } | undefined)?.[sensitiveHeaders];
   return { ...metadata, ...trace, [sensitiveHeaders]: callerNeverIndexed === undefined ? names : [...callerNeverIndexed, ...names] } as LeanMetadata;
 }
+
+const REQUEST_ID_ONLY: readonly string[] = Object.freeze(['x-request-id']);
+const TRACEPARENT_ONLY: readonly string[] = Object.freeze(['traceparent']);
+const BOTH_TRACE_HEADERS: readonly string[] = Object.freeze(['traceparent', 'x-request-id']);
 
 function textOf(value: LeanMetadata[string] | undefined): string | undefined {
   return typeof value === 'string' ? value : undefined;

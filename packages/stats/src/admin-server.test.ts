@@ -4,7 +4,7 @@ import { StatStore } from './stat-store.js';
 import { PrometheusExporter } from './prometheus.js';
 import { startAdminServer, type AdminSource } from './admin-server.js';
 import { parsePrometheusText } from './prometheus-parse.js';
-import { childTraceparent, propagateTrace } from './trace-context.js';
+import { childTraceparent, newRequestId, propagateTrace } from './trace-context.js';
 
 test('admin server serves Envoy paths on loopback', async () => {
   const store = new StatStore();
@@ -51,4 +51,20 @@ test('traceparent: a child keeps trace id and flags; absent or invalid starts a 
   const headers = propagateTrace(undefined, 'req-1');
   assert.equal(headers['x-request-id'], 'req-1');
   assert.match(propagateTrace(parent, undefined)['x-request-id'], /^[0-9a-f-]{36}$/);
+});
+
+test('request ids are UUID v4 (version 4, variant 10xx), distinct across more than one random batch', () => {
+  const ids = new Set<string>();
+  const versions = new Set<string>();
+  const variants = new Set<string>();
+  for (let i = 0; i < 1000; i++) {
+    const id = newRequestId();
+    assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    ids.add(id);
+    versions.add(id[14]!);
+    variants.add(id[19]!);
+  }
+  assert.equal(ids.size, 1000);
+  assert.deepEqual([...versions], ['4']);
+  assert.deepEqual([...variants].sort(), ['8', '9', 'a', 'b']);
 });

@@ -12,6 +12,6 @@ export {
   type ClusterStatus,
   type HostStatus,
 } from './admin-server.js';
-export { propagateTrace, childTraceparent, requestIdOrNew, type PropagatedHeaders } from './trace-context.js';
+export { propagateTrace, childTraceparent, requestIdOrNew, newRequestId, type PropagatedHeaders } from './trace-context.js';
 export { attemptStartChannel, attemptEndChannel, retryChannel, faultChannel, rateLimitChannel } from './diagnostics.js';
 export { parsePrometheusText, type PromSample, type PromFamily } from './prometheus-parse.js';

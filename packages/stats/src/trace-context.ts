@@ -6,8 +6,11 @@
  * Span and trace ids come from `Math.random` (as OpenTelemetry's JS id generator does): ids must be
  * unique, not secret, and a `crypto.randomBytes` call per id costs microseconds on every call. A
  * traceparent is built as one flat string (no concatenation chain for the transport to flatten).
+ *
+ * Request ids are UUID v4 from crypto-random bytes drawn in batches (as node's `randomUUID` does),
+ * written out as one flat string: `randomUUID` concatenates 20 pieces per id, garbage on every call.
  */
-import { randomUUID } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 const ALL_ZEROS = /^0+$/;
@@ -31,9 +34,34 @@ export function propagateTrace(traceparent: string | undefined, requestId: strin
   return { traceparent: childTraceparent(traceparent), 'x-request-id': requestIdOrNew(requestId) };
 }
 
-/** `requestId` when non-empty, else a new UUID v4 (Envoy's `x-request-id` generation; node's UUIDs come from a cached random pool). */
+/** `requestId` when non-empty, else a new UUID v4 (Envoy's `x-request-id` generation). */
 export function requestIdOrNew(requestId: string | undefined): string {
-  return requestId || randomUUID();
+  return requestId || newRequestId();
+}
+
+/** Random bytes for request ids, refilled every `ID_BATCH` ids. */
+const ID_BATCH = 128;
+const idPool = Buffer.alloc(16 * ID_BATCH);
+let idPoolAt = idPool.length;
+
+/** A new UUID v4 (RFC 9562: version nibble 4, variant bits 10), lower-case hex. */
+export function newRequestId(): string {
+  if (idPoolAt === idPool.length) {
+    randomFillSync(idPool);
+    idPoolAt = 0;
+  }
+  const from = idPoolAt;
+  idPoolAt += 16;
+  let out = 0;
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) scratch[out++] = DASH;
+    let byte = idPool[from + i]!;
+    if (i === 6) byte = (byte & 0x0f) | 0x40;
+    else if (i === 8) byte = (byte & 0x3f) | 0x80;
+    scratch[out++] = HEX_DIGITS[byte >>> 4]!;
+    scratch[out++] = HEX_DIGITS[byte & 0xf]!;
+  }
+  return scratch.toString('latin1', 0, 36);
 }
 
 /** A child of `parent` (same trace id and flags, new span id), or a new root when `parent` is absent or invalid. */
