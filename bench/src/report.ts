@@ -11,6 +11,7 @@ export const COMPARISONS: readonly (readonly [scenario: string, baseline: string
   ['embedded', 'direct'],
   ['embedded-grpcjs', 'direct'],
   ['embedded-lean-fast', 'direct'],
+  ['h2-floor', 'direct'],
   ['embedded-3', 'direct-rr-3'],
   ['sidecar-xmesh', 'direct'],
   ['sidecar-haproxy', 'direct'],

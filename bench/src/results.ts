@@ -29,7 +29,7 @@ export interface ResultRow {
   cpu_ms_per_1k: number;
   /** Proxy processes' CPU ms per 1000 successful calls; null without a proxy. */
   proxy_cpu_ms_per_1k: number | null;
-  /** Largest summed RSS of the proxy processes seen after a slice, MiB (the issue's `rss_mb`); null without a proxy. */
+  /** Largest summed RSS of the proxy processes seen after a slice, MiB; null without a proxy. */
   proxy_rss_mib: number | null;
   /** The same per proxy process, server-side hop first (one entry per hop); null without a proxy. */
   proxy_rss_each_mib: number[] | null;

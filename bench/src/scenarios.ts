@@ -10,6 +10,7 @@ import { startHaproxy, type HaproxyProcess } from './haproxy.js';
 import type { Call } from './load.js';
 import { embeddedBootstrap, loadCreateMesh, EMBEDDED_TARGET, type BenchGrpcTransport } from './embedded.js';
 import { startXmeshSidecar, type XmeshSidecarProcess } from './xmesh-sidecar.js';
+import { h2FloorClient, type UnaryMethodDefinition } from './h2-floor.js';
 
 export interface ScenarioContext {
   readonly Echo: EchoClientConstructor;
@@ -116,6 +117,18 @@ async function withMeshFastPath(ctx: ScenarioContext): Promise<ScenarioInstance>
   return { callFor: (w) => (w.kind === 'unary' ? unaryCall(benchPayload(w.payloadBytes)) : undefined), proxyPids: [], close: () => mesh.close() };
 }
 
+/** The node:http2 floor (see h2-floor.ts): unary only, straight to the first server. */
+function withH2Floor(ctx: ScenarioContext): ScenarioInstance {
+  const method = (ctx.Echo.service.Echo ?? ctx.Echo.service.echo) as UnaryMethodDefinition | undefined;
+  if (method === undefined) throw new Error('Echo method not found in the service definition');
+  const client = h2FloorClient(ctx.ports[0] ?? 0, method);
+  return {
+    callFor: (w) => (w.kind === 'unary' ? client.call({ message: 'bench', payload: benchPayload(w.payloadBytes) }) : undefined),
+    proxyPids: [],
+    close: async () => client.close(),
+  };
+}
+
 /** xmesh sidecars chained like the HAProxy hops; the client keeps the logical authority the sidecars route by. */
 async function withXmeshSidecarChain(ctx: ScenarioContext, hops: number): Promise<ScenarioInstance> {
   const sidecars: XmeshSidecarProcess[] = [];
@@ -168,6 +181,12 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'the fast mesh API (mesh.unaryClient(target).unaryCallback: serialized messages, no grpc-js Client layer) on the lean transport, same policies as embedded; unary only',
     unavailable: meshUnavailable,
     start: (ctx) => withMeshFastPath(ctx),
+  },
+  {
+    name: 'h2-floor',
+    description: 'reference, not a client: the least any gRPC client on node:http2 can do per call (request, framed write, read, grpc-status; no pooling, deadlines, errors or metadata); unary only',
+    unavailable: always,
+    start: async (ctx) => withH2Floor(ctx),
   },
   {
     name: 'direct-rr-3',
