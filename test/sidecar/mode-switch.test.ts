@@ -87,6 +87,26 @@ describe('mode switch through the xmesh sidecar', () => {
     await mesh.close();
   });
 
+  test('a mesh-originated end reaches fetch as the same local reply in embedded and sidecar mode', async () => {
+    // Routes for /web only: any other path has no route, in the app and in the sidecar alike.
+    const webOnly = bootstrap({ domains: ['web.svc'], routes: [{ prefix: '/web', cluster: 'web' }], clusters: { web: [webAddress] } });
+    const own = await startSidecar({ config: webOnly, listen: '127.0.0.1:0', admin: false });
+    const seen: [number, string | null, string][] = [];
+    try {
+      for (const mode of ['embedded', 'sidecar'] as const) {
+        const mesh = await createMesh({ config: webOnly, env: {}, mode, sidecar: { address: own.target } });
+        const res = await mesh.fetch('http://web.svc/elsewhere');
+        seen.push([res.status, res.headers.get('x-xmesh-error-code'), await res.text()]);
+        await mesh.close();
+      }
+      assert.equal(own.stats.downstream_rq_total, 1, 'the sidecar-mode call went through the sidecar');
+    } finally {
+      await own.close();
+    }
+    assert.deepEqual(seen[0], [404, 'XMESH_NO_ROUTE', 'no route\n']);
+    assert.deepEqual(seen[1], seen[0]);
+  });
+
   test('XMESH_MODE=sidecar in the environment overrides the configured mode', async () => {
     const { mesh, echo } = await meshWith({ mode: 'embedded', env: { XMESH_MODE: 'sidecar' } });
     assert.equal(mesh.mode.mode, 'sidecar');

@@ -1,17 +1,25 @@
 /**
  * An undici Dispatcher that sends each request through the mesh: routes by the origin's host
  * (the logical authority) and the path, picks an endpoint, and forwards to that endpoint's pool
- * with `Host` kept as the logical authority. Mesh errors reach the handler's error callback as
- * the MeshError itself (undici's `fetch` wraps it: `err.cause`).
+ * with `Host` kept as the logical authority.
+ *
+ * A call the mesh ends before any response reached the caller (no route, rate limited, fault
+ * abort, no healthy upstream, circuit open, timeout, connect failure or reset after the retries)
+ * gets the local reply the sidecar (and Envoy) would send: the error's HTTP status, a short text
+ * body and `x-xmesh-error-code`, so `fetch` resolves with the same Response in either mode. The
+ * caller's own abort and a closed mesh reach the handler's error callback instead (undici's
+ * `fetch` wraps the MeshError: `err.cause`).
  */
+import { STATUS_CODES } from 'node:http';
 import { DecoratorHandler, Dispatcher } from 'undici';
-import { MeshError, type HeaderMap } from '@xmesh/core';
+import { ErrorCode, MeshError, isMeshError, type HeaderMap } from '@xmesh/core';
 import { PipelineCall } from './pipeline-call.js';
 import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
 import type { AttemptResult } from '@xmesh/filters';
 import type { RouteDecision } from '@xmesh/router';
 import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
+import { grpcLocalReply, httpLocalReply } from './local-reply.js';
 
 type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;
@@ -159,7 +167,22 @@ export class HttpExchange implements Handler {
     if (this.ended) return;
     this.ended = true;
     destroyBody(this.options.body, error);
-    this.inner.onResponseError(this.controller, error);
+    if (error.code === ErrorCode.CANCELLED || error.code === ErrorCode.CLOSED) this.inner.onResponseError(this.controller, error);
+    else this.replyLocally(error);
+  }
+
+  /** Answers the caller with the local reply for `error`, as the sidecar would. */
+  private replyLocally(error: MeshError): void {
+    const grpc = this.attempt?.request.grpc ?? false;
+    const reply = grpc ? { headers: grpcLocalReply(error), body: undefined } : httpLocalReply(error);
+    const status = Number(reply.headers[':status']);
+    const headers: Record<string, string> = {};
+    for (const name in reply.headers) if (name !== ':status') headers[name] = String(reply.headers[name]);
+    const added = this.attempt?.responseHeadersToAdd;
+    if (added !== undefined) Object.assign(headers, added);
+    this.inner.onResponseStart(this.controller, status, headers as never, STATUS_CODES[status]);
+    if (reply.body !== undefined) this.inner.onResponseData(this.controller, Buffer.from(reply.body));
+    this.inner.onResponseEnd(this.controller, {} as never);
   }
 
   onRequestStart(controller: Controller): void {
@@ -206,8 +229,10 @@ export class HttpExchange implements Handler {
       attempt.finish({ kind: 'local_error', httpStatus: 0, grpcStatus: undefined, latencyMs: attempt.elapsed() });
       if (attempt.retry.onAttemptEnd(attempt, failureResult(error), false)) return;
     }
+    const committed = this.committed;
     this.end('local_error');
-    this.inner.onResponseError(this.controller, error);
+    if (committed || this.controller.aborted) this.inner.onResponseError(this.controller, error);
+    else this.replyLocally(upstreamFailure(error, attempt));
   }
 
   private end(kind: 'success' | 'upstream_error' | 'local_error'): void {
@@ -324,9 +349,21 @@ function responseResult(status: number, headers: Headers, decision: RouteDecisio
 
 /** A transport error as `retry_on` reads it: refused connections are connect failures, the rest resets. */
 function failureResult(error: Error): AttemptResult {
+  return { httpStatus: 0, grpcStatus: undefined, failure: isConnectError(error) ? 'connect' : 'reset', headers: undefined };
+}
+
+function isConnectError(error: Error): boolean {
   const code = (error as { code?: string }).code;
-  const connect = code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH';
-  return { httpStatus: 0, grpcStatus: undefined, failure: connect ? 'connect' : 'reset', headers: undefined };
+  return code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH';
+}
+
+/** An upstream failure before any response, as the mesh error its local reply is built from (a mesh timeout stays itself). */
+function upstreamFailure(error: Error, attempt: HttpAttempt | undefined): MeshError {
+  if (isMeshError(error)) return error;
+  const details = { cluster: attempt?.decision?.cluster, endpoint: attempt?.endpoint?.id, cause: error };
+  return isConnectError(error)
+    ? new MeshError(ErrorCode.CONNECT_FAILED, `connection to the upstream failed: ${error.message}`, details)
+    : new MeshError(ErrorCode.UPSTREAM_RESET, `the upstream reset the request before responding: ${error.message}`, details);
 }
 
 /** Envoy's HeaderValueOption: `append` adds a value, otherwise the header is replaced. */

@@ -1,13 +1,13 @@
 // HTTP through the mesh with mesh.fetch: HTTP/1.1 and HTTP/2 (h2c) upstreams, logical Host,
-// streaming bodies both ways, and mesh errors reachable as `err.cause`.
+// streaming bodies both ways, and mesh errors answered with the sidecar's local replies.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createH2Server, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { isMeshError } from '@xmesh/core';
 import { createMesh, type Mesh } from '@xmesh/client';
 import { bootstrap } from '../../../test/support/mesh-config.js';
+import { closedPort } from '../../../test/support/echo-server.js';
 
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
@@ -26,6 +26,10 @@ function handler(name: string) {
         setTimeout(tick, 5);
       };
       tick();
+      return;
+    }
+    if (req.url === '/v1/slow') {
+      setTimeout(() => res.end('late'), 2000).unref();
       return;
     }
     const chunks: Buffer[] = [];
@@ -50,8 +54,8 @@ describe('HTTP through the mesh', () => {
     mesh = await createMesh({
       config: bootstrap({
         domains: ['orders.default.svc', 'h2.default.svc'],
-        routes: [{ prefix: '/v2/', cluster: 'h2' }, { prefix: '/stream', cluster: 'h2' }, { prefix: '/v1/', cluster: 'h1' }],
-        clusters: { h1: [`127.0.0.1:${p1}`], h2: [`127.0.0.1:${p2}`] },
+        routes: [{ prefix: '/v2/', cluster: 'h2' }, { prefix: '/stream', cluster: 'h2' }, { prefix: '/v1/', cluster: 'h1' }, { prefix: '/dead/', cluster: 'dead' }],
+        clusters: { h1: [`127.0.0.1:${p1}`], h2: [`127.0.0.1:${p2}`], dead: [`127.0.0.1:${await closedPort()}`] },
         http2: ['h2'],
       }),
     });
@@ -104,11 +108,25 @@ describe('HTTP through the mesh', () => {
     assert.ok(seen.length >= 2, `expected several chunks, got ${seen.length}`);
   });
 
-  test('no route rejects with the MeshError as err.cause', async () => {
-    const err = await mesh.fetch('http://unknown.default.svc/v1/x').then(() => undefined, (e: unknown) => e);
-    assert.ok(err instanceof TypeError);
-    const cause = (err as TypeError).cause;
-    assert.ok(isMeshError(cause));
-    assert.equal(cause.code, 'XMESH_NO_ROUTE');
+  test('no route: a 404 local reply, as the sidecar (and Envoy) answers', async () => {
+    const res = await mesh.fetch('http://unknown.default.svc/v1/x');
+    assert.equal(res.status, 404);
+    assert.equal(res.headers.get('x-xmesh-error-code'), 'XMESH_NO_ROUTE');
+    assert.equal(res.headers.get('content-type'), 'text/plain');
+    assert.equal(await res.text(), 'no route\n');
+  });
+
+  test('a refused connection: a 503 local reply with Envoy\'s wording', async () => {
+    const res = await mesh.fetch('http://orders.default.svc/dead/x');
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get('x-xmesh-error-code'), 'XMESH_CONNECT_FAILED');
+    assert.equal(await res.text(), 'upstream connect error or disconnect/reset before headers. reset reason: connection failure\n');
+    assert.equal(mesh.observability.store.value('cluster.dead.upstream_rq_503'), 1);
+  });
+
+  test("the caller's abort still rejects: it is not the mesh's reply", async () => {
+    const err = await mesh.fetch('http://orders.default.svc/v1/slow', { signal: AbortSignal.timeout(50) }).then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof Error);
+    assert.match((err as Error).name, /AbortError|TimeoutError/);
   });
 });

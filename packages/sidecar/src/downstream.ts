@@ -7,7 +7,7 @@ import { constants, type IncomingHttpHeaders, type OutgoingHttpHeaders, type Ser
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable, Writable } from 'node:stream';
 import type { MeshError } from '@xmesh/core';
-import { grpcLocalReply, httpLocalReply } from './local-reply.js';
+import { grpcLocalReply, httpLocalReply } from '@xmesh/client';
 import type { BodyRelay } from './body-relay.js';
 
 /** Told when the client goes away mid-request (the pipeline attempt, or the forwarder once it runs). */

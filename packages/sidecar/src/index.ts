@@ -2,4 +2,4 @@ export { startSidecar, Sidecar, splitHostPort, type SidecarOptions, type BoundAd
 export { runSidecar, type RunSidecarOptions } from './run.js';
 export { SidecarStats, SIDECAR_STAT_PREFIX } from './stats.js';
 export { DualListener, type DualListenerHandlers, type DualListenerOptions } from './listener.js';
-export { grpcLocalReply, httpLocalReply } from './local-reply.js';
+export { grpcLocalReply, httpLocalReply } from '@xmesh/client';

@@ -1,12 +1,14 @@
 /**
- * Envoy-like local replies for mesh errors (no route, no healthy upstream, rate limited, ...).
- * gRPC requests get a trailers-only response: HTTP 200 with `grpc-status` and `grpc-message` in the
- * headers and the stream ended. Other requests get the error's HTTP status and a one-line text body.
- * Both carry the stable `XMESH_*` code in `x-xmesh-error-code`.
+ * Envoy-like local replies for mesh errors (no route, no healthy upstream, rate limited, ...), what
+ * the sidecar answers and what `mesh.fetch` / `mesh.dispatcher` return, so an HTTP caller sees the
+ * same response in either mode. gRPC requests get a trailers-only response: HTTP 200 with
+ * `grpc-status` and `grpc-message` in the headers and the stream ended. Other requests get the
+ * error's HTTP status and a one-line text body. Both carry the stable `XMESH_*` code in
+ * `x-xmesh-error-code`.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { MeshError } from '@xmesh/core';
-import { ERROR_CODE_METADATA } from '@xmesh/client';
+import { ERROR_CODE_METADATA } from './grpc-status.js';
 
 /** Headers of a trailers-only gRPC response for `error`, pseudo-header `:status` included. */
 export function grpcLocalReply(error: MeshError): OutgoingHttpHeaders {
@@ -38,6 +40,7 @@ function localReplyText(error: MeshError): string {
   switch (error.code) {
     case 'XMESH_NO_HEALTHY_UPSTREAM': return 'no healthy upstream';
     case 'XMESH_RATE_LIMITED': return 'local_rate_limited';
+    case 'XMESH_FAULT_ABORT': return 'fault filter abort';
     case 'XMESH_NO_ROUTE': return 'no route';
     case 'XMESH_CONNECT_FAILED': return 'upstream connect error or disconnect/reset before headers. reset reason: connection failure';
     case 'XMESH_UPSTREAM_RESET': return 'upstream connect error or disconnect/reset before headers. reset reason: remote reset';

@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MeshError } from '@xmesh/core';
 import { grpcLocalReply, httpLocalReply } from './local-reply.js';
-import { grpcTimeoutMs } from './grpc-timeout.js';
 
 test('a gRPC local reply is trailers-only: HTTP 200, grpc-status, percent-encoded message, the xmesh code', () => {
   const headers = grpcLocalReply(new MeshError('XMESH_NO_HEALTHY_UPSTREAM', 'no endpoint of "a b"'));
@@ -25,16 +24,6 @@ test('an HTTP local reply has the error status and Envoy\'s short body', () => {
   assert.equal(limited.headers[':status'], 429);
   assert.equal(limited.body, 'local_rate_limited\n');
   assert.equal(httpLocalReply(new MeshError('XMESH_PROTOCOL', 'bad frame')).body, 'XMESH_PROTOCOL: bad frame\n');
-});
-
-test('grpc-timeout parses every unit and rejects malformed values', () => {
-  assert.equal(grpcTimeoutMs('2H'), 7_200_000);
-  assert.equal(grpcTimeoutMs('3M'), 180_000);
-  assert.equal(grpcTimeoutMs('5S'), 5000);
-  assert.equal(grpcTimeoutMs('250m'), 250);
-  assert.equal(grpcTimeoutMs('1500u'), 1.5);
-  assert.equal(grpcTimeoutMs('2000000n'), 2);
-  for (const bad of ['', '5', 'S', '123456789S', '5s ', '-1S']) assert.equal(grpcTimeoutMs(bad), undefined, bad);
-  assert.equal(grpcTimeoutMs(undefined), undefined);
-  assert.equal(grpcTimeoutMs(['1S']), undefined);
+  assert.equal(httpLocalReply(new MeshError('XMESH_FAULT_ABORT', 'x', { httpStatus: 418 })).body, 'fault filter abort\n');
+  assert.equal(httpLocalReply(new MeshError('XMESH_FAULT_ABORT', 'x', { httpStatus: 418 })).headers[':status'], 418);
 });
