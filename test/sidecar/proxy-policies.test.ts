@@ -1,5 +1,6 @@
 // Route policies applied by the sidecar to proxied bytes: a retried HTTP/1.1 POST gets its whole
-// body again, a retried gRPC call over h2c too, and a route timeout ends a slow call locally.
+// body again, a retried gRPC call over h2c too, a route timeout ends a slow call locally, and the
+// local rate limit's request and response headers reach the upstream and the client.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
@@ -12,6 +13,7 @@ import { startFlakyServer, type FlakyServer } from './flaky-server.js';
 
 const { EchoClient: EchoCtor } = loadEcho();
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+const RATE_LIMIT = 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
 
 function staticCluster(name: string, address: string, http2: boolean): object {
   const i = address.lastIndexOf(':');
@@ -26,6 +28,7 @@ function staticCluster(name: string, address: string, http2: boolean): object {
 
 describe('sidecar route policies on proxied requests', () => {
   let web: HttpServer;
+  let headerEcho: HttpServer;
   let flaky: FlakyServer;
   let slow: EchoServer;
   let sidecar: Sidecar;
@@ -45,6 +48,8 @@ describe('sidecar route policies on proxied requests', () => {
       });
     });
     await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
+    headerEcho = createHttpServer((req, res) => res.end(JSON.stringify(req.headers)));
+    await new Promise<void>((resolve) => headerEcho.listen(0, '127.0.0.1', resolve));
     flaky = await startFlakyServer();
     slow = await startEchoServer('slow');
     const retry = { retry_on: '5xx,unavailable', num_retries: 2, retry_back_off: { base_interval: '0.001s' } };
@@ -57,14 +62,28 @@ describe('sidecar route policies on proxied requests', () => {
             stat_prefix: 'outbound',
             route_config: { name: 'outbound', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [
               { match: { prefix: '/upload' }, route: { cluster: 'web', retry_policy: retry } },
+              {
+                match: { prefix: '/shadow' }, route: { cluster: 'headers' },
+                typed_per_filter_config: { 'envoy.filters.http.local_ratelimit': {
+                  '@type': RATE_LIMIT, stat_prefix: 'shadow',
+                  token_bucket: { max_tokens: 1, tokens_per_fill: 1, fill_interval: '60s' },
+                  filter_enabled: { default_value: { numerator: 100 } },
+                  enable_x_ratelimit_headers: 'DRAFT_VERSION_03',
+                  request_headers_to_add_when_not_enforced: [{ header: { key: 'x-rate-limited-shadow', value: 'true' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
+                } },
+              },
               { match: { prefix: '/', headers: [{ name: 'x-route', string_match: { exact: 'slow' } }] }, route: { cluster: 'slow', timeout: '0.1s' } },
               { match: { prefix: '/' }, route: { cluster: 'flaky', retry_policy: retry } },
             ] }] },
-            http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+            http_filters: [
+              { name: 'envoy.filters.http.local_ratelimit', typed_config: { '@type': RATE_LIMIT, stat_prefix: 'listener_rl' } },
+              { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } },
+            ],
           } }] }],
         }],
         clusters: [
           staticCluster('web', `127.0.0.1:${(web.address() as { port: number }).port}`, false),
+          staticCluster('headers', `127.0.0.1:${(headerEcho.address() as { port: number }).port}`, false),
           staticCluster('flaky', flaky.address, true),
           staticCluster('slow', slow.address, true),
         ],
@@ -76,6 +95,7 @@ describe('sidecar route policies on proxied requests', () => {
   after(async () => {
     await sidecar.close();
     web.close();
+    headerEcho.close();
     await Promise.all([flaky.close(), slow.close()]);
   });
 
@@ -107,5 +127,18 @@ describe('sidecar route policies on proxied requests', () => {
     assert.deepEqual(error?.metadata.get('x-xmesh-error-code'), ['XMESH_TIMEOUT']);
     assert.ok(elapsed >= 90 && elapsed < 800, `ended after ${elapsed} ms`);
     client.close();
+  });
+
+  test('the local rate limit in shadow mode: its request header reaches the upstream, x-ratelimit-* the client', async () => {
+    const seen: { shadow: unknown; remaining: unknown; status: number }[] = [];
+    for (let i = 0; i < 2; i++) {
+      const res = await request(`http://${sidecar.target}/shadow`, { headers: { host: 'api.svc' } });
+      const upstream = (await res.body.json()) as Record<string, unknown>;
+      seen.push({ shadow: upstream['x-rate-limited-shadow'], remaining: res.headers['x-ratelimit-remaining'], status: res.statusCode });
+    }
+    assert.deepEqual(seen, [
+      { shadow: undefined, remaining: '0', status: 200 },
+      { shadow: 'true', remaining: '0', status: 200 },
+    ]);
   });
 });

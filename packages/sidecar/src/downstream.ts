@@ -28,8 +28,8 @@ export interface Downstream {
   readonly writable: Writable;
   /** Relays the request body to upstream attempts; created by the first forwarder that needs it. */
   relay: BodyRelay | undefined;
-  /** True once the route's trace headers (`x-request-id`, `traceparent`) were added to `requestHeaders`. */
-  traced: boolean;
+  /** True once the route's trace headers and the filters' request headers were added to `requestHeaders`. */
+  decorated: boolean;
   /** True once response headers went out. */
   readonly headersSent: boolean;
   /** True once the client went away or the response completed. */
@@ -73,7 +73,7 @@ export class H2Downstream implements Downstream {
   readonly grpc: boolean;
   private readonly onClose: () => void;
   relay: BodyRelay | undefined = undefined;
-  traced = false;
+  decorated = false;
   private trailers: OutgoingHttpHeaders | undefined = undefined;
   private abortHandler: DownstreamAbortHandler | undefined = undefined;
   private done = false;
@@ -167,7 +167,7 @@ export class H1Downstream implements Downstream {
   readonly grpc: boolean;
   private readonly onClose: () => void;
   relay: BodyRelay | undefined = undefined;
-  traced = false;
+  decorated = false;
   readonly hasBody: boolean;
   private abortHandler: DownstreamAbortHandler | undefined = undefined;
   private done = false;

@@ -11,7 +11,7 @@ import { MeshError } from '@xmesh/core';
 import { BodyRelay } from './body-relay.js';
 import { h1Headers, h2ResponseFromH1 } from './request-headers.js';
 import type { DownstreamAbortHandler } from './downstream.js';
-import { cancelledOutcome, responseOutcome, type AttemptFailure, type ProxyAttempt } from './proxy-attempt.js';
+import { cancelledOutcome, responseOutcome, withResponseHeaders, type AttemptFailure, type ProxyAttempt } from './proxy-attempt.js';
 
 type Controller = Dispatcher.DispatchController;
 type RawHeaders = Record<string, string | string[] | undefined>;
@@ -95,7 +95,7 @@ class H1Forward implements Dispatcher.DispatchHandler, DownstreamAbortHandler {
       }
     }
     const ds = attempt.downstream;
-    ds.respond(response, false);
+    ds.respond(withResponseHeaders(response, attempt), false);
     const writable = ds.writable as ForwardedWritable;
     writable[FORWARD] = this;
     writable.on('drain', onDownstreamDrain);

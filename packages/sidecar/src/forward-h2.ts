@@ -13,7 +13,7 @@ import { BodyRelay } from './body-relay.js';
 import { H2Downstream } from './downstream.js';
 import { HeaderView } from './header-view.js';
 import { h2FromH1 } from './request-headers.js';
-import { cancelledOutcome, parseGrpcStatus, responseOutcome, type AttemptFailure, type ProxyAttempt } from './proxy-attempt.js';
+import { cancelledOutcome, parseGrpcStatus, responseOutcome, withResponseHeaders, type AttemptFailure, type ProxyAttempt } from './proxy-attempt.js';
 
 const END_STREAM = constants.NGHTTP2_FLAG_END_STREAM;
 const CONNECT_ERRORS: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET']);
@@ -99,7 +99,7 @@ class H2Forward {
         return;
       }
     }
-    ds.respond(headers as OutgoingHttpHeaders, endStream);
+    ds.respond(withResponseHeaders(headers as OutgoingHttpHeaders, this.attempt), endStream);
     if (endStream) this.settle();
   }
 

@@ -90,3 +90,9 @@ export function cancelledOutcome(grpc: boolean, latencyMs: number): CallOutcome 
     ? { kind: 'upstream_error', httpStatus: 200, grpcStatus: 1, latencyMs }
     : { kind: 'local_error', httpStatus: 499, grpcStatus: undefined, latencyMs };
 }
+
+/** `headers` plus the filters' response headers (`x-ratelimit-*`) of `attempt`. */
+export function withResponseHeaders<H extends object>(headers: H, attempt: ProxyAttempt): H {
+  const added = attempt.responseHeadersToAdd;
+  return added === undefined ? headers : { ...headers, ...added };
+}

@@ -3,7 +3,9 @@
  * cluster speaks HTTP/2 or the request is gRPC (as the embedded gRPC transport does), else over
  * the endpoint's HTTP/1.1 pool.
  */
+import type { IncomingHttpHeaders } from 'node:http2';
 import { traceHeadersFor, type Invoke } from '@xmesh/client';
+import type { HeaderValueOption } from '@xmesh/xds';
 import { forwardH1 } from './forward-h1.js';
 import { forwardH2 } from './forward-h2.js';
 import { cancelledOutcome, type ProxyAttempt } from './proxy-attempt.js';
@@ -14,12 +16,13 @@ export const proxyTransport: Invoke<ProxyAttempt> = (attempt) => {
     attempt.finish(cancelledOutcome(ds.grpc, attempt.elapsed()));
     return;
   }
-  if (!ds.traced) {
-    // Once per request, so a retry sends the same ids: the request headers are forwarded from here.
-    ds.traced = true;
+  if (!ds.decorated) {
+    // Once per request (a retry sends the same ids and headers): the request headers are forwarded from here.
+    ds.decorated = true;
     const headers = ds.requestHeaders;
     const trace = traceHeadersFor(attempt, firstValue(headers.traceparent), firstValue(headers['x-request-id']));
     if (trace !== undefined) Object.assign(headers, trace);
+    if (attempt.requestHeadersToAdd !== undefined) addHeaderOptions(headers, attempt.requestHeadersToAdd);
   }
   const transports = attempt.transports!;
   if (attempt.request.grpc || attempt.cluster!.config.http2) {
@@ -28,6 +31,16 @@ export const proxyTransport: Invoke<ProxyAttempt> = (attempt) => {
     forwardH1(attempt, transports.http(false));
   }
 };
+
+/** The filters' request headers (Envoy's HeaderValueOption: `append` adds a value, otherwise replaces). */
+function addHeaderOptions(headers: IncomingHttpHeaders, options: readonly HeaderValueOption[]): void {
+  for (const { key, value, append } of options) {
+    const name = key.toLowerCase();
+    const prior = headers[name];
+    if (!append || prior === undefined) headers[name] = value;
+    else headers[name] = Array.isArray(prior) ? [...prior, value] : [prior, value];
+  }
+}
 
 function firstValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
