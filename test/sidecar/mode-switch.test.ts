@@ -107,6 +107,17 @@ describe('mode switch through the xmesh sidecar', () => {
     assert.deepEqual(seen[1], seen[0]);
   });
 
+  test('sidecar mode with the sidecar unreachable: fetch rejects with the connection error, no local reply', async () => {
+    const mesh = await createMesh({ config: config(stable.address), env: {}, mode: 'sidecar', sidecar: { address: `127.0.0.1:${await closedPort()}` } });
+    try {
+      const err = await mesh.fetch('http://web.svc/web/page').then(() => undefined, (e: Error) => e);
+      assert.ok(err instanceof TypeError, 'fetch rejected');
+      assert.equal((err.cause as { code?: string }).code, 'ECONNREFUSED');
+    } finally {
+      await mesh.close();
+    }
+  });
+
   test('XMESH_MODE=sidecar in the environment overrides the configured mode', async () => {
     const { mesh, echo } = await meshWith({ mode: 'embedded', env: { XMESH_MODE: 'sidecar' } });
     assert.equal(mesh.mode.mode, 'sidecar');

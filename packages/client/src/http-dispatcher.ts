@@ -7,8 +7,8 @@
  * abort, no healthy upstream, circuit open, timeout, connect failure or reset after the retries)
  * gets the local reply the sidecar (and Envoy) would send: the error's HTTP status, a short text
  * body and `x-xmesh-error-code`, so `fetch` resolves with the same Response in either mode. The
- * caller's own abort and a closed mesh reach the handler's error callback instead (undici's
- * `fetch` wraps the MeshError: `err.cause`).
+ * caller's own abort, a closed mesh and a sidecar (in sidecar mode) that cannot be reached reach the
+ * handler's error callback instead (undici's `fetch` wraps the error: `err.cause`).
  */
 import { STATUS_CODES } from 'node:http';
 import { DecoratorHandler, Dispatcher } from 'undici';
@@ -231,7 +231,8 @@ export class HttpExchange implements Handler {
     }
     const committed = this.committed;
     this.end('local_error');
-    if (committed || this.controller.aborted) this.inner.onResponseError(this.controller, error);
+    // In sidecar mode the sidecar answers for the mesh; not reaching it is the caller's error, as with any sidecar.
+    if (committed || this.controller.aborted || attempt?.mode === 'sidecar') this.inner.onResponseError(this.controller, error);
     else this.replyLocally(upstreamFailure(error, attempt));
   }
 
