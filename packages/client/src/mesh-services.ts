@@ -62,13 +62,14 @@ export class MeshServices {
     return this.sidecarStats;
   }
 
-  /** `vhost.<vhost>.route.<route>.` upstream stats of a routed call. */
+  /** `vhost.<vhost>.route.<stat_prefix>.` upstream stats of a routed call; none when its route has no `stat_prefix` (Envoy). */
   route(call: PipelineCall): UpstreamStats | undefined {
     const decision = call.decision;
-    if (decision === undefined) return undefined;
+    const statPrefix = decision?.route.statPrefix;
+    if (decision === undefined || statPrefix === undefined) return undefined;
     let stats = this.routeStats.get(decision.route);
     if (stats === undefined) {
-      stats = new UpstreamStats(this.stats.route(decision.virtualHost.name, decision.route.name));
+      stats = new UpstreamStats(this.stats.route(decision.virtualHost.name, statPrefix));
       this.routeStats.set(decision.route, stats);
     }
     return stats;

@@ -67,7 +67,7 @@ export class StatStore {
     return this.root.scope(`http.${statPrefix}`, 'http', { envoy_http_conn_manager_prefix: statPrefix });
   }
 
-  /** `vhost.<vhost>.route.<route>.`, tagged `envoy_virtual_host` and `envoy_route`. */
+  /** `vhost.<vhost>.route.<route stat_prefix>.`, tagged `envoy_virtual_host` and `envoy_route`. */
   route(virtualHost: string, route: string): StatScope {
     return this.root.scope(`vhost.${virtualHost}.route.${route}`, 'vhost_route', { envoy_virtual_host: virtualHost, envoy_route: route });
   }

@@ -95,6 +95,8 @@ export interface Route {
   readonly match: RouteMatch;
   readonly action: RouteAction;
   readonly typedPerFilterConfig: Dict<FilterOverride>;
+  /** `stat_prefix`: the route's upstream stats go under `vhost.<vhost>.route.<statPrefix>.`; absent, it has none (Envoy). */
+  readonly statPrefix?: string;
 }
 
 export type PathMatch =

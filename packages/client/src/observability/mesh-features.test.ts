@@ -66,7 +66,7 @@ function meshConfig(ports: { flaky: number; good: number; echo: number; deadPort
                 name: 'all',
                 domains: ['*'],
                 routes: [
-                  { name: 'retry5xx', match: { prefix: '/retry' }, route: { cluster: 'httpFlaky', retry_policy: { retry_on: '5xx', num_retries: 2, retry_back_off: backoff } } },
+                  { name: 'retry5xx', stat_prefix: 'retries', match: { prefix: '/retry' }, route: { cluster: 'httpFlaky', retry_policy: { retry_on: '5xx', num_retries: 2, retry_back_off: backoff } } },
                   { name: 'connect', match: { prefix: '/connect' }, route: { cluster: 'httpDead', retry_policy: { retry_on: 'connect-failure', num_retries: 1, retry_back_off: backoff } } },
                   {
                     name: 'faulty', match: { prefix: '/faulty' }, route: { cluster: 'httpGood' },
@@ -165,7 +165,10 @@ describe('mesh features end to end', () => {
     assert.equal(store.value('cluster.httpFlaky.upstream_rq_200'), 1);
     assert.equal(store.value('cluster.httpFlaky.upstream_rq_retry'), 2);
     assert.equal(store.value('cluster.httpFlaky.upstream_rq_retry_success'), 1);
-    assert.equal(store.value('vhost.all.route.retry5xx.upstream_rq_total'), 3);
+    assert.equal(store.value('vhost.all.route.retries.upstream_rq_total'), 3);
+    assert.equal(store.value('vhost.all.route.retries.upstream_rq_retry'), 2);
+    // Routes without stat_prefix keep no route stats, as in Envoy.
+    assert.deepEqual([...store.all()].map((s) => s.name).filter((n) => n.startsWith('vhost.')).every((n) => n.startsWith('vhost.all.route.retries.')), true);
   });
 
   test('HTTP: connect failures are retried on the other endpoint', async () => {

@@ -59,6 +59,13 @@ test('defaults are Envoy\'s: timeout 15 s, case_sensitive, no retries without a 
   });
 });
 
+test('stat_prefix names the route\'s stats; without it the route keeps none', () => {
+  assert.equal(decode(oneRoute({ stat_prefix: 'checkout' })).rc.virtualHosts[0]!.routes[0]!.statPrefix, 'checkout');
+  assert.equal(decode(oneRoute({})).rc.virtualHosts[0]!.routes[0]!.statPrefix, undefined);
+  assert.equal(decode(oneRoute({ stat_prefix: '' })).rc.virtualHosts[0]!.routes[0]!.statPrefix, undefined);
+  assert.deepEqual(errorsOf(oneRoute({ stat_prefix: 7 })).map((e) => e.path), ['x.virtual_hosts[0].routes[0].stat_prefix']);
+});
+
 test('retry policy defaults: num_retries 1, back-off 25/250 ms, host selection 1', () => {
   const { rc, issues } = decode(oneRoute({ route: { cluster: 'c', retry_policy: { retry_on: '5xx' } } }));
   assert.deepEqual(issues.errors, []);

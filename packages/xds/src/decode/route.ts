@@ -40,7 +40,6 @@ export const ROUTE_IGNORED: Readonly<Record<string, string>> = {
   decorator: 'tracing span names are not set by the mesh',
   tracing: 'tracing sampling is decided by the app',
   per_request_buffer_limit_bytes: 'requests are not buffered by the mesh',
-  stat_prefix: 'per-route stats are not kept',
 };
 
 const UNSUPPORTED_ACTIONS: Readonly<Record<string, string>> = {
@@ -125,6 +124,7 @@ function decodeRoute(r: Reader, defaultName: string, vhostRetryPolicy: RetryPoli
   const a = r.obj('route');
   const action = a ? decodeRouteAction(a, vhostRetryPolicy) : undefined;
   const typedPerFilterConfig = filterOverridesField(r, 'typed_per_filter_config');
+  const statPrefix = r.str('stat_prefix');
   ignoreAll(r, ROUTE_IGNORED);
   r.finish();
   return {
@@ -132,6 +132,7 @@ function decodeRoute(r: Reader, defaultName: string, vhostRetryPolicy: RetryPoli
     match: match ?? PLACEHOLDER_MATCH,
     action: action ?? PLACEHOLDER_ACTION,
     typedPerFilterConfig,
+    ...(statPrefix ? { statPrefix } : {}),
   };
 }
 
