@@ -20,6 +20,7 @@ import type { AttemptResult } from '@xmesh/filters';
 import type { RouteDecision } from '@xmesh/router';
 import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 import { grpcLocalReply, httpLocalReply } from './local-reply.js';
+import { addHeaderOptions, firstValue } from './header-options.js';
 
 type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;
@@ -298,10 +299,6 @@ function withHost(raw: Dispatcher.DispatchOptions['headers'], authority: string)
   return out;
 }
 
-function firstValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
 /** Visits undici's header shapes: flat arrays, arrays of pairs, records, and iterables of pairs. */
 function forEachHeader(raw: unknown, visit: (name: string, value: string) => void): void {
   if (raw == null) return;
@@ -367,12 +364,3 @@ function upstreamFailure(error: Error, attempt: HttpAttempt | undefined): MeshEr
     : new MeshError(ErrorCode.UPSTREAM_RESET, `the upstream reset the request before responding: ${error.message}`, details);
 }
 
-/** Envoy's HeaderValueOption: `append` adds a value, otherwise the header is replaced. */
-function addHeaderOptions(headers: Record<string, string | string[]>, options: readonly { readonly key: string; readonly value: string; readonly append: boolean }[]): void {
-  for (const { key, value, append } of options) {
-    const name = key.toLowerCase();
-    const prior = headers[name];
-    if (!append || prior === undefined) headers[name] = value;
-    else headers[name] = Array.isArray(prior) ? [...prior, value] : [prior, value];
-  }
-}

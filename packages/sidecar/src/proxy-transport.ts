@@ -3,9 +3,7 @@
  * cluster speaks HTTP/2 or the request is gRPC (as the embedded gRPC transport does), else over
  * the endpoint's HTTP/1.1 pool.
  */
-import type { IncomingHttpHeaders } from 'node:http2';
-import { traceHeadersFor, type Invoke } from '@xmesh/client';
-import type { HeaderValueOption } from '@xmesh/xds';
+import { addHeaderOptions, firstValue, traceHeadersFor, type Invoke } from '@xmesh/client';
 import { forwardH1 } from './forward-h1.js';
 import { forwardH2 } from './forward-h2.js';
 import { cancelledOutcome, type ProxyAttempt } from './proxy-attempt.js';
@@ -31,17 +29,3 @@ export const proxyTransport: Invoke<ProxyAttempt> = (attempt) => {
     forwardH1(attempt, transports.http(false));
   }
 };
-
-/** The filters' request headers (Envoy's HeaderValueOption: `append` adds a value, otherwise replaces). */
-function addHeaderOptions(headers: IncomingHttpHeaders, options: readonly HeaderValueOption[]): void {
-  for (const { key, value, append } of options) {
-    const name = key.toLowerCase();
-    const prior = headers[name];
-    if (!append || prior === undefined) headers[name] = value;
-    else headers[name] = Array.isArray(prior) ? [...prior, value] : [prior, value];
-  }
-}
-
-function firstValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}

@@ -1,0 +1,19 @@
+/** Header helpers the HTTP front ends (the mesh's dispatcher, the sidecar) share. */
+import type { HeaderValueOption } from '@xmesh/xds';
+
+type HeaderRecord = Record<string, string | string[] | undefined>;
+
+/** Applies Envoy HeaderValueOptions to `headers` (lower-case names): `append` adds a value, otherwise the header is replaced. */
+export function addHeaderOptions(headers: HeaderRecord, options: readonly HeaderValueOption[]): void {
+  for (const { key, value, append } of options) {
+    const name = key.toLowerCase();
+    const prior = headers[name];
+    if (!append || prior === undefined) headers[name] = value;
+    else headers[name] = Array.isArray(prior) ? [...prior, value] : [prior, value];
+  }
+}
+
+/** The first value of a header that may repeat. */
+export function firstValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
