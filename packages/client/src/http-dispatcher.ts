@@ -189,6 +189,8 @@ export class HttpExchange implements Handler {
   onRequestStart(controller: Controller): void {
     this.upstream = controller;
     if (this.controller.aborted) controller.abort(this.controller.reason as Error);
+    // The call already ended (a timeout while the request waited in the pool): it must not go out late.
+    else if (this.ended) controller.abort(new Error('the mesh already answered this request'));
   }
 
   onRequestUpgrade(_controller: Controller, statusCode: number, headers: Headers, socket: import('node:stream').Duplex): void {
@@ -197,6 +199,10 @@ export class HttpExchange implements Handler {
 
   onResponseStart(controller: Controller, statusCode: number, headers: Headers, statusMessage?: string): void {
     if (this.stale !== undefined && controller === this.stale) return;
+    if (this.ended) {
+      controller.abort(new Error('the mesh already answered this request'));
+      return;
+    }
     const attempt = this.attempt;
     const retry = this.committed || attempt === undefined ? undefined : attempt.retry;
     if (attempt !== undefined && retry?.canRetry === true && retry.retryOnResponse(attempt, responseResult(statusCode, headers, attempt.decision))) {
@@ -213,12 +219,12 @@ export class HttpExchange implements Handler {
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
-    if (this.stale !== undefined && controller === this.stale) return;
+    if ((this.stale !== undefined && controller === this.stale) || this.ended) return;
     this.inner.onResponseData(this.controller, chunk);
   }
 
   onResponseEnd(controller: Controller, trailers: Headers): void {
-    if (this.stale !== undefined && controller === this.stale) return;
+    if ((this.stale !== undefined && controller === this.stale) || this.ended) return;
     this.end(this.status >= 500 ? 'upstream_error' : 'success');
     this.inner.onResponseEnd(this.controller, trailers as never);
   }
@@ -226,6 +232,12 @@ export class HttpExchange implements Handler {
   onResponseError(controller: Controller, error: Error): void {
     if (this.stale !== undefined && controller === this.stale) return;
     const attempt = this.attempt;
+    if (this.ended) {
+      // The caller already has its end (its own abort, or the mesh's reply): release this attempt only.
+      attempt?.finish({ kind: 'local_error', httpStatus: 0, grpcStatus: undefined, latencyMs: attempt.elapsed() });
+      attempt?.retry?.end();
+      return;
+    }
     if (!this.committed && !this.ended && attempt?.retry !== undefined && !this.controller.aborted) {
       attempt.finish({ kind: 'local_error', httpStatus: 0, grpcStatus: undefined, latencyMs: attempt.elapsed() });
       if (attempt.retry.onAttemptEnd(attempt, failureResult(error), false)) return;
@@ -233,7 +245,8 @@ export class HttpExchange implements Handler {
     const committed = this.committed;
     this.end('local_error');
     // In sidecar mode the sidecar answers for the mesh; not reaching it is the caller's error, as with any sidecar.
-    if (committed || this.controller.aborted || attempt?.mode === 'sidecar') this.inner.onResponseError(this.controller, error);
+    // A pool destroyed under the call is the mesh closing, not an upstream reset.
+    if (committed || this.controller.aborted || attempt?.mode === 'sidecar' || isPoolDestroyed(error)) this.inner.onResponseError(this.controller, error);
     else this.replyLocally(upstreamFailure(error, attempt));
   }
 
@@ -348,6 +361,10 @@ function responseResult(status: number, headers: Headers, decision: RouteDecisio
 /** A transport error as `retry_on` reads it: refused connections are connect failures, the rest resets. */
 function failureResult(error: Error): AttemptResult {
   return { httpStatus: 0, grpcStatus: undefined, failure: isConnectError(error) ? 'connect' : 'reset', headers: undefined };
+}
+
+function isPoolDestroyed(error: Error): boolean {
+  return (error as { code?: string }).code === 'UND_ERR_DESTROYED';
 }
 
 function isConnectError(error: Error): boolean {

@@ -130,3 +130,56 @@ describe('HTTP through the mesh', () => {
     assert.match((err as Error).name, /AbortError|TimeoutError/);
   });
 });
+
+describe('HTTP local replies and the requests behind them', () => {
+  const seen: string[] = [];
+  const server = createServer((req, res) => {
+    seen.push(req.url ?? '');
+    if (req.url === '/slow') setTimeout(() => res.end('slow done'), 400).unref();
+    else res.end('ok');
+  });
+  let port = 0;
+
+  before(async () => {
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+  });
+
+  after(() => new Promise<void>((r) => server.close(() => r())));
+
+  /** One upstream connection; `/quick` has a 0.1 s route timeout, `/slow` the default. */
+  async function meshWithOneConnection(): Promise<Mesh> {
+    const config = bootstrap({ routes: [{ prefix: '/quick', cluster: 'one' }, { prefix: '/', cluster: 'one' }], clusters: { one: [`127.0.0.1:${port}`] } }) as {
+      static_resources: { listeners: { filter_chains: { filters: { typed_config: { route_config: { virtual_hosts: { routes: { route: Record<string, unknown> }[] }[] } } }[] }[] }[] };
+    };
+    config.static_resources.listeners[0]!.filter_chains[0]!.filters[0]!.typed_config.route_config.virtual_hosts[0]!.routes[0]!.route.timeout = '0.1s';
+    return createMesh({ config, env: {}, transport: { httpOptions: { connections: 1 } } });
+  }
+
+  test('a request that timed out while queued for a connection gets its 504 and is never sent', async () => {
+    const mesh = await meshWithOneConnection();
+    try {
+      seen.length = 0;
+      const slow = mesh.fetch('http://one.svc/slow');
+      await new Promise((r) => setTimeout(r, 20));
+      const quick = await mesh.fetch('http://one.svc/quick');
+      assert.equal(quick.status, 504);
+      assert.equal(quick.headers.get('x-xmesh-error-code'), 'XMESH_TIMEOUT');
+      assert.equal(await quick.text(), 'upstream request timeout\n');
+      assert.equal(await (await slow).text(), 'slow done');
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(seen, ['/slow']);
+    } finally {
+      await mesh.close();
+    }
+  });
+
+  test('closing the mesh under a request in flight rejects it; no upstream reset is invented', async () => {
+    const mesh = await meshWithOneConnection();
+    const slow = mesh.fetch('http://one.svc/slow');
+    await new Promise((r) => setTimeout(r, 50));
+    await mesh.close();
+    const outcome = await slow.then((res) => `resolved ${res.status}`, (err: Error) => `rejected ${err.name}`);
+    assert.equal(outcome, 'rejected TypeError');
+  });
+});
