@@ -1,7 +1,7 @@
 // Trace headers on the fast path, seen by a raw node:http2 server, following the listener's
 // HttpConnectionManager as Envoy does: `x-request-id` kept or (generate_request_id, default true)
-// created; `traceparent` continued or started only with `tracing`, passed through untouched without
-// it. Created ids go never-indexed (HPACK) so they do not churn the header table.
+// created; `traceparent` continued or started only with the OpenTelemetry tracer, passed through
+// untouched otherwise. Created ids go never-indexed (HPACK) so they do not churn the header table.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http2, { type IncomingHttpHeaders } from 'node:http2';
@@ -11,6 +11,7 @@ import { bootstrap } from '../../../test/support/mesh-config.js';
 
 const PATH = '/pkg.Svc/Method';
 const PARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+const OPENTELEMETRY = { provider: { name: 'envoy.tracers.opentelemetry' } };
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 let server: http2.Http2Server;
 let port = 0;
@@ -55,18 +56,26 @@ async function sent(mesh: Mesh, metadata?: Record<string, string>): Promise<Inco
 const neverIndexed = (headers: IncomingHttpHeaders): string[] => [...((headers as { [http2.sensitiveHeaders]?: string[] })[http2.sensitiveHeaders] ?? [])].sort();
 
 test('with tracing: a call without trace context starts an unsampled trace with a request id, both never-indexed', async () => {
-  const headers = await sent(await meshWith({ tracing: {} }));
+  const headers = await sent(await meshWith({ tracing: OPENTELEMETRY }));
   assert.match(String(headers.traceparent), /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
   assert.match(String(headers['x-request-id']), UUID_V4);
   assert.deepEqual(neverIndexed(headers), ['traceparent', 'x-request-id']);
 });
 
 test("with tracing: a caller's traceparent is continued and its request id kept; other metadata stays indexable", async () => {
-  const headers = await sent(await meshWith({ tracing: { random_sampling: { value: 100 } } }), { traceparent: PARENT, 'x-request-id': 'req-7', 'x-tenant': 'a' });
+  const headers = await sent(await meshWith({ tracing: { random_sampling: { value: 100 }, provider: { name: 'envoy.tracers.opentelemetry', typed_config: { '@type': 'type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig' } } } }), { traceparent: PARENT, 'x-request-id': 'req-7', 'x-tenant': 'a' });
   assert.match(String(headers.traceparent), /^00-4bf92f3577b34da6a3ce929d0e0e4736-(?!00f067aa0ba902b7)[0-9a-f]{16}-01$/);
   assert.equal(headers['x-request-id'], 'req-7');
   assert.equal(headers['x-tenant'], 'a');
   assert.deepEqual(neverIndexed(headers), ['traceparent']);
+});
+
+test('tracing with another provider, or none, propagates no traceparent (Envoy has no W3C tracer then)', async () => {
+  for (const tracing of [{}, { provider: { name: 'envoy.tracers.zipkin' } }]) {
+    const headers = await sent(await meshWith({ tracing }));
+    assert.equal(headers.traceparent, undefined);
+    assert.match(String(headers['x-request-id']), UUID_V4);
+  }
 });
 
 test('without tracing (the default): only a request id is created; a caller traceparent passes through untouched', async () => {

@@ -60,7 +60,7 @@ function config(clusters: Record<string, { addresses: string[]; action?: Record<
   const cfg = bootstrap({
     routes: names.map((name) => ({ prefix: '/', headers: { 'x-route': name }, cluster: name })),
     clusters: Object.fromEntries(names.map((n) => [n, clusters[n]!.addresses])),
-    hcm: { tracing: {} },
+    hcm: { tracing: { provider: { name: 'envoy.tracers.opentelemetry' } } },
   }) as Cfg;
   const routes = cfg.static_resources.listeners[0]!.filter_chains[0]!.filters[0]!.typed_config.route_config.virtual_hosts[0]!.routes;
   names.forEach((name, i) => {

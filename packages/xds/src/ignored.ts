@@ -5,7 +5,7 @@
 import { IGNORED_FIELDS, IGNORED_CONTENTS, type IgnoredField } from './decode/ignored-fields.js';
 import { FAULT_IGNORED } from './decode/fault.js';
 import { ROUTER_IGNORED } from './decode/http-filters.js';
-import { FILTER_CHAIN_IGNORED, HCM_IGNORED, LISTENER_IGNORED, TRACING_IGNORED } from './decode/listener.js';
+import { FILTER_CHAIN_IGNORED, HCM_IGNORED, LISTENER_IGNORED, TRACING_IGNORED, TRACING_PROVIDER_IGNORED } from './decode/listener.js';
 import { LOCAL_RATELIMIT_IGNORED } from './decode/local-ratelimit.js';
 import { RATE_LIMIT_IGNORED } from './decode/rate-limits.js';
 import { RETRY_POLICY_IGNORED } from './decode/retry-policy.js';
@@ -19,6 +19,7 @@ const TABLES: readonly [string, Readonly<Record<string, string>>][] = [
   ['envoy.config.listener.v3.FilterChain', FILTER_CHAIN_IGNORED],
   ['envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', HCM_IGNORED],
   ['envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.Tracing', TRACING_IGNORED],
+  ['envoy.config.trace.v3.Tracing.Http', TRACING_PROVIDER_IGNORED],
   ['envoy.extensions.filters.http.router.v3.Router', ROUTER_IGNORED],
   ['envoy.config.route.v3.RouteConfiguration', ROUTE_CONFIG_IGNORED],
   ['envoy.config.route.v3.VirtualHost', VIRTUAL_HOST_IGNORED],

@@ -49,9 +49,9 @@ export interface ListenerConfig {
   /** HCM `generate_request_id` (default true): upstream requests without an `x-request-id` get a new UUID v4. */
   readonly generateRequestId: boolean;
   /**
-   * True when the HCM has a `tracing` block: upstream requests carry a W3C `traceparent` that is a
-   * child of the caller's (or a new unsampled trace). Without it, as in Envoy, a caller's
-   * `traceparent` passes through untouched and none is created.
+   * True when the HCM's `tracing` names the OpenTelemetry provider: upstream requests carry a W3C
+   * `traceparent` that is a child of the caller's (or a new unsampled trace). Otherwise, as in Envoy
+   * without a W3C tracer, a caller's `traceparent` passes through untouched and none is created.
    */
   readonly tracing: boolean;
 }

@@ -59,7 +59,7 @@ function meshConfig(ports: { flaky: number; good: number; echo: number; deadPort
           typed_config: {
             '@type': HCM,
             stat_prefix: 'mesh',
-            tracing: {},
+            tracing: { provider: { name: 'envoy.tracers.opentelemetry' } },
             route_config: {
               name: 'mesh',
               virtual_hosts: [{

@@ -112,7 +112,6 @@ test('a fully specified listener decodes to the exact model', () => {
     `${HCM_PATH}.http_filters[2]`,
     `${HCM_PATH}.http_filters[3].typed_config.suppress_envoy_headers`,
     `${HCM_PATH}.tracing.random_sampling`,
-    `${HCM_PATH}.tracing.provider`,
     `${HCM_PATH}.codec_type`,
     `${HCM_PATH}.access_log`,
     `${HCM_PATH}.use_remote_address`,

@@ -95,7 +95,11 @@ export const HCM_IGNORED: Readonly<Record<string, string>> = {
   early_header_mutation_extensions: 'downstream request decoration',
 };
 
-/** HCM `tracing`: its presence turns on W3C trace-context propagation; the rest belongs to the app's tracer. */
+/**
+ * HCM `tracing`: with the OpenTelemetry provider (Envoy's W3C trace-context tracer) upstream requests
+ * carry a `traceparent`; another provider or none propagates nothing, as Envoy's null tracer. Spans
+ * themselves belong to the app's tracer.
+ */
 export const TRACING_IGNORED: Readonly<Record<string, string>> = {
   client_sampling: 'sampling is decided by the app\'s tracer; the mesh propagates the caller\'s sampled flag',
   random_sampling: 'sampling is decided by the app\'s tracer; the mesh propagates the caller\'s sampled flag',
@@ -103,11 +107,16 @@ export const TRACING_IGNORED: Readonly<Record<string, string>> = {
   verbose: 'spans are recorded by the app\'s tracer (OpenTelemetry)',
   max_path_tag_length: 'spans are recorded by the app\'s tracer (OpenTelemetry)',
   custom_tags: 'spans are recorded by the app\'s tracer (OpenTelemetry)',
-  provider: 'spans are exported by the app\'s tracer (OpenTelemetry); the mesh propagates W3C trace context',
   spawn_upstream_span: 'spans are recorded by the app\'s tracer (OpenTelemetry)',
 };
 
+/** HCM `tracing.provider`: only which tracer it names matters. */
+export const TRACING_PROVIDER_IGNORED: Readonly<Record<string, string>> = {
+  typed_config: 'the exporter settings belong to the app\'s tracer; only the provider\'s kind (OpenTelemetry: W3C trace context) is read',
+};
+
 const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
+const OPENTELEMETRY_TRACER = 'envoy.tracers.opentelemetry';
 
 export function decodeListener(r: Reader): { listener: ListenerConfig; inlineRoutes: RouteConfig | undefined } {
   const name = r.requiredStr('name');
@@ -154,7 +163,14 @@ export function decodeListener(r: Reader): { listener: ListenerConfig; inlineRou
     generateRequestId = hcm.bool('generate_request_id', true);
     const tracingReader = hcm.obj('tracing');
     if (tracingReader) {
-      tracing = true;
+      const provider = tracingReader.obj('provider');
+      if (provider) {
+        const typed = provider.get('typed_config') as { readonly '@type'?: unknown } | undefined;
+        const type = typeof typed?.['@type'] === 'string' ? typed['@type'] : '';
+        tracing = provider.str('name') === OPENTELEMETRY_TRACER || type.endsWith('.OpenTelemetryConfig');
+        ignoreAll(provider, TRACING_PROVIDER_IGNORED);
+        provider.finish();
+      }
       ignoreAll(tracingReader, TRACING_IGNORED);
       tracingReader.finish();
     }
