@@ -17,12 +17,20 @@ let server: http2.Http2Server;
 let port = 0;
 const meshes: Mesh[] = [];
 const seen: IncomingHttpHeaders[] = [];
+const failedOnce = new Set<string>();
 
 before(async () => {
   server = http2.createServer();
   server.on('stream', (stream, headers) => {
     seen.push(headers);
     stream.resume();
+    // `x-fail-first`: the first attempt of each request id is refused with UNAVAILABLE (trailers-only).
+    const id = String(headers['x-request-id']);
+    if (headers['x-fail-first'] !== undefined && !failedOnce.has(id)) {
+      failedOnce.add(id);
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '14' }, { endStream: true });
+      return;
+    }
     stream.on('end', () => {
       stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
       stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
@@ -38,8 +46,12 @@ after(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
-async function meshWith(hcm: Record<string, unknown>): Promise<Mesh> {
-  const mesh = await createMesh({ env: {}, config: bootstrap({ routes: [{ cluster: 'raw' }], clusters: { raw: [`127.0.0.1:${port}`] }, http2: ['raw'], hcm }) });
+async function meshWith(hcm: Record<string, unknown>, routeExtras: Record<string, unknown> = {}): Promise<Mesh> {
+  const config = bootstrap({ routes: [{ cluster: 'raw' }], clusters: { raw: [`127.0.0.1:${port}`] }, http2: ['raw'], hcm }) as {
+    static_resources: { listeners: { filter_chains: { filters: { typed_config: { route_config: { virtual_hosts: { routes: { route: Record<string, unknown> }[] }[] } } }[] }[] }[] };
+  };
+  Object.assign(config.static_resources.listeners[0]!.filter_chains[0]!.filters[0]!.typed_config.route_config.virtual_hosts[0]!.routes[0]!.route, routeExtras);
+  const mesh = await createMesh({ env: {}, config });
   meshes.push(mesh);
   return mesh;
 }
@@ -97,4 +109,16 @@ test('generate_request_id: false adds nothing; a caller request id still passes'
   assert.equal(bare['x-request-id'], undefined);
   assert.deepEqual(neverIndexed(bare), []);
   assert.equal((await sent(mesh, { 'x-request-id': 'req-9' }))['x-request-id'], 'req-9');
+});
+
+test('a retry sends the same x-request-id and traceparent as the first attempt', async () => {
+  const mesh = await meshWith({ tracing: OPENTELEMETRY }, { retry_policy: { retry_on: 'unavailable', num_retries: 1, retry_back_off: { base_interval: '0.001s' } } });
+  const before = seen.length;
+  await mesh.unaryClient('raw.svc:80').unary(PATH, Buffer.from('hi'), { metadata: { 'x-fail-first': '1' } });
+  const attempts = seen.slice(before);
+  assert.equal(attempts.length, 2);
+  assert.match(String(attempts[0]!['x-request-id']), UUID_V4);
+  assert.equal(attempts[1]!['x-request-id'], attempts[0]!['x-request-id']);
+  assert.match(String(attempts[0]!.traceparent), /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+  assert.equal(attempts[1]!.traceparent, attempts[0]!.traceparent);
 });

@@ -160,6 +160,10 @@ describe('mesh features end to end', () => {
     assert.equal(res.status, 200);
     assert.equal(await res.text(), 'status 200 #3');
     assert.equal(flaky.seen.length, 3);
+    // Every attempt carries the same request id and trace context.
+    assert.equal(new Set(flaky.seen.map((r) => r.headers['x-request-id'])).size, 1);
+    assert.equal(new Set(flaky.seen.map((r) => r.headers.traceparent)).size, 1);
+    assert.match(String(flaky.seen[0]!.headers['x-request-id']), /^[0-9a-f-]{36}$/);
     const store = mesh.observability.store;
     assert.equal(store.value('cluster.httpFlaky.upstream_rq_503'), 2);
     assert.equal(store.value('cluster.httpFlaky.upstream_rq_200'), 1);
