@@ -19,7 +19,7 @@ import type { MeshState } from './mesh-state.js';
 import type { AttemptResult } from '@xmesh/filters';
 import type { RouteDecision } from '@xmesh/router';
 import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
-import { grpcLocalReply, httpLocalReply } from './local-reply.js';
+import { localReply } from './local-reply.js';
 import { addHeaderOptions, firstValue } from './header-options.js';
 
 type Handler = Dispatcher.DispatchHandler;
@@ -174,8 +174,7 @@ export class HttpExchange implements Handler {
 
   /** Answers the caller with the local reply for `error`, as the sidecar would. */
   private replyLocally(error: MeshError): void {
-    const grpc = this.attempt?.request.grpc ?? false;
-    const reply = grpc ? { headers: grpcLocalReply(error), body: undefined } : httpLocalReply(error);
+    const reply = localReply(error, this.attempt?.request.grpc ?? false);
     const status = Number(reply.headers[':status']);
     const headers: Record<string, string> = {};
     for (const name in reply.headers) if (name !== ':status') headers[name] = String(reply.headers[name]);

@@ -3,7 +3,7 @@ export type { MeshEvents } from './events.js';
 export type { MeshConfigInput } from './config-input.js';
 export { isMeshSnapshot, loadConfig, type LoadResult } from './config-input.js';
 export { ERROR_CODE_METADATA, statusFromMeshError } from './grpc-status.js';
-export { grpcLocalReply, httpLocalReply } from './local-reply.js';
+export { grpcLocalReply, httpLocalReply, localReply } from './local-reply.js';
 export { addHeaderOptions, firstValue } from './header-options.js';
 export { MeshChannel, authorityOf } from './grpc-channel.js';
 export { MeshDispatcher } from './http-dispatcher.js';

@@ -35,6 +35,11 @@ export function httpLocalReply(error: MeshError): { headers: OutgoingHttpHeaders
   };
 }
 
+/** The local reply for `error` to a gRPC request (trailers-only, no body) or an HTTP one (status and text body). */
+export function localReply(error: MeshError, grpc: boolean): { headers: OutgoingHttpHeaders; body: string | undefined } {
+  return grpc ? { headers: grpcLocalReply(error), body: undefined } : httpLocalReply(error);
+}
+
 /** Envoy's wording where Envoy has one, else the error's message. */
 function localReplyText(error: MeshError): string {
   switch (error.code) {

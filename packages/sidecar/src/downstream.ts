@@ -7,7 +7,7 @@ import { constants, type IncomingHttpHeaders, type OutgoingHttpHeaders, type Ser
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable, Writable } from 'node:stream';
 import type { MeshError } from '@xmesh/core';
-import { grpcLocalReply, httpLocalReply } from '@xmesh/client';
+import { localReply } from '@xmesh/client';
 import type { BodyRelay } from './body-relay.js';
 
 /** Told when the client goes away mid-request (the pipeline attempt, or the forwarder once it runs). */
@@ -130,13 +130,9 @@ export class H2Downstream implements Downstream {
       this.abort();
       return;
     }
-    if (this.grpc) {
-      this.stream.respond(grpcLocalReply(error), { endStream: true });
-    } else {
-      const reply = httpLocalReply(error);
-      this.stream.respond(reply.headers);
-      this.stream.end(reply.body);
-    }
+    const reply = localReply(error, this.grpc);
+    this.stream.respond(reply.headers, { endStream: reply.body === undefined });
+    if (reply.body !== undefined) this.stream.end(reply.body);
     this.complete();
   }
 
@@ -223,13 +219,9 @@ export class H1Downstream implements Downstream {
       this.abort();
       return;
     }
-    if (this.grpc) {
-      this.respond(grpcLocalReply(error), true);
-    } else {
-      const reply = httpLocalReply(error);
-      this.respond(reply.headers, false);
-      this.res.end(reply.body);
-    }
+    const reply = localReply(error, this.grpc);
+    this.respond(reply.headers, reply.body === undefined);
+    if (reply.body !== undefined) this.res.end(reply.body);
     this.complete();
   }
 
