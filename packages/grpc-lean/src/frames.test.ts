@@ -54,6 +54,21 @@ test('messages over the receive limit are RESOURCE_EXHAUSTED, before or after in
   assert.deepEqual(zipSink.messages, []);
 });
 
+test('a compressed frame far over the limit fails on its header, before its body is buffered', () => {
+  const sink = new CollectingSink();
+  const reader = new FrameReader(1000, 'gzip');
+  const header = Buffer.from([1, 0, 0, 0, 0]);
+  header.writeUInt32BE(100_000, 1);
+  reader.push(header, sink);
+  assert.equal(sink.error?.code, GrpcStatus.RESOURCE_EXHAUSTED);
+  assert.equal(reader.hasPartialFrame(), false);
+  // Incompressible data at the limit still fits: gzip's growth is allowed for.
+  const random = new CollectingSink();
+  new FrameReader(1000, 'gzip').push(encodeMessageFrame(Buffer.from(Array.from({ length: 1000 }, (_, i) => (i * 7919) % 251)), 'gzip'), random);
+  assert.equal(random.error, null);
+  assert.equal(random.messages.length, 1);
+});
+
 test('a compressed message without a gzip grpc-encoding is INTERNAL', () => {
   const sink = new CollectingSink();
   const frame = Buffer.concat([Buffer.from([1, 0, 0, 0, 0]), gzipSync('x')]);

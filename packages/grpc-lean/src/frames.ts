@@ -1,8 +1,7 @@
-import { encodeFrame, gzipCompression } from '@xmesh/codec';
+import { encodeFrame, FRAME_HEADER_SIZE, gzipCompression } from '@xmesh/codec';
 import { GrpcStatus } from './status.js';
 import type { LeanCompression } from './options.js';
 
-const HEADER_BYTES = 5;
 /** Inflate bound when the receive limit is off: the largest Buffer node allows. */
 const MAX_INFLATE = 2 ** 31 - 1;
 
@@ -26,8 +25,9 @@ export interface FrameSink {
  * FrameDecoder takes callbacks per decoder; this one reports to a sink passed
  * per push, so a call allocates no closures.) Chunks that hold whole
  * frames are sliced without copying; a frame split across chunks is
- * assembled once. Enforces the receive limit before buffering (compressed
- * length) and after inflating (uncompressed length).
+ * assembled once. Enforces the receive limit before buffering (a
+ * compressed frame may exceed it by gzip's worst-case expansion) and after
+ * inflating (uncompressed length).
  */
 export class FrameReader {
   /** Chunks holding the start of a frame not yet complete, and their total size. */
@@ -36,12 +36,19 @@ export class FrameReader {
   /** Bytes the buffered frame needs in all (header only until the header is in). */
   private partialNeeds = 0;
   private failed = false;
+  /** The longest compressed frame that may still inflate within the limit. */
+  private readonly maxCompressedLength: number;
+  /** The inflate bound handed to gzip. */
+  private readonly inflateLimit: number;
 
   constructor(
     private readonly maxMessageLength: number,
     /** `grpc-encoding` of the response; null until response headers name it. */
     public encoding: string | null = null,
-  ) {}
+  ) {
+    this.maxCompressedLength = maxMessageLength + gzipExpansion(maxMessageLength);
+    this.inflateLimit = Number.isFinite(maxMessageLength) ? Math.max(1, maxMessageLength) : MAX_INFLATE;
+  }
 
   push(chunk: Buffer, sink: FrameSink): void {
     if (this.failed) return;
@@ -54,16 +61,16 @@ export class FrameReader {
       this.partial = null;
     }
     let offset = 0;
-    while (data.length - offset >= HEADER_BYTES) {
+    while (data.length - offset >= FRAME_HEADER_SIZE) {
       const flag = data[offset]!;
       const length = data.readUInt32BE(offset + 1);
       if (flag > 1) return this.fail(sink, GrpcStatus.INTERNAL, `Invalid gRPC frame: compressed flag ${flag}`);
-      if (length > this.maxMessageLength && flag === 0) {
+      if (length > (flag === 0 ? this.maxMessageLength : this.maxCompressedLength)) {
         return this.fail(sink, GrpcStatus.RESOURCE_EXHAUSTED, `Received message larger than max (${length} vs. ${this.maxMessageLength})`);
       }
-      const end = offset + HEADER_BYTES + length;
+      const end = offset + FRAME_HEADER_SIZE + length;
       if (end > data.length) break;
-      const body = data.subarray(offset + HEADER_BYTES, end);
+      const body = data.subarray(offset + FRAME_HEADER_SIZE, end);
       offset = end;
       if (flag === 0) {
         sink.onFrameMessage(body);
@@ -76,7 +83,7 @@ export class FrameReader {
       const rest = data.subarray(offset);
       this.partial = [rest];
       this.partialBytes = rest.length;
-      this.partialNeeds = rest.length < HEADER_BYTES ? HEADER_BYTES : HEADER_BYTES + rest.readUInt32BE(1);
+      this.partialNeeds = rest.length < FRAME_HEADER_SIZE ? FRAME_HEADER_SIZE : FRAME_HEADER_SIZE + rest.readUInt32BE(1);
     }
   }
 
@@ -92,7 +99,7 @@ export class FrameReader {
     }
     let inflated: Uint8Array;
     try {
-      inflated = gzipCompression.decompressSync(body, Number.isFinite(this.maxMessageLength) ? Math.max(1, this.maxMessageLength) : MAX_INFLATE);
+      inflated = gzipCompression.decompressSync(body, this.inflateLimit);
     } catch (error) {
       const tooLarge = (error as { code?: string }).code === 'XMESH_MESSAGE_TOO_LARGE';
       this.fail(
@@ -112,4 +119,9 @@ export class FrameReader {
     this.partialBytes = 0;
     sink.onFrameError(code, details);
   }
+}
+
+/** Gzip's worst-case growth for `bytes` of incompressible input: 5 bytes per stored deflate block, plus header and trailer. */
+function gzipExpansion(bytes: number): number {
+  return Math.ceil(bytes / 16_000) * 5 + 64;
 }

@@ -1,6 +1,7 @@
 import type { OutgoingHttpHeaders } from 'node:http2';
 import type { ChannelInterface } from '@grpc/grpc-js';
 import { endpointId, type Endpoint } from '@xmesh/core';
+import { ACCEPT_ENCODING } from '@xmesh/codec';
 import { ConnectivityState, type ConnectivityStateValue } from './connectivity.js';
 import { EndpointSessions } from './endpoint-sessions.js';
 import { LeanStream, UnaryFastCall, type LeanStreamHandler, type UnaryCallback, type UnaryReceiver } from './fast-calls.js';
@@ -34,7 +35,6 @@ export class LeanChannel implements ChannelInterface, RequestHeaderSource {
   readonly options: LeanTransportOptions;
   private readonly pool: EndpointSessions;
   private readonly authority: string;
-  private readonly acceptEncoding = 'identity,gzip';
   private readonly contentEncoding: string | undefined;
   private readonly watchers = new Set<StateWatcher>();
   private readonly channelzRef: ChannelzRef;
@@ -49,7 +49,7 @@ export class LeanChannel implements ChannelInterface, RequestHeaderSource {
   ) {
     this.options = resolveLeanOptions(options);
     const { host, port } = parseTarget(target);
-    this.authority = this.options.authority ?? `${host.includes(':') ? `[${host}]` : host}:${port}`;
+    this.authority = this.options.authority ?? endpointId(host, port);
     this.contentEncoding = this.options.sendCompression === 'gzip' ? 'gzip' : undefined;
     this.pool = new EndpointSessions(host, port, this.options, (state) => this.notifyWatchers(state));
     this.channelzRef = { kind: 'channel', id: 0, name: `grpc-lean:${target}` } as ChannelzRef;
@@ -164,7 +164,7 @@ export class LeanChannel implements ChannelInterface, RequestHeaderSource {
       'content-type': 'application/grpc',
       te: 'trailers',
       'user-agent': this.options.userAgent,
-      'grpc-accept-encoding': this.acceptEncoding,
+      'grpc-accept-encoding': ACCEPT_ENCODING,
     };
     if (this.contentEncoding !== undefined) headers['grpc-encoding'] = this.contentEncoding;
     if (deadlineMs !== Infinity) headers['grpc-timeout'] = encodeGrpcTimeout(deadlineMs - Date.now());

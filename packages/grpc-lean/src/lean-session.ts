@@ -1,5 +1,6 @@
 import { connect as http2Connect, constants as h2, type ClientHttp2Session } from 'node:http2';
 import { connect as netConnect } from 'node:net';
+import { endpointId } from '@xmesh/core';
 import type { LeanTransportOptions } from './options.js';
 
 /** What a session reports to the pool that owns it. */
@@ -33,7 +34,7 @@ export class LeanSession {
     private readonly options: LeanTransportOptions,
     connectTimeoutMs: number,
   ) {
-    const authority = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const authority = `http://${endpointId(host, port)}`;
     this.http2 = http2Connect(authority, {
       settings: { enablePush: false },
       createConnection: () => netConnect({ host, port, noDelay: true }),

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { GRPC_CONNECTION_BACKOFF } from '@xmesh/core';
 import { encodeGrpcTimeout } from './grpc-timeout.js';
 import { resolveLeanOptions } from './options.js';
+import { parseGrpcStatus } from './status.js';
 import { parseTarget } from './target.js';
 
 test('grpc-timeout uses at most 8 digits and the finest unit that fits', () => {
@@ -50,4 +51,11 @@ test('targets: host:port, [v6]:port and grpc-js scheme prefixes', () => {
   assert.deepEqual(parseTarget('ipv6:[::1]:9000'), { host: '::1', port: 9000 });
   assert.throws(() => parseTarget('no-port'), /expected host:port/);
   assert.throws(() => parseTarget('h:70000'), /expected host:port/);
+});
+
+test('grpc-status: a decimal 0..16 is the code; anything else, empty included, is UNKNOWN', () => {
+  assert.equal(parseGrpcStatus('0'), 0);
+  assert.equal(parseGrpcStatus('14'), 14);
+  assert.equal(parseGrpcStatus('16'), 16);
+  for (const bad of [undefined, '', ' ', '17', '-1', '0x1', '1.0', '014', 'OK']) assert.equal(parseGrpcStatus(bad), 2, String(bad));
 });

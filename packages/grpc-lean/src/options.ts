@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_MESSAGE_SIZE } from '@xmesh/codec';
 import { GRPC_CONNECTION_BACKOFF, type BackoffOptions } from '@xmesh/core';
 
 /** Message compression the transport can send and receive. */
@@ -30,7 +31,6 @@ export interface LeanTransportOptions {
 /** grpc-js channel option names this transport honours (plus `xmesh.lean.*`). */
 export type LeanChannelOptions = Readonly<Record<string, string | number | undefined>>;
 
-const DEFAULT_MAX_RECEIVE = 4 * 1024 * 1024;
 const DEFAULT_MAX_SESSIONS = 8;
 const GRPC_COMPRESSION_GZIP = 2;
 
@@ -70,7 +70,7 @@ export function resolveLeanOptions(options: LeanChannelOptions = {}): LeanTransp
     keepaliveTimeoutMs: numberOption(options, 'grpc.keepalive_timeout_ms') ?? 20_000,
     keepalivePermitWithoutCalls: (numberOption(options, 'grpc.keepalive_permit_without_calls') ?? 0) !== 0,
     maxSendMessageLength: sizeLimit(numberOption(options, 'grpc.max_send_message_length'), Infinity),
-    maxReceiveMessageLength: sizeLimit(numberOption(options, 'grpc.max_receive_message_length'), DEFAULT_MAX_RECEIVE),
+    maxReceiveMessageLength: sizeLimit(numberOption(options, 'grpc.max_receive_message_length'), DEFAULT_MAX_MESSAGE_SIZE),
     sendCompression: compression === GRPC_COMPRESSION_GZIP ? 'gzip' : 'identity',
     maxSessions: Math.max(1, numberOption(options, 'xmesh.lean.max_sessions') ?? DEFAULT_MAX_SESSIONS),
     backoff: Object.freeze({

@@ -14,10 +14,12 @@ export function statusName(code: number): string {
 
 /** Parses a `grpc-status` header value; anything that is not an integer 0..16 is UNKNOWN (gRPC spec). */
 export function parseGrpcStatus(value: string | undefined): number {
-  if (value === undefined) return GrpcStatus.UNKNOWN;
+  if (value === undefined || !GRPC_STATUS_DIGITS.test(value)) return GrpcStatus.UNKNOWN;
   const code = Number(value);
-  return Number.isInteger(code) && code >= 0 && code <= 16 ? code : GrpcStatus.UNKNOWN;
+  return code <= 16 ? code : GrpcStatus.UNKNOWN;
 }
+
+const GRPC_STATUS_DIGITS = /^\d{1,2}$/;
 
 /** HTTP/2 error codes seen in RST_STREAM, mapped as grpc-js does. */
 export function statusFromRstCode(rstCode: number): number {
