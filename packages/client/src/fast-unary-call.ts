@@ -9,15 +9,12 @@ import { sensitiveHeaders } from 'node:http2';
 import { GrpcStatus, MeshError } from '@xmesh/core';
 import type { LeanCallError, LeanMetadata, RawMetadata, UnaryFastCall, UnaryReceiver } from '@xmesh/grpc-lean';
 import type { RouteRequest } from '@xmesh/router';
-import type { AttemptResult } from '@xmesh/filters';
 import type { HeaderValueOption } from '@xmesh/xds';
 import { PipelineCall } from './pipeline-call.js';
 import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
 import { attemptResultOf, isConnectFailure, outcomeFromStatus } from './grpc-status.js';
 import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
-
-const OK_RESULT: AttemptResult = Object.freeze({ httpStatus: 200, grpcStatus: GrpcStatus.OK, failure: 'none', headers: undefined });
 
 /** Per-call options of the fast API. */
 export interface FastCallOptions {
@@ -69,7 +66,7 @@ export class FastUnaryAttempt extends PipelineCall implements UnaryReceiver {
     const code = error === null ? GrpcStatus.OK : error.code;
     this.finish(outcomeFromStatus(code, this.elapsed()));
     const retry = this.retry;
-    const result = error === null ? OK_RESULT : attemptResultOf(code, error.details);
+    const result = attemptResultOf(code, error === null ? '' : error.details);
     if (retry?.onAttemptEnd(this, result, respondedBeforeStatus(trailers))) return;
     if (error === null) this.owner.complete(null, reply);
     else this.owner.complete(retry?.timeoutError ?? this.abortedWith ?? upstreamError(error, this), null);

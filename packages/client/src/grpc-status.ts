@@ -29,8 +29,11 @@ export function isConnectFailure(code: number, details: string): boolean {
   return code === grpc.status.UNAVAILABLE && /No connection established|ECONNREFUSED|Failed to connect/i.test(details);
 }
 
-/** A gRPC status as the retry layer reads it; a failure to connect is told apart from an upstream status. */
+const OK_RESULT: AttemptResult = Object.freeze({ httpStatus: 200, grpcStatus: grpc.status.OK, failure: 'none', headers: undefined });
+
+/** A gRPC status as the retry layer reads it; a failure to connect is told apart from an upstream status. OK ends share one frozen result. */
 export function attemptResultOf(code: number, details: string): AttemptResult {
+  if (code === grpc.status.OK) return OK_RESULT;
   if (isConnectFailure(code, details)) return { httpStatus: 0, grpcStatus: code, failure: 'connect', headers: undefined };
   return { httpStatus: 200, grpcStatus: code, failure: 'none', headers: undefined };
 }

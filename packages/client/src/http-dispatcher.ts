@@ -237,7 +237,7 @@ export class HttpExchange implements Handler {
       attempt?.retry?.end();
       return;
     }
-    if (!this.committed && !this.ended && attempt?.retry !== undefined && !this.controller.aborted) {
+    if (!this.committed && attempt?.retry !== undefined && !this.controller.aborted) {
       attempt.finish({ kind: 'local_error', httpStatus: 0, grpcStatus: undefined, latencyMs: attempt.elapsed() });
       if (attempt.retry.onAttemptEnd(attempt, failureResult(error), false)) return;
     }

@@ -7,7 +7,7 @@ import type { CallOutcome, Clock } from '@xmesh/core';
 import { FilterChain } from '@xmesh/filters';
 import { StatStore, UpstreamStats, attemptEndChannel, attemptStartChannel } from '@xmesh/stats';
 import type { PipelineCall } from './pipeline-call.js';
-import { ClusterRetryAdmission, type RetryAdmission } from './retry/retry-admission.js';
+import type { RetryAdmission } from './retry/retry-admission.js';
 import { RoutePolicies } from './retry/route-policy.js';
 import { DeadlineScheduler } from './retry/deadline-scheduler.js';
 import type { ClusterRateLimit } from './cluster-rate-limit-layer.js';
@@ -34,7 +34,6 @@ export class MeshServices {
   private readonly clusterStats = new Map<string, UpstreamStats>();
   private sidecarStats: UpstreamStats | undefined = undefined;
   private readonly routeStats = new WeakMap<object, UpstreamStats>();
-  private readonly admissions = new Map<string, ClusterRetryAdmission>();
   private readonly customAdmission: ((call: PipelineCall) => RetryAdmission | undefined) | undefined;
 
   constructor(options: MeshServicesOptions) {
@@ -80,17 +79,8 @@ export class MeshServices {
     const custom = this.customAdmission?.(call);
     if (custom !== undefined) return custom;
     const name = call.decision?.cluster;
-    const cluster = name === undefined ? undefined : call.state.clusters.get(name);
-    if (name === undefined || cluster === undefined) return undefined;
     // The cluster guard's thresholds (`@xmesh/breaker`) count retries with the cluster's other resources.
-    const limits = (cluster as { guard?: { limits?: RetryAdmission } }).guard?.limits;
-    if (limits !== undefined) return limits;
-    const config = cluster.config;
-    let admission = this.admissions.get(name);
-    if (admission === undefined) this.admissions.set(name, (admission = new ClusterRetryAdmission(config.circuitBreakers.default)));
-    else admission.thresholds = config.circuitBreakers.default;
-    admission.active = this.cluster(name).rqActive.value;
-    return admission;
+    return name === undefined ? undefined : call.state.clusters.get(name)?.guard.limits;
   }
 
   /** An attempt was bound to an endpoint. */

@@ -84,7 +84,7 @@ class H1Forward implements Dispatcher.DispatchHandler, DownstreamAbortHandler {
     const { attempt } = this;
     this.status = statusCode;
     const response = h2ResponseFromH1(statusCode, headers);
-    if (statusCode >= 300) {
+    if (attempt.retry !== undefined && statusCode >= 300) {
       const view = new Map<string, string>();
       for (const name in response) if (name.charCodeAt(0) !== 58) view.set(name, String(response[name]));
       if (attempt.retried({ httpStatus: statusCode, grpcStatus: undefined, failure: 'none', headers: view }, false)) {

@@ -25,3 +25,10 @@ test('an HTTP/2 view reads its own pseudo-headers', () => {
   view.forEach((value, key) => seen.push(`${key}=${value}`));
   assert.deepEqual(seen, [':authority=svc', ':path=/x', ':method=POST', 'content-type=application/grpc']);
 });
+
+test('an upstream HTTP/2 response view gives :status (a number from node) as text, so route header matchers can read it', () => {
+  const view = new HeaderView({ ':status': 503 as unknown as string, 'grpc-status': '14' }, undefined);
+  assert.equal(view.get(':status'), '503');
+  assert.equal(view.has(':status'), true);
+  assert.equal(view.get('grpc-status'), '14');
+});

@@ -35,7 +35,8 @@ export class HeaderView implements ReadonlyMap<string, string> {
     }
     const value = this.raw[name];
     if (value === undefined) return undefined;
-    return typeof value === 'string' ? value : value.join(',');
+    // node:http2 gives `:status` as a number.
+    return typeof value === 'string' ? value : Array.isArray(value) ? value.join(',') : String(value);
   }
 
   has(name: string): boolean {

@@ -9,7 +9,7 @@
  * own metadata shape.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { childTraceparent, requestIdOrNew } from '@xmesh/stats';
+import { childTraceparent, newRequestId } from '@xmesh/stats';
 import type { PipelineCall } from '../pipeline-call.js';
 
 /** Headers to set on the upstream request; a name is absent when the caller's value goes as is. */
@@ -23,11 +23,11 @@ export function traceHeadersFor(attempt: PipelineCall, parent: string | undefine
   if (attempt.state.services === undefined || attempt.mode === 'sidecar') return undefined;
   const listener = attempt.decision?.listener;
   const tracing = listener?.tracing ?? false;
-  const newRequestId = (listener?.generateRequestId ?? true) && !requestId;
-  if (!tracing && !newRequestId) return undefined;
+  const createRequestId = (listener?.generateRequestId ?? true) && !requestId;
+  if (!tracing && !createRequestId) return undefined;
   const out: TraceHeaders = {};
   if (tracing) out.traceparent = childTraceparent(parent);
-  if (newRequestId) out['x-request-id'] = requestIdOrNew(undefined);
+  if (createRequestId) out['x-request-id'] = newRequestId();
   return out;
 }
 
