@@ -20,7 +20,7 @@ test('client and /proc CPU meters both see a 300 ms busy loop', () => {
   const procMs = proc();
   // Wall time 300 ms: CPU can be far less on a shared machine, never much more. Both meters read the
   // same process, so they agree to within /proc's tick granularity.
-  assert.ok(clientMs > 0 && clientMs <= 450, `client ${clientMs} ms`);
+  assert.ok(clientMs >= 100 && clientMs <= 450, `client ${clientMs} ms`);
   assert.ok(procMs <= 460, `proc ${procMs} ms`);
   assert.ok(Math.abs(clientMs - procMs) <= 3 * (1000 / ticks) + 15, `client ${clientMs} ms vs /proc ${procMs} ms`);
 });

@@ -139,7 +139,10 @@ describe('fast unary API through the mesh', () => {
   });
 
   test('retries re-send the same bytes on the other endpoint', async () => {
-    for (let i = 0; i < 6; i++) assert.equal(decode(await mesh.unary(TARGET, ECHO, request(`r${i}`), route('flaky', `flaky-${i}`))).server, 'up');
+    for (let i = 0; i < 6; i++) {
+      const reply = decode(await mesh.unary(TARGET, ECHO, request(`r${i}`), route('flaky', `flaky-${i}`)));
+      assert.deepEqual([reply.server, reply.message, Buffer.from(reply.payload)], ['up', `r${i}`, Buffer.alloc(3, 7)]);
+    }
     const retried = servers.down!.seen.filter((s) => s.id.startsWith('flaky-')).length;
     assert.ok(retried >= 2, `round robin sent some first attempts to the failing endpoint (${retried})`);
     assert.equal(servers.up!.seen.filter((s) => s.id.startsWith('flaky-')).length, 6);

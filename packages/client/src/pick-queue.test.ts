@@ -79,15 +79,19 @@ describe('queued picks', () => {
     }
   });
 
-  test('a queued call is released by cancellation', async () => {
-    const { mesh } = await meshWithManualSource();
+  test('a queued call is released by cancellation: it never goes out once endpoints arrive', async () => {
+    const { mesh, source } = await meshWithManualSource();
     const echo = mesh.grpcClient(EchoCtor, 'late:1') as EchoClient;
     try {
+      const callsBefore = server.calls;
       const err = await new Promise<grpc.ServiceError>((resolve) => {
         const call = echo.Echo({ message: 'q' }, (e: grpc.ServiceError) => resolve(e));
         setTimeout(() => call.cancel(), 20);
       });
       assert.equal(err.code, grpc.status.CANCELLED);
+      source.resolve([endpoint(server.address)]);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(server.calls, callsBefore, 'the cancelled call was dropped from the pick queue');
     } finally {
       echo.close();
       await mesh.close();
