@@ -12,7 +12,7 @@ import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
 import { attemptResultOf, outcomeFromStatus, statusFromMeshError } from './grpc-status.js';
 import { GrpcReplayBuffer, sendOp, type ReplayOp } from './retry/grpc-replay.js';
-import { metadataText, traceHeadersFor, withTraceMetadata, type TraceHeaders } from './observability/trace-propagation.js';
+import { metadataText, traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 
 type CallStream = grpc.experimental.CallStream;
 type MessageContext = Parameters<CallStream['sendMessageWithContext']>[0];
@@ -126,7 +126,7 @@ export class MeshGrpcCall implements CallStream {
     const listener = this.listener!;
     const metadata = this.metadata!;
     if (this.trace === null) this.trace = traceHeadersFor(attempt, metadataText(metadata, 'traceparent'), metadataText(metadata, 'x-request-id'));
-    delegate.start(withAddedHeaders(withTraceMetadata(metadata, this.trace), attempt.requestHeadersToAdd), {
+    delegate.start(upstreamMetadata(metadata, this.trace, attempt.requestHeadersToAdd), {
       onReceiveMetadata: (metadata) => {
         this.commit();
         const added = attempt.responseHeadersToAdd;
@@ -279,13 +279,19 @@ function meshDeadline(deadline: grpc.Deadline, state: MeshState): number {
   return state.clock.now() + (epochMs - Date.now());
 }
 
-/** `metadata`, or a copy with the filters' request headers (`append` adds a value, else replaces). */
-function withAddedHeaders(metadata: grpc.Metadata, added: readonly { readonly key: string; readonly value: string; readonly append: boolean }[] | undefined): grpc.Metadata {
-  if (added === undefined || added.length === 0) return metadata;
+/**
+ * `metadata` as sent upstream: one copy carrying the trace headers and the filters' request headers
+ * (`append` adds a value, else replaces), or `metadata` itself when there are none.
+ */
+function upstreamMetadata(metadata: grpc.Metadata, trace: TraceHeaders | undefined, added: readonly { readonly key: string; readonly value: string; readonly append: boolean }[] | undefined): grpc.Metadata {
+  if (trace === undefined && (added === undefined || added.length === 0)) return metadata;
   const out = metadata.clone();
-  for (const { key, value, append } of added) {
-    if (append) out.add(key.toLowerCase(), value);
-    else out.set(key.toLowerCase(), value);
+  if (trace !== undefined) for (const name in trace) out.set(name, trace[name as keyof TraceHeaders]!);
+  if (added !== undefined) {
+    for (const { key, value, append } of added) {
+      if (append) out.add(key.toLowerCase(), value);
+      else out.set(key.toLowerCase(), value);
+    }
   }
   return out;
 }

@@ -31,13 +31,6 @@ export function traceHeadersFor(attempt: PipelineCall, parent: string | undefine
   return out;
 }
 
-/** A copy of `metadata` with `trace` set (or `metadata` itself when there is nothing to set). */
-export function withTraceMetadata(metadata: grpc.Metadata, trace: TraceHeaders | undefined): grpc.Metadata {
-  if (trace === undefined) return metadata;
-  const out = metadata.clone();
-  for (const name in trace) out.set(name, trace[name as keyof TraceHeaders]!);
-  return out;
-}
 
 /** The first text value of `name` in grpc-js `metadata`. */
 export function metadataText(metadata: grpc.Metadata, name: string): string | undefined {
