@@ -21,6 +21,7 @@ import type { RouteDecision } from '@xmesh/router';
 import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 import { localReply } from './local-reply.js';
 import { addHeaderOptions, firstValue } from './header-options.js';
+import { isConnectError } from './connect-error.js';
 
 type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;
@@ -364,11 +365,6 @@ function failureResult(error: Error): AttemptResult {
 
 function isPoolDestroyed(error: Error): boolean {
   return (error as { code?: string }).code === 'UND_ERR_DESTROYED';
-}
-
-function isConnectError(error: Error): boolean {
-  const code = (error as { code?: string }).code;
-  return code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH';
 }
 
 /** An upstream failure before any response, as the mesh error its local reply is built from (a mesh timeout stays itself). */

@@ -8,6 +8,7 @@ import { PassThrough, type Writable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { OutgoingHttpHeaders } from 'node:http2';
 import { MeshError } from '@xmesh/core';
+import { isConnectError } from '@xmesh/client';
 import { BodyRelay } from './body-relay.js';
 import { h1Headers, h2ResponseFromH1 } from './request-headers.js';
 import type { DownstreamAbortHandler } from './downstream.js';
@@ -130,9 +131,4 @@ class H1Forward implements Dispatcher.DispatchHandler, DownstreamAbortHandler {
     attempt.finish({ kind: 'local_error', httpStatus: this.status, grpcStatus: undefined, latencyMs: attempt.elapsed() });
     if (!retried) ds.reject(meshError);
   }
-}
-
-function isConnectError(error: Error): boolean {
-  const code = (error as { code?: string }).code;
-  return code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH';
 }
