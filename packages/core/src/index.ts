@@ -4,3 +4,4 @@ export * from './clock.js';
 export * from './disposable.js';
 export * from './call.js';
 export * from './connection-backoff.js';
+export * from './grpc-status.js';

@@ -13,6 +13,12 @@ export class LeanCallError extends Error {
     readonly details: string,
     /** Trailers as received (null when the call ended locally or the connection broke). */
     readonly metadata: RawMetadata | null,
+    /**
+     * True when the upstream had sent response headers before the call failed (a status in
+     * trailers, or a reset mid-response), false for trailers-only responses and failures before
+     * any response. A retry layer must not replay a call whose response had started.
+     */
+    readonly responseStarted = false,
   ) {
     super(`${code} ${statusName(code)}: ${details}`);
     this.name = 'LeanCallError';

@@ -6,6 +6,10 @@ import type { LeanTransportOptions } from './options.js';
 import { GrpcStatus } from './status.js';
 import { StreamCall, type WriteDone } from './stream-call.js';
 
+/** grpc-js's words for a unary call answered with more than one message, or none (its `Client` fails both with UNIMPLEMENTED). */
+export const TOO_MANY_RESPONSES = 'Too many responses received';
+export const NO_RESPONSE = 'No message received';
+
 /** Unary completion: `reply` is the serialized response message when `error` is null. */
 export type UnaryCallback = (error: LeanCallError | null, reply: Buffer | null, trailers: RawMetadata | null) => void;
 
@@ -36,7 +40,7 @@ export class UnaryFastCall extends StreamCall {
 
   protected deliverMessage(message: Buffer): void {
     if (this.reply !== null) {
-      this.cancel(GrpcStatus.UNIMPLEMENTED, 'Received more than one message for a unary call');
+      this.cancel(GrpcStatus.UNIMPLEMENTED, TOO_MANY_RESPONSES);
       return;
     }
     this.reply = message;
@@ -45,9 +49,9 @@ export class UnaryFastCall extends StreamCall {
   protected deliverStatus(code: number, details: string, trailers: IncomingHttpHeaders | null): void {
     if (code === GrpcStatus.OK) {
       if (this.reply !== null) return this.complete(null, this.reply, trailers);
-      return this.complete(new LeanCallError(GrpcStatus.UNIMPLEMENTED, 'No message received for a unary call', trailers), null, trailers);
+      return this.complete(new LeanCallError(GrpcStatus.UNIMPLEMENTED, NO_RESPONSE, trailers, this.responseStarted), null, trailers);
     }
-    this.complete(new LeanCallError(code, details, trailers), null, trailers);
+    this.complete(new LeanCallError(code, details, trailers, this.responseStarted), null, trailers);
   }
 
   private complete(error: LeanCallError | null, reply: Buffer | null, trailers: RawMetadata | null): void {

@@ -109,4 +109,8 @@ test('a large message in many small chunks is assembled once; a bad flag is INTE
   const bad = new CollectingSink();
   new FrameReader(10).push(Buffer.from([2, 0, 0, 0, 0]), bad);
   assert.deepEqual(bad.error, { code: GrpcStatus.INTERNAL, details: 'Invalid gRPC frame: compressed flag 2' });
+  // Garbage ("garb…": flag 0x67, length 0x61726261) is judged by its length first, as grpc-js judges it.
+  const garbage = new CollectingSink();
+  new FrameReader(1 << 22).push(Buffer.from('garbage, not a frame'), garbage);
+  assert.deepEqual(garbage.error, { code: GrpcStatus.RESOURCE_EXHAUSTED, details: 'Received message larger than max (1634886241 vs. 4194304)' });
 });

@@ -64,10 +64,11 @@ export class FrameReader {
     while (data.length - offset >= FRAME_HEADER_SIZE) {
       const flag = data[offset]!;
       const length = data.readUInt32BE(offset + 1);
-      if (flag > 1) return this.fail(sink, GrpcStatus.INTERNAL, `Invalid gRPC frame: compressed flag ${flag}`);
+      // The length is checked first, as grpc-js does, so both transports give garbage the same status.
       if (length > (flag === 0 ? this.maxMessageLength : this.maxCompressedLength)) {
         return this.fail(sink, GrpcStatus.RESOURCE_EXHAUSTED, `Received message larger than max (${length} vs. ${this.maxMessageLength})`);
       }
+      if (flag > 1) return this.fail(sink, GrpcStatus.INTERNAL, `Invalid gRPC frame: compressed flag ${flag}`);
       const end = offset + FRAME_HEADER_SIZE + length;
       if (end > data.length) break;
       const body = data.subarray(offset + FRAME_HEADER_SIZE, end);

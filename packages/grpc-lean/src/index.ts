@@ -1,5 +1,5 @@
 export { LeanChannel } from './lean-channel.js';
-export { LeanStream, UnaryFastCall, type LeanStreamHandler, type UnaryCallback, type UnaryReceiver } from './fast-calls.js';
+export { LeanStream, UnaryFastCall, TOO_MANY_RESPONSES, NO_RESPONSE, type LeanStreamHandler, type UnaryCallback, type UnaryReceiver } from './fast-calls.js';
 export { LeanCall, toGrpcMetadata, type GrpcJsCall } from './lean-call.js';
 export { LeanCallError } from './call-error.js';
 export { decodeMetadata, decodeGrpcMessage, type LeanMetadata, type RawMetadata } from './metadata.js';

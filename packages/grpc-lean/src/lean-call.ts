@@ -129,9 +129,26 @@ export class LeanCall extends StreamCall implements GrpcJsCall {
     if (trailers === null || this.queuedMessages === null || this.queuedMessages.length === 0) this.flushStatus();
   }
 
+  protected override statusHeld(): boolean {
+    return this.heldCode !== -1;
+  }
+
+  /**
+   * The upstream's status waits behind messages nobody reads (a unary client reads one; an upstream
+   * that sent two would otherwise hold the call forever): a local end (cancel, deadline) replaces it
+   * and the unread messages are dropped, as grpc-js lets an error status overtake an OK one.
+   */
+  protected override replaceHeldStatus(code: number, details: string): void {
+    this.heldCode = code;
+    this.heldDetails = details;
+    this.heldTrailers = null;
+    this.flushStatus();
+  }
+
   private flushStatus(): void {
     const code = this.heldCode;
     if (code === -1) return;
+    this.clearDeadline();
     this.heldCode = -1;
     this.queuedMessages = null;
     const metadata = this.heldTrailers === null ? new Metadata() : toGrpcMetadata(this.heldTrailers);

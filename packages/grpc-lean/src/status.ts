@@ -2,6 +2,8 @@ import { GrpcStatus } from '@xmesh/core';
 
 /** gRPC status codes: the numbers of `@xmesh/core`'s GrpcStatus (the same as grpc-js `status`). */
 export { GrpcStatus };
+/** `grpc-status` values are read by `@xmesh/core`'s parser, the one every transport uses. */
+export { parseGrpcStatus } from '@xmesh/core';
 
 export type GrpcStatusCode = GrpcStatus;
 
@@ -11,15 +13,6 @@ const STATUS_NAMES: readonly string[] = Object.keys(GrpcStatus);
 export function statusName(code: number): string {
   return STATUS_NAMES[code] ?? 'UNKNOWN';
 }
-
-/** Parses a `grpc-status` header value; anything that is not an integer 0..16 is UNKNOWN (gRPC spec). */
-export function parseGrpcStatus(value: string | undefined): number {
-  if (value === undefined || !GRPC_STATUS_DIGITS.test(value)) return GrpcStatus.UNKNOWN;
-  const code = Number(value);
-  return code <= 16 ? code : GrpcStatus.UNKNOWN;
-}
-
-const GRPC_STATUS_DIGITS = /^\d{1,2}$/;
 
 /** HTTP/2 error codes seen in RST_STREAM, mapped as grpc-js does. */
 export function statusFromRstCode(rstCode: number): number {

@@ -8,6 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import { createServer, constants as h2, type Http2Server, type ServerHttp2Stream } from 'node:http2';
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
+import * as grpc from '@grpc/grpc-js';
+import type { LeanCallError } from './call-error.js';
 import { ConnectivityState } from './connectivity.js';
 import { encodeMessageFrame } from './frames.js';
 import { LeanChannel } from './lean-channel.js';
@@ -221,5 +223,97 @@ describe('request validation', () => {
       channel.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+  });
+});
+
+describe('calls end by their deadline, whatever the server sends', () => {
+  let server: Http2Server;
+  let channel: LeanChannel;
+  const identity = (b: Buffer) => b;
+  const method = (path: string) => ({ path, requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity });
+  const Client = grpc.makeGenericClientConstructor({ Two: method('/t/two'), Slow: method('/t/slow'), Rst0: method('/t/rst0') }, 'Hostile');
+
+  before(async () => {
+    server = createServer();
+    server.on('stream', (stream: ServerHttp2Stream, headers) => {
+      stream.on('data', () => {});
+      stream.on('error', () => {});
+      switch (headers[':path']) {
+        case '/t/two':
+          stream.respond(GRPC_HEADERS, { waitForTrailers: true });
+          stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+          stream.write(encodeMessageFrame(Buffer.from('one'), 'identity'));
+          stream.end(encodeMessageFrame(Buffer.from('two'), 'identity'));
+          return;
+        case '/t/rst0':
+          stream.close(h2.NGHTTP2_NO_ERROR);
+          return;
+        case '/t/bad-status':
+          stream.respond({ ...GRPC_HEADERS, 'grpc-status': 'abc' }, { endStream: true });
+          return;
+        case '/t/late-status':
+          stream.respond(GRPC_HEADERS, { waitForTrailers: true });
+          stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '13', 'grpc-message': 'late' }));
+          stream.end();
+          return;
+        default:
+          stream.respond(GRPC_HEADERS, { waitForTrailers: true });
+          stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+          setTimeout(() => stream.end(encodeMessageFrame(Buffer.from('slow'), 'identity')), 300);
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    channel = new LeanChannel(`127.0.0.1:${(server.address() as AddressInfo).port}`);
+  });
+
+  after(async () => {
+    channel.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  test('a grpc-js Client whose unary call gets two messages (it reads one) still ends at its deadline', async () => {
+    // Its own channel: closing a grpc-js Client closes the channel it was given.
+    const own = new LeanChannel(channel.getTarget());
+    const client = new Client(own.getTarget(), grpc.credentials.createInsecure(), { channelOverride: own });
+    const started = Date.now();
+    const error = await new Promise<grpc.ServiceError | null>((resolve) => {
+      client.Two(Buffer.from('r'), { deadline: Date.now() + 300 }, (e: grpc.ServiceError | null) => resolve(e));
+    });
+    assert.equal(error?.code, GrpcStatus.DEADLINE_EXCEEDED, 'the held OK status is replaced at the deadline, as grpc-js does');
+    assert.ok(Date.now() - started < 10_000, `ended after ${Date.now() - started} ms`);
+    // A cancel replaces a held status too.
+    const cancelled = await new Promise<grpc.ServiceError | null>((resolve) => {
+      const call = client.Two(Buffer.from('r'), (e: grpc.ServiceError | null) => resolve(e));
+      setTimeout(() => call.cancel(), 100);
+    });
+    assert.equal(cancelled?.code, GrpcStatus.CANCELLED);
+    client.close();
+  });
+
+  test('a deadline further away than a node timer can wait is not timed locally (it would fire at once)', async () => {
+    const far = Date.now() + 30 * 24 * 3600 * 1000;
+    const outcome = await unary(channel, '/t/slow', far);
+    assert.equal(outcome.code, GrpcStatus.OK);
+    assert.equal(outcome.reply, 'slow');
+  });
+
+  test('a stream closed with NO_ERROR before any response is a reset, worded as grpc-js words it', async () => {
+    const outcome = await unary(channel, '/t/rst0');
+    assert.equal(outcome.code, GrpcStatus.INTERNAL);
+    assert.equal(outcome.details, 'Received RST_STREAM with code 0 (Call ended without gRPC status)');
+  });
+
+  test('an invalid grpc-status is UNKNOWN and says what was received', async () => {
+    const outcome = await unary(channel, '/t/bad-status');
+    assert.deepEqual([outcome.code, outcome.details], [GrpcStatus.UNKNOWN, 'Received an invalid grpc-status "abc"']);
+  });
+
+  test('a failed unary call says whether the response had started (trailers-only: no; status after headers: yes)', async () => {
+    const run = (path: string) => new Promise<LeanCallError>((resolve) => channel.unary(path, Buffer.alloc(0), undefined, undefined, (error) => resolve(error!)));
+    const trailersOnly = await run('/t/bad-status');
+    const afterHeaders = await run('/t/late-status');
+    const reset = await run('/t/rst0');
+    assert.deepEqual([trailersOnly.responseStarted, afterHeaders.responseStarted, reset.responseStarted], [false, true, false]);
+    assert.deepEqual([afterHeaders.code, afterHeaders.details], [GrpcStatus.INTERNAL, 'late']);
   });
 });

@@ -11,6 +11,12 @@ import { attachStreamListeners } from './stream-listeners.js';
 /** node:http2 copies headers and options per request, so both may be shared. */
 const REQUEST_OPTIONS = Object.freeze({ endStream: false });
 
+/**
+ * The longest delay a node timer keeps (a longer one fires after 1 ms). A deadline further away
+ * than this is not timed locally, as grpc-js does; `grpc-timeout` still carries it to the server.
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Write completion as node streams report it. */
 export type WriteDone = (error?: Error | null) => void;
 
@@ -39,6 +45,7 @@ export abstract class StreamCall implements DispatchableCall, FrameSink {
   private retried = false;
   private deadlineTimer: NodeJS.Timeout | null = null;
   private gotResponseHeaders = false;
+  private headersDelivered = false;
   private trailers: IncomingHttpHeaders | null = null;
   private httpStatus = 0;
   private streamError: Error | null = null;
@@ -54,7 +61,8 @@ export abstract class StreamCall implements DispatchableCall, FrameSink {
     this.reader = new FrameReader(options.maxReceiveMessageLength);
     if (deadlineEpochMs !== Infinity) {
       const remaining = deadlineEpochMs - Date.now();
-      this.deadlineTimer = setTimeout(onDeadline, Math.max(0, remaining), this);
+      // NaN (an invalid Date) fails the comparison and is timed as already passed.
+      if (!(remaining > MAX_TIMER_MS)) this.deadlineTimer = setTimeout(onDeadline, Math.max(0, remaining || 0), this);
     }
   }
 
@@ -64,6 +72,23 @@ export abstract class StreamCall implements DispatchableCall, FrameSink {
   protected abstract deliverMessage(message: Buffer): void;
   /** The final status; `trailers` is null when the call ended locally or the stream broke. */
   protected abstract deliverStatus(code: number, details: string, trailers: IncomingHttpHeaders | null): void;
+
+  /**
+   * True while a subclass holds the final status back (received messages wait to be read). The
+   * deadline keeps running meanwhile, and a local end ({@link cancel}, the deadline) replaces the
+   * held status through {@link replaceHeldStatus}: a call never outlives its deadline.
+   */
+  protected statusHeld(): boolean {
+    return false;
+  }
+
+  /** A local end while the status is held: the subclass delivers `code` instead, at once. */
+  protected replaceHeldStatus(_code: number, _details: string): void {}
+
+  /** True once response headers (not a trailers-only response) arrived on the current stream. */
+  protected get responseStarted(): boolean {
+    return this.headersDelivered;
+  }
 
   isFinished(): boolean {
     return this.finished;
@@ -104,9 +129,12 @@ export abstract class StreamCall implements DispatchableCall, FrameSink {
     if (this.stream !== null) this.stream.end();
   }
 
-  /** Ends the call locally with `code`; the server sees RST_STREAM CANCEL. */
+  /** Ends the call locally with `code`; the server sees RST_STREAM CANCEL. A status still held back is replaced. */
   cancel(code: number, details: string): void {
-    if (this.finished) return;
+    if (this.finished) {
+      if (this.statusHeld()) this.replaceHeldStatus(code, details);
+      return;
+    }
     const stream = this.stream;
     this.finish(code, details, null);
     if (stream !== null && !stream.destroyed) stream.close(h2.NGHTTP2_CANCEL);
@@ -177,7 +205,9 @@ export abstract class StreamCall implements DispatchableCall, FrameSink {
       this.cancel(code, `Received HTTP status ${status} with content-type ${contentType ?? 'none'}`);
       return;
     }
-    if (!this.finished) this.deliverHeaders(headers);
+    if (this.finished) return;
+    this.headersDelivered = true;
+    this.deliverHeaders(headers);
   }
 
   /** @internal */
@@ -235,6 +265,8 @@ export abstract class StreamCall implements DispatchableCall, FrameSink {
       return this.finish(GrpcStatus.UNAVAILABLE, `Connection error: ${this.streamError.message}`, null);
     }
     if (this.httpStatus !== 0) return this.finish(grpcStatusFromHttp(this.httpStatus), `Received HTTP status ${this.httpStatus}`, null);
+    // Closed with NO_ERROR before any response: a reset, worded as grpc-js words it.
+    if (!this.gotResponseHeaders) return this.finish(GrpcStatus.INTERNAL, 'Received RST_STREAM with code 0 (Call ended without gRPC status)', null);
     this.finish(GrpcStatus.UNKNOWN, 'Stream ended without gRPC status', null);
   }
 
@@ -254,17 +286,27 @@ export abstract class StreamCall implements DispatchableCall, FrameSink {
 
   private finishFromTrailers(trailers: IncomingHttpHeaders): void {
     const status = trailers['grpc-status'];
-    const code = parseGrpcStatus(Array.isArray(status) ? status[0] : status);
-    this.finish(code, decodeGrpcMessage(trailers['grpc-message']), trailers);
+    const code = parseGrpcStatus(status);
+    const details = decodeGrpcMessage(trailers['grpc-message']);
+    // An invalid grpc-status is UNKNOWN; without a grpc-message, say what was received.
+    if (code === GrpcStatus.UNKNOWN && details === '' && status !== '2') {
+      return this.finish(code, status === undefined ? 'Received no grpc-status' : `Received an invalid grpc-status ${JSON.stringify(status)}`, trailers);
+    }
+    this.finish(code, details, trailers);
   }
 
   private finish(code: number, details: string, trailers: IncomingHttpHeaders | null): void {
     if (this.finished) return;
     this.finished = true;
     this.pendingFrames = this.pendingCallbacks = null;
+    this.deliverStatus(code, details, trailers);
+    if (!this.statusHeld()) this.clearDeadline();
+  }
+
+  /** Stops the deadline timer (the caller has the final status). */
+  protected clearDeadline(): void {
     if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
     this.deadlineTimer = null;
-    this.deliverStatus(code, details, trailers);
   }
 }
 
