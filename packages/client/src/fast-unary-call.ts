@@ -13,7 +13,8 @@ import type { HeaderValueOption } from '@xmesh/xds';
 import { PipelineCall } from './pipeline-call.js';
 import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
-import { attemptResultOf, isConnectFailure, outcomeFromStatus } from './grpc-status.js';
+import { attemptResultOf, outcomeFromStatus } from './grpc-status.js';
+import type { AttemptResult } from '@xmesh/filters';
 import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 
 /** Per-call options of the fast API. */
@@ -67,9 +68,10 @@ export class FastUnaryAttempt extends PipelineCall implements UnaryReceiver {
     this.finish(outcomeFromStatus(code, this.elapsed()));
     const retry = this.retry;
     const result = attemptResultOf(code, error === null ? '' : error.details);
-    if (retry?.onAttemptEnd(this, result, respondedBeforeStatus(trailers))) return;
+    // A response the upstream had started (headers sent) is not retried, as in Envoy and the drop-in.
+    if (retry?.onAttemptEnd(this, result, error !== null && error.responseStarted)) return;
     if (error === null) this.owner.complete(null, reply);
-    else this.owner.complete(retry?.timeoutError ?? this.abortedWith ?? upstreamError(error, this), null);
+    else this.owner.complete(retry?.timeoutError ?? this.abortedWith ?? upstreamError(error, result, this), null);
   }
 
   fail(error: MeshError): void {
@@ -188,25 +190,18 @@ export class FastUnaryCall {
   }
 }
 
-/** A transport failure as a MeshError carrying the gRPC status. */
-function upstreamError(error: LeanCallError, attempt: FastUnaryAttempt): MeshError {
-  const code = isConnectFailure(error.code, error.details)
+/** A transport failure as a MeshError carrying the gRPC status; `result` is how the retry layer read it. */
+function upstreamError(error: LeanCallError, result: AttemptResult, attempt: FastUnaryAttempt): MeshError {
+  const code = result.failure === 'connect'
     ? 'XMESH_CONNECT_FAILED'
     : error.code === GrpcStatus.DEADLINE_EXCEEDED
       ? 'XMESH_TIMEOUT'
-      : error.code === GrpcStatus.CANCELLED
-        ? 'XMESH_CANCELLED'
-        : 'XMESH_UPSTREAM_STATUS';
+      : result.failure === 'reset' || result.failure === 'refused'
+        ? 'XMESH_UPSTREAM_RESET'
+        : error.code === GrpcStatus.CANCELLED
+          ? 'XMESH_CANCELLED'
+          : 'XMESH_UPSTREAM_STATUS';
   return new MeshError(code, error.details, { grpcStatus: error.code as GrpcStatus, cluster: attempt.decision?.cluster, endpoint: attempt.endpoint?.id, cause: error });
-}
-
-/**
- * True when the status came in trailers after response headers (the upstream had started to
- * answer): like Envoy and the grpc-js drop-in, such a status is not retried. Trailers-only
- * responses carry `:status`; local ends have no trailers.
- */
-function respondedBeforeStatus(trailers: RawMetadata | null): boolean {
-  return trailers !== null && trailers[':status'] === undefined;
 }
 
 /**

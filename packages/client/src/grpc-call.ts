@@ -10,7 +10,8 @@ import { MeshError, type HeaderMap } from '@xmesh/core';
 import { PipelineCall } from './pipeline-call.js';
 import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
-import { attemptResultOf, outcomeFromStatus, statusFromMeshError } from './grpc-status.js';
+import { TOO_MANY_RESPONSES } from '@xmesh/grpc-lean';
+import { attemptResultOf, outcomeFromStatus, statusFromMeshError, wellFormedStatus } from './grpc-status.js';
 import { GrpcReplayBuffer, sendOp, type ReplayOp } from './retry/grpc-replay.js';
 import { metadataText, traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 
@@ -25,6 +26,9 @@ export interface GrpcCallHost {
   readonly authority: string;
   readonly invoke: Invoke<GrpcAttempt>;
 }
+
+/** How a unary-response call ends when the upstream sent more than one message: grpc-js's `Client` status and words. */
+const TOO_MANY_STATUS = Object.freeze({ code: grpc.status.UNIMPLEMENTED, details: TOO_MANY_RESPONSES });
 
 /** One pass of a gRPC call through the pipeline. */
 export class GrpcAttempt extends PipelineCall {
@@ -77,7 +81,17 @@ export class MeshGrpcCall implements CallStream {
   /** A response reached the caller, or the caller cancelled: no retry from here on. */
   private committed = false;
   private firstAttempt: GrpcAttempt | undefined = undefined;
+  /** Response messages the current attempt delivered (counted only for unary-response methods). */
+  private responses = 0;
+  /** Set when a unary-response method got a second message: the call fails with UNIMPLEMENTED. */
+  private tooManyResponses = false;
 
+  /**
+   * @param unaryResponse the method answers with one message (known from the generated client's
+   *   service definition): after that message the call reads once more, so a second one, which a
+   *   unary client never asks for, fails the call at once, as grpc-js's `Client` fails it, instead
+   *   of holding it until its deadline.
+   */
   constructor(
     private readonly host: GrpcCallHost,
     private readonly method: string,
@@ -86,6 +100,7 @@ export class MeshGrpcCall implements CallStream {
     private readonly parent: Parameters<grpc.ChannelInterface['createCall']>[3],
     private readonly propagateFlags: number | null | undefined,
     private readonly callNumber: number,
+    private readonly unaryResponse = false,
   ) {}
 
   start(metadata: grpc.Metadata, listener: grpc.InterceptingListener): void {
@@ -135,9 +150,21 @@ export class MeshGrpcCall implements CallStream {
       },
       onReceiveMessage: (message) => {
         this.commit();
+        if (!this.unaryResponse) {
+          listener.onReceiveMessage(message);
+          return;
+        }
+        if (this.responses++ > 0) {
+          this.tooManyResponses = true;
+          delegate.cancelWithStatus(TOO_MANY_STATUS.code, TOO_MANY_STATUS.details);
+          return;
+        }
         listener.onReceiveMessage(message);
+        // A unary reply ends after this message: read on, so a second message or the status comes now.
+        delegate.startRead();
       },
-      onReceiveStatus: (status) => {
+      onReceiveStatus: (received) => {
+        const status = this.tooManyResponses ? { ...TOO_MANY_STATUS, metadata: received.metadata ?? new grpc.Metadata() } : wellFormedStatus(received);
         attempt.finish(outcomeFromStatus(status.code, attempt.elapsed()));
         const retry = attempt.retry;
         if (retry?.onAttemptEnd(attempt, attemptResultOf(status.code, status.details), this.committed)) return;

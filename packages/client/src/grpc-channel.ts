@@ -28,9 +28,14 @@ export class MeshChannel implements grpc.ChannelInterface {
   private closed = false;
   private nextCallNumber = 0;
 
+  /**
+   * @param unaryResponsePaths methods (`/pkg.Service/Method`) that answer with one message, from a
+   *   generated client's service definition: their calls fail at once when the upstream sends more.
+   */
   constructor(
     private readonly mesh: MeshChannelHost,
     private readonly target: string,
+    private readonly unaryResponsePaths: ReadonlySet<string> | undefined = undefined,
   ) {
     this.authority = authorityOf(target);
     this.invoke = mesh.invoke;
@@ -77,6 +82,22 @@ export class MeshChannel implements grpc.ChannelInterface {
     parentCall: Parameters<grpc.ChannelInterface['createCall']>[3],
     propagateFlags: number | null | undefined,
   ): grpc.experimental.CallStream {
-    return new MeshGrpcCall(this, method, deadline, host, parentCall, propagateFlags, this.nextCallNumber++);
+    const unaryResponse = this.unaryResponsePaths !== undefined && this.unaryResponsePaths.has(method);
+    return new MeshGrpcCall(this, method, deadline, host, parentCall, propagateFlags, this.nextCallNumber++, unaryResponse);
   }
+}
+
+/**
+ * The paths of the methods that answer with one message (unary and client-streaming), from the
+ * `service` definition grpc-js generated constructors carry; undefined when there is none.
+ */
+export function unaryResponsePathsOf(ClientCtor: unknown): ReadonlySet<string> | undefined {
+  const service = (ClientCtor as { service?: unknown } | null)?.service;
+  if (typeof service !== 'object' || service === null) return undefined;
+  const paths = new Set<string>();
+  for (const method of Object.values(service as Record<string, unknown>)) {
+    const definition = method as Partial<grpc.MethodDefinition<unknown, unknown>> | null;
+    if (typeof definition?.path === 'string' && definition.responseStream === false) paths.add(definition.path);
+  }
+  return paths;
 }

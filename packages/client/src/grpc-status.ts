@@ -1,8 +1,10 @@
 /**
- * Mesh errors as grpc-js status objects, and gRPC statuses as call outcomes.
+ * Mesh errors as grpc-js status objects, gRPC statuses as call outcomes, and how the retry layer
+ * reads a gRPC call's end on either transport (the lean transport and grpc-js word their local
+ * failures alike where it matters: connect failures, stream resets, lost connections).
  */
 import * as grpc from '@grpc/grpc-js';
-import type { CallOutcome, MeshError } from '@xmesh/core';
+import { isGrpcStatus, type CallOutcome, type MeshError } from '@xmesh/core';
 import type { AttemptResult } from '@xmesh/filters';
 
 /** Metadata key carrying the `XMESH_*` code of a mesh-originated failure. */
@@ -24,16 +26,52 @@ export function outcomeFromStatus(code: number, latencyMs: number): CallOutcome 
   };
 }
 
+/**
+ * A status as a transport delivered it, made one of the 17 gRPC codes with string details. grpc-js
+ * parses `grpc-status` with `Number()` and passes what it gets (`"abc"` → NaN, `"999"` → 999,
+ * `"-1"` → -1): those become UNKNOWN, as the gRPC spec and `@xmesh/core`'s parser say. A status
+ * with no code at all is grpc-js failing to read a response message (a compressed frame it cannot
+ * inflate, e.g. one sent without `grpc-encoding`): INTERNAL, as the lean transport reports it.
+ * Returns `status` itself when it is already well-formed (no allocation on normal ends).
+ */
+export function wellFormedStatus(status: grpc.StatusObject): grpc.StatusObject {
+  if (isGrpcStatus(status.code) && typeof status.details === 'string') return status;
+  const code = typeof status.code === 'number' ? (isGrpcStatus(status.code) ? status.code : grpc.status.UNKNOWN) : grpc.status.INTERNAL;
+  const details = typeof status.details === 'string' && status.details !== ''
+    ? status.details
+    : code === grpc.status.INTERNAL
+      ? 'Failed to read a response message (grpc-js gave no status code)'
+      : `Received an invalid grpc-status (grpc-js read it as ${String(status.code)})`;
+  return { code, details, metadata: status.metadata ?? new grpc.Metadata() };
+}
+
 /** True for UNAVAILABLE statuses that say no connection could be made (grpc-js and lean wording). */
 export function isConnectFailure(code: number, details: string): boolean {
   return code === grpc.status.UNAVAILABLE && /No connection established|ECONNREFUSED|Failed to connect/i.test(details);
 }
 
+/**
+ * Local ends that mean the upstream reset the stream or the connection went away after the request
+ * was sent, in the words of both transports: `Received RST_STREAM with code N…` (lean and grpc-js),
+ * and grpc-js's own wording for the codes it names (CANCEL from the peer, ENHANCE_YOUR_CALM,
+ * INADEQUATE_SECURITY, a dropped connection); the lean transport's `Connection error: …`.
+ */
+const UPSTREAM_RESET = /^(?:Received RST_STREAM with code \d+|Call cancelled$|Connection dropped$|Bandwidth exhausted or memory limit exceeded$|Protocol not secure enough$|Connection error: )/;
+/** REFUSED_STREAM: the upstream did not process the request (grpc-js's words, and the lean transport's after its one replay). */
+const REFUSED_STREAM = /^(?:Stream refused by server$|Received RST_STREAM with code 7\b)/;
+
 const OK_RESULT: AttemptResult = Object.freeze({ httpStatus: 200, grpcStatus: grpc.status.OK, failure: 'none', headers: undefined });
 
-/** A gRPC status as the retry layer reads it; a failure to connect is told apart from an upstream status. OK ends share one frozen result. */
+/**
+ * A gRPC status as the retry layer reads it. Like Envoy's router: a failure to connect is
+ * `connect-failure`, a refused stream `refused-stream`, an upstream reset or lost connection
+ * `reset` (none of them carries a grpc-status for the gRPC conditions); any other status is the
+ * upstream's. OK ends share one frozen result.
+ */
 export function attemptResultOf(code: number, details: string): AttemptResult {
   if (code === grpc.status.OK) return OK_RESULT;
   if (isConnectFailure(code, details)) return { httpStatus: 0, grpcStatus: code, failure: 'connect', headers: undefined };
+  if (REFUSED_STREAM.test(details)) return { httpStatus: 0, grpcStatus: undefined, failure: 'refused', headers: undefined };
+  if (UPSTREAM_RESET.test(details)) return { httpStatus: 0, grpcStatus: undefined, failure: 'reset', headers: undefined };
   return { httpStatus: 200, grpcStatus: code, failure: 'none', headers: undefined };
 }

@@ -13,7 +13,7 @@ import { defaultComponents, type MeshComponents } from './components.js';
 import { loadConfig, type LoadResult, type MeshConfigInput } from './config-input.js';
 import { watchFile, type FileWatch } from './config-watch.js';
 import type { MeshEvents } from './events.js';
-import { MeshChannel } from './grpc-channel.js';
+import { MeshChannel, unaryResponsePathsOf } from './grpc-channel.js';
 import { grpcTransport, type GrpcAttempt } from './grpc-call.js';
 import { MeshDispatcher, httpTransport, type HttpAttempt } from './http-dispatcher.js';
 import type { MeshState } from './mesh-state.js';
@@ -162,14 +162,24 @@ export class Mesh extends EventEmitter<MeshEvents> {
     return this.closedError ?? this.current ?? new MeshError('XMESH_CONFIG_INVALID', 'no config applied yet');
   }
 
-  /** A grpc-js ChannelInterface for `target` (`host:port`, `dns:///host:port`); its calls go through the mesh. */
+  /**
+   * A grpc-js ChannelInterface for `target` (`host:port`, `dns:///host:port`); its calls go through the
+   * mesh and end by their deadline (or the route timeout) whatever the upstream sends. A channel built
+   * here does not know which methods are unary: `grpcClient` also fails a unary call answered with
+   * more than one message at once.
+   */
   grpcChannel(target: string): grpc.ChannelInterface {
     return new MeshChannel({ state: () => this.state(), invoke: this.grpcInvoke }, target);
   }
 
-  /** Builds a stock grpc-js generated client whose calls go through the mesh to `target`. */
+  /**
+   * Builds a stock grpc-js generated client whose calls go through the mesh to `target`. The
+   * client's service definition tells the channel which methods answer with one message, so a
+   * unary call answered with two fails at once (UNIMPLEMENTED, as grpc-js fails it).
+   */
   grpcClient<T>(ClientCtor: GrpcClientConstructor<T>, target: string, options: Partial<grpc.ClientOptions> = {}): T {
-    return new ClientCtor(target, grpc.credentials.createInsecure(), { ...options, channelOverride: this.grpcChannel(target) });
+    const channel = new MeshChannel({ state: () => this.state(), invoke: this.grpcInvoke }, target, unaryResponsePathsOf(ClientCtor));
+    return new ClientCtor(target, grpc.credentials.createInsecure(), { ...options, channelOverride: channel });
   }
 
   /**

@@ -33,14 +33,14 @@ class TestCall extends PipelineCall {
   }
 }
 
-function harness(action: Partial<RouteAction>, retryOn: RetryOn[], numRetries: number, random: () => number) {
+function harness(action: Partial<RouteAction>, retryOn: RetryOn[], numRetries: number, random: () => number, callerDeadline = Infinity, backOff = { baseIntervalMs: 25, maxIntervalMs: 250 }) {
   const clock = new FakeClock(1000);
   const services = new MeshServices({ clock, random, retryAdmission: () => undefined });
   const state = { snapshot: {} as never, router: {} as never, clusters: new Map(), clock, services } as MeshState;
   const fullAction = {
     timeoutMs: 15_000, maxStreamDurationMs: undefined, grpcTimeoutHeaderMaxMs: undefined, grpcTimeoutHeaderOffsetMs: undefined,
     retryPolicy: {
-      retryOn, numRetries, perTryTimeoutMs: undefined, perTryIdleTimeoutMs: undefined, backOff: { baseIntervalMs: 25, maxIntervalMs: 250 },
+      retryOn, numRetries, perTryTimeoutMs: undefined, perTryIdleTimeoutMs: undefined, backOff,
       retriableStatusCodes: [], retriableHeaders: [], hostSelectionRetryMaxAttempts: 1, avoidPreviousHosts: false,
     },
     ...action,
@@ -48,7 +48,7 @@ function harness(action: Partial<RouteAction>, retryOn: RetryOn[], numRetries: n
   const decision = { cluster: 'backend', route: { name: 'r', action: fullAction }, virtualHost: { name: 'vh' } } as unknown as RouteDecision;
   const starts: { at: number; attempt: TestCall }[] = [];
   const invoke = retryLayer((attempt: TestCall) => void starts.push({ at: clock.now(), attempt }));
-  const call = new TestCall(state);
+  const call = new TestCall(state, callerDeadline);
   call.decision = decision;
   invoke(call);
   /** Ends the latest attempt with `result`; returns whether it was retried. */
@@ -108,6 +108,24 @@ test('the route timeout cuts the retry loop at exactly the timeout, during back-
   assert.equal(starts.length, 3);
   assert.equal(services.stats.value('cluster.backend.upstream_rq_timeout'), 1);
   assert.equal(clock.pendingTimers, 0);
+});
+
+test('the caller\'s own deadline ends the call during a back-off that would outlast it (no attempt in flight enforces it then)', () => {
+  // Caller deadline 100 ms away, route timeout 15 s; back-off up to 1 s: the retry would start at ~999 ms.
+  const { clock, starts, end, services } = harness({}, ['unavailable'], 3, () => 0.999, 1000 + 100, { baseIntervalMs: 1000, maxIntervalMs: 1000 });
+  assert.equal(services.deadlines.size, 0, 'the transport enforces the caller\'s deadline while an attempt is in flight');
+  assert.equal(end(UNAVAILABLE), true);
+  clock.advance(99);
+  const waiting = (starts[0]!.attempt.retry as unknown as { current: TestCall }).current;
+  assert.equal(waiting.failed, undefined);
+  clock.advance(1);
+  assert.equal(waiting.failed?.code, 'XMESH_TIMEOUT');
+  assert.equal(waiting.failed?.grpcStatus, 4, 'DEADLINE_EXCEEDED, as the caller\'s transport reports its deadline');
+  assert.match(waiting.failed!.message, /deadline exceeded before the next retry/);
+  clock.advance(2000);
+  assert.equal(starts.length, 1, 'the retry never started');
+  assert.equal(services.stats.value('cluster.backend.upstream_rq_timeout'), 0, 'not a route timeout');
+  assert.equal(clock.pendingTimers, services.deadlines.timerArmed ? 1 : 0);
 });
 
 test('the route timeout aborts the attempt in flight; its end is not retried', () => {

@@ -135,6 +135,9 @@ export class RetryController implements AttemptRetry, DeadlineEntry {
     if (retryChannel.hasSubscribers) {
       retryChannel.publish({ authority: attempt.request.authority, path: attempt.request.path, cluster: attempt.decision?.cluster, retry: this.retries, backoffMs });
     }
+    // The caller's own deadline is left to the transport while an attempt is in flight; between
+    // attempts nothing else would end the call by it.
+    if (this.deadlineSlot < 0 && this.overall !== Infinity) this.services.deadlines.schedule(this, this.overall);
     const clock = this.services.clock;
     this.backoffTimer = clock.setTimeout(() => {
       this.backoffTimer = undefined;
@@ -171,9 +174,12 @@ export class RetryController implements AttemptRetry, DeadlineEntry {
 
   private onOverallTimeout(): void {
     if (this.ended) return;
-    this.stats.rqTimeout.inc();
     const attempt = this.current;
-    const error = new MeshError('XMESH_TIMEOUT', `upstream request timeout (route timeout ${this.policy.action.timeoutMs} ms)`, { cluster: attempt.decision?.cluster, httpStatus: 504 });
+    // The caller's deadline (not a route limit) passed: the caller gives up, as its transport would report it.
+    const callerDeadline = this.overall >= attempt.deadline;
+    if (!callerDeadline) this.stats.rqTimeout.inc();
+    const message = callerDeadline ? 'deadline exceeded before the next retry' : `upstream request timeout (route timeout ${this.policy.action.timeoutMs} ms)`;
+    const error = new MeshError('XMESH_TIMEOUT', message, { cluster: attempt.decision?.cluster, httpStatus: 504 });
     this.timeoutError = error;
     if (this.backoffTimer !== undefined) {
       // Between attempts: the next one never started.

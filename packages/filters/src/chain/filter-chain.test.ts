@@ -25,7 +25,7 @@ class Call implements FilterCall {
   cancelled: unknown = undefined;
   hook: (() => void) | undefined;
   result: 'pass' | MeshError | undefined;
-  constructor(readonly decision: FilterCall['decision'], readonly request: FilterCall['request']) {}
+  constructor(readonly decision: FilterCall['decision'], readonly request: FilterCall['request'], readonly deadline = Infinity) {}
   onCancel(hook: (() => void) | undefined): void {
     this.hook = hook;
   }
@@ -40,8 +40,8 @@ function setup(spec: DecisionSpec) {
   const stats = new StatStore();
   const chain = new FilterChain({ clock, stats });
   const decision = decisionOf(spec);
-  const run = (headers: Record<string, string> = {}) => {
-    const call = new Call(decision, { authority: 'svc', path: '/p', method: 'POST', headers: new Map(Object.entries(headers)), grpc: false });
+  const run = (headers: Record<string, string> = {}, deadline = Infinity) => {
+    const call = new Call(decision, { authority: 'svc', path: '/p', method: 'POST', headers: new Map(Object.entries(headers)), grpc: false }, deadline);
     chain.run(call, (c) => void (c.result = 'pass'), (c, e) => void (c.result = e));
     return call;
   };
@@ -66,6 +66,24 @@ test('a fault delay holds the call on the clock, then the abort is decided; coun
   assert.equal(stats.value('http.mesh.fault.delays_injected'), 1);
   assert.equal(stats.value('http.mesh.fault.aborts_injected'), 1);
   assert.equal(stats.value('http.mesh.fault.active_faults'), 0);
+});
+
+test('a fault delay longer than the caller\'s deadline ends the call at the deadline (DEADLINE_EXCEEDED), not after the delay', () => {
+  const { clock, stats, run } = setup({ filters: [faultFilter(faultConfig({ delay: { kind: 'fixed', delayMs: 10_000, percentage: ALL } })), router] });
+  const call = run({}, clock.now() + 300);
+  clock.advance(299);
+  assert.equal(call.result, undefined);
+  clock.advance(1);
+  const error = call.result as MeshError;
+  assert.equal(error.code, 'XMESH_TIMEOUT');
+  assert.equal(error.grpcStatus, 4);
+  assert.equal(stats.value('http.mesh.fault.delays_injected'), 1);
+  assert.equal(stats.value('http.mesh.fault.active_faults'), 0);
+  assert.equal(clock.pendingTimers, 0);
+  // A deadline after the delay leaves the delay as it is.
+  const later = run({}, clock.now() + 20_000);
+  clock.advance(10_000);
+  assert.equal(later.result, 'pass');
 });
 
 test('max_active_faults: delays beyond it overflow and pass undelayed; a cancelled delay frees its slot', () => {

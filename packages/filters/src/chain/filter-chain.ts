@@ -5,7 +5,7 @@
  * Filter state (buckets, active-fault counts) is kept per config object, so it lives as long as
  * the snapshot that holds it. One instance per mesh.
  */
-import type { Clock, MeshError } from '@xmesh/core';
+import { MeshError, type Clock } from '@xmesh/core';
 import type { HeaderSource, RouteDecision } from '@xmesh/router';
 import { compileDescriptors, LocalRateLimiter, type Descriptor, type DescriptorBuilder } from '@xmesh/ratelimit';
 import type { StatStore, Counter, Gauge } from '@xmesh/stats';
@@ -22,6 +22,8 @@ export interface FilterCall {
   readonly decision: RouteDecision | undefined;
   readonly cancelled: unknown;
   onCancel(hook: (() => void) | undefined): void;
+  /** The caller's deadline on the mesh clock (ms), or Infinity: a fault delay does not outlast it. */
+  readonly deadline?: number;
   /** Downstream peer, for `remote_address` descriptors. */
   readonly remoteAddress?: string | undefined;
   /** Headers for the upstream request (`request_headers_to_add_when_not_enforced`). */
@@ -144,11 +146,16 @@ export class FilterChain {
       fault.active--;
       stats.activeFaults.dec();
     };
+    // The caller gives up at its deadline, delay or not (a gRPC client's deadline runs in the client).
+    const untilDeadline = (call.deadline ?? Infinity) - this.clock.now();
+    const cut = untilDeadline < delayMs;
     const timer = this.clock.setTimeout(() => {
       call.onCancel(undefined);
       release();
-      if (!call.cancelled) this.runFrom(call, index, true, pass, fail);
-    }, delayMs);
+      if (call.cancelled) return;
+      if (cut) fail(call, new MeshError('XMESH_TIMEOUT', `deadline exceeded during a ${delayMs} ms fault delay`, { cluster: call.decision?.cluster, httpStatus: 504 }));
+      else this.runFrom(call, index, true, pass, fail);
+    }, cut ? Math.max(0, untilDeadline) : delayMs);
     call.onCancel(() => {
       this.clock.clearTimeout(timer);
       release();
