@@ -9,19 +9,26 @@
  * body and `x-xmesh-error-code`, so `fetch` resolves with the same Response in either mode. The
  * caller's own abort, a closed mesh and a sidecar (in sidecar mode) that cannot be reached reach the
  * handler's error callback instead (undici's `fetch` wraps the error: `err.cause`).
+ *
+ * On a route with a retry policy the request body is kept, up to the route's buffer limit, so a
+ * retried request sends the same bytes again (`retry/request-body.ts`); an upstream whose bytes are
+ * not HTTP (status 0, an unparsable status line, headers over undici's limit) gets Envoy's protocol
+ * error reply, XMESH_UPSTREAM_PROTOCOL (502).
  */
 import { STATUS_CODES } from 'node:http';
 import { DecoratorHandler, Dispatcher } from 'undici';
-import { ErrorCode, MeshError, isMeshError, type HeaderMap } from '@xmesh/core';
+import { ErrorCode, MeshError, isMeshError, parseGrpcStatus, type HeaderMap } from '@xmesh/core';
 import { PipelineCall } from './pipeline-call.js';
 import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
 import type { AttemptResult } from '@xmesh/filters';
 import type { RouteDecision } from '@xmesh/router';
+import { DEFAULT_CONNECTION_BUFFER_LIMIT } from '@xmesh/xds';
 import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 import { localReply } from './local-reply.js';
 import { addHeaderOptions, firstValue } from './header-options.js';
 import { isConnectError } from './connect-error.js';
+import { requestBodyOf, stopReading, type RequestBody } from './retry/request-body.js';
 
 type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;
@@ -125,6 +132,8 @@ export class HttpExchange implements Handler {
   private readonly controller: Controller;
   /** The trace headers every attempt of this request sends (computed by the first attempt to go upstream). */
   private trace: TraceHeaders | undefined | null = null;
+  /** The request body as each attempt sends it (kept for retries within the route's buffer limit); set at the first forward. */
+  private body: RequestBody | undefined = undefined;
 
   constructor(
     private readonly options: Dispatcher.DispatchOptions,
@@ -145,13 +154,14 @@ export class HttpExchange implements Handler {
     if (this.trace === null) this.trace = traceHeadersFor(attempt, firstValue(headers.traceparent), firstValue(headers['x-request-id']));
     if (this.trace !== undefined) Object.assign(headers, this.trace);
     if (attempt.requestHeadersToAdd !== undefined) addHeaderOptions(headers, attempt.requestHeadersToAdd);
+    this.body ??= requestBodyOf(this.options.body, attempt.retry?.canRetry === true, bodyBufferLimit(attempt.decision));
     const { origin: _origin, ...rest } = this.options;
-    pool.dispatch({ ...rest, headers }, this);
+    pool.dispatch({ ...rest, headers, body: this.body.forAttempt() as Dispatcher.DispatchOptions['body'] }, this);
   }
 
-  /** A retry of `previous` when the request body can be sent again; the new attempt becomes current. */
+  /** A retry of `previous` when the request body can be sent again (kept whole, within the buffer limit); the new attempt becomes current. */
   retryAttempt(previous: HttpAttempt): HttpAttempt | undefined {
-    if (this.ended || this.committed || previous !== this.attempt || !replayableBody(this.options.body)) return undefined;
+    if (this.ended || this.committed || previous !== this.attempt || this.body?.replayable === false) return undefined;
     const next = new HttpAttempt(this, previous.state, previous.request);
     this.attempt = next;
     this.upstream = undefined;
@@ -168,7 +178,7 @@ export class HttpExchange implements Handler {
   fail(error: MeshError): void {
     if (this.ended) return;
     this.ended = true;
-    destroyBody(this.options.body, error);
+    this.closeBody(error);
     if (error.code === ErrorCode.CANCELLED || error.code === ErrorCode.CLOSED) this.inner.onResponseError(this.controller, error);
     else this.replyLocally(error);
   }
@@ -204,6 +214,16 @@ export class HttpExchange implements Handler {
       return;
     }
     const attempt = this.attempt;
+    if (!(statusCode >= 100)) {
+      // `HTTP/1.1 000`, `099`: no HTTP status. The upstream broke the protocol: this attempt ends as a protocol error.
+      controller.abort(new MeshError(ErrorCode.UPSTREAM_PROTOCOL, `the upstream sent an invalid HTTP status (${statusCode})`, { cluster: attempt?.decision?.cluster, endpoint: attempt?.endpoint?.id }));
+      return;
+    }
+    if (statusCode < 200) {
+      // Informational (1xx): not the response; the final one follows.
+      this.inner.onResponseStart(this.controller, statusCode, headers as never, statusMessage);
+      return;
+    }
     const retry = this.committed || attempt === undefined ? undefined : attempt.retry;
     if (attempt !== undefined && retry?.canRetry === true && retry.retryOnResponse(attempt, responseResult(statusCode, headers, attempt.decision))) {
       // A new attempt replaced this one: drop this response.
@@ -213,6 +233,7 @@ export class HttpExchange implements Handler {
       return;
     }
     this.committed = true;
+    this.body?.release();
     this.status = statusCode;
     const added = attempt?.responseHeadersToAdd;
     this.inner.onResponseStart(this.controller, statusCode, (added === undefined ? headers : { ...headers, ...added }) as never, statusMessage);
@@ -238,7 +259,9 @@ export class HttpExchange implements Handler {
       attempt?.retry?.end();
       return;
     }
-    if (!this.committed && attempt?.retry !== undefined && !this.controller.aborted) {
+    // The caller's own body failed: that is the caller's error, not the upstream's; it is not retried.
+    const bodyError = this.body?.sourceError;
+    if (!this.committed && attempt?.retry !== undefined && !this.controller.aborted && bodyError === undefined) {
       attempt.finish({ kind: 'local_error', httpStatus: 0, grpcStatus: undefined, latencyMs: attempt.elapsed() });
       if (attempt.retry.onAttemptEnd(attempt, failureResult(error), false)) return;
     }
@@ -246,8 +269,14 @@ export class HttpExchange implements Handler {
     this.end('local_error');
     // In sidecar mode the sidecar answers for the mesh; not reaching it is the caller's error, as with any sidecar.
     // A pool destroyed under the call is the mesh closing, not an upstream reset.
-    if (committed || this.controller.aborted || attempt?.mode === 'sidecar' || isPoolDestroyed(error)) this.inner.onResponseError(this.controller, error);
+    if (committed || this.controller.aborted || attempt?.mode === 'sidecar' || isPoolDestroyed(error) || bodyError !== undefined) this.inner.onResponseError(this.controller, bodyError ?? error);
     else this.replyLocally(upstreamFailure(error, attempt));
+  }
+
+  /** Stops reading the caller's body: the call ended before any attempt will read it again. */
+  private closeBody(error: Error): void {
+    if (this.body !== undefined) this.body.close(error);
+    else stopReading(this.options.body, error);
   }
 
   private end(kind: 'success' | 'upstream_error' | 'local_error'): void {
@@ -279,7 +308,7 @@ export class HttpExchange implements Handler {
         self.attempt?.cancel(new MeshError('XMESH_CANCELLED', reason.message, { cause: reason }));
         if (!self.ended) {
           self.ended = true;
-          destroyBody(self.options.body, reason);
+          self.closeBody(reason);
           self.inner.onResponseError(self.controller, reason);
         }
       },
@@ -334,20 +363,20 @@ function forEachHeader(raw: unknown, visit: (name: string, value: string) => voi
   }
 }
 
-function destroyBody(body: unknown, error: Error): void {
-  const stream = body as { destroy?: (e: Error) => void } | null | undefined;
-  if (stream && typeof stream.destroy === 'function') stream.destroy(error);
-}
-
-/** A body undici can send again as is: none, a string or bytes (streams and iterables are consumed once). */
-function replayableBody(body: unknown): boolean {
-  return body == null || typeof body === 'string' || body instanceof Uint8Array;
+/**
+ * The most of a request body kept for retries, as Envoy: the route's (else the virtual host's)
+ * `per_request_buffer_limit_bytes`, capped by the listener's `per_connection_buffer_limit_bytes`.
+ */
+function bodyBufferLimit(decision: RouteDecision | undefined): number {
+  const connection = decision?.listener?.perConnectionBufferLimitBytes ?? DEFAULT_CONNECTION_BUFFER_LIMIT;
+  const route = decision?.route.perRequestBufferLimitBytes;
+  return route === undefined ? connection : Math.min(route, connection);
 }
 
 /** Response headers as `retry_on` reads them; the header map is built only for non-2xx responses or when `retriable_headers` need it. */
 function responseResult(status: number, headers: Headers, decision: RouteDecision | undefined): AttemptResult {
   const grpc = headers['grpc-status'];
-  const grpcStatus = typeof grpc === 'string' ? Number(grpc) : undefined;
+  const grpcStatus = grpc === undefined ? undefined : parseGrpcStatus(grpc);
   const needHeaders = (decision?.route.action.retryPolicy?.retriableHeaders.length ?? 0) > 0;
   if (status < 300 && grpcStatus === undefined && !needHeaders) return { httpStatus: status, grpcStatus: undefined, failure: 'none', headers: undefined };
   const map = new Map<string, string>();
@@ -371,8 +400,17 @@ function isPoolDestroyed(error: Error): boolean {
 function upstreamFailure(error: Error, attempt: HttpAttempt | undefined): MeshError {
   if (isMeshError(error)) return error;
   const details = { cluster: attempt?.decision?.cluster, endpoint: attempt?.endpoint?.id, cause: error };
-  return isConnectError(error)
-    ? new MeshError(ErrorCode.CONNECT_FAILED, `connection to the upstream failed: ${error.message}`, details)
-    : new MeshError(ErrorCode.UPSTREAM_RESET, `the upstream reset the request before responding: ${error.message}`, details);
+  if (isConnectError(error)) return new MeshError(ErrorCode.CONNECT_FAILED, `connection to the upstream failed: ${error.message}`, details);
+  if (isProtocolError(error)) return new MeshError(ErrorCode.UPSTREAM_PROTOCOL, `the upstream's response is not valid HTTP: ${error.message}`, details);
+  return new MeshError(ErrorCode.UPSTREAM_RESET, `the upstream reset the request before responding: ${error.message}`, details);
+}
+
+/**
+ * undici's HTTP/1.1 parser errors (`HTTPParserError`, `HPE_*` codes) and response headers over its
+ * limit: the upstream's bytes are not an acceptable HTTP response (Envoy: a codec protocol error).
+ */
+function isProtocolError(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  return error.name === 'HTTPParserError' || code === 'UND_ERR_HEADERS_OVERFLOW' || (typeof code === 'string' && code.startsWith('HPE_'));
 }
 

@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createH2Server, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { request } from 'undici';
 import { createMesh, type Mesh } from '@xmesh/client';
 import { bootstrap } from '../../../test/support/mesh-config.js';
 import { closedPort } from '../../../test/support/echo-server.js';
@@ -114,6 +116,23 @@ describe('HTTP through the mesh', () => {
     assert.equal(res.headers.get('x-xmesh-error-code'), 'XMESH_NO_ROUTE');
     assert.equal(res.headers.get('content-type'), 'text/plain');
     assert.equal(await res.text(), 'no route\n');
+  });
+
+  test('no route for a request with a Node stream body: the local reply, and the caller\'s stream closed without an uncaught error', async () => {
+    const escaped: unknown[] = [];
+    const onUncaught = (error: unknown) => void escaped.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const body = new Readable({ read() {} });
+      const res = await request('http://unknown.default.svc/v1/x', { method: 'POST', body, dispatcher: mesh.dispatcher });
+      assert.equal(res.statusCode, 404);
+      await res.body.text();
+      await new Promise((r) => setImmediate(r));
+      assert.equal(body.destroyed, true, 'the body the mesh will never send is closed');
+      assert.deepEqual(escaped, []);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
   });
 
   test('a refused connection: a 503 local reply with Envoy\'s wording', async () => {

@@ -24,6 +24,9 @@ test('an HTTP local reply has the error status and Envoy\'s short body', () => {
   assert.equal(limited.headers[':status'], 429);
   assert.equal(limited.body, 'local_rate_limited\n');
   assert.equal(httpLocalReply(new MeshError('XMESH_PROTOCOL', 'bad frame')).body, 'XMESH_PROTOCOL: bad frame\n');
+  const protocol = httpLocalReply(new MeshError('XMESH_UPSTREAM_PROTOCOL', 'invalid HTTP status (0)'));
+  assert.equal(protocol.headers[':status'], 502);
+  assert.equal(protocol.body, 'upstream connect error or disconnect/reset before headers. reset reason: protocol error\n');
   assert.equal(httpLocalReply(new MeshError('XMESH_FAULT_ABORT', 'x', { httpStatus: 418 })).body, 'fault filter abort\n');
   assert.equal(httpLocalReply(new MeshError('XMESH_FAULT_ABORT', 'x', { httpStatus: 418 })).headers[':status'], 418);
 });

@@ -49,6 +49,7 @@ function localReplyText(error: MeshError): string {
     case 'XMESH_NO_ROUTE': return 'no route';
     case 'XMESH_CONNECT_FAILED': return 'upstream connect error or disconnect/reset before headers. reset reason: connection failure';
     case 'XMESH_UPSTREAM_RESET': return 'upstream connect error or disconnect/reset before headers. reset reason: remote reset';
+    case 'XMESH_UPSTREAM_PROTOCOL': return 'upstream connect error or disconnect/reset before headers. reset reason: protocol error';
     case 'XMESH_TIMEOUT': return 'upstream request timeout';
     case 'XMESH_CIRCUIT_OPEN': return 'upstream connect error or disconnect/reset before headers. reset reason: overflow';
     default: return `${error.code}: ${error.message}`;

@@ -54,6 +54,11 @@ export interface ListenerConfig {
    * without a W3C tracer, a caller's `traceparent` passes through untouched and none is created.
    */
   readonly tracing: boolean;
+  /**
+   * Listener `per_connection_buffer_limit_bytes` (Envoy's default 1 MiB): also the most a request
+   * body is buffered for retries, whatever a route asks for.
+   */
+  readonly perConnectionBufferLimitBytes?: number;
 }
 
 export type HttpFilter =
@@ -97,6 +102,12 @@ export interface Route {
   readonly typedPerFilterConfig: Dict<FilterOverride>;
   /** `stat_prefix`: the route's upstream stats go under `vhost.<vhost>.route.<statPrefix>.`; absent, it has none (Envoy). */
   readonly statPrefix?: string;
+  /**
+   * `per_request_buffer_limit_bytes` of the route, else of its virtual host: the most of a request
+   * body kept for retries (capped by the listener's `per_connection_buffer_limit_bytes`); absent,
+   * the listener's limit applies.
+   */
+  readonly perRequestBufferLimitBytes?: number;
 }
 
 export type PathMatch =

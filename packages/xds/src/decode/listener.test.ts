@@ -101,6 +101,7 @@ test('a fully specified listener decodes to the exact model', () => {
     stripHostPort: 'any',
     generateRequestId: false,
     tracing: true,
+    perConnectionBufferLimitBytes: 1024,
   });
   // The inline route config takes the listener's name when it has none.
   assert.equal(inlineRoutes?.name, 'ingress');
@@ -108,7 +109,6 @@ test('a fully specified listener decodes to the exact model', () => {
   assert.deepEqual(issues.ignored, [
     'x.address.socket_address.protocol',
     'x.filter_chains[0].name',
-    'x.per_connection_buffer_limit_bytes',
     `${HCM_PATH}.http_filters[2]`,
     `${HCM_PATH}.http_filters[3].typed_config.suppress_envoy_headers`,
     `${HCM_PATH}.tracing.random_sampling`,
@@ -154,6 +154,7 @@ test('api_listener (gRPC xDS clients) carries the HCM directly; camelCase keys a
   assert.deepEqual(listener, {
     name: 'svc.example.com:443', address: undefined, statPrefix: 'svc', routeConfigName: 'svc-routes', rds: true,
     httpFilters: [{ kind: 'router', name: 'router' }], stripHostPort: 'none', generateRequestId: true, tracing: false,
+    perConnectionBufferLimitBytes: 1024 * 1024,
   });
 });
 

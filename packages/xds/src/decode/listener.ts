@@ -14,7 +14,6 @@ import { decodeRouteConfig } from './route.js';
 export const LISTENER_IGNORED: Readonly<Record<string, string>> = {
   stat_prefix: 'listener stats are not kept; the HCM stat_prefix names the stats',
   metadata: 'metadata is not used',
-  per_connection_buffer_limit_bytes: 'downstream connection setting',
   drain_type: 'downstream connection setting',
   listener_filters: 'downstream connection setting (TLS inspector, proxy protocol, ...)',
   listener_filters_timeout: 'downstream connection setting',
@@ -115,6 +114,9 @@ export const TRACING_PROVIDER_IGNORED: Readonly<Record<string, string>> = {
   typed_config: 'the exporter settings belong to the app\'s tracer; only the provider\'s kind (OpenTelemetry: W3C trace context) is read',
 };
 
+/** Envoy's default listener `per_connection_buffer_limit_bytes`: 1 MiB. */
+export const DEFAULT_CONNECTION_BUFFER_LIMIT = 1024 * 1024;
+
 const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
 const OPENTELEMETRY_TRACER = 'envoy.tracers.opentelemetry';
 
@@ -123,6 +125,7 @@ export function decodeListener(r: Reader): { listener: ListenerConfig; inlineRou
   const a = r.obj('address');
   const address = a ? readAddress(a) : undefined;
   const hcm = findHcm(r);
+  const perConnectionBufferLimitBytes = r.uint32('per_connection_buffer_limit_bytes', DEFAULT_CONNECTION_BUFFER_LIMIT);
   ignoreAll(r, LISTENER_IGNORED);
   r.finish();
 
@@ -177,7 +180,7 @@ export function decodeListener(r: Reader): { listener: ListenerConfig; inlineRou
     ignoreAll(hcm, HCM_IGNORED);
     hcm.finish();
   }
-  return { listener: { name, address, statPrefix, routeConfigName, rds, httpFilters, stripHostPort, generateRequestId, tracing }, inlineRoutes };
+  return { listener: { name, address, statPrefix, routeConfigName, rds, httpFilters, stripHostPort, generateRequestId, tracing, perConnectionBufferLimitBytes }, inlineRoutes };
 }
 
 /** `address.socket_address` {address, port_value}; other address kinds are not supported. */

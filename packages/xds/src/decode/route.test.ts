@@ -112,6 +112,31 @@ test('the route retry policy replaces the virtual host one; without one the vhos
   assert.equal(b!.action.retryPolicy, rc.virtualHosts[0]!.retryPolicy);
 });
 
+test('per_request_buffer_limit_bytes: the route\'s, else the virtual host\'s, else none (the listener\'s limit then applies)', () => {
+  const { rc, issues } = decode({
+    name: 'rc',
+    virtual_hosts: [
+      {
+        name: 'vh',
+        domains: ['a'],
+        per_request_buffer_limit_bytes: 2048,
+        routes: [
+          { match: { prefix: '/a' }, route: { cluster: 'c' }, per_request_buffer_limit_bytes: { value: 16 } },
+          { match: { prefix: '/' }, route: { cluster: 'c' } },
+        ],
+      },
+      { name: 'plain', domains: ['b'], routes: [{ match: { prefix: '/' }, route: { cluster: 'c' } }] },
+    ],
+  });
+  assert.deepEqual(issues.errors, []);
+  assert.deepEqual(issues.ignored, []);
+  const [a, b] = rc.virtualHosts[0]!.routes;
+  assert.equal(a!.perRequestBufferLimitBytes, 16);
+  assert.equal(b!.perRequestBufferLimitBytes, 2048);
+  assert.equal(rc.virtualHosts[1]!.routes[0]!.perRequestBufferLimitBytes, undefined);
+  assertOneError(oneRoute({ per_request_buffer_limit_bytes: -1 }), 'x.virtual_hosts[0].routes[0].per_request_buffer_limit_bytes', 'uint32');
+});
+
 const FULL_ROUTE_CONFIG = {
   name: 'main',
   validate_clusters: false,

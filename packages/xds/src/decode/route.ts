@@ -29,7 +29,6 @@ export const VIRTUAL_HOST_IGNORED: Readonly<Record<string, string>> = {
   include_request_attempt_count: 'x-envoy-attempt-count is not sent',
   include_attempt_count_in_response: 'x-envoy-attempt-count is not sent',
   include_is_timeout_retry_header: 'x-envoy-is-timeout-retry is not sent',
-  per_request_buffer_limit_bytes: 'requests are not buffered by the mesh',
   metadata: 'metadata is not used',
 };
 
@@ -39,7 +38,6 @@ export const ROUTE_IGNORED: Readonly<Record<string, string>> = {
   metadata: 'metadata is not used',
   decorator: 'tracing span names are not set by the mesh',
   tracing: 'tracing sampling is decided by the app',
-  per_request_buffer_limit_bytes: 'requests are not buffered by the mesh',
 };
 
 const UNSUPPORTED_ACTIONS: Readonly<Record<string, string>> = {
@@ -92,7 +90,8 @@ function decodeVirtualHost(vh: Reader, seenDomains: Map<string, string>): Virtua
   const retryPolicy = rp ? decodeRetryPolicy(rp) : undefined;
   const rateLimits = rateLimitsField(vh, 'rate_limits');
   const typedPerFilterConfig = filterOverridesField(vh, 'typed_per_filter_config');
-  const routes = vh.objects('routes').map((route, i) => decodeRoute(route, `${name}/${i}`, retryPolicy));
+  const bufferLimit = vh.optionalUint32('per_request_buffer_limit_bytes');
+  const routes = vh.objects('routes').map((route, i) => decodeRoute(route, `${name}/${i}`, retryPolicy, bufferLimit));
   rejectUnsupported(vh, {
     matcher: 'generic matcher trees are not implemented; use routes',
     hedge_policy: 'request hedging is not implemented',
@@ -114,7 +113,7 @@ function domainProblem(domain: string): string | undefined {
   return `invalid wildcard domain "${domain}": use "*" alone, or one "*" as the first or last character`;
 }
 
-function decodeRoute(r: Reader, defaultName: string, vhostRetryPolicy: RetryPolicy | undefined): Route {
+function decodeRoute(r: Reader, defaultName: string, vhostRetryPolicy: RetryPolicy | undefined, vhostBufferLimit: number | undefined): Route {
   const name = r.str('name') || defaultName;
   const m = r.obj('match');
   if (!m) r.error('match', 'is required');
@@ -125,6 +124,7 @@ function decodeRoute(r: Reader, defaultName: string, vhostRetryPolicy: RetryPoli
   const action = a ? decodeRouteAction(a, vhostRetryPolicy) : undefined;
   const typedPerFilterConfig = filterOverridesField(r, 'typed_per_filter_config');
   const statPrefix = r.str('stat_prefix');
+  const bufferLimit = r.optionalUint32('per_request_buffer_limit_bytes') ?? vhostBufferLimit;
   ignoreAll(r, ROUTE_IGNORED);
   r.finish();
   return {
@@ -133,6 +133,7 @@ function decodeRoute(r: Reader, defaultName: string, vhostRetryPolicy: RetryPoli
     action: action ?? PLACEHOLDER_ACTION,
     typedPerFilterConfig,
     ...(statPrefix ? { statPrefix } : {}),
+    ...(bufferLimit !== undefined ? { perRequestBufferLimitBytes: bufferLimit } : {}),
   };
 }
 

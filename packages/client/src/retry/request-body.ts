@@ -1,0 +1,188 @@
+/**
+ * A request body as the HTTP front end sends it on each attempt, kept for retries the way Envoy's
+ * router buffers one: up to a byte limit (the route's `per_request_buffer_limit_bytes`, capped by
+ * the listener's `per_connection_buffer_limit_bytes`, 1 MiB by default). A body within the limit is
+ * sent again, byte for byte, on every retry; a larger one is still sent (streamed), but once past the
+ * limit the request can no longer be retried.
+ *
+ * Bytes, strings and Blobs are re-sent as they are. Streams and async iterables (which is what
+ * undici's `fetch` hands a dispatcher, whatever the caller's body was) are teed: the first attempt
+ * streams the body as it arrives while the chunks are kept; a retry sends the kept chunks, then
+ * the rest as it arrives. Nothing is buffered ahead of the upstream, so a body that is still being
+ * produced flows as it would without the mesh.
+ */
+import type { Blob } from 'node:buffer';
+
+export interface RequestBody {
+  /** True while a new attempt can still be sent the whole body. */
+  readonly replayable: boolean;
+  /** The body for the next attempt (undici `DispatchOptions.body`). */
+  forAttempt(): unknown;
+  /** The caller's body failed while an attempt was reading it (set once it did). */
+  readonly sourceError: Error | undefined;
+  /** A response reached the caller: no retry from here on, so nothing more is kept. */
+  release(): void;
+  /** The call ended before its response (local reply, caller abort): stop reading the caller's body. */
+  close(error: Error): void;
+}
+
+/** A body sent unchanged on each attempt: none, bytes, a string, a Blob; or a stream sent once. */
+class FixedBody implements RequestBody {
+  readonly sourceError = undefined;
+
+  constructor(
+    private readonly body: unknown,
+    readonly replayable: boolean,
+  ) {}
+
+  forAttempt(): unknown {
+    return this.body;
+  }
+
+  release(): void {}
+
+  close(error: Error): void {
+    stopReading(this.body, error);
+  }
+}
+
+/** No body: every attempt sends none. Shared. */
+const NO_BODY: RequestBody = new FixedBody(null, true);
+
+/**
+ * The request body of one call. `limit` is the most kept for retries; `retries` is false when the
+ * route cannot retry, and then nothing is kept (the body passes through untouched).
+ */
+export function requestBodyOf(body: unknown, retries: boolean, limit: number): RequestBody {
+  if (body === null || body === undefined) return NO_BODY;
+  if (typeof body === 'string') return new FixedBody(body, retries && Buffer.byteLength(body) <= limit);
+  if (body instanceof Uint8Array) return new FixedBody(body, retries && body.byteLength <= limit);
+  if (isBlob(body)) return new FixedBody(body, retries && body.size <= limit);
+  if (retries && isAsyncIterable(body)) return new TeeBody(body, limit);
+  // A stream without retries, or a shape undici reads once: sent as is, never again.
+  return new FixedBody(body, false);
+}
+
+/** One chunk of the caller's body as bytes. */
+function bytesOf(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (typeof chunk === 'string') return Buffer.from(chunk);
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  if (ArrayBuffer.isView(chunk)) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  if (chunk instanceof ArrayBuffer) return Buffer.from(chunk);
+  throw new TypeError(`request body chunk must be bytes or a string, got ${typeof chunk}`);
+}
+
+/**
+ * A streamed body read once from the caller and handed to each attempt in turn. Attempts read
+ * through one shared pull, so an attempt given up while it waited for the next chunk cannot take a
+ * chunk from its successor: every chunk read is kept (until the limit) before any attempt sends it.
+ */
+class TeeBody implements RequestBody {
+  private readonly source: AsyncIterator<unknown>;
+  /** Chunks read so far; undefined once they passed the limit (then nothing more is kept). */
+  private kept: Buffer[] | undefined = [];
+  private keptBytes = 0;
+  private ended = false;
+  private closed = false;
+  private pulling: Promise<Buffer | null> | undefined = undefined;
+  sourceError: Error | undefined = undefined;
+
+  constructor(
+    private readonly body: AsyncIterable<unknown>,
+    private readonly limit: number,
+  ) {
+    this.source = body[Symbol.asyncIterator]();
+  }
+
+  get replayable(): boolean {
+    return this.kept !== undefined && !this.closed && this.sourceError === undefined;
+  }
+
+  forAttempt(): AsyncIterable<Buffer> {
+    return this.attemptChunks();
+  }
+
+  release(): void {
+    this.kept = undefined;
+  }
+
+  close(error: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.kept = undefined;
+    if (!this.ended) stopReading(this.body, error);
+  }
+
+  private async *attemptChunks(): AsyncGenerator<Buffer> {
+    let index = 0;
+    for (;;) {
+      const kept = this.kept;
+      if (kept !== undefined && index < kept.length) {
+        yield kept[index++]!;
+        continue;
+      }
+      if (this.ended || this.closed) return;
+      const chunk = await this.pull();
+      if (chunk === null) return;
+      // Kept: the loop sends it from `kept`. Past the limit: this attempt is the last; send it on.
+      if (this.kept === undefined) yield chunk;
+    }
+  }
+
+  /** The next chunk of the caller's body (kept while within the limit), or null at its end. */
+  private pull(): Promise<Buffer | null> {
+    this.pulling ??= this.source.next().then(
+      (result) => {
+        this.pulling = undefined;
+        if (result.done === true) {
+          this.ended = true;
+          return null;
+        }
+        const chunk = bytesOf(result.value);
+        this.keep(chunk);
+        return chunk;
+      },
+      (error: unknown) => {
+        this.pulling = undefined;
+        this.sourceError = error instanceof Error ? error : new Error(String(error));
+        throw this.sourceError;
+      },
+    );
+    return this.pulling;
+  }
+
+  private keep(chunk: Buffer): void {
+    if (this.kept === undefined) return;
+    this.keptBytes += chunk.length;
+    if (this.keptBytes > this.limit) this.kept = undefined;
+    else this.kept.push(chunk);
+  }
+}
+
+/**
+ * Stops the caller's body: a Node stream is destroyed with `error` (with a listener of its own, as
+ * undici adds one, so a caller that listens for none does not get an uncaught 'error'), an async
+ * generator is asked to return.
+ */
+export function stopReading(body: unknown, error: Error): void {
+  if (typeof body !== 'object' || body === null) return;
+  const stream = body as { destroy?: (error?: Error) => void; on?: (event: string, listener: () => void) => void; destroyed?: boolean; return?: () => Promise<unknown> };
+  if (typeof stream.destroy === 'function') {
+    if (stream.destroyed === true) return;
+    stream.on?.('error', ignoreError);
+    stream.destroy(error);
+  } else if (typeof stream.return === 'function') {
+    void stream.return().catch(ignoreError);
+  }
+}
+
+function ignoreError(): void {}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
+}
+
+function isBlob(value: unknown): value is Blob {
+  return typeof value === 'object' && value !== null && typeof (value as Blob).arrayBuffer === 'function' && typeof (value as Blob).size === 'number';
+}
