@@ -112,8 +112,8 @@ describe('stream calls against a raw HTTP/2 server', () => {
     assert.equal((await unary(channel, '/t/http503')).code, GrpcStatus.UNAVAILABLE);
     assert.equal((await unary(channel, '/t/html')).code, GrpcStatus.UNKNOWN);
     const noStatus = await unary(channel, '/t/no-status');
-    assert.equal(noStatus.code, GrpcStatus.UNKNOWN);
-    assert.equal(noStatus.details, 'Stream ended without gRPC status');
+    assert.equal(noStatus.code, GrpcStatus.INTERNAL, 'a stream ended without trailers, as grpc-js reports it');
+    assert.equal(noStatus.details, 'Received RST_STREAM with code 0 (Call ended without gRPC status)');
   });
 
   test('a refused stream is replayed once, transparently, when the request was complete', async () => {
@@ -297,7 +297,7 @@ describe('calls end by their deadline, whatever the server sends', () => {
     assert.equal(outcome.reply, 'slow');
   });
 
-  test('a stream closed with NO_ERROR before any response is a reset, worded as grpc-js words it', async () => {
+  test('a stream closed with NO_ERROR before any response is INTERNAL, a reset worded as grpc-js words it', async () => {
     const outcome = await unary(channel, '/t/rst0');
     assert.equal(outcome.code, GrpcStatus.INTERNAL);
     assert.equal(outcome.details, 'Received RST_STREAM with code 0 (Call ended without gRPC status)');

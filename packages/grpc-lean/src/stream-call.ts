@@ -265,9 +265,8 @@ export abstract class StreamCall implements DispatchableCall, FrameSink {
       return this.finish(GrpcStatus.UNAVAILABLE, `Connection error: ${this.streamError.message}`, null);
     }
     if (this.httpStatus !== 0) return this.finish(grpcStatusFromHttp(this.httpStatus), `Received HTTP status ${this.httpStatus}`, null);
-    // Closed with NO_ERROR before any response: a reset, worded as grpc-js words it.
-    if (!this.gotResponseHeaders) return this.finish(GrpcStatus.INTERNAL, 'Received RST_STREAM with code 0 (Call ended without gRPC status)', null);
-    this.finish(GrpcStatus.UNKNOWN, 'Stream ended without gRPC status', null);
+    // Ended (or reset with NO_ERROR) without trailers: INTERNAL, in grpc-js's words (grpc-go and grpc-java agree on the code).
+    this.finish(GrpcStatus.INTERNAL, 'Received RST_STREAM with code 0 (Call ended without gRPC status)', null);
   }
 
   /** @internal */
