@@ -294,4 +294,21 @@ describe('queued admission (resilience.queue, off by default)', () => {
     assert.equal(server.calls, ok);
     assert.equal(mesh.stats()['echo']!.cluster['upstream_rq_pending_overflow'], refused);
   });
+
+  test('a queued call ends at its own deadline (DEADLINE_EXCEEDED), not when the queue would let it go', async () => {
+    server.delayMs = 4_000;
+    try {
+      const running = [unary(echo, { message: 'a' }), unary(echo, { message: 'b' })];
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const started = Date.now();
+      const queued = await settleAll([unary(echo, { message: 'queued' }, { deadline: Date.now() + 200 })]);
+      const elapsed = Date.now() - started;
+      assert.equal(codeOf(queued[0]!), grpc.status.DEADLINE_EXCEEDED);
+      // The slots free at ~4 s and the queue's own bound is 5 s: ending well before either is the deadline's doing.
+      assert.ok(elapsed < 3_000, `ended after ${elapsed} ms`);
+      await settleAll(running);
+    } finally {
+      server.delayMs = 50;
+    }
+  });
 });

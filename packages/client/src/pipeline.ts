@@ -39,7 +39,9 @@ export const admissionLayer: Layer = (next) => (call) => {
   }
   const guard = cluster.guard;
   if (guard.queued) {
-    // Queued admission (off by default): wait for a slot instead of failing at max_requests.
+    // Queued admission (off by default): wait for a slot instead of failing at max_requests, but not
+    // past the caller's deadline (no transport call enforces it while the call waits here).
+    call.retry?.enforceDeadline();
     guard.admitQueued().then(
       (permit) => {
         if (call.cancelled) {

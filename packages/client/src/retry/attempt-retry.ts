@@ -28,4 +28,9 @@ export interface AttemptRetry {
   readonly timeoutError: MeshError | undefined;
   /** The call ended without a transport result (a local failure): stop timers. Idempotent. */
   end(): void;
+  /**
+   * The attempt waits where no transport call enforces the caller's deadline (queued admission):
+   * the retry layer ends it at that deadline. Idempotent.
+   */
+  enforceDeadline(): void;
 }

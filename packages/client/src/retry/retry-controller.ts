@@ -97,6 +97,10 @@ export class RetryController implements AttemptRetry, DeadlineEntry {
     return this.retryFrom(attempt, retry);
   }
 
+  enforceDeadline(): void {
+    if (!this.ended && this.deadlineSlot < 0 && this.overall !== Infinity) this.services.deadlines.schedule(this, this.overall);
+  }
+
   end(): void {
     if (this.ended) return;
     this.ended = true;
@@ -137,7 +141,7 @@ export class RetryController implements AttemptRetry, DeadlineEntry {
     }
     // The caller's own deadline is left to the transport while an attempt is in flight; between
     // attempts nothing else would end the call by it.
-    if (this.deadlineSlot < 0 && this.overall !== Infinity) this.services.deadlines.schedule(this, this.overall);
+    this.enforceDeadline();
     const clock = this.services.clock;
     this.backoffTimer = clock.setTimeout(() => {
       this.backoffTimer = undefined;
@@ -178,7 +182,7 @@ export class RetryController implements AttemptRetry, DeadlineEntry {
     // The caller's deadline (not a route limit) passed: the caller gives up, as its transport would report it.
     const callerDeadline = this.overall >= attempt.deadline;
     if (!callerDeadline) this.stats.rqTimeout.inc();
-    const message = callerDeadline ? 'deadline exceeded before the next retry' : `upstream request timeout (route timeout ${this.policy.action.timeoutMs} ms)`;
+    const message = callerDeadline ? 'deadline exceeded while the call waited with no request in flight' : `upstream request timeout (route timeout ${this.policy.action.timeoutMs} ms)`;
     const error = new MeshError('XMESH_TIMEOUT', message, { cluster: attempt.decision?.cluster, httpStatus: 504 });
     this.timeoutError = error;
     if (this.backoffTimer !== undefined) {
