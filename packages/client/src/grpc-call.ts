@@ -95,13 +95,31 @@ export class MeshGrpcCall implements CallStream {
   constructor(
     private readonly host: GrpcCallHost,
     private readonly method: string,
-    private readonly deadline: grpc.Deadline,
+    private deadline: grpc.Deadline,
     private readonly hostOverride: string | null | undefined,
     private readonly parent: Parameters<grpc.ChannelInterface['createCall']>[3],
     private readonly propagateFlags: number | null | undefined,
     private readonly callNumber: number,
     private readonly unaryResponse = false,
-  ) {}
+  ) {
+    if (parent !== null && parent !== undefined) this.inheritFromParent(parent, propagateFlags ?? grpc.propagate.DEFAULTS);
+  }
+
+  /**
+   * `parent` (a server call this call is made for) propagates as grpc-js's channel propagates it: its
+   * deadline, when earlier, becomes this call's (the mesh, the retry layer and every transport then
+   * see it), and its cancellation cancels this call.
+   */
+  private inheritFromParent(parent: NonNullable<Parameters<grpc.ChannelInterface['createCall']>[3]>, flags: number): void {
+    if ((flags & grpc.propagate.DEADLINE) !== 0) {
+      const own = deadlineMs(this.deadline);
+      const inherited = deadlineMs(parent.getDeadline());
+      if (inherited < own) this.deadline = inherited;
+    }
+    if ((flags & grpc.propagate.CANCELLATION) !== 0) {
+      parent.on('cancelled', () => this.cancelWithStatus(grpc.status.CANCELLED, 'Cancelled by parent call'));
+    }
+  }
 
   start(metadata: grpc.Metadata, listener: grpc.InterceptingListener): void {
     this.metadata = metadata;
@@ -299,9 +317,15 @@ function headersOf(metadata: grpc.Metadata, authority: string, path: string): He
   return headers;
 }
 
+/** A grpc-js deadline as epoch ms; Infinity for none. */
+function deadlineMs(deadline: grpc.Deadline): number {
+  const epochMs = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isNaN(epochMs) ? Infinity : epochMs;
+}
+
 /** A grpc-js deadline (epoch ms or Date) on the mesh clock. */
 function meshDeadline(deadline: grpc.Deadline, state: MeshState): number {
-  const epochMs = deadline instanceof Date ? deadline.getTime() : deadline;
+  const epochMs = deadlineMs(deadline);
   if (!Number.isFinite(epochMs)) return Infinity;
   return state.clock.now() + (epochMs - Date.now());
 }

@@ -129,6 +129,40 @@ describe('gRPC through the mesh', () => {
     assert.equal(err?.code, grpc.status.UNAVAILABLE);
   });
 
+  test('a call made for a server call (`parent`) inherits its deadline and its cancellation, as grpc-js channels propagate them', async () => {
+    // A middle tier: a stock grpc-js server whose handler calls the echo service through the mesh with `parent: call`.
+    const inner: { code: number; ms: number }[] = [];
+    const middle = new grpc.Server();
+    middle.addService(EchoCtor.service, {
+      Echo: (call: grpc.ServerUnaryCall<{ message: string }, EchoReply>, callback: grpc.sendUnaryData<EchoReply>) => {
+        const started = Date.now();
+        // One flag at a time: with both, the parent's deadline and its cancellation race at the same instant.
+        const flags = call.request.message === 'deadline' ? grpc.propagate.DEADLINE : grpc.propagate.CANCELLATION;
+        echo.Echo({ message: 'slow:5000' }, { parent: call, propagate_flags: flags }, (error: grpc.ServiceError | null, reply: EchoReply) => {
+          inner.push({ code: error?.code ?? grpc.status.OK, ms: Date.now() - started });
+          callback(error, reply);
+        });
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) => middle.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    const outer = new EchoCtor(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as EchoClient;
+    try {
+      const timedOut = await unary(outer, { message: 'deadline' }, { deadline: Date.now() + 300 }).then(() => undefined, (e: grpc.ServiceError) => e);
+      assert.equal(timedOut?.code, grpc.status.DEADLINE_EXCEEDED);
+      for (let i = 0; i < 200 && inner.length < 1; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(inner[0]?.code, grpc.status.DEADLINE_EXCEEDED, 'the inner call had the parent\'s deadline');
+      assert.ok(inner[0]!.ms < 3_000, `the inner call ended after ${inner[0]!.ms} ms, not at the upstream's 5 s`);
+      const call = outer.Echo({ message: 'cancel' }, () => {});
+      setTimeout(() => call.cancel(), 200);
+      for (let i = 0; i < 200 && inner.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(inner[1]?.code, grpc.status.CANCELLED, 'the parent\'s cancellation cancelled the inner call');
+      assert.ok(inner[1]!.ms < 3_000);
+    } finally {
+      outer.close();
+      await new Promise<void>((resolve) => middle.tryShutdown(() => resolve()));
+    }
+  });
+
   test('grpcChannel serves clients built by the application', async () => {
     const client = new EchoCtor('ignored:1', grpc.credentials.createInsecure(), { channelOverride: mesh.grpcChannel(TARGET) }) as EchoClient;
     const reply = await unary(client, { message: 'own' });
