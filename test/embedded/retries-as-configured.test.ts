@@ -224,7 +224,7 @@ describe('HTTP: a request with a body is retried as configured, the same bytes e
           else controller.enqueue(new Uint8Array(next));
         },
       });
-      const response = await mesh.fetch(`http://web.default.svc${path}`, { method: 'POST', body, headers, duplex: 'half' } as RequestInit);
+      const response = await mesh.fetch(`http://web.default.svc${path}`, { method: 'POST', body, headers, duplex: 'half' } as never);
       return { status: response.status, body: await response.text() };
     },
     'dispatcher, Node Readable': async (bytes, headers, path = '/x') => {
@@ -238,7 +238,7 @@ describe('HTTP: a request with a body is retried as configured, the same bytes e
           yield chunk;
         }
       };
-      const response = await request(`http://web.default.svc${path}`, { method: 'POST', body: generate(), headers, dispatcher: mesh.dispatcher });
+      const response = await request(`http://web.default.svc${path}`, { method: 'POST', body: generate() as never, headers, dispatcher: mesh.dispatcher });
       return { status: response.statusCode, body: await response.body.text() };
     },
   };

@@ -81,7 +81,7 @@ export const GRPC_BEHAVIOURS = {
   silent: () => {},
   /** Response headers with 2,000 extra fields (about 60 KB). */
   'header-flood': (stream: ServerHttp2Stream) => {
-    const headers: Record<string, string> = { ...GRPC };
+    const headers: Record<string, string | number> = { ...GRPC };
     for (let i = 0; i < 2000; i++) headers[`x-flood-${i}`] = 'v'.repeat(20);
     respondOrReset(stream, headers);
   },
@@ -161,15 +161,7 @@ export async function startHostileGrpcServer(override?: (stream: ServerHttp2Stre
     const answer = (GRPC_BEHAVIOURS as Record<string, (stream: ServerHttp2Stream) => void>)[behaviour] ?? answerOk;
     answer(stream);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
-    seen,
-    close: () => {
-      for (const session of sessions) session.destroy();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  return listening(server, seen, sessions);
 }
 
 /** What the raw HTTP/1.1 upstream writes back, by the request's `x-behaviour` header; null: nothing. */
@@ -223,12 +215,17 @@ export async function startHostileNetServer(options: { garbage?: boolean } = {})
     };
     socket.on('data', onData);
   });
+  return listening(server, seen, sockets);
+}
+
+/** Listens on a free loopback port; `close()` destroys every open connection, then closes the server. */
+async function listening(server: Server | Http2Server, seen: Map<string, number>, connections: Set<{ destroy(): void }>): Promise<HostileServer> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
     seen,
     close: () => {
-      for (const socket of sockets) socket.destroy();
+      for (const connection of connections) connection.destroy();
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

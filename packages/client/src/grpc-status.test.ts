@@ -10,12 +10,12 @@ test('a status grpc-js handed on unchecked becomes one of the 17 codes; a well-f
   const ok = { code: grpc.status.OK, details: '', metadata };
   assert.equal(wellFormedStatus(ok), ok, 'no copy on a normal end');
   for (const code of [NaN, 999, -1, 17, 1.5]) {
-    const status = wellFormedStatus({ code, details: '', metadata });
+    const status = wellFormedStatus({ code: code as grpc.status, details: '', metadata });
     assert.equal(status.code, grpc.status.UNKNOWN, String(code));
     assert.match(status.details, /invalid grpc-status/);
     assert.equal(status.metadata, metadata);
   }
-  assert.equal(wellFormedStatus({ code: 999, details: 'from the server', metadata }).details, 'from the server');
+  assert.equal(wellFormedStatus({ code: 999 as grpc.status, details: 'from the server', metadata }).details, 'from the server');
   // grpc-js ends a call with neither code nor details when it cannot inflate a message (e.g. no grpc-encoding).
   const unreadable = wellFormedStatus({ code: undefined, details: undefined, metadata } as unknown as grpc.StatusObject);
   assert.equal(unreadable.code, grpc.status.INTERNAL);

@@ -17,6 +17,13 @@ import { GrpcStatus } from './status.js';
 
 const GRPC_HEADERS = { ':status': 200, 'content-type': 'application/grpc' };
 
+/** Answers 'slow' and OK after 300 ms. */
+function answerSlowly(stream: ServerHttp2Stream): void {
+  stream.respond(GRPC_HEADERS, { waitForTrailers: true });
+  stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+  setTimeout(() => stream.end(encodeMessageFrame(Buffer.from('slow'), 'identity')), 300);
+}
+
 function unary(channel: LeanChannel, path: string, deadline?: number) {
   return new Promise<{ code: number; details: string; reply: string | null; headersSeen: boolean }>((resolve) => {
     let headersSeen = false;
@@ -81,9 +88,7 @@ describe('stream calls against a raw HTTP/2 server', () => {
           stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
           return;
         default:
-          stream.respond(GRPC_HEADERS, { waitForTrailers: true });
-          stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-          setTimeout(() => stream.end(encodeMessageFrame(Buffer.from('slow'), 'identity')), 300);
+          answerSlowly(stream);
       }
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -257,9 +262,7 @@ describe('calls end by their deadline, whatever the server sends', () => {
           stream.end();
           return;
         default:
-          stream.respond(GRPC_HEADERS, { waitForTrailers: true });
-          stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-          setTimeout(() => stream.end(encodeMessageFrame(Buffer.from('slow'), 'identity')), 300);
+          answerSlowly(stream);
       }
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -277,13 +280,13 @@ describe('calls end by their deadline, whatever the server sends', () => {
     const client = new Client(own.getTarget(), grpc.credentials.createInsecure(), { channelOverride: own });
     const started = Date.now();
     const error = await new Promise<grpc.ServiceError | null>((resolve) => {
-      client.Two(Buffer.from('r'), { deadline: Date.now() + 300 }, (e: grpc.ServiceError | null) => resolve(e));
+      client.Two!(Buffer.from('r'), { deadline: Date.now() + 300 }, (e: grpc.ServiceError | null) => resolve(e));
     });
     assert.equal(error?.code, GrpcStatus.DEADLINE_EXCEEDED, 'the held OK status is replaced at the deadline, as grpc-js does');
     assert.ok(Date.now() - started < 10_000, `ended after ${Date.now() - started} ms`);
     // A cancel replaces a held status too.
     const cancelled = await new Promise<grpc.ServiceError | null>((resolve) => {
-      const call = client.Two(Buffer.from('r'), (e: grpc.ServiceError | null) => resolve(e));
+      const call = client.Two!(Buffer.from('r'), (e: grpc.ServiceError | null) => resolve(e));
       setTimeout(() => call.cancel(), 100);
     });
     assert.equal(cancelled?.code, GrpcStatus.CANCELLED);

@@ -117,7 +117,7 @@ test('the caller\'s own deadline ends the call during a back-off that would outl
   assert.equal(end(UNAVAILABLE), true);
   clock.advance(99);
   const waiting = (starts[0]!.attempt.retry as unknown as { current: TestCall }).current;
-  assert.equal(waiting.failed, undefined);
+  assert.equal(waiting.failed?.code, undefined);
   clock.advance(1);
   assert.equal(waiting.failed?.code, 'XMESH_TIMEOUT');
   assert.equal(waiting.failed?.grpcStatus, 4, 'DEADLINE_EXCEEDED, as the caller\'s transport reports its deadline');
