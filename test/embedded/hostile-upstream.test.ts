@@ -146,6 +146,7 @@ describe('embedded mode against hostile upstreams', () => {
   let grpcJs: Mesh;
   let clients: Record<Exclude<Path, 'fast'>, EchoClient>;
   let heapBefore = 0;
+  let rssBefore = 0;
   let resourcesBefore: Map<string, number>;
 
   const config = () => {
@@ -166,7 +167,7 @@ describe('embedded mode against hostile upstreams', () => {
     process.on('unhandledRejection', onEscaped);
     process.on('uncaughtExceptionMonitor', onEscaped);
     gc();
-    heapBefore = process.memoryUsage().heapUsed;
+    ({ heapUsed: heapBefore, rss: rssBefore } = process.memoryUsage());
     resourcesBefore = liveResources();
     grpcUpstream = await startHostileGrpcServer();
     garbageUpstream = await startHostileNetServer({ garbage: true });
@@ -255,7 +256,7 @@ describe('embedded mode against hostile upstreams', () => {
     assert.equal(outcome.code, 200);
   });
 
-  test('after close(): every call started resolved, nothing escaped, connections and memory are back near the start', async () => {
+  test('after close(): every call started resolved, nothing escaped, connections and memory are back near the start', async (t) => {
     for (const client of Object.values(clients)) client.close();
     await Promise.all([lean.close(), grpcJs.close()]);
     await Promise.all([grpcUpstream.close(), garbageUpstream.close(), httpUpstream.close()]);
@@ -268,7 +269,10 @@ describe('embedded mode against hostile upstreams', () => {
     for (let i = 0; i < 100 && sockets() > socketsBefore; i++) await new Promise((resolve) => setTimeout(resolve, 20));
     assert.equal(sockets(), socketsBefore, `sockets and servers left open: ${JSON.stringify([...liveResources()])}`);
     gc();
-    const grown = process.memoryUsage().heapUsed - heapBefore;
-    assert.ok(grown < 64 * 1024 * 1024, `heap grew by ${(grown / 1048576).toFixed(1)} MiB`);
+    const memory = process.memoryUsage();
+    const grown = memory.heapUsed - heapBefore;
+    const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
+    t.diagnostic(`calls started ${tally.started}, resolved ${tally.resolved}; heap ${mib(heapBefore)} -> ${mib(memory.heapUsed)} after close and GC (rss ${mib(rssBefore)} -> ${mib(memory.rss)}); sockets ${socketsBefore} -> ${sockets()}`);
+    assert.ok(grown < 64 * 1024 * 1024, `heap grew by ${mib(grown)}`);
   });
 });
