@@ -182,7 +182,7 @@ export class RetryController implements AttemptRetry, DeadlineEntry {
     // The caller's deadline (not a route limit) passed: the caller gives up, as its transport would report it.
     const callerDeadline = this.overall >= attempt.deadline;
     if (!callerDeadline) this.stats.rqTimeout.inc();
-    const message = callerDeadline ? 'deadline exceeded while the call waited with no request in flight' : `upstream request timeout (route timeout ${this.policy.action.timeoutMs} ms)`;
+    const message = callerDeadline ? "the caller's deadline passed" : `upstream request timeout (route timeout ${this.policy.action.timeoutMs} ms)`;
     const error = new MeshError('XMESH_TIMEOUT', message, { cluster: attempt.decision?.cluster, httpStatus: 504 });
     this.timeoutError = error;
     if (this.backoffTimer !== undefined) {
