@@ -17,7 +17,10 @@ export interface MeshSnapshot {
   /** Opaque version label (xDS version_info, or a content hash for files). */
   readonly version: string;
   readonly listeners: Dict<ListenerConfig>;
-  /** RDS route configs and inline route configs (inline ones are named after their listener). */
+  /**
+   * RDS route configs by name, and each listener's inline route config under its own key (`<listener>
+   * (inline)`): inline configs are independent, whatever their `name`.
+   */
   readonly routeConfigs: Dict<RouteConfig>;
   readonly clusters: Dict<ClusterConfig>;
   /** Fields seen in the input that xmesh documents as ignored, with their paths. */
@@ -35,7 +38,7 @@ export interface ListenerConfig {
   readonly name: string;
   readonly address: SocketAddress | undefined;
   readonly statPrefix: string;
-  /** Name of the RouteConfig in `MeshSnapshot.routeConfigs` (RDS name, or the inline config's name). */
+  /** Key of the RouteConfig in `MeshSnapshot.routeConfigs` (the RDS name, or the inline config's key). */
   readonly routeConfigName: string;
   /** True when routes come from RDS rather than inline. */
   readonly rds: boolean;

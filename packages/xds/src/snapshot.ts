@@ -47,6 +47,8 @@ export function buildSnapshot(input: unknown, options: BuildOptions = {}): Build
   const routeConfigs = new Map<string, { config: RouteConfig; path: string }>();
   const clusters = new Map<string, { config: ClusterConfig; path: string }>();
   const assignments = new Map<string, { config: LoadAssignment; path: string }>();
+  /** Listeners whose HttpConnectionManager could not be read (reported): they refer to no routes. */
+  const routeless = new Set<string>();
 
   const add = <T>(map: Map<string, { config: T; path: string }>, kind: string, name: string, config: T, path: string) => {
     const prior = map.get(name);
@@ -66,12 +68,20 @@ export function buildSnapshot(input: unknown, options: BuildOptions = {}): Build
     const rc = decodeRouteConfig(r);
     if (rc.name) add(routeConfigs, 'route configuration', rc.name, rc, r.path);
   }
-  for (const { r } of found.listeners) {
-    const { listener, inlineRoutes } = decodeListener(r);
-    if (!listener.name) continue;
-    add(listeners, 'listener', listener.name, listener, r.path);
-    if (inlineRoutes) add(routeConfigs, 'route configuration', inlineRoutes.name, inlineRoutes, `${r.path}(inline route_config)`);
-  }
+  const decodedListeners = found.listeners.map(({ r }) => ({ r, ...decodeListener(r) }));
+  const listenerNames = unnamedListenersNamed(decodedListeners.map(({ listener }) => listener));
+  decodedListeners.forEach(({ r, listener: decoded, inlineRoutes, hasRoutes }, i) => {
+    const name = listenerNames[i]!;
+    let listener = decoded.name === name ? decoded : { ...decoded, name };
+    // Inline route configurations belong to their listener: two listeners may each have one named alike.
+    if (inlineRoutes) {
+      const key = inlineRouteKey(name, routeConfigs);
+      listener = { ...listener, routeConfigName: key };
+      routeConfigs.set(key, { config: inlineRoutes, path: `${r.path}(inline route_config)` });
+    }
+    add(listeners, 'listener', name, listener, r.path);
+    if (!hasRoutes) routeless.add(name);
+  });
 
   // EDS endpoints given alongside their clusters are attached to them.
   const resolvedClusters: Record<string, ClusterConfig> = Object.create(null);
@@ -92,7 +102,7 @@ export function buildSnapshot(input: unknown, options: BuildOptions = {}): Build
   }
 
   for (const [name, { config, path }] of listeners) {
-    if (!routeConfigs.has(config.routeConfigName)) {
+    if (!routeless.has(name) && !routeConfigs.has(config.routeConfigName)) {
       issues.error(`${path}`, `listener "${name}" refers to route configuration "${config.routeConfigName}", which is not defined`);
     }
   }
@@ -183,6 +193,31 @@ function collectResource(value: unknown, path: string, issues: Issues, out: Coll
     case undefined: issues.error(path || '(root)', 'a resource needs "@type"'); return;
     default: issues.error(`${path ? `${path}.` : ''}@type`, `unsupported resource type ${describe(type)}`);
   }
+}
+
+/**
+ * Each listener's name: its own, or for an unnamed one a name made from its address (`0.0.0.0:10000`,
+ * as Envoy names none itself but allocates an internal UUID), else from its position; never one another
+ * listener has.
+ */
+function unnamedListenersNamed(listeners: readonly ListenerConfig[]): string[] {
+  const taken = new Set(listeners.map((l) => l.name).filter((n) => n !== ''));
+  return listeners.map((l, i) => {
+    if (l.name !== '') return l.name;
+    const base = l.address ? `${l.address.address}:${l.address.port}` : `listener_${i}`;
+    let name = base;
+    for (let n = 2; taken.has(name); n++) name = `${base}#${n}`;
+    taken.add(name);
+    return name;
+  });
+}
+
+/** The key of a listener's inline route configuration in `MeshSnapshot.routeConfigs`: never an RDS name or another listener's. */
+function inlineRouteKey(listener: string, taken: ReadonlyMap<string, unknown>): string {
+  const base = `${listener} (inline)`;
+  let key = base;
+  for (let n = 2; taken.has(key); n++) key = `${base}#${n}`;
+  return key;
 }
 
 function toRecord<T>(map: Map<string, { config: T }>): Record<string, T> {

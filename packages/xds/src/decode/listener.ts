@@ -118,8 +118,17 @@ export const TRACING_PROVIDER_IGNORED: Readonly<Record<string, string>> = {
 const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
 const OPENTELEMETRY_TRACER = 'envoy.tracers.opentelemetry';
 
-export function decodeListener(r: Reader): { listener: ListenerConfig; inlineRoutes: RouteConfig | undefined } {
-  const name = r.requiredStr('name');
+export interface DecodedListener {
+  /** `name` is '' when the listener has none: the snapshot gives it one (Envoy generates a name too). */
+  readonly listener: ListenerConfig;
+  readonly inlineRoutes: RouteConfig | undefined;
+  /** False when no HttpConnectionManager was found (reported): the listener refers to no routes. */
+  readonly hasRoutes: boolean;
+}
+
+export function decodeListener(r: Reader): DecodedListener {
+  // Optional, as in Envoy (listener.proto: "If no name is provided, Envoy will allocate an internal UUID").
+  const name = r.str('name') ?? '';
   const a = r.obj('address');
   const address = a ? readAddress(a) : undefined;
   const hcm = findHcm(r);
@@ -177,7 +186,7 @@ export function decodeListener(r: Reader): { listener: ListenerConfig; inlineRou
     ignoreAll(hcm, HCM_IGNORED);
     hcm.finish();
   }
-  return { listener: { name, address, statPrefix, routeConfigName, rds, httpFilters, stripHostPort, generateRequestId, tracing }, inlineRoutes };
+  return { listener: { name, address, statPrefix, routeConfigName, rds, httpFilters, stripHostPort, generateRequestId, tracing }, inlineRoutes, hasRoutes: hcm !== undefined };
 }
 
 /** `address.socket_address` {address, port_value}; other address kinds are not supported. */
@@ -227,13 +236,19 @@ function findHcm(r: Reader): Reader | undefined {
     const any = f.obj('typed_config');
     rejectUnsupported(f, { config_discovery: 'filter configs must be given inline in typed_config' });
     f.finish();
-    if (!any) {
-      if (!f.has('config_discovery')) f.error('typed_config', 'is required');
-      continue;
+    let config: Reader | undefined;
+    if (any) {
+      if (checkHcmType(any, filterName)) config = any;
+    } else if (filterName === HCM_FILTER) {
+      // Without typed_config Envoy finds the filter by its name and configures it with defaults
+      // (RegistryUtils::getAndCheckFactory, source/common/config/registry_utils.h).
+      config = Reader.of({}, `${f.path}.typed_config`, f.issues);
+    } else if (!f.has('config_discovery') && filterName !== '') {
+      f.error('name', `unsupported network filter "${filterName}": only ${HCM_FILTER} is supported`);
     }
-    if (!checkHcmType(any, filterName)) continue;
+    if (!config) continue;
     if (hcm) f.error('typed_config', `only one ${HCM_FILTER} filter is supported`);
-    else hcm = any;
+    else hcm = config;
   }
   ignoreAll(chain, FILTER_CHAIN_IGNORED);
   chain.finish();

@@ -408,8 +408,6 @@ const INVALID: { name: string; input: unknown; path: string; fragment: string | 
   { name: 'two path specifiers', input: oneRoute({ match: { prefix: '/', path: '/a' } }), path: `${R}.match`, fragment: 'got prefix and path' },
   { name: 'no path specifier', input: oneRoute({ match: {} }), path: `${R}.match`, fragment: 'one of prefix, path, safe_regex, path_separated_prefix is required' },
   { name: 'path_separated_prefix ending in /', input: oneRoute({ match: { path_separated_prefix: '/api/' } }), path: `${R}.match.path_separated_prefix`, fragment: 'not end with "/"' },
-  { name: 'bad wildcard *.*.foo', input: oneRoute({}, { domains: ['*.*.foo'] }), path: 'x.virtual_hosts[0].domains[0]', fragment: 'invalid wildcard domain "*.*.foo"' },
-  { name: 'wildcard in the middle', input: oneRoute({}, { domains: ['a.*.foo'] }), path: 'x.virtual_hosts[0].domains[0]', fragment: 'invalid wildcard domain' },
   { name: 'no domains', input: oneRoute({}, { domains: [] }), path: 'x.virtual_hosts[0].domains', fragment: 'at least one domain' },
   { name: 'weighted total 0', input: oneRoute({ route: { weighted_clusters: { clusters: [{ name: 'a', weight: 0 }, { name: 'b' }] } } }), path: `${R}.route.weighted_clusters.clusters`, fragment: 'sum to more than 0' },
   { name: 'negative weight', input: oneRoute({ route: { weighted_clusters: { clusters: [{ name: 'a', weight: -1 }, { name: 'b', weight: 1 }] } } }), path: `${R}.route.weighted_clusters.clusters[0].weight`, fragment: 'must be a uint32' },
@@ -444,6 +442,12 @@ for (const { name, input, path, fragment } of INVALID) {
   test(`invalid: ${name}`, () => assertOneError(input, path, fragment));
 }
 
+test('a domain with "*" in the middle, or more than one "*", is a domain as Envoy reads it (exact unless it starts or ends with "*")', () => {
+  const { rc, issues } = decode(oneRoute({}, { domains: ['a.*.foo', '*.*.foo', 'foo.*.*'] }));
+  assert.deepEqual(issues.errors, []);
+  assert.deepEqual(rc.virtualHosts[0]!.domains, ['a.*.foo', '*.*.foo', 'foo.*.*']);
+});
+
 test('a domain appearing twice across the vhosts of one route config is an error', () => {
   const errors = errorsOf({
     name: 'rc',
@@ -463,7 +467,7 @@ test('several errors in one input are all reported', () => {
     name: 'rc',
     virtual_hosts: [{
       name: 'vh',
-      domains: ['**'],
+      domains: ['*', '*'],
       routes: [
         { match: { safe_regex: { regex: '(x' } }, route: { cluster: 'c', retry_policy: { retry_on: 'oops' } } },
         { match: { prefix: '/' }, route: { weighted_clusters: { clusters: [{ name: 'a', weight: 0 }] }, max_grpc_timeout: '1s' } },
@@ -471,7 +475,7 @@ test('several errors in one input are all reported', () => {
     }],
   });
   assert.deepEqual(errors.map((e) => e.path), [
-    'x.virtual_hosts[0].domains[0]',
+    'x.virtual_hosts[0].domains[1]',
     'x.virtual_hosts[0].routes[0].match.safe_regex.regex',
     'x.virtual_hosts[0].routes[0].route.retry_policy.retry_on',
     'x.virtual_hosts[0].routes[1].route.max_grpc_timeout',

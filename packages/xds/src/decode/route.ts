@@ -1,6 +1,8 @@
 /**
- * `envoy.config.route.v3.RouteConfiguration`: virtual hosts and their routes. Domains follow Envoy's rules:
- * `*` alone, or one `*` as the first or last character; a domain may appear once per route configuration.
+ * `envoy.config.route.v3.RouteConfiguration`: virtual hosts and their routes. Any string is a domain, as in
+ * Envoy (RouteMatcher's constructor in source/common/router/config_impl.cc): `*` alone matches every
+ * host, a leading `*` makes a suffix wildcard, else a trailing `*` a prefix wildcard, and anything else —
+ * a `*` in the middle included — is an exact domain. A domain may appear once per route configuration.
  */
 import type { RetryPolicy, Route, RouteConfig, VirtualHost } from '../model.js';
 import { filterOverridesField } from './filter-overrides.js';
@@ -81,8 +83,6 @@ function decodeVirtualHost(vh: Reader, seenDomains: Map<string, string>): Virtua
   const domains = vh.strings('domains');
   domains.forEach((domain, i) => {
     const path = `${vh.at('domains')}[${i}]`;
-    const problem = domainProblem(domain);
-    if (problem) vh.issues.error(path, problem);
     const key = domain.toLowerCase();
     const prior = seenDomains.get(key);
     if (prior !== undefined) vh.issues.error(path, `duplicate domain "${domain}" (first at ${prior})`);
@@ -102,16 +102,6 @@ function decodeVirtualHost(vh: Reader, seenDomains: Map<string, string>): Virtua
   ignoreAll(vh, VIRTUAL_HOST_IGNORED);
   vh.finish();
   return { name, domains, routes, retryPolicy, rateLimits, typedPerFilterConfig };
-}
-
-/** Envoy's wildcard rule for one domain, or undefined when the domain is fine. */
-function domainProblem(domain: string): string | undefined {
-  if (domain === '') return 'must not be empty';
-  if (domain === '*') return undefined;
-  const stars = domain.split('*').length - 1;
-  if (stars === 0) return undefined;
-  if (stars === 1 && (domain.startsWith('*') || domain.endsWith('*'))) return undefined;
-  return `invalid wildcard domain "${domain}": use "*" alone, or one "*" as the first or last character`;
 }
 
 function decodeRoute(r: Reader, defaultName: string, vhostRetryPolicy: RetryPolicy | undefined): Route {
