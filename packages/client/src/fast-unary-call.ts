@@ -15,6 +15,8 @@ import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
 import { attemptResultOf, isConnectFailure, outcomeFromStatus } from './grpc-status.js';
 import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
+import { embeddedRewrite } from './upstream-rewrite.js';
+import { RecordHeaders } from '@xmesh/router';
 
 /** Per-call options of the fast API. */
 export interface FastCallOptions {
@@ -56,8 +58,25 @@ export class FastUnaryAttempt extends PipelineCall implements UnaryReceiver {
       this.finish(outcomeFromStatus(GrpcStatus.CANCELLED, this.elapsed()));
       return;
     }
-    const metadata = withAddedHeaders(owner.upstreamMetadata(this), this.requestHeadersToAdd);
-    this.inFlight = this.transports!.lean().unary(owner.path, owner.request, metadata, owner.deadlineEpochMs, this, owner.authority);
+    let metadata = withAddedHeaders(owner.upstreamMetadata(this), this.requestHeadersToAdd);
+    let path = owner.path;
+    let authority = owner.authority;
+    const rewrite = embeddedRewrite(this);
+    if (rewrite !== undefined) {
+      // The route's rewrite, last (Envoy's router finalizes the request after the filters).
+      const headers: Record<string, string | string[]> = { ...(metadata as Record<string, string | string[]> | undefined) };
+      const writer = new RecordHeaders(headers);
+      if (rewrite.mutatesRequestHeaders) rewrite.requestHeaders(writer, this.request);
+      if (rewrite.rewritesHost) authority = rewrite.upstreamAuthority(authority, this.endpoint, writer);
+      const rewritten = rewrite.rewritesPath ? rewrite.upstreamPath(path) : path;
+      if (typeof rewritten !== 'string') {
+        this.fail(rewritten);
+        return;
+      }
+      path = rewritten;
+      metadata = headers as LeanMetadata;
+    }
+    this.inFlight = this.transports!.lean().unary(path, owner.request, metadata, owner.deadlineEpochMs, this, authority);
   }
 
   /** The transport's completion of this attempt. */

@@ -13,6 +13,7 @@ import type { MeshState } from './mesh-state.js';
 import { attemptResultOf, outcomeFromStatus, statusFromMeshError } from './grpc-status.js';
 import { GrpcReplayBuffer, sendOp, type ReplayOp } from './retry/grpc-replay.js';
 import { metadataText, traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
+import { embeddedRewrite, MetadataHeaders } from './upstream-rewrite.js';
 
 type CallStream = grpc.experimental.CallStream;
 type MessageContext = Parameters<CallStream['sendMessageWithContext']>[0];
@@ -120,17 +121,35 @@ export class MeshGrpcCall implements CallStream {
       attempt.finish(outcomeFromStatus(grpc.status.CANCELLED, attempt.elapsed()));
       return;
     }
-    const delegate = channel.createCall(this.method, this.deadline, this.hostOverride ?? this.host.authority, this.parent, this.propagateFlags);
-    if (this.credentials) delegate.setCredentials(this.credentials);
-    this.delegate = delegate;
     const listener = this.listener!;
     const metadata = this.metadata!;
     if (this.trace === null) this.trace = traceHeadersFor(attempt, metadataText(metadata, 'traceparent'), metadataText(metadata, 'x-request-id'));
-    delegate.start(upstreamMetadata(metadata, this.trace, attempt.requestHeadersToAdd), {
+    let upstream = upstreamMetadata(metadata, this.trace, attempt.requestHeadersToAdd);
+    let method = this.method;
+    let authority = this.hostOverride ?? this.host.authority;
+    const rewrite = embeddedRewrite(attempt);
+    if (rewrite !== undefined) {
+      // The route's rewrite, last (Envoy's router finalizes the request after the filters).
+      if (upstream === metadata) upstream = metadata.clone();
+      const writer = new MetadataHeaders(upstream);
+      if (rewrite.mutatesRequestHeaders) rewrite.requestHeaders(writer, attempt.request);
+      if (rewrite.rewritesHost) authority = rewrite.upstreamAuthority(authority, attempt.endpoint, writer);
+      const path = rewrite.rewritesPath ? rewrite.upstreamPath(method) : method;
+      if (typeof path !== 'string') {
+        attempt.fail(path);
+        return;
+      }
+      method = path;
+    }
+    const delegate = channel.createCall(method, this.deadline, authority, this.parent, this.propagateFlags);
+    if (this.credentials) delegate.setCredentials(this.credentials);
+    this.delegate = delegate;
+    delegate.start(upstream, {
       onReceiveMetadata: (metadata) => {
         this.commit();
         const added = attempt.responseHeadersToAdd;
         if (added !== undefined) for (const name in added) metadata.set(name, added[name]!);
+        if (rewrite?.mutatesResponseHeaders === true) rewrite.responseHeaders(new MetadataHeaders(metadata), attempt.request);
         listener.onReceiveMetadata(metadata);
       },
       onReceiveMessage: (message) => {

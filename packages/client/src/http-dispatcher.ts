@@ -22,6 +22,8 @@ import { traceHeadersFor, type TraceHeaders } from './observability/trace-propag
 import { localReply } from './local-reply.js';
 import { addHeaderOptions, firstValue } from './header-options.js';
 import { isConnectError } from './connect-error.js';
+import { embeddedRewrite, isRouterReply } from './upstream-rewrite.js';
+import { RecordHeaders } from '@xmesh/router';
 
 type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;
@@ -146,7 +148,23 @@ export class HttpExchange implements Handler {
     if (this.trace !== undefined) Object.assign(headers, this.trace);
     if (attempt.requestHeadersToAdd !== undefined) addHeaderOptions(headers, attempt.requestHeadersToAdd);
     const { origin: _origin, ...rest } = this.options;
-    pool.dispatch({ ...rest, headers }, this);
+    const rewrite = embeddedRewrite(attempt);
+    if (rewrite === undefined) {
+      pool.dispatch({ ...rest, headers }, this);
+      return;
+    }
+    // The route's rewrite, after the filters' headers (Envoy's router finalizes the request last).
+    const writer = new RecordHeaders(headers);
+    if (rewrite.mutatesRequestHeaders) rewrite.requestHeaders(writer, attempt.request);
+    if (rewrite.rewritesHost) headers.host = rewrite.upstreamAuthority(firstValue(headers.host) ?? attempt.request.authority, attempt.endpoint, writer);
+    const path = rewrite.rewritesPath ? rewrite.upstreamPath(this.options.path) : this.options.path;
+    if (typeof path !== 'string') {
+      attempt.finish({ kind: 'local_error', httpStatus: path.httpStatus, grpcStatus: undefined, latencyMs: attempt.elapsed() });
+      attempt.retry?.end();
+      this.fail(path);
+      return;
+    }
+    pool.dispatch({ ...rest, path, headers }, this);
   }
 
   /** A retry of `previous` when the request body can be sent again; the new attempt becomes current. */
@@ -177,10 +195,12 @@ export class HttpExchange implements Handler {
   private replyLocally(error: MeshError): void {
     const reply = localReply(error, this.attempt?.request.grpc ?? false);
     const status = Number(reply.headers[':status']);
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string | string[]> = {};
     for (const name in reply.headers) if (name !== ':status') headers[name] = String(reply.headers[name]);
     const added = this.attempt?.responseHeadersToAdd;
     if (added !== undefined) Object.assign(headers, added);
+    const rewrite = this.attempt === undefined ? undefined : embeddedRewrite(this.attempt);
+    if (rewrite?.mutatesResponseHeaders === true && isRouterReply(error)) rewrite.responseHeaders(new RecordHeaders(headers), this.attempt!.request);
     this.inner.onResponseStart(this.controller, status, headers as never, STATUS_CODES[status]);
     if (reply.body !== undefined) this.inner.onResponseData(this.controller, Buffer.from(reply.body));
     this.inner.onResponseEnd(this.controller, {} as never);
@@ -215,7 +235,13 @@ export class HttpExchange implements Handler {
     this.committed = true;
     this.status = statusCode;
     const added = attempt?.responseHeadersToAdd;
-    this.inner.onResponseStart(this.controller, statusCode, (added === undefined ? headers : { ...headers, ...added }) as never, statusMessage);
+    let response = added === undefined ? headers : { ...headers, ...added };
+    const rewrite = attempt === undefined ? undefined : embeddedRewrite(attempt);
+    if (rewrite?.mutatesResponseHeaders === true) {
+      if (response === headers) response = { ...headers };
+      rewrite.responseHeaders(new RecordHeaders(response), attempt!.request);
+    }
+    this.inner.onResponseStart(this.controller, statusCode, response as never, statusMessage);
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {

@@ -9,7 +9,7 @@ import { FILTER_CHAIN_IGNORED, HCM_IGNORED, LISTENER_IGNORED, TRACING_IGNORED, T
 import { LOCAL_RATELIMIT_IGNORED } from './decode/local-ratelimit.js';
 import { RATE_LIMIT_IGNORED } from './decode/rate-limits.js';
 import { RETRY_POLICY_IGNORED } from './decode/retry-policy.js';
-import { HEADER_MUTATION_IGNORED, ROUTE_ACTION_IGNORED } from './decode/route-action.js';
+import { ROUTE_ACTION_IGNORED } from './decode/route-action.js';
 import { ROUTE_CONFIG_IGNORED, ROUTE_IGNORED, VIRTUAL_HOST_IGNORED } from './decode/route.js';
 
 export type { IgnoredField };
@@ -25,7 +25,6 @@ const TABLES: readonly [string, Readonly<Record<string, string>>][] = [
   ['envoy.config.route.v3.VirtualHost', VIRTUAL_HOST_IGNORED],
   ['envoy.config.route.v3.Route', ROUTE_IGNORED],
   ['envoy.config.route.v3.RouteAction', ROUTE_ACTION_IGNORED],
-  ['(header mutation on routes and virtual hosts)', HEADER_MUTATION_IGNORED],
   ['envoy.config.route.v3.RetryPolicy', RETRY_POLICY_IGNORED],
   ['envoy.config.route.v3.RateLimit', RATE_LIMIT_IGNORED],
   ['envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit', LOCAL_RATELIMIT_IGNORED],

@@ -183,6 +183,11 @@ const INVALID: { name: string; input: unknown; path: string; fragment: string }[
   { name: 'disabled filter', input: withHcm({ http_filters: [{ ...FAULT, disabled: true }, ROUTER] }), path: `${HCM_PATH}.http_filters[0].disabled`, fragment: 'is not supported' },
   { name: 'bad filter config inside', input: withHcm({ http_filters: [{ name: 'rl', typed_config: { '@type': TypeUrl.LocalRateLimit, stat_prefix: 'rl', token_bucket: { max_tokens: 0, fill_interval: '1s' } } }, ROUTER] }), path: `${HCM_PATH}.http_filters[0].typed_config.token_bucket.max_tokens`, fragment: 'in [1, ' },
   { name: 'unknown HCM field', input: withHcm({ bogus_field: 1 }), path: `${HCM_PATH}.bogus_field`, fragment: 'unknown or unsupported field' },
+  { name: 'escaped slashes redirected', input: withHcm({ path_with_escaped_slashes_action: 'UNESCAPE_AND_REDIRECT' }), path: `${HCM_PATH}.path_with_escaped_slashes_action`, fragment: 'UNESCAPE_AND_REDIRECT is not supported' },
+  { name: 'upgrade_configs', input: withHcm({ upgrade_configs: [{ upgrade_type: 'websocket' }] }), path: `${HCM_PATH}.upgrade_configs`, fragment: 'protocol upgrades' },
+  { name: 'path_normalization_options', input: withHcm({ path_normalization_options: {} }), path: `${HCM_PATH}.path_normalization_options`, fragment: 'not implemented' },
+  { name: 'via', input: withHcm({ via: 'proxy-1' }), path: `${HCM_PATH}.via`, fragment: 'no Via header' },
+  { name: 'strip_trailing_host_dot', input: withHcm({ strip_trailing_host_dot: true }), path: `${HCM_PATH}.strip_trailing_host_dot`, fragment: 'trailing dot' },
 ];
 
 for (const { name, input, path, fragment } of INVALID) {
@@ -248,6 +253,14 @@ test('a listener whose only network filter is not an HCM gets that one error, no
   const { hasRoutes, issues } = decode({ name: 'l', filter_chains: [{ filters: [{ name: 'tcp', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy' } }] }] });
   assert.equal(issues.errors.length, 1);
   assert.equal(hasRoutes, false);
+});
+
+test('path normalization: absent when off, else what normalize_path, merge_slashes and the escaped-slashes action say', () => {
+  assert.equal(decode(withHcm({ normalize_path: false, merge_slashes: false, path_with_escaped_slashes_action: 'KEEP_UNCHANGED' })).listener.pathNormalization, undefined);
+  const { listener, issues } = decode(withHcm({ normalize_path: true, merge_slashes: true, path_with_escaped_slashes_action: 'unescape_and_forward' }));
+  assert.deepEqual(issues.errors, []);
+  assert.deepEqual(listener.pathNormalization, { normalizePath: true, mergeSlashes: true, escapedSlashes: 'UNESCAPE_AND_FORWARD' });
+  assert.deepEqual(decode(withHcm({ path_with_escaped_slashes_action: 2 })).listener.pathNormalization, { normalizePath: false, mergeSlashes: false, escapedSlashes: 'REJECT_REQUEST' });
 });
 
 test('strip_any_host_port and strip_matching_host_port cannot both be set', () => {

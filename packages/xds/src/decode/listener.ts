@@ -9,6 +9,7 @@ import { httpFiltersField } from './http-filters.js';
 import { describeType, ignoreAll, oneOf, rejectUnsupported } from './fields.js';
 import { Reader } from './reader.js';
 import { decodeRouteConfig } from './route.js';
+import { decodePathNormalization } from './path-normalization.js';
 
 /** Listener fields xmesh reads but does not act on, with the reason: they configure the downstream socket. */
 export const LISTENER_IGNORED: Readonly<Record<string, string>> = {
@@ -57,7 +58,6 @@ export const HCM_IGNORED: Readonly<Record<string, string>> = {
   skip_xff_append: 'X-Forwarded-For handling concerns a proxy receiving calls',
   original_ip_detection_extensions: 'X-Forwarded-For handling concerns a proxy receiving calls',
   internal_address_config: 'X-Forwarded-For handling concerns a proxy receiving calls',
-  via: 'the Via header concerns a proxy receiving calls',
   common_http_protocol_options: 'downstream connection setting',
   http_protocol_options: 'downstream connection setting',
   http2_protocol_options: 'downstream connection setting',
@@ -69,17 +69,11 @@ export const HCM_IGNORED: Readonly<Record<string, string>> = {
   preserve_external_request_id: 'calls from the app are internal requests: a caller\'s x-request-id is always kept',
   always_set_request_id_in_response: 'x-request-id in responses concerns downstream callers',
   request_id_extension: 'x-request-id is a UUID v4 (Envoy\'s default extension)',
-  normalize_path: 'paths are matched as the app sends them',
-  merge_slashes: 'paths are matched as the app sends them',
-  path_with_escaped_slashes_action: 'paths are matched as the app sends them',
-  path_normalization_options: 'paths are matched as the app sends them',
-  strip_trailing_host_dot: 'downstream request normalization',
   stream_idle_timeout: 'downstream stream timeout; use the route idle_timeout',
   request_timeout: 'downstream request timeout; use the route timeout',
   request_headers_timeout: 'downstream request timeout',
   drain_timeout: 'downstream connection draining',
   delayed_close_timeout: 'downstream connection closing',
-  upgrade_configs: 'protocol upgrades (WebSocket, CONNECT) are not proxied',
   add_user_agent: 'downstream request decoration',
   forward_client_cert_details: 'downstream mTLS details',
   set_current_client_cert_details: 'downstream mTLS details',
@@ -143,6 +137,7 @@ export function decodeListener(r: Reader): DecodedListener {
   let stripHostPort: ListenerConfig['stripHostPort'] = 'none';
   let generateRequestId = true;
   let tracing = false;
+  let pathNormalization: ListenerConfig['pathNormalization'];
   if (hcm) {
     statPrefix = hcm.requiredStr('stat_prefix');
     const which = oneOf(hcm, ['rds', 'route_config', 'scoped_routes'] as const, 'one of rds, route_config is required');
@@ -170,6 +165,7 @@ export function decodeListener(r: Reader): DecodedListener {
     if (stripAny && stripMatching) hcm.error('strip_any_host_port', 'cannot be set together with strip_matching_host_port');
     stripHostPort = stripAny ? 'any' : stripMatching ? 'matching' : 'none';
     generateRequestId = hcm.bool('generate_request_id', true);
+    pathNormalization = decodePathNormalization(hcm);
     const tracingReader = hcm.obj('tracing');
     if (tracingReader) {
       const provider = tracingReader.obj('provider');
@@ -186,7 +182,8 @@ export function decodeListener(r: Reader): DecodedListener {
     ignoreAll(hcm, HCM_IGNORED);
     hcm.finish();
   }
-  return { listener: { name, address, statPrefix, routeConfigName, rds, httpFilters, stripHostPort, generateRequestId, tracing }, inlineRoutes, hasRoutes: hcm !== undefined };
+  const listener: ListenerConfig = { name, address, statPrefix, routeConfigName, rds, httpFilters, stripHostPort, generateRequestId, tracing };
+  return { listener: pathNormalization === undefined ? listener : { ...listener, pathNormalization }, inlineRoutes, hasRoutes: hcm !== undefined };
 }
 
 /** `address.socket_address` {address, port_value}; other address kinds are not supported. */

@@ -250,13 +250,16 @@ test('a fully specified route configuration decodes to the exact model', () => {
     maxStreamDurationMs: undefined, grpcTimeoutHeaderMaxMs: undefined, grpcTimeoutHeaderOffsetMs: undefined,
   };
   const plainMatch = { caseSensitive: true, headers: [], queryParameters: [], runtimeFraction: undefined, grpcOnly: false };
+  const addXy = { add: [{ name: 'x', value: 'y', format: [{ kind: 'text', text: 'y' }], appendAction: 'APPEND_IF_EXISTS_OR_ADD', keepEmptyValue: false }], remove: [] };
   const expected = {
     name: 'main',
     ignorePortInHostMatching: true,
+    responseHeaders: addXy,
     virtualHosts: [
       {
         name: 'api',
         domains: ['api.example.com', '*.api.example.com', 'api.*'],
+        requestHeaders: addXy,
         retryPolicy: vhostRetry,
         rateLimits: [{ stage: 0, actions: [{ kind: 'remote_address' }] }],
         typedPerFilterConfig: dict({ 'envoy.filters.http.fault': { kind: 'disabled' } }),
@@ -357,8 +360,6 @@ test('a fully specified route configuration decodes to the exact model', () => {
     'x.virtual_hosts[0].routes[0].route.retry_policy.retry_priority',
     'x.virtual_hosts[0].routes[0].route.cors',
     'x.virtual_hosts[0].routes[0].decorator',
-    'x.virtual_hosts[0].request_headers_to_add',
-    'x.response_headers_to_add',
     'x.validate_clusters',
   ]);
 });
@@ -438,9 +439,82 @@ const INVALID: { name: string; input: unknown; path: string; fragment: string | 
 
 INVALID.push({ name: 'RDS route config without a name', input: { virtual_hosts: [] }, path: 'x.name', fragment: 'is required' });
 
+// Header mutations and rewrites: Envoy's own refusals, and what xmesh does not implement, each at its path.
+const hdr = (key: string, value: string, more: Record<string, unknown> = {}) => ({ header: { key, value }, ...more });
+INVALID.push(
+  { name: 'adding a pseudo-header', input: oneRoute({ request_headers_to_add: [hdr(':path', '/x')] }), path: `${R}.request_headers_to_add[0].header.key`, fragment: 'the pseudo-header ":path" may not be modified' },
+  { name: 'adding host', input: oneRoute({}, { request_headers_to_add: [hdr('Host', 'x')] }), path: 'x.virtual_hosts[0].request_headers_to_add[0].header.key', fragment: '"host" may not be modified' },
+  { name: 'removing host', input: oneRoute({ request_headers_to_remove: ['x-a', 'host'] }), path: `${R}.request_headers_to_remove[1]`, fragment: '"host" may not be removed' },
+  { name: 'append and append_action', input: oneRoute({ response_headers_to_add: [hdr('x', 'y', { append: false, append_action: 'ADD_IF_ABSENT' })] }), path: `${R}.response_headers_to_add[0].append_action`, fragment: 'cannot be set together with the deprecated "append"' },
+  { name: 'unknown append_action', input: oneRoute({ response_headers_to_add: [hdr('x', 'y', { append_action: 'PREPEND' })] }), path: `${R}.response_headers_to_add[0].append_action`, fragment: 'must be one of' },
+  { name: 'unimplemented value command', input: oneRoute({ request_headers_to_add: [hdr('x-ip', '%DOWNSTREAM_REMOTE_ADDRESS%')] }), path: `${R}.request_headers_to_add[0].header.value`, fragment: 'uses the substitution command %DOWNSTREAM_REMOTE_ADDRESS%, which xmesh does not implement' },
+  { name: 'unescaped percent', input: oneRoute({ request_headers_to_add: [hdr('x-p', '100%')] }), path: `${R}.request_headers_to_add[0].header.value`, fragment: 'unescaped "%"' },
+  { name: 'REQ without a name', input: oneRoute({ request_headers_to_add: [hdr('x-p', '%REQ()%')] }), path: `${R}.request_headers_to_add[0].header.value`, fragment: 'needs a header name' },
+  { name: 'weighted cluster removing a pseudo-header', input: oneRoute({ route: { weighted_clusters: { clusters: [{ name: 'a', weight: 1, request_headers_to_remove: [':authority'] }] } } }), path: `${R}.route.weighted_clusters.clusters[0].request_headers_to_remove[0]`, fragment: 'may not be removed' },
+  { name: 'prefix_rewrite and regex_rewrite', input: oneRoute({ route: { cluster: 'c', prefix_rewrite: '/a', regex_rewrite: { pattern: { regex: 'x' }, substitution: 'y' } } }), path: `${R}.route.regex_rewrite`, fragment: 'cannot be set together with prefix_rewrite' },
+  { name: 'regex_rewrite naming a missing group', input: oneRoute({ route: { cluster: 'c', regex_rewrite: { pattern: { regex: '^/(a)/(b)$' }, substitution: '/\\3' } } }), path: `${R}.route.regex_rewrite.substitution`, fragment: 'refers to group \\3, but the pattern has 2 groups' },
+  { name: 'regex_rewrite with an invalid pattern', input: oneRoute({ route: { cluster: 'c', regex_rewrite: { pattern: { regex: '(a' }, substitution: 'b' } } }), path: `${R}.route.regex_rewrite.pattern.regex`, fragment: 'invalid RE2 regex' },
+  { name: 'host_rewrite_literal and auto_host_rewrite', input: oneRoute({ route: { cluster: 'c', host_rewrite_literal: 'a', auto_host_rewrite: true } }), path: `${R}.route`, fragment: 'got host_rewrite_literal and auto_host_rewrite' },
+  { name: 'route upgrade_configs', input: oneRoute({ route: { cluster: 'c', upgrade_configs: [{ upgrade_type: 'websocket' }] } }), path: `${R}.route.upgrade_configs`, fragment: 'protocol upgrades' },
+  { name: 'internal redirects handled', input: oneRoute({ route: { cluster: 'c', internal_redirect_action: 'HANDLE_INTERNAL_REDIRECT' } }), path: `${R}.route.internal_redirect_action`, fragment: 'internal redirects are not followed' },
+  { name: 'require_tls', input: oneRoute({}, { require_tls: 'ALL' }), path: 'x.virtual_hosts[0].require_tls', fragment: 'redirect plaintext requests to https' },
+);
+
 for (const { name, input, path, fragment } of INVALID) {
   test(`invalid: ${name}`, () => assertOneError(input, path, fragment));
 }
+
+test('header mutations, rewrites and their Envoy defaults decode on every level', () => {
+  const { rc, issues } = decode({
+    name: 'rc',
+    most_specific_header_mutations_wins: true,
+    request_headers_to_add: [hdr('X-Global', 'g')],
+    virtual_hosts: [{
+      name: 'vh',
+      domains: ['*'],
+      response_headers_to_remove: ['Server'],
+      routes: [{
+        match: { prefix: '/api/' },
+        request_headers_to_add: [
+          hdr('x-a', '1'),
+          hdr('x-b', '%REQ(x-in?x-alt):4%-%%-%HOSTNAME%', { append: false }),
+          hdr('x-c', '', { append_action: 'ADD_IF_ABSENT', keep_empty_value: true }),
+          hdr('x-d', '2', { append_action: 3 }),
+        ],
+        route: {
+          weighted_clusters: { clusters: [{ name: 'a', weight: 1, host_rewrite_literal: 'a.internal', response_headers_to_add: [hdr('x-w', 'a')] }] },
+          regex_rewrite: { pattern: { google_re2: {}, regex: '^/api/(v\\d)/(.*)$' }, substitution: '/\\2?version=\\1' },
+          auto_host_rewrite: true,
+          append_x_forwarded_host: true,
+          internal_redirect_action: 'PASS_THROUGH_INTERNAL_REDIRECT',
+        },
+      }],
+    }],
+  });
+  assert.deepEqual(issues.errors, []);
+  assert.deepEqual(rc.requestHeaders, { add: [{ name: 'x-global', value: 'g', format: [{ kind: 'text', text: 'g' }], appendAction: 'APPEND_IF_EXISTS_OR_ADD', keepEmptyValue: false }], remove: [] });
+  assert.equal(rc.mostSpecificHeaderMutationsWins, true);
+  const vh = rc.virtualHosts[0]!;
+  assert.deepEqual(vh.responseHeaders, { add: [], remove: ['server'] });
+  const route = vh.routes[0]!;
+  assert.deepEqual(route.requestHeaders!.add.map((h) => [h.name, h.appendAction, h.keepEmptyValue]), [
+    ['x-a', 'APPEND_IF_EXISTS_OR_ADD', false],
+    ['x-b', 'OVERWRITE_IF_EXISTS_OR_ADD', false],
+    ['x-c', 'ADD_IF_ABSENT', true],
+    ['x-d', 'OVERWRITE_IF_EXISTS', false],
+  ]);
+  assert.deepEqual(route.requestHeaders!.add[1]!.format, [
+    { kind: 'request_header', names: ['x-in', 'x-alt'], maxLength: 4 },
+    { kind: 'text', text: '-%-' },
+    { kind: 'hostname' },
+  ]);
+  assert.deepEqual(route.action.regexRewrite, { regex: '^/api/(v\\d)/(.*)$', substitution: '/\\2?version=\\1' });
+  assert.equal(route.action.autoHostRewrite, true);
+  assert.equal(route.action.appendXForwardedHost, true);
+  const entry = route.action.clusters[0]!;
+  assert.equal(entry.hostRewriteLiteral, 'a.internal');
+  assert.deepEqual(entry.responseHeaders!.add.map((h) => h.name), ['x-w']);
+});
 
 test('a domain with "*" in the middle, or more than one "*", is a domain as Envoy reads it (exact unless it starts or ends with "*")', () => {
   const { rc, issues } = decode(oneRoute({}, { domains: ['a.*.foo', '*.*.foo', 'foo.*.*'] }));

@@ -9,13 +9,13 @@ import { filterOverridesField } from './filter-overrides.js';
 import { ignoreAll, oneOf, rejectUnsupported } from './fields.js';
 import { rateLimitsField } from './rate-limits.js';
 import { decodeRetryPolicy } from './retry-policy.js';
-import { HEADER_MUTATION_IGNORED, decodeRouteAction } from './route-action.js';
+import { decodeRouteAction } from './route-action.js';
+import { headerMutationFields } from './header-mutation.js';
 import { decodeRouteMatch } from './route-match.js';
 import type { Reader } from './reader.js';
 
 /** RouteConfiguration fields xmesh reads but does not act on, with the reason. */
 export const ROUTE_CONFIG_IGNORED: Readonly<Record<string, string>> = {
-  ...HEADER_MUTATION_IGNORED,
   validate_clusters: 'cluster references are always validated when a snapshot is built',
   internal_only_headers: 'there is no external side to strip them from',
   max_direct_response_body_size_bytes: 'direct responses are not supported',
@@ -24,8 +24,6 @@ export const ROUTE_CONFIG_IGNORED: Readonly<Record<string, string>> = {
 
 /** VirtualHost fields xmesh reads but does not act on, with the reason. */
 export const VIRTUAL_HOST_IGNORED: Readonly<Record<string, string>> = {
-  ...HEADER_MUTATION_IGNORED,
-  require_tls: 'TLS requirements concern downstream connections',
   virtual_clusters: 'virtual cluster stats are not kept',
   cors: 'CORS is a downstream (server-side) concern',
   include_request_attempt_count: 'x-envoy-attempt-count is not sent',
@@ -37,7 +35,6 @@ export const VIRTUAL_HOST_IGNORED: Readonly<Record<string, string>> = {
 
 /** Route fields xmesh reads but does not act on, with the reason. */
 export const ROUTE_IGNORED: Readonly<Record<string, string>> = {
-  ...HEADER_MUTATION_IGNORED,
   metadata: 'metadata is not used',
   decorator: 'tracing span names are not set by the mesh',
   tracing: 'tracing sampling is decided by the app',
@@ -68,9 +65,19 @@ export function decodeRouteConfig(r: Reader, options: RouteConfigOptions = {}): 
     ignore_path_parameters_in_path_matching: 'path parameters are always part of the matched path',
   });
   const ignorePortInHostMatching = r.bool('ignore_port_in_host_matching', false);
+  const requestHeaders = headerMutationFields(r, 'request');
+  const responseHeaders = headerMutationFields(r, 'response');
+  const mostSpecificHeaderMutationsWins = r.bool('most_specific_header_mutations_wins', false);
   ignoreAll(r, ROUTE_CONFIG_IGNORED);
   r.finish();
-  return { name, virtualHosts, ignorePortInHostMatching };
+  return {
+    name,
+    virtualHosts,
+    ignorePortInHostMatching,
+    ...(requestHeaders === undefined ? {} : { requestHeaders }),
+    ...(responseHeaders === undefined ? {} : { responseHeaders }),
+    ...(mostSpecificHeaderMutationsWins ? { mostSpecificHeaderMutationsWins } : {}),
+  };
 }
 
 /** `seenDomains` maps each lower-cased domain of the route configuration so far to its path. */
@@ -93,6 +100,12 @@ function decodeVirtualHost(vh: Reader, seenDomains: Map<string, string>): Virtua
   const rateLimits = rateLimitsField(vh, 'rate_limits');
   const typedPerFilterConfig = filterOverridesField(vh, 'typed_per_filter_config');
   const routes = vh.objects('routes').map((route, i) => decodeRoute(route, `${name}/${i}`, retryPolicy));
+  const requestHeaders = headerMutationFields(vh, 'request');
+  const responseHeaders = headerMutationFields(vh, 'response');
+  if (vh.has('require_tls') && vh.enumOf('require_tls', ['NONE', 'EXTERNAL_ONLY', 'ALL'] as const, 'NONE', { 0: 'NONE', 1: 'EXTERNAL_ONLY', 2: 'ALL' }) !== 'NONE') {
+    vh.error('require_tls', 'is not supported: Envoy would redirect plaintext requests to https; xmesh has no downstream TLS to require');
+  }
+  vh.get('require_tls');
   rejectUnsupported(vh, {
     matcher: 'generic matcher trees are not implemented; use routes',
     hedge_policy: 'request hedging is not implemented',
@@ -101,7 +114,16 @@ function decodeVirtualHost(vh: Reader, seenDomains: Map<string, string>): Virtua
   });
   ignoreAll(vh, VIRTUAL_HOST_IGNORED);
   vh.finish();
-  return { name, domains, routes, retryPolicy, rateLimits, typedPerFilterConfig };
+  return {
+    name,
+    domains,
+    routes,
+    retryPolicy,
+    rateLimits,
+    typedPerFilterConfig,
+    ...(requestHeaders === undefined ? {} : { requestHeaders }),
+    ...(responseHeaders === undefined ? {} : { responseHeaders }),
+  };
 }
 
 function decodeRoute(r: Reader, defaultName: string, vhostRetryPolicy: RetryPolicy | undefined): Route {
@@ -115,6 +137,8 @@ function decodeRoute(r: Reader, defaultName: string, vhostRetryPolicy: RetryPoli
   const action = a ? decodeRouteAction(a, vhostRetryPolicy) : undefined;
   const typedPerFilterConfig = filterOverridesField(r, 'typed_per_filter_config');
   const statPrefix = r.str('stat_prefix');
+  const requestHeaders = headerMutationFields(r, 'request');
+  const responseHeaders = headerMutationFields(r, 'response');
   ignoreAll(r, ROUTE_IGNORED);
   r.finish();
   return {
@@ -123,6 +147,8 @@ function decodeRoute(r: Reader, defaultName: string, vhostRetryPolicy: RetryPoli
     action: action ?? PLACEHOLDER_ACTION,
     typedPerFilterConfig,
     ...(statPrefix ? { statPrefix } : {}),
+    ...(requestHeaders === undefined ? {} : { requestHeaders }),
+    ...(responseHeaders === undefined ? {} : { responseHeaders }),
   };
 }
 
