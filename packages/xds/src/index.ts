@@ -7,3 +7,5 @@ export { parseConfigText, withLines, splitPath, type ParseResult } from './text.
 export { IGNORED_ENVOY_FIELDS, type IgnoredField } from './ignored.js';
 export { DEFAULT_THRESHOLDS } from './decode/circuit-breakers.js';
 export { DEFAULT_OUTLIER_DETECTION } from './decode/outlier-detection.js';
+export { loadConfigFile, loadConfigValue, type LoadedConfig, type LoadOptions, type ReadText } from './config-files.js';
+export type { AdsBootstrap } from './dynamic-resources.js';
