@@ -218,3 +218,9 @@ test('an invalid cluster type is the only error: no rule of a type it does not h
   const errors = errorsOf([listener('l', inlineRoutes('r', 'svc')), bad]);
   assert.deepEqual(errors.map((e) => e.path), ['[1].type']);
 });
+
+test('an ORIGINAL_DST cluster (golang-network example) is refused once, not also told it lacks a load_assignment', () => {
+  const { load_assignment: _la, ...rest } = staticCluster('svc');
+  const errors = errorsOf([listener('l', inlineRoutes('r', 'svc')), { ...rest, type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED' }]);
+  assert.deepEqual(errors.map((e) => e.path), ['[1].type', '[1].lb_policy']);
+});

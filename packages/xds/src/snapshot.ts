@@ -105,7 +105,7 @@ export function buildSnapshot(input: unknown, options: BuildOptions = {}): Build
     if (!hasRoutes) routeless.add(name);
   });
 
-  // EDS endpoints given alongside their clusters are attached to them.
+  // EDS endpoints given alongside their clusters are attached to them (decodeCluster requires the others to have theirs).
   const resolvedClusters: Record<string, ClusterConfig> = Object.create(null);
   for (const [name, { config, path }] of clusters) {
     let cluster = config;
@@ -113,8 +113,6 @@ export function buildSnapshot(input: unknown, options: BuildOptions = {}): Build
       const serviceName = config.edsServiceName ?? name;
       const cla = assignments.get(serviceName);
       if (cla) cluster = { ...config, loadAssignment: cla.config };
-    } else if (!config.loadAssignment) {
-      issues.error(`${path}.load_assignment`, `is required for a ${config.type} cluster`);
     }
     resolvedClusters[name] = cluster;
   }

@@ -141,7 +141,11 @@ function decodeMetadata(r: Reader | undefined): Reader | undefined {
 /** Envoy ignores `load_assignment` on EDS clusters; xmesh rejects it so endpoints never silently vanish. */
 function decodeInlineAssignment(r: Reader, type: DiscoveryType | undefined): ClusterConfig['loadAssignment'] {
   const la = r.obj('load_assignment');
-  if (!la) return undefined;
+  if (!la) {
+    // Only a cluster whose type was read can need one: an invalid type is the only error reported.
+    if (type !== undefined && type !== 'EDS') r.error('load_assignment', `is required for a ${type} cluster`);
+    return undefined;
+  }
   if (type === 'EDS') {
     r.error('load_assignment', 'must not be set on an EDS cluster (its endpoints come from EDS; Envoy would ignore these)');
     return undefined;
