@@ -65,15 +65,12 @@ export class FastUnaryAttempt extends PipelineCall implements UnaryReceiver {
     if (rewrite !== undefined) {
       // The route's rewrite, last (Envoy's router finalizes the request after the filters).
       const headers: Record<string, string | string[]> = { ...(metadata as Record<string, string | string[]> | undefined) };
-      const writer = new RecordHeaders(headers);
-      if (rewrite.mutatesRequestHeaders) rewrite.requestHeaders(writer, this.request);
-      if (rewrite.rewritesHost) authority = rewrite.upstreamAuthority(authority, this.endpoint, writer);
-      const rewritten = rewrite.rewritesPath ? rewrite.upstreamPath(path) : path;
-      if (typeof rewritten !== 'string') {
-        this.fail(rewritten);
+      const upstream = rewrite.rewriteRequest(new RecordHeaders(headers), this.request, this.endpoint, authority, path);
+      if (upstream instanceof MeshError) {
+        this.fail(upstream);
         return;
       }
-      path = rewritten;
+      ({ authority, path } = upstream);
       metadata = headers as LeanMetadata;
     }
     this.inFlight = this.transports!.lean().unary(path, owner.request, metadata, owner.deadlineEpochMs, this, authority);

@@ -131,15 +131,12 @@ export class MeshGrpcCall implements CallStream {
     if (rewrite !== undefined) {
       // The route's rewrite, last (Envoy's router finalizes the request after the filters).
       if (upstream === metadata) upstream = metadata.clone();
-      const writer = new MetadataHeaders(upstream);
-      if (rewrite.mutatesRequestHeaders) rewrite.requestHeaders(writer, attempt.request);
-      if (rewrite.rewritesHost) authority = rewrite.upstreamAuthority(authority, attempt.endpoint, writer);
-      const path = rewrite.rewritesPath ? rewrite.upstreamPath(method) : method;
-      if (typeof path !== 'string') {
-        attempt.fail(path);
+      const rewritten = rewrite.rewriteRequest(new MetadataHeaders(upstream), attempt.request, attempt.endpoint, authority, method);
+      if (rewritten instanceof MeshError) {
+        attempt.fail(rewritten);
         return;
       }
-      method = path;
+      ({ authority, path: method } = rewritten);
     }
     const delegate = channel.createCall(method, this.deadline, authority, this.parent, this.propagateFlags);
     if (this.credentials) delegate.setCredentials(this.credentials);

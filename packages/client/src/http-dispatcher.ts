@@ -154,17 +154,15 @@ export class HttpExchange implements Handler {
       return;
     }
     // The route's rewrite, after the filters' headers (Envoy's router finalizes the request last).
-    const writer = new RecordHeaders(headers);
-    if (rewrite.mutatesRequestHeaders) rewrite.requestHeaders(writer, attempt.request);
-    if (rewrite.rewritesHost) headers.host = rewrite.upstreamAuthority(firstValue(headers.host) ?? attempt.request.authority, attempt.endpoint, writer);
-    const path = rewrite.rewritesPath ? rewrite.upstreamPath(this.options.path) : this.options.path;
-    if (typeof path !== 'string') {
-      attempt.finish({ kind: 'local_error', httpStatus: path.httpStatus, grpcStatus: undefined, latencyMs: attempt.elapsed() });
+    const upstream = rewrite.rewriteRequest(new RecordHeaders(headers), attempt.request, attempt.endpoint, firstValue(headers.host) ?? attempt.request.authority, this.options.path);
+    if (upstream instanceof MeshError) {
+      attempt.finish({ kind: 'local_error', httpStatus: upstream.httpStatus, grpcStatus: undefined, latencyMs: attempt.elapsed() });
       attempt.retry?.end();
-      this.fail(path);
+      this.fail(upstream);
       return;
     }
-    pool.dispatch({ ...rest, path, headers }, this);
+    headers.host = upstream.authority;
+    pool.dispatch({ ...rest, path: upstream.path, headers }, this);
   }
 
   /** A retry of `previous` when the request body can be sent again; the new attempt becomes current. */

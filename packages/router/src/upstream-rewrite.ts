@@ -69,6 +69,18 @@ export class UpstreamRewrite {
     return rewritten;
   }
 
+  /**
+   * The request side for one attempt, in Envoy's order: header mutations into `target`, then the
+   * authority, then the path. Returns the authority and path to send (`authority` / `path` themselves
+   * when unchanged), or the MeshError a refused path ends the call with.
+   */
+  rewriteRequest(target: HeaderWriter, request: RequestFields, endpoint: Endpoint | undefined, authority: string, path: string): { authority: string; path: string } | MeshError {
+    if (this.mutatesRequestHeaders) this.requestHeaders(target, request);
+    const upstreamAuthority = this.rewritesHost ? this.upstreamAuthority(authority, endpoint, target) : authority;
+    const upstreamPath = this.rewritesPath ? this.upstreamPath(path) : path;
+    return typeof upstreamPath === 'string' ? { authority: upstreamAuthority, path: upstreamPath } : upstreamPath;
+  }
+
   /** Applies the response header mutations to `target`, the response's headers as the caller gets them. */
   responseHeaders(target: HeaderWriter, request: RequestFields): void {
     const context: FormatContext = { request: requestReader(request.headers, request), response: target };
