@@ -194,7 +194,7 @@ describe('HTTP: a request with a body is retried as configured, the same bytes e
     );
     mesh = await createMesh({ config: config(), env: {} });
     const small = config();
-    small.static_resources.listeners[0]!.per_connection_buffer_limit_bytes = 2048;
+    Object.assign(small.static_resources.listeners[0]!, { per_connection_buffer_limit_bytes: 2048 });
     smallListener = await createMesh({ config: small, env: {} });
   });
 

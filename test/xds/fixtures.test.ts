@@ -91,7 +91,8 @@ test('the every-field fixture resolves every field', () => {
   const s = load('test/fixtures/every-field.yaml');
   const l = s.listeners.every_field!;
   assert.deepEqual(l.httpFilters.map((f) => f.kind), ['fault', 'local_ratelimit', 'router']);
-  const vh = s.routeConfigs.every_route!.virtualHosts[0]!;
+  const vh = s.routeConfigs[l.routeConfigName]!.virtualHosts[0]!;
+  assert.equal(s.routeConfigs[l.routeConfigName]!.name, 'every_route');
   assert.equal(vh.retryPolicy!.numRetries, 4);
   assert.deepEqual(vh.retryPolicy!.backOff, { baseIntervalMs: 50, maxIntervalMs: 1000 });
   assert.deepEqual(vh.typedPerFilterConfig['envoy.filters.http.fault'], { kind: 'disabled' });

@@ -10,7 +10,8 @@ export function buildProgram(out: (line: string) => void = (l) => process.stdout
     .argument('<files...>', 'config files')
     .option('-r, --routes', 'also print the resolved routing table')
     .option('--json', 'print the result as JSON')
-    .action(async (files: string[], opts: { routes?: boolean; json?: boolean }) => {
+    .option('--type <type>', 'resource type of files whose resources have no "@type": listener, route, cluster or endpoint')
+    .action(async (files: string[], opts: { routes?: boolean; json?: boolean; type?: string }) => {
       process.exitCode = await runValidate(files, opts, out);
     });
   program

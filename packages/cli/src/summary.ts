@@ -16,7 +16,8 @@ export function summarize(s: MeshSnapshot): string {
   ];
   for (const l of listeners) {
     const addr = l.address ? ` ${l.address.address}:${l.address.port}` : '';
-    lines.push(`  listener ${l.name}${addr} → ${l.rds ? 'rds' : 'inline'} ${l.routeConfigName} [${l.httpFilters.map((f) => f.name).join(' → ')}]`);
+    const routes = l.rds ? `rds ${l.routeConfigName}` : `inline ${s.routeConfigs[l.routeConfigName]?.name || '(unnamed)'}`;
+    lines.push(`  listener ${l.name}${addr} → ${routes} [${l.httpFilters.map((f) => f.name).join(' → ')}]`);
   }
   for (const c of clusters) {
     const od = c.outlierDetection ? ' outlier-detection' : '';

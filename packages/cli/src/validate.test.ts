@@ -76,3 +76,28 @@ test('the installed bin exits 0 on the examples and 1 on a bad file', () => {
   assert.equal(bad.status, 1);
   assert.match(bad.stdout, /max_requests: must be a uint32, got "ten"/);
 });
+
+test('--type reads a list of resources without "@type" (Envoy Gateway, path_config_source files)', async () => {
+  const clusters = tempFile('clusters.yaml', '- name: a\n  type: strict_dns\n  load_assignment:\n    cluster_name: a\n    endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: a.local, port_value: 80 } } } }] }]\n');
+  const lines: string[] = [];
+  assert.equal(await runValidate([clusters], { type: 'cluster' }, (l) => lines.push(l)), 0, lines.join('\n'));
+  assert.match(lines.join('\n'), /cluster a STRICT_DNS ROUND_ROBIN/);
+  const untyped: string[] = [];
+  assert.equal(await runValidate([clusters], {}, (l) => untyped.push(l)), 1);
+  assert.match(untyped.join('\n'), /needs "@type"/);
+  const wrong: string[] = [];
+  assert.equal(await runValidate([clusters], { type: 'widget' }, (l) => wrong.push(l)), 2);
+  assert.match(wrong.join('\n'), /--type must be one of listener, route, cluster, endpoint/);
+});
+
+test('a bootstrap\'s dynamic_resources files are validated with it; an ADS bootstrap names its server', async () => {
+  const cds = tempFile('cds.yaml', 'resources:\n- name: c\n  type: STATIC\n  connect_timeout: soon\n');
+  const fsBootstrap = tempFile('envoy.yaml', `dynamic_resources:\n  cds_config:\n    path_config_source:\n      path: ${cds}\n`);
+  const lines: string[] = [];
+  assert.equal(await runValidate([fsBootstrap], {}, (l) => lines.push(l)), 1);
+  assert.match(lines.join('\n'), new RegExp(`\\(${cds.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)\\.resources\\[0\\]\\.connect_timeout: must be a duration.* \\(line 4\\)`));
+  const ads = tempFile('ads.yaml', 'node: { id: n1 }\ndynamic_resources:\n  ads_config: { api_type: GRPC, grpc_services: [{ envoy_grpc: { cluster_name: xds } }] }\n  lds_config: { ads: {} }\n  cds_config: { ads: {} }\nstatic_resources:\n  clusters:\n  - name: xds\n    type: STRICT_DNS\n    load_assignment: { cluster_name: xds, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: cp.local, port_value: 18000 } } } }] }] }\n');
+  const adsLines: string[] = [];
+  assert.equal(await runValidate([ads], {}, (l) => adsLines.push(l)), 0, adsLines.join('\n'));
+  assert.match(adsLines.join('\n'), /listeners and clusters come from the ADS server cp\.local:18000 \(node n1\)/);
+});

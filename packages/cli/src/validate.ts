@@ -1,42 +1,53 @@
 /** `xmesh validate <file...>`: like `envoy --mode validate`. Exit 0 when every file is valid, 1 otherwise. */
 import { readFile } from 'node:fs/promises';
 import { formatFieldErrors, type FieldError } from '@xmesh/core';
-import { buildSnapshot, parseConfigText, withLines, type MeshSnapshot } from '@xmesh/xds';
+import { loadConfigFile, TypeUrl, type AdsBootstrap, type MeshSnapshot, type ResourceTypeUrl } from '@xmesh/xds';
 import { routingTable, summarize } from './summary.js';
 
 export interface ValidateOutcome {
   readonly file: string;
   readonly snapshot?: MeshSnapshot;
+  /** The ADS server the bootstrap takes its listeners and clusters from. */
+  readonly ads?: AdsBootstrap;
   readonly errors: readonly FieldError[];
 }
 
-export async function validateFile(file: string): Promise<ValidateOutcome> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    return { file, errors: [{ path: file, message: `cannot read: ${(err as Error).message}` }] };
-  }
-  const parsed = parseConfigText(text, file);
-  if (!parsed.ok) return { file, errors: parsed.errors };
-  const built = buildSnapshot(parsed.value);
-  if (!built.ok) return { file, errors: withLines(built.errors, parsed.locate) };
-  return { file, snapshot: built.snapshot, errors: [] };
+/** `--type` values: the resource type of a file whose resources carry no `@type`. */
+export const RESOURCE_TYPES: Readonly<Record<string, ResourceTypeUrl>> = {
+  listener: TypeUrl.Listener,
+  route: TypeUrl.RouteConfiguration,
+  cluster: TypeUrl.Cluster,
+  endpoint: TypeUrl.ClusterLoadAssignment,
+};
+
+/** Validates `file` and the files its dynamic_resources name, as Envoy would load them. */
+export async function validateFile(file: string, resourceType?: ResourceTypeUrl): Promise<ValidateOutcome> {
+  const { result } = await loadConfigFile(file, (path) => readFile(path, 'utf8'), { allowAds: true, ...(resourceType === undefined ? {} : { resourceType }) });
+  if (!result.ok) return { file, errors: result.errors };
+  return { file, snapshot: result.snapshot, ...(result.ads === undefined ? {} : { ads: result.ads }), errors: [] };
 }
 
 export interface ValidateOptions {
   readonly routes?: boolean;
   readonly json?: boolean;
+  /** The resource type of files whose resources have no `@type` (listener, route, cluster, endpoint). */
+  readonly type?: string;
 }
 
 export async function runValidate(files: string[], options: ValidateOptions, out: (line: string) => void): Promise<number> {
   let failed = 0;
+  const resourceType = options.type === undefined ? undefined : RESOURCE_TYPES[options.type];
+  if (options.type !== undefined && resourceType === undefined) {
+    out(`--type must be one of ${Object.keys(RESOURCE_TYPES).join(', ')}, got ${JSON.stringify(options.type)}`);
+    return 2;
+  }
   for (const file of files) {
-    const result = await validateFile(file);
+    const result = await validateFile(file, resourceType);
     if (options.json) {
-      out(JSON.stringify({ file, ok: result.errors.length === 0, errors: result.errors, snapshot: result.snapshot }, null, 2));
+      out(JSON.stringify({ file, ok: result.errors.length === 0, errors: result.errors, snapshot: result.snapshot, ads: result.ads }, null, 2));
     } else if (result.snapshot) {
       out(`${file}: OK`);
+      if (result.ads) out(`listeners and clusters come from the ADS server ${result.ads.xds_servers[0].server_uri} (node ${result.ads.node.id})`);
       out(summarize(result.snapshot));
       if (options.routes) out(routingTable(result.snapshot));
     } else {

@@ -4,13 +4,21 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { FieldError } from '@xmesh/core';
-import { buildSnapshot, parseConfigText, withLines, type MeshSnapshot } from '@xmesh/xds';
+import { loadConfigFile, loadConfigValue, type AdsBootstrap, type LoadedConfig, type MeshSnapshot } from '@xmesh/xds';
 
 /** A file path, an already parsed Envoy bootstrap / resource list, or a built snapshot. */
 export type MeshConfigInput = string | MeshSnapshot | object;
 
 export type LoadResult =
-  | { readonly ok: true; readonly snapshot: MeshSnapshot; readonly source: string }
+  | {
+      readonly ok: true;
+      readonly snapshot: MeshSnapshot;
+      readonly source: string;
+      /** Files the bootstrap's dynamic_resources name: watched, as Envoy watches them. */
+      readonly dynamicFiles?: readonly string[];
+      /** The bootstrap takes its listeners and clusters from this ADS server (`snapshot` is empty then). */
+      readonly ads?: AdsBootstrap;
+    }
   | { readonly ok: false; readonly errors: readonly FieldError[]; readonly source: string };
 
 export function isMeshSnapshot(value: unknown): value is MeshSnapshot {
@@ -20,24 +28,26 @@ export function isMeshSnapshot(value: unknown): value is MeshSnapshot {
 }
 
 export async function loadConfig(input: MeshConfigInput): Promise<LoadResult> {
-  if (typeof input === 'string') return loadFile(input);
+  if (typeof input === 'string') return fromLoaded(await loadConfigFile(input, readText, { allowAds: true }), input);
   if (isMeshSnapshot(input)) return { ok: true, snapshot: input, source: '(snapshot)' };
-  const built = buildSnapshot(input);
-  return built.ok ? { ok: true, snapshot: built.snapshot, source: '(object)' } : { ok: false, errors: built.errors, source: '(object)' };
+  return fromLoaded(await loadConfigValue(input, readText, { allowAds: true }), '(object)');
 }
 
-async function loadFile(path: string): Promise<LoadResult> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    return { ok: false, errors: [{ path, message: `cannot read: ${(error as Error).message}` }], source: path };
-  }
-  const parsed = parseConfigText(text, path);
-  if (!parsed.ok) return { ok: false, errors: parsed.errors, source: path };
-  const built = buildSnapshot(parsed.value);
-  if (!built.ok) return { ok: false, errors: withLines(built.errors, parsed.locate), source: path };
-  return { ok: true, snapshot: built.snapshot, source: path };
+function readText(path: string): Promise<string> {
+  return readFile(path, 'utf8');
+}
+
+function fromLoaded(loaded: LoadedConfig, source: string): LoadResult {
+  const { result } = loaded;
+  if (!result.ok) return { ok: false, errors: result.errors, source };
+  const dynamicFiles = source === '(object)' ? loaded.files : loaded.files.slice(1);
+  return {
+    ok: true,
+    snapshot: result.snapshot,
+    source,
+    ...(dynamicFiles.length > 0 ? { dynamicFiles } : {}),
+    ...(result.ads === undefined ? {} : { ads: result.ads }),
+  };
 }
 
 function isRecord(value: unknown): boolean {

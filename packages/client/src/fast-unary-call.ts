@@ -16,6 +16,8 @@ import type { MeshState } from './mesh-state.js';
 import { attemptResultOf, outcomeFromStatus } from './grpc-status.js';
 import type { AttemptResult } from '@xmesh/filters';
 import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
+import { embeddedRewrite } from './upstream-rewrite.js';
+import { RecordHeaders } from '@xmesh/router';
 
 /** Per-call options of the fast API. */
 export interface FastCallOptions {
@@ -57,8 +59,22 @@ export class FastUnaryAttempt extends PipelineCall implements UnaryReceiver {
       this.finish(outcomeFromStatus(GrpcStatus.CANCELLED, this.elapsed()));
       return;
     }
-    const metadata = withAddedHeaders(owner.upstreamMetadata(this), this.requestHeadersToAdd);
-    this.inFlight = this.transports!.lean().unary(owner.path, owner.request, metadata, owner.deadlineEpochMs, this, owner.authority);
+    let metadata = withAddedHeaders(owner.upstreamMetadata(this), this.requestHeadersToAdd);
+    let path = owner.path;
+    let authority = owner.authority;
+    const rewrite = embeddedRewrite(this);
+    if (rewrite !== undefined) {
+      // The route's rewrite, last (Envoy's router finalizes the request after the filters).
+      const headers: Record<string, string | string[]> = { ...(metadata as Record<string, string | string[]> | undefined) };
+      const upstream = rewrite.rewriteRequest(new RecordHeaders(headers), this.request, this.endpoint, authority, path);
+      if (upstream instanceof MeshError) {
+        this.fail(upstream);
+        return;
+      }
+      ({ authority, path } = upstream);
+      metadata = headers as LeanMetadata;
+    }
+    this.inFlight = this.transports!.lean().unary(path, owner.request, metadata, owner.deadlineEpochMs, this, authority);
   }
 
   /** The transport's completion of this attempt. */

@@ -14,6 +14,7 @@ import { TOO_MANY_RESPONSES } from '@xmesh/grpc-lean';
 import { attemptResultOf, outcomeFromStatus, statusFromMeshError, wellFormedStatus } from './grpc-status.js';
 import { GrpcReplayBuffer, sendOp, type ReplayOp } from './retry/grpc-replay.js';
 import { metadataText, traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
+import { embeddedRewrite, MetadataHeaders } from './upstream-rewrite.js';
 
 type CallStream = grpc.experimental.CallStream;
 type MessageContext = Parameters<CallStream['sendMessageWithContext']>[0];
@@ -153,17 +154,32 @@ export class MeshGrpcCall implements CallStream {
       attempt.finish(outcomeFromStatus(grpc.status.CANCELLED, attempt.elapsed()));
       return;
     }
-    const delegate = channel.createCall(this.method, this.deadline, this.hostOverride ?? this.host.authority, this.parent, this.propagateFlags);
-    if (this.credentials) delegate.setCredentials(this.credentials);
-    this.delegate = delegate;
     const listener = this.listener!;
     const metadata = this.metadata!;
     if (this.trace === null) this.trace = traceHeadersFor(attempt, metadataText(metadata, 'traceparent'), metadataText(metadata, 'x-request-id'));
-    delegate.start(upstreamMetadata(metadata, this.trace, attempt.requestHeadersToAdd), {
+    let upstream = upstreamMetadata(metadata, this.trace, attempt.requestHeadersToAdd);
+    let method = this.method;
+    let authority = this.hostOverride ?? this.host.authority;
+    const rewrite = embeddedRewrite(attempt);
+    if (rewrite !== undefined) {
+      // The route's rewrite, last (Envoy's router finalizes the request after the filters).
+      if (upstream === metadata) upstream = metadata.clone();
+      const rewritten = rewrite.rewriteRequest(new MetadataHeaders(upstream), attempt.request, attempt.endpoint, authority, method);
+      if (rewritten instanceof MeshError) {
+        attempt.fail(rewritten);
+        return;
+      }
+      ({ authority, path: method } = rewritten);
+    }
+    const delegate = channel.createCall(method, this.deadline, authority, this.parent, this.propagateFlags);
+    if (this.credentials) delegate.setCredentials(this.credentials);
+    this.delegate = delegate;
+    delegate.start(upstream, {
       onReceiveMetadata: (metadata) => {
         this.commit();
         const added = attempt.responseHeadersToAdd;
         if (added !== undefined) for (const name in added) metadata.set(name, added[name]!);
+        if (rewrite?.mutatesResponseHeaders === true) rewrite.responseHeaders(new MetadataHeaders(metadata), attempt.request);
         listener.onReceiveMetadata(metadata);
       },
       onReceiveMessage: (message) => {

@@ -29,6 +29,8 @@ import { localReply } from './local-reply.js';
 import { addHeaderOptions, firstValue } from './header-options.js';
 import { isConnectError } from './connect-error.js';
 import { requestBodyOf, stopReading, type RequestBody } from './retry/request-body.js';
+import { embeddedRewrite, isRouterReply } from './upstream-rewrite.js';
+import { RecordHeaders } from '@xmesh/router';
 
 type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;
@@ -156,7 +158,21 @@ export class HttpExchange implements Handler {
     if (attempt.requestHeadersToAdd !== undefined) addHeaderOptions(headers, attempt.requestHeadersToAdd);
     this.body ??= requestBodyOf(this.options.body, attempt.retry?.canRetry === true, bodyBufferLimit(attempt.decision));
     const { origin: _origin, ...rest } = this.options;
-    pool.dispatch({ ...rest, headers, body: this.body.forAttempt() as Dispatcher.DispatchOptions['body'] }, this);
+    const rewrite = embeddedRewrite(attempt);
+    if (rewrite === undefined) {
+      pool.dispatch({ ...rest, headers, body: this.body.forAttempt() as Dispatcher.DispatchOptions['body'] }, this);
+      return;
+    }
+    // The route's rewrite, after the filters' headers (Envoy's router finalizes the request last).
+    const upstream = rewrite.rewriteRequest(new RecordHeaders(headers), attempt.request, attempt.endpoint, firstValue(headers.host) ?? attempt.request.authority, this.options.path);
+    if (upstream instanceof MeshError) {
+      attempt.finish({ kind: 'local_error', httpStatus: upstream.httpStatus, grpcStatus: undefined, latencyMs: attempt.elapsed() });
+      attempt.retry?.end();
+      this.fail(upstream);
+      return;
+    }
+    headers.host = upstream.authority;
+    pool.dispatch({ ...rest, path: upstream.path, headers, body: this.body.forAttempt() as Dispatcher.DispatchOptions['body'] }, this);
   }
 
   /** A retry of `previous` when the request body can be sent again (kept whole, within the buffer limit); the new attempt becomes current. */
@@ -187,10 +203,12 @@ export class HttpExchange implements Handler {
   private replyLocally(error: MeshError): void {
     const reply = localReply(error, this.attempt?.request.grpc ?? false);
     const status = Number(reply.headers[':status']);
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string | string[]> = {};
     for (const name in reply.headers) if (name !== ':status') headers[name] = String(reply.headers[name]);
     const added = this.attempt?.responseHeadersToAdd;
     if (added !== undefined) Object.assign(headers, added);
+    const rewrite = this.attempt === undefined ? undefined : embeddedRewrite(this.attempt);
+    if (rewrite?.mutatesResponseHeaders === true && isRouterReply(error)) rewrite.responseHeaders(new RecordHeaders(headers), this.attempt!.request);
     this.inner.onResponseStart(this.controller, status, headers as never, STATUS_CODES[status]);
     if (reply.body !== undefined) this.inner.onResponseData(this.controller, Buffer.from(reply.body));
     this.inner.onResponseEnd(this.controller, {} as never);
@@ -236,7 +254,13 @@ export class HttpExchange implements Handler {
     this.body?.release();
     this.status = statusCode;
     const added = attempt?.responseHeadersToAdd;
-    this.inner.onResponseStart(this.controller, statusCode, (added === undefined ? headers : { ...headers, ...added }) as never, statusMessage);
+    let response = added === undefined ? headers : { ...headers, ...added };
+    const rewrite = attempt === undefined ? undefined : embeddedRewrite(attempt);
+    if (rewrite?.mutatesResponseHeaders === true) {
+      if (response === headers) response = { ...headers };
+      rewrite.responseHeaders(new RecordHeaders(response), attempt!.request);
+    }
+    this.inner.onResponseStart(this.controller, statusCode, response as never, statusMessage);
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {

@@ -6,6 +6,7 @@ export { ERROR_CODE_METADATA, statusFromMeshError } from './grpc-status.js';
 export { grpcLocalReply, httpLocalReply, localReply } from './local-reply.js';
 export { addHeaderOptions, firstValue } from './header-options.js';
 export { isConnectError } from './connect-error.js';
+export { embeddedRewrite, isRouterReply, MetadataHeaders } from './upstream-rewrite.js';
 export { MeshChannel, authorityOf } from './grpc-channel.js';
 export { MeshDispatcher } from './http-dispatcher.js';
 export type { MeshComponents } from './components.js';

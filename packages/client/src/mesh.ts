@@ -83,7 +83,7 @@ export async function createMesh(options: CreateMeshOptions): Promise<Mesh> {
   const mesh = new Mesh(options);
   try {
     if (options.config === undefined) await mesh.followXds(options.xds!);
-    else await mesh.update(options.config);
+    else await mesh.start(options.config);
     if (options.watch && typeof options.config === 'string') mesh.watch(options.config);
   } catch (error) {
     await mesh.close();
@@ -113,7 +113,13 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private readonly services: MeshServices;
   /** Stats with Envoy's names, Prometheus and `/stats` text, `/config_dump`, and the opt-in admin server. */
   readonly observability: MeshObservability;
-  private fileWatch: FileWatch | undefined = undefined;
+  /** What a watched file's change reloads: the config last applied from a path or a bootstrap naming files. */
+  private reloadInput: MeshConfigInput | undefined = undefined;
+  /** The config file `watch` was asked to follow. */
+  private watchedConfig: string | undefined = undefined;
+  /** Files the applied bootstrap's dynamic_resources name: always watched, as Envoy watches them. */
+  private dynamicFiles: readonly string[] = [];
+  private readonly fileWatches = new Map<string, FileWatch>();
   private modeSettings: ModeSettings;
   /** Updates apply one at a time, in call order. */
   private updates: Promise<unknown> = Promise.resolve();
@@ -210,7 +216,20 @@ export class Mesh extends EventEmitter<MeshEvents> {
    * error) while the previous snapshot keeps serving. Resolves once new clusters finished their first resolution.
    */
   update(config: MeshConfigInput): Promise<UpdateResult> {
-    const run = this.updates.then(() => this.applyUpdate(config));
+    const run = this.updates.then(async () => this.applyLoaded(config, await loadConfig(config)));
+    this.updates = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * The first config (`createMesh`): as `update`, except that a bootstrap whose `dynamic_resources` take
+   * listeners and clusters from its `ads_config` server makes the mesh follow that server, exactly as
+   * `createMesh({ xds })` with the same server and node.
+   */
+  async start(config: MeshConfigInput): Promise<UpdateResult> {
+    const loaded = await loadConfig(config);
+    if (loaded.ok && loaded.ads !== undefined) return this.followXds(loaded.ads);
+    const run = this.updates.then(() => this.applyLoaded(config, loaded));
     this.updates = run.catch(() => undefined);
     return run;
   }
@@ -258,13 +277,33 @@ export class Mesh extends EventEmitter<MeshEvents> {
     return result;
   }
 
-  /** Applies good edits of `path` as they happen; bad edits emit `config.rejected` and change nothing. */
+  /**
+   * Applies good edits of `path` (and of the files its dynamic_resources name) as they happen; bad edits
+   * emit `config.rejected` and change nothing.
+   */
   watch(path: string): void {
     if (this.closedError) return;
-    this.fileWatch?.close();
-    this.fileWatch = watchFile(path, () => {
-      this.update(path).catch(() => undefined);
-    });
+    this.reloadInput = path;
+    this.watchedConfig = path;
+    this.syncFileWatches();
+  }
+
+  /** Watches the config file `watch` named and the dynamic resource files; each change reloads the whole config. */
+  private syncFileWatches(): void {
+    const wanted = new Set(this.dynamicFiles);
+    if (this.watchedConfig !== undefined) wanted.add(this.watchedConfig);
+    for (const [path, watch] of this.fileWatches) {
+      if (wanted.has(path)) continue;
+      watch.close();
+      this.fileWatches.delete(path);
+    }
+    for (const path of wanted) {
+      if (this.fileWatches.has(path)) continue;
+      this.fileWatches.set(path, watchFile(path, () => {
+        const input = this.reloadInput;
+        if (input !== undefined && !this.closedError) this.update(input).catch(() => undefined);
+      }));
+    }
   }
 
   /**
@@ -281,8 +320,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
   async close(): Promise<void> {
     if (this.closedError) return;
     this.closedError = new MeshError('XMESH_CLOSED', 'the mesh is closed');
-    this.fileWatch?.close();
-    this.fileWatch = undefined;
+    for (const watch of this.fileWatches.values()) watch.close();
+    this.fileWatches.clear();
     this.clusters.closeAll();
     this.rotation.close();
     await this.observability.close();
@@ -292,10 +331,13 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.removeAllListeners();
   }
 
-  private async applyUpdate(config: MeshConfigInput): Promise<UpdateResult> {
+  private async applyLoaded(config: MeshConfigInput, loaded: LoadResult): Promise<UpdateResult> {
     if (this.closedError) throw this.closedError;
-    const loaded = await loadConfig(config);
-    if (this.closedError) throw this.closedError;
+    if (loaded.ok && loaded.ads !== undefined) {
+      const errors = [{ path: loaded.source, message: 'this config takes listeners and clusters from an ADS server: give it to createMesh (or xmesh sidecar) to follow that server; a running mesh does not switch to it' }];
+      this.emit('config.rejected', { errors, source: loaded.source });
+      throw invalidConfig(errors);
+    }
     const next = loaded.ok ? this.buildState(loaded) : loaded;
     if (!('state' in next)) {
       this.emit('config.rejected', { errors: next.errors, source: next.source });
@@ -303,6 +345,10 @@ export class Mesh extends EventEmitter<MeshEvents> {
     }
     const clusters = this.clusters.apply(next.state.snapshot);
     this.current = Object.freeze({ ...next.state, clusters, mode: withClusterModes(this.modeSettings, next.state.snapshot) });
+    const dynamicFiles = loaded.ok ? loaded.dynamicFiles ?? [] : [];
+    if (dynamicFiles.length > 0) this.reloadInput = config;
+    this.dynamicFiles = dynamicFiles;
+    this.syncFileWatches();
     const { snapshot } = next.state;
     this.emit('config.applied', { version: snapshot.version, source: next.source });
     await this.clusters.ready();

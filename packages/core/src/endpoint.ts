@@ -19,6 +19,11 @@ export interface Endpoint {
   readonly localityWeight: number | undefined;
   /** Filter metadata from the endpoint (e.g. `envoy.lb` subset keys), frozen. */
   readonly metadata: Readonly<Record<string, unknown>>;
+  /**
+   * The host's name, as Envoy's `auto_host_rewrite` puts it in Host: the DNS name an endpoint of a
+   * STRICT_DNS / LOGICAL_DNS cluster was resolved from, else the endpoint's `hostname` field; absent when neither.
+   */
+  readonly hostname?: string;
 }
 
 export function endpointId(host: string, port: number): string {

@@ -4,3 +4,6 @@ export { compileHeaderMatcher, compileHeaderMatchers, headerValue, type HeaderPr
 export { compileStringMatch, type StringPredicate } from './string-matcher.js';
 export { DomainIndex } from './domain-index.js';
 export { splitAuthority, type SplitAuthority } from './authority.js';
+export { UpstreamRewrite, compileUpstreamRewrite } from './upstream-rewrite.js';
+export { RecordHeaders, HeaderMutator, type HeaderWriter } from './header-mutation.js';
+export { PathNormalizer, canonicalPath, removeDotSegments } from './path-normalization.js';

@@ -5,6 +5,8 @@ import type { CompiledRouteConfig } from './compiled-route-config.js';
 import { DomainIndex } from './domain-index.js';
 import type { SplitAuthority } from './authority.js';
 import { WeightedChoice } from './weighted-choice.js';
+import { compileUpstreamRewrite } from './upstream-rewrite.js';
+import { PathNormalizer } from './path-normalization.js';
 
 /** A virtual host ready to route: matchers and, per route, the precomputed decisions to pick from. */
 export interface RoutableVirtualHost {
@@ -26,6 +28,8 @@ export class RouteTable {
   private readonly index: DomainIndex<RoutableVirtualHost>;
   /** Envoy's port handling: HCM strip_any_host_port / strip_matching_host_port, route config ignore_port_in_host_matching. */
   private readonly stripPort: 'none' | 'any' | 'matching';
+  /** The listener's path normalization: requests are matched against the normalized path. */
+  readonly normalizer: PathNormalizer | undefined;
 
   constructor(listener: ListenerConfig | undefined, configs: readonly CompiledRouteConfig[], missingRouteConfig?: string) {
     this.listener = listener;
@@ -40,6 +44,7 @@ export class RouteTable {
     this.index = new DomainIndex(entries);
     const ignorePort = configs.some((c) => c.routeConfig.ignorePortInHostMatching);
     this.stripPort = ignorePort ? 'any' : listener?.stripHostPort ?? 'none';
+    this.normalizer = listener?.pathNormalization === undefined ? undefined : new PathNormalizer(listener.pathNormalization);
   }
 
   /** The authority as from `splitAuthority`; the port is dropped only where the config says so. */
@@ -61,7 +66,15 @@ function buildRoutable(
     const entries = route.action.clusters;
     if (entries.length === 0) return undefined;
     const decisions = entries.map((weightedEntry): RouteDecision =>
-      Object.freeze({ listener, routeConfig: compiled.routeConfig, virtualHost, route, cluster: weightedEntry.name, weightedEntry }),
+      Object.freeze({
+        listener,
+        routeConfig: compiled.routeConfig,
+        virtualHost,
+        route,
+        cluster: weightedEntry.name,
+        weightedEntry,
+        rewrite: compileUpstreamRewrite(listener, compiled.routeConfig, virtualHost, route, weightedEntry),
+      }),
     );
     return new WeightedChoice(decisions, entries.map((e) => e.weight));
   });

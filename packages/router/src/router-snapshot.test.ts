@@ -130,3 +130,35 @@ test('header exact_match "" (Envoy: any value of a present header) routes end to
   assert.equal(cluster({}), 'rest');
   assert.equal(cluster({ 'x-other': 'x' }), 'rest');
 });
+
+test('strip_any_host_port and strip_matching_host_port from an HCM config decide which authorities reach a port-less domain', () => {
+  const routerWith = (hcm: Record<string, unknown>) => new Router(buildSnapshotOrThrow({
+    static_resources: {
+      listeners: [{
+        name: 'out',
+        address: { socket_address: { address: '0.0.0.0', port_value: 15001 } },
+        filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
+          '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+          stat_prefix: 'out',
+          http_filters: [{ name: 'envoy.filters.http.router' }],
+          route_config: { virtual_hosts: [
+            { name: 'reviews', domains: ['reviews'], routes: [{ match: { prefix: '/' }, route: { cluster: 'reviews' } }] },
+            { name: 'other', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'other' } }] },
+          ] },
+          ...hcm,
+        } }] }],
+      }],
+      clusters: [staticCluster('reviews'), staticCluster('other')],
+    },
+  }));
+  const clusterFor = (router: Router, authority: string) => {
+    const d = router.route(request(authority, '/'));
+    assert.ok(!(d instanceof MeshError));
+    return d.cluster;
+  };
+  assert.equal(clusterFor(routerWith({}), 'reviews:9080'), 'other', 'by default host:port is matched whole');
+  assert.equal(clusterFor(routerWith({ strip_any_host_port: true }), 'reviews:9080'), 'reviews');
+  const matching = routerWith({ strip_matching_host_port: true });
+  assert.equal(clusterFor(matching, 'reviews:15001'), 'reviews', 'the listener\'s own port is stripped');
+  assert.equal(clusterFor(matching, 'reviews:9080'), 'other', 'another port is kept');
+});

@@ -68,9 +68,15 @@ export class Router {
     const { table, vhost } = this.hostOf(request.authority);
     if (vhost === undefined) return noRoute(request, table, 'no virtual host matches the authority');
 
+    // The listener's normalization comes first: the normalized path is the one matched (and forwarded).
+    let rawPath = request.path;
+    if (table.normalizer !== undefined) {
+      const normalized = table.normalizer.normalize(rawPath);
+      if (typeof normalized !== 'string') return normalized;
+      rawPath = normalized;
+    }
     // The path ends at the first "?" or "#" (Envoy's removeQueryAndFragment); a "?" after the "#"
     // belongs to the fragment, not to a query string.
-    const rawPath = request.path;
     const queryAt = rawPath.indexOf('?');
     const fragmentAt = rawPath.indexOf('#');
     const hasQuery = queryAt >= 0 && (fragmentAt < 0 || queryAt < fragmentAt);

@@ -1,5 +1,6 @@
 import type { HeaderMap } from '@xmesh/core';
 import type { ListenerConfig, Route, RouteConfig, VirtualHost, WeightedClusterEntry } from '@xmesh/xds';
+import type { UpstreamRewrite } from './upstream-rewrite.js';
 
 /** What the router reads from a request. */
 export interface RouteRequest {
@@ -28,4 +29,6 @@ export interface RouteDecision {
   /** The chosen cluster, after the weighted pick. */
   readonly cluster: string;
   readonly weightedEntry: WeightedClusterEntry;
+  /** What the decision changes in the upstream request and the response; undefined when nothing. */
+  readonly rewrite: UpstreamRewrite | undefined;
 }

@@ -30,6 +30,10 @@ export interface Downstream {
   relay: BodyRelay | undefined;
   /** True once the route's trace headers and the filters' request headers were added to `requestHeaders`. */
   decorated: boolean;
+  /** The path to forward when the route's rewrite changed it (HTTP/2 requests also carry it in `:path`). */
+  upstreamPath: string | undefined;
+  /** The authority to forward when the route's rewrite changed it (HTTP/2 requests also carry it in `:authority`). */
+  upstreamAuthority: string | undefined;
   /** True once response headers went out. */
   readonly headersSent: boolean;
   /** True once the client went away or the response completed. */
@@ -38,8 +42,8 @@ export interface Downstream {
   respond(headers: OutgoingHttpHeaders, endStream: boolean): void;
   /** Ends the response, with trailers when given. */
   finish(trailers: OutgoingHttpHeaders | undefined): void;
-  /** Replies locally for a mesh error, or resets the stream when headers already went out. */
-  reject(error: MeshError): void;
+  /** Replies locally for a mesh error (`decorate` may add to the reply's headers), or resets the stream when headers already went out. */
+  reject(error: MeshError, decorate?: (headers: OutgoingHttpHeaders) => void): void;
   /** Resets the client's stream (HTTP/2) or connection (HTTP/1.1). */
   abort(): void;
   /** Sets who is told, once, if the client goes away before the response completed (one at a time; replaces the previous). */
@@ -74,6 +78,8 @@ export class H2Downstream implements Downstream {
   private readonly onClose: () => void;
   relay: BodyRelay | undefined = undefined;
   decorated = false;
+  upstreamPath: string | undefined = undefined;
+  upstreamAuthority: string | undefined = undefined;
   private trailers: OutgoingHttpHeaders | undefined = undefined;
   private abortHandler: DownstreamAbortHandler | undefined = undefined;
   private done = false;
@@ -124,13 +130,14 @@ export class H2Downstream implements Downstream {
     this.complete();
   }
 
-  reject(error: MeshError): void {
+  reject(error: MeshError, decorate?: (headers: OutgoingHttpHeaders) => void): void {
     if (this.closed) return;
     if (this.stream.headersSent) {
       this.abort();
       return;
     }
     const reply = localReply(error, this.grpc);
+    decorate?.(reply.headers);
     this.stream.respond(reply.headers, { endStream: reply.body === undefined });
     if (reply.body !== undefined) this.stream.end(reply.body);
     this.complete();
@@ -164,6 +171,8 @@ export class H1Downstream implements Downstream {
   private readonly onClose: () => void;
   relay: BodyRelay | undefined = undefined;
   decorated = false;
+  upstreamPath: string | undefined = undefined;
+  upstreamAuthority: string | undefined = undefined;
   readonly hasBody: boolean;
   private abortHandler: DownstreamAbortHandler | undefined = undefined;
   private done = false;
@@ -213,13 +222,14 @@ export class H1Downstream implements Downstream {
     this.complete();
   }
 
-  reject(error: MeshError): void {
+  reject(error: MeshError, decorate?: (headers: OutgoingHttpHeaders) => void): void {
     if (this.closed) return;
     if (this.res.headersSent) {
       this.abort();
       return;
     }
     const reply = localReply(error, this.grpc);
+    decorate?.(reply.headers);
     this.respond(reply.headers, reply.body === undefined);
     if (reply.body !== undefined) this.res.end(reply.body);
     this.complete();

@@ -12,7 +12,7 @@ import { isConnectError } from '@xmesh/client';
 import { BodyRelay } from './body-relay.js';
 import { h1Headers, h2ResponseFromH1 } from './request-headers.js';
 import type { DownstreamAbortHandler } from './downstream.js';
-import { cancelledOutcome, responseOutcome, withResponseHeaders, type AttemptFailure, type ProxyAttempt } from './proxy-attempt.js';
+import { cancelledOutcome, localReplyHeaders, responseOutcome, withResponseHeaders, type AttemptFailure, type ProxyAttempt } from './proxy-attempt.js';
 
 type Controller = Dispatcher.DispatchController;
 type RawHeaders = Record<string, string | string[] | undefined>;
@@ -50,7 +50,8 @@ class H1Forward implements Dispatcher.DispatchHandler, DownstreamAbortHandler {
       ds.relay.attach(body);
     }
     const request = attempt.request;
-    pool.dispatch({ path: request.path, method: request.method as Dispatcher.HttpMethod, headers: h1Headers(ds.requestHeaders, request.authority), body }, this);
+    const path = ds.upstreamPath ?? request.path;
+    pool.dispatch({ path, method: request.method as Dispatcher.HttpMethod, headers: h1Headers(ds.requestHeaders, ds.upstreamAuthority ?? request.authority), body }, this);
   }
 
   /** The client went away. */
@@ -129,6 +130,6 @@ class H1Forward implements Dispatcher.DispatchHandler, DownstreamAbortHandler {
     const retried = attempt.retried({ httpStatus: this.status, grpcStatus: undefined, failure, headers: undefined }, ds.headersSent);
     const meshError = this.abortError ?? new MeshError(failure === 'connect' ? 'XMESH_CONNECT_FAILED' : 'XMESH_UPSTREAM_RESET', `upstream ${attempt.endpoint?.id}: ${error.message}`, { cause: error, cluster: attempt.cluster?.name, endpoint: attempt.endpoint?.id });
     attempt.finish({ kind: 'local_error', httpStatus: this.status, grpcStatus: undefined, latencyMs: attempt.elapsed() });
-    if (!retried) ds.reject(meshError);
+    if (!retried) ds.reject(meshError, localReplyHeaders(attempt, meshError));
   }
 }

@@ -13,7 +13,7 @@ import { BodyRelay } from './body-relay.js';
 import { H2Downstream } from './downstream.js';
 import { HeaderView } from './header-view.js';
 import { h2FromH1 } from './request-headers.js';
-import { cancelledOutcome, parseGrpcStatus, responseOutcome, withResponseHeaders, type AttemptFailure, type ProxyAttempt } from './proxy-attempt.js';
+import { cancelledOutcome, localReplyHeaders, parseGrpcStatus, responseOutcome, withResponseHeaders, type AttemptFailure, type ProxyAttempt } from './proxy-attempt.js';
 
 const END_STREAM = constants.NGHTTP2_FLAG_END_STREAM;
 const CONNECT_ERRORS: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET']);
@@ -62,7 +62,8 @@ class H2Forward {
   start(session: ClientHttp2Session): void {
     const { attempt } = this;
     const ds = attempt.downstream;
-    const headers = ds instanceof H2Downstream ? ds.headers : h2FromH1(ds.requestHeaders, attempt.request.method, attempt.request.path, attempt.request.authority);
+    const request = attempt.request;
+    const headers = ds instanceof H2Downstream ? ds.headers : h2FromH1(ds.requestHeaders, request.method, ds.upstreamPath ?? request.path, ds.upstreamAuthority ?? request.authority);
     ds.onAbort(this);
     attempt.upstreamAbort = this;
     let upstream: ForwardedStream;
@@ -155,7 +156,7 @@ class H2Forward {
     );
     attempt.finish({ kind: 'local_error', httpStatus: this.httpStatus, grpcStatus: ds.grpc ? meshError.grpcStatus : undefined, latencyMs: attempt.elapsed() });
     if (retried) return;
-    ds.reject(meshError);
+    ds.reject(meshError, localReplyHeaders(attempt, meshError));
   }
 
   /** The response completed and went to the client. */

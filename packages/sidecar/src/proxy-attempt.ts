@@ -4,7 +4,9 @@
  * Mesh errors become local replies on the downstream.
  */
 import { MeshError, type CallOutcome, type Endpoint } from '@xmesh/core';
-import { PipelineCall, type MeshState } from '@xmesh/client';
+import type { OutgoingHttpHeaders } from 'node:http2';
+import { isRouterReply, PipelineCall, type MeshState } from '@xmesh/client';
+import { RecordHeaders } from '@xmesh/router';
 import type { RouteRequest } from '@xmesh/router';
 import type { Downstream, DownstreamAbortHandler } from './downstream.js';
 import type { UpstreamSession } from './upstream-session.js';
@@ -39,7 +41,7 @@ export class ProxyAttempt extends PipelineCall implements DownstreamAbortHandler
   fail(error: MeshError): void {
     this.retry?.end();
     this.finish({ kind: 'local_error', httpStatus: error.httpStatus, grpcStatus: this.request.grpc ? error.grpcStatus : undefined, latencyMs: this.elapsed() });
-    this.downstream.reject(error);
+    this.downstream.reject(error, localReplyHeaders(this, error));
   }
 
   /** Reports this attempt's end to the retry layer; true when a retry replaces it (the end is then dropped). */
@@ -91,8 +93,21 @@ export function cancelledOutcome(grpc: boolean, latencyMs: number): CallOutcome 
     : { kind: 'local_error', httpStatus: 499, grpcStatus: undefined, latencyMs };
 }
 
-/** `headers` plus the filters' response headers (`x-ratelimit-*`) of `attempt`. */
+/** `headers` plus the filters' response headers (`x-ratelimit-*`) of `attempt`, then its route's response header mutations. */
 export function withResponseHeaders<H extends object>(headers: H, attempt: ProxyAttempt): H {
   const added = attempt.responseHeadersToAdd;
-  return added === undefined ? headers : { ...headers, ...added };
+  let out = added === undefined ? headers : { ...headers, ...added };
+  const rewrite = attempt.decision?.rewrite;
+  if (rewrite?.mutatesResponseHeaders === true) {
+    if (out === headers) out = { ...headers };
+    rewrite.responseHeaders(new RecordHeaders(out as Record<string, string | string[] | undefined>), attempt.request);
+  }
+  return out;
+}
+
+/** Adds the route's response header mutations to the local reply for `error` when Envoy's router would (see isRouterReply). */
+export function localReplyHeaders(attempt: ProxyAttempt, error: MeshError): ((headers: OutgoingHttpHeaders) => void) | undefined {
+  const rewrite = attempt.decision?.rewrite;
+  if (rewrite?.mutatesResponseHeaders !== true || !isRouterReply(error)) return undefined;
+  return (headers) => rewrite.responseHeaders(new RecordHeaders(headers as Record<string, string | string[] | undefined>), attempt.request);
 }

@@ -4,6 +4,8 @@
  * the endpoint's HTTP/1.1 pool.
  */
 import { addHeaderOptions, firstValue, traceHeadersFor, type Invoke } from '@xmesh/client';
+import { RecordHeaders, type UpstreamRewrite } from '@xmesh/router';
+import { H2Downstream, type Downstream } from './downstream.js';
 import { forwardH1 } from './forward-h1.js';
 import { forwardH2 } from './forward-h2.js';
 import { cancelledOutcome, type ProxyAttempt } from './proxy-attempt.js';
@@ -14,6 +16,7 @@ export const proxyTransport: Invoke<ProxyAttempt> = (attempt) => {
     attempt.finish(cancelledOutcome(ds.grpc, attempt.elapsed()));
     return;
   }
+  const rewrite = attempt.decision?.rewrite;
   if (!ds.decorated) {
     // Once per request (a retry sends the same ids and headers): the request headers are forwarded from here.
     ds.decorated = true;
@@ -21,7 +24,10 @@ export const proxyTransport: Invoke<ProxyAttempt> = (attempt) => {
     const trace = traceHeadersFor(attempt, firstValue(headers.traceparent), firstValue(headers['x-request-id']));
     if (trace !== undefined) Object.assign(headers, trace);
     if (attempt.requestHeadersToAdd !== undefined) addHeaderOptions(headers, attempt.requestHeadersToAdd);
+    if (rewrite !== undefined && !rewriteRequest(attempt, rewrite)) return;
   }
+  // The Host may depend on the endpoint (auto_host_rewrite): set for every attempt.
+  if (rewrite?.rewritesHost === true) setAuthority(ds, rewrite.upstreamAuthority(attempt.request.authority, attempt.endpoint, undefined));
   const transports = attempt.transports!;
   if (attempt.request.grpc || attempt.cluster!.config.http2) {
     forwardH2(attempt, transports.attachment(attempt.proxy.sessionKey, attempt.proxy.newSession).get());
@@ -29,3 +35,31 @@ export const proxyTransport: Invoke<ProxyAttempt> = (attempt) => {
     forwardH1(attempt, transports.http(false));
   }
 };
+
+/**
+ * The route's rewrite of the request, once (Envoy's router finalizes the request after the
+ * filters): header mutations, `x-forwarded-host` for a route's host rewrite, then the path. False
+ * when the path is refused (the call is answered).
+ */
+function rewriteRequest(attempt: ProxyAttempt, rewrite: UpstreamRewrite): boolean {
+  const ds = attempt.downstream;
+  const writer = new RecordHeaders(ds.requestHeaders as Record<string, string | string[] | undefined>);
+  if (rewrite.mutatesRequestHeaders) rewrite.requestHeaders(writer, attempt.request);
+  if (rewrite.rewritesHost) rewrite.upstreamAuthority(attempt.request.authority, attempt.endpoint, writer);
+  if (!rewrite.rewritesPath) return true;
+  const path = rewrite.upstreamPath(attempt.request.path);
+  if (typeof path !== 'string') {
+    attempt.finish({ kind: 'local_error', httpStatus: path.httpStatus, grpcStatus: undefined, latencyMs: attempt.elapsed() });
+    attempt.retry?.end();
+    ds.reject(path);
+    return false;
+  }
+  ds.upstreamPath = path;
+  if (ds instanceof H2Downstream) ds.headers[':path'] = path;
+  return true;
+}
+
+function setAuthority(ds: Downstream, authority: string): void {
+  ds.upstreamAuthority = authority;
+  if (ds instanceof H2Downstream) ds.headers[':authority'] = authority;
+}

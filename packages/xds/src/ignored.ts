@@ -9,8 +9,9 @@ import { FILTER_CHAIN_IGNORED, HCM_IGNORED, LISTENER_IGNORED, TRACING_IGNORED, T
 import { LOCAL_RATELIMIT_IGNORED } from './decode/local-ratelimit.js';
 import { RATE_LIMIT_IGNORED } from './decode/rate-limits.js';
 import { RETRY_POLICY_IGNORED } from './decode/retry-policy.js';
-import { HEADER_MUTATION_IGNORED, ROUTE_ACTION_IGNORED } from './decode/route-action.js';
+import { ROUTE_ACTION_IGNORED } from './decode/route-action.js';
 import { ROUTE_CONFIG_IGNORED, ROUTE_IGNORED, VIRTUAL_HOST_IGNORED } from './decode/route.js';
+import { API_CONFIG_SOURCE_IGNORED, CONFIG_SOURCE_IGNORED, ENVOY_GRPC_IGNORED, GOOGLE_GRPC_IGNORED, GRPC_SERVICE_IGNORED, PATH_CONFIG_SOURCE_IGNORED } from './dynamic-resources.js';
 
 export type { IgnoredField };
 
@@ -25,11 +26,16 @@ const TABLES: readonly [string, Readonly<Record<string, string>>][] = [
   ['envoy.config.route.v3.VirtualHost', VIRTUAL_HOST_IGNORED],
   ['envoy.config.route.v3.Route', ROUTE_IGNORED],
   ['envoy.config.route.v3.RouteAction', ROUTE_ACTION_IGNORED],
-  ['(header mutation on routes and virtual hosts)', HEADER_MUTATION_IGNORED],
   ['envoy.config.route.v3.RetryPolicy', RETRY_POLICY_IGNORED],
   ['envoy.config.route.v3.RateLimit', RATE_LIMIT_IGNORED],
   ['envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit', LOCAL_RATELIMIT_IGNORED],
   ['envoy.extensions.filters.http.fault.v3.HTTPFault', FAULT_IGNORED],
+  ['envoy.config.core.v3.ConfigSource', CONFIG_SOURCE_IGNORED],
+  ['envoy.config.core.v3.PathConfigSource', PATH_CONFIG_SOURCE_IGNORED],
+  ['envoy.config.core.v3.ApiConfigSource', API_CONFIG_SOURCE_IGNORED],
+  ['envoy.config.core.v3.GrpcService', GRPC_SERVICE_IGNORED],
+  ['envoy.config.core.v3.GrpcService.EnvoyGrpc', ENVOY_GRPC_IGNORED],
+  ['envoy.config.core.v3.GrpcService.GoogleGrpc', GOOGLE_GRPC_IGNORED],
 ];
 
 export const IGNORED_ENVOY_FIELDS: readonly IgnoredField[] = Object.freeze([

@@ -17,7 +17,10 @@ export interface MeshSnapshot {
   /** Opaque version label (xDS version_info, or a content hash for files). */
   readonly version: string;
   readonly listeners: Dict<ListenerConfig>;
-  /** RDS route configs and inline route configs (inline ones are named after their listener). */
+  /**
+   * RDS route configs by name, and each listener's inline route config under its own key (`<listener>
+   * (inline)`): inline configs are independent, whatever their `name`.
+   */
   readonly routeConfigs: Dict<RouteConfig>;
   readonly clusters: Dict<ClusterConfig>;
   /** Fields seen in the input that xmesh documents as ignored, with their paths. */
@@ -35,7 +38,7 @@ export interface ListenerConfig {
   readonly name: string;
   readonly address: SocketAddress | undefined;
   readonly statPrefix: string;
-  /** Name of the RouteConfig in `MeshSnapshot.routeConfigs` (RDS name, or the inline config's name). */
+  /** Key of the RouteConfig in `MeshSnapshot.routeConfigs` (the RDS name, or the inline config's key). */
   readonly routeConfigName: string;
   /** True when routes come from RDS rather than inline. */
   readonly rds: boolean;
@@ -59,6 +62,8 @@ export interface ListenerConfig {
    * body is buffered for retries, whatever a route asks for.
    */
   readonly perConnectionBufferLimitBytes?: number;
+  /** `normalize_path`, `merge_slashes`, `path_with_escaped_slashes_action`; absent when all are off. */
+  readonly pathNormalization?: PathNormalization;
 }
 
 export type HttpFilter =
@@ -79,6 +84,12 @@ export interface RouteConfig {
   readonly virtualHosts: readonly VirtualHost[];
   /** `ignore_port_in_host_matching`: domains are matched against the host without its port. Default false. */
   readonly ignorePortInHostMatching: boolean;
+  /** `request_headers_to_add` / `_to_remove`; absent when neither is set. */
+  readonly requestHeaders?: HeaderMutation;
+  /** `response_headers_to_add` / `_to_remove`; absent when neither is set. */
+  readonly responseHeaders?: HeaderMutation;
+  /** `most_specific_header_mutations_wins`: apply route config, virtual host, then route mutations (default: the reverse). */
+  readonly mostSpecificHeaderMutationsWins?: boolean;
 }
 
 export interface VirtualHost {
@@ -92,6 +103,8 @@ export interface VirtualHost {
   readonly retryPolicy: RetryPolicy | undefined;
   readonly rateLimits: readonly RateLimit[];
   readonly typedPerFilterConfig: Dict<FilterOverride>;
+  readonly requestHeaders?: HeaderMutation;
+  readonly responseHeaders?: HeaderMutation;
 }
 
 export interface Route {
@@ -108,6 +121,8 @@ export interface Route {
    * the listener's limit applies.
    */
   readonly perRequestBufferLimitBytes?: number;
+  readonly requestHeaders?: HeaderMutation;
+  readonly responseHeaders?: HeaderMutation;
 }
 
 export type PathMatch =
@@ -158,6 +173,11 @@ export interface WeightedClusterEntry {
   readonly name: string;
   readonly weight: number;
   readonly typedPerFilterConfig: Dict<FilterOverride>;
+  /** Applied first, before the route's (Envoy's WeightedClusterEntry::finalizeRequestHeaders). */
+  readonly requestHeaders?: HeaderMutation;
+  readonly responseHeaders?: HeaderMutation;
+  /** `host_rewrite_literal` of this cluster; the route's host rewrite, when it has one, wins. */
+  readonly hostRewriteLiteral?: string;
 }
 
 export interface RouteAction {
@@ -173,8 +193,15 @@ export interface RouteAction {
   readonly retryPolicy: RetryPolicy | undefined;
   readonly hashPolicy: readonly HashPolicy[];
   readonly rateLimits: readonly RateLimit[];
+  /** `prefix_rewrite`: replaces the matched prefix (the whole path for `path` and `safe_regex` matches); '' is none. */
   readonly prefixRewrite: string | undefined;
   readonly hostRewriteLiteral: string | undefined;
+  /** `regex_rewrite`: every match in the path (query excluded) replaced; an empty result leaves the path as it was. */
+  readonly regexRewrite?: RegexRewrite;
+  /** `auto_host_rewrite`: Host becomes the picked endpoint's hostname (the DNS name of STRICT/LOGICAL_DNS endpoints, else `Endpoint.hostname`) when it has one. */
+  readonly autoHostRewrite?: boolean;
+  /** `append_x_forwarded_host`: when the Host is rewritten, the original is appended to `x-forwarded-host`. */
+  readonly appendXForwardedHost?: boolean;
   /** `max_stream_duration.max_stream_duration`, ms. */
   readonly maxStreamDurationMs: number | undefined;
   /** `max_stream_duration.grpc_timeout_header_max`, ms; 0 = no cap; undefined = grpc-timeout not honoured. */
@@ -225,6 +252,55 @@ export type RateLimitAction =
   | { readonly kind: 'header_value_match'; readonly descriptorKey: string; readonly descriptorValue: string; readonly expectMatch: boolean; readonly headers: readonly HeaderMatcher[] }
   | { readonly kind: 'destination_cluster' }
   | { readonly kind: 'source_cluster' };
+
+// ---------------------------------------------------------------- header mutations, path normalization
+
+/** `HeaderValueOption.HeaderAppendAction`; the deprecated `append: true / false` is the first / third. */
+export type HeaderAppendAction = 'APPEND_IF_EXISTS_OR_ADD' | 'ADD_IF_ABSENT' | 'OVERWRITE_IF_EXISTS_OR_ADD' | 'OVERWRITE_IF_EXISTS';
+
+/** A piece of a header value: literal text, or one command of Envoy's substitution format. */
+export type HeaderValuePart =
+  | { readonly kind: 'text'; readonly text: string }
+  /** `%REQ(a?b):n%`: the first of the request headers `names` present, cut to `maxLength`. */
+  | { readonly kind: 'request_header'; readonly names: readonly string[]; readonly maxLength: number | undefined }
+  /** `%RESP(a?b):n%`: the same over the response headers (empty on requests). */
+  | { readonly kind: 'response_header'; readonly names: readonly string[]; readonly maxLength: number | undefined }
+  /** `%HOSTNAME%`: the machine's host name. */
+  | { readonly kind: 'hostname' };
+
+export interface HeaderToAdd {
+  /** Lower-case; never a pseudo-header or `host` (Envoy refuses them). */
+  readonly name: string;
+  /** As configured. */
+  readonly value: string;
+  readonly format: readonly HeaderValuePart[];
+  readonly appendAction: HeaderAppendAction;
+  /** An empty value is added only with `keep_empty_value`. */
+  readonly keepEmptyValue: boolean;
+}
+
+/** One level's `*_headers_to_add` and `*_headers_to_remove` (removals apply first). */
+export interface HeaderMutation {
+  readonly add: readonly HeaderToAdd[];
+  /** Lower-case names. */
+  readonly remove: readonly string[];
+}
+
+export interface RegexRewrite {
+  readonly regex: string;
+  /** RE2 rewrite syntax: `\1`..`\9` are groups, `\0` the match, `\\` a backslash. */
+  readonly substitution: string;
+}
+
+/** HCM path handling before routing: the path routed and forwarded. Absent when every option is off. */
+export interface PathNormalization {
+  /** `normalize_path`: RFC 3986 normalization (dot segments, percent-encoding case, unreserved characters). */
+  readonly normalizePath: boolean;
+  /** `merge_slashes`: `//` becomes `/`. */
+  readonly mergeSlashes: boolean;
+  /** `path_with_escaped_slashes_action` for `%2F` / `%5C`. */
+  readonly escapedSlashes: 'KEEP_UNCHANGED' | 'REJECT_REQUEST' | 'UNESCAPE_AND_FORWARD';
+}
 
 // ---------------------------------------------------------------- filters
 

@@ -156,3 +156,71 @@ test('buildSnapshotOrThrow throws a MeshError with every error attached', () => 
     assert.equal(err.errors.length, 2);
   }
 });
+
+// ---------------------------------------------------------------- leniencies Envoy has
+
+const inlineRoutes = (name: string, cluster: string) => ({ route_config: { name, virtual_hosts: routeConfig(name, cluster).virtual_hosts } });
+const bootstrap = (listeners: unknown[], clusters: unknown[]) => ({
+  static_resources: {
+    listeners: listeners.map((l) => { const { '@type': _t, ...rest } = l as Record<string, unknown>; return rest; }),
+    clusters: clusters.map((c) => { const { '@type': _t, ...rest } = c as Record<string, unknown>; return rest; }),
+  },
+});
+
+test('unnamed listeners get a name from their address, else their position, never one already taken', () => {
+  const unnamed = (port?: number) => {
+    const { name: _n, ...rest } = listener('', inlineRoutes('local_route', 'svc'));
+    return port === undefined ? rest : { ...rest, address: { socket_address: { address: '0.0.0.0', port_value: port } } };
+  };
+  const s = buildSnapshotOrThrow(bootstrap([unnamed(10000), unnamed(), listener('0.0.0.0:10001', inlineRoutes('r', 'svc')), unnamed(10001)], [staticCluster('svc')]));
+  assert.deepEqual(Object.keys(s.listeners).sort(), ['0.0.0.0:10000', '0.0.0.0:10001', '0.0.0.0:10001#2', 'listener_1']);
+});
+
+test('inline route configurations of the same name on two listeners are independent (front-proxy envoy.yaml)', () => {
+  const s = buildSnapshotOrThrow(bootstrap(
+    [listener('a', inlineRoutes('local_route', 'one')), listener('b', inlineRoutes('local_route', 'two'))],
+    [staticCluster('one', 9001), staticCluster('two', 9002)],
+  ));
+  const clusterOf = (l: string) => s.routeConfigs[s.listeners[l]!.routeConfigName]!.virtualHosts[0]!.routes[0]!.action.clusters[0]!.name;
+  assert.equal(clusterOf('a'), 'one');
+  assert.equal(clusterOf('b'), 'two');
+  assert.equal(s.routeConfigs[s.listeners.a!.routeConfigName]!.name, 'local_route');
+});
+
+test('an inline route configuration never takes the key of an RDS one', () => {
+  const s = buildSnapshotOrThrow([
+    listener('a', inlineRoutes('x', 'one')),
+    listener('b', { rds: { route_config_name: 'a (inline)' } }),
+    { ...routeConfig('a (inline)', 'two') },
+    staticCluster('one', 9001),
+    staticCluster('two', 9002),
+  ]);
+  assert.notEqual(s.listeners.a!.routeConfigName, s.listeners.b!.routeConfigName);
+  assert.equal(s.routeConfigs[s.listeners.b!.routeConfigName]!.virtualHosts[0]!.routes[0]!.action.clusters[0]!.name, 'two');
+});
+
+test('a listener without an HTTP connection manager gets that error only, not one about its routes', () => {
+  const tcp = { '@type': TypeUrl.Listener, name: 'tcp', filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', cluster: 'svc' } }] }] };
+  const errors = errorsOf([tcp, staticCluster('svc')]);
+  assert.deepEqual(errors.map((e) => e.path), ['[0].filter_chains[0].filters[0].typed_config.@type']);
+});
+
+test('enum values are read case-insensitively, by number or decimal string, as Envoy loads JSON/YAML', () => {
+  const cluster = (type: unknown, lb: unknown) => ({ ...staticCluster('svc'), type, lb_policy: lb, load_assignment: { ...staticCluster('svc').load_assignment, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'svc.local', port_value: 80 } } } }] }] } });
+  for (const [type, lb, want] of [['strict_dns', 'round_robin', ['STRICT_DNS', 'ROUND_ROBIN']], ['Logical_Dns', 'least_request', ['LOGICAL_DNS', 'LEAST_REQUEST']], [1, '3', ['STRICT_DNS', 'RANDOM']]] as const) {
+    const s = buildSnapshotOrThrow([listener('l', inlineRoutes('r', 'svc')), cluster(type, lb)]);
+    assert.deepEqual([s.clusters.svc!.type, s.clusters.svc!.lbPolicy], want);
+  }
+});
+
+test('an invalid cluster type is the only error: no rule of a type it does not have is checked', () => {
+  const bad = { ...staticCluster('svc'), type: 'DNS', load_assignment: { cluster_name: 'svc', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'svc.local', port_value: 80 } } } }] }] } };
+  const errors = errorsOf([listener('l', inlineRoutes('r', 'svc')), bad]);
+  assert.deepEqual(errors.map((e) => e.path), ['[1].type']);
+});
+
+test('an ORIGINAL_DST cluster (golang-network example) is refused once, not also told it lacks a load_assignment', () => {
+  const { load_assignment: _la, ...rest } = staticCluster('svc');
+  const errors = errorsOf([listener('l', inlineRoutes('r', 'svc')), { ...rest, type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED' }]);
+  assert.deepEqual(errors.map((e) => e.path), ['[1].type', '[1].lb_policy']);
+});

@@ -11,22 +11,43 @@ import { decodeCluster } from './decode/cluster.js';
 import { decodeLoadAssignment } from './decode/endpoints.js';
 import { decodeListener } from './decode/listener.js';
 import { decodeRouteConfig } from './decode/route.js';
-import { TypeUrl } from './type-urls.js';
+import { TypeUrl, type ResourceTypeUrl } from './type-urls.js';
+import { decodeDynamicResources, type AdsBootstrap } from './dynamic-resources.js';
 import { deepFreeze } from './freeze.js';
 
 export type BuildResult =
-  | { readonly ok: true; readonly snapshot: MeshSnapshot }
+  | {
+      readonly ok: true;
+      readonly snapshot: MeshSnapshot;
+      /** Set (with `allowAds`) when the bootstrap's listeners and clusters come from its ADS server: follow it; `snapshot` is the rest. */
+      readonly ads?: AdsBootstrap;
+    }
   | { readonly ok: false; readonly errors: readonly FieldError[] };
 
 export interface BuildOptions {
   /** Version label; defaults to a hash of the input. */
   readonly version?: string;
+  /**
+   * Resources given without `@type` are of this type: a file that `lds_config` / `cds_config` names, or
+   * `xmesh validate --type`. A list of them, `{resources: [...]}` or one resource may be given.
+   */
+  readonly resourceType?: ResourceTypeUrl;
+  /**
+   * Parsed contents of the files a bootstrap's `dynamic_resources` names (`path_config_source`, `path`),
+   * by the path as written there. Their resources join the snapshot; error paths start with `(<file>)`.
+   */
+  readonly files?: Readonly<Record<string, unknown>>;
+  /**
+   * When true, a bootstrap whose listeners or clusters come from ADS (`ads: {}`) builds its static part and
+   * returns `ads`; otherwise that is an error (the snapshot alone would route nothing).
+   */
+  readonly allowAds?: boolean;
 }
 
-/** Bootstrap fields outside `static_resources` that configure Envoy itself, not routing: ignored. */
+/** Bootstrap fields outside `static_resources` and `dynamic_resources` that configure Envoy itself, not routing: ignored. */
 const BOOTSTRAP_IGNORED = [
   'node', 'admin', 'layered_runtime', 'stats_config', 'stats_sinks', 'stats_flush_interval', 'watchdog', 'watchdogs',
-  'overload_manager', 'cluster_manager', 'tracing', 'dynamic_resources', 'hds_config', 'flags_path',
+  'overload_manager', 'cluster_manager', 'tracing', 'hds_config', 'flags_path',
   'enable_dispatcher_stats', 'header_prefix', 'use_tcp_for_dns_lookups', 'bootstrap_extensions',
   'fatal_actions', 'default_socket_interface', 'inline_headers', 'application_log_config',
 ];
@@ -36,17 +57,20 @@ interface Collected {
   routes: { r: Reader }[];
   clusters: { r: Reader }[];
   assignments: { r: Reader }[];
+  ads: AdsBootstrap | undefined;
 }
 
 export function buildSnapshot(input: unknown, options: BuildOptions = {}): BuildResult {
   const issues = new Issues();
-  const found: Collected = { listeners: [], routes: [], clusters: [], assignments: [] };
-  collect(input, issues, found);
+  const found: Collected = { listeners: [], routes: [], clusters: [], assignments: [], ads: undefined };
+  collect(input, issues, found, options);
 
   const listeners = new Map<string, { config: ListenerConfig; path: string }>();
   const routeConfigs = new Map<string, { config: RouteConfig; path: string }>();
   const clusters = new Map<string, { config: ClusterConfig; path: string }>();
   const assignments = new Map<string, { config: LoadAssignment; path: string }>();
+  /** Listeners whose HttpConnectionManager could not be read (reported): they refer to no routes. */
+  const routeless = new Set<string>();
 
   const add = <T>(map: Map<string, { config: T; path: string }>, kind: string, name: string, config: T, path: string) => {
     const prior = map.get(name);
@@ -66,14 +90,22 @@ export function buildSnapshot(input: unknown, options: BuildOptions = {}): Build
     const rc = decodeRouteConfig(r);
     if (rc.name) add(routeConfigs, 'route configuration', rc.name, rc, r.path);
   }
-  for (const { r } of found.listeners) {
-    const { listener, inlineRoutes } = decodeListener(r);
-    if (!listener.name) continue;
-    add(listeners, 'listener', listener.name, listener, r.path);
-    if (inlineRoutes) add(routeConfigs, 'route configuration', inlineRoutes.name, inlineRoutes, `${r.path}(inline route_config)`);
-  }
+  const decodedListeners = found.listeners.map(({ r }) => ({ r, ...decodeListener(r) }));
+  const listenerNames = unnamedListenersNamed(decodedListeners.map(({ listener }) => listener));
+  decodedListeners.forEach(({ r, listener: decoded, inlineRoutes, hasRoutes }, i) => {
+    const name = listenerNames[i]!;
+    let listener = decoded.name === name ? decoded : { ...decoded, name };
+    // Inline route configurations belong to their listener: two listeners may each have one named alike.
+    if (inlineRoutes) {
+      const key = inlineRouteKey(name, routeConfigs);
+      listener = { ...listener, routeConfigName: key };
+      routeConfigs.set(key, { config: inlineRoutes, path: `${r.path}(inline route_config)` });
+    }
+    add(listeners, 'listener', name, listener, r.path);
+    if (!hasRoutes) routeless.add(name);
+  });
 
-  // EDS endpoints given alongside their clusters are attached to them.
+  // EDS endpoints given alongside their clusters are attached to them (decodeCluster requires the others to have theirs).
   const resolvedClusters: Record<string, ClusterConfig> = Object.create(null);
   for (const [name, { config, path }] of clusters) {
     let cluster = config;
@@ -81,8 +113,6 @@ export function buildSnapshot(input: unknown, options: BuildOptions = {}): Build
       const serviceName = config.edsServiceName ?? name;
       const cla = assignments.get(serviceName);
       if (cla) cluster = { ...config, loadAssignment: cla.config };
-    } else if (!config.loadAssignment) {
-      issues.error(`${path}.load_assignment`, `is required for a ${config.type} cluster`);
     }
     resolvedClusters[name] = cluster;
   }
@@ -92,7 +122,7 @@ export function buildSnapshot(input: unknown, options: BuildOptions = {}): Build
   }
 
   for (const [name, { config, path }] of listeners) {
-    if (!routeConfigs.has(config.routeConfigName)) {
+    if (!routeless.has(name) && !routeConfigs.has(config.routeConfigName)) {
       issues.error(`${path}`, `listener "${name}" refers to route configuration "${config.routeConfigName}", which is not defined`);
     }
   }
@@ -107,7 +137,7 @@ export function buildSnapshot(input: unknown, options: BuildOptions = {}): Build
     clusters: resolvedClusters,
     ignored: issues.ignored,
   };
-  return { ok: true, snapshot: deepFreeze(snapshot) };
+  return found.ads === undefined ? { ok: true, snapshot: deepFreeze(snapshot) } : { ok: true, snapshot: deepFreeze(snapshot), ads: found.ads };
 }
 
 /** As buildSnapshot, but throws MeshError XMESH_CONFIG_INVALID listing every error. */
@@ -138,43 +168,102 @@ function checkRouteRefs(rc: RouteConfig, path: string, clusters: Map<string, unk
   });
 }
 
-function collect(input: unknown, issues: Issues, out: Collected): void {
+function collect(input: unknown, issues: Issues, out: Collected, options: BuildOptions): void {
   if (Array.isArray(input)) {
-    input.forEach((item, i) => collectResource(item, `[${i}]`, issues, out));
+    input.forEach((item, i) => collectResource(item, `[${i}]`, issues, out, options.resourceType));
     return;
   }
   const root = Reader.of(input, '', issues);
   if (!root) return;
-  if (root.has('static_resources')) {
-    const sr = root.obj('static_resources');
-    if (sr) {
-      for (const r of sr.objects('listeners')) out.listeners.push({ r });
-      for (const r of sr.objects('clusters')) out.clusters.push({ r });
-      sr.ignore('secrets');
-      sr.finish();
-    }
-    root.ignore(...BOOTSTRAP_IGNORED);
-    root.finish('bootstrap field');
+  if (root.has('static_resources') || root.has('dynamic_resources')) {
+    collectBootstrap(root, issues, out, options);
     return;
   }
-  if (root.has('resources')) {
-    root.get('version_info');
-    root.ignore('type_url', 'nonce', 'control_plane', 'canary');
-    root.list('resources').forEach(({ value, path }) => collectResource(value, path, issues, out));
-    root.finish();
+  if (root.has('resources') || root.has('@type') || options.resourceType !== undefined) {
+    collectTyped(input, '', issues, out, options.resourceType);
     return;
   }
-  if (root.has('@type')) {
-    collectResource(input, '', issues, out);
-    return;
-  }
-  issues.error('(root)', 'expected an Envoy bootstrap (static_resources), a list of resources with "@type", or {resources: [...]}');
+  issues.error('(root)', 'expected an Envoy bootstrap (static_resources, dynamic_resources), a list of resources with "@type", or {resources: [...]}');
 }
 
-function collectResource(value: unknown, path: string, issues: Issues, out: Collected): void {
+/** A bootstrap: its static resources, and the resources its dynamic_resources name (files, or the ADS server). */
+function collectBootstrap(root: Reader, issues: Issues, out: Collected, options: BuildOptions): void {
+  const sr = root.obj('static_resources');
+  const staticListeners = sr ? sr.objects('listeners') : [];
+  const staticClusters = sr ? sr.objects('clusters') : [];
+  if (sr) {
+    sr.ignore('secrets');
+    sr.finish();
+  }
+  const d = root.obj('dynamic_resources');
+  const dynamic = d ? decodeDynamicResources(d, staticClusters, root.raw.node) : undefined;
+  const usesAds = dynamic?.listeners?.kind === 'ads' || dynamic?.clusters?.kind === 'ads';
+  for (const r of staticListeners) out.listeners.push({ r });
+  // The connection to the ADS server is not a cluster the mesh routes to: it is left out (ads_config checked it).
+  for (const r of staticClusters) if (!usesAds || r.raw.name !== dynamic?.adsCluster) out.clusters.push({ r });
+  if (dynamic) {
+    for (const [source, type] of [[dynamic.listeners, TypeUrl.Listener], [dynamic.clusters, TypeUrl.Cluster]] as const) {
+      if (source === undefined) continue;
+      if (source.kind === 'ads') {
+        if (!options.allowAds) {
+          issues.error(source.at, 'resources come from the ADS server in ads_config: give this bootstrap to createMesh({ config }), `xmesh sidecar --config` or `xmesh validate`, which follow that server');
+        }
+        continue;
+      }
+      if (usesAds) {
+        issues.error(source.at, 'is not supported together with an ADS source: take listeners and clusters from one place');
+        continue;
+      }
+      const contents = options.files?.[source.path];
+      if (contents === undefined) {
+        issues.error(source.at, `the file "${source.path}" was not read: load the bootstrap from its file (createMesh({ config: path }), xmesh validate), which reads the files it names`);
+        continue;
+      }
+      collectTyped(contents, `(${source.path})`, issues, out, type);
+    }
+    if (usesAds) {
+      if (staticListeners.length > 0 || out.clusters.length > 0) {
+        issues.error('static_resources', 'listeners and clusters next to an ADS source are not supported: the mesh takes them all from the control plane (only the ADS server\'s cluster may be static)');
+      }
+      if (options.allowAds) out.ads = dynamic.ads;
+    }
+  }
+  root.ignore(...BOOTSTRAP_IGNORED);
+  root.finish('bootstrap field');
+}
+
+/**
+ * Resources of a known type (or each with its `@type`): a list, a DiscoveryResponse-shaped
+ * `{resources: [...]}` (Envoy's path_config_source files), or one resource. `prefix` starts their paths.
+ */
+function collectTyped(value: unknown, prefix: string, issues: Issues, out: Collected, type: ResourceTypeUrl | undefined): void {
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => collectResource(item, `${prefix}[${i}]`, issues, out, type));
+    return;
+  }
+  const r = Reader.of(value, prefix, issues);
+  if (!r) return;
+  if (!r.has('resources')) {
+    collectResource(value, prefix, issues, out, type);
+    return;
+  }
+  r.get('version_info');
+  r.ignore('nonce', 'control_plane', 'canary');
+  const declared = r.str('type_url');
+  if (declared !== undefined && type !== undefined && declared !== type) r.error('type_url', `is ${JSON.stringify(declared)}, but this file must hold ${shortType(type)} resources`);
+  r.list('resources').forEach(({ value: item, path }) => collectResource(item, path, issues, out, type ?? declared));
+  r.finish();
+}
+
+function collectResource(value: unknown, path: string, issues: Issues, out: Collected, knownType?: string): void {
   const r = Reader.of(value, path, issues);
   if (!r) return;
-  const type = r.raw['@type'];
+  const declared = r.raw['@type'];
+  if (declared !== undefined && knownType !== undefined && declared !== knownType) {
+    issues.error(`${path ? `${path}.` : ''}@type`, `is ${describe(declared)}, but ${shortType(knownType)} resources are expected here`);
+    return;
+  }
+  const type = declared ?? knownType;
   switch (type) {
     case TypeUrl.Listener: out.listeners.push({ r }); return;
     case TypeUrl.RouteConfiguration: out.routes.push({ r }); return;
@@ -183,6 +272,35 @@ function collectResource(value: unknown, path: string, issues: Issues, out: Coll
     case undefined: issues.error(path || '(root)', 'a resource needs "@type"'); return;
     default: issues.error(`${path ? `${path}.` : ''}@type`, `unsupported resource type ${describe(type)}`);
   }
+}
+
+function shortType(typeUrl: string): string {
+  return typeUrl.slice(typeUrl.lastIndexOf('.') + 1);
+}
+
+/**
+ * Each listener's name: its own, or for an unnamed one a name made from its address (`0.0.0.0:10000`,
+ * as Envoy names none itself but allocates an internal UUID), else from its position; never one another
+ * listener has.
+ */
+function unnamedListenersNamed(listeners: readonly ListenerConfig[]): string[] {
+  const taken = new Set(listeners.map((l) => l.name).filter((n) => n !== ''));
+  return listeners.map((l, i) => {
+    if (l.name !== '') return l.name;
+    const base = l.address ? `${l.address.address}:${l.address.port}` : `listener_${i}`;
+    let name = base;
+    for (let n = 2; taken.has(name); n++) name = `${base}#${n}`;
+    taken.add(name);
+    return name;
+  });
+}
+
+/** The key of a listener's inline route configuration in `MeshSnapshot.routeConfigs`: never an RDS name or another listener's. */
+function inlineRouteKey(listener: string, taken: ReadonlyMap<string, unknown>): string {
+  const base = `${listener} (inline)`;
+  let key = base;
+  for (let n = 2; taken.has(key); n++) key = `${base}#${n}`;
+  return key;
 }
 
 function toRecord<T>(map: Map<string, { config: T }>): Record<string, T> {

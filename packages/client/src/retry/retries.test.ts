@@ -44,8 +44,8 @@ const unavailable = (name: string): Behaviour => (_call, callback) => callback({
 const ok = (name: string): Behaviour => (call, callback) => callback(null, { message: call.request.message ?? '', payload: Buffer.alloc(0), server: name });
 const slow = (name: string, ms: number): Behaviour => (call, callback) => setTimeout(() => ok(name)(call, callback), ms);
 
-/** An Envoy bootstrap with one route per cluster (by `x-route` header), each with its own route action extras. */
-function config(clusters: Record<string, { servers: TestServer[]; action: Record<string, unknown> }>): object {
+/** An Envoy bootstrap with one route per cluster (by `x-route` header), each with its own route action extras (and cluster extras). */
+function config(clusters: Record<string, { servers: TestServer[]; action: Record<string, unknown>; cluster?: Record<string, unknown> }>): object {
   const names = Object.keys(clusters);
   const cfg = bootstrap({
     routes: names.map((name) => ({ prefix: '/', headers: { 'x-route': name }, cluster: name })),
@@ -53,6 +53,7 @@ function config(clusters: Record<string, { servers: TestServer[]; action: Record
   }) as { static_resources: { listeners: { filter_chains: { filters: { typed_config: { route_config: { virtual_hosts: { routes: { route: Record<string, unknown> }[] }[] } } }[] }[] }[] } };
   const routes = cfg.static_resources.listeners[0]!.filter_chains[0]!.filters[0]!.typed_config.route_config.virtual_hosts[0]!.routes;
   names.forEach((name, i) => Object.assign(routes[i]!.route, clusters[name]!.action));
+  for (const c of (cfg as { static_resources: { clusters: { name: string }[] } }).static_resources.clusters) Object.assign(c, clusters[c.name]!.cluster);
   return cfg;
 }
 
@@ -80,7 +81,17 @@ describe('retries and timeouts (gRPC, real servers)', () => {
       fastB: await startServer('fastB', ok('fastB')),
       slowOnly: await startServer('slowOnly', slow('slowOnly', 1500)),
       loopDown: await startServer('loopDown', unavailable('loopDown')),
+      hashDown: await startServer('hashDown', unavailable('hashDown')),
+      hashUp: await startServer('hashUp', ok('hashUp')),
     };
+    const ringHash = { lb_policy: 'RING_HASH' };
+    const hashed = (predicate: boolean) => ({
+      hash_policy: [{ header: { header_name: 'x-key' } }],
+      retry_policy: {
+        retry_on: 'unavailable', num_retries: 1, retry_back_off: backoff,
+        ...(predicate ? { retry_host_predicate: [{ name: 'envoy.retry_host_predicates.previous_hosts', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' } }] } : {}),
+      },
+    });
     mesh = await createMesh({
       config: config({
         allDown: {
@@ -105,6 +116,8 @@ describe('retries and timeouts (gRPC, real servers)', () => {
           action: { timeout: '0.3s', retry_policy: { retry_on: 'unavailable', num_retries: 1000, retry_back_off: { base_interval: '0.02s', max_interval: '0.05s' } } },
         },
         noRetry: { servers: [servers.flakyDown!], action: {} },
+        hashAvoid: { servers: [servers.hashDown!, servers.hashUp!], action: hashed(true), cluster: ringHash },
+        hashSame: { servers: [servers.hashDown!, servers.hashUp!], action: hashed(false), cluster: ringHash },
       }),
     });
     echo = mesh.grpcClient(EchoCtor, 'dns:///echo.default.svc:50051') as EchoClient;
@@ -143,6 +156,27 @@ describe('retries and timeouts (gRPC, real servers)', () => {
     assert.ok(retried >= 2, `some calls first hit the failing endpoint (${retried})`);
     assert.equal(stat('cluster.flaky.upstream_rq_retry'), retried);
     assert.equal(stat('cluster.flaky.upstream_rq_retry_success'), retried);
+  });
+
+  test('retry_host_predicate previous_hosts: a ring-hash retry goes to another host; without it, to the same one (as Envoy)', async () => {
+    const withKey = (route: string, key: string) => {
+      const md = callMeta(route, `${route}-${key}`);
+      md.set('x-key', key);
+      return md;
+    };
+    let downKeys = 0;
+    for (let i = 0; i < 20; i++) {
+      const key = `k${i}`;
+      const reply = await unary(echo, { message: key }, {}, 'Echo', withKey('hashAvoid', key));
+      assert.equal(reply.server, 'hashUp');
+      if (!servers.hashDown!.seen.includes(`hashAvoid-${key}`)) continue;
+      downKeys++;
+      // The same key without the predicate: both attempts hash to the failing host.
+      await assert.rejects(unary(echo, { message: key }, {}, 'Echo', withKey('hashSame', key)));
+      assert.equal(servers.hashDown!.seen.filter((id) => id === `hashSame-${key}`).length, 2);
+      assert.equal(servers.hashUp!.seen.includes(`hashSame-${key}`), false);
+    }
+    assert.ok(downKeys > 0, 'some keys hash to the failing host');
   });
 
   test('without a retry policy nothing is retried', async () => {

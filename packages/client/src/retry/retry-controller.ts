@@ -133,7 +133,9 @@ export class RetryController implements AttemptRetry, DeadlineEntry {
     next.requestHeadersToAdd = attempt.requestHeadersToAdd;
     next.responseHeadersToAdd = attempt.responseHeadersToAdd;
     next.retry = this;
-    next.tried = this.tried;
+    // Only retry_host_predicate previous_hosts makes the pick avoid hosts already tried; without it Envoy's
+    // host selection is the balancer's own (a ring hash retries the same host).
+    next.tried = retry.avoidPreviousHosts ? this.tried : undefined;
     this.current = next;
     const backoffMs = retryBackoffMs(this.retries, retry.backOff.baseIntervalMs, retry.backOff.maxIntervalMs, this.services.random);
     if (retryChannel.hasSubscribers) {

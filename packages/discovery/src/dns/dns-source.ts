@@ -98,7 +98,8 @@ export class DnsSource implements EndpointSource {
     const resolved: Endpoint[] = [];
     this.targets.forEach((target, index) => {
       for (const address of this.lastGood[index] ?? []) {
-        resolved.push(Object.freeze({ ...target, id: endpointId(address, target.port), host: address }));
+        // Envoy names a DNS cluster's hosts after the name they were resolved from (auto_host_rewrite uses it).
+        resolved.push(Object.freeze({ ...target, id: endpointId(address, target.port), host: address, hostname: target.host }));
       }
     });
     const next = uniqueById(resolved);

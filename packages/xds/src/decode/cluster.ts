@@ -11,7 +11,7 @@ import { oneOf, rejectUnsupported } from './fields.js';
 import { decodeLbSettings } from './lb-config.js';
 import { decodeOutlierDetection } from './outlier-detection.js';
 import { decodeHttp2 } from './protocol-options.js';
-import { describe, Reader } from './reader.js';
+import { describe, protoEnumName, Reader } from './reader.js';
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 export const DEFAULT_DNS_REFRESH_RATE_MS = 5_000;
@@ -23,13 +23,17 @@ const UNSUPPORTED_FIELDS = {
   load_balancing_policy: 'use lb_policy (ignoring it would change how traffic is balanced)',
 };
 
-const DISCOVERY_TYPES: Readonly<Record<number, DiscoveryType>> = { 0: 'STATIC', 1: 'STRICT_DNS', 2: 'LOGICAL_DNS', 3: 'EDS' };
+/** `Cluster.DiscoveryType`, every member (ORIGINAL_DST is refused by name). */
+const DISCOVERY_TYPES = { 0: 'STATIC', 1: 'STRICT_DNS', 2: 'LOGICAL_DNS', 3: 'EDS', 4: 'ORIGINAL_DST' } as const;
 const DNS_LOOKUP_FAMILIES = ['AUTO', 'V4_ONLY', 'V6_ONLY', 'V4_PREFERRED', 'ALL'] as const;
+/** When `type` is invalid no type-specific rule is checked (its error is the only one reported); the model says STATIC. */
+const FALLBACK_TYPE: DiscoveryType = 'STATIC';
 
 export function decodeCluster(r: Reader): ClusterConfig {
   const name = r.requiredStr('name');
-  const type = decodeDiscoveryType(r);
-  const edsServiceName = decodeEdsConfig(r, type);
+  const declaredType = decodeDiscoveryType(r);
+  const type = declaredType ?? FALLBACK_TYPE;
+  const edsServiceName = decodeEdsConfig(r, declaredType);
   const lb = decodeLbSettings(r);
   const connectTimeoutMs = r.positiveDuration('connect_timeout') ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const dnsRefreshRateMs = decodeDnsRefreshRate(r);
@@ -47,7 +51,7 @@ export function decodeCluster(r: Reader): ClusterConfig {
       `PEAK_EWMA needs Envoy lb_policy ROUND_ROBIN or LEAST_REQUEST (what Envoy itself then uses), got ${lb.envoyLbPolicy}`,
     );
   }
-  const loadAssignment = decodeInlineAssignment(r, type);
+  const loadAssignment = decodeInlineAssignment(r, declaredType);
 
   rejectUnsupported(r, UNSUPPORTED_FIELDS);
   ignoreListed(r, Messages.CLUSTER);
@@ -74,21 +78,22 @@ export function decodeCluster(r: Reader): ClusterConfig {
   };
 }
 
-function decodeDiscoveryType(r: Reader): DiscoveryType {
+/** The cluster's type, or undefined (reported) when it is not one xmesh supports. */
+function decodeDiscoveryType(r: Reader): DiscoveryType | undefined {
   const v = r.get('type');
   if (v === undefined) return 'STATIC';
-  const name = typeof v === 'number' ? DISCOVERY_TYPES[v] ?? (v === 4 ? 'ORIGINAL_DST' : v) : v;
-  if (name === 'STATIC' || name === 'STRICT_DNS' || name === 'LOGICAL_DNS' || name === 'EDS') return name;
+  const name = protoEnumName(v, DISCOVERY_TYPES);
   if (name === 'ORIGINAL_DST') r.error('type', 'ORIGINAL_DST is not supported; use STATIC, STRICT_DNS, LOGICAL_DNS or EDS');
-  else r.error('type', `must be one of STATIC, STRICT_DNS, LOGICAL_DNS, EDS, got ${describe(v)}`);
-  return 'STATIC';
+  else if (name === undefined) r.error('type', `must be one of STATIC, STRICT_DNS, LOGICAL_DNS, EDS, got ${describe(v)}`);
+  else return name;
+  return undefined;
 }
 
 /** `eds_cluster_config.service_name`, or undefined when unset or empty (the cluster name is used then). */
-function decodeEdsConfig(r: Reader, type: DiscoveryType): string | undefined {
+function decodeEdsConfig(r: Reader, type: DiscoveryType | undefined): string | undefined {
   const eds = r.obj('eds_cluster_config');
   if (!eds) return undefined;
-  if (type !== 'EDS') r.error('eds_cluster_config', `is only valid for an EDS cluster, this one is ${type}`);
+  if (type !== undefined && type !== 'EDS') r.error('eds_cluster_config', `is only valid for an EDS cluster, this one is ${type}`);
   const serviceName = eds.str('service_name');
   ignoreListed(eds, Messages.EDS_CONFIG);
   eds.finish();
@@ -134,12 +139,16 @@ function decodeMetadata(r: Reader | undefined): Reader | undefined {
 }
 
 /** Envoy ignores `load_assignment` on EDS clusters; xmesh rejects it so endpoints never silently vanish. */
-function decodeInlineAssignment(r: Reader, type: DiscoveryType): ClusterConfig['loadAssignment'] {
+function decodeInlineAssignment(r: Reader, type: DiscoveryType | undefined): ClusterConfig['loadAssignment'] {
   const la = r.obj('load_assignment');
-  if (!la) return undefined;
+  if (!la) {
+    // Only a cluster whose type was read can need one: an invalid type is the only error reported.
+    if (type !== undefined && type !== 'EDS') r.error('load_assignment', `is required for a ${type} cluster`);
+    return undefined;
+  }
   if (type === 'EDS') {
     r.error('load_assignment', 'must not be set on an EDS cluster (its endpoints come from EDS; Envoy would ignore these)');
     return undefined;
   }
-  return decodeLoadAssignment(la, { clusterType: type });
+  return decodeLoadAssignment(la, type === undefined ? {} : { clusterType: type });
 }

@@ -54,7 +54,7 @@ describe('decodeLoadAssignment', () => {
           locality: us, priority: 0, loadBalancingWeight: 4,
           endpoints: [
             { id: '10.0.0.1:80', host: '10.0.0.1', port: 80, weight: 3, healthStatus: 'HEALTHY', priority: 0, locality: us, localityWeight: 4, metadata: { 'envoy.lb': { version: 'v2', canary: true } } },
-            { id: '[fe80::1]:81', host: 'fe80::1', port: 81, weight: 1, healthStatus: 'DRAINING', priority: 0, locality: us, localityWeight: 4, metadata: {} },
+            { id: '[fe80::1]:81', host: 'fe80::1', port: 81, weight: 1, healthStatus: 'DRAINING', priority: 0, locality: us, localityWeight: 4, metadata: {}, hostname: 'h1' },
           ],
         },
         {
@@ -66,7 +66,7 @@ describe('decodeLoadAssignment', () => {
       dropOverloads: [{ category: 'throttle', dropPercentage: { numerator: 5, denominator: 10_000 } }],
       endpointStaleAfterMs: 30_000,
     });
-    assert.deepEqual(issues.ignored, [`${EP}[1].endpoint.hostname`, `${EP}[1].endpoint.health_check_config`]);
+    assert.deepEqual(issues.ignored, [`${EP}[1].endpoint.health_check_config`]);
   });
 
   it('keeps endpoint metadata as a frozen copy, leaving the input unfrozen', () => {

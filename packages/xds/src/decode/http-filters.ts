@@ -21,20 +21,44 @@ export const ROUTER_IGNORED: Readonly<Record<string, string>> = {
   suppress_grpc_request_failure_code_stats: 'per gRPC code failure stats are not kept',
 };
 
+/**
+ * HTTP filters that can never allow or deny a request, route it elsewhere or change what is sent
+ * upstream: with `is_optional: true` they are skipped (Envoy skips optional filters it does not
+ * know), and only they are offered that hint. Every other filter is refused even when optional:
+ * Envoy knows and runs them, so skipping one could switch off authorization, rate limiting or a
+ * rewrite without a word.
+ */
+export const SKIPPABLE_HTTP_FILTERS: Readonly<Record<string, string>> = {
+  'envoy.extensions.filters.http.grpc_stats.v3.FilterConfig': 'gRPC stats only',
+  'envoy.extensions.filters.http.compressor.v3.Compressor': 'compresses responses when the client accepts it; the app gets the same body uncompressed',
+  'envoy.extensions.filters.http.tap.v3.Tap': 'traffic capture only',
+};
+
+/** The filters xmesh implements, by the name Envoy registers them under (used when `typed_config` is absent). */
+const FILTERS_BY_NAME: Readonly<Record<string, string>> = {
+  'envoy.filters.http.router': TypeUrl.Router,
+  'envoy.filters.http.local_ratelimit': TypeUrl.LocalRateLimit,
+  'envoy.filters.http.fault': TypeUrl.HttpFault,
+};
+
 /** Decodes the list field `key` (`http_filters`) of an HttpConnectionManager. */
 export function httpFiltersField(hcm: Reader, key: string): HttpFilter[] {
   const out: HttpFilter[] = [];
   const routers: string[] = [];
+  let undecoded = 0;
   const items = hcm.list(key);
   items.forEach(({ value, path }) => {
     const f = Reader.of(value, path, hcm.issues);
-    if (!f) return;
-    const filter = readHttpFilter(f);
-    if (filter?.kind === 'router') routers.push(path);
-    if (filter) out.push(filter);
+    const filter = f ? readHttpFilter(f) : 'failed';
+    if (filter === 'failed') undecoded++;
+    else if (filter !== 'skipped') {
+      if (filter.kind === 'router') routers.push(path);
+      out.push(filter);
+    }
   });
   const last = items[items.length - 1];
-  if (routers.length === 0) {
+  // A filter that could not be decoded may be the router: its own error is the only one reported.
+  if (routers.length === 0 && undecoded === 0) {
     hcm.error(key, `the router (${TypeUrl.Router}) must be the last filter, and there is none`);
   }
   for (const path of routers) {
@@ -43,15 +67,25 @@ export function httpFiltersField(hcm: Reader, key: string): HttpFilter[] {
   return out;
 }
 
-function readHttpFilter(f: Reader): HttpFilter | undefined {
+/** The filter; 'skipped' for an optional filter left out; 'failed' when it could not be decoded (reported). */
+function readHttpFilter(f: Reader): HttpFilter | 'skipped' | 'failed' {
   const name = f.requiredStr('name');
   const optional = f.bool('is_optional', false);
   if (f.bool('disabled', false)) f.error('disabled', 'is not supported: filters disabled by default are not implemented');
   rejectUnsupported(f, { config_discovery: 'filter configs must be given inline in typed_config' });
-  const any = f.obj('typed_config');
-  if (!any && !f.has('config_discovery')) f.error('typed_config', 'is required');
+  let any = f.obj('typed_config');
   f.finish();
-  if (!any) return undefined;
+  if (!any) {
+    if (f.has('config_discovery')) return 'failed';
+    // Without typed_config Envoy finds the filter by its name and configures it with defaults
+    // (RegistryUtils::getAndCheckFactory, source/common/config/registry_utils.h).
+    const type = FILTERS_BY_NAME[name];
+    if (type === undefined) {
+      if (name !== '') f.error('typed_config', `is required: no HTTP filter xmesh implements is named "${name}" (${Object.keys(FILTERS_BY_NAME).join(', ')})`);
+      return 'failed';
+    }
+    any = Reader.of({ '@type': type }, `${f.path}.typed_config`, f.issues)!;
+  }
   const type = any.raw['@type'];
   switch (type) {
     case TypeUrl.Router:
@@ -63,12 +97,20 @@ function readHttpFilter(f: Reader): HttpFilter | undefined {
       return { kind: 'local_ratelimit', name, config: decodeLocalRateLimit(any, { perRoute: false }) };
     case TypeUrl.HttpFault:
       return { kind: 'fault', name, config: decodeFault(any) };
-    default:
-      if (optional) {
+    default: {
+      const message = typeof type === 'string' ? type.slice(type.lastIndexOf('/') + 1) : '';
+      const skippable = SKIPPABLE_HTTP_FILTERS[message] !== undefined;
+      if (optional && skippable) {
         f.issues.ignored.push(f.path);
-        return undefined;
+        return 'skipped';
       }
-      any.issues.error(any.at('@type'), type === undefined ? 'is required' : `unsupported HTTP filter ${describeType(type)} (set is_optional: true to skip it)`);
-      return undefined;
+      let why: string;
+      if (type === undefined) why = 'is required';
+      else if (skippable) why = `unsupported HTTP filter ${describeType(type)} (set is_optional: true to skip it: it cannot allow or deny requests)`;
+      else if (optional) why = `unsupported HTTP filter ${describeType(type)}; is_optional does not skip it: Envoy runs it, and leaving it out could change what is allowed or sent`;
+      else why = `unsupported HTTP filter ${describeType(type)}`;
+      any.issues.error(any.at('@type'), why);
+      return 'failed';
+    }
   }
 }

@@ -63,7 +63,6 @@ export const IGNORED_FIELDS: readonly IgnoredField[] = [
   { message: HTTP_OPTIONS, field: 'upstream_http_protocol_options', reason: 'SNI and host rewriting for upstream TLS are not implemented' },
   { message: LOCALITY_ENDPOINTS, field: 'metadata', reason: 'locality metadata is not used for load balancing' },
   { message: LOCALITY_ENDPOINTS, field: 'proximity', reason: 'not implemented by Envoy either (not-implemented-hide)' },
-  { message: ENDPOINT, field: 'hostname', reason: 'used by Envoy for auto host rewrite and health checks, neither of which xmesh does' },
   { message: ENDPOINT, field: 'health_check_config', reason: NO_HEALTH_CHECKS },
   { message: SOCKET_ADDRESS, field: 'ipv4_compat', reason: 'applies to listening sockets only' },
 ];

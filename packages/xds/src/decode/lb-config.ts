@@ -6,7 +6,7 @@ import type { ClusterConfig } from '../model.js';
 import { deepFreeze } from '../freeze.js';
 import { ignoreListed, Messages } from './ignored-fields.js';
 import { oneOf } from './fields.js';
-import { describe, type Reader } from './reader.js';
+import { describe, protoEnumName, type Reader } from './reader.js';
 
 export type EnvoyLbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'RING_HASH' | 'MAGLEV';
 
@@ -18,6 +18,8 @@ const LB_POLICIES: Readonly<Record<number, EnvoyLbPolicy>> = {
   5: 'MAGLEV',
 };
 const UNSUPPORTED_LB_POLICIES: Readonly<Record<number, string>> = { 6: 'CLUSTER_PROVIDED', 7: 'LOAD_BALANCING_POLICY_CONFIG' };
+/** `Cluster.LbPolicy`, every member. */
+const ALL_LB_POLICIES: Readonly<Record<number, string>> = { ...LB_POLICIES, ...UNSUPPORTED_LB_POLICIES };
 
 export const RING_SIZE_LIMIT = 8_388_608;
 export const MAGLEV_TABLE_SIZE_LIMIT = 5_000_011;
@@ -55,9 +57,9 @@ export function decodeLbSettings(r: Reader): LbSettings {
 function decodeLbPolicy(r: Reader): EnvoyLbPolicy {
   const v = r.get('lb_policy');
   if (v === undefined) return 'ROUND_ROBIN';
-  const name = typeof v === 'number' ? LB_POLICIES[v] ?? UNSUPPORTED_LB_POLICIES[v] ?? v : v;
-  if (typeof name === 'string' && Object.values(LB_POLICIES).includes(name as EnvoyLbPolicy)) return name as EnvoyLbPolicy;
-  if (typeof name === 'string' && Object.values(UNSUPPORTED_LB_POLICIES).includes(name)) {
+  const name = protoEnumName(v, ALL_LB_POLICIES);
+  if (name !== undefined && Object.values(LB_POLICIES).includes(name as EnvoyLbPolicy)) return name as EnvoyLbPolicy;
+  if (name !== undefined) {
     r.error('lb_policy', `${name} is not supported; use one of ${Object.values(LB_POLICIES).join(', ')}`);
   } else {
     r.error('lb_policy', `must be one of ${Object.values(LB_POLICIES).join(', ')}, got ${describe(v)}`);

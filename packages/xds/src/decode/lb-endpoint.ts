@@ -56,6 +56,7 @@ export function decodeLbEndpoint(r: Reader, ctx: LocalityContext): Endpoint | un
     locality: ctx.locality,
     localityWeight: ctx.localityWeight,
     metadata,
+    ...(address.hostname === undefined ? {} : { hostname: address.hostname }),
   });
 }
 
@@ -80,6 +81,8 @@ function nestedAt(r: Reader, objects: readonly string[], field: string): string 
 interface HostPort {
   readonly host: string;
   readonly port: number;
+  /** `Endpoint.hostname`, when set: what auto_host_rewrite puts in Host. */
+  readonly hostname: string | undefined;
 }
 
 function decodeEndpoint(r: Reader | undefined): HostPort | undefined {
@@ -95,6 +98,8 @@ function decodeEndpoint(r: Reader | undefined): HostPort | undefined {
     decoded = socket ? decodeSocketAddress(socket) : undefined;
     address.finish();
   }
+  const hostname = r.str('hostname') || undefined;
+  if (decoded !== undefined && hostname !== undefined) decoded = { ...decoded, hostname };
   r.ignoreEach(ENDPOINT_IGNORED);
   // additional_addresses is left to finish(): not supported.
   r.finish();
@@ -115,7 +120,7 @@ function decodeSocketAddress(r: Reader): HostPort | undefined {
   }
   r.ignoreEach(SOCKET_ADDRESS_IGNORED);
   r.finish();
-  return host !== '' && port !== undefined && port !== 0 ? { host, port } : undefined;
+  return host !== '' && port !== undefined && port !== 0 ? { host, port, hostname: undefined } : undefined;
 }
 
 /**

@@ -65,7 +65,7 @@ test('a fully specified listener decodes to the exact model', () => {
                 filter_enforced: { default_value: { numerator: 100 } },
               },
             },
-            { name: 'envoy.filters.http.cors', is_optional: true, typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors' } },
+            { name: 'envoy.filters.http.grpc_stats', is_optional: true, typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.grpc_stats.v3.FilterConfig' } },
             { name: 'envoy.filters.http.router', typed_config: { '@type': TypeUrl.Router, suppress_envoy_headers: true } },
           ],
         },
@@ -166,14 +166,16 @@ const INVALID: { name: string; input: unknown; path: string; fragment: string }[
   { name: 'no http filters', input: withHcm({ http_filters: [] }), path: `${HCM_PATH}.http_filters`, fragment: 'must be the last filter' },
   { name: 'router not last', input: withHcm({ http_filters: [ROUTER, FAULT] }), path: `${HCM_PATH}.http_filters[0]`, fragment: 'the router must be the last filter' },
   { name: 'unknown HTTP filter', input: withHcm({ http_filters: [OTHER_FILTER, ROUTER] }), path: `${HCM_PATH}.http_filters[0].typed_config.@type`, fragment: 'unsupported HTTP filter "type.googleapis.com/envoy.extensions.filters.' },
-  { name: 'filter without typed_config', input: withHcm({ http_filters: [{ name: 'x' }, ROUTER] }), path: `${HCM_PATH}.http_filters[0].typed_config`, fragment: 'is required' },
+  { name: 'filter without typed_config', input: withHcm({ http_filters: [{ name: 'x' }, ROUTER] }), path: `${HCM_PATH}.http_filters[0].typed_config`, fragment: 'is required: no HTTP filter xmesh implements is named "x"' },
+  { name: 'only filter without typed_config (no second error about the router)', input: withHcm({ http_filters: [{ name: 'envoy.filters.http.routr' }] }), path: `${HCM_PATH}.http_filters[0].typed_config`, fragment: 'is required' },
+  { name: 'optional ext_authz is not skipped', input: withHcm({ http_filters: [{ name: 'authz', is_optional: true, typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz' } }, ROUTER] }), path: `${HCM_PATH}.http_filters[0].typed_config.@type`, fragment: 'is_optional does not skip it' },
+  { name: 'other network filter without typed_config', input: { name: 'l', filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy' }] }] }, path: 'x.filter_chains[0].filters[0].name', fragment: 'only envoy.filters.network.http_connection_manager is supported' },
   { name: 'scoped_routes', input: withHcm({ route_config: undefined, scoped_routes: { name: 's' } }), path: `${HCM_PATH}.scoped_routes`, fragment: 'scoped routes are not implemented' },
   { name: 'rds and route_config', input: withHcm({ rds: { route_config_name: 'r' } }), path: HCM_PATH, fragment: 'got rds and route_config' },
   { name: 'no routes', input: withHcm({ route_config: undefined }), path: HCM_PATH, fragment: 'one of rds, route_config is required' },
   { name: 'unknown tracing field', input: withHcm({ tracing: { sampler: {} } }), path: `${HCM_PATH}.tracing.sampler`, fragment: 'unsupported' },
   { name: 'generate_request_id not a boolean', input: withHcm({ generate_request_id: 'yes' }), path: `${HCM_PATH}.generate_request_id`, fragment: 'must be a boolean' },
   { name: 'no stat_prefix', input: withHcm({ stat_prefix: undefined }), path: `${HCM_PATH}.stat_prefix`, fragment: 'is required' },
-  { name: 'no name', input: withHcm({}, { name: undefined }), path: 'x.name', fragment: 'is required' },
   { name: 'two filter chains', input: { ...(withHcm({}) as object), filter_chains: [(withHcm({}) as { filter_chains: unknown[] }).filter_chains[0], { filters: [] }] }, path: 'x.filter_chains', fragment: 'exactly one filter chain' },
   { name: 'no filter chain', input: { name: 'l' }, path: 'x.filter_chains', fragment: 'exactly one filter chain' },
   { name: 'other network filter', input: { name: 'l', filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy' } }] }] }, path: 'x.filter_chains[0].filters[0].typed_config.@type', fragment: 'only envoy.filters.network.http_connection_manager is supported' },
@@ -182,6 +184,11 @@ const INVALID: { name: string; input: unknown; path: string; fragment: string }[
   { name: 'disabled filter', input: withHcm({ http_filters: [{ ...FAULT, disabled: true }, ROUTER] }), path: `${HCM_PATH}.http_filters[0].disabled`, fragment: 'is not supported' },
   { name: 'bad filter config inside', input: withHcm({ http_filters: [{ name: 'rl', typed_config: { '@type': TypeUrl.LocalRateLimit, stat_prefix: 'rl', token_bucket: { max_tokens: 0, fill_interval: '1s' } } }, ROUTER] }), path: `${HCM_PATH}.http_filters[0].typed_config.token_bucket.max_tokens`, fragment: 'in [1, ' },
   { name: 'unknown HCM field', input: withHcm({ bogus_field: 1 }), path: `${HCM_PATH}.bogus_field`, fragment: 'unknown or unsupported field' },
+  { name: 'escaped slashes redirected', input: withHcm({ path_with_escaped_slashes_action: 'UNESCAPE_AND_REDIRECT' }), path: `${HCM_PATH}.path_with_escaped_slashes_action`, fragment: 'UNESCAPE_AND_REDIRECT is not supported' },
+  { name: 'upgrade_configs', input: withHcm({ upgrade_configs: [{ upgrade_type: 'websocket' }] }), path: `${HCM_PATH}.upgrade_configs`, fragment: 'protocol upgrades' },
+  { name: 'path_normalization_options', input: withHcm({ path_normalization_options: {} }), path: `${HCM_PATH}.path_normalization_options`, fragment: 'not implemented' },
+  { name: 'via', input: withHcm({ via: 'proxy-1' }), path: `${HCM_PATH}.via`, fragment: 'no Via header' },
+  { name: 'strip_trailing_host_dot', input: withHcm({ strip_trailing_host_dot: true }), path: `${HCM_PATH}.strip_trailing_host_dot`, fragment: 'trailing dot' },
 ];
 
 for (const { name, input, path, fragment } of INVALID) {
@@ -196,17 +203,65 @@ for (const { name, input, path, fragment } of INVALID) {
 test('errors in the listener, its filters and its inline routes are all reported', () => {
   const { errors } = decode(withHcm({
     stat_prefix: '',
-    route_config: { virtual_hosts: [{ name: 'vh', domains: ['a*b'], routes: [{ match: { prefix: '/' }, redirect: {} }] }] },
+    route_config: { virtual_hosts: [{ name: 'vh', domains: ['*'], routes: [{ match: { prefix: '/' }, redirect: {} }] }] },
     http_filters: [ROUTER, OTHER_FILTER],
   }, { address: { socket_address: { port_value: 1 } } })).issues;
   assert.deepEqual(errors.map((e) => e.path), [
     'x.address.socket_address.address',
     `${HCM_PATH}.stat_prefix`,
-    `${HCM_PATH}.route_config.virtual_hosts[0].domains[0]`,
     `${HCM_PATH}.route_config.virtual_hosts[0].routes[0].redirect`,
     `${HCM_PATH}.http_filters[1].typed_config.@type`,
     `${HCM_PATH}.http_filters[0]`,
   ]);
+});
+
+test('a listener without a name decodes (the snapshot names it, as Envoy does)', () => {
+  const { listener, issues } = decode(withHcm({}, { name: undefined }));
+  assert.deepEqual(issues.errors, []);
+  assert.equal(listener.name, '');
+});
+
+test('filters without typed_config are found by their registered name, as Envoy does (envoy-demo.yaml)', () => {
+  const { listener, issues } = decode({
+    name: 'l',
+    filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
+      '@type': TypeUrl.HttpConnectionManager, stat_prefix: 'in', route_config: ROUTES,
+      http_filters: [{ name: 'envoy.filters.http.fault' }, { name: 'envoy.filters.http.router' }],
+    } }] }],
+  });
+  assert.deepEqual(issues.errors, []);
+  assert.deepEqual(listener.httpFilters.map((f) => f.kind), ['fault', 'router']);
+});
+
+test('filter_chains[].filters given as one mapping is a one-element list (protobuf JSON legacy syntax, dynamic-config-fs lds.yaml)', () => {
+  const { listener, issues } = decode({
+    name: 'l',
+    filter_chains: [{ filters: { name: 'envoy.filters.network.http_connection_manager', typed_config: {
+      '@type': TypeUrl.HttpConnectionManager, stat_prefix: 'in', route_config: ROUTES, http_filters: ROUTER,
+    } } }],
+  });
+  assert.deepEqual(issues.errors, []);
+  assert.equal(listener.statPrefix, 'in');
+  assert.deepEqual(listener.httpFilters.map((f) => f.kind), ['router']);
+});
+
+test('an HCM named without typed_config is an HCM with defaults: its required fields are reported', () => {
+  const { issues } = decode({ name: 'l', filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager' }] }] });
+  assert.deepEqual(issues.errors.map((e) => e.path), [`${HCM_PATH}.stat_prefix`, HCM_PATH, `${HCM_PATH}.http_filters`]);
+});
+
+test('a listener whose only network filter is not an HCM gets that one error, none about its routes', () => {
+  const { hasRoutes, issues } = decode({ name: 'l', filter_chains: [{ filters: [{ name: 'tcp', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy' } }] }] });
+  assert.equal(issues.errors.length, 1);
+  assert.equal(hasRoutes, false);
+});
+
+test('path normalization: absent when off, else what normalize_path, merge_slashes and the escaped-slashes action say', () => {
+  assert.equal(decode(withHcm({ normalize_path: false, merge_slashes: false, path_with_escaped_slashes_action: 'KEEP_UNCHANGED' })).listener.pathNormalization, undefined);
+  const { listener, issues } = decode(withHcm({ normalize_path: true, merge_slashes: true, path_with_escaped_slashes_action: 'unescape_and_forward' }));
+  assert.deepEqual(issues.errors, []);
+  assert.deepEqual(listener.pathNormalization, { normalizePath: true, mergeSlashes: true, escapedSlashes: 'UNESCAPE_AND_FORWARD' });
+  assert.deepEqual(decode(withHcm({ path_with_escaped_slashes_action: 2 })).listener.pathNormalization, { normalizePath: false, mergeSlashes: false, escapedSlashes: 'REJECT_REQUEST' });
 });
 
 test('strip_any_host_port and strip_matching_host_port cannot both be set', () => {

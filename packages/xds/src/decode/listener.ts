@@ -9,6 +9,7 @@ import { httpFiltersField } from './http-filters.js';
 import { describeType, ignoreAll, oneOf, rejectUnsupported } from './fields.js';
 import { Reader } from './reader.js';
 import { decodeRouteConfig } from './route.js';
+import { decodePathNormalization } from './path-normalization.js';
 
 /** Listener fields xmesh reads but does not act on, with the reason: they configure the downstream socket. */
 export const LISTENER_IGNORED: Readonly<Record<string, string>> = {
@@ -56,7 +57,6 @@ export const HCM_IGNORED: Readonly<Record<string, string>> = {
   skip_xff_append: 'X-Forwarded-For handling concerns a proxy receiving calls',
   original_ip_detection_extensions: 'X-Forwarded-For handling concerns a proxy receiving calls',
   internal_address_config: 'X-Forwarded-For handling concerns a proxy receiving calls',
-  via: 'the Via header concerns a proxy receiving calls',
   common_http_protocol_options: 'downstream connection setting',
   http_protocol_options: 'downstream connection setting',
   http2_protocol_options: 'downstream connection setting',
@@ -68,17 +68,11 @@ export const HCM_IGNORED: Readonly<Record<string, string>> = {
   preserve_external_request_id: 'calls from the app are internal requests: a caller\'s x-request-id is always kept',
   always_set_request_id_in_response: 'x-request-id in responses concerns downstream callers',
   request_id_extension: 'x-request-id is a UUID v4 (Envoy\'s default extension)',
-  normalize_path: 'paths are matched as the app sends them',
-  merge_slashes: 'paths are matched as the app sends them',
-  path_with_escaped_slashes_action: 'paths are matched as the app sends them',
-  path_normalization_options: 'paths are matched as the app sends them',
-  strip_trailing_host_dot: 'downstream request normalization',
   stream_idle_timeout: 'downstream stream timeout; use the route idle_timeout',
   request_timeout: 'downstream request timeout; use the route timeout',
   request_headers_timeout: 'downstream request timeout',
   drain_timeout: 'downstream connection draining',
   delayed_close_timeout: 'downstream connection closing',
-  upgrade_configs: 'protocol upgrades (WebSocket, CONNECT) are not proxied',
   add_user_agent: 'downstream request decoration',
   forward_client_cert_details: 'downstream mTLS details',
   set_current_client_cert_details: 'downstream mTLS details',
@@ -120,8 +114,17 @@ export const DEFAULT_CONNECTION_BUFFER_LIMIT = 1024 * 1024;
 const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
 const OPENTELEMETRY_TRACER = 'envoy.tracers.opentelemetry';
 
-export function decodeListener(r: Reader): { listener: ListenerConfig; inlineRoutes: RouteConfig | undefined } {
-  const name = r.requiredStr('name');
+export interface DecodedListener {
+  /** `name` is '' when the listener has none: the snapshot gives it one (Envoy generates a name too). */
+  readonly listener: ListenerConfig;
+  readonly inlineRoutes: RouteConfig | undefined;
+  /** False when no HttpConnectionManager was found (reported): the listener refers to no routes. */
+  readonly hasRoutes: boolean;
+}
+
+export function decodeListener(r: Reader): DecodedListener {
+  // Optional, as in Envoy (listener.proto: "If no name is provided, Envoy will allocate an internal UUID").
+  const name = r.str('name') ?? '';
   const a = r.obj('address');
   const address = a ? readAddress(a) : undefined;
   const hcm = findHcm(r);
@@ -137,6 +140,7 @@ export function decodeListener(r: Reader): { listener: ListenerConfig; inlineRou
   let stripHostPort: ListenerConfig['stripHostPort'] = 'none';
   let generateRequestId = true;
   let tracing = false;
+  let pathNormalization: ListenerConfig['pathNormalization'];
   if (hcm) {
     statPrefix = hcm.requiredStr('stat_prefix');
     const which = oneOf(hcm, ['rds', 'route_config', 'scoped_routes'] as const, 'one of rds, route_config is required');
@@ -164,6 +168,7 @@ export function decodeListener(r: Reader): { listener: ListenerConfig; inlineRou
     if (stripAny && stripMatching) hcm.error('strip_any_host_port', 'cannot be set together with strip_matching_host_port');
     stripHostPort = stripAny ? 'any' : stripMatching ? 'matching' : 'none';
     generateRequestId = hcm.bool('generate_request_id', true);
+    pathNormalization = decodePathNormalization(hcm);
     const tracingReader = hcm.obj('tracing');
     if (tracingReader) {
       const provider = tracingReader.obj('provider');
@@ -180,7 +185,8 @@ export function decodeListener(r: Reader): { listener: ListenerConfig; inlineRou
     ignoreAll(hcm, HCM_IGNORED);
     hcm.finish();
   }
-  return { listener: { name, address, statPrefix, routeConfigName, rds, httpFilters, stripHostPort, generateRequestId, tracing, perConnectionBufferLimitBytes }, inlineRoutes };
+  const listener: ListenerConfig = { name, address, statPrefix, routeConfigName, rds, httpFilters, stripHostPort, generateRequestId, tracing, perConnectionBufferLimitBytes };
+  return { listener: pathNormalization === undefined ? listener : { ...listener, pathNormalization }, inlineRoutes, hasRoutes: hcm !== undefined };
 }
 
 /** `address.socket_address` {address, port_value}; other address kinds are not supported. */
@@ -230,13 +236,19 @@ function findHcm(r: Reader): Reader | undefined {
     const any = f.obj('typed_config');
     rejectUnsupported(f, { config_discovery: 'filter configs must be given inline in typed_config' });
     f.finish();
-    if (!any) {
-      if (!f.has('config_discovery')) f.error('typed_config', 'is required');
-      continue;
+    let config: Reader | undefined;
+    if (any) {
+      if (checkHcmType(any, filterName)) config = any;
+    } else if (filterName === HCM_FILTER) {
+      // Without typed_config Envoy finds the filter by its name and configures it with defaults
+      // (RegistryUtils::getAndCheckFactory, source/common/config/registry_utils.h).
+      config = Reader.of({}, `${f.path}.typed_config`, f.issues);
+    } else if (!f.has('config_discovery') && filterName !== '') {
+      f.error('name', `unsupported network filter "${filterName}": only ${HCM_FILTER} is supported`);
     }
-    if (!checkHcmType(any, filterName)) continue;
+    if (!config) continue;
     if (hcm) f.error('typed_config', `only one ${HCM_FILTER} filter is supported`);
-    else hcm = any;
+    else hcm = config;
   }
   ignoreAll(chain, FILTER_CHAIN_IGNORED);
   chain.finish();

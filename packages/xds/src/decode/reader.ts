@@ -27,6 +27,8 @@ export function describe(value: unknown): string {
 const UINT32_MAX = 0xffff_ffff;
 const IDENTIFIER_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DURATION_RE = /^(-?\d+)(?:\.(\d{1,9}))?s$/;
+/** Lists nested deeper than this are not flattened (their elements are then reported as malformed). */
+const MAX_LIST_NESTING = 8;
 
 function snake(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -227,33 +229,42 @@ export class Reader {
     return new Reader(v, this, field, NO_INDEX, this.issues);
   }
 
-  /** The elements of a list field with their paths; a missing field is an empty list. */
+  /**
+   * The elements of a repeated field with their paths; a missing field is an empty list. As Envoy's
+   * loader parses JSON/YAML (protobuf's JSON parser with its legacy syntax on, which
+   * `JsonStreamToMessage` always enables), a single value stands for a one-element list and a list
+   * nested in the list is flattened into it (Envoy's dynamic-config-fs example gives `filters:` as
+   * one mapping).
+   */
   list(key: string): { value: unknown; path: string }[] {
-    const v = this.get(key);
-    if (v === undefined) return [];
-    if (!Array.isArray(v)) {
-      this.error(key, `must be a list, got ${describe(v)}`);
-      return [];
-    }
-    const base = this.at(key);
-    return v.map((value, i) => ({ value, path: `${base}[${i}]` }));
+    return this.elements(key).map(({ value, segment, index }) => ({ value, path: `${joinPath(this.path, segment)}${index === NO_INDEX ? '' : `[${index}]`}` }));
   }
 
-  /** List of objects; each element that is not an object is reported. */
+  /** List of objects (see `list`); each element that is not an object is reported. */
   objects(key: string): Reader[] {
+    const out: Reader[] = [];
+    for (const { value, segment, index } of this.elements(key)) {
+      if (isObject(value)) out.push(new Reader(value, this, segment, index, this.issues));
+      else this.issues.error(`${joinPath(this.path, segment)}${index === NO_INDEX ? '' : `[${index}]`}`, `must be an object, got ${describe(value)}`);
+    }
+    return out;
+  }
+
+  /** The elements of a repeated field (marks it read): `segment` and `index` compose each element's path. */
+  private elements(key: string): { value: unknown; segment: string; index: number }[] {
     const v = this.get(key);
     if (v === undefined) return [];
-    if (!Array.isArray(v)) {
-      this.error(key, `must be a list, got ${describe(v)}`);
-      return [];
-    }
     const field = this.spellingOf(key);
-    const out: Reader[] = [];
-    for (let i = 0; i < v.length; i++) {
-      const value: unknown = v[i];
-      if (isObject(value)) out.push(new Reader(value, this, field, i, this.issues));
-      else this.issues.error(`${this.at(key)}[${i}]`, `must be an object, got ${describe(value)}`);
-    }
+    if (!Array.isArray(v)) return [{ value: v, segment: field, index: NO_INDEX }];
+    const out: { value: unknown; segment: string; index: number }[] = [];
+    const flatten = (items: readonly unknown[], segment: string, depth: number): void => {
+      for (let i = 0; i < items.length; i++) {
+        const item: unknown = items[i];
+        if (Array.isArray(item) && depth < MAX_LIST_NESTING) flatten(item, `${segment}[${i}]`, depth + 1);
+        else out.push({ value: item, segment, index: i });
+      }
+    };
+    flatten(v, field, 0);
     return out;
   }
 
@@ -377,15 +388,42 @@ export class Reader {
     return r ? readFraction(r) : undefined;
   }
 
-  /** An enum by name (or its number, from protobuf decoding). */
+  /**
+   * An enum. With `numbers` (the proto enum's members by number) it is read as Envoy reads a proto enum
+   * (see `protoEnumName`); without, `values` are matched exactly (xmesh's own string settings).
+   */
   enumOf<T extends string>(key: string, values: readonly T[], dflt: T, numbers?: Readonly<Record<number, T>>): T {
     const v = this.get(key);
     if (v === undefined) return dflt;
-    if (typeof v === 'number' && numbers && numbers[v] !== undefined) return numbers[v]!;
-    if (typeof v === 'string' && (values as readonly string[]).includes(v)) return v as T;
+    const name = numbers === undefined ? (typeof v === 'string' ? v : undefined) : protoEnumName(v, numbers);
+    if (name !== undefined && (values as readonly string[]).includes(name)) return name as T;
     this.error(key, `must be one of ${values.join(', ')}, got ${describe(v)}`);
     return dflt;
   }
+}
+
+/**
+ * A proto enum value as Envoy's config loader accepts it (`MessageUtil::loadFromJsonNoThrow` in
+ * source/common/protobuf/yaml_utility.cc parses with `case_insensitive_enum_parsing`; protobuf's JSON
+ * parser also takes the number, as a JSON number or a decimal string): a member name in any ASCII case
+ * (`strict_dns`, `Round_Robin`), or its number. Returns the member's canonical name, or undefined when
+ * `v` names no member of `members` (number → name).
+ */
+export function protoEnumName<T extends string>(v: unknown, members: Readonly<Record<number, T>>): T | undefined {
+  if (typeof v === 'number') return Number.isInteger(v) ? members[v] : undefined;
+  if (typeof v !== 'string') return undefined;
+  let upper: string | undefined;
+  for (const n in members) {
+    const name = members[n]!;
+    if (name === v) return name;
+    upper ??= asciiUpper(v);
+    if (name === upper) return name;
+  }
+  return /^-?\d+$/.test(v) ? members[Number(v)] : undefined;
+}
+
+function asciiUpper(s: string): string {
+  return s.replace(/[a-z]+/g, (m) => m.toUpperCase());
 }
 
 export function readFraction(r: Reader): Fraction {

@@ -3,8 +3,10 @@
  * and rewrites. Defaults are Envoy's: timeout 15 s (0 = none); the route's retry policy replaces the
  * virtual host's.
  */
-import type { Dict, FilterOverride, RetryPolicy, RouteAction, WeightedClusterEntry } from '../model.js';
+import type { Dict, FilterOverride, RegexRewrite, RetryPolicy, RouteAction, WeightedClusterEntry } from '../model.js';
 import { filterOverridesField } from './filter-overrides.js';
+import { headerMutationFields } from './header-mutation.js';
+import { compileRegex, readRegexMatcher, regexError } from './matchers.js';
 import { hashPoliciesField } from './hash-policy.js';
 import { ignoreAll, oneOf, rejectUnsupported } from './fields.js';
 import { rateLimitsField } from './rate-limits.js';
@@ -16,20 +18,7 @@ export const ROUTE_ACTION_IGNORED: Readonly<Record<string, string>> = {
   cluster_not_found_response_code: 'an unknown cluster is a config error, never a per-request response',
   priority: 'one set of circuit-breaker thresholds (DEFAULT) applies to every route',
   cors: 'CORS is a downstream (server-side) concern',
-  upgrade_configs: 'protocol upgrades (WebSocket, CONNECT) are not proxied',
-  append_x_forwarded_host: 'X-Forwarded-Host is a proxy header; calls are made by the app itself',
-  internal_redirect_policy: 'redirects are returned to the caller, never followed',
-  internal_redirect_action: 'redirects are returned to the caller, never followed',
-  max_internal_redirects: 'redirects are returned to the caller, never followed',
-};
-
-/** Header add/remove fields (route configuration, virtual host, route, weighted cluster): ignored. */
-export const HEADER_MUTATION_IGNORED: Readonly<Record<string, string>> = {
-  request_headers_to_add: 'header rewriting belongs to the proxy; set headers in the app or the sidecar',
-  request_headers_to_remove: 'header rewriting belongs to the proxy; set headers in the app or the sidecar',
-  response_headers_to_add: 'header rewriting belongs to the proxy; set headers in the app or the sidecar',
-  response_headers_to_remove: 'header rewriting belongs to the proxy; set headers in the app or the sidecar',
-  most_specific_header_mutations_wins: 'header rewriting belongs to the proxy',
+  max_internal_redirects: 'applies only when internal redirects are handled, which is refused',
 };
 
 const UNSUPPORTED: Readonly<Record<string, string>> = {
@@ -39,11 +28,13 @@ const UNSUPPORTED: Readonly<Record<string, string>> = {
   max_grpc_timeout: 'deprecated; use max_stream_duration.grpc_timeout_header_max',
   grpc_timeout_offset: 'deprecated; use max_stream_duration.grpc_timeout_header_offset',
   metadata_match: 'subset load balancing is not implemented',
-  regex_rewrite: 'regex path rewrites are not implemented; use prefix_rewrite',
-  path_rewrite_policy: 'path rewrite extensions are not implemented; use prefix_rewrite',
-  auto_host_rewrite: 'use host_rewrite_literal',
-  host_rewrite_header: 'use host_rewrite_literal',
-  host_rewrite_path_regex: 'use host_rewrite_literal',
+  path_rewrite_policy: 'path rewrite extensions are not implemented; use prefix_rewrite or regex_rewrite',
+  path_rewrite: 'formatter path rewrites are not implemented; use prefix_rewrite or regex_rewrite',
+  host_rewrite_header: 'use host_rewrite_literal or auto_host_rewrite',
+  host_rewrite_path_regex: 'use host_rewrite_literal or auto_host_rewrite',
+  host_rewrite: 'formatter host rewrites are not implemented; use host_rewrite_literal or auto_host_rewrite',
+  upgrade_configs: 'protocol upgrades (WebSocket, CONNECT) are not proxied',
+  internal_redirect_policy: 'internal redirects are not followed; the redirect response is returned to the caller',
   request_mirror_policies: 'request mirroring is not implemented',
   hedge_policy: 'request hedging is not implemented',
   retry_policy_typed_config: 'retry policy extensions are not implemented; use retry_policy',
@@ -76,8 +67,18 @@ export function decodeRouteAction(a: Reader, vhostRetryPolicy: RetryPolicy | und
   const retryPolicy = rp ? decodeRetryPolicy(rp) : vhostRetryPolicy;
   const hashPolicy = hashPoliciesField(a, 'hash_policy');
   const rateLimits = rateLimitsField(a, 'rate_limits');
-  const prefixRewrite = a.str('prefix_rewrite');
+  const prefixRewrite = a.str('prefix_rewrite') || undefined;
+  const regexRewrite = readRegexRewrite(a.obj('regex_rewrite'));
+  if (prefixRewrite !== undefined && regexRewrite !== undefined) a.error('regex_rewrite', 'cannot be set together with prefix_rewrite');
+  oneOf(a, ['host_rewrite_literal', 'auto_host_rewrite', 'host_rewrite_header', 'host_rewrite_path_regex', 'host_rewrite']);
   const hostRewriteLiteral = a.str('host_rewrite_literal') || undefined;
+  const autoHostRewrite = a.bool('auto_host_rewrite', false);
+  const appendXForwardedHost = a.bool('append_x_forwarded_host', false);
+  // Only HANDLE_INTERNAL_REDIRECT (1) makes Envoy follow redirects; PASS_THROUGH (0, the default) returns them.
+  if (a.has('internal_redirect_action') && a.enumOf('internal_redirect_action', ['PASS_THROUGH_INTERNAL_REDIRECT', 'HANDLE_INTERNAL_REDIRECT'] as const, 'PASS_THROUGH_INTERNAL_REDIRECT', { 0: 'PASS_THROUGH_INTERNAL_REDIRECT', 1: 'HANDLE_INTERNAL_REDIRECT' }) === 'HANDLE_INTERNAL_REDIRECT') {
+    a.error('internal_redirect_action', 'is not supported: internal redirects are not followed; the redirect response is returned to the caller');
+  }
+  a.get('internal_redirect_action');
 
   let maxStreamDurationMs: number | undefined;
   let grpcTimeoutHeaderMaxMs: number | undefined;
@@ -101,10 +102,42 @@ export function decodeRouteAction(a: Reader, vhostRetryPolicy: RetryPolicy | und
     rateLimits,
     prefixRewrite,
     hostRewriteLiteral,
+    ...(regexRewrite === undefined ? {} : { regexRewrite }),
+    ...(autoHostRewrite ? { autoHostRewrite } : {}),
+    ...(appendXForwardedHost ? { appendXForwardedHost } : {}),
     maxStreamDurationMs,
     grpcTimeoutHeaderMaxMs,
     grpcTimeoutHeaderOffsetMs,
   };
+}
+
+/** `regex_rewrite`: an RE2 pattern and its substitution, both checked (a group the pattern lacks is an error). */
+function readRegexRewrite(r: Reader | undefined): RegexRewrite | undefined {
+  if (!r) return undefined;
+  const p = r.obj('pattern');
+  if (!p) r.error('pattern', 'is required');
+  const regex = p ? readRegexMatcher(p) : '';
+  const substitution = r.str('substitution') ?? '';
+  r.finish();
+  if (regex === '' || regexError(regex) !== undefined) return undefined;
+  const problem = substitutionError(substitution, compileRegex(regex).groupCount());
+  if (problem !== undefined) {
+    r.error('substitution', problem);
+    return undefined;
+  }
+  return { regex, substitution };
+}
+
+/** RE2's rewrite rules (RE2::CheckRewriteString): `\\` and `\0`..`\9` only, no group beyond the pattern's. */
+function substitutionError(substitution: string, groups: number): string | undefined {
+  for (let i = 0; i < substitution.length; i++) {
+    if (substitution[i] !== '\\') continue;
+    const next = substitution[++i];
+    if (next === '\\') continue;
+    if (next === undefined || next < '0' || next > '9') return `has "\\" followed by ${next === undefined ? 'nothing' : JSON.stringify(next)}: use \\0-\\9 for groups, \\\\ for a backslash`;
+    if (Number(next) > groups) return `refers to group \\${next}, but the pattern has ${groups} group${groups === 1 ? '' : 's'}`;
+  }
+  return undefined;
 }
 
 /** WeightedCluster: weights >= 0 whose sum must be > 0; the deprecated total_weight is ignored. */
@@ -116,14 +149,22 @@ function readWeightedClusters(w: Reader): WeightedClusterEntry[] {
     const name = c.requiredStr('name');
     const weight = c.int('weight', 0);
     const typedPerFilterConfig = filterOverridesField(c, 'typed_per_filter_config');
+    const requestHeaders = headerMutationFields(c, 'request');
+    const responseHeaders = headerMutationFields(c, 'response');
+    const hostRewriteLiteral = c.str('host_rewrite_literal') || undefined;
     rejectUnsupported(c, {
       cluster_header: 'name the cluster with "name"',
       metadata_match: 'subset load balancing is not implemented',
-      host_rewrite_literal: 'per-cluster host rewrites are not implemented; set it on the route',
     });
-    ignoreAll(c, HEADER_MUTATION_IGNORED);
     c.finish();
-    out.push({ name, weight, typedPerFilterConfig });
+    out.push({
+      name,
+      weight,
+      typedPerFilterConfig,
+      ...(requestHeaders === undefined ? {} : { requestHeaders }),
+      ...(responseHeaders === undefined ? {} : { responseHeaders }),
+      ...(hostRewriteLiteral === undefined ? {} : { hostRewriteLiteral }),
+    });
   }
   if (items.length > 0 && out.every((c) => c.weight === 0)) {
     w.error('clusters', 'the weights must sum to more than 0');

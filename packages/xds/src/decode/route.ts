@@ -1,19 +1,21 @@
 /**
- * `envoy.config.route.v3.RouteConfiguration`: virtual hosts and their routes. Domains follow Envoy's rules:
- * `*` alone, or one `*` as the first or last character; a domain may appear once per route configuration.
+ * `envoy.config.route.v3.RouteConfiguration`: virtual hosts and their routes. Any string is a domain, as in
+ * Envoy (RouteMatcher's constructor in source/common/router/config_impl.cc): `*` alone matches every
+ * host, a leading `*` makes a suffix wildcard, else a trailing `*` a prefix wildcard, and anything else —
+ * a `*` in the middle included — is an exact domain. A domain may appear once per route configuration.
  */
 import type { RetryPolicy, Route, RouteConfig, VirtualHost } from '../model.js';
 import { filterOverridesField } from './filter-overrides.js';
 import { ignoreAll, oneOf, rejectUnsupported } from './fields.js';
 import { rateLimitsField } from './rate-limits.js';
 import { decodeRetryPolicy } from './retry-policy.js';
-import { HEADER_MUTATION_IGNORED, decodeRouteAction } from './route-action.js';
+import { decodeRouteAction } from './route-action.js';
+import { headerMutationFields } from './header-mutation.js';
 import { decodeRouteMatch } from './route-match.js';
 import type { Reader } from './reader.js';
 
 /** RouteConfiguration fields xmesh reads but does not act on, with the reason. */
 export const ROUTE_CONFIG_IGNORED: Readonly<Record<string, string>> = {
-  ...HEADER_MUTATION_IGNORED,
   validate_clusters: 'cluster references are always validated when a snapshot is built',
   internal_only_headers: 'there is no external side to strip them from',
   max_direct_response_body_size_bytes: 'direct responses are not supported',
@@ -22,8 +24,6 @@ export const ROUTE_CONFIG_IGNORED: Readonly<Record<string, string>> = {
 
 /** VirtualHost fields xmesh reads but does not act on, with the reason. */
 export const VIRTUAL_HOST_IGNORED: Readonly<Record<string, string>> = {
-  ...HEADER_MUTATION_IGNORED,
-  require_tls: 'TLS requirements concern downstream connections',
   virtual_clusters: 'virtual cluster stats are not kept',
   cors: 'CORS is a downstream (server-side) concern',
   include_request_attempt_count: 'x-envoy-attempt-count is not sent',
@@ -34,7 +34,6 @@ export const VIRTUAL_HOST_IGNORED: Readonly<Record<string, string>> = {
 
 /** Route fields xmesh reads but does not act on, with the reason. */
 export const ROUTE_IGNORED: Readonly<Record<string, string>> = {
-  ...HEADER_MUTATION_IGNORED,
   metadata: 'metadata is not used',
   decorator: 'tracing span names are not set by the mesh',
   tracing: 'tracing sampling is decided by the app',
@@ -64,9 +63,19 @@ export function decodeRouteConfig(r: Reader, options: RouteConfigOptions = {}): 
     ignore_path_parameters_in_path_matching: 'path parameters are always part of the matched path',
   });
   const ignorePortInHostMatching = r.bool('ignore_port_in_host_matching', false);
+  const requestHeaders = headerMutationFields(r, 'request');
+  const responseHeaders = headerMutationFields(r, 'response');
+  const mostSpecificHeaderMutationsWins = r.bool('most_specific_header_mutations_wins', false);
   ignoreAll(r, ROUTE_CONFIG_IGNORED);
   r.finish();
-  return { name, virtualHosts, ignorePortInHostMatching };
+  return {
+    name,
+    virtualHosts,
+    ignorePortInHostMatching,
+    ...(requestHeaders === undefined ? {} : { requestHeaders }),
+    ...(responseHeaders === undefined ? {} : { responseHeaders }),
+    ...(mostSpecificHeaderMutationsWins ? { mostSpecificHeaderMutationsWins } : {}),
+  };
 }
 
 /** `seenDomains` maps each lower-cased domain of the route configuration so far to its path. */
@@ -79,8 +88,6 @@ function decodeVirtualHost(vh: Reader, seenDomains: Map<string, string>): Virtua
   const domains = vh.strings('domains');
   domains.forEach((domain, i) => {
     const path = `${vh.at('domains')}[${i}]`;
-    const problem = domainProblem(domain);
-    if (problem) vh.issues.error(path, problem);
     const key = domain.toLowerCase();
     const prior = seenDomains.get(key);
     if (prior !== undefined) vh.issues.error(path, `duplicate domain "${domain}" (first at ${prior})`);
@@ -92,6 +99,12 @@ function decodeVirtualHost(vh: Reader, seenDomains: Map<string, string>): Virtua
   const typedPerFilterConfig = filterOverridesField(vh, 'typed_per_filter_config');
   const bufferLimit = vh.optionalUint32('per_request_buffer_limit_bytes');
   const routes = vh.objects('routes').map((route, i) => decodeRoute(route, `${name}/${i}`, retryPolicy, bufferLimit));
+  const requestHeaders = headerMutationFields(vh, 'request');
+  const responseHeaders = headerMutationFields(vh, 'response');
+  if (vh.has('require_tls') && vh.enumOf('require_tls', ['NONE', 'EXTERNAL_ONLY', 'ALL'] as const, 'NONE', { 0: 'NONE', 1: 'EXTERNAL_ONLY', 2: 'ALL' }) !== 'NONE') {
+    vh.error('require_tls', 'is not supported: Envoy would redirect plaintext requests to https; xmesh has no downstream TLS to require');
+  }
+  vh.get('require_tls');
   rejectUnsupported(vh, {
     matcher: 'generic matcher trees are not implemented; use routes',
     hedge_policy: 'request hedging is not implemented',
@@ -100,17 +113,16 @@ function decodeVirtualHost(vh: Reader, seenDomains: Map<string, string>): Virtua
   });
   ignoreAll(vh, VIRTUAL_HOST_IGNORED);
   vh.finish();
-  return { name, domains, routes, retryPolicy, rateLimits, typedPerFilterConfig };
-}
-
-/** Envoy's wildcard rule for one domain, or undefined when the domain is fine. */
-function domainProblem(domain: string): string | undefined {
-  if (domain === '') return 'must not be empty';
-  if (domain === '*') return undefined;
-  const stars = domain.split('*').length - 1;
-  if (stars === 0) return undefined;
-  if (stars === 1 && (domain.startsWith('*') || domain.endsWith('*'))) return undefined;
-  return `invalid wildcard domain "${domain}": use "*" alone, or one "*" as the first or last character`;
+  return {
+    name,
+    domains,
+    routes,
+    retryPolicy,
+    rateLimits,
+    typedPerFilterConfig,
+    ...(requestHeaders === undefined ? {} : { requestHeaders }),
+    ...(responseHeaders === undefined ? {} : { responseHeaders }),
+  };
 }
 
 function decodeRoute(r: Reader, defaultName: string, vhostRetryPolicy: RetryPolicy | undefined, vhostBufferLimit: number | undefined): Route {
@@ -125,6 +137,8 @@ function decodeRoute(r: Reader, defaultName: string, vhostRetryPolicy: RetryPoli
   const typedPerFilterConfig = filterOverridesField(r, 'typed_per_filter_config');
   const statPrefix = r.str('stat_prefix');
   const bufferLimit = r.optionalUint32('per_request_buffer_limit_bytes') ?? vhostBufferLimit;
+  const requestHeaders = headerMutationFields(r, 'request');
+  const responseHeaders = headerMutationFields(r, 'response');
   ignoreAll(r, ROUTE_IGNORED);
   r.finish();
   return {
@@ -134,6 +148,8 @@ function decodeRoute(r: Reader, defaultName: string, vhostRetryPolicy: RetryPoli
     typedPerFilterConfig,
     ...(statPrefix ? { statPrefix } : {}),
     ...(bufferLimit !== undefined ? { perRequestBufferLimitBytes: bufferLimit } : {}),
+    ...(requestHeaders === undefined ? {} : { requestHeaders }),
+    ...(responseHeaders === undefined ? {} : { responseHeaders }),
   };
 }
 

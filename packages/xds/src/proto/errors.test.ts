@@ -89,7 +89,7 @@ test('encode reports every problem with its path', () => {
     conect_timeout: '1s',
     lb_policy: 'FASTEST',
     outlier_detection: { interval: '10 seconds', max_ejection_percent: -1 },
-    circuit_breakers: { thresholds: { max_requests: 1 } },
+    circuit_breakers: { thresholds: { max_requests: 'many' } },
     load_assignment: { cluster_name: 'c', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { port_value: 'http' } } } }] }] },
     typed_extension_protocol_options: { x: { '@type': TypeUrl.HttpProtocolOptions, explicit_http_config: { http9: {} } } },
     type: 'STATIC',
@@ -103,7 +103,7 @@ test('encode reports every problem with its path', () => {
     'lb_policy',
     'outlier_detection.interval',
     'outlier_detection.max_ejection_percent',
-    'circuit_breakers.thresholds',
+    'circuit_breakers.thresholds.max_requests',
     'load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value',
     'typed_extension_protocol_options["x"].explicit_http_config.http9',
     'cluster_type',
@@ -124,4 +124,18 @@ test('snapshotFromAnys: decode problems become FieldErrors with the resource ind
   ]);
   assert.equal(result.ok, false);
   assert.deepEqual(!result.ok && result.errors.map((e) => e.path), ['[1].@type', '[2].value']);
+});
+
+test('encoding reads JSON as Envoy does: enum names in any case or as numbers, one value for a one-element list', () => {
+  const any = encodeResource(protos, {
+    '@type': TypeUrl.Cluster,
+    name: 'c',
+    type: 'strict_dns',
+    lb_policy: '1',
+    circuit_breakers: { thresholds: { max_requests: 7 } },
+  });
+  const back = decodeResource(protos, any) as { type: string; lb_policy: string; circuit_breakers: { thresholds: { max_requests: number }[] } };
+  assert.equal(back.type, 'STRICT_DNS');
+  assert.equal(back.lb_policy, 'LEAST_REQUEST');
+  assert.deepEqual(back.circuit_breakers.thresholds.map((t) => t.max_requests), [7]);
 });

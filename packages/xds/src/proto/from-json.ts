@@ -10,7 +10,7 @@ import type { EnvoyProtos } from './load.js';
 import { fieldPath, type ProtoIssues } from './issues.js';
 import { parseDuration, parseTimestamp, WRAPPER_TYPES } from './wkt.js';
 import { isWellKnownScalarForm } from './to-json.js';
-import { describe } from '../decode/reader.js';
+import { describe, protoEnumName } from '../decode/reader.js';
 
 type Plain = Record<string, unknown>;
 
@@ -89,7 +89,8 @@ function fieldFromJson(ctx: FromJsonContext, field: Field, value: unknown, path:
     return out;
   }
   if (field.repeated) {
-    if (!Array.isArray(value)) return void ctx.issues.add(path, `must be a list, got ${describe(value)}`);
+    // As Envoy's loader (protobuf's JSON parser, legacy syntax): one value stands for a one-element list.
+    if (!Array.isArray(value)) return [valueFromJson(ctx, field, value, path)];
     return value.map((item, i) => valueFromJson(ctx, field, item, `${path}[${i}]`));
   }
   return valueFromJson(ctx, field, value, path);
@@ -101,7 +102,9 @@ function valueFromJson(ctx: FromJsonContext, field: Field, value: unknown, path:
   if (resolved instanceof protobuf.Enum) {
     if (resolved.fullName === '.google.protobuf.NullValue') return 0;
     if (typeof value === 'string') {
-      const n = resolved.values[value];
+      // Any ASCII case, or the number as a decimal string, as Envoy's loader reads enums (see protoEnumName).
+      const name = protoEnumName(value, resolved.valuesById);
+      const n = name === undefined ? undefined : resolved.values[name];
       if (n === undefined) {
         const names = Object.keys(resolved.values);
         const list = names.length <= 12 ? `: one of ${names.join(', ')}` : '';

@@ -1,0 +1,98 @@
+/**
+ * Every Envoy field xmesh implements (decodes and acts on), by message: the list docs/config.md prints
+ * and the docs test holds against the behaviour tests (each field must drive at least one of them). A
+ * field neither here nor in IGNORED_ENVOY_FIELDS is refused with its path.
+ */
+export interface ImplementedField {
+  /** Fully qualified proto message. */
+  readonly message: string;
+  /** Field name, snake_case as in the proto. */
+  readonly field: string;
+}
+
+const LISTENER = 'envoy.config.listener.v3.Listener';
+const FILTER = 'envoy.config.listener.v3.Filter';
+const HCM = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+const HTTP_FILTER = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter';
+const ROUTE_CONFIG = 'envoy.config.route.v3.RouteConfiguration';
+const VHOST = 'envoy.config.route.v3.VirtualHost';
+const ROUTE = 'envoy.config.route.v3.Route';
+const MATCH = 'envoy.config.route.v3.RouteMatch';
+const HEADER_MATCHER = 'envoy.config.route.v3.HeaderMatcher';
+const ACTION = 'envoy.config.route.v3.RouteAction';
+const WEIGHTED = 'envoy.config.route.v3.WeightedCluster.ClusterWeight';
+const RETRY = 'envoy.config.route.v3.RetryPolicy';
+const HEADER_OPTION = 'envoy.config.core.v3.HeaderValueOption';
+const CLUSTER = 'envoy.config.cluster.v3.Cluster';
+const THRESHOLDS = 'envoy.config.cluster.v3.CircuitBreakers.Thresholds';
+const OUTLIER = 'envoy.config.cluster.v3.OutlierDetection';
+const CLA = 'envoy.config.endpoint.v3.ClusterLoadAssignment';
+const LB_ENDPOINT = 'envoy.config.endpoint.v3.LbEndpoint';
+const ENDPOINT = 'envoy.config.endpoint.v3.Endpoint';
+const LOCALITY_ENDPOINTS = 'envoy.config.endpoint.v3.LocalityLbEndpoints';
+const BOOTSTRAP = 'envoy.config.bootstrap.v3.Bootstrap';
+const DYNAMIC = 'envoy.config.bootstrap.v3.Bootstrap.DynamicResources';
+const CONFIG_SOURCE = 'envoy.config.core.v3.ConfigSource';
+const LOCAL_RATELIMIT = 'envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
+const FAULT = 'envoy.extensions.filters.http.fault.v3.HTTPFault';
+
+const fields = (message: string, names: readonly string[]): ImplementedField[] => names.map((field) => ({ message, field }));
+
+export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.freeze([
+  ...fields(BOOTSTRAP, ['static_resources', 'dynamic_resources']),
+  ...fields(DYNAMIC, ['lds_config', 'cds_config', 'ads_config']),
+  ...fields(CONFIG_SOURCE, ['path_config_source', 'path', 'ads']),
+  ...fields(LISTENER, ['name', 'address', 'filter_chains', 'default_filter_chain', 'api_listener', 'per_connection_buffer_limit_bytes']),
+  ...fields(FILTER, ['name', 'typed_config']),
+  ...fields(HCM, [
+    'stat_prefix', 'route_config', 'rds', 'http_filters', 'strip_any_host_port', 'strip_matching_host_port',
+    'generate_request_id', 'tracing', 'normalize_path', 'merge_slashes', 'path_with_escaped_slashes_action',
+  ]),
+  ...fields(HTTP_FILTER, ['name', 'typed_config', 'is_optional']),
+  ...fields(ROUTE_CONFIG, [
+    'name', 'virtual_hosts', 'ignore_port_in_host_matching', 'request_headers_to_add', 'request_headers_to_remove',
+    'response_headers_to_add', 'response_headers_to_remove', 'most_specific_header_mutations_wins',
+  ]),
+  ...fields(VHOST, [
+    'name', 'domains', 'routes', 'retry_policy', 'rate_limits', 'typed_per_filter_config', 'request_headers_to_add',
+    'request_headers_to_remove', 'response_headers_to_add', 'response_headers_to_remove', 'per_request_buffer_limit_bytes',
+  ]),
+  ...fields(ROUTE, [
+    'name', 'match', 'route', 'typed_per_filter_config', 'stat_prefix', 'request_headers_to_add', 'request_headers_to_remove',
+    'response_headers_to_add', 'response_headers_to_remove', 'per_request_buffer_limit_bytes',
+  ]),
+  ...fields(MATCH, ['prefix', 'path', 'safe_regex', 'path_separated_prefix', 'case_sensitive', 'headers', 'query_parameters', 'runtime_fraction', 'grpc']),
+  ...fields(HEADER_MATCHER, ['name', 'string_match', 'present_match', 'range_match', 'invert_match', 'treat_missing_header_as_empty']),
+  ...fields(ACTION, [
+    'cluster', 'weighted_clusters', 'timeout', 'idle_timeout', 'retry_policy', 'hash_policy', 'rate_limits', 'prefix_rewrite',
+    'regex_rewrite', 'host_rewrite_literal', 'auto_host_rewrite', 'append_x_forwarded_host', 'max_stream_duration',
+  ]),
+  ...fields(WEIGHTED, ['name', 'weight', 'typed_per_filter_config', 'host_rewrite_literal', 'request_headers_to_add', 'request_headers_to_remove', 'response_headers_to_add', 'response_headers_to_remove']),
+  ...fields(HEADER_OPTION, ['header', 'append', 'append_action', 'keep_empty_value']),
+  ...fields(RETRY, [
+    'retry_on', 'num_retries', 'per_try_timeout', 'per_try_idle_timeout', 'retry_back_off', 'retriable_status_codes',
+    'retriable_headers', 'host_selection_retry_max_attempts', 'retry_host_predicate',
+  ]),
+  ...fields(CLUSTER, [
+    'name', 'type', 'eds_cluster_config', 'lb_policy', 'least_request_lb_config', 'ring_hash_lb_config', 'maglev_lb_config',
+    'connect_timeout', 'dns_refresh_rate', 'dns_lookup_family', 'load_assignment', 'circuit_breakers', 'outlier_detection',
+    'common_lb_config', 'http2_protocol_options', 'typed_extension_protocol_options', 'metadata',
+  ]),
+  ...fields(THRESHOLDS, ['priority', 'max_connections', 'max_pending_requests', 'max_requests', 'max_retries', 'retry_budget', 'track_remaining']),
+  ...fields(OUTLIER, [
+    'consecutive_5xx', 'consecutive_gateway_failure', 'consecutive_local_origin_failure', 'interval', 'base_ejection_time',
+    'max_ejection_time', 'max_ejection_percent', 'enforcing_consecutive_5xx', 'enforcing_success_rate', 'success_rate_minimum_hosts',
+    'success_rate_request_volume', 'success_rate_stdev_factor', 'failure_percentage_threshold', 'enforcing_failure_percentage',
+    'failure_percentage_minimum_hosts', 'failure_percentage_request_volume', 'split_external_local_origin_errors',
+  ]),
+  ...fields(CLA, ['cluster_name', 'endpoints', 'policy']),
+  ...fields(LOCALITY_ENDPOINTS, ['locality', 'lb_endpoints', 'load_balancing_weight', 'priority']),
+  ...fields(LB_ENDPOINT, ['endpoint', 'health_status', 'load_balancing_weight', 'metadata']),
+  ...fields(ENDPOINT, ['address', 'hostname']),
+  ...fields(LOCAL_RATELIMIT, [
+    'stat_prefix', 'status', 'token_bucket', 'filter_enabled', 'filter_enforced', 'descriptors',
+    'request_headers_to_add_when_not_enforced', 'response_headers_to_add', 'enable_x_ratelimit_headers',
+    'always_consume_default_token_bucket', 'rate_limited_as_resource_exhausted',
+  ]),
+  ...fields(FAULT, ['delay', 'abort', 'headers', 'upstream_cluster', 'max_active_faults']),
+]);
