@@ -17,7 +17,8 @@ export function run(cmd, args, options = {}) {
   }
 }
 
-function pnpmSpec() {
+/** The pnpm the workspace pins (`packageManager`), e.g. "pnpm@12.4.2". */
+export function pnpmSpec() {
   const pm = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).packageManager;
   return pm; // e.g. "pnpm@12.4.2"
 }

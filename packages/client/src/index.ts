@@ -1,3 +1,4 @@
+export { MeshError, isMeshError, hasCode, ErrorCode, GrpcStatus, formatFieldErrors, type FieldError, type MeshErrorOptions } from '@xmesh/core';
 export { createMesh, Mesh, type CreateMeshOptions, type UpdateResult, type GrpcClientConstructor } from './mesh.js';
 export type { MeshEvents } from './events.js';
 export type { MeshConfigInput } from './config-input.js';
