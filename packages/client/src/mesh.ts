@@ -23,11 +23,22 @@ import { TransportPool, type TransportPoolOptions } from './transport-pool.js';
 import { MeshServices } from './mesh-services.js';
 import type { XdsBootstrap } from '@xmesh/discovery';
 import { openXdsSource, type PendingXdsSource } from './xds-source.js';
+import { StartupEvents } from './startup-events.js';
 import type { ClusterRateLimit } from './cluster-rate-limit-layer.js';
 import { MeshObservability } from './observability/mesh-observability.js';
 import { GRPC_TRANSPORT_ENV, resolveGrpcTransport } from './grpc-transport-kind.js';
 import { fastUnaryTransport, type FastCallOptions, type FastUnaryAttempt } from './fast-unary-call.js';
 import { MeshUnaryClient } from './unary-client.js';
+
+/**
+ * The events emitted during start-up that the first listener registered afterwards still gets:
+ * what went wrong or where the config came from. Not `config.applied` and the like, which a
+ * listener registered afterwards waits for anew.
+ */
+const STARTUP_REPLAYED: ReadonlySet<string | symbol> = new Set<keyof MeshEvents>(['discovery.error', 'config.rejected', 'xds.warning', 'xds.connection', 'xds.ready']);
+
+/** Ends a mesh's start-up phase; module-private, called by createMesh once the mesh is returned. */
+const END_STARTUP = Symbol('endStartup');
 
 export interface CreateMeshOptions {
   /** A config file path (YAML/JSON), a parsed Envoy bootstrap or resource list, or a MeshSnapshot. Exactly one of `config` and `xds`. */
@@ -38,6 +49,13 @@ export interface CreateMeshOptions {
    * listener (and what it references) is watched; without, every listener and cluster.
    */
   readonly xds?: XdsBootstrap | string | true;
+  /**
+   * With `xds`: how long start-up waits for the first whole config before `createMesh` rejects with
+   * XMESH_TIMEOUT (Envoy's `initial_fetch_timeout`). Default: the bootstrap's `initial_fetch_timeout`,
+   * else 15 000 ms; 0 waits forever. With a bootstrap `cache_path` whose file exists, start-up does
+   * not wait: the mesh starts on the cached config (`xds.ready` says `origin: 'cache'`).
+   */
+  readonly initialFetchTimeoutMs?: number;
   /** Watch the config file (when `config` is a path) and apply good edits; bad ones are rejected. */
   readonly watch?: boolean;
   /** Listener whose routes apply; default: the router's default choice. */
@@ -75,7 +93,13 @@ export interface UpdateResult {
 /** Client constructors as grpc-js generates them (`loadPackageDefinition`, `makeClientConstructor`). */
 export type GrpcClientConstructor<T> = new (address: string, credentials: grpc.ChannelCredentials, options?: Partial<grpc.ClientOptions>) => T;
 
-/** Creates a mesh and resolves once the first snapshot applied and its clusters finished their first resolution. */
+/**
+ * Creates a mesh and resolves once the first snapshot applied and its clusters finished their first
+ * resolution. Rejects with a MeshError: XMESH_CONFIG_INVALID (every error listed), or with `xds`,
+ * XMESH_TIMEOUT when the control plane sent no whole config within `initialFetchTimeoutMs`.
+ * Events emitted during start-up that no listener heard are replayed to the first listeners
+ * registered for them on the returned mesh.
+ */
 export async function createMesh(options: CreateMeshOptions): Promise<Mesh> {
   if ((options.config === undefined) === (options.xds === undefined)) {
     throw new MeshError('XMESH_CONFIG_INVALID', 'give createMesh exactly one of `config` and `xds`', { errors: [{ path: 'config', message: 'exactly one of `config` and `xds`' }] });
@@ -85,6 +109,7 @@ export async function createMesh(options: CreateMeshOptions): Promise<Mesh> {
     if (options.config === undefined) await mesh.followXds(options.xds!);
     else await mesh.update(options.config);
     if (options.watch && typeof options.config === 'string') mesh.watch(options.config);
+    mesh[END_STARTUP]();
   } catch (error) {
     await mesh.close();
     throw error;
@@ -111,6 +136,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private readonly unaryClients = new Map<string, MeshUnaryClient>();
   /** Per-mesh stats, filter state and retry policies the pipeline layers read through MeshState. */
   private readonly services: MeshServices;
+  /** Start-up events no listener heard, for the first listeners registered (see startup-events.ts). */
+  private readonly startup = new StartupEvents();
   /** Stats with Envoy's names, Prometheus and `/stats` text, `/config_dump`, and the opt-in admin server. */
   readonly observability: MeshObservability;
   private fileWatch: FileWatch | undefined = undefined;
@@ -120,9 +147,12 @@ export class Mesh extends EventEmitter<MeshEvents> {
   /** The ADS client this mesh follows (`followXds`), closed with the mesh. */
   private xds: PendingXdsSource | undefined = undefined;
 
+  private readonly initialFetchTimeoutMs: number | undefined;
+
   /** Use `createMesh`; a Mesh built directly serves nothing until `update` applied a config. */
   constructor(options: Omit<CreateMeshOptions, 'config' | 'watch'>) {
     super();
+    this.initialFetchTimeoutMs = options.initialFetchTimeoutMs;
     this.clock = options.clock ?? systemClock;
     this.services = new MeshServices({ clock: this.clock, ...(options.clusterRateLimit ? { clusterRateLimit: options.clusterRateLimit } : {}) });
     this.observability = new MeshObservability(this.services, {
@@ -236,14 +266,19 @@ export class Mesh extends EventEmitter<MeshEvents> {
   async followXds(bootstrap: XdsBootstrap | string | true): Promise<UpdateResult> {
     if (this.closedError) throw this.closedError;
     if (this.xds) throw new MeshError('XMESH_CONFIG_INVALID', 'this mesh already follows a control plane');
+    const startedAt = this.clock.now();
     const pending = openXdsSource(bootstrap === true ? undefined : bootstrap, {
       ...(this.listenerName === undefined ? {} : { listeners: [this.listenerName] }),
+      ...(this.initialFetchTimeoutMs === undefined ? {} : { initialFetchTimeoutMs: this.initialFetchTimeoutMs }),
+      clock: this.clock,
       onNack: (nack) => this.emit('config.rejected', { errors: nack.errors, source: `xds ${nack.typeUrl} nonce ${nack.nonce}` }),
       onWarning: (message) => this.emit('xds.warning', { message }),
+      onConnection: (event) => this.emit('xds.connection', event),
     });
     this.xds = pending;
     const source = await pending.ready();
     const result = await this.update(source.first);
+    this.emit('xds.ready', { origin: source.origin, version: result.version, elapsedMs: this.clock.now() - startedAt });
     source.follow((snapshot) => this.update(snapshot), () => undefined);
     return result;
   }
@@ -279,7 +314,49 @@ export class Mesh extends EventEmitter<MeshEvents> {
     await this.xds?.close();
     await this.pool.closeAll();
     this.services.deadlines.close();
+    this.startup.clear();
     this.removeAllListeners();
+  }
+
+  /** Emits to the listeners of `event`; during start-up, a diagnostic event (STARTUP_REPLAYED) is also recorded for replay. */
+  override emit<T extends EventEmitter.EventNames<MeshEvents>>(event: T, ...args: EventEmitter.EventArgs<MeshEvents, T>): boolean {
+    if (this.startup.starting && STARTUP_REPLAYED.has(event)) this.startup.hold(event, args);
+    return super.emit(event, ...args);
+  }
+
+  /** Adds a listener; the first one registered for an event after start-up also gets that event's start-up emissions (on a microtask). */
+  override on<T extends EventEmitter.EventNames<MeshEvents>>(event: T, fn: EventEmitter.EventListener<MeshEvents, T>, context?: unknown): this {
+    super.on(event, fn, context);
+    if (!this.startup.starting && this.startup.has(event)) {
+      queueMicrotask(() => {
+        for (const args of this.startup.takeAll(event)) Reflect.apply(fn, context, args);
+      });
+    }
+    return this;
+  }
+
+  override addListener<T extends EventEmitter.EventNames<MeshEvents>>(event: T, fn: EventEmitter.EventListener<MeshEvents, T>, context?: unknown): this {
+    return this.on(event, fn, context);
+  }
+
+  /** Adds a one-time listener; after start-up it may be the oldest start-up emission of `event` that it gets. */
+  override once<T extends EventEmitter.EventNames<MeshEvents>>(event: T, fn: EventEmitter.EventListener<MeshEvents, T>, context?: unknown): this {
+    super.once(event, fn, context);
+    if (!this.startup.starting && this.startup.has(event)) {
+      queueMicrotask(() => {
+        if (!this.listeners(event).includes(fn)) return;
+        const args = this.startup.takeOldest(event);
+        if (args === undefined) return;
+        super.removeListener(event, fn, context, true);
+        Reflect.apply(fn, context, args);
+      });
+    }
+    return this;
+  }
+
+  /** Start-up is over (createMesh resolved): later events are not recorded. */
+  [END_STARTUP](): void {
+    this.startup.end();
   }
 
   private async applyUpdate(config: MeshConfigInput): Promise<UpdateResult> {
