@@ -118,7 +118,7 @@ test('the packed packages install with plain npm and run as ESM, as CommonJS and
     await mkdir(app);
     await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'xmesh-user-app', version: '1.0.0', private: true, type: 'module' }, null, 2));
     await ok(
-      sh('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs.map((t) => join(tarballDir, t)), 'typescript@~5.9.3', '@types/node@^22.20.7', '@grpc/grpc-js@~1.14.7'], app),
+      sh('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs.map((t) => join(tarballDir, t)), 'typescript@~5.9.3', '@types/node@^22.20.7', '@grpc/grpc-js@~1.14.7', 'prom-client@^15.1.3'], app),
       'npm install',
     );
 

@@ -6,14 +6,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlPlane, silentLogger } from '@xmesh/control-plane';
 import { createMesh, type Mesh, type MeshEvents } from '@xmesh/client';
 import { createEndpointSource, resolveBootstrap, type XdsBootstrap } from '@xmesh/discovery';
 import { loadEnvoyProtos } from '@xmesh/xds';
-import { loadEcho, startEchoServer, type EchoClient, type EchoServer } from '../support/echo-server.js';
+import { closedPort, loadEcho, startEchoServer, type EchoClient, type EchoServer } from '../support/echo-server.js';
 import { unary } from '../support/grpc-call.js';
 import { bootstrap as staticBootstrap } from '../support/mesh-config.js';
 import { echoResources, ECHO_LISTENER } from './echo-resources.js';
@@ -26,16 +25,6 @@ const bootstrapFor = (port: number, id: string, extra: Partial<XdsBootstrap> = {
   node: { id },
   ...extra,
 });
-
-/** A loopback port nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = createNetServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 /** `promise`'s outcome, or a rejection naming what never settled after `ms`. */
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

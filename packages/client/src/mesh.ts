@@ -5,7 +5,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { EventEmitter } from 'eventemitter3';
 import { BucketRotation, type ResilienceEvents, type StatsSnapshot } from '@xmesh/breaker';
-import { fetch as undiciFetch, type Dispatcher, type RequestInfo, type RequestInit, type Response } from 'undici';
+import type { MetricsRegistry } from '@xmesh/stats';
+import { fetch as undiciFetch, Request as UndiciRequest, type Dispatcher, type RequestInit as UndiciRequestInit } from 'undici';
 import { MeshError, systemClock, type Clock, type FieldError } from '@xmesh/core';
 import { invalidConfig, type MeshSnapshot } from '@xmesh/xds';
 import { ClusterManager } from './cluster-manager.js';
@@ -28,6 +29,7 @@ import type { ClusterRateLimit } from './cluster-rate-limit-layer.js';
 import { MeshObservability } from './observability/mesh-observability.js';
 import { GRPC_TRANSPORT_ENV, resolveGrpcTransport } from './grpc-transport-kind.js';
 import { fastUnaryTransport, type FastCallOptions, type FastUnaryAttempt } from './fast-unary-call.js';
+import { overrideHeaders, type CallOverrides } from './retry/call-overrides.js';
 import { MeshUnaryClient } from './unary-client.js';
 
 /**
@@ -65,6 +67,13 @@ export interface CreateMeshOptions {
   readonly transport?: TransportPoolOptions;
   /** A cluster-wide rate limit shared with other meshes through Redis (`RedisRateLimiter`); off by default. */
   readonly clusterRateLimit?: ClusterRateLimit;
+  /**
+   * Metrics: `registry` is the app's prom-client `Registry` (or any object with `registerMetric` and
+   * `getSingleMetric`); every xmesh metric family registers there as well as on the mesh's own, so
+   * one scrape of the app's registry shows both. One mesh per registry: a family whose name the
+   * registry already has stays the registry's.
+   */
+  readonly metrics?: { readonly registry?: MetricsRegistry };
   /** Replaces embedded-mode building blocks (router, balancer, discovery). */
   readonly components?: Partial<MeshComponents>;
   /**
@@ -81,7 +90,33 @@ export interface CreateMeshOptions {
   readonly clusters?: Readonly<Record<string, MeshMode>>;
   /** Environment read for `XMESH_MODE` and `XMESH_GRPC_TRANSPORT`; default `process.env`. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Whether calls' `x-envoy-upstream-rq-timeout-ms`, `x-envoy-max-retries` and `x-envoy-retry-on` /
+   * `x-envoy-retry-grpc-on` headers override the route (as Envoy does for internal callers). Default
+   * true: the callers are the app. The per-call options `timeoutMs`, `maxRetries`, `retryOn` travel as
+   * these headers. A proxy built on a mesh (the sidecar) sets false and decides per caller.
+   */
+  readonly trustCallerHeaders?: boolean;
 }
+
+/** `mesh.fetch` init: the global `RequestInit` plus this call's overrides of the route's timeout and retries. */
+export interface MeshRequestInit extends RequestInit, CallOverrides {}
+
+/** `mesh.unary` options: the fast call's metadata and deadline, plus overrides of the route's timeout and retries. */
+export interface MeshUnaryOptions extends FastCallOptions, CallOverrides {}
+
+/** `mesh.close` options. */
+export interface CloseOptions {
+  /**
+   * Milliseconds to let calls in flight finish: new calls fail with XMESH_CLOSED at once, the mesh
+   * waits until no request is active upstream or `drain` passed, then closes what is left (calls
+   * still running end with an error). Default 0: close at once.
+   */
+  readonly drain?: number;
+}
+
+/** How often a draining mesh checks whether its calls in flight finished. */
+const DRAIN_POLL_MS = 20;
 
 export interface UpdateResult {
   readonly version: string;
@@ -146,6 +181,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private updates: Promise<unknown> = Promise.resolve();
   /** The ADS client this mesh follows (`followXds`), closed with the mesh. */
   private xds: PendingXdsSource | undefined = undefined;
+  /** Set by the first `close()`. */
+  private closing: Promise<void> | undefined = undefined;
 
   private readonly initialFetchTimeoutMs: number | undefined;
 
@@ -154,11 +191,16 @@ export class Mesh extends EventEmitter<MeshEvents> {
     super();
     this.initialFetchTimeoutMs = options.initialFetchTimeoutMs;
     this.clock = options.clock ?? systemClock;
-    this.services = new MeshServices({ clock: this.clock, ...(options.clusterRateLimit ? { clusterRateLimit: options.clusterRateLimit } : {}) });
+    this.services = new MeshServices({
+      clock: this.clock,
+      ...(options.clusterRateLimit ? { clusterRateLimit: options.clusterRateLimit } : {}),
+      ...(options.trustCallerHeaders === undefined ? {} : { trustsCallerHeaders: options.trustCallerHeaders }),
+    });
     this.observability = new MeshObservability(this.services, {
       events: this,
       currentClusters: () => this.current?.clusters,
       currentSnapshot: () => this.current?.snapshot,
+      appRegistry: options.metrics?.registry,
     });
     this.components = { ...defaultComponents, ...options.components };
     this.listenerName = options.listener;
@@ -197,9 +239,14 @@ export class Mesh extends EventEmitter<MeshEvents> {
     return new MeshChannel({ state: () => this.state(), invoke: this.grpcInvoke }, target);
   }
 
-  /** Builds a stock grpc-js generated client whose calls go through the mesh to `target`. */
+  /**
+   * Builds a stock grpc-js generated client whose calls go through the mesh to `target`. Its call
+   * options also take `timeoutMs`, `maxRetries` and `retryOn` (overrides of the route's timeout and
+   * retries for that call: `client.echo(req, { timeoutMs: 200 }, cb)`).
+   */
   grpcClient<T>(ClientCtor: GrpcClientConstructor<T>, target: string, options: Partial<grpc.ClientOptions> = {}): T {
-    return new ClientCtor(target, grpc.credentials.createInsecure(), { ...options, channelOverride: this.grpcChannel(target) });
+    const interceptors = [callOverridesInterceptor, ...(options.interceptors ?? [])];
+    return new ClientCtor(target, grpc.credentials.createInsecure(), { ...options, interceptors, channelOverride: this.grpcChannel(target) });
   }
 
   /**
@@ -215,14 +262,39 @@ export class Mesh extends EventEmitter<MeshEvents> {
     return client;
   }
 
-  /** One unary call on the fast path (`unaryClient(target).unary(...)`): resolves with the serialized reply, rejects with a MeshError. */
-  unary(target: string, path: string, request: Uint8Array, options?: FastCallOptions): Promise<Buffer> {
-    return this.unaryClient(target).unary(path, request, options);
+  /**
+   * One unary call on the fast path (`unaryClient(target).unary(...)`): resolves with the serialized
+   * reply, rejects with a MeshError. `timeoutMs`, `maxRetries`, `retryOn` override the route for this call.
+   */
+  unary(target: string, path: string, request: Uint8Array, options?: MeshUnaryOptions): Promise<Buffer> {
+    return this.unaryClient(target).unary(path, request, options === undefined ? undefined : withOverrideMetadata(options));
   }
 
-  /** undici `fetch` through the mesh. Mesh failures reject with a TypeError whose `cause` is the MeshError. */
-  fetch(input: RequestInfo, init: RequestInit = {}): Promise<Response> {
-    return undiciFetch(input, { ...init, dispatcher: this.dispatcher });
+  /**
+   * `fetch` through the mesh, typed as the global one: `input` is a URL (string or `URL`) or a global
+   * `Request` (its method, headers, body and signal are used); `init` may add `timeoutMs`,
+   * `maxRetries`, `retryOn` for this call. Resolves with a `Response` (undici's class, so
+   * `instanceof Response` is false; its shape is the global Response). Mesh failures reject with a
+   * TypeError whose `cause` is the MeshError, as fetch does; calls the mesh ends before a response
+   * get Envoy's local reply (status and `x-xmesh-error-code`).
+   */
+  fetch(input: string | URL | Request, init: MeshRequestInit = {}): Promise<Response> {
+    const { timeoutMs, maxRetries, retryOn, ...rest } = init;
+    const overrides = overrideHeaders({ timeoutMs, maxRetries, retryOn });
+    let url: string | URL | UndiciRequest;
+    let fromRequest: UndiciRequestInit = {};
+    if (typeof input === 'string' || input instanceof URL || input instanceof UndiciRequest) url = input;
+    else {
+      url = input.url;
+      fromRequest = requestInitOf(input);
+    }
+    const merged: UndiciRequestInit = { ...fromRequest, ...(rest as UndiciRequestInit), dispatcher: this.dispatcher };
+    if (overrides.length > 0) {
+      const headers = new Headers((merged.headers ?? (url instanceof UndiciRequest ? url.headers : undefined)) as ConstructorParameters<typeof Headers>[0]);
+      for (const [name, value] of overrides) headers.set(name, value);
+      merged.headers = headers as unknown as UndiciRequestInit['headers'];
+    }
+    return undiciFetch(url, merged) as unknown as Promise<Response>;
   }
 
   /**
@@ -302,12 +374,36 @@ export class Mesh extends EventEmitter<MeshEvents> {
     return out;
   }
 
-  /** Stops watchers, sources and timers, closes every connection; new calls then fail with XMESH_CLOSED. Idempotent. */
-  async close(): Promise<void> {
-    if (this.closedError) return;
+  /**
+   * Closes the mesh: new calls fail with XMESH_CLOSED at once; with `drain` (ms), calls in flight may
+   * finish until none is active or the drain time passed; then watchers, sources, timers and every
+   * connection close (calls still running end with an error). Idempotent: later calls return the
+   * same promise.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    if (this.closing !== undefined) return this.closing;
     this.closedError = new MeshError('XMESH_CLOSED', 'the mesh is closed');
+    this.closing = this.shutdown(Math.max(0, options.drain ?? 0));
+    return this.closing;
+  }
+
+  /** Resolves once no request is active upstream, or after `maxMs`; checks every DRAIN_POLL_MS on the mesh clock. */
+  private drain(maxMs: number): Promise<void> {
+    const until = this.clock.now() + maxMs;
+    return new Promise((resolve) => {
+      const check = (): void => {
+        const now = this.clock.now();
+        if (this.services.activeRequests() === 0 || now >= until) resolve();
+        else this.clock.setTimeout(check, Math.min(DRAIN_POLL_MS, until - now));
+      };
+      check();
+    });
+  }
+
+  private async shutdown(drainMs: number): Promise<void> {
     this.fileWatch?.close();
     this.fileWatch = undefined;
+    if (drainMs > 0) await this.drain(drainMs);
     this.clusters.closeAll();
     this.rotation.close();
     await this.observability.close();
@@ -388,4 +484,38 @@ export class Mesh extends EventEmitter<MeshEvents> {
       return { errors: [{ path: loaded.source, message: (error as Error).message }], source: loaded.source };
     }
   }
+}
+
+/** grpc-js client interceptor: a call's `timeoutMs` / `maxRetries` / `retryOn` options become the x-envoy-* metadata the mesh reads. */
+const callOverridesInterceptor: grpc.Interceptor = (options, nextCall) => {
+  const pairs = overrideHeaders(options as grpc.InterceptorOptions & CallOverrides);
+  if (pairs.length === 0) return new grpc.InterceptingCall(nextCall(options));
+  return new grpc.InterceptingCall(nextCall(options), {
+    start(metadata, listener, next) {
+      for (const [name, value] of pairs) metadata.set(name, value);
+      next(metadata, listener);
+    },
+  });
+};
+
+/** Fast-call options with the overrides moved into the metadata. */
+function withOverrideMetadata(options: MeshUnaryOptions): FastCallOptions {
+  const { timeoutMs, maxRetries, retryOn, ...fast } = options;
+  const pairs = overrideHeaders({ timeoutMs, maxRetries, retryOn });
+  if (pairs.length === 0) return fast;
+  return { ...fast, metadata: { ...fast.metadata, ...Object.fromEntries(pairs) } };
+}
+
+/** The parts of a global `Request` that undici's fetch takes as init (its own Request class refuses the global one). */
+function requestInitOf(request: Request): UndiciRequestInit {
+  const hasBody = request.body !== null;
+  return {
+    method: request.method,
+    headers: [...request.headers] as [string, string][],
+    ...(hasBody ? { body: request.body as unknown as UndiciRequestInit['body'], duplex: 'half' as const } : {}),
+    signal: request.signal as unknown as UndiciRequestInit['signal'],
+    redirect: request.redirect,
+    keepalive: request.keepalive,
+    integrity: request.integrity,
+  };
 }

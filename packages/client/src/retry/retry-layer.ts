@@ -6,6 +6,7 @@
 import type { Layer } from '../pipeline.js';
 import type { PipelineCall } from '../pipeline-call.js';
 import { RetryController } from './retry-controller.js';
+import { overridesFromHeaders, withOverrides } from './call-overrides.js';
 
 export const retryLayer: Layer = (next) => (call) => {
   const services = call.state.services;
@@ -14,6 +15,10 @@ export const retryLayer: Layer = (next) => (call) => {
     next(call);
     return;
   }
-  const policy = services.policies.of(decision.route.action);
+  const routePolicy = services.policies.of(decision.route.action);
+  // Per-call timeout and retry overrides: set by a front end that checked the caller, or read from
+  // the request's x-envoy-* headers when this mesh trusts its callers (the app, in embedded mode).
+  const overrides = call.overrides ?? (services.trustsCallerHeaders ? overridesFromHeaders(call.request.headers) : undefined);
+  const policy = overrides === undefined ? routePolicy : withOverrides(routePolicy, overrides);
   new RetryController(call, next as (call: PipelineCall) => void, policy, services).start();
 };
