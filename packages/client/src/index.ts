@@ -2,6 +2,7 @@ export { MeshError, isMeshError, hasCode, ErrorCode, GrpcStatus, formatFieldErro
 export { createMesh, Mesh, type CreateMeshOptions, type UpdateResult, type GrpcClientConstructor, type MeshRequestInit, type MeshUnaryOptions, type CloseOptions } from './mesh.js';
 export type { MeshEvents, ConfigAppliedEvent, ConfigRejectedEvent, XdsWarningEvent, XdsReadyEvent, DiscoveryErrorEvent, ModeChangedEvent } from './events.js';
 export type { ResilienceEvents, EjectionReason } from '@xmesh/breaker';
+export { isInternalCaller, type DownstreamCaller } from './retry/caller-trust.js';
 export { overrideHeaders, overridesFromHeaders, TIMEOUT_HEADER, MAX_RETRIES_HEADER, RETRY_ON_HEADER, RETRY_GRPC_ON_HEADER, type CallOverrides } from './retry/call-overrides.js';
 export type { MeshConfigInput } from './config-input.js';
 export { isMeshSnapshot, loadConfig, type LoadResult } from './config-input.js';

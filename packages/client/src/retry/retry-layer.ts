@@ -7,6 +7,7 @@ import type { Layer } from '../pipeline.js';
 import type { PipelineCall } from '../pipeline-call.js';
 import { RetryController } from './retry-controller.js';
 import { overridesFromHeaders, withOverrides } from './call-overrides.js';
+import { isInternalCaller } from './caller-trust.js';
 
 export const retryLayer: Layer = (next) => (call) => {
   const services = call.state.services;
@@ -16,9 +17,11 @@ export const retryLayer: Layer = (next) => (call) => {
     return;
   }
   const routePolicy = services.policies.of(decision.route.action);
-  // Per-call timeout and retry overrides: set by a front end that checked the caller, or read from
-  // the request's x-envoy-* headers when this mesh trusts its callers (the app, in embedded mode).
-  const overrides = call.overrides ?? (services.trustsCallerHeaders ? overridesFromHeaders(call.request.headers) : undefined);
+  // Per-call timeout and retry overrides: set by a front end, or read from the request's x-envoy-*
+  // headers when the caller is trusted: the app itself (embedded mode), or a proxied caller that the
+  // listener's HttpConnectionManager deems internal.
+  const trusted = call.caller === undefined ? services.trustsCallerHeaders : isInternalCaller(call.caller, decision.listener?.callerTrust);
+  const overrides = call.overrides ?? (trusted ? overridesFromHeaders(call.request.headers) : undefined);
   const policy = overrides === undefined ? routePolicy : withOverrides(routePolicy, overrides);
   new RetryController(call, next as (call: PipelineCall) => void, policy, services).start();
 };
