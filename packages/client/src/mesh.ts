@@ -132,8 +132,8 @@ export type GrpcClientConstructor<T> = new (address: string, credentials: grpc.C
  * Creates a mesh and resolves once the first snapshot applied and its clusters finished their first
  * resolution. Rejects with a MeshError: XMESH_CONFIG_INVALID (every error listed), or with `xds`,
  * XMESH_TIMEOUT when the control plane sent no whole config within `initialFetchTimeoutMs`.
- * Events emitted during start-up that no listener heard are replayed to the first listeners
- * registered for them on the returned mesh.
+ * Diagnostic events of start-up (`discovery.error`, `config.rejected`, `xds.*`) are handed to the
+ * first listener registered for each on the returned mesh (see MeshEvents).
  */
 export async function createMesh(options: CreateMeshOptions): Promise<Mesh> {
   if ((options.config === undefined) === (options.xds === undefined)) {
