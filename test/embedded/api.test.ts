@@ -13,6 +13,7 @@ import { createMesh, isMeshError } from '@xmesh/client';
 import { loadEcho, startEchoServer, type EchoClient, type EchoServer } from '../support/echo-server.js';
 import { unary } from '../support/grpc-call.js';
 import { bootstrap } from '../support/mesh-config.js';
+import { within } from '../support/within.js';
 
 const { EchoClient: EchoCtor } = loadEcho();
 
@@ -66,14 +67,6 @@ class Upstream {
   }
 }
 
-/** `promise`'s outcome, or a rejection naming what never settled after `ms`. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const guard = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, guard]).finally(() => clearTimeout(timer));
-}
 
 async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

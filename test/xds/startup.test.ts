@@ -15,6 +15,7 @@ import { loadEnvoyProtos } from '@xmesh/xds';
 import { closedPort, loadEcho, startEchoServer, type EchoClient, type EchoServer } from '../support/echo-server.js';
 import { unary } from '../support/grpc-call.js';
 import { bootstrap as staticBootstrap } from '../support/mesh-config.js';
+import { within } from '../support/within.js';
 import { echoResources, ECHO_LISTENER } from './echo-resources.js';
 
 const { EchoClient: EchoCtor } = loadEcho();
@@ -26,14 +27,6 @@ const bootstrapFor = (port: number, id: string, extra: Partial<XdsBootstrap> = {
   ...extra,
 });
 
-/** `promise`'s outcome, or a rejection naming what never settled after `ms`. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const guard = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, guard]).finally(() => clearTimeout(timer));
-}
 
 /** The first `event` the mesh delivers to a listener registered now. */
 function next<K extends keyof MeshEvents>(mesh: Mesh, event: K): Promise<Parameters<MeshEvents[K]>[0]> {
@@ -99,9 +92,7 @@ describe('createMesh({ xds }) start-up', () => {
         10_000,
         'createMesh from the cache',
       );
-      const client = new EchoCtor(`${ECHO_LISTENER}:80`, (await import('@grpc/grpc-js')).credentials.createInsecure(), {
-        channelOverride: mesh.grpcChannel(`${ECHO_LISTENER}:80`),
-      }) as EchoClient;
+      const client = mesh.grpcClient(EchoCtor, `${ECHO_LISTENER}:80`) as EchoClient;
       try {
         assert.ok(Date.now() - started < 10_000);
         const ready = await within(next(mesh, 'xds.ready'), 5_000, 'the replayed xds.ready');
