@@ -245,8 +245,9 @@ export class Mesh extends EventEmitter<MeshEvents> {
    * retries for that call: `client.echo(req, { timeoutMs: 200 }, cb)`).
    */
   grpcClient<T>(ClientCtor: GrpcClientConstructor<T>, target: string, options: Partial<grpc.ClientOptions> = {}): T {
-    const interceptors = [callOverridesInterceptor, ...(options.interceptors ?? [])];
-    return new ClientCtor(target, grpc.credentials.createInsecure(), { ...options, interceptors, channelOverride: this.grpcChannel(target) });
+    const own = options.callInvocationTransformer;
+    const callInvocationTransformer: grpc.CallInvocationTransformer = own === undefined ? applyCallOverrides : (call) => own(applyCallOverrides(call));
+    return new ClientCtor(target, grpc.credentials.createInsecure(), { ...options, callInvocationTransformer, channelOverride: this.grpcChannel(target) });
   }
 
   /**
@@ -279,11 +280,13 @@ export class Mesh extends EventEmitter<MeshEvents> {
    * get Envoy's local reply (status and `x-xmesh-error-code`).
    */
   fetch(input: string | URL | Request, init: MeshRequestInit = {}): Promise<Response> {
+    const plain = typeof input === 'string' || input instanceof URL || input instanceof UndiciRequest;
+    if (plain && !hasOverrides(init)) return undiciFetch(input, { ...(init as UndiciRequestInit), dispatcher: this.dispatcher }) as unknown as Promise<Response>;
     const { timeoutMs, maxRetries, retryOn, ...rest } = init;
     const overrides = overrideHeaders({ timeoutMs, maxRetries, retryOn });
     let url: string | URL | UndiciRequest;
     let fromRequest: UndiciRequestInit = {};
-    if (typeof input === 'string' || input instanceof URL || input instanceof UndiciRequest) url = input;
+    if (plain) url = input;
     else {
       url = input.url;
       fromRequest = requestInitOf(input);
@@ -486,20 +489,24 @@ export class Mesh extends EventEmitter<MeshEvents> {
   }
 }
 
-/** grpc-js client interceptor: a call's `timeoutMs` / `maxRetries` / `retryOn` options become the x-envoy-* metadata the mesh reads. */
-const callOverridesInterceptor: grpc.Interceptor = (options, nextCall) => {
-  const pairs = overrideHeaders(options as grpc.InterceptorOptions & CallOverrides);
-  if (pairs.length === 0) return new grpc.InterceptingCall(nextCall(options));
-  return new grpc.InterceptingCall(nextCall(options), {
-    start(metadata, listener, next) {
-      for (const [name, value] of pairs) metadata.set(name, value);
-      next(metadata, listener);
-    },
-  });
+/**
+ * grpc-js call transformer of `grpcClient` clients: a call's `timeoutMs` / `maxRetries` / `retryOn`
+ * options become the x-envoy-* metadata the mesh reads. (A transformer, not an interceptor: grpc-js's
+ * interceptor chain costs about 100 µs of CPU per call; this is one function call.)
+ */
+const applyCallOverrides: grpc.CallInvocationTransformer = (call) => {
+  const options = call.callOptions as grpc.CallOptions & CallOverrides;
+  if (hasOverrides(options)) for (const [name, value] of overrideHeaders(options)) call.metadata.set(name, value);
+  return call;
 };
+
+function hasOverrides(options: CallOverrides): boolean {
+  return options.timeoutMs !== undefined || options.maxRetries !== undefined || options.retryOn !== undefined;
+}
 
 /** Fast-call options with the overrides moved into the metadata. */
 function withOverrideMetadata(options: MeshUnaryOptions): FastCallOptions {
+  if (!hasOverrides(options)) return options;
   const { timeoutMs, maxRetries, retryOn, ...fast } = options;
   const pairs = overrideHeaders({ timeoutMs, maxRetries, retryOn });
   if (pairs.length === 0) return fast;
