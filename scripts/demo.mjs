@@ -3,7 +3,11 @@
 // plane, three replicas, the xmesh sidecar; xDS-driven embedded mode ramped to sidecar mode and
 // back; a short benchmark). `--no-bench` skips the benchmark.
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { reexecOnSupportedNode } from './node-runtime.mjs';
 import { build, install, root, run } from './setup.mjs';
+
+reexecOnSupportedNode(fileURLToPath(import.meta.url));
 
 if (!process.argv.includes('--no-install')) install();
 build();

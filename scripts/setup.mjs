@@ -1,9 +1,11 @@
 // Installs the workspace (pnpm, pinned by package.json's packageManager) and builds every package.
-// Plain `npm` is all a fresh machine needs: pnpm is fetched through npx.
+// Plain `npm` is all a fresh machine needs: pnpm is fetched through npx, and a supported Node (see
+// node-runtime.mjs) is installed from npm when the machine's is older.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { reexecOnSupportedNode } from './node-runtime.mjs';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -15,14 +17,16 @@ export function run(cmd, args, options = {}) {
   }
 }
 
-function pnpmSpec() {
+/** The pnpm the workspace pins (`packageManager`), e.g. "pnpm@12.4.2". */
+export function pnpmSpec() {
   const pm = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).packageManager;
   return pm; // e.g. "pnpm@12.4.2"
 }
 
-export function install() {
+/** Installs the workspace; `env` (default this process's) is the environment npx and pnpm run in. */
+export function install(env = process.env) {
   const spec = pnpmSpec();
-  run('npx', ['-y', spec, 'install', '--frozen-lockfile'], { env: { ...process.env, npm_config_yes: 'true' } });
+  run('npx', ['-y', spec, 'install', '--frozen-lockfile'], { env: { ...env, npm_config_yes: 'true' } });
 }
 
 /**
@@ -43,14 +47,16 @@ export function ensureDebian(binaries) {
   return missing.filter(([bin]) => spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0).map(([bin]) => bin);
 }
 
-export function build() {
+/** Type-checks and builds every package with `tsc -b`, run by `node` (default this process's). */
+export function build(node = process.execPath) {
   const configs = readdirSync(join(root, 'packages'))
     .map((p) => join('packages', p, 'tsconfig.json'))
     .filter((p) => existsSync(join(root, p)));
-  run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b', ...configs]);
+  run(node, [join(root, 'node_modules/typescript/bin/tsc'), '-b', ...configs]);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  reexecOnSupportedNode(fileURLToPath(import.meta.url));
   install();
   build();
 }

@@ -1,12 +1,25 @@
-// The test command: install, build every package (types included), then run every *.test.ts with Node's
-// test runner. Its TAP summary (# tests / # pass / # fail) is the closing output.
+// The test command: install, build every package (types included), then run every *.test.ts with
+// Node's test runner on each tested Node line — the oldest supported LTS and the newest release
+// (node-runtime.mjs installs a line the machine lacks from npm). Each run prints its TAP; the
+// closing line sums both runs: `N passed, N failed, N skipped` (exit 1 when either run failed).
+// Runs on any Node >= 18, the machine's own included.
+//
+//   node scripts/test.mjs [--no-install] [--node=22[,26]] [filter ...]
+import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { build, ensureDebian, install, root, run } from './setup.mjs';
+import { envWithNode, nodeOfLine, TESTED_NODE_LINES, versionOf } from './node-runtime.mjs';
+import { build, ensureDebian, install, root } from './setup.mjs';
 
-const skipInstall = process.argv.includes('--no-install');
-if (!skipInstall) install();
-build();
+const args = process.argv.slice(2);
+const skipInstall = args.includes('--no-install');
+const nodeArg = args.find((a) => a.startsWith('--node='));
+const lines = nodeArg ? nodeArg.slice('--node='.length).split(',').map(Number) : TESTED_NODE_LINES;
+const runtimes = lines.map((line) => ({ line, node: nodeOfLine(line) }));
+
+const buildEnv = envWithNode(runtimes[0].node);
+if (!skipInstall) install(buildEnv);
+build(runtimes[0].node);
 // Real servers some tests start on loopback: without redis-server its tests fail; without haproxy the
 // bench's HAProxy scenario tests skip, saying why.
 const missing = ensureDebian({ 'redis-server': 'redis-server', haproxy: 'haproxy' });
@@ -23,7 +36,7 @@ function find(dir, out = []) {
   return out;
 }
 
-const filter = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const filter = args.filter((a) => !a.startsWith('--'));
 const files = ['packages', 'test', 'examples', 'bench']
   .flatMap((d) => find(join(root, d)))
   .filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)))
@@ -32,11 +45,51 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
-run(process.execPath, [
-  '--conditions=xmesh-source',
-  '--import', 'tsx',
-  '--test',
-  '--test-reporter=tap',
-  '--test-timeout=120000',
-  ...files,
-]);
+
+/** Runs the files on `node`, echoing its output, and resolves with the TAP summary it closed on. */
+function runSuite(node) {
+  return new Promise((resolve) => {
+    const child = spawn(
+      node,
+      ['--conditions=xmesh-source', '--import', 'tsx', '--test', '--test-reporter=tap', '--test-timeout=120000', ...files],
+      { cwd: root, env: envWithNode(node), stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const summary = {};
+    let pending = '';
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      const text = pending + chunk.toString('utf8');
+      const parts = text.split('\n');
+      pending = parts.pop() ?? '';
+      for (const line of parts) {
+        const m = /^# (tests|pass|fail|cancelled|skipped|todo) (\d+)$/.exec(line);
+        if (m) summary[m[1]] = Number(m[2]);
+      }
+    });
+    child.on('close', (code, signal) => resolve({ code: code ?? 1, signal, summary }));
+  });
+}
+
+async function main() {
+  const totals = { passed: 0, failed: 0, skipped: 0 };
+  let failedRuns = 0;
+  for (const { line, node } of runtimes) {
+    const started = Date.now();
+    console.log(`\n== ${files.length} test files on Node ${versionOf(node)} (${node})`);
+    const { code, signal, summary } = await runSuite(node);
+    const passed = summary.pass ?? 0;
+    // A run that exited non-zero without a failing test (a crash, a killed runner) still fails.
+    const failed = (summary.fail ?? 0) + (summary.cancelled ?? 0) || (code !== 0 ? 1 : 0);
+    const skipped = (summary.skipped ?? 0) + (summary.todo ?? 0);
+    totals.passed += passed;
+    totals.failed += failed;
+    totals.skipped += skipped;
+    if (code !== 0 || failed > 0) failedRuns++;
+    const seconds = Math.round((Date.now() - started) / 1000);
+    console.log(`== Node ${line}: ${passed} passed, ${failed} failed, ${skipped} skipped in ${seconds} s${code !== 0 ? ` (exit ${signal ?? code})` : ''}`);
+  }
+  console.log(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
+  process.exit(failedRuns > 0 ? 1 : 0);
+}
+
+main();

@@ -20,6 +20,8 @@ export interface MeshServicesOptions {
   readonly clusterRateLimit?: ClusterRateLimit;
   /** Cluster retry admission; default: a `max_retries` / retry-budget counter per cluster. */
   readonly retryAdmission?: (call: PipelineCall) => RetryAdmission | undefined;
+  /** Whether every caller's x-envoy-* timeout and retry headers are honoured (the app in embedded mode); default true. */
+  readonly trustsCallerHeaders?: boolean;
 }
 
 export class MeshServices {
@@ -31,6 +33,8 @@ export class MeshServices {
   /** Route-timeout deadlines of the calls in flight, on one clock timer. */
   readonly deadlines: DeadlineScheduler;
   readonly clusterRateLimit: ClusterRateLimit | undefined;
+  /** See MeshServicesOptions.trustsCallerHeaders. */
+  readonly trustsCallerHeaders: boolean;
   private readonly clusterStats = new Map<string, UpstreamStats>();
   private sidecarStats: UpstreamStats | undefined = undefined;
   private readonly routeStats = new WeakMap<object, UpstreamStats>();
@@ -43,6 +47,14 @@ export class MeshServices {
     this.filters = new FilterChain({ clock: this.clock, stats: this.stats, random: this.random });
     this.customAdmission = options.retryAdmission;
     this.clusterRateLimit = options.clusterRateLimit;
+    this.trustsCallerHeaders = options.trustsCallerHeaders ?? true;
+  }
+
+  /** Requests bound to an endpoint and not finished yet, over every cluster and the sidecar (`upstream_rq_active`). */
+  activeRequests(): number {
+    let active = this.sidecarStats?.rqActive.value ?? 0;
+    for (const stats of this.clusterStats.values()) active += stats.rqActive.value;
+    return active;
   }
 
   /** `cluster.<name>.` upstream stats. */

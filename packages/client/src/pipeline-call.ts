@@ -11,6 +11,8 @@ import type { ClusterRuntime } from './cluster-runtime.js';
 import type { EndpointTransports, TransportPool } from './transport-pool.js';
 import type { MeshMode } from './mode.js';
 import type { AttemptRetry } from './retry/attempt-retry.js';
+import type { CallOverrides } from './retry/call-overrides.js';
+import type { DownstreamCaller } from './retry/caller-trust.js';
 
 export abstract class PipelineCall {
   decision: RouteDecision | undefined = undefined;
@@ -26,6 +28,10 @@ export abstract class PipelineCall {
   retry: AttemptRetry | undefined = undefined;
   /** Endpoint ids earlier attempts of this call used, so a retry's pick can prefer another host. */
   tried: ReadonlySet<string> | undefined = undefined;
+  /** Timeout and retry overrides a front end granted this call (a trusted caller's x-envoy-* headers); read by the retry layer. */
+  overrides: CallOverrides | undefined = undefined;
+  /** Set by a proxy front end: who sent the request, for the listener's caller trust. Undefined: the app itself. */
+  caller: DownstreamCaller | undefined = undefined;
   /** Headers the filters add to the upstream request; front ends apply them. */
   requestHeadersToAdd: readonly HeaderValueOption[] | undefined = undefined;
   /** Headers the filters add to the response the caller sees (`x-ratelimit-*`); front ends apply them. */

@@ -5,8 +5,18 @@
  * reference (as a gRPC xDS client does).
  */
 import { XdsClient, type NackInfo, type XdsBootstrap } from '@xmesh/discovery';
-import { MeshError } from '@xmesh/core';
+import { MeshError, systemClock, type Clock, type TimerHandle } from '@xmesh/core';
 import type { MeshSnapshot } from '@xmesh/xds';
+
+/** Envoy's default `ConfigSource.initial_fetch_timeout`. */
+export const DEFAULT_INITIAL_FETCH_TIMEOUT_MS = 15_000;
+
+/** The ADS stream came up (its first response) or went down (with why, and when it retries). */
+export interface XdsConnectionEvent {
+  readonly connected: boolean;
+  readonly error?: string;
+  readonly retryInMs?: number;
+}
 
 export interface XdsSourceOptions {
   /** Listener names to watch; default: every listener and every cluster (wildcard). */
@@ -15,11 +25,23 @@ export interface XdsSourceOptions {
   readonly onNack?: (nack: NackInfo) => void;
   /** Something the mesh should know but that changes nothing served (cache use, excluded or absent resources). */
   readonly onWarning?: (message: string) => void;
+  /** The ADS stream came up or went down. */
+  readonly onConnection?: (event: XdsConnectionEvent) => void;
+  /**
+   * `ready()` rejects with XMESH_TIMEOUT when no whole config came within this many ms of opening
+   * (Envoy's `initial_fetch_timeout`). Default: the bootstrap's `initial_fetch_timeout`, else 15 s;
+   * 0 waits forever. A config from the on-disk cache counts: it is there at once.
+   */
+  readonly initialFetchTimeoutMs?: number;
+  /** Timer for the initial fetch timeout; default the system clock. */
+  readonly clock?: Clock;
 }
 
 export interface XdsSource {
   /** The first snapshot to start with. */
   readonly first: MeshSnapshot;
+  /** Where `first` came from: the bootstrap's on-disk cache (the control plane had not answered yet) or the control plane. */
+  readonly origin: 'cache' | 'control-plane';
   /** Applies every later snapshot with `apply`; returns nothing, errors go to `onRejected`. */
   follow(apply: (snapshot: MeshSnapshot) => Promise<unknown>, onRejected: (error: Error) => void): void;
   close(): Promise<void>;
@@ -27,7 +49,10 @@ export interface XdsSource {
 
 /** An ADS client opened but maybe not yet ready; `close()` before the first snapshot rejects `ready()`. */
 export interface PendingXdsSource {
-  /** Resolves with the source once the first snapshot arrived (from the control plane or the bootstrap's cache). */
+  /**
+   * Resolves with the source once the first snapshot arrived (from the control plane or the bootstrap's
+   * cache); rejects with XMESH_TIMEOUT after the initial fetch timeout, XMESH_CLOSED after `close()`.
+   */
   ready(): Promise<XdsSource>;
   close(): Promise<void>;
 }
@@ -43,25 +68,45 @@ export function openXdsSource(bootstrap: XdsBootstrap | string | undefined, opti
     ...(bootstrap === undefined ? {} : { bootstrap }),
     ...(wildcard ? { wildcardListeners: true, wildcardClusters: true } : { listeners }),
   });
-  const { onNack, onWarning } = options;
+  const { onNack, onWarning, onConnection } = options;
   if (onNack) client.on('nack', onNack);
   if (onWarning) {
     client.on('warning', onWarning);
     client.on('does-not-exist', ({ typeUrl, name }) => onWarning(`xDS resource ${typeUrl.slice(typeUrl.lastIndexOf('.') + 1)} "${name}" does not exist on the control plane`));
   }
+  let connected = false;
+  let lastError: string | undefined;
+  client.on('connection', (event) => {
+    if (event.connected) connected = true;
+    else lastError = event.error;
+    onConnection?.(event);
+  });
+  const clock = options.clock ?? systemClock;
+  const timeoutMs = options.initialFetchTimeoutMs ?? client.bootstrap.initialFetchTimeoutMs ?? DEFAULT_INITIAL_FETCH_TIMEOUT_MS;
+  let timer: TimerHandle | undefined;
   let closed = false;
   let rejectReady: ((error: Error) => void) | undefined;
   const close = async () => {
     closed = true;
+    if (timer !== undefined) clock.clearTimeout(timer);
     rejectReady?.(new MeshError('XMESH_CLOSED', 'closed before the control plane sent a whole config'));
     await client.close();
   };
   const ready = new Promise<XdsSource>((resolve, reject) => {
     rejectReady = reject;
+    // Not unref'd: while start-up waits, this timer is what guarantees the wait ends.
+    if (timeoutMs > 0) {
+      timer = clock.setTimeout(() => {
+        const why = lastError === undefined ? (connected ? 'the config it sent is not whole or not valid yet' : 'no answer') : `last error: ${lastError}`;
+        reject(new MeshError('XMESH_TIMEOUT', `no whole xDS config from ${client.bootstrap.serverUri} within the initial fetch timeout (${timeoutMs} ms); ${why}`));
+      }, timeoutMs);
+    }
     client.ready().then((first) => {
+      if (timer !== undefined) clock.clearTimeout(timer);
       if (closed) return;
       resolve({
         first,
+        origin: connected ? 'control-plane' : 'cache',
         follow(apply, onRejected) {
           client.onSnapshot((snapshot) => {
             if (snapshot !== first) apply(snapshot).catch(onRejected);

@@ -31,7 +31,7 @@ export class ProxyFront {
   readonly onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number): void => {
     const ds = new H2Downstream(stream, headers, (flags & END_STREAM) === 0, this.host.onClose);
     const authority = headers[':authority'] ?? headers.host ?? '';
-    this.dispatch(ds, authority, headers[':path'] ?? '/', headers[':method'] ?? 'GET', new HeaderView(headers, undefined), headers['grpc-timeout']);
+    this.dispatch(ds, authority, headers[':path'] ?? '/', headers[':method'] ?? 'GET', new HeaderView(headers, undefined), headers['grpc-timeout'], stream.session?.socket?.remoteAddress);
   };
 
   /** An HTTP/1.1 request. */
@@ -40,10 +40,10 @@ export class ProxyFront {
     const authority = req.headers.host ?? '';
     const path = req.url ?? '/';
     const method = req.method ?? 'GET';
-    this.dispatch(ds, authority, path, method, new HeaderView(req.headers, { authority, path, method }), req.headers['grpc-timeout']);
+    this.dispatch(ds, authority, path, method, new HeaderView(req.headers, { authority, path, method }), req.headers['grpc-timeout'], req.socket.remoteAddress);
   };
 
-  private dispatch(ds: Downstream, authority: string, path: string, method: string, headers: HeaderView, grpcTimeout: string | string[] | undefined): void {
+  private dispatch(ds: Downstream, authority: string, path: string, method: string, headers: HeaderView, grpcTimeout: string | string[] | undefined, remoteAddress: string | undefined): void {
     this.host.onOpen();
     const state = this.host.state();
     if (state instanceof MeshError) {
@@ -53,6 +53,8 @@ export class ProxyFront {
     const timeoutMs = ds.grpc ? grpcTimeoutMs(grpcTimeout) : undefined;
     const deadline = timeoutMs === undefined ? Infinity : state.clock.now() + timeoutMs;
     const attempt = new ProxyAttempt(ds, this.host.context, state, { authority, path, method, headers, grpc: ds.grpc }, deadline);
+    // The listener's HttpConnectionManager decides (retry layer) whether this caller's x-envoy-* headers count.
+    attempt.caller = { remoteAddress, forwardedFor: headers.get('x-forwarded-for') };
     ds.onAbort(attempt);
     this.host.invoke(attempt);
   }

@@ -53,6 +53,8 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       config: xds?.first ?? options.config!,
       mode: 'embedded',
       env: {},
+      // Downstream callers' x-envoy-* timeout and retry headers are not trusted wholesale.
+      trustCallerHeaders: false,
       ...(options.watch === undefined ? {} : { watch: options.watch }),
       ...(options.listener === undefined ? {} : { listener: options.listener }),
       ...(options.clock === undefined ? {} : { clock: options.clock }),

@@ -1,7 +1,7 @@
 export { Counter, Gauge, Histogram, ENVOY_HISTOGRAM_BUCKETS } from './stats.js';
 export { StatStore, StatScope, type StatEntry, type StatKind, type StatTags } from './stat-store.js';
 export { UpstreamStats } from './upstream-stats.js';
-export { PrometheusExporter } from './prometheus.js';
+export { PrometheusExporter, type MetricsRegistry, type PrometheusExporterOptions } from './prometheus.js';
 export { envoyStatsText } from './envoy-text.js';
 export {
   startAdminServer,

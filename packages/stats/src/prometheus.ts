@@ -14,6 +14,19 @@ interface MetricValue {
   metricName?: string;
 }
 
+/** What an exporter needs of a registry it adds families to: prom-client's `Registry` fits, the app's own included. */
+export interface MetricsRegistry {
+  registerMetric(metric: never): void;
+  getSingleMetric(name: string): unknown;
+}
+
+export interface PrometheusExporterOptions {
+  /** Registries (the app's) that get every family too; a family whose name one already has is left out of that one. */
+  readonly alsoRegisterIn?: readonly MetricsRegistry[];
+  /** Runs once before each scrape (of any registry) reads the values, e.g. to copy gauges in. */
+  readonly beforeScrape?: () => void;
+}
+
 class Family {
   readonly members: StatEntry[] = [];
   readonly aggregator = 'sum';
@@ -22,9 +35,11 @@ class Family {
     readonly name: string,
     readonly type: StatKind,
     readonly help: string,
+    private readonly beforeRead: () => void,
   ) {}
 
   get(): { name: string; help: string; type: StatKind; values: MetricValue[]; aggregator: string } {
+    this.beforeRead();
     const values: MetricValue[] = [];
     for (const entry of this.members) {
       if (entry.kind !== 'histogram') {
@@ -48,10 +63,26 @@ class Family {
 export class PrometheusExporter {
   readonly registry: Registry;
   private readonly families = new Map<string, Family>();
+  private readonly others: readonly MetricsRegistry[];
+  private readonly beforeScrape: (() => void) | undefined;
+  /** True from the first family read of a scrape until the end of that tick: `beforeScrape` runs once per scrape. */
+  private scraping = false;
+  private readonly beforeRead = (): void => {
+    if (this.scraping || this.beforeScrape === undefined) return;
+    this.scraping = true;
+    queueMicrotask(() => (this.scraping = false));
+    this.beforeScrape();
+  };
 
   /** prom-client loads with the first exporter: processes that never serve Prometheus text never pay for it. */
-  constructor(store: StatStore, registry: Registry = new (createRequire(import.meta.url)('prom-client') as typeof import('prom-client')).Registry()) {
+  constructor(
+    store: StatStore,
+    registry: Registry = new (createRequire(import.meta.url)('prom-client') as typeof import('prom-client')).Registry(),
+    options: PrometheusExporterOptions = {},
+  ) {
     this.registry = registry;
+    this.others = options.alsoRegisterIn ?? [];
+    this.beforeScrape = options.beforeScrape;
     for (const entry of store.all()) this.add(entry);
     store.onCreate((entry) => this.add(entry));
   }
@@ -68,9 +99,11 @@ export class PrometheusExporter {
   private add(entry: StatEntry): void {
     let family = this.families.get(entry.promName);
     if (family === undefined) {
-      family = new Family(entry.promName, entry.kind, `Envoy stat ${entry.name.replace(/\\/g, '\\\\')}`);
+      family = new Family(entry.promName, entry.kind, `Envoy stat ${entry.name.replace(/\\/g, '\\\\')}`, this.beforeRead);
       this.families.set(entry.promName, family);
       this.registry.registerMetric(family as never);
+      // Never throws here (stats are created on the call path): a name the app's registry already has stays the app's.
+      for (const other of this.others) if (other.getSingleMetric(entry.promName) === undefined) other.registerMetric(family as never);
     } else if (family.type !== entry.kind) {
       throw new TypeError(`stat ${entry.name} (${entry.kind}) clashes with Prometheus family ${entry.promName} (${family.type})`);
     }

@@ -47,6 +47,7 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
   ...fields(HCM, [
     'stat_prefix', 'route_config', 'rds', 'http_filters', 'strip_any_host_port', 'strip_matching_host_port',
     'generate_request_id', 'tracing', 'normalize_path', 'merge_slashes', 'path_with_escaped_slashes_action',
+    'use_remote_address', 'xff_num_trusted_hops', 'internal_address_config',
   ]),
   ...fields(HTTP_FILTER, ['name', 'typed_config', 'is_optional']),
   ...fields(ROUTE_CONFIG, [

@@ -64,6 +64,27 @@ export interface ListenerConfig {
   readonly perConnectionBufferLimitBytes?: number;
   /** `normalize_path`, `merge_slashes`, `path_with_escaped_slashes_action`; absent when all are off. */
   readonly pathNormalization?: PathNormalization;
+  /** Which callers the HCM trusts with Envoy's x-envoy-* request headers (a proxy's view of its downstream). */
+  readonly callerTrust: CallerTrust;
+}
+
+/**
+ * HCM `use_remote_address`, `xff_num_trusted_hops` and `internal_address_config`: whether a
+ * downstream request is internal (Envoy keeps its x-envoy-* headers, such as
+ * x-envoy-upstream-rq-timeout-ms) or external (Envoy strips them).
+ */
+export interface CallerTrust {
+  /** True: the caller is the connection's peer address; false (default): the address X-Forwarded-For names. */
+  readonly useRemoteAddress: boolean;
+  /** X-Forwarded-For entries from the right that are trusted proxies (default 0). */
+  readonly xffNumTrustedHops: number;
+  /** `internal_address_config.cidr_ranges`: the internal networks. Empty (the default) trusts no address, as current Envoy. */
+  readonly internalCidrs: readonly CidrRange[];
+}
+
+export interface CidrRange {
+  readonly addressPrefix: string;
+  readonly prefixLen: number;
 }
 
 export type HttpFilter =

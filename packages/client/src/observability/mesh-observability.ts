@@ -12,6 +12,7 @@ import {
   type AdminServer,
   type AdminServerOptions,
   type ClusterStatus,
+  type MetricsRegistry,
   type StatStore,
 } from '@xmesh/stats';
 import type { EventEmitter } from 'eventemitter3';
@@ -26,6 +27,8 @@ export interface ObservedMesh {
   /** The clusters serving now, or undefined before the first config. */
   currentClusters(): ReadonlyMap<string, ClusterRuntime> | undefined;
   currentSnapshot(): MeshSnapshot | undefined;
+  /** The app's prom-client registry (`createMesh({ metrics: { registry } })`) that shows this mesh's metrics too. */
+  readonly appRegistry?: MetricsRegistry | undefined;
 }
 
 /** Stats the cluster guard keeps and the upstream stats do not (copied at read time). */
@@ -41,8 +44,12 @@ export class MeshObservability {
     private readonly services: MeshServices,
     private readonly mesh: ObservedMesh,
   ) {
+    // With the app's registry, the families register as stats appear, so a scrape there sees them all.
+    if (mesh.appRegistry !== undefined) this.prometheus();
     mesh.events.on('config.applied', (e) => {
       this.applied = { version: e.version, source: e.source, at: new Date().toISOString() };
+      // The guard-kept stats of new clusters get their families now, before the app's registry is scraped.
+      if (mesh.appRegistry !== undefined) this.collect();
     });
     mesh.events.on('config.rejected', (e) => {
       this.rejected = { source: e.source, at: new Date().toISOString(), errors: e.errors };
@@ -123,7 +130,10 @@ export class MeshObservability {
   }
 
   private prometheus(): PrometheusExporter {
-    this.exporter ??= new PrometheusExporter(this.services.stats);
+    this.exporter ??= new PrometheusExporter(this.services.stats, undefined, {
+      alsoRegisterIn: this.mesh.appRegistry === undefined ? [] : [this.mesh.appRegistry],
+      beforeScrape: () => this.collect(),
+    });
     return this.exporter;
   }
 

@@ -6,6 +6,8 @@
 import type { Layer } from '../pipeline.js';
 import type { PipelineCall } from '../pipeline-call.js';
 import { RetryController } from './retry-controller.js';
+import { overridesFromHeaders, withOverrides } from './call-overrides.js';
+import { isInternalCaller } from './caller-trust.js';
 
 export const retryLayer: Layer = (next) => (call) => {
   const services = call.state.services;
@@ -14,6 +16,12 @@ export const retryLayer: Layer = (next) => (call) => {
     next(call);
     return;
   }
-  const policy = services.policies.of(decision.route.action);
+  const routePolicy = services.policies.of(decision.route.action);
+  // Per-call timeout and retry overrides: set by a front end, or read from the request's x-envoy-*
+  // headers when the caller is trusted: the app itself (embedded mode), or a proxied caller that the
+  // listener's HttpConnectionManager deems internal.
+  const trusted = call.caller === undefined ? services.trustsCallerHeaders : isInternalCaller(call.caller, decision.listener?.callerTrust);
+  const overrides = call.overrides ?? (trusted ? overridesFromHeaders(call.request.headers) : undefined);
+  const policy = overrides === undefined ? routePolicy : withOverrides(routePolicy, overrides);
   new RetryController(call, next as (call: PipelineCall) => void, policy, services).start();
 };

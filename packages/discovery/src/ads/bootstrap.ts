@@ -9,6 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { MeshError, type FieldError } from '@xmesh/core';
+import { parseDuration } from '@xmesh/xds';
 
 export const DELTA_SERVER_FEATURE = 'xmesh_delta';
 
@@ -30,6 +31,11 @@ export interface XdsBootstrap {
   readonly node: XdsNode;
   /** xmesh extension: where to keep the last good resources (see XdsClientOptions.cachePath). */
   readonly cache_path?: string;
+  /**
+   * xmesh extension, as Envoy's `ConfigSource.initial_fetch_timeout` (a Duration, e.g. "15s"): how
+   * long a mesh waits for its first whole config at start-up; "0s" waits forever.
+   */
+  readonly initial_fetch_timeout?: string;
 }
 
 export interface ResolvedBootstrap {
@@ -37,6 +43,8 @@ export interface ResolvedBootstrap {
   readonly delta: boolean;
   readonly node: XdsNode;
   readonly cachePath: string | undefined;
+  /** `initial_fetch_timeout` in ms; absent when the bootstrap does not set it. */
+  readonly initialFetchTimeoutMs?: number;
 }
 
 /**
@@ -99,6 +107,10 @@ function validate(raw: unknown, source: string): ResolvedBootstrap {
   const node = obj.node;
   if (!node || typeof node !== 'object' || typeof node.id !== 'string') errors.push({ path: 'node.id', message: 'is required' });
   if (obj.cache_path !== undefined && typeof obj.cache_path !== 'string') errors.push({ path: 'cache_path', message: 'must be a string' });
+  const initialFetch = obj.initial_fetch_timeout === undefined ? undefined : typeof obj.initial_fetch_timeout === 'string' ? parseDuration(obj.initial_fetch_timeout) : 'must be a duration string like "15s"';
+  if (typeof initialFetch === 'string' || (initialFetch !== undefined && Number(initialFetch.seconds) < 0)) {
+    errors.push({ path: 'initial_fetch_timeout', message: typeof initialFetch === 'string' ? initialFetch : 'must not be negative' });
+  }
   if (errors.length > 0) {
     throw new MeshError('XMESH_CONFIG_INVALID', `${source}: invalid xDS bootstrap: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, { errors });
   }
@@ -107,5 +119,6 @@ function validate(raw: unknown, source: string): ResolvedBootstrap {
     delta: (server!.server_features ?? []).includes(DELTA_SERVER_FEATURE),
     node: node!,
     cachePath: obj.cache_path,
+    ...(typeof initialFetch === 'object' ? { initialFetchTimeoutMs: Number(initialFetch.seconds) * 1000 + initialFetch.nanos / 1e6 } : {}),
   };
 }

@@ -102,6 +102,7 @@ test('a fully specified listener decodes to the exact model', () => {
     generateRequestId: false,
     tracing: true,
     perConnectionBufferLimitBytes: 1024,
+    callerTrust: { useRemoteAddress: true, xffNumTrustedHops: 1, internalCidrs: [] },
   });
   // The inline route config takes the listener's name when it has none.
   assert.equal(inlineRoutes?.name, 'ingress');
@@ -114,8 +115,6 @@ test('a fully specified listener decodes to the exact model', () => {
     `${HCM_PATH}.tracing.random_sampling`,
     `${HCM_PATH}.codec_type`,
     `${HCM_PATH}.access_log`,
-    `${HCM_PATH}.use_remote_address`,
-    `${HCM_PATH}.xff_num_trusted_hops`,
     `${HCM_PATH}.stream_idle_timeout`,
   ]);
 });
@@ -155,6 +154,7 @@ test('api_listener (gRPC xDS clients) carries the HCM directly; camelCase keys a
     name: 'svc.example.com:443', address: undefined, statPrefix: 'svc', routeConfigName: 'svc-routes', rds: true,
     httpFilters: [{ kind: 'router', name: 'router' }], stripHostPort: 'none', generateRequestId: true, tracing: false,
     perConnectionBufferLimitBytes: 1024 * 1024,
+    callerTrust: { useRemoteAddress: false, xffNumTrustedHops: 0, internalCidrs: [] },
   });
 });
 

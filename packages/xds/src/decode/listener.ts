@@ -3,7 +3,8 @@
  * HTTP filters. The HCM is found in the single filter chain (`filter_chains[0]` or `default_filter_chain`)
  * or, as gRPC xDS clients use it, in `api_listener`.
  */
-import type { ListenerConfig, RouteConfig, SocketAddress } from '../model.js';
+import { isIP } from 'node:net';
+import type { CallerTrust, CidrRange, ListenerConfig, RouteConfig, SocketAddress } from '../model.js';
 import { TypeUrl } from '../type-urls.js';
 import { httpFiltersField } from './http-filters.js';
 import { describeType, ignoreAll, oneOf, rejectUnsupported } from './fields.js';
@@ -52,11 +53,8 @@ export const HCM_IGNORED: Readonly<Record<string, string>> = {
   access_log_flush_interval: 'downstream access logging is not implemented',
   flush_access_log_on_new_request: 'downstream access logging is not implemented',
   access_log_options: 'downstream access logging is not implemented',
-  use_remote_address: 'X-Forwarded-For handling concerns a proxy receiving calls',
-  xff_num_trusted_hops: 'X-Forwarded-For handling concerns a proxy receiving calls',
   skip_xff_append: 'X-Forwarded-For handling concerns a proxy receiving calls',
   original_ip_detection_extensions: 'X-Forwarded-For handling concerns a proxy receiving calls',
-  internal_address_config: 'X-Forwarded-For handling concerns a proxy receiving calls',
   common_http_protocol_options: 'downstream connection setting',
   http_protocol_options: 'downstream connection setting',
   http2_protocol_options: 'downstream connection setting',
@@ -141,6 +139,7 @@ export function decodeListener(r: Reader): DecodedListener {
   let generateRequestId = true;
   let tracing = false;
   let pathNormalization: ListenerConfig['pathNormalization'];
+  let callerTrust: CallerTrust = NO_TRUSTED_CALLERS;
   if (hcm) {
     statPrefix = hcm.requiredStr('stat_prefix');
     const which = oneOf(hcm, ['rds', 'route_config', 'scoped_routes'] as const, 'one of rds, route_config is required');
@@ -182,11 +181,36 @@ export function decodeListener(r: Reader): DecodedListener {
       ignoreAll(tracingReader, TRACING_IGNORED);
       tracingReader.finish();
     }
+    callerTrust = readCallerTrust(hcm);
     ignoreAll(hcm, HCM_IGNORED);
     hcm.finish();
   }
-  const listener: ListenerConfig = { name, address, statPrefix, routeConfigName, rds, httpFilters, stripHostPort, generateRequestId, tracing, perConnectionBufferLimitBytes };
+  const listener: ListenerConfig = { name, address, statPrefix, routeConfigName, rds, httpFilters, stripHostPort, generateRequestId, tracing, perConnectionBufferLimitBytes, callerTrust };
   return { listener: pathNormalization === undefined ? listener : { ...listener, pathNormalization }, inlineRoutes, hasRoutes: hcm !== undefined };
+}
+
+const NO_TRUSTED_CALLERS: CallerTrust = Object.freeze({ useRemoteAddress: false, xffNumTrustedHops: 0, internalCidrs: Object.freeze([]) });
+
+/** HCM `use_remote_address`, `xff_num_trusted_hops`, `internal_address_config` (see CallerTrust). */
+function readCallerTrust(hcm: Reader): CallerTrust {
+  const useRemoteAddress = hcm.bool('use_remote_address', false);
+  const xffNumTrustedHops = hcm.int('xff_num_trusted_hops', 0);
+  const config = hcm.obj('internal_address_config');
+  const internalCidrs: CidrRange[] = [];
+  if (config) {
+    if (config.bool('unix_sockets', false)) config.error('unix_sockets', 'downstream unix sockets are not supported');
+    for (const range of config.objects('cidr_ranges')) {
+      const addressPrefix = range.requiredStr('address_prefix');
+      const family = isIP(addressPrefix);
+      if (family === 0) range.error('address_prefix', `must be an IPv4 or IPv6 address, got ${JSON.stringify(addressPrefix)}`);
+      const prefixLen = range.int('prefix_len', 0, 0, family === 6 ? 128 : 32);
+      range.finish();
+      if (family !== 0) internalCidrs.push({ addressPrefix, prefixLen });
+    }
+    config.finish();
+  }
+  if (!useRemoteAddress && xffNumTrustedHops === 0 && internalCidrs.length === 0) return NO_TRUSTED_CALLERS;
+  return { useRemoteAddress, xffNumTrustedHops, internalCidrs };
 }
 
 /** `address.socket_address` {address, port_value}; other address kinds are not supported. */
