@@ -143,7 +143,7 @@ export class ClusterRuntime {
     const policies = call.decision?.route.action.hashPolicy;
     const tried = call.tried;
     if (policies === undefined || policies.length === 0) return tried === undefined ? NO_HINTS : { hash: undefined, tried };
-    return { hash: computeHash(policies, call.request), tried };
+    return { hash: computeHash(policies, call.request, call.state.services?.channelId), tried };
   }
 
   private newSource(config: ClusterConfig): EndpointSource {

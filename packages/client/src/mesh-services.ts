@@ -3,6 +3,7 @@
  * HTTP filter chain, compiled route policies, retry admission and attempt accounting.
  * One instance per Mesh; nothing here is module-global.
  */
+import { randomBytes } from 'node:crypto';
 import type { CallOutcome, Clock } from '@xmesh/core';
 import { FilterChain } from '@xmesh/filters';
 import { StatStore, UpstreamStats, attemptEndChannel, attemptStartChannel } from '@xmesh/stats';
@@ -35,6 +36,11 @@ export class MeshServices {
   readonly clusterRateLimit: ClusterRateLimit | undefined;
   /** See MeshServicesOptions.trustsCallerHeaders. */
   readonly trustsCallerHeaders: boolean;
+  /**
+   * What a route's `io.grpc.channel_id` hash policy hashes (gRFC A42): random, one per mesh, so every
+   * call of this mesh lands on the same ring-hash host, as a gRPC channel's calls do.
+   */
+  readonly channelId = randomBytes(8).toString('hex');
   private readonly clusterStats = new Map<string, UpstreamStats>();
   private sidecarStats: UpstreamStats | undefined = undefined;
   private readonly routeStats = new WeakMap<object, UpstreamStats>();

@@ -4,7 +4,7 @@
  * `LAYERS` between `route` and `pick`. The transport (gRPC channel or HTTP pool) is the terminal
  * invoke, supplied by each protocol front end.
  */
-import { MeshError, isMeshError } from '@xmesh/core';
+import { MeshError, grpcStatusFromHttp, isMeshError } from '@xmesh/core';
 import type { PipelineCall } from './pipeline-call.js';
 import { filtersLayer } from './filters-layer.js';
 import { retryLayer } from './retry/retry-layer.js';
@@ -66,12 +66,18 @@ export const admissionLayer: Layer = (next) => (call) => {
   next(call);
 };
 
-/** Pick: the cluster's current picker chooses an endpoint; queued picks wait for the next picker. */
+/**
+ * Pick: the cluster's current picker chooses an endpoint; queued picks wait for the next picker. A route
+ * to a cluster that does not exist (a control plane's, deleted or never sent: gRFC A53) fails only its
+ * own calls: 503 / UNAVAILABLE, or the route's `cluster_not_found_response_code`.
+ */
 export const pickLayer: Layer = (next) => (call) => {
   const name = call.decision!.cluster;
   const cluster = call.state.clusters.get(name);
   if (!cluster) {
-    call.fail(new MeshError('XMESH_NO_CLUSTER', `cluster "${name}" is not known`, { cluster: name }));
+    const status = call.decision!.route.action.clusterNotFoundStatus;
+    const options = status === undefined ? { cluster: name } : { cluster: name, httpStatus: status, grpcStatus: grpcStatusFromHttp(status) };
+    call.fail(new MeshError('XMESH_NO_CLUSTER', `cluster "${name}" does not exist`, options));
     return;
   }
   cluster.pick(call, next);

@@ -229,6 +229,12 @@ export interface RouteAction {
   readonly grpcTimeoutHeaderMaxMs: number | undefined;
   /** `max_stream_duration.grpc_timeout_header_offset`, ms. */
   readonly grpcTimeoutHeaderOffsetMs: number | undefined;
+  /**
+   * `cluster_not_found_response_code` as an HTTP status (503, 404 or 500): what a call gets when the
+   * cluster it is routed to does not exist (possible only with clusters from a control plane). Absent:
+   * 503, as in Envoy; gRPC clients always fail such calls UNAVAILABLE.
+   */
+  readonly clusterNotFoundStatus?: 404 | 500;
 }
 
 /** `retry_on` conditions; HTTP ones and gRPC ones share the set as Envoy does. */
@@ -258,7 +264,9 @@ export type HashPolicy =
   | { readonly kind: 'header'; readonly headerName: string; readonly terminal: boolean }
   | { readonly kind: 'cookie'; readonly name: string; readonly ttlMs: number | undefined; readonly path: string | undefined; readonly terminal: boolean }
   | { readonly kind: 'source_ip'; readonly terminal: boolean }
-  | { readonly kind: 'query_parameter'; readonly name: string; readonly terminal: boolean };
+  | { readonly kind: 'query_parameter'; readonly name: string; readonly terminal: boolean }
+  /** `filter_state` `io.grpc.channel_id` (gRPC clients, gRFC A42): one value per mesh, so all its calls hash alike. */
+  | { readonly kind: 'channel_id'; readonly terminal: boolean };
 
 /** A route/vhost `rate_limits` entry: actions that build one descriptor. */
 export interface RateLimit {

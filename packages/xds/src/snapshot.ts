@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { MeshError, type FieldError } from '@xmesh/core';
 import type { ClusterConfig, ListenerConfig, LoadAssignment, MeshSnapshot, RouteConfig } from './model.js';
-import { Issues, Reader, describe } from './decode/reader.js';
+import { Issues, Reader, describe, type ClientRules } from './decode/reader.js';
 import { decodeCluster } from './decode/cluster.js';
 import { decodeLoadAssignment } from './decode/endpoints.js';
 import { decodeListener } from './decode/listener.js';
@@ -42,6 +42,18 @@ export interface BuildOptions {
    * returns `ads`; otherwise that is an error (the snapshot alone would route nothing).
    */
   readonly allowAds?: boolean;
+  /**
+   * Whose rules the resources are read by (see ClientRules): Envoy's (the default), or a gRPC client's,
+   * for the resources a gRPC-style ADS client received.
+   */
+  readonly rules?: ClientRules;
+  /**
+   * What a route naming a cluster the input lacks is: an error (`reject`, the default, as Envoy validates
+   * static routes), or a route whose calls fail UNAVAILABLE naming the cluster (`unavailable`: an xDS
+   * client's cluster that does not exist or was deleted fails only its own calls, gRFC A53/A74, as
+   * Envoy answers RDS routes to unknown clusters with `cluster_not_found_response_code`).
+   */
+  readonly missingClusters?: 'reject' | 'unavailable';
 }
 
 /** Bootstrap fields outside `static_resources` and `dynamic_resources` that configure Envoy itself, not routing: ignored. */
@@ -61,7 +73,7 @@ interface Collected {
 }
 
 export function buildSnapshot(input: unknown, options: BuildOptions = {}): BuildResult {
-  const issues = new Issues();
+  const issues = new Issues(options.rules);
   const found: Collected = { listeners: [], routes: [], clusters: [], assignments: [], ads: undefined };
   collect(input, issues, found, options);
 
@@ -126,7 +138,7 @@ export function buildSnapshot(input: unknown, options: BuildOptions = {}): Build
       issues.error(`${path}`, `listener "${name}" refers to route configuration "${config.routeConfigName}", which is not defined`);
     }
   }
-  for (const { config, path } of routeConfigs.values()) checkRouteRefs(config, path, clusters, issues);
+  if (options.missingClusters !== 'unavailable') for (const { config, path } of routeConfigs.values()) checkRouteRefs(config, path, clusters, issues);
 
   if (issues.errors.length > 0) return { ok: false, errors: issues.errors };
 

@@ -19,10 +19,11 @@ export interface HashableRequest {
 
 const MASK_64 = (1n << 64n) - 1n;
 
-export function computeHash(policies: readonly HashPolicy[], request: HashableRequest): bigint | undefined {
+/** `channelId`: what a `channel_id` policy (gRPC's `io.grpc.channel_id`) hashes — one value per mesh. */
+export function computeHash(policies: readonly HashPolicy[], request: HashableRequest, channelId?: string): bigint | undefined {
   let hash: bigint | undefined;
   for (const policy of policies) {
-    const value = keyOf(policy, request);
+    const value = policy.kind === 'channel_id' ? channelId : keyOf(policy, request);
     if (value === undefined) continue;
     const next = xxHash64(value);
     hash = hash === undefined ? next : (((hash << 1n) | (hash >> 63n)) & MASK_64) ^ next;
@@ -31,7 +32,7 @@ export function computeHash(policies: readonly HashPolicy[], request: HashableRe
   return hash;
 }
 
-function keyOf(policy: HashPolicy, request: HashableRequest): string | undefined {
+function keyOf(policy: Exclude<HashPolicy, { kind: 'channel_id' }>, request: HashableRequest): string | undefined {
   switch (policy.kind) {
     case 'header':
       return request.headers.get(policy.headerName);

@@ -54,6 +54,7 @@ export function decodeCluster(r: Reader): ClusterConfig {
   const loadAssignment = decodeInlineAssignment(r, declaredType);
 
   rejectUnsupported(r, UNSUPPORTED_FIELDS);
+  checkLrsServer(r);
   ignoreListed(r, Messages.CLUSTER);
   r.finish();
 
@@ -89,15 +90,35 @@ function decodeDiscoveryType(r: Reader): DiscoveryType | undefined {
   return undefined;
 }
 
-/** `eds_cluster_config.service_name`, or undefined when unset or empty (the cluster name is used then). */
+/**
+ * `eds_cluster_config.service_name`, or undefined when unset or empty (the cluster name is used then).
+ * An EDS cluster needs `eds_cluster_config` (Envoy: "cannot create an EDS cluster without an EDS
+ * config"); a gRPC client also needs its `eds_config` to be `ads` or `self` (gRFC A27).
+ */
 function decodeEdsConfig(r: Reader, type: DiscoveryType | undefined): string | undefined {
   const eds = r.obj('eds_cluster_config');
-  if (!eds) return undefined;
+  if (!eds) {
+    if (type === 'EDS') r.error('eds_cluster_config', 'is required for an EDS cluster (Envoy: "cannot create an EDS cluster without an EDS config")');
+    return undefined;
+  }
   if (type !== undefined && type !== 'EDS') r.error('eds_cluster_config', `is only valid for an EDS cluster, this one is ${type}`);
   const serviceName = eds.str('service_name');
+  if (r.issues.rules === 'grpc' && type === 'EDS') {
+    const source = eds.get('eds_config');
+    if (!(source !== null && typeof source === 'object' && ('ads' in source || 'self' in source))) {
+      eds.error('eds_config', 'must be ads or self: a gRPC client takes endpoints from its ADS server (gRFC A27)');
+    }
+  }
   ignoreListed(eds, Messages.EDS_CONFIG);
   eds.finish();
   return serviceName === '' ? undefined : serviceName;
+}
+
+/** gRFC A27: a gRPC client reports load only to its ADS server (`lrs_server` `self`); xmesh reports none. */
+function checkLrsServer(r: Reader): void {
+  const lrs = r.raw['lrs_server'] ?? r.raw['lrsServer'];
+  if (lrs === undefined || lrs === null || r.issues.rules !== 'grpc') return;
+  if (!(typeof lrs === 'object' && 'self' in lrs)) r.error('lrs_server', 'must be self for a gRPC client (gRFC A27)');
 }
 
 /** Envoy requires at least 1 ms. */

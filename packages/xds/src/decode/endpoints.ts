@@ -19,6 +19,11 @@ export interface LoadAssignmentContext {
    * one endpoint. Undefined for standalone EDS resources, where addresses are taken as given.
    */
   readonly clusterType?: DiscoveryType;
+  /**
+   * The assignment came over EDS (a control plane's ClusterLoadAssignment): its addresses must be IP
+   * addresses, as Envoy and gRPC clients resolve no names in EDS.
+   */
+  readonly eds?: boolean;
 }
 
 interface DecodedLocality {
@@ -41,7 +46,8 @@ export function decodeLoadAssignment(r: Reader, context: LoadAssignmentContext =
 
   checkPriorities(r, localities);
   checkDuplicates(r, localities);
-  if (context.clusterType === 'STATIC') checkIpLiterals(r, localities);
+  if (r.issues.rules === 'grpc') checkGrpcLocalities(r, localities);
+  if (context.clusterType === 'STATIC' || context.eds === true) checkIpLiterals(r, localities, context.eds === true ? 'in EDS (Envoy and gRPC clients resolve no names there)' : 'in a STATIC cluster');
   if (context.clusterType === 'LOGICAL_DNS') checkSingleEndpoint(r, localities, endpointsPath);
 
   return { clusterName, localities: localities.map((l) => l.config), ...policy };
@@ -138,14 +144,40 @@ function firstWithId(localities: readonly DecodedLocality[], id: string): Reader
   throw new Error(`no endpoint ${id}`);
 }
 
-/** Envoy resolves no names for STATIC clusters. */
-function checkIpLiterals(r: Reader, localities: readonly DecodedLocality[]): void {
+/** Envoy resolves no names for STATIC clusters, nor in EDS. */
+function checkIpLiterals(r: Reader, localities: readonly DecodedLocality[], where: string): void {
   for (const l of localities) {
     l.config.endpoints.forEach((endpoint, i) => {
       if (isIP(endpoint.host) === 0) {
-        r.issues.error(hostPathOf(l.endpointReaders[i]!), `must be an IP address in a STATIC cluster, got "${endpoint.host}" (use STRICT_DNS or LOGICAL_DNS for host names)`);
+        r.issues.error(hostPathOf(l.endpointReaders[i]!), `must be an IP address ${where}, got "${endpoint.host}" (use STRICT_DNS or LOGICAL_DNS for host names)`);
       }
     });
+  }
+}
+
+const UINT32_MAX = 0xffff_ffff;
+
+/**
+ * gRFC A27 (as gRPC clients validate EDS): every locality is named, no locality appears twice at one
+ * priority, and a priority's locality weights sum to at most 2^32 - 1.
+ */
+function checkGrpcLocalities(r: Reader, localities: readonly DecodedLocality[]): void {
+  const seen = new Map<string, string>();
+  const weights = new Map<number, number>();
+  for (const l of localities) {
+    if (!l.reader.has('locality')) {
+      r.issues.error(l.reader.at('locality'), 'is required by a gRPC client (gRFC A27)');
+      continue;
+    }
+    const { locality, priority, loadBalancingWeight } = l.config;
+    const key = `${priority}\0${locality.region}\0${locality.zone}\0${locality.subZone}`;
+    const first = seen.get(key);
+    if (first !== undefined) r.issues.error(l.reader.at('locality'), `duplicate locality at priority ${priority} (first at ${first})`);
+    else seen.set(key, l.reader.at('locality'));
+    weights.set(priority, (weights.get(priority) ?? 0) + (loadBalancingWeight ?? 0));
+  }
+  for (const [priority, total] of weights) {
+    if (total > UINT32_MAX) r.issues.error(r.at('endpoints'), `the locality weights of priority ${priority} sum to ${total}, over 4294967295`);
   }
 }
 

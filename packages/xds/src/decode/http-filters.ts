@@ -57,14 +57,29 @@ export function httpFiltersField(hcm: Reader, key: string): HttpFilter[] {
     }
   });
   const last = items[items.length - 1];
+  // A gRPC client's HCM may list no filter at all: its channel is the router (gRFC A39).
+  const grpc = hcm.issues.rules === 'grpc';
   // A filter that could not be decoded may be the router: its own error is the only one reported.
-  if (routers.length === 0 && undecoded === 0) {
+  if (routers.length === 0 && undecoded === 0 && !(grpc && items.length === 0)) {
     hcm.error(key, `the router (${TypeUrl.Router}) must be the last filter, and there is none`);
   }
+  if (grpc) checkUniqueNames(hcm, items);
   for (const path of routers) {
     if (path !== last?.path) hcm.issues.error(path, 'the router must be the last filter');
   }
   return out;
+}
+
+/** gRFC A39: a gRPC client refuses two HTTP filters with one name (it keys their per-route overrides by name). */
+function checkUniqueNames(hcm: Reader, items: readonly { value: unknown; path: string }[]): void {
+  const seen = new Map<string, string>();
+  for (const { value, path } of items) {
+    const name = value !== null && typeof value === 'object' ? (value as { name?: unknown }).name : undefined;
+    if (typeof name !== 'string' || name === '') continue;
+    const first = seen.get(name);
+    if (first === undefined) seen.set(name, path);
+    else hcm.issues.error(`${path}.name`, `duplicate HTTP filter name "${name}" (first at ${first})`);
+  }
 }
 
 /** The filter; 'skipped' for an optional filter left out; 'failed' when it could not be decoded (reported). */

@@ -125,68 +125,99 @@ export function decodeListener(r: Reader): DecodedListener {
   const name = r.str('name') ?? '';
   const a = r.obj('address');
   const address = a ? readAddress(a) : undefined;
-  const hcm = findHcm(r);
+  const { hcm, api } = findHcm(r);
   const perConnectionBufferLimitBytes = r.uint32('per_connection_buffer_limit_bytes', DEFAULT_CONNECTION_BUFFER_LIMIT);
+  // A gRPC client refuses an api_listener with listener filters (gRFC A27): it cannot run them.
+  if (api && r.list('listener_filters').length > 0) r.error('listener_filters', 'must be empty on an api_listener (a gRPC client runs no listener filters)');
   ignoreAll(r, LISTENER_IGNORED);
   r.finish();
 
-  let statPrefix = '';
+  // A Listener with an api_listener is a gRPC client's: its HCM (and inline routes) are read by the rules gRPC clients apply.
+  const decoded = hcm === undefined ? undefined : r.issues.withRules(api ? 'grpc' : 'envoy', () => decodeHcm(hcm, name));
+  const listener: ListenerConfig = {
+    name,
+    address,
+    statPrefix: decoded?.statPrefix ?? '',
+    routeConfigName: decoded?.routeConfigName ?? name,
+    rds: decoded?.rds ?? false,
+    httpFilters: decoded?.httpFilters ?? [],
+    stripHostPort: decoded?.stripHostPort ?? 'none',
+    generateRequestId: decoded?.generateRequestId ?? true,
+    tracing: decoded?.tracing ?? false,
+    perConnectionBufferLimitBytes,
+    callerTrust: decoded?.callerTrust ?? NO_TRUSTED_CALLERS,
+  };
+  const pathNormalization = decoded?.pathNormalization;
+  return { listener: pathNormalization === undefined ? listener : { ...listener, pathNormalization }, inlineRoutes: decoded?.inlineRoutes, hasRoutes: hcm !== undefined };
+}
+
+type DecodedHcm = Pick<ListenerConfig, 'statPrefix' | 'routeConfigName' | 'rds' | 'httpFilters' | 'stripHostPort' | 'generateRequestId' | 'tracing' | 'callerTrust' | 'pathNormalization'> & {
+  readonly inlineRoutes: RouteConfig | undefined;
+};
+
+/**
+ * The HttpConnectionManager of listener `name`. Under a gRPC client's rules (an api_listener) `stat_prefix`
+ * is optional, the router filter is needed only when `http_filters` lists any (gRFC A39), and `rds` must
+ * take its routes from the ADS server (`config_source` `ads` or `self`, gRFC A27).
+ */
+function decodeHcm(hcm: Reader, name: string): DecodedHcm {
+  const grpc = hcm.issues.rules === 'grpc';
+  const statPrefix = grpc ? hcm.str('stat_prefix') ?? '' : hcm.requiredStr('stat_prefix');
   let routeConfigName = name;
   let rds = false;
   let inlineRoutes: RouteConfig | undefined;
-  let httpFilters: ListenerConfig['httpFilters'] = [];
-  let stripHostPort: ListenerConfig['stripHostPort'] = 'none';
-  let generateRequestId = true;
-  let tracing = false;
-  let pathNormalization: ListenerConfig['pathNormalization'];
-  let callerTrust: CallerTrust = NO_TRUSTED_CALLERS;
-  if (hcm) {
-    statPrefix = hcm.requiredStr('stat_prefix');
-    const which = oneOf(hcm, ['rds', 'route_config', 'scoped_routes'] as const, 'one of rds, route_config is required');
-    rejectUnsupported(hcm, { scoped_routes: 'scoped routes are not implemented; use rds or route_config' });
-    if (which === 'rds') {
-      const rdsReader = hcm.obj('rds');
-      if (rdsReader) {
-        routeConfigName = rdsReader.requiredStr('route_config_name');
-        rdsReader.ignore('config_source');
-        rdsReader.finish();
-      }
-      rds = true;
-    } else if (which === 'route_config') {
-      const rc = hcm.obj('route_config');
-      if (rc) {
-        inlineRoutes = decodeRouteConfig(rc, { defaultName: name });
-        routeConfigName = inlineRoutes.name;
-      }
+  const which = oneOf(hcm, ['rds', 'route_config', 'scoped_routes'] as const, 'one of rds, route_config is required');
+  rejectUnsupported(hcm, { scoped_routes: 'scoped routes are not implemented; use rds or route_config' });
+  if (which === 'rds') {
+    const rdsReader = hcm.obj('rds');
+    if (rdsReader) {
+      routeConfigName = rdsReader.requiredStr('route_config_name');
+      if (grpc) checkAdsSource(rdsReader);
+      else rdsReader.ignore('config_source');
+      rdsReader.finish();
     }
-    hcm.get('rds');
-    hcm.get('route_config');
-    httpFilters = httpFiltersField(hcm, 'http_filters');
-    const stripAny = hcm.bool('strip_any_host_port', false);
-    const stripMatching = hcm.bool('strip_matching_host_port', false);
-    if (stripAny && stripMatching) hcm.error('strip_any_host_port', 'cannot be set together with strip_matching_host_port');
-    stripHostPort = stripAny ? 'any' : stripMatching ? 'matching' : 'none';
-    generateRequestId = hcm.bool('generate_request_id', true);
-    pathNormalization = decodePathNormalization(hcm);
-    const tracingReader = hcm.obj('tracing');
-    if (tracingReader) {
-      const provider = tracingReader.obj('provider');
-      if (provider) {
-        const typed = provider.get('typed_config') as { readonly '@type'?: unknown } | undefined;
-        const type = typeof typed?.['@type'] === 'string' ? typed['@type'] : '';
-        tracing = provider.str('name') === OPENTELEMETRY_TRACER || type.endsWith('.OpenTelemetryConfig');
-        ignoreAll(provider, TRACING_PROVIDER_IGNORED);
-        provider.finish();
-      }
-      ignoreAll(tracingReader, TRACING_IGNORED);
-      tracingReader.finish();
+    rds = true;
+  } else if (which === 'route_config') {
+    const rc = hcm.obj('route_config');
+    if (rc) {
+      inlineRoutes = decodeRouteConfig(rc, { defaultName: name });
+      routeConfigName = inlineRoutes.name;
     }
-    callerTrust = readCallerTrust(hcm);
-    ignoreAll(hcm, HCM_IGNORED);
-    hcm.finish();
   }
-  const listener: ListenerConfig = { name, address, statPrefix, routeConfigName, rds, httpFilters, stripHostPort, generateRequestId, tracing, perConnectionBufferLimitBytes, callerTrust };
-  return { listener: pathNormalization === undefined ? listener : { ...listener, pathNormalization }, inlineRoutes, hasRoutes: hcm !== undefined };
+  hcm.get('rds');
+  hcm.get('route_config');
+  const httpFilters = httpFiltersField(hcm, 'http_filters');
+  const stripAny = hcm.bool('strip_any_host_port', false);
+  const stripMatching = hcm.bool('strip_matching_host_port', false);
+  if (stripAny && stripMatching) hcm.error('strip_any_host_port', 'cannot be set together with strip_matching_host_port');
+  const stripHostPort = stripAny ? 'any' : stripMatching ? 'matching' : 'none';
+  const generateRequestId = hcm.bool('generate_request_id', true);
+  const pathNormalization = decodePathNormalization(hcm);
+  let tracing = false;
+  const tracingReader = hcm.obj('tracing');
+  if (tracingReader) {
+    const provider = tracingReader.obj('provider');
+    if (provider) {
+      const typed = provider.get('typed_config') as { readonly '@type'?: unknown } | undefined;
+      const type = typeof typed?.['@type'] === 'string' ? typed['@type'] : '';
+      tracing = provider.str('name') === OPENTELEMETRY_TRACER || type.endsWith('.OpenTelemetryConfig');
+      ignoreAll(provider, TRACING_PROVIDER_IGNORED);
+      provider.finish();
+    }
+    ignoreAll(tracingReader, TRACING_IGNORED);
+    tracingReader.finish();
+  }
+  const callerTrust = readCallerTrust(hcm);
+  ignoreAll(hcm, HCM_IGNORED);
+  hcm.finish();
+  return { statPrefix, routeConfigName, rds, httpFilters, stripHostPort, generateRequestId, tracing, callerTrust, pathNormalization, inlineRoutes };
+}
+
+/** gRFC A27: a gRPC client's RDS routes come over its ADS stream (`config_source` `ads`, or `self`). */
+function checkAdsSource(rds: Reader): void {
+  const source = rds.get('config_source');
+  const fromAds = source !== null && typeof source === 'object' && ('ads' in source || 'self' in source);
+  if (!fromAds) rds.error('config_source', 'must be ads or self: a gRPC client takes its routes from its ADS server (gRFC A27)');
 }
 
 const NO_TRUSTED_CALLERS: CallerTrust = Object.freeze({ useRemoteAddress: false, xffNumTrustedHops: 0, internalCidrs: Object.freeze([]) });
@@ -230,8 +261,8 @@ function readAddress(a: Reader): SocketAddress | undefined {
   return { address, port };
 }
 
-/** The HttpConnectionManager config of the listener, or undefined (with an error recorded). */
-function findHcm(r: Reader): Reader | undefined {
+/** The HttpConnectionManager config of the listener (undefined, with an error recorded, when none is found), and whether it is an api_listener's. */
+function findHcm(r: Reader): { hcm: Reader | undefined; api: boolean } {
   if (r.has('api_listener')) {
     if (r.has('filter_chains') || r.has('default_filter_chain')) {
       r.error('api_listener', 'cannot be combined with filter_chains or default_filter_chain');
@@ -240,8 +271,13 @@ function findHcm(r: Reader): Reader | undefined {
     const any = api?.obj('api_listener');
     api?.finish();
     if (api && !any) api.error('api_listener', 'is required');
-    return any && checkHcmType(any) ? any : undefined;
+    return { hcm: any && checkHcmType(any) ? any : undefined, api: true };
   }
+  return { hcm: findChainHcm(r), api: false };
+}
+
+/** The HttpConnectionManager of the listener's single filter chain, or undefined (with an error recorded). */
+function findChainHcm(r: Reader): Reader | undefined {
   const chains = r.objects('filter_chains');
   const fallback = r.obj('default_filter_chain');
   if (chains.length + (fallback ? 1 : 0) !== 1) {

@@ -7,9 +7,36 @@
 import type { FieldError } from '@xmesh/core';
 import type { Fraction } from '../model.js';
 
+/**
+ * Whose validity rules the decoders apply: Envoy's, or those of a gRPC xDS client (gRFC A27, A28, A39,
+ * A42) for the resources a gRPC client reads — an `api_listener` Listener and its inline routes, and
+ * everything a gRPC-style ADS client receives. They differ only where a gRPC client accepts what Envoy
+ * refuses (no HCM `stat_prefix`, unnamed virtual hosts, the `io.grpc.channel_id` hash policy) or refuses
+ * what Envoy accepts (see grpc-client-rules.ts).
+ */
+export type ClientRules = 'envoy' | 'grpc';
+
 export class Issues {
   readonly errors: FieldError[] = [];
   readonly ignored: string[] = [];
+
+  constructor(private currentRules: ClientRules = 'envoy') {}
+
+  /** The rules in force for what is being read now. */
+  get rules(): ClientRules {
+    return this.currentRules;
+  }
+
+  /** Runs `read` with `rules` in force (a gRPC client's listener inside an Envoy config, say). */
+  withRules<T>(rules: ClientRules, read: () => T): T {
+    const saved = this.currentRules;
+    this.currentRules = rules;
+    try {
+      return read();
+    } finally {
+      this.currentRules = saved;
+    }
+  }
 
   error(path: string, message: string): void {
     this.errors.push({ path, message });

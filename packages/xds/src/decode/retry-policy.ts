@@ -27,6 +27,7 @@ const INT64_MAX = Number.MAX_SAFE_INTEGER;
 export function decodeRetryPolicy(r: Reader): RetryPolicy {
   const retryOn = readRetryOn(r);
   const numRetries = r.int('num_retries', 1);
+  if (numRetries < 1 && r.issues.rules === 'grpc') r.error('num_retries', 'must be at least 1 for a gRPC client (gRFC A44)');
   const perTryTimeoutMs = r.duration('per_try_timeout');
   const perTryIdleTimeoutMs = r.duration('per_try_idle_timeout');
   const b = r.obj('retry_back_off');

@@ -15,7 +15,6 @@ import type { Reader } from './reader.js';
 
 /** RouteAction fields xmesh reads but does not act on, with the reason. */
 export const ROUTE_ACTION_IGNORED: Readonly<Record<string, string>> = {
-  cluster_not_found_response_code: 'an unknown cluster is a config error, never a per-request response',
   priority: 'one set of circuit-breaker thresholds (DEFAULT) applies to every route',
   cors: 'CORS is a downstream (server-side) concern',
   max_internal_redirects: 'applies only when internal redirects are handled, which is refused',
@@ -90,6 +89,7 @@ export function decodeRouteAction(a: Reader, vhostRetryPolicy: RetryPolicy | und
     grpcTimeoutHeaderOffsetMs = msd.duration('grpc_timeout_header_offset');
     msd.finish();
   }
+  const clusterNotFoundStatus = readClusterNotFoundStatus(a);
   ignoreAll(a, ROUTE_ACTION_IGNORED);
   a.finish();
   return {
@@ -108,7 +108,22 @@ export function decodeRouteAction(a: Reader, vhostRetryPolicy: RetryPolicy | und
     maxStreamDurationMs,
     grpcTimeoutHeaderMaxMs,
     grpcTimeoutHeaderOffsetMs,
+    ...(clusterNotFoundStatus === undefined ? {} : { clusterNotFoundStatus }),
   };
+}
+
+/**
+ * `cluster_not_found_response_code`: SERVICE_UNAVAILABLE (503, the default), NOT_FOUND (404) or
+ * INTERNAL_SERVER_ERROR (500). A gRPC client has no such setting: under its rules the field is read and
+ * calls to a cluster that does not exist fail UNAVAILABLE whatever it says.
+ */
+function readClusterNotFoundStatus(a: Reader): 404 | 500 | undefined {
+  if (!a.has('cluster_not_found_response_code')) return undefined;
+  const code = a.enumOf('cluster_not_found_response_code', ['SERVICE_UNAVAILABLE', 'NOT_FOUND', 'INTERNAL_SERVER_ERROR'] as const, 'SERVICE_UNAVAILABLE', {
+    0: 'SERVICE_UNAVAILABLE', 1: 'NOT_FOUND', 2: 'INTERNAL_SERVER_ERROR',
+  });
+  if (a.issues.rules === 'grpc') return undefined;
+  return code === 'NOT_FOUND' ? 404 : code === 'INTERNAL_SERVER_ERROR' ? 500 : undefined;
 }
 
 /** `regex_rewrite`: an RE2 pattern and its substitution, both checked (a group the pattern lacks is an error). */
@@ -168,6 +183,9 @@ function readWeightedClusters(w: Reader): WeightedClusterEntry[] {
   }
   if (items.length > 0 && out.every((c) => c.weight === 0)) {
     w.error('clusters', 'the weights must sum to more than 0');
+  }
+  if (w.issues.rules === 'grpc' && out.reduce((sum, c) => sum + c.weight, 0) > 0xffff_ffff) {
+    w.error('clusters', 'a gRPC client needs the weights to sum to at most 4294967295 (gRFC A28)');
   }
   w.ignore('total_weight');
   rejectUnsupported(w, { runtime_key_prefix: 'no runtime', header_name: 'weighted cluster selection by header is not implemented' });

@@ -54,7 +54,7 @@ export interface RouteConfigOptions {
 export function decodeRouteConfig(r: Reader, options: RouteConfigOptions = {}): RouteConfig {
   const name = options.defaultName === undefined ? r.requiredStr('name') : r.str('name') || options.defaultName;
   const seenDomains = new Map<string, string>();
-  const virtualHosts = r.objects('virtual_hosts').map((vh) => decodeVirtualHost(vh, seenDomains));
+  const virtualHosts = r.objects('virtual_hosts').map((vh, i) => decodeVirtualHost(vh, seenDomains, i));
   rejectUnsupported(r, {
     vhds: 'on-demand virtual hosts are not implemented',
     typed_per_filter_config: 'set per-filter overrides on virtual hosts or routes',
@@ -78,9 +78,14 @@ export function decodeRouteConfig(r: Reader, options: RouteConfigOptions = {}): 
   };
 }
 
-/** `seenDomains` maps each lower-cased domain of the route configuration so far to its path. */
-function decodeVirtualHost(vh: Reader, seenDomains: Map<string, string>): VirtualHost {
-  const name = vh.requiredStr('name');
+/**
+ * `seenDomains` maps each lower-cased domain of the route configuration so far to its path. Under a gRPC
+ * client's rules a virtual host may be unnamed (it is then named `virtual_host_<index>`) and a domain has
+ * at most one `*`, first or last (gRFC A28); Envoy requires a name and reads other `*`s as literal text.
+ */
+function decodeVirtualHost(vh: Reader, seenDomains: Map<string, string>, index: number): VirtualHost {
+  const grpc = vh.issues.rules === 'grpc';
+  const name = grpc ? vh.str('name') || `virtual_host_${index}` : vh.requiredStr('name');
   const rawDomains = vh.get('domains');
   if (rawDomains === undefined || (Array.isArray(rawDomains) && rawDomains.length === 0)) {
     vh.error('domains', 'must list at least one domain');
@@ -88,6 +93,10 @@ function decodeVirtualHost(vh: Reader, seenDomains: Map<string, string>): Virtua
   const domains = vh.strings('domains');
   domains.forEach((domain, i) => {
     const path = `${vh.at('domains')}[${i}]`;
+    const star = domain.indexOf('*');
+    if (grpc && star >= 0 && (star !== domain.lastIndexOf('*') || (star !== 0 && star !== domain.length - 1))) {
+      vh.issues.error(path, `a gRPC client allows one "*", at the start or the end of a domain, got "${domain}" (gRFC A28)`);
+    }
     const key = domain.toLowerCase();
     const prior = seenDomains.get(key);
     if (prior !== undefined) vh.issues.error(path, `duplicate domain "${domain}" (first at ${prior})`);

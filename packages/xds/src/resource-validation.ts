@@ -1,0 +1,51 @@
+/**
+ * One xDS resource validated on its own, as an ADS client validates each resource of a response before
+ * accepting it (per-resource ACK/NACK, gRFC A46; Envoy applies the valid resources of a response it NACKs
+ * as well). Everything the snapshot decoders check inside the resource is checked here — what a resource
+ * refers to (its route configuration, its clusters, its endpoints) is not: that is absence, not invalidity.
+ */
+import type { FieldError } from '@xmesh/core';
+import { decodeCluster } from './decode/cluster.js';
+import { decodeLoadAssignment } from './decode/endpoints.js';
+import { decodeListener } from './decode/listener.js';
+import { Issues, Reader, describe, type ClientRules } from './decode/reader.js';
+import { decodeRouteConfig } from './decode/route.js';
+import { TypeUrl } from './type-urls.js';
+
+export interface ResourceValidationOptions {
+  /**
+   * Whose rules apply to the resource: a gRPC client's (`grpc`, what a gRPC-style ADS client receives)
+   * or Envoy's (`envoy`, the default: a proxy's). A Listener with an `api_listener` is always read by
+   * a gRPC client's rules, one with filter chains by Envoy's.
+   */
+  readonly rules?: ClientRules;
+}
+
+/**
+ * Every problem of one resource (proto3 JSON with `@type`), with paths relative to it
+ * (`virtual_hosts[0].routes[1].match`); empty when it is valid. ClusterLoadAssignments are read as EDS
+ * resources (IP addresses only).
+ */
+export function validateResource(resource: unknown, options: ResourceValidationOptions = {}): readonly FieldError[] {
+  const issues = new Issues(options.rules ?? 'envoy');
+  const r = Reader.of(resource, '', issues);
+  if (!r) return issues.errors;
+  const type = r.raw['@type'];
+  switch (type) {
+    case TypeUrl.Listener:
+      decodeListener(r);
+      break;
+    case TypeUrl.RouteConfiguration:
+      decodeRouteConfig(r);
+      break;
+    case TypeUrl.Cluster:
+      decodeCluster(r);
+      break;
+    case TypeUrl.ClusterLoadAssignment:
+      decodeLoadAssignment(r, { eds: true });
+      break;
+    default:
+      issues.error('@type', type === undefined ? 'is required' : `unsupported resource type ${describe(type)}`);
+  }
+  return issues.errors;
+}
