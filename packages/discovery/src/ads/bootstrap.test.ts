@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveBootstrap, DELTA_SERVER_FEATURE } from './index.js';
+import { listenerResourceName, resolveBootstrap, DELTA_SERVER_FEATURE } from './index.js';
 
 const good = {
   xds_servers: [{ server_uri: '127.0.0.1:18000', channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
@@ -13,7 +13,20 @@ const good = {
 describe('xDS bootstrap', () => {
   it('reads GRPC_XDS_BOOTSTRAP_CONFIG inline JSON as gRPC does; state of the world by default', () => {
     const b = resolveBootstrap(undefined, { GRPC_XDS_BOOTSTRAP_CONFIG: JSON.stringify(good) });
-    assert.deepEqual(b, { serverUri: '127.0.0.1:18000', delta: false, node: good.node, cachePath: undefined });
+    assert.deepEqual(b, { serverUri: '127.0.0.1:18000', delta: false, node: good.node, cachePath: undefined, ignoreResourceDeletion: false, listenerNameTemplate: '%s' });
+  });
+
+  it('reads ignore_resource_deletion (gRFC A53) and the listener name template (gRFC A47) as gRPC does', () => {
+    const b = resolveBootstrap({
+      ...good,
+      xds_servers: [{ ...good.xds_servers[0]!, server_features: ['xds_v3', 'ignore_resource_deletion'] }],
+      client_default_listener_resource_name_template: 'xdstp://mesh/envoy.config.listener.v3.Listener/%s',
+    });
+    assert.equal(b.ignoreResourceDeletion, true);
+    assert.equal(listenerResourceName(b.listenerNameTemplate, 'orders/v1 a'), 'xdstp://mesh/envoy.config.listener.v3.Listener/orders/v1%20a');
+    assert.equal(listenerResourceName('%s', 'orders:50051'), 'orders:50051');
+    assert.equal(listenerResourceName('prefix-%s', 'orders'), 'prefix-orders');
+    assert.throws(() => resolveBootstrap({ ...good, client_default_listener_resource_name_template: 7 } as never), /client_default_listener_resource_name_template: must be a string/);
   });
 
   it('prefers XMESH_XDS_BOOTSTRAP, then GRPC_XDS_BOOTSTRAP (files), over the inline config', () => {

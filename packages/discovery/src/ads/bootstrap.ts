@@ -5,13 +5,19 @@
  *
  * Protocol choice: `server_features` containing `"xmesh_delta"` selects the incremental protocol
  * (`DeltaAggregatedResources`); otherwise state of the world (`StreamAggregatedResources`). gRPC clients
- * ignore unknown server features, so one bootstrap can serve both.
+ * ignore unknown server features, so one bootstrap can serve both. `"ignore_resource_deletion"` keeps a
+ * listener or cluster the control plane deletes (gRFC A53), as gRPC clients do.
+ *
+ * `client_default_listener_resource_name_template` (gRFC A47; default `%s`) maps an `xds:///name`
+ * target to the Listener it names.
  */
 import { readFileSync } from 'node:fs';
 import { MeshError, type FieldError } from '@xmesh/core';
 import { parseDuration } from '@xmesh/xds';
 
 export const DELTA_SERVER_FEATURE = 'xmesh_delta';
+/** gRFC A53: a listener or cluster the control plane deletes is kept (and a warning emitted). */
+export const IGNORE_RESOURCE_DELETION_FEATURE = 'ignore_resource_deletion';
 
 export interface XdsNode {
   readonly id: string;
@@ -36,6 +42,8 @@ export interface XdsBootstrap {
    * long a mesh waits for its first whole config at start-up; "0s" waits forever.
    */
   readonly initial_fetch_timeout?: string;
+  /** gRFC A47: the Listener an `xds:///name` target names, `%s` standing for `name`. Default `%s`. */
+  readonly client_default_listener_resource_name_template?: string;
 }
 
 export interface ResolvedBootstrap {
@@ -45,6 +53,19 @@ export interface ResolvedBootstrap {
   readonly cachePath: string | undefined;
   /** `initial_fetch_timeout` in ms; absent when the bootstrap does not set it. */
   readonly initialFetchTimeoutMs?: number;
+  /** `server_features` has `ignore_resource_deletion` (gRFC A53). */
+  readonly ignoreResourceDeletion: boolean;
+  /** `client_default_listener_resource_name_template`, default `%s`. */
+  readonly listenerNameTemplate: string;
+}
+
+/**
+ * The Listener an `xds:///name` target names under `template` (gRFC A47): `%s` replaced by `name`,
+ * percent-encoded (slashes kept) when the template is an `xdstp:` name, as gRPC clients do.
+ */
+export function listenerResourceName(template: string, name: string): string {
+  const value = template.startsWith('xdstp:') ? name.split('/').map(encodeURIComponent).join('/') : name;
+  return template.replaceAll('%s', value);
 }
 
 /**
@@ -107,6 +128,8 @@ function validate(raw: unknown, source: string): ResolvedBootstrap {
   const node = obj.node;
   if (!node || typeof node !== 'object' || typeof node.id !== 'string') errors.push({ path: 'node.id', message: 'is required' });
   if (obj.cache_path !== undefined && typeof obj.cache_path !== 'string') errors.push({ path: 'cache_path', message: 'must be a string' });
+  const template = obj.client_default_listener_resource_name_template;
+  if (template !== undefined && typeof template !== 'string') errors.push({ path: 'client_default_listener_resource_name_template', message: 'must be a string' });
   const initialFetch = obj.initial_fetch_timeout === undefined ? undefined : typeof obj.initial_fetch_timeout === 'string' ? parseDuration(obj.initial_fetch_timeout) : 'must be a duration string like "15s"';
   if (typeof initialFetch === 'string' || (initialFetch !== undefined && Number(initialFetch.seconds) < 0)) {
     errors.push({ path: 'initial_fetch_timeout', message: typeof initialFetch === 'string' ? initialFetch : 'must not be negative' });
@@ -117,6 +140,8 @@ function validate(raw: unknown, source: string): ResolvedBootstrap {
   return {
     serverUri: server!.server_uri,
     delta: (server!.server_features ?? []).includes(DELTA_SERVER_FEATURE),
+    ignoreResourceDeletion: (server!.server_features ?? []).includes(IGNORE_RESOURCE_DELETION_FEATURE),
+    listenerNameTemplate: typeof template === 'string' ? template : '%s',
     node: node!,
     cachePath: obj.cache_path,
     ...(typeof initialFetch === 'object' ? { initialFetchTimeoutMs: Number(initialFetch.seconds) * 1000 + initialFetch.nanos / 1e6 } : {}),

@@ -5,7 +5,7 @@
  * that of the changed assignments, not of the whole config.
  */
 import type { FieldError } from '@xmesh/core';
-import { buildSnapshot, deepFreeze, TypeUrl, type ClusterConfig, type MeshSnapshot } from '@xmesh/xds';
+import { buildSnapshot, deepFreeze, TypeUrl, type BuildOptions, type ClusterConfig, type MeshSnapshot } from '@xmesh/xds';
 import type { HeldResource } from './watch-state.js';
 
 type Json = Record<string, unknown>;
@@ -25,6 +25,7 @@ export function applyEndpointUpdate(
   clusters: ReadonlyMap<string, HeldResource>,
   changed: ReadonlyMap<string, Json>,
   version: string,
+  options: Omit<BuildOptions, 'version'> = {},
 ): { ok: true; set: BuiltSet } | { ok: false; errors: readonly FieldError[] } {
   const rebuilt: Record<string, ClusterConfig> = {};
   const errors: FieldError[] = [];
@@ -33,7 +34,7 @@ export function applyEndpointUpdate(
     const cla = changed.get(config.edsServiceName ?? name);
     const cluster = clusters.get(name);
     if (!cla || !cluster) continue;
-    const built = buildSnapshot([cluster.json, cla], { version });
+    const built = buildSnapshot([cluster.json, cla], { ...options, version });
     if (!built.ok) {
       errors.push(...labelPaths(built.errors, [`Cluster "${name}"`, `ClusterLoadAssignment "${config.edsServiceName ?? name}"`]));
       continue;

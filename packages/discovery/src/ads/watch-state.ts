@@ -1,7 +1,15 @@
 /**
  * The resources an ADS client holds, and what follows from them: which names it must watch (listeners
  * asked for → their route configs → the clusters those route to → the EDS names of EDS clusters), and
- * whether they form a whole, consistent set. Pure data; the client owns the stream and the timers.
+ * the set to apply. Pure data; the client owns the stream and the timers.
+ *
+ * Applying follows gRFC A74 per listener (per target): a listener enters the set only with its whole
+ * chain — its route configuration, and for every cluster it routes to either the cluster with its
+ * endpoints, or the knowledge that the cluster does not exist. While a listener's new chain is not whole
+ * (a new route configuration naming a cluster not received yet, say), its last whole chain stays in the
+ * set, and other listeners are not held back. A cluster whose new version waits for its new endpoints
+ * stays in its last whole form meanwhile. A cluster that does not exist is left out: only the calls
+ * routed to it fail (gRFC A53).
  */
 import { TypeUrl } from '@xmesh/xds';
 import { clusterEdsName, listenerRefs, routeConfigClusters } from './references.js';
@@ -24,23 +32,57 @@ export interface Wanted {
   readonly wildcard: ReadonlySet<string>;
 }
 
+/** Where a listener (a target) stands. */
+export type ListenerStatus =
+  /** In the set: its whole chain, or its last whole chain while a newer one is incomplete. */
+  | { readonly state: 'ready' }
+  /** Asked for; it or a resource of its chain has not come yet, and it was never whole. */
+  | { readonly state: 'pending'; readonly waitingFor: readonly string[] }
+  /** It, or the route configuration it names, does not exist: calls for it fail. */
+  | { readonly state: 'absent'; readonly reason: string };
+
 export interface Assembly {
-  /** Wanted names neither received nor known absent yet: the set is not whole, do not apply it. */
-  readonly pending: readonly string[];
   /** Resources (proto3 JSON with `@type`) forming the snapshot. */
   readonly resources: readonly Json[];
-  /** Listeners left out because something they need does not exist, with the reason. */
-  readonly excluded: readonly string[];
+  /** Every listener asked for (or held, with wildcard LDS), with its status. */
+  readonly listeners: ReadonlyMap<string, ListenerStatus>;
+  /** Listeners served from their last whole chain because the new one is not whole yet. */
+  readonly stale: readonly string[];
+}
+
+/** A cluster in its last whole form: the Cluster and, for EDS, its endpoints (undefined: none exist). */
+interface SettledCluster {
+  readonly cluster: Json;
+  readonly endpoints: Json | undefined;
+}
+
+/** A listener's last whole chain: the clusters are resolved through the settled clusters when applied. */
+interface ListenerChain {
+  readonly listener: Json;
+  /** Its RDS route configuration; undefined for inline routes (they are in the listener). */
+  readonly routes: Json | undefined;
+  readonly clusters: readonly string[];
 }
 
 export class WatchState {
   /** typeUrl → name → resource. */
   readonly held = new Map<string, Map<string, HeldResource>>();
-  /** typeUrl → names the server said (or the timeout decided) do not exist. */
-  readonly absent = new Map<string, Set<string>>();
+  /**
+   * typeUrl → the names known not to be usable, each with why: the server deleted it or left it out of a
+   * state-of-the-world response, its does-not-exist timer fired, or its only version was invalid.
+   */
+  readonly absent = new Map<string, Map<string, string>>();
+  /** Per listener, its last whole chain (gRFC A74). */
+  private readonly chains = new Map<string, ListenerChain>();
+  /** Per cluster, its last whole form. */
+  private readonly settled = new Map<string, SettledCluster>();
 
+  /**
+   * @param listeners the listener names asked for (grows as targets are used)
+   * @param wildcard the types subscribed as wildcard
+   */
   constructor(
-    readonly listeners: ReadonlySet<string>,
+    readonly listeners: Set<string>,
     readonly wildcard: ReadonlySet<string>,
   ) {}
 
@@ -50,29 +92,35 @@ export class WatchState {
     return m;
   }
 
-  absentOf(typeUrl: string): Set<string> {
+  absentOf(typeUrl: string): Map<string, string> {
     let s = this.absent.get(typeUrl);
-    if (!s) this.absent.set(typeUrl, (s = new Set()));
+    if (!s) this.absent.set(typeUrl, (s = new Map()));
     return s;
   }
 
   /** A copy sharing resources (they are never mutated), for trying an update before accepting it. */
   clone(): WatchState {
-    const copy = new WatchState(this.listeners, this.wildcard);
+    const copy = new WatchState(new Set(this.listeners), this.wildcard);
     for (const [t, m] of this.held) copy.held.set(t, new Map(m));
-    for (const [t, s] of this.absent) copy.absent.set(t, new Set(s));
+    for (const [t, s] of this.absent) copy.absent.set(t, new Map(s));
+    for (const [k, v] of this.chains) copy.chains.set(k, v);
+    for (const [k, v] of this.settled) copy.settled.set(k, v);
     return copy;
+  }
+
+  /** The listeners whose chains are followed: those asked for, and with wildcard LDS every one held. */
+  selectedListeners(): string[] {
+    if (!this.wildcard.has(TypeUrl.Listener)) return [...this.listeners];
+    return [...new Set([...this.listeners, ...this.of(TypeUrl.Listener).keys()])];
   }
 
   wanted(): Wanted {
     const names = new Map<string, Set<string>>();
-    const listenerNames = new Set(this.listeners);
     const routeNames = new Set<string>();
     const clusterNames = new Set<string>();
     const edsNames = new Set<string>();
     const listeners = this.of(TypeUrl.Listener);
-    const selectedListeners = this.wildcard.has(TypeUrl.Listener) ? [...listeners.keys()] : [...listenerNames];
-    for (const name of selectedListeners) {
+    for (const name of this.selectedListeners()) {
       const l = listeners.get(name);
       if (!l) continue;
       const refs = listenerRefs(l.json);
@@ -91,7 +139,7 @@ export class WatchState {
       const eds = c ? clusterEdsName(c.json) : undefined;
       if (eds) edsNames.add(eds);
     }
-    names.set(TypeUrl.Listener, listenerNames);
+    names.set(TypeUrl.Listener, new Set(this.listeners));
     names.set(TypeUrl.RouteConfiguration, routeNames);
     names.set(TypeUrl.Cluster, clusterNames);
     names.set(TypeUrl.ClusterLoadAssignment, edsNames);
@@ -104,63 +152,101 @@ export class WatchState {
       if (wanted.wildcard.has(typeUrl)) continue;
       const keep = wanted.names.get(typeUrl)!;
       for (const name of [...this.of(typeUrl).keys()]) if (!keep.has(name)) this.of(typeUrl).delete(name);
-      for (const name of [...this.absentOf(typeUrl)]) if (!keep.has(name)) this.absentOf(typeUrl).delete(name);
+      for (const name of [...this.absentOf(typeUrl).keys()]) if (!keep.has(name)) this.absentOf(typeUrl).delete(name);
     }
   }
 
-  /** The whole set to apply, or what it still waits for. */
+  /** The set to apply now, per listener (see the file comment); records the chains and clusters that are whole. */
   assemble(): Assembly {
-    const wanted = this.wanted();
-    const pending: string[] = [];
-    for (const typeUrl of WATCH_ORDER) {
-      const held = this.of(typeUrl);
-      const absent = this.absentOf(typeUrl);
-      for (const name of wanted.names.get(typeUrl)!) if (!held.has(name) && !absent.has(name)) pending.push(`${short(typeUrl)} "${name}"`);
-    }
-    if (pending.length > 0) return { pending, resources: [], excluded: [] };
-
-    const resources: Json[] = [];
-    const excluded: string[] = [];
-    const routes = this.of(TypeUrl.RouteConfiguration);
-    const clusters = this.of(TypeUrl.Cluster);
-    const usedRoutes = new Set<string>();
+    this.settleClusters();
+    const statuses = new Map<string, ListenerStatus>();
+    const stale: string[] = [];
+    const listenerJson: Json[] = [];
+    const routeJson = new Map<string, Json>();
     const usedClusters = new Set<string>();
-    const listeners = this.of(TypeUrl.Listener);
-    const listenerNames = this.wildcard.has(TypeUrl.Listener) ? [...listeners.keys()] : [...this.listeners];
-    for (const name of listenerNames) {
-      const l = listeners.get(name);
-      if (!l) continue;
-      const refs = listenerRefs(l.json);
-      const rc = refs.rds !== undefined ? routes.get(refs.rds)?.json : refs.inlineRoutes;
-      if (refs.rds !== undefined && !rc) {
-        excluded.push(`listener "${name}": route configuration "${refs.rds}" does not exist`);
+    for (const name of this.selectedListeners()) {
+      const chain = this.chainOf(name);
+      let applied: ListenerChain | undefined;
+      if ('absent' in chain) {
+        this.chains.delete(name);
+        statuses.set(name, { state: 'absent', reason: chain.absent });
         continue;
+      } else if ('pending' in chain) {
+        applied = this.chains.get(name);
+        if (applied === undefined) {
+          statuses.set(name, { state: 'pending', waitingFor: chain.pending });
+          continue;
+        }
+        stale.push(name);
+      } else {
+        applied = chain.whole;
+        this.chains.set(name, applied);
       }
-      const needed = rc ? routeConfigClusters(rc) : [];
-      const missing = needed.filter((c) => !clusters.has(c));
-      if (missing.length > 0) {
-        excluded.push(`listener "${name}": cluster(s) ${missing.map((m) => `"${m}"`).join(', ')} do not exist`);
-        continue;
-      }
-      resources.push(l.json);
-      if (refs.rds !== undefined) usedRoutes.add(refs.rds);
-      for (const c of needed) usedClusters.add(c);
+      statuses.set(name, { state: 'ready' });
+      listenerJson.push(applied.listener);
+      if (applied.routes !== undefined) routeJson.set(String(nameField(applied.routes)), applied.routes);
+      for (const c of applied.clusters) usedClusters.add(c);
     }
-    if (this.wildcard.has(TypeUrl.Cluster)) for (const name of clusters.keys()) usedClusters.add(name);
-    for (const name of usedRoutes) resources.push(routes.get(name)!.json);
-    const assignments = this.of(TypeUrl.ClusterLoadAssignment);
+    for (const name of [...this.chains.keys()]) if (!statuses.has(name)) this.chains.delete(name);
+    if (this.wildcard.has(TypeUrl.Cluster)) for (const name of this.of(TypeUrl.Cluster).keys()) usedClusters.add(name);
+
+    const resources: Json[] = [...listenerJson, ...routeJson.values()];
     const usedEds = new Set<string>();
     for (const name of usedClusters) {
-      const c = clusters.get(name)!;
-      resources.push(c.json);
-      const eds = clusterEdsName(c.json);
-      if (eds && !usedEds.has(eds) && assignments.has(eds)) {
+      const entry = this.settled.get(name);
+      if (entry === undefined) continue; // does not exist: calls routed to it fail
+      resources.push(entry.cluster);
+      const eds = entry.endpoints === undefined ? undefined : String(nameField(entry.endpoints));
+      if (eds !== undefined && !usedEds.has(eds)) {
         usedEds.add(eds);
-        resources.push(assignments.get(eds)!.json);
+        resources.push(entry.endpoints!);
       }
     }
-    return { pending, resources, excluded };
+    // A settled form is kept while it is in the set, or while its cluster is still held.
+    const clusters = this.of(TypeUrl.Cluster);
+    for (const name of [...this.settled.keys()]) if (!usedClusters.has(name) && !clusters.has(name)) this.settled.delete(name);
+    return { resources, listeners: statuses, stale };
   }
+
+  /** Records the current form of every held cluster whose endpoints are known (received, or known not to exist). */
+  private settleClusters(): void {
+    const assignments = this.of(TypeUrl.ClusterLoadAssignment);
+    const absentAssignments = this.absentOf(TypeUrl.ClusterLoadAssignment);
+    for (const [name, held] of this.of(TypeUrl.Cluster)) {
+      const eds = clusterEdsName(held.json);
+      if (eds === undefined) this.settled.set(name, { cluster: held.json, endpoints: undefined });
+      else if (assignments.has(eds)) this.settled.set(name, { cluster: held.json, endpoints: assignments.get(eds)!.json });
+      else if (absentAssignments.has(eds)) this.settled.set(name, { cluster: held.json, endpoints: undefined });
+    }
+    for (const name of this.absentOf(TypeUrl.Cluster).keys()) this.settled.delete(name);
+  }
+
+  /** A listener's chain as the held resources give it: whole, waiting for something, or failed. */
+  private chainOf(name: string): { whole: ListenerChain } | { pending: string[] } | { absent: string } {
+    const l = this.of(TypeUrl.Listener).get(name);
+    if (!l) {
+      const why = this.absentOf(TypeUrl.Listener).get(name);
+      return why !== undefined ? { absent: `Listener "${name}" ${why}` } : { pending: [`Listener "${name}"`] };
+    }
+    const refs = listenerRefs(l.json);
+    let routes: Json | undefined;
+    if (refs.rds !== undefined) {
+      routes = this.of(TypeUrl.RouteConfiguration).get(refs.rds)?.json;
+      if (routes === undefined) {
+        const why = this.absentOf(TypeUrl.RouteConfiguration).get(refs.rds);
+        return why !== undefined ? { absent: `RouteConfiguration "${refs.rds}" of listener "${name}" ${why}` } : { pending: [`RouteConfiguration "${refs.rds}"`] };
+      }
+    }
+    const clusters = routeConfigClusters(routes ?? refs.inlineRoutes ?? {});
+    const absentClusters = this.absentOf(TypeUrl.Cluster);
+    const pending = clusters.filter((c) => !absentClusters.has(c) && !this.settled.has(c)).map((c) => `Cluster "${c}" (or its endpoints)`);
+    if (pending.length > 0) return { pending };
+    return { whole: { listener: l.json, routes, clusters } };
+  }
+}
+
+function nameField(json: Json): unknown {
+  return json['name'] ?? json['cluster_name'] ?? json['clusterName'];
 }
 
 export function short(typeUrl: string): string {

@@ -84,15 +84,27 @@ describe('XdsClient (state of the world) against a scripted server', () => {
     assert.deepEqual(ports(first, 'a'), [1001]);
     assert.deepEqual(ports(first, 'b'), [1002]);
 
-    // A STATIC cluster without load_assignment: decodes, but does not build. NACK with the last good version.
+    // A STATIC cluster without load_assignment is invalid: NACKed; "a" in the same response is valid, so the
+    // type's version moves on (gRFC A46, as grpc-js-xds), and "b" keeps its last good version.
     server.respond(C, 'v2', 'n-6', [edsCluster('a'), { '@type': C, name: 'b', type: 'STATIC' }]);
     const nack = await server.nextRequest();
-    assert.deepEqual(pick(nack), [C, 'v1', 'n-6', ['a', 'b']]);
+    assert.deepEqual(pick(nack), [C, 'v2', 'n-6', ['a', 'b']]);
     assert.equal(nack.error_detail?.code, 3);
     assert.match(nack.error_detail?.message ?? '', /Cluster "b"\.load_assignment: is required for a STATIC cluster/);
     assert.equal(nacks.length, 1);
-    assert.equal(c.snapshot, first, 'the last good snapshot stays in force');
+    assert.equal(c.snapshot, first, 'nothing routed differently: the last good snapshot stays in force');
     assert.ok(await server.quiet(), 'nothing else is requested after a NACK');
+
+    // A response whose only resource is invalid leaves the version where it was.
+    server.respond(C, 'v3', 'n-7', [edsCluster('a'), { '@type': C, name: 'b', type: 'EDS' }]);
+    const whole = await server.nextRequest();
+    assert.deepEqual(pick(whole), [C, 'v3', 'n-7', ['a', 'b']]);
+    assert.match(whole.error_detail?.message ?? '', /Cluster "b"\.eds_cluster_config: is required for an EDS cluster/);
+    server.respond(R, 'v2', 'n-8', [{ ...echoRoutes({ split: { a: 1 } }), virtual_hosts: [{ name: 'x', domains: ['a*b'], routes: [] }] }]);
+    const rdsNack = await server.nextRequest();
+    assert.deepEqual(pick(rdsNack), [R, 'v1', 'n-8', [ECHO_ROUTES]]);
+    assert.match(rdsNack.error_detail?.message ?? '', /RouteConfiguration "echo-routes"\.virtual_hosts\[0\]\.domains\[0\]: a gRPC client allows one "\*"/);
+    assert.equal(c.snapshot, first);
   });
 
   it('reports a requested resource that never comes as does-not-exist after 15 s (fake clock)', async () => {

@@ -1,20 +1,25 @@
 /**
- * An ADS client as a non-proxy (gRPC-style) xDS client: subscribes to the listeners it is asked for,
- * then to what they reference, over one aggregated stream (state of the world or delta, per the
- * bootstrap). It applies only whole, consistent sets: while anything wanted is still on its way no
- * snapshot is emitted, and an update that does not build is NACKed with every error and the last good
- * version kept. A lost stream is retried with gRPC's jittered exponential backoff; the last snapshot
- * stays in force meanwhile.
+ * An ADS client as a non-proxy (gRPC-style) xDS client: subscribes to the listeners it is asked for (at
+ * construction, or later with `watchListener` as targets are used), then to what they reference, over
+ * one aggregated stream (state of the world or delta, per the bootstrap).
+ *
+ * Each resource of a response is validated on its own (gRFC A46): the invalid ones are NACKed in the
+ * response that carried them, with every error and its path, and keep their last good version; the
+ * valid ones are applied. What is applied is consistent per listener (gRFC A74, see watch-state.ts): a
+ * listener's new chain enters only when whole, other listeners are not held back, and a cluster that
+ * does not exist fails only the calls routed to it. A listener or cluster the control plane deletes is
+ * dropped (gRFC A53), or kept with `ignore_resource_deletion`; a lost stream never deletes anything: it
+ * is retried with gRPC's jittered exponential backoff while the last snapshot stays in force.
  */
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { systemClock, type Clock, type FieldError, type TimerHandle } from '@xmesh/core';
-import { buildSnapshot, loadEnvoyProtos, TypeUrl, type EnvoyProtos, type MeshSnapshot } from '@xmesh/xds';
+import { buildSnapshot, loadEnvoyProtos, TypeUrl, type ClientRules, type EnvoyProtos, type MeshSnapshot } from '@xmesh/xds';
 import { ConnectionBackoff, GRPC_CONNECTION_BACKOFF } from '@xmesh/core';
 import { resolveBootstrap, type ResolvedBootstrap, type XdsBootstrap } from './bootstrap.js';
 import { readCache, writeCache } from './cache.js';
 import { nameOf } from './references.js';
-import { short, WatchState, WATCH_ORDER } from './watch-state.js';
+import { short, WatchState, WATCH_ORDER, type ListenerStatus } from './watch-state.js';
 import { AdsStream, type ResponseUpdate } from './ads-stream.js';
 import { decodeUpdate, type DecodeCache } from './decode-update.js';
 import { ResourceTimers } from './resource-timers.js';
@@ -24,12 +29,17 @@ export interface XdsClientOptions {
   /** The bootstrap object or file path; default: from the environment (see resolveBootstrap). */
   readonly bootstrap?: XdsBootstrap | string;
   readonly env?: NodeJS.ProcessEnv;
-  /** Listener names to watch (for gRPC-style clients: the `xds:///` target authorities). */
+  /** Listener names to watch from the start (for gRPC-style clients: the `xds:///` target authorities); `watchListener` adds more. */
   readonly listeners?: readonly string[];
-  /** Subscribe to every listener (LDS wildcard). */
+  /** Subscribe to every listener (LDS wildcard), as a proxy does. */
   readonly wildcardListeners?: boolean;
   /** Subscribe to every cluster (CDS wildcard); they all enter the snapshot. */
   readonly wildcardClusters?: boolean;
+  /**
+   * Whose rules resources are validated by (see `ClientRules` in @xmesh/xds): a gRPC client's (`grpc`,
+   * the default for a client naming its listeners) or Envoy's (`envoy`, the default with wildcard LDS: a proxy).
+   */
+  readonly rules?: ClientRules;
   /** Keep the last good resources here; overrides the bootstrap's `cache_path`. */
   readonly cachePath?: string;
   /** Shared Envoy protos; loaded on construction otherwise. */
@@ -56,19 +66,40 @@ export interface NackInfo extends AckInfo {
   readonly message: string;
 }
 
+/** What a new snapshot changed, by resource name: added, changed or removed since the previous one. */
+export interface XdsUpdate {
+  readonly version: string;
+  readonly listeners: readonly string[];
+  readonly routeConfigs: readonly string[];
+  readonly clusters: readonly string[];
+  readonly endpoints: readonly string[];
+}
+
+export type { ListenerStatus } from './watch-state.js';
+
 export interface XdsClientEvents {
-  /** A new whole, validated snapshot. */
+  /** A new snapshot: every listener in it has its whole chain (gRFC A74). */
   snapshot: [MeshSnapshot];
+  /** Emitted just before `snapshot`: what it changed. */
+  update: [XdsUpdate];
   ack: [AckInfo];
   nack: [NackInfo];
   'does-not-exist': [{ readonly typeUrl: string; readonly name: string }];
-  /** The stream came up (first response) or went down (with the reconnect delay). */
+  /** A watched listener changed status (pending → ready, ready → absent, ...). */
+  listener: [{ readonly name: string; readonly status: ListenerStatus }];
+  /** The stream came up (channel connected, or a first response) or went down (with the reconnect delay). */
   connection: [{ readonly connected: boolean; readonly error?: string; readonly retryInMs?: number }];
   warning: [string];
 }
 
+/** Why a name is absent, as the listener status and the warnings say it. */
+const DOES_NOT_EXIST = 'does not exist';
+const DELETED = 'was deleted by the control plane';
+const TIMED_OUT = 'does not exist (the control plane did not send it in time)';
+
 export class XdsClient extends EventEmitter<XdsClientEvents> {
   readonly bootstrap: ResolvedBootstrap;
+  readonly rules: ClientRules;
   private readonly protos: EnvoyProtos;
   private readonly clock: Clock;
   private readonly wallClock: () => number;
@@ -77,22 +108,34 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
   private readonly grpcClient: grpc.Client;
   private state: WatchState;
   private readonly typeVersions = new Map<string, string>();
-  /** SotW, per type: the decoded resources of its last accepted response, by hash of their bytes. */
+  /** Per type: the decodings of its last response, by hash of their bytes. */
   private readonly decodeCaches = new Map<string, DecodeCache>();
   private readonly timers: ResourceTimers;
+  /** Listeners and clusters kept although the control plane deleted them (`ignore_resource_deletion`), `type\0name`. */
+  private readonly deletionIgnored = new Set<string>();
   private stream: AdsStream | undefined;
+  private streamConnected = false;
   private reconnectTimer: TimerHandle | undefined;
   private current: MeshSnapshot | undefined;
+  /** `current` came from the on-disk cache: it is replaced only by a snapshot start-up may proceed with. */
+  private currentFromCache = false;
+  /** Resources of the current snapshot by `type\0name`, to tell what the next one changes. */
+  private currentResources = new Map<string, Record<string, unknown>>();
+  private statuses: ReadonlyMap<string, ListenerStatus> = new Map();
   /** Counts changes other than endpoint updates (listeners, routes, clusters, absences). */
   private generation = 0;
-  /** The last whole build from the control plane, and the generation it reflects. */
-  private live: { set: BuiltSet; generation: number } | undefined;
+  /** The last whole build from the control plane, the generation it reflects, and whether every listener in it was current. */
+  private live: { set: BuiltSet; generation: number; current: boolean } | undefined;
+  /** The listeners asked for at construction: `ready()` waits until each is settled. */
+  private readonly initialListeners: readonly string[];
+  private sawListenerResponse = false;
   private started = false;
   private closed = false;
 
   constructor(options: XdsClientOptions = {}) {
     super();
     this.bootstrap = resolveBootstrap(options.bootstrap, options.env);
+    this.rules = options.rules ?? (options.wildcardListeners ? 'envoy' : 'grpc');
     this.protos = options.protos ?? loadEnvoyProtos();
     this.clock = options.clock ?? systemClock;
     this.wallClock = options.wallClock ?? Date.now;
@@ -102,7 +145,8 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     const wildcard = new Set<string>();
     if (options.wildcardListeners) wildcard.add(TypeUrl.Listener);
     if (options.wildcardClusters) wildcard.add(TypeUrl.Cluster);
-    this.state = new WatchState(new Set(options.listeners ?? []), wildcard);
+    this.initialListeners = [...new Set(options.listeners ?? [])];
+    this.state = new WatchState(new Set(this.initialListeners), wildcard);
     this.grpcClient = new grpc.Client(this.bootstrap.serverUri, grpc.credentials.createInsecure(), {
       'grpc.use_local_subchannel_pool': 1,
     });
@@ -120,10 +164,40 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     return () => this.off('snapshot', cb);
   }
 
-  /** The snapshot in force, or the first one to come (from the cache or the control plane). */
+  /**
+   * The snapshot to start with: from the cache at once, else the first one in which every listener asked
+   * for at construction is settled (in it, or known not to exist) — with wildcard LDS, once the first LDS
+   * response came; with nothing to watch, the (empty) snapshot once the stream is connected.
+   */
   ready(): Promise<MeshSnapshot> {
-    if (this.current) return Promise.resolve(this.current);
-    return new Promise((resolve) => this.once('snapshot', resolve));
+    if (this.current && (this.currentFromCache || this.startable())) return Promise.resolve(this.current);
+    return new Promise((resolve) => {
+      const check = (snapshot: MeshSnapshot) => {
+        if (!this.currentFromCache && !this.startable()) return;
+        this.off('snapshot', check);
+        resolve(snapshot);
+      };
+      this.on('snapshot', check);
+    });
+  }
+
+  /** Where listener `name` stands; undefined when it is not watched. */
+  listenerStatus(name: string): ListenerStatus | undefined {
+    return this.statuses.get(name);
+  }
+
+  /**
+   * Watches listener `name` too (a target used for the first time): subscribes it and what it
+   * references. Its status is `pending` until it is in a snapshot or known not to exist (does-not-exist
+   * timer, deletion). Idempotent.
+   */
+  watchListener(name: string): ListenerStatus {
+    const known = this.statuses.get(name);
+    if (known !== undefined || this.closed) return known ?? { state: 'absent', reason: 'the xDS client is closed' };
+    this.state.listeners.add(name);
+    this.syncSubscriptions();
+    this.rebuild(TypeUrl.Listener, true);
+    return this.statuses.get(name) ?? { state: 'pending', waitingFor: [`Listener "${name}"`] };
   }
 
   /** Loads the cache (if configured) and opens the stream. Idempotent. */
@@ -145,23 +219,67 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     this.grpcClient.close();
   }
 
+  /**
+   * True once a snapshot may start (or replace the cached one): every listener asked for at construction
+   * is settled; with wildcard LDS, the first LDS response came and none of its listeners is still
+   * pending; with nothing to watch, the stream is up.
+   */
+  private startable(): boolean {
+    const settled = (name: string) => {
+      const status = this.statuses.get(name);
+      return status !== undefined && status.state !== 'pending';
+    };
+    if (this.state.wildcard.has(TypeUrl.Listener)) return this.sawListenerResponse && [...this.statuses.keys()].every(settled);
+    if (this.initialListeners.length === 0) return this.streamConnected || (this.current !== undefined && !this.currentFromCache);
+    return this.initialListeners.every(settled);
+  }
+
   private openStream(): void {
     this.reconnectTimer = undefined;
     const stream = new AdsStream(this.grpcClient, this.protos, this.bootstrap, {
       onResponse: (update) => this.onResponse(stream, update),
       onFirstResponse: () => {
         this.backoff.reset();
-        this.emit('connection', { connected: true });
+        this.onConnected(stream);
       },
       onEnd: (error) => this.onStreamEnd(stream, error),
     });
     this.stream = stream;
     this.syncSubscriptions();
+    this.watchChannel(stream);
+  }
+
+  /**
+   * Reports the stream up as soon as its channel is connected: a control plane that answers only named
+   * requests sends nothing while nothing is named, and a client watching nothing yet still starts.
+   */
+  private watchChannel(stream: AdsStream): void {
+    const channel = this.grpcClient.getChannel();
+    const check = (): void => {
+      if (this.closed || stream !== this.stream) return;
+      const state = channel.getConnectivityState(false);
+      if (state === grpc.connectivityState.READY) {
+        this.onConnected(stream);
+        return;
+      }
+      if (state === grpc.connectivityState.SHUTDOWN) return;
+      channel.watchConnectivityState(state, Infinity, check);
+    };
+    check();
+  }
+
+  private onConnected(stream: AdsStream): void {
+    if (stream !== this.stream || this.streamConnected) return;
+    this.streamConnected = true;
+    this.emit('connection', { connected: true });
+    if ((this.current === undefined || this.currentFromCache) && this.startable()) this.rebuild(TypeUrl.Listener, true);
   }
 
   private onStreamEnd(stream: AdsStream, error: string): void {
     if (stream !== this.stream) return;
     this.stream = undefined;
+    this.streamConnected = false;
+    // gRFC A57: does-not-exist timers run only while the stream is up; they restart on the next one.
     this.timers.clear();
     if (this.closed) return;
     const delay = this.backoff.nextDelayMs();
@@ -188,8 +306,10 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
 
   private onResponse(stream: AdsStream, update: ResponseUpdate): void {
     const { typeUrl, nonce, version } = update;
-    const { received, errors, cache } = decodeUpdate(this.protos, update, this.decodeCaches.get(typeUrl));
-    if (errors.length > 0) return this.nack(stream, update, errors);
+    const { resources, cache } = decodeUpdate(this.protos, update, this.decodeCaches.get(typeUrl), this.rules);
+    // SotW resends unchanged resources: keep this response's decodings (delta sends each change once).
+    if (!this.bootstrap.delta) this.decodeCaches.set(typeUrl, cache);
+    if (typeUrl === TypeUrl.Listener) this.sawListenerResponse = true;
 
     const trial = this.state.clone();
     const held = trial.of(typeUrl);
@@ -197,57 +317,75 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     const wanted = trial.wanted();
     const subscribed = wanted.names.get(typeUrl) ?? new Set<string>();
     const isWildcard = wanted.wildcard.has(typeUrl);
+    const errors: FieldError[] = [];
+    /** Names the response carries, valid or not: an invalid one is not deleted, it keeps its last good version. */
+    const carried = new Set<string>();
+    const accepted: string[] = [];
     const gone: string[] = [];
-    // SotW LDS/CDS: what the response does not carry is deleted (held or merely asked for).
+    const kept: string[] = [];
+    let structural = typeUrl !== TypeUrl.ClusterLoadAssignment;
+    for (const r of resources) {
+      if (r.name !== undefined) carried.add(r.name);
+      if (r.json === undefined) {
+        errors.push(...r.errors);
+        // gRPC: an invalid resource never received valid fails its users with the error (it is not waited for).
+        if (r.name !== undefined && !held.has(r.name) && subscribed.has(r.name)) {
+          absent.set(r.name, `was rejected: ${r.errors[0]?.message ?? 'invalid'}`);
+          structural = true;
+        }
+        continue;
+      }
+      const name = r.name!;
+      if (!isWildcard && !subscribed.has(name)) continue; // not asked for: ignored, as gRPC does
+      held.set(name, { json: r.json, version: r.version });
+      if (absent.delete(name)) structural = true;
+      this.deletionIgnored.delete(`${typeUrl}\0${name}`);
+      accepted.push(name);
+    }
+    // SotW LDS/CDS: what the response does not carry is deleted; delta says what it removed.
     const removed = update.stateOfTheWorld
-      ? [...new Set([...held.keys(), ...subscribed])].filter((n) => !received.has(n))
+      ? [...new Set([...held.keys(), ...subscribed])].filter((n) => !carried.has(n))
       : update.removed;
     for (const name of removed) {
-      held.delete(name);
-      if (subscribed.has(name) && !absent.has(name)) {
-        absent.add(name);
+      structural = true;
+      if (held.has(name)) {
+        if (this.bootstrap.ignoreResourceDeletion && (typeUrl === TypeUrl.Listener || typeUrl === TypeUrl.Cluster)) {
+          kept.push(name);
+          continue;
+        }
+        held.delete(name);
+        if (subscribed.has(name) && !absent.has(name)) {
+          absent.set(name, DELETED);
+          gone.push(name);
+        }
+      } else if (subscribed.has(name) && !absent.has(name)) {
+        absent.set(name, DOES_NOT_EXIST);
         gone.push(name);
       }
     }
-    for (const [name, r] of received) {
-      if (!isWildcard && !subscribed.has(name)) continue; // not asked for: ignored, as gRPC does
-      held.set(name, { json: r.json, version: r.version });
-      absent.delete(name);
-    }
-    // Only endpoints changed since the last whole build: rebuild just the clusters using them.
-    const structural = typeUrl !== TypeUrl.ClusterLoadAssignment || removed.length > 0;
-    const incremental = !structural && this.live !== undefined && this.live.generation === this.generation;
-    const applied = incremental
-      ? this.applyEndpoints(trial, received, version)
-      : this.tryApply(trial, typeUrl, version);
-    if (!applied.ok) return this.nack(stream, update, applied.errors);
 
     this.state = trial;
-    // SotW resends unchanged resources: remember this response's decodings (delta sends only changes).
-    if (!this.bootstrap.delta) this.decodeCaches.set(typeUrl, cache);
     if (structural) this.generation++;
-    this.typeVersions.set(typeUrl, version);
-    for (const name of [...received.keys(), ...gone]) this.timers.cancel(typeUrl, name);
-    stream.ack(typeUrl, nonce, version);
-    this.emit('ack', { typeUrl, version, nonce });
+    // gRPC's rule: the type's version moves on when the response had a valid resource or no error.
+    if (accepted.length > 0 || errors.length === 0) this.typeVersions.set(typeUrl, version);
+    for (const name of [...accepted, ...gone]) this.timers.cancel(typeUrl, name);
+    for (const r of resources) if (r.name !== undefined && r.json === undefined) this.timers.cancel(typeUrl, r.name);
+    if (errors.length > 0) this.nack(stream, update, errors);
+    else {
+      stream.ack(typeUrl, nonce, version);
+      this.emit('ack', { typeUrl, version, nonce });
+    }
+    for (const name of kept) this.warnKept(typeUrl, name);
     for (const name of gone) this.emit('does-not-exist', { typeUrl, name });
     this.syncSubscriptions();
-    if (applied.snapshot) this.publish(applied.snapshot, applied.resources);
+    this.rebuild(typeUrl, structural, typeUrl === TypeUrl.ClusterLoadAssignment && !structural ? accepted : undefined);
   }
 
-  private applyEndpoints(trial: WatchState, received: ReadonlyMap<string, { json: Record<string, unknown> }>, version: string):
-    | { ok: true; snapshot?: MeshSnapshot; resources?: readonly Record<string, unknown>[] }
-    | { ok: false; errors: readonly FieldError[] } {
-    const before = this.state.of(TypeUrl.ClusterLoadAssignment);
-    const after = trial.of(TypeUrl.ClusterLoadAssignment);
-    const changed = new Map<string, Record<string, unknown>>();
-    for (const [name, r] of received) if (after.get(name)?.json === r.json && before.get(name)?.json !== r.json) changed.set(name, r.json);
-    const result = applyEndpointUpdate(this.live!.set, trial.of(TypeUrl.Cluster), changed, this.versionLabel(TypeUrl.ClusterLoadAssignment, version));
-    return result.ok ? { ok: true, snapshot: result.set.snapshot, resources: result.set.resources } : result;
-  }
-
-  private versionLabel(typeUrl: string, version: string): string {
-    return WATCH_ORDER.map((t) => `${short(t)}=${t === typeUrl ? version : this.typeVersions.get(t) ?? ''}`).join(',');
+  private warnKept(typeUrl: string, name: string): void {
+    const key = `${typeUrl}\0${name}`;
+    if (this.deletionIgnored.has(key)) return;
+    this.deletionIgnored.add(key);
+    this.emit('warning', `the control plane deleted ${short(typeUrl)} "${name}"; it is kept (ignore_resource_deletion)`);
   }
 
   private nack(stream: AdsStream, update: ResponseUpdate, errors: readonly FieldError[]): void {
@@ -257,26 +395,81 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     this.emit('nack', { typeUrl: update.typeUrl, version, nonce: update.nonce, errors, message });
   }
 
-  /** Builds the snapshot `trial` gives, if it is whole. `ok: false` only when it is whole and invalid. */
-  private tryApply(trial: WatchState, typeUrl: string, version: string):
-    | { ok: true; snapshot?: MeshSnapshot; resources?: readonly Record<string, unknown>[] }
-    | { ok: false; errors: readonly FieldError[] } {
-    const assembly = trial.assemble();
-    if (assembly.pending.length > 0) return { ok: true };
-    for (const reason of assembly.excluded) this.emit('warning', reason);
-    const built = buildSnapshot(assembly.resources, { version: this.versionLabel(typeUrl, version) });
-    if (built.ok) return { ok: true, snapshot: built.snapshot, resources: assembly.resources };
-    const labels = assembly.resources.map((r) => `${short(String(r['@type']))} "${nameOf(String(r['@type']), r) ?? '?'}"`);
-    return { ok: false, errors: labelPaths(built.errors, labels) };
+  private versionLabel(): string {
+    return WATCH_ORDER.map((t) => `${short(t)}=${this.typeVersions.get(t) ?? ''}`).join(',');
+  }
+
+  /**
+   * Applies the state: only the endpoints of clusters already in force changed (`endpoints` named) and
+   * every listener in force is current, so just those clusters are rebuilt; otherwise the whole set is
+   * assembled per listener and built.
+   */
+  private rebuild(typeUrl: string, structural: boolean, endpoints?: readonly string[]): void {
+    const live = this.live;
+    if (!structural && endpoints !== undefined && live !== undefined && live.current && live.generation === this.generation) {
+      const changed = new Map<string, Record<string, unknown>>();
+      const assignments = this.state.of(TypeUrl.ClusterLoadAssignment);
+      for (const name of endpoints) changed.set(name, assignments.get(name)!.json);
+      if (endpointsAllInForce(live.set.snapshot, changed)) {
+        const result = applyEndpointUpdate(live.set, this.state.of(TypeUrl.Cluster), changed, this.versionLabel(), this.buildOptions());
+        if (result.ok) {
+          this.publish(result.set.snapshot, result.set.resources, { structural: false });
+          return;
+        }
+        this.emit('warning', `endpoints not applied: ${result.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+        return;
+      }
+    }
+    const assembly = this.state.assemble();
+    this.noteStatuses(assembly.listeners);
+    if ((this.current === undefined || this.currentFromCache) && !this.startable()) return;
+    const built = buildSnapshot(assembly.resources, { version: this.versionLabel(), ...this.buildOptions() });
+    if (!built.ok) {
+      // Every resource was validated on its own: this is a combination xmesh cannot build, kept out of force.
+      const labels = assembly.resources.map((r) => `${short(String(r['@type']))} "${nameOf(String(r['@type']), r) ?? '?'}"`);
+      const errors = labelPaths(built.errors, labels);
+      this.emit('warning', `the resources received do not build (the last snapshot stays in force): ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+      return;
+    }
+    const allCurrent = assembly.stale.length === 0 && [...assembly.listeners.values()].every((s) => s.state !== 'pending');
+    this.publish(built.snapshot, assembly.resources, { structural: true, allCurrent });
+    void typeUrl;
+  }
+
+  private buildOptions(): { rules: ClientRules; missingClusters: 'unavailable' } {
+    return { rules: this.rules, missingClusters: 'unavailable' };
+  }
+
+  private noteStatuses(next: ReadonlyMap<string, ListenerStatus>): void {
+    const previous = this.statuses;
+    this.statuses = next;
+    for (const [name, status] of next) {
+      const before = previous.get(name);
+      if (before === undefined || before.state !== status.state) this.emit('listener', { name, status });
+    }
   }
 
   /** Makes `snapshot` current; `resources` (what it was built from) become the base of endpoint-only updates. */
-  private publish(snapshot: MeshSnapshot, resources: readonly Record<string, unknown>[] | undefined): void {
-    if (resources) this.live = { set: { snapshot, resources }, generation: this.generation };
-    if (this.current && this.current.version === snapshot.version) return;
+  private publish(snapshot: MeshSnapshot, resources: readonly Record<string, unknown>[], how: { structural: boolean; allCurrent?: boolean }): void {
+    if (how.structural) this.live = { set: { snapshot, resources }, generation: this.generation, current: how.allCurrent ?? false };
+    else if (this.live) this.live = { ...this.live, set: { snapshot, resources } };
+    const byKey = new Map<string, Record<string, unknown>>();
+    for (const r of resources) byKey.set(`${String(r['@type'])}\0${nameOf(String(r['@type']), r) ?? ''}`, r);
+    const changed = diffResources(this.currentResources, byKey);
+    // Nothing routed differently (a resend, or only versions moved): the snapshot in force stays.
+    if (this.current && !this.currentFromCache && changed.size === 0) return;
     this.current = snapshot;
+    this.currentFromCache = false;
+    this.currentResources = byKey;
+    this.emit('update', {
+      version: snapshot.version,
+      listeners: changed.get(TypeUrl.Listener) ?? [],
+      routeConfigs: changed.get(TypeUrl.RouteConfiguration) ?? [],
+      clusters: changed.get(TypeUrl.Cluster) ?? [],
+      endpoints: changed.get(TypeUrl.ClusterLoadAssignment) ?? [],
+    });
     this.emit('snapshot', snapshot);
-    if (this.cachePath && resources) {
+    if (this.cachePath) {
       writeCache(this.cachePath, { version: snapshot.version, savedAt: this.wallClock(), resources }).catch((err: Error) =>
         this.emit('warning', `cannot write xDS cache ${this.cachePath}: ${err.message}`),
       );
@@ -288,11 +481,12 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     try {
       const cached = readCache(this.cachePath);
       if (!cached) return;
-      const built = buildSnapshot(cached.resources, { version: cached.version });
+      const built = buildSnapshot(cached.resources, { version: cached.version, ...this.buildOptions() });
       if (!built.ok) throw new Error(built.errors.map((e) => `${e.path}: ${e.message}`).join('; '));
       const ageS = Math.max(0, Math.round((this.wallClock() - cached.savedAt) / 1000));
       this.emit('warning', `starting from cached xDS resources (${this.cachePath}, version ${cached.version}, saved ${ageS} s ago) until the control plane answers`);
       this.current = built.snapshot;
+      this.currentFromCache = true;
       this.emit('snapshot', built.snapshot);
     } catch (err) {
       this.emit('warning', `ignoring xDS cache ${this.cachePath}: ${(err as Error).message}`);
@@ -300,15 +494,35 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
   }
 
   private onResourceTimeout(typeUrl: string, name: string): void {
-    if (this.state.of(typeUrl).has(name)) return;
-    const trial = this.state.clone();
-    trial.absentOf(typeUrl).add(name);
-    this.emit('does-not-exist', { typeUrl, name });
-    const applied = this.tryApply(trial, typeUrl, this.typeVersions.get(typeUrl) ?? '');
-    this.state = trial;
+    if (this.state.of(typeUrl).has(name) || this.state.absentOf(typeUrl).has(name)) return;
+    this.state = this.state.clone();
+    this.state.absentOf(typeUrl).set(name, TIMED_OUT);
     this.generation++;
+    this.emit('does-not-exist', { typeUrl, name });
     this.syncSubscriptions();
-    if (!applied.ok) this.emit('warning', `config without ${short(typeUrl)} "${name}" is invalid: ${applied.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
-    else if (applied.snapshot) this.publish(applied.snapshot, applied.resources);
+    this.rebuild(typeUrl, true);
   }
+}
+
+/** True when every assignment in `changed` is the endpoints of a cluster of `snapshot`. */
+function endpointsAllInForce(snapshot: MeshSnapshot, changed: ReadonlyMap<string, unknown>): boolean {
+  const used = new Set<string>();
+  for (const [name, config] of Object.entries(snapshot.clusters)) if (config.type === 'EDS') used.add(config.edsServiceName ?? name);
+  for (const name of changed.keys()) if (!used.has(name)) return false;
+  return true;
+}
+
+/** Per type URL, the names whose resource was added, replaced or removed between `before` and `after` (`type\0name` keys). */
+function diffResources(before: ReadonlyMap<string, unknown>, after: ReadonlyMap<string, unknown>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const note = (key: string) => {
+    const cut = key.indexOf('\0');
+    const type = key.slice(0, cut);
+    let names = out.get(type);
+    if (!names) out.set(type, (names = []));
+    names.push(key.slice(cut + 1));
+  };
+  for (const [key, json] of after) if (before.get(key) !== json) note(key);
+  for (const key of before.keys()) if (!after.has(key)) note(key);
+  return out;
 }
