@@ -1,6 +1,6 @@
 // Embedded mode driven by a control plane (`createMesh({ xds })`): calls follow a new weighted split
-// within a second, a NACKed update surfaces as `config.rejected` while the old config keeps serving,
-// and `close()` ends the ADS stream and every connection.
+// within a second, a NACKed update surfaces as `config.rejected` naming the response that carried the
+// bad resource while the old config keeps serving, and `close()` ends the ADS stream and every connection.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ControlPlane, silentLogger } from '@xmesh/control-plane';
@@ -63,17 +63,19 @@ describe('createMesh({ xds })', () => {
     await Promise.all(NAMES.map((n) => servers[n]!.close()));
   });
 
-  test('starts from the first snapshot, follows a new weighted split within a second, and close() leaves no handles', async () => {
+  test('starts without a listener name, watches the one an xds:/// target names, follows a new weighted split within a second, and close() leaves no handles', async () => {
     plane.setSnapshot('v1', splitOf({ a: 1 }));
     await settle();
     const baseline = openHandles();
     const mesh = await createMesh({ xds: bootstrapFor(port, 'embedded-split') });
     const applied: string[] = [];
     mesh.on('config.applied', ({ version }) => applied.push(version));
-    const client = mesh.grpcClient(EchoCtor, `${ECHO_LISTENER}:80`) as EchoClient;
+    assert.deepEqual(Object.keys(mesh.snapshot.listeners), [], 'nothing is watched before a target names it');
+    const client = mesh.grpcClient(EchoCtor, `xds:///${ECHO_LISTENER}`) as EchoClient;
     try {
-      assert.match(mesh.snapshot.version, /RouteConfiguration=v1/);
+      // The first call waits for the listener its target names, then goes where it routes.
       assert.deepEqual(await tally(client, 20), { a: 20 });
+      assert.match(mesh.snapshot.version, /RouteConfiguration=v1/);
 
       const changedAt = Date.now();
       plane.setSnapshot('v2', splitOf({ b: 50, c: 50 }));
@@ -107,8 +109,8 @@ describe('createMesh({ xds })', () => {
       vh.routes.unshift({ match: { safe_regex: { regex: '((' } }, route: { cluster: 'a' } });
       plane.setSnapshot('bad-2', bad);
       const event = await rejected;
-      // The response NACKed is the one that completed the set (here the new cluster's endpoints).
-      assert.match(event.source, /^xds type\.googleapis\.com\/envoy\.config\.\S+ nonce \S+$/);
+      // The response NACKed is the one that carried the bad resource, with the version still in force.
+      assert.match(event.source, /^xds type\.googleapis\.com\/envoy\.config\.route\.v3\.RouteConfiguration version "good-1" nonce \S+$/);
       assert.equal(event.errors.length, 1);
       assert.match(event.errors[0]!.path, /virtual_hosts\[0\]\.routes\[0\]\.match\.safe_regex\.regex$/);
       assert.deepEqual(await tally(client, 10), { a: 10 });
@@ -134,7 +136,7 @@ describe('createMesh({ xds })', () => {
   test('a mesh closed while still waiting for its first xDS snapshot rejects followXds with XMESH_CLOSED', async () => {
     const empty = new ControlPlane({ protos, logger: silentLogger });
     const emptyPort = await empty.listen(0);
-    const mesh = new Mesh({});
+    const mesh = new Mesh({ listener: 'never-served' });
     try {
       const following = mesh.followXds(bootstrapFor(emptyPort, 'never'));
       await waitFor(() => empty.streamCount === 1);

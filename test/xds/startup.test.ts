@@ -129,7 +129,9 @@ describe('createMesh({ xds }) start-up', () => {
       assert.equal(connection.connected, true);
       const ready = await within(next(mesh, 'xds.ready'), 5_000, 'the replayed xds.ready');
       assert.equal(ready.origin, 'control-plane');
-      assert.match(ready.version, /ClusterLoadAssignment=good-2/);
+      // The invalid endpoints were the only version: the listener started with its cluster endpoint-less
+      // (calls to it fail UNAVAILABLE, gRFC A74), and the good endpoints followed.
+      assert.match(ready.version, /Cluster=bad-1/);
       // Replayed once: a second listener registered later gets nothing from start-up.
       let late = 0;
       mesh.on('config.rejected', () => late++);

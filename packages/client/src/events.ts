@@ -3,6 +3,7 @@ import type { FieldError, MeshError } from '@xmesh/core';
 import type { MeshMode } from './mode.js';
 import type { ResilienceEvents } from '@xmesh/breaker';
 import type { XdsConnectionEvent } from './xds-source.js';
+import type { XdsUpdate } from '@xmesh/discovery';
 
 /** `config.applied`: a snapshot became current. */
 export interface ConfigAppliedEvent {
@@ -33,6 +34,12 @@ export interface XdsReadyEvent {
   /** Milliseconds from the start of `createMesh` (mesh clock). */
   readonly elapsedMs: number;
 }
+
+/**
+ * `xds.update`: the control plane's resources gave a new snapshot (each listener in it whole, gRFC A74);
+ * names what it added, changed or removed, by resource type. `config.applied` follows once it is in force.
+ */
+export type XdsUpdateEvent = XdsUpdate;
 
 /** `discovery.error`: an endpoint source failed to resolve (its last good endpoints are kept). */
 export interface DiscoveryErrorEvent {
@@ -71,6 +78,7 @@ export interface MeshEvents extends ResilienceEvents {
   /** The ADS stream came up (first response) or went down (`error`, retried in `retryInMs`); the last config keeps serving meanwhile. */
   'xds.connection': (event: XdsConnectionEvent) => void;
   'xds.ready': (event: XdsReadyEvent) => void;
+  'xds.update': (event: XdsUpdateEvent) => void;
   'discovery.error': (event: DiscoveryErrorEvent) => void;
   'mode.changed': (event: ModeChangedEvent) => void;
 }

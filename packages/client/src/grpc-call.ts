@@ -25,6 +25,8 @@ export interface GrpcCallHost {
   /** The current mesh state, or a MeshError when the mesh or channel is closed. */
   state(): MeshState | MeshError;
   readonly authority: string;
+  /** The Listener the calls must use (an `xds:///` target); undefined for authority routing. */
+  readonly listener?: string | undefined;
   readonly invoke: Invoke<GrpcAttempt>;
 }
 
@@ -36,7 +38,7 @@ export class GrpcAttempt extends PipelineCall {
   constructor(
     readonly owner: MeshGrpcCall,
     state: MeshState,
-    request: { authority: string; path: string; method: string; headers: HeaderMap; grpc: boolean },
+    request: { authority: string; path: string; method: string; headers: HeaderMap; grpc: boolean; listener?: string | undefined },
     deadline: number,
   ) {
     super(state, request, deadline);
@@ -141,6 +143,7 @@ export class MeshGrpcCall implements CallStream {
       method: 'POST',
       headers: headersOf(metadata, authority, this.method),
       grpc: true,
+      listener: this.host.listener,
     };
     const attempt = new GrpcAttempt(this, state, request, meshDeadline(this.deadline, state));
     this.attempt = attempt;

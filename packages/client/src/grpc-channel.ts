@@ -7,6 +7,7 @@ import { MeshError } from '@xmesh/core';
 import { MeshGrpcCall, type GrpcAttempt } from './grpc-call.js';
 import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
+import { authorityOf, type Target } from './targets.js';
 
 type ChannelRef = ReturnType<grpc.ChannelInterface['getChannelzRef']>;
 
@@ -16,14 +17,12 @@ export interface MeshChannelHost {
   readonly invoke: Invoke<GrpcAttempt>;
 }
 
-/** `dns:///host:port`, `dns:host:port` and `host:port` all address the authority `host:port`. */
-export function authorityOf(target: string): string {
-  const match = /^dns:(?:\/\/[^/]*\/)?(.*)$/.exec(target);
-  return match ? match[1]! : target;
-}
+export { authorityOf };
 
 export class MeshChannel implements grpc.ChannelInterface {
   readonly authority: string;
+  /** The Listener an `xds:///` target names (its calls use that listener only); undefined for authority routing. */
+  readonly listener: string | undefined;
   readonly invoke: Invoke<GrpcAttempt>;
   private closed = false;
   private nextCallNumber = 0;
@@ -31,13 +30,16 @@ export class MeshChannel implements grpc.ChannelInterface {
   /**
    * @param unaryResponsePaths methods (`/pkg.Service/Method`) that answer with one message, from a
    *   generated client's service definition: their calls fail at once when the upstream sends more.
+   * @param resolved what `target` names (see targets.ts); default: its authority, routed by the router's rules
    */
   constructor(
     private readonly mesh: MeshChannelHost,
     private readonly target: string,
     private readonly unaryResponsePaths: ReadonlySet<string> | undefined = undefined,
+    resolved: Target = { authority: authorityOf(target), listener: undefined },
   ) {
-    this.authority = authorityOf(target);
+    this.authority = resolved.authority;
+    this.listener = resolved.listener;
     this.invoke = mesh.invoke;
   }
 

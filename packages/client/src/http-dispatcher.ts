@@ -40,6 +40,8 @@ export interface MeshDispatcherHost {
   /** The current state, or the error new requests fail with (e.g. XMESH_CLOSED). */
   state(): MeshState | MeshError;
   readonly invoke: Invoke<HttpAttempt>;
+  /** The Listener every request must use (`mesh.fetch` of an `xds:///` URL); undefined for authority routing. */
+  readonly listener?: string;
 }
 
 /** One pass of an HTTP request through the pipeline. */
@@ -47,7 +49,7 @@ export class HttpAttempt extends PipelineCall {
   constructor(
     readonly exchange: HttpExchange,
     state: MeshState,
-    request: { authority: string; path: string; method: string; headers: HeaderMap; grpc: boolean },
+    request: { authority: string; path: string; method: string; headers: HeaderMap; grpc: boolean; listener?: string | undefined },
   ) {
     super(state, request, Infinity);
   }
@@ -100,6 +102,7 @@ export class MeshDispatcher extends Dispatcher {
       method: options.method,
       headers,
       grpc: (headers.get('content-type') ?? '').startsWith('application/grpc'),
+      listener: this.host.listener,
     };
     const attempt = new HttpAttempt(exchange, state, request);
     exchange.attempt = attempt;

@@ -1,6 +1,6 @@
 export { MeshError, isMeshError, hasCode, ErrorCode, GrpcStatus, formatFieldErrors, type FieldError, type MeshErrorOptions } from '@xmesh/core';
 export { createMesh, Mesh, type CreateMeshOptions, type UpdateResult, type GrpcClientConstructor, type MeshRequestInit, type MeshUnaryOptions, type CloseOptions } from './mesh.js';
-export type { MeshEvents, ConfigAppliedEvent, ConfigRejectedEvent, XdsWarningEvent, XdsReadyEvent, DiscoveryErrorEvent, ModeChangedEvent } from './events.js';
+export type { MeshEvents, ConfigAppliedEvent, ConfigRejectedEvent, XdsWarningEvent, XdsReadyEvent, XdsUpdateEvent, DiscoveryErrorEvent, ModeChangedEvent } from './events.js';
 export type { ResilienceEvents, EjectionReason } from '@xmesh/breaker';
 export { isInternalCaller, type DownstreamCaller } from './retry/caller-trust.js';
 export { overrideHeaders, overridesFromHeaders, TIMEOUT_HEADER, MAX_RETRIES_HEADER, RETRY_ON_HEADER, RETRY_GRPC_ON_HEADER, type CallOverrides } from './retry/call-overrides.js';
@@ -27,7 +27,9 @@ export { retryLayer } from './retry/retry-layer.js';
 export type { AttemptRetry } from './retry/attempt-retry.js';
 export type { RetryAdmission } from './retry/retry-admission.js';
 export { clusterRateLimitLayer, type ClusterRateLimit } from './cluster-rate-limit-layer.js';
-export { openXdsSource, startXdsSource, DEFAULT_INITIAL_FETCH_TIMEOUT_MS, type XdsSource, type XdsSourceOptions, type PendingXdsSource, type XdsConnectionEvent } from './xds-source.js';
+export { openXdsSource, startXdsSource, DEFAULT_INITIAL_FETCH_TIMEOUT_MS, type XdsSource, type XdsSourceOptions, type PendingXdsSource, type XdsConnectionEvent, type XdsListeners } from './xds-source.js';
+export { parseTarget, parseXdsUrl, isXdsTarget, type Target } from './targets.js';
+export { ListenerWaits, MAX_LISTENER_WAIT_MS, MAX_HELD_CALLS, type ListenerAvailability, type ListenerWaitHost } from './listener-wait.js';
 export { MAX_HELD_STARTUP_EVENTS } from './startup-events.js';
 export { MeshUnaryClient, type UnaryMethod } from './unary-client.js';
 export { FastUnaryCall, type FastCallOptions, type FastUnaryCallback } from './fast-unary-call.js';

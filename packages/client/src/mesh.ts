@@ -7,7 +7,7 @@ import { EventEmitter } from 'eventemitter3';
 import { BucketRotation, type ResilienceEvents, type StatsSnapshot } from '@xmesh/breaker';
 import type { MetricsRegistry } from '@xmesh/stats';
 import { fetch as undiciFetch, Request as UndiciRequest, type Dispatcher, type RequestInit as UndiciRequestInit } from 'undici';
-import { MeshError, systemClock, type Clock, type FieldError } from '@xmesh/core';
+import { GrpcStatus, MeshError, systemClock, type Clock, type FieldError } from '@xmesh/core';
 import { invalidConfig, type MeshSnapshot } from '@xmesh/xds';
 import { ClusterManager } from './cluster-manager.js';
 import { defaultComponents, type MeshComponents } from './components.js';
@@ -24,6 +24,8 @@ import { TransportPool, type TransportPoolOptions } from './transport-pool.js';
 import { MeshServices } from './mesh-services.js';
 import type { XdsBootstrap } from '@xmesh/discovery';
 import { openXdsSource, type PendingXdsSource } from './xds-source.js';
+import { ListenerWaits, type ListenerAvailability } from './listener-wait.js';
+import { isXdsTarget, parseTarget, parseXdsUrl, type Target } from './targets.js';
 import { StartupEvents } from './startup-events.js';
 import type { ClusterRateLimit } from './cluster-rate-limit-layer.js';
 import { MeshObservability } from './observability/mesh-observability.js';
@@ -39,6 +41,9 @@ import { MeshUnaryClient } from './unary-client.js';
  */
 const STARTUP_REPLAYED: ReadonlySet<string | symbol> = new Set<keyof MeshEvents>(['discovery.error', 'config.rejected', 'xds.warning', 'xds.connection', 'xds.ready']);
 
+/** Per-listener undici dispatchers `fetch` keeps for `xds:///` URLs (a bound on memory for callers that vary them). */
+const MAX_LISTENER_DISPATCHERS = 256;
+
 /** Ends a mesh's start-up phase; module-private, called by createMesh once the mesh is returned. */
 const END_STARTUP = Symbol('endStartup');
 
@@ -47,8 +52,11 @@ export interface CreateMeshOptions {
   readonly config?: MeshConfigInput;
   /**
    * Config from a control plane over ADS: an xDS bootstrap (file path or object); `true` reads it from
-   * `XMESH_XDS_BOOTSTRAP` / `GRPC_XDS_BOOTSTRAP` / `GRPC_XDS_BOOTSTRAP_CONFIG`. With `listener`, only that
-   * listener (and what it references) is watched; without, every listener and cluster.
+   * `XMESH_XDS_BOOTSTRAP` / `GRPC_XDS_BOOTSTRAP` / `GRPC_XDS_BOOTSTRAP_CONFIG`. The mesh is a gRPC xDS
+   * client: it watches `listener` (when given) and each listener an `xds:///name` target names, from the
+   * target's first use, with what they reference — never every resource (control planes that answer
+   * only named requests, as grpc-node's and Istio's for proxyless clients, work). Without `listener`,
+   * start-up completes once the control plane is connected.
    */
   readonly xds?: XdsBootstrap | string | true;
   /**
@@ -60,7 +68,10 @@ export interface CreateMeshOptions {
   readonly initialFetchTimeoutMs?: number;
   /** Watch the config file (when `config` is a path) and apply good edits; bad ones are rejected. */
   readonly watch?: boolean;
-  /** Listener whose routes apply; default: the router's default choice. */
+  /**
+   * Listener whose routes apply to targets that do not name one (`host:port`); default: the router's
+   * default choice. With `xds`, it is watched from the start and start-up waits for it.
+   */
   readonly listener?: string;
   readonly clock?: Clock;
   /** Connection settings for the per-endpoint transports. */
@@ -189,6 +200,10 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private xds: PendingXdsSource | undefined = undefined;
   /** Set by the first `close()`. */
   private closing: Promise<void> | undefined = undefined;
+  /** Calls held for the listener their `xds:///` target names. */
+  private readonly listenerWaits: ListenerWaits;
+  /** `fetch`'s dispatchers for `xds:///` URLs, by listener. */
+  private readonly listenerDispatchers = new Map<string, MeshDispatcher>();
 
   private readonly initialFetchTimeoutMs: number | undefined;
 
@@ -222,9 +237,10 @@ export class Mesh extends EventEmitter<MeshEvents> {
     });
     this.modeSettings = resolveModeSettings(options, undefined, (options.env ?? process.env).XMESH_MODE);
     this.pool.join(this.modeSettings.endpoint);
-    this.grpcInvoke = withModeSwitch(composePipeline(grpcTransport), grpcTransport, this.pool);
-    this.httpInvoke = withModeSwitch(composePipeline(httpTransport), httpTransport, this.pool);
-    this.fastInvoke = withModeSwitch(composePipeline(fastUnaryTransport), fastUnaryTransport, this.pool);
+    this.listenerWaits = new ListenerWaits({ state: () => this.state(), availability: (listener) => this.availability(listener), clock: this.clock });
+    this.grpcInvoke = this.listenerWaits.wrap(withModeSwitch(composePipeline(grpcTransport), grpcTransport, this.pool));
+    this.httpInvoke = this.listenerWaits.wrap(withModeSwitch(composePipeline(httpTransport), httpTransport, this.pool));
+    this.fastInvoke = this.listenerWaits.wrap(withModeSwitch(composePipeline(fastUnaryTransport), fastUnaryTransport, this.pool));
     const host = { state: () => this.state(), invoke: this.httpInvoke };
     this.dispatcher = new MeshDispatcher(host);
   }
@@ -241,13 +257,29 @@ export class Mesh extends EventEmitter<MeshEvents> {
   }
 
   /**
-   * A grpc-js ChannelInterface for `target` (`host:port`, `dns:///host:port`); its calls go through the
-   * mesh and end by their deadline (or the route timeout) whatever the upstream sends. A channel built
-   * here does not know which methods are unary: `grpcClient` also fails a unary call answered with
-   * more than one message at once.
+   * A grpc-js ChannelInterface for `target` (`host:port`, `dns:///host:port`, or `xds:///name`, see
+   * `resolveTarget`); its calls go through the mesh and end by their deadline (or the route timeout)
+   * whatever the upstream sends. A channel built here does not know which methods are unary:
+   * `grpcClient` also fails a unary call answered with more than one message at once.
+   * @throws MeshError XMESH_CONFIG_INVALID for an `xds:` target with an authority or without a name
    */
   grpcChannel(target: string): grpc.ChannelInterface {
-    return new MeshChannel({ state: () => this.state(), invoke: this.grpcInvoke }, target);
+    return new MeshChannel({ state: () => this.state(), invoke: this.grpcInvoke }, target, undefined, this.resolveTarget(target));
+  }
+
+  /**
+   * What `target` names. `xds:///name` names the Listener `name` maps to by the bootstrap's
+   * `client_default_listener_resource_name_template` (default `name` itself), as gRPC's xDS resolver
+   * does: calls use that listener only, carry `name` as `:authority`, and wait while it is on its way
+   * (with `xds`, it is watched from here on); a listener that does not exist fails them UNAVAILABLE
+   * after its does-not-exist timer. Other targets (`host:port`, `dns:///host:port`) are authorities
+   * routed by the router's rules, whatever the config source.
+   * @throws MeshError XMESH_CONFIG_INVALID for an `xds:` target with an authority or without a name
+   */
+  resolveTarget(target: string): Target {
+    const resolved = parseTarget(target, (name) => this.xds?.listenerName(name) ?? name);
+    if (resolved.listener !== undefined && this.closedError === undefined) this.xds?.watchListener(resolved.listener);
+    return resolved;
   }
 
   /**
@@ -258,7 +290,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
    * retries for that call: `client.echo(req, { timeoutMs: 200 }, cb)`).
    */
   grpcClient<T>(ClientCtor: GrpcClientConstructor<T>, target: string, options: Partial<grpc.ClientOptions> = {}): T {
-    const channel = new MeshChannel({ state: () => this.state(), invoke: this.grpcInvoke }, target, unaryResponsePathsOf(ClientCtor));
+    const channel = new MeshChannel({ state: () => this.state(), invoke: this.grpcInvoke }, target, unaryResponsePathsOf(ClientCtor), this.resolveTarget(target));
     const own = options.callInvocationTransformer;
     const callInvocationTransformer: grpc.CallInvocationTransformer = own === undefined ? applyCallOverrides : (call) => own(applyCallOverrides(call));
     return new ClientCtor(target, grpc.credentials.createInsecure(), { ...options, callInvocationTransformer, channelOverride: channel });
@@ -271,7 +303,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
   unaryClient(target: string): MeshUnaryClient {
     let client = this.unaryClients.get(target);
     if (client === undefined) {
-      client = new MeshUnaryClient({ state: () => this.state(), invoke: this.fastInvoke }, target);
+      client = new MeshUnaryClient({ state: () => this.state(), invoke: this.fastInvoke }, target, this.resolveTarget(target));
       if (this.unaryClients.size < 256) this.unaryClients.set(target, client);
     }
     return client;
@@ -282,7 +314,13 @@ export class Mesh extends EventEmitter<MeshEvents> {
    * reply, rejects with a MeshError. `timeoutMs`, `maxRetries`, `retryOn` override the route for this call.
    */
   unary(target: string, path: string, request: Uint8Array, options?: MeshUnaryOptions): Promise<Buffer> {
-    return this.unaryClient(target).unary(path, request, options === undefined ? undefined : withOverrideMetadata(options));
+    let client: MeshUnaryClient;
+    try {
+      client = this.unaryClient(target);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return client.unary(path, request, options === undefined ? undefined : withOverrideMetadata(options));
   }
 
   /**
@@ -292,20 +330,44 @@ export class Mesh extends EventEmitter<MeshEvents> {
    * `instanceof Response` is false; its shape is the global Response). Mesh failures reject with a
    * TypeError whose `cause` is the MeshError, as fetch does; calls the mesh ends before a response
    * get Envoy's local reply (status and `x-xmesh-error-code`).
+   *
+   * `xds:///name/path` URLs name a listener as `xds:///name` targets do (see `resolveTarget`): the
+   * request goes to `/path` with `Host: name`, through listener `name` only.
    */
   fetch(input: string | URL | Request, init: MeshRequestInit = {}): Promise<Response> {
+    const href = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    if (isXdsTarget(href)) return this.fetchXds(href, input, init);
     const plain = typeof input === 'string' || input instanceof URL || input instanceof UndiciRequest;
     if (plain && !hasOverrides(init)) return undiciFetch(input, { ...(init as UndiciRequestInit), dispatcher: this.dispatcher }) as unknown as Promise<Response>;
+    return this.fetchVia(this.dispatcher, plain ? input : input.url, plain ? undefined : input, init);
+  }
+
+  /** `fetch` of an `xds:///name/path` URL: `http://name/path` through listener `name`'s dispatcher. */
+  private fetchXds(href: string, input: string | URL | Request, init: MeshRequestInit): Promise<Response> {
+    let parsed: ReturnType<typeof parseXdsUrl>;
+    try {
+      parsed = parseXdsUrl(href, (name) => this.xds?.listenerName(name) ?? name);
+    } catch (error) {
+      return Promise.reject(new TypeError('fetch failed', { cause: error }));
+    }
+    const { url, target } = parsed!;
+    const listener = target.listener!;
+    if (this.closedError === undefined) this.xds?.watchListener(listener);
+    let dispatcher = this.listenerDispatchers.get(listener);
+    if (dispatcher === undefined) {
+      dispatcher = new MeshDispatcher({ state: () => this.state(), invoke: this.httpInvoke, listener });
+      if (this.listenerDispatchers.size < MAX_LISTENER_DISPATCHERS) this.listenerDispatchers.set(listener, dispatcher);
+    }
+    const request = typeof input === 'string' || input instanceof URL ? undefined : input;
+    return this.fetchVia(dispatcher, url, request, init);
+  }
+
+  /** `fetch` of `url` through `dispatcher`, with a global `Request`'s parts and `init`'s overrides as headers. */
+  private fetchVia(dispatcher: Dispatcher, url: string | URL | UndiciRequest, request: Request | undefined, init: MeshRequestInit): Promise<Response> {
     const { timeoutMs, maxRetries, retryOn, ...rest } = init;
     const overrides = overrideHeaders({ timeoutMs, maxRetries, retryOn });
-    let url: string | URL | UndiciRequest;
-    let fromRequest: UndiciRequestInit = {};
-    if (plain) url = input;
-    else {
-      url = input.url;
-      fromRequest = requestInitOf(input);
-    }
-    const merged: UndiciRequestInit = { ...fromRequest, ...(rest as UndiciRequestInit), dispatcher: this.dispatcher };
+    const fromRequest: UndiciRequestInit = request === undefined ? {} : requestInitOf(request);
+    const merged: UndiciRequestInit = { ...fromRequest, ...(rest as UndiciRequestInit), dispatcher };
     if (overrides.length > 0) {
       const headers = new Headers((merged.headers ?? (url instanceof UndiciRequest ? url.headers : undefined)) as ConstructorParameters<typeof Headers>[0]);
       for (const [name, value] of overrides) headers.set(name, value);
@@ -331,7 +393,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
    */
   async start(config: MeshConfigInput): Promise<UpdateResult> {
     const loaded = await loadConfig(config);
-    if (loaded.ok && loaded.ads !== undefined) return this.followXds(loaded.ads);
+    // Envoy subscribes to every listener and cluster of an `ads: {}` lds_config / cds_config (wildcard).
+    if (loaded.ok && loaded.ads !== undefined) return this.followXds(loaded.ads, { wildcard: true });
     const run = this.updates.then(() => this.applyLoaded(config, loaded));
     this.updates = run.catch(() => undefined);
     return run;
@@ -361,21 +424,32 @@ export class Mesh extends EventEmitter<MeshEvents> {
   }
 
   /**
-   * Takes config from a control plane over ADS (see `CreateMeshOptions.xds`): resolves once its first
-   * whole snapshot applied, then applies each later one. NACKed responses emit `config.rejected` (the last
-   * good snapshot keeps serving); warnings and absent resources emit `xds.warning`. Closed with the mesh.
+   * Takes config from a control plane over ADS (see `CreateMeshOptions.xds`) as a gRPC xDS client:
+   * watches `listener` (if given) and the listeners `xds:///` targets name; resolves once the first
+   * snapshot applied (with `listener`, once that listener is in it or known not to exist; without, once
+   * the control plane is connected), then applies each later one. NACKed responses emit
+   * `config.rejected` naming the response (the last good version of each rejected resource keeps
+   * serving); warnings and absent resources emit `xds.warning`; each new snapshot emits `xds.update`
+   * naming what changed. Closed with the mesh.
+   *
+   * `wildcard`: also watch every listener and cluster and read resources by Envoy's rules, as Envoy
+   * follows a bootstrap whose `lds_config` / `cds_config` are `ads: {}` (what `start` uses for one);
+   * start-up then waits for the first LDS response.
    */
-  async followXds(bootstrap: XdsBootstrap | string | true): Promise<UpdateResult> {
+  async followXds(bootstrap: XdsBootstrap | string | true, options: { readonly wildcard?: boolean } = {}): Promise<UpdateResult> {
     if (this.closedError) throw this.closedError;
     if (this.xds) throw new MeshError('XMESH_CONFIG_INVALID', 'this mesh already follows a control plane');
     const startedAt = this.clock.now();
     const pending = openXdsSource(bootstrap === true ? undefined : bootstrap, {
-      ...(this.listenerName === undefined ? {} : { listeners: [this.listenerName] }),
+      listeners: this.listenerName === undefined ? [] : [this.listenerName],
+      wildcard: options.wildcard === true,
       ...(this.initialFetchTimeoutMs === undefined ? {} : { initialFetchTimeoutMs: this.initialFetchTimeoutMs }),
       clock: this.clock,
-      onNack: (nack) => this.emit('config.rejected', { errors: nack.errors, source: `xds ${nack.typeUrl} nonce ${nack.nonce}` }),
+      onNack: (nack) => this.emit('config.rejected', { errors: nack.errors, source: `xds ${nack.typeUrl} version ${JSON.stringify(nack.version)} nonce ${nack.nonce}` }),
       onWarning: (message) => this.emit('xds.warning', { message }),
       onConnection: (event) => this.emit('xds.connection', event),
+      onListener: () => this.listenerWaits.settle(),
+      onUpdate: (update) => this.emit('xds.update', update),
     });
     this.xds = pending;
     const source = await pending.ready();
@@ -451,6 +525,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
   }
 
   private async shutdown(drainMs: number): Promise<void> {
+    this.listenerWaits.closeAll(this.closedError!);
     for (const watch of this.fileWatches.values()) watch.close();
     this.fileWatches.clear();
     if (drainMs > 0) await this.drain(drainMs);
@@ -519,6 +594,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     }
     const clusters = this.clusters.apply(next.state.snapshot);
     this.current = Object.freeze({ ...next.state, clusters, mode: withClusterModes(this.modeSettings, next.state.snapshot) });
+    this.listenerWaits.settle();
     const dynamicFiles = loaded.ok ? loaded.dynamicFiles ?? [] : [];
     if (dynamicFiles.length > 0) this.reloadInput = config;
     this.dynamicFiles = dynamicFiles;
@@ -527,6 +603,19 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.emit('config.applied', { version: snapshot.version, source: next.source });
     await this.clusters.ready();
     return { version: snapshot.version, source: next.source, ignored: snapshot.ignored };
+  }
+
+  /**
+   * Whether a listener the current state lacks is coming, for a call held for it: with a control plane,
+   * while it is watched and neither received nor known not to exist; from a file, never.
+   */
+  private availability(listener: string): ListenerAvailability {
+    if (this.closedError) return this.closedError;
+    const xds = this.xds;
+    const unavailable = (why: string) => new MeshError('XMESH_NO_ROUTE', `listener "${listener}" ${why}`, { grpcStatus: GrpcStatus.UNAVAILABLE, httpStatus: 503 });
+    if (xds === undefined) return unavailable('is not in the config');
+    const status = xds.listenerStatus(listener) ?? xds.watchListener(listener);
+    return status.state === 'absent' ? unavailable(`is not available: ${status.reason}`) : 'pending';
   }
 
   /** Compiles the router for a validated snapshot; a router that refuses it rejects the update. */

@@ -44,16 +44,32 @@ export abstract class PipelineCall {
   private cancelReason: MeshError | undefined = undefined;
   private finished = false;
 
+  /** The mesh state this call reads (once: see `restate`). */
+  private currentState: MeshState;
+
   /**
    * @param state the mesh state read once for this call
    * @param deadline absolute deadline on the mesh clock (ms), or Infinity
    */
   protected constructor(
-    readonly state: MeshState,
+    state: MeshState,
     readonly request: RouteRequest,
     readonly deadline: number,
   ) {
+    this.currentState = state;
     this.startedAt = state.clock.now();
+  }
+
+  get state(): MeshState {
+    return this.currentState;
+  }
+
+  /**
+   * Replaces the state before the call is routed: a call held for the listener its target names
+   * (listener-wait.ts) reads the state that brought the listener. Never after routing.
+   */
+  restate(state: MeshState): void {
+    this.currentState = state;
   }
 
   /** Ends the call with a mesh-originated error, before any transport took it. Called at most once. */

@@ -8,7 +8,7 @@ import type { HeaderMap } from '@xmesh/core';
 import type { LeanMetadata } from '@xmesh/grpc-lean';
 import type { RouteRequest } from '@xmesh/router';
 import { FastUnaryCall, type FastCallHost, type FastCallOptions, type FastUnaryCallback } from './fast-unary-call.js';
-import { authorityOf } from './grpc-channel.js';
+import { authorityOf, type Target } from './targets.js';
 
 /** Paths whose route requests (calls without metadata) are kept per client. */
 const MAX_SHARED_REQUESTS = 256;
@@ -21,15 +21,20 @@ export interface UnaryMethod<Req, Res> {
 }
 
 export class MeshUnaryClient {
-  /** The `:authority` routes match and upstreams see (the target without a `dns:` scheme). */
+  /** The `:authority` routes match and upstreams see (the target without a `dns:` scheme; an `xds:///` target's name). */
   readonly authority: string;
+  /** The Listener an `xds:///` target names; undefined for authority routing. */
+  readonly listener: string | undefined;
   private readonly sharedRequests = new Map<string, RouteRequest>();
 
+  /** @param resolved what `target` names (see targets.ts); default: its authority, routed by the router's rules */
   constructor(
     private readonly host: FastCallHost,
     readonly target: string,
+    resolved: Target = { authority: authorityOf(target), listener: undefined },
   ) {
-    this.authority = authorityOf(target);
+    this.authority = resolved.authority;
+    this.listener = resolved.listener;
   }
 
   /**
@@ -59,17 +64,17 @@ export class MeshUnaryClient {
     if (metadata === undefined) {
       let shared = this.sharedRequests.get(path);
       if (shared === undefined) {
-        shared = buildRouteRequest(this.authority, path, undefined);
+        shared = buildRouteRequest(this.authority, this.listener, path, undefined);
         if (this.sharedRequests.size < MAX_SHARED_REQUESTS) this.sharedRequests.set(path, shared);
       }
       return shared;
     }
-    return buildRouteRequest(this.authority, path, metadata);
+    return buildRouteRequest(this.authority, this.listener, path, metadata);
   }
 }
 
 /** Pseudo-headers, content-type, and the first text value of every metadata entry. */
-function buildRouteRequest(authority: string, path: string, metadata: LeanMetadata | undefined): RouteRequest {
+function buildRouteRequest(authority: string, listener: string | undefined, path: string, metadata: LeanMetadata | undefined): RouteRequest {
   const headers = new Map<string, string>([
     [':authority', authority],
     [':path', path],
@@ -84,5 +89,5 @@ function buildRouteRequest(authority: string, path: string, metadata: LeanMetada
       if (typeof first === 'string') headers.set(key, first);
     }
   }
-  return Object.freeze({ authority, path, method: 'POST', headers: headers as HeaderMap, grpc: true });
+  return Object.freeze({ authority, path, method: 'POST', headers: headers as HeaderMap, grpc: true, listener });
 }

@@ -1,10 +1,11 @@
 /**
  * Config from a control plane: an ADS client whose snapshots a mesh applies as they come. Shared by
- * embedded mode (`createMesh({ xds })`) and the sidecar. Without listener names it subscribes to
- * every listener and cluster (as a proxy does); with names, only to those listeners and what they
- * reference (as a gRPC xDS client does).
+ * embedded mode (`createMesh({ xds })`) and the sidecar. As a proxy (`wildcard`, the default without
+ * listener names) it subscribes to every listener and cluster; as a gRPC xDS client it subscribes only
+ * to the listeners it is given and those its targets name later (`watchListener`), and what they
+ * reference.
  */
-import { XdsClient, type NackInfo, type XdsBootstrap } from '@xmesh/discovery';
+import { listenerResourceName, XdsClient, type ListenerStatus, type NackInfo, type XdsBootstrap, type XdsUpdate } from '@xmesh/discovery';
 import { MeshError, systemClock, type Clock, type TimerHandle } from '@xmesh/core';
 import type { MeshSnapshot } from '@xmesh/xds';
 
@@ -19,8 +20,18 @@ export interface XdsConnectionEvent {
 }
 
 export interface XdsSourceOptions {
-  /** Listener names to watch; default: every listener and every cluster (wildcard). */
+  /** Listener names to watch from the start. */
   readonly listeners?: readonly string[];
+  /**
+   * Subscribe to every listener and every cluster, as a proxy does (and validate as Envoy does).
+   * Default: true when `listeners` is not given. Without it, nothing is watched until named, and the
+   * source starts once the stream is connected.
+   */
+  readonly wildcard?: boolean;
+  /** A watched listener changed status (it arrived, or turned out not to exist). */
+  readonly onListener?: (name: string, status: ListenerStatus) => void;
+  /** A new snapshot from the control plane, with what it changed (before it is applied). */
+  readonly onUpdate?: (update: XdsUpdate) => void;
   /** A response the control plane sent was rejected (NACKed); the last good snapshot stays in force. */
   readonly onNack?: (nack: NackInfo) => void;
   /** Something the mesh should know but that changes nothing served (cache use, excluded or absent resources). */
@@ -37,7 +48,17 @@ export interface XdsSourceOptions {
   readonly clock?: Clock;
 }
 
-export interface XdsSource {
+/** The listeners of a source: the ones its targets name are watched as they are first used. */
+export interface XdsListeners {
+  /** The Listener an `xds:///name` target names (the bootstrap's listener name template applied). */
+  listenerName(name: string): string;
+  /** Watches listener `name` (subscribes it and what it references); returns its status. Idempotent. */
+  watchListener(name: string): ListenerStatus;
+  /** The status of a watched listener; undefined when it is not watched. */
+  listenerStatus(name: string): ListenerStatus | undefined;
+}
+
+export interface XdsSource extends XdsListeners {
   /** The first snapshot to start with. */
   readonly first: MeshSnapshot;
   /** Where `first` came from: the bootstrap's on-disk cache (the control plane had not answered yet) or the control plane. */
@@ -48,7 +69,7 @@ export interface XdsSource {
 }
 
 /** An ADS client opened but maybe not yet ready; `close()` before the first snapshot rejects `ready()`. */
-export interface PendingXdsSource {
+export interface PendingXdsSource extends XdsListeners {
   /**
    * Resolves with the source once the first snapshot arrived (from the control plane or the bootstrap's
    * cache); rejects with XMESH_TIMEOUT after the initial fetch timeout, XMESH_CLOSED after `close()`.
@@ -63,13 +84,21 @@ export interface PendingXdsSource {
  */
 export function openXdsSource(bootstrap: XdsBootstrap | string | undefined, options: XdsSourceOptions = {}): PendingXdsSource {
   const listeners = options.listeners ?? [];
-  const wildcard = listeners.length === 0;
+  const wildcard = options.wildcard ?? options.listeners === undefined;
   const client = new XdsClient({
     ...(bootstrap === undefined ? {} : { bootstrap }),
-    ...(wildcard ? { wildcardListeners: true, wildcardClusters: true } : { listeners }),
+    listeners,
+    ...(wildcard ? { wildcardListeners: true, wildcardClusters: true } : {}),
   });
-  const { onNack, onWarning, onConnection } = options;
+  const { onNack, onWarning, onConnection, onListener, onUpdate } = options;
   if (onNack) client.on('nack', onNack);
+  if (onListener) client.on('listener', ({ name, status }) => onListener(name, status));
+  if (onUpdate) client.on('update', onUpdate);
+  const targets: XdsListeners = {
+    listenerName: (name) => listenerResourceName(client.bootstrap.listenerNameTemplate, name),
+    watchListener: (name) => client.watchListener(name),
+    listenerStatus: (name) => client.listenerStatus(name),
+  };
   if (onWarning) {
     client.on('warning', onWarning);
     client.on('does-not-exist', ({ typeUrl, name }) => onWarning(`xDS resource ${typeUrl.slice(typeUrl.lastIndexOf('.') + 1)} "${name}" does not exist on the control plane`));
@@ -105,6 +134,7 @@ export function openXdsSource(bootstrap: XdsBootstrap | string | undefined, opti
       if (timer !== undefined) clock.clearTimeout(timer);
       if (closed) return;
       resolve({
+        ...targets,
         first,
         origin: connected ? 'control-plane' : 'cache',
         follow(apply, onRejected) {
@@ -118,7 +148,7 @@ export function openXdsSource(bootstrap: XdsBootstrap | string | undefined, opti
   });
   ready.catch(() => undefined);
   client.start();
-  return { ready: () => ready, close };
+  return { ...targets, ready: () => ready, close };
 }
 
 /** Connects with `bootstrap` (see openXdsSource) and waits for the first snapshot. */

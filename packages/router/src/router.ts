@@ -1,4 +1,4 @@
-import { ErrorCode, MeshError } from '@xmesh/core';
+import { ErrorCode, GrpcStatus, MeshError } from '@xmesh/core';
 import type { ListenerConfig, MeshSnapshot } from '@xmesh/xds';
 import type { RouteDecision, RouteRequest } from './types.js';
 import { compileRouteConfig, type CompiledRouteConfig } from './compiled-route-config.js';
@@ -18,8 +18,9 @@ export interface RouterOptions {
  * constructor (domain indexes, regexes, decisions); `route()` is synchronous and returns shared,
  * frozen decisions. A new snapshot gets a new Router.
  *
- * Listener selection for a call, first that applies:
- * 1. the listener named exactly like the authority (gRPC xDS style, `xds:///name`);
+ * Listener selection for a call: the request's `listener` when it names one (an `xds:///` target:
+ * that listener or none); otherwise the first that applies:
+ * 1. the listener named exactly like the authority (gRPC xDS style);
  * 2. the listener whose address port equals the authority's port (Istio outbound style);
  * 3. `options.listener`, when the snapshot has it;
  * 4. the only listener, when there is exactly one;
@@ -35,6 +36,8 @@ export class Router {
   private readonly fallback: RouteTable;
   /** Authority as sent → its route table and virtual host (undefined: none matches); bounded, per snapshot. */
   private readonly byAuthority = new Map<string, { table: RouteTable; vhost: RoutableVirtualHost | undefined }>();
+  /** Listener named by the request → its table and, per authority, its virtual host; bounded, per snapshot. */
+  private readonly byListener = new Map<string, { table: RouteTable; byAuthority: Map<string, RoutableVirtualHost | undefined> }>();
 
   constructor(snapshot: MeshSnapshot, options: RouterOptions = {}) {
     this.random = options.random ?? Math.random;
@@ -62,10 +65,12 @@ export class Router {
   /**
    * Picks listener, virtual host, route and cluster. Returns (does not throw) a MeshError with
    * code XMESH_NO_ROUTE when no virtual host or route matches; its gRPC status is UNIMPLEMENTED
-   * (12) and its HTTP status 404, as Envoy answers a request without a route.
+   * (12) and its HTTP status 404, as Envoy answers a request without a route — UNAVAILABLE (14) for a
+   * request naming its listener, as gRPC clients fail it, and 503 when that listener does not exist.
    */
   route(request: RouteRequest): RouteDecision | MeshError {
-    const { table, vhost } = this.hostOf(request.authority);
+    const { table, vhost } = request.listener === undefined ? this.hostOf(request.authority) : this.hostIn(request.listener, request.authority);
+    if (table === undefined) return noListener(request.listener!);
     if (vhost === undefined) return noRoute(request, table, 'no virtual host matches the authority');
 
     // The listener's normalization comes first: the normalized path is the one matched (and forwarded).
@@ -105,6 +110,33 @@ export class Router {
     }
     return found;
   }
+
+  /** The virtual host of `authority` in listener `name`'s route table only (undefined table: no such listener). */
+  private hostIn(name: string, authority: string): { table: RouteTable | undefined; vhost: RoutableVirtualHost | undefined } {
+    let hosts = this.byListener.get(name);
+    if (hosts === undefined) {
+      const table = this.byName.get(name);
+      if (table === undefined) return NO_TABLE;
+      if (this.byListener.size >= MAX_CACHED_AUTHORITIES) return { table, vhost: table.findVirtualHost(splitAuthority(asciiLower(authority))) };
+      this.byListener.set(name, (hosts = { table, byAuthority: new Map() }));
+    }
+    let vhost = hosts.byAuthority.get(authority);
+    if (vhost === undefined && !hosts.byAuthority.has(authority)) {
+      vhost = hosts.table.findVirtualHost(splitAuthority(asciiLower(authority)));
+      if (hosts.byAuthority.size < MAX_CACHED_AUTHORITIES) hosts.byAuthority.set(authority, vhost);
+    }
+    return { table: hosts.table, vhost };
+  }
+}
+
+const NO_TABLE = Object.freeze({ table: undefined, vhost: undefined });
+
+/**
+ * A request naming a listener the snapshot lacks: UNAVAILABLE (503), as a gRPC client fails calls for a
+ * Listener that does not exist.
+ */
+function noListener(listener: string): MeshError {
+  return new MeshError(ErrorCode.NO_ROUTE, `listener "${listener}" does not exist`, { grpcStatus: GrpcStatus.UNAVAILABLE, httpStatus: 503 });
 }
 
 /** Authorities whose route table and virtual host a Router keeps (a bound on memory for callers that vary it). */
@@ -117,5 +149,7 @@ function noRoute(request: RouteRequest, table: RouteTable, reason: string): Mesh
       : table.missingRouteConfig === undefined
         ? ` (listener "${table.listener.name}")`
         : ` (listener "${table.listener.name}": route config "${table.missingRouteConfig}" not known)`;
-  return new MeshError(ErrorCode.NO_ROUTE, `no route for ${request.authority}${request.path}: ${reason}${where}`);
+  // A gRPC client fails a call its listener has no route for UNAVAILABLE (gRPC's xDS resolver); Envoy answers 404.
+  const status = request.listener === undefined ? undefined : { grpcStatus: GrpcStatus.UNAVAILABLE };
+  return new MeshError(ErrorCode.NO_ROUTE, `no route for ${request.authority}${request.path}: ${reason}${where}`, status);
 }

@@ -14,6 +14,11 @@ export interface RouteRequest {
   readonly headers: HeaderMap;
   /** True when content-type is `application/grpc*`. */
   readonly grpc: boolean;
+  /**
+   * The Listener this request must use (an `xds:///name` target names one, as gRPC clients resolve
+   * it): no other listener is chosen; when the snapshot lacks it the request has no route.
+   */
+  readonly listener?: string;
 }
 
 /** The request fields header matchers read; `CallContext` and `RouteRequest` both have them. */
