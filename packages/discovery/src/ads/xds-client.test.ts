@@ -1,7 +1,8 @@
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadEnvoyProtos, TypeUrl, type MeshSnapshot } from '@xmesh/xds';
-import { XdsClient, type NackInfo } from './index.js';
+import { XdsClient, type NackInfo, type XdsUpdate } from './index.js';
+import { short } from './watch-state.js';
 import { ScriptedAdsServer } from '../../../../test/xds/scripted-ads-server.js';
 import { FakeClock, settle } from '../../../../test/support/fake-clock.js';
 import { echoListener, echoRoutes, edsCluster, loadAssignment, ECHO_LISTENER, ECHO_ROUTES } from '../../../../test/xds/echo-resources.js';
@@ -145,6 +146,203 @@ describe('XdsClient (state of the world) against a scripted server', () => {
     assert.deepEqual(pick(await server.nextRequest()), [L, 'v1', 'w-1', []]);
     const rds = await server.nextRequest();
     assert.deepEqual([rds.type_url, rds.resource_names], [R, ['r1', 'r2']]);
+  });
+});
+
+describe('XdsClient: per-resource validation, deletion and consistency per listener (state of the world)', () => {
+  const server = new ScriptedAdsServer(protos);
+  let target = '';
+  let client: XdsClient | undefined;
+  before(async () => {
+    target = await server.listen();
+  });
+  after(() => server.close());
+  afterEach(async () => {
+    await client?.close();
+    client = undefined;
+    await new Promise((r) => setTimeout(r, 50));
+    server.drain();
+  });
+
+  const newClient = (extra: { clock?: FakeClock; listeners?: string[]; features?: string[] } = {}) =>
+    new XdsClient({
+      protos,
+      bootstrap: {
+        xds_servers: [{ server_uri: target, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3', ...(extra.features ?? [])] }],
+        node: { id: 'n2', locality: {} },
+      },
+      listeners: extra.listeners ?? [ECHO_LISTENER],
+      ...(extra.clock ? { clock: extra.clock } : {}),
+    });
+
+  /** Starts `c` and serves it the echo chain (listener, routes splitting over `clusters`, EDS clusters, endpoints), reading every ACK. */
+  async function serveChain(c: XdsClient, clusters: string[]): Promise<MeshSnapshot> {
+    const first = new Promise<MeshSnapshot>((resolve) => c.once('snapshot', resolve));
+    c.start();
+    await server.nextRequest();
+    server.respond(L, 'v1', 'c-1', [echoListener()]);
+    await server.nextRequest(); // ACK
+    await server.nextRequest(); // RDS
+    server.respond(R, 'v1', 'c-2', [echoRoutes({ split: Object.fromEntries(clusters.map((n) => [n, 1])) })]);
+    await server.nextRequest(); // ACK
+    await server.nextRequest(); // CDS
+    server.respond(C, 'v1', 'c-3', clusters.map((n) => edsCluster(n)));
+    await server.nextRequest(); // ACK
+    await server.nextRequest(); // EDS
+    server.respond(E, 'v1', 'c-4', clusters.map((n, i) => loadAssignment(n, [2001 + i])));
+    await server.nextRequest(); // ACK
+    return first;
+  }
+
+  it('NACKs the response that carried an invalid route configuration, with its own nonce and version, and ACKs the next ones', async () => {
+    const c = (client = newClient());
+    const nacks: NackInfo[] = [];
+    c.on('nack', (n) => nacks.push(n));
+    c.start();
+    await server.nextRequest();
+    server.respond(L, 'v1', 'n-1', [echoListener()]);
+    assert.deepEqual(pick(await server.nextRequest()), [L, 'v1', 'n-1', [ECHO_LISTENER]]);
+    await server.nextRequest(); // RDS
+    const invalid = echoRoutes({ split: { a: 1 } });
+    (invalid['virtual_hosts'] as { domains: string[] }[])[0]!.domains = ['echo*svc'];
+    server.respond(R, 'r1', 'n-2', [invalid]);
+    const nack = await server.nextRequest();
+    assert.deepEqual(pick(nack), [R, '', 'n-2', [ECHO_ROUTES]], 'NACKed in its own response; no version accepted yet');
+    assert.match(nack.error_detail?.message ?? '', /^RouteConfiguration "echo-routes"\.virtual_hosts\[0\]\.domains\[0\]: a gRPC client allows one "\*"/);
+    assert.deepEqual(nacks.map((n) => [n.typeUrl, n.nonce]), [[R, 'n-2']]);
+    assert.ok(await server.quiet(), 'no cluster is asked for: the invalid routes were not used');
+
+    server.respond(R, 'r2', 'n-3', [echoRoutes({ split: { a: 1 } })]);
+    assert.deepEqual(pick(await server.nextRequest()), [R, 'r2', 'n-3', [ECHO_ROUTES]]);
+    await server.nextRequest(); // CDS
+    server.respond(C, 'v1', 'n-4', [edsCluster('a')]);
+    const cdsAck = await server.nextRequest();
+    assert.deepEqual([pick(cdsAck), cdsAck.error_detail], [[C, 'v1', 'n-4', ['a']], undefined]);
+    await server.nextRequest(); // EDS
+    server.respond(E, 'v1', 'n-5', [loadAssignment('a', [1001])]);
+    const edsAck = await server.nextRequest();
+    assert.deepEqual([pick(edsAck), edsAck.error_detail], [[E, 'v1', 'n-5', ['a']], undefined]);
+    assert.equal(nacks.length, 1, 'no later response is blamed');
+  });
+
+  it('applies the valid clusters of a CDS response and NACKs only the invalid one; its calls fail, the listener stays', async () => {
+    const c = (client = newClient());
+    const nacks: NackInfo[] = [];
+    c.on('nack', (n) => nacks.push(n));
+    const first = new Promise<MeshSnapshot>((resolve) => c.once('snapshot', resolve));
+    c.start();
+    await server.nextRequest();
+    server.respond(L, 'v1', 'p-1', [echoListener()]);
+    await server.nextRequest();
+    await server.nextRequest();
+    server.respond(R, 'v1', 'p-2', [echoRoutes({ split: { a: 30, b: 70 } })]);
+    await server.nextRequest();
+    await server.nextRequest();
+    server.respond(C, 'v1', 'p-3', [edsCluster('a'), { ...edsCluster('b'), lb_policy: 'CLUSTER_PROVIDED' }]);
+    const nack = await server.nextRequest();
+    assert.deepEqual(pick(nack), [C, 'v1', 'p-3', ['a', 'b']], 'the valid "a" moved the version on (gRFC A46, as grpc-js-xds)');
+    assert.match(nack.error_detail?.message ?? '', /^Cluster "b"\.lb_policy: CLUSTER_PROVIDED is not supported/);
+    assert.doesNotMatch(nack.error_detail?.message ?? '', /Cluster "a"/);
+    const eds = await server.nextRequest();
+    assert.deepEqual([eds.type_url, eds.resource_names], [E, ['a']], 'the endpoints of the valid cluster are asked for');
+    server.respond(E, 'v1', 'p-4', [loadAssignment('a', [1001])]);
+    await server.nextRequest();
+    const snapshot = await first;
+    assert.deepEqual(Object.keys(snapshot.listeners), [ECHO_LISTENER]);
+    assert.deepEqual(Object.keys(snapshot.clusters), ['a']);
+    assert.deepEqual(snapshot.routeConfigs[ECHO_ROUTES]!.virtualHosts[0]!.routes[0]!.action.clusters.map((w) => w.name), ['a', 'b'], 'the route keeps its share for "b": those calls fail');
+    assert.equal(c.listenerStatus(ECHO_LISTENER)?.state, 'ready');
+  });
+
+  it('a cluster the control plane deletes leaves the snapshot (gRFC A53); the listener and the other clusters stay', async () => {
+    const c = (client = newClient());
+    await serveChain(c, ['a', 'b']);
+    const absent: string[] = [];
+    c.on('does-not-exist', (e) => absent.push(`${short(e.typeUrl)} ${e.name}`));
+    const next = new Promise<MeshSnapshot>((resolve) => c.once('snapshot', resolve));
+    const update = new Promise<XdsUpdate>((resolve) => c.once('update', resolve));
+    server.respond(C, 'v2', 'd-1', [edsCluster('a')]);
+    assert.deepEqual(pick(await server.nextRequest()), [C, 'v2', 'd-1', ['a', 'b']]);
+    const snapshot = await next;
+    assert.deepEqual(Object.keys(snapshot.clusters), ['a']);
+    assert.deepEqual(Object.keys(snapshot.listeners), [ECHO_LISTENER]);
+    assert.deepEqual(absent, ['Cluster b']);
+    const changed = await update;
+    assert.deepEqual([changed.clusters, changed.endpoints, changed.listeners], [['b'], ['b'], []]);
+  });
+
+  it('with ignore_resource_deletion the deleted cluster is kept, with a warning', async () => {
+    const c = (client = newClient({ features: ['ignore_resource_deletion'] }));
+    const first = await serveChain(c, ['a', 'b']);
+    const warnings: string[] = [];
+    c.on('warning', (w) => warnings.push(w));
+    server.respond(C, 'v2', 'k-1', [edsCluster('a')]);
+    const ack = await server.nextRequest();
+    assert.deepEqual([pick(ack), ack.error_detail], [[C, 'v2', 'k-1', ['a', 'b']], undefined]);
+    await settle();
+    assert.equal(c.snapshot, first, 'nothing changed');
+    assert.deepEqual(Object.keys(c.snapshot!.clusters).sort(), ['a', 'b']);
+    assert.deepEqual(warnings, ['the control plane deleted Cluster "b"; it is kept (ignore_resource_deletion)']);
+  });
+
+  it('gRFC A74: new routes naming a new cluster apply only with that cluster and its endpoints; the old chain serves meanwhile', async () => {
+    const c = (client = newClient());
+    const first = await serveChain(c, ['a']);
+    const snapshots: MeshSnapshot[] = [];
+    c.on('snapshot', (s) => snapshots.push(s));
+    server.respond(R, 'v2', 't-1', [echoRoutes({ split: { fresh: 1 } })]);
+    assert.deepEqual(pick(await server.nextRequest()), [R, 'v2', 't-1', [ECHO_ROUTES]]);
+    const cds = await server.nextRequest();
+    assert.deepEqual([cds.type_url, cds.resource_names], [C, ['fresh']]);
+    const unsubscribe = await server.nextRequest();
+    assert.deepEqual([unsubscribe.type_url, unsubscribe.resource_names], [E, []], 'the endpoints of "a" are no longer asked for');
+    assert.deepEqual(snapshots, [], 'the new routes wait for their cluster');
+    assert.equal(c.snapshot, first);
+    server.respond(C, 'v2', 't-2', [edsCluster('fresh')]);
+    assert.deepEqual(pick(await server.nextRequest()), [C, 'v2', 't-2', ['fresh']]);
+    const eds = await server.nextRequest();
+    assert.deepEqual([eds.type_url, eds.resource_names], [E, ['fresh']]);
+    await settle();
+    assert.deepEqual(snapshots, [], 'and for its endpoints');
+    assert.deepEqual(ports(c.snapshot!, 'a'), [2001], 'the old chain, endpoints included, serves meanwhile');
+    server.respond(E, 'v2', 't-3', [loadAssignment('fresh', [3001])]);
+    await server.nextRequest();
+    await settle();
+    assert.equal(snapshots.length, 1);
+    assert.deepEqual(Object.keys(snapshots[0]!.clusters), ['fresh']);
+    assert.deepEqual(ports(snapshots[0]!, 'fresh'), [3001]);
+  });
+
+  it('watches a listener named later; one that is never sent turns absent at its does-not-exist timer, without holding the others back', async () => {
+    const clock = new FakeClock();
+    const c = (client = newClient({ clock }));
+    const statuses: string[] = [];
+    c.on('listener', ({ name, status }) => statuses.push(`${name}=${status.state}`));
+    c.start();
+    const lds = await server.nextRequest();
+    assert.deepEqual(lds.resource_names, [ECHO_LISTENER]);
+    assert.equal(c.watchListener('second').state, 'pending');
+    const both = await server.nextRequest();
+    assert.deepEqual([both.type_url, both.resource_names], [L, [ECHO_LISTENER, 'second']]);
+    server.respond(L, 'v1', 'w-1', [echoListener()]);
+    // SotW LDS: a subscribed listener missing from the response does not exist.
+    await server.nextRequest();
+    await settle();
+    assert.deepEqual(c.listenerStatus('second'), { state: 'absent', reason: 'Listener "second" does not exist' });
+    assert.equal(c.listenerStatus(ECHO_LISTENER)?.state, 'pending');
+    c.watchListener('third');
+    await server.nextRequest();
+    clock.advance(15_000);
+    assert.deepEqual(c.listenerStatus('third'), { state: 'absent', reason: 'Listener "third" does not exist (the control plane did not send it in time)' });
+    assert.ok(statuses.includes('second=absent') && statuses.includes('third=absent'), statuses.join(' '));
+  });
+
+  it('with nothing to watch, is ready (with an empty snapshot) once the stream is connected', async () => {
+    const c = (client = newClient({ listeners: [] }));
+    c.start();
+    const snapshot = await c.ready();
+    assert.deepEqual(Object.keys(snapshot.listeners), []);
+    assert.ok(await server.quiet(), 'nothing is asked for');
   });
 });
 
