@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadEnvoyProtos, type EnvoyProtos } from '@xmesh/xds';
 import { adsWire, type AdsWire, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type DiscoveryRequest, type DiscoveryResponse } from '@xmesh/discovery';
 import { consoleLogger, type ControlPlaneEvents, type ControlPlaneLogger } from './events.js';
-import { encodeSnapshot, resourceList, type ServedSnapshot } from './resources.js';
+import { encodeSnapshot, resourceList, type ServedResource, type ServedSnapshot } from './resources.js';
 import type { SessionBase, SessionHost } from './session.js';
 import { SotwSession } from './sotw-session.js';
 import { DeltaSession } from './delta-session.js';
@@ -19,6 +19,18 @@ export interface ControlPlaneOptions {
   readonly logger?: ControlPlaneLogger;
   /** Sent as `control_plane.identifier` in SotW responses. Default `xmesh-control-plane`. */
   readonly identifier?: string;
+  /**
+   * Answer named requests only: a wildcard subscription (`*`, or an empty first LDS/CDS request) gets
+   * nothing, as grpc-node's xDS test server and Istio's control plane for proxyless gRPC clients behave.
+   * For testing clients against such control planes. Default false.
+   */
+  readonly namedOnly?: boolean;
+}
+
+/** One resource to delete in `updateSnapshot`. */
+export interface ResourceRef {
+  readonly typeUrl: string;
+  readonly name: string;
 }
 
 export interface SetSnapshotOptions {
@@ -30,6 +42,7 @@ export class ControlPlane extends EventEmitter<ControlPlaneEvents> implements Se
   readonly protos: EnvoyProtos;
   readonly logger: ControlPlaneLogger;
   readonly identifier: string;
+  readonly namedOnly: boolean;
   private readonly wire: AdsWire;
   private defaultSnapshot: ServedSnapshot | undefined;
   private readonly perNode = new Map<string, ServedSnapshot>();
@@ -43,6 +56,7 @@ export class ControlPlane extends EventEmitter<ControlPlaneEvents> implements Se
     this.protos = options.protos ?? loadEnvoyProtos();
     this.logger = options.logger ?? consoleLogger;
     this.identifier = options.identifier ?? 'xmesh-control-plane';
+    this.namedOnly = options.namedOnly ?? false;
     this.wire = adsWire(this.protos);
   }
 
@@ -52,7 +66,32 @@ export class ControlPlane extends EventEmitter<ControlPlaneEvents> implements Se
    * @throws MeshError XMESH_CONFIG_INVALID listing every resource that cannot be encoded; nothing changes then.
    */
   setSnapshot(version: string, resources: unknown, options: SetSnapshotOptions = {}): void {
-    const snapshot = encodeSnapshot(this.protos, version, resourceList(resources));
+    this.serve(encodeSnapshot(this.protos, version, resourceList(resources)), options);
+  }
+
+  /**
+   * Changes the snapshot (the default one, or `nodeId`'s, which starts as a copy of the default) resource
+   * by resource: each of `set` replaces the resource of its type and name or is added, each of `remove`
+   * is deleted. Like `setSnapshot`, anything that encodes is served, valid or not, so a test can push
+   * an invalid resource or delete one a client uses.
+   * @throws MeshError XMESH_CONFIG_INVALID listing every resource of `set` that cannot be encoded; nothing changes then.
+   */
+  updateSnapshot(version: string, change: { readonly set?: readonly unknown[]; readonly remove?: readonly ResourceRef[] }, options: SetSnapshotOptions = {}): void {
+    const added = encodeSnapshot(this.protos, version, change.set ?? []);
+    const base = (options.nodeId === undefined ? undefined : this.perNode.get(options.nodeId)) ?? this.defaultSnapshot;
+    const byType = new Map<string, Map<string, ServedResource>>();
+    for (const [typeUrl, resources] of base?.byType ?? []) byType.set(typeUrl, new Map(resources));
+    for (const [typeUrl, resources] of added.byType) {
+      let forType = byType.get(typeUrl);
+      if (!forType) byType.set(typeUrl, (forType = new Map()));
+      for (const [name, resource] of resources) forType.set(name, resource);
+    }
+    for (const { typeUrl, name } of change.remove ?? []) byType.get(typeUrl)?.delete(name);
+    this.serve({ version, byType }, options);
+  }
+
+  private serve(snapshot: ServedSnapshot, options: SetSnapshotOptions): void {
+    const { version } = snapshot;
     if (options.nodeId === undefined) this.defaultSnapshot = snapshot;
     else this.perNode.set(options.nodeId, snapshot);
     this.emit('snapshot', { version, nodeId: options.nodeId });

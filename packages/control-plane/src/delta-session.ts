@@ -47,9 +47,9 @@ export class DeltaSession extends SessionBase {
 
     const subscribe = req.resource_names_subscribe ?? [];
     const sub = state.subscription;
-    if (isNew && allowsLegacyWildcard(typeUrl) && subscribe.length === 0) sub.wildcard = true;
+    if (isNew && allowsLegacyWildcard(typeUrl) && subscribe.length === 0 && !this.host.namedOnly) sub.wildcard = true;
     for (const name of subscribe) {
-      if (name === '*') sub.wildcard = true;
+      if (name === '*') sub.wildcard = !this.host.namedOnly;
       else sub.names.add(name);
     }
     for (const name of req.resource_names_unsubscribe ?? []) {

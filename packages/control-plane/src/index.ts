@@ -1,4 +1,4 @@
-export { ControlPlane, type ControlPlaneOptions, type SetSnapshotOptions } from './control-plane.js';
+export { ControlPlane, type ControlPlaneOptions, type SetSnapshotOptions, type ResourceRef } from './control-plane.js';
 export {
   consoleLogger, silentLogger, shortType,
   type ControlPlaneEvents, type ControlPlaneLogger, type StreamInfo, type StreamMode, type AckEvent, type NackEvent, type ResponseEvent,

@@ -9,6 +9,8 @@ export interface SessionHost {
   emit<K extends keyof ControlPlaneEvents>(event: K, ...args: ControlPlaneEvents[K]): void;
   readonly logger: ControlPlaneLogger;
   readonly identifier: string;
+  /** Wildcard subscriptions get nothing (see ControlPlaneOptions.namedOnly). */
+  readonly namedOnly: boolean;
 }
 
 /** State shared by both session kinds: identity, node, nonces. */

@@ -71,7 +71,7 @@ export class SotwSession extends SessionBase {
   /** Applies the request's resource names; returns whether the subscription changed. */
   private updateSubscription(sub: Subscription, typeUrl: string, names: readonly string[], isNew: boolean): boolean {
     const explicitWildcard = names.includes('*');
-    const wildcard = explicitWildcard || (allowsLegacyWildcard(typeUrl) && names.length === 0 && (isNew || sub.wildcard));
+    const wildcard = !this.host.namedOnly && (explicitWildcard || (allowsLegacyWildcard(typeUrl) && names.length === 0 && (isNew || sub.wildcard)));
     const named = names.filter((n) => n !== '*');
     let changed = wildcard !== sub.wildcard || named.length !== sub.names.size;
     if (!changed) for (const n of named) if (!sub.names.has(n)) changed = true;
@@ -87,6 +87,8 @@ export class SotwSession extends SessionBase {
   private push(typeUrl: string, state: TypeState, force: boolean): void {
     const snapshot = this.host.snapshotFor(this.nodeId);
     if (!snapshot) return;
+    // A named-only server does not answer a request that names nothing (a wildcard one).
+    if (this.host.namedOnly && state.subscription.names.size === 0) return;
     const selected = state.subscription.select(snapshot, typeUrl);
     const key = selected.map((r) => `${r.name}@${r.version}`).join(',');
     if (!force && key === state.lastSentKey) return;

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadEnvoyProtos, TypeUrl } from '@xmesh/xds';
+import { decodeResource, loadEnvoyProtos, TypeUrl } from '@xmesh/xds';
 import { ControlPlane, silentLogger, type AckEvent, type NackEvent } from './index.js';
 import { echoResources, ECHO_LISTENER, ECHO_ROUTES } from '../../../test/xds/echo-resources.js';
 import { sotwStream } from '../../../test/xds/raw-ads.js';
@@ -96,6 +96,43 @@ describe('control plane, state of the world', () => {
       s.close();
       d.close();
       plane.clearSnapshot('special');
+    }
+  });
+
+  it('updateSnapshot replaces, adds and deletes single resources, invalid ones included, and pushes only what changed', async () => {
+    const s = sotwStream(protos, target);
+    try {
+      s.send({ node, type_url: TypeUrl.Cluster, resource_names: ['a', 'b'] });
+      const first = await s.next();
+      assert.deepEqual(first.resources?.length, 2);
+      s.send({ type_url: TypeUrl.Cluster, version_info: first.version_info!, resource_names: ['a', 'b'], response_nonce: first.nonce! });
+      // An EDS cluster without eds_cluster_config encodes: a client must be able to see (and NACK) it.
+      plane.updateSnapshot('v1-bad', { set: [{ '@type': TypeUrl.Cluster, name: 'a', type: 'EDS' }], remove: [{ typeUrl: TypeUrl.Cluster, name: 'b' }] });
+      const pushed = await s.next();
+      assert.equal(pushed.version_info, 'v1-bad');
+      assert.equal(pushed.resources?.length, 1, 'b is deleted: the SotW response lacks it');
+      const decoded = decodeResource(protos, pushed.resources![0]!) as Record<string, unknown>;
+      assert.deepEqual([decoded['name'], decoded['type'], decoded['eds_cluster_config']], ['a', 'EDS', undefined]);
+      assert.equal(plane.versionFor('node-1'), 'v1-bad');
+    } finally {
+      s.close();
+      plane.setSnapshot('v1', v1);
+    }
+  });
+
+  it('namedOnly answers named requests only, as grpc-node\'s test server and Istio for proxyless clients do', async () => {
+    const named = new ControlPlane({ protos, logger: silentLogger, namedOnly: true });
+    named.setSnapshot('n1', v1);
+    const s = sotwStream(protos, `127.0.0.1:${await named.listen(0)}`);
+    try {
+      s.send({ node, type_url: TypeUrl.Listener, resource_names: [] });
+      assert.ok(await s.quiet(300), 'a wildcard request gets nothing');
+      s.send({ type_url: TypeUrl.Listener, resource_names: [ECHO_LISTENER] });
+      const lds = await s.next();
+      assert.deepEqual(lds.resources?.map((r) => (decodeResource(protos, r) as { name: string }).name), [ECHO_LISTENER]);
+    } finally {
+      s.close();
+      await named.close();
     }
   });
 
