@@ -33,8 +33,11 @@ export interface EchoServer {
   close(): Promise<void>;
 }
 
-/** Starts one echo server named `name`. Echo replies `message`; metadata `x-echo` is returned as initial and trailing metadata. */
-export async function startEchoServer(name: string): Promise<EchoServer> {
+/**
+ * Starts one echo server named `name` on `host` (default 127.0.0.1; `::1` for IPv6 loopback). Echo replies
+ * `message`; metadata `x-echo` is returned as initial and trailing metadata.
+ */
+export async function startEchoServer(name: string, host = '127.0.0.1'): Promise<EchoServer> {
   const { service } = loadEcho();
   const server = new grpc.Server();
   const state: EchoServer = {
@@ -85,9 +88,10 @@ export async function startEchoServer(name: string): Promise<EchoServer> {
       call.on('end', () => call.end(trailers(call)));
     },
   });
+  const hostPort = host.includes(':') ? `[${host}]` : host;
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
-  Object.assign(state, { port, address: `127.0.0.1:${port}` });
+    server.bindAsync(`${hostPort}:0`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  Object.assign(state, { port, address: `${hostPort}:${port}` });
   return state;
 }
 
