@@ -30,6 +30,8 @@ export interface EchoServer {
   calls: number;
   /** Metadata of the last call, as received. */
   lastMetadata: grpc.Metadata | undefined;
+  /** `:authority` of the last call, as received. */
+  lastAuthority: string | undefined;
   close(): Promise<void>;
 }
 
@@ -41,13 +43,14 @@ export async function startEchoServer(name: string, host = '127.0.0.1'): Promise
   const { service } = loadEcho();
   const server = new grpc.Server();
   const state: EchoServer = {
-    name, port: 0, address: '', calls: 0, lastMetadata: undefined,
+    name, port: 0, address: '', calls: 0, lastMetadata: undefined, lastAuthority: undefined,
     close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
   };
   const reply = (message: string, payload?: Buffer): EchoReply => ({ message, payload: payload ?? Buffer.alloc(0), server: `${name}@${state.address}` });
-  const echoHeaders = (call: { metadata: grpc.Metadata; sendMetadata(md: grpc.Metadata): void }) => {
+  const echoHeaders = (call: { metadata: grpc.Metadata; sendMetadata(md: grpc.Metadata): void; getHost(): string }) => {
     state.calls++;
     state.lastMetadata = call.metadata;
+    state.lastAuthority = call.getHost();
     const value = call.metadata.get('x-echo')[0];
     if (value !== undefined) {
       const md = new grpc.Metadata();

@@ -185,12 +185,10 @@ describe('parity with a stock grpc-js-xds client, on grpc-node test-framework re
     for (const side of sides) {
       assert.deepEqual(new Set(await land(side.client('listener2'), 20)), new Set(['c1']), side.name);
       assert.deepEqual(new Set(await land(side.client('listener1'), 20)), new Set(['a1', 'a2']), side.name);
-      // grpc-js-xds waits for its does-not-exist timer (15 s) and the call's deadline passes first;
-      // xmesh learns it at once: a state-of-the-world LDS response without a subscribed listener says
-      // it does not exist (xDS protocol). Neither lands anywhere.
+      // Both wait for the listener's does-not-exist timer (15 s: the control plane answering without it
+      // does not prove it absent, xDS protocol) and the calls' deadline passes first. Neither lands anywhere.
       const missing = await land(side.client('nope'), 4, 1500);
-      assert.ok(missing.every((s) => s === '!DEADLINE_EXCEEDED' || s === '!UNAVAILABLE'), `${side.name}: ${missing.join(' ')}`);
-      if (side.name === 'xmesh') assert.deepEqual(missing, ['!UNAVAILABLE', '!UNAVAILABLE', '!UNAVAILABLE', '!UNAVAILABLE']);
+      assert.deepEqual(missing, ['!DEADLINE_EXCEEDED', '!DEADLINE_EXCEEDED', '!DEADLINE_EXCEEDED', '!DEADLINE_EXCEEDED'], side.name);
     }
     // A mesh whose own listener is listener1 still reaches listener2's cluster through an xds:/// target.
     const pinned = await xmesh(bootstrapFor('xmesh-pinned'), 'listener1');

@@ -75,7 +75,7 @@ export interface MeshEvents extends ResilienceEvents {
   'config.applied': (event: ConfigAppliedEvent) => void;
   'config.rejected': (event: ConfigRejectedEvent) => void;
   'xds.warning': (event: XdsWarningEvent) => void;
-  /** The ADS stream came up (first response) or went down (`error`, retried in `retryInMs`); the last config keeps serving meanwhile. */
+  /** The ADS stream came up (its channel connected, or a first response) or went down (`error`, retried in `retryInMs`); the last config keeps serving meanwhile. */
   'xds.connection': (event: XdsConnectionEvent) => void;
   'xds.ready': (event: XdsReadyEvent) => void;
   'xds.update': (event: XdsUpdateEvent) => void;

@@ -98,8 +98,10 @@ export function buildSnapshot(input: unknown, options: BuildOptions = {}): Build
     const a = decodeLoadAssignment(r);
     if (a.clusterName) add(assignments, 'cluster load assignment', a.clusterName, a, r.path);
   }
+  // A route configuration a gRPC client's listener (api_listener) names is read by a gRPC client's rules.
+  const grpcRoutes = apiListenerRouteNames(found.listeners);
   for (const { r } of found.routes) {
-    const rc = decodeRouteConfig(r);
+    const rc = grpcRoutes.has(String(r.raw['name'])) ? issues.withRules('grpc', () => decodeRouteConfig(r)) : decodeRouteConfig(r);
     if (rc.name) add(routeConfigs, 'route configuration', rc.name, rc, r.path);
   }
   const decodedListeners = found.listeners.map(({ r }) => ({ r, ...decodeListener(r) }));
@@ -284,6 +286,21 @@ function collectResource(value: unknown, path: string, issues: Issues, out: Coll
     case undefined: issues.error(path || '(root)', 'a resource needs "@type"'); return;
     default: issues.error(`${path ? `${path}.` : ''}@type`, `unsupported resource type ${describe(type)}`);
   }
+}
+
+/** The RDS route configuration names of the listeners with an `api_listener` (read leniently: a malformed one is reported by its decoder). */
+function apiListenerRouteNames(listeners: readonly { r: Reader }[]): Set<string> {
+  const names = new Set<string>();
+  const field = (o: unknown, snake: string): unknown => {
+    if (o === null || typeof o !== 'object') return undefined;
+    const obj = o as Record<string, unknown>;
+    return obj[snake] ?? obj[snake.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase())];
+  };
+  for (const { r } of listeners) {
+    const name = field(field(field(field(r.raw, 'api_listener'), 'api_listener'), 'rds'), 'route_config_name');
+    if (typeof name === 'string') names.add(name);
+  }
+  return names;
 }
 
 function shortType(typeUrl: string): string {

@@ -95,6 +95,7 @@ export interface XdsClientEvents {
 /** Why a name is absent, as the listener status and the warnings say it. */
 const DOES_NOT_EXIST = 'does not exist';
 const DELETED = 'was deleted by the control plane';
+const NOT_SENT = 'does not exist (not among every resource of its type the control plane sent)';
 const TIMED_OUT = 'does not exist (the control plane did not send it in time)';
 
 export class XdsClient extends EventEmitter<XdsClientEvents> {
@@ -342,9 +343,12 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       this.deletionIgnored.delete(`${typeUrl}\0${name}`);
       accepted.push(name);
     }
-    // SotW LDS/CDS: what the response does not carry is deleted; delta says what it removed.
+    // SotW LDS/CDS: a held resource the response does not carry is deleted; one never received is left to
+    // its does-not-exist timer, as the response may predate the request naming it (xDS protocol, "Knowing
+    // When a Requested Resource Does Not Exist"; gRPC clients alike). Delta says what it removed.
+    // A wildcard subscription's SotW response is the whole set: a named resource it lacks does not exist (as Envoy takes it).
     const removed = update.stateOfTheWorld
-      ? [...new Set([...held.keys(), ...subscribed])].filter((n) => !carried.has(n))
+      ? (isWildcard ? [...new Set([...held.keys(), ...subscribed])] : [...held.keys()]).filter((n) => !carried.has(n))
       : update.removed;
     for (const name of removed) {
       structural = true;
@@ -359,7 +363,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
           gone.push(name);
         }
       } else if (subscribed.has(name) && !absent.has(name)) {
-        absent.set(name, DOES_NOT_EXIST);
+        absent.set(name, update.stateOfTheWorld ? NOT_SENT : DOES_NOT_EXIST);
         gone.push(name);
       }
     }
