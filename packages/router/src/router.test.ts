@@ -205,3 +205,25 @@ test('virtual hosts are found per authority as sent, beyond the cached authoriti
     assert.ok(router.route(request('svc-1.other:80')) instanceof MeshError);
   }
 });
+
+test('a request naming its listener (an xds:/// target) uses that listener only: never another one\'s routes, UNAVAILABLE when it is missing', () => {
+  const snap = snapshot(
+    [routeConfig('r1', [vhost('v1', ['*'], [route('one', {}, 'c1')])]), routeConfig('r2', [vhost('v2', ['api.local'], [route('two', { path: { kind: 'prefix', value: '/api' } }, 'c2')])])],
+    [listener('listener1', 'r1'), listener('listener2', 'r2')],
+  );
+  // Authority routing would pick listener1 (named like the authority); the named listener wins.
+  const router = new Router(snap, { listener: 'listener1' });
+  assert.equal(decided(router.route({ ...request('api.local', '/api/x'), listener: 'listener2' })).cluster, 'c2');
+  assert.equal(decided(router.route({ ...request('listener1', '/x'), listener: 'listener1' })).cluster, 'c1');
+  const missing = router.route({ ...request('listener1'), listener: 'listener3' });
+  assert.ok(hasCode(missing, 'XMESH_NO_ROUTE'));
+  assert.equal(missing.grpcStatus, GrpcStatus.UNAVAILABLE);
+  assert.equal(missing.httpStatus, 503);
+  assert.match(missing.message, /listener "listener3" does not exist/);
+  // No virtual host or route of the named listener matches: no fallback either, and a gRPC client's status.
+  const noHost = router.route({ ...request('other.local', '/api'), listener: 'listener2' });
+  assert.ok(hasCode(noHost, 'XMESH_NO_ROUTE'));
+  assert.equal(noHost.grpcStatus, GrpcStatus.UNAVAILABLE);
+  // The same authority without a named listener keeps authority routing (here the router's own listener).
+  assert.equal(decided(router.route(request('other.local'))).cluster, 'c1');
+});
