@@ -77,6 +77,22 @@ describe('mode switch through the xmesh sidecar', () => {
     await mesh.close();
   });
 
+  test('sidecar mode: an xds:/// target goes to the sidecar carrying its name as :authority, without waiting for a listener the app lacks', async () => {
+    const { mesh } = await meshWith({ mode: 'sidecar' });
+    const echo = mesh.grpcClient(EchoCtor, `xds:///${TARGET}`) as EchoClient;
+    try {
+      const before = viaSidecar();
+      // The app's config has no listener named like the target: the sidecar routes the call, not the app.
+      const reply = await unary(echo, { message: 'x' }, { deadline: Date.now() + 5000 });
+      assert.ok(reply.server.startsWith('stable@'), reply.server);
+      assert.equal(stable.lastAuthority, TARGET);
+      assert.equal(viaSidecar() - before, 1);
+    } finally {
+      echo.close();
+      await mesh.close();
+    }
+  });
+
   test('sidecar mode: mesh.fetch goes through the sidecar with Host kept', async () => {
     const { mesh, echo } = await meshWith({ mode: 'sidecar' });
     const before = viaSidecar();
