@@ -13,7 +13,11 @@ const R = TypeUrl.RouteConfiguration;
 const C = TypeUrl.Cluster;
 const E = TypeUrl.ClusterLoadAssignment;
 
-describe('XdsClient (state of the world) against a scripted server', () => {
+/**
+ * A scripted ADS server for one describe block (started before it, closed after it) and the clients its
+ * tests make, each closed after its test.
+ */
+function scriptedServer() {
   const server = new ScriptedAdsServer(protos);
   let target = '';
   let client: XdsClient | undefined;
@@ -27,20 +31,25 @@ describe('XdsClient (state of the world) against a scripted server', () => {
     await new Promise((r) => setTimeout(r, 50));
     server.drain();
   });
-
-  const newClient = (extra: { clock?: FakeClock; listeners?: string[] } = {}) =>
-    new XdsClient({
+  const own = (c: XdsClient): XdsClient => (client = c);
+  const newClient = (extra: { clock?: FakeClock; listeners?: string[]; features?: string[] } = {}) =>
+    own(new XdsClient({
       protos,
       bootstrap: {
-        xds_servers: [{ server_uri: target, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
+        xds_servers: [{ server_uri: target, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3', ...(extra.features ?? [])] }],
         node: { id: 'n1', cluster: 'c1', locality: { zone: 'z1' }, metadata: { team: 'mesh' } },
       },
       listeners: extra.listeners ?? [ECHO_LISTENER],
       ...(extra.clock ? { clock: extra.clock } : {}),
-    });
+    }));
+  return { server, newClient, own, target: () => target };
+}
+
+describe('XdsClient (state of the world) against a scripted server', () => {
+  const { server, newClient, own, target } = scriptedServer();
 
   it('walks LDS → RDS → CDS → EDS, ACKs each version, sends node once, and applies only the whole set; NACKs a bad update keeping the old one', async () => {
-    const c = (client = newClient());
+    const c = newClient();
     const snapshots: MeshSnapshot[] = [];
     const nacks: NackInfo[] = [];
     c.on('snapshot', (s) => snapshots.push(s));
@@ -110,7 +119,7 @@ describe('XdsClient (state of the world) against a scripted server', () => {
 
   it('reports a requested resource that never comes as does-not-exist after 15 s (fake clock)', async () => {
     const clock = new FakeClock();
-    const c = (client = newClient({ clock, listeners: ['missing'] }));
+    const c = newClient({ clock, listeners: ['missing'] });
     const absent: string[] = [];
     c.on('does-not-exist', (e) => absent.push(`${e.typeUrl}|${e.name}`));
     c.start();
@@ -124,7 +133,7 @@ describe('XdsClient (state of the world) against a scripted server', () => {
 
   it('treats a held listener missing from an LDS response as deleted; one never received waits for its timer (SotW semantics)', async () => {
     const clock = new FakeClock();
-    const c = (client = newClient({ clock, listeners: [ECHO_LISTENER, 'other'] }));
+    const c = newClient({ clock, listeners: [ECHO_LISTENER, 'other'] });
     const absent: string[] = [];
     c.on('does-not-exist', (e) => absent.push(e.name));
     c.start();
@@ -141,9 +150,9 @@ describe('XdsClient (state of the world) against a scripted server', () => {
   });
 
   it('subscribes to every listener with wildcard LDS, then to the route configs they name', async () => {
-    const c = (client = new XdsClient({
+    const c = own(new XdsClient({
       protos,
-      bootstrap: { xds_servers: [{ server_uri: target, channel_creds: [{ type: 'insecure' }] }], node: { id: 'w' } },
+      bootstrap: { xds_servers: [{ server_uri: target(), channel_creds: [{ type: 'insecure' }] }], node: { id: 'w' } },
       wildcardListeners: true,
     }));
     c.start();
@@ -157,30 +166,7 @@ describe('XdsClient (state of the world) against a scripted server', () => {
 });
 
 describe('XdsClient: per-resource validation, deletion and consistency per listener (state of the world)', () => {
-  const server = new ScriptedAdsServer(protos);
-  let target = '';
-  let client: XdsClient | undefined;
-  before(async () => {
-    target = await server.listen();
-  });
-  after(() => server.close());
-  afterEach(async () => {
-    await client?.close();
-    client = undefined;
-    await new Promise((r) => setTimeout(r, 50));
-    server.drain();
-  });
-
-  const newClient = (extra: { clock?: FakeClock; listeners?: string[]; features?: string[] } = {}) =>
-    new XdsClient({
-      protos,
-      bootstrap: {
-        xds_servers: [{ server_uri: target, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3', ...(extra.features ?? [])] }],
-        node: { id: 'n2', locality: {} },
-      },
-      listeners: extra.listeners ?? [ECHO_LISTENER],
-      ...(extra.clock ? { clock: extra.clock } : {}),
-    });
+  const { server, newClient } = scriptedServer();
 
   /** Starts `c` and serves it the echo chain (listener, routes splitting over `clusters`, EDS clusters, endpoints), reading every ACK. */
   async function serveChain(c: XdsClient, clusters: string[]): Promise<MeshSnapshot> {
@@ -202,7 +188,7 @@ describe('XdsClient: per-resource validation, deletion and consistency per liste
   }
 
   it('NACKs the response that carried an invalid route configuration, with its own nonce and version, and ACKs the next ones', async () => {
-    const c = (client = newClient());
+    const c = newClient();
     const nacks: NackInfo[] = [];
     c.on('nack', (n) => nacks.push(n));
     c.start();
@@ -233,7 +219,7 @@ describe('XdsClient: per-resource validation, deletion and consistency per liste
   });
 
   it('applies the valid clusters of a CDS response and NACKs only the invalid one; its calls fail, the listener stays', async () => {
-    const c = (client = newClient());
+    const c = newClient();
     const nacks: NackInfo[] = [];
     c.on('nack', (n) => nacks.push(n));
     const first = new Promise<MeshSnapshot>((resolve) => c.once('snapshot', resolve));
@@ -262,7 +248,7 @@ describe('XdsClient: per-resource validation, deletion and consistency per liste
   });
 
   it('a cluster the control plane deletes leaves the snapshot (gRFC A53); the listener and the other clusters stay', async () => {
-    const c = (client = newClient());
+    const c = newClient();
     await serveChain(c, ['a', 'b']);
     const absent: string[] = [];
     c.on('does-not-exist', (e) => absent.push(`${short(e.typeUrl)} ${e.name}`));
@@ -279,7 +265,7 @@ describe('XdsClient: per-resource validation, deletion and consistency per liste
   });
 
   it('with ignore_resource_deletion the deleted cluster is kept, with a warning', async () => {
-    const c = (client = newClient({ features: ['ignore_resource_deletion'] }));
+    const c = newClient({ features: ['ignore_resource_deletion'] });
     const first = await serveChain(c, ['a', 'b']);
     const warnings: string[] = [];
     c.on('warning', (w) => warnings.push(w));
@@ -293,7 +279,7 @@ describe('XdsClient: per-resource validation, deletion and consistency per liste
   });
 
   it('gRFC A74: new routes naming a new cluster apply only with that cluster and its endpoints; the old chain serves meanwhile', async () => {
-    const c = (client = newClient());
+    const c = newClient();
     const first = await serveChain(c, ['a']);
     const snapshots: MeshSnapshot[] = [];
     c.on('snapshot', (s) => snapshots.push(s));
@@ -322,7 +308,7 @@ describe('XdsClient: per-resource validation, deletion and consistency per liste
 
   it('watches a listener named later; one that is never sent turns absent at its does-not-exist timer, without holding the others back', async () => {
     const clock = new FakeClock();
-    const c = (client = newClient({ clock }));
+    const c = newClient({ clock });
     const statuses: string[] = [];
     c.on('listener', ({ name, status }) => statuses.push(`${name}=${status.state}`));
     c.start();
@@ -344,7 +330,7 @@ describe('XdsClient: per-resource validation, deletion and consistency per liste
   });
 
   it('with nothing to watch, is ready (with an empty snapshot) once the stream is connected', async () => {
-    const c = (client = newClient({ listeners: [] }));
+    const c = newClient({ listeners: [] });
     c.start();
     const snapshot = await c.ready();
     assert.deepEqual(Object.keys(snapshot.listeners), []);
