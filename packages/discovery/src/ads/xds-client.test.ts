@@ -302,8 +302,10 @@ describe('XdsClient: per-resource validation, deletion and consistency per liste
     await server.nextRequest();
     await settle();
     assert.equal(snapshots.length, 1);
-    assert.deepEqual(Object.keys(snapshots[0]!.clusters), ['fresh']);
-    assert.deepEqual(ports(snapshots[0]!, 'fresh'), [3001]);
+    const applied = c.snapshot!;
+    assert.equal(applied, snapshots.at(-1));
+    assert.deepEqual(Object.keys(applied.clusters), ['fresh']);
+    assert.deepEqual(ports(applied, 'fresh'), [3001]);
   });
 
   it('watches a listener named later; one that is never sent turns absent at its does-not-exist timer, without holding the others back', async () => {
