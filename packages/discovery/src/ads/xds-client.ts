@@ -197,7 +197,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     if (known !== undefined || this.closed) return known ?? { state: 'absent', reason: 'the xDS client is closed' };
     this.state.listeners.add(name);
     this.syncSubscriptions();
-    this.rebuild(TypeUrl.Listener, true);
+    this.rebuild(true);
     return this.statuses.get(name) ?? { state: 'pending', waitingFor: [`Listener "${name}"`] };
   }
 
@@ -273,7 +273,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     if (stream !== this.stream || this.streamConnected) return;
     this.streamConnected = true;
     this.emit('connection', { connected: true });
-    if ((this.current === undefined || this.currentFromCache) && this.startable()) this.rebuild(TypeUrl.Listener, true);
+    if ((this.current === undefined || this.currentFromCache) && this.startable()) this.rebuild(true);
   }
 
   private onStreamEnd(stream: AdsStream, error: string): void {
@@ -322,6 +322,8 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     /** Names the response carries, valid or not: an invalid one is not deleted, it keeps its last good version. */
     const carried = new Set<string>();
     const accepted: string[] = [];
+    /** Accepted resources whose content changed (SotW resends the unchanged ones, decoded to the same object). */
+    const changed: string[] = [];
     const gone: string[] = [];
     const kept: string[] = [];
     let structural = typeUrl !== TypeUrl.ClusterLoadAssignment;
@@ -338,6 +340,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       }
       const name = r.name!;
       if (!isWildcard && !subscribed.has(name)) continue; // not asked for: ignored, as gRPC does
+      if (held.get(name)?.json !== r.json) changed.push(name);
       held.set(name, { json: r.json, version: r.version });
       if (absent.delete(name)) structural = true;
       this.deletionIgnored.delete(`${typeUrl}\0${name}`);
@@ -382,7 +385,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     for (const name of kept) this.warnKept(typeUrl, name);
     for (const name of gone) this.emit('does-not-exist', { typeUrl, name });
     this.syncSubscriptions();
-    this.rebuild(typeUrl, structural, typeUrl === TypeUrl.ClusterLoadAssignment && !structural ? accepted : undefined);
+    this.rebuild(structural, typeUrl === TypeUrl.ClusterLoadAssignment && !structural ? changed : undefined);
   }
 
   private warnKept(typeUrl: string, name: string): void {
@@ -408,7 +411,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
    * every listener in force is current, so just those clusters are rebuilt; otherwise the whole set is
    * assembled per listener and built.
    */
-  private rebuild(typeUrl: string, structural: boolean, endpoints?: readonly string[]): void {
+  private rebuild(structural: boolean, endpoints?: readonly string[]): void {
     const live = this.live;
     if (!structural && endpoints !== undefined && live !== undefined && live.current && live.generation === this.generation) {
       const changed = new Map<string, Record<string, unknown>>();
@@ -437,7 +440,6 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     }
     const allCurrent = assembly.stale.length === 0 && [...assembly.listeners.values()].every((s) => s.state !== 'pending');
     this.publish(built.snapshot, assembly.resources, { structural: true, allCurrent });
-    void typeUrl;
   }
 
   private buildOptions(): { rules: ClientRules; missingClusters: 'unavailable' } {
@@ -504,7 +506,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     this.generation++;
     this.emit('does-not-exist', { typeUrl, name });
     this.syncSubscriptions();
-    this.rebuild(typeUrl, true);
+    this.rebuild(true);
   }
 }
 
