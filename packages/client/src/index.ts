@@ -29,7 +29,7 @@ export type { RetryAdmission } from './retry/retry-admission.js';
 export { clusterRateLimitLayer, type ClusterRateLimit } from './cluster-rate-limit-layer.js';
 export { openXdsSource, startXdsSource, DEFAULT_INITIAL_FETCH_TIMEOUT_MS, type XdsSource, type XdsSourceOptions, type PendingXdsSource, type XdsConnectionEvent, type XdsListeners } from './xds-source.js';
 export { parseTarget, parseXdsUrl, isXdsTarget, type Target } from './targets.js';
-export { ListenerWaits, MAX_LISTENER_WAIT_MS, MAX_HELD_CALLS, type ListenerAvailability, type ListenerWaitHost } from './listener-wait.js';
+export { MAX_LISTENER_WAIT_MS, MAX_HELD_CALLS } from './listener-wait.js';
 export { MAX_HELD_STARTUP_EVENTS } from './startup-events.js';
 export { MeshUnaryClient, type UnaryMethod } from './unary-client.js';
 export { FastUnaryCall, type FastCallOptions, type FastUnaryCallback } from './fast-unary-call.js';
