@@ -184,6 +184,7 @@ describe('parity with a stock grpc-js-xds client, on grpc-node test-framework re
   test('xds:/// targets for two listeners reach their own clusters; a listener that does not exist is never served by another', async () => {
     for (const side of sides) {
       assert.deepEqual(new Set(await land(side.client('listener2'), 20)), new Set(['c1']), side.name);
+      assert.equal(backends['c1']!.lastAuthority, 'listener2', `${side.name} sends the target's name as :authority`);
       assert.deepEqual(new Set(await land(side.client('listener1'), 20)), new Set(['a1', 'a2']), side.name);
       // Both wait for the listener's does-not-exist timer (15 s: the control plane answering without it
       // does not prove it absent, xDS protocol) and the calls' deadline passes first. Neither lands anywhere.
