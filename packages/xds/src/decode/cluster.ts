@@ -12,6 +12,7 @@ import { decodeLbSettings } from './lb-config.js';
 import { decodeOutlierDetection } from './outlier-detection.js';
 import { decodeHttp2 } from './protocol-options.js';
 import { describe, Reader } from './reader.js';
+import { decodeTransportSocket, decodeTransportSocketMatches } from './transport-socket.js';
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 export const DEFAULT_DNS_REFRESH_RATE_MS = 5_000;
@@ -48,6 +49,8 @@ export function decodeCluster(r: Reader): ClusterConfig {
     );
   }
   const loadAssignment = decodeInlineAssignment(r, type);
+  decodeTransportSocket(r.obj('transport_socket'));
+  decodeTransportSocketMatches(r);
 
   rejectUnsupported(r, UNSUPPORTED_FIELDS);
   ignoreListed(r, Messages.CLUSTER);

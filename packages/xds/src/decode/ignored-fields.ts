@@ -26,15 +26,12 @@ const ENDPOINT = 'envoy.config.endpoint.v3.Endpoint';
 const SOCKET_ADDRESS = 'envoy.config.core.v3.SocketAddress';
 
 const NO_HEALTH_CHECKS = 'xmesh runs no active health checks; health comes from EDS health_status and outlier detection';
-const NO_TLS = 'upstream transport security is not implemented yet; connections are plaintext';
 const HTTP_TUNING = 'protocol tuning is left to the transport (grpc-js or node:http2) defaults';
 
 export const IGNORED_FIELDS: readonly IgnoredField[] = [
   { message: CLUSTER, field: 'health_checks', reason: NO_HEALTH_CHECKS },
   { message: CLUSTER, field: 'close_connections_on_host_health_failure', reason: NO_HEALTH_CHECKS },
   { message: CLUSTER, field: 'ignore_health_on_host_removal', reason: NO_HEALTH_CHECKS },
-  { message: CLUSTER, field: 'transport_socket', reason: NO_TLS },
-  { message: CLUSTER, field: 'transport_socket_matches', reason: NO_TLS },
   { message: CLUSTER, field: 'per_connection_buffer_limit_bytes', reason: 'buffering is bounded by the transport, not per connection' },
   { message: CLUSTER, field: 'upstream_connection_options', reason: 'TCP keepalive and happy-eyeballs tuning are left to Node defaults' },
   { message: CLUSTER, field: 'upstream_bind_config', reason: 'upstream connections bind to the default source address' },

@@ -9,6 +9,7 @@ import { httpFiltersField } from './http-filters.js';
 import { describeType, ignoreAll, oneOf, rejectUnsupported } from './fields.js';
 import { Reader } from './reader.js';
 import { decodeRouteConfig } from './route.js';
+import { decodeTransportSocket } from './transport-socket.js';
 
 /** Listener fields xmesh reads but does not act on, with the reason: they configure the downstream socket. */
 export const LISTENER_IGNORED: Readonly<Record<string, string>> = {
@@ -40,8 +41,7 @@ export const LISTENER_IGNORED: Readonly<Record<string, string>> = {
 export const FILTER_CHAIN_IGNORED: Readonly<Record<string, string>> = {
   name: 'informational only',
   filter_chain_match: 'there is one filter chain: every call uses it',
-  transport_socket: 'downstream TLS is terminated by the app or the sidecar',
-  transport_socket_connect_timeout: 'downstream TLS is terminated by the app or the sidecar',
+  transport_socket_connect_timeout: 'the only transport socket accepted on a filter chain is raw_buffer, which has no handshake',
   metadata: 'metadata is not used',
 };
 
@@ -235,6 +235,7 @@ function findHcm(r: Reader): Reader | undefined {
     if (hcm) f.error('typed_config', `only one ${HCM_FILTER} filter is supported`);
     else hcm = any;
   }
+  decodeTransportSocket(chain.obj('transport_socket'));
   ignoreAll(chain, FILTER_CHAIN_IGNORED);
   chain.finish();
   return hcm;
