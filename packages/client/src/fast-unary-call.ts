@@ -13,7 +13,7 @@ import type { HeaderValueOption } from '@xmesh/xds';
 import { PipelineCall } from './pipeline-call.js';
 import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
-import { attemptResultOf, isConnectFailure, outcomeFromStatus } from './grpc-status.js';
+import { attemptResultOf, isConnectFailure, outcomeFromStatus, tlsStatusError } from './grpc-status.js';
 import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 
 /** Per-call options of the fast API. */
@@ -190,6 +190,9 @@ export class FastUnaryCall {
 
 /** A transport failure as a MeshError carrying the gRPC status. */
 function upstreamError(error: LeanCallError, attempt: FastUnaryAttempt): MeshError {
+  const where = { cluster: attempt.decision?.cluster, endpoint: attempt.endpoint?.id };
+  const tls = tlsStatusError(error.code, error.details, where);
+  if (tls !== undefined) return new MeshError(tls.code, tls.message, { ...where, cause: error });
   const code = isConnectFailure(error.code, error.details)
     ? 'XMESH_CONNECT_FAILED'
     : error.code === GrpcStatus.DEADLINE_EXCEEDED

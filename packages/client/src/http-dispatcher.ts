@@ -22,6 +22,7 @@ import { traceHeadersFor, type TraceHeaders } from './observability/trace-propag
 import { localReply } from './local-reply.js';
 import { addHeaderOptions, firstValue } from './header-options.js';
 import { isConnectError } from './connect-error.js';
+import { tlsFailureOf } from '@xmesh/tls';
 
 type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;
@@ -371,6 +372,7 @@ function isPoolDestroyed(error: Error): boolean {
 function upstreamFailure(error: Error, attempt: HttpAttempt | undefined): MeshError {
   if (isMeshError(error)) return error;
   const details = { cluster: attempt?.decision?.cluster, endpoint: attempt?.endpoint?.id, cause: error };
+  if (tlsFailureOf(error) !== undefined) return new MeshError(ErrorCode.TLS_HANDSHAKE_FAILED, error.message, details);
   return isConnectError(error)
     ? new MeshError(ErrorCode.CONNECT_FAILED, `connection to the upstream failed: ${error.message}`, details)
     : new MeshError(ErrorCode.UPSTREAM_RESET, `the upstream reset the request before responding: ${error.message}`, details);

@@ -28,6 +28,7 @@ import { MeshObservability } from './observability/mesh-observability.js';
 import { GRPC_TRANSPORT_ENV, resolveGrpcTransport } from './grpc-transport-kind.js';
 import { fastUnaryTransport, type FastCallOptions, type FastUnaryAttempt } from './fast-unary-call.js';
 import { MeshUnaryClient } from './unary-client.js';
+import { TlsSecrets, UpstreamTlsContexts, type FileWatcherProvider } from '@xmesh/tls';
 
 export interface CreateMeshOptions {
   /** A config file path (YAML/JSON), a parsed Envoy bootstrap or resource list, or a MeshSnapshot. Exactly one of `config` and `xds`. */
@@ -63,6 +64,11 @@ export interface CreateMeshOptions {
   readonly clusters?: Readonly<Record<string, MeshMode>>;
   /** Environment read for `XMESH_MODE` and `XMESH_GRPC_TRANSPORT`; default `process.env`. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Certificate provider instances that TLS contexts name (`tls_certificate_provider_instance`,
+   * `ca_certificate_provider_instance`; gRFC A29). With `xds`, the bootstrap's `certificate_providers` are used.
+   */
+  readonly certificateProviders?: Readonly<Record<string, FileWatcherProvider>>;
 }
 
 export interface UpdateResult {
@@ -119,6 +125,10 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private updates: Promise<unknown> = Promise.resolve();
   /** The ADS client this mesh follows (`followXds`), closed with the mesh. */
   private xds: PendingXdsSource | undefined = undefined;
+  /** Certificates and CAs of TLS contexts: snapshot secrets, SDS files, certificate providers. */
+  private readonly tlsSecrets: TlsSecrets;
+  /** The clusters' upstream TLS contexts. */
+  private readonly upstreamTls: UpstreamTlsContexts;
 
   /** Use `createMesh`; a Mesh built directly serves nothing until `update` applied a config. */
   constructor(options: Omit<CreateMeshOptions, 'config' | 'watch'>) {
@@ -135,6 +145,13 @@ export class Mesh extends EventEmitter<MeshEvents> {
     const env = options.env ?? process.env;
     const defaultGrpc = resolveGrpcTransport(options.transport?.grpc, env[GRPC_TRANSPORT_ENV], options.transport?.grpcCredentials !== undefined);
     this.pool = new TransportPool({ ...options.transport, grpc: defaultGrpc });
+    this.tlsSecrets = new TlsSecrets({
+      ...(options.certificateProviders === undefined ? {} : { providers: options.certificateProviders }),
+      onError: (error) => this.emit('config.rejected', { errors: [error], source: 'tls secrets' }),
+    });
+    this.upstreamTls = new UpstreamTlsContexts(this.tlsSecrets, (cluster) => this.services.stats.cluster(cluster), (errors) => {
+      this.emit('config.rejected', { errors, source: 'tls secrets' });
+    });
     this.clusters = new ClusterManager({
       resilience: { ...options.resilience, events: this as unknown as EventEmitter<ResilienceEvents>, rotation: this.rotation },
       pool: this.pool,
@@ -274,6 +291,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.fileWatch?.close();
     this.fileWatch = undefined;
     this.clusters.closeAll();
+    this.upstreamTls.close();
+    this.tlsSecrets.close();
     this.rotation.close();
     await this.observability.close();
     await this.xds?.close();
@@ -291,7 +310,13 @@ export class Mesh extends EventEmitter<MeshEvents> {
       this.emit('config.rejected', { errors: next.errors, source: next.source });
       throw invalidConfig(next.errors);
     }
-    const clusters = this.clusters.apply(next.state.snapshot);
+    // Certificates are read now: a missing file or a key that does not match its certificate refuses the update.
+    const tls = this.upstreamTls.prepare(next.state.snapshot);
+    if (!tls.ok) {
+      this.emit('config.rejected', { errors: tls.errors, source: next.source });
+      throw invalidConfig(tls.errors);
+    }
+    const clusters = this.clusters.apply(next.state.snapshot, tls.commit());
     this.current = Object.freeze({ ...next.state, clusters, mode: withClusterModes(this.modeSettings, next.state.snapshot) });
     const { snapshot } = next.state;
     this.emit('config.applied', { version: snapshot.version, source: next.source });

@@ -8,6 +8,7 @@ import { composePipeline, createMesh, startXdsSource, type Mesh, type MeshConfig
 import type { Clock, Endpoint } from '@xmesh/core';
 import type { AdminServer } from '@xmesh/stats';
 import type { XdsBootstrap } from '@xmesh/discovery';
+import type { ClientTls } from '@xmesh/tls';
 import { startSidecarAdmin } from './admin.js';
 import { DualListener } from './listener.js';
 import { withStreamWindow } from './flow-control.js';
@@ -93,7 +94,7 @@ export class Sidecar {
     this.stats = stats;
     const context: ProxyContext = {
       sessionKey: this,
-      newSession: (endpoint: Endpoint) => new UpstreamSession(endpoint, { settings: sessionSettings }),
+      newSession: (endpoint: Endpoint, tls: ClientTls | undefined) => new UpstreamSession(endpoint, { settings: sessionSettings, tls }),
     };
     const invoke = composePipeline(proxyTransport);
     const front = new ProxyFront({

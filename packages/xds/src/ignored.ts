@@ -11,6 +11,7 @@ import { RATE_LIMIT_IGNORED } from './decode/rate-limits.js';
 import { RETRY_POLICY_IGNORED } from './decode/retry-policy.js';
 import { HEADER_MUTATION_IGNORED, ROUTE_ACTION_IGNORED } from './decode/route-action.js';
 import { ROUTE_CONFIG_IGNORED, ROUTE_IGNORED, VIRTUAL_HOST_IGNORED } from './decode/route.js';
+import { TLS_IGNORED } from './decode/tls-context.js';
 
 export type { IgnoredField };
 
@@ -36,4 +37,5 @@ export const IGNORED_ENVOY_FIELDS: readonly IgnoredField[] = Object.freeze([
   ...TABLES.flatMap(([message, table]) => Object.entries(table).map(([field, reason]) => ({ message, field, reason }))),
   ...IGNORED_FIELDS,
   ...IGNORED_CONTENTS,
+  ...TLS_IGNORED.map(([message, field, reason]) => ({ message, field, reason })),
 ]);

@@ -6,11 +6,14 @@
 import { createHash } from 'node:crypto';
 import { MeshError, type FieldError } from '@xmesh/core';
 import type { ClusterConfig, ListenerConfig, LoadAssignment, MeshSnapshot, RouteConfig } from './model.js';
+import type { SecretConfig } from './tls-model.js';
 import { Issues, Reader, describe } from './decode/reader.js';
 import { decodeCluster } from './decode/cluster.js';
 import { decodeLoadAssignment } from './decode/endpoints.js';
 import { decodeListener } from './decode/listener.js';
 import { decodeRouteConfig } from './decode/route.js';
+import { decodeSecret } from './decode/tls-context.js';
+import { checkSecretRefs } from './decode/secret-refs.js';
 import { TypeUrl } from './type-urls.js';
 import { deepFreeze } from './freeze.js';
 
@@ -36,11 +39,12 @@ interface Collected {
   routes: { r: Reader }[];
   clusters: { r: Reader }[];
   assignments: { r: Reader }[];
+  secrets: { r: Reader }[];
 }
 
 export function buildSnapshot(input: unknown, options: BuildOptions = {}): BuildResult {
   const issues = new Issues();
-  const found: Collected = { listeners: [], routes: [], clusters: [], assignments: [] };
+  const found: Collected = { listeners: [], routes: [], clusters: [], assignments: [], secrets: [] };
   collect(input, issues, found);
 
   const listeners = new Map<string, { config: ListenerConfig; path: string }>();
@@ -54,6 +58,11 @@ export function buildSnapshot(input: unknown, options: BuildOptions = {}): Build
     else map.set(name, { config, path });
   };
 
+  const secrets = new Map<string, { config: SecretConfig; path: string }>();
+  for (const { r } of found.secrets) {
+    const secret = decodeSecret(r);
+    if (secret) add(secrets, 'secret', secret.name, secret, r.path);
+  }
   for (const { r } of found.clusters) {
     const c = decodeCluster(r);
     if (c.name) add(clusters, 'cluster', c.name, c, r.path);
@@ -97,6 +106,7 @@ export function buildSnapshot(input: unknown, options: BuildOptions = {}): Build
     }
   }
   for (const { config, path } of routeConfigs.values()) checkRouteRefs(config, path, clusters, issues);
+  for (const { config, path } of clusters.values()) checkSecretRefs(config, path, secrets, issues);
 
   if (issues.errors.length > 0) return { ok: false, errors: issues.errors };
 
@@ -106,6 +116,7 @@ export function buildSnapshot(input: unknown, options: BuildOptions = {}): Build
     routeConfigs: toRecord(routeConfigs),
     clusters: resolvedClusters,
     ignored: issues.ignored,
+    ...(secrets.size === 0 ? {} : { secrets: toRecord(secrets) }),
   };
   return { ok: true, snapshot: deepFreeze(snapshot) };
 }
@@ -150,7 +161,7 @@ function collect(input: unknown, issues: Issues, out: Collected): void {
     if (sr) {
       for (const r of sr.objects('listeners')) out.listeners.push({ r });
       for (const r of sr.objects('clusters')) out.clusters.push({ r });
-      sr.ignore('secrets');
+      for (const r of sr.objects('secrets')) out.secrets.push({ r });
       sr.finish();
     }
     root.ignore(...BOOTSTRAP_IGNORED);
@@ -180,6 +191,7 @@ function collectResource(value: unknown, path: string, issues: Issues, out: Coll
     case TypeUrl.RouteConfiguration: out.routes.push({ r }); return;
     case TypeUrl.Cluster: out.clusters.push({ r }); return;
     case TypeUrl.ClusterLoadAssignment: out.assignments.push({ r }); return;
+    case TypeUrl.Secret: out.secrets.push({ r }); return;
     case undefined: issues.error(path || '(root)', 'a resource needs "@type"'); return;
     default: issues.error(`${path ? `${path}.` : ''}@type`, `unsupported resource type ${describe(type)}`);
   }

@@ -12,7 +12,7 @@ import { decodeLbSettings } from './lb-config.js';
 import { decodeOutlierDetection } from './outlier-detection.js';
 import { decodeHttp2 } from './protocol-options.js';
 import { describe, Reader } from './reader.js';
-import { decodeTransportSocket, decodeTransportSocketMatches } from './transport-socket.js';
+import { decodeTransportSocket, decodeTransportSocketMatches, refuseAutoSni } from './transport-socket.js';
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 export const DEFAULT_DNS_REFRESH_RATE_MS = 5_000;
@@ -49,8 +49,9 @@ export function decodeCluster(r: Reader): ClusterConfig {
     );
   }
   const loadAssignment = decodeInlineAssignment(r, type);
-  decodeTransportSocket(r.obj('transport_socket'));
-  decodeTransportSocketMatches(r);
+  const tls = decodeTransportSocket(r.obj('transport_socket'), 'upstream');
+  const transportSocketMatches = decodeTransportSocketMatches(r);
+  refuseAutoSni(r, tls !== undefined || transportSocketMatches.some((m) => m.tls !== undefined));
 
   rejectUnsupported(r, UNSUPPORTED_FIELDS);
   ignoreListed(r, Messages.CLUSTER);
@@ -74,6 +75,8 @@ export function decodeCluster(r: Reader): ClusterConfig {
     http2,
     loadAssignment,
     xmesh: extensions,
+    ...(tls === undefined ? {} : { tls }),
+    ...(transportSocketMatches.length === 0 ? {} : { transportSocketMatches }),
   };
 }
 

@@ -26,6 +26,7 @@ const ENDPOINT = 'envoy.config.endpoint.v3.Endpoint';
 const SOCKET_ADDRESS = 'envoy.config.core.v3.SocketAddress';
 
 const NO_HEALTH_CHECKS = 'xmesh runs no active health checks; health comes from EDS health_status and outlier detection';
+const AUTO_SNI = 'auto_sni / auto_san_validation only act on TLS connections; on a TLS cluster, setting either is refused';
 const HTTP_TUNING = 'protocol tuning is left to the transport (grpc-js or node:http2) defaults';
 
 export const IGNORED_FIELDS: readonly IgnoredField[] = [
@@ -45,7 +46,7 @@ export const IGNORED_FIELDS: readonly IgnoredField[] = [
   { message: CLUSTER, field: 'preconnect_policy', reason: 'connections are opened on demand' },
   { message: CLUSTER, field: 'protocol_selection', reason: 'the upstream protocol is chosen by http2 detection, never from the downstream' },
   { message: CLUSTER, field: 'common_http_protocol_options', reason: HTTP_TUNING },
-  { message: CLUSTER, field: 'upstream_http_protocol_options', reason: 'SNI and host rewriting for upstream TLS are not implemented' },
+  { message: CLUSTER, field: 'upstream_http_protocol_options', reason: AUTO_SNI },
   { message: CLUSTER, field: 'http_protocol_options', reason: 'HTTP/1 tuning; HTTP/1 is already the default upstream protocol' },
   { message: EDS_CONFIG, field: 'eds_config', reason: 'says where EDS comes from; the discovery source decides that' },
   { message: COMMON_LB, field: 'zone_aware_lb_config', reason: 'zone-aware routing needs the local zone\'s host set, which an in-process client lacks' },
@@ -57,7 +58,7 @@ export const IGNORED_FIELDS: readonly IgnoredField[] = [
   { message: METADATA, field: 'typed_filter_metadata', reason: 'only untyped filter_metadata is read' },
   { message: RUNTIME_DOUBLE, field: 'runtime_key', reason: 'there is no runtime layer; default_value always applies' },
   { message: HTTP_OPTIONS, field: 'common_http_protocol_options', reason: HTTP_TUNING },
-  { message: HTTP_OPTIONS, field: 'upstream_http_protocol_options', reason: 'SNI and host rewriting for upstream TLS are not implemented' },
+  { message: HTTP_OPTIONS, field: 'upstream_http_protocol_options', reason: AUTO_SNI },
   { message: LOCALITY_ENDPOINTS, field: 'metadata', reason: 'locality metadata is not used for load balancing' },
   { message: LOCALITY_ENDPOINTS, field: 'proximity', reason: 'not implemented by Envoy either (not-implemented-hide)' },
   { message: ENDPOINT, field: 'hostname', reason: 'used by Envoy for auto host rewrite and health checks, neither of which xmesh does' },

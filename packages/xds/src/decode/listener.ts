@@ -235,7 +235,9 @@ function findHcm(r: Reader): Reader | undefined {
     if (hcm) f.error('typed_config', `only one ${HCM_FILTER} filter is supported`);
     else hcm = any;
   }
-  decodeTransportSocket(chain.obj('transport_socket'));
+  if (decodeTransportSocket(chain.obj('transport_socket'), 'downstream') !== undefined) {
+    chain.error('transport_socket', 'downstream TLS is not supported yet');
+  }
   ignoreAll(chain, FILTER_CHAIN_IGNORED);
   chain.finish();
   return hcm;

@@ -40,43 +40,36 @@ function errorsOf(resources: unknown[]): { path: string; message: string }[] {
 }
 
 describe('transport sockets xmesh does not honour are refused with their path', () => {
-  it('a cluster asking for TLS by typed_config', () => {
-    const errors = errorsOf([cluster({ transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': TLS_TYPE, sni: 'pay.example' } } })]);
-    assert.deepEqual(errors.map((e) => e.path), ['[0].transport_socket.typed_config.@type']);
-    assert.match(errors[0]!.message, /UpstreamTlsContext.*not supported.*never ignored/);
+  it('another transport socket (ALTS), by type URL and by name', () => {
+    assert.deepEqual(errorsOf([cluster({ transport_socket: { name: 'envoy.transport_sockets.alts', typed_config: { '@type': ALTS_TYPE } } })]).map((e) => e.path), ['[0].transport_socket.typed_config.@type']);
+    const byName = errorsOf([cluster({ transport_socket: { name: 'envoy.transport_sockets.alts' } })]);
+    assert.deepEqual(byName.map((e) => e.path), ['[0].transport_socket.name']);
+    assert.match(byName[0]!.message, /not supported.*never ignored/);
   });
 
-  it('a cluster asking for TLS by name only', () => {
+  it('TLS by name only (no context to honour)', () => {
     const errors = errorsOf([cluster({ transport_socket: { name: 'envoy.transport_sockets.tls' } })]);
-    assert.deepEqual(errors.map((e) => e.path), ['[0].transport_socket.name']);
+    assert.deepEqual(errors.map((e) => e.path), ['[0].transport_socket.typed_config']);
   });
 
-  it('another transport socket (ALTS)', () => {
-    const errors = errorsOf([cluster({ transport_socket: { name: 'envoy.transport_sockets.alts', typed_config: { '@type': ALTS_TYPE } } })]);
-    assert.deepEqual(errors.map((e) => e.path), ['[0].transport_socket.typed_config.@type']);
+  it('a DownstreamTlsContext on a cluster, an UpstreamTlsContext on a filter chain', () => {
+    assert.deepEqual(errorsOf([cluster({ transport_socket: { name: 'tls', typed_config: { '@type': DOWNSTREAM_TLS_TYPE } } })]).map((e) => e.path), ['[0].transport_socket.typed_config.@type']);
+    assert.deepEqual(errorsOf([listener({ transport_socket: { name: 'tls', typed_config: { '@type': TLS_TYPE } } }), cluster({})]).map((e) => e.path), ['[0].filter_chains[0].transport_socket.typed_config.@type']);
   });
 
-  it('transport_socket_matches with a TLS socket (Istio auto-mTLS shape)', () => {
+  it('transport_socket_matches with an unsupported socket', () => {
     const errors = errorsOf([cluster({
       transport_socket_matches: [
-        { name: 'tlsMode-istio', match: { tlsMode: 'istio' }, transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': TLS_TYPE } } },
+        { name: 'alts', match: { tlsMode: 'alts' }, transport_socket: { name: 'alts', typed_config: { '@type': ALTS_TYPE } } },
         { name: 'tlsMode-disabled', match: {}, transport_socket: { name: 'envoy.transport_sockets.raw_buffer', typed_config: { '@type': RAW_BUFFER_TYPE } } },
       ],
     })]);
     assert.deepEqual(errors.map((e) => e.path), ['[0].transport_socket_matches[0].transport_socket.typed_config.@type']);
   });
 
-  it('a listener filter chain terminating TLS', () => {
-    const errors = errorsOf([
-      listener({ transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': DOWNSTREAM_TLS_TYPE } } }),
-      cluster({}),
-    ]);
-    assert.deepEqual(errors.map((e) => e.path), ['[0].filter_chains[0].transport_socket.typed_config.@type']);
-  });
-
   it('the same, from protobuf bytes (the ADS path)', () => {
     const protos = loadEnvoyProtos();
-    const any = encodeResource(protos, cluster({ transport_socket: { name: 'envoy.transport_sockets.tls' } }));
+    const any = encodeResource(protos, cluster({ transport_socket: { name: 'envoy.transport_sockets.alts' } }));
     const result = snapshotFromAnys(protos, [any]);
     assert.deepEqual(!result.ok && result.errors.map((e) => e.path), ['[0].transport_socket.name']);
   });
