@@ -273,3 +273,29 @@ describe('config problems with certificates refuse the update', () => {
     }
   });
 });
+
+describe('nothing leaks', () => {
+  test('/config_dump shows inline private keys as [redacted]; the certificate is shown', async () => {
+    const inline = {
+      name: 'envoy.transport_sockets.tls',
+      typed_config: {
+        '@type': TLS_TYPE,
+        common_tls_context: {
+          tls_certificates: [{ certificate_chain: { inline_string: pki.client.cert }, private_key: { inline_string: pki.client.key } }],
+          validation_context: { trusted_ca: { inline_string: pki.ca.cert } },
+        },
+      },
+    };
+    const mesh = await createMesh({ config: config(['127.0.0.1:1'], inline) });
+    try {
+      const dump = JSON.stringify(mesh.observability.configDump());
+      assert.doesNotMatch(dump, /PRIVATE KEY/);
+      assert.ok(!dump.includes(pki.client.key.split('\n')[1]!), 'no line of the key');
+      assert.match(dump, /"private_key"|"privateKey"/);
+      assert.match(dump, /\[redacted\]/);
+      assert.match(dump, /BEGIN CERTIFICATE/);
+    } finally {
+      await mesh.close();
+    }
+  });
+});

@@ -149,9 +149,11 @@ describe('key material is never shown', () => {
     const b64 = Buffer.from(KEY).toString('base64');
     const tls = tlsOf([cluster({ common_tls_context: { tls_certificates: [{ certificate_chain: { inline_string: 'C' }, private_key: { inline_bytes: b64 } }] } })]);
     assert.doesNotMatch(JSON.stringify(tls), new RegExp(b64.slice(0, 20)));
-    const errors = errorsOf([cluster({ common_tls_context: { tls_certificates: [{ certificate_chain: { inline_string: 'C' }, private_key: { inline_string: { secret: KEY } } }] } })]);
-    assert.equal(errors.length, 1);
-    assert.doesNotMatch(JSON.stringify(errors), /PRIVATE KEY|MIGHAgEA/);
+    for (const misplaced of [{ inline_string: { secret: KEY } }, KEY, [KEY]]) {
+      const errors = errorsOf([cluster({ common_tls_context: { tls_certificates: [{ certificate_chain: { inline_string: 'C' }, private_key: misplaced }] } })]);
+      assert.equal(errors.length, 1, JSON.stringify(errors));
+      assert.doesNotMatch(JSON.stringify(errors), /PRIVATE KEY|MIGHAgEA/);
+    }
   });
 });
 

@@ -280,10 +280,10 @@ function decodeSanMatcher(r: Reader): SanMatcher | undefined {
 /** `TlsCertificate`: a chain and its key; undefined when either is missing (reported). */
 export function decodeTlsCertificate(r: Reader): TlsCertificateConfig | undefined {
   const chainReader = r.obj('certificate_chain');
-  const keyReader = r.obj('private_key');
+  const keyReader = sensitiveObject(r, 'private_key');
   // With pkcs12 (refused below) the chain and key are inside it: saying they are missing would mislead.
-  if (!chainReader && !r.has('pkcs12')) r.error('certificate_chain', 'is required');
-  if (!keyReader && !r.has('private_key_provider') && !r.has('pkcs12')) r.error('private_key', 'is required');
+  if (!r.has('certificate_chain') && !r.has('pkcs12')) r.error('certificate_chain', 'is required');
+  if (!r.has('private_key') && !r.has('private_key_provider') && !r.has('pkcs12')) r.error('private_key', 'is required');
   const certificateChain = chainReader ? decodeDataSource(chainReader) : undefined;
   const privateKey = keyReader ? decodeSensitiveDataSource(keyReader) : undefined;
   rejectUnsupported(r, {
@@ -370,6 +370,16 @@ function decodeSensitiveDataSource(r: Reader): SensitiveDataSource | undefined {
     case 'inline_bytes': return inlineBytes === undefined ? undefined : { kind: 'inline', text: new SensitiveText(Buffer.from(inlineBytes, 'base64').toString('utf8')) };
     default: return undefined;
   }
+}
+
+/** An object field that may hold key material: a value of another shape is reported without being shown. */
+function sensitiveObject(r: Reader, key: string): Reader | undefined {
+  if (!r.has(key)) return r.obj(key);
+  const raw = r.raw[key] ?? r.raw[key.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase())];
+  if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) return r.obj(key);
+  r.get(key);
+  r.error(key, `must be a DataSource object, got ${Array.isArray(raw) ? 'a list' : typeof raw} (value not shown: it may be key material)`);
+  return undefined;
 }
 
 /** A string field whose value must never appear in an error. */
