@@ -99,3 +99,106 @@ describe('sidecar upstream TLS', () => {
     }
   });
 });
+
+const DOWNSTREAM_TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
+
+/** The sidecar's listener with a TLS chain (`permissive`: plus a plaintext chain, told apart by transport_protocol). */
+function listenerTls(upstream: string, context: Record<string, unknown>, permissive = false): object {
+  const b = bootstrap({ routes: [{ prefix: '/', cluster: 'echo' }], clusters: { echo: [upstream] }, http2: ['echo'] }) as {
+    static_resources: { listeners: { filter_chains: Record<string, unknown>[] }[] };
+  };
+  const listener = b.static_resources.listeners[0]!;
+  const plain = listener.filter_chains[0]!;
+  const tls = { ...plain, transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': DOWNSTREAM_TLS, ...context } } };
+  listener.filter_chains = permissive
+    ? [{ ...tls, filter_chain_match: { transport_protocol: 'tls' } }, { ...plain, filter_chain_match: { transport_protocol: 'raw_buffer' } }]
+    : [tls];
+  return b;
+}
+
+const serverSide = (extra: Record<string, unknown> = {}) => ({
+  common_tls_context: {
+    tls_certificates: [{ certificate_chain: { filename: pki.server.certPath }, private_key: { filename: pki.server.keyPath } }],
+    validation_context: { trusted_ca: { filename: pki.ca.certPath }, match_typed_subject_alt_names: [{ san_type: 'URI', matcher: { prefix: 'spiffe://xmesh.test/ns/default/' } }] },
+  },
+  require_client_certificate: true,
+  ...extra,
+});
+
+const sslClient = (certificate = pki.client) => grpc.credentials.createSsl(Buffer.from(pki.ca.cert), Buffer.from(certificate.key), Buffer.from(certificate.cert));
+
+describe('sidecar downstream TLS (DownstreamTlsContext on the listener\'s filter chain)', () => {
+  let upstream: EchoServer;
+  before(async () => (upstream = await startEchoServer('up')));
+  after(() => upstream.close());
+
+  test('a stock grpc-js client with credentials.createSsl calls through the sidecar\'s TLS listener; checks and stats', async () => {
+    const sidecar = await startSidecar({ config: listenerTls(upstream.address, serverSide()), listen: '127.0.0.1:0', admin: false });
+    const store = sidecar.mesh.observability.store;
+    const clients: EchoClient[] = [];
+    const client = (credentials: grpc.ChannelCredentials) => {
+      const c = new EchoCtor(sidecar.target, credentials, { 'grpc.use_local_subchannel_pool': 1 }) as EchoClient;
+      clients.push(c);
+      return c;
+    };
+    try {
+      assert.equal((await unary(client(sslClient()), { message: 'over tls' })).message, 'over tls');
+      assert.equal(store.value('listener.0.0.0.0_15001.ssl.handshake'), 1);
+
+      // Without a certificate, with one from another CA, with a SAN outside the matcher: refused.
+      const outsider = pki.issue('outsider', { sans: ['URI:spiffe://xmesh.test/ns/other/sa/x'] });
+      const noCert = grpc.credentials.createSsl(Buffer.from(pki.ca.cert));
+      for (const credentials of [noCert, sslClient(pki.strangerClient), sslClient(outsider)]) {
+        const error = await unary(client(credentials), { message: 'x' }, { deadline: Date.now() + 10_000 }).then(() => undefined, (e: grpc.ServiceError) => e);
+        assert.equal(error?.code, grpc.status.UNAVAILABLE);
+      }
+      assert.equal(store.value('listener.0.0.0.0_15001.ssl.fail_verify_no_cert'), 1);
+      assert.equal(store.value('listener.0.0.0.0_15001.ssl.fail_verify_error'), 1);
+      assert.equal(store.value('listener.0.0.0.0_15001.ssl.fail_verify_san'), 1);
+
+      // A plaintext client is refused: this listener has no plaintext chain.
+      const plain = await unary(client(grpc.credentials.createInsecure()), { message: 'x' }, { deadline: Date.now() + 10_000 }).then(() => undefined, (e: grpc.ServiceError) => e);
+      assert.equal(plain?.code, grpc.status.UNAVAILABLE);
+      assert.equal(upstream.calls, 1, 'only the mTLS call reached the upstream');
+    } finally {
+      for (const c of clients) c.close();
+      await sidecar.close();
+    }
+  });
+
+  test('HTTP/1.1 over TLS (ALPN http/1.1) from undici, and permissive chains: TLS and plaintext on one port', async () => {
+    const http = await import('node:https');
+    const sidecar = await startSidecar({ config: listenerTls(upstream.address, serverSide(), true), listen: '127.0.0.1:0', admin: false });
+    const echo = new EchoCtor(sidecar.target, grpc.credentials.createInsecure()) as EchoClient;
+    const secure = new EchoCtor(sidecar.target, sslClient(), { 'grpc.use_local_subchannel_pool': 1 }) as EchoClient;
+    try {
+      assert.equal((await unary(echo, { message: 'plain' })).message, 'plain');
+      assert.equal((await unary(secure, { message: 'tls' })).message, 'tls');
+      // An HTTP/1.1 request over TLS: the sidecar answers it (a local reply: the upstream speaks gRPC only).
+      const status = await new Promise<{ status: number; alpn: string | false }>((resolve, reject) => {
+        const req = http.request({
+          host: '127.0.0.1', port: sidecar.address.port, path: '/x', ca: pki.ca.cert, cert: pki.client.cert, key: pki.client.key,
+          ALPNProtocols: ['http/1.1'], checkServerIdentity: () => undefined,
+        }, (res) => {
+          res.resume();
+          resolve({ status: res.statusCode ?? 0, alpn: (res.socket as TLSSocket).alpnProtocol });
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      assert.equal(status.alpn, 'http/1.1');
+      assert.ok(status.status > 0);
+    } finally {
+      echo.close();
+      secure.close();
+      await sidecar.close();
+    }
+  });
+
+  test('a missing server certificate refuses the config', async () => {
+    const bad = serverSide();
+    (bad.common_tls_context.tls_certificates[0] as { certificate_chain: { filename: string } }).certificate_chain.filename = '/nonexistent.pem';
+    const error = await startSidecar({ config: listenerTls(upstream.address, bad), listen: '127.0.0.1:0', admin: false }).then(() => undefined, (e: unknown) => e);
+    assert.match(String(error), /cannot read \/nonexistent\.pem/);
+  });
+});

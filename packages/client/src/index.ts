@@ -1,4 +1,4 @@
-export { createMesh, Mesh, type CreateMeshOptions, type UpdateResult, type GrpcClientConstructor } from './mesh.js';
+export { createMesh, Mesh, type CreateMeshOptions, type UpdateResult, type GrpcClientConstructor, type SnapshotCheck, type SnapshotCheckContext } from './mesh.js';
 export type { MeshEvents } from './events.js';
 export type { MeshConfigInput } from './config-input.js';
 export { isMeshSnapshot, loadConfig, type LoadResult } from './config-input.js';

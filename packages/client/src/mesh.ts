@@ -29,6 +29,7 @@ import { GRPC_TRANSPORT_ENV, resolveGrpcTransport } from './grpc-transport-kind.
 import { fastUnaryTransport, type FastCallOptions, type FastUnaryAttempt } from './fast-unary-call.js';
 import { MeshUnaryClient } from './unary-client.js';
 import { TlsSecrets, UpstreamTlsContexts, type FileWatcherProvider } from '@xmesh/tls';
+import type { StatStore } from '@xmesh/stats';
 
 export interface CreateMeshOptions {
   /** A config file path (YAML/JSON), a parsed Envoy bootstrap or resource list, or a MeshSnapshot. Exactly one of `config` and `xds`. */
@@ -69,7 +70,21 @@ export interface CreateMeshOptions {
    * `ca_certificate_provider_instance`; gRFC A29). With `xds`, the bootstrap's `certificate_providers` are used.
    */
   readonly certificateProviders?: Readonly<Record<string, FileWatcherProvider>>;
+  /**
+   * Checks what a front end builds from each snapshot before it applies (the sidecar's downstream TLS): a refusal
+   * rejects the update whole; `commit` runs as the snapshot becomes current.
+   */
+  readonly beforeApply?: (snapshot: MeshSnapshot, context: SnapshotCheckContext) => SnapshotCheck;
 }
+
+/** What `beforeApply` may use: the mesh's TLS secrets (snapshot secrets, SDS files, certificate providers) and stats. */
+export interface SnapshotCheckContext {
+  readonly secrets: TlsSecrets;
+  readonly stats: StatStore;
+}
+
+/** The outcome of `CreateMeshOptions.beforeApply`. */
+export type SnapshotCheck = { readonly ok: true; commit(): void } | { readonly ok: false; readonly errors: readonly FieldError[] };
 
 export interface UpdateResult {
   readonly version: string;
@@ -125,8 +140,9 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private updates: Promise<unknown> = Promise.resolve();
   /** The ADS client this mesh follows (`followXds`), closed with the mesh. */
   private xds: PendingXdsSource | undefined = undefined;
-  /** Certificates and CAs of TLS contexts: snapshot secrets, SDS files, certificate providers. */
-  private readonly tlsSecrets: TlsSecrets;
+  /** Certificates and CAs of TLS contexts: snapshot secrets, SDS files, certificate providers (shared with the sidecar's listener). */
+  readonly tlsSecrets: TlsSecrets;
+  private readonly beforeApply: CreateMeshOptions['beforeApply'];
   /** The clusters' upstream TLS contexts. */
   private readonly upstreamTls: UpstreamTlsContexts;
 
@@ -149,6 +165,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
       ...(options.certificateProviders === undefined ? {} : { providers: options.certificateProviders }),
       onError: (error) => this.emit('config.rejected', { errors: [error], source: 'tls secrets' }),
     });
+    this.beforeApply = options.beforeApply;
     this.upstreamTls = new UpstreamTlsContexts(this.tlsSecrets, (cluster) => this.services.stats.cluster(cluster), (errors) => {
       this.emit('config.rejected', { errors, source: 'tls secrets' });
     });
@@ -312,16 +329,25 @@ export class Mesh extends EventEmitter<MeshEvents> {
     }
     // Certificates are read now: a missing file or a key that does not match its certificate refuses the update.
     const tls = this.upstreamTls.prepare(next.state.snapshot);
-    if (!tls.ok) {
-      this.emit('config.rejected', { errors: tls.errors, source: next.source });
-      throw invalidConfig(tls.errors);
+    if (!tls.ok) this.refuse(tls.errors, next.source);
+    const check = this.beforeApply?.(next.state.snapshot, { secrets: this.tlsSecrets, stats: this.services.stats });
+    if (check?.ok === false) {
+      tls.abort();
+      this.refuse(check.errors, next.source);
     }
     const clusters = this.clusters.apply(next.state.snapshot, tls.commit());
+    if (check?.ok) check.commit();
     this.current = Object.freeze({ ...next.state, clusters, mode: withClusterModes(this.modeSettings, next.state.snapshot) });
     const { snapshot } = next.state;
     this.emit('config.applied', { version: snapshot.version, source: next.source });
     await this.clusters.ready();
     return { version: snapshot.version, source: next.source, ignored: snapshot.ignored };
+  }
+
+  /** Rejects an update whole: the previous snapshot keeps serving. */
+  private refuse(errors: readonly FieldError[], source: string): never {
+    this.emit('config.rejected', { errors, source });
+    throw invalidConfig(errors);
   }
 
   /** Compiles the router for a validated snapshot; a router that refuses it rejects the update. */

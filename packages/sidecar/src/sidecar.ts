@@ -11,6 +11,8 @@ import type { XdsBootstrap } from '@xmesh/discovery';
 import type { ClientTls } from '@xmesh/tls';
 import { startSidecarAdmin } from './admin.js';
 import { DualListener } from './listener.js';
+import { DownstreamTls } from './downstream-tls.js';
+import type { TLSSocket } from 'node:tls';
 import { withStreamWindow } from './flow-control.js';
 import { ProxyFront } from './proxy-front.js';
 import type { ProxyContext } from './proxy-attempt.js';
@@ -47,10 +49,18 @@ export interface BoundAddress {
 export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   if ((options.config === undefined) === (options.xds === undefined)) throw new Error('give the sidecar exactly one of `config` and `xds`');
   const xds = options.xds === undefined ? undefined : await startXdsSource(options.xds === true ? undefined : options.xds);
+  // The listener's filter chain TLS is checked with each snapshot, before it applies; secured connections are
+  // served once the sidecar exists.
+  let secured: (socket: TLSSocket) => void = (socket) => socket.destroy();
+  let meshRef: Mesh | undefined;
+  const downstream = new DownstreamTls(options.listener, (socket) => secured(socket), (errors) => {
+    meshRef?.emit('config.rejected', { errors, source: 'tls secrets' });
+  });
   // The sidecar's own mesh is always embedded: XMESH_MODE is meant for apps, not for the proxy.
   let mesh: Mesh;
   try {
     mesh = await createMesh({
+      beforeApply: (snapshot, context) => downstream.check(snapshot, context),
       config: xds?.first ?? options.config!,
       mode: 'embedded',
       env: {},
@@ -63,7 +73,9 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     await xds?.close();
     throw error;
   }
-  const sidecar = new Sidecar(mesh, options, xds);
+  meshRef = mesh;
+  const sidecar = new Sidecar(mesh, options, xds, downstream);
+  secured = (socket) => sidecar.acceptSecure(socket);
   xds?.follow((snapshot) => mesh.update(snapshot), () => undefined);
   try {
     await sidecar.listen(options.listen ?? '127.0.0.1:15001', options.admin ?? '127.0.0.1:15000');
@@ -88,6 +100,7 @@ export class Sidecar {
     readonly mesh: Mesh,
     options: Pick<SidecarOptions, 'http2Settings'> = {},
     private readonly xds: XdsSource | undefined = undefined,
+    private readonly downstream: DownstreamTls | undefined = undefined,
   ) {
     const sessionSettings = withStreamWindow(options.http2Settings);
     const stats = new SidecarStats(mesh.observability.store);
@@ -104,7 +117,15 @@ export class Sidecar {
       onOpen: () => stats.begin(),
       onClose: () => stats.end(),
     });
-    this.listener = new DualListener(front, { settings: sessionSettings });
+    this.listener = new DualListener(front, {
+      settings: sessionSettings,
+      ...(downstream === undefined ? {} : { gate: () => downstream.current() }),
+    });
+  }
+
+  /** Serves a connection the listener's TLS chain secured. */
+  acceptSecure(socket: TLSSocket): void {
+    this.listener.acceptSecure(socket);
   }
 
   /** The outbound listener's address. */
@@ -153,6 +174,7 @@ export class Sidecar {
     this.drainingFlag = true;
     this.closed = true;
     await this.listener.close();
+    this.downstream?.close();
     await this.xds?.close();
     await this.mesh.close();
     await this.adminServer?.close();

@@ -6,3 +6,5 @@ export { buildMaterial, type TlsMaterial } from './material.js';
 export { compilePeerCheck, subjectAltNames, spkiPin, type PeerCheck, type SubjectAltNames } from './peer-check.js';
 export { loadDataSource, MAX_DATA_SOURCE_BYTES } from './data-source.js';
 export { describeTlsFailure, markTlsFailure, tlsFailureKindOf, tlsFailureOf, type TlsFailureKind, type TlsFailureDetails } from './failure.js';
+export { ServerTls, type ServerTlsOptions } from './server-tls.js';
+export { configKey } from './config-key.js';

@@ -17,6 +17,8 @@ const TLS13_SUITES = 'TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20
 
 export interface TlsMaterial {
   readonly context: SecureContext;
+  /** What `context` was made from (a server is built from these). Holds the key: never log it. */
+  readonly contextOptions: SecureContextOptions;
   /** True when a trusted CA is configured: the peer's chain must verify (Node's `rejectUnauthorized`). */
   readonly verifyChain: boolean;
   /** SAN / hash / SPKI checks after the chain; undefined when none are configured. */
@@ -70,7 +72,7 @@ export function buildMaterial(common: CommonTlsConfig, secrets: TlsSecrets, wher
   const fingerprint = createHash('sha256')
     .update(JSON.stringify([resolved.cert, resolved.key, resolved.ca, resolved.validation, params, common.alpnProtocols]))
     .digest('base64');
-  return { context, verifyChain: resolved.ca !== undefined, peerCheck, validatesPeer: resolved.validation !== undefined, fingerprint };
+  return { context, contextOptions: options, verifyChain: resolved.ca !== undefined, peerCheck, validatesPeer: resolved.validation !== undefined, fingerprint };
 }
 
 function resolveCertificate(common: CommonTlsConfig, secrets: TlsSecrets, where: string, out: Resolved, errors: FieldError[]): void {

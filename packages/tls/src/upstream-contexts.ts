@@ -4,10 +4,10 @@
  * snapshot is two-phase: `prepare` resolves every context's certificates (a problem refuses the snapshot, the
  * running contexts untouched); `commit` makes them current. When a watched secret changes, every context refreshes.
  */
-import { createHash } from 'node:crypto';
 import type { Endpoint, FieldError } from '@xmesh/core';
 import type { StatScope } from '@xmesh/stats';
-import { SensitiveText, TRANSPORT_SOCKET_MATCH_KEY, type ClusterConfig, type Dict, type MeshSnapshot, type UpstreamTlsConfig } from '@xmesh/xds';
+import { TRANSPORT_SOCKET_MATCH_KEY, type ClusterConfig, type Dict, type MeshSnapshot, type UpstreamTlsConfig } from '@xmesh/xds';
+import { configKey } from './config-key.js';
 import { ClientTls } from './client-tls.js';
 import type { TlsSecrets } from './secrets.js';
 import { SslStats } from './ssl-stats.js';
@@ -42,7 +42,7 @@ export class ClusterTls {
 }
 
 export type Prepared =
-  | { readonly ok: true; commit(): ReadonlyMap<string, ClusterTls> }
+  | { readonly ok: true; commit(): ReadonlyMap<string, ClusterTls>; abort(): void }
   | { readonly ok: false; readonly errors: readonly FieldError[] };
 
 export class UpstreamTlsContexts {
@@ -115,6 +115,7 @@ export class UpstreamTlsContexts {
         this.committedSecrets = snapshot.secrets;
         return clusters;
       },
+      abort: () => this.secrets.setSnapshotSecrets(this.committedSecrets),
     };
   }
 
@@ -139,14 +140,4 @@ function matches(match: Dict<unknown>, labels: unknown): boolean {
   if (typeof labels !== 'object' || labels === null) return false;
   const record = labels as Record<string, unknown>;
   return keys.every((k) => Object.hasOwn(record, k) && JSON.stringify(record[k]) === JSON.stringify(match[k]));
-}
-
-/** A key that changes with any part of `config`, inline keys included (hashed, never kept in clear). */
-function configKey(config: UpstreamTlsConfig): string {
-  // The replacer reads the holder's own value: SensitiveText's toJSON has already turned `value` into "[redacted]".
-  const json = JSON.stringify(config, function (this: Record<string, unknown>, key: string, value: unknown) {
-    const own = this[key];
-    return own instanceof SensitiveText ? `sha256:${createHash('sha256').update(own.reveal()).digest('base64')}` : value;
-  });
-  return createHash('sha256').update(json).digest('base64');
 }

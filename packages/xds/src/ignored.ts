@@ -12,12 +12,14 @@ import { RETRY_POLICY_IGNORED } from './decode/retry-policy.js';
 import { HEADER_MUTATION_IGNORED, ROUTE_ACTION_IGNORED } from './decode/route-action.js';
 import { ROUTE_CONFIG_IGNORED, ROUTE_IGNORED, VIRTUAL_HOST_IGNORED } from './decode/route.js';
 import { TLS_IGNORED } from './decode/tls-context.js';
+import { FILTER_CHAIN_MATCH_IGNORED } from './decode/filter-chains.js';
 
 export type { IgnoredField };
 
 const TABLES: readonly [string, Readonly<Record<string, string>>][] = [
   ['envoy.config.listener.v3.Listener', LISTENER_IGNORED],
   ['envoy.config.listener.v3.FilterChain', FILTER_CHAIN_IGNORED],
+  ['envoy.config.listener.v3.FilterChainMatch', FILTER_CHAIN_MATCH_IGNORED],
   ['envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', HCM_IGNORED],
   ['envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.Tracing', TRACING_IGNORED],
   ['envoy.config.trace.v3.Tracing.Http', TRACING_PROVIDER_IGNORED],

@@ -70,6 +70,8 @@ export interface DownstreamChains {
   readonly tls: DownstreamTlsConfig | undefined;
   /** True when a chain accepts plaintext (`raw_buffer`) connections. */
   readonly plaintext: boolean;
+  /** The TLS chain's `transport_socket_connect_timeout` (default 15 s): a handshake not done by then is closed. */
+  readonly handshakeTimeoutMs: number;
 }
 
 export type HttpFilter =

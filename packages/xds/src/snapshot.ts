@@ -13,7 +13,7 @@ import { decodeLoadAssignment } from './decode/endpoints.js';
 import { decodeListener } from './decode/listener.js';
 import { decodeRouteConfig } from './decode/route.js';
 import { decodeSecret } from './decode/tls-context.js';
-import { checkSecretRefs } from './decode/secret-refs.js';
+import { checkListenerSecretRefs, checkSecretRefs } from './decode/secret-refs.js';
 import { TypeUrl } from './type-urls.js';
 import { deepFreeze } from './freeze.js';
 
@@ -107,6 +107,7 @@ export function buildSnapshot(input: unknown, options: BuildOptions = {}): Build
   }
   for (const { config, path } of routeConfigs.values()) checkRouteRefs(config, path, clusters, issues);
   for (const { config, path } of clusters.values()) checkSecretRefs(config, path, secrets, issues);
+  for (const { config, path } of listeners.values()) checkListenerSecretRefs(config, path, secrets, issues);
 
   if (issues.errors.length > 0) return { ok: false, errors: issues.errors };
 

@@ -4,7 +4,7 @@
  * secrets are read when the config applies, and certificate provider instances come from the xDS bootstrap: both
  * are checked there.
  */
-import type { ClusterConfig } from '../model.js';
+import type { ClusterConfig, ListenerConfig } from '../model.js';
 import type { CommonTlsConfig, SdsRef, SecretConfig } from '../tls-model.js';
 import type { Issues } from './reader.js';
 
@@ -14,6 +14,16 @@ export function checkSecretRefs(cluster: ClusterConfig, path: string, secrets: R
   cluster.transportSocketMatches?.forEach((m, i) => {
     if (m.tls) contexts.push({ common: m.tls.common, at: `${path}.transport_socket_matches[${i}].transport_socket` });
   });
+  checkContexts(contexts, secrets, issues);
+}
+
+/** The same for a listener's downstream TLS context. */
+export function checkListenerSecretRefs(listener: ListenerConfig, path: string, secrets: ReadonlyMap<string, { config: SecretConfig }>, issues: Issues): void {
+  const tls = listener.downstream?.tls;
+  if (tls) checkContexts([{ common: tls.common, at: `${path}.filter_chains(TLS chain).transport_socket` }], secrets, issues);
+}
+
+function checkContexts(contexts: readonly { common: CommonTlsConfig; at: string }[], secrets: ReadonlyMap<string, { config: SecretConfig }>, issues: Issues): void {
   for (const { common, at } of contexts) {
     if (common.certificate?.kind === 'sds') check(common.certificate.secret, 'tls_certificate', at, secrets, issues);
     if (common.validation?.kind === 'sds') check(common.validation.secret, 'validation_context', at, secrets, issues);
