@@ -276,6 +276,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
       onWarning: (message) => this.emit('xds.warning', { message }),
     });
     this.xds = pending;
+    this.tlsSecrets.addProviders(pending.certificateProviders);
     const source = await pending.ready();
     const result = await this.update(source.first);
     source.follow((snapshot) => this.update(snapshot), () => undefined);

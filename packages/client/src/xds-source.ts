@@ -4,7 +4,7 @@
  * every listener and cluster (as a proxy does); with names, only to those listeners and what they
  * reference (as a gRPC xDS client does).
  */
-import { XdsClient, type NackInfo, type XdsBootstrap } from '@xmesh/discovery';
+import { XdsClient, type FileWatcherConfig, type NackInfo, type XdsBootstrap } from '@xmesh/discovery';
 import { MeshError } from '@xmesh/core';
 import type { MeshSnapshot } from '@xmesh/xds';
 
@@ -20,6 +20,8 @@ export interface XdsSourceOptions {
 export interface XdsSource {
   /** The first snapshot to start with. */
   readonly first: MeshSnapshot;
+  /** The bootstrap's certificate provider instances (gRFC A29), for TLS contexts that name them. */
+  readonly certificateProviders: Readonly<Record<string, FileWatcherConfig>>;
   /** Applies every later snapshot with `apply`; returns nothing, errors go to `onRejected`. */
   follow(apply: (snapshot: MeshSnapshot) => Promise<unknown>, onRejected: (error: Error) => void): void;
   close(): Promise<void>;
@@ -27,6 +29,8 @@ export interface XdsSource {
 
 /** An ADS client opened but maybe not yet ready; `close()` before the first snapshot rejects `ready()`. */
 export interface PendingXdsSource {
+  /** The bootstrap's certificate provider instances (gRFC A29), known at once. */
+  readonly certificateProviders: Readonly<Record<string, FileWatcherConfig>>;
   /** Resolves with the source once the first snapshot arrived (from the control plane or the bootstrap's cache). */
   ready(): Promise<XdsSource>;
   close(): Promise<void>;
@@ -62,6 +66,7 @@ export function openXdsSource(bootstrap: XdsBootstrap | string | undefined, opti
       if (closed) return;
       resolve({
         first,
+        certificateProviders: client.bootstrap.certificateProviders,
         follow(apply, onRejected) {
           client.onSnapshot((snapshot) => {
             if (snapshot !== first) apply(snapshot).catch(onRejected);
@@ -73,7 +78,7 @@ export function openXdsSource(bootstrap: XdsBootstrap | string | undefined, opti
   });
   ready.catch(() => undefined);
   client.start();
-  return { ready: () => ready, close };
+  return { certificateProviders: client.bootstrap.certificateProviders, ready: () => ready, close };
 }
 
 /** Connects with `bootstrap` (see openXdsSource) and waits for the first snapshot. */

@@ -61,6 +61,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   try {
     mesh = await createMesh({
       beforeApply: (snapshot, context) => downstream.check(snapshot, context),
+      ...(xds === undefined ? {} : { certificateProviders: xds.certificateProviders }),
       config: xds?.first ?? options.config!,
       mode: 'embedded',
       env: {},

@@ -44,12 +44,20 @@ export interface TlsSecretsOptions {
 
 export class TlsSecrets {
   private snapshotSecrets: Dict<SecretConfig> = {};
+  private providerConfigs: Readonly<Record<string, FileWatcherProvider>>;
   private readonly files = new Map<string, SdsFile>();
   private readonly providers = new Map<string, ProviderInstance>();
   private readonly listeners = new Set<() => void>();
   private closed = false;
 
-  constructor(private readonly options: TlsSecretsOptions = {}) {}
+  constructor(private readonly options: TlsSecretsOptions = {}) {
+    this.providerConfigs = options.providers ?? {};
+  }
+
+  /** Adds certificate provider instances (an xDS bootstrap's `certificate_providers`, known once it is read). */
+  addProviders(providers: Readonly<Record<string, FileWatcherProvider>>): void {
+    this.providerConfigs = { ...this.providerConfigs, ...providers };
+  }
 
   /** The secrets of the snapshot being applied. */
   setSnapshotSecrets(secrets: Dict<SecretConfig> | undefined): void {
@@ -83,7 +91,7 @@ export class TlsSecrets {
   provider(name: string, path: string): ProviderMaterial | FieldError {
     let instance = this.providers.get(name);
     if (instance === undefined) {
-      const config = this.options.providers?.[name];
+      const config = Object.hasOwn(this.providerConfigs, name) ? this.providerConfigs[name] : undefined;
       if (config === undefined) return { path, message: `certificate provider instance "${name}" is not defined in the bootstrap's certificate_providers` };
       if (this.closed) return { path, message: 'the mesh is closed' };
       instance = new ProviderInstance(name, config, () => this.changed(), this.options.onError);
