@@ -4,7 +4,7 @@
  * behind one HTTP/1.1 + h2c listener, plus an admin endpoint.
  */
 import type { Settings } from 'node:http2';
-import { composePipeline, createMesh, startXdsSource, type Mesh, type MeshConfigInput, type TransportPoolOptions, type XdsSource } from '@xmesh/client';
+import { composePipeline, createMesh, startXdsSource, type CreateMeshOptions, type Mesh, type MeshConfigInput, type TransportPoolOptions, type XdsSource } from '@xmesh/client';
 import type { Clock, Endpoint } from '@xmesh/core';
 import type { AdminServer } from '@xmesh/stats';
 import type { XdsBootstrap } from '@xmesh/discovery';
@@ -38,6 +38,8 @@ export interface SidecarOptions {
   readonly transport?: TransportPoolOptions;
   /** HTTP/2 settings for client sessions and upstream sessions; `initialWindowSize` defaults to 1 MiB (see `flow-control.ts`). */
   readonly http2Settings?: Settings;
+  /** Certificate provider instances TLS contexts name (gRFC A29); with `xds`, the bootstrap's are added. */
+  readonly certificateProviders?: CreateMeshOptions['certificateProviders'];
 }
 
 export interface BoundAddress {
@@ -61,7 +63,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   try {
     mesh = await createMesh({
       beforeApply: (snapshot, context) => downstream.check(snapshot, context),
-      ...(xds === undefined ? {} : { certificateProviders: xds.certificateProviders }),
+      certificateProviders: { ...options.certificateProviders, ...xds?.certificateProviders },
       config: xds?.first ?? options.config!,
       mode: 'embedded',
       env: {},
