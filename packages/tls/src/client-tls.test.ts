@@ -135,6 +135,13 @@ describe('ClientTls (mTLS to a stock node TLS server)', () => {
     }
   });
 
+  it('the untyped match_subject_alt_names (gRPC control planes) matches any SAN type', async () => {
+    assert.equal(await exchange(client(upstreamTls(mtls({ match_subject_alt_names: [{ exact: 'spiffe://xmesh.test/ns/default/sa/server' }] }))).tls, server.port), 'hello');
+    assert.equal(await exchange(client(upstreamTls(mtls({ match_subject_alt_names: [{ exact: '127.0.0.1' }] }))).tls, server.port), 'hello');
+    const miss = client(upstreamTls(mtls({ match_subject_alt_names: [{ exact: 'spiffe://xmesh.test/ns/default/sa/other' }] })));
+    assert.equal(tlsFailureOf(await failure(miss.tls, server.port)), 'san_mismatch');
+  });
+
   it('certificate hash and SPKI pins: a match passes, a mismatch is a typed failure (fail_verify_cert_hash)', async () => {
     const { X509Certificate, createHash } = await import('node:crypto');
     const leaf = new X509Certificate(pki.server.cert);

@@ -36,7 +36,7 @@ export function compilePeerCheck(validation: ValidationContextConfig, where: str
     }
     if (sans.length > 0) {
       const names = subjectAltNames(certificate);
-      if (!sans.some((m) => names[m.type].some(m.test))) {
+      if (!sans.some((m) => namesOf(names, m.type).some(m.test))) {
         return codedError(SAN_MISMATCH_CODE, `no subject alternative name of the peer certificate (${describeNames(names)}) matches`);
       }
     }
@@ -44,10 +44,14 @@ export function compilePeerCheck(validation: ValidationContextConfig, where: str
   };
 }
 
+function namesOf(names: SubjectAltNames, type: SanMatcher['type']): readonly string[] {
+  return type === 'ANY' ? [...names.DNS, ...names.URI, ...names.IP_ADDRESS, ...names.EMAIL] : names[type];
+}
+
 function compileSan(m: SanMatcher, where: string): StringPredicate {
   const test = compileStringMatch(m.matcher, where);
   // IP SANs are compared in canonical form (Node prints IPv6 SANs uncompressed).
-  if (m.type === 'IP_ADDRESS' && m.matcher.kind === 'exact' && isIP(m.matcher.value) !== 0) {
+  if ((m.type === 'IP_ADDRESS' || m.type === 'ANY') && m.matcher.kind === 'exact' && isIP(m.matcher.value) !== 0) {
     const expected = canonicalIp(m.matcher.value);
     return (value) => canonicalIp(value) === expected;
   }

@@ -67,9 +67,9 @@ export interface TlsCertificateConfig {
   readonly privateKey: SensitiveDataSource;
 }
 
-/** `SubjectAltNameMatcher`. */
+/** `SubjectAltNameMatcher`; `ANY` is the deprecated untyped `match_subject_alt_names` (any DNS, URI, IP or email SAN). */
 export interface SanMatcher {
-  readonly type: 'DNS' | 'URI' | 'IP_ADDRESS' | 'EMAIL';
+  readonly type: 'DNS' | 'URI' | 'IP_ADDRESS' | 'EMAIL' | 'ANY';
   readonly matcher: StringMatch;
 }
 

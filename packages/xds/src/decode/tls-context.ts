@@ -232,6 +232,8 @@ export function decodeValidationContext(r: Reader): ValidationContextConfig {
     trust = { kind: 'system' };
   }
   const sanMatchers = r.objects('match_typed_subject_alt_names').map(decodeSanMatcher).filter((m): m is SanMatcher => m !== undefined);
+  // The deprecated untyped form, which gRPC xDS control planes (and grpc-js-xds) still use: any SAN type.
+  for (const m of r.objects('match_subject_alt_names')) sanMatchers.push({ type: 'ANY', matcher: readStringMatcher(m) });
   const spkiPins = r.strings('verify_certificate_spki');
   spkiPins.forEach((pin, i) => {
     if (!/^[A-Za-z0-9+/]{43}=$/.test(pin)) r.issues.error(`${r.at('verify_certificate_spki')}[${i}]`, 'must be the base64 SHA-256 of a SubjectPublicKeyInfo (44 characters)');
@@ -243,7 +245,7 @@ export function decodeValidationContext(r: Reader): ValidationContextConfig {
   });
   if (sanMatchers.length > 0 && trust === undefined) {
     // As Envoy: checking names on a certificate nobody vouched for proves nothing.
-    r.error('match_typed_subject_alt_names', 'needs trusted_ca (or ca_certificate_provider_instance): SAN checks of an unverified certificate prove nothing');
+    r.error(r.has('match_typed_subject_alt_names') ? 'match_typed_subject_alt_names' : 'match_subject_alt_names', 'needs trusted_ca (or ca_certificate_provider_instance): SAN checks of an unverified certificate prove nothing');
   }
   if ((spkiPins.length > 0 || certificateHashes.length > 0) && trust === undefined) {
     r.error(spkiPins.length > 0 ? 'verify_certificate_spki' : 'verify_certificate_hash', 'needs trusted_ca (or ca_certificate_provider_instance) in xmesh');
@@ -253,7 +255,6 @@ export function decodeValidationContext(r: Reader): ValidationContextConfig {
   const chain = r.enumOf('trust_chain_verification', ['VERIFY_TRUST_CHAIN', 'ACCEPT_UNTRUSTED'] as const, 'VERIFY_TRUST_CHAIN', { 0: 'VERIFY_TRUST_CHAIN', 1: 'ACCEPT_UNTRUSTED' });
   if (chain !== 'VERIFY_TRUST_CHAIN') r.error('trust_chain_verification', 'ACCEPT_UNTRUSTED is not supported: the chain is always verified when trusted_ca is set');
   rejectUnsupported(r, {
-    match_subject_alt_names: 'deprecated; use match_typed_subject_alt_names',
     crl: 'certificate revocation lists are not supported',
     custom_validator_config: 'custom certificate validators are not supported',
     max_verify_depth: 'the verification depth is not configurable',
