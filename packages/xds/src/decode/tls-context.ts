@@ -40,6 +40,7 @@ export const TLS_IGNORED: readonly (readonly [message: string, field: string, re
   [`${P.slice(20)}DownstreamTlsContext`, 'full_scan_certs_on_sni_mismatch', 'one certificate per context: there is nothing to scan'],
   [`${P.slice(20)}CommonTlsContext`, 'key_log', 'TLS keys are never logged'],
   [`${P.slice(20)}CertificateValidationContext`, 'only_verify_leaf_cert_crl', 'CRLs are not supported (`crl` is refused), so there is nothing to restrict'],
+  [`${P.slice(20)}SubjectAltNameMatcher`, 'oid', 'qualifies OTHER_NAME SANs only, which are refused'],
   ['envoy.config.core.v3.ConfigSource', 'initial_fetch_timeout', 'a cluster or listener waits for its secrets as for its other resources'],
   ['envoy.config.core.v3.ConfigSource', 'resource_api_version', 'only v3 exists'],
 ];
@@ -270,7 +271,7 @@ function decodeSanMatcher(r: Reader): SanMatcher | undefined {
   const matcher = r.obj('matcher');
   if (!matcher) r.error('matcher', 'is required');
   const match = matcher ? readStringMatcher(matcher) : undefined;
-  r.ignore('oid');
+  r.ignoreEach(ignoredIn('.SubjectAltNameMatcher'));
   r.finish();
   if (type === 'SAN_TYPE_UNSPECIFIED') r.error('san_type', 'is required (DNS, URI, IP_ADDRESS or EMAIL)');
   if (type === 'OTHER_NAME') r.error('san_type', 'OTHER_NAME is not supported');
