@@ -25,6 +25,8 @@ const PLAINTEXT_ONLY: DownstreamGate = Object.freeze({ plaintext: true, tls: und
 export class DownstreamTls {
   private gate: DownstreamGate = PLAINTEXT_ONLY;
   private server: { key: string; tls: ServerTls } | undefined = undefined;
+  /** The snapshot secrets the kept server was last resolved with (a kept server re-resolves when they change). */
+  private secretsKey: string | undefined = undefined;
   private unsubscribe: (() => void) | undefined = undefined;
 
   constructor(
@@ -50,6 +52,7 @@ export class DownstreamTls {
     if (config === undefined) return { ok: true, commit: () => this.use({ plaintext: downstream.plaintext, tls: undefined }, undefined, secrets) };
     const where = `listeners["${chosen.listener!.name}"].filter_chains(TLS chain).transport_socket`;
     const key = configKey([config, downstream.handshakeTimeoutMs]);
+    const secretsKey = configKey(snapshot.secrets ?? {});
     let server = this.server?.key === key ? this.server : undefined;
     let rotate: (() => void) | undefined;
     if (server === undefined) {
@@ -61,7 +64,7 @@ export class DownstreamTls {
       });
       if (Array.isArray(created)) return { ok: false, errors: created };
       server = { key, tls: created };
-    } else {
+    } else if (secretsKey !== this.secretsKey) {
       const staged = server.tls.stage();
       if (Array.isArray(staged)) return { ok: false, errors: staged };
       rotate = staged;
@@ -71,6 +74,7 @@ export class DownstreamTls {
       ok: true,
       commit: () => {
         rotate?.();
+        this.secretsKey = secretsKey;
         this.use({ plaintext: downstream.plaintext, tls: kept.tls }, kept, secrets);
       },
     };

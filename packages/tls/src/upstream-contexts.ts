@@ -69,6 +69,10 @@ export class UpstreamTlsContexts {
   /** Resolves the TLS of every cluster of `snapshot` without touching the running contexts. */
   prepare(snapshot: MeshSnapshot): Prepared {
     this.secrets.setSnapshotSecrets(snapshot.secrets);
+    // Most snapshots change endpoints or routes only: kept contexts re-resolve only when the secrets changed
+    // (watched sources refresh on their own).
+    const secretsKey = configKey(snapshot.secrets ?? {});
+    const restage = secretsKey !== this.committedSecretsKey;
     const errors: FieldError[] = [];
     const next = new Map<string, ClientTls>();
     /** Kept contexts and the material they switch to at commit. */
@@ -78,9 +82,9 @@ export class UpstreamTlsContexts {
       const key = `${cluster.name}\u0000${where}\u0000${configKey(config)}`;
       const kept = next.get(key) ?? this.current.get(key);
       if (kept !== undefined) {
-        const stage = kept.stage();
+        const stage = restage ? kept.stage() : undefined;
         if (Array.isArray(stage)) errors.push(...stage);
-        else staged.push(stage, () => (kept.handshakeTimeoutMs = cluster.connectTimeoutMs));
+        else staged.push(stage ?? (() => undefined), () => (kept.handshakeTimeoutMs = cluster.connectTimeoutMs));
         next.set(key, kept);
         return kept;
       }
@@ -113,6 +117,7 @@ export class UpstreamTlsContexts {
         this.current = next;
         this.clusters = clusters;
         this.committedSecrets = snapshot.secrets;
+        this.committedSecretsKey = secretsKey;
         return clusters;
       },
       abort: () => this.secrets.setSnapshotSecrets(this.committedSecrets),
@@ -120,6 +125,7 @@ export class UpstreamTlsContexts {
   }
 
   private committedSecrets: MeshSnapshot['secrets'] = undefined;
+  private committedSecretsKey = configKey({});
 
   /** Re-resolves every context (a watched secret changed); failures keep the last good material. */
   refreshAll(): void {
