@@ -12,7 +12,7 @@ import type { Call } from './load.js';
 import { embeddedBootstrap, loadCreateMesh, EMBEDDED_TARGET, type BenchGrpcTransport } from './embedded.js';
 import { startXmeshSidecar, type XmeshSidecarProcess } from './xmesh-sidecar.js';
 import { h2FloorClient, type UnaryMethodDefinition } from './h2-floor.js';
-import { BENCH_SERVER_ID, type BenchTlsFiles } from './tls-certs.js';
+import { BENCH_SERVER_ID, BENCH_SERVER_NAME, type BenchTlsFiles } from './tls-certs.js';
 
 export interface ScenarioContext {
   readonly Echo: EchoClientConstructor;
@@ -177,7 +177,7 @@ const tlsUnavailable = (ctx: ScenarioContext) => (ctx.tls === undefined ? 'no TL
 function stockTlsClient(ctx: ScenarioContext): ScenarioInstance {
   const { port, files } = ctx.tls!;
   const credentials = grpc.credentials.createSsl(readFileSync(files.ca), readFileSync(files.clientKey), readFileSync(files.clientCert));
-  const client = new ctx.Echo(`127.0.0.1:${port}`, credentials, LOCAL_POOL);
+  const client = new ctx.Echo(`127.0.0.1:${port}`, credentials, { ...LOCAL_POOL, 'grpc.ssl_target_name_override': BENCH_SERVER_NAME });
   return { callFor: stockEchoCalls(client), proxyPids: [], close: async () => client.close() };
 }
 

@@ -19,6 +19,8 @@ export interface BenchTlsFiles {
 
 /** The SPIFFE id in the server's certificate, which the embedded scenario checks. */
 export const BENCH_SERVER_ID = 'spiffe://bench.xmesh/echo';
+/** The DNS name in the server's certificate: grpc-js sends the target host as SNI, and Node 26 refuses an IP there. */
+export const BENCH_SERVER_NAME = 'echo.bench.svc';
 
 /** True when `openssl` can be run. */
 export function hasOpenssl(): boolean {
@@ -40,7 +42,7 @@ export function makeBenchCerts(dir: string): BenchTlsFiles {
     writeFileSync(at(`${name}.ext`), `subjectAltName=${san}\nextendedKeyUsage=serverAuth,clientAuth\n`);
     ssl('x509', '-req', '-in', at(`${name}.csr`), '-CA', at('ca.pem'), '-CAkey', at('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', at(`${name}.ext`), '-out', at(`${name}.pem`));
   };
-  leaf('server', `IP:127.0.0.1,URI:${BENCH_SERVER_ID}`);
+  leaf('server', `IP:127.0.0.1,DNS:${BENCH_SERVER_NAME},URI:${BENCH_SERVER_ID}`);
   leaf('client', 'URI:spiffe://bench.xmesh/client');
   writeFileSync(at('client-combined.pem'), readFileSync(at('client.pem'), 'utf8') + readFileSync(at('client.key'), 'utf8'));
   return {

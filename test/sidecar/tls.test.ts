@@ -126,6 +126,8 @@ const serverSide = (extra: Record<string, unknown> = {}) => ({
 });
 
 const sslClient = (certificate = pki.client) => grpc.credentials.createSsl(Buffer.from(pki.ca.cert), Buffer.from(certificate.key), Buffer.from(certificate.cert));
+/** grpc-js sends the target host as SNI; Node 26 refuses an IP there, so name the server as its certificate does. */
+const SERVER_NAME = { 'grpc.ssl_target_name_override': 'server.test', 'grpc.use_local_subchannel_pool': 1 };
 
 describe('sidecar downstream TLS (DownstreamTlsContext on the listener\'s filter chain)', () => {
   let upstream: EchoServer;
@@ -137,7 +139,7 @@ describe('sidecar downstream TLS (DownstreamTlsContext on the listener\'s filter
     const store = sidecar.mesh.observability.store;
     const clients: EchoClient[] = [];
     const client = (credentials: grpc.ChannelCredentials) => {
-      const c = new EchoCtor(sidecar.target, credentials, { 'grpc.use_local_subchannel_pool': 1 }) as EchoClient;
+      const c = new EchoCtor(sidecar.target, credentials, SERVER_NAME) as EchoClient;
       clients.push(c);
       return c;
     };
@@ -170,7 +172,7 @@ describe('sidecar downstream TLS (DownstreamTlsContext on the listener\'s filter
     const http = await import('node:https');
     const sidecar = await startSidecar({ config: listenerTls(upstream.address, serverSide(), true), listen: '127.0.0.1:0', admin: false });
     const echo = new EchoCtor(sidecar.target, grpc.credentials.createInsecure()) as EchoClient;
-    const secure = new EchoCtor(sidecar.target, sslClient(), { 'grpc.use_local_subchannel_pool': 1 }) as EchoClient;
+    const secure = new EchoCtor(sidecar.target, sslClient(), SERVER_NAME) as EchoClient;
     try {
       assert.equal((await unary(echo, { message: 'plain' })).message, 'plain');
       assert.equal((await unary(secure, { message: 'tls' })).message, 'tls');

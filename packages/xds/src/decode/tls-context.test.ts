@@ -100,6 +100,7 @@ describe('UpstreamTlsContext', () => {
     ['allow_renegotiation', { allow_renegotiation: true }, 'transport_socket.typed_config.allow_renegotiation'],
     ['enforce_rsa_key_usage', { enforce_rsa_key_usage: true }, 'transport_socket.typed_config.enforce_rsa_key_usage'],
     ['sni over 255 bytes', { sni: 'a'.repeat(256) }, 'transport_socket.typed_config.sni'],
+    ['an IP address as sni', { sni: '10.0.0.1' }, 'transport_socket.typed_config.sni'],
     ['SAN checks without a trusted CA', { common_tls_context: { validation_context: { match_typed_subject_alt_names: [{ san_type: 'DNS', matcher: { exact: 'x' } }] } } }, 'transport_socket.typed_config.common_tls_context.validation_context.match_typed_subject_alt_names'],
     ['ACCEPT_UNTRUSTED', { common_tls_context: { validation_context: { trusted_ca: { filename: '/ca' }, trust_chain_verification: 'ACCEPT_UNTRUSTED' } } }, 'transport_socket.typed_config.common_tls_context.validation_context.trust_chain_verification'],
     ['allow_expired_certificate', { common_tls_context: { validation_context: { trusted_ca: { filename: '/ca' }, allow_expired_certificate: true } } }, 'transport_socket.typed_config.common_tls_context.validation_context.allow_expired_certificate'],

@@ -5,6 +5,7 @@
  * only fields that cannot weaken a connection are ignored (TLS_IGNORED). Private keys are read without ever being
  * echoed in an error message.
  */
+import { isIP } from 'node:net';
 import type {
   CertificateRef,
   CommonTlsConfig,
@@ -71,6 +72,7 @@ export function decodeUpstreamTlsContext(r: Reader): UpstreamTlsConfig {
   const common = decodeCommonTlsContext(r.obj('common_tls_context'), 'client');
   const sni = r.str('sni');
   if (sni !== undefined && Buffer.byteLength(sni) > 255) r.error('sni', 'must be at most 255 bytes');
+  if (sni !== undefined && isIP(sni) !== 0) r.error('sni', 'must be a host name: an IP address is not a server name (RFC 6066), and Node refuses it');
   if (r.bool('allow_renegotiation', false)) r.error('allow_renegotiation', 'is not supported: renegotiation is never allowed');
   if (r.bool('enforce_rsa_key_usage', false)) r.error('enforce_rsa_key_usage', 'is not supported: the key usage extension is not checked');
   r.ignoreEach(ignoredIn('.UpstreamTlsContext'));
