@@ -36,6 +36,23 @@ function replace(path: string, text: string): void {
   renameSync(`${path}.tmp`, path);
 }
 
+/** Certificate and key files holding client A's identity, to rotate in place. */
+function identityFiles(prefix: string): { certFile: string; keyFile: string } {
+  const certFile = join(pki.dir, `${prefix}.pem`);
+  const keyFile = join(pki.dir, `${prefix}.key`);
+  replace(certFile, clientA.cert);
+  replace(keyFile, clientA.key);
+  return { certFile, keyFile };
+}
+
+/** An EDS cluster `tls` whose transport socket carries `commonTlsContext`. */
+function tlsEdsCluster(commonTlsContext: Record<string, unknown>): Record<string, unknown> {
+  return {
+    '@type': TypeUrl.Cluster, name: 'tls', type: 'EDS', eds_cluster_config: { eds_config: { ads: {} } },
+    transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': TLS, common_tls_context: commonTlsContext } },
+  };
+}
+
 /** Calls until the server saw `san` (rotation is asynchronous), failing on any failed call. */
 async function untilPeer(echo: EchoClient, server: EchoServer, san: string): Promise<void> {
   const until = Date.now() + 15_000;
@@ -92,23 +109,11 @@ describe('secrets by reference, rotated', () => {
   for (const mode of ['sotw', 'delta'] as const) {
     test(`Secrets over ADS (${mode}) from xmesh control-plane serving certificate files it watches: rotation is a push`, async () => {
       const dir = pki.dir;
-      const certFile = join(dir, `ads-${mode}-client.pem`);
-      const keyFile = join(dir, `ads-${mode}-client.key`);
-      replace(certFile, clientA.cert);
-      replace(keyFile, clientA.key);
-      const cluster = {
-        '@type': TypeUrl.Cluster, name: 'tls', type: 'EDS', eds_cluster_config: { eds_config: { ads: {} } },
-        transport_socket: {
-          name: 'envoy.transport_sockets.tls',
-          typed_config: {
-            '@type': TLS,
-            common_tls_context: {
-              tls_certificate_sds_secret_configs: [{ name: 'client-cert', sds_config: { ads: {} } }],
-              validation_context_sds_secret_config: { name: 'mesh-ca', sds_config: { ads: {} } },
-            },
-          },
-        },
-      };
+      const { certFile, keyFile } = identityFiles(`ads-${mode}-client`);
+      const cluster = tlsEdsCluster({
+        tls_certificate_sds_secret_configs: [{ name: 'client-cert', sds_config: { ads: {} } }],
+        validation_context_sds_secret_config: { name: 'mesh-ca', sds_config: { ads: {} } },
+      });
       const resources = [
         echoListener(), echoRoutes({ split: { tls: 1 } }), cluster, loadAssignment('tls', [server.port]),
         { '@type': TypeUrl.Secret, name: 'client-cert', tls_certificate: { certificate_chain: { filename: certFile }, private_key: { filename: keyFile } } },
@@ -145,29 +150,16 @@ describe('secrets by reference, rotated', () => {
   }
 
   test('gRFC A29: bootstrap certificate_providers (file_watcher) named by the control plane\'s cluster', async () => {
-    const dir = pki.dir;
-    const certFile = join(dir, 'provider-client.pem');
-    const keyFile = join(dir, 'provider-client.key');
-    replace(certFile, clientA.cert);
-    replace(keyFile, clientA.key);
-    const cluster = {
-      '@type': TypeUrl.Cluster, name: 'tls', type: 'EDS', eds_cluster_config: { eds_config: { ads: {} } },
-      transport_socket: {
-        name: 'envoy.transport_sockets.tls',
-        typed_config: {
-          '@type': TLS,
-          common_tls_context: {
-            tls_certificate_provider_instance: { instance_name: 'workload', certificate_name: 'default' },
-            combined_validation_context: {
-              default_validation_context: {
-                ca_certificate_provider_instance: { instance_name: 'workload', certificate_name: 'ROOTCA' },
-                match_typed_subject_alt_names: [{ san_type: 'URI', matcher: { exact: 'spiffe://xmesh.test/ns/default/sa/server' } }],
-              },
-            },
-          },
+    const { certFile, keyFile } = identityFiles('provider-client');
+    const cluster = tlsEdsCluster({
+      tls_certificate_provider_instance: { instance_name: 'workload', certificate_name: 'default' },
+      combined_validation_context: {
+        default_validation_context: {
+          ca_certificate_provider_instance: { instance_name: 'workload', certificate_name: 'ROOTCA' },
+          match_typed_subject_alt_names: [{ san_type: 'URI', matcher: { exact: 'spiffe://xmesh.test/ns/default/sa/server' } }],
         },
       },
-    };
+    });
     const plane = new ControlPlane({ protos, logger: silentLogger });
     plane.setSnapshot('v1', [echoListener(), echoRoutes({ split: { tls: 1 } }), cluster, loadAssignment('tls', [server.port])]);
     const port = await plane.listen(0);

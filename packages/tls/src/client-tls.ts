@@ -17,7 +17,7 @@ import { connect as tlsConnect, type PeerCertificate, type TLSSocket } from 'nod
 import type { FieldError } from '@xmesh/core';
 import type { UpstreamTlsConfig } from '@xmesh/xds';
 import { markTlsFailure, tlsFailureKindOf } from './failure.js';
-import { buildMaterial, type TlsMaterial } from './material.js';
+import { buildMaterial, RotatingMaterial, type TlsMaterial } from './material.js';
 import type { TlsSecrets } from './secrets.js';
 import type { SslStats } from './ssl-stats.js';
 
@@ -30,56 +30,24 @@ const HTTP1: readonly string[] = Object.freeze(['http/1.1']);
 /** Envoy's default cluster `connect_timeout`, which covers the TLS handshake. */
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5_000;
 
-export class ClientTls {
-  /** Bumped each time the material changed (certificates rotated); starts at 0. */
-  generation = 0;
+export class ClientTls extends RotatingMaterial {
   /** TCP connect plus handshake must complete within this (the cluster's `connect_timeout`). */
   handshakeTimeoutMs = DEFAULT_HANDSHAKE_TIMEOUT_MS;
-  private material: TlsMaterial;
 
   private constructor(
     readonly config: UpstreamTlsConfig,
-    /** The config path of the context, for errors. */
-    readonly where: string,
-    private readonly secrets: TlsSecrets,
+    where: string,
+    secrets: TlsSecrets,
     readonly stats: SslStats,
     material: TlsMaterial,
   ) {
-    this.material = material;
+    super(config.common, where, secrets, material);
   }
 
   /** Resolves the context's certificates now; a problem is returned as FieldErrors (the config is then refused). */
   static create(config: UpstreamTlsConfig, where: string, secrets: TlsSecrets, stats: SslStats): ClientTls | FieldError[] {
     const material = buildMaterial(config.common, secrets, where);
     return Array.isArray(material) ? material : new ClientTls(config, where, secrets, stats, material);
-  }
-
-  /** What changes when the certificates do; transports compare it with the one their connections were opened at. */
-  get fingerprint(): string {
-    return this.material.fingerprint;
-  }
-
-  /**
-   * Re-resolves the certificates (after a secret or file changed). New material applies to new connections and
-   * bumps `generation`; unchanged material changes nothing. On a problem the last good material stays in use and
-   * the errors are returned.
-   */
-  refresh(): FieldError[] {
-    const staged = this.stage();
-    if (Array.isArray(staged)) return staged;
-    staged();
-    return [];
-  }
-
-  /** Resolves the certificates anew without using them yet: the returned function switches to them. */
-  stage(): FieldError[] | (() => void) {
-    const material = buildMaterial(this.config.common, this.secrets, this.where);
-    if (Array.isArray(material)) return material;
-    return () => {
-      if (material.fingerprint === this.material.fingerprint) return;
-      this.material = material;
-      this.generation++;
-    };
   }
 
   /** Opens a TCP connection to `host:port` and starts TLS on it. Errors (classified) arrive as the socket's `'error'`. */

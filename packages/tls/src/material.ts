@@ -182,3 +182,52 @@ function mergeValidation(defaults: ValidationContextConfig, dynamic: ValidationC
     certificateHashes: [...defaults.certificateHashes, ...dynamic.certificateHashes],
   };
 }
+
+/**
+ * The material of one TLS context, kept current: `stage` resolves it anew (after a secret changed) without using
+ * it, `refresh` stages and switches. A change of fingerprint bumps `generation` and calls `rotated`.
+ */
+export abstract class RotatingMaterial {
+  /** Bumped each time the material changed (certificates rotated); starts at 0. */
+  generation = 0;
+
+  protected constructor(
+    private readonly common: CommonTlsConfig,
+    /** The config path of the context, for errors. */
+    readonly where: string,
+    private readonly secrets: TlsSecrets,
+    protected material: TlsMaterial,
+  ) {}
+
+  /** What changes when the certificates do. */
+  get fingerprint(): string {
+    return this.material.fingerprint;
+  }
+
+  /**
+   * Re-resolves the certificates (after a secret or file changed). New material applies to new connections and
+   * bumps `generation`; unchanged material changes nothing. On a problem the last good material stays in use and
+   * the errors are returned.
+   */
+  refresh(): FieldError[] {
+    const staged = this.stage();
+    if (Array.isArray(staged)) return staged;
+    staged();
+    return [];
+  }
+
+  /** Resolves the certificates anew without using them yet: the returned function switches to them. */
+  stage(): FieldError[] | (() => void) {
+    const material = buildMaterial(this.common, this.secrets, this.where);
+    if (Array.isArray(material)) return material;
+    return () => {
+      if (material.fingerprint === this.material.fingerprint) return;
+      this.material = material;
+      this.rotated(material);
+      this.generation++;
+    };
+  }
+
+  /** Called with new material as it becomes current. */
+  protected rotated(_material: TlsMaterial): void {}
+}

@@ -11,7 +11,7 @@ import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { FieldError } from '@xmesh/core';
 import type { DownstreamTlsConfig } from '@xmesh/xds';
 import { tlsFailureKindOf, type TlsFailureKind } from './failure.js';
-import { buildMaterial, type TlsMaterial } from './material.js';
+import { buildMaterial, RotatingMaterial, type TlsMaterial } from './material.js';
 import type { TlsSecrets } from './secrets.js';
 import type { SslStats } from './ssl-stats.js';
 
@@ -24,21 +24,18 @@ export interface ServerTlsOptions {
   readonly deliver: (socket: TLSSocket) => void;
 }
 
-export class ServerTls {
-  /** Bumped each time the material changed. */
-  generation = 0;
-  private material: TlsMaterial;
+export class ServerTls extends RotatingMaterial {
   private server: Server;
 
   private constructor(
     readonly config: DownstreamTlsConfig,
-    readonly where: string,
-    private readonly secrets: TlsSecrets,
+    where: string,
+    secrets: TlsSecrets,
     readonly stats: SslStats,
     private readonly options: ServerTlsOptions,
     material: TlsMaterial,
   ) {
-    this.material = material;
+    super(config.common, where, secrets, material);
     this.server = this.newServer(material);
   }
 
@@ -53,24 +50,9 @@ export class ServerTls {
     this.server.emit('connection', socket);
   }
 
-  /** Re-resolves the certificates; new material applies to new connections. Problems keep the last good material. */
-  refresh(): FieldError[] {
-    const staged = this.stage();
-    if (Array.isArray(staged)) return staged;
-    staged();
-    return [];
-  }
-
-  /** Resolves the certificates without using them yet: the returned function switches to them. */
-  stage(): FieldError[] | (() => void) {
-    const material = buildMaterial(this.config.common, this.secrets, this.where);
-    if (Array.isArray(material)) return material;
-    return () => {
-      if (material.fingerprint === this.material.fingerprint) return;
-      this.material = material;
-      this.server = this.newServer(material);
-      this.generation++;
-    };
+  /** New material: new connections are served by a server made from it; open ones are left as they are. */
+  protected override rotated(material: TlsMaterial): void {
+    this.server = this.newServer(material);
   }
 
   private newServer(material: TlsMaterial): Server {
