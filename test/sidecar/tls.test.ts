@@ -197,6 +197,19 @@ describe('sidecar downstream TLS (DownstreamTlsContext on the listener\'s filter
     }
   });
 
+  test('several listeners with TLS chains: the sidecar needs to be told which one it serves, by a name that exists', async () => {
+    const config = listenerTls(upstream.address, serverSide()) as { static_resources: { listeners: Record<string, unknown>[] } };
+    // A second listener like the first, with its own name and route configuration name.
+    const other = JSON.parse(JSON.stringify(config.static_resources.listeners[0]).replaceAll('"name":"mesh"', '"name":"other"')) as Record<string, unknown>;
+    config.static_resources.listeners.push(other);
+    const guess = await startSidecar({ config, listen: '127.0.0.1:0', admin: false }).then(() => undefined, (e: unknown) => e);
+    assert.match(String(guess), /name the one to serve/);
+    const misspelt = await startSidecar({ config, listen: '127.0.0.1:0', admin: false, listener: 'mseh' }).then(() => undefined, (e: unknown) => e);
+    assert.match(String(misspelt), /listener "mseh", which the config does not define/);
+    const named = await startSidecar({ config, listen: '127.0.0.1:0', admin: false, listener: 'mesh' });
+    await named.close();
+  });
+
   test('a missing server certificate refuses the config', async () => {
     const bad = serverSide();
     (bad.common_tls_context.tls_certificates[0] as { certificate_chain: { filename: string } }).certificate_chain.filename = '/nonexistent.pem';

@@ -96,9 +96,16 @@ export class DownstreamTls {
 
   private chooseListener(snapshot: MeshSnapshot): { listener: ListenerConfig | undefined } | { errors: FieldError[] } {
     const listeners = Object.values(snapshot.listeners);
-    if (this.listenerName !== undefined) return { listener: snapshot.listeners[this.listenerName] };
-    if (listeners.length <= 1) return { listener: listeners[0] };
     const secured = listeners.filter((l) => l.downstream !== undefined).map((l) => l.name);
+    if (this.listenerName !== undefined) {
+      const named = snapshot.listeners[this.listenerName];
+      // A misspelt name must not leave the port in plaintext while the config secures a listener.
+      if (named === undefined && secured.length > 0) {
+        return { errors: [{ path: `listeners["${this.listenerName}"]`, message: `the sidecar serves listener "${this.listenerName}", which the config does not define (it defines ${listeners.map((l) => `"${l.name}"`).join(', ')})` }] };
+      }
+      return { listener: named };
+    }
+    if (listeners.length <= 1) return { listener: listeners[0] };
     if (secured.length === 0) return { listener: undefined };
     // Several listeners, some securing their connections: serving the wrong one could drop TLS. Make it explicit.
     return { errors: [{ path: `listeners["${secured[0]}"]`, message: `the sidecar serves one listener and the config has ${listeners.length}, some with filter chain TLS: name the one to serve (the sidecar's listener option, --listener)` }] };

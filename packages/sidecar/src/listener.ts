@@ -12,8 +12,8 @@
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createH2Server, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream, type Settings } from 'node:http2';
-
 import type { TLSSocket } from 'node:tls';
+
 import type { DownstreamGate } from './downstream-tls.js';
 import { widenConnectionWindow } from './flow-control.js';
 

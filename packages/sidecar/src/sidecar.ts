@@ -4,6 +4,7 @@
  * behind one HTTP/1.1 + h2c listener, plus an admin endpoint.
  */
 import type { Settings } from 'node:http2';
+import type { TLSSocket } from 'node:tls';
 import { composePipeline, createMesh, startXdsSource, type CreateMeshOptions, type Mesh, type MeshConfigInput, type TransportPoolOptions, type XdsSource } from '@xmesh/client';
 import type { Clock, Endpoint } from '@xmesh/core';
 import type { AdminServer } from '@xmesh/stats';
@@ -12,7 +13,6 @@ import type { ClientTls } from '@xmesh/tls';
 import { startSidecarAdmin } from './admin.js';
 import { DualListener } from './listener.js';
 import { DownstreamTls } from './downstream-tls.js';
-import type { TLSSocket } from 'node:tls';
 import { withStreamWindow } from './flow-control.js';
 import { ProxyFront } from './proxy-front.js';
 import type { ProxyContext } from './proxy-attempt.js';
