@@ -21,8 +21,8 @@ const buildEnv = envWithNode(runtimes[0].node);
 if (!skipInstall) install(buildEnv);
 build(runtimes[0].node);
 // Real servers some tests start on loopback: without redis-server its tests fail; without haproxy the
-// bench's HAProxy scenario tests skip, saying why.
-const missing = ensureDebian({ 'redis-server': 'redis-server', haproxy: 'haproxy' });
+// bench's HAProxy scenario tests skip, saying why. TLS tests make their certificates with openssl.
+const missing = ensureDebian({ 'redis-server': 'redis-server', haproxy: 'haproxy', openssl: 'openssl' });
 if (missing.length > 0) console.warn(`not installed: ${missing.join(', ')}`);
 
 const SKIP = new Set(['node_modules', 'dist', '.git', 'results']);

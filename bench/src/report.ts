@@ -21,6 +21,11 @@ export const COMPARISONS: readonly (readonly [scenario: string, baseline: string
   ['embedded', 'sidecar-haproxy'],
   ['embedded', 'sidecar-xmesh-2hop'],
   ['embedded', 'sidecar-haproxy-2hop'],
+  ['direct-tls', 'direct'],
+  ['embedded-tls', 'embedded'],
+  ['embedded-tls', 'direct-tls'],
+  ['sidecar-haproxy-tls', 'direct-tls'],
+  ['embedded-tls', 'sidecar-haproxy-tls'],
 ];
 
 /** The workload cell: `unary`, or `stream×10` for a stream of 10 replies. */

@@ -9,21 +9,26 @@ import { clockTicksPerSecond, startProcessCpu } from './cpu.js';
 import { embeddedBootstrap } from './embedded.js';
 import { haproxyConfig } from './haproxy.js';
 import { closedLoop } from './load.js';
+import { echoUnaryCall } from './echo-calls.js';
 import { SCENARIOS, type ScenarioContext } from './scenarios.js';
 import type { Workload } from './workload.js';
 import { startServerProcess, type ServerProcess } from './server-process.js';
+import { hasOpenssl, makeBenchCerts } from './tls-certs.js';
 
 let servers: ServerProcess;
 let ctx: ScenarioContext;
 const haproxyBin = spawnSync('sh', ['-c', 'command -v haproxy'], { encoding: 'utf8' }).stdout.trim() || undefined;
 
 before(async () => {
-  servers = await startServerProcess(3);
+  const tmpDir = mkdtempSync(join(tmpdir(), 'xmesh-bench-test-'));
+  const files = hasOpenssl() ? makeBenchCerts(tmpDir) : undefined;
+  servers = await startServerProcess(3, undefined, files);
   ctx = {
     Echo: loadEchoService(),
     ports: servers.ports,
     haproxy: haproxyBin,
-    tmpDir: mkdtempSync(join(tmpdir(), 'xmesh-bench-test-')),
+    tmpDir,
+    tls: files && servers.tlsPort !== undefined ? { port: servers.tlsPort, files } : undefined,
   };
 });
 
@@ -39,12 +44,27 @@ test('the server process serves three distinct ports from another pid', () => {
   assert.ok(existsSync(`/proc/${servers.pid}`));
 });
 
-test('the HAProxy config speaks h2 on both sides, on loopback only', () => {
+test('the HAProxy config speaks h2 on both sides, on loopback only; TLS origination verifies the upstream', () => {
   const cfg = haproxyConfig(1111, 2222);
   assert.match(cfg, /bind 127\.0\.0\.1:1111 proto h2/);
-  assert.match(cfg, /server upstream 127\.0\.0\.1:2222 proto h2/);
+  assert.match(cfg, /server upstream 127\.0\.0\.1:2222 proto h2\n/);
   assert.match(cfg, /http-reuse always/);
   assert.match(cfg, /mode http/);
+  const tls = haproxyConfig(1111, 2222, { clientPem: '/c.pem', ca: '/ca.pem' });
+  assert.match(tls, /server upstream 127\.0\.0\.1:2222 proto h2 ssl crt \/c\.pem ca-file \/ca\.pem verify required alpn h2/);
+});
+
+test('the TLS server requires a client certificate: a plaintext stock client fails against it', async (t) => {
+  if (ctx.tls === undefined) return t.skip('openssl is not available');
+  const grpcJs = await import('@grpc/grpc-js');
+  const client = new ctx.Echo(`127.0.0.1:${ctx.tls.port}`, grpcJs.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+  try {
+    const r = await closedLoop({ call: echoUnaryCall(client, Buffer.alloc(1)), concurrency: 1, durationMs: 100 });
+    assert.equal(r.calls, 0);
+    assert.ok(r.errors > 0);
+  } finally {
+    client.close();
+  }
 });
 
 test('embedded runs on the mesh default transport (no pin); embedded-grpcjs pins grpc-js on its cluster', () => {
@@ -59,7 +79,7 @@ const STREAM: Workload = { kind: 'stream', payloadBytes: 100, messages: 10 };
 test('the scenario list: direct, the embedded variants, the floor, the round-robin pair and the sidecars, no duplicates', () => {
   assert.deepEqual(
     SCENARIOS.map((s) => s.name),
-    ['direct', 'embedded', 'embedded-grpcjs', 'embedded-lean-fast', 'h2-floor', 'direct-rr-3', 'embedded-3', 'sidecar-haproxy', 'sidecar-haproxy-2hop', 'sidecar-xmesh', 'sidecar-xmesh-2hop'],
+    ['direct', 'embedded', 'embedded-grpcjs', 'embedded-lean-fast', 'h2-floor', 'direct-tls', 'embedded-tls', 'direct-rr-3', 'embedded-3', 'sidecar-haproxy', 'sidecar-haproxy-2hop', 'sidecar-haproxy-tls', 'sidecar-xmesh', 'sidecar-xmesh-2hop'],
   );
 });
 

@@ -30,21 +30,27 @@ export interface EchoServer {
   calls: number;
   /** Metadata of the last call, as received. */
   lastMetadata: grpc.Metadata | undefined;
+  /** SANs of the client certificate of the last call (TLS servers), as Node prints them. */
+  lastPeerSan: string | undefined;
   close(): Promise<void>;
 }
 
-/** Starts one echo server named `name`. Echo replies `message`; metadata `x-echo` is returned as initial and trailing metadata. */
-export async function startEchoServer(name: string): Promise<EchoServer> {
+/**
+ * Starts one echo server named `name`. Echo replies `message`; metadata `x-echo` is returned as initial and trailing
+ * metadata. `credentials` default to insecure (e.g. `ServerCredentials.createSsl(ca, [...], true)` for mTLS).
+ */
+export async function startEchoServer(name: string, credentials = grpc.ServerCredentials.createInsecure()): Promise<EchoServer> {
   const { service } = loadEcho();
   const server = new grpc.Server();
   const state: EchoServer = {
-    name, port: 0, address: '', calls: 0, lastMetadata: undefined,
+    name, port: 0, address: '', calls: 0, lastMetadata: undefined, lastPeerSan: undefined,
     close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
   };
   const reply = (message: string, payload?: Buffer): EchoReply => ({ message, payload: payload ?? Buffer.alloc(0), server: `${name}@${state.address}` });
-  const echoHeaders = (call: { metadata: grpc.Metadata; sendMetadata(md: grpc.Metadata): void }) => {
+  const echoHeaders = (call: { metadata: grpc.Metadata; sendMetadata(md: grpc.Metadata): void; getAuthContext(): { sslPeerCertificate?: { subjectaltname?: string } } }) => {
     state.calls++;
     state.lastMetadata = call.metadata;
+    state.lastPeerSan = call.getAuthContext().sslPeerCertificate?.subjectaltname;
     const value = call.metadata.get('x-echo')[0];
     if (value !== undefined) {
       const md = new grpc.Metadata();
@@ -86,7 +92,7 @@ export async function startEchoServer(name: string): Promise<EchoServer> {
     },
   });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    server.bindAsync('127.0.0.1:0', credentials, (err, p) => (err ? reject(err) : resolve(p))));
   Object.assign(state, { port, address: `127.0.0.1:${port}` });
   return state;
 }

@@ -32,7 +32,8 @@ export function buildProgram(out: (line: string) => void = (l) => process.stdout
     .option('--listen <host:port>', 'outbound listener', '127.0.0.1:15001')
     .option('--admin <host:port>', 'admin endpoint', '127.0.0.1:15000')
     .option('--drain-ms <ms>', 'grace period for in-flight requests on SIGTERM', '10000')
-    .action(async (opts: { config?: string; xds?: string; listen: string; admin: string; drainMs: string }) => {
+    .option('--listener <name>', 'the listener whose routes and filter chains (TLS) the outbound listener serves')
+    .action(async (opts: { config?: string; xds?: string; listen: string; admin: string; drainMs: string; listener?: string }) => {
       const { runSidecar } = await import('@xmesh/sidecar');
       await runSidecar({ ...opts, drainMs: Number(opts.drainMs) }, out);
     });

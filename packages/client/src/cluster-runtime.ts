@@ -7,9 +7,10 @@ import type { ClusterConfig } from '@xmesh/xds';
 import { computeHash, type Balancer } from '@xmesh/balancer';
 import { ClusterGuard, type ClusterGuardOptions } from '@xmesh/breaker';
 import type { EndpointSource } from '@xmesh/discovery';
+import type { ClientTls, ClusterTls } from '@xmesh/tls';
 import type { PipelineCall } from './pipeline-call.js';
 import type { Invoke } from './pipeline.js';
-import type { TransportPool } from './transport-pool.js';
+import { transportKey, type TransportPool } from './transport-pool.js';
 import type { MeshComponents } from './components.js';
 
 const NO_HINTS: PickInput = Object.freeze({ hash: undefined, tried: undefined });
@@ -41,15 +42,18 @@ export class ClusterRuntime {
   private readonly clock: Clock;
   private readonly components: MeshComponents;
   private readonly onSourceError: ((error: MeshError) => void) | undefined;
-  /** Endpoint ids this cluster holds a membership for in the pool. */
+  /** Pool keys (`transportKey`) this cluster holds a membership for. */
   private members = new Set<string>();
+  /** How connections to each endpoint are secured; undefined = plaintext. */
+  private tls: ClusterTls | undefined;
   private waiters = new Set<Waiter>();
   /** True once the current source finished its first resolution. */
   private resolved = false;
   private closed = false;
 
-  constructor(config: ClusterConfig, options: ClusterRuntimeOptions) {
+  constructor(config: ClusterConfig, options: ClusterRuntimeOptions, tls?: ClusterTls) {
     this.config = config;
+    this.tls = tls;
     this.pool = options.pool;
     this.clock = options.clock;
     this.components = options.components;
@@ -77,10 +81,27 @@ export class ClusterRuntime {
     return this.source.ready;
   }
 
-  /** Applies a new config for the same cluster name: keeps the source when equivalent, the balancer when its policy is unchanged. */
-  update(config: ClusterConfig): void {
+  /** The TLS context of connections to `endpoint`; undefined = plaintext. */
+  tlsFor(endpoint: Endpoint): ClientTls | undefined {
+    return this.tls?.forEndpoint(endpoint);
+  }
+
+  /** The pool key of `endpoint`'s connections for this cluster. */
+  transportKeyOf(endpoint: Endpoint): string {
+    return transportKey(endpoint, this.tlsFor(endpoint));
+  }
+
+  /**
+   * Applies a new config for the same cluster name: keeps the source when equivalent, the balancer when its policy
+   * is unchanged. New transport security moves the memberships to the new connections; the old ones drain.
+   */
+  update(config: ClusterConfig, tls?: ClusterTls): void {
     const previous = this.config;
     this.config = config;
+    if (tls !== this.tls) {
+      this.tls = tls;
+      this.setEndpoints(this.source.endpoints);
+    }
     this.guard.update(config);
     if (balancerKey(previous) !== balancerKey(config)) {
       this.balancer.close();
@@ -167,15 +188,19 @@ export class ClusterRuntime {
   /** Joins new endpoints to the pool before the balancer can pick them; leaves removed ones after. */
   private setEndpoints(endpoints: readonly Endpoint[]): void {
     const next = new Set<string>();
+    const ids = new Set<string>();
     for (const e of endpoints) {
-      next.add(e.id);
-      if (!this.members.has(e.id)) this.pool.join(e);
+      const tls = this.tlsFor(e);
+      const key = transportKey(e, tls);
+      next.add(key);
+      ids.add(e.id);
+      if (!this.members.has(key)) this.pool.join(e, tls);
     }
     const previous = this.members;
     this.members = next;
-    this.guard.setEndpoints(next);
+    this.guard.setEndpoints(ids);
     this.balancer.setEndpoints(endpoints);
-    for (const id of previous) if (!next.has(id)) this.pool.leave(id);
+    for (const key of previous) if (!next.has(key)) this.pool.leave(key);
   }
 
   private wait(call: PipelineCall, next: Invoke<PipelineCall>): void {

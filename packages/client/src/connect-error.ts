@@ -1,7 +1,19 @@
-/** Error codes of a connection that never opened (undici and node sockets): what `retry_on: connect-failure` covers. */
-const CONNECT_ERROR_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
+import { ErrorCode } from '@xmesh/core';
+import { tlsFailureOf } from '@xmesh/tls';
 
-/** True when `error` says the connection to the upstream could not be made (as opposed to a reset after it was). */
+/** Error codes of a connection that never opened (undici and node sockets): what `retry_on: connect-failure` covers. */
+const CONNECT_ERROR_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT']);
+
+/**
+ * True when `error` says the connection to the upstream could not be made (as opposed to a reset after it was);
+ * a failed TLS handshake is one (`@xmesh/tls` marks it).
+ */
 export function isConnectError(error: Error): boolean {
-  return CONNECT_ERROR_CODES.has((error as { code?: string }).code ?? '');
+  return CONNECT_ERROR_CODES.has((error as { code?: string }).code ?? '') || tlsFailureOf(error) !== undefined;
+}
+
+/** The `XMESH_*` code of an upstream failure before any response: a failed TLS handshake, another connect failure, or a reset. */
+export function upstreamFailureCode(error: Error | undefined, connect: boolean): ErrorCode {
+  if (connect && error !== undefined && tlsFailureOf(error) !== undefined) return ErrorCode.TLS_HANDSHAKE_FAILED;
+  return connect ? ErrorCode.CONNECT_FAILED : ErrorCode.UPSTREAM_RESET;
 }

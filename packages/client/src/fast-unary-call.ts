@@ -13,7 +13,7 @@ import type { HeaderValueOption } from '@xmesh/xds';
 import { PipelineCall } from './pipeline-call.js';
 import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
-import { attemptResultOf, outcomeFromStatus } from './grpc-status.js';
+import { attemptResultOf, outcomeFromStatus, tlsStatusError } from './grpc-status.js';
 import type { AttemptResult } from '@xmesh/filters';
 import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 import { embeddedRewrite } from './upstream-rewrite.js';
@@ -208,6 +208,9 @@ export class FastUnaryCall {
 
 /** A transport failure as a MeshError carrying the gRPC status; `result` is how the retry layer read it. */
 function upstreamError(error: LeanCallError, result: AttemptResult, attempt: FastUnaryAttempt): MeshError {
+  const where = { cluster: attempt.decision?.cluster, endpoint: attempt.endpoint?.id };
+  const tls = tlsStatusError(error.code, error.details, where);
+  if (tls !== undefined) return new MeshError(tls.code, tls.message, { ...where, cause: error });
   const code = result.failure === 'connect'
     ? 'XMESH_CONNECT_FAILED'
     : error.code === GrpcStatus.DEADLINE_EXCEEDED

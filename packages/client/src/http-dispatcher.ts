@@ -31,6 +31,7 @@ import { isConnectError } from './connect-error.js';
 import { requestBodyOf, stopReading, type RequestBody } from './retry/request-body.js';
 import { embeddedRewrite, isRouterReply } from './upstream-rewrite.js';
 import { RecordHeaders } from '@xmesh/router';
+import { tlsFailureOf } from '@xmesh/tls';
 
 type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;
@@ -424,6 +425,7 @@ function isPoolDestroyed(error: Error): boolean {
 function upstreamFailure(error: Error, attempt: HttpAttempt | undefined): MeshError {
   if (isMeshError(error)) return error;
   const details = { cluster: attempt?.decision?.cluster, endpoint: attempt?.endpoint?.id, cause: error };
+  if (tlsFailureOf(error) !== undefined) return new MeshError(ErrorCode.TLS_HANDSHAKE_FAILED, error.message, details);
   if (isConnectError(error)) return new MeshError(ErrorCode.CONNECT_FAILED, `connection to the upstream failed: ${error.message}`, details);
   if (isProtocolError(error)) return new MeshError(ErrorCode.UPSTREAM_PROTOCOL, `the upstream's response is not valid HTTP: ${error.message}`, details);
   return new MeshError(ErrorCode.UPSTREAM_RESET, `the upstream reset the request before responding: ${error.message}`, details);

@@ -1,5 +1,5 @@
 export { MeshError, isMeshError, hasCode, ErrorCode, GrpcStatus, formatFieldErrors, type FieldError, type MeshErrorOptions } from '@xmesh/core';
-export { createMesh, Mesh, type CreateMeshOptions, type UpdateResult, type GrpcClientConstructor, type MeshRequestInit, type MeshUnaryOptions, type CloseOptions } from './mesh.js';
+export { createMesh, Mesh, type CreateMeshOptions, type UpdateResult, type GrpcClientConstructor, type MeshRequestInit, type MeshUnaryOptions, type CloseOptions, type SnapshotCheck, type SnapshotCheckContext } from './mesh.js';
 export type { MeshEvents, ConfigAppliedEvent, ConfigRejectedEvent, XdsWarningEvent, XdsReadyEvent, DiscoveryErrorEvent, ModeChangedEvent } from './events.js';
 export type { ResilienceEvents, EjectionReason } from '@xmesh/breaker';
 export { isInternalCaller, type DownstreamCaller } from './retry/caller-trust.js';
@@ -9,7 +9,7 @@ export { isMeshSnapshot, loadConfig, type LoadResult } from './config-input.js';
 export { ERROR_CODE_METADATA, statusFromMeshError } from './grpc-status.js';
 export { grpcLocalReply, httpLocalReply, localReply } from './local-reply.js';
 export { addHeaderOptions, firstValue } from './header-options.js';
-export { isConnectError } from './connect-error.js';
+export { isConnectError, upstreamFailureCode } from './connect-error.js';
 export { embeddedRewrite, isRouterReply, MetadataHeaders } from './upstream-rewrite.js';
 export { MeshChannel, authorityOf } from './grpc-channel.js';
 export { MeshDispatcher } from './http-dispatcher.js';

@@ -31,6 +31,8 @@ import { GRPC_TRANSPORT_ENV, resolveGrpcTransport } from './grpc-transport-kind.
 import { fastUnaryTransport, type FastCallOptions, type FastUnaryAttempt } from './fast-unary-call.js';
 import { overrideHeaders, type CallOverrides } from './retry/call-overrides.js';
 import { MeshUnaryClient } from './unary-client.js';
+import { TlsSecrets, UpstreamTlsContexts, type FileWatcherProvider } from '@xmesh/tls';
+import type { StatStore } from '@xmesh/stats';
 
 /**
  * The events emitted during start-up that the first listener registered afterwards still gets:
@@ -97,7 +99,26 @@ export interface CreateMeshOptions {
    * these headers. A proxy built on a mesh (the sidecar) sets false and decides per caller.
    */
   readonly trustCallerHeaders?: boolean;
+  /**
+   * Certificate provider instances that TLS contexts name (`tls_certificate_provider_instance`,
+   * `ca_certificate_provider_instance`; gRFC A29). With `xds`, the bootstrap's `certificate_providers` are used.
+   */
+  readonly certificateProviders?: Readonly<Record<string, FileWatcherProvider>>;
+  /**
+   * Checks what a front end builds from each snapshot before it applies (the sidecar's downstream TLS): a refusal
+   * rejects the update whole; `commit` runs as the snapshot becomes current.
+   */
+  readonly beforeApply?: (snapshot: MeshSnapshot, context: SnapshotCheckContext) => SnapshotCheck;
 }
+
+/** What `beforeApply` may use: the mesh's TLS secrets (snapshot secrets, SDS files, certificate providers) and stats. */
+export interface SnapshotCheckContext {
+  readonly secrets: TlsSecrets;
+  readonly stats: StatStore;
+}
+
+/** The outcome of `CreateMeshOptions.beforeApply`. */
+export type SnapshotCheck = { readonly ok: true; commit(): void } | { readonly ok: false; readonly errors: readonly FieldError[] };
 
 /** `mesh.fetch` init: the global `RequestInit` plus this call's overrides of the route's timeout and retries. */
 export interface MeshRequestInit extends RequestInit, CallOverrides {}
@@ -191,6 +212,11 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private closing: Promise<void> | undefined = undefined;
 
   private readonly initialFetchTimeoutMs: number | undefined;
+  /** Certificates and CAs of TLS contexts: snapshot secrets, SDS files, certificate providers (shared with the sidecar's listener). */
+  readonly tlsSecrets: TlsSecrets;
+  private readonly beforeApply: CreateMeshOptions['beforeApply'];
+  /** The clusters' upstream TLS contexts. */
+  private readonly upstreamTls: UpstreamTlsContexts;
 
   /** Use `createMesh`; a Mesh built directly serves nothing until `update` applied a config. */
   constructor(options: Omit<CreateMeshOptions, 'config' | 'watch'>) {
@@ -213,6 +239,14 @@ export class Mesh extends EventEmitter<MeshEvents> {
     const env = options.env ?? process.env;
     const defaultGrpc = resolveGrpcTransport(options.transport?.grpc, env[GRPC_TRANSPORT_ENV], options.transport?.grpcCredentials !== undefined);
     this.pool = new TransportPool({ ...options.transport, grpc: defaultGrpc });
+    this.tlsSecrets = new TlsSecrets({
+      ...(options.certificateProviders === undefined ? {} : { providers: options.certificateProviders }),
+      onError: (error) => this.emit('config.rejected', { errors: [error], source: 'tls secrets' }),
+    });
+    this.beforeApply = options.beforeApply;
+    this.upstreamTls = new UpstreamTlsContexts(this.tlsSecrets, (cluster) => this.services.stats.cluster(cluster), (errors) => {
+      this.emit('config.rejected', { errors, source: 'tls secrets' });
+    });
     this.clusters = new ClusterManager({
       resilience: { ...options.resilience, events: this as unknown as EventEmitter<ResilienceEvents>, rotation: this.rotation },
       pool: this.pool,
@@ -378,6 +412,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
       onConnection: (event) => this.emit('xds.connection', event),
     });
     this.xds = pending;
+    this.tlsSecrets.addProviders(pending.certificateProviders);
     const source = await pending.ready();
     const result = await this.update(source.first);
     this.emit('xds.ready', { origin: source.origin, version: result.version, elapsedMs: this.clock.now() - startedAt });
@@ -455,6 +490,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.fileWatches.clear();
     if (drainMs > 0) await this.drain(drainMs);
     this.clusters.closeAll();
+    this.upstreamTls.close();
+    this.tlsSecrets.close();
     this.rotation.close();
     await this.observability.close();
     await this.xds?.close();
@@ -517,7 +554,16 @@ export class Mesh extends EventEmitter<MeshEvents> {
       this.emit('config.rejected', { errors: next.errors, source: next.source });
       throw invalidConfig(next.errors);
     }
-    const clusters = this.clusters.apply(next.state.snapshot);
+    // Certificates are read now: a missing file or a key that does not match its certificate refuses the update.
+    const tls = this.upstreamTls.prepare(next.state.snapshot);
+    if (!tls.ok) this.refuse(tls.errors, next.source);
+    const check = this.beforeApply?.(next.state.snapshot, { secrets: this.tlsSecrets, stats: this.services.stats });
+    if (check?.ok === false) {
+      tls.abort();
+      this.refuse(check.errors, next.source);
+    }
+    const clusters = this.clusters.apply(next.state.snapshot, tls.commit());
+    if (check?.ok) check.commit();
     this.current = Object.freeze({ ...next.state, clusters, mode: withClusterModes(this.modeSettings, next.state.snapshot) });
     const dynamicFiles = loaded.ok ? loaded.dynamicFiles ?? [] : [];
     if (dynamicFiles.length > 0) this.reloadInput = config;
@@ -527,6 +573,12 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.emit('config.applied', { version: snapshot.version, source: next.source });
     await this.clusters.ready();
     return { version: snapshot.version, source: next.source, ignored: snapshot.ignored };
+  }
+
+  /** Rejects an update whole: the previous snapshot keeps serving. */
+  private refuse(errors: readonly FieldError[], source: string): never {
+    this.emit('config.rejected', { errors, source });
+    throw invalidConfig(errors);
   }
 
   /** Compiles the router for a validated snapshot; a router that refuses it rejects the update. */

@@ -97,7 +97,7 @@ export abstract class PipelineCall {
     this.cluster = cluster;
     this.endpoint = endpoint;
     this.pickDone = done;
-    this.transports = cluster.pool.acquire(endpoint);
+    this.transports = cluster.pool.acquire(endpoint, cluster.tlsFor(endpoint));
     this.state.services?.attemptBound(this);
   }
 

@@ -4,7 +4,7 @@
  * every listener and cluster (as a proxy does); with names, only to those listeners and what they
  * reference (as a gRPC xDS client does).
  */
-import { XdsClient, type NackInfo, type XdsBootstrap } from '@xmesh/discovery';
+import { XdsClient, type FileWatcherConfig, type NackInfo, type XdsBootstrap } from '@xmesh/discovery';
 import { MeshError, systemClock, type Clock, type TimerHandle } from '@xmesh/core';
 import type { MeshSnapshot } from '@xmesh/xds';
 
@@ -42,6 +42,8 @@ export interface XdsSource {
   readonly first: MeshSnapshot;
   /** Where `first` came from: the bootstrap's on-disk cache (the control plane had not answered yet) or the control plane. */
   readonly origin: 'cache' | 'control-plane';
+  /** The bootstrap's certificate provider instances (gRFC A29), for TLS contexts that name them. */
+  readonly certificateProviders: Readonly<Record<string, FileWatcherConfig>>;
   /** Applies every later snapshot with `apply`; returns nothing, errors go to `onRejected`. */
   follow(apply: (snapshot: MeshSnapshot) => Promise<unknown>, onRejected: (error: Error) => void): void;
   close(): Promise<void>;
@@ -49,6 +51,8 @@ export interface XdsSource {
 
 /** An ADS client opened but maybe not yet ready; `close()` before the first snapshot rejects `ready()`. */
 export interface PendingXdsSource {
+  /** The bootstrap's certificate provider instances (gRFC A29), known at once. */
+  readonly certificateProviders: Readonly<Record<string, FileWatcherConfig>>;
   /**
    * Resolves with the source once the first snapshot arrived (from the control plane or the bootstrap's
    * cache); rejects with XMESH_TIMEOUT after the initial fetch timeout, XMESH_CLOSED after `close()`.
@@ -107,6 +111,7 @@ export function openXdsSource(bootstrap: XdsBootstrap | string | undefined, opti
       resolve({
         first,
         origin: connected ? 'control-plane' : 'cache',
+        certificateProviders: client.bootstrap.certificateProviders,
         follow(apply, onRejected) {
           client.onSnapshot((snapshot) => {
             if (snapshot !== first) apply(snapshot).catch(onRejected);
@@ -118,7 +123,7 @@ export function openXdsSource(bootstrap: XdsBootstrap | string | undefined, opti
   });
   ready.catch(() => undefined);
   client.start();
-  return { ready: () => ready, close };
+  return { certificateProviders: client.bootstrap.certificateProviders, ready: () => ready, close };
 }
 
 /** Connects with `bootstrap` (see openXdsSource) and waits for the first snapshot. */

@@ -2,6 +2,8 @@
  * Serves a YAML/JSON resource file through a ControlPlane and watches it: each edit that parses,
  * encodes and (by default) validates as a whole snapshot becomes a new version for every connected
  * client; a bad edit is logged with every error and the previous version keeps being served.
+ * Certificate files that `Secret` resources name are read, served inline and watched too: rewriting
+ * one (a rotation) pushes a new version.
  */
 import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
@@ -11,6 +13,7 @@ import { formatFieldErrors, isMeshError, type FieldError } from '@xmesh/core';
 import { buildSnapshot, parseConfigText, withLines } from '@xmesh/xds';
 import type { ControlPlane } from './control-plane.js';
 import { resourceList } from './resources.js';
+import { inlineSecretFiles } from './secret-files.js';
 
 export interface FileSourceOptions {
   /** Serve to this node id only (default: the default snapshot). */
@@ -43,6 +46,11 @@ export async function serveFile(plane: ControlPlane, file: string, options: File
 class WatchedFile implements FileSource {
   version: string | undefined;
   private watcher: FSWatcher | undefined;
+  /** Directories of the certificate files Secrets name, with the file names watched in each. */
+  private readonly secretWatchers = new Map<string, { watcher: FSWatcher; names: Set<string> }>();
+  private debounceMs: number | undefined;
+  /** The certificate files the last load read. */
+  private secretFiles: readonly string[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
   private loading: Promise<readonly FieldError[]> = Promise.resolve([]);
 
@@ -58,17 +66,46 @@ class WatchedFile implements FileSource {
   }
 
   startWatching(debounceMs: number): void {
+    this.debounceMs = debounceMs;
     const base = path.basename(this.file);
     // The directory is watched, not the file: editors that replace the file would end a file watch.
     this.watcher = watch(path.dirname(this.file), (_event, name) => {
       if (name !== null && name !== base) return;
-      if (this.timer) clearTimeout(this.timer);
-      this.timer = setTimeout(() => void this.reload(), debounceMs);
+      this.scheduleReload();
     });
+    this.watcher.on('error', () => undefined);
+    this.watchSecretFiles(this.secretFiles);
+  }
+
+  private scheduleReload(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.reload(), this.debounceMs ?? 50);
+  }
+
+  /** Watches the directories of the certificate files served (once watching started). */
+  private watchSecretFiles(files: readonly string[]): void {
+    this.secretFiles = files;
+    if (this.debounceMs === undefined) return;
+    for (const file of files) {
+      const dir = path.dirname(path.resolve(file));
+      let entry = this.secretWatchers.get(dir);
+      if (!entry) {
+        const names = new Set<string>();
+        // Kubernetes secret mounts swap a `..data` symlink: any dot-entry change may be ours too.
+        const watcher = watch(dir, (_event, name) => {
+          if (name === null || names.has(name) || name.startsWith('..')) this.scheduleReload();
+        });
+        watcher.on('error', () => undefined);
+        this.secretWatchers.set(dir, (entry = { watcher, names }));
+      }
+      entry.names.add(path.basename(file));
+    }
   }
 
   close(): void {
     this.watcher?.close();
+    for (const { watcher } of this.secretWatchers.values()) watcher.close();
+    this.secretWatchers.clear();
     if (this.timer) clearTimeout(this.timer);
   }
 
@@ -79,23 +116,27 @@ class WatchedFile implements FileSource {
     } catch (err) {
       return this.reject([{ path: this.file, message: `cannot read: ${(err as Error).message}` }]);
     }
-    const version = createHash('sha256').update(text).digest('hex').slice(0, 12);
-    if (version === this.version) return [];
     const parsed = parseConfigText(text, this.file);
     if (!parsed.ok) return this.reject(parsed.errors);
     try {
-      const resources = resourceList(parsed.value);
+      const secrets = inlineSecretFiles(resourceList(parsed.value));
+      this.watchSecretFiles(secrets.files);
+      if (secrets.errors.length > 0) return this.reject(withLines(secrets.errors, parsed.locate));
+      const resources = secrets.resources;
+      // The version covers the certificate files too: a rotated certificate is a new version.
+      const version = createHash('sha256').update(text).update(JSON.stringify(resources)).digest('hex').slice(0, 12);
+      if (version === this.version) return [];
       if (this.options.validate ?? true) {
         const built = buildSnapshot(resources, { version });
         if (!built.ok) return this.reject(withLines(built.errors, parsed.locate));
       }
       this.plane.setSnapshot(version, resources, this.options.nodeId === undefined ? {} : { nodeId: this.options.nodeId });
+      this.version = version;
+      this.plane.logger.info(`serving ${this.file} as version "${version}"`);
+      return [];
     } catch (err) {
       return this.reject(isMeshError(err) && err.errors.length > 0 ? err.errors : [{ path: this.file, message: (err as Error).message }]);
     }
-    this.version = version;
-    this.plane.logger.info(`serving ${this.file} as version "${version}"`);
-    return [];
   }
 
   private reject(errors: readonly FieldError[]): readonly FieldError[] {

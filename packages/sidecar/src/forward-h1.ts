@@ -8,7 +8,7 @@ import { PassThrough, type Writable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { OutgoingHttpHeaders } from 'node:http2';
 import { MeshError } from '@xmesh/core';
-import { isConnectError } from '@xmesh/client';
+import { isConnectError, upstreamFailureCode } from '@xmesh/client';
 import { BodyRelay } from './body-relay.js';
 import { h1Headers, h2ResponseFromH1 } from './request-headers.js';
 import type { DownstreamAbortHandler } from './downstream.js';
@@ -128,7 +128,7 @@ class H1Forward implements Dispatcher.DispatchHandler, DownstreamAbortHandler {
     const { attempt } = this;
     const ds = attempt.downstream;
     const retried = attempt.retried({ httpStatus: this.status, grpcStatus: undefined, failure, headers: undefined }, ds.headersSent);
-    const meshError = this.abortError ?? new MeshError(failure === 'connect' ? 'XMESH_CONNECT_FAILED' : 'XMESH_UPSTREAM_RESET', `upstream ${attempt.endpoint?.id}: ${error.message}`, { cause: error, cluster: attempt.cluster?.name, endpoint: attempt.endpoint?.id });
+    const meshError = this.abortError ?? new MeshError(upstreamFailureCode(error, failure === 'connect'), `upstream ${attempt.endpoint?.id}: ${error.message}`, { cause: error, cluster: attempt.cluster?.name, endpoint: attempt.endpoint?.id });
     attempt.finish({ kind: 'local_error', httpStatus: this.status, grpcStatus: undefined, latencyMs: attempt.elapsed() });
     if (!retried) ds.reject(meshError, localReplyHeaders(attempt, meshError));
   }

@@ -9,6 +9,7 @@
  */
 import { constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import { MeshError } from '@xmesh/core';
+import { isConnectError, upstreamFailureCode } from '@xmesh/client';
 import { BodyRelay } from './body-relay.js';
 import { H2Downstream } from './downstream.js';
 import { HeaderView } from './header-view.js';
@@ -150,7 +151,7 @@ class H2Forward {
     const committed = ds.headersSent;
     const retried = attempt.retried({ httpStatus: this.httpStatus, grpcStatus: undefined, failure, headers: undefined }, committed);
     const meshError = timeout ?? new MeshError(
-      failure === 'connect' ? 'XMESH_CONNECT_FAILED' : 'XMESH_UPSTREAM_RESET',
+      upstreamFailureCode(error, failure === 'connect'),
       `upstream ${attempt.endpoint?.id}: ${error?.message ?? 'stream reset'}`,
       { cause: error, cluster: attempt.cluster?.name, endpoint: attempt.endpoint?.id },
     );
@@ -186,6 +187,8 @@ function failureOf(error: Error, httpStatus: number): AttemptFailure {
   const code = (error as { code?: string }).code;
   const cause = (error.cause as { code?: string } | undefined)?.code;
   if (httpStatus === 0 && (CONNECT_ERRORS.has(code ?? '') || (code === 'ERR_HTTP2_STREAM_CANCEL' && CONNECT_ERRORS.has(cause ?? '')))) return 'connect';
+  // A failed TLS handshake (marked by @xmesh/tls, on the error or the session error it was cancelled by).
+  if (httpStatus === 0 && isConnectError(error)) return 'connect';
   if (error.message.includes('NGHTTP2_REFUSED_STREAM')) return 'refused';
   return 'reset';
 }

@@ -8,6 +8,7 @@ import type { OutgoingHttpHeaders } from 'node:http2';
 import { isRouterReply, PipelineCall, type MeshState } from '@xmesh/client';
 import { RecordHeaders } from '@xmesh/router';
 import type { RouteRequest } from '@xmesh/router';
+import type { ClientTls } from '@xmesh/tls';
 import type { Downstream, DownstreamAbortHandler } from './downstream.js';
 import type { UpstreamSession } from './upstream-session.js';
 
@@ -15,8 +16,8 @@ import type { UpstreamSession } from './upstream-session.js';
 export interface ProxyContext {
   /** Key of the per-endpoint upstream session in the client's transport entries. */
   readonly sessionKey: object;
-  /** Creates the upstream HTTP/2 session for an endpoint (kept under `sessionKey`). */
-  readonly newSession: (endpoint: Endpoint) => UpstreamSession;
+  /** Creates the upstream HTTP/2 session for an endpoint, over TLS when `tls` is given (kept under `sessionKey`). */
+  readonly newSession: (endpoint: Endpoint, tls: ClientTls | undefined) => UpstreamSession;
 }
 
 /** What an attempt's end is reported to the retry layer as. */

@@ -15,6 +15,8 @@ export interface RunSidecarOptions {
   readonly watch?: boolean;
   /** Drain grace period on SIGTERM, ms; default 10 000. */
   readonly drainMs?: number;
+  /** The listener served (routes when the authority names none, filter chain TLS); default the only one. */
+  readonly listener?: string;
 }
 
 /**
@@ -27,6 +29,7 @@ export async function runSidecar(options: RunSidecarOptions, out: (line: string)
     ...(options.xds === undefined ? { config: options.config!, watch: options.watch ?? true } : { xds: options.xds }),
     ...(options.listen === undefined ? {} : { listen: options.listen }),
     ...(options.admin === undefined ? {} : { admin: options.admin }),
+    ...(options.listener === undefined ? {} : { listener: options.listener }),
   });
   const admin = sidecar.adminAddress;
   out(`xmesh sidecar listening on ${sidecar.target}${admin ? `, admin on ${admin.host}:${admin.port}` : ''}`);

@@ -4,12 +4,15 @@
  * behind one HTTP/1.1 + h2c listener, plus an admin endpoint.
  */
 import type { Settings } from 'node:http2';
-import { composePipeline, createMesh, startXdsSource, type Mesh, type MeshConfigInput, type TransportPoolOptions, type XdsSource } from '@xmesh/client';
+import type { TLSSocket } from 'node:tls';
+import { composePipeline, createMesh, startXdsSource, type CreateMeshOptions, type Mesh, type MeshConfigInput, type TransportPoolOptions, type XdsSource } from '@xmesh/client';
 import type { Clock, Endpoint } from '@xmesh/core';
 import type { AdminServer } from '@xmesh/stats';
 import type { XdsBootstrap } from '@xmesh/discovery';
+import type { ClientTls } from '@xmesh/tls';
 import { startSidecarAdmin } from './admin.js';
 import { DualListener } from './listener.js';
+import { DownstreamTls } from './downstream-tls.js';
 import { withStreamWindow } from './flow-control.js';
 import { ProxyFront } from './proxy-front.js';
 import type { ProxyContext } from './proxy-attempt.js';
@@ -35,6 +38,8 @@ export interface SidecarOptions {
   readonly transport?: TransportPoolOptions;
   /** HTTP/2 settings for client sessions and upstream sessions; `initialWindowSize` defaults to 1 MiB (see `flow-control.ts`). */
   readonly http2Settings?: Settings;
+  /** Certificate provider instances TLS contexts name (gRFC A29); with `xds`, the bootstrap's are added. */
+  readonly certificateProviders?: CreateMeshOptions['certificateProviders'];
 }
 
 export interface BoundAddress {
@@ -46,10 +51,19 @@ export interface BoundAddress {
 export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   if ((options.config === undefined) === (options.xds === undefined)) throw new Error('give the sidecar exactly one of `config` and `xds`');
   const xds = options.xds === undefined ? undefined : await startXdsSource(options.xds === true ? undefined : options.xds);
+  // The listener's filter chain TLS is checked with each snapshot, before it applies; secured connections are
+  // served once the sidecar exists.
+  let secured: (socket: TLSSocket) => void = (socket) => socket.destroy();
+  let meshRef: Mesh | undefined;
+  const downstream = new DownstreamTls(options.listener, (socket) => secured(socket), (errors) => {
+    meshRef?.emit('config.rejected', { errors, source: 'tls secrets' });
+  });
   // The sidecar's own mesh is always embedded: XMESH_MODE is meant for apps, not for the proxy.
   let mesh: Mesh;
   try {
     mesh = await createMesh({
+      beforeApply: (snapshot, context) => downstream.check(snapshot, context),
+      certificateProviders: { ...options.certificateProviders, ...xds?.certificateProviders },
       config: xds?.first ?? options.config!,
       mode: 'embedded',
       env: {},
@@ -64,7 +78,9 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     await xds?.close();
     throw error;
   }
-  const sidecar = new Sidecar(mesh, options, xds);
+  meshRef = mesh;
+  const sidecar = new Sidecar(mesh, options, xds, downstream);
+  secured = (socket) => sidecar.acceptSecure(socket);
   xds?.follow((snapshot) => mesh.update(snapshot), () => undefined);
   try {
     await sidecar.listen(options.listen ?? '127.0.0.1:15001', options.admin ?? '127.0.0.1:15000');
@@ -89,13 +105,14 @@ export class Sidecar {
     readonly mesh: Mesh,
     options: Pick<SidecarOptions, 'http2Settings'> = {},
     private readonly xds: XdsSource | undefined = undefined,
+    private readonly downstream: DownstreamTls | undefined = undefined,
   ) {
     const sessionSettings = withStreamWindow(options.http2Settings);
     const stats = new SidecarStats(mesh.observability.store);
     this.stats = stats;
     const context: ProxyContext = {
       sessionKey: this,
-      newSession: (endpoint: Endpoint) => new UpstreamSession(endpoint, { settings: sessionSettings }),
+      newSession: (endpoint: Endpoint, tls: ClientTls | undefined) => new UpstreamSession(endpoint, { settings: sessionSettings, tls }),
     };
     const invoke = composePipeline(proxyTransport);
     const front = new ProxyFront({
@@ -105,7 +122,15 @@ export class Sidecar {
       onOpen: () => stats.begin(),
       onClose: () => stats.end(),
     });
-    this.listener = new DualListener(front, { settings: sessionSettings });
+    this.listener = new DualListener(front, {
+      settings: sessionSettings,
+      ...(downstream === undefined ? {} : { gate: () => downstream.current() }),
+    });
+  }
+
+  /** Serves a connection the listener's TLS chain secured. */
+  acceptSecure(socket: TLSSocket): void {
+    this.listener.acceptSecure(socket);
   }
 
   /** The outbound listener's address. */
@@ -154,6 +179,7 @@ export class Sidecar {
     this.drainingFlag = true;
     this.closed = true;
     await this.listener.close();
+    this.downstream?.close();
     await this.xds?.close();
     await this.mesh.close();
     await this.adminServer?.close();

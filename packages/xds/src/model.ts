@@ -4,6 +4,7 @@
  * numerator/denominator. A MeshSnapshot is replaced whole, never mutated.
  */
 import type { Endpoint, Locality } from '@xmesh/core';
+import type { DownstreamTlsConfig, SecretConfig, TransportSocketMatch, UpstreamTlsConfig } from './tls-model.js';
 
 export type Dict<T> = Readonly<Record<string, T>>;
 
@@ -25,6 +26,8 @@ export interface MeshSnapshot {
   readonly clusters: Dict<ClusterConfig>;
   /** Fields seen in the input that xmesh documents as ignored, with their paths. */
   readonly ignored: readonly string[];
+  /** TLS secrets by name (`static_resources.secrets`, `Secret` resources); absent when there are none. */
+  readonly secrets?: Dict<SecretConfig>;
 }
 
 // ---------------------------------------------------------------- listeners
@@ -66,6 +69,11 @@ export interface ListenerConfig {
   readonly pathNormalization?: PathNormalization;
   /** Which callers the HCM trusts with Envoy's x-envoy-* request headers (a proxy's view of its downstream). */
   readonly callerTrust: CallerTrust;
+  /**
+   * How connections to this listener are secured, per filter chain (`filter_chain_match.transport_protocol`):
+   * absent = one plaintext chain. Only a proxy that accepts connections (the sidecar) acts on it.
+   */
+  readonly downstream?: DownstreamChains;
 }
 
 /**
@@ -85,6 +93,16 @@ export interface CallerTrust {
 export interface CidrRange {
   readonly addressPrefix: string;
   readonly prefixLen: number;
+}
+
+/** A listener's filter chains as the sidecar serves them: which transport protocols are accepted, and how. */
+export interface DownstreamChains {
+  /** The chain for connections that open with a TLS ClientHello; undefined = none (such connections are closed). */
+  readonly tls: DownstreamTlsConfig | undefined;
+  /** True when a chain accepts plaintext (`raw_buffer`) connections. */
+  readonly plaintext: boolean;
+  /** The TLS chain's `transport_socket_connect_timeout` (default 15 s): a handshake not done by then is closed. */
+  readonly handshakeTimeoutMs: number;
 }
 
 export type HttpFilter =
@@ -508,4 +526,8 @@ export interface ClusterConfig {
   /** The static `load_assignment`, or undefined for EDS clusters until endpoints arrive. */
   readonly loadAssignment: LoadAssignment | undefined;
   readonly xmesh: ClusterExtensions;
+  /** `transport_socket` with an UpstreamTlsContext; absent = plaintext (raw_buffer). */
+  readonly tls?: UpstreamTlsConfig;
+  /** `transport_socket_matches`, in order; absent = every endpoint uses `tls`. */
+  readonly transportSocketMatches?: readonly TransportSocketMatch[];
 }

@@ -6,11 +6,14 @@
 import { createHash } from 'node:crypto';
 import { MeshError, type FieldError } from '@xmesh/core';
 import type { ClusterConfig, ListenerConfig, LoadAssignment, MeshSnapshot, RouteConfig } from './model.js';
+import type { SecretConfig } from './tls-model.js';
 import { Issues, Reader, describe } from './decode/reader.js';
 import { decodeCluster } from './decode/cluster.js';
 import { decodeLoadAssignment } from './decode/endpoints.js';
 import { decodeListener } from './decode/listener.js';
 import { decodeRouteConfig } from './decode/route.js';
+import { decodeSecret } from './decode/tls-context.js';
+import { checkListenerSecretRefs, checkSecretRefs } from './decode/secret-refs.js';
 import { TypeUrl, type ResourceTypeUrl } from './type-urls.js';
 import { decodeDynamicResources, type AdsBootstrap } from './dynamic-resources.js';
 import { deepFreeze } from './freeze.js';
@@ -58,11 +61,12 @@ interface Collected {
   clusters: { r: Reader }[];
   assignments: { r: Reader }[];
   ads: AdsBootstrap | undefined;
+  secrets: { r: Reader }[];
 }
 
 export function buildSnapshot(input: unknown, options: BuildOptions = {}): BuildResult {
   const issues = new Issues();
-  const found: Collected = { listeners: [], routes: [], clusters: [], assignments: [], ads: undefined };
+  const found: Collected = { listeners: [], routes: [], clusters: [], assignments: [], secrets: [], ads: undefined };
   collect(input, issues, found, options);
 
   const listeners = new Map<string, { config: ListenerConfig; path: string }>();
@@ -78,6 +82,11 @@ export function buildSnapshot(input: unknown, options: BuildOptions = {}): Build
     else map.set(name, { config, path });
   };
 
+  const secrets = new Map<string, { config: SecretConfig; path: string }>();
+  for (const { r } of found.secrets) {
+    const secret = decodeSecret(r);
+    if (secret) add(secrets, 'secret', secret.name, secret, r.path);
+  }
   for (const { r } of found.clusters) {
     const c = decodeCluster(r);
     if (c.name) add(clusters, 'cluster', c.name, c, r.path);
@@ -127,6 +136,8 @@ export function buildSnapshot(input: unknown, options: BuildOptions = {}): Build
     }
   }
   for (const { config, path } of routeConfigs.values()) checkRouteRefs(config, path, clusters, issues);
+  for (const { config, path } of clusters.values()) checkSecretRefs(config, path, secrets, issues);
+  for (const { config, path } of listeners.values()) checkListenerSecretRefs(config, path, secrets, issues);
 
   if (issues.errors.length > 0) return { ok: false, errors: issues.errors };
 
@@ -136,6 +147,7 @@ export function buildSnapshot(input: unknown, options: BuildOptions = {}): Build
     routeConfigs: toRecord(routeConfigs),
     clusters: resolvedClusters,
     ignored: issues.ignored,
+    ...(secrets.size === 0 ? {} : { secrets: toRecord(secrets) }),
   };
   return found.ads === undefined ? { ok: true, snapshot: deepFreeze(snapshot) } : { ok: true, snapshot: deepFreeze(snapshot), ads: found.ads };
 }
@@ -192,7 +204,7 @@ function collectBootstrap(root: Reader, issues: Issues, out: Collected, options:
   const staticListeners = sr ? sr.objects('listeners') : [];
   const staticClusters = sr ? sr.objects('clusters') : [];
   if (sr) {
-    sr.ignore('secrets');
+    for (const r of sr.objects('secrets')) out.secrets.push({ r });
     sr.finish();
   }
   const d = root.obj('dynamic_resources');
@@ -269,6 +281,7 @@ function collectResource(value: unknown, path: string, issues: Issues, out: Coll
     case TypeUrl.RouteConfiguration: out.routes.push({ r }); return;
     case TypeUrl.Cluster: out.clusters.push({ r }); return;
     case TypeUrl.ClusterLoadAssignment: out.assignments.push({ r }); return;
+    case TypeUrl.Secret: out.secrets.push({ r }); return;
     case undefined: issues.error(path || '(root)', 'a resource needs "@type"'); return;
     default: issues.error(`${path ? `${path}.` : ''}@type`, `unsupported resource type ${describe(type)}`);
   }

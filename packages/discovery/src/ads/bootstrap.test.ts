@@ -11,9 +11,25 @@ const good = {
 };
 
 describe('xDS bootstrap', () => {
+  it('reads gRFC A29 certificate_providers (file_watcher) and refuses other plugins', () => {
+    const b = resolveBootstrap({
+      ...good,
+      certificate_providers: {
+        workload: { plugin_name: 'file_watcher', config: { certificate_file: '/c.pem', private_key_file: '/k.pem', ca_certificate_file: '/ca.pem', refresh_interval: '30s' } },
+        roots: { plugin_name: 'file_watcher', config: { ca_certificate_file: '/ca.pem' } },
+      },
+    });
+    assert.deepEqual({ ...b.certificateProviders }, {
+      workload: { certificateFile: '/c.pem', privateKeyFile: '/k.pem', caCertificateFile: '/ca.pem', refreshIntervalMs: 30_000 },
+      roots: { certificateFile: undefined, privateKeyFile: undefined, caCertificateFile: '/ca.pem', refreshIntervalMs: 600_000 },
+    });
+    assert.throws(() => resolveBootstrap({ ...good, certificate_providers: { x: { plugin_name: 'google_cloud_private_spiffe' } } }), /certificate_providers\.x\.plugin_name: only "file_watcher"/);
+    assert.throws(() => resolveBootstrap({ ...good, certificate_providers: { x: { plugin_name: 'file_watcher', config: { certificate_file: '/c.pem' } } } }), /go together/);
+  });
+
   it('reads GRPC_XDS_BOOTSTRAP_CONFIG inline JSON as gRPC does; state of the world by default', () => {
     const b = resolveBootstrap(undefined, { GRPC_XDS_BOOTSTRAP_CONFIG: JSON.stringify(good) });
-    assert.deepEqual(b, { serverUri: '127.0.0.1:18000', delta: false, node: good.node, cachePath: undefined });
+    assert.deepEqual({ ...b, certificateProviders: { ...b.certificateProviders } }, { serverUri: '127.0.0.1:18000', delta: false, node: good.node, cachePath: undefined, certificateProviders: {} });
   });
 
   it('prefers XMESH_XDS_BOOTSTRAP, then GRPC_XDS_BOOTSTRAP (files), over the inline config', () => {

@@ -36,6 +36,19 @@ export interface XdsBootstrap {
    * long a mesh waits for its first whole config at start-up; "0s" waits forever.
    */
   readonly initial_fetch_timeout?: string;
+  /**
+   * gRFC A29: certificate provider instances TLS contexts name (`tls_certificate_provider_instance`,
+   * `ca_certificate_provider_instance`). Only the `file_watcher` plugin exists.
+   */
+  readonly certificate_providers?: Readonly<Record<string, { readonly plugin_name: string; readonly config?: unknown }>>;
+}
+
+/** A `file_watcher` certificate provider: files polled every `refreshIntervalMs` (gRPC's default 10 min). */
+export interface FileWatcherConfig {
+  readonly certificateFile: string | undefined;
+  readonly privateKeyFile: string | undefined;
+  readonly caCertificateFile: string | undefined;
+  readonly refreshIntervalMs: number;
 }
 
 export interface ResolvedBootstrap {
@@ -45,7 +58,10 @@ export interface ResolvedBootstrap {
   readonly cachePath: string | undefined;
   /** `initial_fetch_timeout` in ms; absent when the bootstrap does not set it. */
   readonly initialFetchTimeoutMs?: number;
+  readonly certificateProviders: Readonly<Record<string, FileWatcherConfig>>;
 }
+
+const DEFAULT_REFRESH_INTERVAL_MS = 600_000;
 
 /**
  * Finds and validates the bootstrap. `given` wins over the environment.
@@ -111,6 +127,7 @@ function validate(raw: unknown, source: string): ResolvedBootstrap {
   if (typeof initialFetch === 'string' || (initialFetch !== undefined && Number(initialFetch.seconds) < 0)) {
     errors.push({ path: 'initial_fetch_timeout', message: typeof initialFetch === 'string' ? initialFetch : 'must not be negative' });
   }
+  const certificateProviders = certificateProvidersOf(obj.certificate_providers, errors);
   if (errors.length > 0) {
     throw new MeshError('XMESH_CONFIG_INVALID', `${source}: invalid xDS bootstrap: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, { errors });
   }
@@ -120,5 +137,46 @@ function validate(raw: unknown, source: string): ResolvedBootstrap {
     node: node!,
     cachePath: obj.cache_path,
     ...(typeof initialFetch === 'object' ? { initialFetchTimeoutMs: Number(initialFetch.seconds) * 1000 + initialFetch.nanos / 1e6 } : {}),
+    certificateProviders,
   };
+}
+
+/** `certificate_providers` (gRFC A29): `{name: {plugin_name: "file_watcher", config: {certificate_file, ...}}}`. */
+function certificateProvidersOf(raw: unknown, errors: FieldError[]): Record<string, FileWatcherConfig> {
+  const out: Record<string, FileWatcherConfig> = Object.create(null) as Record<string, FileWatcherConfig>;
+  if (raw === undefined) return out;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    errors.push({ path: 'certificate_providers', message: 'must be an object' });
+    return out;
+  }
+  for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
+    const at = `certificate_providers.${name}`;
+    const entry = (value ?? {}) as { plugin_name?: unknown; config?: unknown };
+    if (entry.plugin_name !== 'file_watcher') {
+      errors.push({ path: `${at}.plugin_name`, message: `only "file_watcher" is supported, got ${JSON.stringify(entry.plugin_name)}` });
+      continue;
+    }
+    const config = (entry.config ?? {}) as Record<string, unknown>;
+    const file = (key: string): string | undefined => {
+      const v = config[key];
+      if (v === undefined) return undefined;
+      if (typeof v !== 'string' || v === '') errors.push({ path: `${at}.config.${key}`, message: 'must be a file path' });
+      return typeof v === 'string' && v !== '' ? v : undefined;
+    };
+    const certificateFile = file('certificate_file');
+    const privateKeyFile = file('private_key_file');
+    if ((certificateFile === undefined) !== (privateKeyFile === undefined)) {
+      errors.push({ path: `${at}.config`, message: 'certificate_file and private_key_file go together' });
+    }
+    const refresh = config['refresh_interval'];
+    const match = typeof refresh === 'string' ? /^(\d+(?:\.\d+)?)s$/.exec(refresh) : null;
+    if (refresh !== undefined && match === null) errors.push({ path: `${at}.config.refresh_interval`, message: 'must be a duration like "600s"' });
+    out[name] = {
+      certificateFile,
+      privateKeyFile,
+      caCertificateFile: file('ca_certificate_file'),
+      refreshIntervalMs: match ? Number(match[1]) * 1000 : DEFAULT_REFRESH_INTERVAL_MS,
+    };
+  }
+  return out;
 }

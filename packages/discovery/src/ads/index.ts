@@ -1,5 +1,5 @@
 export { XdsClient, type XdsClientOptions, type XdsClientEvents, type AckInfo, type NackInfo } from './xds-client.js';
-export { resolveBootstrap, DELTA_SERVER_FEATURE, type XdsBootstrap, type XdsNode, type XdsServerConfig, type ResolvedBootstrap } from './bootstrap.js';
+export { resolveBootstrap, DELTA_SERVER_FEATURE, type XdsBootstrap, type XdsNode, type XdsServerConfig, type ResolvedBootstrap, type FileWatcherConfig } from './bootstrap.js';
 export { readCache, writeCache, type CachedResources } from './cache.js';
 export {
   adsWire, toStruct, ADS_SERVICE, SOTW_METHOD_PATH, DELTA_METHOD_PATH,

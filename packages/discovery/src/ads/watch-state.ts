@@ -1,10 +1,11 @@
 /**
  * The resources an ADS client holds, and what follows from them: which names it must watch (listeners
- * asked for → their route configs → the clusters those route to → the EDS names of EDS clusters), and
+ * asked for → their route configs → the clusters those route to → the EDS names of EDS clusters, and the
+ * Secrets their TLS contexts take from the control plane), and
  * whether they form a whole, consistent set. Pure data; the client owns the stream and the timers.
  */
 import { TypeUrl } from '@xmesh/xds';
-import { clusterEdsName, listenerRefs, routeConfigClusters } from './references.js';
+import { adsSecretNames, clusterEdsName, listenerRefs, routeConfigClusters } from './references.js';
 
 type Json = Record<string, unknown>;
 
@@ -15,7 +16,7 @@ export interface HeldResource {
 }
 
 /** Watch order: a type's names depend only on the types before it. */
-export const WATCH_ORDER = [TypeUrl.Listener, TypeUrl.RouteConfiguration, TypeUrl.Cluster, TypeUrl.ClusterLoadAssignment] as const;
+export const WATCH_ORDER = [TypeUrl.Listener, TypeUrl.RouteConfiguration, TypeUrl.Cluster, TypeUrl.ClusterLoadAssignment, TypeUrl.Secret] as const;
 
 export interface Wanted {
   /** Per type: the names to subscribe to. */
@@ -70,11 +71,13 @@ export class WatchState {
     const routeNames = new Set<string>();
     const clusterNames = new Set<string>();
     const edsNames = new Set<string>();
+    const secretNames = new Set<string>();
     const listeners = this.of(TypeUrl.Listener);
     const selectedListeners = this.wildcard.has(TypeUrl.Listener) ? [...listeners.keys()] : [...listenerNames];
     for (const name of selectedListeners) {
       const l = listeners.get(name);
       if (!l) continue;
+      for (const s of adsSecretNames(l.json)) secretNames.add(s);
       const refs = listenerRefs(l.json);
       if (refs.rds) routeNames.add(refs.rds);
       if (refs.inlineRoutes) for (const c of routeConfigClusters(refs.inlineRoutes)) clusterNames.add(c);
@@ -90,11 +93,13 @@ export class WatchState {
       const c = clusters.get(name);
       const eds = c ? clusterEdsName(c.json) : undefined;
       if (eds) edsNames.add(eds);
+      if (c) for (const s of adsSecretNames(c.json)) secretNames.add(s);
     }
     names.set(TypeUrl.Listener, listenerNames);
     names.set(TypeUrl.RouteConfiguration, routeNames);
     names.set(TypeUrl.Cluster, clusterNames);
     names.set(TypeUrl.ClusterLoadAssignment, edsNames);
+    names.set(TypeUrl.Secret, secretNames);
     return { names, wildcard: this.wildcard };
   }
 
@@ -150,15 +155,23 @@ export class WatchState {
     for (const name of usedRoutes) resources.push(routes.get(name)!.json);
     const assignments = this.of(TypeUrl.ClusterLoadAssignment);
     const usedEds = new Set<string>();
+    const secrets = this.of(TypeUrl.Secret);
+    const usedSecrets = new Set<string>();
+    const useSecrets = (json: Json) => {
+      for (const s of adsSecretNames(json)) if (!usedSecrets.has(s) && secrets.has(s)) usedSecrets.add(s);
+    };
+    for (const json of resources) useSecrets(json);
     for (const name of usedClusters) {
       const c = clusters.get(name)!;
       resources.push(c.json);
+      useSecrets(c.json);
       const eds = clusterEdsName(c.json);
       if (eds && !usedEds.has(eds) && assignments.has(eds)) {
         usedEds.add(eds);
         resources.push(assignments.get(eds)!.json);
       }
     }
+    for (const name of usedSecrets) resources.push(secrets.get(name)!.json);
     return { pending, resources, excluded };
   }
 }

@@ -12,6 +12,7 @@ import { decodeLbSettings } from './lb-config.js';
 import { decodeOutlierDetection } from './outlier-detection.js';
 import { decodeHttp2 } from './protocol-options.js';
 import { describe, protoEnumName, Reader } from './reader.js';
+import { decodeTransportSocket, decodeTransportSocketMatches, refuseAutoSni } from './transport-socket.js';
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 export const DEFAULT_DNS_REFRESH_RATE_MS = 5_000;
@@ -52,6 +53,9 @@ export function decodeCluster(r: Reader): ClusterConfig {
     );
   }
   const loadAssignment = decodeInlineAssignment(r, declaredType);
+  const tls = decodeTransportSocket(r.obj('transport_socket'), 'upstream');
+  const transportSocketMatches = decodeTransportSocketMatches(r);
+  refuseAutoSni(r, tls !== undefined || transportSocketMatches.some((m) => m.tls !== undefined));
 
   rejectUnsupported(r, UNSUPPORTED_FIELDS);
   ignoreListed(r, Messages.CLUSTER);
@@ -75,6 +79,8 @@ export function decodeCluster(r: Reader): ClusterConfig {
     http2,
     loadAssignment,
     xmesh: extensions,
+    ...(tls === undefined ? {} : { tls }),
+    ...(transportSocketMatches.length === 0 ? {} : { transportSocketMatches }),
   };
 }
 
@@ -150,5 +156,5 @@ function decodeInlineAssignment(r: Reader, type: DiscoveryType | undefined): Clu
     r.error('load_assignment', 'must not be set on an EDS cluster (its endpoints come from EDS; Envoy would ignore these)');
     return undefined;
   }
-  return decodeLoadAssignment(la, type === undefined ? {} : { clusterType: type });
+  return decodeLoadAssignment(la, { clusterType: type ?? 'unknown' });
 }

@@ -1,16 +1,18 @@
 /**
  * `envoy.config.listener.v3.Listener` with one HttpConnectionManager: its routes (inline or RDS) and its
- * HTTP filters. The HCM is found in the single filter chain (`filter_chains[0]` or `default_filter_chain`)
- * or, as gRPC xDS clients use it, in `api_listener`.
+ * HTTP filters. The HCM is found in the filter chains (`filter_chains[]`, `default_filter_chain`; several chains
+ * must carry the same HCM and differ by `filter_chain_match.transport_protocol`, see filter-chains.ts) or, as gRPC
+ * xDS clients use it, in `api_listener`.
  */
 import { isIP } from 'node:net';
-import type { CallerTrust, CidrRange, ListenerConfig, RouteConfig, SocketAddress } from '../model.js';
+import type { CallerTrust, CidrRange, DownstreamChains, ListenerConfig, RouteConfig, SocketAddress } from '../model.js';
 import { TypeUrl } from '../type-urls.js';
 import { httpFiltersField } from './http-filters.js';
 import { describeType, ignoreAll, oneOf, rejectUnsupported } from './fields.js';
 import { Reader } from './reader.js';
 import { decodeRouteConfig } from './route.js';
 import { decodePathNormalization } from './path-normalization.js';
+import { decodeDownstream, filterChainsOf } from './filter-chains.js';
 
 /** Listener fields xmesh reads but does not act on, with the reason: they configure the downstream socket. */
 export const LISTENER_IGNORED: Readonly<Record<string, string>> = {
@@ -40,9 +42,6 @@ export const LISTENER_IGNORED: Readonly<Record<string, string>> = {
 /** FilterChain fields xmesh reads but does not act on, with the reason. */
 export const FILTER_CHAIN_IGNORED: Readonly<Record<string, string>> = {
   name: 'informational only',
-  filter_chain_match: 'there is one filter chain: every call uses it',
-  transport_socket: 'downstream TLS is terminated by the app or the sidecar',
-  transport_socket_connect_timeout: 'downstream TLS is terminated by the app or the sidecar',
   metadata: 'metadata is not used',
 };
 
@@ -125,7 +124,7 @@ export function decodeListener(r: Reader): DecodedListener {
   const name = r.str('name') ?? '';
   const a = r.obj('address');
   const address = a ? readAddress(a) : undefined;
-  const hcm = findHcm(r);
+  const { hcm, downstream } = findHcm(r);
   const perConnectionBufferLimitBytes = r.uint32('per_connection_buffer_limit_bytes', DEFAULT_CONNECTION_BUFFER_LIMIT);
   ignoreAll(r, LISTENER_IGNORED);
   r.finish();
@@ -186,7 +185,8 @@ export function decodeListener(r: Reader): DecodedListener {
     hcm.finish();
   }
   const listener: ListenerConfig = { name, address, statPrefix, routeConfigName, rds, httpFilters, stripHostPort, generateRequestId, tracing, perConnectionBufferLimitBytes, callerTrust };
-  return { listener: pathNormalization === undefined ? listener : { ...listener, pathNormalization }, inlineRoutes, hasRoutes: hcm !== undefined };
+  const withChains = downstream === undefined ? listener : { ...listener, downstream };
+  return { listener: pathNormalization === undefined ? withChains : { ...withChains, pathNormalization }, inlineRoutes, hasRoutes: hcm !== undefined };
 }
 
 const NO_TRUSTED_CALLERS: CallerTrust = Object.freeze({ useRemoteAddress: false, xffNumTrustedHops: 0, internalCidrs: Object.freeze([]) });
@@ -230,8 +230,11 @@ function readAddress(a: Reader): SocketAddress | undefined {
   return { address, port };
 }
 
-/** The HttpConnectionManager config of the listener, or undefined (with an error recorded). */
-function findHcm(r: Reader): Reader | undefined {
+/**
+ * The HttpConnectionManager config of the listener, or undefined (with an error recorded), and how its filter
+ * chains secure connections (see filter-chains.ts).
+ */
+function findHcm(r: Reader): { hcm: Reader | undefined; downstream: DownstreamChains | undefined } {
   if (r.has('api_listener')) {
     if (r.has('filter_chains') || r.has('default_filter_chain')) {
       r.error('api_listener', 'cannot be combined with filter_chains or default_filter_chain');
@@ -240,18 +243,31 @@ function findHcm(r: Reader): Reader | undefined {
     const any = api?.obj('api_listener');
     api?.finish();
     if (api && !any) api.error('api_listener', 'is required');
-    return any && checkHcmType(any) ? any : undefined;
+    return { hcm: any && checkHcmType(any) ? any : undefined, downstream: undefined };
   }
-  const chains = r.objects('filter_chains');
-  const fallback = r.obj('default_filter_chain');
-  if (chains.length + (fallback ? 1 : 0) !== 1) {
-    r.error(
-      chains.length === 1 && fallback ? 'default_filter_chain' : 'filter_chains',
-      `a listener needs exactly one filter chain (filter_chains or default_filter_chain), got ${chains.length + (fallback ? 1 : 0)}`,
-    );
+  const chains = filterChainsOf(r);
+  if (chains.length === 0) {
+    r.error('filter_chains', 'a listener needs a filter chain (filter_chains or default_filter_chain), got none');
+    return { hcm: undefined, downstream: undefined };
   }
-  const chain = chains[0] ?? fallback;
-  if (!chain) return undefined;
+  const hcms = chains.map(({ reader }) => chainHcm(reader));
+  // One route table per listener: every chain must carry the same connection manager.
+  const first = hcms[0];
+  hcms.forEach((hcm, i) => {
+    if (i > 0 && hcm && first && JSON.stringify(hcm.raw) !== JSON.stringify(first.raw)) {
+      hcm.issues.error(hcm.path, `must be the same ${HCM_FILTER} as the first filter chain's (xmesh serves one route table per listener)`);
+    }
+  });
+  const downstream = decodeDownstream(r, chains);
+  for (const { reader } of chains) {
+    ignoreAll(reader, FILTER_CHAIN_IGNORED);
+    reader.finish();
+  }
+  return { hcm: first, downstream };
+}
+
+/** The one HttpConnectionManager of a filter chain (errors recorded). */
+function chainHcm(chain: Reader): Reader | undefined {
   let hcm: Reader | undefined;
   const filters = chain.objects('filters');
   if (filters.length === 0) chain.error('filters', `must contain the ${HCM_FILTER} network filter`);
@@ -274,8 +290,6 @@ function findHcm(r: Reader): Reader | undefined {
     if (hcm) f.error('typed_config', `only one ${HCM_FILTER} filter is supported`);
     else hcm = config;
   }
-  ignoreAll(chain, FILTER_CHAIN_IGNORED);
-  chain.finish();
   return hcm;
 }
 
