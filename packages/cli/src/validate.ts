@@ -1,7 +1,6 @@
 /** `xmesh validate <file...>`: like `envoy --mode validate`. Exit 0 when every file is valid, 1 otherwise. */
-import { readFile } from 'node:fs/promises';
 import { formatFieldErrors, type FieldError } from '@xmesh/core';
-import { buildSnapshot, parseConfigText, withLines, type MeshSnapshot } from '@xmesh/xds';
+import { loadConfigFile, type MeshSnapshot } from '@xmesh/xds';
 import { routingTable, summarize } from './summary.js';
 
 export interface ValidateOutcome {
@@ -10,18 +9,16 @@ export interface ValidateOutcome {
   readonly errors: readonly FieldError[];
 }
 
+/** Never throws: a file that cannot be read, parsed or built is an outcome with its errors. */
 export async function validateFile(file: string): Promise<ValidateOutcome> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    return { file, errors: [{ path: file, message: `cannot read: ${(err as Error).message}` }] };
-  }
-  const parsed = parseConfigText(text, file);
-  if (!parsed.ok) return { file, errors: parsed.errors };
-  const built = buildSnapshot(parsed.value);
-  if (!built.ok) return { file, errors: withLines(built.errors, parsed.locate) };
-  return { file, snapshot: built.snapshot, errors: [] };
+  const loaded = await loadConfigFile(file);
+  return loaded.ok ? { file, snapshot: loaded.snapshot, errors: [] } : { file, errors: loaded.errors };
+}
+
+/** How `validate` prints an invalid file; `xmesh sidecar` and `xmesh control-plane` print a bad config the same way. */
+export function formatInvalid(file: string, errors: readonly FieldError[]): string {
+  const header = `${file}: INVALID (${errors.length} error${errors.length === 1 ? '' : 's'})`;
+  return `${header}\n${formatFieldErrors(errors).replace(/^/gm, '  ')}`;
 }
 
 export interface ValidateOptions {
@@ -40,8 +37,7 @@ export async function runValidate(files: string[], options: ValidateOptions, out
       out(summarize(result.snapshot));
       if (options.routes) out(routingTable(result.snapshot));
     } else {
-      out(`${file}: INVALID (${result.errors.length} error${result.errors.length === 1 ? '' : 's'})`);
-      out(formatFieldErrors(result.errors).replace(/^/gm, '  '));
+      out(formatInvalid(file, result.errors));
     }
     if (result.errors.length > 0) failed++;
   }

@@ -1,14 +1,15 @@
 /**
  * Serves a YAML/JSON resource file through a ControlPlane and watches it: each edit that parses,
  * encodes and (by default) validates as a whole snapshot becomes a new version for every connected
- * client; a bad edit is logged with every error and the previous version keeps being served.
+ * client; a bad edit — unreadable, over the size limit, an alias bomb, anything — is logged with every
+ * error and its line, and the previous version keeps being served. Nothing a file holds can make a
+ * reload throw or stop later reloads.
  */
 import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { formatFieldErrors, isMeshError, type FieldError } from '@xmesh/core';
-import { buildSnapshot, parseConfigText, withLines } from '@xmesh/xds';
+import { MeshError, formatFieldErrors, isMeshError, type FieldError } from '@xmesh/core';
+import { buildSnapshot, buildSnapshotFromText, parseConfigText, readConfigFile } from '@xmesh/xds';
 import type { ControlPlane } from './control-plane.js';
 import { resourceList } from './resources.js';
 
@@ -31,11 +32,14 @@ export interface FileSource {
   close(): void;
 }
 
-/** Loads `file` and serves it. Resolves after the first load; rejects if that load fails. */
+/**
+ * Loads `file` and serves it. Resolves after the first load; rejects with MeshError XMESH_CONFIG_INVALID
+ * (every error in `errors`) if that load fails.
+ */
 export async function serveFile(plane: ControlPlane, file: string, options: FileSourceOptions = {}): Promise<FileSource> {
   const source = new WatchedFile(plane, path.resolve(file), options);
   const errors = await source.reload();
-  if (errors.length > 0) throw new Error(`${file}: cannot serve:\n${formatFieldErrors(errors)}`);
+  if (errors.length > 0) throw new MeshError('XMESH_CONFIG_INVALID', `${file}: cannot serve:\n${formatFieldErrors(errors)}`, { errors });
   if (options.watch ?? true) source.startWatching(options.debounceMs ?? 50);
   return source;
 }
@@ -52,8 +56,9 @@ class WatchedFile implements FileSource {
     private readonly options: FileSourceOptions,
   ) {}
 
+  /** Never rejects: a load that fails for any reason resolves to its errors, and the next reload runs. */
   reload(): Promise<readonly FieldError[]> {
-    this.loading = this.loading.then(() => this.load());
+    this.loading = this.loading.then(() => this.load()).catch((error: unknown) => this.reject([{ path: this.file, message: `cannot be served: ${String(error)}` }]));
     return this.loading;
   }
 
@@ -65,6 +70,8 @@ class WatchedFile implements FileSource {
       if (this.timer) clearTimeout(this.timer);
       this.timer = setTimeout(() => void this.reload(), debounceMs);
     });
+    // The directory went away or cannot be watched any more: keep serving what was loaded, and say so.
+    this.watcher.on('error', (error: Error) => this.plane.logger.error(`${this.file}: no longer watched (${error.message}); still serving version "${this.version ?? ''}"`));
   }
 
   close(): void {
@@ -73,22 +80,15 @@ class WatchedFile implements FileSource {
   }
 
   private async load(): Promise<readonly FieldError[]> {
-    let text: string;
-    try {
-      text = await readFile(this.file, 'utf8');
-    } catch (err) {
-      return this.reject([{ path: this.file, message: `cannot read: ${(err as Error).message}` }]);
-    }
-    const version = createHash('sha256').update(text).digest('hex').slice(0, 12);
+    const read = await readConfigFile(this.file);
+    if (!read.ok) return this.reject(read.errors);
+    const version = createHash('sha256').update(read.text).digest('hex').slice(0, 12);
     if (version === this.version) return [];
-    const parsed = parseConfigText(text, this.file);
+    // Validated as `xmesh validate` does (every error with its line), then served as a resource list.
+    const parsed = (this.options.validate ?? true) ? buildSnapshotFromText(read.text, this.file, { version }) : parseConfigText(read.text, this.file);
     if (!parsed.ok) return this.reject(parsed.errors);
     try {
       const resources = resourceList(parsed.value);
-      if (this.options.validate ?? true) {
-        const built = buildSnapshot(resources, { version });
-        if (!built.ok) return this.reject(withLines(built.errors, parsed.locate));
-      }
       this.plane.setSnapshot(version, resources, this.options.nodeId === undefined ? {} : { nodeId: this.options.nodeId });
     } catch (err) {
       return this.reject(isMeshError(err) && err.errors.length > 0 ? err.errors : [{ path: this.file, message: (err as Error).message }]);

@@ -13,6 +13,7 @@ import { decodeListener } from './decode/listener.js';
 import { decodeRouteConfig } from './decode/route.js';
 import { TypeUrl } from './type-urls.js';
 import { deepFreeze } from './freeze.js';
+import { guardConfigValue, resolveLimits, type ConfigLimits } from './input-guard.js';
 
 export type BuildResult =
   | { readonly ok: true; readonly snapshot: MeshSnapshot }
@@ -21,6 +22,8 @@ export type BuildResult =
 export interface BuildOptions {
   /** Version label; defaults to a hash of the input. */
   readonly version?: string;
+  /** Overrides of DEFAULT_CONFIG_LIMITS (depth, values; `maxBytes` for text). */
+  readonly limits?: Partial<ConfigLimits>;
 }
 
 /** Bootstrap fields outside `static_resources` that configure Envoy itself, not routing: ignored. */
@@ -38,7 +41,14 @@ interface Collected {
   assignments: { r: Reader }[];
 }
 
-export function buildSnapshot(input: unknown, options: BuildOptions = {}): BuildResult {
+/**
+ * Never throws: `input` is first copied as plain data within the config limits (see input-guard.ts), so a
+ * cycle, a throwing getter, a proxy or an oversized object becomes an error with its path.
+ */
+export function buildSnapshot(untrusted: unknown, options: BuildOptions = {}): BuildResult {
+  const guarded = guardConfigValue(untrusted, resolveLimits(options.limits));
+  if (!guarded.ok) return guarded;
+  const input = guarded.value;
   const issues = new Issues();
   const found: Collected = { listeners: [], routes: [], clusters: [], assignments: [] };
   collect(input, issues, found);
