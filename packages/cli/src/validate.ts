@@ -1,6 +1,6 @@
 /** `xmesh validate <file...>`: like `envoy --mode validate`. Exit 0 when every file is valid, 1 otherwise. */
 import { formatFieldErrors, type FieldError } from '@xmesh/core';
-import { loadConfigFile, type MeshSnapshot } from '@xmesh/xds';
+import { buildSnapshotFromText, readConfigText, type MeshSnapshot } from '@xmesh/xds';
 import { routingTable, summarize } from './summary.js';
 
 export interface ValidateOutcome {
@@ -11,8 +11,14 @@ export interface ValidateOutcome {
 
 /** Never throws: a file that cannot be read, parsed or built is an outcome with its errors. */
 export async function validateFile(file: string): Promise<ValidateOutcome> {
-  const loaded = await loadConfigFile(file);
-  return loaded.ok ? { file, snapshot: loaded.snapshot, errors: [] } : { file, errors: loaded.errors };
+  let text: string;
+  try {
+    text = await readConfigText(file);
+  } catch (err) {
+    return { file, errors: [{ path: file, message: `cannot read: ${(err as Error).message}` }] };
+  }
+  const built = buildSnapshotFromText(text, file);
+  return built.ok ? { file, snapshot: built.snapshot, errors: [] } : { file, errors: built.errors };
 }
 
 /** How `validate` prints an invalid file; `xmesh sidecar` and `xmesh control-plane` print a bad config the same way. */

@@ -3,7 +3,7 @@
  * into a validated snapshot or the full list of errors.
  */
 import type { FieldError } from '@xmesh/core';
-import { buildSnapshot, loadConfigFile, type MeshSnapshot } from '@xmesh/xds';
+import { buildSnapshot, buildSnapshotFromText, readConfigText, type MeshSnapshot } from '@xmesh/xds';
 
 /** A file path, an already parsed Envoy bootstrap / resource list, or a built snapshot. */
 export type MeshConfigInput = string | MeshSnapshot | object;
@@ -21,10 +21,7 @@ export function isMeshSnapshot(value: unknown): value is MeshSnapshot {
 
 /** Never throws: whatever `input` is (a hostile object included), the result is a snapshot or a list of errors. */
 export async function loadConfig(input: MeshConfigInput): Promise<LoadResult> {
-  if (typeof input === 'string') {
-    const loaded = await loadConfigFile(input);
-    return loaded.ok ? { ok: true, snapshot: loaded.snapshot, source: input } : { ok: false, errors: loaded.errors, source: input };
-  }
+  if (typeof input === 'string') return loadFile(input);
   let snapshot = false;
   try {
     snapshot = isMeshSnapshot(input);
@@ -34,6 +31,17 @@ export async function loadConfig(input: MeshConfigInput): Promise<LoadResult> {
   if (snapshot) return { ok: true, snapshot: input as MeshSnapshot, source: '(snapshot)' };
   const built = buildSnapshot(input);
   return built.ok ? { ok: true, snapshot: built.snapshot, source: '(object)' } : { ok: false, errors: built.errors, source: '(object)' };
+}
+
+async function loadFile(path: string): Promise<LoadResult> {
+  let text: string;
+  try {
+    text = await readConfigText(path);
+  } catch (error) {
+    return { ok: false, errors: [{ path, message: `cannot read: ${(error as Error).message}` }], source: path };
+  }
+  const built = buildSnapshotFromText(text, path);
+  return built.ok ? { ok: true, snapshot: built.snapshot, source: path } : { ok: false, errors: built.errors, source: path };
 }
 
 function isRecord(value: unknown): boolean {

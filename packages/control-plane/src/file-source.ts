@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { MeshError, formatFieldErrors, isMeshError, type FieldError } from '@xmesh/core';
-import { buildSnapshot, buildSnapshotFromText, parseConfigText, readConfigFile } from '@xmesh/xds';
+import { buildSnapshotFromText, parseConfigText, readConfigText } from '@xmesh/xds';
 import type { ControlPlane } from './control-plane.js';
 import { resourceList } from './resources.js';
 
@@ -80,12 +80,16 @@ class WatchedFile implements FileSource {
   }
 
   private async load(): Promise<readonly FieldError[]> {
-    const read = await readConfigFile(this.file);
-    if (!read.ok) return this.reject(read.errors);
-    const version = createHash('sha256').update(read.text).digest('hex').slice(0, 12);
+    let text: string;
+    try {
+      text = await readConfigText(this.file);
+    } catch (err) {
+      return this.reject([{ path: this.file, message: `cannot read: ${(err as Error).message}` }]);
+    }
+    const version = createHash('sha256').update(text).digest('hex').slice(0, 12);
     if (version === this.version) return [];
     // Validated as `xmesh validate` does (every error with its line), then served as a resource list.
-    const parsed = (this.options.validate ?? true) ? buildSnapshotFromText(read.text, this.file, { version }) : parseConfigText(read.text, this.file);
+    const parsed = (this.options.validate ?? true) ? buildSnapshotFromText(text, this.file, { version }) : parseConfigText(text, this.file);
     if (!parsed.ok) return this.reject(parsed.errors);
     try {
       const resources = resourceList(parsed.value);

@@ -5,7 +5,7 @@ export { deepFreeze } from './freeze.js';
 export * from './proto/index.js';
 export { parseConfigText, buildSnapshotFromText, withLines, splitPath, type ParseResult, type TextBuildResult } from './text.js';
 export { DEFAULT_CONFIG_LIMITS, guardConfigValue, type ConfigLimits, type GuardResult } from './input-guard.js';
-export { readConfigFile, loadConfigFile, type ConfigFileText, type ConfigFileResult } from './config-file.js';
+export { readConfigText } from './read-config.js';
 export { IGNORED_ENVOY_FIELDS, type IgnoredField } from './ignored.js';
 export { DEFAULT_THRESHOLDS } from './decode/circuit-breakers.js';
 export { DEFAULT_OUTLIER_DETECTION } from './decode/outlier-detection.js';
