@@ -105,4 +105,18 @@ describe('a mesh given hostile config', () => {
       await mesh.close();
     }
   });
+
+  test('watching a file whose directory does not exist reports config.rejected instead of throwing', async () => {
+    const mesh = await createMesh({ config: config() });
+    try {
+      const rejected = new Promise<{ errors: readonly FieldError[] }>((resolve) => mesh.once('config.rejected', resolve));
+      const missing = join(dir, 'no-such-dir', 'mesh.yaml');
+      mesh.watch(missing);
+      const { errors } = await rejected;
+      assert.equal(errors[0]!.path, missing);
+      assert.match(errors[0]!.message, /^cannot watch: .*ENOENT/);
+    } finally {
+      await mesh.close();
+    }
+  });
 });

@@ -248,13 +248,20 @@ export class Mesh extends EventEmitter<MeshEvents> {
     return result;
   }
 
-  /** Applies good edits of `path` as they happen; bad edits emit `config.rejected` and change nothing. */
+  /**
+   * Applies good edits of `path` as they happen; bad edits emit `config.rejected` and change nothing.
+   * A file that cannot be watched (its directory missing or removed) emits `config.rejected` too.
+   */
   watch(path: string): void {
     if (this.closedError) return;
     this.fileWatch?.close();
-    this.fileWatch = watchFile(path, () => {
-      this.update(path).catch(() => undefined);
-    });
+    this.fileWatch = watchFile(
+      path,
+      () => {
+        this.update(path).catch(() => undefined);
+      },
+      (message) => this.emit('config.rejected', { errors: [{ path, message: `cannot watch: ${message}` }], source: path }),
+    );
   }
 
   /**
