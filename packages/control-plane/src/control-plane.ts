@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
-import { loadEnvoyProtos, type EnvoyProtos } from '@xmesh/xds';
+import { guardConfigValue, invalidConfig, loadEnvoyProtos, type EnvoyProtos } from '@xmesh/xds';
 import { adsWire, type AdsWire, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type DiscoveryRequest, type DiscoveryResponse } from '@xmesh/discovery';
 import { consoleLogger, type ControlPlaneEvents, type ControlPlaneLogger } from './events.js';
 import { encodeSnapshot, resourceList, type ServedSnapshot } from './resources.js';
@@ -63,7 +63,10 @@ export class ControlPlane extends EventEmitter<ControlPlaneEvents> implements Se
    * @throws MeshError XMESH_CONFIG_INVALID listing every resource that cannot be encoded; nothing changes then.
    */
   setSnapshot(version: string, resources: unknown, options: SetSnapshotOptions = {}): void {
-    const snapshot = encodeSnapshot(this.protos, version, resourceList(resources));
+    // Plain data within the config limits first: a cycle, a throwing getter or a proxy is an error with its path.
+    const guarded = guardConfigValue(resources);
+    if (!guarded.ok) throw invalidConfig(guarded.errors);
+    const snapshot = encodeSnapshot(this.protos, version, resourceList(guarded.value));
     if (options.nodeId === undefined) this.defaultSnapshot = snapshot;
     else this.perNode.set(options.nodeId, snapshot);
     this.emit('snapshot', { version, nodeId: options.nodeId });
