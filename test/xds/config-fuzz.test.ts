@@ -116,7 +116,7 @@ describe('a mesh fed fuzzed updates keeps serving its last good snapshot', () =>
     await fc.assert(fc.asyncProperty(bad, async (value) => {
       cases++;
       const before = rejected;
-      const error = await mesh.update(value).then(() => undefined, (e: unknown) => e);
+      const error = await mesh.update(value as object).then(() => undefined, (e: unknown) => e);
       assert.ok(hasCode(error, 'XMESH_CONFIG_INVALID'), `rejected with ${String(error)}`);
       assert.ok(error.errors.length > 0 && error.errors.every((e) => typeof e.path === 'string'));
       assert.equal(rejected, before + 1, 'config.rejected fired');
