@@ -36,6 +36,7 @@ function wellFormed(result: BuildResult | TextBuildResult | ReturnType<typeof pa
   for (const e of result.errors) {
     assert.equal(typeof e.path, 'string', `${what}: error path`);
     assert.equal(typeof e.message, 'string', `${what}: error message`);
+    assert.doesNotMatch(e.message, /^internal error/, `${what}: a decoder threw: ${e.path}: ${e.message}`);
     if (e.line !== undefined) assert.ok(Number.isInteger(e.line) && e.line > 0, `${what}: line ${e.line}`);
   }
 }

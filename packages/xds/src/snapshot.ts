@@ -13,7 +13,7 @@ import { decodeListener } from './decode/listener.js';
 import { decodeRouteConfig } from './decode/route.js';
 import { TypeUrl } from './type-urls.js';
 import { deepFreeze } from './freeze.js';
-import { guardConfigValue, resolveLimits, type ConfigLimits } from './input-guard.js';
+import { guardConfigValue, messageOf, resolveLimits, type ConfigLimits } from './input-guard.js';
 
 export type BuildResult =
   | { readonly ok: true; readonly snapshot: MeshSnapshot }
@@ -48,7 +48,15 @@ interface Collected {
 export function buildSnapshot(untrusted: unknown, options: BuildOptions = {}): BuildResult {
   const guarded = guardConfigValue(untrusted, resolveLimits(options.limits));
   if (!guarded.ok) return guarded;
-  const input = guarded.value;
+  try {
+    return buildFromPlainData(guarded.value, options);
+  } catch (error) {
+    // A decoder that throws has a bug, not the config: still an outcome, never an exception.
+    return { ok: false, errors: [{ path: '(root)', message: `internal error while decoding (a bug in xmesh, please report it): ${messageOf(error)}` }] };
+  }
+}
+
+function buildFromPlainData(input: unknown, options: BuildOptions): BuildResult {
   const issues = new Issues();
   const found: Collected = { listeners: [], routes: [], clusters: [], assignments: [] };
   collect(input, issues, found);

@@ -187,7 +187,7 @@ export class PlainComposer {
     return c;
   }
 
-  fail(at: Node | undefined, message: string, stopAtCap = true): void {
+  private fail(at: Node | undefined, message: string, stopAtCap = true): void {
     const offset = at?.range?.[0];
     const error: FieldError = { path: formatPath(this.path), message };
     this.errors.push(offset === undefined ? error : { ...error, line: this.lines.linePos(offset).line });
