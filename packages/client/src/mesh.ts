@@ -422,7 +422,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
 
   /**
    * Applies good edits of `path` (and of the files its dynamic_resources name) as they happen; bad edits
-   * emit `config.rejected` and change nothing.
+   * emit `config.rejected` and change nothing. A file that cannot be watched (its directory missing or
+   * removed) emits `config.rejected` too.
    */
   watch(path: string): void {
     if (this.closedError) return;
@@ -442,10 +443,14 @@ export class Mesh extends EventEmitter<MeshEvents> {
     }
     for (const path of wanted) {
       if (this.fileWatches.has(path)) continue;
-      this.fileWatches.set(path, watchFile(path, () => {
-        const input = this.reloadInput;
-        if (input !== undefined && !this.closedError) this.update(input).catch(() => undefined);
-      }));
+      this.fileWatches.set(path, watchFile(
+        path,
+        () => {
+          const input = this.reloadInput;
+          if (input !== undefined && !this.closedError) this.update(input).catch(() => undefined);
+        },
+        (message) => this.emit('config.rejected', { errors: [{ path, message: `cannot watch: ${message}` }], source: path }),
+      ));
     }
   }
 

@@ -5,11 +5,11 @@
  */
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
-import { loadEnvoyProtos, type EnvoyProtos } from '@xmesh/xds';
+import { guardConfigValue, invalidConfig, loadEnvoyProtos, type EnvoyProtos } from '@xmesh/xds';
 import { adsWire, type AdsWire, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type DiscoveryRequest, type DiscoveryResponse } from '@xmesh/discovery';
 import { consoleLogger, type ControlPlaneEvents, type ControlPlaneLogger } from './events.js';
 import { encodeSnapshot, resourceList, type ServedSnapshot } from './resources.js';
-import type { SessionBase, SessionHost } from './session.js';
+import { StreamRefused, type SessionBase, type SessionHost } from './session.js';
 import { SotwSession } from './sotw-session.js';
 import { DeltaSession } from './delta-session.js';
 
@@ -20,6 +20,17 @@ export interface ControlPlaneOptions {
   /** Sent as `control_plane.identifier` in SotW responses. Default `xmesh-control-plane`. */
   readonly identifier?: string;
 }
+
+/**
+ * Server settings that bound what clients can cost: streams per connection (an ADS client needs one),
+ * and keepalive pings that find a client that vanished without closing its connection (a pod gone, a
+ * partition) within keepalive time + timeout.
+ */
+export const SERVER_OPTIONS: grpc.ServerOptions = Object.freeze({
+  'grpc.max_concurrent_streams': 100,
+  'grpc.keepalive_time_ms': 60_000,
+  'grpc.keepalive_timeout_ms': 20_000,
+});
 
 export interface SetSnapshotOptions {
   /** Serve this snapshot only to streams whose node id is this; others get the default snapshot. */
@@ -52,7 +63,10 @@ export class ControlPlane extends EventEmitter<ControlPlaneEvents> implements Se
    * @throws MeshError XMESH_CONFIG_INVALID listing every resource that cannot be encoded; nothing changes then.
    */
   setSnapshot(version: string, resources: unknown, options: SetSnapshotOptions = {}): void {
-    const snapshot = encodeSnapshot(this.protos, version, resourceList(resources));
+    // Plain data within the config limits first: a cycle, a throwing getter or a proxy is an error with its path.
+    const guarded = guardConfigValue(resources);
+    if (!guarded.ok) throw invalidConfig(guarded.errors);
+    const snapshot = encodeSnapshot(this.protos, version, resourceList(guarded.value));
     if (options.nodeId === undefined) this.defaultSnapshot = snapshot;
     else this.perNode.set(options.nodeId, snapshot);
     this.emit('snapshot', { version, nodeId: options.nodeId });
@@ -89,7 +103,7 @@ export class ControlPlane extends EventEmitter<ControlPlaneEvents> implements Se
   /** Starts serving (plaintext) on `host:port`; port 0 picks a free one. Resolves to the bound port. */
   async listen(port = 0, host = '127.0.0.1'): Promise<number> {
     if (this.server) throw new Error('control plane already listening');
-    const server = new grpc.Server();
+    const server = new grpc.Server(SERVER_OPTIONS);
     server.addService(this.wire as unknown as grpc.ServiceDefinition, {
       StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) => this.serveSotw(call),
       DeltaAggregatedResources: (call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>) => this.serveDelta(call),
@@ -113,29 +127,40 @@ export class ControlPlane extends EventEmitter<ControlPlaneEvents> implements Se
   }
 
   private serveSotw(call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>): void {
-    const session = new SotwSession(++this.streamIds, call.getPeer(), this, (res) => call.write(res));
+    const session = new SotwSession(++this.streamIds, peerOf(call), this, (res, written) => call.write(res, written));
     this.attach(session, call, (req: DiscoveryRequest) => session.onRequest(req));
   }
 
   private serveDelta(call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>): void {
-    const session = new DeltaSession(++this.streamIds, call.getPeer(), this, (res) => call.write(res));
+    const session = new DeltaSession(++this.streamIds, peerOf(call), this, (res, written) => call.write(res, written));
     this.attach(session, call, (req: DeltaDiscoveryRequest) => session.onRequest(req));
   }
 
+  /**
+   * Wires a stream to its session. Every way a stream can end (the client half-closes, resets, vanishes,
+   * sends what does not decode) ends the session once; nothing a client sends escapes a handler; a
+   * client that asks for more than a stream may hold gets RESOURCE_EXHAUSTED.
+   */
   private attach<Req>(session: SessionBase, call: grpc.ServerDuplexStream<Req, unknown>, onRequest: (req: Req) => void): void {
     this.sessions.add(session);
-    let closed = false;
     const done = () => {
-      if (closed) return;
-      closed = true;
+      if (session.closed) return;
+      session.closed = true;
       this.sessions.delete(session);
       this.emit('stream-close', session.info());
     };
     call.on('data', (req: Req) => {
+      if (session.closed) return;
       try {
         onRequest(req);
       } catch (err) {
-        this.logger.error(`stream ${session.streamId}: ${(err as Error).message}`);
+        if (!(err instanceof StreamRefused)) {
+          this.logger.error(`stream ${session.streamId}: ${(err as Error).message}`);
+          return;
+        }
+        this.logger.warn(`stream ${session.streamId} from node "${session.nodeId}" ended: ${err.message}`);
+        done();
+        call.emit('error', { code: grpc.status.RESOURCE_EXHAUSTED, details: err.message });
       }
     });
     call.on('end', () => {
@@ -145,5 +170,13 @@ export class ControlPlane extends EventEmitter<ControlPlaneEvents> implements Se
     call.on('error', done);
     call.on('cancelled', done);
     call.on('close', done);
+  }
+}
+
+function peerOf(call: grpc.ServerDuplexStream<unknown, unknown>): string {
+  try {
+    return call.getPeer();
+  } catch {
+    return 'unknown';
   }
 }

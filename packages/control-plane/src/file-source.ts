@@ -1,16 +1,16 @@
 /**
  * Serves a YAML/JSON resource file through a ControlPlane and watches it: each edit that parses,
  * encodes and (by default) validates as a whole snapshot becomes a new version for every connected
- * client; a bad edit is logged with every error and the previous version keeps being served.
- * Certificate files that `Secret` resources name are read, served inline and watched too: rewriting
- * one (a rotation) pushes a new version.
+ * client; a bad edit — unreadable, over the size limit, an alias bomb, anything — is logged with every
+ * error and its line, and the previous version keeps being served. Nothing a file holds can make a
+ * reload throw or stop later reloads. Certificate files that `Secret` resources name are read, served
+ * inline and watched too: rewriting one (a rotation) pushes a new version.
  */
 import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { formatFieldErrors, isMeshError, type FieldError } from '@xmesh/core';
-import { buildSnapshot, parseConfigText, withLines } from '@xmesh/xds';
+import { MeshError, formatFieldErrors, isMeshError, type FieldError } from '@xmesh/core';
+import { buildSnapshot, parseConfigText, readConfigText, withLines } from '@xmesh/xds';
 import type { ControlPlane } from './control-plane.js';
 import { resourceList } from './resources.js';
 import { inlineSecretFiles } from './secret-files.js';
@@ -34,11 +34,14 @@ export interface FileSource {
   close(): void;
 }
 
-/** Loads `file` and serves it. Resolves after the first load; rejects if that load fails. */
+/**
+ * Loads `file` and serves it. Resolves after the first load; rejects with MeshError XMESH_CONFIG_INVALID
+ * (every error in `errors`) if that load fails.
+ */
 export async function serveFile(plane: ControlPlane, file: string, options: FileSourceOptions = {}): Promise<FileSource> {
   const source = new WatchedFile(plane, path.resolve(file), options);
   const errors = await source.reload();
-  if (errors.length > 0) throw new Error(`${file}: cannot serve:\n${formatFieldErrors(errors)}`);
+  if (errors.length > 0) throw new MeshError('XMESH_CONFIG_INVALID', `${file}: cannot serve:\n${formatFieldErrors(errors)}`, { errors });
   if (options.watch ?? true) source.startWatching(options.debounceMs ?? 50);
   return source;
 }
@@ -60,8 +63,9 @@ class WatchedFile implements FileSource {
     private readonly options: FileSourceOptions,
   ) {}
 
+  /** Never rejects: a load that fails for any reason resolves to its errors, and the next reload runs. */
   reload(): Promise<readonly FieldError[]> {
-    this.loading = this.loading.then(() => this.load());
+    this.loading = this.loading.then(() => this.load()).catch((error: unknown) => this.reject([{ path: this.file, message: `cannot be served: ${String(error)}` }]));
     return this.loading;
   }
 
@@ -73,7 +77,8 @@ class WatchedFile implements FileSource {
       if (name !== null && name !== base) return;
       this.scheduleReload();
     });
-    this.watcher.on('error', () => undefined);
+    // The directory went away or cannot be watched any more: keep serving what was loaded, and say so.
+    this.watcher.on('error', (error: Error) => this.plane.logger.error(`${this.file}: no longer watched (${error.message}); still serving version "${this.version ?? ''}"`));
     this.watchSecretFiles(this.secretFiles);
   }
 
@@ -112,7 +117,7 @@ class WatchedFile implements FileSource {
   private async load(): Promise<readonly FieldError[]> {
     let text: string;
     try {
-      text = await readFile(this.file, 'utf8');
+      text = await readConfigText(this.file);
     } catch (err) {
       return this.reject([{ path: this.file, message: `cannot read: ${(err as Error).message}` }]);
     }

@@ -17,6 +17,7 @@ import { checkListenerSecretRefs, checkSecretRefs } from './decode/secret-refs.j
 import { TypeUrl, type ResourceTypeUrl } from './type-urls.js';
 import { decodeDynamicResources, type AdsBootstrap } from './dynamic-resources.js';
 import { deepFreeze } from './freeze.js';
+import { guardConfigValue, messageOf, resolveLimits, type ConfigLimits } from './input-guard.js';
 
 export type BuildResult =
   | {
@@ -45,6 +46,8 @@ export interface BuildOptions {
    * returns `ads`; otherwise that is an error (the snapshot alone would route nothing).
    */
   readonly allowAds?: boolean;
+  /** Overrides of DEFAULT_CONFIG_LIMITS (depth, values; `maxBytes` for text). */
+  readonly limits?: Partial<ConfigLimits>;
 }
 
 /** Bootstrap fields outside `static_resources` and `dynamic_resources` that configure Envoy itself, not routing: ignored. */
@@ -64,7 +67,22 @@ interface Collected {
   secrets: { r: Reader }[];
 }
 
-export function buildSnapshot(input: unknown, options: BuildOptions = {}): BuildResult {
+/**
+ * Never throws: `input` is first copied as plain data within the config limits (see input-guard.ts), so a
+ * cycle, a throwing getter, a proxy or an oversized object becomes an error with its path.
+ */
+export function buildSnapshot(untrusted: unknown, options: BuildOptions = {}): BuildResult {
+  const guarded = guardConfigValue(untrusted, resolveLimits(options.limits));
+  if (!guarded.ok) return guarded;
+  try {
+    return buildFromPlainData(guarded.value, options);
+  } catch (error) {
+    // A decoder that throws has a bug, not the config: still an outcome, never an exception.
+    return { ok: false, errors: [{ path: '(root)', message: `internal error while decoding (a bug in xmesh, please report it): ${messageOf(error)}` }] };
+  }
+}
+
+function buildFromPlainData(input: unknown, options: BuildOptions): BuildResult {
   const issues = new Issues();
   const found: Collected = { listeners: [], routes: [], clusters: [], assignments: [], secrets: [], ads: undefined };
   collect(input, issues, found, options);

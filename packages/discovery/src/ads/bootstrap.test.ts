@@ -58,4 +58,16 @@ describe('xDS bootstrap', () => {
     );
     assert.throws(() => resolveBootstrap(undefined, {}), /no xDS bootstrap/);
   });
+
+  it('a bootstrap file that cannot be read is XMESH_CONFIG_INVALID with its path, not a raw file system error', () => {
+    const missing = join(tmpdir(), 'xmesh-no-such-bootstrap.json');
+    for (const attempt of [() => resolveBootstrap(missing), () => resolveBootstrap(undefined, { GRPC_XDS_BOOTSTRAP: missing })]) {
+      assert.throws(attempt, (err: Error & { code?: string; errors?: { path: string; message: string }[] }) => {
+        assert.equal(err.code, 'XMESH_CONFIG_INVALID');
+        assert.equal(err.errors?.[0]?.path, missing);
+        assert.match(err.errors?.[0]?.message ?? '', /^cannot read: ENOENT/);
+        return true;
+      });
+    }
+  });
 });

@@ -72,7 +72,7 @@ export function resolveBootstrap(given?: XdsBootstrap | string, env: NodeJS.Proc
   let source: string;
   if (typeof given === 'string') {
     source = given;
-    raw = parseJson(readFileSync(given, 'utf8'), given);
+    raw = parseJson(readBootstrapFile(given), given);
   } else if (given) {
     source = '(bootstrap object)';
     raw = given;
@@ -81,7 +81,7 @@ export function resolveBootstrap(given?: XdsBootstrap | string, env: NodeJS.Proc
     const inline = env['GRPC_XDS_BOOTSTRAP_CONFIG'];
     if (file) {
       source = file;
-      raw = parseJson(readFileSync(file, 'utf8'), file);
+      raw = parseJson(readBootstrapFile(file), file);
     } else if (inline) {
       source = 'GRPC_XDS_BOOTSTRAP_CONFIG';
       raw = parseJson(inline, source);
@@ -92,6 +92,15 @@ export function resolveBootstrap(given?: XdsBootstrap | string, env: NodeJS.Proc
     }
   }
   return validate(raw, source);
+}
+
+function readBootstrapFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    const message = `cannot read: ${(err as Error).message}`;
+    throw new MeshError('XMESH_CONFIG_INVALID', `${file}: ${message}`, { errors: [{ path: file, message }] });
+  }
 }
 
 function parseJson(text: string, source: string): unknown {

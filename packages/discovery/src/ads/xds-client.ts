@@ -153,6 +153,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
         this.backoff.reset();
         this.emit('connection', { connected: true });
       },
+      onIgnored: (typeUrl) => this.emit('warning', `ignoring responses for ${JSON.stringify(typeUrl.slice(0, 200))}: not a resource type this client asks for`),
       onEnd: (error) => this.onStreamEnd(stream, error),
     });
     this.stream = stream;
