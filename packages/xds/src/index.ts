@@ -7,3 +7,4 @@ export { parseConfigText, withLines, splitPath, type ParseResult } from './text.
 export { IGNORED_ENVOY_FIELDS, type IgnoredField } from './ignored.js';
 export { DEFAULT_THRESHOLDS } from './decode/circuit-breakers.js';
 export { DEFAULT_OUTLIER_DETECTION } from './decode/outlier-detection.js';
+export { DEFAULT_DOWNSTREAM_PROTECTION } from './decode/listener.js';
