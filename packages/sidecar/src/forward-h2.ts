@@ -1,19 +1,21 @@
 /**
  * Forwards one attempt over the endpoint's shared HTTP/2 session: request headers and DATA go up,
- * response headers, DATA and trailers come down, all as bytes (messages are never decoded).
+ * response headers, DATA and trailers come down, all as bytes (messages are never decoded; a gRPC
+ * response's framing is metered so an oversized message ends the stream at its length prefix).
  *
  * Each end is reported to the retry layer before the client sees it: a response that may be
  * retried (trailers-only, or a non-2xx status) is held back until the retry layer declined it; a
  * retried attempt's response is dropped. A failure before response headers becomes a local reply,
- * after them a reset of the client stream.
+ * after them a reset of the client stream; a client that goes away cancels the upstream stream.
  */
 import { constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import { MeshError } from '@xmesh/core';
 import { BodyRelay } from './body-relay.js';
 import { H2Downstream } from './downstream.js';
+import { GrpcFrameMeter } from './grpc-frame-meter.js';
 import { HeaderView } from './header-view.js';
 import { h2FromH1 } from './request-headers.js';
-import { cancelledOutcome, parseGrpcStatus, responseOutcome, withResponseHeaders, type AttemptFailure, type ProxyAttempt } from './proxy-attempt.js';
+import { cancelledOutcome, isFinalStatus, parseGrpcStatus, responseOutcome, withResponseHeaders, type AttemptFailure, type ProxyAttempt } from './proxy-attempt.js';
 
 const END_STREAM = constants.NGHTTP2_FLAG_END_STREAM;
 const CONNECT_ERRORS: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET']);
@@ -55,6 +57,8 @@ class H2Forward {
   private upstream: ForwardedStream | undefined = undefined;
   private grpcStatus: number | undefined = undefined;
   private trailers: IncomingHttpHeaders | undefined = undefined;
+  /** Meters the framing of a gRPC response (created with its headers). */
+  private meter: GrpcFrameMeter | undefined = undefined;
   private settled = false;
 
   constructor(private readonly attempt: ProxyAttempt) {}
@@ -81,7 +85,7 @@ class H2Forward {
     upstream.on('error', onError);
     upstream.on('close', onClose);
     if (ds.hasBody) {
-      ds.relay ??= new BodyRelay(ds.body, attempt.retry !== undefined);
+      ds.relay ??= new BodyRelay(ds.body, attempt.retry !== undefined, undefined, ds.grpc ? { owner: ds, maxMessageBytes: attempt.proxy.maxGrpcMessageBytes } : undefined);
       ds.relay.attach(upstream);
     }
   }
@@ -90,6 +94,10 @@ class H2Forward {
     if (this.settled) return;
     const ds = this.attempt.downstream;
     this.httpStatus = Number(headers[':status']);
+    if (!isFinalStatus(this.httpStatus)) {
+      this.failed(undefined, 'reset', new MeshError('XMESH_PROTOCOL', `upstream ${this.attempt.endpoint?.id}: invalid response status ${String(headers[':status'])}`, this.origin()));
+      return;
+    }
     const endStream = (flags & END_STREAM) !== 0;
     if (endStream) this.grpcStatus = parseGrpcStatus(headers['grpc-status']);
     if (this.attempt.retry !== undefined && (endStream || this.httpStatus >= 300)) {
@@ -99,8 +107,16 @@ class H2Forward {
         return;
       }
     }
-    ds.respond(withResponseHeaders(headers as OutgoingHttpHeaders, this.attempt), endStream);
+    if (!ds.respond(withResponseHeaders(headers as OutgoingHttpHeaders, this.attempt), endStream)) {
+      // The client could not be sent these headers and got a local reply instead.
+      this.settled = true;
+      this.closeUpstream();
+      this.attempt.retry?.end();
+      this.attempt.finish({ kind: 'local_error', httpStatus: this.httpStatus, grpcStatus: undefined, latencyMs: this.attempt.elapsed() });
+      return;
+    }
     if (endStream) this.settle();
+    else if (ds.grpc) this.meter = new GrpcFrameMeter(this.attempt.proxy.maxGrpcMessageBytes);
   }
 
   receivedTrailers(trailers: IncomingHttpHeaders): void {
@@ -110,6 +126,14 @@ class H2Forward {
 
   data(chunk: Buffer): void {
     if (this.settled) return;
+    const meter = this.meter;
+    if (meter !== undefined) {
+      const allowed = meter.scan(chunk);
+      if (allowed >= 0) {
+        this.messageTooLarge(allowed === 0 ? undefined : chunk.subarray(0, allowed), meter);
+        return;
+      }
+    }
     const writable = this.attempt.downstream.writable;
     if (!writable.write(chunk)) {
       const upstream = this.upstream!;
@@ -129,7 +153,7 @@ class H2Forward {
     this.failed(undefined, 'reset', error);
   }
 
-  /** The client went away. */
+  /** The client went away (or the sidecar ended its request). */
   downstreamAborted(): void {
     if (!this.settled) {
       this.settled = true;
@@ -139,8 +163,8 @@ class H2Forward {
     this.closeUpstream();
   }
 
-  /** No usable response: retry, or a local reply (reset once headers went out). `timeout` is the retry layer's error. */
-  failed(error: Error | undefined, failure: AttemptFailure, timeout: MeshError | undefined): void {
+  /** No usable response: retry, or a local reply (reset once headers went out). `error` is the mesh's own (a timeout, a protocol error). */
+  failed(cause: Error | undefined, failure: AttemptFailure, error: MeshError | undefined): void {
     if (this.settled) return;
     this.settled = true;
     const { attempt } = this;
@@ -148,14 +172,35 @@ class H2Forward {
     this.closeUpstream();
     const committed = ds.headersSent;
     const retried = attempt.retried({ httpStatus: this.httpStatus, grpcStatus: undefined, failure, headers: undefined }, committed);
-    const meshError = timeout ?? new MeshError(
+    const meshError = error ?? new MeshError(
       failure === 'connect' ? 'XMESH_CONNECT_FAILED' : 'XMESH_UPSTREAM_RESET',
-      `upstream ${attempt.endpoint?.id}: ${error?.message ?? 'stream reset'}`,
-      { cause: error, cluster: attempt.cluster?.name, endpoint: attempt.endpoint?.id },
+      `upstream ${attempt.endpoint?.id}: ${cause?.message ?? 'stream reset'}`,
+      { ...this.origin(), cause },
     );
     attempt.finish({ kind: 'local_error', httpStatus: this.httpStatus, grpcStatus: ds.grpc ? meshError.grpcStatus : undefined, latencyMs: attempt.elapsed() });
     if (retried) return;
     ds.reject(meshError);
+  }
+
+  /**
+   * A response message's length prefix is over the limit: the upstream stream is cancelled and the
+   * client gets what came before it, then RESOURCE_EXHAUSTED in trailers when the cut falls on a
+   * message boundary, else a reset.
+   */
+  private messageTooLarge(before: Buffer | undefined, meter: GrpcFrameMeter): void {
+    this.settled = true;
+    const { attempt } = this;
+    const ds = attempt.downstream;
+    this.closeUpstream();
+    const error = new MeshError('XMESH_MESSAGE_TOO_LARGE', `upstream ${attempt.endpoint?.id}: response message larger than ${meter.limit} bytes`, this.origin());
+    attempt.retried({ httpStatus: this.httpStatus, grpcStatus: error.grpcStatus, failure: 'none', headers: undefined }, true);
+    attempt.finish({ kind: 'local_error', httpStatus: this.httpStatus, grpcStatus: error.grpcStatus, latencyMs: attempt.elapsed() });
+    if (meter.splitPrefix) {
+      ds.abort();
+      return;
+    }
+    if (before !== undefined) ds.writable.write(before);
+    ds.finish({ 'grpc-status': String(error.grpcStatus), 'grpc-message': encodeURIComponent(`${error.code}: ${error.message}`) });
   }
 
   /** The response completed and went to the client. */
@@ -177,6 +222,10 @@ class H2Forward {
   private closeUpstream(): void {
     const upstream = this.upstream;
     if (upstream !== undefined && !upstream.destroyed) upstream.close(constants.NGHTTP2_CANCEL);
+  }
+
+  private origin(): { cluster: string | undefined; endpoint: string | undefined } {
+    return { cluster: this.attempt.cluster?.name, endpoint: this.attempt.endpoint?.id };
   }
 }
 

@@ -15,6 +15,8 @@ export interface ProxyContext {
   readonly sessionKey: object;
   /** Creates the upstream HTTP/2 session for an endpoint (kept under `sessionKey`). */
   readonly newSession: (endpoint: Endpoint) => UpstreamSession;
+  /** Largest gRPC message relayed either way (`SidecarLimits.maxGrpcMessageBytes`). */
+  readonly maxGrpcMessageBytes: number;
 }
 
 /** What an attempt's end is reported to the retry layer as. */
@@ -33,6 +35,11 @@ export class ProxyAttempt extends PipelineCall implements DownstreamAbortHandler
     deadline: number,
   ) {
     super(state, request, deadline);
+  }
+
+  /** The sidecar relays bytes: the retry layer enforces the deadline (`grpc-timeout`) itself. */
+  override get transportEnforcesDeadline(): boolean {
+    return false;
   }
 
   /** The pipeline refused the call: reply locally with the error. */
@@ -76,6 +83,11 @@ export class ProxyAttempt extends PipelineCall implements DownstreamAbortHandler
 export function responseOutcome(httpStatus: number, grpcStatus: number | undefined, latencyMs: number): CallOutcome {
   const failed = grpcStatus !== undefined ? grpcStatus !== 0 : httpStatus >= 500;
   return { kind: failed ? 'upstream_error' : 'success', httpStatus, grpcStatus, latencyMs };
+}
+
+/** A final response status a proxy can relay (1xx are interim; 0, 600+ and non-numbers are protocol errors). */
+export function isFinalStatus(status: number): boolean {
+  return Number.isInteger(status) && status >= 200 && status <= 599;
 }
 
 export function parseGrpcStatus(value: unknown): number | undefined {
