@@ -52,7 +52,7 @@ export interface DualListenerOptions {
   /** The downstream protections a new connection gets (read at accept). */
   readonly protection?: () => DownstreamProtection;
   readonly limits?: SidecarLimits;
-  readonly events?: Partial<ListenerEvents>;
+  readonly events?: ListenerEvents;
 }
 
 const NO_EVENTS: ListenerEvents = {
@@ -68,9 +68,11 @@ const NO_EVENTS: ListenerEvents = {
 
 const GUARD = Symbol('xmesh.session-guard');
 type GuardedSession = Http2Session & { [GUARD]?: SessionGuard };
+/** A closed stream no longer has its session: it keeps the guard itself. */
+type GuardedStream = ServerHttp2Stream & { [GUARD]: SessionGuard };
 
-function onGuardedStreamClose(this: ServerHttp2Stream): void {
-  (this.session as GuardedSession | undefined)?.[GUARD]?.streamClosed(this, this.headersSent);
+function onGuardedStreamClose(this: GuardedStream): void {
+  this[GUARD].streamClosed(this, this.headersSent);
 }
 
 /** Errors of client sockets, sessions and streams end them; node already did, the listener only keeps the process alive. */
@@ -106,11 +108,12 @@ export class DualListener {
     this.baseSettings = withStreamWindow(options.settings);
     this.protection = options.protection ?? (() => DEFAULT_DOWNSTREAM_PROTECTION);
     this.limits = options.limits ?? defaultSidecarLimits();
-    this.events = { ...NO_EVENTS, ...options.events };
+    this.events = options.events ?? NO_EVENTS;
     this.h2.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
       stream.on('error', ignoreError);
       const guard = (stream.session as GuardedSession | undefined)?.[GUARD];
       if (guard !== undefined) {
+        (stream as GuardedStream)[GUARD] = guard;
         guard.streamOpened(stream);
         stream.on('close', onGuardedStreamClose);
       }

@@ -78,6 +78,7 @@ export class SessionGuard {
   streamClosed(stream: ServerHttp2Stream, answered: boolean): void {
     this.active--;
     this.closedStreams++;
+    if (this.ended) return;
     if (!answered) {
       const livedSeconds = Math.floor((performance.now() - (stream as TimedStream)[OPENED_AT]) / 1000);
       if (livedSeconds <= this.limits.prematureResetMinStreamLifetimeSeconds) this.prematureResets++;
@@ -122,12 +123,19 @@ export class SessionGuard {
     this.session.close();
   }
 
-  /** GOAWAY and close now, in-flight streams included (Envoy closes such a connection outright). */
+  /**
+   * GOAWAY and close, in-flight streams included (Envoy closes such a connection outright). Deferred
+   * to the next turn: destroying a session from inside its own frame processing (this runs in a
+   * stream's 'close') trips an assertion in node's HTTP/2 stream listener.
+   */
   private abort(): void {
     if (this.ended) return;
     this.dispose();
-    if (this.session.destroyed) return;
-    this.session.goaway();
-    this.session.destroy();
+    const session = this.session;
+    setImmediate(() => {
+      if (session.destroyed) return;
+      session.goaway();
+      session.destroy();
+    });
   }
 }
