@@ -168,6 +168,9 @@ function onStreamTimeout(this: DownstreamStream): void {
   this[DOWNSTREAM].streamIdle();
 }
 
+/** How long a client may keep sending a request whose response is complete (see `H2Downstream.complete`). */
+const HALF_CLOSED_GRACE_MS = 1000;
+
 /** Response options; node:http2 copies them, so one frozen object serves every response. */
 const RESPOND_ENDED = Object.freeze({ endStream: true, waitForTrailers: false });
 const RESPOND_OPEN = Object.freeze({ endStream: false, waitForTrailers: true });
@@ -283,10 +286,20 @@ export class H2Downstream extends BaseDownstream implements Downstream {
     return !this.hasBody || this.stream.readableEnded;
   }
 
-  /** The response is complete: a request body still arriving is drained, not buffered. */
+  /**
+   * The response is complete. A request still arriving is drained, not buffered; a client that has
+   * not ended it shortly after is told to stop sending with RST_STREAM(NO_ERROR) (RFC 9113 §8.1).
+   * Not at once: grpc-js reads a RST_STREAM that arrives with a trailers-only response as a call
+   * without status.
+   */
   private complete(): void {
     this.done = true;
-    if (!this.stream.readableEnded) this.stream.resume();
+    if (this.stream.readableEnded) return;
+    this.stream.resume();
+    const stream = this.stream;
+    setTimeout(() => {
+      if (!stream.destroyed && !stream.readableEnded) stream.close(constants.NGHTTP2_NO_ERROR);
+    }, HALF_CLOSED_GRACE_MS).unref();
   }
 }
 
@@ -385,6 +398,8 @@ export class H1Downstream extends BaseDownstream implements Downstream {
       return;
     }
     const reply = localReply(error, this.grpc);
+    // A request still arriving is not read further: the connection closes after the reply (as Envoy).
+    if (!this.req.complete) this.res.shouldKeepAlive = false;
     if (!this.writeHead(reply.headers)) {
       this.abort();
       return;

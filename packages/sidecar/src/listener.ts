@@ -18,7 +18,7 @@
  * lets in-flight requests finish, and resolves once every connection closed (or the grace period ran out).
  */
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createH2Server, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream, type Settings } from 'node:http2';
 import { DEFAULT_DOWNSTREAM_PROTECTION, type DownstreamProtection } from '@xmesh/xds';
 import { CONNECTION_WINDOW, withStreamWindow } from './flow-control.js';
@@ -30,6 +30,10 @@ const PREFACE = Buffer.from('PRI * HTTP/2.0');
 const HTTP1_TIMEOUT_CHECK_MS = 1000;
 /** Node's floor for `maxHeaderListPairs`; the HCM's `max_headers_count` is checked per request by the front. */
 const H2_HEADER_PAIRS_BACKSTOP = 4096;
+/** The longest keep-alive timeout node can arm (it may add a buffer to it): "none" in effect. */
+const KEEP_ALIVE_MAX_MS = MAX_TIMER_MS - 60_000;
+/** Node 22's `keepAliveTimeoutBuffer` (not in @types/node 20). */
+type HttpServerOptions = ServerOptions & { keepAliveTimeoutBuffer?: number };
 
 export interface DualListenerHandlers {
   readonly onStream: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => void;
@@ -83,11 +87,12 @@ export class DualListener {
   private readonly h2 = createH2Server({ maxHeaderListPairs: H2_HEADER_PAIRS_BACKSTOP });
   private readonly h1 = createHttpServer({
     joinDuplicateHeaders: true,
-    // Armed at creation (node checks only when one is set at creation); set per accept from the HCM.
     headersTimeout: DEFAULT_DOWNSTREAM_PROTECTION.streamIdleTimeoutMs,
     requestTimeout: 0,
     connectionsCheckingInterval: HTTP1_TIMEOUT_CHECK_MS,
-  });
+    // The keep-alive timeout is the HCM's idle_timeout exactly (node would add a second).
+    keepAliveTimeoutBuffer: 0,
+  } as HttpServerOptions);
   private readonly sessions = new Set<Http2Session>();
   private readonly sockets = new Set<Socket>();
   /** HTTP/1.1 connections, and the responses in flight on them. */
@@ -131,6 +136,9 @@ export class DualListener {
       handlers.onRequest(req, res);
     });
     this.h1.on('error', ignoreError);
+    // Node tracks HTTP/1.1 connections against headersTimeout / requestTimeout once its server
+    // listens; this one never does (sockets are handed to it), so start the tracking explicitly.
+    this.h1.emit('listening');
     this.net = createNetServer({ noDelay: true }, (socket) => this.sniff(socket));
     this.net.maxConnections = this.limits.maxConnections;
     this.net.on('drop', () => this.events.connectionOverflow());
@@ -235,7 +243,7 @@ export class DualListener {
     h1.requestTimeout = protection.requestTimeoutMs;
     h1.headersTimeout = protection.requestTimeoutMs > 0 && (headersTimeout === 0 || headersTimeout > protection.requestTimeoutMs) ? protection.requestTimeoutMs : headersTimeout;
     // A keep-alive connection waiting for its next request: Envoy's idle_timeout (0 = none).
-    h1.keepAliveTimeout = protection.idleTimeoutMs > 0 ? Math.min(protection.idleTimeoutMs, MAX_TIMER_MS) : MAX_TIMER_MS;
+    h1.keepAliveTimeout = Math.min(protection.idleTimeoutMs > 0 ? protection.idleTimeoutMs : Infinity, KEEP_ALIVE_MAX_MS);
     // One more than allowed, so the front sees an excess and answers 431 (node would drop the rest silently).
     h1.maxHeadersCount = protection.maxHeadersCount + 1;
     h1.maxRequestsPerSocket = protection.maxRequestsPerConnection;
