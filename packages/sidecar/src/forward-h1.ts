@@ -146,7 +146,9 @@ class H1Forward implements Dispatcher.DispatchHandler, DownstreamAbortHandler {
     const { attempt } = this;
     const ds = attempt.downstream;
     const retried = attempt.retried({ httpStatus: this.status, grpcStatus: undefined, failure, headers: undefined }, ds.headersSent);
-    const meshError = this.abortError ?? new MeshError(failure === 'connect' ? 'XMESH_CONNECT_FAILED' : 'XMESH_UPSTREAM_RESET', `upstream ${attempt.endpoint?.id}: ${error.message}`, { cause: error, cluster: attempt.cluster?.name, endpoint: attempt.endpoint?.id });
+    // undici's parser errors mean the upstream broke HTTP/1.1: an unparsable status line, bad framing.
+    const code = failure === 'connect' ? 'XMESH_CONNECT_FAILED' : error.name === 'HTTPParserError' ? 'XMESH_PROTOCOL' : 'XMESH_UPSTREAM_RESET';
+    const meshError = this.abortError ?? new MeshError(code, `upstream ${attempt.endpoint?.id}: ${error.message}`, { cause: error, cluster: attempt.cluster?.name, endpoint: attempt.endpoint?.id });
     attempt.finish({ kind: 'local_error', httpStatus: this.status, grpcStatus: undefined, latencyMs: attempt.elapsed() });
     if (!retried) ds.reject(meshError);
   }

@@ -173,7 +173,7 @@ class H2Forward {
     const committed = ds.headersSent;
     const retried = attempt.retried({ httpStatus: this.httpStatus, grpcStatus: undefined, failure, headers: undefined }, committed);
     const meshError = error ?? new MeshError(
-      failure === 'connect' ? 'XMESH_CONNECT_FAILED' : 'XMESH_UPSTREAM_RESET',
+      failure === 'connect' ? 'XMESH_CONNECT_FAILED' : isProtocolError(cause) ? 'XMESH_PROTOCOL' : 'XMESH_UPSTREAM_RESET',
       `upstream ${attempt.endpoint?.id}: ${cause?.message ?? 'stream reset'}`,
       { ...this.origin(), cause },
     );
@@ -227,6 +227,11 @@ class H2Forward {
   private origin(): { cluster: string | undefined; endpoint: string | undefined } {
     return { cluster: this.attempt.cluster?.name, endpoint: this.attempt.endpoint?.id };
   }
+}
+
+/** nghttp2 found the upstream's frames invalid (a bad `:status`, malformed headers): the upstream broke HTTP/2. */
+function isProtocolError(error: Error | undefined): boolean {
+  return error !== undefined && error.message.includes('NGHTTP2_PROTOCOL_ERROR');
 }
 
 /** A stream that never reached the upstream (its session failed to connect) is a connect failure. */
