@@ -25,6 +25,9 @@ export interface SessionGuardEvents {
   tooManyPrematureResets(): void;
 }
 
+/** Envoy's default HCM `drain_timeout`: how long a draining connection may wait for streams to appear done. */
+const DRAIN_TIMEOUT_MS = 5000;
+
 /** Longest delay a Node timer takes (longer ones fire at once). */
 export const MAX_TIMER_MS = 2_147_483_647;
 
@@ -117,10 +120,25 @@ export class SessionGuard {
     this.idleTimer.unref();
   }
 
-  /** GOAWAY; streams in flight finish (each bounded by its own timeouts), then the connection closes. */
+  /**
+   * GOAWAY; streams in flight finish (each bounded by its own timeouts), then the connection closes.
+   * Without a stream, or if only streams node never surfaced remain (a HEADERS block that never
+   * ended) once Envoy's default `drain_timeout` passed, it is closed outright.
+   */
   private drain(): void {
-    if (this.ended || this.session.closed || this.session.destroyed) return;
-    this.session.close();
+    const session = this.session;
+    if (this.ended || session.destroyed) return;
+    if (this.active === 0) {
+      if (!session.closed) session.goaway();
+      session.destroy();
+      return;
+    }
+    if (session.closed) return;
+    session.close();
+    const timer = setTimeout(() => {
+      if (!session.destroyed && this.active === 0) session.destroy();
+    }, DRAIN_TIMEOUT_MS);
+    timer.unref();
   }
 
   /**

@@ -46,8 +46,13 @@ export class GoodTraffic {
     await res.body.text();
   }
 
+  /** Starts the loops; counts start from zero. */
   start(): void {
     this.running = true;
+    this.started = 0;
+    this.ok = 0;
+    this.failed = 0;
+    this.errors.length = 0;
     const pause = this.options.pauseMs ?? 5;
     for (let i = 0; i < (this.options.grpcLoops ?? 2); i++) this.loops.push(this.loop(pause, () => this.grpcCall()));
     for (let i = 0; i < (this.options.httpLoops ?? 1); i++) this.loops.push(this.loop(pause, () => this.httpCall()));
