@@ -14,21 +14,7 @@ import { startSidecar, type Sidecar } from '@xmesh/sidecar';
 import { FakeClock } from '../support/fake-clock.js';
 import { grpcPrefix, startRawUpstream, type RawStream, type RawUpstream } from './support/raw-h2.js';
 import { hostileConfig, startGoodUpstreams, type GoodUpstreams } from './support/topology.js';
-
-async function until(predicate: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
-/** `promise`, or a rejection naming `what` after `ms` (a call that never ends fails its own test). */
-function within<T>(promise: Promise<T>, what: string, ms = 10_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms)));
-  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
-}
+import { until, within } from './support/waits.js';
 
 interface Call {
   headers: IncomingHttpHeaders | undefined;

@@ -13,29 +13,12 @@ import { request } from 'undici';
 import { startSidecarProcess, type SidecarProcess } from './support/sidecar-process.js';
 import { GoodTraffic } from './support/good-traffic.js';
 import { Frame, FrameReader, PREFACE, ERROR_CODES, frame, grpcPrefix, headersFrames, settings, startRawUpstream, type RawUpstream } from './support/raw-h2.js';
+import { rawExchange, rapidReset } from './support/raw-client.js';
 import { runCase, type AttackOutcome } from './support/suite-figures.js';
+import { settlesWithin } from './support/waits.js';
 import { hostileConfig, startGoodUpstreams, type GoodUpstreams } from './support/topology.js';
 
 const MAX_CONNECTIONS = 300;
-
-/** Resolves with what a raw connection received once it closed, or with `undefined` if it is still open after `ms`. */
-function rawExchange(port: number, bytes: string | Buffer, ms: number): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    let received = '';
-    const socket = connectTcp(port, '127.0.0.1', () => socket.write(bytes));
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk: string) => (received += chunk));
-    socket.on('error', () => undefined);
-    const timer = setTimeout(() => {
-      socket.destroy();
-      resolve(undefined);
-    }, ms);
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve(received);
-    });
-  });
-}
 
 /** A raw connection that reads (and drops) what it receives, so it sees the server close it. */
 function openSocket(port: number): Promise<Socket> {
@@ -50,12 +33,6 @@ function openSocket(port: number): Promise<Socket> {
 
 function closed(socket: Socket): Promise<void> {
   return socket.destroyed ? Promise.resolve() : new Promise((resolve) => socket.once('close', () => resolve()));
-}
-
-/** Resolves true if `promise` settles within `ms`. */
-function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([promise.then(() => true, () => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)))]).finally(() => clearTimeout(timer));
 }
 
 function h2(target: string): Promise<ClientHttp2Session> {
@@ -159,25 +136,7 @@ describe('hostile clients against the sidecar (own process)', () => {
   test('rapid reset (CVE-2023-44487): 5,000 streams opened and reset at once; connections with mostly premature resets are closed', async (t) => {
     const before = await sidecar.stats();
     await runCase(t, sidecar, traffic, async () => {
-      let opened = 0;
-      let connections = 0;
-      while (opened < 5000 && connections < 200) {
-        connections++;
-        const session = await h2(sidecar.target);
-        while (opened < 5000 && !session.closed && !session.destroyed) {
-          let stream: ClientHttp2Stream;
-          try {
-            stream = session.request({ ':method': 'POST', ':path': '/xmesh.echo.Echo/Echo', 'content-type': 'application/grpc', te: 'trailers' });
-          } catch {
-            break;
-          }
-          stream.on('error', () => undefined);
-          stream.close(constants.NGHTTP2_CANCEL);
-          opened++;
-          if (opened % 50 === 0) await new Promise((r) => setImmediate(r));
-        }
-        session.destroy();
-      }
+      const { opened, connections } = await rapidReset(sidecar.target, '/xmesh.echo.Echo/Echo', 5000, 200);
       // Each stream was opened and reset: handled when the attacker had to reconnect rather than keep one connection.
       return { attacks: opened, handled: connections > 1 ? opened : 0 };
     });

@@ -7,32 +7,17 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer, request as httpRequest, type Server } from 'node:http';
 import { connect as connectH2 } from 'node:http2';
-import { createServer as createNetServer, connect as connectTcp, type Server as NetServer } from 'node:net';
+import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { request } from 'undici';
 import { startSidecar, type Sidecar } from '@xmesh/sidecar';
 import { startRawUpstream, type RawUpstream } from './support/raw-h2.js';
+import { rawExchange } from './support/raw-client.js';
+import { within } from './support/waits.js';
 
-function within<T>(promise: Promise<T>, what: string, ms = 10_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms)));
-  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
-}
-
-/** Sends `text` on a raw connection; resolves with everything received until the server closes or `ms` pass. */
-function rawExchange(port: number, text: string, ms = 2000): Promise<string> {
-  return new Promise((resolve) => {
-    let received = '';
-    const socket = connectTcp(port, '127.0.0.1', () => socket.write(text));
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk: string) => (received += chunk));
-    socket.on('error', () => undefined);
-    const timer = setTimeout(() => socket.destroy(), ms);
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve(received);
-    });
-  });
+/** What a raw HTTP/1.1 exchange got back before the sidecar closed the connection. */
+async function ask(port: number, text: string): Promise<string> {
+  return (await rawExchange(port, text, 5000)) ?? 'the connection stayed open';
 }
 
 /** An upstream answering `<name> host=<Host> path=<url>`. */
@@ -95,10 +80,10 @@ describe('request targets and Host', () => {
   });
 
   test('an absolute-form target is routed by its authority, which replaces Host upstream', async () => {
-    const reply = await rawExchange(sidecar.address.port, 'GET http://b.svc/some/path?q=1 HTTP/1.1\r\nHost: a.svc\r\nConnection: close\r\n\r\n');
+    const reply = await ask(sidecar.address.port, 'GET http://b.svc/some/path?q=1 HTTP/1.1\r\nHost: a.svc\r\nConnection: close\r\n\r\n');
     assert.match(reply, /^HTTP\/1\.1 200/);
     assert.match(reply, /B host=b\.svc path=\/some\/path\?q=1$/);
-    const withPort = await rawExchange(sidecar.address.port, 'GET http://user@b.svc:8080 HTTP/1.1\r\nHost: b.svc:8080\r\nConnection: close\r\n\r\n');
+    const withPort = await ask(sidecar.address.port, 'GET http://user@b.svc:8080 HTTP/1.1\r\nHost: b.svc:8080\r\nConnection: close\r\n\r\n');
     assert.match(withPort, /B host=b\.svc:8080 path=\/$/);
     // A stock client sending a proxy request (absolute-form), as to a forward proxy.
     const viaHttp = await new Promise<string>((resolve, reject) => {
@@ -115,21 +100,21 @@ describe('request targets and Host', () => {
   });
 
   test('with allow_absolute_url: false the target is the path as sent (no route: 404)', async () => {
-    const reply = await rawExchange(strict.address.port, 'GET http://b.svc/x HTTP/1.1\r\nHost: a.svc\r\nConnection: close\r\n\r\n');
+    const reply = await ask(strict.address.port, 'GET http://b.svc/x HTTP/1.1\r\nHost: a.svc\r\nConnection: close\r\n\r\n');
     assert.match(reply, /^HTTP\/1\.1 404/);
   });
 
   test('two Host headers are rejected with 400 and the connection closes; a malformed target is a 400', async () => {
-    const reply = await rawExchange(sidecar.address.port, 'GET /x HTTP/1.1\r\nHost: a.svc\r\nHost: b.svc\r\n\r\n');
+    const reply = await ask(sidecar.address.port, 'GET /x HTTP/1.1\r\nHost: a.svc\r\nHost: b.svc\r\n\r\n');
     assert.match(reply, /^HTTP\/1\.1 400/);
     assert.match(reply, /connection: close/i);
-    const bad = await rawExchange(sidecar.address.port, 'GET ftp:/nowhere HTTP/1.1\r\nHost: a.svc\r\n\r\n');
+    const bad = await ask(sidecar.address.port, 'GET ftp:/nowhere HTTP/1.1\r\nHost: a.svc\r\n\r\n');
     assert.match(bad, /^HTTP\/1\.1 400/);
   });
 
   test('HTTP/1.0 gets 426 unless accept_http_10; then default_host_for_http_10 routes a request without Host', async () => {
-    assert.match(await rawExchange(sidecar.address.port, 'GET /x HTTP/1.0\r\nHost: a.svc\r\n\r\n'), /^HTTP\/1\.1 426/);
-    const reply = await rawExchange(legacy.address.port, 'GET /old HTTP/1.0\r\n\r\n');
+    assert.match(await ask(sidecar.address.port, 'GET /x HTTP/1.0\r\nHost: a.svc\r\n\r\n'), /^HTTP\/1\.1 426/);
+    const reply = await ask(legacy.address.port, 'GET /old HTTP/1.0\r\n\r\n');
     assert.match(reply, /^HTTP\/1\.1 200/);
     assert.match(reply, /B host=b\.svc path=\/old$/);
   });

@@ -17,6 +17,7 @@ import { loadEcho, type EchoClient } from '../support/echo-server.js';
 import { unary } from '../support/grpc-call.js';
 import { Frame, FrameReader, PREFACE, grpcPrefix, headersFrames, settings as settingsFrame, startRawUpstream, type RawStream, type RawUpstream } from './support/raw-h2.js';
 import { hostileConfig, startGoodUpstreams, type GoodUpstreams, type HostileRoute } from './support/topology.js';
+import { until, within } from './support/waits.js';
 
 const GRPC_RESPONSE: [string, string][] = [[':status', '200'], ['content-type', 'application/grpc']];
 
@@ -25,20 +26,6 @@ const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const close of cleanup.splice(0).reverse()) await close();
 });
-
-function within<T>(promise: Promise<T>, what: string, ms = 10_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms)));
-  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
-}
-
-async function until(predicate: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 interface Setup {
   readonly sidecar: Sidecar;

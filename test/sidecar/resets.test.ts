@@ -13,6 +13,8 @@ import { startSidecar, type Sidecar } from '@xmesh/sidecar';
 import { loadEcho, type EchoClient } from '../support/echo-server.js';
 import { unary } from '../support/grpc-call.js';
 import { ERROR_CODES, grpcPrefix, startRawUpstream, type RawStream, type RawUpstream } from './support/raw-h2.js';
+import { rapidReset } from './support/raw-client.js';
+import { until } from './support/waits.js';
 import { hostileConfig, startGoodUpstreams, type GoodUpstreams } from './support/topology.js';
 
 const GRPC_HEADERS: [string, string][] = [[':status', '200'], ['content-type', 'application/grpc']];
@@ -39,15 +41,6 @@ function grpcRequest(session: ClientHttp2Session, path: string, body?: Buffer): 
   stream.resume();
   if (body !== undefined) stream.end(body);
   return { stream, seen };
-}
-
-/** Waits until `predicate` holds (polling), failing after `ms`. */
-async function until(predicate: () => boolean, ms = 10_000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 describe('sidecar resets and crash-prone peers', () => {
@@ -106,12 +99,12 @@ describe('sidecar resets and crash-prone peers', () => {
         const seenBefore = upstream.streams.length;
         const { stream, seen } = grpcRequest(session, `/h/hang/${code}`);
         stream.write(grpcPrefix(1));
-        await until(() => upstream.streams.length > seenBefore, 10_000, 'the upstream stream');
-        if (afterHeaders) await until(() => seen.headers !== undefined, 10_000, 'response headers');
+        await until(() => upstream.streams.length > seenBefore, 'the upstream stream');
+        if (afterHeaders) await until(() => seen.headers !== undefined, 'response headers');
         const upstreamId = upstream.streams.at(-1)!.id;
         stream.close(code);
         await seen.closed;
-        await until(() => upstream.resets.some((r) => r.id === upstreamId), 10_000, `the upstream reset after a client ${code}`);
+        await until(() => upstream.resets.some((r) => r.id === upstreamId), `the upstream reset after a client ${code}`);
         assert.equal(upstream.resets.find((r) => r.id === upstreamId)?.code, constants.NGHTTP2_CANCEL);
       }
     }
@@ -119,32 +112,8 @@ describe('sidecar resets and crash-prone peers', () => {
   });
 
   test('rapid reset (CVE-2023-44487): thousands of streams opened and reset at once; the connection is closed, the process lives', async () => {
-    let opened = 0;
-    let sessions = 0;
     const total = 4000;
-    while (opened < total) {
-      sessions++;
-      const session = connect(`http://${sidecar.target}`);
-      session.on('error', () => undefined);
-      await new Promise<void>((resolve) => {
-        session.once('connect', () => resolve());
-        session.once('close', () => resolve());
-      });
-      while (opened < total && !session.closed && !session.destroyed) {
-        let stream: ClientHttp2Stream;
-        try {
-          stream = session.request({ ':method': 'POST', ':path': '/xmesh.echo.Echo/Echo', 'content-type': 'application/grpc', te: 'trailers' });
-        } catch {
-          break;
-        }
-        stream.on('error', () => undefined);
-        stream.close(constants.NGHTTP2_CANCEL);
-        opened++;
-        if (opened % 100 === 0) await new Promise((r) => setImmediate(r));
-      }
-      session.destroy();
-      if (sessions > 100) break;
-    }
+    const { opened, connections: sessions } = await rapidReset(sidecar.target, '/xmesh.echo.Echo/Echo', total, 100);
     assert.ok(opened >= total, `opened ${opened} streams`);
     assert.ok(sidecar.stats.downstream_rq_too_many_premature_resets >= 1, 'connections with mostly premature resets are closed');
     assert.ok(sessions > 1, 'the attacker had to reconnect');
@@ -226,10 +195,10 @@ describe('sidecar resets and crash-prone peers', () => {
     session.on('error', () => undefined);
     const count = upstream.streams.length;
     const { seen } = grpcRequest(session, '/h/hang/stall', grpcPrefix(0));
-    await until(() => seen.headers !== undefined, 10_000, 'response headers');
+    await until(() => seen.headers !== undefined, 'response headers');
     const upstreamId = upstream.streams[count]!.id;
     session.destroy();
-    await until(() => upstream.resets.some((r) => r.id === upstreamId), 10_000, 'the upstream reset');
+    await until(() => upstream.resets.some((r) => r.id === upstreamId), 'the upstream reset');
   });
 
   test('10,000 response trailers reset the client stream; 10,000 response headers are a local reply; the process lives', async () => {
