@@ -13,6 +13,7 @@ import { request } from 'undici';
 import { startSidecar, type Sidecar } from '@xmesh/sidecar';
 import { startRawUpstream, type RawUpstream } from './support/raw-h2.js';
 import { rawExchange } from './support/raw-client.js';
+import { cluster } from './support/topology.js';
 import { within } from './support/waits.js';
 
 /** What a raw HTTP/1.1 exchange got back before the sidecar closed the connection. */
@@ -25,14 +26,6 @@ async function namedUpstream(name: string): Promise<{ server: Server; address: s
   const server = createHttpServer((req, res) => res.end(`${name} host=${req.headers.host} path=${req.url}`));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, address: `127.0.0.1:${(server.address() as { port: number }).port}` };
-}
-
-function cluster(name: string, address: string, http2 = false): object {
-  const at = address.lastIndexOf(':');
-  return {
-    name, type: 'STATIC', connect_timeout: '1s', ...(http2 ? { http2_protocol_options: {} } : {}),
-    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: address.slice(0, at), port_value: Number(address.slice(at + 1)) } } } }] }] },
-  };
 }
 
 function bootstrap(vhosts: { domains: string[]; routes: { prefix: string; cluster: string }[] }[], clusters: object[], hcm: Record<string, unknown> = {}): object {
@@ -67,7 +60,7 @@ describe('request targets and Host', () => {
     a = await namedUpstream('A');
     b = await namedUpstream('B');
     const vhosts = [{ domains: ['a.svc'], routes: [{ prefix: '/', cluster: 'a' }] }, { domains: ['b.svc', 'b.svc:*'], routes: [{ prefix: '/', cluster: 'b' }] }];
-    const clusters = [cluster('a', a.address), cluster('b', b.address)];
+    const clusters = [cluster('a', a.address, false), cluster('b', b.address, false)];
     sidecar = await startSidecar({ config: bootstrap(vhosts, clusters), listen: '127.0.0.1:0', admin: false });
     strict = await startSidecar({ config: bootstrap(vhosts, clusters, { http_protocol_options: { allow_absolute_url: false } }), listen: '127.0.0.1:0', admin: false });
     legacy = await startSidecar({ config: bootstrap(vhosts, clusters, { http_protocol_options: { accept_http_10: true, default_host_for_http_10: 'b.svc' } }), listen: '127.0.0.1:0', admin: false });
@@ -141,7 +134,7 @@ describe('upstream status anomalies', () => {
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       servers.push(server);
       routes.push({ prefix: `/${name}/`, cluster: name });
-      clusters.push(cluster(name, `127.0.0.1:${(server.address() as { port: number }).port}`));
+      clusters.push(cluster(name, `127.0.0.1:${(server.address() as { port: number }).port}`, false));
     }
     for (const [name, headers] of Object.entries(h2Statuses)) {
       const raw = await startRawUpstream((s) => s.headers(headers, true));

@@ -41,7 +41,8 @@ export async function startGoodUpstreams(): Promise<GoodUpstreams> {
   };
 }
 
-function cluster(name: string, address: string, http2: boolean): object {
+/** A STATIC cluster of one endpoint `host:port` (HTTP/2 when `http2`). */
+export function cluster(name: string, address: string, http2: boolean): object {
   const at = address.lastIndexOf(':');
   return {
     name,
