@@ -390,3 +390,59 @@ test('the default gRPC message limit is 4 MiB: a 4 GiB prefix from the upstream 
   await within(ex.closed, 'the 4 GiB message ending the stream', 5000);
   assert.equal(ex.trailers?.['grpc-status'], String(grpc.status.RESOURCE_EXHAUSTED));
 });
+
+test('common_http_protocol_options.max_stream_duration ends a stream that lives longer: 408 / DEADLINE_EXCEEDED "downstream duration timeout"', async () => {
+  const setup = await setUp({ common_http_protocol_options: { max_stream_duration: '0.4s' } });
+  // The upstream keeps the stream busy (a byte every 50 ms): it is not idle, only too old.
+  setup.script = (s) => {
+    s.headers(GRPC_RESPONSE);
+    s.data(grpcPrefix(1000));
+    const tick = setInterval(() => (s.socket.destroyed ? clearInterval(tick) : s.data(Buffer.alloc(1))), 50);
+    cleanup.push(() => clearInterval(tick));
+  };
+  const afterHeaders = exchange(h2Session(setup.sidecar), { ':path': '/h/raw/old' }, grpcPrefix(0));
+  await within(afterHeaders.closed, 'the old stream ending');
+  assert.equal(afterHeaders.headers?.[':status'], 200);
+  assert.equal(afterHeaders.rstCode, constants.NGHTTP2_INTERNAL_ERROR, 'headers went out: reset');
+  setup.script = () => undefined;
+  const before = exchange(h2Session(setup.sidecar), { ':path': '/h/raw/old2' }, grpcPrefix(0));
+  await within(before.closed, 'the unanswered stream ending');
+  assert.equal(before.headers?.['grpc-status'], String(grpc.status.DEADLINE_EXCEEDED));
+  assert.match(decodeURIComponent(String(before.headers?.['grpc-message'])), /downstream duration timeout/);
+});
+
+test('http_protocol_options.enable_trailers: HTTP/1.1 clients get the upstream\'s trailers only when it is set', async () => {
+  const trailersOf = async (setup: Setup): Promise<Record<string, string>> => {
+    setup.script = (s) => {
+      s.headers([[':status', '200'], ['content-type', 'text/plain']]);
+      s.data(Buffer.from('body'));
+      s.headers([['x-trailer', 'yes']], true);
+    };
+    const socket = await rawConnection(setup.sidecar);
+    const text = closedSocket(socket);
+    socket.write('GET /h/raw/t HTTP/1.1\r\nHost: x\r\nTE: trailers\r\nConnection: close\r\n\r\n');
+    const reply = await within(text, 'the HTTP/1.1 response');
+    const tail = reply.split('\r\n0\r\n')[1] ?? '';
+    return Object.fromEntries(tail.split('\r\n').filter((l) => l.includes(':')).map((l) => l.split(/:\s*/) as [string, string]));
+  };
+  assert.deepEqual(await trailersOf(await setUp()), {});
+  assert.deepEqual(await trailersOf(await setUp({ http_protocol_options: { enable_trailers: true } })), { 'x-trailer': 'yes' });
+});
+
+test('http2_protocol_options.initial_connection_window_size opens the client connection\'s window to it', async () => {
+  const setup = await setUp({ http2_protocol_options: { initial_connection_window_size: 2_097_152 } });
+  const session = h2Session(setup.sidecar);
+  await remoteSettings(session);
+  await until(() => session.state.remoteWindowSize === 2_097_152, `the connection window (${session.state.remoteWindowSize})`);
+});
+
+test('continue_on_listener_filters_timeout: a connection silent past the detection timeout is served as HTTP/1.1', async () => {
+  const setup = await setUp({}, { listener: { listener_filters_timeout: '0.3s', continue_on_listener_filters_timeout: true } });
+  const socket = await rawConnection(setup.sidecar);
+  const text = closedSocket(socket);
+  await sleep(800);
+  socket.write('GET /web/late HTTP/1.1\r\nHost: web.svc\r\nConnection: close\r\n\r\n');
+  const reply = await within(text, 'the late request answered');
+  assert.match(reply, /^HTTP\/1\.1 200/);
+  assert.match(reply, /web \/web\/late$/);
+});
