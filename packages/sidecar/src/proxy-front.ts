@@ -37,7 +37,8 @@ export class ProxyFront {
     const state = this.host.state();
     const protection = this.host.protection(state);
     if (http2HeaderCountExceeded(rawHeaders.length, protection)) {
-      stream.close(constants.NGHTTP2_REFUSED_STREAM);
+      // As node answers a header list over its size limit (REFUSED_STREAM would invite a blind retry).
+      stream.close(constants.NGHTTP2_ENHANCE_YOUR_CALM);
       return;
     }
     const ds = new H2Downstream(stream, headers, (flags & END_STREAM) === 0, this.host.onClose, protection.streamIdleTimeoutMs);
