@@ -119,6 +119,15 @@ describe('sidecar resets and crash-prone peers', () => {
     assert.ok(sessions > 1, 'the attacker had to reconnect');
   });
 
+  test('rapid reset does not get the shared upstream connection closed: a call in flight on it completes (the sidecar budgets its upstream resets)', async () => {
+    // grpc-js's server (nghttp2) closes a connection whose peer resets more than 1000 streams at once.
+    const inFlight = unary(echo, { message: 'slow:1500' }, { deadline: Date.now() + 20_000 });
+    await sleep(100);
+    const { opened } = await rapidReset(sidecar.target, '/xmesh.echo.Echo/Echo', 3000, 100);
+    assert.equal(opened, 3000);
+    assert.equal((await inFlight).message, 'slow:1500');
+  });
+
   test('upstream GOAWAY(INTERNAL_ERROR) after response headers resets the client stream; before them, a local reply UNAVAILABLE', async () => {
     let headersFirst = true;
     scripts.goaway = (s) => {

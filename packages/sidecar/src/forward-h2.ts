@@ -15,6 +15,7 @@ import { H2Downstream } from './downstream.js';
 import { GrpcFrameMeter } from './grpc-frame-meter.js';
 import { HeaderView } from './header-view.js';
 import { h2FromH1 } from './request-headers.js';
+import { cancelUpstream } from './reset-budget.js';
 import { cancelledOutcome, isFinalStatus, parseGrpcStatus, responseOutcome, withResponseHeaders, type AttemptFailure, type ProxyAttempt } from './proxy-attempt.js';
 
 const END_STREAM = constants.NGHTTP2_FLAG_END_STREAM;
@@ -220,8 +221,7 @@ class H2Forward {
   }
 
   private closeUpstream(): void {
-    const upstream = this.upstream;
-    if (upstream !== undefined && !upstream.destroyed) upstream.close(constants.NGHTTP2_CANCEL);
+    if (this.upstream !== undefined) cancelUpstream(this.upstream);
   }
 
   private origin(): { cluster: string | undefined; endpoint: string | undefined } {

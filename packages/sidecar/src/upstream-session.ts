@@ -2,13 +2,14 @@
  * One multiplexed HTTP/2 (h2c) client session to an upstream endpoint, kept in the client's
  * per-endpoint transport entry so it is reused by every request and closed once the endpoint is
  * gone and drained. A session that closes, errors or receives GOAWAY is replaced on next use;
- * its open streams finish (or fail) on their own.
+ * its open streams finish (or fail) on their own. Its RST_STREAMs are budgeted (see `reset-budget.ts`).
  */
 import { connect, type ClientHttp2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Endpoint } from '@xmesh/core';
 import type { EndpointAttachment } from '@xmesh/client';
 import { widenConnectionWindow } from './flow-control.js';
+import { budgetResets } from './reset-budget.js';
 
 export interface UpstreamSessionOptions {
   /** HTTP/2 settings sent to upstreams (e.g. a larger `initialWindowSize`). */
@@ -31,6 +32,7 @@ export class UpstreamSession implements EndpointAttachment {
     const current = this.session;
     if (current !== undefined && !current.closed && !current.destroyed) return current;
     const session = connect(this.origin, this.options.settings === undefined ? {} : { settings: this.options.settings });
+    budgetResets(session);
     const forget = () => {
       if (this.session === session) this.session = undefined;
     };
