@@ -15,7 +15,7 @@ import { H2Downstream } from './downstream.js';
 import { GrpcFrameMeter } from './grpc-frame-meter.js';
 import { HeaderView } from './header-view.js';
 import { h2FromH1 } from './request-headers.js';
-import { cancelUpstream } from './reset-budget.js';
+import { cancelUpstream, upstreamClosed, upstreamOpened } from './reset-budget.js';
 import { cancelledOutcome, isFinalStatus, parseGrpcStatus, responseOutcome, withResponseHeaders, type AttemptFailure, type ProxyAttempt } from './proxy-attempt.js';
 
 const END_STREAM = constants.NGHTTP2_FLAG_END_STREAM;
@@ -46,7 +46,9 @@ function onError(this: ForwardedStream, error: Error): void {
   forward.failed(error, failureOf(error, forward.httpStatus), undefined);
 }
 function onClose(this: ForwardedStream): void {
-  this[FORWARD].failed(undefined, 'reset', undefined);
+  const forward = this[FORWARD];
+  upstreamClosed(this, forward.session);
+  forward.failed(undefined, 'reset', undefined);
 }
 
 export function forwardH2(attempt: ProxyAttempt, session: ClientHttp2Session): void {
@@ -55,6 +57,8 @@ export function forwardH2(attempt: ProxyAttempt, session: ClientHttp2Session): v
 
 class H2Forward {
   httpStatus = 0;
+  /** The upstream session the stream was opened on (a closed stream no longer has it). */
+  session: ClientHttp2Session | undefined = undefined;
   private upstream: ForwardedStream | undefined = undefined;
   private grpcStatus: number | undefined = undefined;
   private trailers: IncomingHttpHeaders | undefined = undefined;
@@ -79,6 +83,8 @@ class H2Forward {
     }
     upstream[FORWARD] = this;
     this.upstream = upstream;
+    this.session = session;
+    upstreamOpened(upstream);
     upstream.on('response', onResponse);
     upstream.on('trailers', onTrailers);
     upstream.on('data', onData);

@@ -5,25 +5,32 @@
  * streams fast (each cancels its upstream stream) must not get a shared upstream connection, and
  * every other call on it, torn down.
  *
- * Over the budget a cancelled upstream stream is abandoned instead of reset: the request is ended
- * (END_STREAM, so the upstream can finish the call, usually failing a truncated message at once),
- * what the upstream still sends is read and dropped (its flow-control window bounds that), and the
- * reset is tried again a second later if the stream is still open. Tokens refill lazily from the
- * clock: no timer unless a stream is abandoned.
+ * Over the budget a cancelled upstream stream is abandoned instead of reset: its request is ended
+ * (END_STREAM, so the upstream can finish the call, usually failing a truncated message at once)
+ * and what the upstream still sends is read and dropped (its flow-control window bounds that). The
+ * session is retired: it takes no new streams (GOAWAY; the next request opens a new session with a
+ * fresh budget) and is closed outright, abandoned streams and all, once only abandoned streams are
+ * left on it. Nothing is allocated per call: two counters per session, tokens refilled lazily.
  */
 import { constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 
 /** Resets sent at once at most, and per second after that (half of nghttp2's limits). */
 export const RESET_BURST = 500;
 export const RESETS_PER_SECOND = 16;
-const RETRY_MS = 1000;
 
 const BUDGET = Symbol('xmesh.reset-budget');
-type BudgetedSession = ClientHttp2Session & { [BUDGET]?: ResetBudget };
+const ABANDONED = Symbol('xmesh.abandoned');
+type BudgetedSession = ClientHttp2Session & { [BUDGET]?: SessionResets };
+type UpstreamStream = ClientHttp2Stream & { [ABANDONED]?: true };
 
-export class ResetBudget {
+class SessionResets {
   private tokens = RESET_BURST;
   private refilledAt = performance.now();
+  /** Streams opened on the session and not closed yet, and how many of them were abandoned. */
+  open = 0;
+  abandoned = 0;
+
+  constructor(private readonly session: ClientHttp2Session) {}
 
   /** Takes one reset; false when none is left. */
   take(): boolean {
@@ -34,23 +41,49 @@ export class ResetBudget {
     this.tokens--;
     return true;
   }
+
+  /** A retired session with nothing but abandoned streams left is closed (no RST_STREAM needed). */
+  settle(): void {
+    const session = this.session;
+    if (session.closed && !session.destroyed && this.open === this.abandoned) session.destroy();
+  }
 }
 
 /** Gives `session` its reset budget (once, when it is created). */
 export function budgetResets(session: ClientHttp2Session): void {
-  (session as BudgetedSession)[BUDGET] = new ResetBudget();
+  (session as BudgetedSession)[BUDGET] = new SessionResets(session);
 }
 
-/** Cancels an upstream stream the sidecar no longer needs: RST_STREAM(CANCEL) within the budget, else abandoned for now. */
+/** A stream was opened on a budgeted session. */
+export function upstreamOpened(stream: ClientHttp2Stream): void {
+  const resets = (stream.session as BudgetedSession | undefined)?.[BUDGET];
+  if (resets !== undefined) resets.open++;
+}
+
+/** A stream opened on `session` closed. */
+export function upstreamClosed(stream: ClientHttp2Stream, session: ClientHttp2Session | undefined): void {
+  const resets = (session as BudgetedSession | undefined)?.[BUDGET];
+  if (resets === undefined) return;
+  resets.open--;
+  if ((stream as UpstreamStream)[ABANDONED] === true) resets.abandoned--;
+  resets.settle();
+}
+
+/** Cancels an upstream stream the sidecar no longer needs: RST_STREAM(CANCEL) within the budget, else abandoned (see above). */
 export function cancelUpstream(stream: ClientHttp2Stream): void {
   if (stream.destroyed || stream.closed) return;
-  const budget = (stream.session as BudgetedSession | undefined)?.[BUDGET];
-  if (budget === undefined || budget.take()) {
+  const session = stream.session as BudgetedSession | undefined;
+  const resets = session?.[BUDGET];
+  if (resets === undefined || resets.take()) {
     stream.close(constants.NGHTTP2_CANCEL);
     return;
   }
-  // End the request, keep reading (a paused stream would hold its window forever), retry the reset.
+  if ((stream as UpstreamStream)[ABANDONED] === true) return;
+  (stream as UpstreamStream)[ABANDONED] = true;
+  resets.abandoned++;
   if (!stream.writableEnded) stream.end();
+  // A paused stream would hold its window forever.
   stream.resume();
-  setTimeout(() => cancelUpstream(stream), RETRY_MS).unref();
+  if (!session!.closed) session!.close();
+  resets.settle();
 }
