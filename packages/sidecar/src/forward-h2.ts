@@ -64,6 +64,8 @@ class H2Forward {
   private trailers: IncomingHttpHeaders | undefined = undefined;
   /** Meters the framing of a gRPC response (created with its headers). */
   private meter: GrpcFrameMeter | undefined = undefined;
+  /** True once the upstream ended its response (END_STREAM): the stream needs no reset to end. */
+  private upstreamEnded = false;
   private settled = false;
 
   constructor(private readonly attempt: ProxyAttempt) {}
@@ -106,7 +108,10 @@ class H2Forward {
       return;
     }
     const endStream = (flags & END_STREAM) !== 0;
-    if (endStream) this.grpcStatus = parseGrpcStatus(headers['grpc-status']);
+    if (endStream) {
+      this.upstreamEnded = true;
+      this.grpcStatus = parseGrpcStatus(headers['grpc-status']);
+    }
     if (this.attempt.retry !== undefined && (endStream || this.httpStatus >= 300)) {
       const result = { httpStatus: this.httpStatus, grpcStatus: parseGrpcStatus(headers['grpc-status']), failure: 'none' as const, headers: new HeaderView(headers, undefined) };
       if (this.attempt.retried(result, false)) {
@@ -127,6 +132,7 @@ class H2Forward {
   }
 
   receivedTrailers(trailers: IncomingHttpHeaders): void {
+    this.upstreamEnded = true;
     this.trailers = trailers;
     this.grpcStatus = parseGrpcStatus(trailers['grpc-status']);
   }
@@ -226,8 +232,12 @@ class H2Forward {
     this.closeUpstream();
   }
 
+  /** The upstream stream is not needed any more: reset it, or end the request when the response already ended. */
   private closeUpstream(): void {
-    if (this.upstream !== undefined) cancelUpstream(this.upstream);
+    const upstream = this.upstream;
+    if (upstream === undefined) return;
+    if (!this.upstreamEnded) cancelUpstream(upstream);
+    else if (!upstream.writableEnded && !upstream.destroyed) upstream.end();
   }
 
   private origin(): { cluster: string | undefined; endpoint: string | undefined } {

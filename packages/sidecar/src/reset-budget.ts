@@ -8,9 +8,10 @@
  * Over the budget a cancelled upstream stream is abandoned instead of reset: its request is ended
  * (END_STREAM, so the upstream can finish the call, usually failing a truncated message at once)
  * and what the upstream still sends is read and dropped (its flow-control window bounds that). The
- * session is retired: it takes no new streams (GOAWAY; the next request opens a new session with a
- * fresh budget) and is closed outright, abandoned streams and all, once only abandoned streams are
- * left on it. Nothing is allocated per call: two counters per session, tokens refilled lazily.
+ * session is retired: the next request opens a new session with a fresh budget, the streams in
+ * flight on the old one finish, and it is closed outright, abandoned streams and all, once only
+ * abandoned streams are left on it. (Not with GOAWAY: node refuses the streams it has not sent yet.)
+ * Nothing is allocated per call: two counters per session, tokens refilled lazily.
  */
 import { constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 
@@ -29,6 +30,8 @@ class SessionResets {
   /** Streams opened on the session and not closed yet, and how many of them were abandoned. */
   open = 0;
   abandoned = 0;
+  /** No new stream goes on a retired session. */
+  retired = false;
 
   constructor(private readonly session: ClientHttp2Session) {}
 
@@ -44,14 +47,18 @@ class SessionResets {
 
   /** A retired session with nothing but abandoned streams left is closed (no RST_STREAM needed). */
   settle(): void {
-    const session = this.session;
-    if (session.closed && !session.destroyed && this.open === this.abandoned) session.destroy();
+    if (this.retired && !this.session.destroyed && this.open === this.abandoned) this.session.destroy();
   }
 }
 
 /** Gives `session` its reset budget (once, when it is created). */
 export function budgetResets(session: ClientHttp2Session): void {
   (session as BudgetedSession)[BUDGET] = new SessionResets(session);
+}
+
+/** True when `session` ran out of resets and new streams must go to a new session. */
+export function isRetired(session: ClientHttp2Session): boolean {
+  return (session as BudgetedSession)[BUDGET]?.retired === true;
 }
 
 /** A stream was opened on a budgeted session. */
@@ -84,6 +91,6 @@ export function cancelUpstream(stream: ClientHttp2Stream): void {
   if (!stream.writableEnded) stream.end();
   // A paused stream would hold its window forever.
   stream.resume();
-  if (!session!.closed) session!.close();
+  resets.retired = true;
   resets.settle();
 }

@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import type { Endpoint } from '@xmesh/core';
 import type { EndpointAttachment } from '@xmesh/client';
 import { widenConnectionWindow } from './flow-control.js';
-import { budgetResets } from './reset-budget.js';
+import { budgetResets, isRetired } from './reset-budget.js';
 
 export interface UpstreamSessionOptions {
   /** HTTP/2 settings sent to upstreams (e.g. a larger `initialWindowSize`). */
@@ -30,7 +30,7 @@ export class UpstreamSession implements EndpointAttachment {
   /** The live session, connecting when there is none. Requests made while connecting are queued by node:http2. */
   get(): ClientHttp2Session {
     const current = this.session;
-    if (current !== undefined && !current.closed && !current.destroyed) return current;
+    if (current !== undefined && !current.closed && !current.destroyed && !isRetired(current)) return current;
     const session = connect(this.origin, this.options.settings === undefined ? {} : { settings: this.options.settings });
     budgetResets(session);
     const forget = () => {
