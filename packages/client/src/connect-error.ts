@@ -17,3 +17,12 @@ export function upstreamFailureCode(error: Error | undefined, connect: boolean):
   if (connect && error !== undefined && tlsFailureOf(error) !== undefined) return ErrorCode.TLS_HANDSHAKE_FAILED;
   return connect ? ErrorCode.CONNECT_FAILED : ErrorCode.UPSTREAM_RESET;
 }
+
+/**
+ * undici's HTTP/1.1 parser errors (`HTTPParserError`, `HPE_*` codes) and response headers over its
+ * limit: the upstream's bytes are not an acceptable HTTP response (Envoy: a codec protocol error).
+ */
+export function isHttp1ProtocolError(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  return error.name === 'HTTPParserError' || code === 'UND_ERR_HEADERS_OVERFLOW' || (typeof code === 'string' && code.startsWith('HPE_'));
+}

@@ -27,7 +27,7 @@ import { DEFAULT_CONNECTION_BUFFER_LIMIT } from '@xmesh/xds';
 import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 import { localReply } from './local-reply.js';
 import { addHeaderOptions, firstValue } from './header-options.js';
-import { isConnectError } from './connect-error.js';
+import { isConnectError, isHttp1ProtocolError } from './connect-error.js';
 import { requestBodyOf, stopReading, type RequestBody } from './retry/request-body.js';
 import { embeddedRewrite, isRouterReply } from './upstream-rewrite.js';
 import { RecordHeaders } from '@xmesh/router';
@@ -427,16 +427,8 @@ function upstreamFailure(error: Error, attempt: HttpAttempt | undefined): MeshEr
   const details = { cluster: attempt?.decision?.cluster, endpoint: attempt?.endpoint?.id, cause: error };
   if (tlsFailureOf(error) !== undefined) return new MeshError(ErrorCode.TLS_HANDSHAKE_FAILED, error.message, details);
   if (isConnectError(error)) return new MeshError(ErrorCode.CONNECT_FAILED, `connection to the upstream failed: ${error.message}`, details);
-  if (isProtocolError(error)) return new MeshError(ErrorCode.UPSTREAM_PROTOCOL, `the upstream's response is not valid HTTP: ${error.message}`, details);
+  if (isHttp1ProtocolError(error)) return new MeshError(ErrorCode.UPSTREAM_PROTOCOL, `the upstream's response is not valid HTTP: ${error.message}`, details);
   return new MeshError(ErrorCode.UPSTREAM_RESET, `the upstream reset the request before responding: ${error.message}`, details);
 }
 
-/**
- * undici's HTTP/1.1 parser errors (`HTTPParserError`, `HPE_*` codes) and response headers over its
- * limit: the upstream's bytes are not an acceptable HTTP response (Envoy: a codec protocol error).
- */
-function isProtocolError(error: Error): boolean {
-  const code = (error as { code?: unknown }).code;
-  return error.name === 'HTTPParserError' || code === 'UND_ERR_HEADERS_OVERFLOW' || (typeof code === 'string' && code.startsWith('HPE_'));
-}
 

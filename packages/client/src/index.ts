@@ -9,7 +9,7 @@ export { isMeshSnapshot, loadConfig, type LoadResult } from './config-input.js';
 export { ERROR_CODE_METADATA, statusFromMeshError } from './grpc-status.js';
 export { grpcLocalReply, httpLocalReply, localReply } from './local-reply.js';
 export { addHeaderOptions, firstValue } from './header-options.js';
-export { isConnectError, upstreamFailureCode } from './connect-error.js';
+export { isConnectError, isHttp1ProtocolError, upstreamFailureCode } from './connect-error.js';
 export { embeddedRewrite, isRouterReply, MetadataHeaders } from './upstream-rewrite.js';
 export { MeshChannel, authorityOf } from './grpc-channel.js';
 export { MeshDispatcher } from './http-dispatcher.js';

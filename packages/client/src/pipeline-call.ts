@@ -59,6 +59,16 @@ export abstract class PipelineCall {
   /** Ends the call with a mesh-originated error, before any transport took it. Called at most once. */
   abstract fail(error: MeshError): void;
 
+  /**
+   * True when the transport ends the call at `deadline` itself (the embedded transports send it as
+   * the call's own deadline), so the retry layer schedules only an earlier overall deadline. A front
+   * end whose transport does not (the sidecar relays bytes) returns false: the retry layer then
+   * enforces the overall deadline, the caller's included.
+   */
+  get transportEnforcesDeadline(): boolean {
+    return true;
+  }
+
   /** Set once the caller gave up; a layer that waits checks it before resuming. */
   get cancelled(): MeshError | undefined {
     return this.cancelReason;

@@ -46,7 +46,7 @@ export class DownstreamTls {
   check(snapshot: MeshSnapshot, { secrets, stats }: SnapshotCheckContext): SnapshotCheck {
     const chosen = this.chooseListener(snapshot);
     if ('errors' in chosen) return { ok: false, errors: chosen.errors };
-    const downstream = chosen.listener?.downstream;
+    const downstream = chosen.listener?.chains;
     if (downstream === undefined) return { ok: true, commit: () => this.use(PLAINTEXT_ONLY, undefined, secrets) };
     const config = downstream.tls;
     if (config === undefined) return { ok: true, commit: () => this.use({ plaintext: downstream.plaintext, tls: undefined }, undefined, secrets) };
@@ -96,7 +96,7 @@ export class DownstreamTls {
 
   private chooseListener(snapshot: MeshSnapshot): { listener: ListenerConfig | undefined } | { errors: FieldError[] } {
     const listeners = Object.values(snapshot.listeners);
-    const secured = listeners.filter((l) => l.downstream !== undefined).map((l) => l.name);
+    const secured = listeners.filter((l) => l.chains !== undefined).map((l) => l.name);
     if (this.listenerName !== undefined) {
       const named = snapshot.listeners[this.listenerName];
       // A misspelt name must not leave the port in plaintext while the config secures a listener.

@@ -5,15 +5,17 @@
  */
 import type { Settings } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
-import { composePipeline, createMesh, startXdsSource, type CreateMeshOptions, type Mesh, type MeshConfigInput, type TransportPoolOptions, type XdsSource } from '@xmesh/client';
-import type { Clock, Endpoint } from '@xmesh/core';
+import { composePipeline, createMesh, startXdsSource, type CreateMeshOptions, type Mesh, type MeshConfigInput, type MeshState, type TransportPoolOptions, type XdsSource } from '@xmesh/client';
+import { MeshError, type Clock, type Endpoint } from '@xmesh/core';
 import type { AdminServer } from '@xmesh/stats';
 import type { XdsBootstrap } from '@xmesh/discovery';
 import type { ClientTls } from '@xmesh/tls';
+import { DEFAULT_DOWNSTREAM_PROTECTION, type DownstreamProtection, type MeshSnapshot } from '@xmesh/xds';
 import { startSidecarAdmin } from './admin.js';
 import { DualListener } from './listener.js';
 import { DownstreamTls } from './downstream-tls.js';
 import { withStreamWindow } from './flow-control.js';
+import { defaultSidecarLimits, downstreamProtectionOf, type SidecarLimits } from './protection.js';
 import { ProxyFront } from './proxy-front.js';
 import type { ProxyContext } from './proxy-attempt.js';
 import { proxyTransport } from './proxy-transport.js';
@@ -31,8 +33,14 @@ export interface SidecarOptions {
   readonly listen?: string;
   /** `host:port` of the admin endpoint; default `127.0.0.1:15000`; `false` for none. */
   readonly admin?: string | false;
-  /** Listener whose routes apply when the authority names none (as `createMesh`). */
+  /**
+   * Listener whose routes apply when the authority names none (as `createMesh`), and whose
+   * HttpConnectionManager protections (timeouts, header limits, HTTP/2 settings) the sidecar's
+   * port applies; without it, the only listener's, else Envoy's defaults.
+   */
   readonly listener?: string;
+  /** Process-wide limits (connection limit, gRPC message size, premature-reset check); see `SidecarLimits`. */
+  readonly limits?: Partial<SidecarLimits>;
   readonly clock?: Clock;
   /** Upstream connection settings (HTTP/1.1 pools). */
   readonly transport?: TransportPoolOptions;
@@ -100,23 +108,33 @@ export class Sidecar {
   private drainingFlag = false;
   private closed = false;
 
+  /** The limits this sidecar runs with (defaults filled in). */
+  readonly limits: SidecarLimits;
+  /** The last snapshot's downstream protections (one lookup per config, not per request). */
+  private protectionOf: { snapshot: MeshSnapshot; protection: DownstreamProtection } | undefined = undefined;
+
   /** Use `startSidecar`. */
   constructor(
     readonly mesh: Mesh,
-    options: Pick<SidecarOptions, 'http2Settings'> = {},
+    options: Pick<SidecarOptions, 'http2Settings' | 'listener' | 'limits'> = {},
     private readonly xds: XdsSource | undefined = undefined,
     private readonly downstream: DownstreamTls | undefined = undefined,
   ) {
     const sessionSettings = withStreamWindow(options.http2Settings);
     const stats = new SidecarStats(mesh.observability.store);
     this.stats = stats;
+    const limits: SidecarLimits = { ...defaultSidecarLimits(), ...options.limits };
+    this.limits = limits;
     const context: ProxyContext = {
       sessionKey: this,
       newSession: (endpoint: Endpoint, tls: ClientTls | undefined) => new UpstreamSession(endpoint, { settings: sessionSettings, tls }),
+      maxGrpcMessageBytes: limits.maxGrpcMessageBytes,
     };
     const invoke = composePipeline(proxyTransport);
+    const protection = (state: MeshState | MeshError): DownstreamProtection => this.protection(state, options.listener);
     const front = new ProxyFront({
       state: () => mesh.state(),
+      protection,
       invoke,
       context,
       onOpen: () => stats.begin(),
@@ -124,6 +142,9 @@ export class Sidecar {
     });
     this.listener = new DualListener(front, {
       settings: sessionSettings,
+      protection: () => protection(mesh.state()),
+      limits,
+      events: stats,
       ...(downstream === undefined ? {} : { gate: () => downstream.current() }),
     });
   }
@@ -131,6 +152,11 @@ export class Sidecar {
   /** Serves a connection the listener's TLS chain secured. */
   acceptSecure(socket: TLSSocket): void {
     this.listener.acceptSecure(socket);
+  }
+
+  /** Open client connections. */
+  get connections(): number {
+    return this.listener.connections;
   }
 
   /** The outbound listener's address. */
@@ -171,6 +197,15 @@ export class Sidecar {
     this.drainingFlag = true;
     await this.listener.drain(graceMs);
     await this.close();
+  }
+
+  private protection(state: MeshState | MeshError, listener: string | undefined): DownstreamProtection {
+    if (state instanceof MeshError) return DEFAULT_DOWNSTREAM_PROTECTION;
+    const cached = this.protectionOf;
+    if (cached !== undefined && cached.snapshot === state.snapshot) return cached.protection;
+    const protection = downstreamProtectionOf(state.snapshot, listener);
+    this.protectionOf = { snapshot: state.snapshot, protection };
+    return protection;
   }
 
   /** Closes everything at once. Idempotent. */

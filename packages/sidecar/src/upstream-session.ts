@@ -2,7 +2,7 @@
  * One multiplexed HTTP/2 client session to an upstream endpoint — h2c, or TLS (ALPN h2) when the cluster's
  * transport socket asks for it — kept in the client's per-endpoint transport entry so it is reused by every
  * request and closed once the endpoint is gone and drained. A session that closes, errors or receives GOAWAY is
- * replaced on next use; its open streams finish (or fail) on their own.
+ * replaced on next use; its open streams finish (or fail) on their own. Its RST_STREAMs are budgeted (see `reset-budget.ts`).
  */
 import { connect, type ClientHttp2Session, type SecureClientSessionOptions, type Settings } from 'node:http2';
 import type { Socket } from 'node:net';
@@ -10,6 +10,7 @@ import type { Endpoint } from '@xmesh/core';
 import type { EndpointAttachment } from '@xmesh/client';
 import type { ClientTls } from '@xmesh/tls';
 import { widenConnectionWindow } from './flow-control.js';
+import { budgetResets, isRetired } from './reset-budget.js';
 
 export interface UpstreamSessionOptions {
   /** HTTP/2 settings sent to upstreams (e.g. a larger `initialWindowSize`). */
@@ -45,8 +46,9 @@ export class UpstreamSession implements EndpointAttachment {
   /** The live session, connecting when there is none. Requests made while connecting are queued by node:http2. */
   get(): ClientHttp2Session {
     const current = this.session;
-    if (current !== undefined && !current.closed && !current.destroyed) return current;
+    if (current !== undefined && !current.closed && !current.destroyed && !isRetired(current)) return current;
     const session = connect(this.origin, this.connectOptions);
+    budgetResets(session);
     const forget = () => {
       if (this.session === session) this.session = undefined;
     };

@@ -48,13 +48,23 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
   ...fields(BOOTSTRAP, ['static_resources', 'dynamic_resources']),
   ...fields(DYNAMIC, ['lds_config', 'cds_config', 'ads_config']),
   ...fields(CONFIG_SOURCE, ['path_config_source', 'path', 'ads']),
-  ...fields(LISTENER, ['name', 'address', 'filter_chains', 'default_filter_chain', 'api_listener', 'per_connection_buffer_limit_bytes']),
+  ...fields(LISTENER, [
+    'name', 'address', 'filter_chains', 'default_filter_chain', 'api_listener', 'per_connection_buffer_limit_bytes', 'listener_filters_timeout',
+    'continue_on_listener_filters_timeout',
+  ]),
   ...fields(FILTER, ['name', 'typed_config']),
   ...fields(HCM, [
     'stat_prefix', 'route_config', 'rds', 'http_filters', 'strip_any_host_port', 'strip_matching_host_port',
     'generate_request_id', 'tracing', 'normalize_path', 'merge_slashes', 'path_with_escaped_slashes_action',
-    'use_remote_address', 'xff_num_trusted_hops', 'internal_address_config',
+    'use_remote_address', 'xff_num_trusted_hops', 'internal_address_config', 'stream_idle_timeout', 'request_timeout',
+    'request_headers_timeout', 'max_request_headers_kb', 'common_http_protocol_options', 'http_protocol_options', 'http2_protocol_options',
   ]),
+  ...fields('envoy.config.core.v3.HttpProtocolOptions', [
+    'idle_timeout', 'max_connection_duration', 'max_headers_count', 'max_stream_duration', 'max_requests_per_connection',
+    'headers_with_underscores_action',
+  ]),
+  ...fields('envoy.config.core.v3.Http1ProtocolOptions', ['allow_absolute_url', 'accept_http_10', 'default_host_for_http_10', 'enable_trailers']),
+  ...fields('envoy.config.core.v3.Http2ProtocolOptions', ['max_concurrent_streams', 'initial_stream_window_size', 'initial_connection_window_size', 'hpack_table_size']),
   ...fields(HTTP_FILTER, ['name', 'typed_config', 'is_optional']),
   ...fields(ROUTE_CONFIG, [
     'name', 'virtual_hosts', 'ignore_port_in_host_matching', 'request_headers_to_add', 'request_headers_to_remove',

@@ -73,7 +73,13 @@ export interface ListenerConfig {
    * How connections to this listener are secured, per filter chain (`filter_chain_match.transport_protocol`):
    * absent = one plaintext chain. Only a proxy that accepts connections (the sidecar) acts on it.
    */
-  readonly downstream?: DownstreamChains;
+  readonly chains?: DownstreamChains;
+  /**
+   * How a proxy serving this listener protects itself from its downstream connections (the HCM's
+   * timeouts and limits, with Envoy's defaults). Only the sidecar reads it: embedded mode has no
+   * downstream connection.
+   */
+  readonly protection: DownstreamProtection;
 }
 
 /**
@@ -103,6 +109,55 @@ export interface DownstreamChains {
   readonly plaintext: boolean;
   /** The TLS chain's `transport_socket_connect_timeout` (default 15 s): a handshake not done by then is closed. */
   readonly handshakeTimeoutMs: number;
+}
+
+/**
+ * The HttpConnectionManager's downstream protections (and the listener's protocol-detection
+ * timeout). Durations are ms; 0 means "none" where Envoy's field allows disabling. Fields
+ * Envoy defaults to a value that is no protection at all (HTTP/2 windows of 256 MiB, 2^31-1
+ * concurrent streams) are undefined when unset: the proxy applies its own documented default.
+ */
+export interface DownstreamProtection {
+  /** HCM `stream_idle_timeout`: a stream with no activity either way for this long ends. Default 300 000 (5 min). */
+  readonly streamIdleTimeoutMs: number;
+  /** HCM `request_timeout`: the whole request must arrive within it. Default 0 (none). */
+  readonly requestTimeoutMs: number;
+  /** HCM `request_headers_timeout`: the request headers must arrive within it of their first byte. Default 0 (none). */
+  readonly requestHeadersTimeoutMs: number;
+  /** HCM `max_request_headers_kb` × 1024. Default 60 KiB. */
+  readonly maxRequestHeadersBytes: number;
+  /** `common_http_protocol_options.idle_timeout`: a connection with no stream for this long closes. Default 3 600 000 (1 h). */
+  readonly idleTimeoutMs: number;
+  /** `common_http_protocol_options.max_connection_duration`: a connection older than this drains. Default 0 (none). */
+  readonly maxConnectionDurationMs: number;
+  /** `common_http_protocol_options.max_headers_count`. Default 100. */
+  readonly maxHeadersCount: number;
+  /** `common_http_protocol_options.max_stream_duration`: a stream older than this ends. Default 0 (none). */
+  readonly maxStreamDurationMs: number;
+  /** `common_http_protocol_options.max_requests_per_connection`: the connection drains after this many. Default 0 (unlimited). */
+  readonly maxRequestsPerConnection: number;
+  /** `common_http_protocol_options.headers_with_underscores_action`. Default 'allow'. */
+  readonly headersWithUnderscores: 'allow' | 'reject' | 'drop';
+  /** `http_protocol_options.allow_absolute_url` (default true): `GET http://host/path` is routed by `host`. */
+  readonly allowAbsoluteUrl: boolean;
+  /** `http_protocol_options.accept_http_10` (default false: HTTP/1.0 requests get 426). */
+  readonly acceptHttp10: boolean;
+  /** `http_protocol_options.default_host_for_http_10`: the authority of an HTTP/1.0 request without Host. */
+  readonly defaultHostForHttp10: string | undefined;
+  /** `http_protocol_options.enable_trailers` (default false): HTTP/1.1 clients get response trailers. */
+  readonly http1Trailers: boolean;
+  /** `http2_protocol_options.max_concurrent_streams`; undefined = the proxy's default. */
+  readonly maxConcurrentStreams: number | undefined;
+  /** `http2_protocol_options.initial_stream_window_size`; undefined = the proxy's default. */
+  readonly initialStreamWindowSize: number | undefined;
+  /** `http2_protocol_options.initial_connection_window_size`; undefined = the proxy's default. */
+  readonly initialConnectionWindowSize: number | undefined;
+  /** `http2_protocol_options.hpack_table_size` (default 4096). */
+  readonly hpackTableSize: number;
+  /** Listener `listener_filters_timeout`: the first bytes (which decide HTTP/1.1 or HTTP/2) must arrive within it. Default 15 000; 0 = none. */
+  readonly protocolDetectionTimeoutMs: number;
+  /** Listener `continue_on_listener_filters_timeout`: on that timeout, serve the connection as HTTP/1.1 instead of closing it. */
+  readonly continueOnProtocolDetectionTimeout: boolean;
 }
 
 export type HttpFilter =

@@ -61,8 +61,8 @@ export class RetryController implements AttemptRetry, DeadlineEntry {
     const call = this.current;
     call.retry = this;
     const now = this.services.clock.now();
-    // The caller's own deadline is enforced by the transport; schedule ours only when it is shorter.
-    if (this.overall < call.deadline) {
+    // The caller's own deadline is enforced by the transport when it can; schedule ours only when it is shorter.
+    if (this.overall < call.deadline || (!call.transportEnforcesDeadline && this.overall !== Infinity)) {
       if (this.overall <= now) {
         this.onOverallTimeout();
         return;

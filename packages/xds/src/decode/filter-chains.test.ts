@@ -22,7 +22,7 @@ const listener = (extra: Record<string, unknown>) => ({ '@type': TypeUrl.Listene
 function downstreamOf(extra: Record<string, unknown>) {
   const result = buildSnapshot([listener(extra), cluster]);
   assert.ok(result.ok, JSON.stringify(!result.ok && result.errors));
-  return result.snapshot.listeners['in']!.downstream;
+  return result.snapshot.listeners['in']!.chains;
 }
 
 function errorsOf(extra: Record<string, unknown>): string[] {

@@ -5,23 +5,26 @@
  * xDS clients use it, in `api_listener`.
  */
 import { isIP } from 'node:net';
-import type { CallerTrust, CidrRange, DownstreamChains, ListenerConfig, RouteConfig, SocketAddress } from '../model.js';
+import type { CallerTrust, CidrRange, DownstreamChains, DownstreamProtection, ListenerConfig, RouteConfig, SocketAddress } from '../model.js';
 import { TypeUrl } from '../type-urls.js';
 import { httpFiltersField } from './http-filters.js';
+import { decodeCommonHttpProtocolOptions, decodeHttp1ProtocolOptions, decodeHttp2ProtocolOptions } from './protocol-options.js';
 import { describeType, ignoreAll, oneOf, rejectUnsupported } from './fields.js';
 import { Reader } from './reader.js';
 import { decodeRouteConfig } from './route.js';
 import { decodePathNormalization } from './path-normalization.js';
 import { decodeDownstream, filterChainsOf } from './filter-chains.js';
 
-/** Listener fields xmesh reads but does not act on, with the reason: they configure the downstream socket. */
+/**
+ * Listener fields xmesh reads but does not act on, with the reason: they configure the downstream socket.
+ * `listener_filters_timeout` and `continue_on_listener_filters_timeout` bound the sidecar's protocol
+ * detection (its HTTP inspector), see `DownstreamProtection`.
+ */
 export const LISTENER_IGNORED: Readonly<Record<string, string>> = {
   stat_prefix: 'listener stats are not kept; the HCM stat_prefix names the stats',
   metadata: 'metadata is not used',
   drain_type: 'downstream connection setting',
   listener_filters: 'downstream connection setting (TLS inspector, proxy protocol, ...)',
-  listener_filters_timeout: 'downstream connection setting',
-  continue_on_listener_filters_timeout: 'downstream connection setting',
   transparent: 'downstream socket option',
   freebind: 'downstream socket option',
   socket_options: 'downstream socket option',
@@ -45,7 +48,11 @@ export const FILTER_CHAIN_IGNORED: Readonly<Record<string, string>> = {
   metadata: 'metadata is not used',
 };
 
-/** HttpConnectionManager fields xmesh reads but does not act on, with the reason: they are about the downstream side. */
+/**
+ * HttpConnectionManager fields xmesh reads but does not act on, with the reason: they are about the downstream side.
+ * The downstream protections (timeouts, header limits, protocol options) are decoded into `DownstreamProtection`
+ * for the sidecar.
+ */
 export const HCM_IGNORED: Readonly<Record<string, string>> = {
   codec_type: 'the app or the sidecar chooses the downstream codec',
   access_log: 'downstream access logging is not implemented',
@@ -54,20 +61,13 @@ export const HCM_IGNORED: Readonly<Record<string, string>> = {
   access_log_options: 'downstream access logging is not implemented',
   skip_xff_append: 'X-Forwarded-For handling concerns a proxy receiving calls',
   original_ip_detection_extensions: 'X-Forwarded-For handling concerns a proxy receiving calls',
-  common_http_protocol_options: 'downstream connection setting',
-  http_protocol_options: 'downstream connection setting',
-  http2_protocol_options: 'downstream connection setting',
   http3_protocol_options: 'downstream connection setting',
   server_name: 'the Server header concerns responses to downstream',
   server_header_transformation: 'the Server header concerns responses to downstream',
   scheme_header_transformation: 'downstream request normalization',
-  max_request_headers_kb: 'downstream request limit',
   preserve_external_request_id: 'calls from the app are internal requests: a caller\'s x-request-id is always kept',
   always_set_request_id_in_response: 'x-request-id in responses concerns downstream callers',
   request_id_extension: 'x-request-id is a UUID v4 (Envoy\'s default extension)',
-  stream_idle_timeout: 'downstream stream timeout; use the route idle_timeout',
-  request_timeout: 'downstream request timeout; use the route timeout',
-  request_headers_timeout: 'downstream request timeout',
   drain_timeout: 'downstream connection draining',
   delayed_close_timeout: 'downstream connection closing',
   add_user_agent: 'downstream request decoration',
@@ -124,8 +124,10 @@ export function decodeListener(r: Reader): DecodedListener {
   const name = r.str('name') ?? '';
   const a = r.obj('address');
   const address = a ? readAddress(a) : undefined;
-  const { hcm, downstream } = findHcm(r);
+  const { hcm, downstream: chains } = findHcm(r);
   const perConnectionBufferLimitBytes = r.uint32('per_connection_buffer_limit_bytes', DEFAULT_CONNECTION_BUFFER_LIMIT);
+  const protocolDetectionTimeoutMs = r.duration('listener_filters_timeout') ?? DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS;
+  const continueOnProtocolDetectionTimeout = r.bool('continue_on_listener_filters_timeout', false);
   ignoreAll(r, LISTENER_IGNORED);
   r.finish();
 
@@ -139,6 +141,7 @@ export function decodeListener(r: Reader): DecodedListener {
   let tracing = false;
   let pathNormalization: ListenerConfig['pathNormalization'];
   let callerTrust: CallerTrust = NO_TRUSTED_CALLERS;
+  let protection = decodeProtection(undefined, protocolDetectionTimeoutMs, continueOnProtocolDetectionTimeout);
   if (hcm) {
     statPrefix = hcm.requiredStr('stat_prefix');
     const which = oneOf(hcm, ['rds', 'route_config', 'scoped_routes'] as const, 'one of rds, route_config is required');
@@ -181,11 +184,12 @@ export function decodeListener(r: Reader): DecodedListener {
       tracingReader.finish();
     }
     callerTrust = readCallerTrust(hcm);
+    protection = decodeProtection(hcm, protocolDetectionTimeoutMs, continueOnProtocolDetectionTimeout);
     ignoreAll(hcm, HCM_IGNORED);
     hcm.finish();
   }
-  const listener: ListenerConfig = { name, address, statPrefix, routeConfigName, rds, httpFilters, stripHostPort, generateRequestId, tracing, perConnectionBufferLimitBytes, callerTrust };
-  const withChains = downstream === undefined ? listener : { ...listener, downstream };
+  const listener: ListenerConfig = { name, address, statPrefix, routeConfigName, rds, httpFilters, stripHostPort, generateRequestId, tracing, perConnectionBufferLimitBytes, callerTrust, protection };
+  const withChains = chains === undefined ? listener : { ...listener, chains };
   return { listener: pathNormalization === undefined ? withChains : { ...withChains, pathNormalization }, inlineRoutes, hasRoutes: hcm !== undefined };
 }
 
@@ -211,6 +215,28 @@ function readCallerTrust(hcm: Reader): CallerTrust {
   }
   if (!useRemoteAddress && xffNumTrustedHops === 0 && internalCidrs.length === 0) return NO_TRUSTED_CALLERS;
   return { useRemoteAddress, xffNumTrustedHops, internalCidrs };
+}
+
+/** Envoy's default `listener_filters_timeout`. */
+const DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS = 15_000;
+/** Envoy's default HCM `stream_idle_timeout`. */
+const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
+/** Envoy's default `max_request_headers_kb`. */
+const DEFAULT_MAX_REQUEST_HEADERS_KB = 60;
+
+/** The HCM's downstream protections (Envoy's defaults without an HCM). */
+function decodeProtection(hcm: Reader | undefined, protocolDetectionTimeoutMs: number, continueOnProtocolDetectionTimeout: boolean): DownstreamProtection {
+  return Object.freeze({
+    streamIdleTimeoutMs: hcm?.duration('stream_idle_timeout') ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS,
+    requestTimeoutMs: hcm?.duration('request_timeout') ?? 0,
+    requestHeadersTimeoutMs: hcm?.duration('request_headers_timeout') ?? 0,
+    maxRequestHeadersBytes: (hcm?.int('max_request_headers_kb', DEFAULT_MAX_REQUEST_HEADERS_KB, 1, 8192) ?? DEFAULT_MAX_REQUEST_HEADERS_KB) * 1024,
+    ...decodeCommonHttpProtocolOptions(hcm?.obj('common_http_protocol_options')),
+    ...decodeHttp1ProtocolOptions(hcm?.obj('http_protocol_options')),
+    ...decodeHttp2ProtocolOptions(hcm?.obj('http2_protocol_options')),
+    protocolDetectionTimeoutMs,
+    continueOnProtocolDetectionTimeout,
+  });
 }
 
 /** `address.socket_address` {address, port_value}; other address kinds are not supported. */
@@ -304,3 +330,6 @@ function checkHcmType(any: Reader, filterName?: string): boolean {
   );
   return false;
 }
+
+/** Envoy's downstream protections for a listener that sets none. */
+export const DEFAULT_DOWNSTREAM_PROTECTION: DownstreamProtection = decodeProtection(undefined, DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS, false);

@@ -19,7 +19,7 @@ export function checkSecretRefs(cluster: ClusterConfig, path: string, secrets: R
 
 /** The same for a listener's downstream TLS context. */
 export function checkListenerSecretRefs(listener: ListenerConfig, path: string, secrets: ReadonlyMap<string, { config: SecretConfig }>, issues: Issues): void {
-  const tls = listener.downstream?.tls;
+  const tls = listener.chains?.tls;
   if (tls) checkContexts([{ common: tls.common, at: `${path}.filter_chains(TLS chain).transport_socket` }], secrets, issues);
 }
 
