@@ -31,6 +31,8 @@ export interface EchoServer {
   /** Metadata of the last call, as received. */
   lastMetadata: grpc.Metadata | undefined;
   close(): Promise<void>;
+  /** Stops at once as a killed process would: calls in flight are reset, new connections refused. */
+  kill(): void;
 }
 
 /** Starts one echo server named `name`. Echo replies `message`; metadata `x-echo` is returned as initial and trailing metadata. */
@@ -40,6 +42,7 @@ export async function startEchoServer(name: string): Promise<EchoServer> {
   const state: EchoServer = {
     name, port: 0, address: '', calls: 0, lastMetadata: undefined,
     close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+    kill: () => server.forceShutdown(),
   };
   const reply = (message: string, payload?: Buffer): EchoReply => ({ message, payload: payload ?? Buffer.alloc(0), server: `${name}@${state.address}` });
   const echoHeaders = (call: { metadata: grpc.Metadata; sendMetadata(md: grpc.Metadata): void }) => {

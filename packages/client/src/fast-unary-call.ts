@@ -14,6 +14,7 @@ import { PipelineCall } from './pipeline-call.js';
 import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
 import { attemptResultOf, isConnectFailure, outcomeFromStatus } from './grpc-status.js';
+import { grpcAttemptOutcome } from './attempt-outcome.js';
 import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 
 /** Per-call options of the fast API. */
@@ -64,7 +65,7 @@ export class FastUnaryAttempt extends PipelineCall implements UnaryReceiver {
   onUnaryReply(error: LeanCallError | null, reply: Buffer | null, trailers: RawMetadata | null): void {
     this.inFlight = undefined;
     const code = error === null ? GrpcStatus.OK : error.code;
-    this.finish(outcomeFromStatus(code, this.elapsed()));
+    this.finish(grpcAttemptOutcome(code, error === null ? '' : error.details, this.elapsed()));
     const retry = this.retry;
     const result = attemptResultOf(code, error === null ? '' : error.details);
     if (retry?.onAttemptEnd(this, result, respondedBeforeStatus(trailers))) return;

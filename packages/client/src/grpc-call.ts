@@ -11,6 +11,7 @@ import { PipelineCall } from './pipeline-call.js';
 import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
 import { attemptResultOf, outcomeFromStatus, statusFromMeshError } from './grpc-status.js';
+import { grpcAttemptOutcome } from './attempt-outcome.js';
 import { GrpcReplayBuffer, sendOp, type ReplayOp } from './retry/grpc-replay.js';
 import { metadataText, traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 
@@ -138,7 +139,7 @@ export class MeshGrpcCall implements CallStream {
         listener.onReceiveMessage(message);
       },
       onReceiveStatus: (status) => {
-        attempt.finish(outcomeFromStatus(status.code, attempt.elapsed()));
+        attempt.finish(grpcAttemptOutcome(status.code, status.details, attempt.elapsed()));
         const retry = attempt.retry;
         if (retry?.onAttemptEnd(attempt, attemptResultOf(status.code, status.details), this.committed)) return;
         const cut = retry?.timeoutError;
