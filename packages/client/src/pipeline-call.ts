@@ -24,7 +24,10 @@ export abstract class PipelineCall {
   readonly startedAt: number;
   /** Set by the retry layer: the front end reports each end of this attempt to it before the caller sees it. */
   retry: AttemptRetry | undefined = undefined;
-  /** Endpoint ids earlier attempts of this call used, so a retry's pick can prefer another host. */
+  /**
+   * Endpoint ids earlier attempts of this call used, set on a retry when the route's
+   * `retry_host_predicate` is previous_hosts: the pick then selects again when it lands on one.
+   */
   tried: ReadonlySet<string> | undefined = undefined;
   /** Headers the filters add to the upstream request; front ends apply them. */
   requestHeadersToAdd: readonly HeaderValueOption[] | undefined = undefined;

@@ -6,7 +6,8 @@
  * - `per_try_timeout` ends one attempt (`upstream_rq_per_try_timeout`), which then counts as a
  *   504 for `retry_on`;
  * - an uncommitted end that `retry_on` accepts is retried after a full-jitter back-off, up to
- *   `num_retries`, when the cluster admits a retry, preferring endpoints not tried yet.
+ *   `num_retries`, when the cluster admits a retry; with `retry_host_predicate` previous_hosts the
+ *   retry's pick avoids endpoints already tried (up to `host_selection_retry_max_attempts` selections).
  */
 import { MeshError, type TimerHandle } from '@xmesh/core';
 import { attemptDeadline, overallDeadline, retryBackoffMs, type AttemptResult } from '@xmesh/filters';
@@ -124,7 +125,7 @@ export class RetryController implements AttemptRetry, DeadlineEntry {
     this.stats.rqRetry.inc();
     this.services.route(attempt)?.rqRetry.inc();
     this.heldSlot = admission;
-    if (attempt.endpoint !== undefined) (this.tried ??= new Set()).add(attempt.endpoint.id);
+    if (retry.avoidPreviousHosts && attempt.endpoint !== undefined) (this.tried ??= new Set()).add(attempt.endpoint.id);
     next.decision = attempt.decision;
     next.requestHeadersToAdd = attempt.requestHeadersToAdd;
     next.responseHeadersToAdd = attempt.responseHeadersToAdd;
