@@ -364,3 +364,44 @@ describe('Redis stopped under load, cluster-wide rate limit tier', () => {
     }
   });
 });
+
+describe('callers that give up are not the upstream\'s failures', () => {
+  test('fetch aborted by its caller and gRPC calls cancelled by theirs never eject a slow but healthy replica', async () => {
+    const slowHttp = createServer((req, res) => {
+      req.resume();
+      const timer = setTimeout(() => res.end('late'), 2_000);
+      res.on('close', () => clearTimeout(timer));
+    });
+    await new Promise<void>((resolve) => slowHttp.listen(0, '127.0.0.1', resolve));
+    const slowGrpc = await startHungServer();
+    const httpAddress = `127.0.0.1:${(slowHttp.address() as { port: number }).port}`;
+    const outlier = { outlier_detection: { interval: '1s', consecutive_5xx: 3, consecutive_gateway_failure: 3, enforcing_consecutive_gateway_failure: 100, max_ejection_percent: 100 } };
+    const httpMesh = await createMesh({ env: {}, config: meshConfig([httpAddress], outlier, {}) });
+    const grpcMesh = await createMesh({ env: {}, config: meshConfig([slowGrpc.address], outlier, {}) });
+    const ejected = [...Object.values(watchEjections(httpMesh)), ...Object.values(watchEjections(grpcMesh))];
+    const client = grpcMesh.grpcClient(EchoCtor, TARGET) as EchoClient;
+    try {
+      for (let i = 0; i < 10; i++) {
+        const controller = new AbortController();
+        const pending = httpMesh.fetch(`http://${TARGET}/slow/${i}`, { signal: controller.signal });
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        controller.abort();
+        await assert.rejects(pending);
+        const call = client['Echo']({ message: 'm' }, (error: grpc.ServiceError | null) => void error);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        call.cancel();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual(ejected[0], [], 'HTTP: no ejection');
+      assert.deepEqual(ejected[2], [], 'gRPC: no ejection');
+      assert.equal(httpMesh.stats()['echo']!.cluster['outlier_detection.ejections_detected_consecutive_5xx'], 0);
+      assert.equal(grpcMesh.stats()['echo']!.cluster['outlier_detection.ejections_detected_consecutive_5xx'], 0);
+    } finally {
+      client.close();
+      await Promise.all([httpMesh.close(), grpcMesh.close()]);
+      slowHttp.closeAllConnections();
+      slowHttp.close();
+      slowGrpc.close();
+    }
+  });
+});

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'eventemitter3';
+import type { CallOutcome } from '@xmesh/core';
 import type { OutlierDetectionConfig } from '@xmesh/xds';
 import { FakeClock } from '../../../../test/support/fake-clock.js';
 import type { ResilienceEvents } from '../events.js';
@@ -221,4 +222,20 @@ test('max_ejection_time_jitter adds a whole number of milliseconds in [0, jitter
   assert.deepEqual(excluded(), ['h0']);
   clock.advance(100);
   assert.deepEqual(excluded(), []);
+});
+
+test('callers that give up are not counted: gRPC CANCELLED and an HTTP attempt ended locally with 499', () => {
+  const { detector, log, stats } = setup({ consecutive5xx: 2, consecutiveGatewayFailure: 2, enforcingConsecutiveGatewayFailure: 100 });
+  const cancelled: CallOutcome = { kind: 'upstream_error', httpStatus: 200, grpcStatus: 1, latencyMs: 1 };
+  const aborted: CallOutcome = { kind: 'local_error', httpStatus: 499, grpcStatus: undefined, latencyMs: 1 };
+  for (let i = 0; i < 10; i++) {
+    detector.record('h0', cancelled);
+    detector.record('h0', aborted);
+  }
+  assert.deepEqual(log, []);
+  assert.equal(stats['outlier_detection.ejections_detected_consecutive_5xx'], 0);
+  detector.record('h0', CONNECT_FAILED);
+  detector.record('h0', aborted);
+  detector.record('h0', CONNECT_FAILED);
+  assert.deepEqual(log, ['eject h0 consecutive_gateway_failure 30000'], 'nor do they break a run of real failures');
 });
