@@ -63,7 +63,7 @@ describe('cluster-wide rate limit (real redis-server)', () => {
       const reply = await unary(clients[2]!, { message: 'open' });
       const took = performance.now() - started;
       assert.equal(reply.message, 'open');
-      assert.ok(took < 1000, `both decided in ${took.toFixed(0)} ms`);
+      assert.ok(took < 5_000, `both decided in ${took.toFixed(0)} ms (100 ms command timeout), not left hanging`);
       assert.equal(meshes[0]!.observability.store.value('cluster.echo.ratelimit.error'), 1);
       assert.equal(meshes[2]!.observability.store.value('cluster.echo.ratelimit.failure_mode_allowed'), 1);
     } finally {

@@ -110,7 +110,12 @@ export class RetryController implements AttemptRetry, DeadlineEntry {
 
   private retryFrom(attempt: PipelineCall, retry: RetryPolicy): boolean {
     const now = this.services.clock.now();
-    if (now >= this.overall) return false;
+    if (now >= this.overall) {
+      // The route timeout is due but its timer has not run yet (a late event loop): the call times
+      // out now, as it would have had the timer run first.
+      this.expire(attempt);
+      return false;
+    }
     const admission = this.services.retryAdmission(attempt);
     if (admission !== undefined && !admission.tryAcquireRetry()) {
       this.stats.rqRetryOverflow.inc();
@@ -172,10 +177,8 @@ export class RetryController implements AttemptRetry, DeadlineEntry {
 
   private onOverallTimeout(): void {
     if (this.ended) return;
-    this.stats.rqTimeout.inc();
     const attempt = this.current;
-    const error = new MeshError('XMESH_TIMEOUT', `upstream request timeout (route timeout ${this.policy.action.timeoutMs} ms)`, { cluster: attempt.decision?.cluster, httpStatus: 504 });
-    this.timeoutError = error;
+    const error = this.expire(attempt);
     if (this.backoffTimer !== undefined) {
       // Between attempts: the next one never started.
       this.services.clock.clearTimeout(this.backoffTimer);
@@ -186,6 +189,14 @@ export class RetryController implements AttemptRetry, DeadlineEntry {
       return;
     }
     attempt.abortAttempt(error);
+  }
+
+  /** Counts the route timeout and records the error the call ends with (`timeoutError`). */
+  private expire(attempt: PipelineCall): MeshError {
+    this.stats.rqTimeout.inc();
+    const error = new MeshError('XMESH_TIMEOUT', `upstream request timeout (route timeout ${this.policy.action.timeoutMs} ms)`, { cluster: attempt.decision?.cluster, httpStatus: 504 });
+    this.timeoutError = error;
+    return error;
   }
 
   private clearPerTry(): void {
