@@ -57,14 +57,24 @@ describe('traffic through the mesh', () => {
     const configs = [split({ stable: 100, canary: 0 }), split({ stable: 0, canary: 100 })];
     let swaps = 0;
     let running = true;
+    let swapFailed = false;
     const swapper = (async () => {
       while (running) {
         await mesh.update(configs[swaps % 2]!);
         swaps++;
         await new Promise((r) => setTimeout(r, 3));
       }
-    })();
-    const outcomes = await runConcurrently(2000, 32, () => unary(echo, { message: 's' }).then((r) => r.server, (e: grpc.ServiceError) => `error ${e.code} ${e.details}`));
+    })().catch((error: unknown) => {
+      swapFailed = true;
+      throw error;
+    });
+    // At least 2000 calls and 10 swaps under them, whichever takes longer on this machine.
+    const outcomes: string[] = [];
+    await runConcurrently(32, 32, async () => {
+      while (!swapFailed && (outcomes.length < 2000 || swaps < 10)) {
+        outcomes.push(await unary(echo, { message: 's' }).then((r) => r.server, (e: grpc.ServiceError) => `error ${e.code} ${e.details}`));
+      }
+    });
     running = false;
     await swapper;
     const errors = outcomes.filter((o) => o.startsWith('error'));
