@@ -16,6 +16,7 @@ import { bootstrap } from '../support/mesh-config.js';
 import { unary } from '../support/grpc-call.js';
 import { failures, runLoad, type CallRecord } from '../support/load.js';
 import { startRedis } from '../support/redis-server.js';
+import { waitFor } from '../support/wait.js';
 
 const { EchoClient: EchoCtor, service } = loadEcho();
 const TARGET = 'echo.default.svc:50051';
@@ -367,7 +368,9 @@ describe('Redis stopped under load, cluster-wide rate limit tier', () => {
 
 describe('callers that give up are not the upstream\'s failures', () => {
   test('fetch aborted by its caller and gRPC calls cancelled by theirs never eject a slow but healthy replica', async () => {
+    let httpRequests = 0;
     const slowHttp = createServer((req, res) => {
+      httpRequests++;
       req.resume();
       const timer = setTimeout(() => res.end('late'), 2_000);
       res.on('close', () => clearTimeout(timer));
@@ -383,15 +386,18 @@ describe('callers that give up are not the upstream\'s failures', () => {
     try {
       for (let i = 0; i < 10; i++) {
         const controller = new AbortController();
+        // Each is abandoned once its upstream has it: an attempt that reached an endpoint.
         const pending = httpMesh.fetch(`http://${TARGET}/slow/${i}`, { signal: controller.signal });
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        await waitFor(() => httpRequests === i + 1, 'the request to reach the upstream');
         controller.abort();
         await assert.rejects(pending);
-        const call = client['Echo']({ message: 'm' }, (error: grpc.ServiceError | null) => void error);
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        let ended!: () => void;
+        const cancelled = new Promise<void>((resolve) => (ended = resolve));
+        const call = client['Echo']({ message: 'm' }, () => ended());
+        await waitFor(() => slowGrpc.calls() === i + 1, 'the call to reach the upstream');
         call.cancel();
+        await cancelled;
       }
-      await new Promise((resolve) => setTimeout(resolve, 100));
       assert.deepEqual(ejected[0], [], 'HTTP: no ejection');
       assert.deepEqual(ejected[2], [], 'gRPC: no ejection');
       assert.equal(httpMesh.stats()['echo']!.cluster['outlier_detection.ejections_detected_consecutive_5xx'], 0);
