@@ -10,7 +10,6 @@ import { loadEnvoyProtos } from '@xmesh/xds';
 import { loadEcho, startEchoServer, type EchoClient, type EchoServer } from '../support/echo-server.js';
 import { unary } from '../support/grpc-call.js';
 import { echoResources, ECHO_LISTENER } from './echo-resources.js';
-import { waitFor } from '../support/wait.js';
 
 const { EchoClient: EchoCtor } = loadEcho();
 const protos = loadEnvoyProtos();
@@ -96,7 +95,7 @@ describe('createMesh({ xds })', () => {
     // Sockets finish closing on later turns of the event loop (a busy machine only makes that
     // slower), and handles of earlier tests may still be closing: none of any kind beyond the baseline.
     const extra = () => Object.entries(openHandles()).filter(([kind, n]) => n > (baseline[kind] ?? 0));
-    await waitFor(() => plane.streamCount === 0 && extra().length === 0, 'the mesh\'s handles to close').catch(() => undefined);
+    await waitFor(() => plane.streamCount === 0 && extra().length === 0, 10_000).catch(() => undefined);
     assert.equal(plane.streamCount, 0, 'the ADS stream ended');
     assert.deepEqual(extra(), [], `handles left open: ${JSON.stringify(openHandles())} vs ${JSON.stringify(baseline)}`);
   });
@@ -155,7 +154,7 @@ describe('createMesh({ xds })', () => {
 
 const BOOTSTRAP_VARS = ['XMESH_XDS_BOOTSTRAP', 'GRPC_XDS_BOOTSTRAP', 'GRPC_XDS_BOOTSTRAP_CONFIG'] as const;
 
-async function waitFor(condition: () => boolean, timeoutMs = 3000): Promise<void> {
+async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
