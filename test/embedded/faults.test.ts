@@ -305,7 +305,9 @@ describe('Redis stopped under load, cluster-wide rate limit tier', () => {
     const redis = await startRedis();
     const server = await startEchoServer('echo');
     const limiters = (['open', 'closed'] as const).map((failureMode) => new RedisRateLimiter({
-      host: '127.0.0.1', port: redis.port, failureMode, commandTimeoutMs: 100, keyPrefix: `faults-${failureMode}:`,
+      // Long enough for a running Redis to decide on a busy machine; once it is stopped, refused
+      // connections fail at once (the offline queue is off), whatever the timeout.
+      host: '127.0.0.1', port: redis.port, failureMode, commandTimeoutMs: 5_000, keyPrefix: `faults-${failureMode}:`,
       bucket: { maxTokens: 1_000_000, tokensPerFill: 1_000_000, fillIntervalMs: 1_000 },
     }));
     await Promise.all(limiters.map((l) => l.ready()));
