@@ -111,9 +111,9 @@ export class RetryController implements AttemptRetry, DeadlineEntry {
   private retryFrom(attempt: PipelineCall, retry: RetryPolicy): boolean {
     const now = this.services.clock.now();
     if (now >= this.overall) {
-      // The route timeout is due but its timer has not run yet (a late event loop): the call times
-      // out now, as it would have had the timer run first.
-      this.expire(attempt);
+      // The overall deadline is due but its timer has not run yet (a late event loop): the call
+      // times out now, as it would have had the timer run first.
+      this.timeoutError = this.lateDeadline(attempt);
       return false;
     }
     const admission = this.services.retryAdmission(attempt);
@@ -177,8 +177,10 @@ export class RetryController implements AttemptRetry, DeadlineEntry {
 
   private onOverallTimeout(): void {
     if (this.ended) return;
+    this.stats.rqTimeout.inc();
     const attempt = this.current;
-    const error = this.expire(attempt);
+    const error = new MeshError('XMESH_TIMEOUT', `upstream request timeout (route timeout ${this.policy.action.timeoutMs} ms)`, { cluster: attempt.decision?.cluster, httpStatus: 504 });
+    this.timeoutError = error;
     if (this.backoffTimer !== undefined) {
       // Between attempts: the next one never started.
       this.services.clock.clearTimeout(this.backoffTimer);
@@ -191,12 +193,15 @@ export class RetryController implements AttemptRetry, DeadlineEntry {
     attempt.abortAttempt(error);
   }
 
-  /** Counts the route timeout and records the error the call ends with (`timeoutError`). */
-  private expire(attempt: PipelineCall): MeshError {
-    this.stats.rqTimeout.inc();
-    const error = new MeshError('XMESH_TIMEOUT', `upstream request timeout (route timeout ${this.policy.action.timeoutMs} ms)`, { cluster: attempt.decision?.cluster, httpStatus: 504 });
-    this.timeoutError = error;
-    return error;
+  /**
+   * The error of an overall deadline found passed before its timer ran, counted as the timer would
+   * count it: a route limit is `upstream_rq_timeout`; the caller's own deadline is not.
+   */
+  private lateDeadline(attempt: PipelineCall): MeshError {
+    const callerDeadline = this.overall >= attempt.deadline;
+    if (!callerDeadline) this.stats.rqTimeout.inc();
+    const message = callerDeadline ? "the caller's deadline passed" : `upstream request timeout (route timeout ${this.policy.action.timeoutMs} ms)`;
+    return new MeshError('XMESH_TIMEOUT', message, { cluster: attempt.decision?.cluster, httpStatus: 504 });
   }
 
   private clearPerTry(): void {
