@@ -11,10 +11,10 @@ import type { LeanCallError, LeanMetadata, RawMetadata, UnaryFastCall, UnaryRece
 import type { RouteRequest } from '@xmesh/router';
 import type { HeaderValueOption } from '@xmesh/xds';
 import { PipelineCall } from './pipeline-call.js';
+import { grpcAttemptOutcome } from './attempt-outcome.js';
 import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
 import { attemptResultOf, isConnectFailure, outcomeFromStatus } from './grpc-status.js';
-import { grpcAttemptOutcome } from './attempt-outcome.js';
 import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 
 /** Per-call options of the fast API. */

@@ -8,10 +8,10 @@
 import * as grpc from '@grpc/grpc-js';
 import { MeshError, type HeaderMap } from '@xmesh/core';
 import { PipelineCall } from './pipeline-call.js';
+import { grpcAttemptOutcome } from './attempt-outcome.js';
 import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
 import { attemptResultOf, outcomeFromStatus, statusFromMeshError } from './grpc-status.js';
-import { grpcAttemptOutcome } from './attempt-outcome.js';
 import { GrpcReplayBuffer, sendOp, type ReplayOp } from './retry/grpc-replay.js';
 import { metadataText, traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 

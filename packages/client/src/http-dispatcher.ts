@@ -16,13 +16,13 @@ import { ErrorCode, MeshError, isMeshError, type HeaderMap } from '@xmesh/core';
 import { PipelineCall } from './pipeline-call.js';
 import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
+import { CLIENT_CLOSED_REQUEST } from '@xmesh/breaker';
 import type { AttemptResult } from '@xmesh/filters';
 import type { RouteDecision } from '@xmesh/router';
 import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 import { localReply } from './local-reply.js';
 import { addHeaderOptions, firstValue } from './header-options.js';
 import { isConnectError } from './connect-error.js';
-import { CLIENT_CLOSED_REQUEST } from '@xmesh/breaker';
 
 type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;
