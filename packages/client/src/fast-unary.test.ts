@@ -103,7 +103,8 @@ describe('fast unary API through the mesh', () => {
         refusedOnly: { addresses: [refused] },
         missing: { addresses: [servers.missing!.address] },
         slowOnly: { addresses: [servers.slow!.address], action: { timeout: '0.2s' } },
-        perTry: { addresses: [servers.slow!.address, servers.up!.address], action: { timeout: '5s', retry_policy: { retry_on: 'gateway-error', num_retries: 1, per_try_timeout: '0.1s', retry_back_off: backoff } } },
+        // Per-try 1 s: long enough for 'up' to answer a retry on a busy machine, far below 'slow's 10 s.
+        perTry: { addresses: [servers.slow!.address, servers.up!.address], action: { timeout: '20s', retry_policy: { retry_on: 'gateway-error', num_retries: 1, per_try_timeout: '1s', retry_back_off: backoff, retry_host_predicate: [{ name: 'envoy.retry_host_predicates.previous_hosts' }] } } },
         empty: { addresses: [] },
       }),
     });
