@@ -98,14 +98,15 @@ for (const scenario of SCENARIOS) {
       assert.ok(call !== undefined, 'every scenario makes unary calls');
       const r = await closedLoop({ call, concurrency: 4, durationMs: 300 });
       assert.equal(r.errors, 0);
-      assert.ok(r.calls > 20, `calls ${r.calls}`);
+      // Each of the 4 workers makes at least its first call, however slow the machine.
+      assert.ok(r.calls >= 4, `calls ${r.calls}`);
       const stream = instance.callFor(STREAM);
       if (scenario.name === 'embedded-lean-fast' || scenario.name === 'h2-floor') assert.equal(stream, undefined, 'unary-only scenario');
       else {
         assert.ok(stream !== undefined, 'stream call wired');
         const s = await closedLoop({ call: stream, concurrency: 4, durationMs: 200 });
         assert.equal(s.errors, 0);
-        assert.ok(s.calls > 5, `stream calls ${s.calls}`);
+        assert.ok(s.calls >= 4, `stream calls ${s.calls}`);
       }
       // /proc counts CPU in 10 ms ticks: keep the proxies busy until they have used at least one.
       for (let round = 0; round < 10 && (proxyCpuMs = proxyCpu()) === 0; round++) {

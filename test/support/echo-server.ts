@@ -26,13 +26,23 @@ export interface EchoServer {
   readonly name: string;
   readonly port: number;
   readonly address: string;
-  /** Unary calls whose message is `slow:<ms>` wait that long before answering. */
+  /** Unary calls received. Calls whose message is `slow:<ms>` wait that long before answering (unless cancelled). */
   calls: number;
   /** Metadata of the last call, as received. */
   lastMetadata: grpc.Metadata | undefined;
   /** SANs of the client certificate of the last call (TLS servers), as Node prints them. */
   lastPeerSan: string | undefined;
+  /**
+   * Unary calls whose message is `hold` wait, however long, until `release()` answers them (or
+   * their caller cancels): a test can act while a call is known to be in flight, whatever the
+   * machine's load. The number waiting now.
+   */
+  readonly held: number;
+  /** Answers every held call. */
+  release(): void;
   close(): Promise<void>;
+  /** Stops at once as a killed process would: calls in flight are reset, new connections refused. */
+  kill(): void;
 }
 
 /**
@@ -42,9 +52,22 @@ export interface EchoServer {
 export async function startEchoServer(name: string, credentials = grpc.ServerCredentials.createInsecure()): Promise<EchoServer> {
   const { service } = loadEcho();
   const server = new grpc.Server();
+  const holding = new Set<() => void>();
   const state: EchoServer = {
     name, port: 0, address: '', calls: 0, lastMetadata: undefined, lastPeerSan: undefined,
-    close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+    get held() {
+      return holding.size;
+    },
+    release: () => {
+      const answers = [...holding];
+      holding.clear();
+      for (const answer of answers) answer();
+    },
+    close: () => {
+      state.release();
+      return new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    },
+    kill: () => server.forceShutdown(),
   };
   const reply = (message: string, payload?: Buffer): EchoReply => ({ message, payload: payload ?? Buffer.alloc(0), server: `${name}@${state.address}` });
   const echoHeaders = (call: { metadata: grpc.Metadata; sendMetadata(md: grpc.Metadata): void; getAuthContext(): { sslPeerCertificate?: { subjectaltname?: string } } }) => {
@@ -70,8 +93,15 @@ export async function startEchoServer(name: string, credentials = grpc.ServerCre
       const message = call.request.message ?? '';
       const slow = /^slow:(\d+)$/.exec(message);
       const answer = () => callback(null, reply(message, call.request.payload), trailers(call));
-      if (slow) setTimeout(answer, Number(slow[1]));
-      else answer();
+      if (slow) {
+        const timer = setTimeout(answer, Number(slow[1])).unref();
+        call.on('cancelled', () => clearTimeout(timer));
+      } else if (message === 'hold') {
+        holding.add(answer);
+        call.on('cancelled', () => holding.delete(answer));
+      } else {
+        answer();
+      }
     },
     ServerStream: (call: grpc.ServerWritableStream<EchoRequest, EchoReply>) => {
       echoHeaders(call);

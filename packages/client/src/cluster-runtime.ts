@@ -2,7 +2,7 @@
  * Per-cluster state that survives config swaps: the endpoint source, the balancer, the set of
  * endpoints it has registered with the transport pool, and the picks waiting for a picker.
  */
-import { MeshError, type Clock, type Endpoint, type PickInput } from '@xmesh/core';
+import { MeshError, type Clock, type Endpoint, type PickInput, type PickResult, type Picker } from '@xmesh/core';
 import type { ClusterConfig } from '@xmesh/xds';
 import { computeHash, type Balancer } from '@xmesh/balancer';
 import { ClusterGuard, type ClusterGuardOptions } from '@xmesh/breaker';
@@ -13,7 +13,7 @@ import type { Invoke } from './pipeline.js';
 import { transportKey, type TransportPool } from './transport-pool.js';
 import type { MeshComponents } from './components.js';
 
-const NO_HINTS: PickInput = Object.freeze({ hash: undefined, tried: undefined });
+const NO_HINTS: PickInput = Object.freeze({ hash: undefined, selectionAttempt: 0 });
 
 interface Waiter {
   readonly call: PipelineCall;
@@ -115,13 +115,21 @@ export class ClusterRuntime {
     }
   }
 
-  /** Picks for `call` and runs `next`, or waits for the next picker (bounded by the call's deadline). */
+  /**
+   * Picks for `call` and runs `next`, or waits for the next picker (bounded by the call's deadline).
+   * A retry whose route has the previous_hosts predicate (`call.tried`) selects again when the
+   * pick lands on a host already tried (see `selectAgain`).
+   */
   pick<C extends PipelineCall>(call: C, next: Invoke<C>): void {
     if (this.closed) {
       call.fail(new MeshError('XMESH_NO_CLUSTER', `cluster "${this.name}" was removed`, { cluster: this.name }));
       return;
     }
-    const result = this.balancer.picker.pick(this.pickInput(call));
+    const picker = this.balancer.picker;
+    const input = this.pickInput(call);
+    let result = picker.pick(input);
+    const tried = call.tried;
+    if (tried !== undefined && result.type === 'complete' && tried.has(result.endpoint.id)) result = selectAgain(picker, input, call, tried, result);
     switch (result.type) {
       case 'complete':
         call.bind(this, result.endpoint, result.done);
@@ -162,9 +170,8 @@ export class ClusterRuntime {
   /** The route's `hash_policy` hash for consistent-hash balancers; no allocation when the route has none. */
   private pickInput(call: PipelineCall): PickInput {
     const policies = call.decision?.route.action.hashPolicy;
-    const tried = call.tried;
-    if (policies === undefined || policies.length === 0) return tried === undefined ? NO_HINTS : { hash: undefined, tried };
-    return { hash: computeHash(policies, call.request), tried };
+    if (policies === undefined || policies.length === 0) return NO_HINTS;
+    return { hash: computeHash(policies, call.request), selectionAttempt: 0 };
   }
 
   private newSource(config: ClusterConfig): EndpointSource {
@@ -253,6 +260,22 @@ export class ClusterRuntime {
     }
     return waiting;
   }
+}
+
+/**
+ * Envoy's host selection for a retry under `retry_host_predicate` previous_hosts
+ * (`LoadBalancerBase::chooseHost`): while the pick is a host the call already tried, select again,
+ * up to the route's `host_selection_retry_max_attempts` times; when every selection is rejected,
+ * the last one stands. A rejected pick is taken back (`undo`) so load metrics do not count it.
+ */
+function selectAgain(picker: Picker, input: PickInput, call: PipelineCall, tried: ReadonlySet<string>, rejected: PickResult & { type: 'complete' }): PickResult {
+  const attempts = call.decision?.route.action.retryPolicy?.hostSelectionRetryMaxAttempts ?? 0;
+  let result: PickResult = rejected;
+  for (let n = 1; n <= attempts && result.type === 'complete' && tried.has(result.endpoint.id); n++) {
+    result.undo?.();
+    result = picker.pick({ hash: input.hash, selectionAttempt: n });
+  }
+  return result;
 }
 
 /** Settings that need a new balancer when they change. */

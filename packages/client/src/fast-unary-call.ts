@@ -11,6 +11,7 @@ import type { LeanCallError, LeanMetadata, RawMetadata, UnaryFastCall, UnaryRece
 import type { RouteRequest } from '@xmesh/router';
 import type { HeaderValueOption } from '@xmesh/xds';
 import { PipelineCall } from './pipeline-call.js';
+import { grpcAttemptOutcome } from './attempt-outcome.js';
 import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
 import { attemptResultOf, outcomeFromStatus, tlsStatusError } from './grpc-status.js';
@@ -81,7 +82,7 @@ export class FastUnaryAttempt extends PipelineCall implements UnaryReceiver {
   onUnaryReply(error: LeanCallError | null, reply: Buffer | null, trailers: RawMetadata | null): void {
     this.inFlight = undefined;
     const code = error === null ? GrpcStatus.OK : error.code;
-    this.finish(outcomeFromStatus(code, this.elapsed()));
+    this.finish(grpcAttemptOutcome(code, error === null ? '' : error.details, this.elapsed()));
     const retry = this.retry;
     const result = attemptResultOf(code, error === null ? '' : error.details);
     // A response the upstream had started (headers sent) is not retried, as in Envoy and the drop-in.

@@ -8,6 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { MeshError, type HeaderMap } from '@xmesh/core';
 import { PipelineCall } from './pipeline-call.js';
+import { grpcAttemptOutcome } from './attempt-outcome.js';
 import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
 import { TOO_MANY_RESPONSES } from '@xmesh/grpc-lean';
@@ -199,7 +200,7 @@ export class MeshGrpcCall implements CallStream {
       },
       onReceiveStatus: (received) => {
         const status = this.tooManyResponses ? { ...TOO_MANY_STATUS, metadata: received.metadata ?? new grpc.Metadata() } : wellFormedStatus(received);
-        attempt.finish(outcomeFromStatus(status.code, attempt.elapsed()));
+        attempt.finish(grpcAttemptOutcome(status.code, status.details, attempt.elapsed()));
         const retry = attempt.retry;
         if (retry?.onAttemptEnd(attempt, attemptResultOf(status.code, status.details), this.committed)) return;
         const cut = retry?.timeoutError;

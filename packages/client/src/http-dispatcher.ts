@@ -21,6 +21,7 @@ import { ErrorCode, MeshError, isMeshError, parseGrpcStatus, type HeaderMap } fr
 import { PipelineCall } from './pipeline-call.js';
 import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
+import { CLIENT_CLOSED_REQUEST } from '@xmesh/breaker';
 import type { AttemptResult } from '@xmesh/filters';
 import type { RouteDecision } from '@xmesh/router';
 import { DEFAULT_CONNECTION_BUFFER_LIMIT } from '@xmesh/xds';
@@ -280,7 +281,7 @@ export class HttpExchange implements Handler {
     const attempt = this.attempt;
     if (this.ended) {
       // The caller already has its end (its own abort, or the mesh's reply): release this attempt only.
-      attempt?.finish({ kind: 'local_error', httpStatus: 0, grpcStatus: undefined, latencyMs: attempt.elapsed() });
+      attempt?.finish({ kind: 'local_error', httpStatus: this.controller.aborted ? CLIENT_CLOSED_REQUEST : 0, grpcStatus: undefined, latencyMs: attempt.elapsed() });
       attempt?.retry?.end();
       return;
     }
@@ -308,7 +309,9 @@ export class HttpExchange implements Handler {
     if (this.ended) return;
     this.ended = true;
     const attempt = this.attempt;
-    attempt?.finish({ kind, httpStatus: this.status, grpcStatus: undefined, latencyMs: attempt.elapsed() });
+    // An attempt its caller aborted is reported as a 499 local end, which outlier detection does not count.
+    const httpStatus = kind === 'local_error' && this.controller.aborted ? CLIENT_CLOSED_REQUEST : this.status;
+    attempt?.finish({ kind, httpStatus, grpcStatus: undefined, latencyMs: attempt.elapsed() });
     attempt?.retry?.onAttemptEnd(attempt, { httpStatus: this.status, grpcStatus: undefined, failure: kind === 'local_error' ? 'reset' : 'none', headers: undefined }, true);
   }
 

@@ -26,7 +26,10 @@ export abstract class PipelineCall {
   readonly startedAt: number;
   /** Set by the retry layer: the front end reports each end of this attempt to it before the caller sees it. */
   retry: AttemptRetry | undefined = undefined;
-  /** Endpoint ids earlier attempts of this call used, so a retry's pick can prefer another host. */
+  /**
+   * Endpoint ids earlier attempts of this call used, set on a retry when the route's
+   * `retry_host_predicate` is previous_hosts: the pick then selects again when it lands on one.
+   */
   tried: ReadonlySet<string> | undefined = undefined;
   /** Timeout and retry overrides a front end granted this call (a trusted caller's x-envoy-* headers); read by the retry layer. */
   overrides: CallOverrides | undefined = undefined;
