@@ -20,9 +20,15 @@ export function buildProgram(out: (line: string) => void = (l) => process.stdout
     .requiredOption('-c, --config <file>', 'resource file (watched)')
     .option('-p, --port <port>', 'port to listen on', '18000')
     .option('--host <host>', 'address to bind', '127.0.0.1')
-    .action(async (opts: { config: string; port: string; host: string }) => {
+    .option('--registry <url>', 'serve the endpoints of services registered in etcd: etcd://host:port[,host:port...]')
+    .action(async (opts: { config: string; port: string; host: string; registry?: string }) => {
       const { runControlPlane } = await import('@xmesh/control-plane');
-      await runControlPlane({ config: opts.config, port: Number(opts.port), host: opts.host });
+      let registry;
+      if (opts.registry !== undefined) {
+        const { EtcdRegistry } = await import('@xmesh/registry-etcd');
+        registry = new EtcdRegistry({ endpoints: opts.registry, onError: (error) => process.stderr.write(`[xmesh control-plane] ${error.message}\n`) });
+      }
+      await runControlPlane({ config: opts.config, port: Number(opts.port), host: opts.host, ...(registry === undefined ? {} : { registry }) });
     });
   program
     .command('sidecar')

@@ -21,7 +21,7 @@ import { composePipeline, type Invoke } from './pipeline.js';
 import { resolveModeSettings, withClusterModes, withModeSwitch, type MeshMode, type ModeOptions, type ModeSettings, type SidecarModeOptions } from './mode.js';
 import { TransportPool, type TransportPoolOptions } from './transport-pool.js';
 import { MeshServices } from './mesh-services.js';
-import type { XdsBootstrap } from '@xmesh/discovery';
+import { SharedRegistries, type XdsBootstrap } from '@xmesh/discovery';
 import { openXdsSource, type PendingXdsSource } from './xds-source.js';
 import type { ClusterRateLimit } from './cluster-rate-limit-layer.js';
 import { MeshObservability } from './observability/mesh-observability.js';
@@ -123,6 +123,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private modeSettings: ModeSettings;
   /** Updates apply one at a time, in call order. */
   private updates: Promise<unknown> = Promise.resolve();
+  /** Clients of the registries this mesh's registry-backed clusters name, closed with the mesh. */
+  private readonly registries: SharedRegistries;
   /** The ADS client this mesh follows (`followXds`), closed with the mesh. */
   private xds: PendingXdsSource | undefined = undefined;
 
@@ -141,12 +143,15 @@ export class Mesh extends EventEmitter<MeshEvents> {
     const env = options.env ?? process.env;
     const defaultGrpc = resolveGrpcTransport(options.transport?.grpc, env[GRPC_TRANSPORT_ENV], options.transport?.grpcCredentials !== undefined);
     this.pool = new TransportPool({ ...options.transport, grpc: defaultGrpc });
+    const onSourceError = (error: MeshError) => this.emit('discovery.error', { error });
+    this.registries = new SharedRegistries((config) => this.components.connectRegistry(config, { onError: onSourceError }));
     this.clusters = new ClusterManager({
       resilience: { ...options.resilience, events: this as unknown as EventEmitter<ResilienceEvents>, rotation: this.rotation },
       pool: this.pool,
       clock: this.clock,
       components: this.components,
-      onSourceError: (error) => this.emit('discovery.error', { error }),
+      onSourceError,
+      registries: this.registries,
     });
     this.modeSettings = resolveModeSettings(options, undefined, (options.env ?? process.env).XMESH_MODE);
     this.pool.join(this.modeSettings.endpoint);
@@ -323,6 +328,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     for (const watch of this.fileWatches.values()) watch.close();
     this.fileWatches.clear();
     this.clusters.closeAll();
+    await this.registries.close();
     this.rotation.close();
     await this.observability.close();
     await this.xds?.close();

@@ -11,6 +11,7 @@ import { formatFieldErrors, isMeshError, type FieldError } from '@xmesh/core';
 import { buildSnapshot, parseConfigText, withLines } from '@xmesh/xds';
 import type { ControlPlane } from './control-plane.js';
 import { resourceList } from './resources.js';
+import { registryClustersAsEds } from './registry-feed.js';
 
 export interface FileSourceOptions {
   /** Serve to this node id only (default: the default snapshot). */
@@ -21,6 +22,11 @@ export interface FileSourceOptions {
   readonly watch?: boolean;
   /** Quiet period after a change event before reading, ms (default 50): editors write in bursts. */
   readonly debounceMs?: number;
+  /**
+   * A registry feeds this control plane (`serveRegistry`): registry-backed clusters are served as plain
+   * EDS clusters whose endpoints it provides. Without it such clusters are refused.
+   */
+  readonly registry?: boolean;
 }
 
 export interface FileSource {
@@ -84,10 +90,15 @@ class WatchedFile implements FileSource {
     const parsed = parseConfigText(text, this.file);
     if (!parsed.ok) return this.reject(parsed.errors);
     try {
-      const resources = resourceList(parsed.value);
-      if (this.options.validate ?? true) {
-        const built = buildSnapshot(resources, { version });
-        if (!built.ok) return this.reject(withLines(built.errors, parsed.locate));
+      let resources = resourceList(parsed.value);
+      const built = buildSnapshot(resources, { version });
+      if (!built.ok && (this.options.validate ?? true)) return this.reject(withLines(built.errors, parsed.locate));
+      if (built.ok) {
+        const registryBacked = Object.values(built.snapshot.clusters).filter((c) => c.registry !== undefined).map((c) => c.name);
+        if (registryBacked.length > 0 && !this.options.registry) {
+          return this.reject([{ path: this.file, message: `clusters ${registryBacked.map((n) => `"${n}"`).join(', ')} take their endpoints from a registry: serve this file with a registry (xmesh control-plane --registry etcd://...)` }]);
+        }
+        resources = registryClustersAsEds(resources, built.snapshot);
       }
       this.plane.setSnapshot(version, resources, this.options.nodeId === undefined ? {} : { nodeId: this.options.nodeId });
     } catch (err) {

@@ -1,4 +1,5 @@
-export { ControlPlane, type ControlPlaneOptions, type SetSnapshotOptions } from './control-plane.js';
+export { ControlPlane, type ControlPlaneOptions, type SetSnapshotOptions, type ResourceRef } from './control-plane.js';
+export { serveRegistry, registryClustersAsEds, type RegistryFeed } from './registry-feed.js';
 export {
   consoleLogger, silentLogger, shortType,
   type ControlPlaneEvents, type ControlPlaneLogger, type StreamInfo, type StreamMode, type AckEvent, type NackEvent, type ResponseEvent,
