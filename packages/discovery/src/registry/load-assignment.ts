@@ -1,9 +1,11 @@
 /**
  * Registry instances as endpoints, one way for both readers: the embedded mesh takes the Endpoint
  * list, the control plane serves the equivalent ClusterLoadAssignment (decoding it gives the same
- * list; a test holds them together). Instances are grouped by zone (one locality each, priority 0,
- * no locality weight), zones and instances in name order; an address:port listed twice keeps its
- * first instance, so no host gets double traffic.
+ * list; a test holds them together). Instances are grouped by zone (one locality each, priority 0),
+ * zones and instances in name order; an address:port listed twice keeps its first instance, so no
+ * host gets double traffic. A locality's weight is the sum of its instances' weights: gRPC clients
+ * drop localities without one and pick a locality by weight, which then matches per-instance
+ * weighting; Envoy and xmesh use it only with locality-weighted load balancing.
  */
 import { endpointId, type Endpoint, type Locality } from '@xmesh/core';
 import { TypeUrl } from '@xmesh/xds';
@@ -26,7 +28,9 @@ function ordered(instances: readonly RegistryInstance[]): { readonly id: string;
 /** Frozen endpoints for the embedded mesh. */
 export function registryEndpoints(instances: readonly RegistryInstance[]): readonly Endpoint[] {
   const localities = new Map<string, Locality>();
-  const endpoints = ordered(instances).map(({ id, instance }) => {
+  const kept = ordered(instances);
+  const zoneWeights = weightsByZone(kept.map((k) => k.instance));
+  const endpoints = kept.map(({ id, instance }) => {
     let locality = localities.get(instance.zone);
     if (locality === undefined) localities.set(instance.zone, (locality = Object.freeze({ region: '', zone: instance.zone, subZone: '' })));
     const endpoint: Endpoint = {
@@ -37,7 +41,7 @@ export function registryEndpoints(instances: readonly RegistryInstance[]): reado
       healthStatus: instance.healthy ? 'HEALTHY' : 'UNHEALTHY',
       priority: 0,
       locality,
-      localityWeight: undefined,
+      localityWeight: zoneWeights.get(instance.zone),
       metadata: metadataOf(instance),
     };
     return Object.freeze(endpoint);
@@ -48,7 +52,9 @@ export function registryEndpoints(instances: readonly RegistryInstance[]): reado
 /** The proto3 JSON ClusterLoadAssignment (with `@type`) the control plane serves for `service`. */
 export function registryLoadAssignment(service: string, instances: readonly RegistryInstance[]): Record<string, unknown> {
   const byZone = new Map<string, Record<string, unknown>[]>();
-  for (const { instance } of ordered(instances)) {
+  const kept = ordered(instances);
+  const zoneWeights = weightsByZone(kept.map((k) => k.instance));
+  for (const { instance } of kept) {
     let list = byZone.get(instance.zone);
     if (list === undefined) byZone.set(instance.zone, (list = []));
     list.push({
@@ -62,10 +68,19 @@ export function registryLoadAssignment(service: string, instances: readonly Regi
     '@type': TypeUrl.ClusterLoadAssignment,
     cluster_name: service,
     endpoints: [...byZone].map(([zone, lbEndpoints]) => ({
-      ...(zone === '' ? {} : { locality: { zone } }),
+      // Always set, even without a zone: gRPC clients refuse a locality left unset.
+      locality: zone === '' ? {} : { zone },
+      load_balancing_weight: zoneWeights.get(zone),
       lb_endpoints: lbEndpoints,
     })),
   };
+}
+
+/** Sum of the instances' weights per zone (a uint32 in the proto: capped). */
+function weightsByZone(instances: readonly RegistryInstance[]): Map<string, number> {
+  const sums = new Map<string, number>();
+  for (const i of instances) sums.set(i.zone, Math.min(0xffffffff, (sums.get(i.zone) ?? 0) + i.weight));
+  return sums;
 }
 
 function metadataOf(instance: RegistryInstance): Readonly<Record<string, unknown>> {
