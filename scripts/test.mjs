@@ -7,9 +7,9 @@ import { build, ensureDebian, install, root, run } from './setup.mjs';
 const skipInstall = process.argv.includes('--no-install');
 if (!skipInstall) install();
 build();
-// Real servers some tests start on loopback: without redis-server its tests fail; without haproxy the
-// bench's HAProxy scenario tests skip, saying why.
-const missing = ensureDebian({ 'redis-server': 'redis-server', haproxy: 'haproxy' });
+// Real servers some tests start on loopback: without redis-server or etcd their tests fail; without
+// haproxy the bench's HAProxy scenario tests skip, saying why.
+const missing = ensureDebian({ 'redis-server': 'redis-server', etcd: 'etcd-server', haproxy: 'haproxy' });
 if (missing.length > 0) console.warn(`not installed: ${missing.join(', ')}`);
 
 const SKIP = new Set(['node_modules', 'dist', '.git', 'results']);
