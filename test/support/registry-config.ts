@@ -3,6 +3,7 @@
  * registry-backed EDS cluster (HTTP/2, for gRPC), and the STATIC cluster listing the etcd members.
  */
 import { TypeUrl } from '@xmesh/xds';
+import { lbEndpoints } from './mesh-config.js';
 
 export const REGISTRY_LISTENER = 'echo.registry.svc';
 
@@ -12,15 +13,7 @@ export function etcdCluster(endpoints: readonly string[], name = 'etcd'): Record
     '@type': TypeUrl.Cluster,
     name,
     type: 'STATIC',
-    load_assignment: {
-      cluster_name: name,
-      endpoints: [{
-        lb_endpoints: endpoints.map((e) => {
-          const i = e.lastIndexOf(':');
-          return { endpoint: { address: { socket_address: { address: e.slice(0, i), port_value: Number(e.slice(i + 1)) } } } };
-        }),
-      }],
-    },
+    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: lbEndpoints(endpoints) }] },
   };
 }
 
