@@ -20,9 +20,9 @@ const runtimes = lines.map((line) => ({ line, node: nodeOfLine(line) }));
 const buildEnv = envWithNode(runtimes[0].node);
 if (!skipInstall) install(buildEnv);
 build(runtimes[0].node);
-// Real servers some tests start on loopback: without redis-server its tests fail; without haproxy the
-// bench's HAProxy scenario tests skip, saying why. TLS tests make their certificates with openssl.
-const missing = ensureDebian({ 'redis-server': 'redis-server', haproxy: 'haproxy', openssl: 'openssl' });
+// Real servers some tests start on loopback: without redis-server or etcd their tests fail; without
+// haproxy the bench's HAProxy scenario tests skip, saying why. TLS tests make their certificates with openssl.
+const missing = ensureDebian({ 'redis-server': 'redis-server', etcd: 'etcd-server', haproxy: 'haproxy', openssl: 'openssl' });
 if (missing.length > 0) console.warn(`not installed: ${missing.join(', ')}`);
 
 const SKIP = new Set(['node_modules', 'dist', '.git', 'results']);

@@ -28,10 +28,16 @@ export function buildProgram(out: Print = (l) => process.stdout.write(`${l}\n`),
     .requiredOption('-c, --config <file>', 'resource file (watched)')
     .option('-p, --port <port>', 'port to listen on', '18000')
     .option('--host <host>', 'address to bind', '127.0.0.1')
-    .action(async (opts: { config: string; port: string; host: string }) => {
+    .option('--registry <url>', 'serve the endpoints of services registered in etcd: etcd://host:port[,host:port...]')
+    .action(async (opts: { config: string; port: string; host: string; registry?: string }) => {
       const { runControlPlane } = await import('@xmesh/control-plane');
       try {
-        await runControlPlane({ config: opts.config, port: Number(opts.port), host: opts.host });
+        let registry;
+        if (opts.registry !== undefined) {
+          const { EtcdRegistry } = await import('@xmesh/registry-etcd');
+          registry = new EtcdRegistry({ endpoints: opts.registry, onError: (error) => process.stderr.write(`[xmesh control-plane] ${error.message}\n`) });
+        }
+        await runControlPlane({ config: opts.config, port: Number(opts.port), host: opts.host, ...(registry === undefined ? {} : { registry }) });
       } catch (error) {
         err(startFailure('control-plane', opts.config, error));
         process.exitCode = 1;

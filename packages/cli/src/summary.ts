@@ -22,7 +22,8 @@ export function summarize(s: MeshSnapshot): string {
   for (const c of clusters) {
     const od = c.outlierDetection ? ' outlier-detection' : '';
     const ff = c.xmesh.failFast ? ' fail-fast' : '';
-    lines.push(`  cluster ${c.name} ${c.type} ${c.lbPolicy}${c.http2 ? ' h2' : ''} endpoints=${endpointCount(c)}${od}${ff}`);
+    const registry = c.registry === undefined ? '' : ` registry=etcd:${c.registry.service} (${c.registry.endpoints.join(',')})`;
+    lines.push(`  cluster ${c.name} ${c.type} ${c.lbPolicy}${c.http2 ? ' h2' : ''} endpoints=${endpointCount(c)}${registry}${od}${ff}`);
   }
   if (s.ignored.length > 0) lines.push(`ignored fields (${s.ignored.length}): ${s.ignored.join(', ')}`);
   return lines.join('\n');

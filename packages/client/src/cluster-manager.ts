@@ -5,6 +5,7 @@
 import { MeshError, type Clock } from '@xmesh/core';
 import type { MeshSnapshot } from '@xmesh/xds';
 import type { ClusterTls } from '@xmesh/tls';
+import type { RegistryConnector } from '@xmesh/discovery';
 import { ClusterRuntime, type ClusterRuntimeOptions } from './cluster-runtime.js';
 import type { MeshComponents } from './components.js';
 import type { TransportPool } from './transport-pool.js';
@@ -16,6 +17,8 @@ export interface ClusterManagerOptions {
   readonly clock: Clock;
   readonly components: MeshComponents;
   readonly onSourceError?: (error: MeshError) => void;
+  /** Registry clients of the mesh, for registry-backed clusters. */
+  readonly registries?: RegistryConnector;
   /** Passed to every ClusterRuntime's guard. */
   readonly resilience?: ClusterRuntimeOptions['resilience'];
 }

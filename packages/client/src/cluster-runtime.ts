@@ -6,7 +6,7 @@ import { MeshError, type Clock, type Endpoint, type PickInput, type PickResult, 
 import type { ClusterConfig } from '@xmesh/xds';
 import { computeHash, type Balancer } from '@xmesh/balancer';
 import { ClusterGuard, type ClusterGuardOptions } from '@xmesh/breaker';
-import type { EndpointSource } from '@xmesh/discovery';
+import type { EndpointSource, RegistryConnector } from '@xmesh/discovery';
 import type { ClientTls, ClusterTls } from '@xmesh/tls';
 import type { PipelineCall } from './pipeline-call.js';
 import type { Invoke } from './pipeline.js';
@@ -26,6 +26,8 @@ export interface ClusterRuntimeOptions {
   readonly clock: Clock;
   readonly components: MeshComponents;
   readonly onSourceError?: (error: MeshError) => void;
+  /** Registry clients of the mesh, for registry-backed clusters. */
+  readonly registries?: RegistryConnector;
   /** Shared resilience settings (events sink, bucket rotation, fail-fast flavour, queued admission). */
   readonly resilience?: Omit<ClusterGuardOptions, 'clock' | 'onEjectedChange'>;
 }
@@ -42,6 +44,7 @@ export class ClusterRuntime {
   private readonly clock: Clock;
   private readonly components: MeshComponents;
   private readonly onSourceError: ((error: MeshError) => void) | undefined;
+  private readonly registries: RegistryConnector | undefined;
   /** Pool keys (`transportKey`) this cluster holds a membership for. */
   private members = new Set<string>();
   /** How connections to each endpoint are secured; undefined = plaintext. */
@@ -58,6 +61,7 @@ export class ClusterRuntime {
     this.clock = options.clock;
     this.components = options.components;
     this.onSourceError = options.onSourceError;
+    this.registries = options.registries;
     this.guard = new ClusterGuard(config, {
       ...options.resilience,
       clock: this.clock,
@@ -178,6 +182,7 @@ export class ClusterRuntime {
     const source = this.components.createEndpointSource(config, {
       clock: this.clock,
       onError: (error) => this.onSourceError?.(error),
+      ...(this.registries === undefined ? {} : { registries: this.registries }),
     });
     source.onChange((endpoints) => {
       if (this.source === source && !this.closed) this.setEndpoints(endpoints);

@@ -22,7 +22,7 @@ import { composePipeline, type Invoke } from './pipeline.js';
 import { resolveModeSettings, withClusterModes, withModeSwitch, type MeshMode, type ModeOptions, type ModeSettings, type SidecarModeOptions } from './mode.js';
 import { TransportPool, type TransportPoolOptions } from './transport-pool.js';
 import { MeshServices } from './mesh-services.js';
-import type { XdsBootstrap } from '@xmesh/discovery';
+import { SharedRegistries, type XdsBootstrap } from '@xmesh/discovery';
 import { openXdsSource, type PendingXdsSource } from './xds-source.js';
 import { StartupEvents } from './startup-events.js';
 import type { ClusterRateLimit } from './cluster-rate-limit-layer.js';
@@ -206,6 +206,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private modeSettings: ModeSettings;
   /** Updates apply one at a time, in call order. */
   private updates: Promise<unknown> = Promise.resolve();
+  /** Clients of the registries this mesh's registry-backed clusters name, closed with the mesh. */
+  private readonly registries: SharedRegistries;
   /** The ADS client this mesh follows (`followXds`), closed with the mesh. */
   private xds: PendingXdsSource | undefined = undefined;
   /** Set by the first `close()`. */
@@ -247,12 +249,15 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.upstreamTls = new UpstreamTlsContexts(this.tlsSecrets, (cluster) => this.services.stats.cluster(cluster), (errors) => {
       this.emit('config.rejected', { errors, source: 'tls secrets' });
     });
+    const onSourceError = (error: MeshError) => this.emit('discovery.error', { error });
+    this.registries = new SharedRegistries((config) => this.components.connectRegistry(config, { onError: onSourceError }));
     this.clusters = new ClusterManager({
       resilience: { ...options.resilience, events: this as unknown as EventEmitter<ResilienceEvents>, rotation: this.rotation },
       pool: this.pool,
       clock: this.clock,
       components: this.components,
-      onSourceError: (error) => this.emit('discovery.error', { error }),
+      onSourceError,
+      registries: this.registries,
     });
     this.modeSettings = resolveModeSettings(options, undefined, (options.env ?? process.env).XMESH_MODE);
     this.pool.join(this.modeSettings.endpoint);
@@ -497,6 +502,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.clusters.closeAll();
     this.upstreamTls.close();
     this.tlsSecrets.close();
+    await this.registries.close();
     this.rotation.close();
     await this.observability.close();
     await this.xds?.close();

@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { guardConfigValue, invalidConfig, loadEnvoyProtos, type EnvoyProtos } from '@xmesh/xds';
 import { adsWire, type AdsWire, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type DiscoveryRequest, type DiscoveryResponse } from '@xmesh/discovery';
 import { consoleLogger, type ControlPlaneEvents, type ControlPlaneLogger } from './events.js';
-import { encodeSnapshot, resourceList, type ServedSnapshot } from './resources.js';
+import { encodeSnapshot, resourceList, type ServedResource, type ServedSnapshot } from './resources.js';
 import { StreamRefused, type SessionBase, type SessionHost } from './session.js';
 import { SotwSession } from './sotw-session.js';
 import { DeltaSession } from './delta-session.js';
@@ -32,6 +32,12 @@ export const SERVER_OPTIONS: grpc.ServerOptions = Object.freeze({
   'grpc.keepalive_timeout_ms': 20_000,
 });
 
+/** A resource to take out of the served set. */
+export interface ResourceRef {
+  readonly typeUrl: string;
+  readonly name: string;
+}
+
 export interface SetSnapshotOptions {
   /** Serve this snapshot only to streams whose node id is this; others get the default snapshot. */
   readonly nodeId?: string;
@@ -44,6 +50,12 @@ export class ControlPlane extends EventEmitter<ControlPlaneEvents> implements Se
   private readonly wire: AdsWire;
   private defaultSnapshot: ServedSnapshot | undefined;
   private readonly perNode = new Map<string, ServedSnapshot>();
+  /**
+   * Resources set one by one (`putResources`), served on top of every snapshot (a registry's
+   * endpoints): they replace a snapshot's resource of the same type and name.
+   */
+  private readonly overlay = new Map<string, Map<string, ServedResource>>();
+  private overlayRevision = 0;
   private readonly sessions = new Set<SessionBase>();
   private server: grpc.Server | undefined;
   private boundPort = 0;
@@ -66,7 +78,7 @@ export class ControlPlane extends EventEmitter<ControlPlaneEvents> implements Se
     // Plain data within the config limits first: a cycle, a throwing getter or a proxy is an error with its path.
     const guarded = guardConfigValue(resources);
     if (!guarded.ok) throw invalidConfig(guarded.errors);
-    const snapshot = encodeSnapshot(this.protos, version, resourceList(guarded.value));
+    const snapshot = this.withOverlay(encodeSnapshot(this.protos, version, resourceList(guarded.value)));
     if (options.nodeId === undefined) this.defaultSnapshot = snapshot;
     else this.perNode.set(options.nodeId, snapshot);
     this.emit('snapshot', { version, nodeId: options.nodeId });
@@ -74,6 +86,39 @@ export class ControlPlane extends EventEmitter<ControlPlaneEvents> implements Se
     for (const session of this.sessions) {
       if (options.nodeId === undefined ? !this.perNode.has(session.nodeId) : session.nodeId === options.nodeId) session.onSnapshot();
     }
+  }
+
+  /**
+   * Adds or replaces resources (proto3 JSON with `@type`) and removes others, on top of every node's
+   * snapshot, without re-encoding anything else. Only the streams subscribed to a changed resource
+   * hear of it: state-of-the-world streams get the changed resources of that type (all their
+   * listeners or clusters for LDS and CDS, as the protocol wants), delta streams just the changes.
+   * Resources put here stay across `setSnapshot`.
+   * @throws MeshError XMESH_CONFIG_INVALID when a resource cannot be encoded; nothing changes then.
+   */
+  putResources(resources: readonly unknown[], removed: readonly ResourceRef[] = []): void {
+    const encoded = encodeSnapshot(this.protos, '', resources);
+    const changed = new Map<string, string[]>();
+    const note = (typeUrl: string, name: string) => {
+      let names = changed.get(typeUrl);
+      if (names === undefined) changed.set(typeUrl, (names = []));
+      names.push(name);
+    };
+    for (const [typeUrl, byName] of encoded.byType) {
+      let mine = this.overlay.get(typeUrl);
+      if (mine === undefined) this.overlay.set(typeUrl, (mine = new Map()));
+      for (const [name, resource] of byName) {
+        if (mine.get(name)?.version === resource.version) continue;
+        mine.set(name, resource);
+        note(typeUrl, name);
+      }
+    }
+    for (const { typeUrl, name } of removed) if (this.overlay.get(typeUrl)?.delete(name)) note(typeUrl, name);
+    if (changed.size === 0) return;
+    this.overlayRevision += 1;
+    if (this.defaultSnapshot) this.defaultSnapshot = this.withOverlayChanges(this.defaultSnapshot, changed);
+    for (const [nodeId, snapshot] of this.perNode) this.perNode.set(nodeId, this.withOverlayChanges(snapshot, changed));
+    for (const session of this.sessions) for (const [typeUrl, names] of changed) session.onResourcesChanged(typeUrl, names);
   }
 
   /** Drops `nodeId`'s own snapshot; its streams fall back to the default one. */
@@ -124,6 +169,36 @@ export class ControlPlane extends EventEmitter<ControlPlaneEvents> implements Se
     this.server = undefined;
     server.forceShutdown();
     this.sessions.clear();
+  }
+
+  /** A freshly encoded snapshot with the overlay on top (copying only the maps of the overlay's types). */
+  private withOverlay(snapshot: ServedSnapshot): ServedSnapshot {
+    if (this.overlay.size === 0) return snapshot;
+    const byType = new Map(snapshot.byType);
+    for (const [typeUrl, mine] of this.overlay) byType.set(typeUrl, new Map([...(snapshot.byType.get(typeUrl) ?? []), ...mine]));
+    return { version: overlaidVersion(snapshot.version, this.overlayRevision), baseVersion: snapshot.version, byType };
+  }
+
+  /**
+   * The served snapshot with the overlay's `changed` names brought in: its maps are updated in place
+   * (they are this server's own, and the old snapshot object is dropped), so a change costs what it
+   * changed. A removed overlay resource leaves the snapshot without one of that name (the snapshot's
+   * own, if any, comes back on its next set).
+   */
+  private withOverlayChanges(snapshot: ServedSnapshot, changed: ReadonlyMap<string, readonly string[]>): ServedSnapshot {
+    const byType = snapshot.byType as Map<string, Map<string, ServedResource>>;
+    for (const [typeUrl, names] of changed) {
+      let map = byType.get(typeUrl);
+      if (map === undefined) byType.set(typeUrl, (map = new Map()));
+      const mine = this.overlay.get(typeUrl);
+      for (const name of names) {
+        const resource = mine?.get(name);
+        if (resource === undefined) map.delete(name);
+        else map.set(name, resource);
+      }
+    }
+    const baseVersion = snapshot.baseVersion ?? snapshot.version;
+    return { version: overlaidVersion(baseVersion, this.overlayRevision), baseVersion, byType };
   }
 
   private serveSotw(call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>): void {
@@ -179,4 +254,9 @@ function peerOf(call: grpc.ServerDuplexStream<unknown, unknown>): string {
   } catch {
     return 'unknown';
   }
+}
+
+/** The version label of a snapshot with overlay revision `revision` on top. */
+function overlaidVersion(base: string, revision: number): string {
+  return revision === 0 ? base : `${base}+r${revision}`;
 }

@@ -71,6 +71,13 @@ export class DeltaSession extends SessionBase {
     for (const [typeUrl, state] of this.types) this.push(typeUrl, state);
   }
 
+  /** Sends just the changes among `names` this stream subscribes to. */
+  onResourcesChanged(typeUrl: string, names: readonly string[]): void {
+    const state = this.types.get(typeUrl);
+    if (state === undefined || !names.some((n) => state.subscription.covers(n))) return;
+    this.push(typeUrl, state, names);
+  }
+
   private reportAckOrNack(typeUrl: string, req: DeltaDiscoveryRequest, nonce: string, version: string): void {
     const base = { ...this.info(), typeUrl, version, nonce };
     if (req.error_detail) {
@@ -83,21 +90,27 @@ export class DeltaSession extends SessionBase {
     }
   }
 
-  /** Sends what changed against `known`: new/updated selected resources, and removals of held ones. */
-  private push(typeUrl: string, state: TypeState): void {
+  /**
+   * Sends what changed against `known`: new/updated selected resources, and removals of held ones;
+   * only among `only` when given (the resources known to have changed).
+   */
+  private push(typeUrl: string, state: TypeState, only?: readonly string[]): void {
     if (this.deferPush(state.outbox, false)) return;
     const snapshot = this.host.snapshotFor(this.nodeId);
     if (!snapshot) return;
     const all = snapshot.byType.get(typeUrl);
     const changed: WireResource[] = [];
     const changedNames: string[] = [];
-    for (const r of state.subscription.select(snapshot, typeUrl)) {
+    const candidates = only === undefined
+      ? state.subscription.select(snapshot, typeUrl)
+      : only.filter((n) => state.subscription.covers(n)).map((n) => all?.get(n)).filter((r) => r !== undefined);
+    for (const r of candidates) {
       if (state.known.get(r.name) === r.version) continue;
       changed.push({ name: r.name, version: r.version, resource: r.any });
       changedNames.push(r.name);
     }
     const removed: string[] = [];
-    for (const name of state.known.keys()) if (!all?.has(name)) removed.push(name);
+    for (const name of only ?? state.known.keys()) if (state.known.has(name) && !all?.has(name)) removed.push(name);
     if (changed.length === 0 && removed.length === 0) return;
     for (const r of changed) state.known.set(r.name!, r.version!);
     for (const name of removed) state.known.delete(name);

@@ -14,6 +14,7 @@ import { buildSnapshot, parseConfigText, readConfigText, withLines } from '@xmes
 import type { ControlPlane } from './control-plane.js';
 import { resourceList } from './resources.js';
 import { inlineSecretFiles } from './secret-files.js';
+import { registryClustersAsEds } from './registry-feed.js';
 
 export interface FileSourceOptions {
   /** Serve to this node id only (default: the default snapshot). */
@@ -24,6 +25,11 @@ export interface FileSourceOptions {
   readonly watch?: boolean;
   /** Quiet period after a change event before reading, ms (default 50): editors write in bursts. */
   readonly debounceMs?: number;
+  /**
+   * A registry feeds this control plane (`serveRegistry`): registry-backed clusters are served as plain
+   * EDS clusters whose endpoints it provides. Without it such clusters are refused.
+   */
+  readonly registry?: boolean;
 }
 
 export interface FileSource {
@@ -127,13 +133,18 @@ class WatchedFile implements FileSource {
       const secrets = inlineSecretFiles(resourceList(parsed.value));
       this.watchSecretFiles(secrets.files);
       if (secrets.errors.length > 0) return this.reject(withLines(secrets.errors, parsed.locate));
-      const resources = secrets.resources;
+      let resources = secrets.resources;
       // The version covers the certificate files too: a rotated certificate is a new version.
       const version = createHash('sha256').update(text).update(JSON.stringify(resources)).digest('hex').slice(0, 12);
       if (version === this.version) return [];
-      if (this.options.validate ?? true) {
-        const built = buildSnapshot(resources, { version });
-        if (!built.ok) return this.reject(withLines(built.errors, parsed.locate));
+      const built = buildSnapshot(resources, { version });
+      if (!built.ok && (this.options.validate ?? true)) return this.reject(withLines(built.errors, parsed.locate));
+      if (built.ok) {
+        const registryBacked = Object.values(built.snapshot.clusters).filter((c) => c.registry !== undefined).map((c) => c.name);
+        if (registryBacked.length > 0 && !this.options.registry) {
+          return this.reject([{ path: this.file, message: `clusters ${registryBacked.map((n) => `"${n}"`).join(', ')} take their endpoints from a registry: serve this file with a registry (xmesh control-plane --registry etcd://...)` }]);
+        }
+        resources = registryClustersAsEds(resources, built.snapshot);
       }
       this.plane.setSnapshot(version, resources, this.options.nodeId === undefined ? {} : { nodeId: this.options.nodeId });
       this.version = version;

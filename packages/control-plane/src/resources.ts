@@ -17,6 +17,8 @@ export interface ServedResource {
 /** One encoded snapshot: resources by type URL, then by name. */
 export interface ServedSnapshot {
   readonly version: string;
+  /** The version of the snapshot set, when resources put on top of it made `version` differ. */
+  readonly baseVersion?: string;
   readonly byType: ReadonlyMap<string, ReadonlyMap<string, ServedResource>>;
 }
 

@@ -109,4 +109,7 @@ export abstract class SessionBase {
 
   /** The node's snapshot changed (or a new default one was set). */
   abstract onSnapshot(): void;
+
+  /** These resources of one type changed (or went) in the snapshot; nothing else did. */
+  abstract onResourcesChanged(typeUrl: string, names: readonly string[]): void;
 }

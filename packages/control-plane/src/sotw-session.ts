@@ -58,6 +58,33 @@ export class SotwSession extends SessionBase {
     for (const [typeUrl, state] of this.types) this.push(typeUrl, state, false);
   }
 
+  /**
+   * LDS and CDS responses carry the whole subscribed set; other types only the changed resources
+   * this stream subscribes to (the protocol lets RDS and EDS responses omit unchanged ones).
+   */
+  onResourcesChanged(typeUrl: string, names: readonly string[]): void {
+    const state = this.types.get(typeUrl);
+    if (state === undefined || !names.some((n) => state.subscription.covers(n))) return;
+    if (allowsLegacyWildcard(typeUrl)) {
+      this.push(typeUrl, state, false);
+      return;
+    }
+    // The client now holds a mix of responses: the next whole-set push resends the whole set (a push deferred
+    // behind a response still being written is one, and covers these changes).
+    state.lastSentKey = undefined;
+    if (this.deferPush(state.outbox, false)) return;
+    const snapshot = this.host.snapshotFor(this.nodeId);
+    const all = snapshot?.byType.get(typeUrl);
+    if (!snapshot || !all) return;
+    const selected = names.filter((n) => state.subscription.covers(n)).map((n) => all.get(n)).filter((r) => r !== undefined);
+    if (selected.length === 0) return;
+    const nonce = this.nextNonce();
+    state.lastNonce = nonce;
+    const response: DiscoveryResponse = { version_info: snapshot.version, resources: selected.map((r) => r.any), type_url: typeUrl, nonce, control_plane: { identifier: this.host.identifier } };
+    this.sendFrom(state.outbox, this.send, response, (deferredForce) => this.push(typeUrl, state, deferredForce));
+    this.host.emit('response', { ...this.info(), typeUrl, version: snapshot.version, nonce, resources: selected.map((r) => r.name), removed: [] });
+  }
+
   private reportAckOrNack(typeUrl: string, state: TypeState, req: DiscoveryRequest, nonce: string): void {
     const version = req.version_info ?? '';
     const base = { ...this.info(), typeUrl, version, nonce };

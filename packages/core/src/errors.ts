@@ -27,6 +27,8 @@ export const ErrorCode = {
    * SAN matcher, or it refused ours. A connect failure for retries (`connect-failure`) and outlier detection.
    */
   TLS_HANDSHAKE_FAILED: 'XMESH_TLS_HANDSHAKE_FAILED',
+  /** The service registry (etcd) cannot be reached or refused an operation; clients keep their last good endpoints. */
+  REGISTRY_UNAVAILABLE: 'XMESH_REGISTRY_UNAVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -93,6 +95,7 @@ const DEFAULT_GRPC: Record<ErrorCode, GrpcStatus> = {
   XMESH_CLOSED: GrpcStatus.UNAVAILABLE,
   XMESH_DNS_FAILED: GrpcStatus.UNAVAILABLE,
   XMESH_TLS_HANDSHAKE_FAILED: GrpcStatus.UNAVAILABLE,
+  XMESH_REGISTRY_UNAVAILABLE: GrpcStatus.UNAVAILABLE,
 };
 
 const DEFAULT_HTTP: Record<ErrorCode, number> = {
@@ -114,6 +117,7 @@ const DEFAULT_HTTP: Record<ErrorCode, number> = {
   XMESH_CLOSED: 503,
   XMESH_DNS_FAILED: 503,
   XMESH_TLS_HANDSHAKE_FAILED: 503,
+  XMESH_REGISTRY_UNAVAILABLE: 503,
 };
 
 const BRAND = Symbol.for('xmesh.MeshError');

@@ -585,4 +585,22 @@ export interface ClusterConfig {
   readonly tls?: UpstreamTlsConfig;
   /** `transport_socket_matches`, in order; absent = every endpoint uses `tls`. */
   readonly transportSocketMatches?: readonly TransportSocketMatch[];
+  /** Set on an EDS cluster whose endpoints come from a service registry (`metadata.filter_metadata.xmesh.registry`). */
+  readonly registry?: ClusterRegistry;
+}
+
+/**
+ * Where a registry-backed cluster's endpoints come from. Envoy sees an ordinary EDS cluster (a control
+ * plane reading the same registry serves its endpoints); xmesh in embedded mode reads the registry itself.
+ */
+export interface ClusterRegistry {
+  readonly kind: 'etcd';
+  /** The service's name in the registry: `eds_cluster_config.service_name`, else the cluster name. */
+  readonly service: string;
+  /** The cluster (STATIC or DNS, in the same config) that lists the registry's members. */
+  readonly cluster: string;
+  /** `host:port` of each member, from that cluster's endpoints. */
+  readonly endpoints: readonly string[];
+  /** Key prefix the registry keeps services under; default `/xmesh/services/`. */
+  readonly prefix: string;
 }

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { MeshError, type FieldError } from '@xmesh/core';
-import type { ClusterConfig, ListenerConfig, LoadAssignment, MeshSnapshot, RouteConfig } from './model.js';
+import type { ClusterConfig, ClusterRegistry, ListenerConfig, LoadAssignment, MeshSnapshot, RouteConfig } from './model.js';
 import type { SecretConfig } from './tls-model.js';
 import { Issues, Reader, describe } from './decode/reader.js';
 import { decodeCluster } from './decode/cluster.js';
@@ -139,8 +139,10 @@ function buildFromPlainData(input: unknown, options: BuildOptions): BuildResult 
     if (config.type === 'EDS') {
       const serviceName = config.edsServiceName ?? name;
       const cla = assignments.get(serviceName);
-      if (cla) cluster = { ...config, loadAssignment: cla.config };
+      if (cla && config.registry) issues.error(`${cla.path}.cluster_name`, `cluster "${name}" takes its endpoints from the registry, not from a ClusterLoadAssignment`);
+      else if (cla) cluster = { ...config, loadAssignment: cla.config };
     }
+    if (config.registry) cluster = withRegistryMembers(cluster, config.registry, path, clusters, issues);
     resolvedClusters[name] = cluster;
   }
   const used = new Set(Object.values(resolvedClusters).map((c) => c.edsServiceName ?? c.name));
@@ -181,6 +183,39 @@ export function invalidConfig(errors: readonly FieldError[]): MeshError {
   const head = errors.slice(0, 3).map((e) => `${e.path}: ${e.message}`).join('; ');
   const more = errors.length > 3 ? ` (and ${errors.length - 3} more)` : '';
   return new MeshError('XMESH_CONFIG_INVALID', `invalid config: ${head}${more}`, { errors });
+}
+
+/**
+ * Fills in a registry-backed cluster's registry members: the endpoints (`host:port`) of the STATIC or DNS
+ * cluster its `etcd_cluster` names, which must not speak TLS (the registry client is plaintext).
+ */
+function withRegistryMembers(
+  cluster: ClusterConfig,
+  registry: ClusterRegistry,
+  path: string,
+  clusters: ReadonlyMap<string, { config: ClusterConfig }>,
+  issues: Issues,
+): ClusterConfig {
+  const at = `${path}.metadata.filter_metadata.xmesh.registry.etcd_cluster`;
+  const members = clusters.get(registry.cluster)?.config;
+  if (members === undefined) {
+    issues.error(at, `names no cluster ("${registry.cluster}"): list the etcd members in a STATIC or STRICT_DNS cluster`);
+    return cluster;
+  }
+  if (members.type === 'EDS') {
+    issues.error(at, `names the EDS cluster "${registry.cluster}": list the etcd members in a STATIC or STRICT_DNS cluster`);
+    return cluster;
+  }
+  if (members.tls !== undefined || members.transportSocketMatches !== undefined) {
+    issues.error(at, `names the cluster "${registry.cluster}", which has a transport_socket: the etcd client speaks plaintext only, and TLS is never dropped silently`);
+    return cluster;
+  }
+  const endpoints = (members.loadAssignment?.localities ?? []).flatMap((l) => l.endpoints.map((e) => e.id));
+  if (endpoints.length === 0) {
+    issues.error(at, `names the cluster "${registry.cluster}", which lists no endpoint`);
+    return cluster;
+  }
+  return { ...cluster, registry: { ...registry, endpoints: [...new Set(endpoints)] } };
 }
 
 function checkRouteRefs(rc: RouteConfig, path: string, clusters: Map<string, unknown>, issues: Issues): void {

@@ -29,7 +29,7 @@ describe('xDS bootstrap', () => {
 
   it('reads GRPC_XDS_BOOTSTRAP_CONFIG inline JSON as gRPC does; state of the world by default', () => {
     const b = resolveBootstrap(undefined, { GRPC_XDS_BOOTSTRAP_CONFIG: JSON.stringify(good) });
-    assert.deepEqual({ ...b, certificateProviders: { ...b.certificateProviders } }, { serverUri: '127.0.0.1:18000', delta: false, node: good.node, cachePath: undefined, certificateProviders: {} });
+    assert.deepEqual({ ...b, certificateProviders: { ...b.certificateProviders } }, { serverUri: '127.0.0.1:18000', delta: false, servers: [{ serverUri: '127.0.0.1:18000', delta: false }], node: good.node, cachePath: undefined, certificateProviders: {} });
   });
 
   it('prefers XMESH_XDS_BOOTSTRAP, then GRPC_XDS_BOOTSTRAP (files), over the inline config', () => {
@@ -46,6 +46,13 @@ describe('xDS bootstrap', () => {
   it(`selects delta when server_features has "${DELTA_SERVER_FEATURE}"`, () => {
     const b = resolveBootstrap({ ...good, xds_servers: [{ ...good.xds_servers[0]!, server_features: ['xds_v3', DELTA_SERVER_FEATURE] }] });
     assert.equal(b.delta, true);
+  });
+
+  it('keeps every server of xds_servers in order, each with its own protocol (gRFC A71 fallback)', () => {
+    const second = { server_uri: '127.0.0.1:18001', channel_creds: [{ type: 'insecure' }], server_features: [DELTA_SERVER_FEATURE] };
+    const b = resolveBootstrap({ ...good, xds_servers: [good.xds_servers[0]!, second] });
+    assert.deepEqual(b.servers, [{ serverUri: '127.0.0.1:18000', delta: false }, { serverUri: '127.0.0.1:18001', delta: true }]);
+    assert.throws(() => resolveBootstrap({ ...good, xds_servers: [good.xds_servers[0]!, { server_uri: '' }] } as never), /xds_servers\[1\]\.server_uri: is required/);
   });
 
   it('lists every problem with its path', () => {

@@ -1,7 +1,8 @@
 /**
  * The xDS bootstrap, in gRPC's format (gRFC A27), read from `XMESH_XDS_BOOTSTRAP` (a file path),
  * `GRPC_XDS_BOOTSTRAP` (a file path) or `GRPC_XDS_BOOTSTRAP_CONFIG` (inline JSON), in that order, or given
- * as an object. Only the first entry of `xds_servers` is used, with `insecure` channel credentials.
+ * as an object. `xds_servers` are used in their order (gRFC A71 fallback): the first one, and when its
+ * stream fails the next one, and so on; each with `insecure` channel credentials.
  *
  * Protocol choice: `server_features` containing `"xmesh_delta"` selects the incremental protocol
  * (`DeltaAggregatedResources`); otherwise state of the world (`StreamAggregatedResources`). gRPC clients
@@ -51,9 +52,17 @@ export interface FileWatcherConfig {
   readonly refreshIntervalMs: number;
 }
 
-export interface ResolvedBootstrap {
+export interface ResolvedServer {
   readonly serverUri: string;
   readonly delta: boolean;
+}
+
+export interface ResolvedBootstrap {
+  /** The first server's (`servers[0]`). */
+  readonly serverUri: string;
+  readonly delta: boolean;
+  /** Every server, in fallback order. */
+  readonly servers: readonly ResolvedServer[];
   readonly node: XdsNode;
   readonly cachePath: string | undefined;
   /** `initial_fetch_timeout` in ms; absent when the bootstrap does not set it. */
@@ -116,19 +125,9 @@ function parseJson(text: string, source: string): unknown {
 function validate(raw: unknown, source: string): ResolvedBootstrap {
   const errors: FieldError[] = [];
   const obj = (raw ?? {}) as Partial<XdsBootstrap>;
-  const server = Array.isArray(obj.xds_servers) ? obj.xds_servers[0] : undefined;
-  if (!server) errors.push({ path: 'xds_servers', message: 'needs at least one server' });
-  else {
-    if (typeof server.server_uri !== 'string' || server.server_uri === '') errors.push({ path: 'xds_servers[0].server_uri', message: 'is required' });
-    const creds: readonly { type?: unknown }[] = Array.isArray(server.channel_creds) ? server.channel_creds : [];
-    if (!creds.some((c) => c?.type === 'insecure')) {
-      errors.push({ path: 'xds_servers[0].channel_creds', message: `only "insecure" is supported, got ${JSON.stringify(creds.map((c) => c?.type))}` });
-    }
-    const features = server.server_features ?? [];
-    if (!Array.isArray(features) || features.some((f) => typeof f !== 'string')) {
-      errors.push({ path: 'xds_servers[0].server_features', message: 'must be a list of strings' });
-    }
-  }
+  const listed: readonly Partial<XdsServerConfig>[] = Array.isArray(obj.xds_servers) ? obj.xds_servers : [];
+  if (listed.length === 0) errors.push({ path: 'xds_servers', message: 'needs at least one server' });
+  const servers = listed.map((server, i) => validateServer(server, `xds_servers[${i}]`, errors));
   const node = obj.node;
   if (!node || typeof node !== 'object' || typeof node.id !== 'string') errors.push({ path: 'node.id', message: 'is required' });
   if (obj.cache_path !== undefined && typeof obj.cache_path !== 'string') errors.push({ path: 'cache_path', message: 'must be a string' });
@@ -141,13 +140,31 @@ function validate(raw: unknown, source: string): ResolvedBootstrap {
     throw new MeshError('XMESH_CONFIG_INVALID', `${source}: invalid xDS bootstrap: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, { errors });
   }
   return {
-    serverUri: server!.server_uri,
-    delta: (server!.server_features ?? []).includes(DELTA_SERVER_FEATURE),
+    serverUri: servers[0]!.serverUri,
+    delta: servers[0]!.delta,
+    servers,
     node: node!,
     cachePath: obj.cache_path,
     ...(typeof initialFetch === 'object' ? { initialFetchTimeoutMs: Number(initialFetch.seconds) * 1000 + initialFetch.nanos / 1e6 } : {}),
     certificateProviders,
   };
+}
+
+function validateServer(server: Partial<XdsServerConfig> | undefined, at: string, errors: FieldError[]): ResolvedServer {
+  if (typeof server !== 'object' || server === null) {
+    errors.push({ path: at, message: 'must be an object' });
+    return { serverUri: '', delta: false };
+  }
+  if (typeof server.server_uri !== 'string' || server.server_uri === '') errors.push({ path: `${at}.server_uri`, message: 'is required' });
+  const creds: readonly { type?: unknown }[] = Array.isArray(server.channel_creds) ? server.channel_creds : [];
+  if (!creds.some((c) => c?.type === 'insecure')) {
+    errors.push({ path: `${at}.channel_creds`, message: `only "insecure" is supported, got ${JSON.stringify(creds.map((c) => c?.type))}` });
+  }
+  const features = server.server_features ?? [];
+  if (!Array.isArray(features) || features.some((f) => typeof f !== 'string')) {
+    errors.push({ path: `${at}.server_features`, message: 'must be a list of strings' });
+  }
+  return { serverUri: String(server.server_uri ?? ''), delta: Array.isArray(features) && features.includes(DELTA_SERVER_FEATURE) };
 }
 
 /** `certificate_providers` (gRFC A29): `{name: {plugin_name: "file_watcher", config: {certificate_file, ...}}}`. */

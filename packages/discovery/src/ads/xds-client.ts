@@ -3,7 +3,8 @@
  * then to what they reference, over one aggregated stream (state of the world or delta, per the
  * bootstrap). It applies only whole, consistent sets: while anything wanted is still on its way no
  * snapshot is emitted, and an update that does not build is NACKed with every error and the last good
- * version kept. A lost stream is retried with gRPC's jittered exponential backoff; the last snapshot
+ * version kept. A lost stream moves to the bootstrap's next server at once (gRFC A71 order); after the
+ * last one it starts again from the first with gRPC's jittered exponential backoff. The last snapshot
  * stays in force meanwhile.
  */
 import { EventEmitter } from 'node:events';
@@ -63,7 +64,7 @@ export interface XdsClientEvents {
   nack: [NackInfo];
   'does-not-exist': [{ readonly typeUrl: string; readonly name: string }];
   /** The stream came up (first response) or went down (with the reconnect delay). */
-  connection: [{ readonly connected: boolean; readonly error?: string; readonly retryInMs?: number }];
+  connection: [{ readonly connected: boolean; readonly error?: string; readonly retryInMs?: number; readonly nextServer?: string; readonly server?: string }];
   warning: [string];
 }
 
@@ -74,7 +75,10 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
   private readonly wallClock: () => number;
   private readonly cachePath: string | undefined;
   private readonly backoff: ConnectionBackoff;
-  private readonly grpcClient: grpc.Client;
+  /** One channel per bootstrap server, opened when first used. */
+  private readonly grpcClients: (grpc.Client | undefined)[];
+  /** Index in `bootstrap.servers` of the server the stream goes (or went) to. */
+  private serverIndex = 0;
   private state: WatchState;
   private readonly typeVersions = new Map<string, string>();
   /** SotW, per type: the decoded resources of its last accepted response, by hash of their bytes. */
@@ -103,9 +107,12 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     if (options.wildcardListeners) wildcard.add(TypeUrl.Listener);
     if (options.wildcardClusters) wildcard.add(TypeUrl.Cluster);
     this.state = new WatchState(new Set(options.listeners ?? []), wildcard);
-    this.grpcClient = new grpc.Client(this.bootstrap.serverUri, grpc.credentials.createInsecure(), {
-      'grpc.use_local_subchannel_pool': 1,
-    });
+    this.grpcClients = this.bootstrap.servers.map(() => undefined);
+  }
+
+  /** The server the stream uses now (or will reconnect to). */
+  get currentServer(): string {
+    return this.bootstrap.servers[this.serverIndex]!.serverUri;
   }
 
   /** The snapshot in force (from the control plane, or the cache at start), if any. */
@@ -142,16 +149,26 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     this.timers.clear();
     this.stream?.cancel();
     this.stream = undefined;
-    this.grpcClient.close();
+    for (const client of this.grpcClients) client?.close();
+  }
+
+  private clientFor(index: number): grpc.Client {
+    let client = this.grpcClients[index];
+    if (client === undefined) {
+      client = new grpc.Client(this.bootstrap.servers[index]!.serverUri, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+      this.grpcClients[index] = client;
+    }
+    return client;
   }
 
   private openStream(): void {
     this.reconnectTimer = undefined;
-    const stream = new AdsStream(this.grpcClient, this.protos, this.bootstrap, {
+    const server = this.bootstrap.servers[this.serverIndex]!;
+    const stream = new AdsStream(this.clientFor(this.serverIndex), this.protos, { ...this.bootstrap, ...server }, {
       onResponse: (update) => this.onResponse(stream, update),
       onFirstResponse: () => {
         this.backoff.reset();
-        this.emit('connection', { connected: true });
+        this.emit('connection', { connected: true, server: server.serverUri });
       },
       onIgnored: (typeUrl) => this.emit('warning', `ignoring responses for ${JSON.stringify(typeUrl.slice(0, 200))}: not a resource type this client asks for`),
       onEnd: (error) => this.onStreamEnd(stream, error),
@@ -165,8 +182,11 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     this.stream = undefined;
     this.timers.clear();
     if (this.closed) return;
-    const delay = this.backoff.nextDelayMs();
-    this.emit('connection', { connected: false, error, retryInMs: delay });
+    // The next server in the bootstrap's order at once; after the last, the first one after a backoff.
+    const next = this.serverIndex + 1;
+    const delay = next < this.bootstrap.servers.length ? 0 : this.backoff.nextDelayMs();
+    this.serverIndex = next < this.bootstrap.servers.length ? next : 0;
+    this.emit('connection', { connected: false, error, retryInMs: delay, nextServer: this.currentServer });
     this.reconnectTimer = this.clock.setTimeout(() => this.openStream(), delay);
     this.reconnectTimer.unref?.();
   }

@@ -12,6 +12,7 @@
  *       mode: sidecar               # the mode switch: this cluster's calls go to the sidecar (or `embedded`)
  *       fail_fast: { error_threshold_percentage: 50, volume_threshold: 20, rolling_window: 10s,
  *                    rolling_buckets: 10, reset_timeout: 5s }
+ *       registry: { etcd_cluster: etcd, prefix: /xmesh/services/ }   # EDS clusters: endpoints from etcd
  * ```
  */
 import type { ClusterExtensions, FailFastConfig } from '../model.js';
@@ -32,10 +33,19 @@ export const DEFAULT_FAIL_FAST: FailFastConfig = {
   resetTimeoutMs: 5_000,
 };
 
+export const DEFAULT_REGISTRY_PREFIX = '/xmesh/services/';
+
+/** `registry`: the cluster's endpoints come from etcd, whose members `etcdCluster` lists (resolved by the snapshot). */
+export interface RegistryMarker {
+  readonly etcdCluster: string;
+  readonly prefix: string;
+}
+
 export interface DecodedExtensions {
   readonly extensions: ClusterExtensions;
   /** True when `lb_policy: PEAK_EWMA` was asked for (the caller checks it against Envoy's lb_policy). */
   readonly peakEwma: boolean;
+  readonly registry?: RegistryMarker;
 }
 
 /** Decodes the `xmesh` metadata object; an absent one gives the defaults. Unknown keys are errors. */
@@ -45,6 +55,7 @@ export function decodeClusterExtensions(r: Reader | undefined): DecodedExtension
   if (lbPolicy !== undefined && lbPolicy !== 'PEAK_EWMA') r.error('lb_policy', `must be PEAK_EWMA, got ${describe(lbPolicy)}`);
   const transportName = r.has('transport') ? r.enumOf('transport', ['grpc-js', 'lean'] as const, 'grpc-js') : undefined;
   const mode = r.has('mode') ? r.enumOf('mode', ['embedded', 'sidecar'] as const, 'embedded') : undefined;
+  const registry = decodeRegistry(r.obj('registry'));
   const extensions: ClusterExtensions = {
     transport: transportName,
     failFast: decodeFailFast(r.obj('fail_fast')),
@@ -52,7 +63,16 @@ export function decodeClusterExtensions(r: Reader | undefined): DecodedExtension
     ...(mode === undefined ? {} : { mode }),
   };
   r.finish('xmesh setting');
-  return { extensions, peakEwma: lbPolicy === 'PEAK_EWMA' };
+  return { extensions, peakEwma: lbPolicy === 'PEAK_EWMA', ...(registry === undefined ? {} : { registry }) };
+}
+
+function decodeRegistry(r: Reader | undefined): RegistryMarker | undefined {
+  if (!r) return undefined;
+  const etcdCluster = r.requiredStr('etcd_cluster');
+  const prefix = r.str('prefix') ?? DEFAULT_REGISTRY_PREFIX;
+  if (!prefix.startsWith('/') || !prefix.endsWith('/')) r.error('prefix', `must start and end with "/", got ${describe(prefix)}`);
+  r.finish('registry setting');
+  return { etcdCluster, prefix };
 }
 
 function decodeFailFast(r: Reader | undefined): FailFastConfig | undefined {

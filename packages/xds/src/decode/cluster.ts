@@ -45,7 +45,14 @@ export function decodeCluster(r: Reader): ClusterConfig {
   const common = decodeCommonLbConfig(r.obj('common_lb_config'));
   const http2 = decodeHttp2(r);
   const xmeshReader = decodeMetadata(r.obj('metadata'));
-  const { extensions, peakEwma } = decodeClusterExtensions(xmeshReader);
+  const { extensions, peakEwma, registry } = decodeClusterExtensions(xmeshReader);
+  if (registry !== undefined && declaredType !== undefined && declaredType !== 'EDS') {
+    xmeshReader!.error('registry', `is only valid on an EDS cluster (its endpoints come from the registry), this one is ${declaredType}`);
+  }
+  const service = edsServiceName ?? name;
+  if (registry !== undefined && (service === '' || service.includes('/'))) {
+    xmeshReader!.error('registry', `the registry service name (eds_cluster_config.service_name, else the cluster name) must be non-empty without "/", got ${JSON.stringify(service)}`);
+  }
   if (peakEwma && lb.envoyLbPolicy !== 'ROUND_ROBIN' && lb.envoyLbPolicy !== 'LEAST_REQUEST') {
     xmeshReader!.error(
       'lb_policy',
@@ -81,6 +88,8 @@ export function decodeCluster(r: Reader): ClusterConfig {
     xmesh: extensions,
     ...(tls === undefined ? {} : { tls }),
     ...(transportSocketMatches.length === 0 ? {} : { transportSocketMatches }),
+    // The members are filled in by the snapshot, from the cluster `etcd_cluster` names.
+    ...(registry === undefined ? {} : { registry: { kind: 'etcd', service, cluster: registry.etcdCluster, endpoints: [], prefix: registry.prefix } }),
   };
 }
 
