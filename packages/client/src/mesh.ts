@@ -18,6 +18,7 @@ import { grpcTransport, type GrpcAttempt } from './grpc-call.js';
 import { MeshDispatcher, httpTransport, type HttpAttempt } from './http-dispatcher.js';
 import type { MeshState } from './mesh-state.js';
 import { composePipeline, type Invoke } from './pipeline.js';
+import type { PipelineCall } from './pipeline-call.js';
 import { resolveModeSettings, withClusterModes, withModeSwitch, type MeshMode, type ModeOptions, type ModeSettings, type SidecarModeOptions } from './mode.js';
 import { TransportPool, type TransportPoolOptions } from './transport-pool.js';
 import { MeshServices } from './mesh-services.js';
@@ -204,6 +205,15 @@ export class Mesh extends EventEmitter<MeshEvents> {
   /** One unary call on the fast path (`unaryClient(target).unary(...)`): resolves with the serialized reply, rejects with a MeshError. */
   unary(target: string, path: string, request: Uint8Array, options?: FastCallOptions): Promise<Buffer> {
     return this.unaryClient(target).unary(path, request, options);
+  }
+
+  /**
+   * The mesh's pipeline and mode switch around another protocol's terminal (the Bolt transport of
+   * `@xmesh/bolt`, ...): embedded calls run every layer then `transport`; sidecar calls are bound to
+   * the sidecar endpoint and go to `transport` directly.
+   */
+  pipelineFor<C extends PipelineCall>(transport: Invoke<C>): Invoke<C> {
+    return withModeSwitch(composePipeline(transport), transport, this.pool);
   }
 
   /** undici `fetch` through the mesh. Mesh failures reject with a TypeError whose `cause` is the MeshError. */

@@ -1,0 +1,95 @@
+/**
+ * Interop (a): the embedded drop-in (`MeshRpcClient`) → stock `sofa-rpc-node` providers, Hessian2
+ * and protobuf: success, a provider exception, a timeout, a 1 MiB payload, 1,000 concurrent calls
+ * over one connection. No test double on either side.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Socket } from 'node:net';
+import { createMesh, type Mesh } from '@xmesh/client';
+import { MeshRpcClient } from '@xmesh/bolt';
+import { isMeshError } from '@xmesh/core';
+import { bootstrap } from '../support/mesh-config.js';
+import { HELLO_SERVICE, PROTO_SERVICE, loadProto, startProvider, type SofaProvider } from '../support/sofa.js';
+
+let provider: SofaProvider;
+let mesh: Mesh;
+let client: MeshRpcClient;
+const accepted: Socket[] = [];
+
+before(async () => {
+  provider = await startProvider({ name: 'p1', protobuf: true });
+  mesh = await createMesh({ config: bootstrap({ routes: [{ cluster: 'hello' }], clusters: { hello: [provider.address] } }) });
+  client = new MeshRpcClient(mesh);
+});
+
+after(async () => {
+  await client.close();
+  await mesh.close();
+  await provider.close();
+  for (const s of accepted) s.destroy();
+});
+
+test('Hessian2: a call reaches the stock provider and its result comes back', async () => {
+  const consumer = client.createConsumer({ interfaceName: HELLO_SERVICE });
+  await consumer.ready();
+  assert.equal(await consumer.invoke('sayHello', ['mesh']), 'hello mesh from p1');
+  assert.deepEqual(await consumer.invoke('echo', [{ $class: 'java.util.HashMap', $: { a: 1, b: 'two' } }]), { a: 1, b: 'two' });
+});
+
+test('protobuf: the stock provider decodes the request and the reply decodes with the same proto', async () => {
+  const consumer = client.createConsumer({ interfaceName: PROTO_SERVICE, codecType: 'protobuf', proto: loadProto() });
+  const reply = await consumer.invoke('echoObj', [{ name: 'mesh', group: 'B' }]) as { code: number; message: string };
+  assert.equal(reply.code, 200);
+  assert.equal(reply.message, 'hello mesh (B) from p1');
+});
+
+test('a provider exception rejects with its message; the process and the connection live on', async () => {
+  const consumer = client.createConsumer({ interfaceName: HELLO_SERVICE });
+  await assert.rejects(consumer.invoke('fail', ['boom']), (error: Error) => /boom/.test(error.message));
+  assert.equal(await consumer.invoke('whoami', []), 'p1');
+});
+
+test('a call past its responseTimeout ends with XMESH_TIMEOUT within bounds', async () => {
+  const consumer = client.createConsumer({ interfaceName: HELLO_SERVICE });
+  const started = Date.now();
+  await assert.rejects(consumer.invoke('sleep', [3000], { responseTimeout: 200 }), (error: unknown) => isMeshError(error) && error.code === 'XMESH_TIMEOUT');
+  assert.ok(Date.now() - started < 10_000);
+});
+
+test('a 1 MiB payload goes and comes back intact', async () => {
+  const consumer = client.createConsumer({ interfaceName: HELLO_SERVICE });
+  const payload = 'x'.repeat(1024 * 1024);
+  const back = await consumer.invoke('echo', [payload], { responseTimeout: 20_000 });
+  assert.equal((back as string).length, payload.length);
+  assert.equal(back, payload);
+});
+
+test('1,000 concurrent calls over one connection all succeed', async () => {
+  const consumer = client.createConsumer({ interfaceName: HELLO_SERVICE });
+  const results = await Promise.all(Array.from({ length: 1000 }, (_, i) => consumer.invoke('sayHello', [`n${i}`], { responseTimeout: 30_000 })));
+  results.forEach((r, i) => assert.equal(r, `hello n${i} from p1`));
+  const entry = (mesh as unknown as { pool: { get(id: string): { existingAttachment(k: object): { open: number } | undefined } | undefined } }).pool.get(provider.address);
+  const key = (client.bolt as unknown as { key: object }).key;
+  assert.equal(entry?.existingAttachment(key)?.open, 1, 'one multiplexed connection');
+});
+
+test('a provider that answers garbage ends that call with a typed error, and other endpoints are unaffected', async () => {
+  const bad = createServer((socket) => {
+    accepted.push(socket);
+    socket.on('error', () => undefined);
+    socket.once('data', () => socket.write(Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n')));
+  });
+  await new Promise<void>((r) => bad.listen(0, '127.0.0.1', r));
+  const port = (bad.address() as { port: number }).port;
+  const other = await createMesh({ config: bootstrap({ routes: [{ cluster: 'bad' }], clusters: { bad: [`127.0.0.1:${port}`] } }) });
+  const otherClient = new MeshRpcClient(other);
+  try {
+    await assert.rejects(otherClient.createConsumer({ interfaceName: HELLO_SERVICE }).invoke('whoami', []), (error: unknown) => isMeshError(error) && error.code === 'XMESH_UPSTREAM_PROTOCOL');
+    assert.equal(await client.createConsumer({ interfaceName: HELLO_SERVICE }).invoke('whoami', []), 'p1');
+  } finally {
+    await otherClient.close();
+    await other.close();
+    bad.close();
+  }
+});
