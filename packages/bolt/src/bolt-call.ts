@@ -12,7 +12,7 @@
 import { MeshError, type CallOutcome, type Endpoint } from '@xmesh/core';
 import { BoltStatus, boltStatusName, encodeBoltHeaders, encodeBoltRequest, httpStatusOfBolt, type BoltFrame } from '@xmesh/codec';
 import { PipelineCall, type Invoke, type MeshState } from '@xmesh/client';
-import { RecordHeaders, type RouteRequest } from '@xmesh/router';
+import { RecordHeaders, type RouteDecision, type RouteRequest } from '@xmesh/router';
 import type { BoltConnection, BoltEndpointConnections, BoltReceiver } from './connection.js';
 
 /** A request ready to frame: everything but the request id and the timeout field. */
@@ -181,7 +181,8 @@ export class BoltCall implements DeadlineSlot {
     private readonly callback: BoltCallback,
   ) {}
 
-  start(route: RouteRequest): this {
+  /** Runs the first attempt of the call described by `route`; `decision` when the front end routed it already. */
+  start(route: RouteRequest, decision?: RouteDecision): this {
     const state = this.host.state();
     if (state instanceof MeshError) {
       this.completeSoon(state);
@@ -194,6 +195,7 @@ export class BoltCall implements DeadlineSlot {
       state.services?.deadlines.schedule(this, this.deadline);
     }
     const attempt = new BoltAttempt(this, state, route, this.deadline);
+    if (decision !== undefined) attempt.decision = decision;
     this.attempt = attempt;
     this.host.invoke(attempt);
     return this;

@@ -16,6 +16,7 @@ import type { ProxyContext } from './proxy-attempt.js';
 import { proxyTransport } from './proxy-transport.js';
 import { SidecarStats } from './stats.js';
 import { UpstreamSession } from './upstream-session.js';
+import { BoltListeners, type BoltBound, type SidecarBoltOptions } from './bolt/bolt-listeners.js';
 
 export interface SidecarOptions {
   /** A config file path (YAML/JSON), a parsed Envoy bootstrap or resource list, or a MeshSnapshot. Exactly one of `config` and `xds`. */
@@ -35,6 +36,8 @@ export interface SidecarOptions {
   readonly transport?: TransportPoolOptions;
   /** HTTP/2 settings for client sessions and upstream sessions; `initialWindowSize` defaults to 1 MiB (see `flow-control.ts`). */
   readonly http2Settings?: Settings;
+  /** Bolt (SOFARPC) listeners: served for the config's listeners marked `xmesh.protocol: bolt` (see `SidecarBoltOptions`). */
+  readonly bolt?: SidecarBoltOptions;
 }
 
 export interface BoundAddress {
@@ -66,6 +69,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   xds?.follow((snapshot) => mesh.update(snapshot), () => undefined);
   try {
     await sidecar.listen(options.listen ?? '127.0.0.1:15001', options.admin ?? '127.0.0.1:15000');
+    await sidecar.listenBolt(options.bolt ?? {});
   } catch (error) {
     await sidecar.close();
     throw error;
@@ -77,6 +81,7 @@ export class Sidecar {
   readonly stats: SidecarStats;
   private readonly listener: DualListener;
   private adminServer: AdminServer | undefined = undefined;
+  private bolt: BoltListeners | undefined = undefined;
   private bound: BoundAddress | undefined = undefined;
   private adminBound: BoundAddress | undefined = undefined;
   private drainingFlag = false;
@@ -135,6 +140,16 @@ export class Sidecar {
     this.adminBound = { host: server.host, port: server.port };
   }
 
+  /** Starts the Bolt listeners the config marks (none when it marks none). */
+  async listenBolt(options: SidecarBoltOptions): Promise<void> {
+    this.bolt = await BoltListeners.start(this.mesh, options, this.stats, splitHostPort);
+  }
+
+  /** Where the Bolt listeners listen (empty without Bolt listeners). */
+  get boltAddresses(): readonly BoltBound[] {
+    return this.bolt?.bound ?? [];
+  }
+
   /**
    * Graceful drain: `/ready` turns 503, the listener stops accepting, in-flight requests finish
    * (up to `graceMs`), then the mesh and the admin endpoint close. Idempotent.
@@ -142,7 +157,7 @@ export class Sidecar {
   async drain(graceMs = 10_000): Promise<void> {
     if (this.drainingFlag) return this.close();
     this.drainingFlag = true;
-    await this.listener.drain(graceMs);
+    await Promise.all([this.listener.drain(graceMs), this.bolt?.drain(graceMs)]);
     await this.close();
   }
 
@@ -152,6 +167,7 @@ export class Sidecar {
     this.drainingFlag = true;
     this.closed = true;
     await this.listener.close();
+    await this.bolt?.close();
     await this.xds?.close();
     await this.mesh.close();
     await this.adminServer?.close();

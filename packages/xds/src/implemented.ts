@@ -42,7 +42,7 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
   ...fields(BOOTSTRAP, ['static_resources', 'dynamic_resources']),
   ...fields(DYNAMIC, ['lds_config', 'cds_config', 'ads_config']),
   ...fields(CONFIG_SOURCE, ['path_config_source', 'path', 'ads']),
-  ...fields(LISTENER, ['name', 'address', 'filter_chains', 'default_filter_chain', 'api_listener', 'per_connection_buffer_limit_bytes']),
+  ...fields(LISTENER, ['name', 'address', 'filter_chains', 'default_filter_chain', 'api_listener', 'per_connection_buffer_limit_bytes', 'metadata']),
   ...fields(FILTER, ['name', 'typed_config']),
   ...fields(HCM, [
     'stat_prefix', 'route_config', 'rds', 'http_filters', 'strip_any_host_port', 'strip_matching_host_port',

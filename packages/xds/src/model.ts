@@ -64,6 +64,11 @@ export interface ListenerConfig {
   readonly perConnectionBufferLimitBytes?: number;
   /** `normalize_path`, `merge_slashes`, `path_with_escaped_slashes_action`; absent when all are off. */
   readonly pathNormalization?: PathNormalization;
+  /**
+   * `metadata.filter_metadata.xmesh.protocol: bolt`: the xmesh sidecar serves SOFARPC's Bolt on this
+   * listener, routed by its routes (docs/config.md, "Bolt (SOFARPC)"); absent, HTTP.
+   */
+  readonly protocol?: 'bolt';
 }
 
 export type HttpFilter =

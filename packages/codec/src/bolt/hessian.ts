@@ -7,7 +7,7 @@
  */
 import hessian from 'sofa-hessian-node';
 import { MeshError } from '@xmesh/core';
-import { SOFA_REQUEST_CLASS, SOFA_RESPONSE_CLASS } from './constants.js';
+import { RPC_SERVER_EXCEPTION_CLASS, SOFA_REQUEST_CLASS, SOFA_RESPONSE_CLASS } from './constants.js';
 
 /** Field layouts of the SOFA classes written here (Java's field order). */
 const SOFA_CLASSES = Object.freeze({
@@ -19,6 +19,37 @@ const SOFA_CLASSES = Object.freeze({
     requestProps: { type: 'java.util.Map', generic: [{ type: 'java.lang.String' }, { type: 'java.lang.Object' }] },
   },
 });
+
+const SERVER_EXCEPTION_CLASSES = Object.freeze({
+  [RPC_SERVER_EXCEPTION_CLASS]: {
+    detailMessage: { type: 'java.lang.String' },
+    stackTrace: { type: 'java.lang.StackTraceElement', isArray: true, arrayDepth: 1 },
+    cause: { type: 'java.lang.Throwable' },
+  },
+  'java.lang.Throwable': {
+    detailMessage: { type: 'java.lang.String' },
+    stackTrace: { type: 'java.lang.StackTraceElement', isArray: true, arrayDepth: 1 },
+    cause: { type: 'java.lang.Throwable' },
+  },
+  'java.lang.StackTraceElement': {
+    declaringClass: { type: 'java.lang.String' },
+    methodName: { type: 'java.lang.String' },
+    fileName: { type: 'java.lang.String' },
+    lineNumber: { type: 'int' },
+  },
+});
+
+const writeServerException = hessian.v3.compile({ type: RPC_SERVER_EXCEPTION_CLASS }, '2.0', SERVER_EXCEPTION_CLASSES);
+
+/**
+ * The content of a non-SUCCESS response as a SOFA server writes it: an `RpcServerException` whose
+ * `detailMessage` is `message` (what a proxy answers for a call it could not deliver).
+ */
+export function encodeHessianServerException(message: string): Buffer {
+  const encoder = new hessian.v3.Encoder({ size: 128 });
+  writeServerException({ detailMessage: message, stackTrace: [], cause: null }, encoder);
+  return Buffer.from(encoder.get());
+}
 
 const writeSofaRequest = hessian.v3.compile({ type: SOFA_REQUEST_CLASS }, '2.0', SOFA_CLASSES);
 

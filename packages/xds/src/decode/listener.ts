@@ -14,7 +14,6 @@ import { decodePathNormalization } from './path-normalization.js';
 /** Listener fields xmesh reads but does not act on, with the reason: they configure the downstream socket. */
 export const LISTENER_IGNORED: Readonly<Record<string, string>> = {
   stat_prefix: 'listener stats are not kept; the HCM stat_prefix names the stats',
-  metadata: 'metadata is not used',
   drain_type: 'downstream connection setting',
   listener_filters: 'downstream connection setting (TLS inspector, proxy protocol, ...)',
   listener_filters_timeout: 'downstream connection setting',
@@ -129,6 +128,7 @@ export function decodeListener(r: Reader): DecodedListener {
   const address = a ? readAddress(a) : undefined;
   const hcm = findHcm(r);
   const perConnectionBufferLimitBytes = r.uint32('per_connection_buffer_limit_bytes', DEFAULT_CONNECTION_BUFFER_LIMIT);
+  const protocol = decodeListenerProtocol(r.obj('metadata'));
   ignoreAll(r, LISTENER_IGNORED);
   r.finish();
 
@@ -185,8 +185,35 @@ export function decodeListener(r: Reader): DecodedListener {
     ignoreAll(hcm, HCM_IGNORED);
     hcm.finish();
   }
-  const listener: ListenerConfig = { name, address, statPrefix, routeConfigName, rds, httpFilters, stripHostPort, generateRequestId, tracing, perConnectionBufferLimitBytes };
+  const listener: ListenerConfig = {
+    name, address, statPrefix, routeConfigName, rds, httpFilters, stripHostPort, generateRequestId, tracing, perConnectionBufferLimitBytes,
+    ...(protocol === undefined ? {} : { protocol }),
+  };
   return { listener: pathNormalization === undefined ? listener : { ...listener, pathNormalization }, inlineRoutes, hasRoutes: hcm !== undefined };
+}
+
+/**
+ * Listener `metadata`: `filter_metadata.xmesh.protocol` says which protocol the xmesh sidecar speaks
+ * on the listener (`bolt`: SOFARPC's Bolt, routed by the listener's HttpConnectionManager routes as
+ * docs/config.md maps it; `http`, the default). Other filter_metadata entries configure other
+ * filters and are recorded as ignored; so is `typed_filter_metadata`.
+ */
+function decodeListenerProtocol(m: Reader | undefined): 'bolt' | undefined {
+  if (!m) return undefined;
+  let protocol: 'bolt' | undefined;
+  for (const { key, value, path } of m.entries('filter_metadata')) {
+    if (key !== 'xmesh') {
+      m.issues.ignored.push(path);
+      continue;
+    }
+    const x = Reader.of(value, path, m.issues);
+    if (!x) continue;
+    if (x.has('protocol') && x.enumOf('protocol', ['http', 'bolt'] as const, 'http') === 'bolt') protocol = 'bolt';
+    x.finish('xmesh listener setting');
+  }
+  m.ignore('typed_filter_metadata');
+  m.finish();
+  return protocol;
 }
 
 /** `address.socket_address` {address, port_value}; other address kinds are not supported. */
