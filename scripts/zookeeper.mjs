@@ -45,18 +45,19 @@ function fourLetter(port, word) {
 }
 
 /**
- * Starts ZooKeeper on 127.0.0.1 (a free port unless `port` is given); resolves once it answers
+ * Starts ZooKeeper on 127.0.0.1 (a free port unless `port` is given); sessions last at most
+ * `maxSessionTimeoutMs` (so a killed client's ephemeral nodes go within seconds); resolves once it answers
  * `ruok`. The returned handle: `connectString`, `port`, `kill()` (SIGKILL, data kept), `start()`
  * (again, same port and data), `stop()` (kill and remove the data dir).
  */
-export async function startZooKeeper({ port, timeoutMs = 60_000 } = {}) {
+export async function startZooKeeper({ port, timeoutMs = 60_000, maxSessionTimeoutMs = 4_000 } = {}) {
   if (!zookeeperInstalled()) throw new Error('ZooKeeper is not installed: apt-get install zookeeperd (and a Java runtime)');
   const dir = mkdtempSync(join(tmpdir(), 'xmesh-zk-'));
   const clientPort = port ?? (await freePort());
   const config = join(dir, 'zoo.cfg');
   writeFileSync(config, [
     'tickTime=500', `dataDir=${join(dir, 'data')}`, `clientPort=${clientPort}`, 'clientPortAddress=127.0.0.1',
-    'admin.enableServer=false', 'minSessionTimeout=1000', 'maxSessionTimeout=30000', '4lw.commands.whitelist=ruok',
+    'admin.enableServer=false', 'minSessionTimeout=1000', `maxSessionTimeout=${maxSessionTimeoutMs}`, '4lw.commands.whitelist=ruok',
     'maxClientCnxns=0', '',
   ].join('\n'));
   let child;

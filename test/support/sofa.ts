@@ -39,11 +39,15 @@ export interface SofaProvider {
 
 export interface ProviderOptions {
   readonly name: string;
-  /** ZooKeeper `host:port` to publish in (under `/sofa-rpc`); none: not registered. */
+  /**
+   * ZooKeeper `host:port` to publish in (under `/sofa-rpc`), through this process's one stock
+   * registry for it (stock registries of one process share their ZooKeeper client and its watches,
+   * so a second one would disturb the first); none: not registered.
+   */
   readonly zookeeper?: string;
   readonly version?: string;
   readonly group?: string;
-  /** Custom metadata published in the provider URL (e.g. `{ weight: 50 }`). */
+  /** Custom metadata published in the provider URL (e.g. `{ enabled: 'false' }`; not `weight`: the stock publish then never sees itself). */
   readonly meta?: Record<string, unknown>;
   /** Serve `ProtoService` with protobuf. */
   readonly protobuf?: boolean;
@@ -54,7 +58,7 @@ export interface ProviderOptions {
  * `fail(message)` (throws), `sleep(ms)`, `echo(value)`; and with `protobuf` `ProtoService.echoObj`.
  */
 export async function startProvider(options: ProviderOptions): Promise<SofaProvider> {
-  const registry = options.zookeeper === undefined ? undefined : new sofa.registry.ZookeeperRegistry({ logger: quietLogger, address: options.zookeeper });
+  const registry = options.zookeeper === undefined ? undefined : sharedRegistry(options.zookeeper);
   const server = new sofa.server.RpcServer({
     appName: options.name,
     logger: quietLogger,
@@ -74,7 +78,6 @@ export async function startProvider(options: ProviderOptions): Promise<SofaProvi
     failing: false,
     close: async () => {
       await server.close();
-      await registry?.close();
     },
   };
   const count = (method: string) => state.calls.set(method, (state.calls.get(method) ?? 0) + 1);
@@ -102,6 +105,34 @@ export async function startProvider(options: ProviderOptions): Promise<SofaProvi
   return Object.assign(state, { port, address: `127.0.0.1:${port}` });
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const registries = new Map<string, any>();
+
+/** This process's stock ZooKeeper registry for `zookeeper` (created once; `closeRegistries` closes them). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function sharedRegistry(zookeeper: string): any {
+  let registry = registries.get(zookeeper);
+  if (registry === undefined) {
+    registry = stockRegistry(zookeeper);
+    registries.set(zookeeper, registry);
+  }
+  return registry;
+}
+
+export async function closeRegistries(): Promise<void> {
+  const all = [...registries.values()];
+  registries.clear();
+  await Promise.all(all.map((r) => r.close()));
+}
+
+/** A stock ZooKeeper registry (what providers publish with and consumers subscribe with). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function stockRegistry(zookeeper: string): any {
+  const registry = new sofa.registry.ZookeeperRegistry({ logger: quietLogger, address: zookeeper });
+  registry.on('error', () => undefined);
+  return registry;
+}
+
 export interface StockConsumer {
   invoke(method: string, args: unknown[], options?: { responseTimeout?: number }): Promise<unknown>;
 }
@@ -113,7 +144,7 @@ export interface StockClient {
 
 /** A stock `RpcClient`, discovering providers in ZooKeeper when `zookeeper` is given, else by `serverHost`. */
 export function stockClient(zookeeper?: string): StockClient {
-  const registry = zookeeper === undefined ? undefined : new sofa.registry.ZookeeperRegistry({ logger: quietLogger, address: zookeeper });
+  const registry = zookeeper === undefined ? undefined : stockRegistry(zookeeper);
   const client = new sofa.client.RpcClient({ logger: quietLogger, ...(registry === undefined ? {} : { registry }) });
   client.on('error', () => undefined);
   return {
@@ -127,4 +158,38 @@ export function stockClient(zookeeper?: string): StockClient {
       await registry?.close();
     },
   };
+}
+
+export interface ProviderProcess {
+  /** Provider name → port. */
+  readonly ports: Readonly<Record<string, number>>;
+  /** SIGKILL: the providers die at once, their ZooKeeper session with them. */
+  kill(): Promise<void>;
+  /** SIGTERM: the providers unpublish and close. */
+  close(): Promise<void>;
+}
+
+/** Starts `sofa-provider-process.ts` with `spec`; resolves once its providers are published. */
+export async function spawnProviders(spec: import('./sofa-provider-process.js').ProviderProcessSpec): Promise<ProviderProcess> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, ['--conditions=xmesh-source', '--import', 'tsx', join(import.meta.dirname, 'sofa-provider-process.ts'), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const ports = await new Promise<Record<string, number>>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('the provider process did not start within 60 s')); }, 60_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const line = /ready (\{.*\})\n/.exec(out);
+      if (line) {
+        clearTimeout(timer);
+        resolve(JSON.parse(line[1]!) as Record<string, number>);
+      }
+    });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`the provider process exited (${code}) before it was ready`)); });
+  });
+  const stop = async (signal: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await exited;
+  };
+  return { ports, kill: () => stop('SIGKILL'), close: () => stop('SIGTERM') };
 }
