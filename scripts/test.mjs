@@ -3,13 +3,15 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { build, ensureDebian, install, root, run } from './setup.mjs';
+import { ZOOKEEPER_SCRIPT } from './zookeeper.mjs';
 
 const skipInstall = process.argv.includes('--no-install');
 if (!skipInstall) install();
 build();
-// Real servers some tests start on loopback: without redis-server its tests fail; without haproxy the
-// bench's HAProxy scenario tests skip, saying why.
-const missing = ensureDebian({ 'redis-server': 'redis-server', haproxy: 'haproxy' });
+// Real servers some tests start on loopback: without redis-server or zookeeperd (ZooKeeper, run from its
+// jars by scripts/zookeeper.mjs) their tests fail; without haproxy the bench's HAProxy scenario tests
+// skip, saying why.
+const missing = ensureDebian({ 'redis-server': 'redis-server', haproxy: 'haproxy', [ZOOKEEPER_SCRIPT]: 'zookeeperd' });
 if (missing.length > 0) console.warn(`not installed: ${missing.join(', ')}`);
 
 const SKIP = new Set(['node_modules', 'dist', '.git', 'results']);

@@ -34,6 +34,8 @@ export interface SofaProvider {
   readonly calls: Map<string, number>;
   /** Set to make every call fail (throw) until cleared. */
   failing: boolean;
+  /** Every call waits this long before it is handled, ms (0: none). */
+  delayMs: number;
   close(): Promise<void>;
 }
 
@@ -76,6 +78,7 @@ export async function startProvider(options: ProviderOptions): Promise<SofaProvi
     address: '',
     calls: new Map(),
     failing: false,
+    delayMs: 0,
     close: async () => {
       await server.close();
     },
@@ -83,6 +86,7 @@ export async function startProvider(options: ProviderOptions): Promise<SofaProvi
   const count = (method: string) => state.calls.set(method, (state.calls.get(method) ?? 0) + 1);
   const guard = (method: string, handler: Handler): Handler => async (...args) => {
     count(method);
+    if (state.delayMs > 0) await new Promise((r) => setTimeout(r, state.delayMs));
     if (state.failing) throw new Error(`${options.name} is failing`);
     return handler(...args);
   };
