@@ -1,15 +1,17 @@
 // The main job: validate the example configs, print their routing tables, run the quickstart
 // (real gRPC/HTTP servers called through xmesh in embedded mode), then the full demo (a control
 // plane, three replicas, the xmesh sidecar; xDS-driven embedded mode ramped to sidecar mode and
-// back; a short benchmark). `--no-bench` skips the benchmark.
+// back; a short benchmark), then SOFARPC (a stock sofa-rpc-node provider in ZooKeeper called through
+// xmesh in embedded mode, then flipped to the sidecar). `--no-bench` skips the benchmark.
 import { join } from 'node:path';
-import { build, install, root, run } from './setup.mjs';
+import { build, ensureDebian, install, root, run } from './setup.mjs';
+import { ZOOKEEPER_SCRIPT } from './zookeeper.mjs';
 
 if (!process.argv.includes('--no-install')) install();
 build();
 
 const tsx = ['--conditions=xmesh-source', '--import', 'tsx'];
-const configs = ['examples/front-proxy/envoy.yaml', 'examples/istio-sidecar/resources.yaml', 'examples/quickstart/mesh.yaml', 'examples/demo/resources.yaml'];
+const configs = ['examples/front-proxy/envoy.yaml', 'examples/istio-sidecar/resources.yaml', 'examples/quickstart/mesh.yaml', 'examples/demo/resources.yaml', 'examples/sofarpc/mesh.yaml'];
 console.log('== xmesh validate --routes');
 run(process.execPath, [join(root, 'packages/cli/dist/bin.js'), 'validate', '--routes', ...configs]);
 
@@ -18,3 +20,8 @@ run(process.execPath, [...tsx, join(root, 'examples/quickstart/app.ts')]);
 
 console.log('\n== demo: control plane, replicas, sidecar; embedded mode over xDS, ramp to the sidecar and back');
 run(process.execPath, [...tsx, join(root, 'examples/demo/demo.ts'), ...(process.argv.includes('--no-bench') ? ['--no-bench'] : [])]);
+
+console.log('\n== sofarpc: a stock SOFARPC provider in ZooKeeper, called through xmesh embedded mode, then the sidecar');
+const missing = ensureDebian({ [ZOOKEEPER_SCRIPT]: 'zookeeperd' });
+if (missing.length > 0) console.log(`skipped: ZooKeeper is not installed (apt-get install zookeeperd)`);
+else run(process.execPath, [...tsx, join(root, 'examples/sofarpc/app.ts')]);
