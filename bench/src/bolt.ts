@@ -8,13 +8,11 @@
 import { createRequire } from 'node:module';
 import type { Call } from './load.js';
 import { benchPayload } from './echo-calls.js';
-import { loadCreateMesh } from './embedded.js';
+import { BENCH_HTTP_FILTERS, loadCreateMesh } from './embedded.js';
 import type { ScenarioInstance } from './scenarios.js';
 import { startChildEntry, type XmeshSidecarProcess } from './xmesh-sidecar.js';
 
 export const BOLT_BENCH_SERVICE = 'com.xmesh.bench.EchoService';
-
-const LOCAL_RATELIMIT = 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
 
 /**
  * A bootstrap with one listener marked for Bolt (free port) routing the bench service to one STATIC
@@ -43,19 +41,7 @@ export function boltBenchConfig(providerPort: number): Record<string, unknown> {
                   routes: [{ match: { prefix: '/' }, route: { cluster: 'echo', retry_policy: { retry_on: 'reset,connect-failure', num_retries: 2 } } }],
                 }],
               },
-              http_filters: [
-                {
-                  name: 'envoy.filters.http.local_ratelimit',
-                  typed_config: {
-                    '@type': LOCAL_RATELIMIT,
-                    stat_prefix: 'bench_rl',
-                    token_bucket: { max_tokens: 1_000_000_000, tokens_per_fill: 1_000_000_000, fill_interval: '1s' },
-                    filter_enabled: { default_value: { numerator: 100, denominator: 'HUNDRED' } },
-                    filter_enforced: { default_value: { numerator: 100, denominator: 'HUNDRED' } },
-                  },
-                },
-                { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } },
-              ],
+              http_filters: BENCH_HTTP_FILTERS,
             },
           }],
         }],
@@ -101,7 +87,7 @@ function boltCalls(consumer: Consumer): ScenarioInstance['callFor'] {
 
 /** Starts a Bolt scenario: its provider process, then its client (and sidecar). */
 export async function startBoltScenario(kind: 'direct' | 'embedded' | 'sidecar'): Promise<ScenarioInstance> {
-  const provider = await startChildEntry('bolt-server-child', 0);
+  const provider = await startChildEntry('bolt-server-child', []);
   let sidecar: XmeshSidecarProcess | undefined;
   try {
     if (kind === 'embedded') {
@@ -122,7 +108,7 @@ export async function startBoltScenario(kind: 'direct' | 'embedded' | 'sidecar')
         },
       };
     }
-    if (kind === 'sidecar') sidecar = await startChildEntry('bolt-sidecar-child', provider.port);
+    if (kind === 'sidecar') sidecar = await startChildEntry('xmesh-sidecar-child', [String(provider.port), 'bolt']);
     const stock = await stockConsumer(`127.0.0.1:${sidecar?.port ?? provider.port}`);
     return {
       callFor: boltCalls(stock.consumer),

@@ -28,16 +28,16 @@ export function sidecarChildCommand(child = 'xmesh-sidecar-child'): { readonly e
 
 /** Starts one sidecar forwarding to `upstreamPort`; resolves once it listens (at most `timeoutMs`). */
 export function startXmeshSidecar(upstreamPort: number, timeoutMs = 20_000): Promise<XmeshSidecarProcess> {
-  return startChildEntry('xmesh-sidecar-child', upstreamPort, timeoutMs);
+  return startChildEntry('xmesh-sidecar-child', [String(upstreamPort)], timeoutMs);
 }
 
 /**
  * Starts the child entry `childName` of this directory (run as `sidecarChildCommand` says) with
- * `arg`; resolves with the port it reports as `{ port }` over IPC.
+ * `args`; resolves with the port it reports as `{ port }` over IPC.
  */
-export async function startChildEntry(childName: string, arg: number, timeoutMs = 20_000): Promise<XmeshSidecarProcess> {
+export async function startChildEntry(childName: string, args: readonly string[], timeoutMs = 20_000): Promise<XmeshSidecarProcess> {
   const command = sidecarChildCommand(childName);
-  const child = fork(command.entry, [String(arg)], { execArgv: [...command.execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(command.entry, [...args], { execArgv: [...command.execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => fail(new Error(`${childName} did not start within ${timeoutMs} ms`)), timeoutMs);
     const fail = (err: Error) => {

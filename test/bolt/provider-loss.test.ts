@@ -7,8 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createMesh } from '@xmesh/client';
 import { MeshRpcClient } from '@xmesh/bolt';
-import type { Endpoint } from '@xmesh/core';
-import { boltConfig } from '../support/bolt-config.js';
+import { boltConfig, clusterEndpoints, zookeeperCluster } from '../support/bolt-config.js';
 import { runLoad } from '../support/load.js';
 import { HELLO_SERVICE, spawnProviders, type ProviderProcess } from '../support/sofa.js';
 import { startZooKeeper, type ZooKeeper } from '../support/zookeeper.js';
@@ -41,18 +40,11 @@ test('a provider killed mid-load: its endpoint goes with its ephemeral node, and
       }],
     }],
     clusters: {},
-  }) as { static_resources: { clusters: object[] } };
-  config.static_resources.clusters.push({
-    name: 'hello',
-    type: 'EDS',
-    eds_cluster_config: { eds_config: { ads: {} } },
-    connect_timeout: '0.5s',
-    circuit_breakers: { thresholds: [{ max_retries: 100 }] },
-    metadata: { filter_metadata: { xmesh: { zookeeper: { servers: zk.connectString, interface: HELLO_SERVICE } } } },
+    rawClusters: [zookeeperCluster('hello', { servers: zk.connectString, interface: HELLO_SERVICE }, { connect_timeout: '0.5s', circuit_breakers: { thresholds: [{ max_retries: 100 }] } })],
   });
   const mesh = await createMesh({ config });
   const client = new MeshRpcClient(mesh);
-  const endpoints = () => [...(mesh.state() as { clusters: ReadonlyMap<string, { endpoints: readonly Endpoint[] }> }).clusters.get('hello')!.endpoints];
+  const endpoints = () => clusterEndpoints(mesh, 'hello');
   try {
     await waitFor(endpoints, (e) => e.length === 3, 'three providers');
     const consumer = client.createConsumer({ interfaceName: HELLO_SERVICE });

@@ -58,7 +58,7 @@ test('providers in ZooKeeper, served as EDS by the control plane, are reached by
     const end = Date.now() + 20_000;
     const seen = new Set<unknown>();
     while (!seen.has('p2') && Date.now() < end) seen.add(await consumer.invoke('whoami', []));
-    assert.deepEqual([...seen].sort(), ['p1', 'p2']);
+    assert.ok(seen.has('p2'), `the provider published later is reached: ${[...seen].join(', ')}`);
   } finally {
     await client.close();
     await mesh.close();

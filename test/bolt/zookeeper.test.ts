@@ -11,7 +11,7 @@ import { createMesh } from '@xmesh/client';
 import { MeshRpcClient } from '@xmesh/bolt';
 import { ZooKeeperSource } from '@xmesh/discovery';
 import type { Endpoint } from '@xmesh/core';
-import { boltConfig } from '../support/bolt-config.js';
+import { boltConfig, clusterEndpoints, zookeeperCluster } from '../support/bolt-config.js';
 import { HELLO_SERVICE, spawnProviders, stockRegistry, type ProviderProcess } from '../support/sofa.js';
 import { startZooKeeper, type ZooKeeper } from '../support/zookeeper.js';
 import { waitFor } from '../support/wait-for.js';
@@ -76,17 +76,11 @@ test('an EDS cluster with xmesh.zookeeper: calls reach the matching providers; a
   const config = boltConfig({
     virtualHosts: [{ name: 'hello', domains: [HELLO_SERVICE], routes: [{ match: { prefix: '/' }, route: { cluster: 'hello' } }] }],
     clusters: {},
-  }) as { static_resources: { clusters: object[] } };
-  config.static_resources.clusters.push({
-    name: 'hello',
-    type: 'EDS',
-    eds_cluster_config: { eds_config: { ads: {} } },
-    connect_timeout: '1s',
-    metadata: { filter_metadata: { xmesh: { zookeeper: { servers: zk.connectString, interface: HELLO_SERVICE, version: '1.0', group: 'SOFA' } } } },
+    rawClusters: [zookeeperCluster('hello', { servers: zk.connectString, interface: HELLO_SERVICE, version: '1.0', group: 'SOFA' })],
   });
   const mesh = await createMesh({ config });
   const client = new MeshRpcClient(mesh);
-  const endpoints = () => [...(mesh.state() as { clusters: ReadonlyMap<string, { endpoints: readonly Endpoint[] }> }).clusters.get('hello')!.endpoints];
+  const endpoints = () => clusterEndpoints(mesh, 'hello');
   try {
     const consumer = client.createConsumer({ interfaceName: HELLO_SERVICE });
     await waitFor(endpoints, (e) => e.length === 3, 'three providers');

@@ -3,16 +3,33 @@
  * (`metadata.filter_metadata.xmesh.protocol: bolt`, docs/config.md) whose HttpConnectionManager
  * routes Bolt calls by service (`:authority`) and method (`:path`), and static clusters of providers.
  */
+import { MeshError, type Endpoint } from '@xmesh/core';
+import type { Mesh } from '@xmesh/client';
+
 export interface BoltClusterSpec {
   readonly endpoints: readonly string[];
   /** Extra Cluster fields (outlier_detection, circuit_breakers, metadata, ...). */
   readonly extra?: Record<string, unknown>;
 }
 
+/** An EDS cluster whose endpoints are the SOFARPC providers in ZooKeeper (`xmesh.zookeeper`), plus `extra` Cluster fields. */
+export function zookeeperCluster(name: string, zookeeper: Record<string, unknown>, extra: Record<string, unknown> = {}): object {
+  return {
+    name,
+    type: 'EDS',
+    eds_cluster_config: { eds_config: { ads: {} } },
+    connect_timeout: '1s',
+    ...extra,
+    metadata: { filter_metadata: { xmesh: { zookeeper } } },
+  };
+}
+
 export interface BoltConfigSpec {
   /** Route config virtual hosts, as in Envoy (domains are service interfaces). */
   readonly virtualHosts: readonly object[];
   readonly clusters: Record<string, BoltClusterSpec | readonly string[]>;
+  /** Clusters given whole (e.g. `zookeeperCluster(...)`). */
+  readonly rawClusters?: readonly object[];
   /** HTTP filters before the router (e.g. envoy.filters.http.local_ratelimit). */
   readonly httpFilters?: readonly object[];
   /** The Bolt listener's port; default 0 (a free one). */
@@ -40,7 +57,7 @@ export function boltConfig(spec: BoltConfigSpec): object {
           }],
         }],
       }],
-      clusters: Object.entries(spec.clusters).map(([name, c]) => {
+      clusters: [...Object.entries(spec.clusters).map(([name, c]): object => {
         const cluster: BoltClusterSpec = Array.isArray(c) ? { endpoints: c as readonly string[] } : (c as BoltClusterSpec);
         return {
           name,
@@ -49,7 +66,7 @@ export function boltConfig(spec: BoltConfigSpec): object {
           load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: cluster.endpoints.map(lbEndpoint) }] },
           ...cluster.extra,
         };
-      }),
+      }), ...(spec.rawClusters ?? [])],
     },
   };
 }
@@ -62,4 +79,11 @@ function lbEndpoint(address: string): object {
 /** One virtual host sending every call for `domains` to `cluster`. */
 export function allTo(cluster: string, domains: readonly string[] = ['*']): object {
   return { name: 'services', domains, routes: [{ match: { prefix: '/' }, route: { cluster } }] };
+}
+
+/** The endpoints cluster `name` of `mesh` lists now. */
+export function clusterEndpoints(mesh: Mesh, name: string): Endpoint[] {
+  const state = mesh.state();
+  if (state instanceof MeshError) return [];
+  return [...(state.clusters.get(name)?.endpoints ?? [])];
 }

@@ -5,7 +5,7 @@
  * `node --import tsx sofa-provider-process.ts '<json ProviderProcessSpec>'`; prints
  * `ready {"<name>":<port>,...}` once every provider is published.
  */
-import { sharedRegistry, startProvider, HELLO_SERVICE } from './sofa.js';
+import { sharedRegistry, startProvider, HELLO_SERVICE, type SofaProvider } from './sofa.js';
 
 export interface ProviderProcessSpec {
   readonly zookeeper: string;
@@ -20,7 +20,7 @@ export interface ProviderProcessSpec {
 
 const spec = JSON.parse(process.argv[2]!) as ProviderProcessSpec;
 const ports: Record<string, number> = {};
-const running = [];
+const running: SofaProvider[] = [];
 for (const p of spec.providers) {
   const provider = await startProvider({ name: p.name, ...(p.publish ? { zookeeper: spec.zookeeper } : {}) });
   running.push(provider);

@@ -4,7 +4,7 @@
  * connections to the sidecar's Bolt listener in sidecar mode, and the fast bytes API.
  */
 import { MeshError, type Endpoint } from '@xmesh/core';
-import type { Invoke, Mesh } from '@xmesh/client';
+import { endpointOfAddress, type Invoke, type Mesh } from '@xmesh/client';
 import { encodeBoltHeaders, SOFA_REQUEST_CLASS, type BoltFrame } from '@xmesh/codec';
 import type { RouteRequest } from '@xmesh/router';
 import { BoltCall, BoltAttempt, boltTransport, type BoltCallHost, type BoltCallback, type BoltRequest } from './bolt-call.js';
@@ -132,19 +132,7 @@ export class MeshBoltClient implements BoltCallHost {
 }
 
 function endpointOf(address: string): Endpoint {
-  const match = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(address);
-  if (!match) throw new MeshError('XMESH_CONFIG_INVALID', `sidecarAddress must be host:port, got ${JSON.stringify(address)}`, { errors: [{ path: 'sidecarAddress', message: 'must be host:port' }] });
-  const host = match[1]!;
-  const port = Number(match[2]);
-  return Object.freeze({
-    id: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`,
-    host,
-    port,
-    weight: 1,
-    healthStatus: 'HEALTHY',
-    priority: 0,
-    locality: Object.freeze({ region: '', zone: '', subZone: '' }),
-    localityWeight: undefined,
-    metadata: Object.freeze({}),
-  });
+  const endpoint = endpointOfAddress(address);
+  if (endpoint === undefined) throw new MeshError('XMESH_CONFIG_INVALID', `sidecarAddress must be host:port, got ${JSON.stringify(address)}`, { errors: [{ path: 'sidecarAddress', message: 'must be host:port' }] });
+  return endpoint;
 }

@@ -25,7 +25,7 @@ import { MeshBoltClient, type BoltClientOptions } from './client.js';
 
 /** The protobufjs root a protobuf consumer passes (`protobuf.loadSync(...)`), as far as it is used here. */
 export interface ProtoRoot {
-  lookupService(name: string): { get(name: string): { resolve(): ProtoMethod } | null };
+  lookupService(name: string): { get(name: string): unknown };
 }
 interface ProtoType {
   fromObject(value: unknown): unknown;
@@ -172,9 +172,12 @@ export class MeshRpcConsumer {
   private protoMethod(method: string): ProtoMethod {
     const proto = this.options.proto;
     if (proto === undefined) throw new MeshError('XMESH_CONFIG_INVALID', `consumer of ${this.id}: codecType protobuf needs a proto root`);
-    const found = proto.lookupService(this.options.interfaceName).get(method);
-    if (found === null) throw new MeshError('XMESH_CONFIG_INVALID', `no method ${method} in service ${this.options.interfaceName} of the proto root`);
-    return found.resolve();
+    const found = proto.lookupService(this.options.interfaceName).get(method) as { resolve?: () => Partial<ProtoMethod> } | null;
+    const resolved = typeof found?.resolve === 'function' ? found.resolve() : undefined;
+    if (resolved === undefined || !('resolvedRequestType' in resolved) || !('resolvedResponseType' in resolved)) {
+      throw new MeshError('XMESH_CONFIG_INVALID', `no method ${method} in service ${this.options.interfaceName} of the proto root`);
+    }
+    return resolved as ProtoMethod;
   }
 }
 

@@ -5,19 +5,7 @@ import fc from 'fast-check';
 import { isMeshError, type MeshError } from '@xmesh/core';
 import { BoltDecoder, encodeBoltHeartbeat, encodeBoltHeartbeatAck, encodeBoltRequest, encodeBoltResponse, type BoltFrame } from './frame.js';
 import { decodeBoltHeaders, encodeBoltHeaders } from './headers.js';
-
-/** Splits `bytes` at the given cut points (any order, duplicates allowed). */
-function chunk(bytes: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let start = 0;
-  for (const p of points) {
-    out.push(bytes.subarray(start, p));
-    start = p;
-  }
-  out.push(bytes.subarray(start));
-  return out;
-}
+import { chunk } from '../testing/chunks.js';
 
 const text = fc.string({ maxLength: 20 });
 const frameArb = fc.oneof(
