@@ -12,7 +12,8 @@ import { ZooKeeperSource } from './zookeeper/zookeeper-source.js';
  * `xmesh.zookeeper` takes the SOFARPC providers published in ZooKeeper (see ZooKeeperSource).
  */
 export function createEndpointSource(cluster: ClusterConfig, options: SourceOptions = {}): EndpointSource {
-  if (cluster.xmesh.zookeeper !== undefined) return new ZooKeeperSource(cluster.xmesh.zookeeper, options);
+  const zookeeper = cluster.xmesh?.zookeeper;
+  if (zookeeper !== undefined) return new ZooKeeperSource(zookeeper, options);
   switch (cluster.type) {
     case 'STATIC':
     case 'EDS':

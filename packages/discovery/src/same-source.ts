@@ -11,7 +11,7 @@ export function sameSource(a: ClusterConfig, b: ClusterConfig): boolean {
   if (a === b) return true;
   if (a.name !== b.name || a.type !== b.type) return false;
   if (a.type === 'EDS' && a.edsServiceName !== b.edsServiceName) return false;
-  if (JSON.stringify(a.xmesh.zookeeper) !== JSON.stringify(b.xmesh.zookeeper)) return false;
+  if (JSON.stringify(a.xmesh?.zookeeper) !== JSON.stringify(b.xmesh?.zookeeper)) return false;
   if (
     (a.type === 'STRICT_DNS' || a.type === 'LOGICAL_DNS') &&
     (a.dnsRefreshRateMs !== b.dnsRefreshRateMs || a.dnsLookupFamily !== b.dnsLookupFamily || a.respectDnsTtl !== b.respectDnsTtl)
