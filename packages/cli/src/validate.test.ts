@@ -101,3 +101,11 @@ test('a bootstrap\'s dynamic_resources files are validated with it; an ADS boots
   assert.equal(await runValidate([ads], {}, (l) => adsLines.push(l)), 0, adsLines.join('\n'));
   assert.match(adsLines.join('\n'), /listeners and clusters come from the ADS server cp\.local:18000 \(node n1\)/);
 });
+
+test('validate --routes shows a Bolt listener and a cluster whose endpoints come from ZooKeeper', async () => {
+  const lines: string[] = [];
+  const code = await runValidate([join(root, 'examples/sofarpc/mesh.yaml')], { routes: true }, (l) => lines.push(l));
+  assert.equal(code, 0, lines.join('\n'));
+  assert.ok(lines.some((l) => /listener sofa 127\.0\.0\.1:12220 bolt →/.test(l)), lines.join('\n'));
+  assert.ok(lines.some((l) => /cluster hello EDS .* zookeeper=127\.0\.0\.1:2181\/sofa-rpc\/com\.example\.HelloService/.test(l)), lines.join('\n'));
+});
