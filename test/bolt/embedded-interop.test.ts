@@ -9,6 +9,7 @@ import { createServer, type Socket } from 'node:net';
 import { createMesh, type Mesh } from '@xmesh/client';
 import { MeshRpcClient } from '@xmesh/bolt';
 import { isMeshError } from '@xmesh/core';
+import { BoltCodec, BoltStatus, decodeHessianResult, encodeHessianRequest } from '@xmesh/codec';
 import { bootstrap } from '../support/mesh-config.js';
 import { HELLO_SERVICE, PROTO_SERVICE, loadProto, startProvider, type SofaProvider } from '../support/sofa.js';
 
@@ -92,4 +93,16 @@ test('a provider that answers garbage ends that call with a typed error, and oth
     await other.close();
     bad.close();
   }
+});
+
+test('the bytes API: serialized content out, the response frame back; a oneway call resolves once written and reaches the provider', async () => {
+  const content = encodeHessianRequest({ service: `${HELLO_SERVICE}:1.0`, method: 'sayHello', args: ['bytes'] });
+  const frame = await client.bolt.call({ service: `${HELLO_SERVICE}:1.0`, method: 'sayHello', codec: BoltCodec.HESSIAN2, content, timeoutMs: 3000 });
+  assert.equal(frame.status, BoltStatus.SUCCESS);
+  assert.equal(decodeHessianResult(frame.content, true).appResponse, 'hello bytes from p1');
+  const before = provider.calls.get('sayHello') ?? 0;
+  assert.equal(await client.bolt.call({ service: `${HELLO_SERVICE}:1.0`, method: 'sayHello', codec: BoltCodec.HESSIAN2, content, oneway: true }), null);
+  const end = Date.now() + 10_000;
+  while ((provider.calls.get('sayHello') ?? 0) === before && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  assert.equal((provider.calls.get('sayHello') ?? 0) - before, 1);
 });

@@ -101,3 +101,27 @@ test('garbage on one connection closes that connection; the sidecar and other co
   const hello = await client.consumer({ interfaceName: HELLO_SERVICE, serverHost: boltAddress });
   assert.equal(await hello.invoke('whoami', []), 'p1');
 });
+
+test('oneway requests (stock codec) are forwarded and never answered; an undeliverable one is counted', async () => {
+  const [host, port] = boltAddress.split(':');
+  const socket = connect(Number(port), host!);
+  socket.on('error', () => undefined);
+  const encoder = boltProtocol.encoder({ codecType: 'hessian2' });
+  encoder.pipe(socket);
+  let answered = 0;
+  socket.on('data', () => answered++);
+  const before = provider.calls.get('sayHello') ?? 0;
+  const oneway = (service: string, id: number) =>
+    encoder.writeRequest(id, { oneway: true, serverSignature: `${service}:1.0`, methodName: 'sayHello', args: ['oneway'], timeout: 3000, targetAppName: '', requestProps: { service: `${service}:1.0` } });
+  oneway(HELLO_SERVICE, 7);
+  const end = Date.now() + 10_000;
+  while ((provider.calls.get('sayHello') ?? 0) === before && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  assert.equal((provider.calls.get('sayHello') ?? 0) - before, 1, 'the provider got the oneway call');
+  const dropped = sidecar.stats.bolt_oneway_dropped;
+  oneway('com.xmesh.test.Unknown', 8);
+  while (sidecar.stats.bolt_oneway_dropped === dropped && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(sidecar.stats.bolt_oneway_dropped, dropped + 1, 'a oneway call without a route is counted as dropped');
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(answered, 0, 'nothing is ever answered to a oneway request');
+  socket.destroy();
+});

@@ -24,10 +24,12 @@ export interface BoltRequest {
   readonly headers: ReadonlyMap<string, string>;
   /** `headers` encoded (`encodeBoltHeaders`): what is sent when nothing is added. */
   readonly header: Uint8Array;
+  /** A oneway request: sent, never answered; the call ends once the frame is written (with a null response). */
+  readonly oneway?: boolean;
   readonly content: Uint8Array;
 }
 
-/** The end of a Bolt call: the response frame (any status), or the typed error. */
+/** The end of a Bolt call: the response frame (any status; null for a oneway request), or the typed error. */
 export type BoltCallback = (error: MeshError | null, response: BoltFrame | null) => void;
 
 /** What a Bolt call needs from its client. */
@@ -71,6 +73,10 @@ export class BoltAttempt extends PipelineCall implements BoltReceiver {
     const header = this.upstreamHeader();
     const connection = owner.host.connectionsOf(this).get();
     const request = owner.request;
+    if (request.oneway === true) {
+      this.sendOneway(connection, header);
+      return;
+    }
     const id = connection.reserve(this);
     if (typeof id !== 'number') {
       this.onBoltFailure(id, 'connect');
@@ -80,6 +86,19 @@ export class BoltAttempt extends PipelineCall implements BoltReceiver {
     this.requestId = id;
     const timeout = owner.remainingMs(this.state.clock.now());
     connection.write(encodeBoltRequest({ id, codec: request.codec, timeout, className: request.className, header, content: request.content }));
+  }
+
+  /** A oneway request ends once written: a success for the pipeline, nothing to wait for. */
+  private sendOneway(connection: BoltConnection, header: Uint8Array): void {
+    const request = this.owner.request;
+    if (!connection.usable) {
+      this.onBoltFailure(new MeshError('XMESH_CONNECT_FAILED', `Bolt connection to ${connection.address} is closed`, { endpoint: connection.address }), 'connect');
+      return;
+    }
+    connection.write(encodeBoltRequest({ id: connection.onewayId(), codec: request.codec, timeout: 0, className: request.className, header, content: request.content, oneway: true }));
+    this.finish({ kind: 'success', httpStatus: 200, grpcStatus: undefined, latencyMs: this.elapsed() });
+    this.retry?.onAttemptEnd(this, OK_RESULT, true);
+    this.owner.completeSoon(null);
   }
 
   onBoltResponse(frame: BoltFrame): void {
@@ -238,8 +257,8 @@ export class BoltCall implements DeadlineSlot {
     this.callback(error, response);
   }
 
-  /** @internal Ends the call with a mesh-originated error on a later tick. */
-  completeSoon(error: MeshError): void {
+  /** @internal Ends the call on a later tick: with a mesh-originated error, or (null) a oneway request written. */
+  completeSoon(error: MeshError | null): void {
     if (this.ended) return;
     this.ended = true;
     if (this.deadlineSlot >= 0) this.state?.services?.deadlines.cancel(this);

@@ -39,6 +39,8 @@ export interface BoltBytesCall {
   readonly timeoutMs?: number;
   /** The consumer's group (routes may match `x-sofa-group`); not sent. */
   readonly group?: string;
+  /** Send as a oneway request: nothing is answered; `call` resolves with null once it is written. */
+  readonly oneway?: boolean;
 }
 
 const SOFA_REQUEST_CLASS_BYTES = Buffer.from(SOFA_REQUEST_CLASS, 'latin1');
@@ -90,14 +92,17 @@ export class MeshBoltClient implements BoltCallHost {
       headers,
       header,
       content: call.content,
+      ...(call.oneway === true ? { oneway: true } : {}),
     };
     return new BoltCall(this, request, call.timeoutMs ?? 0, callback).start(route);
   }
 
-  /** The bytes API: resolves with the response frame (any status), rejects with a MeshError. */
-  call(call: BoltBytesCall): Promise<BoltFrame> {
+  /** The bytes API: resolves with the response frame (any status; null for a oneway call), rejects with a MeshError. */
+  call(call: BoltBytesCall & { readonly oneway: true }): Promise<null>;
+  call(call: BoltBytesCall): Promise<BoltFrame>;
+  call(call: BoltBytesCall): Promise<BoltFrame | null> {
     return new Promise((resolve, reject) => {
-      this.callback(call, (error, frame) => (error === null ? resolve(frame!) : reject(error)));
+      this.callback(call, (error, frame) => (error === null ? resolve(frame) : reject(error)));
     });
   }
 

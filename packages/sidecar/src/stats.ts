@@ -10,11 +10,22 @@ export const SIDECAR_STAT_PREFIX = 'sidecar';
 export class SidecarStats {
   private readonly total: Counter;
   private readonly active: Gauge;
+  private readonly dropped: Counter;
 
   constructor(store: StatStore, statPrefix: string = SIDECAR_STAT_PREFIX) {
     const scope = store.http(statPrefix);
     this.total = scope.counter('downstream_rq_total');
     this.active = scope.gauge('downstream_rq_active');
+    this.dropped = scope.counter('bolt_oneway_dropped');
+  }
+
+  /** Bolt oneway requests that could not be delivered (nothing answers them). */
+  get bolt_oneway_dropped(): number {
+    return this.dropped.value;
+  }
+
+  onewayDropped(): void {
+    this.dropped.inc();
   }
 
   /** Requests received. */

@@ -32,6 +32,8 @@ export interface BoltDownstreamSink {
   write(frame: Buffer): void;
   /** The call for the caller's request `id` ended; the sink forgets it. */
   ended(id: number): void;
+  /** A oneway request could not be delivered (it has no answer to carry the error). */
+  dropped(error: MeshError): void;
 }
 
 export interface BoltFrontOptions {
@@ -65,11 +67,12 @@ export class BoltFront implements BoltCallHost {
 
   /**
    * Handles one request frame; the answer goes to `sink` under `frame.id`. Returns the call (to
-   * cancel when the downstream goes away), or undefined when the frame was answered at once or is
-   * oneway (oneway requests are not forwarded: see docs/config.md).
+   * cancel when the downstream goes away), or undefined when the frame was answered at once. A
+   * oneway request is routed and policed as any other and forwarded as oneway; it is never
+   * answered, so a failure to deliver it is only counted (`sink.dropped`).
    */
   dispatch(frame: BoltFrame, sink: BoltDownstreamSink): BoltCall | undefined {
-    if (frame.type === BoltType.REQUEST_ONEWAY) return undefined;
+    const oneway = frame.type === BoltType.REQUEST_ONEWAY;
     const state = this.mesh.state();
     if (state instanceof MeshError) {
       this.answerError(frame, sink, state);
@@ -95,16 +98,21 @@ export class BoltFront implements BoltCallHost {
       headers: target.headers,
       header: frame.header,
       content: frame.content,
+      ...(oneway ? { oneway: true } : {}),
     }, frame.timeout, (error, response) => {
       sink.ended(id);
       if (error !== null) this.answerError(frame, sink, error);
-      else sink.write(withBoltId(response!.raw, id));
+      else if (response !== null) sink.write(withBoltId(response.raw, id));
     });
     return call.start(route, decision as RouteDecision);
   }
 
-  /** Answers `frame` with the Bolt status and reason of `error`. */
+  /** Answers `frame` with the Bolt status and reason of `error` (a oneway request is not answered: counted as dropped). */
   answerError(frame: BoltFrame, sink: BoltDownstreamSink, error: MeshError): void {
+    if (frame.type === BoltType.REQUEST_ONEWAY) {
+      sink.dropped(error);
+      return;
+    }
     const protobuf = frame.codec === BoltCodec.PROTOBUF;
     const reason = `${error.code}: ${error.message}`;
     const header = encodeBoltHeaders(protobuf ? [[BoltHeader.RESPONSE_ERROR, 'true'], ['xmesh_error_code', error.code]] : [['xmesh_error_code', error.code]]);

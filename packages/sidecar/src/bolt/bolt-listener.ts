@@ -26,6 +26,8 @@ export interface BoltListenerOptions {
   /** Called once per request as it arrives, and once when it ended (for the sidecar's stats). */
   readonly onOpen?: () => void;
   readonly onClose?: () => void;
+  /** Called for each oneway request that could not be delivered. */
+  readonly onDropped?: (error: MeshError) => void;
 }
 
 export class BoltListener {
@@ -122,6 +124,10 @@ class BoltDownstream implements BoltDownstreamSink {
     if (!this.calls.delete(id)) return;
     this.options.onClose?.();
     if (this.closeIdle && this.calls.size === 0) this.socket.end();
+  }
+
+  dropped(error: MeshError): void {
+    this.options.onDropped?.(error);
   }
 
   closeWhenIdle(): void {

@@ -9,7 +9,7 @@ import type { BoltConnectionOptions } from '@xmesh/bolt';
 import { BoltFront } from './bolt-front.js';
 import { BoltListener, type BoltListenerOptions } from './bolt-listener.js';
 
-export interface SidecarBoltOptions extends Omit<BoltListenerOptions, 'onOpen' | 'onClose'> {
+export interface SidecarBoltOptions extends Omit<BoltListenerOptions, 'onOpen' | 'onClose' | 'onDropped'> {
   /** `host:port` for the Bolt listener (only with one Bolt listener in the config, or with `listener`). */
   readonly listen?: string;
   /** Serve this listener's routes as Bolt, marked or not. */
@@ -29,7 +29,7 @@ export class BoltListeners {
     private readonly running: readonly { readonly bound: BoltBound; readonly listener: BoltListener }[],
   ) {}
 
-  static async start(mesh: Mesh, options: SidecarBoltOptions, stats: { begin(): void; end(): void }, splitHostPort: (value: string) => { host: string; port: number }): Promise<BoltListeners> {
+  static async start(mesh: Mesh, options: SidecarBoltOptions, stats: { begin(): void; end(): void; onewayDropped(): void }, splitHostPort: (value: string) => { host: string; port: number }): Promise<BoltListeners> {
     const listeners = Object.values(mesh.snapshot.listeners).filter((l) => (options.listener === undefined ? l.protocol === 'bolt' : l.name === options.listener));
     if (options.listener !== undefined && listeners.length === 0) throw new Error(`no listener named "${options.listener}" to serve Bolt on`);
     if (options.listen !== undefined && listeners.length > 1) throw new Error(`bolt.listen names one address, but ${listeners.length} listeners are marked for Bolt: name one with bolt.listener`);
@@ -37,7 +37,7 @@ export class BoltListeners {
     try {
       for (const config of listeners) {
         const front = new BoltFront(mesh, { listener: config.name, ...(options.connection === undefined ? {} : { connection: options.connection }) });
-        const listener = new BoltListener(front, { ...options, onOpen: () => stats.begin(), onClose: () => stats.end() });
+        const listener = new BoltListener(front, { ...options, onOpen: () => stats.begin(), onClose: () => stats.end(), onDropped: () => stats.onewayDropped() });
         const at = options.listen !== undefined ? splitHostPort(options.listen) : { host: config.address?.address ?? '127.0.0.1', port: config.address?.port ?? 0 };
         const bound = await listener.listen(at.host, at.port);
         running.push({ bound: { listener: config.name, ...bound }, listener });
