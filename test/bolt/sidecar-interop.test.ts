@@ -125,3 +125,40 @@ test('oneway requests (stock codec) are forwarded and never answered; an undeliv
   assert.equal(answered, 0, 'nothing is ever answered to a oneway request');
   socket.destroy();
 });
+
+test('a client that does not read its answers is not read from either (bounded buffering); once it reads, every answer arrives', async () => {
+  const small = await startSidecar({
+    config: boltConfig({ virtualHosts: [allTo('providers', [HELLO_SERVICE])], clusters: { providers: [provider.address] } }),
+    listen: '127.0.0.1:0',
+    admin: false,
+    bolt: { maxBuffered: 64 * 1024 },
+  });
+  const socket = connect(small.boltAddresses[0]!.port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  try {
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.pause();
+    const encoder = boltProtocol.encoder({ codecType: 'hessian2' });
+    encoder.pipe(socket);
+    const payload = 'x'.repeat(1024 * 1024);
+    const before = provider.calls.get('echo') ?? 0;
+    const total = 40;
+    for (let id = 1; id <= total; id++) {
+      encoder.writeRequest(id, { serverSignature: `${HELLO_SERVICE}:1.0`, methodName: 'echo', args: [payload], timeout: 30_000, targetAppName: '', requestProps: { service: `${HELLO_SERVICE}:1.0` } });
+    }
+    await new Promise((r) => setTimeout(r, 3000));
+    const handled = (provider.calls.get('echo') ?? 0) - before;
+    assert.ok(handled < total, `the sidecar stopped reading requests: ${handled} of ${total} reached the provider`);
+    const decoder = boltProtocol.decoder({});
+    let answers = 0;
+    decoder.on('response', () => answers++);
+    socket.pipe(decoder);
+    socket.resume();
+    const end = Date.now() + 60_000;
+    while (answers < total && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(answers, total);
+  } finally {
+    socket.destroy();
+    await small.close();
+  }
+});

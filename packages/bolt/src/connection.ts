@@ -30,6 +30,8 @@ export interface BoltConnectionOptions {
   readonly maxFrameSize?: number;
   /** Calls in flight at once on one connection; default 10 000. Past it, sends fail at once (XMESH_CIRCUIT_OPEN). */
   readonly maxInFlight?: number;
+  /** Bytes written but not yet taken by the socket; default 64 MiB. Past it (a provider not reading), sends fail at once (XMESH_CIRCUIT_OPEN). */
+  readonly maxBuffered?: number;
 }
 
 /** SOFA stacks keep request ids below 2^30 (Hessian writes smaller ints more compactly). */
@@ -40,6 +42,7 @@ export class BoltConnection {
   private readonly pending = new Map<number, BoltReceiver>();
   private readonly decoder: BoltDecoder;
   private readonly maxInFlight: number;
+  private readonly maxBuffered: number;
   private readonly heartbeatMisses: number;
   private nextId = 1;
   private connected = false;
@@ -58,6 +61,7 @@ export class BoltConnection {
     private readonly onClose: (connection: BoltConnection) => void = () => undefined,
   ) {
     this.maxInFlight = options.maxInFlight ?? 10_000;
+    this.maxBuffered = options.maxBuffered ?? 64 * 1024 * 1024;
     this.heartbeatMisses = options.heartbeatMisses ?? 3;
     this.decoder = new BoltDecoder(
       (frame) => this.onFrame(frame),
@@ -106,6 +110,9 @@ export class BoltConnection {
     if (this.closedWith !== undefined) return this.closedWith;
     if (this.pending.size >= this.maxInFlight) {
       return new MeshError('XMESH_CIRCUIT_OPEN', `Bolt connection to ${this.address} has ${this.maxInFlight} calls in flight`, { endpoint: this.address });
+    }
+    if (this.socket.writableLength > this.maxBuffered) {
+      return new MeshError('XMESH_CIRCUIT_OPEN', `Bolt connection to ${this.address} has ${this.socket.writableLength} bytes waiting to be sent`, { endpoint: this.address });
     }
     const id = this.takeId();
     this.pending.set(id, receiver);

@@ -6,7 +6,8 @@
  * Hostile input: a byte stream that is not Bolt (or a frame over the size limit) closes that
  * connection only — Bolt cannot resynchronise a stream — and its calls in flight are cancelled;
  * other connections are unaffected. Calls in flight per connection are bounded (past the bound a
- * call is answered SERVER_THREADPOOL_BUSY), as are connections, and an idle connection is closed.
+ * call is answered SERVER_THREADPOOL_BUSY), as are connections and the answers a client has not read
+ * (it is then not read from until it drains), and an idle connection is closed.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { MeshError } from '@xmesh/core';
@@ -23,6 +24,8 @@ export interface BoltListenerOptions {
   readonly maxConnections?: number;
   /** A connection with no call in flight and no traffic for this long is closed, ms; default 5 min. */
   readonly idleTimeoutMs?: number;
+  /** Answer bytes a client has not read yet past which the connection stops reading requests until it drains; default 16 MiB. */
+  readonly maxBuffered?: number;
   /** Called once per request as it arrives, and once when it ended (for the sidecar's stats). */
   readonly onOpen?: () => void;
   readonly onClose?: () => void;
@@ -117,7 +120,14 @@ class BoltDownstream implements BoltDownstreamSink {
   }
 
   write(frame: Buffer): void {
-    if (!this.socket.destroyed) this.socket.write(frame);
+    const socket = this.socket;
+    if (socket.destroyed) return;
+    socket.write(frame);
+    // A client that does not read its answers gets no more requests read until it does.
+    if (socket.writableLength > (this.options.maxBuffered ?? 16 * 1024 * 1024) && !socket.isPaused()) {
+      socket.pause();
+      socket.once('drain', () => socket.resume());
+    }
   }
 
   ended(id: number): void {
