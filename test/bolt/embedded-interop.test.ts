@@ -75,23 +75,49 @@ test('1,000 concurrent calls over one connection all succeed', async () => {
   assert.equal(entry?.existingAttachment(key)?.open, 1, 'one multiplexed connection');
 });
 
-test('a provider that answers garbage ends that call with a typed error, and other endpoints are unaffected', async () => {
+/** A hostile provider on loopback answering every connection's first bytes with `answer`; resolves with its address. */
+async function hostileProvider(answer: Buffer): Promise<{ address: string; close(): void }> {
   const bad = createServer((socket) => {
     accepted.push(socket);
     socket.on('error', () => undefined);
-    socket.once('data', () => socket.write(Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n')));
+    socket.once('data', () => socket.write(answer));
   });
   await new Promise<void>((r) => bad.listen(0, '127.0.0.1', r));
-  const port = (bad.address() as { port: number }).port;
-  const other = await createMesh({ config: bootstrap({ routes: [{ cluster: 'bad' }], clusters: { bad: [`127.0.0.1:${port}`] } }) });
-  const otherClient = new MeshRpcClient(other);
-  try {
-    await assert.rejects(otherClient.createConsumer({ interfaceName: HELLO_SERVICE }).invoke('whoami', []), (error: unknown) => isMeshError(error) && error.code === 'XMESH_UPSTREAM_PROTOCOL');
-    assert.equal(await client.createConsumer({ interfaceName: HELLO_SERVICE }).invoke('whoami', []), 'p1');
-  } finally {
-    await otherClient.close();
-    await other.close();
-    bad.close();
+  return { address: `127.0.0.1:${(bad.address() as { port: number }).port}`, close: () => bad.close() };
+}
+
+/** A Bolt response fixed part announcing `contentLength` bytes of content. */
+function responseHead(contentLength: number): Buffer {
+  const head = Buffer.alloc(20);
+  head[0] = 1;
+  head.writeUInt16BE(2, 2);
+  head[4] = 1;
+  head.writeUInt32BE(1, 5);
+  head[9] = 1;
+  head.writeInt32BE(contentLength, 16);
+  return head;
+}
+
+test('hostile providers end the call with a typed error (not Bolt, an oversized frame, a frame cut off); other endpoints are unaffected', async () => {
+  const cases: [string, Buffer, string][] = [
+    ['HTTP bytes', Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n'), 'XMESH_UPSTREAM_PROTOCOL'],
+    ['a 2 GiB frame', responseHead(0x7fffffff), 'XMESH_UPSTREAM_PROTOCOL'],
+    ['a frame cut off, then silence', responseHead(1000).subarray(0, 12), 'XMESH_TIMEOUT'],
+  ];
+  for (const [name, answer, code] of cases) {
+    const bad = await hostileProvider(answer);
+    const other = await createMesh({ config: bootstrap({ routes: [{ cluster: 'bad' }], clusters: { bad: [bad.address] } }) });
+    const otherClient = new MeshRpcClient(other);
+    try {
+      const started = Date.now();
+      await assert.rejects(otherClient.createConsumer({ interfaceName: HELLO_SERVICE }).invoke('whoami', [], { responseTimeout: 500 }), (error: unknown) => isMeshError(error) && error.code === code, name);
+      assert.ok(Date.now() - started < 10_000, name);
+      assert.equal(await client.createConsumer({ interfaceName: HELLO_SERVICE }).invoke('whoami', []), 'p1', name);
+    } finally {
+      await otherClient.close();
+      await other.close();
+      bad.close();
+    }
   }
 });
 
