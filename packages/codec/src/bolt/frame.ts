@@ -68,44 +68,34 @@ const NOTHING = Buffer.alloc(0);
 
 /** A request frame in one allocation. */
 export function encodeBoltRequest(fields: BoltRequestFields): Buffer {
-  const className = typeof fields.className === 'string' ? Buffer.from(fields.className, 'latin1') : fields.className;
-  checkSizes(className.length, fields.header.length);
-  const frame = Buffer.allocUnsafe(REQUEST_HEADER_SIZE + className.length + fields.header.length + fields.content.length);
-  frame[0] = BOLT_V1;
-  frame[1] = fields.oneway === true ? BoltType.REQUEST_ONEWAY : BoltType.REQUEST;
-  frame.writeUInt16BE(BoltCommand.REQUEST, 2);
-  frame[4] = 1;
-  frame.writeUInt32BE(fields.id >>> 0, 5);
-  frame[9] = fields.codec;
+  const frame = frameOf(REQUEST_HEADER_SIZE, fields.oneway === true ? BoltType.REQUEST_ONEWAY : BoltType.REQUEST, BoltCommand.REQUEST, fields);
   frame.writeInt32BE(clampTimeout(fields.timeout), 10);
-  frame.writeUInt16BE(className.length, 14);
-  frame.writeUInt16BE(fields.header.length, 16);
-  frame.writeUInt32BE(fields.content.length, 18);
-  let at = REQUEST_HEADER_SIZE;
-  frame.set(className, at);
-  at += className.length;
-  frame.set(fields.header, at);
-  at += fields.header.length;
-  frame.set(fields.content, at);
   return frame;
 }
 
 /** A response frame in one allocation. */
 export function encodeBoltResponse(fields: BoltResponseFields): Buffer {
+  const frame = frameOf(RESPONSE_HEADER_SIZE, BoltType.RESPONSE, BoltCommand.RESPONSE, fields);
+  frame.writeUInt16BE(fields.status & 0xffff, 10);
+  return frame;
+}
+
+/** A frame with everything but the field at offset 10 (a request's timeout, a response's status). */
+function frameOf(fixedSize: number, type: number, command: number, fields: Omit<BoltResponseFields, 'status'>): Buffer {
   const className = typeof fields.className === 'string' ? Buffer.from(fields.className, 'latin1') : fields.className;
   checkSizes(className.length, fields.header.length);
-  const frame = Buffer.allocUnsafe(RESPONSE_HEADER_SIZE + className.length + fields.header.length + fields.content.length);
+  const frame = Buffer.allocUnsafe(fixedSize + className.length + fields.header.length + fields.content.length);
   frame[0] = BOLT_V1;
-  frame[1] = BoltType.RESPONSE;
-  frame.writeUInt16BE(BoltCommand.RESPONSE, 2);
+  frame[1] = type;
+  frame.writeUInt16BE(command, 2);
   frame[4] = 1;
   frame.writeUInt32BE(fields.id >>> 0, 5);
   frame[9] = fields.codec;
-  frame.writeUInt16BE(fields.status & 0xffff, 10);
-  frame.writeUInt16BE(className.length, 12);
-  frame.writeUInt16BE(fields.header.length, 14);
-  frame.writeUInt32BE(fields.content.length, 16);
-  let at = RESPONSE_HEADER_SIZE;
+  const lengths = fixedSize - 8;
+  frame.writeUInt16BE(className.length, lengths);
+  frame.writeUInt16BE(fields.header.length, lengths + 2);
+  frame.writeUInt32BE(fields.content.length, lengths + 4);
+  let at = fixedSize;
   frame.set(className, at);
   at += className.length;
   frame.set(fields.header, at);
