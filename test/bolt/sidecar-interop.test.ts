@@ -142,13 +142,22 @@ test('a client that does not read its answers is not read from either (bounded b
     encoder.pipe(socket);
     const payload = 'x'.repeat(1024 * 1024);
     const before = provider.calls.get('echo') ?? 0;
+    const handled = () => (provider.calls.get('echo') ?? 0) - before;
+    // One request at a time, each given 5 s to reach the provider: 40 answers of 1 MiB are more than
+    // the kernel's socket buffers hold, so at some point the sidecar must stop reading.
     const total = 40;
-    for (let id = 1; id <= total; id++) {
-      encoder.writeRequest(id, { serverSignature: `${HELLO_SERVICE}:1.0`, methodName: 'echo', args: [payload], timeout: 30_000, targetAppName: '', requestProps: { service: `${HELLO_SERVICE}:1.0` } });
+    let sent = 0;
+    while (sent < total) {
+      sent++;
+      encoder.writeRequest(sent, { serverSignature: `${HELLO_SERVICE}:1.0`, methodName: 'echo', args: [payload], timeout: 60_000, targetAppName: '', requestProps: { service: `${HELLO_SERVICE}:1.0` } });
+      const until = Date.now() + 5_000;
+      while (handled() < sent && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      if (handled() < sent) break;
     }
-    await new Promise((r) => setTimeout(r, 3000));
-    const handled = (provider.calls.get('echo') ?? 0) - before;
-    assert.ok(handled < total, `the sidecar stopped reading requests: ${handled} of ${total} reached the provider`);
+    assert.ok(sent < total, `the sidecar stopped reading requests: all ${total} reached the provider`);
+    for (let id = sent + 1; id <= total; id++) {
+      encoder.writeRequest(id, { serverSignature: `${HELLO_SERVICE}:1.0`, methodName: 'echo', args: [payload], timeout: 60_000, targetAppName: '', requestProps: { service: `${HELLO_SERVICE}:1.0` } });
+    }
     const decoder = boltProtocol.decoder({});
     let answers = 0;
     decoder.on('response', () => answers++);
