@@ -23,6 +23,21 @@ export async function loadCreateMesh(): Promise<CreateMesh | undefined> {
 
 const LOCAL_RATELIMIT = 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
 
+/** The HTTP filters of every bench mesh: a local rate limit of 10^9 tokens per second (enabled, enforced, never trips), then the router. */
+export const BENCH_HTTP_FILTERS: readonly object[] = [
+  {
+    name: 'envoy.filters.http.local_ratelimit',
+    typed_config: {
+      '@type': LOCAL_RATELIMIT,
+      stat_prefix: 'bench_rl',
+      token_bucket: { max_tokens: 1_000_000_000, tokens_per_fill: 1_000_000_000, fill_interval: '1s' },
+      filter_enabled: { default_value: { numerator: 100, denominator: 'HUNDRED' } },
+      filter_enforced: { default_value: { numerator: 100, denominator: 'HUNDRED' } },
+    },
+  },
+  { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } },
+];
+
 /** gRPC transport an embedded scenario pins on its cluster (`metadata.filter_metadata.xmesh.transport`). */
 export type BenchGrpcTransport = 'grpc-js' | 'lean';
 
@@ -78,22 +93,7 @@ export function embeddedBootstrap(ports: readonly number[], transport?: BenchGrp
                         },
                       ],
                     },
-                    http_filters: [
-                      {
-                        name: 'envoy.filters.http.local_ratelimit',
-                        typed_config: {
-                          '@type': LOCAL_RATELIMIT,
-                          stat_prefix: 'bench_rl',
-                          token_bucket: { max_tokens: 1_000_000_000, tokens_per_fill: 1_000_000_000, fill_interval: '1s' },
-                          filter_enabled: { default_value: { numerator: 100, denominator: 'HUNDRED' } },
-                          filter_enforced: { default_value: { numerator: 100, denominator: 'HUNDRED' } },
-                        },
-                      },
-                      {
-                        name: 'envoy.filters.http.router',
-                        typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
-                      },
-                    ],
+                    http_filters: BENCH_HTTP_FILTERS,
                   },
                 },
               ],

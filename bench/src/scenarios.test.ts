@@ -76,12 +76,15 @@ test('embedded runs on the mesh default transport (no pin); embedded-grpcjs pins
 const UNARY_1K: Workload = { kind: 'unary', payloadBytes: 1024 };
 const STREAM: Workload = { kind: 'stream', payloadBytes: 100, messages: 10 };
 
-test('the scenario list: direct, the embedded variants, the floor, the round-robin pair and the sidecars, no duplicates', () => {
+test('the scenario list: direct, the embedded variants, the floor, the round-robin pair, the sidecars and the Bolt rows, no duplicates', () => {
   assert.deepEqual(
     SCENARIOS.map((s) => s.name),
-    ['direct', 'embedded', 'embedded-grpcjs', 'embedded-lean-fast', 'h2-floor', 'direct-tls', 'embedded-tls', 'direct-rr-3', 'embedded-3', 'sidecar-haproxy', 'sidecar-haproxy-2hop', 'sidecar-haproxy-tls', 'sidecar-xmesh', 'sidecar-xmesh-2hop'],
+    ['direct', 'embedded', 'embedded-grpcjs', 'embedded-lean-fast', 'h2-floor', 'direct-tls', 'embedded-tls', 'direct-rr-3', 'embedded-3', 'sidecar-haproxy', 'sidecar-haproxy-2hop', 'sidecar-haproxy-tls', 'sidecar-xmesh', 'sidecar-xmesh-2hop', 'bolt-direct', 'bolt-embedded', 'bolt-sidecar-xmesh'],
   );
 });
+
+/** Scenarios without a streaming call (reported as not applicable). */
+const UNARY_ONLY = new Set(['embedded-lean-fast', 'h2-floor', 'bolt-direct', 'bolt-embedded', 'bolt-sidecar-xmesh']);
 
 for (const scenario of SCENARIOS) {
   test(`${scenario.name}: unary 1 KB and stream calls succeed and its proxies live exactly as long as the scenario`, async (t) => {
@@ -90,7 +93,7 @@ for (const scenario of SCENARIOS) {
     const instance = await scenario.start(ctx);
     let proxyCpuMs = 0;
     try {
-      const hops = scenario.name.endsWith('-2hop') ? 2 : scenario.name.startsWith('sidecar-') ? 1 : 0;
+      const hops = scenario.name.endsWith('-2hop') ? 2 : scenario.name.startsWith('sidecar-') || scenario.name.includes('-sidecar-') ? 1 : 0;
       assert.equal(instance.proxyPids.length, hops);
       for (const pid of instance.proxyPids) assert.ok(existsSync(`/proc/${pid}`), `proxy ${pid} running`);
       const proxyCpu = startProcessCpu(instance.proxyPids, clockTicksPerSecond());
@@ -101,7 +104,7 @@ for (const scenario of SCENARIOS) {
       // Each of the 4 workers makes at least its first call, however slow the machine.
       assert.ok(r.calls >= 4, `calls ${r.calls}`);
       const stream = instance.callFor(STREAM);
-      if (scenario.name === 'embedded-lean-fast' || scenario.name === 'h2-floor') assert.equal(stream, undefined, 'unary-only scenario');
+      if (UNARY_ONLY.has(scenario.name)) assert.equal(stream, undefined, 'unary-only scenario');
       else {
         assert.ok(stream !== undefined, 'stream call wired');
         const s = await closedLoop({ call: stream, concurrency: 4, durationMs: 200 });

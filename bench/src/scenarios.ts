@@ -13,6 +13,7 @@ import { embeddedBootstrap, loadCreateMesh, EMBEDDED_TARGET, type BenchGrpcTrans
 import { startXmeshSidecar, type XmeshSidecarProcess } from './xmesh-sidecar.js';
 import { h2FloorClient, type UnaryMethodDefinition } from './h2-floor.js';
 import { BENCH_SERVER_ID, BENCH_SERVER_NAME, type BenchTlsFiles } from './tls-certs.js';
+import { startBoltScenario } from './bolt.js';
 
 export interface ScenarioContext {
   readonly Echo: EchoClientConstructor;
@@ -268,5 +269,23 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'client → xmesh sidecar → xmesh sidecar → server: two hops, a sidecar on each side',
     unavailable: meshUnavailable,
     start: (ctx) => withXmeshSidecarChain(ctx, 2),
+  },
+  {
+    name: 'bolt-direct',
+    description: 'SOFARPC Bolt: stock sofa-rpc-node client straight to a stock provider (Hessian2 echo of bytes); unary only',
+    unavailable: always,
+    start: () => startBoltScenario('direct'),
+  },
+  {
+    name: 'bolt-embedded',
+    description: 'SOFARPC Bolt: the xmesh drop-in (MeshRpcClient) in embedded mode to the same provider, policies on as in embedded; unary only',
+    unavailable: meshUnavailable,
+    start: () => startBoltScenario('embedded'),
+  },
+  {
+    name: 'bolt-sidecar-xmesh',
+    description: 'SOFARPC Bolt: stock client → the xmesh sidecar\'s Bolt listener (its own process) → provider; unary only',
+    unavailable: meshUnavailable,
+    start: () => startBoltScenario('sidecar'),
   },
 ];

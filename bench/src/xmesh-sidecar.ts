@@ -14,24 +14,32 @@ export interface XmeshSidecarProcess {
 }
 
 /**
- * How the sidecar child runs. The built entry (`dist/xmesh-sidecar-child.js`, loading the packages'
+ * How a sidecar child (`child`: the entry's base name) runs. The built entry (`dist/xmesh-sidecar-child.js`, loading the packages'
  * `dist`) runs on plain node, as users run `xmesh sidecar`: no TypeScript loader in the measured
  * process's CPU and RSS. Without a build (`npx tsc -b bench/tsconfig.json`) it runs from sources
  * with this process's loader flags.
  */
-export function sidecarChildCommand(): { readonly entry: string; readonly execArgv: readonly string[] } {
+export function sidecarChildCommand(child = 'xmesh-sidecar-child'): { readonly entry: string; readonly execArgv: readonly string[] } {
   const fromDist = import.meta.url.endsWith('.js');
-  const built = fileURLToPath(new URL(fromDist ? './xmesh-sidecar-child.js' : '../dist/xmesh-sidecar-child.js', import.meta.url));
+  const built = fileURLToPath(new URL(fromDist ? `./${child}.js` : `../dist/${child}.js`, import.meta.url));
   if (fromDist || existsSync(built)) return { entry: built, execArgv: [] };
-  return { entry: fileURLToPath(new URL('./xmesh-sidecar-child.ts', import.meta.url)), execArgv: process.execArgv };
+  return { entry: fileURLToPath(new URL(`./${child}.ts`, import.meta.url)), execArgv: process.execArgv };
 }
 
 /** Starts one sidecar forwarding to `upstreamPort`; resolves once it listens (at most `timeoutMs`). */
-export async function startXmeshSidecar(upstreamPort: number, timeoutMs = 20_000): Promise<XmeshSidecarProcess> {
-  const command = sidecarChildCommand();
-  const child = fork(command.entry, [String(upstreamPort)], { execArgv: [...command.execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+export function startXmeshSidecar(upstreamPort: number, timeoutMs = 20_000): Promise<XmeshSidecarProcess> {
+  return startChildEntry('xmesh-sidecar-child', [String(upstreamPort)], timeoutMs);
+}
+
+/**
+ * Starts the child entry `childName` of this directory (run as `sidecarChildCommand` says) with
+ * `args`; resolves with the port it reports as `{ port }` over IPC.
+ */
+export async function startChildEntry(childName: string, args: readonly string[], timeoutMs = 20_000): Promise<XmeshSidecarProcess> {
+  const command = sidecarChildCommand(childName);
+  const child = fork(command.entry, [...args], { execArgv: [...command.execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error(`xmesh sidecar did not start within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => fail(new Error(`${childName} did not start within ${timeoutMs} ms`)), timeoutMs);
     const fail = (err: Error) => {
       clearTimeout(timer);
       child.kill('SIGKILL');
@@ -40,11 +48,11 @@ export async function startXmeshSidecar(upstreamPort: number, timeoutMs = 20_000
     child.once('message', (msg: { port?: number }) => {
       clearTimeout(timer);
       if (typeof msg.port === 'number') resolve(msg.port);
-      else fail(new Error(`unexpected message from the xmesh sidecar: ${JSON.stringify(msg)}`));
+      else fail(new Error(`unexpected message from ${childName}: ${JSON.stringify(msg)}`));
     });
-    child.once('exit', (code) => fail(new Error(`xmesh sidecar exited with code ${code}`)));
+    child.once('exit', (code) => fail(new Error(`${childName} exited with code ${code}`)));
   });
   child.removeAllListeners('exit');
-  if (child.pid === undefined) throw new Error('xmesh sidecar has no pid');
+  if (child.pid === undefined) throw new Error(`${childName} has no pid`);
   return { pid: child.pid, port, stop: () => stopChild(child) };
 }

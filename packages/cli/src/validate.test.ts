@@ -145,3 +145,11 @@ test('validate never prints key material: inline keys are [redacted] in --json, 
   assert.match(lines.join('\n'), /private_key: must be a DataSource object/);
   assert.doesNotMatch(lines.join('\n'), /PRIVATE KEY|SECRETSECRET|MIGHAgEA/);
 });
+
+test('validate --routes shows a Bolt listener and a cluster whose endpoints come from ZooKeeper', async () => {
+  const lines: string[] = [];
+  const code = await runValidate([join(root, 'examples/sofarpc/mesh.yaml')], { routes: true }, (l) => lines.push(l));
+  assert.equal(code, 0, lines.join('\n'));
+  assert.ok(lines.some((l) => /listener sofa 127\.0\.0\.1:12220 bolt →/.test(l)), lines.join('\n'));
+  assert.ok(lines.some((l) => /cluster hello EDS .* zookeeper=127\.0\.0\.1:2181\/sofa-rpc\/com\.example\.HelloService/.test(l)), lines.join('\n'));
+});

@@ -17,7 +17,7 @@ export type { MeshComponents } from './components.js';
 export type { TransportPoolOptions } from './transport-pool.js';
 export type { EndpointTransports, EndpointAttachment } from './transport-pool.js';
 export { LAYERS, composePipeline, type Layer, type Invoke } from './pipeline.js';
-export { resolveModeSettings, chooseMode, withModeSwitch, withClusterModes, DEFAULT_SIDECAR_ADDRESS, type MeshMode, type ModeOptions, type ModeSettings, type SidecarModeOptions } from './mode.js';
+export { resolveModeSettings, chooseMode, withModeSwitch, withClusterModes, endpointOfAddress, DEFAULT_SIDECAR_ADDRESS, type MeshMode, type ModeOptions, type ModeSettings, type SidecarModeOptions } from './mode.js';
 export { PipelineCall } from './pipeline-call.js';
 export type { MeshState } from './mesh-state.js';
 export type { MeshObservability } from './observability/mesh-observability.js';

@@ -19,6 +19,7 @@ import { grpcTransport, type GrpcAttempt } from './grpc-call.js';
 import { MeshDispatcher, httpTransport, type HttpAttempt } from './http-dispatcher.js';
 import type { MeshState } from './mesh-state.js';
 import { composePipeline, type Invoke } from './pipeline.js';
+import type { PipelineCall } from './pipeline-call.js';
 import { resolveModeSettings, withClusterModes, withModeSwitch, type MeshMode, type ModeOptions, type ModeSettings, type SidecarModeOptions } from './mode.js';
 import { TransportPool, type TransportPoolOptions } from './transport-pool.js';
 import { MeshServices } from './mesh-services.js';
@@ -322,6 +323,15 @@ export class Mesh extends EventEmitter<MeshEvents> {
    */
   unary(target: string, path: string, request: Uint8Array, options?: MeshUnaryOptions): Promise<Buffer> {
     return this.unaryClient(target).unary(path, request, options === undefined ? undefined : withOverrideMetadata(options));
+  }
+
+  /**
+   * The mesh's pipeline and mode switch around another protocol's terminal (the Bolt transport of
+   * `@xmesh/bolt`, ...): embedded calls run every layer then `transport`; sidecar calls are bound to
+   * the sidecar endpoint and go to `transport` directly.
+   */
+  pipelineFor<C extends PipelineCall>(transport: Invoke<C>): Invoke<C> {
+    return withModeSwitch(composePipeline(transport), transport, this.pool);
   }
 
   /**

@@ -21,6 +21,7 @@ import type { ProxyContext } from './proxy-attempt.js';
 import { proxyTransport } from './proxy-transport.js';
 import { SidecarStats } from './stats.js';
 import { UpstreamSession } from './upstream-session.js';
+import { BoltListeners, type BoltBound, type SidecarBoltOptions } from './bolt/bolt-listeners.js';
 
 export interface SidecarOptions {
   /** A config file path (YAML/JSON), a parsed Envoy bootstrap or resource list, or a MeshSnapshot. Exactly one of `config` and `xds`. */
@@ -48,6 +49,8 @@ export interface SidecarOptions {
   readonly http2Settings?: Settings;
   /** Certificate provider instances TLS contexts name (gRFC A29); with `xds`, the bootstrap's are added. */
   readonly certificateProviders?: CreateMeshOptions['certificateProviders'];
+  /** Bolt (SOFARPC) listeners: served for the config's listeners marked `xmesh.protocol: bolt` (see `SidecarBoltOptions`). */
+  readonly bolt?: SidecarBoltOptions;
 }
 
 export interface BoundAddress {
@@ -92,6 +95,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   xds?.follow((snapshot) => mesh.update(snapshot), () => undefined);
   try {
     await sidecar.listen(options.listen ?? '127.0.0.1:15001', options.admin ?? '127.0.0.1:15000');
+    await sidecar.listenBolt(options.bolt ?? {});
   } catch (error) {
     await sidecar.close();
     throw error;
@@ -103,6 +107,7 @@ export class Sidecar {
   readonly stats: SidecarStats;
   private readonly listener: DualListener;
   private adminServer: AdminServer | undefined = undefined;
+  private bolt: BoltListeners | undefined = undefined;
   private bound: BoundAddress | undefined = undefined;
   private adminBound: BoundAddress | undefined = undefined;
   private drainingFlag = false;
@@ -188,6 +193,16 @@ export class Sidecar {
     this.adminBound = { host: server.host, port: server.port };
   }
 
+  /** Starts the Bolt listeners the config marks (none when it marks none). */
+  async listenBolt(options: SidecarBoltOptions): Promise<void> {
+    this.bolt = await BoltListeners.start(this.mesh, options, this.stats, splitHostPort);
+  }
+
+  /** Where the Bolt listeners listen (empty without Bolt listeners). */
+  get boltAddresses(): readonly BoltBound[] {
+    return this.bolt?.bound ?? [];
+  }
+
   /**
    * Graceful drain: `/ready` turns 503, the listener stops accepting, in-flight requests finish
    * (up to `graceMs`), then the mesh and the admin endpoint close. Idempotent.
@@ -195,7 +210,7 @@ export class Sidecar {
   async drain(graceMs = 10_000): Promise<void> {
     if (this.drainingFlag) return this.close();
     this.drainingFlag = true;
-    await this.listener.drain(graceMs);
+    await Promise.all([this.listener.drain(graceMs), this.bolt?.drain(graceMs)]);
     await this.close();
   }
 
@@ -215,6 +230,7 @@ export class Sidecar {
     this.closed = true;
     await this.listener.close();
     this.downstream?.close();
+    await this.bolt?.close();
     await this.xds?.close();
     await this.mesh.close();
     await this.adminServer?.close();

@@ -22,6 +22,7 @@ export class SidecarStats implements ListenerEvents {
   private readonly cxMaxDuration: Counter;
   private readonly cxMaxRequests: Counter;
   private readonly prematureResets: Counter;
+  private readonly dropped: Counter;
 
   constructor(store: StatStore, statPrefix: string = SIDECAR_STAT_PREFIX) {
     const scope = store.http(statPrefix);
@@ -35,6 +36,16 @@ export class SidecarStats implements ListenerEvents {
     this.cxMaxDuration = scope.counter('downstream_cx_max_duration_reached');
     this.cxMaxRequests = scope.counter('downstream_cx_max_requests_reached');
     this.prematureResets = scope.counter('downstream_rq_too_many_premature_resets');
+    this.dropped = scope.counter('bolt_oneway_dropped');
+  }
+
+  /** Bolt oneway requests that could not be delivered (nothing answers them). */
+  get bolt_oneway_dropped(): number {
+    return this.dropped.value;
+  }
+
+  onewayDropped(): void {
+    this.dropped.inc();
   }
 
   /** Requests received. */

@@ -50,7 +50,7 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
   ...fields(CONFIG_SOURCE, ['path_config_source', 'path', 'ads']),
   ...fields(LISTENER, [
     'name', 'address', 'filter_chains', 'default_filter_chain', 'api_listener', 'per_connection_buffer_limit_bytes', 'listener_filters_timeout',
-    'continue_on_listener_filters_timeout',
+    'continue_on_listener_filters_timeout', 'metadata',
   ]),
   ...fields(FILTER, ['name', 'typed_config']),
   ...fields(HCM, [

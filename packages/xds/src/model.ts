@@ -80,6 +80,11 @@ export interface ListenerConfig {
    * downstream connection.
    */
   readonly protection: DownstreamProtection;
+  /**
+   * `metadata.filter_metadata.xmesh.protocol: bolt`: the xmesh sidecar serves SOFARPC's Bolt on this
+   * listener, routed by its routes (docs/config.md, "Bolt (SOFARPC)"); absent, HTTP.
+   */
+  readonly protocol?: 'bolt';
 }
 
 /**
@@ -540,6 +545,26 @@ export interface ClusterExtensions {
   readonly ewmaDecayMs: number;
   /** The mode switch's per-cluster mode (`mode: sidecar`); absent = the app's settings decide. */
   readonly mode?: 'embedded' | 'sidecar';
+  /** Endpoints from the providers SOFARPC servers publish in ZooKeeper (an EDS cluster's source); absent = none. */
+  readonly zookeeper?: ZooKeeperRegistryConfig;
+}
+
+/**
+ * `xmesh.zookeeper` on an EDS cluster: its endpoints are the providers of `interface` that SOFARPC
+ * servers publish under `<root>/<interface>/providers`, filtered as the stock client filters them.
+ */
+export interface ZooKeeperRegistryConfig {
+  /** ZooKeeper connect string, `host:port[,host:port...]`. */
+  readonly servers: string;
+  /** Default `/sofa-rpc`. */
+  readonly root: string;
+  readonly interface: string;
+  /** Only providers of this version (when they publish one); absent = any. */
+  readonly version?: string;
+  /** Only providers of this group (when they publish one); absent = any. */
+  readonly group?: string;
+  /** ZooKeeper session timeout, ms; default 30 000. */
+  readonly sessionTimeoutMs: number;
 }
 
 export interface FailFastConfig {

@@ -13,9 +13,16 @@
  *       fail_fast: { error_threshold_percentage: 50, volume_threshold: 20, rolling_window: 10s,
  *                    rolling_buckets: 10, reset_timeout: 5s }
  *       registry: { etcd_cluster: etcd, prefix: /xmesh/services/ }   # EDS clusters: endpoints from etcd
+ *       zookeeper:                  # EDS clusters only: endpoints are the SOFARPC providers in ZooKeeper
+ *         servers: 127.0.0.1:2181
+ *         interface: com.example.HelloService
+ *         version: "1.0"            # optional filters, as the stock client applies them
+ *         group: SOFA
+ *         root: /sofa-rpc           # default
+ *         session_timeout: 30s      # default
  * ```
  */
-import type { ClusterExtensions, FailFastConfig } from '../model.js';
+import type { ClusterExtensions, FailFastConfig, ZooKeeperRegistryConfig } from '../model.js';
 import { deepFreeze } from '../freeze.js';
 import { describe, type Reader } from './reader.js';
 
@@ -56,12 +63,15 @@ export function decodeClusterExtensions(r: Reader | undefined): DecodedExtension
   const transportName = r.has('transport') ? r.enumOf('transport', ['grpc-js', 'lean'] as const, 'grpc-js') : undefined;
   const mode = r.has('mode') ? r.enumOf('mode', ['embedded', 'sidecar'] as const, 'embedded') : undefined;
   const registry = decodeRegistry(r.obj('registry'));
+  const zookeeper = decodeZooKeeper(r.obj('zookeeper'));
   const extensions: ClusterExtensions = {
     transport: transportName,
     failFast: decodeFailFast(r.obj('fail_fast')),
     ewmaDecayMs: r.positiveDuration('ewma_decay') ?? DEFAULT_EXTENSIONS.ewmaDecayMs,
     ...(mode === undefined ? {} : { mode }),
+    ...(zookeeper === undefined ? {} : { zookeeper }),
   };
+
   r.finish('xmesh setting');
   return { extensions, peakEwma: lbPolicy === 'PEAK_EWMA', ...(registry === undefined ? {} : { registry }) };
 }
@@ -73,6 +83,26 @@ function decodeRegistry(r: Reader | undefined): RegistryMarker | undefined {
   if (!prefix.startsWith('/') || !prefix.endsWith('/')) r.error('prefix', `must start and end with "/", got ${describe(prefix)}`);
   r.finish('registry setting');
   return { etcdCluster, prefix };
+}
+
+function decodeZooKeeper(r: Reader | undefined): ZooKeeperRegistryConfig | undefined {
+  if (!r) return undefined;
+  const servers = r.requiredStr('servers');
+  const iface = r.requiredStr('interface');
+  const root = r.str('root') ?? '/sofa-rpc';
+  if (!root.startsWith('/')) r.error('root', `must start with "/", got ${describe(root)}`);
+  const version = r.str('version');
+  const group = r.str('group');
+  const config: ZooKeeperRegistryConfig = {
+    servers,
+    root: root.length > 1 && root.endsWith('/') ? root.slice(0, -1) : root,
+    interface: iface,
+    ...(version === undefined ? {} : { version }),
+    ...(group === undefined ? {} : { group }),
+    sessionTimeoutMs: r.positiveDuration('session_timeout') ?? 30_000,
+  };
+  r.finish('zookeeper setting');
+  return config;
 }
 
 function decodeFailFast(r: Reader | undefined): FailFastConfig | undefined {

@@ -59,6 +59,9 @@ export function decodeCluster(r: Reader): ClusterConfig {
       `PEAK_EWMA needs Envoy lb_policy ROUND_ROBIN or LEAST_REQUEST (what Envoy itself then uses), got ${lb.envoyLbPolicy}`,
     );
   }
+  if (extensions.zookeeper !== undefined && declaredType !== undefined && declaredType !== 'EDS') {
+    xmeshReader!.error('zookeeper', `needs an EDS cluster (its endpoints come from ZooKeeper), got type ${declaredType}`);
+  }
   const loadAssignment = decodeInlineAssignment(r, declaredType);
   const tls = decodeTransportSocket(r.obj('transport_socket'), 'upstream');
   const transportSocketMatches = decodeTransportSocketMatches(r);

@@ -329,3 +329,20 @@ test('strip_any_host_port and strip_matching_host_port cannot both be set', () =
   const { issues } = decode(withHcm({ strip_any_host_port: true, strip_matching_host_port: true, http_filters: [ROUTER] }));
   assert.deepEqual(issues.errors.map((e) => [e.path, e.message]), [[`${HCM_PATH}.strip_any_host_port`, 'cannot be set together with strip_matching_host_port']]);
 });
+
+test('metadata.filter_metadata.xmesh.protocol: bolt marks a Bolt listener; other filter_metadata is recorded as ignored', () => {
+  const marked = decode(withHcm({}, { metadata: { filter_metadata: { xmesh: { protocol: 'bolt' }, 'envoy.lb': { canary: true } } } }));
+  assert.deepEqual(marked.issues.errors, []);
+  assert.equal(marked.listener.protocol, 'bolt');
+  assert.deepEqual(marked.issues.ignored, ['x.metadata.filter_metadata["envoy.lb"]']);
+  const http = decode(withHcm({}, { metadata: { filter_metadata: { xmesh: { protocol: 'http' } } } }));
+  assert.equal(http.listener.protocol, undefined);
+  assert.equal(decode(withHcm({})).listener.protocol, undefined);
+});
+
+test('a bad Bolt marker is an error naming its path', () => {
+  const wrong = decode(withHcm({}, { metadata: { filter_metadata: { xmesh: { protocol: 'dubbo', extra: 1 } } } }));
+  const paths = wrong.issues.errors.map((e) => e.path);
+  assert.ok(paths.includes('x.metadata.filter_metadata.xmesh.protocol'), paths.join(', '));
+  assert.ok(paths.includes('x.metadata.filter_metadata.xmesh.extra'), paths.join(', '));
+});

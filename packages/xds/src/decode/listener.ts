@@ -22,7 +22,6 @@ import { decodeDownstream, filterChainsOf } from './filter-chains.js';
  */
 export const LISTENER_IGNORED: Readonly<Record<string, string>> = {
   stat_prefix: 'listener stats are not kept; the HCM stat_prefix names the stats',
-  metadata: 'metadata is not used',
   drain_type: 'downstream connection setting',
   listener_filters: 'downstream connection setting (TLS inspector, proxy protocol, ...)',
   transparent: 'downstream socket option',
@@ -128,6 +127,7 @@ export function decodeListener(r: Reader): DecodedListener {
   const perConnectionBufferLimitBytes = r.uint32('per_connection_buffer_limit_bytes', DEFAULT_CONNECTION_BUFFER_LIMIT);
   const protocolDetectionTimeoutMs = r.duration('listener_filters_timeout') ?? DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS;
   const continueOnProtocolDetectionTimeout = r.bool('continue_on_listener_filters_timeout', false);
+  const protocol = decodeListenerProtocol(r.obj('metadata'));
   ignoreAll(r, LISTENER_IGNORED);
   r.finish();
 
@@ -188,7 +188,10 @@ export function decodeListener(r: Reader): DecodedListener {
     ignoreAll(hcm, HCM_IGNORED);
     hcm.finish();
   }
-  const listener: ListenerConfig = { name, address, statPrefix, routeConfigName, rds, httpFilters, stripHostPort, generateRequestId, tracing, perConnectionBufferLimitBytes, callerTrust, protection };
+  const listener: ListenerConfig = {
+    name, address, statPrefix, routeConfigName, rds, httpFilters, stripHostPort, generateRequestId, tracing, perConnectionBufferLimitBytes, callerTrust, protection,
+    ...(protocol === undefined ? {} : { protocol }),
+  };
   const withChains = chains === undefined ? listener : { ...listener, chains };
   return { listener: pathNormalization === undefined ? withChains : { ...withChains, pathNormalization }, inlineRoutes, hasRoutes: hcm !== undefined };
 }
@@ -237,6 +240,30 @@ function decodeProtection(hcm: Reader | undefined, protocolDetectionTimeoutMs: n
     protocolDetectionTimeoutMs,
     continueOnProtocolDetectionTimeout,
   });
+}
+
+/**
+ * Listener `metadata`: `filter_metadata.xmesh.protocol` says which protocol the xmesh sidecar speaks
+ * on the listener (`bolt`: SOFARPC's Bolt, routed by the listener's HttpConnectionManager routes as
+ * docs/config.md maps it; `http`, the default). Other filter_metadata entries configure other
+ * filters and are recorded as ignored; so is `typed_filter_metadata`.
+ */
+function decodeListenerProtocol(m: Reader | undefined): 'bolt' | undefined {
+  if (!m) return undefined;
+  let protocol: 'bolt' | undefined;
+  for (const { key, value, path } of m.entries('filter_metadata')) {
+    if (key !== 'xmesh') {
+      m.issues.ignored.push(path);
+      continue;
+    }
+    const x = Reader.of(value, path, m.issues);
+    if (!x) continue;
+    if (x.has('protocol') && x.enumOf('protocol', ['http', 'bolt'] as const, 'http') === 'bolt') protocol = 'bolt';
+    x.finish('xmesh listener setting');
+  }
+  m.ignore('typed_filter_metadata');
+  m.finish();
+  return protocol;
 }
 
 /** `address.socket_address` {address, port_value}; other address kinds are not supported. */
