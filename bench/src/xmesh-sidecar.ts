@@ -10,7 +10,15 @@ import { stopChild } from './server-process.js';
 export interface XmeshSidecarProcess {
   readonly pid: number;
   readonly port: number;
+  /** The child's heap after a full GC (0 without --expose-gc among `execArgv`), RSS and active handles. */
+  memory(timeoutMs?: number): Promise<SidecarMemory>;
   stop(): Promise<void>;
+}
+
+export interface SidecarMemory {
+  readonly heapUsed: number;
+  readonly rss: number;
+  readonly handles: number;
 }
 
 /**
@@ -54,5 +62,20 @@ export async function startChildEntry(childName: string, args: readonly string[]
   });
   child.removeAllListeners('exit');
   if (child.pid === undefined) throw new Error(`${childName} has no pid`);
-  return { pid: child.pid, port, stop: () => stopChild(child) };
+  const memory = (memoryTimeoutMs = 10_000) =>
+    new Promise<SidecarMemory>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.off('message', onMessage);
+        reject(new Error(`xmesh sidecar did not report its memory within ${memoryTimeoutMs} ms`));
+      }, memoryTimeoutMs);
+      const onMessage = (msg: { type?: string } & Partial<SidecarMemory>) => {
+        if (msg.type !== 'memory') return;
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        resolve({ heapUsed: msg.heapUsed ?? 0, rss: msg.rss ?? 0, handles: msg.handles ?? 0 });
+      };
+      child.on('message', onMessage);
+      child.send({ type: 'memory' });
+    });
+  return { pid: child.pid, port, memory, stop: () => stopChild(child) };
 }
