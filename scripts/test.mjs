@@ -10,6 +10,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { envWithNode, nodeOfLine, TESTED_NODE_LINES, versionOf } from './node-runtime.mjs';
 import { build, ensureDebian, install, root } from './setup.mjs';
+import { ZOOKEEPER_SCRIPT } from './zookeeper.mjs';
 
 const args = process.argv.slice(2);
 const skipInstall = args.includes('--no-install');
@@ -20,9 +21,10 @@ const runtimes = lines.map((line) => ({ line, node: nodeOfLine(line) }));
 const buildEnv = envWithNode(runtimes[0].node);
 if (!skipInstall) install(buildEnv);
 build(runtimes[0].node);
-// Real servers some tests start on loopback: without redis-server its tests fail; without haproxy the
-// bench's HAProxy scenario tests skip, saying why.
-const missing = ensureDebian({ 'redis-server': 'redis-server', haproxy: 'haproxy' });
+// Real servers some tests start on loopback: without redis-server, etcd or zookeeperd (ZooKeeper, run from
+// its jars by scripts/zookeeper.mjs) their tests fail; without haproxy the bench's HAProxy scenario tests
+// skip, saying why. TLS tests make their certificates with openssl.
+const missing = ensureDebian({ 'redis-server': 'redis-server', etcd: 'etcd-server', [ZOOKEEPER_SCRIPT]: 'zookeeperd', haproxy: 'haproxy', openssl: 'openssl' });
 if (missing.length > 0) console.warn(`not installed: ${missing.join(', ')}`);
 
 const SKIP = new Set(['node_modules', 'dist', '.git', 'results']);

@@ -23,6 +23,21 @@ export async function loadCreateMesh(): Promise<CreateMesh | undefined> {
 
 const LOCAL_RATELIMIT = 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
 
+/** The HTTP filters of every bench mesh: a local rate limit of 10^9 tokens per second (enabled, enforced, never trips), then the router. */
+export const BENCH_HTTP_FILTERS: readonly object[] = [
+  {
+    name: 'envoy.filters.http.local_ratelimit',
+    typed_config: {
+      '@type': LOCAL_RATELIMIT,
+      stat_prefix: 'bench_rl',
+      token_bucket: { max_tokens: 1_000_000_000, tokens_per_fill: 1_000_000_000, fill_interval: '1s' },
+      filter_enabled: { default_value: { numerator: 100, denominator: 'HUNDRED' } },
+      filter_enforced: { default_value: { numerator: 100, denominator: 'HUNDRED' } },
+    },
+  },
+  { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } },
+];
+
 /** gRPC transport an embedded scenario pins on its cluster (`metadata.filter_metadata.xmesh.transport`). */
 export type BenchGrpcTransport = 'grpc-js' | 'lean';
 
@@ -33,9 +48,19 @@ export type BenchGrpcTransport = 'grpc-js' | 'lean';
  * (10000 requests / pending / 3 retries), outlier detection (5 consecutive 5xx, 10 s interval)
  * and a local rate limit of 10^9 tokens per second, enabled and enforced on every call.
  * `transport` pins the cluster's gRPC transport (`metadata.filter_metadata.xmesh.transport`); unset,
- * the cluster carries no pin and the mesh's default gRPC transport serves it.
+ * the cluster carries no pin and the mesh's default gRPC transport serves it. `tls` adds an UpstreamTlsContext
+ * (mutual TLS, the server's SPIFFE id checked).
  */
-export function embeddedBootstrap(ports: readonly number[], transport?: BenchGrpcTransport): Record<string, unknown> {
+/** Client certificate, key and trusted CA files of the `embedded-tls` scenario. */
+export interface EmbeddedTls {
+  readonly clientCert: string;
+  readonly clientKey: string;
+  readonly ca: string;
+  /** The server's SPIFFE id, checked as a URI SAN. */
+  readonly serverId: string;
+}
+
+export function embeddedBootstrap(ports: readonly number[], transport?: BenchGrpcTransport, tls?: EmbeddedTls): Record<string, unknown> {
   return {
     static_resources: {
       listeners: [
@@ -68,22 +93,7 @@ export function embeddedBootstrap(ports: readonly number[], transport?: BenchGrp
                         },
                       ],
                     },
-                    http_filters: [
-                      {
-                        name: 'envoy.filters.http.local_ratelimit',
-                        typed_config: {
-                          '@type': LOCAL_RATELIMIT,
-                          stat_prefix: 'bench_rl',
-                          token_bucket: { max_tokens: 1_000_000_000, tokens_per_fill: 1_000_000_000, fill_interval: '1s' },
-                          filter_enabled: { default_value: { numerator: 100, denominator: 'HUNDRED' } },
-                          filter_enforced: { default_value: { numerator: 100, denominator: 'HUNDRED' } },
-                        },
-                      },
-                      {
-                        name: 'envoy.filters.http.router',
-                        typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
-                      },
-                    ],
+                    http_filters: BENCH_HTTP_FILTERS,
                   },
                 },
               ],
@@ -99,6 +109,7 @@ export function embeddedBootstrap(ports: readonly number[], transport?: BenchGrp
           lb_policy: 'ROUND_ROBIN',
           http2_protocol_options: {},
           ...(transport === undefined ? {} : { metadata: { filter_metadata: { xmesh: { transport } } } }),
+          ...(tls === undefined ? {} : { transport_socket: upstreamTls(tls) }),
           circuit_breakers: { thresholds: [{ priority: 'DEFAULT', max_connections: 10000, max_pending_requests: 10000, max_requests: 10000, max_retries: 3 }] },
           outlier_detection: { consecutive_5xx: 5, interval: '10s', base_ejection_time: '30s', max_ejection_percent: 10 },
           load_assignment: {
@@ -109,6 +120,23 @@ export function embeddedBootstrap(ports: readonly number[], transport?: BenchGrp
           },
         },
       ],
+    },
+  };
+}
+
+/** An UpstreamTlsContext: mTLS with the given certificate, the server checked against the CA and its SPIFFE id. */
+function upstreamTls(tls: EmbeddedTls): Record<string, unknown> {
+  return {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+      common_tls_context: {
+        tls_certificates: [{ certificate_chain: { filename: tls.clientCert }, private_key: { filename: tls.clientKey } }],
+        validation_context: {
+          trusted_ca: { filename: tls.ca },
+          match_typed_subject_alt_names: [{ san_type: 'URI', matcher: { exact: tls.serverId } }],
+        },
+      },
     },
   };
 }

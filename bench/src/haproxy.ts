@@ -49,12 +49,19 @@ export function haproxyVersion(bin: string): string {
   return (r.stdout ?? '').split('\n')[0]?.trim() ?? '';
 }
 
+/** HAProxy originating mutual TLS to its upstream: its client certificate + key (one PEM file) and the CA it trusts. */
+export interface HaproxyUpstreamTls {
+  readonly clientPem: string;
+  readonly ca: string;
+}
+
 /**
- * One h2c hop. The measured gotchas: `proto h2` on the server line is required (without it
- * gRPC gets UNAVAILABLE / HTTP 502); maxconn above ~10000 fails on the FD limit;
- * `http-reuse always` keeps one upstream connection.
+ * One h2c hop (h2c in; h2c out, or TLS with ALPN h2 and a client certificate when `tls`). The measured gotchas:
+ * `proto h2` on the server line is required (without it gRPC gets UNAVAILABLE / HTTP 502); maxconn above ~10000
+ * fails on the FD limit; `http-reuse always` keeps one upstream connection.
  */
-export function haproxyConfig(listenPort: number, upstreamPort: number): string {
+export function haproxyConfig(listenPort: number, upstreamPort: number, tls?: HaproxyUpstreamTls): string {
+  const upstreamTls = tls === undefined ? '' : ` ssl crt ${tls.clientPem} ca-file ${tls.ca} verify required alpn h2`;
   return `global
   maxconn 4096
 
@@ -70,7 +77,7 @@ frontend grpc_in
   default_backend grpc_out
 
 backend grpc_out
-  server upstream 127.0.0.1:${upstreamPort} proto h2
+  server upstream 127.0.0.1:${upstreamPort} proto h2${upstreamTls}
 `;
 }
 
@@ -81,10 +88,10 @@ export interface HaproxyProcess {
 }
 
 /** Starts haproxy on a free loopback port forwarding to `upstreamPort`; resolves once it accepts connections. */
-export async function startHaproxy(bin: string, upstreamPort: number, dir: string, name: string): Promise<HaproxyProcess> {
+export async function startHaproxy(bin: string, upstreamPort: number, dir: string, name: string, tls?: HaproxyUpstreamTls): Promise<HaproxyProcess> {
   const port = await freePort();
   const configPath = join(dir, `${name}.cfg`);
-  writeFileSync(configPath, haproxyConfig(port, upstreamPort));
+  writeFileSync(configPath, haproxyConfig(port, upstreamPort, tls));
   const child = spawn(bin, ['-db', '-f', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));

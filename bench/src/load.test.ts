@@ -23,7 +23,8 @@ test('closed loop runs `concurrency` calls at a time and stops on its deadline',
   const r = await closedLoop({ call, concurrency: 8, durationMs: 200 });
   const took = Date.now() - started;
   assert.equal(maxInFlight, 8);
-  assert.ok(took >= 195 && took < 1000, `took ${took} ms`);
+  // Never before its deadline; the upper bound only catches a loop that does not stop.
+  assert.ok(took >= 195 && took < 10_000, `took ${took} ms`);
   assert.ok(r.calls > 100, `calls ${r.calls}`);
   assert.equal(r.errors, 0);
   assert.equal(r.histogram.totalCount, r.calls);
@@ -44,10 +45,11 @@ test('closed loop counts rejected calls as errors, not latencies', async () => {
 test('open loop issues calls at the scheduled rate', async () => {
   const r = await openLoop({ call: ioCall, ratePerSec: 1000, durationMs: 500 });
   assert.equal(r.errors, 0);
-  // 500 scheduled calls in 0.5 s; allow scheduling jitter on a shared machine.
-  assert.ok(r.calls >= 490 && r.calls <= 501, `calls ${r.calls}`);
+  // Exactly the 500 calls scheduled in 0.5 s, however late the event loop ran.
+  assert.equal(r.calls, 500);
+  // Never faster than the schedule (the last call is not issued before 499 ms); a busy machine only slows it.
   const rps = r.calls / (Number(r.elapsedNs) / 1e9);
-  assert.ok(rps > 850 && rps < 1150, `rps ${rps}`);
+  assert.ok(rps < 1010 && rps > 50, `rps ${rps}`);
 });
 
 test('open loop charges a stall to every call scheduled during it (coordinated omission corrected)', async () => {
@@ -68,8 +70,11 @@ test('open loop charges a stall to every call scheduled during it (coordinated o
 
   first = true;
   const closed = await closedLoop({ call: stallingCall, concurrency: 1, durationMs: 400 });
-  // The same stall seen by a closed loop hides in one call.
-  assert.ok(closed.histogram.getValueAtPercentile(90) < 5_000, `closed p90 ${closed.histogram.getValueAtPercentile(90)} µs`);
+  // The same stall seen by a closed loop hides in one call: leaving out its three slowest calls
+  // (the stall, and room for a busy machine's pauses), none waited anywhere near 50 ms.
+  const n = closed.histogram.totalCount;
+  const allButSlowest = closed.histogram.getValueAtPercentile((100 * (n - 3)) / n);
+  assert.ok(n > 3 && allButSlowest < 50_000, `closed loop: ${n} calls, all but the 3 slowest within ${allButSlowest} µs`);
   assert.ok(closed.histogram.maxValue >= 90_000, `closed max ${closed.histogram.maxValue} µs`);
 });
 
@@ -77,5 +82,6 @@ test('open loop does not issue beyond maxOutstanding and counts the rest as erro
   const never = () => new Promise<void>(() => undefined);
   const r = await openLoop({ call: never, ratePerSec: 1000, durationMs: 100, maxOutstanding: 10, drainMs: 20 });
   assert.equal(r.calls, 0);
-  assert.ok(r.errors >= 95 && r.errors <= 101, `errors ${r.errors}`);
+  // 100 scheduled: 90 refused at the limit, the 10 issued never end.
+  assert.equal(r.errors, 100);
 });

@@ -18,6 +18,7 @@ import { compare, formatComparisons, formatTable, writeResults } from './report.
 import { ResultMerger, rowLoopLabel, rowWorkload, type MeasuredSlice, type ResultRow } from './results.js';
 import { SCENARIOS, type Scenario, type ScenarioContext, type ScenarioInstance } from './scenarios.js';
 import { startServerProcess } from './server-process.js';
+import { hasOpenssl, makeBenchCerts } from './tls-certs.js';
 import { workloadLabel, type Workload } from './workload.js';
 
 function runLoop(call: Call, loop: LoopSpec, durationMs: number): Promise<SliceResult> {
@@ -108,9 +109,13 @@ async function main(): Promise<number> {
       `[${opts.workloads.map(workloadLabel).join(', ')}], ${opts.warmupMs / 1000} s warm-up + ${opts.durationMs / 1000} s measured per slice\n`,
   );
 
-  const servers = await startServerProcess(3);
   const tmpDir = mkdtempSync(join(tmpdir(), 'xmesh-bench-'));
-  const ctx: ScenarioContext = { Echo: loadEchoService(), ports: servers.ports, haproxy, tmpDir };
+  // TLS scenarios need certificates (openssl) and a server requiring client certificates.
+  const wantsTls = selected.some((s) => s.name.endsWith('-tls'));
+  const tlsFiles = wantsTls && hasOpenssl() ? makeBenchCerts(tmpDir) : undefined;
+  const servers = await startServerProcess(3, undefined, tlsFiles);
+  const tls = tlsFiles && servers.tlsPort !== undefined ? { port: servers.tlsPort, files: tlsFiles } : undefined;
+  const ctx: ScenarioContext = { Echo: loadEchoService(), ports: servers.ports, haproxy, tmpDir, tls };
   const merger = new ResultMerger();
   const ticksPerSecond = clockTicksPerSecond();
   const failedToStart = new Set<string>();

@@ -6,7 +6,7 @@ import type { MachineInfo } from './machine.js';
 import { rowLoopLabel, rowWorkload, sameSlice, type ResultRow } from './results.js';
 import { workloadShortLabel } from './workload.js';
 
-/** Each scenario compared with a baseline: every embedded variant and sidecar against `direct`, embedded against every sidecar. */
+/** Each scenario compared with a baseline: every embedded variant and sidecar against `direct`, embedded against every sidecar; the Bolt rows against `bolt-direct` and each other. */
 export const COMPARISONS: readonly (readonly [scenario: string, baseline: string])[] = [
   ['embedded', 'direct'],
   ['embedded-grpcjs', 'direct'],
@@ -21,6 +21,14 @@ export const COMPARISONS: readonly (readonly [scenario: string, baseline: string
   ['embedded', 'sidecar-haproxy'],
   ['embedded', 'sidecar-xmesh-2hop'],
   ['embedded', 'sidecar-haproxy-2hop'],
+  ['direct-tls', 'direct'],
+  ['embedded-tls', 'embedded'],
+  ['embedded-tls', 'direct-tls'],
+  ['sidecar-haproxy-tls', 'direct-tls'],
+  ['embedded-tls', 'sidecar-haproxy-tls'],
+  ['bolt-embedded', 'bolt-direct'],
+  ['bolt-sidecar-xmesh', 'bolt-direct'],
+  ['bolt-embedded', 'bolt-sidecar-xmesh'],
 ];
 
 /** The workload cell: `unary`, or `stream×10` for a stream of 10 replies. */

@@ -9,21 +9,26 @@ import { clockTicksPerSecond, startProcessCpu } from './cpu.js';
 import { embeddedBootstrap } from './embedded.js';
 import { haproxyConfig } from './haproxy.js';
 import { closedLoop } from './load.js';
+import { echoUnaryCall } from './echo-calls.js';
 import { SCENARIOS, type ScenarioContext } from './scenarios.js';
 import type { Workload } from './workload.js';
 import { startServerProcess, type ServerProcess } from './server-process.js';
+import { hasOpenssl, makeBenchCerts } from './tls-certs.js';
 
 let servers: ServerProcess;
 let ctx: ScenarioContext;
 const haproxyBin = spawnSync('sh', ['-c', 'command -v haproxy'], { encoding: 'utf8' }).stdout.trim() || undefined;
 
 before(async () => {
-  servers = await startServerProcess(3);
+  const tmpDir = mkdtempSync(join(tmpdir(), 'xmesh-bench-test-'));
+  const files = hasOpenssl() ? makeBenchCerts(tmpDir) : undefined;
+  servers = await startServerProcess(3, undefined, files);
   ctx = {
     Echo: loadEchoService(),
     ports: servers.ports,
     haproxy: haproxyBin,
-    tmpDir: mkdtempSync(join(tmpdir(), 'xmesh-bench-test-')),
+    tmpDir,
+    tls: files && servers.tlsPort !== undefined ? { port: servers.tlsPort, files } : undefined,
   };
 });
 
@@ -39,12 +44,27 @@ test('the server process serves three distinct ports from another pid', () => {
   assert.ok(existsSync(`/proc/${servers.pid}`));
 });
 
-test('the HAProxy config speaks h2 on both sides, on loopback only', () => {
+test('the HAProxy config speaks h2 on both sides, on loopback only; TLS origination verifies the upstream', () => {
   const cfg = haproxyConfig(1111, 2222);
   assert.match(cfg, /bind 127\.0\.0\.1:1111 proto h2/);
-  assert.match(cfg, /server upstream 127\.0\.0\.1:2222 proto h2/);
+  assert.match(cfg, /server upstream 127\.0\.0\.1:2222 proto h2\n/);
   assert.match(cfg, /http-reuse always/);
   assert.match(cfg, /mode http/);
+  const tls = haproxyConfig(1111, 2222, { clientPem: '/c.pem', ca: '/ca.pem' });
+  assert.match(tls, /server upstream 127\.0\.0\.1:2222 proto h2 ssl crt \/c\.pem ca-file \/ca\.pem verify required alpn h2/);
+});
+
+test('the TLS server requires a client certificate: a plaintext stock client fails against it', async (t) => {
+  if (ctx.tls === undefined) return t.skip('openssl is not available');
+  const grpcJs = await import('@grpc/grpc-js');
+  const client = new ctx.Echo(`127.0.0.1:${ctx.tls.port}`, grpcJs.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+  try {
+    const r = await closedLoop({ call: echoUnaryCall(client, Buffer.alloc(1)), concurrency: 1, durationMs: 100 });
+    assert.equal(r.calls, 0);
+    assert.ok(r.errors > 0);
+  } finally {
+    client.close();
+  }
 });
 
 test('embedded runs on the mesh default transport (no pin); embedded-grpcjs pins grpc-js on its cluster', () => {
@@ -56,12 +76,15 @@ test('embedded runs on the mesh default transport (no pin); embedded-grpcjs pins
 const UNARY_1K: Workload = { kind: 'unary', payloadBytes: 1024 };
 const STREAM: Workload = { kind: 'stream', payloadBytes: 100, messages: 10 };
 
-test('the scenario list: direct, the embedded variants, the floor, the round-robin pair and the sidecars, no duplicates', () => {
+test('the scenario list: direct, the embedded variants, the floor, the round-robin pair, the sidecars and the Bolt rows, no duplicates', () => {
   assert.deepEqual(
     SCENARIOS.map((s) => s.name),
-    ['direct', 'embedded', 'embedded-grpcjs', 'embedded-lean-fast', 'h2-floor', 'direct-rr-3', 'embedded-3', 'sidecar-haproxy', 'sidecar-haproxy-2hop', 'sidecar-xmesh', 'sidecar-xmesh-2hop'],
+    ['direct', 'embedded', 'embedded-grpcjs', 'embedded-lean-fast', 'h2-floor', 'direct-tls', 'embedded-tls', 'direct-rr-3', 'embedded-3', 'sidecar-haproxy', 'sidecar-haproxy-2hop', 'sidecar-haproxy-tls', 'sidecar-xmesh', 'sidecar-xmesh-2hop', 'bolt-direct', 'bolt-embedded', 'bolt-sidecar-xmesh'],
   );
 });
+
+/** Scenarios without a streaming call (reported as not applicable). */
+const UNARY_ONLY = new Set(['embedded-lean-fast', 'h2-floor', 'bolt-direct', 'bolt-embedded', 'bolt-sidecar-xmesh']);
 
 for (const scenario of SCENARIOS) {
   test(`${scenario.name}: unary 1 KB and stream calls succeed and its proxies live exactly as long as the scenario`, async (t) => {
@@ -70,7 +93,7 @@ for (const scenario of SCENARIOS) {
     const instance = await scenario.start(ctx);
     let proxyCpuMs = 0;
     try {
-      const hops = scenario.name.endsWith('-2hop') ? 2 : scenario.name.startsWith('sidecar-') ? 1 : 0;
+      const hops = scenario.name.endsWith('-2hop') ? 2 : scenario.name.startsWith('sidecar-') || scenario.name.includes('-sidecar-') ? 1 : 0;
       assert.equal(instance.proxyPids.length, hops);
       for (const pid of instance.proxyPids) assert.ok(existsSync(`/proc/${pid}`), `proxy ${pid} running`);
       const proxyCpu = startProcessCpu(instance.proxyPids, clockTicksPerSecond());
@@ -78,14 +101,15 @@ for (const scenario of SCENARIOS) {
       assert.ok(call !== undefined, 'every scenario makes unary calls');
       const r = await closedLoop({ call, concurrency: 4, durationMs: 300 });
       assert.equal(r.errors, 0);
-      assert.ok(r.calls > 20, `calls ${r.calls}`);
+      // Each of the 4 workers makes at least its first call, however slow the machine.
+      assert.ok(r.calls >= 4, `calls ${r.calls}`);
       const stream = instance.callFor(STREAM);
-      if (scenario.name === 'embedded-lean-fast' || scenario.name === 'h2-floor') assert.equal(stream, undefined, 'unary-only scenario');
+      if (UNARY_ONLY.has(scenario.name)) assert.equal(stream, undefined, 'unary-only scenario');
       else {
         assert.ok(stream !== undefined, 'stream call wired');
         const s = await closedLoop({ call: stream, concurrency: 4, durationMs: 200 });
         assert.equal(s.errors, 0);
-        assert.ok(s.calls > 5, `stream calls ${s.calls}`);
+        assert.ok(s.calls >= 4, `stream calls ${s.calls}`);
       }
       // /proc counts CPU in 10 ms ticks: keep the proxies busy until they have used at least one.
       for (let round = 0; round < 10 && (proxyCpuMs = proxyCpu()) === 0; round++) {

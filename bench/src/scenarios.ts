@@ -3,6 +3,7 @@
  * Each scenario builds its client (and proxies) against the shared server process and returns a
  * call per workload; the harness measures them all the same way.
  */
+import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import type { EchoClientConstructor } from '@xmesh/example-quickstart';
 import { benchPayload, stockEchoCalls, type CallFactory } from './echo-calls.js';
@@ -11,6 +12,8 @@ import type { Call } from './load.js';
 import { embeddedBootstrap, loadCreateMesh, EMBEDDED_TARGET, type BenchGrpcTransport } from './embedded.js';
 import { startXmeshSidecar, type XmeshSidecarProcess } from './xmesh-sidecar.js';
 import { h2FloorClient, type UnaryMethodDefinition } from './h2-floor.js';
+import { BENCH_SERVER_ID, BENCH_SERVER_NAME, type BenchTlsFiles } from './tls-certs.js';
+import { startBoltScenario } from './bolt.js';
 
 export interface ScenarioContext {
   readonly Echo: EchoClientConstructor;
@@ -20,6 +23,8 @@ export interface ScenarioContext {
   readonly haproxy: string | undefined;
   /** A scratch directory for generated config files. */
   readonly tmpDir: string;
+  /** The echo server requiring mutual TLS and the certificates to reach it; undefined without openssl. */
+  readonly tls?: { readonly port: number; readonly files: BenchTlsFiles } | undefined;
 }
 
 export interface ScenarioInstance {
@@ -48,13 +53,16 @@ function stockClient(ctx: ScenarioContext, target: string, options: grpc.Channel
 
 const always = async () => undefined;
 
-async function withHaproxyChain(ctx: ScenarioContext, hops: number): Promise<ScenarioInstance> {
+/** HAProxy hops; with `tls`, the last hop originates mutual TLS to the mTLS server. */
+async function withHaproxyChain(ctx: ScenarioContext, hops: number, tls = false): Promise<ScenarioInstance> {
   if (ctx.haproxy === undefined) throw new Error('haproxy is not available');
+  if (tls && ctx.tls === undefined) throw new Error('no TLS server (openssl is not available)');
   const proxies: HaproxyProcess[] = [];
   try {
-    let upstream = ctx.ports[0] ?? 0;
+    let upstream = (tls ? ctx.tls?.port : ctx.ports[0]) ?? 0;
     for (let hop = hops; hop >= 1; hop--) {
-      const proxy = await startHaproxy(ctx.haproxy, upstream, ctx.tmpDir, `hop${hop}`);
+      const originate = tls && hop === hops ? { clientPem: ctx.tls!.files.clientPem, ca: ctx.tls!.files.ca } : undefined;
+      const proxy = await startHaproxy(ctx.haproxy, upstream, ctx.tmpDir, `hop${hop}${originate ? '-tls' : ''}`, originate);
       proxies.push(proxy);
       upstream = proxy.port;
     }
@@ -73,11 +81,19 @@ async function withHaproxyChain(ctx: ScenarioContext, hops: number): Promise<Sce
   }
 }
 
-/** The stock generated client through `mesh.grpcClient`; `transport` unset = the mesh's default gRPC transport. */
-async function withMesh(ctx: ScenarioContext, serverCount: number, transport?: BenchGrpcTransport): Promise<ScenarioInstance> {
+/**
+ * The stock generated client through `mesh.grpcClient`; `transport` unset = the mesh's default gRPC transport;
+ * `tls`: to the mTLS server with an UpstreamTlsContext.
+ */
+async function withMesh(ctx: ScenarioContext, serverCount: number, transport?: BenchGrpcTransport, tls = false): Promise<ScenarioInstance> {
   const createMesh = await loadCreateMesh();
   if (createMesh === undefined) throw new Error('@xmesh/client is not available');
-  const mesh = await createMesh({ config: embeddedBootstrap(ctx.ports.slice(0, serverCount), transport) });
+  if (tls && ctx.tls === undefined) throw new Error('no TLS server (openssl is not available)');
+  const files = ctx.tls?.files;
+  const config = tls && files
+    ? embeddedBootstrap([ctx.tls!.port], transport, { clientCert: files.clientCert, clientKey: files.clientKey, ca: files.ca, serverId: BENCH_SERVER_ID })
+    : embeddedBootstrap(ctx.ports.slice(0, serverCount), transport);
+  const mesh = await createMesh({ config });
   const client = mesh.grpcClient(ctx.Echo, EMBEDDED_TARGET);
   return {
     callFor: stockEchoCalls(client),
@@ -156,6 +172,15 @@ async function withXmeshSidecarChain(ctx: ScenarioContext, hops: number): Promis
 
 const meshUnavailable = async () => ((await loadCreateMesh()) === undefined ? '@xmesh/client is not built or cannot load' : undefined);
 const haproxyUnavailable = async (ctx: ScenarioContext) => (ctx.haproxy === undefined ? 'haproxy is not available' : undefined);
+const tlsUnavailable = (ctx: ScenarioContext) => (ctx.tls === undefined ? 'no TLS server: openssl is not available to make certificates' : undefined);
+
+/** The stock client with `credentials.createSsl` (CA, client key and certificate) straight to the mTLS server. */
+function stockTlsClient(ctx: ScenarioContext): ScenarioInstance {
+  const { port, files } = ctx.tls!;
+  const credentials = grpc.credentials.createSsl(readFileSync(files.ca), readFileSync(files.clientKey), readFileSync(files.clientCert));
+  const client = new ctx.Echo(`127.0.0.1:${port}`, credentials, { ...LOCAL_POOL, 'grpc.ssl_target_name_override': BENCH_SERVER_NAME });
+  return { callFor: stockEchoCalls(client), proxyPids: [], close: async () => client.close() };
+}
 
 export const SCENARIOS: readonly Scenario[] = [
   {
@@ -189,6 +214,18 @@ export const SCENARIOS: readonly Scenario[] = [
     start: async (ctx) => withH2Floor(ctx),
   },
   {
+    name: 'direct-tls',
+    description: 'stock grpc-js client with SSL credentials (credentials.createSsl: CA, client key and certificate) straight to a server requiring client certificates (ServerCredentials.createSsl(ca, [...], true))',
+    unavailable: async (ctx) => tlsUnavailable(ctx),
+    start: async (ctx) => stockTlsClient(ctx),
+  },
+  {
+    name: 'embedded-tls',
+    description: 'embedded (default transport, same policies) to the same mTLS server: an UpstreamTlsContext with the client certificate, the CA and a SAN matcher on the server\'s SPIFFE id',
+    unavailable: async (ctx) => (await meshUnavailable()) ?? tlsUnavailable(ctx),
+    start: (ctx) => withMesh(ctx, 1, undefined, true),
+  },
+  {
     name: 'direct-rr-3',
     description: 'stock grpc-js channel with the round_robin service config over three servers',
     unavailable: always,
@@ -216,6 +253,12 @@ export const SCENARIOS: readonly Scenario[] = [
     start: (ctx) => withHaproxyChain(ctx, 2),
   },
   {
+    name: 'sidecar-haproxy-tls',
+    description: 'stock grpc-js client → HAProxy (h2c in, mutual TLS with ALPN h2 out) → the mTLS server: one proxy hop originating TLS',
+    unavailable: async (ctx) => (await haproxyUnavailable(ctx)) ?? tlsUnavailable(ctx),
+    start: (ctx) => withHaproxyChain(ctx, 1, true),
+  },
+  {
     name: 'sidecar-xmesh',
     description: 'stock grpc-js client → xmesh sidecar (h2c, its own process) → server: one proxy hop',
     unavailable: meshUnavailable,
@@ -226,5 +269,23 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'client → xmesh sidecar → xmesh sidecar → server: two hops, a sidecar on each side',
     unavailable: meshUnavailable,
     start: (ctx) => withXmeshSidecarChain(ctx, 2),
+  },
+  {
+    name: 'bolt-direct',
+    description: 'SOFARPC Bolt: stock sofa-rpc-node client straight to a stock provider (Hessian2 echo of bytes); unary only',
+    unavailable: always,
+    start: () => startBoltScenario('direct'),
+  },
+  {
+    name: 'bolt-embedded',
+    description: 'SOFARPC Bolt: the xmesh drop-in (MeshRpcClient) in embedded mode to the same provider, policies on as in embedded; unary only',
+    unavailable: meshUnavailable,
+    start: () => startBoltScenario('embedded'),
+  },
+  {
+    name: 'bolt-sidecar-xmesh',
+    description: 'SOFARPC Bolt: stock client → the xmesh sidecar\'s Bolt listener (its own process) → provider; unary only',
+    unavailable: meshUnavailable,
+    start: () => startBoltScenario('sidecar'),
   },
 ];

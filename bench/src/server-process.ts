@@ -3,11 +3,14 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { BenchTlsFiles } from './tls-certs.js';
 
 export interface ServerProcess {
   readonly pid: number;
   /** One port per echo server, all on 127.0.0.1. */
   readonly ports: readonly number[];
+  /** The echo server that requires mutual TLS, when certificates were given. */
+  readonly tlsPort: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -17,10 +20,15 @@ function childEntry(): string {
   return fileURLToPath(new URL(`./echo-server-child${ext}`, import.meta.url));
 }
 
-/** Forks the echo server process with `count` servers and waits until they listen (at most `timeoutMs`). */
-export async function startServerProcess(count: number, timeoutMs = 20_000): Promise<ServerProcess> {
+/**
+ * Forks the echo server process with `count` servers (and an mTLS one with `tls`) and waits until they listen
+ * (at most `timeoutMs`).
+ */
+export async function startServerProcess(count: number, timeoutMs = 20_000, tls?: BenchTlsFiles): Promise<ServerProcess> {
   // execArgv carries the loader flags (tsx, conditions) when running from sources.
-  const child = fork(childEntry(), [String(count)], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const args = tls === undefined ? [String(count)] : [String(count), JSON.stringify(tls)];
+  const child = fork(childEntry(), args, { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let tlsPort: number | undefined;
   const ports = await new Promise<number[]>((resolve, reject) => {
     const timer = setTimeout(() => fail(new Error(`echo server process did not start within ${timeoutMs} ms`)), timeoutMs);
     const fail = (err: Error) => {
@@ -28,8 +36,9 @@ export async function startServerProcess(count: number, timeoutMs = 20_000): Pro
       child.kill('SIGKILL');
       reject(err);
     };
-    child.once('message', (msg: { ports?: number[] }) => {
+    child.once('message', (msg: { ports?: number[]; tlsPort?: number }) => {
       clearTimeout(timer);
+      tlsPort = msg.tlsPort;
       if (Array.isArray(msg.ports)) resolve(msg.ports);
       else fail(new Error(`unexpected message from echo server process: ${JSON.stringify(msg)}`));
     });
@@ -37,7 +46,7 @@ export async function startServerProcess(count: number, timeoutMs = 20_000): Pro
   });
   child.removeAllListeners('exit');
   if (child.pid === undefined) throw new Error('echo server process has no pid');
-  return { pid: child.pid, ports, stop: () => stopChild(child) };
+  return { pid: child.pid, ports, tlsPort, stop: () => stopChild(child) };
 }
 
 /** Disconnects (the child exits on its own), then kills it if it has not gone within 3 s. */

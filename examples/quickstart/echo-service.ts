@@ -96,14 +96,17 @@ export interface RunningEchoServer {
   close(): Promise<void>;
 }
 
-/** Starts one stock grpc-js server with the Echo service on `host:port` (port 0 = any free port). */
-export async function startEchoServer(name: string, port = 0, host = '127.0.0.1'): Promise<RunningEchoServer> {
+/**
+ * Starts one stock grpc-js server with the Echo service on `host:port` (port 0 = any free port); plaintext unless
+ * `credentials` say otherwise (e.g. `ServerCredentials.createSsl(ca, [...], true)` for mTLS).
+ */
+export async function startEchoServer(name: string, port = 0, host = '127.0.0.1', credentials = grpc.ServerCredentials.createInsecure()): Promise<RunningEchoServer> {
   const Echo = loadEchoService();
   const server = new grpc.Server();
   let address = `${host}:${port}`;
   server.addService(Echo.service, echoImplementation(name, () => address));
   const boundPort = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    server.bindAsync(`${host}:${port}`, credentials, (err, p) => (err ? reject(err) : resolve(p)));
   });
   address = `${host}:${boundPort}`;
   return {

@@ -6,6 +6,7 @@ import { createMesh, type Mesh } from '@xmesh/client';
 import { loadEcho, startEchoServer, type EchoClient, type EchoServer } from '../support/echo-server.js';
 import { bootstrap } from '../support/mesh-config.js';
 import { runConcurrently, unary } from '../support/grpc-call.js';
+import { waitFor } from '../support/wait.js';
 import * as grpc from '@grpc/grpc-js';
 
 const { EchoClient: EchoCtor } = loadEcho();
@@ -56,14 +57,24 @@ describe('traffic through the mesh', () => {
     const configs = [split({ stable: 100, canary: 0 }), split({ stable: 0, canary: 100 })];
     let swaps = 0;
     let running = true;
+    let swapFailed = false;
     const swapper = (async () => {
       while (running) {
         await mesh.update(configs[swaps % 2]!);
         swaps++;
         await new Promise((r) => setTimeout(r, 3));
       }
-    })();
-    const outcomes = await runConcurrently(2000, 32, () => unary(echo, { message: 's' }).then((r) => r.server, (e: grpc.ServiceError) => `error ${e.code} ${e.details}`));
+    })().catch((error: unknown) => {
+      swapFailed = true;
+      throw error;
+    });
+    // At least 2000 calls and 10 swaps under them, whichever takes longer on this machine.
+    const outcomes: string[] = [];
+    await runConcurrently(32, 32, async () => {
+      while (!swapFailed && (outcomes.length < 2000 || swaps < 10)) {
+        outcomes.push(await unary(echo, { message: 's' }).then((r) => r.server, (e: grpc.ServiceError) => `error ${e.code} ${e.details}`));
+      }
+    });
     running = false;
     await swapper;
     const errors = outcomes.filter((o) => o.startsWith('error'));
@@ -75,16 +86,18 @@ describe('traffic through the mesh', () => {
 
   test('removing an endpoint drains its in-flight call, then closes its channel', async () => {
     await mesh.update(split({ stable: 100, canary: 0 }));
-    const slow = unary(echo, { message: 'slow:300' });
-    await new Promise((r) => setTimeout(r, 50));
+    // Held by the upstream until released: in flight for as long as the test needs.
+    const slow = unary(echo, { message: 'hold' });
+    await waitFor(() => stable.held === 1, 'the call to reach the stable endpoint');
     const closedBefore = stable.calls;
     // The stable endpoint leaves the snapshot while the slow call is in flight.
     await mesh.update(bootstrap({ routes: [{ prefix: '/', cluster: 'canary' }], clusters: { canary: [canary.address] } }));
     const internals = mesh as unknown as { pool: { get(id: string): { hasGrpcChannel: boolean } | undefined } };
     assert.equal(internals.pool.get(stable.address)?.hasGrpcChannel, true, 'kept while the call is in flight');
+    stable.release();
     const reply = await slow;
     assert.equal(reply.server, `stable@${stable.address}`);
-    assert.equal(reply.message, 'slow:300');
+    assert.equal(reply.message, 'hold');
     const after = await unary(echo, { message: 'after' });
     assert.equal(after.server, `canary@${canary.address}`);
     assert.equal(stable.calls, closedBefore);

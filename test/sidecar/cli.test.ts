@@ -9,6 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadEcho, startEchoServer, type EchoClient } from '../support/echo-server.js';
 import { bootstrap } from '../support/mesh-config.js';
 import { unary } from '../support/grpc-call.js';
+import { waitFor } from '../support/wait.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'packages', 'cli', 'src', 'bin.ts');
 
@@ -33,10 +34,13 @@ test('xmesh sidecar drains on SIGTERM: the in-flight call completes and the proc
   const client = new EchoCtor(target, grpc.credentials.createInsecure()) as EchoClient;
   try {
     assert.equal((await unary(client, { message: 'warm' })).message, 'warm');
-    const inFlight = unary(client, { message: 'slow:400' });
-    await new Promise((r) => setTimeout(r, 100));
+    // Held by the upstream until the sidecar is draining: in flight across the signal, whatever the load.
+    const inFlight = unary(client, { message: 'hold' });
+    await waitFor(() => upstream.held === 1, 'the call to reach the upstream');
     child.kill('SIGTERM');
-    assert.equal((await inFlight).message, 'slow:400');
+    await waitFor(() => output.includes('SIGTERM: draining'), 'the sidecar to start draining');
+    upstream.release();
+    assert.equal((await inFlight).message, 'hold');
     assert.equal(await exited, 0);
     assert.match(output, /SIGTERM: draining\ndrained\n/);
   } finally {

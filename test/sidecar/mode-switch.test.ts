@@ -10,6 +10,7 @@ import { startSidecar, type Sidecar } from '@xmesh/sidecar';
 import { closedPort, loadEcho, startEchoServer, type EchoClient, type EchoServer } from '../support/echo-server.js';
 import { bootstrap } from '../support/mesh-config.js';
 import { runConcurrently, unary } from '../support/grpc-call.js';
+import { waitFor } from '../support/wait.js';
 
 const { EchoClient: EchoCtor } = loadEcho();
 const TARGET = 'echo.svc:50051';
@@ -202,11 +203,14 @@ describe('mode switch through the xmesh sidecar', () => {
     const changes: string[] = [];
     mesh.on('mode.changed', (e) => changes.push(`${e.mode}/${e.percent}`));
     const before = viaSidecar();
-    const slow = unary(echo, { message: 'slow:200' });
-    await new Promise((r) => setTimeout(r, 30));
+    // Held by the upstream until released: it started in embedded mode and is in flight across the switch.
+    const heldBefore = stable.held;
+    const slow = unary(echo, { message: 'hold' });
+    await waitFor(() => stable.held === heldBefore + 1, 'the call to reach the upstream');
     mesh.setMode({ mode: 'sidecar' });
     await unary(echo, { message: 'after' });
-    assert.equal((await slow).message, 'slow:200');
+    stable.release();
+    assert.equal((await slow).message, 'hold');
     assert.equal(viaSidecar() - before, 1);
     assert.deepEqual(changes, ['sidecar/0']);
     assert.throws(() => mesh.setMode({ sidecar: { percent: -1 } }), /sidecar.percent/);
@@ -218,29 +222,30 @@ describe('mode switch through the xmesh sidecar', () => {
   test('flipping embedded → 50 % → sidecar → embedded under load fails no call', async () => {
     const { mesh, echo } = await meshWith({});
     const phases = [{ mode: 'embedded' as const, sidecar: { percent: 50 } }, { mode: 'sidecar' as const }, { mode: 'embedded' as const, sidecar: { percent: 0 } }];
+    // A phase lasts PHASE_CALLS ended calls, not a span of time: every phase carries traffic however
+    // slow the machine is. `through[i]` is the sidecar's count when phase i ended.
+    const PHASE_CALLS = 120;
     const through: number[] = [];
-    let running = true;
-    const flipper = (async () => {
-      for (const phase of phases) {
-        await new Promise((r) => setTimeout(r, 150));
-        through.push(viaSidecar());
-        mesh.setMode(phase);
-      }
-      await new Promise((r) => setTimeout(r, 150));
+    let phase = 0;
+    let endedInPhase = 0;
+    const callEnded = () => {
+      if (++endedInPhase < PHASE_CALLS) return;
+      endedInPhase = 0;
       through.push(viaSidecar());
-      running = false;
-    })();
+      if (phase < phases.length) mesh.setMode(phases[phase]!);
+      phase++;
+    };
     const failures: string[] = [];
     let calls = 0;
     await runConcurrently(32, 32, async () => {
-      while (running) {
+      while (phase <= phases.length) {
         calls++;
         await unary(echo, { message: `slow:${calls % 3}` }).catch((e: grpc.ServiceError) => failures.push(`${e.code} ${e.details}`));
+        callEnded();
       }
     });
-    await flipper;
     assert.deepEqual(failures, []);
-    assert.ok(calls > 300, `only ${calls} calls`);
+    assert.ok(calls >= PHASE_CALLS * 4, `only ${calls} calls`);
     // Something went through the sidecar during the ramp and the sidecar phase, nothing new after the return to embedded.
     assert.ok(through[1]! > through[0]!, `ramp sent nothing to the sidecar: ${through}`);
     assert.ok(through[2]! > through[1]!, `sidecar phase sent nothing: ${through}`);

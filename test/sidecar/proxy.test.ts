@@ -10,6 +10,7 @@ import { startSidecar, type Sidecar } from '@xmesh/sidecar';
 import { closedPort, loadEcho, startEchoServer, type EchoClient, type EchoServer } from '../support/echo-server.js';
 import { bootstrap } from '../support/mesh-config.js';
 import { runConcurrently, unary } from '../support/grpc-call.js';
+import { waitFor } from '../support/wait.js';
 
 const { EchoClient: EchoCtor } = loadEcho();
 
@@ -214,8 +215,8 @@ describe('xmesh sidecar drain', () => {
     });
     const client = new EchoCtor(sidecar.target, grpc.credentials.createInsecure()) as EchoClient;
     await unary(client, { message: 'warm' });
-    const inFlight = unary(client, { message: 'slow:300' });
-    await new Promise((r) => setTimeout(r, 50));
+    const inFlight = unary(client, { message: 'hold' });
+    await waitFor(() => upstream.held === 1, 'the call to reach the upstream');
     const admin = `http://127.0.0.1:${sidecar.adminAddress!.port}`;
     const drained = sidecar.drain(5000);
     const ready = await request(`${admin}/ready`);
@@ -223,8 +224,9 @@ describe('xmesh sidecar drain', () => {
     await ready.body.text();
     const fresh = await request(`http://${sidecar.target}/`, { headers: { host: 'x' } }).then(() => 'answered', (e: Error & { code?: string }) => e.code);
     assert.equal(fresh, 'ECONNREFUSED');
+    upstream.release();
     const reply = await inFlight;
-    assert.equal(reply.message, 'slow:300');
+    assert.equal(reply.message, 'hold');
     await drained;
     client.close();
     await upstream.close();

@@ -26,31 +26,63 @@ export interface EchoServer {
   readonly name: string;
   readonly port: number;
   readonly address: string;
-  /** Unary calls whose message is `slow:<ms>` wait that long before answering. */
+  /** Unary calls received. Calls whose message is `slow:<ms>` wait that long before answering (unless cancelled). */
   calls: number;
   /** Metadata of the last call, as received. */
   lastMetadata: grpc.Metadata | undefined;
   /** `:authority` of the last call, as received. */
   lastAuthority: string | undefined;
+  /** SANs of the client certificate of the last call (TLS servers), as Node prints them. */
+  lastPeerSan: string | undefined;
+  /**
+   * Unary calls whose message is `hold` wait, however long, until `release()` answers them (or
+   * their caller cancels): a test can act while a call is known to be in flight, whatever the
+   * machine's load. The number waiting now.
+   */
+  readonly held: number;
+  /** Answers every held call. */
+  release(): void;
   close(): Promise<void>;
+  /** Stops at once as a killed process would: calls in flight are reset, new connections refused. */
+  kill(): void;
 }
 
 /**
  * Starts one echo server named `name` on `host` (default 127.0.0.1; `::1` for IPv6 loopback). Echo replies
- * `message`; metadata `x-echo` is returned as initial and trailing metadata.
+ * `message`; metadata `x-echo` is returned as initial and trailing metadata. `credentials` default to
+ * insecure (e.g. `ServerCredentials.createSsl(ca, [...], true)` for mTLS).
  */
-export async function startEchoServer(name: string, host = '127.0.0.1'): Promise<EchoServer> {
+export async function startEchoServer(name: string, credentials = grpc.ServerCredentials.createInsecure(), host = '127.0.0.1'): Promise<EchoServer> {
   const { service } = loadEcho();
   const server = new grpc.Server();
+  const holding = new Set<() => void>();
   const state: EchoServer = {
-    name, port: 0, address: '', calls: 0, lastMetadata: undefined, lastAuthority: undefined,
-    close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+    name, port: 0, address: '', calls: 0, lastMetadata: undefined, lastAuthority: undefined, lastPeerSan: undefined,
+    get held() {
+      return holding.size;
+    },
+    release: () => {
+      const answers = [...holding];
+      holding.clear();
+      for (const answer of answers) answer();
+    },
+    close: () => {
+      state.release();
+      return new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    },
+    kill: () => server.forceShutdown(),
   };
   const reply = (message: string, payload?: Buffer): EchoReply => ({ message, payload: payload ?? Buffer.alloc(0), server: `${name}@${state.address}` });
-  const echoHeaders = (call: { metadata: grpc.Metadata; sendMetadata(md: grpc.Metadata): void; getHost(): string }) => {
+  const echoHeaders = (call: {
+    metadata: grpc.Metadata;
+    sendMetadata(md: grpc.Metadata): void;
+    getHost(): string;
+    getAuthContext(): { sslPeerCertificate?: { subjectaltname?: string } };
+  }) => {
     state.calls++;
     state.lastMetadata = call.metadata;
     state.lastAuthority = call.getHost();
+    state.lastPeerSan = call.getAuthContext().sslPeerCertificate?.subjectaltname;
     const value = call.metadata.get('x-echo')[0];
     if (value !== undefined) {
       const md = new grpc.Metadata();
@@ -70,8 +102,15 @@ export async function startEchoServer(name: string, host = '127.0.0.1'): Promise
       const message = call.request.message ?? '';
       const slow = /^slow:(\d+)$/.exec(message);
       const answer = () => callback(null, reply(message, call.request.payload), trailers(call));
-      if (slow) setTimeout(answer, Number(slow[1]));
-      else answer();
+      if (slow) {
+        const timer = setTimeout(answer, Number(slow[1])).unref();
+        call.on('cancelled', () => clearTimeout(timer));
+      } else if (message === 'hold') {
+        holding.add(answer);
+        call.on('cancelled', () => holding.delete(answer));
+      } else {
+        answer();
+      }
     },
     ServerStream: (call: grpc.ServerWritableStream<EchoRequest, EchoReply>) => {
       echoHeaders(call);
@@ -93,7 +132,7 @@ export async function startEchoServer(name: string, host = '127.0.0.1'): Promise
   });
   const hostPort = host.includes(':') ? `[${host}]` : host;
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${hostPort}:0`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    server.bindAsync(`${hostPort}:0`, credentials, (err, p) => (err ? reject(err) : resolve(p))));
   Object.assign(state, { port, address: `${hostPort}:${port}` });
   return state;
 }

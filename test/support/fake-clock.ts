@@ -70,6 +70,14 @@ export class FakeClock {
     return earliest;
   }
 
+  /**
+   * Moves the time by `ms` without running timers, as a busy event loop does: timers due in that
+   * span run late, at the next `advance`.
+   */
+  stall(ms: number): void {
+    this.time += ms;
+  }
+
   advance(ms: number): void {
     const end = this.time + ms;
     for (;;) {

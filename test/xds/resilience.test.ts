@@ -3,7 +3,7 @@
 // starts from the on-disk cache.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlPlane, silentLogger } from '@xmesh/control-plane';
@@ -134,7 +134,8 @@ describe('ADS client resilience', () => {
     const port = await plane.listen(0);
     const first = new XdsClient({ protos, bootstrap: bootstrapFor(port, 'cache'), listeners: [ECHO_LISTENER], cachePath, wallClock: () => 1_000_000 }).start();
     await new Promise<MeshSnapshot>((resolve) => first.once('snapshot', resolve));
-    await new Promise((r) => setTimeout(r, 100)); // the cache write is asynchronous
+    // The cache is written asynchronously, atomically (temp file + rename): wait for the file itself.
+    await waitFor(() => existsSync(cachePath));
     await first.close();
     await plane.close();
 
@@ -160,7 +161,7 @@ describe('ADS client resilience', () => {
   });
 });
 
-async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
+async function waitFor(cond: () => boolean, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error('condition not met in time');

@@ -41,7 +41,7 @@ describe('xds:/// targets with a config from a file', () => {
   let mesh: Mesh;
 
   before(async () => {
-    for (const name of ['a', 'b']) backends[name] = await startEchoServer(name, '::1');
+    for (const name of ['a', 'b']) backends[name] = await startEchoServer(name, undefined, '::1');
     http = createServer((req, res) => {
       lastRequest = { host: req.headers.host, url: req.url, headers: req.headers };
       res.end('web');
@@ -127,7 +127,7 @@ describe('xds:/// targets with a control plane', () => {
   let mesh: Mesh;
 
   before(async () => {
-    backend = await startEchoServer('late', '::1');
+    backend = await startEchoServer('late', undefined, '::1');
     plane = new ControlPlane({ protos, logger: silentLogger, namedOnly: true });
     plane.setSnapshot('v1', []);
     const port = await plane.listen(0);

@@ -19,7 +19,7 @@ function assertShares(seen: Map<string, number>, expected: Record<string, number
 }
 
 /** Hash inputs spread over the 64-bit space, as request hashes are. */
-const hashed = (i: number): PickInput => ({ hash: xxHash64(`key-${i}`), tried: undefined });
+const hashed = (i: number): PickInput => ({ hash: xxHash64(`key-${i}`), selectionAttempt: 0 });
 
 for (const policy of ['ROUND_ROBIN', 'RANDOM', 'LEAST_REQUEST', 'MAGLEV'] as const satisfies readonly LbPolicy[]) {
   test(`${policy}: weights 1:2:7 give 10/20/70 % within ±2 % over 10 000 picks`, () => {

@@ -115,3 +115,37 @@ test('peak EWMA: jumps to a slower sample at once, decays toward faster ones wit
   slot.start();
   assert.ok(Math.abs(slot.cost() - 100 * Math.exp(-1) * 2) < 1e-9, 'cost = ewma × (active + 1)');
 });
+
+test('a metered pick taken back with undo leaves no request in flight and records no latency', () => {
+  const metric = new ActiveRequests();
+  const balancer = createBalancer(cluster('c', 'LEAST_REQUEST'), { random: seededRandom(3), clock: new FakeClock() });
+  balancer.setEndpoints([endpoint('only')]);
+  const picked = balancer.picker.pick(NO_INPUT);
+  assert.equal(picked.type, 'complete');
+  if (picked.type !== 'complete') return;
+  assert.ok(picked.undo !== undefined, 'metered results can be taken back');
+  // Fresh slots of a separate metric show the contract: start, then undo, is back to zero.
+  const slot = metric.slot('only:8080');
+  slot.start();
+  slot.undo();
+  assert.equal(slot.active, 0);
+  const ewma = new PeakEwmaSlot(new FakeClock(), 10_000);
+  ewma.start();
+  ewma.undo();
+  assert.equal(ewma.active, 0);
+  assert.equal(ewma.latencyMs, 0, 'nothing observed');
+  // Through the picker: 100 picks taken back leave the endpoint as idle as one never picked.
+  for (let i = 0; i < 100; i++) {
+    const r = balancer.picker.pick(NO_INPUT);
+    if (r.type === 'complete') r.undo?.();
+  }
+  picked.undo?.();
+  balancer.setEndpoints([endpoint('only'), endpoint('other')]);
+  const hosts = new Map<string, number>();
+  for (let i = 0; i < 200; i++) {
+    const r = balancer.picker.pick(NO_INPUT);
+    hosts.set(hostOf(r), (hosts.get(hostOf(r)) ?? 0) + 1);
+    if (r.type === 'complete') r.done?.(outcome(1));
+  }
+  assert.ok((hosts.get('only') ?? 0) > 60, `the undone endpoint still gets its share: ${JSON.stringify(Object.fromEntries(hosts))}`);
+});

@@ -12,9 +12,9 @@ export function servingEndpoints(endpoints: readonly Endpoint[]): readonly Endpo
   return endpoints.filter((e) => e.priority === best && isServing(e.healthStatus));
 }
 
-/** A frozen `complete` result without a `done` callback, reusable for every pick of `endpoint`. */
+/** A frozen `complete` result without `done` or `undo` callbacks, reusable for every pick of `endpoint`. */
 export function completeResult(endpoint: Endpoint): PickResult {
-  return Object.freeze({ type: 'complete', endpoint, done: undefined });
+  return Object.freeze({ type: 'complete', endpoint, done: undefined, undo: undefined });
 }
 
 /** A picker that fails every pick with the same error. */
@@ -36,11 +36,12 @@ export function closedBalancer(cluster: string): MeshError {
 }
 
 /**
- * A frozen `complete` result whose `done` finishes one request on `slot`; built once per endpoint
- * per picker, so a pick allocates nothing. The picker calls `slot.start()` when it returns it.
+ * A frozen `complete` result whose `done` finishes one request on `slot` (and whose `undo` takes
+ * the pick back); built once per endpoint per picker, so a pick allocates nothing. The picker
+ * calls `slot.start()` when it returns it.
  */
-export function meteredResult(endpoint: Endpoint, slot: { finish(outcome: CallOutcome): void }): PickResult {
-  return Object.freeze({ type: 'complete', endpoint, done: (outcome: CallOutcome) => slot.finish(outcome) });
+export function meteredResult(endpoint: Endpoint, slot: { finish(outcome: CallOutcome): void; undo(): void }): PickResult {
+  return Object.freeze({ type: 'complete', endpoint, done: (outcome: CallOutcome) => slot.finish(outcome), undo: () => slot.undo() });
 }
 
 /** True when every endpoint has the same `weight`. */

@@ -43,7 +43,7 @@ export function cluster(name: string, lbPolicy: LbPolicy = 'ROUND_ROBIN', overri
   } as ClusterConfig;
 }
 
-export const NO_INPUT: PickInput = { hash: undefined, tried: undefined };
+export const NO_INPUT: PickInput = { hash: undefined, selectionAttempt: 0 };
 
 export function hostOf(result: PickResult): string {
   if (result.type !== 'complete') throw new Error(`expected a complete pick, got ${result.type}`);

@@ -74,12 +74,12 @@ const row = (name: string, us: number) => {
 
 // --- baseline
 const noop: Picker = { pick: () => ({ type: 'queue' }) };
-row('baseline: empty pick through an interface', measure(1_000_000, () => noop.pick({ hash: undefined, tried: undefined })));
+row('baseline: empty pick through an interface', measure(1_000_000, () => noop.pick({ hash: undefined, selectionAttempt: 0 })));
 
 // --- pickers
 const hashes = Array.from({ length: 4096 }, (_, i) => xxHash64(`k${i}`));
-const NO_INPUT: PickInput = { hash: undefined, tried: undefined };
-const hashInputs: PickInput[] = hashes.map((hash) => ({ hash, tried: undefined }));
+const NO_INPUT: PickInput = { hash: undefined, selectionAttempt: 0 };
+const hashInputs: PickInput[] = hashes.map((hash) => ({ hash, selectionAttempt: 0 }));
 for (const [label, policy, weighted, hashed] of [
   ['ROUND_ROBIN (equal weights)', 'ROUND_ROBIN', false, false],
   ['ROUND_ROBIN (weights 1:2:3, smooth WRR)', 'ROUND_ROBIN', true, false],

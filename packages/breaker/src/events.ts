@@ -16,9 +16,9 @@ export interface ResilienceEvents {
     readonly cluster: string;
     readonly endpoint: string;
     readonly reason: EjectionReason;
-    /** How long this ejection lasts, ms (base × ejection count, capped). */
+    /** How long this ejection lasts, ms (base × multiplier, capped at max, plus jitter). */
     readonly durationMs: number;
-    /** Ejections of this endpoint so far, this one included (the time multiplier). */
+    /** The ejection-time multiplier after this ejection: +1 per ejection (capped), −1 per interval in since. */
     readonly ejections: number;
   }) => void;
   'endpoint.returned': (event: { readonly cluster: string; readonly endpoint: string }) => void;

@@ -3,7 +3,7 @@ export type { ResilienceEvents, EjectionReason } from './events.js';
 export { ResourceLimits, type RoutingPriority } from './thresholds/resource-limits.js';
 export { OutlierDetector, type OutlierDetectorOptions } from './outlier/outlier-detector.js';
 export { HostMonitor } from './outlier/host-monitor.js';
-export { effectiveHttpStatus, is5xx, isCallerCancel, isGatewayFailure } from './outlier/classify.js';
+export { CLIENT_CLOSED_REQUEST, effectiveHttpStatus, is5xx, isCallerCancel, isGatewayFailure } from './outlier/classify.js';
 export { successRateOutliers, failurePercentageOutliers } from './outlier/interval-detectors.js';
 export type { BreakerState, FailFastBreaker, FailFastPermit } from './fail-fast/fail-fast.js';
 export { OpossumFailFast } from './fail-fast/opossum-fail-fast.js';

@@ -30,3 +30,5 @@ export const INTERNAL: CallOutcome = { kind: 'upstream_error', httpStatus: 200, 
 export const NOT_FOUND: CallOutcome = { kind: 'upstream_error', httpStatus: 200, grpcStatus: 5, latencyMs: 1 };
 export const HTTP_500: CallOutcome = { kind: 'upstream_error', httpStatus: 500, grpcStatus: undefined, latencyMs: 1 };
 export const CONNECT_FAILED: CallOutcome = { kind: 'local_error', httpStatus: 0, grpcStatus: undefined, latencyMs: 1 };
+/** A gRPC call that timed out (DEADLINE_EXCEEDED maps to 504, a gateway failure). */
+export const DEADLINE_EXCEEDED: CallOutcome = { kind: 'upstream_error', httpStatus: 200, grpcStatus: 4, latencyMs: 1000 };

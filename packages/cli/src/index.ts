@@ -1,3 +1,3 @@
 export { buildProgram } from './program.js';
-export { runValidate, validateFile, type ValidateOutcome, type ValidateOptions } from './validate.js';
+export { runValidate, validateFile, formatInvalid, type ValidateOutcome, type ValidateOptions } from './validate.js';
 export { summarize, routingTable } from './summary.js';

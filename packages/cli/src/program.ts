@@ -1,8 +1,16 @@
 /** The `xmesh` command. Each verb is a thin call into a package. */
 import { Command } from 'commander';
-import { runValidate } from './validate.js';
+import { isMeshError } from '@xmesh/core';
+import { formatInvalid, runValidate } from './validate.js';
 
-export function buildProgram(out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Command {
+type Print = (line: string) => void;
+
+/**
+ * `out` gets results (`validate`, where a sidecar listens); `err` gets failures and rejected configs.
+ * A verb that cannot start prints why (a bad config as `validate` prints it, never a stack trace) and
+ * sets the exit code to 1.
+ */
+export function buildProgram(out: Print = (l) => process.stdout.write(`${l}\n`), err: Print = (l) => process.stderr.write(`${l}\n`)): Command {
   const program = new Command('xmesh').description('xmesh: an in-process service mesh driven by Envoy v3 xDS resources');
   program
     .command('validate')
@@ -20,9 +28,20 @@ export function buildProgram(out: (line: string) => void = (l) => process.stdout
     .requiredOption('-c, --config <file>', 'resource file (watched)')
     .option('-p, --port <port>', 'port to listen on', '18000')
     .option('--host <host>', 'address to bind', '127.0.0.1')
-    .action(async (opts: { config: string; port: string; host: string }) => {
+    .option('--registry <url>', 'serve the endpoints of services registered in etcd: etcd://host:port[,host:port...]')
+    .action(async (opts: { config: string; port: string; host: string; registry?: string }) => {
       const { runControlPlane } = await import('@xmesh/control-plane');
-      await runControlPlane({ config: opts.config, port: Number(opts.port), host: opts.host });
+      try {
+        let registry;
+        if (opts.registry !== undefined) {
+          const { EtcdRegistry } = await import('@xmesh/registry-etcd');
+          registry = new EtcdRegistry({ endpoints: opts.registry, onError: (error) => process.stderr.write(`[xmesh control-plane] ${error.message}\n`) });
+        }
+        await runControlPlane({ config: opts.config, port: Number(opts.port), host: opts.host, ...(registry === undefined ? {} : { registry }) });
+      } catch (error) {
+        err(startFailure('control-plane', opts.config, error));
+        process.exitCode = 1;
+      }
     });
   program
     .command('sidecar')
@@ -32,9 +51,26 @@ export function buildProgram(out: (line: string) => void = (l) => process.stdout
     .option('--listen <host:port>', 'outbound listener', '127.0.0.1:15001')
     .option('--admin <host:port>', 'admin endpoint', '127.0.0.1:15000')
     .option('--drain-ms <ms>', 'grace period for in-flight requests on SIGTERM', '10000')
-    .action(async (opts: { config?: string; xds?: string; listen: string; admin: string; drainMs: string }) => {
+    .option('--listener <name>', 'the listener whose routes and filter chains (TLS) the outbound listener serves')
+    .action(async (opts: { config?: string; xds?: string; listen: string; admin: string; drainMs: string; listener?: string }) => {
       const { runSidecar } = await import('@xmesh/sidecar');
-      await runSidecar({ ...opts, drainMs: Number(opts.drainMs) }, out);
+      try {
+        const sidecar = await runSidecar({ ...opts, drainMs: Number(opts.drainMs) }, out);
+        // A bad edit of the watched file (or a NACKed xDS update) changes nothing served: say so, with every error.
+        sidecar.mesh.on('config.rejected', ({ errors, source }) => {
+          err(`${formatInvalid(source, errors)}\n  still serving version "${sidecar.mesh.snapshot.version}"`);
+        });
+        sidecar.mesh.on('config.applied', ({ version, source }) => out(`config version "${version}" applied from ${source}`));
+      } catch (error) {
+        err(startFailure('sidecar', opts.config ?? opts.xds ?? '(config)', error));
+        process.exitCode = 1;
+      }
     });
   return program;
+}
+
+/** Why a verb could not start: a config's errors as `validate` lists them, else the message. */
+function startFailure(verb: string, config: string, error: unknown): string {
+  if (isMeshError(error) && error.code === 'XMESH_CONFIG_INVALID' && error.errors.length > 0) return formatInvalid(config, error.errors);
+  return `xmesh ${verb}: ${error instanceof Error ? error.message : String(error)}`;
 }

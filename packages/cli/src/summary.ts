@@ -17,12 +17,14 @@ export function summarize(s: MeshSnapshot): string {
   for (const l of listeners) {
     const addr = l.address ? ` ${l.address.address}:${l.address.port}` : '';
     const routes = l.rds ? `rds ${l.routeConfigName}` : `inline ${s.routeConfigs[l.routeConfigName]?.name || '(unnamed)'}`;
-    lines.push(`  listener ${l.name}${addr} → ${routes} [${l.httpFilters.map((f) => f.name).join(' → ')}]`);
+    lines.push(`  listener ${l.name}${addr}${l.protocol === 'bolt' ? ' bolt' : ''} → ${routes} [${l.httpFilters.map((f) => f.name).join(' → ')}]`);
   }
   for (const c of clusters) {
     const od = c.outlierDetection ? ' outlier-detection' : '';
     const ff = c.xmesh.failFast ? ' fail-fast' : '';
-    lines.push(`  cluster ${c.name} ${c.type} ${c.lbPolicy}${c.http2 ? ' h2' : ''} endpoints=${endpointCount(c)}${od}${ff}`);
+    const registry = c.registry === undefined ? '' : ` registry=etcd:${c.registry.service} (${c.registry.endpoints.join(',')})`;
+    const zk = c.xmesh.zookeeper === undefined ? '' : ` zookeeper=${c.xmesh.zookeeper.servers}${c.xmesh.zookeeper.root}/${c.xmesh.zookeeper.interface}`;
+    lines.push(`  cluster ${c.name} ${c.type} ${c.lbPolicy}${c.http2 ? ' h2' : ''} endpoints=${endpointCount(c)}${registry}${zk}${od}${ff}`);
   }
   if (s.ignored.length > 0) lines.push(`ignored fields (${s.ignored.length}): ${s.ignored.join(', ')}`);
   return lines.join('\n');

@@ -101,3 +101,55 @@ test('a bootstrap\'s dynamic_resources files are validated with it; an ADS boots
   assert.equal(await runValidate([ads], {}, (l) => adsLines.push(l)), 0, adsLines.join('\n'));
   assert.match(adsLines.join('\n'), /listeners and clusters come from the ADS server cp\.local:18000 \(node n1\)/);
 });
+
+test('validate never prints key material: inline keys are [redacted] in --json, absent from the summary', async () => {
+  const key = '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgSECRETSECRET\n-----END PRIVATE KEY-----';
+  const file = tempFile('tls.yaml', `static_resources:
+  clusters:
+  - name: pay
+    type: STATIC
+    load_assignment:
+      cluster_name: pay
+      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 10.0.0.1, port_value: 443 } } } }] }]
+    transport_socket:
+      name: envoy.transport_sockets.tls
+      typed_config:
+        "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
+        common_tls_context:
+          tls_certificates:
+          - certificate_chain: { inline_string: "CERT" }
+            private_key: { inline_string: ${JSON.stringify(key)} }
+  secrets:
+  - name: spare
+    tls_certificate:
+      certificate_chain: { inline_string: "CERT" }
+      private_key: { inline_string: ${JSON.stringify(key)} }
+`);
+  for (const options of [{}, { json: true }, { routes: true }]) {
+    const lines: string[] = [];
+    assert.equal(await runValidate([file], options, (l) => lines.push(l)), 0);
+    const out = lines.join('\n');
+    assert.doesNotMatch(out, /PRIVATE KEY|SECRETSECRET|MIGHAgEA/);
+    if ('json' in options) assert.match(out, /"\[redacted\]"/);
+  }
+  // A key in the wrong place is reported without its value.
+  const misplaced = tempFile('bad.yaml', `static_resources:
+  secrets:
+  - name: s
+    tls_certificate:
+      certificate_chain: { inline_string: "CERT" }
+      private_key: ${JSON.stringify(key)}
+`);
+  const lines: string[] = [];
+  assert.equal(await runValidate([misplaced], {}, (l) => lines.push(l)), 1);
+  assert.match(lines.join('\n'), /private_key: must be a DataSource object/);
+  assert.doesNotMatch(lines.join('\n'), /PRIVATE KEY|SECRETSECRET|MIGHAgEA/);
+});
+
+test('validate --routes shows a Bolt listener and a cluster whose endpoints come from ZooKeeper', async () => {
+  const lines: string[] = [];
+  const code = await runValidate([join(root, 'examples/sofarpc/mesh.yaml')], { routes: true }, (l) => lines.push(l));
+  assert.equal(code, 0, lines.join('\n'));
+  assert.ok(lines.some((l) => /listener sofa 127\.0\.0\.1:12220 bolt →/.test(l)), lines.join('\n'));
+  assert.ok(lines.some((l) => /cluster hello EDS .* zookeeper=127\.0\.0\.1:2181\/sofa-rpc\/com\.example\.HelloService/.test(l)), lines.join('\n'));
+});

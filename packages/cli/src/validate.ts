@@ -1,7 +1,6 @@
 /** `xmesh validate <file...>`: like `envoy --mode validate`. Exit 0 when every file is valid, 1 otherwise. */
-import { readFile } from 'node:fs/promises';
 import { formatFieldErrors, type FieldError } from '@xmesh/core';
-import { loadConfigFile, TypeUrl, type AdsBootstrap, type MeshSnapshot, type ResourceTypeUrl } from '@xmesh/xds';
+import { loadConfigFile, readConfigText, TypeUrl, type AdsBootstrap, type MeshSnapshot, type ResourceTypeUrl } from '@xmesh/xds';
 import { routingTable, summarize } from './summary.js';
 
 export interface ValidateOutcome {
@@ -20,11 +19,17 @@ export const RESOURCE_TYPES: Readonly<Record<string, ResourceTypeUrl>> = {
   endpoint: TypeUrl.ClusterLoadAssignment,
 };
 
-/** Validates `file` and the files its dynamic_resources name, as Envoy would load them. */
+/** Validates `file` and the files its dynamic_resources name, as Envoy would load them. Never throws: a file that cannot be read, parsed or built is an outcome with its errors. */
 export async function validateFile(file: string, resourceType?: ResourceTypeUrl): Promise<ValidateOutcome> {
-  const { result } = await loadConfigFile(file, (path) => readFile(path, 'utf8'), { allowAds: true, ...(resourceType === undefined ? {} : { resourceType }) });
+  const { result } = await loadConfigFile(file, readConfigText, { allowAds: true, ...(resourceType === undefined ? {} : { resourceType }) });
   if (!result.ok) return { file, errors: result.errors };
   return { file, snapshot: result.snapshot, ...(result.ads === undefined ? {} : { ads: result.ads }), errors: [] };
+}
+
+/** How `validate` prints an invalid file; `xmesh sidecar` and `xmesh control-plane` print a bad config the same way. */
+export function formatInvalid(file: string, errors: readonly FieldError[]): string {
+  const header = `${file}: INVALID (${errors.length} error${errors.length === 1 ? '' : 's'})`;
+  return `${header}\n${formatFieldErrors(errors).replace(/^/gm, '  ')}`;
 }
 
 export interface ValidateOptions {
@@ -51,8 +56,7 @@ export async function runValidate(files: string[], options: ValidateOptions, out
       out(summarize(result.snapshot));
       if (options.routes) out(routingTable(result.snapshot));
     } else {
-      out(`${file}: INVALID (${result.errors.length} error${result.errors.length === 1 ? '' : 's'})`);
-      out(formatFieldErrors(result.errors).replace(/^/gm, '  '));
+      out(formatInvalid(file, result.errors));
     }
     if (result.errors.length > 0) failed++;
   }

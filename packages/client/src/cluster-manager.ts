@@ -4,15 +4,21 @@
  */
 import { MeshError, type Clock } from '@xmesh/core';
 import type { MeshSnapshot } from '@xmesh/xds';
+import type { ClusterTls } from '@xmesh/tls';
+import type { RegistryConnector } from '@xmesh/discovery';
 import { ClusterRuntime, type ClusterRuntimeOptions } from './cluster-runtime.js';
 import type { MeshComponents } from './components.js';
 import type { TransportPool } from './transport-pool.js';
+
+const NO_TLS: ReadonlyMap<string, ClusterTls> = new Map();
 
 export interface ClusterManagerOptions {
   readonly pool: TransportPool;
   readonly clock: Clock;
   readonly components: MeshComponents;
   readonly onSourceError?: (error: MeshError) => void;
+  /** Registry clients of the mesh, for registry-backed clusters. */
+  readonly registries?: RegistryConnector;
   /** Passed to every ClusterRuntime's guard. */
   readonly resilience?: ClusterRuntimeOptions['resilience'];
 }
@@ -22,16 +28,19 @@ export class ClusterManager {
 
   constructor(private readonly options: ClusterManagerOptions) {}
 
-  /** Brings the runtimes in line with `snapshot` and returns the new (frozen) name → runtime map. */
-  apply(snapshot: MeshSnapshot): ReadonlyMap<string, ClusterRuntime> {
+  /**
+   * Brings the runtimes in line with `snapshot` and returns the new (frozen) name → runtime map. `tls` gives the
+   * transport security of the clusters that have one.
+   */
+  apply(snapshot: MeshSnapshot, tls: ReadonlyMap<string, ClusterTls> = NO_TLS): ReadonlyMap<string, ClusterRuntime> {
     const next = new Map<string, ClusterRuntime>();
     for (const [name, config] of Object.entries(snapshot.clusters)) {
       const existing = this.runtimes.get(name);
       if (existing) {
-        if (existing.config !== config) existing.update(config);
+        if (existing.config !== config) existing.update(config, tls.get(name));
         next.set(name, existing);
       } else {
-        next.set(name, new ClusterRuntime(config, this.options));
+        next.set(name, new ClusterRuntime(config, this.options, tls.get(name)));
       }
     }
     for (const [name, runtime] of this.runtimes) {

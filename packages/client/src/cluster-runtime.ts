@@ -2,17 +2,18 @@
  * Per-cluster state that survives config swaps: the endpoint source, the balancer, the set of
  * endpoints it has registered with the transport pool, and the picks waiting for a picker.
  */
-import { MeshError, type Clock, type Endpoint, type PickInput } from '@xmesh/core';
+import { MeshError, type Clock, type Endpoint, type PickInput, type PickResult, type Picker } from '@xmesh/core';
 import type { ClusterConfig } from '@xmesh/xds';
 import { computeHash, type Balancer } from '@xmesh/balancer';
 import { ClusterGuard, type ClusterGuardOptions } from '@xmesh/breaker';
-import type { EndpointSource } from '@xmesh/discovery';
+import type { EndpointSource, RegistryConnector } from '@xmesh/discovery';
+import type { ClientTls, ClusterTls } from '@xmesh/tls';
 import type { PipelineCall } from './pipeline-call.js';
 import type { Invoke } from './pipeline.js';
-import type { TransportPool } from './transport-pool.js';
+import { transportKey, type TransportPool } from './transport-pool.js';
 import type { MeshComponents } from './components.js';
 
-const NO_HINTS: PickInput = Object.freeze({ hash: undefined, tried: undefined });
+const NO_HINTS: PickInput = Object.freeze({ hash: undefined, selectionAttempt: 0 });
 
 interface Waiter {
   readonly call: PipelineCall;
@@ -25,6 +26,8 @@ export interface ClusterRuntimeOptions {
   readonly clock: Clock;
   readonly components: MeshComponents;
   readonly onSourceError?: (error: MeshError) => void;
+  /** Registry clients of the mesh, for registry-backed clusters. */
+  readonly registries?: RegistryConnector;
   /** Shared resilience settings (events sink, bucket rotation, fail-fast flavour, queued admission). */
   readonly resilience?: Omit<ClusterGuardOptions, 'clock' | 'onEjectedChange'>;
 }
@@ -41,19 +44,24 @@ export class ClusterRuntime {
   private readonly clock: Clock;
   private readonly components: MeshComponents;
   private readonly onSourceError: ((error: MeshError) => void) | undefined;
-  /** Endpoint ids this cluster holds a membership for in the pool. */
+  private readonly registries: RegistryConnector | undefined;
+  /** Pool keys (`transportKey`) this cluster holds a membership for. */
   private members = new Set<string>();
+  /** How connections to each endpoint are secured; undefined = plaintext. */
+  private tls: ClusterTls | undefined;
   private waiters = new Set<Waiter>();
   /** True once the current source finished its first resolution. */
   private resolved = false;
   private closed = false;
 
-  constructor(config: ClusterConfig, options: ClusterRuntimeOptions) {
+  constructor(config: ClusterConfig, options: ClusterRuntimeOptions, tls?: ClusterTls) {
     this.config = config;
+    this.tls = tls;
     this.pool = options.pool;
     this.clock = options.clock;
     this.components = options.components;
     this.onSourceError = options.onSourceError;
+    this.registries = options.registries;
     this.guard = new ClusterGuard(config, {
       ...options.resilience,
       clock: this.clock,
@@ -77,10 +85,27 @@ export class ClusterRuntime {
     return this.source.ready;
   }
 
-  /** Applies a new config for the same cluster name: keeps the source when equivalent, the balancer when its policy is unchanged. */
-  update(config: ClusterConfig): void {
+  /** The TLS context of connections to `endpoint`; undefined = plaintext. */
+  tlsFor(endpoint: Endpoint): ClientTls | undefined {
+    return this.tls?.forEndpoint(endpoint);
+  }
+
+  /** The pool key of `endpoint`'s connections for this cluster. */
+  transportKeyOf(endpoint: Endpoint): string {
+    return transportKey(endpoint, this.tlsFor(endpoint));
+  }
+
+  /**
+   * Applies a new config for the same cluster name: keeps the source when equivalent, the balancer when its policy
+   * is unchanged. New transport security moves the memberships to the new connections; the old ones drain.
+   */
+  update(config: ClusterConfig, tls?: ClusterTls): void {
     const previous = this.config;
     this.config = config;
+    if (tls !== this.tls) {
+      this.tls = tls;
+      this.setEndpoints(this.source.endpoints);
+    }
     this.guard.update(config);
     if (balancerKey(previous) !== balancerKey(config)) {
       this.balancer.close();
@@ -94,13 +119,21 @@ export class ClusterRuntime {
     }
   }
 
-  /** Picks for `call` and runs `next`, or waits for the next picker (bounded by the call's deadline). */
+  /**
+   * Picks for `call` and runs `next`, or waits for the next picker (bounded by the call's deadline).
+   * A retry whose route has the previous_hosts predicate (`call.tried`) selects again when the
+   * pick lands on a host already tried (see `selectAgain`).
+   */
   pick<C extends PipelineCall>(call: C, next: Invoke<C>): void {
     if (this.closed) {
       call.fail(new MeshError('XMESH_NO_CLUSTER', `cluster "${this.name}" was removed`, { cluster: this.name }));
       return;
     }
-    const result = this.balancer.picker.pick(this.pickInput(call));
+    const picker = this.balancer.picker;
+    const input = this.pickInput(call);
+    let result = picker.pick(input);
+    const tried = call.tried;
+    if (tried !== undefined && result.type === 'complete' && tried.has(result.endpoint.id)) result = selectAgain(picker, input, call, tried, result);
     switch (result.type) {
       case 'complete':
         call.bind(this, result.endpoint, result.done);
@@ -141,15 +174,15 @@ export class ClusterRuntime {
   /** The route's `hash_policy` hash for consistent-hash balancers; no allocation when the route has none. */
   private pickInput(call: PipelineCall): PickInput {
     const policies = call.decision?.route.action.hashPolicy;
-    const tried = call.tried;
-    if (policies === undefined || policies.length === 0) return tried === undefined ? NO_HINTS : { hash: undefined, tried };
-    return { hash: computeHash(policies, call.request, call.state.services?.channelId), tried };
+    if (policies === undefined || policies.length === 0) return NO_HINTS;
+    return { hash: computeHash(policies, call.request, call.state.services?.channelId), selectionAttempt: 0 };
   }
 
   private newSource(config: ClusterConfig): EndpointSource {
     const source = this.components.createEndpointSource(config, {
       clock: this.clock,
       onError: (error) => this.onSourceError?.(error),
+      ...(this.registries === undefined ? {} : { registries: this.registries }),
     });
     source.onChange((endpoints) => {
       if (this.source === source && !this.closed) this.setEndpoints(endpoints);
@@ -167,15 +200,19 @@ export class ClusterRuntime {
   /** Joins new endpoints to the pool before the balancer can pick them; leaves removed ones after. */
   private setEndpoints(endpoints: readonly Endpoint[]): void {
     const next = new Set<string>();
+    const ids = new Set<string>();
     for (const e of endpoints) {
-      next.add(e.id);
-      if (!this.members.has(e.id)) this.pool.join(e);
+      const tls = this.tlsFor(e);
+      const key = transportKey(e, tls);
+      next.add(key);
+      ids.add(e.id);
+      if (!this.members.has(key)) this.pool.join(e, tls);
     }
     const previous = this.members;
     this.members = next;
-    this.guard.setEndpoints(next);
+    this.guard.setEndpoints(ids);
     this.balancer.setEndpoints(endpoints);
-    for (const id of previous) if (!next.has(id)) this.pool.leave(id);
+    for (const key of previous) if (!next.has(key)) this.pool.leave(key);
   }
 
   private wait(call: PipelineCall, next: Invoke<PipelineCall>): void {
@@ -228,6 +265,22 @@ export class ClusterRuntime {
     }
     return waiting;
   }
+}
+
+/**
+ * Envoy's host selection for a retry under `retry_host_predicate` previous_hosts
+ * (`LoadBalancerBase::chooseHost`): while the pick is a host the call already tried, select again,
+ * up to the route's `host_selection_retry_max_attempts` times; when every selection is rejected,
+ * the last one stands. A rejected pick is taken back (`undo`) so load metrics do not count it.
+ */
+function selectAgain(picker: Picker, input: PickInput, call: PipelineCall, tried: ReadonlySet<string>, rejected: PickResult & { type: 'complete' }): PickResult {
+  const attempts = call.decision?.route.action.retryPolicy?.hostSelectionRetryMaxAttempts ?? 0;
+  let result: PickResult = rejected;
+  for (let n = 1; n <= attempts && result.type === 'complete' && tried.has(result.endpoint.id); n++) {
+    result.undo?.();
+    result = picker.pick({ hash: input.hash, selectionAttempt: n });
+  }
+  return result;
 }
 
 /** Settings that need a new balancer when they change. */

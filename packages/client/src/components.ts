@@ -4,14 +4,18 @@
  */
 import { Router } from '@xmesh/router';
 import { createBalancer } from '@xmesh/balancer';
-import { createEndpointSource, sameSource } from '@xmesh/discovery';
-import type { MeshSnapshot } from '@xmesh/xds';
+import { createEndpointSource, sameSource, type ServiceRegistry } from '@xmesh/discovery';
+import { EtcdRegistry } from '@xmesh/registry-etcd';
+import type { MeshError } from '@xmesh/core';
+import type { ClusterRegistry, MeshSnapshot } from '@xmesh/xds';
 
 export interface MeshComponents {
   readonly createRouter: (snapshot: MeshSnapshot, options: { listener?: string }) => Pick<Router, 'route'>;
   readonly createBalancer: typeof createBalancer;
   readonly createEndpointSource: typeof createEndpointSource;
   readonly sameSource: typeof sameSource;
+  /** Opens a client of the registry a registry-backed cluster names (one per registry and mesh, shared by its clusters). */
+  readonly connectRegistry: (config: ClusterRegistry, options: { readonly onError: (error: MeshError) => void }) => ServiceRegistry;
 }
 
 export const defaultComponents: MeshComponents = Object.freeze({
@@ -19,4 +23,5 @@ export const defaultComponents: MeshComponents = Object.freeze({
   createBalancer,
   createEndpointSource,
   sameSource,
+  connectRegistry: (config: ClusterRegistry, { onError }: { readonly onError: (error: MeshError) => void }) => new EtcdRegistry({ endpoints: config.endpoints, prefix: config.prefix, onError }),
 });

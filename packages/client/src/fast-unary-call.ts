@@ -11,9 +11,10 @@ import type { LeanCallError, LeanMetadata, RawMetadata, UnaryFastCall, UnaryRece
 import type { RouteRequest } from '@xmesh/router';
 import type { HeaderValueOption } from '@xmesh/xds';
 import { PipelineCall } from './pipeline-call.js';
+import { grpcAttemptOutcome } from './attempt-outcome.js';
 import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
-import { attemptResultOf, outcomeFromStatus } from './grpc-status.js';
+import { attemptResultOf, outcomeFromStatus, tlsStatusError } from './grpc-status.js';
 import type { AttemptResult } from '@xmesh/filters';
 import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 import { embeddedRewrite } from './upstream-rewrite.js';
@@ -81,7 +82,7 @@ export class FastUnaryAttempt extends PipelineCall implements UnaryReceiver {
   onUnaryReply(error: LeanCallError | null, reply: Buffer | null, trailers: RawMetadata | null): void {
     this.inFlight = undefined;
     const code = error === null ? GrpcStatus.OK : error.code;
-    this.finish(outcomeFromStatus(code, this.elapsed()));
+    this.finish(grpcAttemptOutcome(code, error === null ? '' : error.details, this.elapsed()));
     const retry = this.retry;
     const result = attemptResultOf(code, error === null ? '' : error.details);
     // A response the upstream had started (headers sent) is not retried, as in Envoy and the drop-in.
@@ -208,6 +209,9 @@ export class FastUnaryCall {
 
 /** A transport failure as a MeshError carrying the gRPC status; `result` is how the retry layer read it. */
 function upstreamError(error: LeanCallError, result: AttemptResult, attempt: FastUnaryAttempt): MeshError {
+  const where = { cluster: attempt.decision?.cluster, endpoint: attempt.endpoint?.id };
+  const tls = tlsStatusError(error.code, error.details, where);
+  if (tls !== undefined) return new MeshError(tls.code, tls.message, { ...where, cause: error });
   const code = result.failure === 'connect'
     ? 'XMESH_CONNECT_FAILED'
     : error.code === GrpcStatus.DEADLINE_EXCEEDED

@@ -50,7 +50,11 @@ async function startServer(name: string, behaviour: Behaviour): Promise<TestServ
 
 const ok = (name: string): Behaviour => (call, callback) => callback(null, { message: call.request.message ?? '', payload: call.request.payload ?? Buffer.alloc(0), server: name });
 const failing = (code: grpc.status, details: string): Behaviour => (_call, callback) => callback({ code, details });
-const slow = (name: string, ms: number): Behaviour => (call, callback) => setTimeout(() => ok(name)(call, callback), ms);
+/** Answers after `ms`, unless the call was cancelled first; the timer never keeps the process alive. */
+const slow = (name: string, ms: number): Behaviour => (call, callback) => {
+  const timer = setTimeout(() => ok(name)(call, callback), ms).unref();
+  (call as unknown as { on(event: 'cancelled', listener: () => void): void }).on('cancelled', () => clearTimeout(timer));
+};
 
 type Cfg = { static_resources: { clusters: Record<string, unknown>[]; listeners: { filter_chains: { filters: { typed_config: { route_config: { virtual_hosts: { routes: { route: Record<string, unknown> }[] }[] } } }[] }[] }[] } };
 
@@ -86,7 +90,8 @@ describe('fast unary API through the mesh', () => {
       up: await startServer('up', ok('up')),
       down: await startServer('down', failing(grpc.status.UNAVAILABLE, 'down is down')),
       missing: await startServer('missing', failing(grpc.status.NOT_FOUND, 'no such thing: 100%')),
-      slow: await startServer('slow', slow('slow', 1500)),
+      // Far beyond every timeout below: only a timeout can end a call to it early, however late its timer runs.
+      slow: await startServer('slow', slow('slow', 10_000)),
     };
     refused = `127.0.0.1:${await closedPort()}`;
     mesh = await createMesh({
@@ -98,7 +103,8 @@ describe('fast unary API through the mesh', () => {
         refusedOnly: { addresses: [refused] },
         missing: { addresses: [servers.missing!.address] },
         slowOnly: { addresses: [servers.slow!.address], action: { timeout: '0.2s' } },
-        perTry: { addresses: [servers.slow!.address, servers.up!.address], action: { timeout: '5s', retry_policy: { retry_on: 'gateway-error', num_retries: 1, per_try_timeout: '0.1s', retry_back_off: backoff } } },
+        // Per-try 1 s: long enough for 'up' to answer a retry on a busy machine, far below 'slow's 10 s.
+        perTry: { addresses: [servers.slow!.address, servers.up!.address], action: { timeout: '20s', retry_policy: { retry_on: 'gateway-error', num_retries: 1, per_try_timeout: '1s', retry_back_off: backoff, retry_host_predicate: [{ name: 'envoy.retry_host_predicates.previous_hosts' }] } } },
         empty: { addresses: [] },
       }),
     });
@@ -194,20 +200,23 @@ describe('fast unary API through the mesh', () => {
       return true;
     });
     const took = Date.now() - started;
-    assert.ok(took >= 180 && took < 1200, `ended at the 200 ms route timeout (${took} ms)`);
+    assert.ok(took >= 180 && took < 5_000, `ended at the 200 ms route timeout (${took} ms)`);
     for (let i = 0; i < 4; i++) assert.equal(decode(await mesh.unary(TARGET, ECHO, request('p'), route('perTry'))).server, 'up');
     assert.ok((stat('cluster.perTry.upstream_rq_per_try_timeout') ?? 0) >= 1);
   });
 
   test("the caller's deadline is sent and enforced", async () => {
     const started = Date.now();
+    const timeoutsBefore = stat('cluster.slowOnly.upstream_rq_timeout') ?? 0;
     await assert.rejects(mesh.unary(TARGET, ECHO, request('d'), { ...route('slowOnly'), deadline: Date.now() + 50 }), (error: MeshError) => {
       assert.equal(error.code, 'XMESH_TIMEOUT');
       assert.equal(error.grpcStatus, grpc.status.DEADLINE_EXCEEDED);
+      assert.doesNotMatch(error.message, /route timeout/, 'ended by the caller\'s deadline, not the 200 ms route timeout');
       return true;
     });
     const took = Date.now() - started;
-    assert.ok(took >= 40 && took < 180, `ended at the caller's 50 ms deadline, before the 200 ms route timeout (${took} ms)`);
+    assert.ok(took >= 40 && took < 5_000, `ended after the caller's 50 ms deadline (${took} ms)`);
+    assert.equal(stat('cluster.slowOnly.upstream_rq_timeout') ?? 0, timeoutsBefore, 'the route timeout did not fire');
   });
 
   test('cancel() ends the call with XMESH_CANCELLED / CANCELLED', async () => {

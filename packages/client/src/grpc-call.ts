@@ -8,10 +8,11 @@
 import * as grpc from '@grpc/grpc-js';
 import { MeshError, type HeaderMap } from '@xmesh/core';
 import { PipelineCall } from './pipeline-call.js';
+import { grpcAttemptOutcome } from './attempt-outcome.js';
 import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
 import { TOO_MANY_RESPONSES } from '@xmesh/grpc-lean';
-import { attemptResultOf, outcomeFromStatus, statusFromMeshError, wellFormedStatus } from './grpc-status.js';
+import { attemptResultOf, outcomeFromStatus, statusFromMeshError, tlsStatusError, wellFormedStatus } from './grpc-status.js';
 import { GrpcReplayBuffer, sendOp, type ReplayOp } from './retry/grpc-replay.js';
 import { metadataText, traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 import { embeddedRewrite, MetadataHeaders } from './upstream-rewrite.js';
@@ -202,11 +203,12 @@ export class MeshGrpcCall implements CallStream {
       },
       onReceiveStatus: (received) => {
         const status = this.tooManyResponses ? { ...TOO_MANY_STATUS, metadata: received.metadata ?? new grpc.Metadata() } : wellFormedStatus(received);
-        attempt.finish(outcomeFromStatus(status.code, attempt.elapsed()));
+        attempt.finish(grpcAttemptOutcome(status.code, status.details, attempt.elapsed()));
         const retry = attempt.retry;
         if (retry?.onAttemptEnd(attempt, attemptResultOf(status.code, status.details), this.committed)) return;
         const cut = retry?.timeoutError;
-        listener.onReceiveStatus(cut !== undefined && status.code !== grpc.status.OK ? statusFromMeshError(cut) : status);
+        if (cut !== undefined && status.code !== grpc.status.OK) listener.onReceiveStatus(statusFromMeshError(cut));
+        else listener.onReceiveStatus(status.code === grpc.status.UNAVAILABLE ? typedStatus(status, attempt) : status);
       },
     });
     const pending = this.pending;
@@ -318,6 +320,12 @@ export class MeshGrpcCall implements CallStream {
     const listener = this.listener!;
     process.nextTick(() => listener.onReceiveStatus(status));
   }
+}
+
+/** A status reporting a failed TLS handshake as the mesh's typed error (its code in metadata); any other as is. */
+function typedStatus(status: grpc.StatusObject, attempt: GrpcAttempt): grpc.StatusObject {
+  const tls = tlsStatusError(status.code, status.details, { cluster: attempt.cluster?.name, endpoint: attempt.endpoint?.id });
+  return tls === undefined ? status : statusFromMeshError(tls);
 }
 
 /** Request headers for routing: pseudo-headers, content-type, and every text metadata entry (first value). */

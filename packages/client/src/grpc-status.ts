@@ -4,7 +4,8 @@
  * failures alike where it matters: connect failures, stream resets, lost connections).
  */
 import * as grpc from '@grpc/grpc-js';
-import { isGrpcStatus, type CallOutcome, type MeshError } from '@xmesh/core';
+import { ErrorCode, MeshError, isGrpcStatus, type CallOutcome } from '@xmesh/core';
+import { tlsFailureOf } from '@xmesh/tls';
 import type { AttemptResult } from '@xmesh/filters';
 
 /** Metadata key carrying the `XMESH_*` code of a mesh-originated failure. */
@@ -45,9 +46,26 @@ export function wellFormedStatus(status: grpc.StatusObject): grpc.StatusObject {
   return { code, details, metadata: status.metadata ?? new grpc.Metadata() };
 }
 
-/** True for UNAVAILABLE statuses that say no connection could be made (grpc-js and lean wording). */
+/** True for UNAVAILABLE statuses that say no connection could be made (grpc-js and lean wording, TLS handshakes included). */
 export function isConnectFailure(code: number, details: string): boolean {
-  return code === grpc.status.UNAVAILABLE && /No connection established|ECONNREFUSED|Failed to connect/i.test(details);
+  return code === grpc.status.UNAVAILABLE && /No connection established|ECONNREFUSED|Failed to connect|TLS handshake with /i.test(details);
+}
+
+/**
+ * The mesh error of a gRPC status that reports a failed TLS handshake (the lean and grpc-js transports keep the
+ * marked message in `details`); undefined for any other status.
+ */
+export function tlsStatusError(code: number, details: string, where: { cluster?: string | undefined; endpoint?: string | undefined }): MeshError | undefined {
+  if (code !== grpc.status.UNAVAILABLE) return undefined;
+  const kind = tlsFailureOf(details);
+  if (kind === undefined) return undefined;
+  return new MeshError(ErrorCode.TLS_HANDSHAKE_FAILED, tlsDetails(details), { cluster: where.cluster, endpoint: where.endpoint });
+}
+
+/** The TLS part of a transport's status details (`Failed to connect to a:b: TLS handshake with ...` → `TLS handshake with ...`). */
+function tlsDetails(details: string): string {
+  const at = details.indexOf('TLS handshake with ');
+  return at < 0 ? details : details.slice(at);
 }
 
 /**

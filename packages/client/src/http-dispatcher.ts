@@ -21,16 +21,18 @@ import { ErrorCode, MeshError, isMeshError, parseGrpcStatus, type HeaderMap } fr
 import { PipelineCall } from './pipeline-call.js';
 import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
+import { CLIENT_CLOSED_REQUEST } from '@xmesh/breaker';
 import type { AttemptResult } from '@xmesh/filters';
 import type { RouteDecision } from '@xmesh/router';
 import { DEFAULT_CONNECTION_BUFFER_LIMIT } from '@xmesh/xds';
 import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 import { localReply } from './local-reply.js';
 import { addHeaderOptions, firstValue } from './header-options.js';
-import { isConnectError } from './connect-error.js';
+import { isConnectError, isHttp1ProtocolError } from './connect-error.js';
 import { requestBodyOf, stopReading, type RequestBody } from './retry/request-body.js';
 import { embeddedRewrite, isRouterReply } from './upstream-rewrite.js';
 import { RecordHeaders } from '@xmesh/router';
+import { tlsFailureOf } from '@xmesh/tls';
 
 type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;
@@ -282,7 +284,7 @@ export class HttpExchange implements Handler {
     const attempt = this.attempt;
     if (this.ended) {
       // The caller already has its end (its own abort, or the mesh's reply): release this attempt only.
-      attempt?.finish({ kind: 'local_error', httpStatus: 0, grpcStatus: undefined, latencyMs: attempt.elapsed() });
+      attempt?.finish({ kind: 'local_error', httpStatus: this.controller.aborted ? CLIENT_CLOSED_REQUEST : 0, grpcStatus: undefined, latencyMs: attempt.elapsed() });
       attempt?.retry?.end();
       return;
     }
@@ -310,7 +312,9 @@ export class HttpExchange implements Handler {
     if (this.ended) return;
     this.ended = true;
     const attempt = this.attempt;
-    attempt?.finish({ kind, httpStatus: this.status, grpcStatus: undefined, latencyMs: attempt.elapsed() });
+    // An attempt its caller aborted is reported as a 499 local end, which outlier detection does not count.
+    const httpStatus = kind === 'local_error' && this.controller.aborted ? CLIENT_CLOSED_REQUEST : this.status;
+    attempt?.finish({ kind, httpStatus, grpcStatus: undefined, latencyMs: attempt.elapsed() });
     attempt?.retry?.onAttemptEnd(attempt, { httpStatus: this.status, grpcStatus: undefined, failure: kind === 'local_error' ? 'reset' : 'none', headers: undefined }, true);
   }
 
@@ -427,17 +431,10 @@ function isPoolDestroyed(error: Error): boolean {
 function upstreamFailure(error: Error, attempt: HttpAttempt | undefined): MeshError {
   if (isMeshError(error)) return error;
   const details = { cluster: attempt?.decision?.cluster, endpoint: attempt?.endpoint?.id, cause: error };
+  if (tlsFailureOf(error) !== undefined) return new MeshError(ErrorCode.TLS_HANDSHAKE_FAILED, error.message, details);
   if (isConnectError(error)) return new MeshError(ErrorCode.CONNECT_FAILED, `connection to the upstream failed: ${error.message}`, details);
-  if (isProtocolError(error)) return new MeshError(ErrorCode.UPSTREAM_PROTOCOL, `the upstream's response is not valid HTTP: ${error.message}`, details);
+  if (isHttp1ProtocolError(error)) return new MeshError(ErrorCode.UPSTREAM_PROTOCOL, `the upstream's response is not valid HTTP: ${error.message}`, details);
   return new MeshError(ErrorCode.UPSTREAM_RESET, `the upstream reset the request before responding: ${error.message}`, details);
 }
 
-/**
- * undici's HTTP/1.1 parser errors (`HTTPParserError`, `HPE_*` codes) and response headers over its
- * limit: the upstream's bytes are not an acceptable HTTP response (Envoy: a codec protocol error).
- */
-function isProtocolError(error: Error): boolean {
-  const code = (error as { code?: unknown }).code;
-  return error.name === 'HTTPParserError' || code === 'UND_ERR_HEADERS_OVERFLOW' || (typeof code === 'string' && code.startsWith('HPE_'));
-}
 

@@ -10,9 +10,13 @@ import { request } from 'undici';
 import { createMesh, type Mesh } from '@xmesh/client';
 import { bootstrap } from '../../../test/support/mesh-config.js';
 import { closedPort } from '../../../test/support/echo-server.js';
+import { waitFor } from '../../../test/support/wait.js';
 
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
+
+/** Chunks of GET /stream the client has read: the server sends the next one only after that, so they cannot coalesce. */
+let streamChunksRead = 0;
 
 /** Echoes the request: status 200, headers x-host / x-version / x-method, body = request body; GET /stream sends 3 chunks. */
 function handler(name: string) {
@@ -22,16 +26,21 @@ function handler(name: string) {
     if (req.url === '/stream') {
       res.writeHead(200, head);
       let i = 0;
+      let since = Date.now();
       const tick = () => {
         if (i === 3) { res.end(); return; }
+        // Waits (up to 5 s, so a client that buffers fails instead of hanging) for the last chunk to be read.
+        if (streamChunksRead < i && Date.now() - since < 5_000) { setTimeout(tick, 5); return; }
         (res as ServerResponse).write(`chunk${i++};`);
+        since = Date.now();
         setTimeout(tick, 5);
       };
       tick();
       return;
     }
     if (req.url === '/v1/slow') {
-      setTimeout(() => res.end('late'), 2000).unref();
+      // Far beyond the caller's 50 ms abort: only the abort can end the request first.
+      setTimeout(() => res.end('late'), 30_000).unref();
       return;
     }
     const chunks: Buffer[] = [];
@@ -103,11 +112,17 @@ describe('HTTP through the mesh', () => {
   });
 
   test('streaming response body arrives in chunks (HTTP/2)', async () => {
+    streamChunksRead = 0;
     const res = await mesh.fetch('http://orders.default.svc/stream');
     const seen: string[] = [];
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) seen.push(Buffer.from(chunk).toString());
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      seen.push(Buffer.from(chunk).toString());
+      streamChunksRead = seen.join('').split(';').length - 1;
+    }
     assert.equal(seen.join(''), 'chunk0;chunk1;chunk2;');
-    assert.ok(seen.length >= 2, `expected several chunks, got ${seen.length}`);
+    // The server wrote each chunk only once the previous one was read here: a client that buffered
+    // the response whole would get it in one piece, after the server's 5 s waits.
+    assert.equal(seen.length, 3, `expected three chunks, got ${JSON.stringify(seen)}`);
   });
 
   test('no route: a 404 local reply, as the sidecar (and Envoy) answers', async () => {
@@ -152,9 +167,14 @@ describe('HTTP through the mesh', () => {
 
 describe('HTTP local replies and the requests behind them', () => {
   const seen: string[] = [];
+  /** Responses to /slow, held until the test releases them. */
+  const heldSlow: ServerResponse[] = [];
+  const releaseSlow = () => {
+    for (const res of heldSlow.splice(0)) res.end('slow done');
+  };
   const server = createServer((req, res) => {
     seen.push(req.url ?? '');
-    if (req.url === '/slow') setTimeout(() => res.end('slow done'), 400).unref();
+    if (req.url === '/slow') heldSlow.push(res);
     else res.end('ok');
   });
   let port = 0;
@@ -164,7 +184,11 @@ describe('HTTP local replies and the requests behind them', () => {
     port = (server.address() as AddressInfo).port;
   });
 
-  after(() => new Promise<void>((r) => server.close(() => r())));
+  after(() => {
+    releaseSlow();
+    server.closeAllConnections();
+    return new Promise<void>((r) => server.close(() => r()));
+  });
 
   /** One upstream connection; `/quick` has a 0.1 s route timeout, `/slow` the default. */
   async function meshWithOneConnection(): Promise<Mesh> {
@@ -179,15 +203,18 @@ describe('HTTP local replies and the requests behind them', () => {
     const mesh = await meshWithOneConnection();
     try {
       seen.length = 0;
+      // /slow holds the only connection until released, so /quick can only wait in the pool.
       const slow = mesh.fetch('http://one.svc/slow');
-      await new Promise((r) => setTimeout(r, 20));
+      await waitFor(() => seen.includes('/slow'), '/slow to reach the upstream');
       const quick = await mesh.fetch('http://one.svc/quick');
       assert.equal(quick.status, 504);
       assert.equal(quick.headers.get('x-xmesh-error-code'), 'XMESH_TIMEOUT');
       assert.equal(await quick.text(), 'upstream request timeout\n');
+      releaseSlow();
       assert.equal(await (await slow).text(), 'slow done');
-      await new Promise((r) => setTimeout(r, 100));
-      assert.deepEqual(seen, ['/slow']);
+      // The connection is free again: a request queued behind /slow would have gone out before this one.
+      assert.equal(await (await mesh.fetch('http://one.svc/next')).text(), 'ok');
+      assert.deepEqual(seen, ['/slow', '/next']);
     } finally {
       await mesh.close();
     }
@@ -195,8 +222,9 @@ describe('HTTP local replies and the requests behind them', () => {
 
   test('closing the mesh under a request in flight rejects it; no upstream reset is invented', async () => {
     const mesh = await meshWithOneConnection();
+    seen.length = 0;
     const slow = mesh.fetch('http://one.svc/slow');
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => seen.includes('/slow'), '/slow to reach the upstream');
     await mesh.close();
     const outcome = await slow.then((res) => `resolved ${res.status}`, (err: Error) => `rejected ${err.name}`);
     assert.equal(outcome, 'rejected TypeError');

@@ -48,9 +48,11 @@ function localReplyText(error: MeshError): string {
     case 'XMESH_FAULT_ABORT': return 'fault filter abort';
     case 'XMESH_NO_ROUTE': return 'no route';
     case 'XMESH_CONNECT_FAILED': return 'upstream connect error or disconnect/reset before headers. reset reason: connection failure';
+    case 'XMESH_TLS_HANDSHAKE_FAILED': return `upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: TLS_error: ${error.message}`;
     case 'XMESH_UPSTREAM_RESET': return 'upstream connect error or disconnect/reset before headers. reset reason: remote reset';
     case 'XMESH_UPSTREAM_PROTOCOL': return 'upstream connect error or disconnect/reset before headers. reset reason: protocol error';
-    case 'XMESH_TIMEOUT': return 'upstream request timeout';
+    // A route (upstream) timeout is a 504; the connection manager's own (stream idle, request) are 408 and say which.
+    case 'XMESH_TIMEOUT': return error.httpStatus === 504 ? 'upstream request timeout' : error.message;
     case 'XMESH_CIRCUIT_OPEN': return 'upstream connect error or disconnect/reset before headers. reset reason: overflow';
     default: return `${error.code}: ${error.message}`;
   }

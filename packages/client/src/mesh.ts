@@ -19,10 +19,11 @@ import { grpcTransport, type GrpcAttempt } from './grpc-call.js';
 import { MeshDispatcher, httpTransport, type HttpAttempt } from './http-dispatcher.js';
 import type { MeshState } from './mesh-state.js';
 import { composePipeline, type Invoke } from './pipeline.js';
+import type { PipelineCall } from './pipeline-call.js';
 import { resolveModeSettings, withClusterModes, withModeSwitch, type MeshMode, type ModeOptions, type ModeSettings, type SidecarModeOptions } from './mode.js';
 import { TransportPool, type TransportPoolOptions } from './transport-pool.js';
 import { MeshServices } from './mesh-services.js';
-import type { XdsBootstrap } from '@xmesh/discovery';
+import { SharedRegistries, type XdsBootstrap } from '@xmesh/discovery';
 import { openXdsSource, type PendingXdsSource } from './xds-source.js';
 import { ListenerWaits, type ListenerAvailability } from './listener-wait.js';
 import { isXdsTarget, parseTarget, parseXdsUrl, type Target } from './targets.js';
@@ -33,6 +34,8 @@ import { GRPC_TRANSPORT_ENV, resolveGrpcTransport } from './grpc-transport-kind.
 import { fastUnaryTransport, type FastCallOptions, type FastUnaryAttempt } from './fast-unary-call.js';
 import { overrideHeaders, type CallOverrides } from './retry/call-overrides.js';
 import { MeshUnaryClient } from './unary-client.js';
+import { TlsSecrets, UpstreamTlsContexts, type FileWatcherProvider } from '@xmesh/tls';
+import type { StatStore } from '@xmesh/stats';
 
 /**
  * The events emitted during start-up that the first listener registered afterwards still gets:
@@ -108,7 +111,26 @@ export interface CreateMeshOptions {
    * these headers. A proxy built on a mesh (the sidecar) sets false and decides per caller.
    */
   readonly trustCallerHeaders?: boolean;
+  /**
+   * Certificate provider instances that TLS contexts name (`tls_certificate_provider_instance`,
+   * `ca_certificate_provider_instance`; gRFC A29). With `xds`, the bootstrap's `certificate_providers` are used.
+   */
+  readonly certificateProviders?: Readonly<Record<string, FileWatcherProvider>>;
+  /**
+   * Checks what a front end builds from each snapshot before it applies (the sidecar's downstream TLS): a refusal
+   * rejects the update whole; `commit` runs as the snapshot becomes current.
+   */
+  readonly beforeApply?: (snapshot: MeshSnapshot, context: SnapshotCheckContext) => SnapshotCheck;
 }
+
+/** What `beforeApply` may use: the mesh's TLS secrets (snapshot secrets, SDS files, certificate providers) and stats. */
+export interface SnapshotCheckContext {
+  readonly secrets: TlsSecrets;
+  readonly stats: StatStore;
+}
+
+/** The outcome of `CreateMeshOptions.beforeApply`. */
+export type SnapshotCheck = { readonly ok: true; commit(): void } | { readonly ok: false; readonly errors: readonly FieldError[] };
 
 /** `mesh.fetch` init: the global `RequestInit` plus this call's overrides of the route's timeout and retries. */
 export interface MeshRequestInit extends RequestInit, CallOverrides {}
@@ -196,6 +218,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private modeSettings: ModeSettings;
   /** Updates apply one at a time, in call order. */
   private updates: Promise<unknown> = Promise.resolve();
+  /** Clients of the registries this mesh's registry-backed clusters name, closed with the mesh. */
+  private readonly registries: SharedRegistries;
   /** The ADS client this mesh follows (`followXds`), closed with the mesh. */
   private xds: PendingXdsSource | undefined = undefined;
   /** Set by the first `close()`. */
@@ -206,6 +230,11 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private readonly listenerDispatchers = new Map<string, MeshDispatcher>();
 
   private readonly initialFetchTimeoutMs: number | undefined;
+  /** Certificates and CAs of TLS contexts: snapshot secrets, SDS files, certificate providers (shared with the sidecar's listener). */
+  readonly tlsSecrets: TlsSecrets;
+  private readonly beforeApply: CreateMeshOptions['beforeApply'];
+  /** The clusters' upstream TLS contexts. */
+  private readonly upstreamTls: UpstreamTlsContexts;
 
   /** Use `createMesh`; a Mesh built directly serves nothing until `update` applied a config. */
   constructor(options: Omit<CreateMeshOptions, 'config' | 'watch'>) {
@@ -228,12 +257,23 @@ export class Mesh extends EventEmitter<MeshEvents> {
     const env = options.env ?? process.env;
     const defaultGrpc = resolveGrpcTransport(options.transport?.grpc, env[GRPC_TRANSPORT_ENV], options.transport?.grpcCredentials !== undefined);
     this.pool = new TransportPool({ ...options.transport, grpc: defaultGrpc });
+    this.tlsSecrets = new TlsSecrets({
+      ...(options.certificateProviders === undefined ? {} : { providers: options.certificateProviders }),
+      onError: (error) => this.emit('config.rejected', { errors: [error], source: 'tls secrets' }),
+    });
+    this.beforeApply = options.beforeApply;
+    this.upstreamTls = new UpstreamTlsContexts(this.tlsSecrets, (cluster) => this.services.stats.cluster(cluster), (errors) => {
+      this.emit('config.rejected', { errors, source: 'tls secrets' });
+    });
+    const onSourceError = (error: MeshError) => this.emit('discovery.error', { error });
+    this.registries = new SharedRegistries((config) => this.components.connectRegistry(config, { onError: onSourceError }));
     this.clusters = new ClusterManager({
       resilience: { ...options.resilience, events: this as unknown as EventEmitter<ResilienceEvents>, rotation: this.rotation },
       pool: this.pool,
       clock: this.clock,
       components: this.components,
-      onSourceError: (error) => this.emit('discovery.error', { error }),
+      onSourceError,
+      registries: this.registries,
     });
     this.modeSettings = resolveModeSettings(options, undefined, (options.env ?? process.env).XMESH_MODE);
     this.pool.join(this.modeSettings.endpoint);
@@ -321,6 +361,15 @@ export class Mesh extends EventEmitter<MeshEvents> {
       return Promise.reject(error);
     }
     return client.unary(path, request, options === undefined ? undefined : withOverrideMetadata(options));
+  }
+
+  /**
+   * The mesh's pipeline and mode switch around another protocol's terminal (the Bolt transport of
+   * `@xmesh/bolt`, ...): embedded calls run every layer then `transport`; sidecar calls are bound to
+   * the sidecar endpoint and go to `transport` directly.
+   */
+  pipelineFor<C extends PipelineCall>(transport: Invoke<C>): Invoke<C> {
+    return withModeSwitch(composePipeline(transport), transport, this.pool);
   }
 
   /**
@@ -452,6 +501,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
       onUpdate: (update) => this.emit('xds.update', update),
     });
     this.xds = pending;
+    this.tlsSecrets.addProviders(pending.certificateProviders);
     const source = await pending.ready();
     const result = await this.update(source.first);
     this.emit('xds.ready', { origin: source.origin, version: result.version, elapsedMs: this.clock.now() - startedAt });
@@ -461,7 +511,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
 
   /**
    * Applies good edits of `path` (and of the files its dynamic_resources name) as they happen; bad edits
-   * emit `config.rejected` and change nothing.
+   * emit `config.rejected` and change nothing. A file that cannot be watched (its directory missing or
+   * removed) emits `config.rejected` too.
    */
   watch(path: string): void {
     if (this.closedError) return;
@@ -481,10 +532,14 @@ export class Mesh extends EventEmitter<MeshEvents> {
     }
     for (const path of wanted) {
       if (this.fileWatches.has(path)) continue;
-      this.fileWatches.set(path, watchFile(path, () => {
-        const input = this.reloadInput;
-        if (input !== undefined && !this.closedError) this.update(input).catch(() => undefined);
-      }));
+      this.fileWatches.set(path, watchFile(
+        path,
+        () => {
+          const input = this.reloadInput;
+          if (input !== undefined && !this.closedError) this.update(input).catch(() => undefined);
+        },
+        (message) => this.emit('config.rejected', { errors: [{ path, message: `cannot watch: ${message}` }], source: path }),
+      ));
     }
   }
 
@@ -530,6 +585,9 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.fileWatches.clear();
     if (drainMs > 0) await this.drain(drainMs);
     this.clusters.closeAll();
+    this.upstreamTls.close();
+    this.tlsSecrets.close();
+    await this.registries.close();
     this.rotation.close();
     await this.observability.close();
     await this.xds?.close();
@@ -592,7 +650,16 @@ export class Mesh extends EventEmitter<MeshEvents> {
       this.emit('config.rejected', { errors: next.errors, source: next.source });
       throw invalidConfig(next.errors);
     }
-    const clusters = this.clusters.apply(next.state.snapshot);
+    // Certificates are read now: a missing file or a key that does not match its certificate refuses the update.
+    const tls = this.upstreamTls.prepare(next.state.snapshot);
+    if (!tls.ok) this.refuse(tls.errors, next.source);
+    const check = this.beforeApply?.(next.state.snapshot, { secrets: this.tlsSecrets, stats: this.services.stats });
+    if (check?.ok === false) {
+      tls.abort();
+      this.refuse(check.errors, next.source);
+    }
+    const clusters = this.clusters.apply(next.state.snapshot, tls.commit());
+    if (check?.ok) check.commit();
     this.current = Object.freeze({ ...next.state, clusters, mode: withClusterModes(this.modeSettings, next.state.snapshot) });
     this.listenerWaits.settle();
     const dynamicFiles = loaded.ok ? loaded.dynamicFiles ?? [] : [];
@@ -616,6 +683,12 @@ export class Mesh extends EventEmitter<MeshEvents> {
     if (xds === undefined) return unavailable('is not in the config');
     const status = xds.listenerStatus(listener) ?? xds.watchListener(listener);
     return status.state === 'absent' ? unavailable(`is not available: ${status.reason}`) : 'pending';
+  }
+
+  /** Rejects an update whole: the previous snapshot keeps serving. */
+  private refuse(errors: readonly FieldError[], source: string): never {
+    this.emit('config.rejected', { errors, source });
+    throw invalidConfig(errors);
   }
 
   /** Compiles the router for a validated snapshot; a router that refuses it rejects the update. */

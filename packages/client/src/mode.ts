@@ -67,7 +67,7 @@ export function resolveModeSettings(options: ModeOptions, base: ModeSettings | u
   const percent = options.sidecar?.percent ?? base?.percent ?? 0;
   if (typeof percent !== 'number' || !(percent >= 0 && percent <= 100)) errors.push({ path: 'sidecar.percent', message: `must be a number in 0..100, got ${JSON.stringify(percent)}` });
   const address = options.sidecar?.address ?? base?.address ?? DEFAULT_SIDECAR_ADDRESS;
-  const endpoint = endpointOf(address);
+  const endpoint = endpointOfAddress(address);
   if (endpoint === undefined) errors.push({ path: 'sidecar.address', message: `must be host:port, got ${JSON.stringify(address)}` });
   const clusters = options.clusters === undefined ? base?.clusters ?? new Map<string, MeshMode>() : new Map<string, MeshMode>();
   if (options.clusters !== undefined) {
@@ -154,7 +154,8 @@ function isMode(value: unknown): value is MeshMode {
   return value === 'embedded' || value === 'sidecar';
 }
 
-function endpointOf(address: unknown): Endpoint | undefined {
+/** `host:port` (or `[v6]:port`) as an Endpoint of weight 1 (the sidecar's listeners); undefined when it is not one. */
+export function endpointOfAddress(address: unknown): Endpoint | undefined {
   if (typeof address !== 'string') return undefined;
   const match = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(address);
   if (!match) return undefined;

@@ -72,7 +72,7 @@ describe('queued picks', () => {
       const err = await unary(echo, { message: 'q' }, { deadline: Date.now() + 80 }).then(() => undefined, (e: grpc.ServiceError) => e);
       assert.equal(err?.code, grpc.status.DEADLINE_EXCEEDED);
       assert.match(err!.details, /^XMESH_TIMEOUT: /);
-      assert.ok(Date.now() - started < 1000);
+      assert.ok(Date.now() - started < 5_000, 'ended by the 80 ms deadline, not left waiting');
     } finally {
       echo.close();
       await mesh.close();

@@ -26,7 +26,10 @@ export abstract class PipelineCall {
   readonly startedAt: number;
   /** Set by the retry layer: the front end reports each end of this attempt to it before the caller sees it. */
   retry: AttemptRetry | undefined = undefined;
-  /** Endpoint ids earlier attempts of this call used, so a retry's pick can prefer another host. */
+  /**
+   * Endpoint ids earlier attempts of this call used, set on a retry when the route's
+   * `retry_host_predicate` is previous_hosts: the pick then selects again when it lands on one.
+   */
   tried: ReadonlySet<string> | undefined = undefined;
   /** Timeout and retry overrides a front end granted this call (a trusted caller's x-envoy-* headers); read by the retry layer. */
   overrides: CallOverrides | undefined = undefined;
@@ -75,6 +78,16 @@ export abstract class PipelineCall {
   /** Ends the call with a mesh-originated error, before any transport took it. Called at most once. */
   abstract fail(error: MeshError): void;
 
+  /**
+   * True when the transport ends the call at `deadline` itself (the embedded transports send it as
+   * the call's own deadline), so the retry layer schedules only an earlier overall deadline. A front
+   * end whose transport does not (the sidecar relays bytes) returns false: the retry layer then
+   * enforces the overall deadline, the caller's included.
+   */
+  get transportEnforcesDeadline(): boolean {
+    return true;
+  }
+
   /** Set once the caller gave up; a layer that waits checks it before resuming. */
   get cancelled(): MeshError | undefined {
     return this.cancelReason;
@@ -113,7 +126,7 @@ export abstract class PipelineCall {
     this.cluster = cluster;
     this.endpoint = endpoint;
     this.pickDone = done;
-    this.transports = cluster.pool.acquire(endpoint);
+    this.transports = cluster.pool.acquire(endpoint, cluster.tlsFor(endpoint));
     this.state.services?.attemptBound(this);
   }
 

@@ -1,13 +1,18 @@
 /**
- * Connections per endpoint, keyed by `Endpoint.id`, shared by every cluster that lists the endpoint
+ * Connections per endpoint, keyed by `Endpoint.id` (plaintext) or by endpoint and TLS context (see
+ * `transportKey`), shared by every cluster that lists the endpoint with the same transport security
  * and kept across config swaps. An entry lives while a cluster lists it (membership) or a call holds
  * it (lease); when both reach zero its connections are closed, so a removed endpoint drains first.
+ * A TLS entry whose certificates rotated drains its connections as it hands out the next transport:
+ * in-flight calls finish on them, new calls open connections that present the new certificates.
  */
 import * as grpc from '@grpc/grpc-js';
-import { H2CClient, Pool, type Dispatcher } from 'undici';
+import { Client, H2CClient, Pool, type Dispatcher } from 'undici';
 import type { Endpoint } from '@xmesh/core';
 import { LeanChannel, type LeanChannelOptions } from '@xmesh/grpc-lean';
+import type { ClientTls } from '@xmesh/tls';
 import type { GrpcTransportKind } from './grpc-transport-kind.js';
+import { leanConnector, MeshTlsCredentials, undiciConnect } from './tls-transport.js';
 
 export interface TransportPoolOptions {
   /** Credentials for the per-endpoint grpc-js channels; default insecure. */
@@ -26,6 +31,22 @@ export interface TransportPoolOptions {
 /** A per-endpoint resource owned by an `EndpointTransports` entry. */
 export interface EndpointAttachment {
   close(graceful: boolean): void | Promise<void>;
+  /** The entry's TLS certificates rotated: drain connections opened before (optional). */
+  drainConnections?(): void;
+}
+
+/** The pool key of `endpoint`'s connections secured by `tls` (undefined = plaintext, keyed by the endpoint id alone). */
+export function transportKey(endpoint: Pick<Endpoint, 'id'>, tls: ClientTls | undefined): string {
+  return tls === undefined ? endpoint.id : `${endpoint.id}#tls${tlsIds.get(tls) ?? assignTlsId(tls)}`;
+}
+
+const tlsIds = new WeakMap<ClientTls, number>();
+let nextTlsId = 0;
+
+function assignTlsId(tls: ClientTls): number {
+  const id = ++nextTlsId;
+  tlsIds.set(tls, id);
+  return id;
 }
 
 export class EndpointTransports {
@@ -36,23 +57,32 @@ export class EndpointTransports {
   private grpcChannel: grpc.Channel | undefined = undefined;
   private leanChannel: LeanChannel | undefined = undefined;
   private http1: Pool | undefined = undefined;
-  private http2: H2CClient | undefined = undefined;
+  private http2: H2CClient | Client | undefined = undefined;
   /** Resources other front ends keep per endpoint (e.g. a proxy's upstream session), closed with the entry. */
   private attachments: Map<object, EndpointAttachment> | undefined = undefined;
+  /** The `tls.generation` the open connections were made with. */
+  private tlsGeneration: number;
 
   constructor(
     readonly pool: TransportPool,
     readonly endpoint: Endpoint,
     private readonly options: TransportPoolOptions,
-  ) {}
+    /** Transport security of every connection of this entry; undefined = plaintext. */
+    readonly tls: ClientTls | undefined = undefined,
+  ) {
+    this.tlsGeneration = tls?.generation ?? 0;
+  }
 
+  /** The pool key (`transportKey`). */
   get id(): string {
-    return this.endpoint.id;
+    return transportKey(this.endpoint, this.tls);
   }
 
   /** The grpc-js channel to this endpoint, created on first use. */
   grpc(): grpc.Channel {
-    this.grpcChannel ??= new grpc.Channel(this.endpoint.id, this.options.grpcCredentials ?? grpc.credentials.createInsecure(), {
+    // grpc-js cannot drain one connection without failing calls queued on its channel: after a rotation its
+    // connections stay until they close (as Envoy keeps its own), and each new one uses the new certificates.
+    this.grpcChannel ??= new grpc.Channel(this.endpoint.id, this.grpcCredentials(), {
       ...this.options.grpcOptions,
       'grpc.use_local_subchannel_pool': 1,
     });
@@ -61,8 +91,27 @@ export class EndpointTransports {
 
   /** The lean (node:http2) gRPC channel to this endpoint, created on first use. */
   lean(): LeanChannel {
-    this.leanChannel ??= LeanChannel.forEndpoint(this.endpoint, leanOptionsOf(this.options.grpcOptions));
+    if (this.tls !== undefined && this.tls.generation !== this.tlsGeneration) this.drainRotated();
+    this.leanChannel ??= LeanChannel.forEndpoint(this.endpoint, leanOptionsOf(this.options.grpcOptions), this.tls && leanConnector(this.tls));
     return this.leanChannel;
+  }
+
+  private grpcCredentials(): grpc.ChannelCredentials {
+    if (this.tls !== undefined) return new MeshTlsCredentials(this.tls, this.endpoint.host, this.endpoint.port);
+    return this.options.grpcCredentials ?? grpc.credentials.createInsecure();
+  }
+
+  /**
+   * The certificates changed since the connections were opened: existing connections drain (their in-flight
+   * requests finish) and later requests open new ones.
+   */
+  private drainRotated(): void {
+    this.tlsGeneration = this.tls!.generation;
+    this.leanChannel?.drainConnections();
+    for (const dispatcher of [this.http1, this.http2]) void dispatcher?.close().catch(() => undefined);
+    this.http1 = undefined;
+    this.http2 = undefined;
+    if (this.attachments) for (const attachment of this.attachments.values()) attachment.drainConnections?.();
   }
 
   /** The gRPC channel of `kind`, or of the pool's default transport when a cluster names none. */
@@ -75,11 +124,18 @@ export class EndpointTransports {
    * multiplexed HTTP/2 prior-knowledge (h2c) connection when `h2`.
    */
   http(h2: boolean): Dispatcher {
+    const tls = this.tls;
+    if (tls !== undefined && tls.generation !== this.tlsGeneration) this.drainRotated();
+    const { host, port } = this.endpoint;
     if (h2) {
-      this.http2 ??= new H2CClient(`http://${this.endpoint.id}`, {});
+      this.http2 ??= tls === undefined
+        ? new H2CClient(`http://${this.endpoint.id}`, {})
+        : new Client(`https://${this.endpoint.id}`, { allowH2: true, connect: undiciConnect(tls, host, port, true) });
       return this.http2;
     }
-    this.http1 ??= new Pool(`http://${this.endpoint.id}`, { ...this.options.httpOptions });
+    this.http1 ??= tls === undefined
+      ? new Pool(`http://${this.endpoint.id}`, { ...this.options.httpOptions })
+      : new Pool(`https://${this.endpoint.id}`, { ...this.options.httpOptions, connect: undiciConnect(tls, host, port, false) });
     return this.http1;
   }
 
@@ -87,11 +143,12 @@ export class EndpointTransports {
    * The resource kept under `key` for this endpoint, created by `create` on first use. It lives as
    * long as the entry and is closed with it (after the endpoint drained, or at pool close).
    */
-  attachment<T extends EndpointAttachment>(key: object, create: (endpoint: Endpoint) => T): T {
+  attachment<T extends EndpointAttachment>(key: object, create: (endpoint: Endpoint, tls: ClientTls | undefined) => T): T {
+    if (this.tls !== undefined && this.tls.generation !== this.tlsGeneration) this.drainRotated();
     this.attachments ??= new Map();
     let found = this.attachments.get(key);
     if (found === undefined) {
-      found = create(this.endpoint);
+      found = create(this.endpoint, this.tls);
       this.attachments.set(key, found);
     }
     return found as T;
@@ -135,22 +192,22 @@ export class TransportPool {
 
   constructor(private readonly options: TransportPoolOptions = {}) {}
 
-  /** A cluster lists `endpoint`. */
-  join(endpoint: Endpoint): void {
-    this.entry(endpoint).members++;
+  /** A cluster lists `endpoint`, reached with `tls` (undefined = plaintext). */
+  join(endpoint: Endpoint, tls?: ClientTls): void {
+    this.entry(endpoint, tls).members++;
   }
 
-  /** A cluster no longer lists the endpoint; its connections close once no call holds them. */
-  leave(id: string): void {
-    const entry = this.entries.get(id);
+  /** A cluster no longer lists the entry `key` (`transportKey`); its connections close once no call holds them. */
+  leave(key: string): void {
+    const entry = this.entries.get(key);
     if (!entry) return;
     entry.members = Math.max(0, entry.members - 1);
     this.retireIfUnused(entry);
   }
 
-  /** Leases the endpoint's transports for one call; pair with `release`. */
-  acquire(endpoint: Endpoint): EndpointTransports {
-    const entry = this.entry(endpoint);
+  /** Leases the transports to `endpoint` secured by `tls` for one call; pair with `release`. */
+  acquire(endpoint: Endpoint, tls?: ClientTls): EndpointTransports {
+    const entry = this.entry(endpoint, tls);
     entry.leases++;
     return entry;
   }
@@ -160,9 +217,9 @@ export class TransportPool {
     this.retireIfUnused(entry);
   }
 
-  /** The live entry for an endpoint id, if any. */
-  get(id: string): EndpointTransports | undefined {
-    return this.entries.get(id);
+  /** The live entry for a pool key (an endpoint id for plaintext, see `transportKey`), if any. */
+  get(key: string): EndpointTransports | undefined {
+    return this.entries.get(key);
   }
 
   /** Closes every connection at once and waits for graceful closes in progress. */
@@ -172,11 +229,12 @@ export class TransportPool {
     await Promise.all([...all.map((e) => e.close(false)), ...this.closing]);
   }
 
-  private entry(endpoint: Endpoint): EndpointTransports {
-    let entry = this.entries.get(endpoint.id);
+  private entry(endpoint: Endpoint, tls: ClientTls | undefined): EndpointTransports {
+    const key = tls === undefined ? endpoint.id : transportKey(endpoint, tls);
+    let entry = this.entries.get(key);
     if (!entry) {
-      entry = new EndpointTransports(this, endpoint, this.options);
-      this.entries.set(endpoint.id, entry);
+      entry = new EndpointTransports(this, endpoint, this.options, tls);
+      this.entries.set(key, entry);
     }
     return entry;
   }

@@ -5,18 +5,23 @@
  * to the listeners it is given and those its targets name later (`watchListener`), and what they
  * reference.
  */
-import { listenerResourceName, XdsClient, type ListenerStatus, type NackInfo, type XdsBootstrap, type XdsUpdate } from '@xmesh/discovery';
+import { listenerResourceName, XdsClient, type FileWatcherConfig, type ListenerStatus, type NackInfo, type XdsBootstrap, type XdsUpdate } from '@xmesh/discovery';
 import { MeshError, systemClock, type Clock, type TimerHandle } from '@xmesh/core';
 import type { MeshSnapshot } from '@xmesh/xds';
 
 /** Envoy's default `ConfigSource.initial_fetch_timeout`. */
 export const DEFAULT_INITIAL_FETCH_TIMEOUT_MS = 15_000;
 
-/** The ADS stream came up (its first response) or went down (with why, and when it retries). */
+/**
+ * The ADS stream came up (its channel connected, or its first response; `server` it went to) or went down
+ * (with why, when it retries, and the bootstrap server it retries with, gRFC A71).
+ */
 export interface XdsConnectionEvent {
   readonly connected: boolean;
   readonly error?: string;
   readonly retryInMs?: number;
+  readonly server?: string;
+  readonly nextServer?: string;
 }
 
 export interface XdsSourceOptions {
@@ -63,6 +68,8 @@ export interface XdsSource extends XdsListeners {
   readonly first: MeshSnapshot;
   /** Where `first` came from: the bootstrap's on-disk cache (the control plane had not answered yet) or the control plane. */
   readonly origin: 'cache' | 'control-plane';
+  /** The bootstrap's certificate provider instances (gRFC A29), for TLS contexts that name them. */
+  readonly certificateProviders: Readonly<Record<string, FileWatcherConfig>>;
   /** Applies every later snapshot with `apply`; returns nothing, errors go to `onRejected`. */
   follow(apply: (snapshot: MeshSnapshot) => Promise<unknown>, onRejected: (error: Error) => void): void;
   close(): Promise<void>;
@@ -70,6 +77,8 @@ export interface XdsSource extends XdsListeners {
 
 /** An ADS client opened but maybe not yet ready; `close()` before the first snapshot rejects `ready()`. */
 export interface PendingXdsSource extends XdsListeners {
+  /** The bootstrap's certificate provider instances (gRFC A29), known at once. */
+  readonly certificateProviders: Readonly<Record<string, FileWatcherConfig>>;
   /**
    * Resolves with the source once the first snapshot arrived (from the control plane or the bootstrap's
    * cache); rejects with XMESH_TIMEOUT after the initial fetch timeout, XMESH_CLOSED after `close()`.
@@ -137,6 +146,7 @@ export function openXdsSource(bootstrap: XdsBootstrap | string | undefined, opti
         ...targets,
         first,
         origin: connected ? 'control-plane' : 'cache',
+        certificateProviders: client.bootstrap.certificateProviders,
         follow(apply, onRejected) {
           client.onSnapshot((snapshot) => {
             if (snapshot !== first) apply(snapshot).catch(onRejected);
@@ -148,7 +158,7 @@ export function openXdsSource(bootstrap: XdsBootstrap | string | undefined, opti
   });
   ready.catch(() => undefined);
   client.start();
-  return { ...targets, ready: () => ready, close };
+  return { ...targets, certificateProviders: client.bootstrap.certificateProviders, ready: () => ready, close };
 }
 
 /** Connects with `bootstrap` (see openXdsSource) and waits for the first snapshot. */

@@ -4,19 +4,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { isMeshError, type MeshError } from '@xmesh/core';
 import { encodeFrame, FrameDecoder } from './framing.js';
-
-/** Splits `bytes` at the given cut points (any order, duplicates allowed). */
-function chunk(bytes: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let start = 0;
-  for (const p of points) {
-    out.push(bytes.subarray(start, p));
-    start = p;
-  }
-  out.push(bytes.subarray(start));
-  return out;
-}
+import { chunk } from './testing/chunks.js';
 
 test('random frames in random chunkings decode to the same messages', () => {
   fc.assert(

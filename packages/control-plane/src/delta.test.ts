@@ -100,10 +100,12 @@ describe('control plane, delta', () => {
       await until(() => snapshots.length === 2);
       assert.deepEqual(Object.keys(snapshots[1]!.clusters), ['a'], 'b is no longer referenced, so no longer in the snapshot');
 
-      // The client's unsubscribe follows its ACK on the stream; give the server a moment to read it.
-      await new Promise((r) => setTimeout(r, 200));
+      // The client's unsubscribe follows its ACK on the stream: wait until the server has read it
+      // (its subscription for this client no longer names b), however long a busy machine takes.
+      await until(() => edsSubscription(plane, 'delta-client')?.includes('a') === true && !edsSubscription(plane, 'delta-client')!.includes('b'));
       const before = responses.length;
       plane.setSnapshot('v3', echoResources({ endpoints: { a: [1001], b: [3003] }, split: { a: 1 } }));
+      // An unsubscribed resource's change must not be sent; a sent one would arrive within moments.
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(responses.length, before, 'b was unsubscribed: its endpoint change is not sent');
     } finally {
@@ -150,6 +152,16 @@ describe('control plane, delta', () => {
     }
   });
 });
+
+/** The EDS resource names `plane`'s delta session for `nodeId` holds subscribed, if it has one (test introspection). */
+function edsSubscription(plane: ControlPlane, nodeId: string): string[] | undefined {
+  type Session = { nodeId: string; types?: Map<string, { subscription: { names: Set<string> } }> };
+  for (const session of (plane as unknown as { sessions: Set<Session> }).sessions) {
+    const names = session.nodeId === nodeId ? session.types?.get(E)?.subscription.names : undefined;
+    if (names !== undefined) return [...names];
+  }
+  return undefined;
+}
 
 async function until(cond: () => boolean, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;

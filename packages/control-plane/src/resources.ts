@@ -17,12 +17,14 @@ export interface ServedResource {
 /** One encoded snapshot: resources by type URL, then by name. */
 export interface ServedSnapshot {
   readonly version: string;
+  /** The version of the snapshot set, when resources put on top of it made `version` differ. */
+  readonly baseVersion?: string;
   readonly byType: ReadonlyMap<string, ReadonlyMap<string, ServedResource>>;
 }
 
 /**
  * Accepts a list of resources with `@type`, `{resources: [...]}`, or an Envoy bootstrap
- * (`static_resources.listeners/clusters`, given `@type` here); returns the flat list.
+ * (`static_resources.listeners/clusters/secrets`, given `@type` here); returns the flat list.
  */
 export function resourceList(input: unknown): unknown[] {
   if (Array.isArray(input)) return input;
@@ -33,7 +35,8 @@ export function resourceList(input: unknown): unknown[] {
     if (sr && typeof sr === 'object') {
       const listeners = (Array.isArray(sr['listeners']) ? sr['listeners'] : []).map((l) => withType(l, TypeUrl.Listener));
       const clusters = (Array.isArray(sr['clusters']) ? sr['clusters'] : []).map((c) => withType(c, TypeUrl.Cluster));
-      return [...listeners, ...clusters];
+      const secrets = (Array.isArray(sr['secrets']) ? sr['secrets'] : []).map((c) => withType(c, TypeUrl.Secret));
+      return [...listeners, ...clusters, ...secrets];
     }
     if ('@type' in obj) return [obj];
   }

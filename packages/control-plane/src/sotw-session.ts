@@ -1,10 +1,11 @@
 /**
  * One state-of-the-world ADS stream. Per type: the subscription, the last nonce sent (requests with
  * another non-empty nonce are stale and ignored), and the content last sent, so a new snapshot is
- * pushed only for the types whose selected resources changed.
+ * pushed only for the types whose selected resources changed; at most one response per type is on its
+ * way (see SessionBase).
  */
 import type { DiscoveryRequest, DiscoveryResponse } from '@xmesh/discovery';
-import { SessionBase, type SessionHost } from './session.js';
+import { SessionBase, emptyOutbox, type Outbox, type SendResponse, type SessionHost } from './session.js';
 import { Subscription, allowsLegacyWildcard } from './subscription.js';
 import { shortType } from './events.js';
 
@@ -14,6 +15,7 @@ interface TypeState {
   /** `name@version,...` of the last response; undefined before the first. */
   lastSentKey: string | undefined;
   ackedVersion: string;
+  readonly outbox: Outbox;
 }
 
 export class SotwSession extends SessionBase {
@@ -23,7 +25,7 @@ export class SotwSession extends SessionBase {
     streamId: number,
     peer: string,
     host: SessionHost,
-    private readonly send: (response: DiscoveryResponse) => void,
+    private readonly send: SendResponse<DiscoveryResponse>,
   ) {
     super(streamId, 'sotw', peer, host);
   }
@@ -36,7 +38,8 @@ export class SotwSession extends SessionBase {
     let state = this.types.get(typeUrl);
     const isNew = state === undefined;
     if (!state) {
-      state = { subscription: new Subscription(), lastNonce: '', lastSentKey: undefined, ackedVersion: '' };
+      this.admitType(typeUrl);
+      state = { subscription: new Subscription(), lastNonce: '', lastSentKey: undefined, ackedVersion: '', outbox: emptyOutbox() };
       this.types.set(typeUrl, state);
     }
     // A type's first request on this stream may carry a nonce from an earlier server: not stale, just unknown.
@@ -47,11 +50,39 @@ export class SotwSession extends SessionBase {
     if (!isNew && nonce !== '') this.reportAckOrNack(typeUrl, state, req, nonce);
 
     const changed = this.updateSubscription(state.subscription, typeUrl, req.resource_names ?? [], isNew);
+    this.checkNames(typeUrl, state.subscription.names.size);
     this.push(typeUrl, state, isNew || changed);
   }
 
   onSnapshot(): void {
     for (const [typeUrl, state] of this.types) this.push(typeUrl, state, false);
+  }
+
+  /**
+   * LDS and CDS responses carry the whole subscribed set; other types only the changed resources
+   * this stream subscribes to (the protocol lets RDS and EDS responses omit unchanged ones).
+   */
+  onResourcesChanged(typeUrl: string, names: readonly string[]): void {
+    const state = this.types.get(typeUrl);
+    if (state === undefined || !names.some((n) => state.subscription.covers(n))) return;
+    if (allowsLegacyWildcard(typeUrl)) {
+      this.push(typeUrl, state, false);
+      return;
+    }
+    // The client now holds a mix of responses: the next whole-set push resends the whole set (a push deferred
+    // behind a response still being written is one, and covers these changes).
+    state.lastSentKey = undefined;
+    if (this.deferPush(state.outbox, false)) return;
+    const snapshot = this.host.snapshotFor(this.nodeId);
+    const all = snapshot?.byType.get(typeUrl);
+    if (!snapshot || !all) return;
+    const selected = names.filter((n) => state.subscription.covers(n)).map((n) => all.get(n)).filter((r) => r !== undefined);
+    if (selected.length === 0) return;
+    const nonce = this.nextNonce();
+    state.lastNonce = nonce;
+    const response: DiscoveryResponse = { version_info: snapshot.version, resources: selected.map((r) => r.any), type_url: typeUrl, nonce, control_plane: { identifier: this.host.identifier } };
+    this.sendFrom(state.outbox, this.send, response, (deferredForce) => this.push(typeUrl, state, deferredForce));
+    this.host.emit('response', { ...this.info(), typeUrl, version: snapshot.version, nonce, resources: selected.map((r) => r.name), removed: [] });
   }
 
   private reportAckOrNack(typeUrl: string, state: TypeState, req: DiscoveryRequest, nonce: string): void {
@@ -85,6 +116,7 @@ export class SotwSession extends SessionBase {
 
   /** Sends the selected resources when forced (new or changed subscription) or when they differ from the last response. */
   private push(typeUrl: string, state: TypeState, force: boolean): void {
+    if (this.deferPush(state.outbox, force)) return;
     const snapshot = this.host.snapshotFor(this.nodeId);
     if (!snapshot) return;
     // A named-only server does not answer a request that names nothing (a wildcard one).
@@ -95,13 +127,14 @@ export class SotwSession extends SessionBase {
     const nonce = this.nextNonce();
     state.lastNonce = nonce;
     state.lastSentKey = key;
-    this.send({
+    const response: DiscoveryResponse = {
       version_info: snapshot.version,
       resources: selected.map((r) => r.any),
       type_url: typeUrl,
       nonce,
       control_plane: { identifier: this.host.identifier },
-    });
+    };
+    this.sendFrom(state.outbox, this.send, response, (deferredForce) => this.push(typeUrl, state, deferredForce));
     this.host.emit('response', {
       ...this.info(), typeUrl, version: snapshot.version, nonce, resources: selected.map((r) => r.name), removed: [],
     });

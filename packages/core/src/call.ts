@@ -26,19 +26,29 @@ export interface CallContext {
 export interface PickInput {
   /** Hash for consistent-hash balancers, computed from the route's `hash_policy`; undefined when none applies. */
   readonly hash: bigint | undefined;
-  /** Endpoint ids tried earlier in this call, to prefer a different host on retry. */
-  readonly tried: ReadonlySet<string> | undefined;
+  /**
+   * 0 for a call's first host selection; n > 0 when the selection is made again for the n-th time
+   * because a retry host predicate rejected the host chosen before (Envoy's
+   * `chooseHost(hash, attempt)`): hash balancers then move off the hashed host, others pick again.
+   */
+  readonly selectionAttempt: number;
 }
 
 /**
  * The result of `Picker.pick()`: a strict discriminated union.
- * - `complete`: use this endpoint; call `done` exactly once when the call ends.
+ * - `complete`: use this endpoint; call `done` exactly once when the call ends, or `undo` (when
+ *   set) if the call will not go to it after all (a retry host predicate rejected it).
  * - `queue`: no decision yet (e.g. endpoints still resolving); wait for the next picker.
  * - `fail`: fail this call now with `error`.
  * - `drop`: the call was dropped by policy (drop_overloads); fail without retry.
  */
 export type PickResult =
-  | { readonly type: 'complete'; readonly endpoint: Endpoint; readonly done: ((outcome: CallOutcome) => void) | undefined }
+  | {
+      readonly type: 'complete';
+      readonly endpoint: Endpoint;
+      readonly done: ((outcome: CallOutcome) => void) | undefined;
+      readonly undo: (() => void) | undefined;
+    }
   | { readonly type: 'queue' }
   | { readonly type: 'fail'; readonly error: MeshError }
   | { readonly type: 'drop'; readonly error: MeshError };

@@ -22,6 +22,13 @@ export const ErrorCode = {
   CLOSED: 'XMESH_CLOSED',
   /** DNS resolution of an upstream host failed; the last good answer stays in use. */
   DNS_FAILED: 'XMESH_DNS_FAILED',
+  /**
+   * The TLS handshake with the upstream failed: its certificate is expired, not from a trusted CA, or matches no
+   * SAN matcher, or it refused ours. A connect failure for retries (`connect-failure`) and outlier detection.
+   */
+  TLS_HANDSHAKE_FAILED: 'XMESH_TLS_HANDSHAKE_FAILED',
+  /** The service registry (etcd) cannot be reached or refused an operation; clients keep their last good endpoints. */
+  REGISTRY_UNAVAILABLE: 'XMESH_REGISTRY_UNAVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -87,6 +94,8 @@ const DEFAULT_GRPC: Record<ErrorCode, GrpcStatus> = {
   XMESH_MESSAGE_TOO_LARGE: GrpcStatus.RESOURCE_EXHAUSTED,
   XMESH_CLOSED: GrpcStatus.UNAVAILABLE,
   XMESH_DNS_FAILED: GrpcStatus.UNAVAILABLE,
+  XMESH_TLS_HANDSHAKE_FAILED: GrpcStatus.UNAVAILABLE,
+  XMESH_REGISTRY_UNAVAILABLE: GrpcStatus.UNAVAILABLE,
 };
 
 const DEFAULT_HTTP: Record<ErrorCode, number> = {
@@ -107,6 +116,8 @@ const DEFAULT_HTTP: Record<ErrorCode, number> = {
   XMESH_MESSAGE_TOO_LARGE: 413,
   XMESH_CLOSED: 503,
   XMESH_DNS_FAILED: 503,
+  XMESH_TLS_HANDSHAKE_FAILED: 503,
+  XMESH_REGISTRY_UNAVAILABLE: 503,
 };
 
 const BRAND = Symbol.for('xmesh.MeshError');

@@ -6,3 +6,6 @@ export { FixedSource } from './fixed-source.js';
 export { DnsSource, type DnsMode } from './dns/dns-source.js';
 export { lookupHost, selectFamily, type LookupAnswer } from './dns/lookup.js';
 export * from './ads/index.js';
+export * from './registry/index.js';
+export { ZooKeeperSource } from './zookeeper/zookeeper-source.js';
+export { providerEndpoint, providerEndpoints, type ProviderFilter } from './zookeeper/provider-url.js';

@@ -1,5 +1,6 @@
 import { ConnectionBackoff } from '@xmesh/core';
 import { ConnectivityState, type ConnectivityStateValue } from './connectivity.js';
+import type { LeanConnector } from './connector.js';
 import { LeanSession, type SessionOwner } from './lean-session.js';
 import type { LeanTransportOptions } from './options.js';
 import { GrpcStatus } from './status.js';
@@ -38,6 +39,7 @@ export class EndpointSessions implements SessionOwner {
     readonly port: number,
     private readonly options: LeanTransportOptions,
     private readonly onStateChange: (state: ConnectivityStateValue) => void,
+    private readonly connector?: LeanConnector,
   ) {
     this.backoff = new ConnectionBackoff(options.backoff);
   }
@@ -69,6 +71,15 @@ export class EndpointSessions implements SessionOwner {
       else session.destroy(null);
     }
     this.refreshState();
+  }
+
+  /**
+   * Drains every ready session (in-flight streams finish, new calls open new connections): after the connector's
+   * certificates changed, so new connections present the new ones. Connecting sessions complete and serve as usual.
+   */
+  drainSessions(): void {
+    if (this.shutdown) return;
+    for (const session of [...this.sessions]) if (session.ready) session.drain();
   }
 
   /** Sessions open now (connecting, ready or draining). */
@@ -158,7 +169,7 @@ export class EndpointSessions implements SessionOwner {
   private openSession(): void {
     this.connecting++;
     this.opened++;
-    const session = new LeanSession(this, this.host, this.port, this.options, this.backoff.connectTimeoutMs());
+    const session = new LeanSession(this, this.host, this.port, this.options, this.backoff.connectTimeoutMs(), this.connector);
     this.sessions.push(session);
     this.refreshState();
   }

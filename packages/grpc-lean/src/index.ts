@@ -1,4 +1,5 @@
 export { LeanChannel } from './lean-channel.js';
+export type { LeanConnector } from './connector.js';
 export { LeanStream, UnaryFastCall, TOO_MANY_RESPONSES, NO_RESPONSE, type LeanStreamHandler, type UnaryCallback, type UnaryReceiver } from './fast-calls.js';
 export { LeanCall, toGrpcMetadata, type GrpcJsCall } from './lean-call.js';
 export { LeanCallError } from './call-error.js';

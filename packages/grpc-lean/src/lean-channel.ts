@@ -3,6 +3,7 @@ import type { ChannelInterface } from '@grpc/grpc-js';
 import { endpointId, type Endpoint } from '@xmesh/core';
 import { ACCEPT_ENCODING } from '@xmesh/codec';
 import { ConnectivityState, type ConnectivityStateValue } from './connectivity.js';
+import type { LeanConnector } from './connector.js';
 import { EndpointSessions } from './endpoint-sessions.js';
 import { LeanStream, UnaryFastCall, type LeanStreamHandler, type UnaryCallback, type UnaryReceiver } from './fast-calls.js';
 import { deadlineToEpochMs, encodeGrpcTimeout, type DeadlineInput } from './grpc-timeout.js';
@@ -23,7 +24,7 @@ type ChannelzRef = ReturnType<ChannelInterface['getChannelzRef']>;
 type StateWatcher = { state: ConnectivityStateValue; callback: (error?: Error) => void; timer: NodeJS.Timeout | null };
 
 /**
- * A gRPC channel to one endpoint over node:http2 (plaintext, h2c).
+ * A gRPC channel to one endpoint over node:http2: plaintext (h2c), or TLS through a `LeanConnector`.
  *
  * Two ways in:
  * - grpc-js `ChannelInterface`: pass it as `channelOverride` to a grpc-js
@@ -36,6 +37,7 @@ export class LeanChannel implements ChannelInterface, RequestHeaderSource {
   private readonly pool: EndpointSessions;
   private readonly authority: string;
   private readonly contentEncoding: string | undefined;
+  private readonly scheme: 'http' | 'https';
   private readonly watchers = new Set<StateWatcher>();
   private readonly channelzRef: ChannelzRef;
   private callCount = 0;
@@ -43,21 +45,24 @@ export class LeanChannel implements ChannelInterface, RequestHeaderSource {
   /** Header sources for calls that name another `:authority` (e.g. a mesh's logical service name). */
   private readonly authoritySources = new Map<string, AuthorityHeaderSource>();
 
+  /** `connector`, when given, opens each connection (TLS): requests then carry `:scheme: https`. */
   constructor(
     private readonly target: string,
     options?: LeanChannelOptions,
+    connector?: LeanConnector,
   ) {
     this.options = resolveLeanOptions(options);
     const { host, port } = parseTarget(target);
     this.authority = this.options.authority ?? endpointId(host, port);
     this.contentEncoding = this.options.sendCompression === 'gzip' ? 'gzip' : undefined;
-    this.pool = new EndpointSessions(host, port, this.options, (state) => this.notifyWatchers(state));
+    this.scheme = connector === undefined ? 'http' : 'https';
+    this.pool = new EndpointSessions(host, port, this.options, (state) => this.notifyWatchers(state), connector);
     this.channelzRef = { kind: 'channel', id: 0, name: `grpc-lean:${target}` } as ChannelzRef;
   }
 
   /** The channel to one mesh endpoint (`host:port`, IPv6 bracketed), as the client's transport pool keys it. */
-  static forEndpoint(endpoint: Pick<Endpoint, 'host' | 'port'>, options?: LeanChannelOptions): LeanChannel {
-    return new LeanChannel(endpointId(endpoint.host, endpoint.port), options);
+  static forEndpoint(endpoint: Pick<Endpoint, 'host' | 'port'>, options?: LeanChannelOptions, connector?: LeanConnector): LeanChannel {
+    return new LeanChannel(endpointId(endpoint.host, endpoint.port), options, connector);
   }
 
   /**
@@ -92,6 +97,11 @@ export class LeanChannel implements ChannelInterface, RequestHeaderSource {
 
   close(): void {
     this.pool.close();
+  }
+
+  /** Drains the open connections: in-flight calls finish on them, later calls open new ones (see EndpointSessions.drainSessions). */
+  drainConnections(): void {
+    this.pool.drainSessions();
   }
 
   getTarget(): string {
@@ -158,7 +168,7 @@ export class LeanChannel implements ChannelInterface, RequestHeaderSource {
   private buildHeaders(path: string, deadlineMs: number, encodedMetadata: OutgoingHttpHeaders | null, authority = this.authority): OutgoingHttpHeaders {
     const headers: OutgoingHttpHeaders = {
       ':method': 'POST',
-      ':scheme': 'http',
+      ':scheme': this.scheme,
       ':authority': authority,
       ':path': path,
       'content-type': 'application/grpc',

@@ -1,6 +1,7 @@
 import { connect as http2Connect, constants as h2, type ClientHttp2Session } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { endpointId } from '@xmesh/core';
+import type { LeanConnector } from './connector.js';
 import type { LeanTransportOptions } from './options.js';
 
 /** What a session reports to the pool that owns it. */
@@ -33,11 +34,12 @@ export class LeanSession {
     port: number,
     private readonly options: LeanTransportOptions,
     connectTimeoutMs: number,
+    connector?: LeanConnector,
   ) {
-    const authority = `http://${endpointId(host, port)}`;
+    const authority = `${connector === undefined ? 'http' : 'https'}://${endpointId(host, port)}`;
     this.http2 = http2Connect(authority, {
       settings: { enablePush: false },
-      createConnection: () => netConnect({ host, port, noDelay: true }),
+      createConnection: connector === undefined ? () => netConnect({ host, port, noDelay: true }) : () => connector.connect(host, port),
     });
     this.connectTimer = setTimeout(onConnectTimeout, connectTimeoutMs, this);
     this.connectTimer.unref();

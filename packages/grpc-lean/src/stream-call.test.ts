@@ -53,6 +53,10 @@ describe('stream calls against a raw HTTP/2 server', () => {
       stream.on('data', () => {});
       stream.on('error', () => {});
       switch (path) {
+        case '/t/stalled':
+          // Headers, then nothing: only the caller's deadline can end the call, however late its timer runs.
+          stream.respond(GRPC_HEADERS);
+          return;
         case '/t/trailers-only':
           stream.respond({ ...GRPC_HEADERS, 'grpc-status': '5', 'grpc-message': 'no%20such%20thing' }, { endStream: true });
           return;
@@ -131,15 +135,18 @@ describe('stream calls against a raw HTTP/2 server', () => {
 
   test('the local deadline cancels a slow call', async () => {
     const started = Date.now();
-    const outcome = await unary(channel, '/t/slow', Date.now() + 50);
+    const outcome = await unary(channel, '/t/stalled', Date.now() + 50);
     assert.equal(outcome.code, GrpcStatus.DEADLINE_EXCEEDED);
-    assert.ok(Date.now() - started < 280, `took ${Date.now() - started} ms`);
+    // The server never answers: the bound only tells a deadline that fired from one that did not.
+    assert.ok(Date.now() - started < 5_000, `took ${Date.now() - started} ms`);
   });
 
   test('keepalive pings go out at grpc.keepalive_time_ms', async () => {
+    // Pings every 50 ms: two arrive in about 100 ms; a busy machine only delays them.
     const before = pings;
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.ok(pings - before >= 2, `saw ${pings - before} pings`);
+    const started = Date.now();
+    while (pings - before < 2 && Date.now() - started < 10_000) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(pings - before >= 2, `saw ${pings - before} pings in ${Date.now() - started} ms`);
   });
 });
 
@@ -149,7 +156,8 @@ describe('connection failures', () => {
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const port = (probe.address() as AddressInfo).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const channel = new LeanChannel(`127.0.0.1:${port}`, { 'grpc.initial_reconnect_backoff_ms': 200 });
+    // A 2 s back-off (1.6–2.4 s with jitter): a call that waited for it could not end within 1 s.
+    const channel = new LeanChannel(`127.0.0.1:${port}`, { 'grpc.initial_reconnect_backoff_ms': 2_000 });
     try {
       const first = await unary(channel, '/x');
       assert.equal(first.code, GrpcStatus.UNAVAILABLE);
@@ -158,8 +166,8 @@ describe('connection failures', () => {
       const started = Date.now();
       const fastFail = await unary(channel, '/x');
       assert.equal(fastFail.code, GrpcStatus.UNAVAILABLE);
-      assert.ok(Date.now() - started < 50, 'calls fail fast during backoff');
-      await new Promise<void>((resolve) => channel.watchConnectivityState(ConnectivityState.TRANSIENT_FAILURE, Date.now() + 2000, () => resolve()));
+      assert.ok(Date.now() - started < 1_000, `calls fail fast during backoff (${Date.now() - started} ms)`);
+      await new Promise<void>((resolve) => channel.watchConnectivityState(ConnectivityState.TRANSIENT_FAILURE, Date.now() + 10_000, () => resolve()));
       assert.equal(channel.getConnectivityState(false), ConnectivityState.IDLE);
     } finally {
       channel.close();

@@ -3,8 +3,13 @@
  * While retries remain possible it keeps the chunks it relayed (up to `limit` bytes, Envoy's
  * buffer-limit rule), so a retry's upstream stream gets the body again from the start and then
  * the rest as it arrives. Past the limit, or without a retry policy, nothing is kept.
+ *
+ * A gRPC request body goes through a `GrpcFrameMeter`: a message whose length prefix is over the
+ * limit stops the relay and terminates the request (RESOURCE_EXHAUSTED) before any of it is sent.
  */
 import type { Readable, Writable } from 'node:stream';
+import { MeshError } from '@xmesh/core';
+import { GrpcFrameMeter } from './grpc-frame-meter.js';
 
 /** Envoy's default `per_connection_buffer_limit_bytes`. */
 export const DEFAULT_REPLAY_LIMIT = 1024 * 1024;
@@ -21,8 +26,15 @@ function onSourceEnd(this: RelayedSource): void {
   this[RELAY].sourceEnded();
 }
 
+/** Who a relay reports an oversized gRPC request message to (the downstream). */
+export interface RelayOwner {
+  terminate(error: MeshError): void;
+}
+
 export class BodyRelay {
   private kept: Buffer[] | undefined;
+  private readonly meter: GrpcFrameMeter | undefined;
+  private stopped = false;
   private keptBytes = 0;
   private ended = false;
   private started = false;
@@ -34,13 +46,16 @@ export class BodyRelay {
   /**
    * @param keep keep chunks for a replay (the route has a retry policy)
    * @param limit bytes kept at most; beyond it the body can no longer be replayed
+   * @param grpc the owner and message size limit of a gRPC request body, whose framing is metered
    */
   constructor(
     private readonly source: Readable,
     keep: boolean,
     private readonly limit: number = DEFAULT_REPLAY_LIMIT,
+    private readonly grpc: { readonly owner: RelayOwner; readonly maxMessageBytes: number } | undefined = undefined,
   ) {
     this.kept = keep ? [] : undefined;
+    this.meter = grpc === undefined ? undefined : new GrpcFrameMeter(grpc.maxMessageBytes);
   }
 
   /** True while a new attempt can still be sent the whole body. */
@@ -53,7 +68,7 @@ export class BodyRelay {
    * body ended. Returns false (and sends nothing) when the body can no longer be replayed.
    */
   attach(sink: Writable): boolean {
-    if (!this.replayable) return false;
+    if (!this.replayable || this.stopped) return false;
     const previous = this.sink;
     if (previous !== undefined) previous.off('drain', this.resume);
     this.sink = sink;
@@ -79,6 +94,14 @@ export class BodyRelay {
   }
 
   relay(chunk: Buffer): void {
+    if (this.stopped) return;
+    if (this.meter !== undefined && this.meter.scan(chunk) >= 0) {
+      this.stopped = true;
+      this.kept = undefined;
+      this.sink = undefined;
+      this.grpc!.owner.terminate(new MeshError('XMESH_MESSAGE_TOO_LARGE', `request message larger than ${this.meter.limit} bytes`));
+      return;
+    }
     const kept = this.kept;
     if (kept !== undefined) {
       this.keptBytes += chunk.length;

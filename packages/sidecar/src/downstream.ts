@@ -2,18 +2,27 @@
  * The client side of one proxied request, over HTTP/2 (a server stream) or HTTP/1.1 (req/res).
  * The forwarders write the upstream's response through this interface, so each upstream protocol
  * is written once for both downstream protocols.
+ *
+ * A downstream also keeps the request's own timers, as Envoy's connection manager does per stream:
+ * the stream idle timeout (node's per-stream/per-socket timer, refreshed by traffic either way),
+ * and `request_timeout` / `max_stream_duration` (entries on the mesh's deadline scheduler, only
+ * when configured). When one fires the request is terminated: the upstream attempt is cancelled and
+ * the client gets a local reply, or a reset once response headers went out.
  */
 import { constants, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable, Writable } from 'node:stream';
-import type { MeshError } from '@xmesh/core';
-import { localReply } from '@xmesh/client';
+import { MeshError } from '@xmesh/core';
+import { localReply, type MeshState } from '@xmesh/client';
 import type { BodyRelay } from './body-relay.js';
+import { MAX_TIMER_MS } from './session-guard.js';
 
 /** Told when the client goes away mid-request (the pipeline attempt, or the forwarder once it runs). */
 export interface DownstreamAbortHandler {
   downstreamAborted(): void;
 }
+
+type DeadlineScheduler = NonNullable<MeshState['services']>['deadlines'];
 
 export interface Downstream {
   /** True when the request is gRPC (`content-type: application/grpc*`). */
@@ -38,8 +47,11 @@ export interface Downstream {
   readonly headersSent: boolean;
   /** True once the client went away or the response completed. */
   readonly closed: boolean;
-  /** Sends response headers (`:status` included); `endStream` for a response without body or trailers. */
-  respond(headers: OutgoingHttpHeaders, endStream: boolean): void;
+  /**
+   * Sends response headers (`:status` included); `endStream` for a response without body or trailers.
+   * False when the headers cannot be sent to this client (invalid for its protocol): nothing went out.
+   */
+  respond(headers: OutgoingHttpHeaders, endStream: boolean): boolean;
   /** Ends the response, with trailers when given. */
   finish(trailers: OutgoingHttpHeaders | undefined): void;
   /** Replies locally for a mesh error (`decorate` may add to the reply's headers), or resets the stream when headers already went out. */
@@ -48,6 +60,12 @@ export interface Downstream {
   abort(): void;
   /** Sets who is told, once, if the client goes away before the response completed (one at a time; replaces the previous). */
   onAbort(handler: DownstreamAbortHandler | undefined): void;
+  /** The proxy ends the request itself (a timeout, a limit): the upstream attempt is cancelled, then `reject(error)`. */
+  terminate(error: MeshError): void;
+  /** Replaces the stream idle timeout (a route's `idle_timeout`); 0 disables it. */
+  setIdleTimeout(ms: number): void;
+  /** Arms `request_timeout` (until the request body ended) and `max_stream_duration` (0 = none) on `deadlines`. */
+  armDeadlines(deadlines: DeadlineScheduler, now: number, requestTimeoutMs: number, maxStreamDurationMs: number): void;
 }
 
 /** Request headers that are not forwarded (connection-specific, RFC 9113 §8.2.2). */
@@ -55,6 +73,89 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-aliv
 
 export function isGrpcContentType(value: string | string[] | undefined): boolean {
   return typeof value === 'string' && value.startsWith('application/grpc');
+}
+
+/** Envoy's wording for the connection manager's own timeouts (HTTP 408, gRPC DEADLINE_EXCEEDED). */
+const STREAM_IDLE_TIMEOUT = 'stream timeout';
+const REQUEST_TIMEOUT = 'request timeout';
+const STREAM_DURATION_TIMEOUT = 'downstream duration timeout';
+
+function timeoutError(message: string): MeshError {
+  return new MeshError('XMESH_TIMEOUT', message, { httpStatus: 408 });
+}
+
+/** Response headers the client's protocol cannot carry (or a response that may not be sent now). */
+function unsendable(cause: unknown): MeshError {
+  return new MeshError('XMESH_UPSTREAM_PROTOCOL', `upstream response cannot be sent to the client: ${(cause as Error).message}`, { cause });
+}
+
+/** Shared by both protocols: the abort handler, the scheduler-kept deadlines, termination. */
+abstract class BaseDownstream {
+  relay: BodyRelay | undefined = undefined;
+  decorated = false;
+  upstreamPath: string | undefined = undefined;
+  upstreamAuthority: string | undefined = undefined;
+  protected abortHandler: DownstreamAbortHandler | undefined = undefined;
+  protected done = false;
+  /** DeadlineEntry: the earlier of the request and stream deadlines, on `scheduler`. */
+  deadlineDue = Infinity;
+  deadlineSlot = -1;
+  private scheduler: DeadlineScheduler | undefined = undefined;
+  private requestDue = Infinity;
+  private streamDue = Infinity;
+
+  abstract readonly body: Readable;
+  abstract reject(error: MeshError, decorate?: (headers: OutgoingHttpHeaders) => void): void;
+  protected abstract requestComplete(): boolean;
+
+  onAbort(handler: DownstreamAbortHandler | undefined): void {
+    this.abortHandler = handler;
+  }
+
+  terminate(error: MeshError): void {
+    if (this.done) return;
+    const handler = this.abortHandler;
+    this.abortHandler = undefined;
+    handler?.downstreamAborted();
+    this.reject(error);
+  }
+
+  armDeadlines(deadlines: DeadlineScheduler, now: number, requestTimeoutMs: number, maxStreamDurationMs: number): void {
+    if (requestTimeoutMs > 0 && !this.requestComplete()) {
+      this.requestDue = now + requestTimeoutMs;
+      this.body.once('end', () => this.requestEnded());
+    }
+    if (maxStreamDurationMs > 0) this.streamDue = now + maxStreamDurationMs;
+    const due = Math.min(this.requestDue, this.streamDue);
+    if (due === Infinity) return;
+    this.scheduler = deadlines;
+    deadlines.schedule(this, due);
+  }
+
+  /** @internal A deadline passed (DeadlineScheduler). */
+  onDeadline(): void {
+    if (this.deadlineDue === this.requestDue) this.terminate(timeoutError(REQUEST_TIMEOUT));
+    else this.terminate(timeoutError(STREAM_DURATION_TIMEOUT));
+  }
+
+  protected idleTimedOut(): void {
+    this.terminate(timeoutError(STREAM_IDLE_TIMEOUT));
+  }
+
+  /** The stream is over: its deadlines go. */
+  protected released(): void {
+    this.scheduler?.cancel(this);
+    this.scheduler = undefined;
+  }
+
+  private requestEnded(): void {
+    if (this.requestDue === Infinity) return;
+    this.requestDue = Infinity;
+    const scheduler = this.scheduler;
+    if (scheduler === undefined || this.deadlineSlot < 0) return;
+    scheduler.cancel(this);
+    if (this.streamDue !== Infinity) scheduler.schedule(this, this.streamDue);
+  }
 }
 
 /** The downstream a server stream or response belongs to: its events reach it through shared listeners. */
@@ -65,50 +166,71 @@ function onWantTrailers(this: DownstreamStream): void {
   this[DOWNSTREAM].sendTrailers();
 }
 
-/** Response options; node:http2 copies them, so one frozen object serves every response. */
-const RESPOND_ENDED = Object.freeze({ endStream: true, waitForTrailers: false });
-const RESPOND_OPEN = Object.freeze({ endStream: false, waitForTrailers: true });
-
 function onStreamClose(this: DownstreamStream): void {
   this[DOWNSTREAM].streamClosed();
 }
 
-export class H2Downstream implements Downstream {
+function onStreamTimeout(this: DownstreamStream): void {
+  this[DOWNSTREAM].streamIdle();
+}
+
+/** How long a client may keep sending a request whose response is complete (see `H2Downstream.complete`). */
+const HALF_CLOSED_GRACE_MS = 1000;
+
+/** Response options; node:http2 copies them, so one frozen object serves every response. */
+const RESPOND_ENDED = Object.freeze({ endStream: true, waitForTrailers: false });
+const RESPOND_OPEN = Object.freeze({ endStream: false, waitForTrailers: true });
+
+export class H2Downstream extends BaseDownstream implements Downstream {
   readonly grpc: boolean;
   private readonly onClose: () => void;
-  relay: BodyRelay | undefined = undefined;
-  decorated = false;
-  upstreamPath: string | undefined = undefined;
-  upstreamAuthority: string | undefined = undefined;
   private trailers: OutgoingHttpHeaders | undefined = undefined;
-  private abortHandler: DownstreamAbortHandler | undefined = undefined;
-  private done = false;
 
+  /**
+   * @param idleTimeoutMs the stream idle timeout (0 = none)
+   */
   constructor(
     readonly stream: ServerHttp2Stream,
     readonly headers: IncomingHttpHeaders,
     readonly hasBody: boolean,
     onClose: () => void,
+    idleTimeoutMs: number,
   ) {
+    super();
     this.grpc = isGrpcContentType(headers['content-type']);
     this.onClose = onClose;
     (stream as DownstreamStream)[DOWNSTREAM] = this;
     stream.on('wantTrailers', onWantTrailers);
     // 'close' is emitted once: a plain listener spares the per-request `once` wrapper.
     stream.on('close', onStreamClose);
+    if (idleTimeoutMs > 0) {
+      stream.on('timeout', onStreamTimeout);
+      stream.setTimeout(Math.min(idleTimeoutMs, MAX_TIMER_MS));
+    }
   }
 
   /** The client stream closed (after the response, or because the client went away). */
   streamClosed(): void {
+    this.released();
     this.onClose();
     if (this.done) return;
     this.done = true;
     this.abortHandler?.downstreamAborted();
   }
 
+  /** No traffic either way for the stream idle timeout. */
+  streamIdle(): void {
+    this.idleTimedOut();
+  }
+
   /** Sends the upstream's trailers (or none) once the last DATA is queued. */
   sendTrailers(): void {
-    this.stream.sendTrailers(this.trailers ?? {});
+    try {
+      this.stream.sendTrailers(this.trailers ?? {});
+    } catch {
+      // Trailers this client cannot be sent (the upstream's, invalid here): the stream is reset instead.
+      this.abort();
+    }
   }
 
   get requestHeaders(): IncomingHttpHeaders { return this.headers; }
@@ -117,10 +239,17 @@ export class H2Downstream implements Downstream {
   get headersSent(): boolean { return this.stream.headersSent; }
   get closed(): boolean { return this.done || this.stream.closed || this.stream.destroyed; }
 
-  respond(headers: OutgoingHttpHeaders, endStream: boolean): void {
-    if (this.closed) return;
-    this.stream.respond(headers, endStream ? RESPOND_ENDED : RESPOND_OPEN);
+  respond(headers: OutgoingHttpHeaders, endStream: boolean): boolean {
+    if (this.closed) return true;
+    try {
+      this.stream.respond(headers, endStream ? RESPOND_ENDED : RESPOND_OPEN);
+    } catch (error) {
+      if (this.stream.headersSent) this.abort();
+      else this.reject(unsendable(error));
+      return false;
+    }
     if (endStream) this.complete();
+    return true;
   }
 
   finish(trailers: OutgoingHttpHeaders | undefined): void {
@@ -138,25 +267,46 @@ export class H2Downstream implements Downstream {
     }
     const reply = localReply(error, this.grpc);
     decorate?.(reply.headers);
-    this.stream.respond(reply.headers, { endStream: reply.body === undefined });
-    if (reply.body !== undefined) this.stream.end(reply.body);
+    try {
+      this.stream.respond(reply.headers, { endStream: reply.body === undefined });
+      if (reply.body !== undefined) this.stream.end(reply.body);
+    } catch {
+      this.abort();
+      return;
+    }
     this.complete();
   }
 
   abort(): void {
-    if (this.stream.destroyed) return;
     this.done = true;
+    if (this.stream.destroyed) return;
     this.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
   }
 
-  onAbort(handler: DownstreamAbortHandler | undefined): void {
-    this.abortHandler = handler;
+  setIdleTimeout(ms: number): void {
+    if (this.stream.destroyed) return;
+    if (ms > 0 && this.stream.listenerCount('timeout') === 0) this.stream.on('timeout', onStreamTimeout);
+    this.stream.setTimeout(Math.min(ms, MAX_TIMER_MS));
   }
 
-  /** The response is complete: a request body still arriving is drained, not buffered. */
+  protected requestComplete(): boolean {
+    return !this.hasBody || this.stream.readableEnded;
+  }
+
+  /**
+   * The response is complete. A request still arriving is drained, not buffered; a client that has
+   * not ended it shortly after is told to stop sending with RST_STREAM(NO_ERROR) (RFC 9113 §8.1).
+   * Not at once: grpc-js reads a RST_STREAM that arrives with a trailers-only response as a call
+   * without status.
+   */
   private complete(): void {
     this.done = true;
-    if (!this.stream.readableEnded) this.stream.resume();
+    if (this.stream.readableEnded) return;
+    this.stream.resume();
+    const stream = this.stream;
+    setTimeout(() => {
+      if (!stream.destroyed && !stream.readableEnded) stream.close(constants.NGHTTP2_NO_ERROR);
+    }, HALF_CLOSED_GRACE_MS).unref();
   }
 }
 
@@ -166,36 +316,56 @@ function onResponseClose(this: DownstreamResponse): void {
   this[DOWNSTREAM].responseClosed();
 }
 
-export class H1Downstream implements Downstream {
+function onResponseTimeout(this: DownstreamResponse): void {
+  this[DOWNSTREAM].socketIdle();
+}
+
+export class H1Downstream extends BaseDownstream implements Downstream {
   readonly grpc: boolean;
   private readonly onClose: () => void;
-  relay: BodyRelay | undefined = undefined;
-  decorated = false;
-  upstreamPath: string | undefined = undefined;
-  upstreamAuthority: string | undefined = undefined;
   readonly hasBody: boolean;
-  private abortHandler: DownstreamAbortHandler | undefined = undefined;
-  private done = false;
+  /** Why the last `writeHead` was refused. */
+  private headError: unknown = undefined;
 
+  /**
+   * @param idleTimeoutMs the stream idle timeout (0 = none): the socket's timeout until the response
+   *   ended, when node's keep-alive timeout (the connection's idle timeout) replaces it
+   * @param trailers forward response trailers (the HCM's `enable_trailers`)
+   */
   constructor(
     readonly req: IncomingMessage,
     readonly res: ServerResponse,
     onClose: () => void,
+    idleTimeoutMs: number,
+    private readonly trailers: boolean,
   ) {
+    super();
     this.grpc = isGrpcContentType(req.headers['content-type']);
     const length = req.headers['content-length'];
     this.hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
     this.onClose = onClose;
     (res as DownstreamResponse)[DOWNSTREAM] = this;
     res.on('close', onResponseClose);
+    if (idleTimeoutMs > 0) this.setIdleTimeout(idleTimeoutMs);
   }
 
   /** The response closed (after it finished, or because the client went away). */
   responseClosed(): void {
+    this.released();
     this.onClose();
     if (this.done || this.res.writableFinished) return;
     this.done = true;
     this.abortHandler?.downstreamAborted();
+  }
+
+  /** No traffic on the connection for the stream idle timeout while this request ran. */
+  socketIdle(): void {
+    if (this.done) {
+      // The response is complete and node has not set the keep-alive timeout yet (pipelining): close.
+      this.res.socket?.destroy();
+      return;
+    }
+    this.idleTimedOut();
   }
 
   get requestHeaders(): IncomingHttpHeaders { return this.req.headers; }
@@ -204,20 +374,26 @@ export class H1Downstream implements Downstream {
   get headersSent(): boolean { return this.res.headersSent; }
   get closed(): boolean { return this.done || this.res.destroyed; }
 
-  respond(headers: OutgoingHttpHeaders, endStream: boolean): void {
-    if (this.closed) return;
-    const status = Number(headers[':status']);
-    const out: OutgoingHttpHeaders = {};
-    for (const name in headers) {
-      if (name.charCodeAt(0) !== 58 && !HOP_BY_HOP.has(name)) out[name] = headers[name];
+  respond(headers: OutgoingHttpHeaders, endStream: boolean): boolean {
+    if (this.closed) return true;
+    if (!this.writeHead(headers)) {
+      this.reject(unsendable(this.headError));
+      return false;
     }
-    this.res.writeHead(status, out);
     if (endStream) this.finish(undefined);
+    return true;
   }
 
   finish(trailers: OutgoingHttpHeaders | undefined): void {
     if (this.closed) return;
-    if (trailers !== undefined && this.res.chunkedEncoding) this.res.addTrailers(trailers as Record<string, string>);
+    if (trailers !== undefined && this.trailers && this.res.chunkedEncoding) {
+      try {
+        this.res.addTrailers(trailers as Record<string, string>);
+      } catch {
+        this.abort();
+        return;
+      }
+    }
     this.res.end();
     this.complete();
   }
@@ -230,8 +406,13 @@ export class H1Downstream implements Downstream {
     }
     const reply = localReply(error, this.grpc);
     decorate?.(reply.headers);
-    this.respond(reply.headers, reply.body === undefined);
-    if (reply.body !== undefined) this.res.end(reply.body);
+    // A request still arriving is not read further: the connection closes after the reply (as Envoy).
+    if (!this.req.complete) this.res.shouldKeepAlive = false;
+    if (!this.writeHead(reply.headers)) {
+      this.abort();
+      return;
+    }
+    this.res.end(reply.body);
     this.complete();
   }
 
@@ -240,8 +421,32 @@ export class H1Downstream implements Downstream {
     this.res.destroy();
   }
 
-  onAbort(handler: DownstreamAbortHandler | undefined): void {
-    this.abortHandler = handler;
+  setIdleTimeout(ms: number): void {
+    const socket = this.res.socket;
+    if (socket === null || socket.destroyed) return;
+    if (ms > 0 && this.res.listenerCount('timeout') === 0) this.res.on('timeout', onResponseTimeout);
+    socket.setTimeout(Math.min(ms, MAX_TIMER_MS));
+  }
+
+  protected requestComplete(): boolean {
+    return !this.hasBody || this.req.complete;
+  }
+
+  /** Writes `headers` (HTTP/2 form) as the status line and headers; false (nothing sent) when node refuses them. */
+  private writeHead(headers: OutgoingHttpHeaders): boolean {
+    const out: OutgoingHttpHeaders = {};
+    for (const name in headers) {
+      if (name.charCodeAt(0) !== 58 && !HOP_BY_HOP.has(name)) out[name] = headers[name];
+    }
+    try {
+      this.res.writeHead(Number(headers[':status']), out);
+      return true;
+    } catch (error) {
+      this.headError = error;
+      // Headers set by a refused writeHead stay on the response: a local reply starts from a clean slate.
+      for (const name of this.res.getHeaderNames()) this.res.removeHeader(name);
+      return false;
+    }
   }
 
   private complete(): void {

@@ -8,11 +8,11 @@ import { PassThrough, type Writable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { OutgoingHttpHeaders } from 'node:http2';
 import { MeshError } from '@xmesh/core';
-import { isConnectError } from '@xmesh/client';
+import { isConnectError, isHttp1ProtocolError, upstreamFailureCode } from '@xmesh/client';
 import { BodyRelay } from './body-relay.js';
 import { h1Headers, h2ResponseFromH1 } from './request-headers.js';
 import type { DownstreamAbortHandler } from './downstream.js';
-import { cancelledOutcome, localReplyHeaders, responseOutcome, withResponseHeaders, type AttemptFailure, type ProxyAttempt } from './proxy-attempt.js';
+import { cancelledOutcome, isFinalStatus, localReplyHeaders, responseOutcome, withResponseHeaders, type AttemptFailure, type ProxyAttempt } from './proxy-attempt.js';
 
 type Controller = Dispatcher.DispatchController;
 type RawHeaders = Record<string, string | string[] | undefined>;
@@ -24,6 +24,9 @@ type ForwardedWritable = Writable & { [FORWARD]: H1Forward };
 function onDownstreamDrain(this: ForwardedWritable): void {
   this[FORWARD].resume();
 }
+
+/** The request body handed to undici: undici ends it on failure; its errors must not throw. */
+function ignoreError(): void {}
 
 export function forwardH1(attempt: ProxyAttempt, pool: Dispatcher): void {
   new H1Forward(attempt).start(pool);
@@ -46,7 +49,8 @@ class H1Forward implements Dispatcher.DispatchHandler, DownstreamAbortHandler {
     let body: PassThrough | null = null;
     if (ds.hasBody) {
       body = new PassThrough();
-      ds.relay ??= new BodyRelay(ds.body, attempt.retry !== undefined);
+      body.on('error', ignoreError);
+      ds.relay ??= new BodyRelay(ds.body, attempt.retry !== undefined, undefined, ds.grpc ? { owner: ds, maxMessageBytes: attempt.proxy.maxGrpcMessageBytes } : undefined);
       ds.relay.attach(body);
     }
     const request = attempt.request;
@@ -84,6 +88,14 @@ class H1Forward implements Dispatcher.DispatchHandler, DownstreamAbortHandler {
   onResponseStart(controller: Controller, statusCode: number, headers: RawHeaders): void {
     if (this.settled) return;
     const { attempt } = this;
+    if (!isFinalStatus(statusCode)) {
+      // Status 0, `000`, 600+: the upstream broke HTTP; the client gets the sidecar's local reply.
+      const error = new MeshError('XMESH_UPSTREAM_PROTOCOL', `upstream ${attempt.endpoint?.id}: invalid response status ${statusCode}`, { cluster: attempt.cluster?.name, endpoint: attempt.endpoint?.id });
+      this.abortError = error;
+      controller.abort(error);
+      this.failed(error, 'reset');
+      return;
+    }
     this.status = statusCode;
     const response = h2ResponseFromH1(statusCode, headers);
     if (attempt.retry !== undefined && statusCode >= 300) {
@@ -97,7 +109,14 @@ class H1Forward implements Dispatcher.DispatchHandler, DownstreamAbortHandler {
       }
     }
     const ds = attempt.downstream;
-    ds.respond(withResponseHeaders(response, attempt), false);
+    if (!ds.respond(withResponseHeaders(response, attempt), false)) {
+      // The client could not be sent these headers and got a local reply instead.
+      this.settled = true;
+      attempt.retry?.end();
+      attempt.finish({ kind: 'local_error', httpStatus: statusCode, grpcStatus: undefined, latencyMs: attempt.elapsed() });
+      controller.abort(new Error('the response cannot be relayed'));
+      return;
+    }
     const writable = ds.writable as ForwardedWritable;
     writable[FORWARD] = this;
     writable.on('drain', onDownstreamDrain);
@@ -128,7 +147,9 @@ class H1Forward implements Dispatcher.DispatchHandler, DownstreamAbortHandler {
     const { attempt } = this;
     const ds = attempt.downstream;
     const retried = attempt.retried({ httpStatus: this.status, grpcStatus: undefined, failure, headers: undefined }, ds.headersSent);
-    const meshError = this.abortError ?? new MeshError(failure === 'connect' ? 'XMESH_CONNECT_FAILED' : 'XMESH_UPSTREAM_RESET', `upstream ${attempt.endpoint?.id}: ${error.message}`, { cause: error, cluster: attempt.cluster?.name, endpoint: attempt.endpoint?.id });
+    // undici's parser errors mean the upstream broke HTTP/1.1: an unparsable status line, bad framing.
+    const code = failure !== 'connect' && isHttp1ProtocolError(error) ? 'XMESH_UPSTREAM_PROTOCOL' : upstreamFailureCode(error, failure === 'connect');
+    const meshError = this.abortError ?? new MeshError(code, `upstream ${attempt.endpoint?.id}: ${error.message}`, { cause: error, cluster: attempt.cluster?.name, endpoint: attempt.endpoint?.id });
     attempt.finish({ kind: 'local_error', httpStatus: this.status, grpcStatus: undefined, latencyMs: attempt.elapsed() });
     if (!retried) ds.reject(meshError, localReplyHeaders(attempt, meshError));
   }

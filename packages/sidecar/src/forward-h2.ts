@@ -1,19 +1,23 @@
 /**
  * Forwards one attempt over the endpoint's shared HTTP/2 session: request headers and DATA go up,
- * response headers, DATA and trailers come down, all as bytes (messages are never decoded).
+ * response headers, DATA and trailers come down, all as bytes (messages are never decoded; a gRPC
+ * response's framing is metered so an oversized message ends the stream at its length prefix).
  *
  * Each end is reported to the retry layer before the client sees it: a response that may be
  * retried (trailers-only, or a non-2xx status) is held back until the retry layer declined it; a
  * retried attempt's response is dropped. A failure before response headers becomes a local reply,
- * after them a reset of the client stream.
+ * after them a reset of the client stream; a client that goes away cancels the upstream stream.
  */
 import { constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import { MeshError } from '@xmesh/core';
+import { isConnectError, upstreamFailureCode } from '@xmesh/client';
 import { BodyRelay } from './body-relay.js';
 import { H2Downstream } from './downstream.js';
+import { GrpcFrameMeter } from './grpc-frame-meter.js';
 import { HeaderView } from './header-view.js';
 import { h2FromH1 } from './request-headers.js';
-import { cancelledOutcome, localReplyHeaders, parseGrpcStatus, responseOutcome, withResponseHeaders, type AttemptFailure, type ProxyAttempt } from './proxy-attempt.js';
+import { cancelUpstream, upstreamClosed, upstreamOpened } from './reset-budget.js';
+import { cancelledOutcome, isFinalStatus, grpcStatusHeader, localReplyHeaders, responseOutcome, withResponseHeaders, type AttemptFailure, type ProxyAttempt } from './proxy-attempt.js';
 
 const END_STREAM = constants.NGHTTP2_FLAG_END_STREAM;
 const CONNECT_ERRORS: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET']);
@@ -43,7 +47,9 @@ function onError(this: ForwardedStream, error: Error): void {
   forward.failed(error, failureOf(error, forward.httpStatus), undefined);
 }
 function onClose(this: ForwardedStream): void {
-  this[FORWARD].failed(undefined, 'reset', undefined);
+  const forward = this[FORWARD];
+  upstreamClosed(this, forward.session);
+  forward.failed(undefined, 'reset', undefined);
 }
 
 export function forwardH2(attempt: ProxyAttempt, session: ClientHttp2Session): void {
@@ -52,9 +58,15 @@ export function forwardH2(attempt: ProxyAttempt, session: ClientHttp2Session): v
 
 class H2Forward {
   httpStatus = 0;
+  /** The upstream session the stream was opened on (a closed stream no longer has it). */
+  session: ClientHttp2Session | undefined = undefined;
   private upstream: ForwardedStream | undefined = undefined;
   private grpcStatus: number | undefined = undefined;
   private trailers: IncomingHttpHeaders | undefined = undefined;
+  /** Meters the framing of a gRPC response (created with its headers). */
+  private meter: GrpcFrameMeter | undefined = undefined;
+  /** True once the upstream ended its response (END_STREAM): the stream needs no reset to end. */
+  private upstreamEnded = false;
   private settled = false;
 
   constructor(private readonly attempt: ProxyAttempt) {}
@@ -75,6 +87,8 @@ class H2Forward {
     }
     upstream[FORWARD] = this;
     this.upstream = upstream;
+    this.session = session;
+    upstreamOpened(upstream);
     upstream.on('response', onResponse);
     upstream.on('trailers', onTrailers);
     upstream.on('data', onData);
@@ -82,7 +96,7 @@ class H2Forward {
     upstream.on('error', onError);
     upstream.on('close', onClose);
     if (ds.hasBody) {
-      ds.relay ??= new BodyRelay(ds.body, attempt.retry !== undefined);
+      ds.relay ??= new BodyRelay(ds.body, attempt.retry !== undefined, undefined, ds.grpc ? { owner: ds, maxMessageBytes: attempt.proxy.maxGrpcMessageBytes } : undefined);
       ds.relay.attach(upstream);
     }
   }
@@ -91,26 +105,50 @@ class H2Forward {
     if (this.settled) return;
     const ds = this.attempt.downstream;
     this.httpStatus = Number(headers[':status']);
+    if (!isFinalStatus(this.httpStatus)) {
+      this.failed(undefined, 'reset', new MeshError('XMESH_UPSTREAM_PROTOCOL', `upstream ${this.attempt.endpoint?.id}: invalid response status ${String(headers[':status'])}`, this.origin()));
+      return;
+    }
     const endStream = (flags & END_STREAM) !== 0;
-    if (endStream) this.grpcStatus = parseGrpcStatus(headers['grpc-status']);
+    if (endStream) {
+      this.upstreamEnded = true;
+      this.grpcStatus = grpcStatusHeader(headers['grpc-status']);
+    }
     if (this.attempt.retry !== undefined && (endStream || this.httpStatus >= 300)) {
-      const result = { httpStatus: this.httpStatus, grpcStatus: parseGrpcStatus(headers['grpc-status']), failure: 'none' as const, headers: new HeaderView(headers, undefined) };
+      const result = { httpStatus: this.httpStatus, grpcStatus: grpcStatusHeader(headers['grpc-status']), failure: 'none' as const, headers: new HeaderView(headers, undefined) };
       if (this.attempt.retried(result, false)) {
         this.drop();
         return;
       }
     }
-    ds.respond(withResponseHeaders(headers as OutgoingHttpHeaders, this.attempt), endStream);
+    if (!ds.respond(withResponseHeaders(headers as OutgoingHttpHeaders, this.attempt), endStream)) {
+      // The client could not be sent these headers and got a local reply instead.
+      this.settled = true;
+      this.closeUpstream();
+      this.attempt.retry?.end();
+      this.attempt.finish({ kind: 'local_error', httpStatus: this.httpStatus, grpcStatus: undefined, latencyMs: this.attempt.elapsed() });
+      return;
+    }
     if (endStream) this.settle();
+    else if (ds.grpc) this.meter = new GrpcFrameMeter(this.attempt.proxy.maxGrpcMessageBytes);
   }
 
   receivedTrailers(trailers: IncomingHttpHeaders): void {
+    this.upstreamEnded = true;
     this.trailers = trailers;
-    this.grpcStatus = parseGrpcStatus(trailers['grpc-status']);
+    this.grpcStatus = grpcStatusHeader(trailers['grpc-status']);
   }
 
   data(chunk: Buffer): void {
     if (this.settled) return;
+    const meter = this.meter;
+    if (meter !== undefined) {
+      const allowed = meter.scan(chunk);
+      if (allowed >= 0) {
+        this.messageTooLarge(allowed === 0 ? undefined : chunk.subarray(0, allowed), meter);
+        return;
+      }
+    }
     const writable = this.attempt.downstream.writable;
     if (!writable.write(chunk)) {
       const upstream = this.upstream!;
@@ -130,7 +168,7 @@ class H2Forward {
     this.failed(undefined, 'reset', error);
   }
 
-  /** The client went away. */
+  /** The client went away (or the sidecar ended its request). */
   downstreamAborted(): void {
     if (!this.settled) {
       this.settled = true;
@@ -140,8 +178,8 @@ class H2Forward {
     this.closeUpstream();
   }
 
-  /** No usable response: retry, or a local reply (reset once headers went out). `timeout` is the retry layer's error. */
-  failed(error: Error | undefined, failure: AttemptFailure, timeout: MeshError | undefined): void {
+  /** No usable response: retry, or a local reply (reset once headers went out). `error` is the mesh's own (a timeout, a protocol error). */
+  failed(cause: Error | undefined, failure: AttemptFailure, error: MeshError | undefined): void {
     if (this.settled) return;
     this.settled = true;
     const { attempt } = this;
@@ -149,14 +187,35 @@ class H2Forward {
     this.closeUpstream();
     const committed = ds.headersSent;
     const retried = attempt.retried({ httpStatus: this.httpStatus, grpcStatus: undefined, failure, headers: undefined }, committed);
-    const meshError = timeout ?? new MeshError(
-      failure === 'connect' ? 'XMESH_CONNECT_FAILED' : 'XMESH_UPSTREAM_RESET',
-      `upstream ${attempt.endpoint?.id}: ${error?.message ?? 'stream reset'}`,
-      { cause: error, cluster: attempt.cluster?.name, endpoint: attempt.endpoint?.id },
+    const meshError = error ?? new MeshError(
+      failure !== 'connect' && isProtocolError(cause) ? 'XMESH_UPSTREAM_PROTOCOL' : upstreamFailureCode(cause, failure === 'connect'),
+      `upstream ${attempt.endpoint?.id}: ${cause?.message ?? 'stream reset'}`,
+      { ...this.origin(), cause },
     );
     attempt.finish({ kind: 'local_error', httpStatus: this.httpStatus, grpcStatus: ds.grpc ? meshError.grpcStatus : undefined, latencyMs: attempt.elapsed() });
     if (retried) return;
     ds.reject(meshError, localReplyHeaders(attempt, meshError));
+  }
+
+  /**
+   * A response message's length prefix is over the limit: the upstream stream is cancelled and the
+   * client gets what came before it, then RESOURCE_EXHAUSTED in trailers when the cut falls on a
+   * message boundary, else a reset.
+   */
+  private messageTooLarge(before: Buffer | undefined, meter: GrpcFrameMeter): void {
+    this.settled = true;
+    const { attempt } = this;
+    const ds = attempt.downstream;
+    this.closeUpstream();
+    const error = new MeshError('XMESH_MESSAGE_TOO_LARGE', `upstream ${attempt.endpoint?.id}: response message larger than ${meter.limit} bytes`, this.origin());
+    attempt.retried({ httpStatus: this.httpStatus, grpcStatus: error.grpcStatus, failure: 'none', headers: undefined }, true);
+    attempt.finish({ kind: 'local_error', httpStatus: this.httpStatus, grpcStatus: error.grpcStatus, latencyMs: attempt.elapsed() });
+    if (meter.splitPrefix) {
+      ds.abort();
+      return;
+    }
+    if (before !== undefined) ds.writable.write(before);
+    ds.finish({ 'grpc-status': String(error.grpcStatus), 'grpc-message': encodeURIComponent(`${error.code}: ${error.message}`) });
   }
 
   /** The response completed and went to the client. */
@@ -175,10 +234,22 @@ class H2Forward {
     this.closeUpstream();
   }
 
+  /** The upstream stream is not needed any more: reset it, or end the request when the response already ended. */
   private closeUpstream(): void {
     const upstream = this.upstream;
-    if (upstream !== undefined && !upstream.destroyed) upstream.close(constants.NGHTTP2_CANCEL);
+    if (upstream === undefined) return;
+    if (!this.upstreamEnded) cancelUpstream(upstream);
+    else if (!upstream.writableEnded && !upstream.destroyed) upstream.end();
   }
+
+  private origin(): { cluster: string | undefined; endpoint: string | undefined } {
+    return { cluster: this.attempt.cluster?.name, endpoint: this.attempt.endpoint?.id };
+  }
+}
+
+/** nghttp2 found the upstream's frames invalid (a bad `:status`, malformed headers): the upstream broke HTTP/2. */
+function isProtocolError(error: Error | undefined): boolean {
+  return error !== undefined && error.message.includes('NGHTTP2_PROTOCOL_ERROR');
 }
 
 /** A stream that never reached the upstream (its session failed to connect) is a connect failure. */
@@ -186,6 +257,8 @@ function failureOf(error: Error, httpStatus: number): AttemptFailure {
   const code = (error as { code?: string }).code;
   const cause = (error.cause as { code?: string } | undefined)?.code;
   if (httpStatus === 0 && (CONNECT_ERRORS.has(code ?? '') || (code === 'ERR_HTTP2_STREAM_CANCEL' && CONNECT_ERRORS.has(cause ?? '')))) return 'connect';
+  // A failed TLS handshake (marked by @xmesh/tls, on the error or the session error it was cancelled by).
+  if (httpStatus === 0 && isConnectError(error)) return 'connect';
   if (error.message.includes('NGHTTP2_REFUSED_STREAM')) return 'refused';
   return 'reset';
 }

@@ -5,6 +5,9 @@ import { connect as connectTcp } from 'node:net';
 import { request } from 'undici';
 import { DualListener } from './listener.js';
 
+/** Answers to `/slow`, held until the test releases them: in flight for as long as it needs. */
+const heldSlow: (() => void)[] = [];
+
 function startListener(): Promise<{ listener: DualListener; port: number }> {
   const listener = new DualListener({
     onStream: (stream, headers) => {
@@ -12,7 +15,7 @@ function startListener(): Promise<{ listener: DualListener; port: number }> {
       stream.end(`h2 ${headers[':path']}`);
     },
     onRequest: (req, res) => {
-      if (req.url === '/slow') setTimeout(() => res.end('slow done'), 200);
+      if (req.url === '/slow') heldSlow.push(() => res.end('slow done'));
       else res.end(`h1 ${req.url}`);
     },
   });
@@ -62,10 +65,11 @@ test('a preface split over several packets is still recognised', async () => {
 test('drain finishes the in-flight request, refuses new connections, and resolves once all closed', async () => {
   const { listener, port } = await startListener();
   const slow = request(`http://127.0.0.1:${port}/slow`).then((r) => r.body.text());
-  await new Promise((r) => setTimeout(r, 50));
+  for (const started = Date.now(); heldSlow.length === 0 && Date.now() - started < 10_000;) await new Promise((r) => setTimeout(r, 5));
   const drained = listener.drain(5000);
   const refused = await request(`http://127.0.0.1:${port}/x`).then(() => 'answered', (e: Error & { code?: string }) => e.code);
   assert.equal(refused, 'ECONNREFUSED');
+  for (const answer of heldSlow.splice(0)) answer();
   assert.equal(await slow, 'slow done');
   await drained;
   assert.equal(listener.connections, 0);

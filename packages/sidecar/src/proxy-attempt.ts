@@ -3,11 +3,12 @@
  * do for embedded calls; the terminal (`proxyTransport`) forwards bytes to the picked endpoint.
  * Mesh errors become local replies on the downstream.
  */
-import { MeshError, type CallOutcome, type Endpoint } from '@xmesh/core';
+import { MeshError, parseGrpcStatus, type CallOutcome, type Endpoint } from '@xmesh/core';
 import type { OutgoingHttpHeaders } from 'node:http2';
 import { isRouterReply, PipelineCall, type MeshState } from '@xmesh/client';
 import { RecordHeaders } from '@xmesh/router';
 import type { RouteRequest } from '@xmesh/router';
+import type { ClientTls } from '@xmesh/tls';
 import type { Downstream, DownstreamAbortHandler } from './downstream.js';
 import type { UpstreamSession } from './upstream-session.js';
 
@@ -15,8 +16,10 @@ import type { UpstreamSession } from './upstream-session.js';
 export interface ProxyContext {
   /** Key of the per-endpoint upstream session in the client's transport entries. */
   readonly sessionKey: object;
-  /** Creates the upstream HTTP/2 session for an endpoint (kept under `sessionKey`). */
-  readonly newSession: (endpoint: Endpoint) => UpstreamSession;
+  /** Creates the upstream HTTP/2 session for an endpoint, over TLS when `tls` is given (kept under `sessionKey`). */
+  readonly newSession: (endpoint: Endpoint, tls: ClientTls | undefined) => UpstreamSession;
+  /** Largest gRPC message relayed either way (`SidecarLimits.maxGrpcMessageBytes`). */
+  readonly maxGrpcMessageBytes: number;
 }
 
 /** What an attempt's end is reported to the retry layer as. */
@@ -35,6 +38,11 @@ export class ProxyAttempt extends PipelineCall implements DownstreamAbortHandler
     deadline: number,
   ) {
     super(state, request, deadline);
+  }
+
+  /** The sidecar relays bytes: the retry layer enforces the deadline (`grpc-timeout`) itself. */
+  override get transportEnforcesDeadline(): boolean {
+    return false;
   }
 
   /** The pipeline refused the call: reply locally with the error. */
@@ -80,10 +88,17 @@ export function responseOutcome(httpStatus: number, grpcStatus: number | undefin
   return { kind: failed ? 'upstream_error' : 'success', httpStatus, grpcStatus, latencyMs };
 }
 
-export function parseGrpcStatus(value: unknown): number | undefined {
-  if (typeof value !== 'string' && typeof value !== 'number') return undefined;
-  const n = Number(value);
-  return Number.isInteger(n) ? n : undefined;
+/** A final response status a proxy can relay (1xx are interim; 0, 600+ and non-numbers are protocol errors). */
+export function isFinalStatus(status: number): boolean {
+  return Number.isInteger(status) && status >= 200 && status <= 599;
+}
+
+/**
+ * A response's `grpc-status`, as the retry layer and the stats read it (the bytes are forwarded as they came):
+ * absent is undefined; anything but 0–16 is UNKNOWN (`@xmesh/core`'s parser, the one every transport uses).
+ */
+export function grpcStatusHeader(value: string | string[] | undefined): number | undefined {
+  return value === undefined ? undefined : parseGrpcStatus(value);
 }
 
 /** The client went away mid-call: CANCELLED for gRPC (as the grpc-js front end reports it), else a 499 local end. */

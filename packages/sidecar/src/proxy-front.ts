@@ -1,21 +1,26 @@
 /**
  * Turns incoming HTTP/2 streams and HTTP/1.1 requests into pipeline attempts: reads the state once,
- * builds the route request over the raw headers, and invokes the composed pipeline.
+ * checks the request (see `request-hygiene.ts`), arms the stream's own timers, builds the route
+ * request over the raw headers, and invokes the composed pipeline.
  */
 import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MeshError } from '@xmesh/core';
 import type { Invoke, MeshState } from '@xmesh/client';
+import type { DownstreamProtection } from '@xmesh/xds';
 import { H1Downstream, H2Downstream, type Downstream } from './downstream.js';
 import { HeaderView } from './header-view.js';
 import { grpcTimeoutMs } from './grpc-timeout.js';
 import { ProxyAttempt, type ProxyContext } from './proxy-attempt.js';
+import { checkUnderscores, http1Target, http2HeaderCountExceeded } from './request-hygiene.js';
 
 const END_STREAM = constants.NGHTTP2_FLAG_END_STREAM;
 
 export interface ProxyFrontHost {
   /** The state new requests read, or the error they are answered with. */
   state(): MeshState | MeshError;
+  /** The downstream protections of `state` (see `protection.ts`). */
+  protection(state: MeshState | MeshError): DownstreamProtection;
   readonly invoke: Invoke<ProxyAttempt>;
   readonly context: ProxyContext;
   /** Called once per request as it arrives. */
@@ -28,30 +33,72 @@ export class ProxyFront {
   constructor(private readonly host: ProxyFrontHost) {}
 
   /** An HTTP/2 (h2c) request stream. */
-  readonly onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number): void => {
-    const ds = new H2Downstream(stream, headers, (flags & END_STREAM) === 0, this.host.onClose);
+  readonly onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: readonly string[]): void => {
+    const state = this.host.state();
+    const protection = this.host.protection(state);
+    if (http2HeaderCountExceeded(rawHeaders.length, protection)) {
+      // As node answers a header list over its size limit (REFUSED_STREAM would invite a blind retry).
+      stream.close(constants.NGHTTP2_ENHANCE_YOUR_CALM);
+      return;
+    }
+    const ds = new H2Downstream(stream, headers, (flags & END_STREAM) === 0, this.host.onClose, protection.streamIdleTimeoutMs);
     const authority = headers[':authority'] ?? headers.host ?? '';
-    this.dispatch(ds, authority, headers[':path'] ?? '/', headers[':method'] ?? 'GET', new HeaderView(headers, undefined), headers['grpc-timeout'], stream.session?.socket?.remoteAddress);
+    this.dispatch(state, protection, ds, authority, headers[':path'] ?? '/', headers[':method'] ?? 'GET', new HeaderView(headers, undefined), headers['grpc-timeout'], stream.session?.socket?.remoteAddress);
   };
 
   /** An HTTP/1.1 request. */
   readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const ds = new H1Downstream(req, res, this.host.onClose);
-    const authority = req.headers.host ?? '';
-    const path = req.url ?? '/';
+    const state = this.host.state();
+    const protection = this.host.protection(state);
+    const ds = new H1Downstream(req, res, this.host.onClose, protection.streamIdleTimeoutMs, protection.http1Trailers);
     const method = req.method ?? 'GET';
-    this.dispatch(ds, authority, path, method, new HeaderView(req.headers, { authority, path, method }), req.headers['grpc-timeout'], req.socket.remoteAddress);
+    const target = http1Target(req.headers, req.url ?? '/', req.httpVersionMinor, req.rawHeaders.length, protection);
+    if (target instanceof MeshError) {
+      this.host.onOpen();
+      res.shouldKeepAlive = false;
+      ds.reject(target);
+      return;
+    }
+    const { authority, path } = target;
+    this.dispatch(state, protection, ds, authority, path, method, new HeaderView(req.headers, { authority, path, method }), req.headers['grpc-timeout'], req.socket.remoteAddress);
   };
 
-  private dispatch(ds: Downstream, authority: string, path: string, method: string, headers: HeaderView, grpcTimeout: string | string[] | undefined, remoteAddress: string | undefined): void {
+  private dispatch(
+    state: MeshState | MeshError,
+    protection: DownstreamProtection,
+    ds: Downstream,
+    authority: string,
+    path: string,
+    method: string,
+    headers: HeaderView,
+    grpcTimeout: string | string[] | undefined,
+    remoteAddress: string | undefined,
+  ): void {
     this.host.onOpen();
-    const state = this.host.state();
     if (state instanceof MeshError) {
       ds.reject(state);
       return;
     }
+    if (protection.headersWithUnderscores !== 'allow') {
+      const refused = checkUnderscores(ds.requestHeaders, protection.headersWithUnderscores);
+      if (refused !== undefined) {
+        ds.reject(refused);
+        return;
+      }
+    }
+    if (method === 'CONNECT') {
+      ds.reject(new MeshError('XMESH_NO_ROUTE', 'CONNECT is not proxied'));
+      return;
+    }
+    const now = state.clock.now();
+    const deadlines = state.services?.deadlines;
+    if (deadlines !== undefined && (protection.requestTimeoutMs > 0 || protection.maxStreamDurationMs > 0)) {
+      // HTTP/1.1's request timeout is node's (set on the listener's server).
+      const requestTimeoutMs = ds instanceof H2Downstream ? protection.requestTimeoutMs : 0;
+      ds.armDeadlines(deadlines, now, requestTimeoutMs, protection.maxStreamDurationMs);
+    }
     const timeoutMs = ds.grpc ? grpcTimeoutMs(grpcTimeout) : undefined;
-    const deadline = timeoutMs === undefined ? Infinity : state.clock.now() + timeoutMs;
+    const deadline = timeoutMs === undefined ? Infinity : now + timeoutMs;
     const attempt = new ProxyAttempt(ds, this.host.context, state, { authority, path, method, headers, grpc: ds.grpc }, deadline);
     // The listener's HttpConnectionManager decides (retry layer) whether this caller's x-envoy-* headers count.
     attempt.caller = { remoteAddress, forwardedFor: headers.get('x-forwarded-for') };

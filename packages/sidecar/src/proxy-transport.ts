@@ -24,6 +24,9 @@ export const proxyTransport: Invoke<ProxyAttempt> = (attempt) => {
     const trace = traceHeadersFor(attempt, firstValue(headers.traceparent), firstValue(headers['x-request-id']));
     if (trace !== undefined) Object.assign(headers, trace);
     if (attempt.requestHeadersToAdd !== undefined) addHeaderOptions(headers, attempt.requestHeadersToAdd);
+    // A route's idle_timeout replaces the connection manager's stream_idle_timeout for this stream.
+    const idleTimeoutMs = attempt.decision?.route.action.idleTimeoutMs;
+    if (idleTimeoutMs !== undefined) ds.setIdleTimeout(idleTimeoutMs);
     if (rewrite !== undefined && !rewriteRequest(attempt, rewrite)) return;
   }
   // The Host may depend on the endpoint (auto_host_rewrite): set for every attempt.

@@ -2,6 +2,7 @@
  * The `xmesh sidecar` process: starts a sidecar, prints where it listens, drains on SIGTERM/SIGINT
  * (stop accepting, finish in-flight requests, exit 0).
  */
+import type { SidecarLimits } from './protection.js';
 import { startSidecar, type Sidecar } from './sidecar.js';
 
 export interface RunSidecarOptions {
@@ -15,6 +16,10 @@ export interface RunSidecarOptions {
   readonly watch?: boolean;
   /** Drain grace period on SIGTERM, ms; default 10 000. */
   readonly drainMs?: number;
+  /** The listener served (routes when the authority names none, filter chain TLS); default the only one. */
+  readonly listener?: string;
+  /** Process-wide limits (connection limit, gRPC message size, premature-reset check); see `SidecarLimits`. */
+  readonly limits?: Partial<SidecarLimits>;
 }
 
 /**
@@ -27,6 +32,8 @@ export async function runSidecar(options: RunSidecarOptions, out: (line: string)
     ...(options.xds === undefined ? { config: options.config!, watch: options.watch ?? true } : { xds: options.xds }),
     ...(options.listen === undefined ? {} : { listen: options.listen }),
     ...(options.admin === undefined ? {} : { admin: options.admin }),
+    ...(options.listener === undefined ? {} : { listener: options.listener }),
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
   });
   const admin = sidecar.adminAddress;
   out(`xmesh sidecar listening on ${sidecar.target}${admin ? `, admin on ${admin.host}:${admin.port}` : ''}`);

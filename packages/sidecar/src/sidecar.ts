@@ -4,18 +4,24 @@
  * behind one HTTP/1.1 + h2c listener, plus an admin endpoint.
  */
 import type { Settings } from 'node:http2';
-import { composePipeline, createMesh, startXdsSource, type Mesh, type MeshConfigInput, type TransportPoolOptions, type XdsSource } from '@xmesh/client';
-import type { Clock, Endpoint } from '@xmesh/core';
+import type { TLSSocket } from 'node:tls';
+import { composePipeline, createMesh, startXdsSource, type CreateMeshOptions, type Mesh, type MeshConfigInput, type MeshState, type TransportPoolOptions, type XdsSource } from '@xmesh/client';
+import { MeshError, type Clock, type Endpoint } from '@xmesh/core';
 import type { AdminServer } from '@xmesh/stats';
 import type { XdsBootstrap } from '@xmesh/discovery';
+import type { ClientTls } from '@xmesh/tls';
+import { DEFAULT_DOWNSTREAM_PROTECTION, type DownstreamProtection, type MeshSnapshot } from '@xmesh/xds';
 import { startSidecarAdmin } from './admin.js';
 import { DualListener } from './listener.js';
+import { DownstreamTls } from './downstream-tls.js';
 import { withStreamWindow } from './flow-control.js';
+import { defaultSidecarLimits, downstreamProtectionOf, type SidecarLimits } from './protection.js';
 import { ProxyFront } from './proxy-front.js';
 import type { ProxyContext } from './proxy-attempt.js';
 import { proxyTransport } from './proxy-transport.js';
 import { SidecarStats } from './stats.js';
 import { UpstreamSession } from './upstream-session.js';
+import { BoltListeners, type BoltBound, type SidecarBoltOptions } from './bolt/bolt-listeners.js';
 
 export interface SidecarOptions {
   /** A config file path (YAML/JSON), a parsed Envoy bootstrap or resource list, or a MeshSnapshot. Exactly one of `config` and `xds`. */
@@ -28,13 +34,23 @@ export interface SidecarOptions {
   readonly listen?: string;
   /** `host:port` of the admin endpoint; default `127.0.0.1:15000`; `false` for none. */
   readonly admin?: string | false;
-  /** Listener whose routes apply when the authority names none (as `createMesh`). */
+  /**
+   * Listener whose routes apply when the authority names none (as `createMesh`), and whose
+   * HttpConnectionManager protections (timeouts, header limits, HTTP/2 settings) the sidecar's
+   * port applies; without it, the only listener's, else Envoy's defaults.
+   */
   readonly listener?: string;
+  /** Process-wide limits (connection limit, gRPC message size, premature-reset check); see `SidecarLimits`. */
+  readonly limits?: Partial<SidecarLimits>;
   readonly clock?: Clock;
   /** Upstream connection settings (HTTP/1.1 pools). */
   readonly transport?: TransportPoolOptions;
   /** HTTP/2 settings for client sessions and upstream sessions; `initialWindowSize` defaults to 1 MiB (see `flow-control.ts`). */
   readonly http2Settings?: Settings;
+  /** Certificate provider instances TLS contexts name (gRFC A29); with `xds`, the bootstrap's are added. */
+  readonly certificateProviders?: CreateMeshOptions['certificateProviders'];
+  /** Bolt (SOFARPC) listeners: served for the config's listeners marked `xmesh.protocol: bolt` (see `SidecarBoltOptions`). */
+  readonly bolt?: SidecarBoltOptions;
 }
 
 export interface BoundAddress {
@@ -46,10 +62,19 @@ export interface BoundAddress {
 export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   if ((options.config === undefined) === (options.xds === undefined)) throw new Error('give the sidecar exactly one of `config` and `xds`');
   const xds = options.xds === undefined ? undefined : await startXdsSource(options.xds === true ? undefined : options.xds);
+  // The listener's filter chain TLS is checked with each snapshot, before it applies; secured connections are
+  // served once the sidecar exists.
+  let secured: (socket: TLSSocket) => void = (socket) => socket.destroy();
+  let meshRef: Mesh | undefined;
+  const downstream = new DownstreamTls(options.listener, (socket) => secured(socket), (errors) => {
+    meshRef?.emit('config.rejected', { errors, source: 'tls secrets' });
+  });
   // The sidecar's own mesh is always embedded: XMESH_MODE is meant for apps, not for the proxy.
   let mesh: Mesh;
   try {
     mesh = await createMesh({
+      beforeApply: (snapshot, context) => downstream.check(snapshot, context),
+      certificateProviders: { ...options.certificateProviders, ...xds?.certificateProviders },
       config: xds?.first ?? options.config!,
       mode: 'embedded',
       env: {},
@@ -64,10 +89,13 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     await xds?.close();
     throw error;
   }
-  const sidecar = new Sidecar(mesh, options, xds);
+  meshRef = mesh;
+  const sidecar = new Sidecar(mesh, options, xds, downstream);
+  secured = (socket) => sidecar.acceptSecure(socket);
   xds?.follow((snapshot) => mesh.update(snapshot), () => undefined);
   try {
     await sidecar.listen(options.listen ?? '127.0.0.1:15001', options.admin ?? '127.0.0.1:15000');
+    await sidecar.listenBolt(options.bolt ?? {});
   } catch (error) {
     await sidecar.close();
     throw error;
@@ -79,33 +107,61 @@ export class Sidecar {
   readonly stats: SidecarStats;
   private readonly listener: DualListener;
   private adminServer: AdminServer | undefined = undefined;
+  private bolt: BoltListeners | undefined = undefined;
   private bound: BoundAddress | undefined = undefined;
   private adminBound: BoundAddress | undefined = undefined;
   private drainingFlag = false;
   private closed = false;
 
+  /** The limits this sidecar runs with (defaults filled in). */
+  readonly limits: SidecarLimits;
+  /** The last snapshot's downstream protections (one lookup per config, not per request). */
+  private protectionOf: { snapshot: MeshSnapshot; protection: DownstreamProtection } | undefined = undefined;
+
   /** Use `startSidecar`. */
   constructor(
     readonly mesh: Mesh,
-    options: Pick<SidecarOptions, 'http2Settings'> = {},
+    options: Pick<SidecarOptions, 'http2Settings' | 'listener' | 'limits'> = {},
     private readonly xds: XdsSource | undefined = undefined,
+    private readonly downstream: DownstreamTls | undefined = undefined,
   ) {
     const sessionSettings = withStreamWindow(options.http2Settings);
     const stats = new SidecarStats(mesh.observability.store);
     this.stats = stats;
+    const limits: SidecarLimits = { ...defaultSidecarLimits(), ...options.limits };
+    this.limits = limits;
     const context: ProxyContext = {
       sessionKey: this,
-      newSession: (endpoint: Endpoint) => new UpstreamSession(endpoint, { settings: sessionSettings }),
+      newSession: (endpoint: Endpoint, tls: ClientTls | undefined) => new UpstreamSession(endpoint, { settings: sessionSettings, tls }),
+      maxGrpcMessageBytes: limits.maxGrpcMessageBytes,
     };
     const invoke = composePipeline(proxyTransport);
+    const protection = (state: MeshState | MeshError): DownstreamProtection => this.protection(state, options.listener);
     const front = new ProxyFront({
       state: () => mesh.state(),
+      protection,
       invoke,
       context,
       onOpen: () => stats.begin(),
       onClose: () => stats.end(),
     });
-    this.listener = new DualListener(front, { settings: sessionSettings });
+    this.listener = new DualListener(front, {
+      settings: sessionSettings,
+      protection: () => protection(mesh.state()),
+      limits,
+      events: stats,
+      ...(downstream === undefined ? {} : { gate: () => downstream.current() }),
+    });
+  }
+
+  /** Serves a connection the listener's TLS chain secured. */
+  acceptSecure(socket: TLSSocket): void {
+    this.listener.acceptSecure(socket);
+  }
+
+  /** Open client connections. */
+  get connections(): number {
+    return this.listener.connections;
   }
 
   /** The outbound listener's address. */
@@ -137,6 +193,16 @@ export class Sidecar {
     this.adminBound = { host: server.host, port: server.port };
   }
 
+  /** Starts the Bolt listeners the config marks (none when it marks none). */
+  async listenBolt(options: SidecarBoltOptions): Promise<void> {
+    this.bolt = await BoltListeners.start(this.mesh, options, this.stats, splitHostPort);
+  }
+
+  /** Where the Bolt listeners listen (empty without Bolt listeners). */
+  get boltAddresses(): readonly BoltBound[] {
+    return this.bolt?.bound ?? [];
+  }
+
   /**
    * Graceful drain: `/ready` turns 503, the listener stops accepting, in-flight requests finish
    * (up to `graceMs`), then the mesh and the admin endpoint close. Idempotent.
@@ -144,8 +210,17 @@ export class Sidecar {
   async drain(graceMs = 10_000): Promise<void> {
     if (this.drainingFlag) return this.close();
     this.drainingFlag = true;
-    await this.listener.drain(graceMs);
+    await Promise.all([this.listener.drain(graceMs), this.bolt?.drain(graceMs)]);
     await this.close();
+  }
+
+  private protection(state: MeshState | MeshError, listener: string | undefined): DownstreamProtection {
+    if (state instanceof MeshError) return DEFAULT_DOWNSTREAM_PROTECTION;
+    const cached = this.protectionOf;
+    if (cached !== undefined && cached.snapshot === state.snapshot) return cached.protection;
+    const protection = downstreamProtectionOf(state.snapshot, listener);
+    this.protectionOf = { snapshot: state.snapshot, protection };
+    return protection;
   }
 
   /** Closes everything at once. Idempotent. */
@@ -154,6 +229,8 @@ export class Sidecar {
     this.drainingFlag = true;
     this.closed = true;
     await this.listener.close();
+    this.downstream?.close();
+    await this.bolt?.close();
     await this.xds?.close();
     await this.mesh.close();
     await this.adminServer?.close();

@@ -68,3 +68,36 @@ test('request ids are UUID v4 (version 4, variant 10xx), distinct across more th
   assert.deepEqual([...versions], ['4']);
   assert.deepEqual([...variants].sort(), ['8', '9', 'a', 'b']);
 });
+
+test('/stats?filter= uses RE2 (linear time): a catastrophic pattern does not stall the event loop; long filters are refused', async () => {
+  const store = new StatStore();
+  // Names a backtracking engine chokes on with (a+)+$ : many a's then a character that fails the match.
+  for (let i = 0; i < 50; i++) store.cluster(`${'a'.repeat(40)}${i}`).counter('upstream_rq_total').inc();
+  store.cluster('backend').counter('upstream_rq_total').inc(4);
+  const source: AdminSource = {
+    store,
+    prometheus: new PrometheusExporter(store),
+    configDump: () => ({}),
+    clusters: () => [],
+    ready: () => true,
+  };
+  const admin = await startAdminServer(source);
+  try {
+    const started = performance.now();
+    const res = await fetch(`${admin.url}/stats?filter=${encodeURIComponent('(a+)+$')}`);
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), '');
+    // A backtracking RegExp needs 2^40 steps per name here (hours); RE2 answers at once. 10 s cannot flake.
+    assert.ok(performance.now() - started < 10_000, `took ${performance.now() - started} ms`);
+    // Envoy's semantics: matched anywhere in the name, RE2 syntax.
+    assert.equal(await (await fetch(`${admin.url}/stats?filter=${encodeURIComponent('backend\\.upstream')}`)).text(), 'cluster.backend.upstream_rq_total: 4\n');
+    const lookbehind = await fetch(`${admin.url}/stats?filter=${encodeURIComponent('(?<=x)y')}`);
+    assert.equal(lookbehind.status, 400, 'not RE2 syntax');
+    assert.match(await lookbehind.text(), /RE2/);
+    const long = await fetch(`${admin.url}/stats?filter=${'a'.repeat(2000)}`);
+    assert.equal(long.status, 400);
+    assert.match(await long.text(), /longer than 1024/);
+  } finally {
+    await admin.close();
+  }
+});

@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { envoyStatsText } from './envoy-text.js';
+import { compileStatsFilter } from './stats-filter.js';
 import type { PrometheusExporter } from './prometheus.js';
 import type { StatStore } from './stat-store.js';
 
@@ -87,15 +88,12 @@ async function handle(source: AdminSource, req: IncomingMessage, res: ServerResp
       send(res, 200, source.prometheus.contentType, await source.prometheus.metrics());
       return;
     case '/stats': {
-      const filter = url.searchParams.get('filter');
-      let pattern: RegExp | undefined;
-      try {
-        pattern = filter ? new RegExp(filter) : undefined;
-      } catch {
-        send(res, 400, 'text/plain', `invalid filter regex: ${filter}\n`);
+      const filter = compileStatsFilter(url.searchParams.get('filter'));
+      if (typeof filter === 'string') {
+        send(res, 400, 'text/plain', `${filter}\n`);
         return;
       }
-      send(res, 200, 'text/plain; charset=utf-8', envoyStatsText(source.store, pattern));
+      send(res, 200, 'text/plain; charset=utf-8', envoyStatsText(source.store, filter));
       return;
     }
     case '/config_dump':

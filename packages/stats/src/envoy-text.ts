@@ -10,11 +10,15 @@ const QUANTILES: readonly [string, number][] = [
   ['P99', 0.99], ['P99.5', 0.995], ['P99.9', 0.999], ['P100', 1],
 ];
 
-/** `filter`, when given, keeps names that match it (Envoy's `/stats?filter=`). */
-export function envoyStatsText(store: StatStore, filter?: RegExp): string {
+/**
+ * `filter`, when given, keeps the names it accepts. A RegExp is the caller's own (trusted) pattern; a pattern from
+ * outside (Envoy's `/stats?filter=`) goes through `compileStatsFilter` instead.
+ */
+export function envoyStatsText(store: StatStore, filter?: RegExp | ((name: string) => boolean)): string {
+  const accepts = filter instanceof RegExp ? (name: string) => filter.test(name) : filter;
   const lines: string[] = [];
   for (const entry of store.all()) {
-    if (filter && !filter.test(entry.name)) continue;
+    if (accepts && !accepts(entry.name)) continue;
     if (entry.kind === 'histogram') {
       const h = entry.stat as Histogram;
       const parts = QUANTILES.map(([label, q]) => `${label}(nan,${formatNumber(h.quantile(q))})`);

@@ -3,6 +3,7 @@ export { StatStore, StatScope, type StatEntry, type StatKind, type StatTags } fr
 export { UpstreamStats } from './upstream-stats.js';
 export { PrometheusExporter, type MetricsRegistry, type PrometheusExporterOptions } from './prometheus.js';
 export { envoyStatsText } from './envoy-text.js';
+export { compileStatsFilter, MAX_STATS_FILTER_LENGTH } from './stats-filter.js';
 export {
   startAdminServer,
   clustersText,

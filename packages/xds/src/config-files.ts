@@ -7,6 +7,7 @@
  */
 import type { FieldError } from '@xmesh/core';
 import { buildSnapshot, type BuildOptions, type BuildResult } from './snapshot.js';
+import { guardConfigValue } from './input-guard.js';
 import { parseConfigText, withLines } from './text.js';
 import type { ResourceTypeUrl } from './type-urls.js';
 
@@ -41,6 +42,10 @@ export async function loadConfigValue(
   options: LoadOptions & { readonly source?: string; readonly locate?: (path: string) => number | undefined } = {},
 ): Promise<LoadedConfig> {
   const mainFiles = options.source === undefined ? [] : [options.source];
+  // Objects from code may be hostile (getters that throw, cycles): read only their plain-data copy.
+  const guarded = guardConfigValue(value);
+  if (!guarded.ok) return { result: guarded, files: mainFiles };
+  value = guarded.value;
   const named = namedFiles(value);
   const files: Record<string, unknown> = Object.create(null);
   const locators = new Map<string, (path: string) => number | undefined>();

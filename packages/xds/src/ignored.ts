@@ -7,19 +7,24 @@ import { FAULT_IGNORED } from './decode/fault.js';
 import { ROUTER_IGNORED } from './decode/http-filters.js';
 import { FILTER_CHAIN_IGNORED, HCM_IGNORED, LISTENER_IGNORED, TRACING_IGNORED, TRACING_PROVIDER_IGNORED } from './decode/listener.js';
 import { LOCAL_RATELIMIT_IGNORED } from './decode/local-ratelimit.js';
+import { DOWNSTREAM_PROTOCOL_IGNORED } from './decode/protocol-options.js';
 import { RATE_LIMIT_IGNORED } from './decode/rate-limits.js';
 import { RETRY_POLICY_IGNORED } from './decode/retry-policy.js';
 import { ROUTE_ACTION_IGNORED } from './decode/route-action.js';
 import { ROUTE_CONFIG_IGNORED, ROUTE_IGNORED, VIRTUAL_HOST_IGNORED } from './decode/route.js';
 import { API_CONFIG_SOURCE_IGNORED, CONFIG_SOURCE_IGNORED, ENVOY_GRPC_IGNORED, GOOGLE_GRPC_IGNORED, GRPC_SERVICE_IGNORED, PATH_CONFIG_SOURCE_IGNORED } from './dynamic-resources.js';
+import { TLS_IGNORED } from './decode/tls-context.js';
+import { FILTER_CHAIN_MATCH_IGNORED } from './decode/filter-chains.js';
 
 export type { IgnoredField };
 
 const TABLES: readonly [string, Readonly<Record<string, string>>][] = [
   ['envoy.config.listener.v3.Listener', LISTENER_IGNORED],
   ['envoy.config.listener.v3.FilterChain', FILTER_CHAIN_IGNORED],
+  ['envoy.config.listener.v3.FilterChainMatch', FILTER_CHAIN_MATCH_IGNORED],
   ['envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', HCM_IGNORED],
   ['envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.Tracing', TRACING_IGNORED],
+  ...DOWNSTREAM_PROTOCOL_IGNORED,
   ['envoy.config.trace.v3.Tracing.Http', TRACING_PROVIDER_IGNORED],
   ['envoy.extensions.filters.http.router.v3.Router', ROUTER_IGNORED],
   ['envoy.config.route.v3.RouteConfiguration', ROUTE_CONFIG_IGNORED],
@@ -42,4 +47,5 @@ export const IGNORED_ENVOY_FIELDS: readonly IgnoredField[] = Object.freeze([
   ...TABLES.flatMap(([message, table]) => Object.entries(table).map(([field, reason]) => ({ message, field, reason }))),
   ...IGNORED_FIELDS,
   ...IGNORED_CONTENTS,
+  ...TLS_IGNORED.map(([message, field, reason]) => ({ message, field, reason })),
 ]);

@@ -35,6 +35,12 @@ const DYNAMIC = 'envoy.config.bootstrap.v3.Bootstrap.DynamicResources';
 const CONFIG_SOURCE = 'envoy.config.core.v3.ConfigSource';
 const LOCAL_RATELIMIT = 'envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
 const FAULT = 'envoy.extensions.filters.http.fault.v3.HTTPFault';
+const TRANSPORT_SOCKET = 'envoy.config.core.v3.TransportSocket';
+const SOCKET_MATCH = 'envoy.config.cluster.v3.Cluster.TransportSocketMatch';
+const FILTER_CHAIN = 'envoy.config.listener.v3.FilterChain';
+const FILTER_CHAIN_MATCH = 'envoy.config.listener.v3.FilterChainMatch';
+const TLS = 'envoy.extensions.transport_sockets.tls.v3';
+const DATA_SOURCE = 'envoy.config.core.v3.DataSource';
 
 const fields = (message: string, names: readonly string[]): ImplementedField[] => names.map((field) => ({ message, field }));
 
@@ -42,13 +48,23 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
   ...fields(BOOTSTRAP, ['static_resources', 'dynamic_resources']),
   ...fields(DYNAMIC, ['lds_config', 'cds_config', 'ads_config']),
   ...fields(CONFIG_SOURCE, ['path_config_source', 'path', 'ads']),
-  ...fields(LISTENER, ['name', 'address', 'filter_chains', 'default_filter_chain', 'api_listener', 'per_connection_buffer_limit_bytes']),
+  ...fields(LISTENER, [
+    'name', 'address', 'filter_chains', 'default_filter_chain', 'api_listener', 'per_connection_buffer_limit_bytes', 'listener_filters_timeout',
+    'continue_on_listener_filters_timeout', 'metadata',
+  ]),
   ...fields(FILTER, ['name', 'typed_config']),
   ...fields(HCM, [
     'stat_prefix', 'route_config', 'rds', 'http_filters', 'strip_any_host_port', 'strip_matching_host_port',
     'generate_request_id', 'tracing', 'normalize_path', 'merge_slashes', 'path_with_escaped_slashes_action',
-    'use_remote_address', 'xff_num_trusted_hops', 'internal_address_config',
+    'use_remote_address', 'xff_num_trusted_hops', 'internal_address_config', 'stream_idle_timeout', 'request_timeout',
+    'request_headers_timeout', 'max_request_headers_kb', 'common_http_protocol_options', 'http_protocol_options', 'http2_protocol_options',
   ]),
+  ...fields('envoy.config.core.v3.HttpProtocolOptions', [
+    'idle_timeout', 'max_connection_duration', 'max_headers_count', 'max_stream_duration', 'max_requests_per_connection',
+    'headers_with_underscores_action',
+  ]),
+  ...fields('envoy.config.core.v3.Http1ProtocolOptions', ['allow_absolute_url', 'accept_http_10', 'default_host_for_http_10', 'enable_trailers']),
+  ...fields('envoy.config.core.v3.Http2ProtocolOptions', ['max_concurrent_streams', 'initial_stream_window_size', 'initial_connection_window_size', 'hpack_table_size']),
   ...fields(HTTP_FILTER, ['name', 'typed_config', 'is_optional']),
   ...fields(ROUTE_CONFIG, [
     'name', 'virtual_hosts', 'ignore_port_in_host_matching', 'request_headers_to_add', 'request_headers_to_remove',
@@ -78,8 +94,31 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
   ...fields(CLUSTER, [
     'name', 'type', 'eds_cluster_config', 'lb_policy', 'least_request_lb_config', 'ring_hash_lb_config', 'maglev_lb_config',
     'connect_timeout', 'dns_refresh_rate', 'dns_lookup_family', 'load_assignment', 'circuit_breakers', 'outlier_detection',
-    'common_lb_config', 'http2_protocol_options', 'typed_extension_protocol_options', 'metadata',
+    'common_lb_config', 'http2_protocol_options', 'typed_extension_protocol_options', 'metadata', 'transport_socket',
+    'transport_socket_matches',
   ]),
+  ...fields(SOCKET_MATCH, ['name', 'match', 'transport_socket']),
+  ...fields(TRANSPORT_SOCKET, ['name', 'typed_config']),
+  ...fields(FILTER_CHAIN, ['filters', 'filter_chain_match', 'transport_socket']),
+  ...fields(FILTER_CHAIN_MATCH, ['transport_protocol']),
+  ...fields(`${TLS}.UpstreamTlsContext`, ['common_tls_context', 'sni']),
+  ...fields(`${TLS}.DownstreamTlsContext`, ['common_tls_context', 'require_client_certificate']),
+  ...fields(`${TLS}.CommonTlsContext`, [
+    'tls_params', 'tls_certificates', 'tls_certificate_sds_secret_configs', 'tls_certificate_provider_instance', 'validation_context',
+    'validation_context_sds_secret_config', 'combined_validation_context', 'alpn_protocols',
+  ]),
+  ...fields(`${TLS}.CommonTlsContext.CombinedCertificateValidationContext`, ['default_validation_context', 'validation_context_sds_secret_config']),
+  ...fields(`${TLS}.TlsParameters`, ['tls_minimum_protocol_version', 'tls_maximum_protocol_version', 'cipher_suites', 'ecdh_curves', 'signature_algorithms']),
+  ...fields(`${TLS}.TlsCertificate`, ['certificate_chain', 'private_key']),
+  ...fields(`${TLS}.CertificateValidationContext`, [
+    'trusted_ca', 'ca_certificate_provider_instance', 'match_typed_subject_alt_names', 'match_subject_alt_names', 'verify_certificate_spki',
+    'verify_certificate_hash',
+  ]),
+  ...fields(`${TLS}.SubjectAltNameMatcher`, ['san_type', 'matcher']),
+  ...fields(`${TLS}.CertificateProviderPluginInstance`, ['instance_name', 'certificate_name']),
+  ...fields(`${TLS}.SdsSecretConfig`, ['name', 'sds_config']),
+  ...fields(`${TLS}.Secret`, ['name', 'tls_certificate', 'validation_context']),
+  ...fields(DATA_SOURCE, ['filename', 'inline_string', 'inline_bytes', 'environment_variable']),
   ...fields(THRESHOLDS, ['priority', 'max_connections', 'max_pending_requests', 'max_requests', 'max_retries', 'retry_budget', 'track_remaining']),
   ...fields(OUTLIER, [
     'consecutive_5xx', 'consecutive_gateway_failure', 'consecutive_local_origin_failure', 'interval', 'base_ejection_time',

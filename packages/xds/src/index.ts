@@ -1,4 +1,5 @@
 export * from './model.js';
+export * from './tls-model.js';
 export * from './type-urls.js';
 export { buildSnapshot, buildSnapshotOrThrow, invalidConfig, type BuildResult, type BuildOptions } from './snapshot.js';
 export { deepFreeze } from './freeze.js';
@@ -6,11 +7,13 @@ export { validateResource, type ResourceValidationOptions } from './resource-val
 export type { ClientRules } from './decode/reader.js';
 export { GRPC_CHANNEL_ID_KEY } from './decode/hash-policy.js';
 export * from './proto/index.js';
-export { parseConfigText, withLines, splitPath, type ParseResult } from './text.js';
+export { parseConfigText, buildSnapshotFromText, withLines, splitPath, type ParseResult, type TextBuildResult } from './text.js';
+export { DEFAULT_CONFIG_LIMITS, guardConfigValue, type ConfigLimits, type GuardResult } from './input-guard.js';
+export { readConfigText } from './read-config.js';
 export { IGNORED_ENVOY_FIELDS, type IgnoredField } from './ignored.js';
 export { DEFAULT_THRESHOLDS } from './decode/circuit-breakers.js';
 export { DEFAULT_OUTLIER_DETECTION } from './decode/outlier-detection.js';
-export { DEFAULT_CONNECTION_BUFFER_LIMIT } from './decode/listener.js';
+export { DEFAULT_CONNECTION_BUFFER_LIMIT, DEFAULT_DOWNSTREAM_PROTECTION } from './decode/listener.js';
 export { loadConfigFile, loadConfigValue, type LoadedConfig, type LoadOptions, type ReadText } from './config-files.js';
 export type { AdsBootstrap } from './dynamic-resources.js';
 export { IMPLEMENTED_ENVOY_FIELDS, type ImplementedField } from './implemented.js';

@@ -4,6 +4,7 @@
  * numerator/denominator. A MeshSnapshot is replaced whole, never mutated.
  */
 import type { Endpoint, Locality } from '@xmesh/core';
+import type { DownstreamTlsConfig, SecretConfig, TransportSocketMatch, UpstreamTlsConfig } from './tls-model.js';
 
 export type Dict<T> = Readonly<Record<string, T>>;
 
@@ -25,6 +26,8 @@ export interface MeshSnapshot {
   readonly clusters: Dict<ClusterConfig>;
   /** Fields seen in the input that xmesh documents as ignored, with their paths. */
   readonly ignored: readonly string[];
+  /** TLS secrets by name (`static_resources.secrets`, `Secret` resources); absent when there are none. */
+  readonly secrets?: Dict<SecretConfig>;
 }
 
 // ---------------------------------------------------------------- listeners
@@ -66,6 +69,22 @@ export interface ListenerConfig {
   readonly pathNormalization?: PathNormalization;
   /** Which callers the HCM trusts with Envoy's x-envoy-* request headers (a proxy's view of its downstream). */
   readonly callerTrust: CallerTrust;
+  /**
+   * How connections to this listener are secured, per filter chain (`filter_chain_match.transport_protocol`):
+   * absent = one plaintext chain. Only a proxy that accepts connections (the sidecar) acts on it.
+   */
+  readonly chains?: DownstreamChains;
+  /**
+   * How a proxy serving this listener protects itself from its downstream connections (the HCM's
+   * timeouts and limits, with Envoy's defaults). Only the sidecar reads it: embedded mode has no
+   * downstream connection.
+   */
+  readonly protection: DownstreamProtection;
+  /**
+   * `metadata.filter_metadata.xmesh.protocol: bolt`: the xmesh sidecar serves SOFARPC's Bolt on this
+   * listener, routed by its routes (docs/config.md, "Bolt (SOFARPC)"); absent, HTTP.
+   */
+  readonly protocol?: 'bolt';
 }
 
 /**
@@ -85,6 +104,65 @@ export interface CallerTrust {
 export interface CidrRange {
   readonly addressPrefix: string;
   readonly prefixLen: number;
+}
+
+/** A listener's filter chains as the sidecar serves them: which transport protocols are accepted, and how. */
+export interface DownstreamChains {
+  /** The chain for connections that open with a TLS ClientHello; undefined = none (such connections are closed). */
+  readonly tls: DownstreamTlsConfig | undefined;
+  /** True when a chain accepts plaintext (`raw_buffer`) connections. */
+  readonly plaintext: boolean;
+  /** The TLS chain's `transport_socket_connect_timeout` (default 15 s): a handshake not done by then is closed. */
+  readonly handshakeTimeoutMs: number;
+}
+
+/**
+ * The HttpConnectionManager's downstream protections (and the listener's protocol-detection
+ * timeout). Durations are ms; 0 means "none" where Envoy's field allows disabling. Fields
+ * Envoy defaults to a value that is no protection at all (HTTP/2 windows of 256 MiB, 2^31-1
+ * concurrent streams) are undefined when unset: the proxy applies its own documented default.
+ */
+export interface DownstreamProtection {
+  /** HCM `stream_idle_timeout`: a stream with no activity either way for this long ends. Default 300 000 (5 min). */
+  readonly streamIdleTimeoutMs: number;
+  /** HCM `request_timeout`: the whole request must arrive within it. Default 0 (none). */
+  readonly requestTimeoutMs: number;
+  /** HCM `request_headers_timeout`: the request headers must arrive within it of their first byte. Default 0 (none). */
+  readonly requestHeadersTimeoutMs: number;
+  /** HCM `max_request_headers_kb` × 1024. Default 60 KiB. */
+  readonly maxRequestHeadersBytes: number;
+  /** `common_http_protocol_options.idle_timeout`: a connection with no stream for this long closes. Default 3 600 000 (1 h). */
+  readonly idleTimeoutMs: number;
+  /** `common_http_protocol_options.max_connection_duration`: a connection older than this drains. Default 0 (none). */
+  readonly maxConnectionDurationMs: number;
+  /** `common_http_protocol_options.max_headers_count`. Default 100. */
+  readonly maxHeadersCount: number;
+  /** `common_http_protocol_options.max_stream_duration`: a stream older than this ends. Default 0 (none). */
+  readonly maxStreamDurationMs: number;
+  /** `common_http_protocol_options.max_requests_per_connection`: the connection drains after this many. Default 0 (unlimited). */
+  readonly maxRequestsPerConnection: number;
+  /** `common_http_protocol_options.headers_with_underscores_action`. Default 'allow'. */
+  readonly headersWithUnderscores: 'allow' | 'reject' | 'drop';
+  /** `http_protocol_options.allow_absolute_url` (default true): `GET http://host/path` is routed by `host`. */
+  readonly allowAbsoluteUrl: boolean;
+  /** `http_protocol_options.accept_http_10` (default false: HTTP/1.0 requests get 426). */
+  readonly acceptHttp10: boolean;
+  /** `http_protocol_options.default_host_for_http_10`: the authority of an HTTP/1.0 request without Host. */
+  readonly defaultHostForHttp10: string | undefined;
+  /** `http_protocol_options.enable_trailers` (default false): HTTP/1.1 clients get response trailers. */
+  readonly http1Trailers: boolean;
+  /** `http2_protocol_options.max_concurrent_streams`; undefined = the proxy's default. */
+  readonly maxConcurrentStreams: number | undefined;
+  /** `http2_protocol_options.initial_stream_window_size`; undefined = the proxy's default. */
+  readonly initialStreamWindowSize: number | undefined;
+  /** `http2_protocol_options.initial_connection_window_size`; undefined = the proxy's default. */
+  readonly initialConnectionWindowSize: number | undefined;
+  /** `http2_protocol_options.hpack_table_size` (default 4096). */
+  readonly hpackTableSize: number;
+  /** Listener `listener_filters_timeout`: the first bytes (which decide HTTP/1.1 or HTTP/2) must arrive within it. Default 15 000; 0 = none. */
+  readonly protocolDetectionTimeoutMs: number;
+  /** Listener `continue_on_listener_filters_timeout`: on that timeout, serve the connection as HTTP/1.1 instead of closing it. */
+  readonly continueOnProtocolDetectionTimeout: boolean;
 }
 
 export type HttpFilter =
@@ -475,6 +553,26 @@ export interface ClusterExtensions {
   readonly ewmaDecayMs: number;
   /** The mode switch's per-cluster mode (`mode: sidecar`); absent = the app's settings decide. */
   readonly mode?: 'embedded' | 'sidecar';
+  /** Endpoints from the providers SOFARPC servers publish in ZooKeeper (an EDS cluster's source); absent = none. */
+  readonly zookeeper?: ZooKeeperRegistryConfig;
+}
+
+/**
+ * `xmesh.zookeeper` on an EDS cluster: its endpoints are the providers of `interface` that SOFARPC
+ * servers publish under `<root>/<interface>/providers`, filtered as the stock client filters them.
+ */
+export interface ZooKeeperRegistryConfig {
+  /** ZooKeeper connect string, `host:port[,host:port...]`. */
+  readonly servers: string;
+  /** Default `/sofa-rpc`. */
+  readonly root: string;
+  readonly interface: string;
+  /** Only providers of this version (when they publish one); absent = any. */
+  readonly version?: string;
+  /** Only providers of this group (when they publish one); absent = any. */
+  readonly group?: string;
+  /** ZooKeeper session timeout, ms; default 30 000. */
+  readonly sessionTimeoutMs: number;
 }
 
 export interface FailFastConfig {
@@ -516,4 +614,26 @@ export interface ClusterConfig {
   /** The static `load_assignment`, or undefined for EDS clusters until endpoints arrive. */
   readonly loadAssignment: LoadAssignment | undefined;
   readonly xmesh: ClusterExtensions;
+  /** `transport_socket` with an UpstreamTlsContext; absent = plaintext (raw_buffer). */
+  readonly tls?: UpstreamTlsConfig;
+  /** `transport_socket_matches`, in order; absent = every endpoint uses `tls`. */
+  readonly transportSocketMatches?: readonly TransportSocketMatch[];
+  /** Set on an EDS cluster whose endpoints come from a service registry (`metadata.filter_metadata.xmesh.registry`). */
+  readonly registry?: ClusterRegistry;
+}
+
+/**
+ * Where a registry-backed cluster's endpoints come from. Envoy sees an ordinary EDS cluster (a control
+ * plane reading the same registry serves its endpoints); xmesh in embedded mode reads the registry itself.
+ */
+export interface ClusterRegistry {
+  readonly kind: 'etcd';
+  /** The service's name in the registry: `eds_cluster_config.service_name`, else the cluster name. */
+  readonly service: string;
+  /** The cluster (STATIC or DNS, in the same config) that lists the registry's members. */
+  readonly cluster: string;
+  /** `host:port` of each member, from that cluster's endpoints. */
+  readonly endpoints: readonly string[];
+  /** Key prefix the registry keeps services under; default `/xmesh/services/`. */
+  readonly prefix: string;
 }

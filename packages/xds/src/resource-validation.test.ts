@@ -94,7 +94,7 @@ describe('validateResource', () => {
   it('endpoints: IP addresses only; a gRPC client also needs each locality set, once per priority, and weights within uint32', () => {
     const named = endpoints({ endpoints: [{ locality: { zone: 'a' }, lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'db.local', port_value: 1 } } } }] }] });
     for (const rules of ['grpc', 'envoy'] as const) {
-      assert.deepEqual(paths(named, rules), ['endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address: must be an IP address in EDS (Envoy and gRPC clients resolve no names there), got "db.local" (use STRICT_DNS or LOGICAL_DNS for host names)']);
+      assert.deepEqual(paths(named, rules), ['endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address: must be an IP address in an EDS resource, got "db.local" (Envoy and gRPC clients resolve no names for EDS endpoints)']);
     }
     const lb = (port: number) => ({ endpoint: { address: { socket_address: { address: '10.0.0.1', port_value: port } } } });
     const noLocality = endpoints({ endpoints: [{ lb_endpoints: [lb(1)] }] });
@@ -116,6 +116,16 @@ describe('validateResource', () => {
     assert.deepEqual(paths(routes({ name: 'v', routes: [{ match: { prefix: '' }, route: { cluster: 'c', hash_policy: [{ filter_state: { key: 'k' } }] } }] }), 'grpc'), [
       'virtual_hosts[0].routes[0].route.hash_policy[0].filter_state.key: only "io.grpc.channel_id" is supported (a gRPC client\'s channel), got "k"',
     ]);
+  });
+
+  it('secrets: validated as static_resources.secrets are (a TLS context may take them over ADS), under either rules', () => {
+    const certificate = { certificate_chain: { inline_string: 'certificate' }, private_key: { inline_string: 'key' } };
+    for (const rules of ['grpc', 'envoy'] as const) {
+      assert.deepEqual(paths({ '@type': TypeUrl.Secret, name: 's', tls_certificate: certificate }, rules), []);
+      assert.deepEqual(paths({ '@type': TypeUrl.Secret, name: 'ca', validation_context: { trusted_ca: { filename: '/etc/ca.pem' } } }, rules), []);
+    }
+    assert.deepEqual(paths({ '@type': TypeUrl.Secret, name: 's' }, 'grpc'), ['(root): one of tls_certificate, validation_context is required']);
+    assert.deepEqual(paths({ '@type': TypeUrl.Secret, name: 's', generic_secret: { secret: { inline_string: 'x' } } }, 'grpc').map((e) => e.split(':')[0]), ['generic_secret']);
   });
 
   it('reports every problem of one resource with its path, and only its own (what it names is not checked)', () => {

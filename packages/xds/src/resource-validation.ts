@@ -10,6 +10,7 @@ import { decodeLoadAssignment } from './decode/endpoints.js';
 import { decodeListener } from './decode/listener.js';
 import { Issues, Reader, describe, type ClientRules } from './decode/reader.js';
 import { decodeRouteConfig } from './decode/route.js';
+import { decodeSecret } from './decode/tls-context.js';
 import { TypeUrl } from './type-urls.js';
 
 export interface ResourceValidationOptions {
@@ -24,7 +25,8 @@ export interface ResourceValidationOptions {
 /**
  * Every problem of one resource (proto3 JSON with `@type`), with paths relative to it
  * (`virtual_hosts[0].routes[1].match`); empty when it is valid. ClusterLoadAssignments are read as EDS
- * resources (IP addresses only).
+ * resources (IP addresses only). A Secret's files and inline data are checked as `static_resources.secrets`
+ * are; whether its kind fits the TLS context that names it is checked when the set is built.
  */
 export function validateResource(resource: unknown, options: ResourceValidationOptions = {}): readonly FieldError[] {
   const issues = new Issues(options.rules ?? 'envoy');
@@ -42,7 +44,10 @@ export function validateResource(resource: unknown, options: ResourceValidationO
       decodeCluster(r);
       break;
     case TypeUrl.ClusterLoadAssignment:
-      decodeLoadAssignment(r, { eds: true });
+      decodeLoadAssignment(r);
+      break;
+    case TypeUrl.Secret:
+      decodeSecret(r);
       break;
     default:
       issues.error('@type', type === undefined ? 'is required' : `unsupported resource type ${describe(type)}`);

@@ -5,15 +5,19 @@
  */
 import { createHash } from 'node:crypto';
 import { MeshError, type FieldError } from '@xmesh/core';
-import type { ClusterConfig, ListenerConfig, LoadAssignment, MeshSnapshot, RouteConfig } from './model.js';
+import type { ClusterConfig, ClusterRegistry, ListenerConfig, LoadAssignment, MeshSnapshot, RouteConfig } from './model.js';
+import type { SecretConfig } from './tls-model.js';
 import { Issues, Reader, describe, type ClientRules } from './decode/reader.js';
 import { decodeCluster } from './decode/cluster.js';
 import { decodeLoadAssignment } from './decode/endpoints.js';
 import { decodeListener } from './decode/listener.js';
 import { decodeRouteConfig } from './decode/route.js';
+import { decodeSecret } from './decode/tls-context.js';
+import { checkListenerSecretRefs, checkSecretRefs } from './decode/secret-refs.js';
 import { TypeUrl, type ResourceTypeUrl } from './type-urls.js';
 import { decodeDynamicResources, type AdsBootstrap } from './dynamic-resources.js';
 import { deepFreeze } from './freeze.js';
+import { guardConfigValue, messageOf, resolveLimits, type ConfigLimits } from './input-guard.js';
 
 export type BuildResult =
   | {
@@ -54,6 +58,8 @@ export interface BuildOptions {
    * Envoy answers RDS routes to unknown clusters with `cluster_not_found_response_code`).
    */
   readonly missingClusters?: 'reject' | 'unavailable';
+  /** Overrides of DEFAULT_CONFIG_LIMITS (depth, values; `maxBytes` for text). */
+  readonly limits?: Partial<ConfigLimits>;
 }
 
 /** Bootstrap fields outside `static_resources` and `dynamic_resources` that configure Envoy itself, not routing: ignored. */
@@ -70,11 +76,27 @@ interface Collected {
   clusters: { r: Reader }[];
   assignments: { r: Reader }[];
   ads: AdsBootstrap | undefined;
+  secrets: { r: Reader }[];
 }
 
-export function buildSnapshot(input: unknown, options: BuildOptions = {}): BuildResult {
+/**
+ * Never throws: `input` is first copied as plain data within the config limits (see input-guard.ts), so a
+ * cycle, a throwing getter, a proxy or an oversized object becomes an error with its path.
+ */
+export function buildSnapshot(untrusted: unknown, options: BuildOptions = {}): BuildResult {
+  const guarded = guardConfigValue(untrusted, resolveLimits(options.limits));
+  if (!guarded.ok) return guarded;
+  try {
+    return buildFromPlainData(guarded.value, options);
+  } catch (error) {
+    // A decoder that throws has a bug, not the config: still an outcome, never an exception.
+    return { ok: false, errors: [{ path: '(root)', message: `internal error while decoding (a bug in xmesh, please report it): ${messageOf(error)}` }] };
+  }
+}
+
+function buildFromPlainData(input: unknown, options: BuildOptions): BuildResult {
   const issues = new Issues(options.rules);
-  const found: Collected = { listeners: [], routes: [], clusters: [], assignments: [], ads: undefined };
+  const found: Collected = { listeners: [], routes: [], clusters: [], assignments: [], secrets: [], ads: undefined };
   collect(input, issues, found, options);
 
   const listeners = new Map<string, { config: ListenerConfig; path: string }>();
@@ -90,6 +112,11 @@ export function buildSnapshot(input: unknown, options: BuildOptions = {}): Build
     else map.set(name, { config, path });
   };
 
+  const secrets = new Map<string, { config: SecretConfig; path: string }>();
+  for (const { r } of found.secrets) {
+    const secret = decodeSecret(r);
+    if (secret) add(secrets, 'secret', secret.name, secret, r.path);
+  }
   for (const { r } of found.clusters) {
     const c = decodeCluster(r);
     if (c.name) add(clusters, 'cluster', c.name, c, r.path);
@@ -126,8 +153,10 @@ export function buildSnapshot(input: unknown, options: BuildOptions = {}): Build
     if (config.type === 'EDS') {
       const serviceName = config.edsServiceName ?? name;
       const cla = assignments.get(serviceName);
-      if (cla) cluster = { ...config, loadAssignment: cla.config };
+      if (cla && config.registry) issues.error(`${cla.path}.cluster_name`, `cluster "${name}" takes its endpoints from the registry, not from a ClusterLoadAssignment`);
+      else if (cla) cluster = { ...config, loadAssignment: cla.config };
     }
+    if (config.registry) cluster = withRegistryMembers(cluster, config.registry, path, clusters, issues);
     resolvedClusters[name] = cluster;
   }
   const used = new Set(Object.values(resolvedClusters).map((c) => c.edsServiceName ?? c.name));
@@ -141,6 +170,8 @@ export function buildSnapshot(input: unknown, options: BuildOptions = {}): Build
     }
   }
   if (options.missingClusters !== 'unavailable') for (const { config, path } of routeConfigs.values()) checkRouteRefs(config, path, clusters, issues);
+  for (const { config, path } of clusters.values()) checkSecretRefs(config, path, secrets, issues);
+  for (const { config, path } of listeners.values()) checkListenerSecretRefs(config, path, secrets, issues);
 
   if (issues.errors.length > 0) return { ok: false, errors: issues.errors };
 
@@ -150,6 +181,7 @@ export function buildSnapshot(input: unknown, options: BuildOptions = {}): Build
     routeConfigs: toRecord(routeConfigs),
     clusters: resolvedClusters,
     ignored: issues.ignored,
+    ...(secrets.size === 0 ? {} : { secrets: toRecord(secrets) }),
   };
   return found.ads === undefined ? { ok: true, snapshot: deepFreeze(snapshot) } : { ok: true, snapshot: deepFreeze(snapshot), ads: found.ads };
 }
@@ -165,6 +197,39 @@ export function invalidConfig(errors: readonly FieldError[]): MeshError {
   const head = errors.slice(0, 3).map((e) => `${e.path}: ${e.message}`).join('; ');
   const more = errors.length > 3 ? ` (and ${errors.length - 3} more)` : '';
   return new MeshError('XMESH_CONFIG_INVALID', `invalid config: ${head}${more}`, { errors });
+}
+
+/**
+ * Fills in a registry-backed cluster's registry members: the endpoints (`host:port`) of the STATIC or DNS
+ * cluster its `etcd_cluster` names, which must not speak TLS (the registry client is plaintext).
+ */
+function withRegistryMembers(
+  cluster: ClusterConfig,
+  registry: ClusterRegistry,
+  path: string,
+  clusters: ReadonlyMap<string, { config: ClusterConfig }>,
+  issues: Issues,
+): ClusterConfig {
+  const at = `${path}.metadata.filter_metadata.xmesh.registry.etcd_cluster`;
+  const members = clusters.get(registry.cluster)?.config;
+  if (members === undefined) {
+    issues.error(at, `names no cluster ("${registry.cluster}"): list the etcd members in a STATIC or STRICT_DNS cluster`);
+    return cluster;
+  }
+  if (members.type === 'EDS') {
+    issues.error(at, `names the EDS cluster "${registry.cluster}": list the etcd members in a STATIC or STRICT_DNS cluster`);
+    return cluster;
+  }
+  if (members.tls !== undefined || members.transportSocketMatches !== undefined) {
+    issues.error(at, `names the cluster "${registry.cluster}", which has a transport_socket: the etcd client speaks plaintext only, and TLS is never dropped silently`);
+    return cluster;
+  }
+  const endpoints = (members.loadAssignment?.localities ?? []).flatMap((l) => l.endpoints.map((e) => e.id));
+  if (endpoints.length === 0) {
+    issues.error(at, `names the cluster "${registry.cluster}", which lists no endpoint`);
+    return cluster;
+  }
+  return { ...cluster, registry: { ...registry, endpoints: [...new Set(endpoints)] } };
 }
 
 function checkRouteRefs(rc: RouteConfig, path: string, clusters: Map<string, unknown>, issues: Issues): void {
@@ -206,7 +271,7 @@ function collectBootstrap(root: Reader, issues: Issues, out: Collected, options:
   const staticListeners = sr ? sr.objects('listeners') : [];
   const staticClusters = sr ? sr.objects('clusters') : [];
   if (sr) {
-    sr.ignore('secrets');
+    for (const r of sr.objects('secrets')) out.secrets.push({ r });
     sr.finish();
   }
   const d = root.obj('dynamic_resources');
@@ -283,6 +348,7 @@ function collectResource(value: unknown, path: string, issues: Issues, out: Coll
     case TypeUrl.RouteConfiguration: out.routes.push({ r }); return;
     case TypeUrl.Cluster: out.clusters.push({ r }); return;
     case TypeUrl.ClusterLoadAssignment: out.assignments.push({ r }); return;
+    case TypeUrl.Secret: out.secrets.push({ r }); return;
     case undefined: issues.error(path || '(root)', 'a resource needs "@type"'); return;
     default: issues.error(`${path ? `${path}.` : ''}@type`, `unsupported resource type ${describe(type)}`);
   }

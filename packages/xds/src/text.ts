@@ -1,39 +1,119 @@
 /**
  * Config text → parsed object. YAML (1.2, which includes JSON), one document or several (each a resource).
  * Pure: the caller reads the file. Errors carry 1-based lines; `locate` maps a field path back to its line.
+ *
+ * Hostile text is refused, never thrown: text over `maxBytes` is refused before the `yaml` library sees
+ * it, text nested far deeper than `maxDepth` is stopped while it is lexed (yaml-nesting.ts), and the
+ * document becomes plain data through PlainComposer (yaml-plain.ts), which enforces the limits exactly.
  */
-import { LineCounter, parseAllDocuments, isMap, isSeq, isScalar, type Document, type Node } from 'yaml';
+import { Composer, Lexer, LineCounter, Parser, isAlias, isMap, isPair, isScalar, isSeq, type Alias, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 import type { FieldError } from '@xmesh/core';
+import { DEFAULT_CONFIG_LIMITS, MAX_INPUT_ERRORS, messageOf, resolveLimits, type ConfigLimits } from './input-guard.js';
+import { buildSnapshot, type BuildOptions } from './snapshot.js';
+import type { MeshSnapshot } from './model.js';
+import { NestingEstimate, PRESCAN_DEPTH_FACTOR, TooDeep } from './yaml-nesting.js';
+import { PlainComposer } from './yaml-plain.js';
 
 export type ParseResult =
   | { readonly ok: true; readonly value: unknown; readonly locate: (path: string) => number | undefined }
   | { readonly ok: false; readonly errors: readonly FieldError[] };
 
-export function parseConfigText(text: string, source = '(input)'): ParseResult {
+/**
+ * The `yaml` options, every one set on purpose. `uniqueKeys` is off because PlainComposer checks keys in
+ * linear time (the library compares each key with every earlier one); aliases are expanded by
+ * PlainComposer within `maxValues`, so the library's `maxAliasCount` (a `toJS` option) never applies;
+ * `resolveKnownTags` is off so `!!binary`, `!!set`, `!!omap` and `!!timestamp` stay text instead of
+ * becoming values that are not JSON data; merge keys (`<<`) are plain keys, as in YAML 1.2.
+ */
+const YAML_OPTIONS = {
+  version: '1.2',
+  schema: 'core',
+  strict: true,
+  merge: false,
+  uniqueKeys: false,
+  resolveKnownTags: false,
+  intAsBigInt: false,
+  keepSourceTokens: false,
+  prettyErrors: false,
+} as const;
+
+export function parseConfigText(text: string, source = '(input)', limits: Partial<ConfigLimits> = DEFAULT_CONFIG_LIMITS): ParseResult {
+  const resolved = resolveLimits(limits);
+  const size = oversize(text, resolved.maxBytes);
+  if (size !== undefined) return refuse(source, `is ${size} bytes, over the limit of ${resolved.maxBytes} bytes (limit maxBytes)`);
+  const nul = text.indexOf('\0');
+  if (nul !== -1) return refuse(source, 'contains NUL characters: not YAML or JSON text', lineOf(text, nul));
+
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  const list = Array.isArray(docs) ? docs : [];
-  if (!Array.isArray(docs)) {
-    return { ok: false, errors: [{ path: source, message: 'not a YAML/JSON document stream' }] };
+  let docs: Document.Parsed[];
+  try {
+    docs = parseDocuments(text, lineCounter, resolved.maxDepth);
+  } catch (error) {
+    const line = lineCounter.lineStarts.length;
+    if (error instanceof TooDeep) {
+      return refuse(source, `nested far deeper than ${resolved.maxDepth} levels (limit maxDepth; stopped before parsing, at ${PRESCAN_DEPTH_FACTOR}× the limit)`, line);
+    }
+    return refuse(source, `cannot be parsed: ${messageOf(error)}`, line);
   }
   const errors: FieldError[] = [];
-  for (const doc of list) {
+  for (const doc of docs) {
     for (const e of doc.errors) {
-      const line = lineCounter.linePos(e.pos[0]).line;
-      errors.push({ path: source, message: `${e.code}: ${e.message.split('\n')[0]}`, line });
+      if (errors.length === MAX_INPUT_ERRORS) break;
+      errors.push({ path: source, message: `${e.code}: ${e.message.split('\n')[0]}`, line: lineCounter.linePos(e.pos[0]).line });
     }
   }
   if (errors.length > 0) return { ok: false, errors };
-  const real = list.filter((d) => d.contents !== null);
-  if (real.length === 0) return { ok: false, errors: [{ path: source, message: 'empty document' }] };
-  const value = real.length === 1 ? real[0]!.toJS({ maxAliasCount: 100 }) : real.map((d) => d.toJS({ maxAliasCount: 100 }));
-  const locate = (path: string) => locatePath(real, real.length > 1, path, lineCounter);
-  return { ok: true, value, locate };
+  const roots = docs.map((d) => d.contents).filter((c): c is NonNullable<typeof c> => c !== null);
+  if (roots.length === 0) return refuse(source, 'empty document');
+
+  const multi = roots.length > 1;
+  const composer = new PlainComposer(resolved, lineCounter);
+  const values = composer.documents(roots, multi);
+  if (composer.errors.length > 0) return { ok: false, errors: composer.errors };
+  const keyIndexes = new Map<YAMLMap, Map<string, Pair>>();
+  const locate = (path: string) => locatePath({ roots, multi, lines: lineCounter, aliases: composer.aliasTargets, keyIndexes }, path);
+  return { ok: true, value: multi ? values : values[0], locate };
+}
+
+/**
+ * What the library's `parseAllDocuments` does, with the text lexed once and each lexeme shown to the
+ * nesting estimate before the parser takes it. Throws TooDeep, or whatever the library throws.
+ */
+function parseDocuments(text: string, lineCounter: LineCounter, maxDepth: number): Document.Parsed[] {
+  const parser = new Parser(lineCounter.addNewLine);
+  const nesting = new NestingEstimate(maxDepth);
+  function* tokens() {
+    lineCounter.addNewLine(0);
+    for (const lexeme of new Lexer().lex(text)) {
+      nesting.see(lexeme);
+      yield* parser.next(lexeme);
+    }
+    yield* parser.end();
+  }
+  return Array.from(new Composer(YAML_OPTIONS).compose(tokens()));
+}
+
+function refuse(path: string, message: string, line?: number): ParseResult {
+  return { ok: false, errors: [line === undefined ? { path, message } : { path, message, line }] };
+}
+
+export type TextBuildResult =
+  | { readonly ok: true; readonly snapshot: MeshSnapshot; readonly value: unknown }
+  | { readonly ok: false; readonly errors: readonly FieldError[] };
+
+/** Parses `text` and builds its snapshot; every error carries its line where the document has it. */
+export function buildSnapshotFromText(text: string, source = '(input)', options: BuildOptions = {}): TextBuildResult {
+  const parsed = parseConfigText(text, source, options.limits);
+  if (!parsed.ok) return parsed;
+  const built = buildSnapshot(parsed.value, options);
+  if (!built.ok) return { ok: false, errors: withLines(built.errors, parsed.locate) };
+  return { ok: true, snapshot: built.snapshot, value: parsed.value };
 }
 
 /** Adds `line` to each error whose path can be found in the parsed document. */
 export function withLines(errors: readonly FieldError[], locate: (path: string) => number | undefined): FieldError[] {
   return errors.map((e) => {
+    if (e.line !== undefined) return e;
     const line = locate(e.path);
     return line === undefined ? e : { ...e, line };
   });
@@ -47,26 +127,67 @@ export function splitPath(path: string): (string | number)[] {
   return out;
 }
 
-function locatePath(docs: Document[], multi: boolean, path: string, lc: LineCounter): number | undefined {
+/** The UTF-8 size of `text` when it is over `maxBytes`, else undefined (counted only when it could be over). */
+function oversize(text: string, maxBytes: number): number | undefined {
+  if (text.length * 3 <= maxBytes) return undefined;
+  const bytes = Buffer.byteLength(text, 'utf8');
+  return bytes > maxBytes ? bytes : undefined;
+}
+
+/** The 1-based line of `offset`. */
+function lineOf(text: string, offset: number): number {
+  let line = 1;
+  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) line++;
+  return line;
+}
+
+interface Located {
+  readonly roots: readonly Node[];
+  readonly multi: boolean;
+  readonly lines: LineCounter;
+  readonly aliases: ReadonlyMap<Alias, Node>;
+  /** Each mapping's pairs by key, built on its first lookup, so locating every error stays linear. */
+  readonly keyIndexes: Map<YAMLMap, Map<string, Pair>>;
+}
+
+function locatePath({ roots, multi, lines, aliases, keyIndexes }: Located, path: string): number | undefined {
   const parts = splitPath(path.replace(/\(.*?\)/g, ''));
-  let node: Node | null | undefined;
+  let node: Node | undefined;
   if (multi) {
     const first = parts.shift();
     if (typeof first !== 'number') return undefined;
-    node = docs[first]?.contents;
+    node = roots[first];
   } else {
-    node = docs[0]?.contents;
+    node = roots[0];
   }
-  let last: Node | null | undefined = node;
+  let last: Node | undefined = node;
   for (const part of parts) {
+    if (node && isAlias(node)) node = aliases.get(node);
     if (!node) break;
-    if (typeof part === 'number' && isSeq(node)) node = node.items[part] as Node | undefined;
-    else if (typeof part === 'string' && isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && p.key.value === part);
+    if (typeof part === 'number' && isSeq(node)) {
+      const item: unknown = node.items[part];
+      node = isPair(item) ? (item.key as Node) : (item as Node | undefined);
+    } else if (typeof part === 'string' && isMap(node)) {
+      const pair = keyIndex(keyIndexes, node).get(part);
       node = (pair?.value ?? pair?.key) as Node | undefined;
     } else node = undefined;
     if (node) last = node;
   }
   const range = last?.range;
-  return range ? lc.linePos(range[0]).line : undefined;
+  return range ? lines.linePos(range[0]).line : undefined;
+}
+
+function keyIndex(keyIndexes: Map<YAMLMap, Map<string, Pair>>, map: YAMLMap): Map<string, Pair> {
+  let index = keyIndexes.get(map);
+  if (!index) {
+    index = new Map();
+    for (const pair of map.items as Pair[]) {
+      if (isScalar(pair.key)) {
+        const key = pair.key.value === null ? '' : String(pair.key.value);
+        if (!index.has(key)) index.set(key, pair);
+      }
+    }
+    keyIndexes.set(map, index);
+  }
+  return index;
 }

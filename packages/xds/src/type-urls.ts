@@ -12,6 +12,9 @@ export const TypeUrl = {
   HttpFault: `${P}envoy.extensions.filters.http.fault.v3.HTTPFault`,
   FilterConfig: `${P}envoy.config.route.v3.FilterConfig`,
   HttpProtocolOptions: `${P}envoy.extensions.upstreams.http.v3.HttpProtocolOptions`,
+  Secret: `${P}envoy.extensions.transport_sockets.tls.v3.Secret`,
+  UpstreamTlsContext: `${P}envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext`,
+  DownstreamTlsContext: `${P}envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext`,
 } as const;
 
 export type ResourceTypeUrl =

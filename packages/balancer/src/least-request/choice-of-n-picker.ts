@@ -5,13 +5,12 @@ import { meteredResult } from '../picker.js';
 /**
  * Power of `choiceCount` choices: draws that many endpoints uniformly and takes the one with the
  * lowest `cost()` of the load metric; ties go to the earlier draw. Draws are with replacement, as
- * Envoy's least request, unless `distinctPair` (Finagle's P2C: two different endpoints). Candidates in `input.tried` are redrawn once. The picked slot is started; the result's
- * `done` finishes it.
+ * Envoy's least request, unless `distinctPair` (Finagle's P2C: two different endpoints). The
+ * picked slot is started; the result's `done` finishes it (`undo` takes the pick back).
  */
 export class ChoiceOfNPicker implements Picker {
   private readonly results: readonly PickResult[];
   private readonly slots: readonly LoadSlot[];
-  private readonly ids: readonly string[];
 
   constructor(
     endpoints: readonly Endpoint[],
@@ -23,20 +22,17 @@ export class ChoiceOfNPicker implements Picker {
     if (endpoints.length === 0) throw new RangeError('ChoiceOfNPicker needs at least one endpoint');
     this.slots = endpoints.map((e) => metric.slot(e.id));
     this.results = endpoints.map((e, i) => meteredResult(e, this.slots[i]!));
-    this.ids = endpoints.map((e) => e.id);
   }
 
-  pick(input: PickInput): PickResult {
+  pick(_input: PickInput): PickResult {
     const n = this.slots.length;
     let best = -1;
     let bestCost = Infinity;
     if (n === 1) best = 0;
     else if (this.distinctPair) best = this.pickPair(n);
     else {
-      const tried = input.tried !== undefined && input.tried.size > 0 ? input.tried : undefined;
       for (let c = 0; c < this.choiceCount; c++) {
-        let i = Math.floor(this.random() * n);
-        if (tried !== undefined && tried.has(this.ids[i]!)) i = Math.floor(this.random() * n);
+        const i = Math.floor(this.random() * n);
         const cost = this.slots[i]!.cost();
         if (cost < bestCost) {
           best = i;

@@ -7,8 +7,11 @@ import { completeResult } from '../picker.js';
  * its own permutation, offset = xxHash64(id, 0) mod M, skip = xxHash64(id, 1) mod (M − 1) + 1,
  * claiming its next free slot in turn; weights thin an endpoint's turns (one in
  * max_weight / weight rounds). A request hash maps to slot hash mod M. Removing one of N endpoints
- * moves about 1/N of the keys. Without a hash, a random slot.
+ * moves about 1/N of the keys. Without a hash, a random slot. The n-th selection made again for a
+ * retry host predicate looks up hash XOR (2^64 − n), as Envoy's, to land far from the first slot.
  */
+const TWO_TO_64 = 1n << 64n;
+
 export class MaglevPicker implements Picker {
   private readonly results: readonly PickResult[];
   private readonly table: Int32Array;
@@ -22,8 +25,10 @@ export class MaglevPicker implements Picker {
   }
 
   pick(input: PickInput): PickResult {
-    const slot = input.hash === undefined ? Math.floor(this.random() * this.table.length) : Number(input.hash % this.tableSizeBig);
-    return this.results[this.table[slot]!]!;
+    let hash = input.hash;
+    if (hash === undefined) return this.results[this.table[Math.floor(this.random() * this.table.length)]!]!;
+    if (input.selectionAttempt > 0) hash ^= TWO_TO_64 - BigInt(input.selectionAttempt);
+    return this.results[this.table[Number(hash % this.tableSizeBig)]!]!;
   }
 
   /** Slots owned by each endpoint, in endpoint order (for inspection and tests). */

@@ -14,6 +14,10 @@ export class ActiveRequestSlot implements LoadSlot {
     if (this.active > 0) this.active--;
   }
 
+  undo(): void {
+    if (this.active > 0) this.active--;
+  }
+
   cost(): number {
     return this.active;
   }

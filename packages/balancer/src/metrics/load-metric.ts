@@ -6,8 +6,10 @@ export interface LoadSlot {
   readonly active: number;
   /** Called when the endpoint is picked. */
   start(): void;
-  /** Called exactly once per `start`, with the attempt's outcome. */
+  /** Called exactly once per `start`, with the attempt's outcome, unless `undo` is. */
   finish(outcome: CallOutcome): void;
+  /** Takes back a `start` whose request was not sent after all (nothing to observe). */
+  undo(): void;
   /** The cost the algorithm compares (active requests, or peak-EWMA latency × load). */
   cost(): number;
 }

@@ -30,6 +30,10 @@ export class PeakEwmaSlot implements LoadSlot {
     this.observe(outcome.latencyMs);
   }
 
+  undo(): void {
+    if (this.active > 0) this.active--;
+  }
+
   /** Folds one latency sample in. */
   observe(sampleMs: number): void {
     const now = this.clock.now();

@@ -13,10 +13,11 @@ export interface RingSize {
  * least `minimumRingSize` (capped at `maximumRingSize`); point k of an endpoint is
  * xxHash64(`<host:port>_<k>`). A request hash maps to the first point at or after it, wrapping.
  * Removing one of N endpoints moves only the keys it held (~1/N). Without a hash, a random point.
+ * The n-th selection made again for a retry host predicate takes the point n places further on,
+ * as Envoy's (which may still be the same endpoint).
  */
 export class RingHashPicker implements Picker {
   private readonly results: readonly PickResult[];
-  private readonly ids: readonly string[];
   /** Point hashes, ascending. */
   private readonly hashes: BigUint64Array;
   /** Endpoint index of each point. */
@@ -25,7 +26,6 @@ export class RingHashPicker implements Picker {
   constructor(endpoints: readonly Endpoint[], size: RingSize, private readonly random: () => number) {
     if (endpoints.length === 0) throw new RangeError('RingHashPicker needs at least one endpoint');
     this.results = endpoints.map(completeResult);
-    this.ids = endpoints.map((e) => e.id);
     const points = buildRing(endpoints, size);
     this.hashes = BigUint64Array.from(points, (p) => p.hash);
     this.owners = Int32Array.from(points, (p) => p.owner);
@@ -39,11 +39,7 @@ export class RingHashPicker implements Picker {
   pick(input: PickInput): PickResult {
     const count = this.hashes.length;
     let point = input.hash === undefined ? Math.floor(this.random() * count) : this.lowerBound(input.hash);
-    const tried = input.tried;
-    if (tried !== undefined && tried.size > 0 && tried.size < this.ids.length) {
-      // Walk clockwise to the next endpoint not tried yet.
-      for (let steps = 0; steps < count && tried.has(this.ids[this.owners[point]!]!); steps++) point = (point + 1) % count;
-    }
+    if (input.selectionAttempt > 0) point = (point + input.selectionAttempt) % count;
     return this.results[this.owners[point]!]!;
   }
 

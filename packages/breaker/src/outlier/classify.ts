@@ -22,7 +22,14 @@ export function isGatewayFailure(status: number): boolean {
   return status === 502 || status === 503 || status === 504;
 }
 
-/** The caller gave up (gRPC CANCELLED): says nothing about the upstream, so it is not counted. */
+/** HTTP status of a local end because the caller went away (nginx's "client closed request"). */
+export const CLIENT_CLOSED_REQUEST = 499;
+
+/**
+ * The caller gave up (gRPC CANCELLED, or an HTTP attempt ended locally with 499 because its caller
+ * aborted): says nothing about the upstream, so it is not counted, as Envoy does not count a
+ * downstream reset.
+ */
 export function isCallerCancel(outcome: CallOutcome): boolean {
-  return outcome.grpcStatus === 1;
+  return outcome.grpcStatus === 1 || (outcome.kind === 'local_error' && outcome.httpStatus === CLIENT_CLOSED_REQUEST);
 }

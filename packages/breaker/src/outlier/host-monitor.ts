@@ -14,14 +14,25 @@ export class HostMonitor {
   localFailure = 0;
   /** Mesh-clock ms the ejection started, or undefined when not ejected. */
   ejectedAt: number | undefined = undefined;
-  ejectionDurationMs = 0;
-  /** The ejection-time multiplier: +1 per ejection, −1 per interval spent healthy. */
+  /** Mesh-clock ms the host last returned from an ejection, or undefined if it never did. */
+  returnedAt: number | undefined = undefined;
+  /** Whole ms added to this ejection's time (`max_ejection_time_jitter`), drawn at ejection. */
+  jitterMs = 0;
+  /**
+   * The ejection-time multiplier (Envoy's eject time backoff): +1 per ejection while
+   * base × it < max_ejection_time + base, −1 per interval spent in after returning.
+   */
   ejections = 0;
 
   constructor(readonly id: string) {}
 
   get ejected(): boolean {
     return this.ejectedAt !== undefined;
+  }
+
+  /** Every consecutive run starts over (at un-ejection, so a host still failing is ejected again). */
+  resetRuns(): void {
+    this.consecutive5xx = this.consecutiveGatewayFailure = this.consecutiveLocalOriginFailure = 0;
   }
 
   resetInterval(): void {

@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'eventemitter3';
+import type { CallOutcome } from '@xmesh/core';
 import type { OutlierDetectionConfig } from '@xmesh/xds';
 import { FakeClock } from '../../../../test/support/fake-clock.js';
 import type { ResilienceEvents } from '../events.js';
 import { CLUSTER_COUNTERS, zeroCounters } from '../stats/cluster-stats.js';
 import { OutlierDetector } from './outlier-detector.js';
-import { CONNECT_FAILED, HTTP_500, INTERNAL, NOT_FOUND, OK, OUTLIER, UNAVAILABLE } from '../../test/fixtures.js';
+import { CONNECT_FAILED, DEADLINE_EXCEEDED, HTTP_500, INTERNAL, NOT_FOUND, OK, OUTLIER, UNAVAILABLE } from '../../test/fixtures.js';
 
 function setup(overrides: Partial<OutlierDetectionConfig> = {}, hosts = 10, random = () => 0) {
   const clock = new FakeClock(0);
@@ -164,4 +165,77 @@ test('ejections survive an endpoint update that keeps the host and go with it', 
   assert.equal(detector.monitor('h0')?.ejected, true);
   detector.setEndpoints(['h1', 'h2']);
   assert.deepEqual(excluded(), []);
+});
+
+test('a host still failing when its ejection ends is ejected again: its runs restart at un-ejection, as Envoy', () => {
+  // A hung replica at c=16: every call in flight to it times out; the third ejects it and the
+  // other thirteen end while it is ejected. They must not leave a run past the threshold.
+  const { detector, clock, log } = setup({ consecutive5xx: 1000, consecutiveGatewayFailure: 3, enforcingConsecutiveGatewayFailure: 100, intervalMs: 1_000, baseEjectionTimeMs: 1_000 });
+  for (let i = 0; i < 16; i++) detector.record('h0', DEADLINE_EXCEEDED);
+  assert.deepEqual(log, ['eject h0 consecutive_gateway_failure 1000']);
+  clock.advance(1_000);
+  assert.deepEqual(log.slice(1), ['return h0']);
+  for (let i = 0; i < 3; i++) detector.record('h0', DEADLINE_EXCEEDED);
+  assert.deepEqual(log.slice(2), ['eject h0 consecutive_gateway_failure 2000'], 're-ejected at the third failure after returning, for base × 2');
+  clock.advance(2_000);
+  for (let i = 0; i < 3; i++) detector.record('h0', DEADLINE_EXCEEDED);
+  assert.deepEqual(log.slice(3), ['return h0', 'eject h0 consecutive_gateway_failure 3000']);
+});
+
+test('a detection that is not enforced restarts its run, so it is detected again after as many failures', () => {
+  const { detector, stats, excluded } = setup({ consecutive5xx: 1000, consecutiveGatewayFailure: 5 });
+  for (let i = 0; i < 10; i++) detector.record('h0', UNAVAILABLE);
+  assert.equal(stats['outlier_detection.ejections_detected_consecutive_gateway_failure'], 2);
+  assert.deepEqual(excluded(), []);
+});
+
+test('max_ejection_percent is checked before the enforcing_* roll: a refused ejection counts as overflow either way', () => {
+  const { detector, stats } = setup({ consecutive5xx: 1, enforcingConsecutive5xx: 30 }, 3, () => 0.5);
+  detector.record('h0', UNAVAILABLE);
+  assert.equal(stats['outlier_detection.ejections_detected_consecutive_5xx'], 1);
+  assert.equal(stats['outlier_detection.ejections_overflow'], 1);
+  assert.equal(stats['outlier_detection.ejections_enforced_total'], 0);
+});
+
+test('the multiplier stops growing once base × it reaches max_ejection_time + base, so its decay is bounded too', () => {
+  // base 30 s, max 50 s: the multiplier grows 1, 2, 3 and stays; three healthy intervals bring it to 0.
+  const { detector, clock, log } = setup({ consecutive5xx: 1, baseEjectionTimeMs: 30_000, maxEjectionTimeMs: 50_000 });
+  for (let i = 0; i < 6; i++) {
+    detector.record('h1', UNAVAILABLE);
+    clock.advance(i === 0 ? 30_000 : 50_000); // to the tick that returns it: no healthy interval in between
+  }
+  assert.deepEqual(log.filter((l) => l.startsWith('eject')), [
+    'eject h1 consecutive_5xx 30000', 'eject h1 consecutive_5xx 50000', 'eject h1 consecutive_5xx 50000',
+    'eject h1 consecutive_5xx 50000', 'eject h1 consecutive_5xx 50000', 'eject h1 consecutive_5xx 50000',
+  ]);
+  assert.equal(detector.monitor('h1')?.ejections, 3);
+  clock.advance(30_000); // three healthy interval ticks
+  detector.record('h1', UNAVAILABLE);
+  assert.equal(log.at(-1), 'eject h1 consecutive_5xx 30000');
+});
+
+test('max_ejection_time_jitter adds a whole number of milliseconds in [0, jitter] to the ejection time', () => {
+  const { detector, clock, log, excluded } = setup({ consecutive5xx: 1, intervalMs: 100, baseEjectionTimeMs: 1_000, maxEjectionTimeJitterMs: 500 }, 10, () => 0.9999);
+  detector.record('h0', UNAVAILABLE);
+  assert.deepEqual(log, ['eject h0 consecutive_5xx 1500']);
+  clock.advance(1_400);
+  assert.deepEqual(excluded(), ['h0']);
+  clock.advance(100);
+  assert.deepEqual(excluded(), []);
+});
+
+test('callers that give up are not counted: gRPC CANCELLED and an HTTP attempt ended locally with 499', () => {
+  const { detector, log, stats } = setup({ consecutive5xx: 2, consecutiveGatewayFailure: 2, enforcingConsecutiveGatewayFailure: 100 });
+  const cancelled: CallOutcome = { kind: 'upstream_error', httpStatus: 200, grpcStatus: 1, latencyMs: 1 };
+  const aborted: CallOutcome = { kind: 'local_error', httpStatus: 499, grpcStatus: undefined, latencyMs: 1 };
+  for (let i = 0; i < 10; i++) {
+    detector.record('h0', cancelled);
+    detector.record('h0', aborted);
+  }
+  assert.deepEqual(log, []);
+  assert.equal(stats['outlier_detection.ejections_detected_consecutive_5xx'], 0);
+  detector.record('h0', CONNECT_FAILED);
+  detector.record('h0', aborted);
+  detector.record('h0', CONNECT_FAILED);
+  assert.deepEqual(log, ['eject h0 consecutive_gateway_failure 30000'], 'nor do they break a run of real failures');
 });

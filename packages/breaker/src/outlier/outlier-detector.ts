@@ -1,12 +1,17 @@
 /**
- * Envoy's outlier detection for one cluster: consecutive 5xx / gateway-failure / local-origin
- * runs eject at once (when the `enforcing_*` roll passes); success-rate (mean − stdev × factor)
- * and failure-percentage ejections are decided each `interval`. An ejection lasts
- * `base_ejection_time × ejections` (capped at `max_ejection_time`, plus up to
- * `max_ejection_time_jitter`); hosts return at the first interval tick after it ends and the
- * multiplier falls by one for each interval a host stays in. `max_ejection_percent` is checked as
- * Envoy does: (ejected + 1) / hosts must stay within it, unless `always_eject_one_host` and none is
- * ejected.
+ * Envoy's outlier detection for one cluster (`outlier_detection_impl.cc`): consecutive 5xx /
+ * gateway-failure / local-origin runs eject at once; success-rate (mean − stdev × factor) and
+ * failure-percentage ejections are decided each `interval`.
+ *
+ * A detection counts `ejections_detected_*`; then `max_ejection_percent` is checked ((ejected + 1)
+ * / hosts must stay within it, unless `always_eject_one_host` and none is ejected; else
+ * `ejections_overflow`), then the `enforcing_*` roll. A consecutive detection restarts its own run
+ * whether or not it ejected; a host's runs all restart when it returns, so a host still failing
+ * after its ejection is ejected again. An ejection lasts min(`base_ejection_time` × multiplier,
+ * `max_ejection_time`) + a jitter of whole ms in [0, `max_ejection_time_jitter`]; the multiplier
+ * grows by one per ejection while base × multiplier < max + base, and falls by one at each
+ * interval tick at least an interval after the host returned. Hosts return at the first tick after
+ * their time.
  *
  * One timer per cluster (the interval tick, unref'd, on the injected clock); none per endpoint.
  * `record` is synchronous and allocation-free unless it ejects.
@@ -80,8 +85,9 @@ export class OutlierDetector {
     const c = this.config;
     if (outcome.kind === 'local_error' && c.splitExternalLocalOriginErrors) {
       host.localFailure++;
-      if (++host.consecutiveLocalOriginFailure === c.consecutiveLocalOriginFailure) {
+      if (++host.consecutiveLocalOriginFailure === c.consecutiveLocalOriginFailure && !host.ejected) {
         this.eject(host, 'consecutive_local_origin_failure', c.enforcingConsecutiveLocalOriginFailure);
+        host.consecutiveLocalOriginFailure = 0;
       }
       return;
     }
@@ -99,34 +105,44 @@ export class OutlierDetector {
     }
     host.externalFailure++;
     if (isGatewayFailure(status)) {
-      if (++host.consecutiveGatewayFailure === c.consecutiveGatewayFailure) {
+      if (++host.consecutiveGatewayFailure === c.consecutiveGatewayFailure && !host.ejected) {
         this.eject(host, 'consecutive_gateway_failure', c.enforcingConsecutiveGatewayFailure);
+        host.consecutiveGatewayFailure = 0;
       }
     } else {
       host.consecutiveGatewayFailure = 0;
     }
-    if (++host.consecutive5xx === c.consecutive5xx) this.eject(host, 'consecutive_5xx', c.enforcingConsecutive5xx);
+    if (++host.consecutive5xx === c.consecutive5xx && !host.ejected) {
+      this.eject(host, 'consecutive_5xx', c.enforcingConsecutive5xx);
+      host.consecutive5xx = 0;
+    }
   }
 
-  /** The interval tick: returns hosts whose time is up, runs the statistical detectors, starts a new interval. */
+  /**
+   * The interval tick: returns hosts whose time is up, runs the statistical detectors over this
+   * interval's counts, lowers the multiplier of hosts in for an interval since they returned, and
+   * starts a new interval.
+   */
   tick(): void {
     const now = this.options.clock.now();
+    const c = this.config;
     let returned = false;
     for (const host of this.monitors.values()) {
-      if (host.ejectedAt !== undefined) {
-        if (now >= host.ejectedAt + host.ejectionDurationMs) {
-          host.ejectedAt = undefined;
-          this.ejected.delete(host.id);
-          returned = true;
-          this.options.events.emit('endpoint.returned', { cluster: this.options.cluster, endpoint: host.id });
-        }
-      } else if (host.ejections > 0) {
-        host.ejections--;
+      if (host.ejectedAt !== undefined && now - host.ejectedAt >= this.ejectionTimeMs(host)) {
+        host.ejectedAt = undefined;
+        host.returnedAt = now;
+        host.resetRuns();
+        this.ejected.delete(host.id);
+        returned = true;
+        this.options.events.emit('endpoint.returned', { cluster: this.options.cluster, endpoint: host.id });
       }
     }
     if (returned) this.options.onEjectedChange(this.ejected);
     this.runIntervalDetectors();
-    for (const host of this.monitors.values()) host.resetInterval();
+    for (const host of this.monitors.values()) {
+      if (!host.ejected && host.ejections > 0 && host.returnedAt !== undefined && now - host.returnedAt >= c.intervalMs) host.ejections--;
+      host.resetInterval();
+    }
   }
 
   close(): void {
@@ -151,21 +167,21 @@ export class OutlierDetector {
     const candidates = [...this.monitors.values()].filter((h) => !h.ejected);
     const external = (h: HostMonitor) => [h.externalSuccess, h.externalFailure] as const;
     const local = (h: HostMonitor) => [h.localSuccess, h.localFailure] as const;
-    for (const h of successRateOutliers(candidates, external, c)) this.eject(h, 'success_rate', c.enforcingSuccessRate);
-    for (const h of failurePercentageOutliers(candidates, external, c)) this.eject(h, 'failure_percentage', c.enforcingFailurePercentage);
+    const eject = (h: HostMonitor, reason: EjectionReason, enforcingPercent: number) => {
+      if (!h.ejected) this.eject(h, reason, enforcingPercent);
+    };
+    for (const h of successRateOutliers(candidates, external, c)) eject(h, 'success_rate', c.enforcingSuccessRate);
+    for (const h of failurePercentageOutliers(candidates, external, c)) eject(h, 'failure_percentage', c.enforcingFailurePercentage);
     if (c.splitExternalLocalOriginErrors) {
-      for (const h of successRateOutliers(candidates, local, c)) this.eject(h, 'local_origin_success_rate', c.enforcingLocalOriginSuccessRate);
-      for (const h of failurePercentageOutliers(candidates, local, c)) {
-        this.eject(h, 'local_origin_failure_percentage', c.enforcingFailurePercentageLocalOrigin);
-      }
+      for (const h of successRateOutliers(candidates, local, c)) eject(h, 'local_origin_success_rate', c.enforcingLocalOriginSuccessRate);
+      for (const h of failurePercentageOutliers(candidates, local, c)) eject(h, 'local_origin_failure_percentage', c.enforcingFailurePercentageLocalOrigin);
     }
   }
 
+  /** A detection of `reason` on a host not ejected: counted, then ejected if within the percent and the roll passes. */
   private eject(host: HostMonitor, reason: EjectionReason, enforcingPercent: number): void {
-    if (host.ejected) return;
     const { stats, random, clock, events, cluster } = this.options;
     stats[`outlier_detection.ejections_detected_${reason}`]++;
-    if (enforcingPercent <= 0 || random() * 100 >= enforcingPercent) return;
     const c = this.config;
     const active = this.ejected.size;
     const withinPercent = ((active + 1) * 100) / this.monitors.size <= c.maxEjectionPercent;
@@ -173,15 +189,20 @@ export class OutlierDetector {
       stats['outlier_detection.ejections_overflow']++;
       return;
     }
-    host.ejections++;
-    const capped = Math.min(c.baseEjectionTimeMs * host.ejections, Math.max(c.baseEjectionTimeMs, c.maxEjectionTimeMs));
-    host.ejectionDurationMs = capped + (c.maxEjectionTimeJitterMs > 0 ? random() * c.maxEjectionTimeJitterMs : 0);
+    if (enforcingPercent <= 0 || random() * 100 >= enforcingPercent) return;
+    host.jitterMs = c.maxEjectionTimeJitterMs > 0 ? Math.floor(random() * (c.maxEjectionTimeJitterMs + 1)) : 0;
+    if (host.ejections * c.baseEjectionTimeMs < c.maxEjectionTimeMs + c.baseEjectionTimeMs) host.ejections++;
     host.ejectedAt = clock.now();
-    host.consecutive5xx = host.consecutiveGatewayFailure = host.consecutiveLocalOriginFailure = 0;
     this.ejected.add(host.id);
     stats['outlier_detection.ejections_enforced_total']++;
     stats[`outlier_detection.ejections_enforced_${reason}`]++;
-    events.emit('endpoint.ejected', { cluster, endpoint: host.id, reason, durationMs: host.ejectionDurationMs, ejections: host.ejections });
+    events.emit('endpoint.ejected', { cluster, endpoint: host.id, reason, durationMs: this.ejectionTimeMs(host), ejections: host.ejections });
     this.options.onEjectedChange(this.ejected);
+  }
+
+  /** How long `host`'s current ejection lasts under the current config. */
+  private ejectionTimeMs(host: HostMonitor): number {
+    const c = this.config;
+    return Math.min(c.baseEjectionTimeMs * host.ejections, Math.max(c.baseEjectionTimeMs, c.maxEjectionTimeMs)) + host.jitterMs;
   }
 }

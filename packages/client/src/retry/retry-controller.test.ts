@@ -167,3 +167,17 @@ test('per-try timeout: the attempt is aborted after per_try_timeout and retried'
   assert.equal(services.deadlines.size, 0);
   assert.equal(clock.pendingTimers, services.deadlines.timerArmed ? 1 : 0);
 });
+
+test('an attempt that ends after the route timeout is due, before its late timer ran, ends the call with the timeout', () => {
+  // A busy event loop: the attempt's failure is handled after the deadline passed but before the
+  // deadline timer got to run. The call must time out as if the timer had been on time.
+  const { clock, starts, end, services } = harness({ timeoutMs: 100 }, ['unavailable'], 5, () => 0.5);
+  clock.stall(100);
+  assert.equal(end(UNAVAILABLE), false, 'no retry past the route timeout');
+  assert.equal(starts[0]!.attempt.retry!.timeoutError?.code, 'XMESH_TIMEOUT', 'the front end reports the timeout, not the attempt\'s status');
+  assert.equal(services.stats.value('cluster.backend.upstream_rq_timeout'), 1);
+  clock.advance(0);
+  assert.equal(services.stats.value('cluster.backend.upstream_rq_timeout'), 1, 'the late timer does not count it twice');
+  assert.equal(starts.length, 1);
+  assert.equal(starts[0]!.attempt.aborted, undefined);
+});

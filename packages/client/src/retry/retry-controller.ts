@@ -6,7 +6,8 @@
  * - `per_try_timeout` ends one attempt (`upstream_rq_per_try_timeout`), which then counts as a
  *   504 for `retry_on`;
  * - an uncommitted end that `retry_on` accepts is retried after a full-jitter back-off, up to
- *   `num_retries`, when the cluster admits a retry, preferring endpoints not tried yet.
+ *   `num_retries`, when the cluster admits a retry; with `retry_host_predicate` previous_hosts the
+ *   retry's pick avoids endpoints already tried (up to `host_selection_retry_max_attempts` selections).
  */
 import { MeshError, type TimerHandle } from '@xmesh/core';
 import { attemptDeadline, overallDeadline, retryBackoffMs, type AttemptResult } from '@xmesh/filters';
@@ -61,8 +62,8 @@ export class RetryController implements AttemptRetry, DeadlineEntry {
     const call = this.current;
     call.retry = this;
     const now = this.services.clock.now();
-    // The caller's own deadline is enforced by the transport; schedule ours only when it is shorter.
-    if (this.overall < call.deadline) {
+    // The caller's own deadline is enforced by the transport when it can; schedule ours only when it is shorter.
+    if (this.overall < call.deadline || (!call.transportEnforcesDeadline && this.overall !== Infinity)) {
       if (this.overall <= now) {
         this.onOverallTimeout();
         return;
@@ -113,7 +114,12 @@ export class RetryController implements AttemptRetry, DeadlineEntry {
 
   private retryFrom(attempt: PipelineCall, retry: RetryPolicy): boolean {
     const now = this.services.clock.now();
-    if (now >= this.overall) return false;
+    if (now >= this.overall) {
+      // The overall deadline is due but its timer has not run yet (a late event loop): the call
+      // times out now, as it would have had the timer run first.
+      this.timeoutError = this.lateDeadline(attempt);
+      return false;
+    }
     const admission = this.services.retryAdmission(attempt);
     if (admission !== undefined && !admission.tryAcquireRetry()) {
       this.stats.rqRetryOverflow.inc();
@@ -128,7 +134,7 @@ export class RetryController implements AttemptRetry, DeadlineEntry {
     this.stats.rqRetry.inc();
     this.services.route(attempt)?.rqRetry.inc();
     this.heldSlot = admission;
-    if (attempt.endpoint !== undefined) (this.tried ??= new Set()).add(attempt.endpoint.id);
+    if (retry.avoidPreviousHosts && attempt.endpoint !== undefined) (this.tried ??= new Set()).add(attempt.endpoint.id);
     next.decision = attempt.decision;
     next.requestHeadersToAdd = attempt.requestHeadersToAdd;
     next.responseHeadersToAdd = attempt.responseHeadersToAdd;
@@ -197,6 +203,17 @@ export class RetryController implements AttemptRetry, DeadlineEntry {
       return;
     }
     attempt.abortAttempt(error);
+  }
+
+  /**
+   * The error of an overall deadline found passed before its timer ran, counted as the timer would
+   * count it: a route limit is `upstream_rq_timeout`; the caller's own deadline is not.
+   */
+  private lateDeadline(attempt: PipelineCall): MeshError {
+    const callerDeadline = this.overall >= attempt.deadline;
+    if (!callerDeadline) this.stats.rqTimeout.inc();
+    const message = callerDeadline ? "the caller's deadline passed" : `upstream request timeout (route timeout ${this.policy.action.timeoutMs} ms)`;
+    return new MeshError('XMESH_TIMEOUT', message, { cluster: attempt.decision?.cluster, httpStatus: 504 });
   }
 
   private clearPerTry(): void {

@@ -6,7 +6,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { TypeUrl, type EnvoyProtos } from '@xmesh/xds';
 import type { ResolvedBootstrap } from './bootstrap.js';
-import type { HeldResource } from './watch-state.js';
+import { WATCH_ORDER, type HeldResource } from './watch-state.js';
 import {
   adsWire, toStruct,
   type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type DiscoveryRequest, type DiscoveryResponse, type WireAny, type WireNode,
@@ -30,9 +30,14 @@ export interface ResponseUpdate {
 export interface AdsStreamHandlers {
   onResponse(update: ResponseUpdate): void;
   onFirstResponse(): void;
+  /** The first response on this stream for a type that is not an xDS resource type xmesh asks for: ignored. */
+  onIgnored(typeUrl: string): void;
   /** The stream ended (error text, or 'stream ended'); called once. */
   onEnd(error: string): void;
 }
+
+/** The types this client subscribes to (Secrets included): a response of any other type is ignored. */
+const RESOURCE_TYPES: ReadonlySet<string> = new Set(WATCH_ORDER);
 
 interface TypeSubscription {
   readonly names: Set<string>;
@@ -57,6 +62,7 @@ export class AdsStream {
   private readonly nonces = new Map<string, string>();
   private node: WireNode | undefined;
   private gotResponse = false;
+  private ignoredType = false;
   private ended = false;
 
   constructor(client: grpc.Client, protos: EnvoyProtos, bootstrap: ResolvedBootstrap, private readonly handlers: AdsStreamHandlers) {
@@ -69,8 +75,17 @@ export class AdsStream {
       method.requestSerialize as (v: DiscoveryRequest | DeltaDiscoveryRequest) => Buffer,
       method.responseDeserialize as (b: Buffer) => DiscoveryResponse | DeltaDiscoveryResponse,
     );
-    this.call.on('data', (res: DiscoveryResponse | DeltaDiscoveryResponse) => this.onData(res));
-    this.call.on('error', (err: Error) => this.end(err.message));
+    // Nothing the server sends may throw out of this handler: a response that cannot be handled ends
+    // the stream, and the client reconnects with back-off, keeping its last good config.
+    this.call.on('data', (res: DiscoveryResponse | DeltaDiscoveryResponse) => {
+      try {
+        this.onData(res);
+      } catch (error) {
+        this.end(`a response could not be handled: ${error instanceof Error ? error.message : String(error)}`);
+        this.call.cancel();
+      }
+    });
+    this.call.on('error', (err: unknown) => this.end(describeCallError(err)));
     this.call.on('end', () => this.end('stream ended by the server'));
   }
 
@@ -142,6 +157,12 @@ export class AdsStream {
     }
     const typeUrl = res.type_url ?? '';
     const nonce = res.nonce ?? '';
+    if (!RESOURCE_TYPES.has(typeUrl)) {
+      // Neither ACKed nor NACKed (it was never asked for), and no state kept for it.
+      if (!this.ignoredType) this.handlers.onIgnored(typeUrl);
+      this.ignoredType = true;
+      return;
+    }
     this.nonces.set(typeUrl, nonce);
     if (this.delta) {
       const d = res as DeltaDiscoveryResponse;
@@ -166,6 +187,15 @@ export class AdsStream {
     this.ended = true;
     this.handlers.onEnd(error);
   }
+}
+
+/** A call error as text: grpc-js's `code NAME: details` when it carries a valid status, else what there is. */
+function describeCallError(err: unknown): string {
+  const e = (typeof err === 'object' && err !== null ? err : {}) as { code?: unknown; details?: unknown; message?: unknown };
+  const valid = typeof e.code === 'number' && Number.isInteger(e.code) && e.code >= 0 && e.code <= 16;
+  if (valid && typeof e.message === 'string') return e.message;
+  const details = typeof e.details === 'string' && e.details !== '' ? `: ${e.details}` : '';
+  return `the stream failed without a valid gRPC status${details}`;
 }
 
 function initialVersions(held: ReadonlyMap<string, HeldResource>): Record<string, string> {

@@ -11,9 +11,28 @@ const good = {
 };
 
 describe('xDS bootstrap', () => {
+  it('reads gRFC A29 certificate_providers (file_watcher) and refuses other plugins', () => {
+    const b = resolveBootstrap({
+      ...good,
+      certificate_providers: {
+        workload: { plugin_name: 'file_watcher', config: { certificate_file: '/c.pem', private_key_file: '/k.pem', ca_certificate_file: '/ca.pem', refresh_interval: '30s' } },
+        roots: { plugin_name: 'file_watcher', config: { ca_certificate_file: '/ca.pem' } },
+      },
+    });
+    assert.deepEqual({ ...b.certificateProviders }, {
+      workload: { certificateFile: '/c.pem', privateKeyFile: '/k.pem', caCertificateFile: '/ca.pem', refreshIntervalMs: 30_000 },
+      roots: { certificateFile: undefined, privateKeyFile: undefined, caCertificateFile: '/ca.pem', refreshIntervalMs: 600_000 },
+    });
+    assert.throws(() => resolveBootstrap({ ...good, certificate_providers: { x: { plugin_name: 'google_cloud_private_spiffe' } } }), /certificate_providers\.x\.plugin_name: only "file_watcher"/);
+    assert.throws(() => resolveBootstrap({ ...good, certificate_providers: { x: { plugin_name: 'file_watcher', config: { certificate_file: '/c.pem' } } } }), /go together/);
+  });
+
   it('reads GRPC_XDS_BOOTSTRAP_CONFIG inline JSON as gRPC does; state of the world by default', () => {
     const b = resolveBootstrap(undefined, { GRPC_XDS_BOOTSTRAP_CONFIG: JSON.stringify(good) });
-    assert.deepEqual(b, { serverUri: '127.0.0.1:18000', delta: false, node: good.node, cachePath: undefined, ignoreResourceDeletion: false, listenerNameTemplate: '%s' });
+    assert.deepEqual({ ...b, certificateProviders: { ...b.certificateProviders } }, {
+      serverUri: '127.0.0.1:18000', delta: false, ignoreResourceDeletion: false, servers: [{ serverUri: '127.0.0.1:18000', delta: false, ignoreResourceDeletion: false }],
+      node: good.node, cachePath: undefined, listenerNameTemplate: '%s', certificateProviders: {},
+    });
   });
 
   it('reads ignore_resource_deletion (gRFC A53) and the listener name template (gRFC A47) as gRPC does', () => {
@@ -45,6 +64,13 @@ describe('xDS bootstrap', () => {
     assert.equal(b.delta, true);
   });
 
+  it('keeps every server of xds_servers in order, each with its own protocol and features (gRFC A71 fallback)', () => {
+    const second = { server_uri: '127.0.0.1:18001', channel_creds: [{ type: 'insecure' }], server_features: [DELTA_SERVER_FEATURE, 'ignore_resource_deletion'] };
+    const b = resolveBootstrap({ ...good, xds_servers: [good.xds_servers[0]!, second] });
+    assert.deepEqual(b.servers, [{ serverUri: '127.0.0.1:18000', delta: false, ignoreResourceDeletion: false }, { serverUri: '127.0.0.1:18001', delta: true, ignoreResourceDeletion: true }]);
+    assert.throws(() => resolveBootstrap({ ...good, xds_servers: [good.xds_servers[0]!, { server_uri: '' }] } as never), /xds_servers\[1\]\.server_uri: is required/);
+  });
+
   it('lists every problem with its path', () => {
     assert.throws(
       () => resolveBootstrap({ xds_servers: [{ server_uri: '', channel_creds: [{ type: 'google_default' }] }], node: {} } as never),
@@ -54,5 +80,17 @@ describe('xDS bootstrap', () => {
       },
     );
     assert.throws(() => resolveBootstrap(undefined, {}), /no xDS bootstrap/);
+  });
+
+  it('a bootstrap file that cannot be read is XMESH_CONFIG_INVALID with its path, not a raw file system error', () => {
+    const missing = join(tmpdir(), 'xmesh-no-such-bootstrap.json');
+    for (const attempt of [() => resolveBootstrap(missing), () => resolveBootstrap(undefined, { GRPC_XDS_BOOTSTRAP: missing })]) {
+      assert.throws(attempt, (err: Error & { code?: string; errors?: { path: string; message: string }[] }) => {
+        assert.equal(err.code, 'XMESH_CONFIG_INVALID');
+        assert.equal(err.errors?.[0]?.path, missing);
+        assert.match(err.errors?.[0]?.message ?? '', /^cannot read: ENOENT/);
+        return true;
+      });
+    }
   });
 });

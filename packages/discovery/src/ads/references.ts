@@ -80,6 +80,36 @@ export function clusterEdsName(cluster: Json): string | undefined {
   return typeof name === 'string' ? name : undefined;
 }
 
+/**
+ * Names of the `Secret`s a cluster's or listener's TLS contexts take from the control plane (`SdsSecretConfig`
+ * with `sds_config.ads` or `self`): the cluster's `transport_socket` and `transport_socket_matches`, or the
+ * listener's filter chains.
+ */
+export function adsSecretNames(resource: Json): string[] {
+  const sockets: unknown[] = [field(resource, 'transport_socket')];
+  for (const m of list(field(resource, 'transport_socket_matches'))) sockets.push(field(m, 'transport_socket'));
+  const chains = [...list(field(resource, 'filter_chains'))];
+  const fallback = field(resource, 'default_filter_chain');
+  if (isObj(fallback)) chains.push(fallback);
+  for (const chain of chains) sockets.push(field(chain, 'transport_socket'));
+  const out = new Set<string>();
+  for (const socket of sockets) {
+    const context = isObj(socket) ? field(socket, 'typed_config') : undefined;
+    const common = isObj(context) ? field(context, 'common_tls_context') : undefined;
+    if (!isObj(common)) continue;
+    const configs = [...list(field(common, 'tls_certificate_sds_secret_configs')), field(common, 'validation_context_sds_secret_config')];
+    const combined = field(common, 'combined_validation_context');
+    if (isObj(combined)) configs.push(field(combined, 'validation_context_sds_secret_config'));
+    for (const config of configs) {
+      if (!isObj(config)) continue;
+      const source = field(config, 'sds_config');
+      const name = field(config, 'name');
+      if (typeof name === 'string' && name !== '' && isObj(source) && (isObj(field(source, 'ads')) || isObj(field(source, 'self')))) out.add(name);
+    }
+  }
+  return [...out];
+}
+
 /** The xDS name of a decoded resource of `typeUrl`. */
 export function nameOf(typeUrl: string, json: Json): string | undefined {
   const name = typeUrl === TypeUrl.ClusterLoadAssignment ? field(json, 'cluster_name') : field(json, 'name');

@@ -12,6 +12,7 @@ const L = TypeUrl.Listener;
 const R = TypeUrl.RouteConfiguration;
 const C = TypeUrl.Cluster;
 const E = TypeUrl.ClusterLoadAssignment;
+const S = TypeUrl.Secret;
 
 /**
  * A scripted ADS server for one describe block (started before it, closed after it) and the clients its
@@ -289,14 +290,14 @@ describe('XdsClient: per-resource validation, deletion and consistency per liste
     assert.deepEqual([cds.type_url, cds.resource_names], [C, ['fresh']]);
     const unsubscribe = await server.nextRequest();
     assert.deepEqual([unsubscribe.type_url, unsubscribe.resource_names], [E, []], 'the endpoints of "a" are no longer asked for');
-    assert.deepEqual(snapshots, [], 'the new routes wait for their cluster');
+    assert.equal(snapshots.length, 0, 'the new routes wait for their cluster');
     assert.equal(c.snapshot, first);
     server.respond(C, 'v2', 't-2', [edsCluster('fresh')]);
     assert.deepEqual(pick(await server.nextRequest()), [C, 'v2', 't-2', ['fresh']]);
     const eds = await server.nextRequest();
     assert.deepEqual([eds.type_url, eds.resource_names], [E, ['fresh']]);
     await settle();
-    assert.deepEqual(snapshots, [], 'and for its endpoints');
+    assert.equal(snapshots.length, 0, 'and for its endpoints');
     assert.deepEqual(ports(c.snapshot!, 'a'), [2001], 'the old chain, endpoints included, serves meanwhile');
     server.respond(E, 'v2', 't-3', [loadAssignment('fresh', [3001])]);
     await server.nextRequest();
@@ -306,6 +307,58 @@ describe('XdsClient: per-resource validation, deletion and consistency per liste
     assert.equal(applied, snapshots.at(-1));
     assert.deepEqual(Object.keys(applied.clusters), ['fresh']);
     assert.deepEqual(ports(applied, 'fresh'), [3001]);
+  });
+
+  it('Secrets a cluster takes over ADS: asked for after it, awaited (its last whole form serves meanwhile), validated on their own, a push is a rotation, one that does not exist leaves only its cluster out', async () => {
+    const clock = new FakeClock();
+    const c = newClient({ clock });
+    await serveChain(c, ['a', 'b']);
+    const snapshots: MeshSnapshot[] = [];
+    c.on('snapshot', (s) => snapshots.push(s));
+    server.respond(C, 'v2', 's-1', [tlsCluster('a', 'cert-a'), edsCluster('b')]);
+    assert.deepEqual(pick(await server.nextRequest()), [C, 'v2', 's-1', ['a', 'b']]);
+    const sds = await server.nextRequest();
+    assert.deepEqual([sds.type_url, sds.resource_names], [S, ['cert-a']]);
+    await settle();
+    assert.equal(snapshots.length, 0, 'the new "a" waits for its Secret');
+    assert.equal(c.snapshot!.clusters['a']!.tls, undefined, 'the last whole form of "a" serves meanwhile (as Envoy warms a cluster)');
+    server.respond(E, 'v2', 's-1b', [loadAssignment('b', [4002])]);
+    await server.nextRequest();
+    await settle();
+    assert.deepEqual(ports(c.snapshot!, 'b'), [4002], 'a Secret on its way holds nothing else back');
+    snapshots.length = 0;
+
+    server.respond(S, 's1', 's-2', [secret('cert-a', 'one')]);
+    const ack = await server.nextRequest();
+    assert.deepEqual([pick(ack), ack.error_detail], [[S, 's1', 's-2', ['cert-a']], undefined], 'a Secret is validated as a Secret, not refused as an unsupported type');
+    await settle();
+    assert.equal(snapshots.length, 1);
+    assert.notEqual(snapshots[0]!.clusters['a']!.tls, undefined);
+    assert.equal(snapshots[0]!.secrets?.['cert-a']?.kind, 'tls_certificate');
+
+    const rotated = new Promise<XdsUpdate>((resolve) => c.once('update', resolve));
+    server.respond(S, 's2', 's-3', [secret('cert-a', 'two')]);
+    await server.nextRequest();
+    const update = await rotated;
+    assert.deepEqual([update.secrets, update.clusters, update.listeners], [['cert-a'], [], []], 'a pushed Secret is a rotation');
+    assert.notDeepEqual(JSON.stringify(c.snapshot!.secrets?.['cert-a']), JSON.stringify(snapshots[0]!.secrets?.['cert-a']));
+
+    server.respond(S, 's3', 's-4', [{ '@type': S, name: 'cert-a' }]);
+    const nack = await server.nextRequest();
+    assert.deepEqual(pick(nack), [S, 's2', 's-4', ['cert-a']], 'NACKed in its own response; the last good version stays');
+    assert.match(nack.error_detail?.message ?? '', /^Secret "cert-a": one of tls_certificate, validation_context is required/);
+
+    server.respond(C, 'v3', 's-5', [tlsCluster('a', 'cert-a'), tlsCluster('b', 'cert-b')]);
+    await server.nextRequest(); // ACK
+    const both = await server.nextRequest();
+    assert.deepEqual([both.type_url, both.resource_names], [S, ['cert-a', 'cert-b']]);
+    await settle();
+    assert.equal(c.snapshot!.clusters['b']?.tls, undefined, '"b" keeps its last whole form while its Secret is on its way');
+    clock.advance(15_000);
+    await settle();
+    assert.deepEqual(Object.keys(c.snapshot!.clusters), ['a'], 'a cluster whose Secret does not exist is left out: only its calls fail');
+    assert.deepEqual(Object.keys(c.snapshot!.listeners), [ECHO_LISTENER]);
+    assert.equal(c.listenerStatus(ECHO_LISTENER)?.state, 'ready');
   });
 
   it('watches a listener named later; one that is never sent turns absent at its does-not-exist timer, without holding the others back', async () => {
@@ -339,6 +392,16 @@ describe('XdsClient: per-resource validation, deletion and consistency per liste
     assert.ok(await server.quiet(), 'nothing is asked for');
   });
 });
+
+/** An EDS cluster whose mTLS certificate is the Secret `secretName` from the control plane. */
+function tlsCluster(name: string, secretName: string): Record<string, unknown> {
+  const common_tls_context = { tls_certificate_sds_secret_configs: [{ name: secretName, sds_config: { ads: {} } }] };
+  return { ...edsCluster(name), transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': TypeUrl.UpstreamTlsContext, common_tls_context } } };
+}
+
+function secret(name: string, content: string): Record<string, unknown> {
+  return { '@type': S, name, tls_certificate: { certificate_chain: { inline_string: `certificate ${content}` }, private_key: { inline_string: `key ${content}` } } };
+}
 
 function pick(req: { type_url?: string; version_info?: string; response_nonce?: string; resource_names?: readonly string[] }) {
   return [req.type_url, req.version_info, req.response_nonce, req.resource_names];

@@ -8,15 +8,17 @@
  * valid ones are applied. What is applied is consistent per listener (gRFC A74, see watch-state.ts): a
  * listener's new chain enters only when whole, other listeners are not held back, and a cluster that
  * does not exist fails only the calls routed to it. A listener or cluster the control plane deletes is
- * dropped (gRFC A53), or kept with `ignore_resource_deletion`; a lost stream never deletes anything: it
- * is retried with gRPC's jittered exponential backoff while the last snapshot stays in force.
+ * dropped (gRFC A53), or kept with `ignore_resource_deletion`; a lost stream never deletes anything.
+ * A lost stream moves to the bootstrap's next server at once (gRFC A71 order); after the last one it
+ * starts again from the first with gRPC's jittered exponential backoff. The last snapshot stays in
+ * force meanwhile.
  */
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { systemClock, type Clock, type FieldError, type TimerHandle } from '@xmesh/core';
 import { buildSnapshot, loadEnvoyProtos, TypeUrl, type ClientRules, type EnvoyProtos, type MeshSnapshot } from '@xmesh/xds';
 import { ConnectionBackoff, GRPC_CONNECTION_BACKOFF } from '@xmesh/core';
-import { resolveBootstrap, type ResolvedBootstrap, type XdsBootstrap } from './bootstrap.js';
+import { resolveBootstrap, type ResolvedBootstrap, type ResolvedServer, type XdsBootstrap } from './bootstrap.js';
 import { readCache, writeCache } from './cache.js';
 import { nameOf } from './references.js';
 import { short, WatchState, WATCH_ORDER, type ListenerStatus } from './watch-state.js';
@@ -73,6 +75,8 @@ export interface XdsUpdate {
   readonly routeConfigs: readonly string[];
   readonly clusters: readonly string[];
   readonly endpoints: readonly string[];
+  /** Secrets (TLS material the control plane serves): a rotation is a change. */
+  readonly secrets: readonly string[];
 }
 
 export type { ListenerStatus } from './watch-state.js';
@@ -87,8 +91,11 @@ export interface XdsClientEvents {
   'does-not-exist': [{ readonly typeUrl: string; readonly name: string }];
   /** A watched listener changed status (pending → ready, ready → absent, ...). */
   listener: [{ readonly name: string; readonly status: ListenerStatus }];
-  /** The stream came up (channel connected, or a first response) or went down (with the reconnect delay). */
-  connection: [{ readonly connected: boolean; readonly error?: string; readonly retryInMs?: number }];
+  /**
+   * The stream came up (channel connected, or a first response; `server` it went to) or went down (with
+   * the reconnect delay and the server it goes to next).
+   */
+  connection: [{ readonly connected: boolean; readonly error?: string; readonly retryInMs?: number; readonly nextServer?: string; readonly server?: string }];
   warning: [string];
 }
 
@@ -106,7 +113,10 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
   private readonly wallClock: () => number;
   private readonly cachePath: string | undefined;
   private readonly backoff: ConnectionBackoff;
-  private readonly grpcClient: grpc.Client;
+  /** One channel per bootstrap server, opened when first used. */
+  private readonly grpcClients: (grpc.Client | undefined)[];
+  /** Index in `bootstrap.servers` of the server the stream goes (or went) to. */
+  private serverIndex = 0;
   private state: WatchState;
   private readonly typeVersions = new Map<string, string>();
   /** Per type: the decodings of its last response, by hash of their bytes. */
@@ -148,9 +158,17 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     if (options.wildcardClusters) wildcard.add(TypeUrl.Cluster);
     this.initialListeners = [...new Set(options.listeners ?? [])];
     this.state = new WatchState(new Set(this.initialListeners), wildcard);
-    this.grpcClient = new grpc.Client(this.bootstrap.serverUri, grpc.credentials.createInsecure(), {
-      'grpc.use_local_subchannel_pool': 1,
-    });
+    this.grpcClients = this.bootstrap.servers.map(() => undefined);
+  }
+
+  /** The server the stream uses now (or will reconnect to). */
+  get currentServer(): string {
+    return this.server.serverUri;
+  }
+
+  /** The bootstrap's entry for that server: its protocol and features. */
+  private get server(): ResolvedServer {
+    return this.bootstrap.servers[this.serverIndex]!;
   }
 
   /** The snapshot in force (from the control plane, or the cache at start), if any. */
@@ -217,7 +235,16 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     this.timers.clear();
     this.stream?.cancel();
     this.stream = undefined;
-    this.grpcClient.close();
+    for (const client of this.grpcClients) client?.close();
+  }
+
+  private clientFor(index: number): grpc.Client {
+    let client = this.grpcClients[index];
+    if (client === undefined) {
+      client = new grpc.Client(this.bootstrap.servers[index]!.serverUri, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+      this.grpcClients[index] = client;
+    }
+    return client;
   }
 
   /**
@@ -237,25 +264,28 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
 
   private openStream(): void {
     this.reconnectTimer = undefined;
-    const stream = new AdsStream(this.grpcClient, this.protos, this.bootstrap, {
+    const server = this.bootstrap.servers[this.serverIndex]!;
+    const client = this.clientFor(this.serverIndex);
+    const stream = new AdsStream(client, this.protos, { ...this.bootstrap, ...server }, {
       onResponse: (update) => this.onResponse(stream, update),
       onFirstResponse: () => {
         this.backoff.reset();
         this.onConnected(stream);
       },
+      onIgnored: (typeUrl) => this.emit('warning', `ignoring responses for ${JSON.stringify(typeUrl.slice(0, 200))}: not a resource type this client asks for`),
       onEnd: (error) => this.onStreamEnd(stream, error),
     });
     this.stream = stream;
     this.syncSubscriptions();
-    this.watchChannel(stream);
+    this.watchChannel(stream, client);
   }
 
   /**
    * Reports the stream up as soon as its channel is connected: a control plane that answers only named
    * requests sends nothing while nothing is named, and a client watching nothing yet still starts.
    */
-  private watchChannel(stream: AdsStream): void {
-    const channel = this.grpcClient.getChannel();
+  private watchChannel(stream: AdsStream, client: grpc.Client): void {
+    const channel = client.getChannel();
     const check = (): void => {
       if (this.closed || stream !== this.stream) return;
       const state = channel.getConnectivityState(false);
@@ -272,7 +302,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
   private onConnected(stream: AdsStream): void {
     if (stream !== this.stream || this.streamConnected) return;
     this.streamConnected = true;
-    this.emit('connection', { connected: true });
+    this.emit('connection', { connected: true, server: this.currentServer });
     if ((this.current === undefined || this.currentFromCache) && this.startable()) this.rebuild(true);
   }
 
@@ -283,8 +313,11 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     // gRFC A57: does-not-exist timers run only while the stream is up; they restart on the next one.
     this.timers.clear();
     if (this.closed) return;
-    const delay = this.backoff.nextDelayMs();
-    this.emit('connection', { connected: false, error, retryInMs: delay });
+    // The next server in the bootstrap's order at once; after the last, the first one after a backoff.
+    const next = this.serverIndex + 1;
+    const delay = next < this.bootstrap.servers.length ? 0 : this.backoff.nextDelayMs();
+    this.serverIndex = next < this.bootstrap.servers.length ? next : 0;
+    this.emit('connection', { connected: false, error, retryInMs: delay, nextServer: this.currentServer });
     this.reconnectTimer = this.clock.setTimeout(() => this.openStream(), delay);
     this.reconnectTimer.unref?.();
   }
@@ -309,7 +342,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     const { typeUrl, nonce, version } = update;
     const { resources, cache } = decodeUpdate(this.protos, update, this.decodeCaches.get(typeUrl), this.rules);
     // SotW resends unchanged resources: keep this response's decodings (delta sends each change once).
-    if (!this.bootstrap.delta) this.decodeCaches.set(typeUrl, cache);
+    if (!this.server.delta) this.decodeCaches.set(typeUrl, cache);
     if (typeUrl === TypeUrl.Listener) this.sawListenerResponse = true;
 
     const trial = this.state.clone();
@@ -356,7 +389,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     for (const name of removed) {
       structural = true;
       if (held.has(name)) {
-        if (this.bootstrap.ignoreResourceDeletion && (typeUrl === TypeUrl.Listener || typeUrl === TypeUrl.Cluster)) {
+        if (this.server.ignoreResourceDeletion && (typeUrl === TypeUrl.Listener || typeUrl === TypeUrl.Cluster)) {
           kept.push(name);
           continue;
         }
@@ -473,6 +506,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       routeConfigs: changed.get(TypeUrl.RouteConfiguration) ?? [],
       clusters: changed.get(TypeUrl.Cluster) ?? [],
       endpoints: changed.get(TypeUrl.ClusterLoadAssignment) ?? [],
+      secrets: changed.get(TypeUrl.Secret) ?? [],
     });
     this.emit('snapshot', snapshot);
     if (this.cachePath) {

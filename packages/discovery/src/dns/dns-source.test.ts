@@ -183,3 +183,15 @@ test('dns_lookup_family selection', () => {
   assert.deepEqual(selectFamily([{ address: '10.0.0.1', family: 4 }], 'AUTO'), ['10.0.0.1']);
   assert.deepEqual(selectFamily([{ address: '::2', family: 6 }], 'V4_PREFERRED'), ['::2']);
 });
+
+test('a resolver answer that is not an IP address is a failure, never an endpoint', async () => {
+  const t = setup('STRICT_DNS', [{ host: 'api.internal', port: 80 }]);
+  t.resolver.answers.set('api.internal', ['10.0.0.1', '::gggg']);
+  const source = t.start();
+  await source.ready;
+  assert.deepEqual(ids(source.endpoints), []);
+  assert.equal(t.errors.length, 1);
+  assert.equal(t.errors[0]!.code, 'XMESH_DNS_FAILED');
+  assert.match(t.errors[0]!.message, /"::gggg", which is not an IP address/);
+  source.close();
+});

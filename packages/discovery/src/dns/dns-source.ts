@@ -79,6 +79,9 @@ export class DnsSource implements EndpointSource {
     try {
       const addresses = await this.resolve(target.host, this.cluster.dnsLookupFamily);
       if (addresses.length === 0) throw new Error('no addresses');
+      // A custom resolver (a registry) may answer anything: only IP addresses become endpoints.
+      const notIp = addresses.find((a) => typeof a !== 'string' || isIP(a) === 0);
+      if (notIp !== undefined) throw new Error(`answered ${JSON.stringify(notIp)}, which is not an IP address`);
       this.lastGood[index] = this.mode === 'logical' ? addresses.slice(0, 1) : addresses;
     } catch (cause) {
       if (this.closed) return;

@@ -174,7 +174,7 @@ describe('decodeCluster, fully specified', () => {
       policy: { overprovisioning_factor: 200 },
     },
     health_checks: [{ timeout: '1s' }],
-    transport_socket: { name: 'envoy.transport_sockets.tls' },
+    transport_socket: { name: 'envoy.transport_sockets.raw_buffer' },
   };
 
   const expected: ClusterConfig = {
@@ -246,7 +246,6 @@ describe('decodeCluster, fully specified', () => {
       'clusters[0].health_checks',
       'clusters[0].least_request_lb_config.active_request_bias.runtime_key',
       'clusters[0].metadata.filter_metadata["envoy.lb"]',
-      'clusters[0].transport_socket',
       `${opts}.explicit_http_config.http2_protocol_options.max_concurrent_streams`,
     ].sort());
   });
@@ -343,4 +342,22 @@ describe('decodeCluster input shapes', () => {
     assert.equal(cluster.respectDnsTtl, true);
     assert.equal(cluster.loadAssignment?.localities[0]?.endpoints[0]?.healthStatus, 'DEGRADED');
   });
+});
+
+it('xmesh.zookeeper on an EDS cluster: the registry settings with defaults; on a STATIC cluster or without servers, errors', () => {
+  const eds = { name: 'hello', type: 'EDS', eds_cluster_config: { eds_config: { ads: {} } } };
+  const { cluster } = decodeOk({
+    ...eds,
+    metadata: { filter_metadata: { xmesh: { zookeeper: { servers: '127.0.0.1:2181', interface: 'com.example.HelloService', version: '1.0' } } } },
+  });
+  assert.deepEqual(cluster.xmesh.zookeeper, { servers: '127.0.0.1:2181', root: '/sofa-rpc', interface: 'com.example.HelloService', version: '1.0', sessionTimeoutMs: 30_000 });
+  const onStatic = decode({
+    name: 'hello', type: 'STATIC', load_assignment: staticAssignment,
+    metadata: { filter_metadata: { xmesh: { zookeeper: { servers: '127.0.0.1:2181', interface: 'I' } } } },
+  });
+  assert.ok(onStatic.issues.errors.some((e) => e.path === 'clusters[0].metadata.filter_metadata.xmesh.zookeeper' && /EDS/.test(e.message)), JSON.stringify(onStatic.issues.errors));
+  const noServers = decode({ ...eds, metadata: { filter_metadata: { xmesh: { zookeeper: { interface: 'I', root: 'sofa' } } } } });
+  const paths = noServers.issues.errors.map((e) => e.path);
+  assert.ok(paths.includes('clusters[0].metadata.filter_metadata.xmesh.zookeeper.servers'), paths.join(', '));
+  assert.ok(paths.includes('clusters[0].metadata.filter_metadata.xmesh.zookeeper.root'), paths.join(', '));
 });

@@ -12,6 +12,7 @@ import { decodeLbSettings } from './lb-config.js';
 import { decodeOutlierDetection } from './outlier-detection.js';
 import { decodeHttp2 } from './protocol-options.js';
 import { describe, protoEnumName, Reader } from './reader.js';
+import { decodeTransportSocket, decodeTransportSocketMatches, refuseAutoSni } from './transport-socket.js';
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 export const DEFAULT_DNS_REFRESH_RATE_MS = 5_000;
@@ -33,7 +34,9 @@ export function decodeCluster(r: Reader): ClusterConfig {
   const name = r.requiredStr('name');
   const declaredType = decodeDiscoveryType(r);
   const type = declaredType ?? FALLBACK_TYPE;
-  const edsServiceName = decodeEdsConfig(r, declaredType);
+  const xmeshReader = decodeMetadata(r.obj('metadata'));
+  const { extensions, peakEwma, registry } = decodeClusterExtensions(xmeshReader);
+  const edsServiceName = decodeEdsConfig(r, declaredType, registry !== undefined || extensions.zookeeper !== undefined);
   const lb = decodeLbSettings(r);
   const connectTimeoutMs = r.positiveDuration('connect_timeout') ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const dnsRefreshRateMs = decodeDnsRefreshRate(r);
@@ -43,15 +46,26 @@ export function decodeCluster(r: Reader): ClusterConfig {
   const outlierDetection = decodeOutlierDetection(r.obj('outlier_detection'));
   const common = decodeCommonLbConfig(r.obj('common_lb_config'));
   const http2 = decodeHttp2(r);
-  const xmeshReader = decodeMetadata(r.obj('metadata'));
-  const { extensions, peakEwma } = decodeClusterExtensions(xmeshReader);
+  if (registry !== undefined && declaredType !== undefined && declaredType !== 'EDS') {
+    xmeshReader!.error('registry', `is only valid on an EDS cluster (its endpoints come from the registry), this one is ${declaredType}`);
+  }
+  const service = edsServiceName ?? name;
+  if (registry !== undefined && (service === '' || service.includes('/'))) {
+    xmeshReader!.error('registry', `the registry service name (eds_cluster_config.service_name, else the cluster name) must be non-empty without "/", got ${JSON.stringify(service)}`);
+  }
   if (peakEwma && lb.envoyLbPolicy !== 'ROUND_ROBIN' && lb.envoyLbPolicy !== 'LEAST_REQUEST') {
     xmeshReader!.error(
       'lb_policy',
       `PEAK_EWMA needs Envoy lb_policy ROUND_ROBIN or LEAST_REQUEST (what Envoy itself then uses), got ${lb.envoyLbPolicy}`,
     );
   }
+  if (extensions.zookeeper !== undefined && declaredType !== undefined && declaredType !== 'EDS') {
+    xmeshReader!.error('zookeeper', `needs an EDS cluster (its endpoints come from ZooKeeper), got type ${declaredType}`);
+  }
   const loadAssignment = decodeInlineAssignment(r, declaredType);
+  const tls = decodeTransportSocket(r.obj('transport_socket'), 'upstream');
+  const transportSocketMatches = decodeTransportSocketMatches(r);
+  refuseAutoSni(r, tls !== undefined || transportSocketMatches.some((m) => m.tls !== undefined));
 
   rejectUnsupported(r, UNSUPPORTED_FIELDS);
   checkLrsServer(r);
@@ -76,6 +90,10 @@ export function decodeCluster(r: Reader): ClusterConfig {
     http2,
     loadAssignment,
     xmesh: extensions,
+    ...(tls === undefined ? {} : { tls }),
+    ...(transportSocketMatches.length === 0 ? {} : { transportSocketMatches }),
+    // The members are filled in by the snapshot, from the cluster `etcd_cluster` names.
+    ...(registry === undefined ? {} : { registry: { kind: 'etcd', service, cluster: registry.etcdCluster, endpoints: [], prefix: registry.prefix } }),
   };
 }
 
@@ -93,12 +111,14 @@ function decodeDiscoveryType(r: Reader): DiscoveryType | undefined {
 /**
  * `eds_cluster_config.service_name`, or undefined when unset or empty (the cluster name is used then).
  * An EDS cluster needs `eds_cluster_config` (Envoy: "cannot create an EDS cluster without an EDS
- * config"); a gRPC client also needs its `eds_config` to be `ads` or `self` (gRFC A27).
+ * config"), unless its endpoints come from a registry (`xmesh.registry`, `xmesh.zookeeper`: the
+ * cluster name is the service name then); a gRPC client also needs its `eds_config` to be `ads` or
+ * `self` (gRFC A27).
  */
-function decodeEdsConfig(r: Reader, type: DiscoveryType | undefined): string | undefined {
+function decodeEdsConfig(r: Reader, type: DiscoveryType | undefined, fromRegistry: boolean): string | undefined {
   const eds = r.obj('eds_cluster_config');
   if (!eds) {
-    if (type === 'EDS') r.error('eds_cluster_config', 'is required for an EDS cluster (Envoy: "cannot create an EDS cluster without an EDS config")');
+    if (type === 'EDS' && !fromRegistry) r.error('eds_cluster_config', 'is required for an EDS cluster (Envoy: "cannot create an EDS cluster without an EDS config")');
     return undefined;
   }
   if (type !== undefined && type !== 'EDS') r.error('eds_cluster_config', `is only valid for an EDS cluster, this one is ${type}`);
@@ -171,5 +191,5 @@ function decodeInlineAssignment(r: Reader, type: DiscoveryType | undefined): Clu
     r.error('load_assignment', 'must not be set on an EDS cluster (its endpoints come from EDS; Envoy would ignore these)');
     return undefined;
   }
-  return decodeLoadAssignment(la, type === undefined ? {} : { clusterType: type });
+  return decodeLoadAssignment(la, { clusterType: type ?? 'unknown' });
 }

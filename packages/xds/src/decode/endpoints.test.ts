@@ -149,3 +149,23 @@ describe('decodeLoadAssignment rejects invalid input with the exact path', () =>
     });
   }
 });
+
+describe('EDS endpoint addresses are IP addresses, as STATIC ones', () => {
+  for (const bad of ['pay.internal', '1.2.3', '::gggg', '10.0.0.256', ' 10.0.0.1']) {
+    it(`rejects ${JSON.stringify(bad)} with its path`, () => {
+      const { issues } = decode({ cluster_name: 'pay', endpoints: [{ lb_endpoints: [lbEndpoint('10.0.0.1', 80), lbEndpoint(bad, 80)] }] });
+      assert.deepEqual(issues.errors.map((e) => e.path), [`${EP}[1].endpoint.address.socket_address.address`]);
+      assert.match(issues.errors[0]!.message, /must be an IP address in an EDS resource/);
+    });
+  }
+
+  it('accepts IPv4 and IPv6 literals', () => {
+    const { issues } = decode({ cluster_name: 'pay', endpoints: [{ lb_endpoints: [lbEndpoint('10.0.0.1', 80), lbEndpoint('::1', 80), lbEndpoint('fe80::1', 80)] }] });
+    assert.deepEqual(issues.errors, []);
+  });
+
+  it('a DNS cluster\'s inline hosts stay names to resolve', () => {
+    const { issues } = decode({ cluster_name: 'pay', endpoints: [{ lb_endpoints: [lbEndpoint('pay.internal', 80)] }] }, { clusterType: 'STRICT_DNS' });
+    assert.deepEqual(issues.errors, []);
+  });
+});

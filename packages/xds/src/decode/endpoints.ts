@@ -8,7 +8,7 @@ import type { DiscoveryType, DropOverload, LoadAssignment, LocalityEndpoints } f
 import { ignoreListed, Messages } from './ignored-fields.js';
 import { rejectUnsupported } from './fields.js';
 import { addressPathOf, decodeLbEndpoint, hostPathOf } from './lb-endpoint.js';
-import type { Reader } from './reader.js';
+import { describe, type Reader } from './reader.js';
 
 export const DEFAULT_OVERPROVISIONING_FACTOR = 140;
 export const MAX_PRIORITY = 128;
@@ -16,14 +16,11 @@ export const MAX_PRIORITY = 128;
 export interface LoadAssignmentContext {
   /**
    * Type of the cluster that owns an inline `load_assignment`. STATIC requires IP addresses; LOGICAL_DNS exactly
-   * one endpoint. Undefined for standalone EDS resources, where addresses are taken as given.
+   * one endpoint. Undefined for standalone EDS resources, whose addresses must be IP addresses too (Envoy
+   * resolves no names for EDS endpoints). `'unknown'` for an inline assignment whose cluster type was refused:
+   * no rule of a type it may not have is checked (the refused type is the only error).
    */
-  readonly clusterType?: DiscoveryType;
-  /**
-   * The assignment came over EDS (a control plane's ClusterLoadAssignment): its addresses must be IP
-   * addresses, as Envoy and gRPC clients resolve no names in EDS.
-   */
-  readonly eds?: boolean;
+  readonly clusterType?: DiscoveryType | 'unknown';
 }
 
 interface DecodedLocality {
@@ -47,7 +44,8 @@ export function decodeLoadAssignment(r: Reader, context: LoadAssignmentContext =
   checkPriorities(r, localities);
   checkDuplicates(r, localities);
   if (r.issues.rules === 'grpc') checkGrpcLocalities(r, localities);
-  if (context.clusterType === 'STATIC' || context.eds === true) checkIpLiterals(r, localities, context.eds === true ? 'in EDS (Envoy and gRPC clients resolve no names there)' : 'in a STATIC cluster');
+  if (context.clusterType === 'STATIC') checkIpLiterals(r, localities, 'in a STATIC cluster', 'use STRICT_DNS or LOGICAL_DNS for host names');
+  if (context.clusterType === undefined) checkIpLiterals(r, localities, 'in an EDS resource', 'Envoy and gRPC clients resolve no names for EDS endpoints');
   if (context.clusterType === 'LOGICAL_DNS') checkSingleEndpoint(r, localities, endpointsPath);
 
   return { clusterName, localities: localities.map((l) => l.config), ...policy };
@@ -144,12 +142,15 @@ function firstWithId(localities: readonly DecodedLocality[], id: string): Reader
   throw new Error(`no endpoint ${id}`);
 }
 
-/** Envoy resolves no names for STATIC clusters, nor in EDS. */
-function checkIpLiterals(r: Reader, localities: readonly DecodedLocality[], where: string): void {
+/**
+ * Envoy resolves no names for STATIC clusters nor for EDS endpoints. `isIP` is strict: `1.2.3` (which a
+ * resolver would dial as 1.2.0.3) and `::gggg` are not addresses.
+ */
+function checkIpLiterals(r: Reader, localities: readonly DecodedLocality[], where: string, hint: string): void {
   for (const l of localities) {
     l.config.endpoints.forEach((endpoint, i) => {
       if (isIP(endpoint.host) === 0) {
-        r.issues.error(hostPathOf(l.endpointReaders[i]!), `must be an IP address ${where}, got "${endpoint.host}" (use STRICT_DNS or LOGICAL_DNS for host names)`);
+        r.issues.error(hostPathOf(l.endpointReaders[i]!), `must be an IP address ${where}, got ${describe(endpoint.host)} (${hint})`);
       }
     });
   }

@@ -26,15 +26,13 @@ const ENDPOINT = 'envoy.config.endpoint.v3.Endpoint';
 const SOCKET_ADDRESS = 'envoy.config.core.v3.SocketAddress';
 
 const NO_HEALTH_CHECKS = 'xmesh runs no active health checks; health comes from EDS health_status and outlier detection';
-const NO_TLS = 'upstream transport security is not implemented yet; connections are plaintext';
+const AUTO_SNI = 'auto_sni / auto_san_validation only act on TLS connections; on a TLS cluster, setting either is refused';
 const HTTP_TUNING = 'protocol tuning is left to the transport (grpc-js or node:http2) defaults';
 
 export const IGNORED_FIELDS: readonly IgnoredField[] = [
   { message: CLUSTER, field: 'health_checks', reason: NO_HEALTH_CHECKS },
   { message: CLUSTER, field: 'close_connections_on_host_health_failure', reason: NO_HEALTH_CHECKS },
   { message: CLUSTER, field: 'ignore_health_on_host_removal', reason: NO_HEALTH_CHECKS },
-  { message: CLUSTER, field: 'transport_socket', reason: NO_TLS },
-  { message: CLUSTER, field: 'transport_socket_matches', reason: NO_TLS },
   { message: CLUSTER, field: 'per_connection_buffer_limit_bytes', reason: 'buffering is bounded by the transport, not per connection' },
   { message: CLUSTER, field: 'upstream_connection_options', reason: 'TCP keepalive and happy-eyeballs tuning are left to Node defaults' },
   { message: CLUSTER, field: 'upstream_bind_config', reason: 'upstream connections bind to the default source address' },
@@ -48,7 +46,7 @@ export const IGNORED_FIELDS: readonly IgnoredField[] = [
   { message: CLUSTER, field: 'preconnect_policy', reason: 'connections are opened on demand' },
   { message: CLUSTER, field: 'protocol_selection', reason: 'the upstream protocol is chosen by http2 detection, never from the downstream' },
   { message: CLUSTER, field: 'common_http_protocol_options', reason: HTTP_TUNING },
-  { message: CLUSTER, field: 'upstream_http_protocol_options', reason: 'SNI and host rewriting for upstream TLS are not implemented' },
+  { message: CLUSTER, field: 'upstream_http_protocol_options', reason: AUTO_SNI },
   { message: CLUSTER, field: 'http_protocol_options', reason: 'HTTP/1 tuning; HTTP/1 is already the default upstream protocol' },
   { message: EDS_CONFIG, field: 'eds_config', reason: 'says where EDS comes from; the discovery source decides that' },
   { message: COMMON_LB, field: 'zone_aware_lb_config', reason: 'zone-aware routing needs the local zone\'s host set, which an in-process client lacks' },
@@ -60,7 +58,7 @@ export const IGNORED_FIELDS: readonly IgnoredField[] = [
   { message: METADATA, field: 'typed_filter_metadata', reason: 'only untyped filter_metadata is read' },
   { message: RUNTIME_DOUBLE, field: 'runtime_key', reason: 'there is no runtime layer; default_value always applies' },
   { message: HTTP_OPTIONS, field: 'common_http_protocol_options', reason: HTTP_TUNING },
-  { message: HTTP_OPTIONS, field: 'upstream_http_protocol_options', reason: 'SNI and host rewriting for upstream TLS are not implemented' },
+  { message: HTTP_OPTIONS, field: 'upstream_http_protocol_options', reason: AUTO_SNI },
   { message: LOCALITY_ENDPOINTS, field: 'metadata', reason: 'locality metadata is not used for load balancing' },
   { message: LOCALITY_ENDPOINTS, field: 'proximity', reason: 'not implemented by Envoy either (not-implemented-hide)' },
   { message: ENDPOINT, field: 'health_check_config', reason: NO_HEALTH_CHECKS },

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Issues, Reader } from './reader.js';
 import { decodeListener } from './listener.js';
 import { TypeUrl } from '../type-urls.js';
+import { DEFAULT_DOWNSTREAM_PROTECTION } from './listener.js';
 
 function decode(input: unknown) {
   const issues = new Issues();
@@ -103,6 +104,7 @@ test('a fully specified listener decodes to the exact model', () => {
     tracing: true,
     perConnectionBufferLimitBytes: 1024,
     callerTrust: { useRemoteAddress: true, xffNumTrustedHops: 1, internalCidrs: [] },
+    protection: { ...DEFAULT_DOWNSTREAM_PROTECTION, streamIdleTimeoutMs: 300_000 },
   });
   // The inline route config takes the listener's name when it has none.
   assert.equal(inlineRoutes?.name, 'ingress');
@@ -115,7 +117,6 @@ test('a fully specified listener decodes to the exact model', () => {
     `${HCM_PATH}.tracing.random_sampling`,
     `${HCM_PATH}.codec_type`,
     `${HCM_PATH}.access_log`,
-    `${HCM_PATH}.stream_idle_timeout`,
   ]);
 });
 
@@ -155,7 +156,53 @@ test('api_listener (gRPC xDS clients) carries the HCM directly; camelCase keys a
     httpFilters: [{ kind: 'router', name: 'router' }], stripHostPort: 'none', generateRequestId: true, tracing: false,
     perConnectionBufferLimitBytes: 1024 * 1024,
     callerTrust: { useRemoteAddress: false, xffNumTrustedHops: 0, internalCidrs: [] },
+    protection: DEFAULT_DOWNSTREAM_PROTECTION,
   });
+});
+
+test('downstream protections: Envoy\'s defaults when unset', () => {
+  assert.deepEqual(decode(withHcm({})).listener.protection, {
+    streamIdleTimeoutMs: 300_000, requestTimeoutMs: 0, requestHeadersTimeoutMs: 0, maxRequestHeadersBytes: 60 * 1024,
+    idleTimeoutMs: 3_600_000, maxConnectionDurationMs: 0, maxHeadersCount: 100, maxStreamDurationMs: 0, maxRequestsPerConnection: 0,
+    headersWithUnderscores: 'allow', allowAbsoluteUrl: true, acceptHttp10: false, defaultHostForHttp10: undefined, http1Trailers: false,
+    maxConcurrentStreams: undefined, initialStreamWindowSize: undefined, initialConnectionWindowSize: undefined, hpackTableSize: 4096,
+    protocolDetectionTimeoutMs: 15_000, continueOnProtocolDetectionTimeout: false,
+  });
+});
+
+test('downstream protections: every HCM timeout, limit and protocol option is decoded; tuning Envoy leaves to the codec is ignored', () => {
+  const { listener, issues } = decode(withHcm({
+    stream_idle_timeout: '10s',
+    request_timeout: '20s',
+    request_headers_timeout: '2s',
+    max_request_headers_kb: 8,
+    common_http_protocol_options: {
+      idle_timeout: '30s', max_connection_duration: '600s', max_headers_count: 20, max_stream_duration: '60s',
+      max_requests_per_connection: 1000, headers_with_underscores_action: 'REJECT_REQUEST',
+    },
+    http_protocol_options: { allow_absolute_url: false, accept_http_10: true, default_host_for_http_10: 'legacy.svc', enable_trailers: true, header_key_format: { proper_case_words: {} } },
+    http2_protocol_options: {
+      max_concurrent_streams: 100, initial_stream_window_size: 65_536, initial_connection_window_size: 1_048_576, hpack_table_size: 0,
+      max_outbound_frames: 10_000, connection_keepalive: { interval: '30s', timeout: '5s' },
+    },
+  }, { listener_filters_timeout: '5s', continue_on_listener_filters_timeout: true }));
+  assert.deepEqual(issues.errors, []);
+  assert.deepEqual(listener.protection, {
+    streamIdleTimeoutMs: 10_000, requestTimeoutMs: 20_000, requestHeadersTimeoutMs: 2000, maxRequestHeadersBytes: 8 * 1024,
+    idleTimeoutMs: 30_000, maxConnectionDurationMs: 600_000, maxHeadersCount: 20, maxStreamDurationMs: 60_000, maxRequestsPerConnection: 1000,
+    headersWithUnderscores: 'reject', allowAbsoluteUrl: false, acceptHttp10: true, defaultHostForHttp10: 'legacy.svc', http1Trailers: true,
+    maxConcurrentStreams: 100, initialStreamWindowSize: 65_536, initialConnectionWindowSize: 1_048_576, hpackTableSize: 0,
+    protocolDetectionTimeoutMs: 5000, continueOnProtocolDetectionTimeout: true,
+  });
+  assert.deepEqual(issues.ignored, [
+    `${HCM_PATH}.http_protocol_options.header_key_format`,
+    `${HCM_PATH}.http2_protocol_options.max_outbound_frames`,
+    `${HCM_PATH}.http2_protocol_options.connection_keepalive`,
+  ]);
+  // Zero disables the timeouts Envoy lets one disable.
+  const off = decode(withHcm({ stream_idle_timeout: '0s', common_http_protocol_options: { idle_timeout: '0s' } })).listener.protection;
+  assert.equal(off.streamIdleTimeoutMs, 0);
+  assert.equal(off.idleTimeoutMs, 0);
 });
 
 const OTHER_FILTER = { name: 'envoy.filters.http.cors', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors' } };
@@ -176,8 +223,22 @@ const INVALID: { name: string; input: unknown; path: string; fragment: string }[
   { name: 'unknown tracing field', input: withHcm({ tracing: { sampler: {} } }), path: `${HCM_PATH}.tracing.sampler`, fragment: 'unsupported' },
   { name: 'generate_request_id not a boolean', input: withHcm({ generate_request_id: 'yes' }), path: `${HCM_PATH}.generate_request_id`, fragment: 'must be a boolean' },
   { name: 'no stat_prefix', input: withHcm({ stat_prefix: undefined }), path: `${HCM_PATH}.stat_prefix`, fragment: 'is required' },
-  { name: 'two filter chains', input: { ...(withHcm({}) as object), filter_chains: [(withHcm({}) as { filter_chains: unknown[] }).filter_chains[0], { filters: [] }] }, path: 'x.filter_chains', fragment: 'exactly one filter chain' },
-  { name: 'no filter chain', input: { name: 'l' }, path: 'x.filter_chains', fragment: 'exactly one filter chain' },
+  { name: 'two filter chains not told apart', input: { ...(withHcm({}) as object), filter_chains: [(withHcm({}) as { filter_chains: unknown[] }).filter_chains[0], (withHcm({}) as { filter_chains: unknown[] }).filter_chains[0]] }, path: 'x.filter_chains', fragment: 'each needs filter_chain_match.transport_protocol' },
+  { name: 'no filter chain', input: { name: 'l' }, path: 'x.filter_chains', fragment: 'needs a filter chain' },
+  { name: 'max_request_headers_kb 0', input: withHcm({ max_request_headers_kb: 0 }), path: `${HCM_PATH}.max_request_headers_kb`, fragment: 'in [1, 8192]' },
+  { name: 'max_request_headers_kb over 8192', input: withHcm({ max_request_headers_kb: 9000 }), path: `${HCM_PATH}.max_request_headers_kb`, fragment: 'in [1, 8192]' },
+  { name: 'negative stream_idle_timeout', input: withHcm({ stream_idle_timeout: '-1s' }), path: `${HCM_PATH}.stream_idle_timeout`, fragment: 'must not be negative' },
+  { name: 'max_headers_count 0', input: withHcm({ common_http_protocol_options: { max_headers_count: 0 } }), path: `${HCM_PATH}.common_http_protocol_options.max_headers_count`, fragment: 'in [1, ' },
+  { name: 'unknown underscores action', input: withHcm({ common_http_protocol_options: { headers_with_underscores_action: 'SHOUT' } }), path: `${HCM_PATH}.common_http_protocol_options.headers_with_underscores_action`, fragment: 'must be one of' },
+  { name: 'unknown common option', input: withHcm({ common_http_protocol_options: { idle: '1s' } }), path: `${HCM_PATH}.common_http_protocol_options.idle`, fragment: 'unsupported' },
+  { name: 'max_concurrent_streams 0', input: withHcm({ http2_protocol_options: { max_concurrent_streams: 0 } }), path: `${HCM_PATH}.http2_protocol_options.max_concurrent_streams`, fragment: 'in [1, 2147483647]' },
+  { name: 'stream window under 65535', input: withHcm({ http2_protocol_options: { initial_stream_window_size: 1000 } }), path: `${HCM_PATH}.http2_protocol_options.initial_stream_window_size`, fragment: 'in [65535, 2147483647]' },
+  { name: 'connection window over 2^31-1', input: withHcm({ http2_protocol_options: { initial_connection_window_size: 2_147_483_648 } }), path: `${HCM_PATH}.http2_protocol_options.initial_connection_window_size`, fragment: 'in [65535, 2147483647]' },
+  { name: 'allow_connect', input: withHcm({ http2_protocol_options: { allow_connect: true } }), path: `${HCM_PATH}.http2_protocol_options.allow_connect`, fragment: 'CONNECT requests are not proxied' },
+  { name: 'custom SETTINGS', input: withHcm({ http2_protocol_options: { custom_settings_parameters: [{ identifier: 8, value: 1 }] } }), path: `${HCM_PATH}.http2_protocol_options.custom_settings_parameters`, fragment: 'not supported' },
+  { name: 'allow_chunked_length', input: withHcm({ http_protocol_options: { allow_chunked_length: true } }), path: `${HCM_PATH}.http_protocol_options.allow_chunked_length`, fragment: 'Content-Length and Transfer-Encoding' },
+  { name: 'HTTP/1.0 default host without HTTP/1.0', input: withHcm({ http_protocol_options: { default_host_for_http_10: 'h' } }), path: `${HCM_PATH}.http_protocol_options.default_host_for_http_10`, fragment: 'needs accept_http_10' },
+  { name: 'negative listener_filters_timeout', input: withHcm({}, { listener_filters_timeout: '-2s' }), path: 'x.listener_filters_timeout', fragment: 'must not be negative' },
   { name: 'other network filter', input: { name: 'l', filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy' } }] }] }, path: 'x.filter_chains[0].filters[0].typed_config.@type', fragment: 'only envoy.filters.network.http_connection_manager is supported' },
   { name: 'pipe address', input: withHcm({}, { address: { pipe: { path: '/tmp/s' } } }), path: 'x.address.pipe', fragment: 'only socket addresses' },
   { name: 'port out of range', input: withHcm({}, { address: { socket_address: { address: '0.0.0.0', port_value: 70000 } } }), path: 'x.address.socket_address.port_value', fragment: 'in [0, 65535]' },
@@ -267,4 +328,21 @@ test('path normalization: absent when off, else what normalize_path, merge_slash
 test('strip_any_host_port and strip_matching_host_port cannot both be set', () => {
   const { issues } = decode(withHcm({ strip_any_host_port: true, strip_matching_host_port: true, http_filters: [ROUTER] }));
   assert.deepEqual(issues.errors.map((e) => [e.path, e.message]), [[`${HCM_PATH}.strip_any_host_port`, 'cannot be set together with strip_matching_host_port']]);
+});
+
+test('metadata.filter_metadata.xmesh.protocol: bolt marks a Bolt listener; other filter_metadata is recorded as ignored', () => {
+  const marked = decode(withHcm({}, { metadata: { filter_metadata: { xmesh: { protocol: 'bolt' }, 'envoy.lb': { canary: true } } } }));
+  assert.deepEqual(marked.issues.errors, []);
+  assert.equal(marked.listener.protocol, 'bolt');
+  assert.deepEqual(marked.issues.ignored, ['x.metadata.filter_metadata["envoy.lb"]']);
+  const http = decode(withHcm({}, { metadata: { filter_metadata: { xmesh: { protocol: 'http' } } } }));
+  assert.equal(http.listener.protocol, undefined);
+  assert.equal(decode(withHcm({})).listener.protocol, undefined);
+});
+
+test('a bad Bolt marker is an error naming its path', () => {
+  const wrong = decode(withHcm({}, { metadata: { filter_metadata: { xmesh: { protocol: 'dubbo', extra: 1 } } } }));
+  const paths = wrong.issues.errors.map((e) => e.path);
+  assert.ok(paths.includes('x.metadata.filter_metadata.xmesh.protocol'), paths.join(', '));
+  assert.ok(paths.includes('x.metadata.filter_metadata.xmesh.extra'), paths.join(', '));
 });

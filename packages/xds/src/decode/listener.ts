@@ -1,25 +1,29 @@
 /**
  * `envoy.config.listener.v3.Listener` with one HttpConnectionManager: its routes (inline or RDS) and its
- * HTTP filters. The HCM is found in the single filter chain (`filter_chains[0]` or `default_filter_chain`)
- * or, as gRPC xDS clients use it, in `api_listener`.
+ * HTTP filters. The HCM is found in the filter chains (`filter_chains[]`, `default_filter_chain`; several chains
+ * must carry the same HCM and differ by `filter_chain_match.transport_protocol`, see filter-chains.ts) or, as gRPC
+ * xDS clients use it, in `api_listener`.
  */
 import { isIP } from 'node:net';
-import type { CallerTrust, CidrRange, ListenerConfig, RouteConfig, SocketAddress } from '../model.js';
+import type { CallerTrust, CidrRange, DownstreamChains, DownstreamProtection, ListenerConfig, RouteConfig, SocketAddress } from '../model.js';
 import { TypeUrl } from '../type-urls.js';
 import { httpFiltersField } from './http-filters.js';
+import { decodeCommonHttpProtocolOptions, decodeHttp1ProtocolOptions, decodeHttp2ProtocolOptions } from './protocol-options.js';
 import { describeType, ignoreAll, oneOf, rejectUnsupported } from './fields.js';
 import { Reader } from './reader.js';
 import { decodeRouteConfig } from './route.js';
 import { decodePathNormalization } from './path-normalization.js';
+import { decodeDownstream, filterChainsOf } from './filter-chains.js';
 
-/** Listener fields xmesh reads but does not act on, with the reason: they configure the downstream socket. */
+/**
+ * Listener fields xmesh reads but does not act on, with the reason: they configure the downstream socket.
+ * `listener_filters_timeout` and `continue_on_listener_filters_timeout` bound the sidecar's protocol
+ * detection (its HTTP inspector), see `DownstreamProtection`.
+ */
 export const LISTENER_IGNORED: Readonly<Record<string, string>> = {
   stat_prefix: 'listener stats are not kept; the HCM stat_prefix names the stats',
-  metadata: 'metadata is not used',
   drain_type: 'downstream connection setting',
   listener_filters: 'downstream connection setting (TLS inspector, proxy protocol, ...)',
-  listener_filters_timeout: 'downstream connection setting',
-  continue_on_listener_filters_timeout: 'downstream connection setting',
   transparent: 'downstream socket option',
   freebind: 'downstream socket option',
   socket_options: 'downstream socket option',
@@ -40,13 +44,14 @@ export const LISTENER_IGNORED: Readonly<Record<string, string>> = {
 /** FilterChain fields xmesh reads but does not act on, with the reason. */
 export const FILTER_CHAIN_IGNORED: Readonly<Record<string, string>> = {
   name: 'informational only',
-  filter_chain_match: 'there is one filter chain: every call uses it',
-  transport_socket: 'downstream TLS is terminated by the app or the sidecar',
-  transport_socket_connect_timeout: 'downstream TLS is terminated by the app or the sidecar',
   metadata: 'metadata is not used',
 };
 
-/** HttpConnectionManager fields xmesh reads but does not act on, with the reason: they are about the downstream side. */
+/**
+ * HttpConnectionManager fields xmesh reads but does not act on, with the reason: they are about the downstream side.
+ * The downstream protections (timeouts, header limits, protocol options) are decoded into `DownstreamProtection`
+ * for the sidecar.
+ */
 export const HCM_IGNORED: Readonly<Record<string, string>> = {
   codec_type: 'the app or the sidecar chooses the downstream codec',
   access_log: 'downstream access logging is not implemented',
@@ -55,20 +60,13 @@ export const HCM_IGNORED: Readonly<Record<string, string>> = {
   access_log_options: 'downstream access logging is not implemented',
   skip_xff_append: 'X-Forwarded-For handling concerns a proxy receiving calls',
   original_ip_detection_extensions: 'X-Forwarded-For handling concerns a proxy receiving calls',
-  common_http_protocol_options: 'downstream connection setting',
-  http_protocol_options: 'downstream connection setting',
-  http2_protocol_options: 'downstream connection setting',
   http3_protocol_options: 'downstream connection setting',
   server_name: 'the Server header concerns responses to downstream',
   server_header_transformation: 'the Server header concerns responses to downstream',
   scheme_header_transformation: 'downstream request normalization',
-  max_request_headers_kb: 'downstream request limit',
   preserve_external_request_id: 'calls from the app are internal requests: a caller\'s x-request-id is always kept',
   always_set_request_id_in_response: 'x-request-id in responses concerns downstream callers',
   request_id_extension: 'x-request-id is a UUID v4 (Envoy\'s default extension)',
-  stream_idle_timeout: 'downstream stream timeout; use the route idle_timeout',
-  request_timeout: 'downstream request timeout; use the route timeout',
-  request_headers_timeout: 'downstream request timeout',
   drain_timeout: 'downstream connection draining',
   delayed_close_timeout: 'downstream connection closing',
   add_user_agent: 'downstream request decoration',
@@ -125,15 +123,18 @@ export function decodeListener(r: Reader): DecodedListener {
   const name = r.str('name') ?? '';
   const a = r.obj('address');
   const address = a ? readAddress(a) : undefined;
-  const { hcm, api } = findHcm(r);
+  const { hcm, downstream: chains, api } = findHcm(r);
   const perConnectionBufferLimitBytes = r.uint32('per_connection_buffer_limit_bytes', DEFAULT_CONNECTION_BUFFER_LIMIT);
   // A gRPC client refuses an api_listener with listener filters (gRFC A27): it cannot run them.
   if (api && r.list('listener_filters').length > 0) r.error('listener_filters', 'must be empty on an api_listener (a gRPC client runs no listener filters)');
+  const protocolDetectionTimeoutMs = r.duration('listener_filters_timeout') ?? DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS;
+  const continueOnProtocolDetectionTimeout = r.bool('continue_on_listener_filters_timeout', false);
+  const protocol = decodeListenerProtocol(r.obj('metadata'));
   ignoreAll(r, LISTENER_IGNORED);
   r.finish();
 
   // A Listener with an api_listener is a gRPC client's: its HCM (and inline routes) are read by the rules gRPC clients apply.
-  const decoded = hcm === undefined ? undefined : r.issues.withRules(api ? 'grpc' : 'envoy', () => decodeHcm(hcm, name));
+  const decoded = hcm === undefined ? undefined : r.issues.withRules(api ? 'grpc' : 'envoy', () => decodeHcm(hcm, name, protocolDetectionTimeoutMs, continueOnProtocolDetectionTimeout));
   const listener: ListenerConfig = {
     name,
     address,
@@ -146,12 +147,15 @@ export function decodeListener(r: Reader): DecodedListener {
     tracing: decoded?.tracing ?? false,
     perConnectionBufferLimitBytes,
     callerTrust: decoded?.callerTrust ?? NO_TRUSTED_CALLERS,
+    protection: decoded?.protection ?? decodeProtection(undefined, protocolDetectionTimeoutMs, continueOnProtocolDetectionTimeout),
+    ...(protocol === undefined ? {} : { protocol }),
   };
+  const withChains = chains === undefined ? listener : { ...listener, chains };
   const pathNormalization = decoded?.pathNormalization;
-  return { listener: pathNormalization === undefined ? listener : { ...listener, pathNormalization }, inlineRoutes: decoded?.inlineRoutes, hasRoutes: hcm !== undefined };
+  return { listener: pathNormalization === undefined ? withChains : { ...withChains, pathNormalization }, inlineRoutes: decoded?.inlineRoutes, hasRoutes: hcm !== undefined };
 }
 
-type DecodedHcm = Pick<ListenerConfig, 'statPrefix' | 'routeConfigName' | 'rds' | 'httpFilters' | 'stripHostPort' | 'generateRequestId' | 'tracing' | 'callerTrust' | 'pathNormalization'> & {
+type DecodedHcm = Pick<ListenerConfig, 'statPrefix' | 'routeConfigName' | 'rds' | 'httpFilters' | 'stripHostPort' | 'generateRequestId' | 'tracing' | 'callerTrust' | 'pathNormalization' | 'protection'> & {
   readonly inlineRoutes: RouteConfig | undefined;
 };
 
@@ -160,7 +164,7 @@ type DecodedHcm = Pick<ListenerConfig, 'statPrefix' | 'routeConfigName' | 'rds' 
  * is optional, the router filter is needed only when `http_filters` lists any (gRFC A39), and `rds` must
  * take its routes from the ADS server (`config_source` `ads` or `self`, gRFC A27).
  */
-function decodeHcm(hcm: Reader, name: string): DecodedHcm {
+function decodeHcm(hcm: Reader, name: string, protocolDetectionTimeoutMs: number, continueOnProtocolDetectionTimeout: boolean): DecodedHcm {
   const grpc = hcm.issues.rules === 'grpc';
   const statPrefix = grpc ? hcm.str('stat_prefix') ?? '' : hcm.requiredStr('stat_prefix');
   let routeConfigName = name;
@@ -208,9 +212,10 @@ function decodeHcm(hcm: Reader, name: string): DecodedHcm {
     tracingReader.finish();
   }
   const callerTrust = readCallerTrust(hcm);
+  const protection = decodeProtection(hcm, protocolDetectionTimeoutMs, continueOnProtocolDetectionTimeout);
   ignoreAll(hcm, HCM_IGNORED);
   hcm.finish();
-  return { statPrefix, routeConfigName, rds, httpFilters, stripHostPort, generateRequestId, tracing, callerTrust, pathNormalization, inlineRoutes };
+  return { statPrefix, routeConfigName, rds, httpFilters, stripHostPort, generateRequestId, tracing, callerTrust, pathNormalization, protection, inlineRoutes };
 }
 
 /** gRFC A27: a gRPC client's RDS routes come over its ADS stream (`config_source` `ads`, or `self`). */
@@ -244,6 +249,52 @@ function readCallerTrust(hcm: Reader): CallerTrust {
   return { useRemoteAddress, xffNumTrustedHops, internalCidrs };
 }
 
+/** Envoy's default `listener_filters_timeout`. */
+const DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS = 15_000;
+/** Envoy's default HCM `stream_idle_timeout`. */
+const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
+/** Envoy's default `max_request_headers_kb`. */
+const DEFAULT_MAX_REQUEST_HEADERS_KB = 60;
+
+/** The HCM's downstream protections (Envoy's defaults without an HCM). */
+function decodeProtection(hcm: Reader | undefined, protocolDetectionTimeoutMs: number, continueOnProtocolDetectionTimeout: boolean): DownstreamProtection {
+  return Object.freeze({
+    streamIdleTimeoutMs: hcm?.duration('stream_idle_timeout') ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS,
+    requestTimeoutMs: hcm?.duration('request_timeout') ?? 0,
+    requestHeadersTimeoutMs: hcm?.duration('request_headers_timeout') ?? 0,
+    maxRequestHeadersBytes: (hcm?.int('max_request_headers_kb', DEFAULT_MAX_REQUEST_HEADERS_KB, 1, 8192) ?? DEFAULT_MAX_REQUEST_HEADERS_KB) * 1024,
+    ...decodeCommonHttpProtocolOptions(hcm?.obj('common_http_protocol_options')),
+    ...decodeHttp1ProtocolOptions(hcm?.obj('http_protocol_options')),
+    ...decodeHttp2ProtocolOptions(hcm?.obj('http2_protocol_options')),
+    protocolDetectionTimeoutMs,
+    continueOnProtocolDetectionTimeout,
+  });
+}
+
+/**
+ * Listener `metadata`: `filter_metadata.xmesh.protocol` says which protocol the xmesh sidecar speaks
+ * on the listener (`bolt`: SOFARPC's Bolt, routed by the listener's HttpConnectionManager routes as
+ * docs/config.md maps it; `http`, the default). Other filter_metadata entries configure other
+ * filters and are recorded as ignored; so is `typed_filter_metadata`.
+ */
+function decodeListenerProtocol(m: Reader | undefined): 'bolt' | undefined {
+  if (!m) return undefined;
+  let protocol: 'bolt' | undefined;
+  for (const { key, value, path } of m.entries('filter_metadata')) {
+    if (key !== 'xmesh') {
+      m.issues.ignored.push(path);
+      continue;
+    }
+    const x = Reader.of(value, path, m.issues);
+    if (!x) continue;
+    if (x.has('protocol') && x.enumOf('protocol', ['http', 'bolt'] as const, 'http') === 'bolt') protocol = 'bolt';
+    x.finish('xmesh listener setting');
+  }
+  m.ignore('typed_filter_metadata');
+  m.finish();
+  return protocol;
+}
+
 /** `address.socket_address` {address, port_value}; other address kinds are not supported. */
 function readAddress(a: Reader): SocketAddress | undefined {
   rejectUnsupported(a, {
@@ -261,8 +312,11 @@ function readAddress(a: Reader): SocketAddress | undefined {
   return { address, port };
 }
 
-/** The HttpConnectionManager config of the listener (undefined, with an error recorded, when none is found), and whether it is an api_listener's. */
-function findHcm(r: Reader): { hcm: Reader | undefined; api: boolean } {
+/**
+ * The HttpConnectionManager config of the listener, or undefined (with an error recorded), how its filter
+ * chains secure connections (see filter-chains.ts), and whether it is an api_listener's (a gRPC client's).
+ */
+function findHcm(r: Reader): { hcm: Reader | undefined; downstream: DownstreamChains | undefined; api: boolean } {
   if (r.has('api_listener')) {
     if (r.has('filter_chains') || r.has('default_filter_chain')) {
       r.error('api_listener', 'cannot be combined with filter_chains or default_filter_chain');
@@ -271,23 +325,31 @@ function findHcm(r: Reader): { hcm: Reader | undefined; api: boolean } {
     const any = api?.obj('api_listener');
     api?.finish();
     if (api && !any) api.error('api_listener', 'is required');
-    return { hcm: any && checkHcmType(any) ? any : undefined, api: true };
+    return { hcm: any && checkHcmType(any) ? any : undefined, downstream: undefined, api: true };
   }
-  return { hcm: findChainHcm(r), api: false };
+  const chains = filterChainsOf(r);
+  if (chains.length === 0) {
+    r.error('filter_chains', 'a listener needs a filter chain (filter_chains or default_filter_chain), got none');
+    return { hcm: undefined, downstream: undefined, api: false };
+  }
+  const hcms = chains.map(({ reader }) => chainHcm(reader));
+  // One route table per listener: every chain must carry the same connection manager.
+  const first = hcms[0];
+  hcms.forEach((hcm, i) => {
+    if (i > 0 && hcm && first && JSON.stringify(hcm.raw) !== JSON.stringify(first.raw)) {
+      hcm.issues.error(hcm.path, `must be the same ${HCM_FILTER} as the first filter chain's (xmesh serves one route table per listener)`);
+    }
+  });
+  const downstream = decodeDownstream(r, chains);
+  for (const { reader } of chains) {
+    ignoreAll(reader, FILTER_CHAIN_IGNORED);
+    reader.finish();
+  }
+  return { hcm: first, downstream, api: false };
 }
 
-/** The HttpConnectionManager of the listener's single filter chain, or undefined (with an error recorded). */
-function findChainHcm(r: Reader): Reader | undefined {
-  const chains = r.objects('filter_chains');
-  const fallback = r.obj('default_filter_chain');
-  if (chains.length + (fallback ? 1 : 0) !== 1) {
-    r.error(
-      chains.length === 1 && fallback ? 'default_filter_chain' : 'filter_chains',
-      `a listener needs exactly one filter chain (filter_chains or default_filter_chain), got ${chains.length + (fallback ? 1 : 0)}`,
-    );
-  }
-  const chain = chains[0] ?? fallback;
-  if (!chain) return undefined;
+/** The one HttpConnectionManager of a filter chain (errors recorded). */
+function chainHcm(chain: Reader): Reader | undefined {
   let hcm: Reader | undefined;
   const filters = chain.objects('filters');
   if (filters.length === 0) chain.error('filters', `must contain the ${HCM_FILTER} network filter`);
@@ -310,8 +372,6 @@ function findChainHcm(r: Reader): Reader | undefined {
     if (hcm) f.error('typed_config', `only one ${HCM_FILTER} filter is supported`);
     else hcm = config;
   }
-  ignoreAll(chain, FILTER_CHAIN_IGNORED);
-  chain.finish();
   return hcm;
 }
 
@@ -326,3 +386,6 @@ function checkHcmType(any: Reader, filterName?: string): boolean {
   );
   return false;
 }
+
+/** Envoy's downstream protections for a listener that sets none. */
+export const DEFAULT_DOWNSTREAM_PROTECTION: DownstreamProtection = decodeProtection(undefined, DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS, false);

@@ -112,10 +112,12 @@ export class Reader {
   private canonicalNames(keys: readonly string[]): [string[], string[]] {
     const names: string[] = [];
     const spelled: string[] = [];
+    const indexOf = new Map<string, number>(); // linear in the keys, however many there are
     for (const key of keys) {
       const name = key === '@type' ? key : snake(key);
-      const i = names.indexOf(name);
-      if (i < 0) {
+      const i = indexOf.get(name);
+      if (i === undefined) {
+        indexOf.set(name, names.length);
         names.push(name);
         spelled.push(key);
         continue;

@@ -93,19 +93,18 @@ function readBackOff(b: Reader): RetryPolicy['backOff'] {
   return { baseIntervalMs, maxIntervalMs };
 }
 
-/** `retry_host_predicate[]`: previous_hosts is honoured; any other predicate is recorded as ignored. */
+/**
+ * `retry_host_predicate[]`: previous_hosts is honoured. Any other predicate (omit_canary_hosts,
+ * omit_host_metadata, ...) would change where retries go, so it is refused rather than ignored.
+ */
 function readHostPredicates(r: Reader): boolean {
   let avoidPreviousHosts = false;
   for (const p of r.objects('retry_host_predicate')) {
     const name = p.requiredStr('name');
-    if (name === PREVIOUS_HOSTS) {
-      avoidPreviousHosts = true;
-      p.get('typed_config');
-      p.finish();
-    } else {
-      p.get('typed_config');
-      p.issues.ignored.push(p.path);
-    }
+    p.get('typed_config');
+    if (name === PREVIOUS_HOSTS) avoidPreviousHosts = true;
+    else if (name !== '') p.error('name', `unsupported retry host predicate "${name}" (supported: ${PREVIOUS_HOSTS})`);
+    p.finish();
   }
   return avoidPreviousHosts;
 }

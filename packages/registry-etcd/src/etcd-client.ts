@@ -1,0 +1,71 @@
+/**
+ * The etcd3 client as the registry uses it: members given as `host:port` (or an `etcd://h:p,h:p`
+ * URL), plaintext, unary calls bounded by a deadline, watch streams reconnecting after 100 ms
+ * doubling to 2 s (etcd3's default grows to 30 s, too slow to resume a registry's watches).
+ */
+import { Etcd3, Range, type IRangeResponse } from 'etcd3';
+import { MeshError } from '@xmesh/core';
+
+export interface EtcdConnectionOptions {
+  /** Deadline of each unary call (listing page, put, lease grant), ms. Default 5 000. */
+  readonly callTimeoutMs?: number;
+}
+
+const WATCH_BACKOFF_FIRST_MS = 100;
+const WATCH_BACKOFF_MAX_MS = 2_000;
+const LIST_PAGE_SIZE = 1_000;
+
+/** `etcd://h1:p1,h2:p2` (or `http://`, or a bare list) → `['h1:p1', 'h2:p2']`. */
+export function parseEtcdUrl(url: string): string[] {
+  const body = url.replace(/^(etcd|http):\/\//, '').replace(/\/+$/, '');
+  const members = body.split(',').map((m) => m.trim()).filter((m) => m !== '');
+  const bad = members.filter((m) => !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(m));
+  if (members.length === 0 || bad.length > 0 || url.startsWith('https://')) {
+    throw new MeshError('XMESH_CONFIG_INVALID', `not an etcd address list: ${JSON.stringify(url)} (expected etcd://host:port[,host:port...]; TLS is not supported)`, {
+      errors: [{ path: 'registry', message: 'expected etcd://host:port[,host:port...]' }],
+    });
+  }
+  return members;
+}
+
+interface Backoff {
+  readonly duration: number;
+  next(): Backoff;
+}
+
+function backoffFrom(ms: number): Backoff {
+  return { duration: ms, next: () => backoffFrom(Math.min(ms * 2, WATCH_BACKOFF_MAX_MS)) };
+}
+
+export function connectEtcd(members: readonly string[], options: EtcdConnectionOptions = {}): Etcd3 {
+  const callTimeoutMs = options.callTimeoutMs ?? 5_000;
+  return new Etcd3({
+    hosts: members.map((m) => `http://${m}`),
+    dialTimeout: callTimeoutMs,
+    defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
+    faultHandling: { watchBackoff: { duration: 0, next: () => backoffFrom(WATCH_BACKOFF_FIRST_MS) } },
+  });
+}
+
+export interface ListedKey {
+  readonly key: string;
+  readonly value: Buffer;
+  readonly modRevision: number;
+}
+
+/** Every key under `prefix` at one revision, read in pages (a large registry exceeds one gRPC message). */
+export async function listPrefix(client: Etcd3, prefix: string): Promise<{ readonly revision: number; readonly keys: ListedKey[] }> {
+  const range = Range.prefix(prefix);
+  const keys: ListedKey[] = [];
+  let start: Buffer = range.start;
+  let revision: string | undefined;
+  for (;;) {
+    const page: IRangeResponse = await client.kv.range({ key: start, range_end: range.end, limit: LIST_PAGE_SIZE, ...(revision === undefined ? {} : { revision }) });
+    revision ??= page.header.revision;
+    for (const kv of page.kvs) keys.push({ key: kv.key.toString('utf8'), value: kv.value, modRevision: Number(kv.mod_revision) });
+    const last = page.kvs[page.kvs.length - 1];
+    if (!page.more || last === undefined) break;
+    start = Buffer.concat([last.key, Buffer.from([0])]);
+  }
+  return { revision: Number(revision), keys };
+}

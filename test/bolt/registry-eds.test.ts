@@ -1,0 +1,69 @@
+/**
+ * The control plane serves the providers stock SOFARPC servers publish in ZooKeeper as EDS: an
+ * embedded mesh following it over ADS reaches them with the Bolt drop-in, and a provider published
+ * later reaches the mesh through a new ClusterLoadAssignment.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ControlPlane, serveRegistryEds, silentLogger } from '@xmesh/control-plane';
+import { createMesh } from '@xmesh/client';
+import { MeshRpcClient } from '@xmesh/bolt';
+import { ZooKeeperSource } from '@xmesh/discovery';
+import { TypeUrl, loadEnvoyProtos } from '@xmesh/xds';
+import { HELLO_SERVICE, spawnProviders, type ProviderProcess } from '../support/sofa.js';
+import { startZooKeeper, type ZooKeeper } from '../support/zookeeper.js';
+
+let zk: ZooKeeper;
+const providers: ProviderProcess[] = [];
+
+before(async () => {
+  zk = await startZooKeeper();
+  providers.push(await spawnProviders({ zookeeper: zk.connectString, providers: [{ name: 'p1', publish: true }] }));
+});
+
+after(async () => {
+  await Promise.all(providers.map((p) => p.close()));
+  await zk.stop();
+});
+
+const resources = [
+  {
+    '@type': TypeUrl.Listener,
+    name: 'sofa',
+    metadata: { filter_metadata: { xmesh: { protocol: 'bolt' } } },
+    api_listener: {
+      api_listener: {
+        '@type': TypeUrl.HttpConnectionManager,
+        stat_prefix: 'sofa',
+        route_config: { name: 'sofa', virtual_hosts: [{ name: 'hello', domains: [HELLO_SERVICE], routes: [{ match: { prefix: '/' }, route: { cluster: 'hello' } }] }] },
+        http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': TypeUrl.Router } }],
+      },
+    },
+  },
+  { '@type': TypeUrl.Cluster, name: 'hello', type: 'EDS', eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' } }, connect_timeout: '1s' },
+];
+
+test('providers in ZooKeeper, served as EDS by the control plane, are reached by a mesh following it', async () => {
+  const source = new ZooKeeperSource({ servers: zk.connectString, root: '/sofa-rpc', interface: HELLO_SERVICE, sessionTimeoutMs: 10_000 });
+  const plane = new ControlPlane({ protos: loadEnvoyProtos(), logger: silentLogger });
+  const served = serveRegistryEds(plane, { resources, sources: { hello: source } });
+  await served.ready;
+  const port = await plane.listen(0);
+  const mesh = await createMesh({ xds: { xds_servers: [{ server_uri: `127.0.0.1:${port}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }], node: { id: 'app' } } });
+  const client = new MeshRpcClient(mesh);
+  try {
+    const consumer = client.createConsumer({ interfaceName: HELLO_SERVICE });
+    assert.equal(await consumer.invoke('whoami', []), 'p1');
+    providers.push(await spawnProviders({ zookeeper: zk.connectString, providers: [{ name: 'p2', publish: true }] }));
+    const end = Date.now() + 20_000;
+    const seen = new Set<unknown>();
+    while (!seen.has('p2') && Date.now() < end) seen.add(await consumer.invoke('whoami', []));
+    assert.ok(seen.has('p2'), `the provider published later is reached: ${[...seen].join(', ')}`);
+  } finally {
+    await client.close();
+    await mesh.close();
+    served.close();
+    source.close();
+    await plane.close();
+  }
+});
