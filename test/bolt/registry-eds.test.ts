@@ -49,7 +49,8 @@ test('providers in ZooKeeper, served as EDS by the control plane, are reached by
   const served = serveRegistryEds(plane, { resources, sources: { hello: source } });
   await served.ready;
   const port = await plane.listen(0);
-  const mesh = await createMesh({ xds: { xds_servers: [{ server_uri: `127.0.0.1:${port}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }], node: { id: 'app' } } });
+  // A gRPC-style xDS client watches the listeners it is told of: the Bolt calls route by the 'sofa' listener.
+  const mesh = await createMesh({ listener: 'sofa', xds: { xds_servers: [{ server_uri: `127.0.0.1:${port}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }], node: { id: 'app' } } });
   const client = new MeshRpcClient(mesh);
   try {
     const consumer = client.createConsumer({ interfaceName: HELLO_SERVICE });

@@ -46,7 +46,11 @@ function loadAssignment(clusterName: string, endpoints: readonly Endpoint[]): ob
   return {
     '@type': TypeUrl.ClusterLoadAssignment,
     cluster_name: clusterName,
+    // One unnamed locality, always set and weighted (the sum of its hosts' weights): gRPC clients refuse
+    // a locality left unset and drop one without a weight.
     endpoints: [{
+      locality: {},
+      load_balancing_weight: Math.max(1, endpoints.reduce((sum, e) => sum + e.weight, 0)),
       lb_endpoints: endpoints.map((e) => ({
         endpoint: { address: { socket_address: { address: e.host, port_value: e.port } } },
         load_balancing_weight: e.weight,
