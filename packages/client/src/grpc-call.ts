@@ -178,6 +178,7 @@ export class MeshGrpcCall implements CallStream {
     delegate.start(upstream, {
       onReceiveMetadata: (metadata) => {
         this.commit();
+        attempt.retry?.streamActive();
         const added = attempt.responseHeadersToAdd;
         if (added !== undefined) for (const name in added) metadata.set(name, added[name]!);
         if (rewrite?.mutatesResponseHeaders === true) rewrite.responseHeaders(new MetadataHeaders(metadata), attempt.request);
@@ -185,6 +186,7 @@ export class MeshGrpcCall implements CallStream {
       },
       onReceiveMessage: (message) => {
         this.commit();
+        attempt.retry?.streamActive();
         if (!this.unaryResponse) {
           listener.onReceiveMessage(message);
           return;
@@ -265,6 +267,8 @@ export class MeshGrpcCall implements CallStream {
 
   /** Sends `op` to the delegate, or queues it until one exists; keeps it for replay while uncommitted. */
   private issue(op: ReplayOp): void {
+    // The app's messages and half-close are the stream's traffic too (stream idle timeout).
+    if (op.op !== 'read') this.attempt?.retry?.streamActive();
     if (this.replay.replaying) {
       this.replay.enqueue(op);
       return;

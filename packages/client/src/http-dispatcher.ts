@@ -29,7 +29,7 @@ import { traceHeadersFor, type TraceHeaders } from './observability/trace-propag
 import { localReply } from './local-reply.js';
 import { addHeaderOptions, firstValue } from './header-options.js';
 import { isConnectError, isHttp1ProtocolError } from './connect-error.js';
-import { requestBodyOf, stopReading, type RequestBody } from './retry/request-body.js';
+import { requestBodyOf, stopReading, type BodyObserver, type RequestBody } from './retry/request-body.js';
 import { embeddedRewrite, isRouterReply } from './upstream-rewrite.js';
 import { RecordHeaders } from '@xmesh/router';
 import { tlsFailureOf } from '@xmesh/tls';
@@ -123,7 +123,7 @@ export class MeshDispatcher extends Dispatcher {
  * One request's handler side. The caller's handler sees a single controller from the start, so it can
  * abort while the request waits for an endpoint; the upstream controller replaces it once forwarded.
  */
-export class HttpExchange implements Handler {
+export class HttpExchange implements Handler, BodyObserver {
   attempt: HttpAttempt | undefined = undefined;
   private readonly inner: Required<Pick<Handler, 'onRequestStart' | 'onRequestUpgrade' | 'onResponseStart' | 'onResponseData' | 'onResponseEnd' | 'onResponseError'>>;
   private upstream: Controller | undefined = undefined;
@@ -158,7 +158,7 @@ export class HttpExchange implements Handler {
     if (this.trace === null) this.trace = traceHeadersFor(attempt, firstValue(headers.traceparent), firstValue(headers['x-request-id']));
     if (this.trace !== undefined) Object.assign(headers, this.trace);
     if (attempt.requestHeadersToAdd !== undefined) addHeaderOptions(headers, attempt.requestHeadersToAdd);
-    this.body ??= requestBodyOf(this.options.body, attempt.retry?.canRetry === true, bodyBufferLimit(attempt.decision));
+    this.body ??= requestBodyOf(this.options.body, attempt.retry?.canRetry === true, bodyBufferLimit(attempt.decision), this);
     const { origin: _origin, ...rest } = this.options;
     const rewrite = embeddedRewrite(attempt);
     if (rewrite === undefined) {
@@ -255,6 +255,7 @@ export class HttpExchange implements Handler {
     this.committed = true;
     this.body?.release();
     this.status = statusCode;
+    attempt?.retry?.streamActive();
     const added = attempt?.responseHeadersToAdd;
     let response = added === undefined ? headers : { ...headers, ...added };
     const rewrite = attempt === undefined ? undefined : embeddedRewrite(attempt);
@@ -267,6 +268,7 @@ export class HttpExchange implements Handler {
 
   onResponseData(controller: Controller, chunk: Buffer): void {
     if ((this.stale !== undefined && controller === this.stale) || this.ended) return;
+    this.attempt?.retry?.streamActive();
     this.inner.onResponseData(this.controller, chunk);
   }
 
@@ -297,6 +299,11 @@ export class HttpExchange implements Handler {
     // A pool destroyed under the call is the mesh closing, not an upstream reset.
     if (committed || this.controller.aborted || attempt?.mode === 'sidecar' || isPoolDestroyed(error) || bodyError !== undefined) this.inner.onResponseError(this.controller, bodyError ?? error);
     else this.replyLocally(upstreamFailure(error, attempt));
+  }
+
+  /** @internal A chunk of the caller's body is going upstream: traffic for the stream idle timeout. */
+  bodyChunkSent(): void {
+    this.attempt?.retry?.streamActive();
   }
 
   /** Stops reading the caller's body: the call ended before any attempt will read it again. */

@@ -72,6 +72,15 @@ export abstract class PipelineCall {
     return true;
   }
 
+  /**
+   * True when the front end ends the call on the stream idle timeout itself (the sidecar's
+   * downstream stream does). Otherwise the retry layer enforces it, and the front end reports
+   * traffic through `retry.streamActive()`.
+   */
+  get enforcesStreamIdleTimeout(): boolean {
+    return false;
+  }
+
   /** Set once the caller gave up; a layer that waits checks it before resuming. */
   get cancelled(): MeshError | undefined {
     return this.cancelReason;
