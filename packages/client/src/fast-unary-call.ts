@@ -19,6 +19,7 @@ import type { AttemptResult } from '@xmesh/filters';
 import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 import { embeddedRewrite } from './upstream-rewrite.js';
 import { RecordHeaders } from '@xmesh/router';
+import { editHeaderRecord, editsAlone, type UpstreamHeaderEdits } from './retry/router-headers.js';
 
 /** Per-call options of the fast API. */
 export interface FastCallOptions {
@@ -60,7 +61,7 @@ export class FastUnaryAttempt extends PipelineCall implements UnaryReceiver {
       this.finish(outcomeFromStatus(GrpcStatus.CANCELLED, this.elapsed()));
       return;
     }
-    let metadata = withAddedHeaders(owner.upstreamMetadata(this), this.requestHeadersToAdd);
+    let metadata = withEdits(withAddedHeaders(owner.upstreamMetadata(this), this.requestHeadersToAdd), this.upstreamEdits);
     let path = owner.path;
     let authority = owner.authority;
     const rewrite = embeddedRewrite(this);
@@ -254,4 +255,13 @@ function withAddedHeaders(metadata: LeanMetadata | undefined, added: readonly He
     else out[name] = Array.isArray(previous) ? [...(previous as readonly (string | Uint8Array)[]), value] : [previous as string | Uint8Array, value];
   }
   return out;
+}
+
+/** `metadata` with the router's x-envoy-* edits of the attempt (a shared frozen record when the call has no metadata). */
+function withEdits(metadata: LeanMetadata | undefined, edits: UpstreamHeaderEdits | undefined): LeanMetadata | undefined {
+  if (edits === undefined) return metadata;
+  if (metadata === undefined) return editsAlone(edits) as LeanMetadata;
+  const out: Record<string, LeanMetadata[string]> = { ...metadata };
+  editHeaderRecord(out, edits);
+  return out as LeanMetadata;
 }

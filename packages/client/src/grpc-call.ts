@@ -159,6 +159,13 @@ export class MeshGrpcCall implements CallStream {
     const metadata = this.metadata!;
     if (this.trace === null) this.trace = traceHeadersFor(attempt, metadataText(metadata, 'traceparent'), metadataText(metadata, 'x-request-id'));
     let upstream = upstreamMetadata(metadata, this.trace, attempt.requestHeadersToAdd);
+    const edits = attempt.upstreamEdits;
+    if (edits !== undefined) {
+      // The router's x-envoy-* headers: consumed ones go, the attempt's own are set (before the route's mutations, as in Envoy).
+      if (upstream === metadata) upstream = metadata.clone();
+      for (const name of edits.remove) upstream.remove(name);
+      for (const [name, value] of edits.set) upstream.set(name, value);
+    }
     let method = this.method;
     let authority = this.hostOverride ?? this.host.authority;
     const rewrite = embeddedRewrite(attempt);

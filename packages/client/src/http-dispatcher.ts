@@ -31,6 +31,7 @@ import { addHeaderOptions, firstValue } from './header-options.js';
 import { isConnectError, isHttp1ProtocolError } from './connect-error.js';
 import { requestBodyOf, stopReading, type BodyObserver, type RequestBody } from './retry/request-body.js';
 import { embeddedRewrite, isRouterReply } from './upstream-rewrite.js';
+import { editHeaderRecord } from './retry/router-headers.js';
 import { RecordHeaders } from '@xmesh/router';
 import { tlsFailureOf } from '@xmesh/tls';
 
@@ -158,6 +159,7 @@ export class HttpExchange implements Handler, BodyObserver {
     if (this.trace === null) this.trace = traceHeadersFor(attempt, firstValue(headers.traceparent), firstValue(headers['x-request-id']));
     if (this.trace !== undefined) Object.assign(headers, this.trace);
     if (attempt.requestHeadersToAdd !== undefined) addHeaderOptions(headers, attempt.requestHeadersToAdd);
+    if (attempt.upstreamEdits !== undefined) editHeaderRecord(headers, attempt.upstreamEdits);
     this.body ??= requestBodyOf(this.options.body, attempt.retry?.canRetry === true, bodyBufferLimit(attempt.decision), this);
     const { origin: _origin, ...rest } = this.options;
     const rewrite = embeddedRewrite(attempt);

@@ -13,6 +13,7 @@ import type { MeshMode } from './mode.js';
 import type { AttemptRetry } from './retry/attempt-retry.js';
 import type { CallOverrides } from './retry/call-overrides.js';
 import type { DownstreamCaller } from './retry/caller-trust.js';
+import type { UpstreamHeaderEdits } from './retry/router-headers.js';
 
 export abstract class PipelineCall {
   decision: RouteDecision | undefined = undefined;
@@ -35,6 +36,11 @@ export abstract class PipelineCall {
   overrides: CallOverrides | undefined = undefined;
   /** Set by a proxy front end: who sent the request, for the listener's caller trust. Undefined: the app itself. */
   caller: DownstreamCaller | undefined = undefined;
+  /**
+   * What this attempt's request loses and gains before it goes upstream (x-envoy-* headers, set by
+   * the retry layer per attempt); front ends apply it after `requestHeadersToAdd`.
+   */
+  upstreamEdits: UpstreamHeaderEdits | undefined = undefined;
   /** Headers the filters add to the upstream request; front ends apply them. */
   requestHeadersToAdd: readonly HeaderValueOption[] | undefined = undefined;
   /** Headers the filters add to the response the caller sees (`x-ratelimit-*`); front ends apply them. */

@@ -166,9 +166,22 @@ export interface DownstreamProtection {
 }
 
 export type HttpFilter =
-  | { readonly kind: 'router'; readonly name: string }
+  | { readonly kind: 'router'; readonly name: string; readonly config?: RouterFilterConfig }
   | { readonly kind: 'local_ratelimit'; readonly name: string; readonly config: LocalRateLimitConfig }
   | { readonly kind: 'fault'; readonly name: string; readonly config: FaultConfig };
+
+/**
+ * The router filter's settings that change what is sent upstream or what is allowed (Envoy's
+ * `envoy.extensions.filters.http.router.v3.Router`); absent on a router with none of them set.
+ */
+export interface RouterFilterConfig {
+  /** `suppress_envoy_headers`: no `x-envoy-expected-rq-timeout-ms` is added to upstream requests. Default false. */
+  readonly suppressEnvoyHeaders: boolean;
+  /** `respect_expected_rq_timeout`: an internal caller's `x-envoy-expected-rq-timeout-ms` is the route timeout. Default false. */
+  readonly respectExpectedRqTimeout: boolean;
+  /** `strict_check_headers`: these x-envoy-* headers of an internal caller must be well formed, else the request gets 400. */
+  readonly strictCheckHeaders: readonly string[];
+}
 
 /** A per-route / per-vhost / per-weighted-cluster override, keyed by filter name in `typedPerFilterConfig`. */
 export type FilterOverride =
@@ -189,6 +202,8 @@ export interface RouteConfig {
   readonly responseHeaders?: HeaderMutation;
   /** `most_specific_header_mutations_wins`: apply route config, virtual host, then route mutations (default: the reverse). */
   readonly mostSpecificHeaderMutationsWins?: boolean;
+  /** `internal_only_headers` (lower-cased): removed from the requests of callers the listener deems external. */
+  readonly internalOnlyHeaders?: readonly string[];
 }
 
 export interface VirtualHost {
@@ -204,6 +219,12 @@ export interface VirtualHost {
   readonly typedPerFilterConfig: Dict<FilterOverride>;
   readonly requestHeaders?: HeaderMutation;
   readonly responseHeaders?: HeaderMutation;
+  /** `include_request_attempt_count`: upstream requests carry `x-envoy-attempt-count` (1, 2, ...). */
+  readonly attemptCountInRequest?: boolean;
+  /** `include_attempt_count_in_response`: responses carry `x-envoy-attempt-count`, the attempts made. */
+  readonly attemptCountInResponse?: boolean;
+  /** `include_is_timeout_retry_header`: retried requests carry `x-envoy-is-timeout-retry` (true after a per-try timeout). */
+  readonly timeoutRetryHeader?: boolean;
 }
 
 export interface Route {

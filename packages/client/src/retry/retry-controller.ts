@@ -24,14 +24,17 @@ import type { AttemptRetry } from './attempt-retry.js';
 import type { DeadlineEntry } from './deadline-scheduler.js';
 import type { RetryAdmission } from './retry-admission.js';
 import type { RoutePolicy } from './route-policy.js';
-import type { RetryPolicy } from '@xmesh/xds';
+import type { RetryPolicy, RouterFilterConfig } from '@xmesh/xds';
+import { ATTEMPT_COUNT_HEADER, attemptHeaderEdits, type AttemptHeaderPolicy, type UpstreamHeaderEdits } from './router-headers.js';
+
+const NO_HEADERS: readonly string[] = Object.freeze([]);
 
 /** Envoy's HCM `stream_idle_timeout` when the call's route has no listener to take it from. */
 const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
 
 const PER_TRY_TIMEOUT: AttemptResult = Object.freeze({ httpStatus: 504, grpcStatus: undefined, failure: 'per_try_timeout', headers: undefined });
 
-export class RetryController implements AttemptRetry, DeadlineEntry {
+export class RetryController implements AttemptRetry, DeadlineEntry, AttemptHeaderPolicy {
   private current: PipelineCall;
   private readonly overall: number;
   /** True when this controller ends the call at `overall` (else the transport does, at the caller's deadline). */
@@ -58,19 +61,46 @@ export class RetryController implements AttemptRetry, DeadlineEntry {
   private heldSlot: RetryAdmission | undefined = undefined;
   private tried: Set<string> | undefined = undefined;
   private readonly stats: UpstreamStats;
+  /** AttemptHeaderPolicy: what every attempt's request headers lose and gain (router-headers.ts). */
+  readonly expectedTimeout: boolean;
+  readonly attemptCount: boolean;
+  readonly timeoutRetry: boolean;
+  /** The deadline the route sets (the caller's own deadline counts only when the route takes it from `grpc-timeout`): `x-envoy-expected-rq-timeout-ms`. */
+  private readonly routeBound: number;
+  /** True when `routeBound` comes from the caller's `grpc-timeout` (`grpc_timeout_header_max`). */
+  private readonly boundByCaller: boolean;
+  /** The virtual host's `include_attempt_count_in_response`. */
+  private readonly countInResponse: boolean;
+  private readonly startedAt: number;
 
+  /**
+   * @param remove request headers no attempt sends (the x-envoy-* the router consumed or an external caller may not send)
+   * @param router the listener's router filter settings
+   */
   constructor(
     call: PipelineCall,
     private readonly next: Invoke<PipelineCall>,
     private readonly policy: RoutePolicy,
     private readonly services: MeshServices,
+    readonly remove: readonly string[] = NO_HEADERS,
+    router: RouterFilterConfig | undefined = undefined,
   ) {
     this.current = call;
-    this.stats = services.cluster(call.decision!.cluster);
+    const decision = call.decision!;
+    this.stats = services.cluster(decision.cluster);
     const now = services.clock.now();
-    this.overall = overallDeadline(policy.action, now, call.deadline, call.request.grpc);
+    const action = policy.action;
+    const grpc = call.request.grpc;
+    this.overall = overallDeadline(action, now, call.deadline, grpc);
     this.idleMs = call.enforcesStreamIdleTimeout ? 0 : streamIdleTimeoutMs(call);
     this.lastActivity = now;
+    this.startedAt = now;
+    this.expectedTimeout = router?.suppressEnvoyHeaders !== true;
+    this.attemptCount = decision.virtualHost.attemptCountInRequest === true;
+    this.timeoutRetry = decision.virtualHost.timeoutRetryHeader === true;
+    this.countInResponse = decision.virtualHost.attemptCountInResponse === true;
+    this.boundByCaller = grpc && action.grpcTimeoutHeaderMaxMs !== undefined;
+    this.routeBound = this.boundByCaller ? this.overall : overallDeadline(action, now, Infinity, grpc);
   }
 
   /** Schedules the overall and idle deadlines and runs the first attempt. */
@@ -194,12 +224,36 @@ export class RetryController implements AttemptRetry, DeadlineEntry {
   private runAttempt(attempt: PipelineCall): void {
     const retry = this.policy.retry;
     const now = this.services.clock.now();
+    attempt.upstreamEdits = this.retries === 0 ? this.firstAttemptEdits() : attemptHeaderEdits(this, this.retries + 1, this.expectedMs(now), this.perTryExpired !== undefined);
+    if (this.countInResponse) attempt.addResponseHeaders({ [ATTEMPT_COUNT_HEADER]: String(this.retries + 1) });
     const deadline = attemptDeadline(retry?.perTryTimeoutMs, now, this.overall);
     if (deadline < this.overall && deadline < attempt.deadline) {
       this.perTryTimer = this.services.clock.setTimeout(() => this.onPerTryTimeout(attempt), deadline - now);
       this.perTryTimer.unref?.();
     }
     this.next(attempt);
+  }
+
+  /**
+   * The first attempt's edits: shared by every call of the route that adds no headers of its own
+   * (they depend only on the route then), computed once per compiled policy.
+   */
+  private firstAttemptEdits(): UpstreamHeaderEdits | undefined {
+    const cache = this.policy.firstAttemptEdits;
+    if (cache === undefined || this.remove.length > 0 || this.boundByCaller) return attemptHeaderEdits(this, 1, this.expectedMs(this.startedAt), false);
+    const slot = this.expectedTimeout ? 1 : 0;
+    let edits = cache[slot];
+    if (edits === null) cache[slot] = edits = attemptHeaderEdits(this, 1, this.expectedMs(this.startedAt), false);
+    return edits;
+  }
+
+  /** `x-envoy-expected-rq-timeout-ms` for an attempt starting at `now`: the per-try timeout, capped by what the route leaves (Envoy's setTimeoutHeaders). */
+  private expectedMs(now: number): number | undefined {
+    const perTry = this.policy.retry?.perTryTimeoutMs;
+    const left = this.routeBound - now;
+    const expected = Math.min(perTry !== undefined && perTry > 0 ? perTry : Infinity, left);
+    // Whole ms, rounded up (a clock's fractions must not turn 15000 into 15001).
+    return expected === Infinity ? undefined : Math.max(1, Math.ceil(expected - 0.001));
   }
 
   private onPerTryTimeout(attempt: PipelineCall): void {

@@ -8,6 +8,7 @@ import type { PipelineCall } from '../pipeline-call.js';
 import { RetryController } from './retry-controller.js';
 import { overridesFromHeaders, withOverrides } from './call-overrides.js';
 import { isInternalCaller } from './caller-trust.js';
+import { headersToRemove, routerConfigOf, strictHeaderError } from './router-headers.js';
 
 export const retryLayer: Layer = (next) => (call) => {
   const services = call.state.services;
@@ -21,7 +22,16 @@ export const retryLayer: Layer = (next) => (call) => {
   // headers when the caller is trusted: the app itself (embedded mode), or a proxied caller that the
   // listener's HttpConnectionManager deems internal.
   const trusted = call.caller === undefined ? services.trustsCallerHeaders : isInternalCaller(call.caller, decision.listener?.callerTrust);
-  const overrides = call.overrides ?? (trusted ? overridesFromHeaders(call.request.headers) : undefined);
+  const router = routerConfigOf(decision);
+  const headers = call.request.headers;
+  if (trusted) {
+    const invalid = strictHeaderError(headers, router);
+    if (invalid !== undefined) {
+      call.fail(invalid);
+      return;
+    }
+  }
+  const overrides = call.overrides ?? (trusted ? overridesFromHeaders(headers, router?.respectExpectedRqTimeout === true) : undefined);
   const policy = overrides === undefined ? routePolicy : withOverrides(routePolicy, overrides);
-  new RetryController(call, next as (call: PipelineCall) => void, policy, services).start();
+  new RetryController(call, next as (call: PipelineCall) => void, policy, services, headersToRemove(headers, trusted, decision), router).start();
 };

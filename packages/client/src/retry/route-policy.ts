@@ -4,11 +4,18 @@
  */
 import { compileRetryOn, type RetryClassifier } from '@xmesh/filters';
 import type { RetryPolicy, RouteAction } from '@xmesh/xds';
+import type { UpstreamHeaderEdits } from './router-headers.js';
 
 export interface RoutePolicy {
   readonly action: RouteAction;
   readonly retry: RetryPolicy | undefined;
   readonly retryOn: RetryClassifier | undefined;
+  /**
+   * A compiled policy's first-attempt header edits when the call adds nothing of its own (they are
+   * the same for every such call of the route): [without, with] `x-envoy-expected-rq-timeout-ms`;
+   * null until computed. Absent on a policy with per-call overrides.
+   */
+  readonly firstAttemptEdits?: (UpstreamHeaderEdits | undefined | null)[];
 }
 
 export class RoutePolicies {
@@ -18,7 +25,7 @@ export class RoutePolicies {
     let policy = this.compiled.get(action);
     if (policy === undefined) {
       const retry = action.retryPolicy;
-      policy = { action, retry, retryOn: retry && retry.numRetries > 0 ? compileRetryOn(retry) : undefined };
+      policy = { action, retry, retryOn: retry && retry.numRetries > 0 ? compileRetryOn(retry) : undefined, firstAttemptEdits: [null, null] };
       this.compiled.set(action, policy);
     }
     return policy;
