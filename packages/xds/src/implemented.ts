@@ -66,13 +66,15 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
   ...fields('envoy.config.core.v3.Http1ProtocolOptions', ['allow_absolute_url', 'accept_http_10', 'default_host_for_http_10', 'enable_trailers']),
   ...fields('envoy.config.core.v3.Http2ProtocolOptions', ['max_concurrent_streams', 'initial_stream_window_size', 'initial_connection_window_size', 'hpack_table_size']),
   ...fields(HTTP_FILTER, ['name', 'typed_config', 'is_optional']),
+  ...fields('envoy.extensions.filters.http.router.v3.Router', ['suppress_envoy_headers', 'respect_expected_rq_timeout', 'strict_check_headers']),
   ...fields(ROUTE_CONFIG, [
     'name', 'virtual_hosts', 'ignore_port_in_host_matching', 'request_headers_to_add', 'request_headers_to_remove',
-    'response_headers_to_add', 'response_headers_to_remove', 'most_specific_header_mutations_wins',
+    'response_headers_to_add', 'response_headers_to_remove', 'most_specific_header_mutations_wins', 'internal_only_headers',
   ]),
   ...fields(VHOST, [
     'name', 'domains', 'routes', 'retry_policy', 'rate_limits', 'typed_per_filter_config', 'request_headers_to_add',
     'request_headers_to_remove', 'response_headers_to_add', 'response_headers_to_remove', 'per_request_buffer_limit_bytes',
+    'include_request_attempt_count', 'include_attempt_count_in_response', 'include_is_timeout_retry_header',
   ]),
   ...fields(ROUTE, [
     'name', 'match', 'route', 'typed_per_filter_config', 'stat_prefix', 'request_headers_to_add', 'request_headers_to_remove',
