@@ -18,6 +18,7 @@ import { attemptResultOf, outcomeFromStatus, tlsStatusError } from './grpc-statu
 import type { AttemptResult } from '@xmesh/filters';
 import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 import { embeddedRewrite } from './upstream-rewrite.js';
+import { callLocalReplyRewrite, rewrittenError } from './local-reply.js';
 import { RecordHeaders } from '@xmesh/router';
 import { editHeaderRecord, editsAlone, type UpstreamHeaderEdits } from './retry/router-headers.js';
 
@@ -88,14 +89,19 @@ export class FastUnaryAttempt extends PipelineCall implements UnaryReceiver {
     const result = attemptResultOf(code, error === null ? '' : error.details);
     // A response the upstream had started (headers sent) is not retried, as in Envoy and the drop-in.
     if (retry?.onAttemptEnd(this, result, error !== null && error.responseStarted)) return;
-    if (error === null) this.owner.complete(null, reply);
-    else this.owner.complete(retry?.timeoutError ?? this.abortedWith ?? upstreamError(error, result, this), null);
+    if (error === null) {
+      this.owner.complete(null, reply);
+      return;
+    }
+    // The mesh's own ends (a timeout, the caller's cancel) are local replies the listener may rewrite; the upstream's are not.
+    const local = retry?.timeoutError ?? this.abortedWith;
+    this.owner.complete(local === undefined ? upstreamError(error, result, this) : rewrittenError(local, callLocalReplyRewrite(this, local)), null);
   }
 
   fail(error: MeshError): void {
     this.finish({ kind: 'local_error', httpStatus: 0, grpcStatus: error.grpcStatus, latencyMs: this.elapsed() });
     this.retry?.end();
-    this.owner.failSoon(error);
+    this.owner.failSoon(rewrittenError(error, callLocalReplyRewrite(this, error)));
   }
 
   override nextAttempt(): FastUnaryAttempt | undefined {

@@ -16,6 +16,7 @@ import { attemptResultOf, outcomeFromStatus, statusFromMeshError, tlsStatusError
 import { GrpcReplayBuffer, sendOp, type ReplayOp } from './retry/grpc-replay.js';
 import { metadataText, traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 import { embeddedRewrite, MetadataHeaders } from './upstream-rewrite.js';
+import { callLocalReplyRewrite } from './local-reply.js';
 
 type CallStream = grpc.experimental.CallStream;
 type MessageContext = Parameters<CallStream['sendMessageWithContext']>[0];
@@ -213,7 +214,7 @@ export class MeshGrpcCall implements CallStream {
         const retry = attempt.retry;
         if (retry?.onAttemptEnd(attempt, attemptResultOf(status.code, status.details), this.committed)) return;
         const cut = retry?.timeoutError;
-        if (cut !== undefined && status.code !== grpc.status.OK) listener.onReceiveStatus(statusFromMeshError(cut));
+        if (cut !== undefined && status.code !== grpc.status.OK) listener.onReceiveStatus(statusFromMeshError(cut, callLocalReplyRewrite(attempt, cut)));
         else listener.onReceiveStatus(status.code === grpc.status.UNAVAILABLE ? typedStatus(status, attempt) : status);
       },
     });
@@ -251,9 +252,9 @@ export class MeshGrpcCall implements CallStream {
     this.replay.commit();
   }
 
-  /** Ends the call with a mesh error (no delegate was opened). */
+  /** Ends the call with a mesh error (no delegate was opened), rewritten by the listener's `local_reply_config`. */
   failWith(error: MeshError): void {
-    this.endEarly(statusFromMeshError(error));
+    this.endEarly(statusFromMeshError(error, callLocalReplyRewrite(this.attempt, error)));
   }
 
   sendMessageWithContext(context: MessageContext, message: Buffer): void {

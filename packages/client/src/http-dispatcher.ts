@@ -26,7 +26,7 @@ import type { AttemptResult } from '@xmesh/filters';
 import type { RouteDecision } from '@xmesh/router';
 import { DEFAULT_CONNECTION_BUFFER_LIMIT } from '@xmesh/xds';
 import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
-import { localReply } from './local-reply.js';
+import { callLocalReplyRewrite, localReply } from './local-reply.js';
 import { addHeaderOptions, firstValue } from './header-options.js';
 import { isConnectError, isHttp1ProtocolError } from './connect-error.js';
 import { requestBodyOf, stopReading, type BodyObserver, type RequestBody } from './retry/request-body.js';
@@ -205,7 +205,7 @@ export class HttpExchange implements Handler, BodyObserver {
 
   /** Answers the caller with the local reply for `error`, as the sidecar would. */
   private replyLocally(error: MeshError): void {
-    const reply = localReply(error, this.attempt?.request.grpc ?? false);
+    const reply = localReply(error, this.attempt?.request.grpc ?? false, callLocalReplyRewrite(this.attempt, error));
     const status = Number(reply.headers[':status']);
     const headers: Record<string, string | string[]> = {};
     for (const name in reply.headers) if (name !== ':status') headers[name] = String(reply.headers[name]);

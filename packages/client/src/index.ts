@@ -8,7 +8,7 @@ export { editHeaderRecord, ROUTER_CONSUMED_HEADERS, EXPECTED_TIMEOUT_HEADER, ATT
 export type { MeshConfigInput } from './config-input.js';
 export { isMeshSnapshot, loadConfig, type LoadResult } from './config-input.js';
 export { ERROR_CODE_METADATA, statusFromMeshError } from './grpc-status.js';
-export { grpcLocalReply, httpLocalReply, localReply } from './local-reply.js';
+export { grpcLocalReply, httpLocalReply, localReply, localReplyRewrite, type LocalReplyRewrite } from './local-reply.js';
 export { addHeaderOptions, firstValue } from './header-options.js';
 export { isConnectError, isHttp1ProtocolError, upstreamFailureCode } from './connect-error.js';
 export { embeddedRewrite, isRouterReply, MetadataHeaders } from './upstream-rewrite.js';

@@ -7,7 +7,7 @@ import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'nod
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MeshError } from '@xmesh/core';
 import type { Invoke, MeshState } from '@xmesh/client';
-import type { DownstreamProtection } from '@xmesh/xds';
+import type { DownstreamProtection, LocalReplyConfig } from '@xmesh/xds';
 import { H1Downstream, H2Downstream, type Downstream } from './downstream.js';
 import { HeaderView } from './header-view.js';
 import { grpcTimeoutMs } from './grpc-timeout.js';
@@ -21,6 +21,8 @@ export interface ProxyFrontHost {
   state(): MeshState | MeshError;
   /** The downstream protections of `state` (see `protection.ts`). */
   protection(state: MeshState | MeshError): DownstreamProtection;
+  /** The served listener's `local_reply_config`. */
+  localReplies(state: MeshState | MeshError): LocalReplyConfig | undefined;
   readonly invoke: Invoke<ProxyAttempt>;
   readonly context: ProxyContext;
   /** Called once per request as it arrives. */
@@ -42,6 +44,7 @@ export class ProxyFront {
       return;
     }
     const ds = new H2Downstream(stream, headers, (flags & END_STREAM) === 0, this.host.onClose, protection.streamIdleTimeoutMs);
+    ds.localReplies = this.host.localReplies(state);
     const authority = headers[':authority'] ?? headers.host ?? '';
     this.dispatch(state, protection, ds, authority, headers[':path'] ?? '/', headers[':method'] ?? 'GET', new HeaderView(headers, undefined), headers['grpc-timeout'], stream.session?.socket?.remoteAddress);
   };
@@ -51,6 +54,7 @@ export class ProxyFront {
     const state = this.host.state();
     const protection = this.host.protection(state);
     const ds = new H1Downstream(req, res, this.host.onClose, protection.streamIdleTimeoutMs, protection.http1Trailers);
+    ds.localReplies = this.host.localReplies(state);
     const method = req.method ?? 'GET';
     const target = http1Target(req.headers, req.url ?? '/', req.httpVersionMinor, req.rawHeaders.length, protection);
     if (target instanceof MeshError) {

@@ -58,7 +58,11 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
     'generate_request_id', 'tracing', 'normalize_path', 'merge_slashes', 'path_with_escaped_slashes_action',
     'use_remote_address', 'xff_num_trusted_hops', 'internal_address_config', 'stream_idle_timeout', 'request_timeout',
     'request_headers_timeout', 'max_request_headers_kb', 'common_http_protocol_options', 'http_protocol_options', 'http2_protocol_options',
+    'local_reply_config',
   ]),
+  ...fields('envoy.extensions.filters.network.http_connection_manager.v3.LocalReplyConfig', ['mappers']),
+  ...fields('envoy.extensions.filters.network.http_connection_manager.v3.ResponseMapper', ['filter', 'status_code', 'body', 'headers_to_add']),
+  ...fields('envoy.config.accesslog.v3.AccessLogFilter', ['status_code_filter', 'header_filter', 'and_filter', 'or_filter', 'not_health_check_filter']),
   ...fields('envoy.config.core.v3.HttpProtocolOptions', [
     'idle_timeout', 'max_connection_duration', 'max_headers_count', 'max_stream_duration', 'max_requests_per_connection',
     'headers_with_underscores_action',

@@ -80,12 +80,40 @@ export interface ListenerConfig {
    * downstream connection.
    */
   readonly protection: DownstreamProtection;
+  /** HCM `local_reply_config`: how the replies the proxy makes itself are rewritten; absent = as made. */
+  readonly localReply?: LocalReplyConfig;
   /**
    * `metadata.filter_metadata.xmesh.protocol: bolt`: the xmesh sidecar serves SOFARPC's Bolt on this
    * listener, routed by its routes (docs/config.md, "Bolt (SOFARPC)"); absent, HTTP.
    */
   readonly protocol?: 'bolt';
 }
+
+/**
+ * HCM `local_reply_config`: the first mapper whose filter matches a local reply (one the proxy makes:
+ * no route, no healthy upstream, rate limited, a timeout, ...) rewrites its status, body and headers.
+ */
+export interface LocalReplyConfig {
+  readonly mappers: readonly LocalReplyMapper[];
+}
+
+export interface LocalReplyMapper {
+  readonly filter: LocalReplyFilter;
+  /** The reply's new HTTP status (a gRPC reply's status becomes Envoy's mapping of it). */
+  readonly statusCode?: number;
+  /** The reply's new body (a gRPC reply's `grpc-message`). */
+  readonly body?: string;
+  /** `headers_to_add` of the reply. */
+  readonly headersToAdd?: HeaderMutation;
+}
+
+/** The `AccessLogFilter` kinds a mapper may use. */
+export type LocalReplyFilter =
+  | { readonly kind: 'status_code'; readonly op: 'EQ' | 'GE' | 'LE'; readonly value: number }
+  | { readonly kind: 'header'; readonly header: HeaderMatcher }
+  | { readonly kind: 'and' | 'or'; readonly filters: readonly LocalReplyFilter[] }
+  /** `not_health_check_filter`: xmesh serves no health-check requests, so it always matches. */
+  | { readonly kind: 'not_health_check' };
 
 /**
  * HCM `use_remote_address`, `xff_num_trusted_hops` and `internal_address_config`: whether a

@@ -13,6 +13,7 @@ import { describeType, ignoreAll, oneOf, rejectUnsupported } from './fields.js';
 import { Reader } from './reader.js';
 import { decodeRouteConfig } from './route.js';
 import { decodePathNormalization } from './path-normalization.js';
+import { decodeLocalReplyConfig } from './local-reply.js';
 import { decodeDownstream, filterChainsOf } from './filter-chains.js';
 
 /**
@@ -74,7 +75,6 @@ export const HCM_IGNORED: Readonly<Record<string, string>> = {
   set_current_client_cert_details: 'downstream mTLS details',
   proxy_100_continue: 'downstream protocol handling',
   represent_ipv4_remote_address_as_ipv4_mapped_ipv6: 'downstream address handling',
-  local_reply_config: 'local replies are errors returned to the app, not HTTP bodies',
   stream_error_on_invalid_http_message: 'downstream protocol handling',
   proxy_status_config: 'the Proxy-Status header concerns responses to downstream',
   typed_header_validation_config: 'downstream request validation',
@@ -141,6 +141,7 @@ export function decodeListener(r: Reader): DecodedListener {
   let tracing = false;
   let pathNormalization: ListenerConfig['pathNormalization'];
   let callerTrust: CallerTrust = NO_TRUSTED_CALLERS;
+  let localReply: ListenerConfig['localReply'];
   let protection = decodeProtection(undefined, protocolDetectionTimeoutMs, continueOnProtocolDetectionTimeout);
   if (hcm) {
     statPrefix = hcm.requiredStr('stat_prefix');
@@ -184,6 +185,8 @@ export function decodeListener(r: Reader): DecodedListener {
       tracingReader.finish();
     }
     callerTrust = readCallerTrust(hcm);
+    const lr = hcm.obj('local_reply_config');
+    if (lr) localReply = decodeLocalReplyConfig(lr);
     protection = decodeProtection(hcm, protocolDetectionTimeoutMs, continueOnProtocolDetectionTimeout);
     ignoreAll(hcm, HCM_IGNORED);
     hcm.finish();
@@ -191,6 +194,7 @@ export function decodeListener(r: Reader): DecodedListener {
   const listener: ListenerConfig = {
     name, address, statPrefix, routeConfigName, rds, httpFilters, stripHostPort, generateRequestId, tracing, perConnectionBufferLimitBytes, callerTrust, protection,
     ...(protocol === undefined ? {} : { protocol }),
+    ...(localReply === undefined || localReply.mappers.length === 0 ? {} : { localReply }),
   };
   const withChains = chains === undefined ? listener : { ...listener, chains };
   return { listener: pathNormalization === undefined ? withChains : { ...withChains, pathNormalization }, inlineRoutes, hasRoutes: hcm !== undefined };
