@@ -33,7 +33,17 @@ const LOCAL_REPLY_CONFIG = {
       body: { inline_string: 'mobile: try later' },
       headers_to_add: [{ header: { key: 'x-mapped', value: 'mobile' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
     },
-    { filter: { status_code_filter: { comparison: { op: 'GE', value: { default_value: 400 } } } }, body: { inline_string: 'something went wrong' } },
+    {
+      filter: {
+        and_filter: {
+          filters: [
+            { or_filter: { filters: [{ status_code_filter: { comparison: { op: 'GE', value: { default_value: 400 } } } }, { status_code_filter: { comparison: { op: 'LE', value: { default_value: 199 } } } }] } },
+            { not_health_check_filter: {} },
+          ],
+        },
+      },
+      body: { inline_string: 'something went wrong' },
+    },
   ],
 };
 
