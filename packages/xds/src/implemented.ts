@@ -94,7 +94,7 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
   ...fields(HEADER_OPTION, ['header', 'append', 'append_action', 'keep_empty_value']),
   ...fields(RETRY, [
     'retry_on', 'num_retries', 'per_try_timeout', 'per_try_idle_timeout', 'retry_back_off', 'retriable_status_codes',
-    'retriable_headers', 'host_selection_retry_max_attempts', 'retry_host_predicate',
+    'retriable_headers', 'retriable_request_headers', 'host_selection_retry_max_attempts', 'retry_host_predicate',
   ]),
   ...fields(CLUSTER, [
     'name', 'type', 'eds_cluster_config', 'lb_policy', 'least_request_lb_config', 'ring_hash_lb_config', 'maglev_lb_config',

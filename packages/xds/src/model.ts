@@ -375,6 +375,8 @@ export interface RetryPolicy {
   readonly backOff: { readonly baseIntervalMs: number; readonly maxIntervalMs: number };
   readonly retriableStatusCodes: readonly number[];
   readonly retriableHeaders: readonly HeaderMatcher[];
+  /** `retriable_request_headers`: when set, only a request matching one of them is retried. */
+  readonly retriableRequestHeaders?: readonly HeaderMatcher[];
   /** `host_selection_retry_max_attempts`, default 1. */
   readonly hostSelectionRetryMaxAttempts: number;
   /** True when `retry_host_predicate` contains previous_hosts (Envoy's way to prefer another host). */

@@ -108,9 +108,10 @@ export function withOverrides(policy: RoutePolicy, overrides: CallOverrides): Ro
   const action = overrides.timeoutMs === undefined ? policy.action : { ...policy.action, timeoutMs: overrides.timeoutMs };
   const retries = overrides.maxRetries !== undefined || overrides.retryOn !== undefined;
   const extras = overrides.perTryTimeoutMs !== undefined || overrides.retriableStatusCodes !== undefined || overrides.retriableHeaderNames !== undefined;
-  if (!retries && !extras) return { action, retry: policy.retry, retryOn: policy.retryOn };
+  const kept = policy.retriableRequest === undefined ? {} : { retriableRequest: policy.retriableRequest };
+  if (!retries && !extras) return { action, retry: policy.retry, retryOn: policy.retryOn, ...kept };
   // A per-try timeout applies without a retry policy too; the retriable lists only extend one that retries.
-  if (!retries && policy.retry === undefined && overrides.perTryTimeoutMs === undefined) return { action, retry: policy.retry, retryOn: policy.retryOn };
+  if (!retries && policy.retry === undefined && overrides.perTryTimeoutMs === undefined) return { action, retry: policy.retry, retryOn: policy.retryOn, ...kept };
   const base = policy.retry ?? { ...DEFAULT_RETRY_POLICY, numRetries: retries ? DEFAULT_RETRY_POLICY.numRetries : 0 };
   const retryOn = overrides.retryOn === undefined ? base.retryOn : [...new Set([...base.retryOn, ...overrides.retryOn])];
   let perTryTimeoutMs = overrides.perTryTimeoutMs ?? base.perTryTimeoutMs;
@@ -124,7 +125,7 @@ export function withOverrides(policy: RoutePolicy, overrides: CallOverrides): Ro
     retriableStatusCodes: overrides.retriableStatusCodes === undefined ? base.retriableStatusCodes : [...base.retriableStatusCodes, ...overrides.retriableStatusCodes],
     retriableHeaders: overrides.retriableHeaderNames === undefined ? base.retriableHeaders : [...base.retriableHeaders, ...overrides.retriableHeaderNames.map(presentMatcher)],
   };
-  return { action, retry, retryOn: retry.numRetries > 0 && retryOn.length > 0 ? compileRetryOn(retry) : undefined };
+  return { action, retry, retryOn: retry.numRetries > 0 && retryOn.length > 0 ? compileRetryOn(retry) : undefined, ...kept };
 }
 
 /** A name-only header matcher, as Envoy builds one for each `x-envoy-retriable-header-names` entry. */

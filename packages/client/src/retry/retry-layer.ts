@@ -32,6 +32,8 @@ export const retryLayer: Layer = (next) => (call) => {
     }
   }
   const overrides = call.overrides ?? (trusted ? overridesFromHeaders(headers, router?.respectExpectedRqTimeout === true) : undefined);
-  const policy = overrides === undefined ? routePolicy : withOverrides(routePolicy, overrides);
+  let policy = overrides === undefined ? routePolicy : withOverrides(routePolicy, overrides);
+  // retriable_request_headers: a request none of them matches is not retried, whatever asked for retries (Envoy's RetryStateImpl).
+  if (policy.retriableRequest !== undefined && policy.retryOn !== undefined && !policy.retriableRequest(call.request)) policy = { action: policy.action, retry: policy.retry, retryOn: undefined };
   new RetryController(call, next as (call: PipelineCall) => void, policy, services, headersToRemove(headers, trusted, decision), router).start();
 };

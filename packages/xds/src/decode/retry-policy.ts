@@ -11,7 +11,6 @@ import type { Reader } from './reader.js';
 export const RETRY_POLICY_IGNORED: Readonly<Record<string, string>> = {
   retry_priority: 'retries pick from the same priority levels as first attempts',
   rate_limited_retry_back_off: 'reset headers (Retry-After) are not used: the exponential back-off applies',
-  retriable_request_headers: 'every request is retriable when the policy allows it',
 };
 
 const RETRY_ON: readonly RetryOn[] = [
@@ -38,6 +37,7 @@ export function decodeRetryPolicy(r: Reader): RetryPolicy {
     else r.issues.error(path, `must be an HTTP status in [100, 599], got ${JSON.stringify(value)}`);
   }
   const retriableHeaders = headerMatchersField(r, 'retriable_headers');
+  const retriableRequestHeaders = headerMatchersField(r, 'retriable_request_headers');
   const hostSelectionRetryMaxAttempts = r.int('host_selection_retry_max_attempts', 1, 0, INT64_MAX, 'an int64');
   const avoidPreviousHosts = readHostPredicates(r);
   ignoreAll(r, RETRY_POLICY_IGNORED);
@@ -50,6 +50,7 @@ export function decodeRetryPolicy(r: Reader): RetryPolicy {
     backOff,
     retriableStatusCodes,
     retriableHeaders,
+    ...(retriableRequestHeaders.length === 0 ? {} : { retriableRequestHeaders }),
     hostSelectionRetryMaxAttempts,
     avoidPreviousHosts,
   };
