@@ -146,8 +146,9 @@ export abstract class PipelineCall {
     if (guard !== undefined) {
       this.guard = undefined;
       // Failed before an endpoint was picked: free the slot without counting an upstream outcome.
-      if (this.endpoint === undefined) guard.abandon(this.permit!);
-      else guard.finish(this.permit!, this.endpoint.id, outcome);
+      const priority = this.decision?.route.action.priority;
+      if (this.endpoint === undefined) guard.abandon(this.permit!, priority);
+      else guard.finish(this.permit!, this.endpoint.id, outcome, priority);
     }
   }
 

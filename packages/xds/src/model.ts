@@ -356,6 +356,8 @@ export interface RouteAction {
   readonly grpcTimeoutHeaderMaxMs: number | undefined;
   /** `max_stream_duration.grpc_timeout_header_offset`, ms. */
   readonly grpcTimeoutHeaderOffsetMs: number | undefined;
+  /** `priority: HIGH`: the cluster's HIGH circuit-breaker thresholds admit the route's calls; absent = DEFAULT. */
+  readonly priority?: 'high';
 }
 
 /** `retry_on` conditions; HTTP ones and gRPC ones share the set as Envoy does. */

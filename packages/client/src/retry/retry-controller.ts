@@ -182,13 +182,14 @@ export class RetryController implements AttemptRetry, DeadlineEntry, AttemptHead
       return false;
     }
     const admission = this.services.retryAdmission(attempt);
-    if (admission !== undefined && !admission.tryAcquireRetry()) {
+    const priority = this.policy.action.priority;
+    if (admission !== undefined && !admission.tryAcquireRetry(priority)) {
       this.stats.rqRetryOverflow.inc();
       return false;
     }
     const next = attempt.nextAttempt();
     if (next === undefined) {
-      admission?.releaseRetry();
+      admission?.releaseRetry(priority);
       return false;
     }
     this.retries++;
@@ -325,7 +326,7 @@ export class RetryController implements AttemptRetry, DeadlineEntry, AttemptHead
   }
 
   private releaseSlot(): void {
-    this.heldSlot?.releaseRetry();
+    this.heldSlot?.releaseRetry(this.policy.action.priority);
     this.heldSlot = undefined;
   }
 }

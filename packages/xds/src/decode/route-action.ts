@@ -16,7 +16,6 @@ import type { Reader } from './reader.js';
 /** RouteAction fields xmesh reads but does not act on, with the reason. */
 export const ROUTE_ACTION_IGNORED: Readonly<Record<string, string>> = {
   cluster_not_found_response_code: 'an unknown cluster is a config error, never a per-request response',
-  priority: 'one set of circuit-breaker thresholds (DEFAULT) applies to every route',
   cors: 'CORS is a downstream (server-side) concern',
   max_internal_redirects: 'applies only when internal redirects are handled, which is refused',
 };
@@ -90,6 +89,8 @@ export function decodeRouteAction(a: Reader, vhostRetryPolicy: RetryPolicy | und
     grpcTimeoutHeaderOffsetMs = msd.duration('grpc_timeout_header_offset');
     msd.finish();
   }
+  // RoutingPriority: the cluster's circuit-breaker thresholds of that priority admit the route's calls.
+  const priority = a.has('priority') ? a.enumOf('priority', ['DEFAULT', 'HIGH'] as const, 'DEFAULT', { 0: 'DEFAULT', 1: 'HIGH' }) : 'DEFAULT';
   ignoreAll(a, ROUTE_ACTION_IGNORED);
   a.finish();
   return {
@@ -108,6 +109,7 @@ export function decodeRouteAction(a: Reader, vhostRetryPolicy: RetryPolicy | und
     maxStreamDurationMs,
     grpcTimeoutHeaderMaxMs,
     grpcTimeoutHeaderOffsetMs,
+    ...(priority === 'HIGH' ? { priority: 'high' as const } : {}),
   };
 }
 
