@@ -149,3 +149,51 @@ describe('local_reply_config', () => {
     assert.equal(error.cause.httpStatus, 503);
   });
 });
+
+describe('local_reply_config body formats', () => {
+  let mesh: Mesh;
+  let sidecar: Sidecar;
+
+  before(async () => {
+    const cfg = config('127.0.0.1:1') as { static_resources: { listeners: { filter_chains: { filters: { typed_config: Record<string, unknown> }[] }[] }[] } };
+    // Shaped like envoyproxy/envoy configs/envoy-demo.yaml's local reply (an HTML body for GET), plus a text body_format.
+    cfg.static_resources.listeners[0]!.filter_chains[0]!.filters[0]!.typed_config['local_reply_config'] = {
+      mappers: [{
+        filter: { header_filter: { header: { name: ':method', string_match: { exact: 'GET' } } } },
+        body_format_override: { text_format_source: { inline_string: '<h1>%RESPONSE_CODE%</h1>' }, content_type: 'text/html' },
+      }],
+      body_format: { text_format: '[%LOCAL_REPLY_BODY%] for %REQ(x-who)% 100%%\n' },
+    };
+    mesh = await createMesh({ config: cfg });
+    sidecar = await startSidecar({ config: cfg, listen: '127.0.0.1:0', admin: false });
+  });
+  after(async () => {
+    await mesh.close();
+    await sidecar.close();
+  });
+
+  test('a mapper\'s body_format_override, else the config\'s body_format, in both modes', async () => {
+    const url = `http://${sidecar.address.host}:${sidecar.address.port}/x`;
+    for (const [name, send] of [
+      ['embedded', async (method: string, headers: Record<string, string>) => {
+        const r = await mesh.fetch('http://svc.local/x', { method, headers, ...(method === 'POST' ? { body: '' } : {}) });
+        return { status: r.status, type: r.headers.get('content-type'), body: await r.text() };
+      }],
+      ['sidecar', async (method: string, headers: Record<string, string>) => {
+        const r = await request(url, { method, headers: { ...headers, host: 'svc.local' } });
+        return { status: r.statusCode, type: String(r.headers['content-type']), body: await r.body.text() };
+      }],
+    ] as const) {
+      assert.deepEqual(await send('GET', {}), { status: 503, type: 'text/html', body: '<h1>503</h1>' }, name);
+      assert.deepEqual(await send('POST', { 'x-who': 'bob' }), { status: 503, type: 'text/plain', body: '[no healthy upstream] for bob 100%\n' }, name);
+    }
+    const client = mesh.grpcClient(EchoCtor, 'dns:///svc.local:50051') as EchoClient;
+    try {
+      const error = await unary(client, { message: 'm' }, {}, 'Echo', metadata()).then(() => assert.fail('succeeded'), (e: grpc.ServiceError) => e);
+      assert.equal(error.code, grpc.status.UNAVAILABLE);
+      assert.match(error.details, /^\[XMESH_NO_HEALTHY_UPSTREAM: .*\] for - 100%\n$/);
+    } finally {
+      client.close();
+    }
+  });
+});

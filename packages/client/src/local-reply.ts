@@ -9,33 +9,70 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import { MeshError } from '@xmesh/core';
 import { compileHeaderMatcher, HeaderMutator, RecordHeaders, type HeaderPredicate, type HeaderSource } from '@xmesh/router';
-import type { LocalReplyConfig, LocalReplyFilter, LocalReplyMapper } from '@xmesh/xds';
+import type { BodyFormat, LocalReplyConfig, LocalReplyFilter, LocalReplyMapper } from '@xmesh/xds';
 import { ERROR_CODE_METADATA, grpcStatusOfHttp } from './grpc-status.js';
 import type { PipelineCall } from './pipeline-call.js';
 
 /**
- * What the first matching mapper of a listener's `local_reply_config` changes in one local reply:
- * the HTTP status (a gRPC reply's status then becomes Envoy's mapping of it), the body (a gRPC
- * reply's `grpc-message`), headers added. Envoy's order (`Http::Utility::sendLocalReply`): the
- * mapper sees the reply as made, then the gRPC status is derived from the rewritten one.
+ * What a listener's `local_reply_config` makes of one local reply: the first matching mapper's HTTP
+ * status (a gRPC reply's status then becomes Envoy's mapping of it), its body, then the body format
+ * (the mapper's override, else the config's `body_format`) applied — the final body, a gRPC reply's
+ * `grpc-message` — and the headers it adds. Envoy's order (`LocalReplyImpl::rewrite`, then
+ * `Http::Utility::sendLocalReply`). Fields left undefined keep the reply as made.
  */
 export interface LocalReplyRewrite {
   readonly status: number | undefined;
   readonly body: string | undefined;
+  /** The body format's `content_type` (HTTP replies; `text/plain` when a format gives none). */
+  readonly contentType: string | undefined;
   readonly headers: HeaderMutator | undefined;
   /** The request, for the headers' `%REQ(...)%`. */
   readonly request: HeaderSource;
 }
 
-/** The rewrite of `config` for the reply to `error` of `request`; undefined when no mapper matches. */
-export function localReplyRewrite(config: LocalReplyConfig | undefined, error: MeshError, request: HeaderSource): LocalReplyRewrite | undefined {
+/** The rewrite of `config` for the reply to `error` of `request` (`grpc`: a gRPC request); undefined when it changes nothing. */
+export function localReplyRewrite(config: LocalReplyConfig | undefined, error: MeshError, request: HeaderSource, grpc: boolean): LocalReplyRewrite | undefined {
   if (config === undefined) return undefined;
+  let matched: LocalReplyMapper | undefined;
+  let headers: HeaderMutator | undefined;
   for (const mapper of config.mappers) {
     const compiled = compiledMapper(mapper);
     if (!compiled.matches(error.httpStatus, request)) continue;
-    return { status: mapper.statusCode, body: mapper.body, headers: compiled.headers, request };
+    matched = mapper;
+    headers = compiled.headers;
+    break;
   }
-  return undefined;
+  const format = matched?.bodyFormat ?? config.bodyFormat;
+  if (matched === undefined && format === undefined) return undefined;
+  const status = matched?.statusCode;
+  let body = matched?.body;
+  if (format !== undefined) body = formatBody(format, body ?? replyText(error, grpc), status ?? error.httpStatus, request);
+  return { status, body, contentType: format === undefined ? undefined : format.contentType ?? 'text/plain', headers, request };
+}
+
+/** The body of a reply as made: Envoy's wording for HTTP, `CODE: message` for gRPC. */
+function replyText(error: MeshError, grpc: boolean): string {
+  return grpc ? `${error.code}: ${error.message}` : localReplyText(error);
+}
+
+function formatBody(format: BodyFormat, body: string, status: number, request: HeaderSource): string {
+  let out = '';
+  for (const part of format.parts) {
+    switch (part.kind) {
+      case 'text': out += part.text; break;
+      case 'local_reply_body': out += body; break;
+      case 'response_code': out += String(status); break;
+      case 'request_header': {
+        let value: string | undefined;
+        for (const name of part.names) if ((value = request.headers.get(name)) !== undefined) break;
+        // Envoy prints "-" for a missing value in text formats.
+        const text = value ?? '-';
+        out += part.maxLength === undefined ? text : text.slice(0, part.maxLength);
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 /** The rewrite of an embedded call's local reply by its listener's `local_reply_config` (none in sidecar mode: the sidecar rewrites its own). */
@@ -43,7 +80,7 @@ export function callLocalReplyRewrite(call: PipelineCall | undefined, error: Mes
   const config = call?.decision?.listener?.localReply;
   // A caller that gave up gets no reply to rewrite.
   if (config === undefined || call!.mode === 'sidecar' || error.code === 'XMESH_CANCELLED') return undefined;
-  return localReplyRewrite(config, error, call!.request);
+  return localReplyRewrite(config, error, call!.request, call!.request.grpc);
 }
 
 /**
@@ -79,7 +116,7 @@ export function httpLocalReply(error: MeshError, rewrite?: LocalReplyRewrite): {
   const body = rewrite?.body ?? `${localReplyText(error)}\n`;
   const headers: OutgoingHttpHeaders = {
     ':status': rewrite?.status ?? error.httpStatus,
-    'content-type': 'text/plain',
+    'content-type': rewrite?.contentType ?? 'text/plain',
     'content-length': Buffer.byteLength(body),
     [ERROR_CODE_METADATA]: error.code,
   };

@@ -146,7 +146,7 @@ abstract class BaseDownstream {
   /** The local reply for `error`, rewritten by the listener's `local_reply_config` when a mapper matches. */
   protected localReplyOf(error: MeshError): { headers: OutgoingHttpHeaders; body: string | undefined } {
     const config = this.localReplies;
-    return localReply(error, this.grpc, config === undefined ? undefined : localReplyRewrite(config, error, this.replySource()));
+    return localReply(error, this.grpc, config === undefined ? undefined : localReplyRewrite(config, error, this.replySource(), this.grpc));
   }
 
   /** The request as a local reply's filters read it. */

@@ -113,8 +113,8 @@ export class Sidecar {
   private drainingFlag = false;
   private closed = false;
 
-  /** The limits this sidecar runs with (defaults filled in). */
-  readonly limits: SidecarLimits;
+  /** The limits this sidecar runs with (defaults filled in; `maxConnections` follows the config's overload manager unless given). */
+  limits: SidecarLimits;
   /** The last snapshot's served HttpConnectionManager settings (one lookup per config, not per request). */
   private servedOf: { snapshot: MeshSnapshot; protection: DownstreamProtection; localReplies: LocalReplyConfig | undefined } | undefined = undefined;
 
@@ -128,8 +128,8 @@ export class Sidecar {
     const sessionSettings = withStreamWindow(options.http2Settings);
     const stats = new SidecarStats(mesh.observability.store);
     this.stats = stats;
-    const limits: SidecarLimits = { ...defaultSidecarLimits(), ...options.limits };
-    this.limits = limits;
+    const defaultLimits = defaultSidecarLimits();
+    let limits: SidecarLimits = { ...defaultLimits, ...options.limits };
     const context: ProxyContext = {
       sessionKey: this,
       newSession: (endpoint: Endpoint, tls: ClientTls | undefined) => new UpstreamSession(endpoint, { settings: sessionSettings, tls }),
@@ -146,6 +146,17 @@ export class Sidecar {
       onOpen: () => stats.begin(),
       onClose: () => stats.end(),
     });
+    // The connection limit: an explicit `limits.maxConnections` wins; else the config's overload manager
+    // (global_downstream_max_connections), followed as the config changes; else the default.
+    if (options.limits?.maxConnections === undefined) {
+      const configured = () => mesh.snapshot.overload?.maxDownstreamConnections ?? defaultLimits.maxConnections;
+      limits = { ...limits, maxConnections: configured() };
+      mesh.on('config.applied', () => {
+        this.limits = { ...this.limits, maxConnections: configured() };
+        this.listener.setMaxConnections(this.limits.maxConnections);
+      });
+    }
+    this.limits = limits;
     this.listener = new DualListener(front, {
       settings: sessionSettings,
       protection: () => protection(mesh.state()),

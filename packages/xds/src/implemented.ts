@@ -45,8 +45,10 @@ const DATA_SOURCE = 'envoy.config.core.v3.DataSource';
 const fields = (message: string, names: readonly string[]): ImplementedField[] => names.map((field) => ({ message, field }));
 
 export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.freeze([
-  ...fields(BOOTSTRAP, ['static_resources', 'dynamic_resources']),
+  ...fields(BOOTSTRAP, ['static_resources', 'dynamic_resources', 'overload_manager', 'header_prefix']),
   ...fields(DYNAMIC, ['lds_config', 'cds_config', 'ads_config']),
+  ...fields('envoy.config.overload.v3.OverloadManager', ['resource_monitors']),
+  ...fields('envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig', ['max_active_downstream_connections']),
   ...fields(CONFIG_SOURCE, ['path_config_source', 'path', 'ads']),
   ...fields(LISTENER, [
     'name', 'address', 'filter_chains', 'default_filter_chain', 'api_listener', 'per_connection_buffer_limit_bytes', 'listener_filters_timeout',
@@ -60,8 +62,9 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
     'request_headers_timeout', 'max_request_headers_kb', 'common_http_protocol_options', 'http_protocol_options', 'http2_protocol_options',
     'local_reply_config',
   ]),
-  ...fields('envoy.extensions.filters.network.http_connection_manager.v3.LocalReplyConfig', ['mappers']),
-  ...fields('envoy.extensions.filters.network.http_connection_manager.v3.ResponseMapper', ['filter', 'status_code', 'body', 'headers_to_add']),
+  ...fields('envoy.extensions.filters.network.http_connection_manager.v3.LocalReplyConfig', ['mappers', 'body_format']),
+  ...fields('envoy.extensions.filters.network.http_connection_manager.v3.ResponseMapper', ['filter', 'status_code', 'body', 'headers_to_add', 'body_format_override']),
+  ...fields('envoy.config.core.v3.SubstitutionFormatString', ['text_format', 'text_format_source', 'content_type']),
   ...fields('envoy.config.accesslog.v3.AccessLogFilter', ['status_code_filter', 'header_filter', 'and_filter', 'or_filter', 'not_health_check_filter']),
   ...fields('envoy.config.core.v3.HttpProtocolOptions', [
     'idle_timeout', 'max_connection_duration', 'max_headers_count', 'max_stream_duration', 'max_requests_per_connection',

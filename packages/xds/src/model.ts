@@ -28,6 +28,14 @@ export interface MeshSnapshot {
   readonly ignored: readonly string[];
   /** TLS secrets by name (`static_resources.secrets`, `Secret` resources); absent when there are none. */
   readonly secrets?: Dict<SecretConfig>;
+  /** The bootstrap's downstream connection limit (overload manager); absent when it sets none. */
+  readonly overload?: OverloadConfig;
+}
+
+/** What a bootstrap's overload manager asks of a proxy serving downstream connections (the sidecar). */
+export interface OverloadConfig {
+  /** `global_downstream_max_connections`: connections beyond it are closed at accept. */
+  readonly maxDownstreamConnections: number;
 }
 
 // ---------------------------------------------------------------- listeners
@@ -95,7 +103,25 @@ export interface ListenerConfig {
  */
 export interface LocalReplyConfig {
   readonly mappers: readonly LocalReplyMapper[];
+  /** `body_format`: every local reply's body (text formats), unless a matching mapper overrides it. */
+  readonly bodyFormat?: BodyFormat;
 }
+
+/** A text `SubstitutionFormatString` (`text_format` / `text_format_source`) for a local reply's body. */
+export interface BodyFormat {
+  readonly parts: readonly BodyFormatPart[];
+  /** `content_type`; absent = `text/plain`. */
+  readonly contentType?: string;
+}
+
+export type BodyFormatPart =
+  | { readonly kind: 'text'; readonly text: string }
+  /** `%LOCAL_REPLY_BODY%`: the reply's body (after the mapper's `body`). */
+  | { readonly kind: 'local_reply_body' }
+  /** `%RESPONSE_CODE%`: the reply's status (after the mapper's `status_code`). */
+  | { readonly kind: 'response_code' }
+  /** `%REQ(a?b):n%`: the first request header of `names` present, cut to `maxLength`. */
+  | { readonly kind: 'request_header'; readonly names: readonly string[]; readonly maxLength: number | undefined };
 
 export interface LocalReplyMapper {
   readonly filter: LocalReplyFilter;
@@ -105,6 +131,8 @@ export interface LocalReplyMapper {
   readonly body?: string;
   /** `headers_to_add` of the reply. */
   readonly headersToAdd?: HeaderMutation;
+  /** `body_format_override`: replaces the config's `body_format` for replies this mapper matched. */
+  readonly bodyFormat?: BodyFormat;
 }
 
 /** The `AccessLogFilter` kinds a mapper may use. */

@@ -27,21 +27,21 @@ test('mappers decode: filters (nested and/or), status, inline body, headers to a
 
 test('what would change the reply and is not implemented is refused with its path', () => {
   const { issues } = run({
-    body_format: { text_format: '%LOCAL_REPLY_BODY%' },
+    body_format: { json_format: { body: '%LOCAL_REPLY_BODY%' } },
     mappers: [
       { filter: { response_flag_filter: { flags: ['UF'] } }, body: { filename: '/etc/motd' } },
-      { filter: { status_code_filter: { comparison: { value: { default_value: 404 } } } }, body_format_override: { text_format: 'x' }, status_code: 700 },
+      { filter: { status_code_filter: { comparison: { value: { default_value: 404 } } } }, body_format_override: { text_format: '%START_TIME%' }, status_code: 700 },
       { filter: { and_filter: { filters: [{ not_health_check_filter: {} }] } } },
       { status_code: 404 },
     ],
   });
   assert.deepEqual(issues.errors.map((e) => e.path), [
-    'lr.body_format',
     'lr.mappers[0].filter.response_flag_filter',
     'lr.mappers[0].body.filename',
     'lr.mappers[1].status_code',
-    'lr.mappers[1].body_format_override',
+    'lr.mappers[1].body_format_override.text_format',
     'lr.mappers[2].filter.and_filter.filters',
     'lr.mappers[3].filter',
+    'lr.body_format.json_format',
   ]);
 });

@@ -1,11 +1,13 @@
 /**
  * HCM `local_reply_config` (envoy.extensions.filters.network.http_connection_manager.v3.LocalReplyConfig):
  * `mappers[]` with `filter` (`status_code_filter`, `header_filter`, `and_filter`, `or_filter`,
- * `not_health_check_filter`), `status_code`, `body` (inline) and `headers_to_add`. What xmesh does not
- * implement is refused with its path, since it would change the reply the caller sees: `body_format`,
- * `body_format_override`, the other filter kinds, a body read from a file.
+ * `not_health_check_filter`), `status_code`, `body` (inline), `headers_to_add` and
+ * `body_format_override`, and `body_format`; body formats are text formats with the command operators
+ * `%LOCAL_REPLY_BODY%`, `%RESPONSE_CODE%` and `%REQ(...)%`. What xmesh does not implement is refused
+ * with its path, since it would change the reply the caller sees: JSON formats, other operators,
+ * formatter extensions, the other filter kinds, a body read from a file.
  */
-import type { LocalReplyConfig, LocalReplyFilter, LocalReplyMapper } from '../model.js';
+import type { BodyFormat, BodyFormatPart, LocalReplyConfig, LocalReplyFilter, LocalReplyMapper } from '../model.js';
 import { oneOf, rejectUnsupported } from './fields.js';
 import { readHeaderToAdd } from './header-mutation.js';
 import { readHeaderMatcher } from './matchers.js';
@@ -27,10 +29,11 @@ const OPS = { 0: 'EQ', 1: 'GE', 2: 'LE' } as const;
 const MAX_FILTER_DEPTH = 16;
 
 export function decodeLocalReplyConfig(r: Reader): LocalReplyConfig {
-  rejectUnsupported(r, { body_format: 'body formats (SubstitutionFormatString) are not implemented: set each mapper\'s body' });
   const mappers = r.objects('mappers').map(readMapper);
+  const f = r.obj('body_format');
+  const bodyFormat = f ? readBodyFormat(f) : undefined;
   r.finish();
-  return { mappers };
+  return bodyFormat === undefined ? { mappers } : { mappers, bodyFormat };
 }
 
 function readMapper(m: Reader): LocalReplyMapper {
@@ -42,13 +45,15 @@ function readMapper(m: Reader): LocalReplyMapper {
   const body = b ? readInlineBody(b) : undefined;
   const headersToAdd = m.objects('headers_to_add').map(readHeaderToAdd);
   if (headersToAdd.length > 1000) m.error('headers_to_add', 'must have at most 1000 entries');
-  rejectUnsupported(m, { body_format_override: 'body formats (SubstitutionFormatString) are not implemented' });
+  const override = m.obj('body_format_override');
+  const bodyFormat = override ? readBodyFormat(override) : undefined;
   m.finish();
   return {
     filter,
     ...(statusCode === undefined ? {} : { statusCode }),
     ...(body === undefined ? {} : { body }),
     ...(headersToAdd.length === 0 ? {} : { headersToAdd: { add: headersToAdd, remove: [] } }),
+    ...(bodyFormat === undefined ? {} : { bodyFormat }),
   };
 }
 
@@ -108,4 +113,75 @@ function readInlineBody(b: Reader): string | undefined {
   b.finish();
   if (text !== undefined) return text;
   return bytes === undefined ? undefined : Buffer.from(bytes, 'base64').toString('utf8');
+}
+
+/** A text SubstitutionFormatString; JSON formats and formatter extensions are refused. */
+function readBodyFormat(f: Reader): BodyFormat | undefined {
+  rejectUnsupported(f, {
+    json_format: 'JSON body formats are not implemented: use text_format',
+    formatters: 'formatter extensions are not implemented',
+  });
+  oneOf(f, ['text_format', 'text_format_source', 'json_format'], 'needs text_format or text_format_source');
+  let text = f.str('text_format');
+  const source = f.obj('text_format_source');
+  if (source) text = readInlineBody(source);
+  const contentType = f.str('content_type');
+  f.ignore('omit_empty_values');
+  f.finish();
+  if (text === undefined) return undefined;
+  const at = source ? `${source.path}.inline_string` : f.at('text_format');
+  const parts = parseBodyFormat(text, (message) => f.issues.error(at, message));
+  return contentType === undefined || contentType === '' ? { parts } : { parts, contentType };
+}
+
+const COMMAND_RE = /^([A-Z_][A-Z0-9_]*)(?:\(([^)]*)\))?(?::(\d+))?$/;
+const OPERATORS = '%LOCAL_REPLY_BODY%, %RESPONSE_CODE%, %REQ(name)% and %% for a literal %';
+
+/** Text and command operators; an operator xmesh does not implement is reported through `error`. */
+function parseBodyFormat(text: string, error: (message: string) => void): BodyFormatPart[] {
+  const parts: BodyFormatPart[] = [];
+  let literal = '';
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (c !== '%') {
+      literal += c;
+      i++;
+      continue;
+    }
+    if (text[i + 1] === '%') {
+      literal += '%';
+      i += 2;
+      continue;
+    }
+    const end = text.indexOf('%', i + 1);
+    const m = end < 0 ? null : COMMAND_RE.exec(text.slice(i + 1, end));
+    const part = m === null ? undefined : operator(m[1]!, m[2], m[3]);
+    if (part === undefined) {
+      error(`uses ${end < 0 ? 'an unescaped "%"' : JSON.stringify(text.slice(i, end + 1))}: body formats implement ${OPERATORS}`);
+      return parts;
+    }
+    if (literal !== '') parts.push({ kind: 'text', text: literal });
+    literal = '';
+    parts.push(part);
+    i = end + 1;
+  }
+  if (literal !== '') parts.push({ kind: 'text', text: literal });
+  return parts;
+}
+
+function operator(name: string, args: string | undefined, length: string | undefined): BodyFormatPart | undefined {
+  switch (name) {
+    case 'LOCAL_REPLY_BODY':
+      return args === undefined ? { kind: 'local_reply_body' } : undefined;
+    case 'RESPONSE_CODE':
+      return args === undefined ? { kind: 'response_code' } : undefined;
+    case 'REQ': {
+      const names = (args ?? '').split('?').map((n) => n.trim().toLowerCase());
+      if (names.length > 2 || names.some((n) => n === '')) return undefined;
+      return { kind: 'request_header', names, maxLength: length === undefined ? undefined : Number(length) };
+    }
+    default:
+      return undefined;
+  }
 }
