@@ -156,12 +156,16 @@ function decodeMetadata(r: Reader | undefined): Reader | undefined {
   return xmesh;
 }
 
-/** Envoy ignores `load_assignment` on EDS clusters; xmesh rejects it so endpoints never silently vanish. */
+/**
+ * Envoy ignores `load_assignment` on EDS clusters; xmesh rejects it so endpoints never silently vanish.
+ * Without one, a STATIC or STRICT_DNS cluster has no endpoints (Envoy accepts it: calls to it get "no
+ * healthy upstream"); a LOGICAL_DNS cluster needs exactly one endpoint (Envoy refuses it otherwise).
+ */
 function decodeInlineAssignment(r: Reader, type: DiscoveryType | undefined): ClusterConfig['loadAssignment'] {
   const la = r.obj('load_assignment');
   if (!la) {
     // Only a cluster whose type was read can need one: an invalid type is the only error reported.
-    if (type !== undefined && type !== 'EDS') r.error('load_assignment', `is required for a ${type} cluster`);
+    if (type === 'LOGICAL_DNS') r.error('load_assignment', 'is required for a LOGICAL_DNS cluster (one locality with one endpoint)');
     return undefined;
   }
   if (type === 'EDS') {
