@@ -178,6 +178,15 @@ describe('embedded mode: the app is an internal caller', () => {
     assert.deepEqual(upstream.all('timeout-retry').map((h) => h['x-envoy-is-timeout-retry']), [undefined, 'true']);
   });
 
+  test('forward_client_cert_details: a caller\'s x-forwarded-client-cert is removed (SANITIZE) unless ALWAYS_FORWARD_ONLY', async () => {
+    const sanitizing = await meshWith({});
+    await (await sanitizing.fetch('http://web.local/', { headers: { 'x-test': 'xfcc', 'x-forwarded-client-cert': 'By=spiffe://forged' } })).text();
+    assert.equal(upstream.last('xfcc')['x-forwarded-client-cert'], undefined);
+    const forwarding = await meshWith({ hcm: { forward_client_cert_details: 'ALWAYS_FORWARD_ONLY' } });
+    await (await forwarding.fetch('http://web.local/', { headers: { 'x-test': 'xfcc-kept', 'x-forwarded-client-cert': 'By=spiffe://a' } })).text();
+    assert.equal(upstream.last('xfcc-kept')['x-forwarded-client-cert'], 'By=spiffe://a');
+  });
+
   test('a mesh that does not trust its callers\' headers strips them unread, as Envoy strips an external caller\'s', async () => {
     const mesh = await createMesh({ config: config(upstream.address, {}), trustCallerHeaders: false });
     meshes.push(mesh);
@@ -281,6 +290,29 @@ describe('sidecar: internal and external callers', () => {
     assertNoneOf(headers, [...CONSUMED, 'x-envoy-force-trace', 'x-envoy-original-url', 'x-internal-secret'], 'external caller');
     assert.equal(headers['x-envoy-expected-rq-timeout-ms'], '15000', 'the sidecar\'s own value');
     assert.equal(headers['x-other'], 'kept');
+  });
+
+  test('x-forwarded-client-cert from a plaintext caller is removed; FORWARD_ONLY keeps it only from an mTLS caller', async () => {
+    for (const [mode, id] of [['SANITIZE', 'sc-xfcc'], ['FORWARD_ONLY', 'sc-xfcc-fwd']] as const) {
+      const url = await sidecarWith({ hcm: { forward_client_cert_details: mode } });
+      const reply = await request(`${url}/`, { headers: { host: 'web.local', 'x-test': id, 'x-forwarded-client-cert': 'By=spiffe://forged' } });
+      await reply.body.text();
+      assert.equal(upstream.last(id)['x-forwarded-client-cert'], undefined, mode);
+    }
+  });
+
+  test('at the edge (use_remote_address, an external caller) x-request-id is replaced unless preserve_external_request_id', async () => {
+    const edge = await sidecarWith({ hcm: { use_remote_address: true } });
+    await (await request(`${edge}/`, { headers: { host: 'web.local', 'x-test': 'rid-edge', 'x-request-id': 'forged-id' } })).body.text();
+    const replaced = String(upstream.last('rid-edge')['x-request-id']);
+    assert.notEqual(replaced, 'forged-id');
+    assert.match(replaced, /^[0-9a-f-]{36}$/);
+    const preserving = await sidecarWith({ hcm: { use_remote_address: true, preserve_external_request_id: true } });
+    await (await request(`${preserving}/`, { headers: { host: 'web.local', 'x-test': 'rid-kept', 'x-request-id': 'caller-id' } })).body.text();
+    assert.equal(upstream.last('rid-kept')['x-request-id'], 'caller-id');
+    const internal = await sidecarWith({ hcm: INTERNAL });
+    await (await request(`${internal}/`, { headers: { host: 'web.local', 'x-test': 'rid-internal', 'x-request-id': 'internal-id' } })).body.text();
+    assert.equal(upstream.last('rid-internal')['x-request-id'], 'internal-id', 'an internal caller\'s id is kept');
   });
 
   test('strict_check_headers: a malformed header of an internal caller gets 400; an external caller\'s is stripped', async () => {

@@ -374,6 +374,13 @@ test('connection limit from the bootstrap\'s overload manager (global_downstream
   await rawConnection(sidecar);
   await until(() => sidecar.connections === 3, 'a third connection under the new limit');
   assert.equal(sidecar.stats.downstream_cx_overflow, 1);
+  // The served listener's ignore_global_conn_limit: the overload manager's limit no longer applies to it.
+  const exempt = withLimit(1) as { static_resources: { listeners: Record<string, unknown>[] } };
+  exempt.static_resources.listeners[0]!['ignore_global_conn_limit'] = true;
+  await sidecar.mesh.update(exempt);
+  assert.ok(sidecar.limits.maxConnections > 3, 'the sidecar\'s own default instead');
+  await rawConnection(sidecar);
+  await until(() => sidecar.connections === 4, 'a fourth connection despite max_active_downstream_connections 1');
 });
 
 test('gRPC message size limit: an oversized length prefix ends the stream at once with RESOURCE_EXHAUSTED, either way', async () => {

@@ -36,6 +36,8 @@ export abstract class PipelineCall {
   overrides: CallOverrides | undefined = undefined;
   /** Set by a proxy front end: who sent the request, for the listener's caller trust. Undefined: the app itself. */
   caller: DownstreamCaller | undefined = undefined;
+  /** Set by the retry layer: whether the listener deems the caller internal (Envoy's internal request). */
+  internalCaller = true;
   /**
    * What this attempt's request loses and gains before it goes upstream (x-envoy-* headers, set by
    * the retry layer per attempt); front ends apply it after `requestHeadersToAdd`.

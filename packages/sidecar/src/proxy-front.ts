@@ -46,7 +46,8 @@ export class ProxyFront {
     const ds = new H2Downstream(stream, headers, (flags & END_STREAM) === 0, this.host.onClose, protection.streamIdleTimeoutMs);
     ds.localReplies = this.host.localReplies(state);
     const authority = headers[':authority'] ?? headers.host ?? '';
-    this.dispatch(state, protection, ds, authority, headers[':path'] ?? '/', headers[':method'] ?? 'GET', new HeaderView(headers, undefined), headers['grpc-timeout'], stream.session?.socket?.remoteAddress);
+    const socket = stream.session?.socket;
+    this.dispatch(state, protection, ds, authority, headers[':path'] ?? '/', headers[':method'] ?? 'GET', new HeaderView(headers, undefined), headers['grpc-timeout'], socket?.remoteAddress, verifiedClient(socket));
   };
 
   /** An HTTP/1.1 request. */
@@ -64,7 +65,7 @@ export class ProxyFront {
       return;
     }
     const { authority, path } = target;
-    this.dispatch(state, protection, ds, authority, path, method, new HeaderView(req.headers, { authority, path, method }), req.headers['grpc-timeout'], req.socket.remoteAddress);
+    this.dispatch(state, protection, ds, authority, path, method, new HeaderView(req.headers, { authority, path, method }), req.headers['grpc-timeout'], req.socket.remoteAddress, verifiedClient(req.socket));
   };
 
   private dispatch(
@@ -77,6 +78,7 @@ export class ProxyFront {
     headers: HeaderView,
     grpcTimeout: string | string[] | undefined,
     remoteAddress: string | undefined,
+    mtls: boolean,
   ): void {
     this.host.onOpen();
     if (state instanceof MeshError) {
@@ -105,8 +107,13 @@ export class ProxyFront {
     const deadline = timeoutMs === undefined ? Infinity : now + timeoutMs;
     const attempt = new ProxyAttempt(ds, this.host.context, state, { authority, path, method, headers, grpc: ds.grpc }, deadline);
     // The listener's HttpConnectionManager decides (retry layer) whether this caller's x-envoy-* headers count.
-    attempt.caller = { remoteAddress, forwardedFor: headers.get('x-forwarded-for') };
+    attempt.caller = { remoteAddress, forwardedFor: headers.get('x-forwarded-for'), mtls };
     ds.onAbort(attempt);
     this.host.invoke(attempt);
   }
+}
+
+/** True when the connection is TLS and its client presented a certificate the listener verified. */
+function verifiedClient(socket: unknown): boolean {
+  return (socket as { authorized?: unknown } | undefined)?.authorized === true;
 }

@@ -149,7 +149,12 @@ export class Sidecar {
     // The connection limit: an explicit `limits.maxConnections` wins; else the config's overload manager
     // (global_downstream_max_connections), followed as the config changes; else the default.
     if (options.limits?.maxConnections === undefined) {
-      const configured = () => mesh.snapshot.overload?.maxDownstreamConnections ?? defaultLimits.maxConnections;
+      const configured = () => {
+        const snapshot = mesh.snapshot;
+        // A listener with ignore_global_conn_limit is not held to the overload manager's limit (only the sidecar's own default).
+        if (servedListenerOf(snapshot, options.listener)?.ignoreGlobalConnLimit === true) return defaultLimits.maxConnections;
+        return snapshot.overload?.maxDownstreamConnections ?? defaultLimits.maxConnections;
+      };
       limits = { ...limits, maxConnections: configured() };
       mesh.on('config.applied', () => {
         this.limits = { ...this.limits, maxConnections: configured() };

@@ -52,7 +52,7 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
   ...fields(CONFIG_SOURCE, ['path_config_source', 'path', 'ads']),
   ...fields(LISTENER, [
     'name', 'address', 'filter_chains', 'default_filter_chain', 'api_listener', 'per_connection_buffer_limit_bytes', 'listener_filters_timeout',
-    'continue_on_listener_filters_timeout', 'metadata',
+    'continue_on_listener_filters_timeout', 'metadata', 'ignore_global_conn_limit',
   ]),
   ...fields(FILTER, ['name', 'typed_config']),
   ...fields(HCM, [
@@ -60,7 +60,7 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
     'generate_request_id', 'tracing', 'normalize_path', 'merge_slashes', 'path_with_escaped_slashes_action',
     'use_remote_address', 'xff_num_trusted_hops', 'internal_address_config', 'stream_idle_timeout', 'request_timeout',
     'request_headers_timeout', 'max_request_headers_kb', 'common_http_protocol_options', 'http_protocol_options', 'http2_protocol_options',
-    'local_reply_config',
+    'local_reply_config', 'forward_client_cert_details', 'preserve_external_request_id',
   ]),
   ...fields('envoy.extensions.filters.network.http_connection_manager.v3.LocalReplyConfig', ['mappers', 'body_format']),
   ...fields('envoy.extensions.filters.network.http_connection_manager.v3.ResponseMapper', ['filter', 'status_code', 'body', 'headers_to_add', 'body_format_override']),

@@ -88,6 +88,15 @@ export interface ListenerConfig {
    * downstream connection.
    */
   readonly protection: DownstreamProtection;
+  /**
+   * HCM `forward_client_cert_details`: absent (SANITIZE, the default) = a caller's
+   * x-forwarded-client-cert is removed; `forward_only` keeps it from an mTLS caller; `always_forward_only` keeps it.
+   */
+  readonly forwardClientCert?: 'forward_only' | 'always_forward_only';
+  /** HCM `preserve_external_request_id`: an external caller's x-request-id is kept even at the edge (`use_remote_address`). */
+  readonly preserveExternalRequestId?: boolean;
+  /** Listener `ignore_global_conn_limit`: the overload manager's connection limit does not apply to this listener. */
+  readonly ignoreGlobalConnLimit?: boolean;
   /** HCM `local_reply_config`: how the replies the proxy makes itself are rewritten; absent = as made. */
   readonly localReply?: LocalReplyConfig;
   /**

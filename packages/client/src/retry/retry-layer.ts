@@ -35,5 +35,7 @@ export const retryLayer: Layer = (next) => (call) => {
   let policy = overrides === undefined ? routePolicy : withOverrides(routePolicy, overrides);
   // retriable_request_headers: a request none of them matches is not retried, whatever asked for retries (Envoy's RetryStateImpl).
   if (policy.retriableRequest !== undefined && policy.retryOn !== undefined && !policy.retriableRequest(call.request)) policy = { action: policy.action, retry: policy.retry, retryOn: undefined };
-  new RetryController(call, next as (call: PipelineCall) => void, policy, services, headersToRemove(headers, trusted, decision), router).start();
+  call.internalCaller = trusted;
+  const remove = headersToRemove(headers, trusted, decision, call.caller?.mtls === true);
+  new RetryController(call, next as (call: PipelineCall) => void, policy, services, remove, router).start();
 };

@@ -8,6 +8,7 @@
  * - an external caller's are removed unread, with the rest of Envoy's internal-only set and the route
  *   configuration's `internal_only_headers` (and, at the edge — `use_remote_address` — the
  *   downstream-service ones);
+ * - x-forwarded-client-cert is removed as `forward_client_cert_details` says (by default always);
  * - every attempt carries `x-envoy-expected-rq-timeout-ms` (what is left of the per-try or route
  *   timeout, when there is one) unless the router sets `suppress_envoy_headers`; and, when the
  *   virtual host asks, `x-envoy-attempt-count` (1, 2, ...) and on retries `x-envoy-is-timeout-retry`.
@@ -52,6 +53,8 @@ const EDGE_REMOVED_HEADERS: readonly string[] = Object.freeze([
   'x-envoy-downstream-service-node',
 ]);
 
+const XFCC: readonly string[] = Object.freeze(['x-forwarded-client-cert']);
+
 /** What an attempt changes in the request headers it sends: removals first, then values set (replacing). */
 export interface UpstreamHeaderEdits {
   readonly remove: readonly string[];
@@ -85,11 +88,14 @@ export function routerConfigOf(decision: RouteDecision): RouterFilterConfig | un
  * carries (internal caller), or of the external set plus `internal_only_headers` (external caller).
  * A shared empty list when it carries none (the usual case: no copy of the request's headers).
  */
-export function headersToRemove(headers: HeaderMap, internal: boolean, decision: RouteDecision): readonly string[] {
+export function headersToRemove(headers: HeaderMap, internal: boolean, decision: RouteDecision, mtls: boolean): readonly string[] {
   let out: string[] | undefined;
   const collect = (names: readonly string[]) => {
     for (const name of names) if (headers.get(name) !== undefined) (out ??= []).push(name);
   };
+  // forward_client_cert_details (mutateXfccRequestHeader): SANITIZE (the default), and FORWARD_ONLY without a client certificate, remove it.
+  const xfcc = decision.listener?.forwardClientCert;
+  if (xfcc !== 'always_forward_only' && !(xfcc === 'forward_only' && mtls)) collect(XFCC);
   if (internal) {
     collect(ROUTER_CONSUMED_HEADERS);
   } else {

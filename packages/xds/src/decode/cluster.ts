@@ -68,6 +68,7 @@ export function decodeCluster(r: Reader): ClusterConfig {
   refuseAutoSni(r, tls !== undefined || transportSocketMatches.some((m) => m.tls !== undefined));
 
   rejectUnsupported(r, UNSUPPORTED_FIELDS);
+  refuseDnsResolvers(r);
   ignoreListed(r, Messages.CLUSTER);
   r.finish();
 
@@ -135,6 +136,7 @@ function decodeCommonLbConfig(r: Reader | undefined): Pick<ClusterConfig, 'healt
   oneOf(r, ['zone_aware_lb_config', 'locality_weighted_lb_config']);
   const localityWeighted = r.obj('locality_weighted_lb_config');
   localityWeighted?.finish();
+  refuseHashingChanges(r.raw['consistent_hashing_lb_config'] ?? r.raw['consistentHashingLbConfig'], r);
   ignoreListed(r, Messages.COMMON_LB);
   r.finish();
   return { healthyPanicThreshold, localityWeightedLb: localityWeighted !== undefined };
@@ -173,4 +175,35 @@ function decodeInlineAssignment(r: Reader, type: DiscoveryType | undefined): Clu
     return undefined;
   }
   return decodeLoadAssignment(la, { clusterType: type ?? 'unknown' });
+}
+
+/**
+ * `consistent_hashing_lb_config` is ignored only at its defaults: `use_hostname_for_hashing` and
+ * `hash_balance_factor` would move keys to other hosts (where requests go), and are refused.
+ */
+function refuseHashingChanges(raw: unknown, r: Reader): void {
+  if (typeof raw !== 'object' || raw === null) return;
+  const c = raw as Record<string, unknown>;
+  const at = `${r.at('consistent_hashing_lb_config')}`;
+  if ((c['use_hostname_for_hashing'] ?? c['useHostnameForHashing']) === true) r.issues.error(`${at}.use_hostname_for_hashing`, 'is not supported: keys are hashed onto endpoint addresses');
+  const factor = c['hash_balance_factor'] ?? c['hashBalanceFactor'];
+  if (factor !== undefined && factor !== null && factor !== 0) r.issues.error(`${at}.hash_balance_factor`, 'is not supported: bounded-load consistent hashing is not implemented');
+}
+
+/**
+ * DNS resolver settings are ignored (node:dns resolves) unless they name the servers to ask, which
+ * could answer differently: `dns_resolution_config.resolvers` and a `typed_dns_resolver_config`
+ * listing `resolvers` are refused.
+ */
+function refuseDnsResolvers(r: Reader): void {
+  const listsResolvers = (raw: unknown): boolean => {
+    if (typeof raw !== 'object' || raw === null) return false;
+    const resolvers = (raw as Record<string, unknown>)['resolvers'];
+    return Array.isArray(resolvers) && resolvers.length > 0;
+  };
+  const legacy = r.raw['dns_resolution_config'] ?? r.raw['dnsResolutionConfig'];
+  if (listsResolvers(legacy)) r.issues.error(`${r.at('dns_resolution_config')}.resolvers`, 'is not supported: hosts are resolved by the system resolver (node:dns)');
+  const typed = (r.raw['typed_dns_resolver_config'] ?? r.raw['typedDnsResolverConfig']) as Record<string, unknown> | undefined;
+  const typedConfig = typeof typed === 'object' && typed !== null ? (typed['typed_config'] ?? typed['typedConfig']) : undefined;
+  if (listsResolvers(typedConfig)) r.issues.error(`${r.at('typed_dns_resolver_config')}.typed_config.resolvers`, 'is not supported: hosts are resolved by the system resolver (node:dns)');
 }
