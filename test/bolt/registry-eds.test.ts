@@ -1,14 +1,15 @@
 /**
- * The control plane serves the providers stock SOFARPC servers publish in ZooKeeper as EDS: an
- * embedded mesh following it over ADS reaches them with the Bolt drop-in, and a provider published
- * later reaches the mesh through a new ClusterLoadAssignment.
+ * The control plane serves the providers stock SOFARPC servers publish in ZooKeeper as EDS, through
+ * the same path as etcd's (`serveRegistry`, one resource per changed service): an embedded mesh
+ * following it over ADS reaches them with the Bolt drop-in, and a provider published later reaches
+ * the mesh through a new ClusterLoadAssignment.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ControlPlane, serveRegistryEds, silentLogger } from '@xmesh/control-plane';
+import { ControlPlane, serveRegistry, silentLogger } from '@xmesh/control-plane';
 import { createMesh } from '@xmesh/client';
 import { MeshRpcClient } from '@xmesh/bolt';
-import { ZooKeeperSource } from '@xmesh/discovery';
+import { ZooKeeperRegistry } from '@xmesh/discovery';
 import { TypeUrl, loadEnvoyProtos } from '@xmesh/xds';
 import { HELLO_SERVICE, spawnProviders, type ProviderProcess } from '../support/sofa.js';
 import { startZooKeeper, type ZooKeeper } from '../support/zookeeper.js';
@@ -40,13 +41,14 @@ const resources = [
       },
     },
   },
-  { '@type': TypeUrl.Cluster, name: 'hello', type: 'EDS', eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' } }, connect_timeout: '1s' },
+  { '@type': TypeUrl.Cluster, name: 'hello', type: 'EDS', eds_cluster_config: { service_name: HELLO_SERVICE, eds_config: { ads: {}, resource_api_version: 'V3' } }, connect_timeout: '1s' },
 ];
 
 test('providers in ZooKeeper, served as EDS by the control plane, are reached by a mesh following it', async () => {
-  const source = new ZooKeeperSource({ servers: zk.connectString, root: '/sofa-rpc', interface: HELLO_SERVICE, sessionTimeoutMs: 10_000 });
+  const registry = new ZooKeeperRegistry({ servers: zk.connectString, sessionTimeoutMs: 10_000 });
   const plane = new ControlPlane({ protos: loadEnvoyProtos(), logger: silentLogger });
-  const served = serveRegistryEds(plane, { resources, sources: { hello: source } });
+  plane.setSnapshot('v1', resources);
+  const served = serveRegistry(plane, registry);
   await served.ready;
   const port = await plane.listen(0);
   const mesh = await createMesh({ xds: { xds_servers: [{ server_uri: `127.0.0.1:${port}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }], node: { id: 'app' } } });
@@ -63,7 +65,7 @@ test('providers in ZooKeeper, served as EDS by the control plane, are reached by
     await client.close();
     await mesh.close();
     served.close();
-    source.close();
+    await registry.close();
     await plane.close();
   }
 });

@@ -28,14 +28,20 @@ export function buildProgram(out: Print = (l) => process.stdout.write(`${l}\n`),
     .requiredOption('-c, --config <file>', 'resource file (watched)')
     .option('-p, --port <port>', 'port to listen on', '18000')
     .option('--host <host>', 'address to bind', '127.0.0.1')
-    .option('--registry <url>', 'serve the endpoints of services registered in etcd: etcd://host:port[,host:port...]')
+    .option('--registry <url>', 'serve the endpoints of a service registry: etcd://host:port[,host:port...] or zookeeper://host:port[,host:port...][/root][?version=&group=] (SOFARPC providers)')
     .action(async (opts: { config: string; port: string; host: string; registry?: string }) => {
       const { runControlPlane } = await import('@xmesh/control-plane');
       try {
         let registry;
         if (opts.registry !== undefined) {
-          const { EtcdRegistry } = await import('@xmesh/registry-etcd');
-          registry = new EtcdRegistry({ endpoints: opts.registry, onError: (error) => process.stderr.write(`[xmesh control-plane] ${error.message}\n`) });
+          const onError = (error: Error) => process.stderr.write(`[xmesh control-plane] ${error.message}\n`);
+          if (opts.registry.startsWith('zookeeper://')) {
+            const { ZooKeeperRegistry, zookeeperOptionsFromUrl } = await import('@xmesh/discovery');
+            registry = new ZooKeeperRegistry({ ...zookeeperOptionsFromUrl(opts.registry), onError });
+          } else {
+            const { EtcdRegistry } = await import('@xmesh/registry-etcd');
+            registry = new EtcdRegistry({ endpoints: opts.registry, onError });
+          }
         }
         await runControlPlane({ config: opts.config, port: Number(opts.port), host: opts.host, ...(registry === undefined ? {} : { registry }) });
       } catch (error) {

@@ -635,20 +635,13 @@ export interface ClusterExtensions {
   readonly ewmaDecayMs: number;
   /** The mode switch's per-cluster mode (`mode: sidecar`); absent = the app's settings decide. */
   readonly mode?: 'embedded' | 'sidecar';
-  /** Endpoints from the providers SOFARPC servers publish in ZooKeeper (an EDS cluster's source); absent = none. */
-  readonly zookeeper?: ZooKeeperRegistryConfig;
 }
 
 /**
- * `xmesh.zookeeper` on an EDS cluster: its endpoints are the providers of `interface` that SOFARPC
- * servers publish under `<root>/<interface>/providers`, filtered as the stock client filters them.
+ * The SOFARPC registry's own settings (`registry.zookeeper_cluster`): its providers are filtered as
+ * the stock consumer filters them.
  */
 export interface ZooKeeperRegistryConfig {
-  /** ZooKeeper connect string, `host:port[,host:port...]`. */
-  readonly servers: string;
-  /** Default `/sofa-rpc`. */
-  readonly root: string;
-  readonly interface: string;
   /** Only providers of this version (when they publish one); absent = any. */
   readonly version?: string;
   /** Only providers of this group (when they publish one); absent = any. */
@@ -709,13 +702,16 @@ export interface ClusterConfig {
  * plane reading the same registry serves its endpoints); xmesh in embedded mode reads the registry itself.
  */
 export interface ClusterRegistry {
-  readonly kind: 'etcd';
-  /** The service's name in the registry: `eds_cluster_config.service_name`, else the cluster name. */
+  /** etcd (`registry.etcd_cluster`) or the SOFARPC registry in ZooKeeper (`registry.zookeeper_cluster`). */
+  readonly kind: 'etcd' | 'zookeeper';
+  /** The service's name in the registry (ZooKeeper: the interface): `eds_cluster_config.service_name`, else the cluster name. */
   readonly service: string;
   /** The cluster (STATIC or DNS, in the same config) that lists the registry's members. */
   readonly cluster: string;
   /** `host:port` of each member, from that cluster's endpoints. */
   readonly endpoints: readonly string[];
-  /** Key prefix the registry keeps services under; default `/xmesh/services/`. */
+  /** etcd: the key prefix services are kept under (default `/xmesh/services/`); ZooKeeper: the root (default `/sofa-rpc`). */
   readonly prefix: string;
+  /** ZooKeeper only: the provider filters and session timeout. */
+  readonly zookeeper?: ZooKeeperRegistryConfig;
 }

@@ -207,7 +207,8 @@ export function invalidConfig(errors: readonly FieldError[]): MeshError {
 
 /**
  * Fills in a registry-backed cluster's registry members: the endpoints (`host:port`) of the STATIC or DNS
- * cluster its `etcd_cluster` names, which must not speak TLS (the registry client is plaintext).
+ * cluster its `etcd_cluster` / `zookeeper_cluster` names, which must not speak TLS (the registry
+ * clients are plaintext).
  */
 function withRegistryMembers(
   cluster: ClusterConfig,
@@ -216,18 +217,19 @@ function withRegistryMembers(
   clusters: ReadonlyMap<string, { config: ClusterConfig }>,
   issues: Issues,
 ): ClusterConfig {
-  const at = `${path}.metadata.filter_metadata.xmesh.registry.etcd_cluster`;
+  const name = registry.kind === 'etcd' ? 'etcd' : 'ZooKeeper';
+  const at = `${path}.metadata.filter_metadata.xmesh.registry.${registry.kind}_cluster`;
   const members = clusters.get(registry.cluster)?.config;
   if (members === undefined) {
-    issues.error(at, `names no cluster ("${registry.cluster}"): list the etcd members in a STATIC or STRICT_DNS cluster`);
+    issues.error(at, `names no cluster ("${registry.cluster}"): list the ${name} members in a STATIC or STRICT_DNS cluster`);
     return cluster;
   }
   if (members.type === 'EDS') {
-    issues.error(at, `names the EDS cluster "${registry.cluster}": list the etcd members in a STATIC or STRICT_DNS cluster`);
+    issues.error(at, `names the EDS cluster "${registry.cluster}": list the ${name} members in a STATIC or STRICT_DNS cluster`);
     return cluster;
   }
   if (members.tls !== undefined || members.transportSocketMatches !== undefined) {
-    issues.error(at, `names the cluster "${registry.cluster}", which has a transport_socket: the etcd client speaks plaintext only, and TLS is never dropped silently`);
+    issues.error(at, `names the cluster "${registry.cluster}", which has a transport_socket: the ${name} client speaks plaintext only, and TLS is never dropped silently`);
     return cluster;
   }
   const endpoints = (members.loadAssignment?.localities ?? []).flatMap((l) => l.endpoints.map((e) => e.id));

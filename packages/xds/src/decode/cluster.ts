@@ -59,9 +59,6 @@ export function decodeCluster(r: Reader): ClusterConfig {
       `PEAK_EWMA needs Envoy lb_policy ROUND_ROBIN or LEAST_REQUEST (what Envoy itself then uses), got ${lb.envoyLbPolicy}`,
     );
   }
-  if (extensions.zookeeper !== undefined && declaredType !== undefined && declaredType !== 'EDS') {
-    xmeshReader!.error('zookeeper', `needs an EDS cluster (its endpoints come from ZooKeeper), got type ${declaredType}`);
-  }
   const loadAssignment = decodeInlineAssignment(r, declaredType);
   const tls = decodeTransportSocket(r.obj('transport_socket'), 'upstream');
   const transportSocketMatches = decodeTransportSocketMatches(r);
@@ -93,7 +90,7 @@ export function decodeCluster(r: Reader): ClusterConfig {
     ...(tls === undefined ? {} : { tls }),
     ...(transportSocketMatches.length === 0 ? {} : { transportSocketMatches }),
     // The members are filled in by the snapshot, from the cluster `etcd_cluster` names.
-    ...(registry === undefined ? {} : { registry: { kind: 'etcd', service, cluster: registry.etcdCluster, endpoints: [], prefix: registry.prefix } }),
+    ...(registry === undefined ? {} : { registry: { ...registry, service, endpoints: [] } }),
   };
 }
 
