@@ -2,7 +2,8 @@
  * The control plane serves the providers stock SOFARPC servers publish in ZooKeeper as EDS, through
  * the same path as etcd's (`serveRegistry`, one resource per changed service): an embedded mesh
  * following it over ADS reaches them with the Bolt drop-in, and a provider published later reaches
- * the mesh through a new ClusterLoadAssignment.
+ * the mesh through a new ClusterLoadAssignment. `xmesh control-plane --registry zookeeper://...`
+ * serves a file whose cluster carries the one registry marker (`registry.zookeeper_cluster`).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,11 @@ import { createMesh } from '@xmesh/client';
 import { MeshRpcClient } from '@xmesh/bolt';
 import { ZooKeeperRegistry } from '@xmesh/discovery';
 import { TypeUrl, loadEnvoyProtos } from '@xmesh/xds';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../../scripts/free-port.mjs';
+import { XmeshProcess } from '../support/xmesh-cli.js';
 import { HELLO_SERVICE, spawnProviders, type ProviderProcess } from '../support/sofa.js';
 import { startZooKeeper, type ZooKeeper } from '../support/zookeeper.js';
 
@@ -67,5 +73,48 @@ test('providers in ZooKeeper, served as EDS by the control plane, are reached by
     served.close();
     await registry.close();
     await plane.close();
+  }
+});
+
+test('xmesh control-plane --registry zookeeper://: a file\'s zookeeper_cluster marker served as EDS, the providers as its endpoints', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xmesh-zk-plane-'));
+  const file = join(dir, 'resources.json');
+  const [host, zkPort] = zk.connectString.split(':');
+  const marked = (resources as Record<string, unknown>[]).map((r) => (r['@type'] !== TypeUrl.Cluster ? r : {
+    ...r,
+    metadata: { filter_metadata: { xmesh: { registry: { zookeeper_cluster: 'zookeeper', version: '1.0' } } } },
+  }));
+  const members = {
+    '@type': TypeUrl.Cluster, name: 'zookeeper', type: 'STATIC', connect_timeout: '1s',
+    load_assignment: { cluster_name: 'zookeeper', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: host, port_value: Number(zkPort) } } } }] }] },
+  };
+  writeFileSync(file, JSON.stringify({ resources: [...marked, members] }));
+  const port = await freePort();
+  const plane = new XmeshProcess(['control-plane', '--config', file, '--port', String(port), '--registry', `zookeeper://${zk.connectString}/sofa-rpc`]);
+  try {
+    await plane.waitFor(/ADS listening/);
+    const mesh = await createMesh({ xds: { xds_servers: [{ server_uri: `127.0.0.1:${port}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }], node: { id: 'cli-app' } } });
+    const client = new MeshRpcClient(mesh);
+    try {
+      assert.equal(mesh.snapshot.clusters['zookeeper'], undefined, 'the members\' cluster is not served');
+      assert.equal(mesh.snapshot.clusters['hello']?.registry, undefined, 'served as a plain EDS cluster');
+      const consumer = client.createConsumer({ interfaceName: HELLO_SERVICE });
+      const end = Date.now() + 20_000;
+      const seen = new Set<unknown>();
+      while (seen.size === 0 && Date.now() < end) {
+        try {
+          seen.add(await consumer.invoke('whoami', []));
+        } catch {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      assert.ok(seen.has('p1') || seen.has('p2'), `a provider in ZooKeeper answers: ${[...seen].join(', ')}`);
+    } finally {
+      await client.close();
+      await mesh.close();
+    }
+  } finally {
+    await plane.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
