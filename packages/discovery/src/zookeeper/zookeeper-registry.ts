@@ -117,6 +117,8 @@ export class ZooKeeperRegistry implements ServiceRegistry {
     return watchOf(ready, () => {
       this.allListeners.delete(listener);
       if (this.allListeners.size > 0) return;
+      // A later watchAll waits for a listing of its own.
+      this.rootListed = undefined;
       for (const followed of this.followed.values()) {
         followed.byAll = false;
         this.unfollowIfIdle(followed);
