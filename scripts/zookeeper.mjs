@@ -3,9 +3,10 @@
 // data dir. `stop()` kills it and removes the dir; `kill()` / `restart()` let tests lose and regain it.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './free-port.mjs';
 
 /** What `ensureDebian` checks for: the script the zookeeperd package ships. */
 export const ZOOKEEPER_SCRIPT = '/usr/share/zookeeper/bin/zkServer.sh';
@@ -18,17 +19,6 @@ const CLASSPATH = [
 
 export function zookeeperInstalled() {
   return existsSync(join(JARS, 'zookeeper.jar')) && spawnSync('sh', ['-c', 'command -v java']).status === 0;
-}
-
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 /** Sends a four-letter word; resolves with the answer, or '' when nothing answers. */

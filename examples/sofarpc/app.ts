@@ -22,7 +22,8 @@ export interface ExampleResult {
 export function loadConfig(zookeeper: string): object {
   const config = parse(readFileSync(join(import.meta.dirname, 'mesh.yaml'), 'utf8'));
   config.static_resources.listeners[0].address.socket_address.port_value = 0;
-  config.static_resources.clusters[0].metadata.filter_metadata.xmesh.zookeeper.servers = zookeeper;
+  const [host, port] = [zookeeper.slice(0, zookeeper.lastIndexOf(':')), Number(zookeeper.slice(zookeeper.lastIndexOf(':') + 1))];
+  config.static_resources.clusters[1].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address = { address: host, port_value: port };
   return config;
 }
 

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createMesh } from '@xmesh/client';
 import { MeshRpcClient } from '@xmesh/bolt';
-import { boltConfig, clusterEndpoints, zookeeperCluster } from '../support/bolt-config.js';
+import { boltConfig, clusterEndpoints, zookeeperClusters } from '../support/bolt-config.js';
 import { failures, runLoad } from '../support/load.js';
 import { HELLO_SERVICE, spawnProviders, type ProviderProcess } from '../support/sofa.js';
 import { startZooKeeper, type ZooKeeper } from '../support/zookeeper.js';
@@ -40,7 +40,7 @@ test('a provider killed mid-load: its endpoint goes with its ephemeral node, and
       }],
     }],
     clusters: {},
-    rawClusters: [zookeeperCluster('hello', { servers: zk.connectString, interface: HELLO_SERVICE }, { connect_timeout: '0.5s', circuit_breakers: { thresholds: [{ max_retries: 100 }] } })],
+    rawClusters: zookeeperClusters('hello', zk.connectString, HELLO_SERVICE, {}, { connect_timeout: '0.5s', circuit_breakers: { thresholds: [{ max_retries: 100 }] } }),
   });
   const mesh = await createMesh({ config });
   const client = new MeshRpcClient(mesh);

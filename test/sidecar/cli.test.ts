@@ -50,3 +50,42 @@ test('xmesh sidecar drains on SIGTERM: the in-flight call completes and the proc
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('xmesh sidecar --max-connections and --max-grpc-message-bytes set the sidecar\'s limits; bad values are refused', async () => {
+  const { XmeshProcess, runXmesh } = await import('../support/xmesh-cli.js');
+  const { connect } = await import('node:net');
+  const upstream = await startEchoServer('limits');
+  const dir = await mkdtemp(join(tmpdir(), 'xmesh-sidecar-'));
+  const file = join(dir, 'envoy.json');
+  await writeFile(file, JSON.stringify(bootstrap({ routes: [{ prefix: '/', cluster: 'echo' }], clusters: { echo: [upstream.address] }, http2: ['echo'] })));
+  const sidecar = new XmeshProcess(['sidecar', '--config', file, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--max-connections', '2', '--max-grpc-message-bytes', '1024']);
+  const { EchoClient: EchoCtor } = loadEcho();
+  let client: EchoClient | undefined;
+  const sockets: import('node:net').Socket[] = [];
+  try {
+    const [, target] = await sidecar.waitFor(/listening on (\S+?),/);
+    const [host, port] = [target!.slice(0, target!.lastIndexOf(':')), Number(target!.slice(target!.lastIndexOf(':') + 1))];
+    client = new EchoCtor(target!, grpc.credentials.createInsecure()) as EchoClient;
+    assert.equal((await unary(client, { message: 'small' })).message, 'small');
+    const big = await unary(client, { message: 'big', payload: Buffer.alloc(2048) }).then(() => undefined, (e: grpc.ServiceError) => e.code);
+    assert.equal(big, grpc.status.RESOURCE_EXHAUSTED, 'a 2 KiB message is over --max-grpc-message-bytes 1024');
+    // The client holds one connection; one more fits, the third is closed at accept.
+    const open = () => new Promise<import('node:net').Socket>((resolve, reject) => {
+      const socket = connect(port, host, () => resolve(socket));
+      socket.on('error', reject);
+      sockets.push(socket);
+    });
+    await open();
+    const third = await open();
+    await new Promise<void>((resolve) => third.once('close', () => resolve()));
+  } finally {
+    client?.close();
+    for (const s of sockets) s.destroy();
+    sidecar.child.kill('SIGKILL');
+    await upstream.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+  const refused = runXmesh(['sidecar', '--config', file, '--max-connections', 'lots']);
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /--max-connections.*'lots' is invalid\. must be a whole number of at least 1/);
+});

@@ -347,6 +347,42 @@ test('connection limit: connections beyond maxConnections are closed at accept, 
   await res.body.text();
 });
 
+test('connection limit from the bootstrap\'s overload manager (global_downstream_max_connections), followed as the config changes', async () => {
+  const good = await startGoodUpstreams();
+  cleanup.push(() => good.close());
+  // The shape of Envoy's overload-manager docs (configuration/operations/overload_manager), written for this test.
+  const withLimit = (max: number) => ({
+    ...(hostileConfig(good) as Record<string, unknown>),
+    header_prefix: 'x-envoy',
+    overload_manager: {
+      refresh_interval: '0.25s',
+      resource_monitors: [{
+        name: 'envoy.resource_monitors.global_downstream_max_connections',
+        typed_config: { '@type': 'type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig', max_active_downstream_connections: max },
+      }],
+    },
+  });
+  const sidecar = await startSidecar({ config: withLimit(2), listen: '127.0.0.1:0', admin: false });
+  cleanup.push(() => sidecar.close());
+  assert.equal(sidecar.limits.maxConnections, 2);
+  await Promise.all([0, 1].map(() => rawConnection(sidecar)));
+  await until(() => sidecar.connections === 2, 'two connections');
+  await closedSocket(await rawConnection(sidecar));
+  assert.equal(sidecar.stats.downstream_cx_overflow, 1, 'the third was closed at accept');
+  await sidecar.mesh.update(withLimit(5));
+  assert.equal(sidecar.limits.maxConnections, 5);
+  await rawConnection(sidecar);
+  await until(() => sidecar.connections === 3, 'a third connection under the new limit');
+  assert.equal(sidecar.stats.downstream_cx_overflow, 1);
+  // The served listener's ignore_global_conn_limit: the overload manager's limit no longer applies to it.
+  const exempt = withLimit(1) as { static_resources: { listeners: Record<string, unknown>[] } };
+  exempt.static_resources.listeners[0]!['ignore_global_conn_limit'] = true;
+  await sidecar.mesh.update(exempt);
+  assert.ok(sidecar.limits.maxConnections > 3, 'the sidecar\'s own default instead');
+  await rawConnection(sidecar);
+  await until(() => sidecar.connections === 4, 'a fourth connection despite max_active_downstream_connections 1');
+});
+
 test('gRPC message size limit: an oversized length prefix ends the stream at once with RESOURCE_EXHAUSTED, either way', async () => {
   const setup = await setUp({}, { limits: { maxGrpcMessageBytes: 1024 } });
   const session = h2Session(setup.sidecar);

@@ -5,6 +5,7 @@
  */
 import { MeshError, type Endpoint } from '@xmesh/core';
 import type { Mesh } from '@xmesh/client';
+import { lbEndpoints } from './mesh-config.js';
 
 export interface BoltClusterSpec {
   readonly endpoints: readonly string[];
@@ -12,23 +13,31 @@ export interface BoltClusterSpec {
   readonly extra?: Record<string, unknown>;
 }
 
-/** An EDS cluster whose endpoints are the SOFARPC providers in ZooKeeper (`xmesh.zookeeper`), plus `extra` Cluster fields. */
-export function zookeeperCluster(name: string, zookeeper: Record<string, unknown>, extra: Record<string, unknown> = {}): object {
-  return {
-    name,
-    type: 'EDS',
-    eds_cluster_config: { eds_config: { ads: {} } },
-    connect_timeout: '1s',
-    ...extra,
-    metadata: { filter_metadata: { xmesh: { zookeeper } } },
-  };
+/**
+ * An EDS cluster whose endpoints are the SOFARPC providers of `service` (an interface) in the ZooKeeper
+ * at `servers` (`xmesh.registry.zookeeper_cluster`, with `settings` such as version and group), plus
+ * `extra` Cluster fields; and the STATIC cluster listing the ZooKeeper servers.
+ */
+export function zookeeperClusters(name: string, servers: string, service: string, settings: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): object[] {
+  const members = `${name}-zookeeper`;
+  return [
+    {
+      name,
+      type: 'EDS',
+      eds_cluster_config: { service_name: service, eds_config: { ads: {} } },
+      connect_timeout: '1s',
+      ...extra,
+      metadata: { filter_metadata: { xmesh: { registry: { zookeeper_cluster: members, ...settings } } } },
+    },
+    { name: members, type: 'STATIC', load_assignment: { cluster_name: members, endpoints: [{ lb_endpoints: lbEndpoints(servers.split(',')) }] } },
+  ];
 }
 
 export interface BoltConfigSpec {
   /** Route config virtual hosts, as in Envoy (domains are service interfaces). */
   readonly virtualHosts: readonly object[];
   readonly clusters: Record<string, BoltClusterSpec | readonly string[]>;
-  /** Clusters given whole (e.g. `zookeeperCluster(...)`). */
+  /** Clusters given whole (e.g. `zookeeperClusters(...)`). */
   readonly rawClusters?: readonly object[];
   /** HTTP filters before the router (e.g. envoy.filters.http.local_ratelimit). */
   readonly httpFilters?: readonly object[];

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
-import { freePort } from './redis-server.js';
+import { freePort } from '../../scripts/free-port.mjs';
 
 export interface EtcdMember {
   readonly name: string;

@@ -4,24 +4,14 @@
  * simulate a Redis that stops answering.
  */
 import { spawn } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
+import { freePort } from '../../scripts/free-port.mjs';
 
 export interface RedisServer {
   readonly port: number;
   pause(): void;
   resume(): void;
   stop(): Promise<void>;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 export async function startRedis(timeoutMs = 5_000): Promise<RedisServer> {

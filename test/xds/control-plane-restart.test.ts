@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../scripts/free-port.mjs';
 import { createMesh } from '@xmesh/client';
 import { loadEcho, startEchoServer, type EchoClient, type EchoServer } from '../support/echo-server.js';
 import { unary } from '../support/grpc-call.js';
@@ -25,13 +26,6 @@ async function waitFor(condition: () => boolean, what: string, ms = 30_000): Pro
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Stands in for the dead control plane: accepts each connection and drops it at once, counting them. */
 async function deadPort(port: number): Promise<{ attempts: () => number; close: () => Promise<void> }> {

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, X509Certificate } from 'node:crypto';
 import { renameSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { freePort } from '../../scripts/free-port.mjs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { ControlPlane, silentLogger } from '@xmesh/control-plane';
@@ -43,13 +43,6 @@ function useIdentity(cert: string, key: string, id: Issued): void {
   replace(cert, id.cert);
 }
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
 
 const plane = new ControlPlane({ logger: silentLogger });
 let backend: EchoServer;

@@ -143,8 +143,8 @@ export class ClusterGuard {
     this.outlier?.setEndpoints(next.keys());
   }
 
-  /** Synchronous admission: thresholds first, then the fail-fast breaker. */
-  admit(priority: RoutingPriority = 'default'): FailFastPermit | MeshError {
+  /** Synchronous admission: thresholds of `priority` (a route's RoutingPriority; undefined is DEFAULT) first, then the fail-fast breaker. */
+  admit(priority: RoutingPriority | undefined = 'default'): FailFastPermit | MeshError {
     if (!this.limits.tryAcquireRequest(priority)) {
       this.events.emit('overflow', { cluster: this.config.name, resource: 'requests' });
       const max = this.config.circuitBreakers[priority].maxRequests;
@@ -170,7 +170,7 @@ export class ClusterGuard {
   }
 
   /** Ends an admitted call: feeds outlier detection, the breaker and the counters, frees the request slot. */
-  finish(permit: FailFastPermit, endpointId: string | undefined, outcome: CallOutcome, priority: RoutingPriority = 'default'): void {
+  finish(permit: FailFastPermit, endpointId: string | undefined, outcome: CallOutcome, priority: RoutingPriority | undefined = 'default'): void {
     if (!(permit instanceof QueuedPermit)) this.limits.releaseRequest(priority);
     this.stats['upstream_rq_total']++;
     const failed = isFailure(outcome);
@@ -187,7 +187,7 @@ export class ClusterGuard {
   }
 
   /** Releases an admission whose call never reached an endpoint and has no outcome to count (e.g. cancelled). */
-  abandon(permit: FailFastPermit, priority: RoutingPriority = 'default'): void {
+  abandon(permit: FailFastPermit, priority: RoutingPriority | undefined = 'default'): void {
     if (permit instanceof QueuedPermit) permit.release();
     else this.limits.releaseRequest(priority);
     permit.success();

@@ -1,5 +1,5 @@
 /** The `xmesh` command. Each verb is a thin call into a package. */
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { isMeshError } from '@xmesh/core';
 import { formatInvalid, runValidate } from './validate.js';
 
@@ -28,14 +28,20 @@ export function buildProgram(out: Print = (l) => process.stdout.write(`${l}\n`),
     .requiredOption('-c, --config <file>', 'resource file (watched)')
     .option('-p, --port <port>', 'port to listen on', '18000')
     .option('--host <host>', 'address to bind', '127.0.0.1')
-    .option('--registry <url>', 'serve the endpoints of services registered in etcd: etcd://host:port[,host:port...]')
+    .option('--registry <url>', 'serve the endpoints of a service registry: etcd://host:port[,host:port...] or zookeeper://host:port[,host:port...][/root][?version=&group=] (SOFARPC providers)')
     .action(async (opts: { config: string; port: string; host: string; registry?: string }) => {
       const { runControlPlane } = await import('@xmesh/control-plane');
       try {
         let registry;
         if (opts.registry !== undefined) {
-          const { EtcdRegistry } = await import('@xmesh/registry-etcd');
-          registry = new EtcdRegistry({ endpoints: opts.registry, onError: (error) => process.stderr.write(`[xmesh control-plane] ${error.message}\n`) });
+          const onError = (error: Error) => process.stderr.write(`[xmesh control-plane] ${error.message}\n`);
+          if (opts.registry.startsWith('zookeeper://')) {
+            const { ZooKeeperRegistry, zookeeperOptionsFromUrl } = await import('@xmesh/discovery');
+            registry = new ZooKeeperRegistry({ ...zookeeperOptionsFromUrl(opts.registry), onError });
+          } else {
+            const { EtcdRegistry } = await import('@xmesh/registry-etcd');
+            registry = new EtcdRegistry({ endpoints: opts.registry, onError });
+          }
         }
         await runControlPlane({ config: opts.config, port: Number(opts.port), host: opts.host, ...(registry === undefined ? {} : { registry }) });
       } catch (error) {
@@ -52,10 +58,17 @@ export function buildProgram(out: Print = (l) => process.stdout.write(`${l}\n`),
     .option('--admin <host:port>', 'admin endpoint', '127.0.0.1:15000')
     .option('--drain-ms <ms>', 'grace period for in-flight requests on SIGTERM', '10000')
     .option('--listener <name>', 'the listener whose routes and filter chains (TLS) the outbound listener serves')
-    .action(async (opts: { config?: string; xds?: string; listen: string; admin: string; drainMs: string; listener?: string }) => {
+    .option('--max-connections <n>', 'downstream connections open at once; more are closed at accept (default: the config\'s overload manager, else 10000 or 3/4 of the open-file limit)', positiveInteger)
+    .option('--max-grpc-message-bytes <bytes>', 'largest gRPC message relayed either way; a larger one ends its stream with RESOURCE_EXHAUSTED (default 4194304)', positiveInteger)
+    .action(async (opts: { config?: string; xds?: string; listen: string; admin: string; drainMs: string; listener?: string; maxConnections?: number; maxGrpcMessageBytes?: number }) => {
       const { runSidecar } = await import('@xmesh/sidecar');
+      const { maxConnections, maxGrpcMessageBytes, ...rest } = opts;
+      const limits = {
+        ...(maxConnections === undefined ? {} : { maxConnections }),
+        ...(maxGrpcMessageBytes === undefined ? {} : { maxGrpcMessageBytes }),
+      };
       try {
-        const sidecar = await runSidecar({ ...opts, drainMs: Number(opts.drainMs) }, out);
+        const sidecar = await runSidecar({ ...rest, drainMs: Number(opts.drainMs), ...(Object.keys(limits).length === 0 ? {} : { limits }) }, out);
         // A bad edit of the watched file (or a NACKed xDS update) changes nothing served: say so, with every error.
         sidecar.mesh.on('config.rejected', ({ errors, source }) => {
           err(`${formatInvalid(source, errors)}\n  still serving version "${sidecar.mesh.snapshot.version}"`);
@@ -67,6 +80,13 @@ export function buildProgram(out: Print = (l) => process.stdout.write(`${l}\n`),
       }
     });
   return program;
+}
+
+/** A flag's value that must be a whole number of at least 1 (commander prints the error and exits 1 otherwise). */
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of at least 1.');
+  return n;
 }
 
 /** Why a verb could not start: a config's errors as `validate` lists them, else the message. */

@@ -22,9 +22,8 @@ export function summarize(s: MeshSnapshot): string {
   for (const c of clusters) {
     const od = c.outlierDetection ? ' outlier-detection' : '';
     const ff = c.xmesh.failFast ? ' fail-fast' : '';
-    const registry = c.registry === undefined ? '' : ` registry=etcd:${c.registry.service} (${c.registry.endpoints.join(',')})`;
-    const zk = c.xmesh.zookeeper === undefined ? '' : ` zookeeper=${c.xmesh.zookeeper.servers}${c.xmesh.zookeeper.root}/${c.xmesh.zookeeper.interface}`;
-    lines.push(`  cluster ${c.name} ${c.type} ${c.lbPolicy}${c.http2 ? ' h2' : ''} endpoints=${endpointCount(c)}${registry}${zk}${od}${ff}`);
+    const registry = c.registry === undefined ? '' : ` registry=${c.registry.kind}:${c.registry.service} (${c.registry.endpoints.join(',')}${c.registry.kind === 'zookeeper' ? ` ${c.registry.prefix}` : ''})`;
+    lines.push(`  cluster ${c.name} ${c.type} ${c.lbPolicy}${c.http2 ? ' h2' : ''} endpoints=${endpointCount(c)}${registry}${od}${ff}`);
   }
   if (s.ignored.length > 0) lines.push(`ignored fields (${s.ignored.length}): ${s.ignored.join(', ')}`);
   return lines.join('\n');

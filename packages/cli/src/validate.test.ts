@@ -151,5 +151,5 @@ test('validate --routes shows a Bolt listener and a cluster whose endpoints come
   const code = await runValidate([join(root, 'examples/sofarpc/mesh.yaml')], { routes: true }, (l) => lines.push(l));
   assert.equal(code, 0, lines.join('\n'));
   assert.ok(lines.some((l) => /listener sofa 127\.0\.0\.1:12220 bolt →/.test(l)), lines.join('\n'));
-  assert.ok(lines.some((l) => /cluster hello EDS .* zookeeper=127\.0\.0\.1:2181\/sofa-rpc\/com\.example\.HelloService/.test(l)), lines.join('\n'));
+  assert.ok(lines.some((l) => /cluster hello EDS .* registry=zookeeper:com\.example\.HelloService \(127\.0\.0\.1:2181 \/sofa-rpc\)/.test(l)), lines.join('\n'));
 });

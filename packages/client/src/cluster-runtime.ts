@@ -19,6 +19,8 @@ interface Waiter {
   readonly call: PipelineCall;
   readonly next: Invoke<PipelineCall>;
   timer: unknown;
+  /** The route's circuit-breaker priority: its pending slot is released there. */
+  readonly priority: 'high' | undefined;
 }
 
 export interface ClusterRuntimeOptions {
@@ -218,7 +220,8 @@ export class ClusterRuntime {
   private wait(call: PipelineCall, next: Invoke<PipelineCall>): void {
     if (call.cancelled) return;
     // A waiting call is pending in Envoy's sense: bounded by max_pending_requests.
-    if (!this.guard.limits.tryAcquirePending()) {
+    const priority = call.decision?.route.action.priority;
+    if (!this.guard.limits.tryAcquirePending(priority)) {
       this.guard.events.emit('overflow', { cluster: this.name, resource: 'pending' });
       call.fail(new MeshError('XMESH_CIRCUIT_OPEN', `cluster "${this.name}" is at max_pending_requests`, { cluster: this.name }));
       return;
@@ -226,10 +229,10 @@ export class ClusterRuntime {
     const now = this.clock.now();
     const bound = call.deadline !== Infinity ? call.deadline : now + this.waitBudget(call);
     const byDeadline = call.deadline !== Infinity && bound === call.deadline;
-    const waiter: Waiter = { call, next, timer: undefined };
+    const waiter: Waiter = { call, next, timer: undefined, priority };
     waiter.timer = this.clock.setTimeout(() => {
       if (!this.waiters.delete(waiter)) return;
-      this.guard.limits.releasePending();
+      this.guard.limits.releasePending(priority);
       call.onCancel(undefined);
       call.fail(byDeadline
         ? new MeshError('XMESH_TIMEOUT', `deadline passed while waiting for an endpoint of cluster "${this.name}"`, { cluster: this.name })
@@ -239,7 +242,7 @@ export class ClusterRuntime {
     call.onCancel(() => {
       if (!this.waiters.delete(waiter)) return;
       this.clock.clearTimeout(waiter.timer as never);
-      this.guard.limits.releasePending();
+      this.guard.limits.releasePending(priority);
     });
   }
 
@@ -260,7 +263,7 @@ export class ClusterRuntime {
     this.waiters.clear();
     for (const w of waiting) {
       this.clock.clearTimeout(w.timer as never);
-      this.guard.limits.releasePending();
+      this.guard.limits.releasePending(w.priority);
       w.call.onCancel(undefined);
     }
     return waiting;

@@ -4,7 +4,7 @@
  */
 import { Router } from '@xmesh/router';
 import { createBalancer } from '@xmesh/balancer';
-import { createEndpointSource, sameSource, type ServiceRegistry } from '@xmesh/discovery';
+import { createEndpointSource, sameSource, ZooKeeperRegistry, type ServiceRegistry } from '@xmesh/discovery';
 import { EtcdRegistry } from '@xmesh/registry-etcd';
 import type { MeshError } from '@xmesh/core';
 import type { ClusterRegistry, MeshSnapshot } from '@xmesh/xds';
@@ -23,5 +23,19 @@ export const defaultComponents: MeshComponents = Object.freeze({
   createBalancer,
   createEndpointSource,
   sameSource,
-  connectRegistry: (config: ClusterRegistry, { onError }: { readonly onError: (error: MeshError) => void }) => new EtcdRegistry({ endpoints: config.endpoints, prefix: config.prefix, onError }),
+  connectRegistry,
 });
+
+/** A client of the registry `config` names: etcd, or the SOFARPC registry in ZooKeeper with its provider filters. */
+function connectRegistry(config: ClusterRegistry, { onError }: { readonly onError: (error: MeshError) => void }): ServiceRegistry {
+  if (config.kind === 'etcd') return new EtcdRegistry({ endpoints: config.endpoints, prefix: config.prefix, onError });
+  const zk = config.zookeeper;
+  return new ZooKeeperRegistry({
+    servers: config.endpoints,
+    root: config.prefix,
+    ...(zk?.version === undefined ? {} : { version: zk.version }),
+    ...(zk?.group === undefined ? {} : { group: zk.group }),
+    ...(zk === undefined ? {} : { sessionTimeoutMs: zk.sessionTimeoutMs }),
+    onError,
+  });
+}

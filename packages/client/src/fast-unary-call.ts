@@ -18,7 +18,9 @@ import { attemptResultOf, outcomeFromStatus, tlsStatusError } from './grpc-statu
 import type { AttemptResult } from '@xmesh/filters';
 import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 import { embeddedRewrite } from './upstream-rewrite.js';
+import { callLocalReplyRewrite, rewrittenError } from './local-reply.js';
 import { RecordHeaders } from '@xmesh/router';
+import { editHeaderRecord, editsAlone, type UpstreamHeaderEdits } from './retry/router-headers.js';
 
 /** Per-call options of the fast API. */
 export interface FastCallOptions {
@@ -60,7 +62,7 @@ export class FastUnaryAttempt extends PipelineCall implements UnaryReceiver {
       this.finish(outcomeFromStatus(GrpcStatus.CANCELLED, this.elapsed()));
       return;
     }
-    let metadata = withAddedHeaders(owner.upstreamMetadata(this), this.requestHeadersToAdd);
+    let metadata = withEdits(withAddedHeaders(owner.upstreamMetadata(this), this.requestHeadersToAdd), this.upstreamEdits);
     let path = owner.path;
     let authority = owner.authority;
     const rewrite = embeddedRewrite(this);
@@ -87,14 +89,19 @@ export class FastUnaryAttempt extends PipelineCall implements UnaryReceiver {
     const result = attemptResultOf(code, error === null ? '' : error.details);
     // A response the upstream had started (headers sent) is not retried, as in Envoy and the drop-in.
     if (retry?.onAttemptEnd(this, result, error !== null && error.responseStarted)) return;
-    if (error === null) this.owner.complete(null, reply);
-    else this.owner.complete(retry?.timeoutError ?? this.abortedWith ?? upstreamError(error, result, this), null);
+    if (error === null) {
+      this.owner.complete(null, reply);
+      return;
+    }
+    // The mesh's own ends (a timeout, the caller's cancel) are local replies the listener may rewrite; the upstream's are not.
+    const local = retry?.timeoutError ?? this.abortedWith;
+    this.owner.complete(local === undefined ? upstreamError(error, result, this) : rewrittenError(local, callLocalReplyRewrite(this, local)), null);
   }
 
   fail(error: MeshError): void {
     this.finish({ kind: 'local_error', httpStatus: 0, grpcStatus: error.grpcStatus, latencyMs: this.elapsed() });
     this.retry?.end();
-    this.owner.failSoon(error);
+    this.owner.failSoon(rewrittenError(error, callLocalReplyRewrite(this, error)));
   }
 
   override nextAttempt(): FastUnaryAttempt | undefined {
@@ -254,4 +261,13 @@ function withAddedHeaders(metadata: LeanMetadata | undefined, added: readonly He
     else out[name] = Array.isArray(previous) ? [...(previous as readonly (string | Uint8Array)[]), value] : [previous as string | Uint8Array, value];
   }
   return out;
+}
+
+/** `metadata` with the router's x-envoy-* edits of the attempt (a shared frozen record when the call has no metadata). */
+function withEdits(metadata: LeanMetadata | undefined, edits: UpstreamHeaderEdits | undefined): LeanMetadata | undefined {
+  if (edits === undefined) return metadata;
+  if (metadata === undefined) return editsAlone(edits) as LeanMetadata;
+  const out: Record<string, LeanMetadata[string]> = { ...metadata };
+  editHeaderRecord(out, edits);
+  return out as LeanMetadata;
 }

@@ -16,6 +16,7 @@ import { attemptResultOf, outcomeFromStatus, statusFromMeshError, tlsStatusError
 import { GrpcReplayBuffer, sendOp, type ReplayOp } from './retry/grpc-replay.js';
 import { metadataText, traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 import { embeddedRewrite, MetadataHeaders } from './upstream-rewrite.js';
+import { callLocalReplyRewrite } from './local-reply.js';
 
 type CallStream = grpc.experimental.CallStream;
 type MessageContext = Parameters<CallStream['sendMessageWithContext']>[0];
@@ -162,6 +163,13 @@ export class MeshGrpcCall implements CallStream {
     const metadata = this.metadata!;
     if (this.trace === null) this.trace = traceHeadersFor(attempt, metadataText(metadata, 'traceparent'), metadataText(metadata, 'x-request-id'));
     let upstream = upstreamMetadata(metadata, this.trace, attempt.requestHeadersToAdd);
+    const edits = attempt.upstreamEdits;
+    if (edits !== undefined) {
+      // The router's x-envoy-* headers: consumed ones go, the attempt's own are set (before the route's mutations, as in Envoy).
+      if (upstream === metadata) upstream = metadata.clone();
+      for (const name of edits.remove) upstream.remove(name);
+      for (const [name, value] of edits.set) upstream.set(name, value);
+    }
     let method = this.method;
     let authority = this.hostOverride ?? this.host.authority;
     const rewrite = embeddedRewrite(attempt);
@@ -181,6 +189,7 @@ export class MeshGrpcCall implements CallStream {
     delegate.start(upstream, {
       onReceiveMetadata: (metadata) => {
         this.commit();
+        attempt.retry?.streamActive();
         const added = attempt.responseHeadersToAdd;
         if (added !== undefined) for (const name in added) metadata.set(name, added[name]!);
         if (rewrite?.mutatesResponseHeaders === true) rewrite.responseHeaders(new MetadataHeaders(metadata), attempt.request);
@@ -188,6 +197,7 @@ export class MeshGrpcCall implements CallStream {
       },
       onReceiveMessage: (message) => {
         this.commit();
+        attempt.retry?.streamActive();
         if (!this.unaryResponse) {
           listener.onReceiveMessage(message);
           return;
@@ -207,7 +217,7 @@ export class MeshGrpcCall implements CallStream {
         const retry = attempt.retry;
         if (retry?.onAttemptEnd(attempt, attemptResultOf(status.code, status.details), this.committed)) return;
         const cut = retry?.timeoutError;
-        if (cut !== undefined && status.code !== grpc.status.OK) listener.onReceiveStatus(statusFromMeshError(cut));
+        if (cut !== undefined && status.code !== grpc.status.OK) listener.onReceiveStatus(statusFromMeshError(cut, callLocalReplyRewrite(attempt, cut)));
         else listener.onReceiveStatus(status.code === grpc.status.UNAVAILABLE ? typedStatus(status, attempt) : status);
       },
     });
@@ -245,9 +255,9 @@ export class MeshGrpcCall implements CallStream {
     this.replay.commit();
   }
 
-  /** Ends the call with a mesh error (no delegate was opened). */
+  /** Ends the call with a mesh error (no delegate was opened), rewritten by the listener's `local_reply_config`. */
   failWith(error: MeshError): void {
-    this.endEarly(statusFromMeshError(error));
+    this.endEarly(statusFromMeshError(error, callLocalReplyRewrite(this.attempt, error)));
   }
 
   sendMessageWithContext(context: MessageContext, message: Buffer): void {
@@ -268,6 +278,8 @@ export class MeshGrpcCall implements CallStream {
 
   /** Sends `op` to the delegate, or queues it until one exists; keeps it for replay while uncommitted. */
   private issue(op: ReplayOp): void {
+    // The app's messages and half-close are the stream's traffic too (stream idle timeout).
+    if (op.op !== 'read') this.attempt?.retry?.streamActive();
     if (this.replay.replaying) {
       this.replay.enqueue(op);
       return;

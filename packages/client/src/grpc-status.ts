@@ -4,7 +4,7 @@
  * failures alike where it matters: connect failures, stream resets, lost connections).
  */
 import * as grpc from '@grpc/grpc-js';
-import { ErrorCode, MeshError, isGrpcStatus, type CallOutcome } from '@xmesh/core';
+import { ErrorCode, GrpcStatus, MeshError, isGrpcStatus, type CallOutcome } from '@xmesh/core';
 import { tlsFailureOf } from '@xmesh/tls';
 import type { AttemptResult } from '@xmesh/filters';
 
@@ -12,10 +12,27 @@ import type { AttemptResult } from '@xmesh/filters';
 export const ERROR_CODE_METADATA = 'x-xmesh-error-code';
 
 /** `code` is the error's gRPC status; `details` is `XMESH_CODE: message`; metadata carries the code too. */
-export function statusFromMeshError(error: MeshError): grpc.StatusObject {
+export function statusFromMeshError(error: MeshError, rewrite?: { readonly status: number | undefined; readonly body: string | undefined }): grpc.StatusObject {
   const metadata = new grpc.Metadata();
   metadata.set(ERROR_CODE_METADATA, error.code);
-  return { code: error.grpcStatus, details: `${error.code}: ${error.message}`, metadata };
+  if (rewrite === undefined) return { code: error.grpcStatus, details: `${error.code}: ${error.message}`, metadata };
+  // The listener's local_reply_config: Envoy derives the gRPC status from the rewritten HTTP status, the message from the body.
+  return { code: rewrite.status === undefined ? error.grpcStatus : grpcStatusOfHttp(rewrite.status), details: rewrite.body ?? `${error.code}: ${error.message}`, metadata };
+}
+
+/** Envoy's Grpc::Utility::httpToGrpcStatus (gRPC's http-grpc-status-mapping): a local reply's gRPC status from its HTTP status. */
+export function grpcStatusOfHttp(status: number): GrpcStatus {
+  switch (status) {
+    case 400: return GrpcStatus.INTERNAL;
+    case 401: return GrpcStatus.UNAUTHENTICATED;
+    case 403: return GrpcStatus.PERMISSION_DENIED;
+    case 404: return GrpcStatus.UNIMPLEMENTED;
+    case 429:
+    case 502:
+    case 503:
+    case 504: return GrpcStatus.UNAVAILABLE;
+    default: return GrpcStatus.UNKNOWN;
+  }
 }
 
 export function outcomeFromStatus(code: number, latencyMs: number): CallOutcome {

@@ -26,11 +26,12 @@ import type { AttemptResult } from '@xmesh/filters';
 import type { RouteDecision } from '@xmesh/router';
 import { DEFAULT_CONNECTION_BUFFER_LIMIT } from '@xmesh/xds';
 import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
-import { localReply } from './local-reply.js';
+import { callLocalReplyRewrite, localReply } from './local-reply.js';
 import { addHeaderOptions, firstValue } from './header-options.js';
 import { isConnectError, isHttp1ProtocolError } from './connect-error.js';
-import { requestBodyOf, stopReading, type RequestBody } from './retry/request-body.js';
+import { requestBodyOf, stopReading, type BodyObserver, type RequestBody } from './retry/request-body.js';
 import { embeddedRewrite, isRouterReply } from './upstream-rewrite.js';
+import { editHeaderRecord } from './retry/router-headers.js';
 import { RecordHeaders } from '@xmesh/router';
 import { tlsFailureOf } from '@xmesh/tls';
 
@@ -126,7 +127,7 @@ export class MeshDispatcher extends Dispatcher {
  * One request's handler side. The caller's handler sees a single controller from the start, so it can
  * abort while the request waits for an endpoint; the upstream controller replaces it once forwarded.
  */
-export class HttpExchange implements Handler {
+export class HttpExchange implements Handler, BodyObserver {
   attempt: HttpAttempt | undefined = undefined;
   private readonly inner: Required<Pick<Handler, 'onRequestStart' | 'onRequestUpgrade' | 'onResponseStart' | 'onResponseData' | 'onResponseEnd' | 'onResponseError'>>;
   private upstream: Controller | undefined = undefined;
@@ -161,7 +162,8 @@ export class HttpExchange implements Handler {
     if (this.trace === null) this.trace = traceHeadersFor(attempt, firstValue(headers.traceparent), firstValue(headers['x-request-id']));
     if (this.trace !== undefined) Object.assign(headers, this.trace);
     if (attempt.requestHeadersToAdd !== undefined) addHeaderOptions(headers, attempt.requestHeadersToAdd);
-    this.body ??= requestBodyOf(this.options.body, attempt.retry?.canRetry === true, bodyBufferLimit(attempt.decision));
+    if (attempt.upstreamEdits !== undefined) editHeaderRecord(headers, attempt.upstreamEdits);
+    this.body ??= requestBodyOf(this.options.body, attempt.retry?.canRetry === true, bodyBufferLimit(attempt.decision), this);
     const { origin: _origin, ...rest } = this.options;
     const rewrite = embeddedRewrite(attempt);
     if (rewrite === undefined) {
@@ -206,7 +208,7 @@ export class HttpExchange implements Handler {
 
   /** Answers the caller with the local reply for `error`, as the sidecar would. */
   private replyLocally(error: MeshError): void {
-    const reply = localReply(error, this.attempt?.request.grpc ?? false);
+    const reply = localReply(error, this.attempt?.request.grpc ?? false, callLocalReplyRewrite(this.attempt, error));
     const status = Number(reply.headers[':status']);
     const headers: Record<string, string | string[]> = {};
     for (const name in reply.headers) if (name !== ':status') headers[name] = String(reply.headers[name]);
@@ -258,6 +260,7 @@ export class HttpExchange implements Handler {
     this.committed = true;
     this.body?.release();
     this.status = statusCode;
+    attempt?.retry?.streamActive();
     const added = attempt?.responseHeadersToAdd;
     let response = added === undefined ? headers : { ...headers, ...added };
     const rewrite = attempt === undefined ? undefined : embeddedRewrite(attempt);
@@ -270,6 +273,7 @@ export class HttpExchange implements Handler {
 
   onResponseData(controller: Controller, chunk: Buffer): void {
     if ((this.stale !== undefined && controller === this.stale) || this.ended) return;
+    this.attempt?.retry?.streamActive();
     this.inner.onResponseData(this.controller, chunk);
   }
 
@@ -300,6 +304,11 @@ export class HttpExchange implements Handler {
     // A pool destroyed under the call is the mesh closing, not an upstream reset.
     if (committed || this.controller.aborted || attempt?.mode === 'sidecar' || isPoolDestroyed(error) || bodyError !== undefined) this.inner.onResponseError(this.controller, bodyError ?? error);
     else this.replyLocally(upstreamFailure(error, attempt));
+  }
+
+  /** @internal A chunk of the caller's body is going upstream: traffic for the stream idle timeout. */
+  bodyChunkSent(): void {
+    this.attempt?.retry?.streamActive();
   }
 
   /** Stops reading the caller's body: the call ended before any attempt will read it again. */

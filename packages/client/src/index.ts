@@ -4,10 +4,11 @@ export type { MeshEvents, ConfigAppliedEvent, ConfigRejectedEvent, XdsWarningEve
 export type { ResilienceEvents, EjectionReason } from '@xmesh/breaker';
 export { isInternalCaller, type DownstreamCaller } from './retry/caller-trust.js';
 export { overrideHeaders, overridesFromHeaders, TIMEOUT_HEADER, MAX_RETRIES_HEADER, RETRY_ON_HEADER, RETRY_GRPC_ON_HEADER, type CallOverrides } from './retry/call-overrides.js';
+export { editHeaderRecord, ROUTER_CONSUMED_HEADERS, EXPECTED_TIMEOUT_HEADER, ATTEMPT_COUNT_HEADER, type UpstreamHeaderEdits } from './retry/router-headers.js';
 export type { MeshConfigInput } from './config-input.js';
 export { isMeshSnapshot, loadConfig, type LoadResult } from './config-input.js';
 export { ERROR_CODE_METADATA, statusFromMeshError } from './grpc-status.js';
-export { grpcLocalReply, httpLocalReply, localReply } from './local-reply.js';
+export { grpcLocalReply, httpLocalReply, localReply, localReplyRewrite, type LocalReplyRewrite } from './local-reply.js';
 export { addHeaderOptions, firstValue } from './header-options.js';
 export { isConnectError, isHttp1ProtocolError, upstreamFailureCode } from './connect-error.js';
 export { embeddedRewrite, isRouterReply, MetadataHeaders } from './upstream-rewrite.js';

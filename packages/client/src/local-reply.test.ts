@@ -9,10 +9,12 @@ test('a gRPC local reply is trailers-only: HTTP 200, grpc-status, percent-encode
     ':status': 200,
     'content-type': 'application/grpc',
     'grpc-status': '14',
-    'grpc-message': 'XMESH_NO_HEALTHY_UPSTREAM%3A%20no%20endpoint%20of%20%22a%20b%22',
+    'grpc-message': 'XMESH_NO_HEALTHY_UPSTREAM: no endpoint of "a b"',
     'x-xmesh-error-code': 'XMESH_NO_HEALTHY_UPSTREAM',
   });
   assert.equal(grpcLocalReply(new MeshError('XMESH_NO_ROUTE', 'x'))['grpc-status'], '12');
+  // The gRPC spec's percent-encoding: only bytes outside printable ASCII, and "%" itself (grpc-js decodes nothing else).
+  assert.equal(grpcLocalReply(new MeshError('XMESH_NO_ROUTE', '100% café\n'))['grpc-message'], 'XMESH_NO_ROUTE: 100%25 caf%C3%A9%0A');
 });
 
 test('an HTTP local reply has the error status and Envoy\'s short body', () => {

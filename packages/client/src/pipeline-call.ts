@@ -13,6 +13,7 @@ import type { MeshMode } from './mode.js';
 import type { AttemptRetry } from './retry/attempt-retry.js';
 import type { CallOverrides } from './retry/call-overrides.js';
 import type { DownstreamCaller } from './retry/caller-trust.js';
+import type { UpstreamHeaderEdits } from './retry/router-headers.js';
 
 export abstract class PipelineCall {
   decision: RouteDecision | undefined = undefined;
@@ -35,6 +36,13 @@ export abstract class PipelineCall {
   overrides: CallOverrides | undefined = undefined;
   /** Set by a proxy front end: who sent the request, for the listener's caller trust. Undefined: the app itself. */
   caller: DownstreamCaller | undefined = undefined;
+  /** Set by the retry layer: whether the listener deems the caller internal (Envoy's internal request). */
+  internalCaller = true;
+  /**
+   * What this attempt's request loses and gains before it goes upstream (x-envoy-* headers, set by
+   * the retry layer per attempt); front ends apply it after `requestHeadersToAdd`.
+   */
+  upstreamEdits: UpstreamHeaderEdits | undefined = undefined;
   /** Headers the filters add to the upstream request; front ends apply them. */
   requestHeadersToAdd: readonly HeaderValueOption[] | undefined = undefined;
   /** Headers the filters add to the response the caller sees (`x-ratelimit-*`); front ends apply them. */
@@ -86,6 +94,15 @@ export abstract class PipelineCall {
    */
   get transportEnforcesDeadline(): boolean {
     return true;
+  }
+
+  /**
+   * True when the front end ends the call on the stream idle timeout itself (the sidecar's
+   * downstream stream does). Otherwise the retry layer enforces it, and the front end reports
+   * traffic through `retry.streamActive()`.
+   */
+  get enforcesStreamIdleTimeout(): boolean {
+    return false;
   }
 
   /** Set once the caller gave up; a layer that waits checks it before resuming. */
@@ -147,8 +164,9 @@ export abstract class PipelineCall {
     if (guard !== undefined) {
       this.guard = undefined;
       // Failed before an endpoint was picked: free the slot without counting an upstream outcome.
-      if (this.endpoint === undefined) guard.abandon(this.permit!);
-      else guard.finish(this.permit!, this.endpoint.id, outcome);
+      const priority = this.decision?.route.action.priority;
+      if (this.endpoint === undefined) guard.abandon(this.permit!, priority);
+      else guard.finish(this.permit!, this.endpoint.id, outcome, priority);
     }
   }
 

@@ -38,7 +38,9 @@ export const admissionLayer: Layer = (next) => (call) => {
     return;
   }
   const guard = cluster.guard;
-  if (guard.queued) {
+  // The route's priority picks the thresholds (Envoy's RoutingPriority; HIGH calls are never queued).
+  const priority = call.decision!.route.action.priority;
+  if (guard.queued && priority === undefined) {
     // Queued admission (off by default): wait for a slot instead of failing at max_requests, but not
     // past the caller's deadline (no transport call enforces it while the call waits here).
     call.retry?.enforceDeadline();
@@ -57,7 +59,7 @@ export const admissionLayer: Layer = (next) => (call) => {
     );
     return;
   }
-  const admitted = guard.admit();
+  const admitted = guard.admit(priority);
   if (isMeshError(admitted)) {
     call.fail(admitted);
     return;

@@ -142,7 +142,7 @@ class WatchedFile implements FileSource {
       if (built.ok) {
         const registryBacked = Object.values(built.snapshot.clusters).filter((c) => c.registry !== undefined).map((c) => c.name);
         if (registryBacked.length > 0 && !this.options.registry) {
-          return this.reject([{ path: this.file, message: `clusters ${registryBacked.map((n) => `"${n}"`).join(', ')} take their endpoints from a registry: serve this file with a registry (xmesh control-plane --registry etcd://...)` }]);
+          return this.reject([{ path: this.file, message: `clusters ${registryBacked.map((n) => `"${n}"`).join(', ')} take their endpoints from a registry: serve this file with a registry (xmesh control-plane --registry etcd://... or zookeeper://...)` }]);
         }
         resources = registryClustersAsEds(resources, built.snapshot);
       }

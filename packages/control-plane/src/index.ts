@@ -8,4 +8,3 @@ export {
 export { encodeSnapshot, resourceList, resourceName, type ServedResource, type ServedSnapshot } from './resources.js';
 export { serveFile, type FileSourceOptions, type FileSource } from './file-source.js';
 export { runControlPlane, type RunControlPlaneOptions } from './run.js';
-export { serveRegistryEds, type RegistryEdsOptions, type RegistryEds } from './registry-eds.js';

@@ -1,8 +1,9 @@
 /**
- * The control plane's registry side: every service in the registry is served as a
- * ClusterLoadAssignment named after it (what an EDS cluster with that service name asks for), the
- * same endpoints an embedded mesh reading the registry picks from. One service's change re-encodes
- * that one resource and reaches only the streams subscribed to it.
+ * The control plane's registry side, for any ServiceRegistry (etcd, the SOFARPC registry in
+ * ZooKeeper): every service in the registry is served as a ClusterLoadAssignment named after it
+ * (what an EDS cluster with that service name asks for), the same endpoints an embedded mesh reading
+ * the registry picks from. One service's change re-encodes that one resource and reaches only the
+ * streams subscribed to it.
  */
 import type { MeshSnapshot } from '@xmesh/xds';
 import { registryLoadAssignment, type ServiceRegistry } from '@xmesh/discovery';

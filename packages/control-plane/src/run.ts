@@ -12,7 +12,7 @@ export interface RunControlPlaneOptions {
   readonly logger?: ControlPlaneLogger;
   /** Resolves when the server should stop; default: the first SIGINT or SIGTERM. */
   readonly until?: Promise<void>;
-  /** Serve this registry's services as endpoints (`--registry etcd://...`); closed on stop. */
+  /** Serve this registry's services as endpoints (`--registry etcd://...` or `zookeeper://...`); closed on stop. */
   readonly registry?: ServiceRegistry;
 }
 

@@ -5,14 +5,13 @@ import { FixedSource } from './fixed-source.js';
 import { DnsSource } from './dns/dns-source.js';
 import { flattenLoadAssignment } from './flatten.js';
 import { RegistrySource } from './registry/registry-source.js';
-import { ZooKeeperSource } from './zookeeper/zookeeper-source.js';
 
 /**
  * The endpoint source for a cluster's discovery type. A registry-backed EDS cluster follows its
  * service in the registry (through `options.registries`); other EDS clusters and STATIC ones take
  * the endpoints of `cluster.loadAssignment` (an EDS cluster without one has none yet, and is ready
- * at once); STRICT_DNS and LOGICAL_DNS resolve their hosts (see DnsSource). An EDS cluster with
- * `xmesh.zookeeper` takes the SOFARPC providers published in ZooKeeper (see ZooKeeperSource).
+ * at once); STRICT_DNS and LOGICAL_DNS resolve their hosts (see DnsSource). The registry is etcd or
+ * the SOFARPC registry in ZooKeeper (`registry.zookeeper_cluster`), alike to this function.
  */
 export function createEndpointSource(cluster: ClusterConfig, options: SourceOptions = {}): EndpointSource {
   if (cluster.registry !== undefined) {
@@ -20,8 +19,6 @@ export function createEndpointSource(cluster: ClusterConfig, options: SourceOpti
     options.onError?.(new MeshError('XMESH_REGISTRY_UNAVAILABLE', `cluster "${cluster.name}": no client for its ${cluster.registry.kind} registry was given`, { cluster: cluster.name }));
     return new FixedSource([]);
   }
-  const zookeeper = cluster.xmesh?.zookeeper;
-  if (zookeeper !== undefined) return new ZooKeeperSource(zookeeper, options);
   switch (cluster.type) {
     case 'STATIC':
     case 'EDS':

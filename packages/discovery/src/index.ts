@@ -7,5 +7,6 @@ export { DnsSource, type DnsMode } from './dns/dns-source.js';
 export { lookupHost, selectFamily, type LookupAnswer } from './dns/lookup.js';
 export * from './ads/index.js';
 export * from './registry/index.js';
-export { ZooKeeperSource } from './zookeeper/zookeeper-source.js';
-export { providerEndpoint, providerEndpoints, type ProviderFilter } from './zookeeper/provider-url.js';
+export { ZooKeeperRegistry, zookeeperOptionsFromUrl, type ZooKeeperRegistryOptions } from './zookeeper/zookeeper-registry.js';
+export { providerInstance, providerInstances, type ProviderFilter } from './zookeeper/provider-url.js';
+export { ChangingSource } from './changing-source.js';

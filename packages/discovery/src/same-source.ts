@@ -5,14 +5,13 @@ import { flattenLoadAssignment } from './flatten.js';
 /**
  * True when two configs of a cluster need the same endpoint source, so the running one can be
  * kept across a snapshot swap: same name and discovery type, same registry (service, members,
- * prefix) for registry-backed clusters, the same ZooKeeper registry settings, else the same configured
+ * prefix, ZooKeeper filters) for registry-backed clusters, else the same configured
  * endpoints (every field, in order), and for DNS types the same refresh rate, lookup family and TTL setting.
  */
 export function sameSource(a: ClusterConfig, b: ClusterConfig): boolean {
   if (a === b) return true;
   if (a.name !== b.name || a.type !== b.type) return false;
   if (a.type === 'EDS' && a.edsServiceName !== b.edsServiceName) return false;
-  if (JSON.stringify(a.xmesh?.zookeeper) !== JSON.stringify(b.xmesh?.zookeeper)) return false;
   if (a.registry !== b.registry && JSON.stringify(a.registry) !== JSON.stringify(b.registry)) return false;
   // A registry-backed cluster's endpoints come from its registry, not from its config.
   if (a.registry !== undefined) return true;

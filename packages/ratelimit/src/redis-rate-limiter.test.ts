@@ -1,6 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { freePort, startRedis, type RedisServer } from '../../../test/support/redis-server.js';
+import { startRedis, type RedisServer } from '../../../test/support/redis-server.js';
+import { freePort } from '../../../scripts/free-port.mjs';
 import { RedisRateLimiter } from './redis-rate-limiter.js';
 
 let redis: RedisServer;

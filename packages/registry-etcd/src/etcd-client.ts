@@ -39,12 +39,52 @@ function backoffFrom(ms: number): Backoff {
 
 export function connectEtcd(members: readonly string[], options: EtcdConnectionOptions = {}): Etcd3 {
   const callTimeoutMs = options.callTimeoutMs ?? 5_000;
-  return new Etcd3({
+  const client = new Etcd3({
     hosts: members.map((m) => `http://${m}`),
     dialTimeout: callTimeoutMs,
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
     faultHandling: { watchBackoff: { duration: 0, next: () => backoffFrom(WATCH_BACKOFF_FIRST_MS) } },
   });
+  guardWatchStream(client);
+  return client;
+}
+
+/** The parts of etcd3's (private) WatchManager the guard wraps (etcd3 1.1.x, lib/watch.js). */
+interface WatchManagerInternals {
+  handleResponse(res: unknown): void;
+  handleCreatedResponse(res: unknown): void;
+  handleUpdateResponse(watcher: { emit(event: string, ...args: unknown[]): boolean }, res: unknown): void;
+  handleError(error: Error): void;
+}
+
+/**
+ * etcd3 throws from its watch stream's 'data' handler when a response breaks its own bookkeeping —
+ * an id no watcher has ("Failed to find watcher for IWatchResponse"), a "created" response no watcher
+ * waits for, a cancellation nobody asked for — and rethrows on a later tick what a 'data' listener
+ * throws (its own listener reads `kv.key` of every event, whatever the response holds); either escapes
+ * as an uncaught exception or an unhandled rejection, which ends the process. Guarded, such a response is a lost stream: etcd3's own
+ * `handleError` cancels it, tells every watcher 'disconnected' and reconnects with back-off, and the
+ * registry lists again when the watch is back (its last good instances stay meanwhile).
+ * Returns false when this etcd3 does not have the internals (a test holds the pinned version to true).
+ */
+export function guardWatchStream(client: Etcd3): boolean {
+  const manager = (client as unknown as { watchManager?: Partial<WatchManagerInternals> }).watchManager;
+  if (manager === undefined || ['handleResponse', 'handleCreatedResponse', 'handleUpdateResponse', 'handleError'].some((name) => typeof manager[name as keyof WatchManagerInternals] !== 'function')) return false;
+  const internals = manager as WatchManagerInternals;
+  internals.handleUpdateResponse = function guarded(this: WatchManagerInternals, watcher, res): void {
+    watcher.emit('data', res);
+  };
+  for (const name of ['handleResponse', 'handleCreatedResponse'] as const) {
+    const original = internals[name];
+    internals[name] = function guarded(this: WatchManagerInternals, res: unknown): void {
+      try {
+        original.call(this, res);
+      } catch (error) {
+        this.handleError(error instanceof Error ? error : new Error(String(error)));
+      }
+    };
+  }
+  return true;
 }
 
 export interface ListedKey {

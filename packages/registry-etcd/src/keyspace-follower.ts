@@ -117,7 +117,14 @@ export class KeyspaceFollower {
     const watcher = this.options.client.watch().prefix(this.options.keyPrefix).startRevision(String(fromRevision)).watcher();
     this.watcher = watcher;
     watcher.on('data', (response: IWatchResponse) => {
-      if (this.watcher === watcher && !this.closed) this.applyEvents(response);
+      if (this.watcher !== watcher || this.closed) return;
+      try {
+        this.applyEvents(response);
+      } catch (cause) {
+        // etcd3 rethrows a listener's error on a later tick, which would end the process: a response this
+        // cannot read (an event without its key-value) is a broken watch instead; the state is listed again.
+        this.watchBroken(watcher, cause as Error);
+      }
     });
     watcher.on('disconnected', () => {
       if (this.watcher === watcher) this.stale = true;
@@ -130,13 +137,24 @@ export class KeyspaceFollower {
     // etcd cancelled the watch (its start revision was compacted, or the stream broke for good): start over.
     watcher.on('error', (error: Error) => {
       if (this.watcher !== watcher || this.closed) return;
-      this.dropWatcher();
-      this.options.onError(new MeshError('XMESH_REGISTRY_UNAVAILABLE', `etcd: the watch of ${this.options.keyPrefix} ended (${error.message}); listing again`, { cause: error }));
-      if (this.timer !== undefined) return;
-      this.timer = setTimeout(() => void this.sync(), RETRY_FIRST_MS);
-      this.timer.unref?.();
+      this.watchBroken(watcher, error);
     });
     watcher.on('end', () => undefined);
+    watcher.on('disconnected', (error: unknown) => {
+      if (this.watcher === watcher && !this.closed && error instanceof Error && !/stream ended|UNAVAILABLE|CANCELLED/i.test(error.message)) {
+        this.options.onError(new MeshError('XMESH_REGISTRY_UNAVAILABLE', `etcd: the watch stream of ${this.options.keyPrefix} broke (${error.message}); keeping the last good instances, listing again once it is back`, { cause: error }));
+      }
+    });
+  }
+
+  /** The watch cannot go on: drop it, keep the state, list again (which starts a new watch). */
+  private watchBroken(watcher: Watcher, error: Error): void {
+    if (this.watcher !== watcher) return;
+    this.dropWatcher();
+    this.options.onError(new MeshError('XMESH_REGISTRY_UNAVAILABLE', `etcd: the watch of ${this.options.keyPrefix} ended (${error.message}); listing again`, { cause: error }));
+    if (this.timer !== undefined) return;
+    this.timer = setTimeout(() => void this.sync(), RETRY_FIRST_MS);
+    this.timer.unref?.();
   }
 
   private dropWatcher(): void {

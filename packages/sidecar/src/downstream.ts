@@ -13,8 +13,11 @@ import { constants, type IncomingHttpHeaders, type OutgoingHttpHeaders, type Ser
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable, Writable } from 'node:stream';
 import { MeshError } from '@xmesh/core';
-import { localReply, type MeshState } from '@xmesh/client';
+import { localReply, localReplyRewrite, type MeshState } from '@xmesh/client';
+import type { HeaderSource } from '@xmesh/router';
+import type { LocalReplyConfig } from '@xmesh/xds';
 import type { BodyRelay } from './body-relay.js';
+import { HeaderView } from './header-view.js';
 import { MAX_TIMER_MS } from './session-guard.js';
 
 /** Told when the client goes away mid-request (the pipeline attempt, or the forwarder once it runs). */
@@ -92,6 +95,8 @@ function unsendable(cause: unknown): MeshError {
 /** Shared by both protocols: the abort handler, the scheduler-kept deadlines, termination. */
 abstract class BaseDownstream {
   relay: BodyRelay | undefined = undefined;
+  /** The served listener's `local_reply_config`: how this request's local replies are rewritten. */
+  localReplies: LocalReplyConfig | undefined = undefined;
   decorated = false;
   upstreamPath: string | undefined = undefined;
   upstreamAuthority: string | undefined = undefined;
@@ -137,6 +142,16 @@ abstract class BaseDownstream {
     if (this.deadlineDue === this.requestDue) this.terminate(timeoutError(REQUEST_TIMEOUT));
     else this.terminate(timeoutError(STREAM_DURATION_TIMEOUT));
   }
+
+  /** The local reply for `error`, rewritten by the listener's `local_reply_config` when a mapper matches. */
+  protected localReplyOf(error: MeshError): { headers: OutgoingHttpHeaders; body: string | undefined } {
+    const config = this.localReplies;
+    return localReply(error, this.grpc, config === undefined ? undefined : localReplyRewrite(config, error, this.replySource(), this.grpc));
+  }
+
+  /** The request as a local reply's filters read it. */
+  protected abstract replySource(): HeaderSource;
+  abstract readonly grpc: boolean;
 
   protected idleTimedOut(): void {
     this.terminate(timeoutError(STREAM_IDLE_TIMEOUT));
@@ -233,6 +248,11 @@ export class H2Downstream extends BaseDownstream implements Downstream {
     }
   }
 
+  protected replySource(): HeaderSource {
+    const headers = this.headers;
+    return { authority: headers[':authority'] ?? '', path: headers[':path'] ?? '', method: headers[':method'] ?? '', headers: new HeaderView(headers, undefined) };
+  }
+
   get requestHeaders(): IncomingHttpHeaders { return this.headers; }
   get body(): Readable { return this.stream; }
   get writable(): Writable { return this.stream; }
@@ -265,7 +285,7 @@ export class H2Downstream extends BaseDownstream implements Downstream {
       this.abort();
       return;
     }
-    const reply = localReply(error, this.grpc);
+    const reply = this.localReplyOf(error);
     decorate?.(reply.headers);
     try {
       this.stream.respond(reply.headers, { endStream: reply.body === undefined });
@@ -368,6 +388,12 @@ export class H1Downstream extends BaseDownstream implements Downstream {
     this.idleTimedOut();
   }
 
+  protected replySource(): HeaderSource {
+    const req = this.req;
+    const pseudo = { authority: req.headers.host ?? '', path: req.url ?? '', method: req.method ?? '' };
+    return { ...pseudo, headers: new HeaderView(req.headers, pseudo) };
+  }
+
   get requestHeaders(): IncomingHttpHeaders { return this.req.headers; }
   get body(): Readable { return this.req; }
   get writable(): Writable { return this.res; }
@@ -404,7 +430,7 @@ export class H1Downstream extends BaseDownstream implements Downstream {
       this.abort();
       return;
     }
-    const reply = localReply(error, this.grpc);
+    const reply = this.localReplyOf(error);
     decorate?.(reply.headers);
     // A request still arriving is not read further: the connection closes after the reply (as Envoy).
     if (!this.req.complete) this.res.shouldKeepAlive = false;

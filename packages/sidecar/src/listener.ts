@@ -156,6 +156,11 @@ export class DualListener {
     this.net.on('drop', () => this.events.connectionOverflow());
   }
 
+  /** Changes the downstream connection limit (a config's overload manager): new connections are counted against it, open ones stay. */
+  setMaxConnections(max: number): void {
+    this.net.maxConnections = max;
+  }
+
   /** Listens on `host:port` (port 0 picks one); resolves with the bound address. */
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
     return new Promise((resolve, reject) => {

@@ -10,7 +10,7 @@
  *   the proxy path, and the premature-reset check of CVE-2023-44487.
  */
 import { readFileSync } from 'node:fs';
-import { DEFAULT_DOWNSTREAM_PROTECTION, type DownstreamProtection, type MeshSnapshot } from '@xmesh/xds';
+import { DEFAULT_DOWNSTREAM_PROTECTION, type DownstreamProtection, type ListenerConfig, type MeshSnapshot } from '@xmesh/xds';
 
 export interface SidecarLimits {
   /**
@@ -73,8 +73,13 @@ function openFileLimit(): number | undefined {
 
 /** The downstream protections the sidecar applies for `snapshot` (see the file comment). */
 export function downstreamProtectionOf(snapshot: MeshSnapshot, listener: string | undefined): DownstreamProtection {
+  return servedListenerOf(snapshot, listener)?.protection ?? DEFAULT_DOWNSTREAM_PROTECTION;
+}
+
+/** The listener whose HttpConnectionManager the sidecar's port serves: the named one, else the only one. */
+export function servedListenerOf(snapshot: MeshSnapshot, listener: string | undefined): ListenerConfig | undefined {
   const named = listener === undefined ? undefined : snapshot.listeners[listener];
-  if (named !== undefined) return named.protection;
+  if (named !== undefined) return named;
   const all = Object.values(snapshot.listeners);
-  return all.length === 1 ? all[0]!.protection : DEFAULT_DOWNSTREAM_PROTECTION;
+  return all.length === 1 ? all[0] : undefined;
 }

@@ -45,6 +45,11 @@ export class ProxyAttempt extends PipelineCall implements DownstreamAbortHandler
     return false;
   }
 
+  /** The downstream stream has its own idle timer (the HCM's stream_idle_timeout, or the route's idle_timeout). */
+  override get enforcesStreamIdleTimeout(): boolean {
+    return true;
+  }
+
   /** The pipeline refused the call: reply locally with the error. */
   fail(error: MeshError): void {
     this.retry?.end();

@@ -7,7 +7,7 @@ import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'nod
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MeshError } from '@xmesh/core';
 import type { Invoke, MeshState } from '@xmesh/client';
-import type { DownstreamProtection } from '@xmesh/xds';
+import type { DownstreamProtection, LocalReplyConfig } from '@xmesh/xds';
 import { H1Downstream, H2Downstream, type Downstream } from './downstream.js';
 import { HeaderView } from './header-view.js';
 import { grpcTimeoutMs } from './grpc-timeout.js';
@@ -21,6 +21,8 @@ export interface ProxyFrontHost {
   state(): MeshState | MeshError;
   /** The downstream protections of `state` (see `protection.ts`). */
   protection(state: MeshState | MeshError): DownstreamProtection;
+  /** The served listener's `local_reply_config`. */
+  localReplies(state: MeshState | MeshError): LocalReplyConfig | undefined;
   readonly invoke: Invoke<ProxyAttempt>;
   readonly context: ProxyContext;
   /** Called once per request as it arrives. */
@@ -42,8 +44,10 @@ export class ProxyFront {
       return;
     }
     const ds = new H2Downstream(stream, headers, (flags & END_STREAM) === 0, this.host.onClose, protection.streamIdleTimeoutMs);
+    ds.localReplies = this.host.localReplies(state);
     const authority = headers[':authority'] ?? headers.host ?? '';
-    this.dispatch(state, protection, ds, authority, headers[':path'] ?? '/', headers[':method'] ?? 'GET', new HeaderView(headers, undefined), headers['grpc-timeout'], stream.session?.socket?.remoteAddress);
+    const socket = stream.session?.socket;
+    this.dispatch(state, protection, ds, authority, headers[':path'] ?? '/', headers[':method'] ?? 'GET', new HeaderView(headers, undefined), headers['grpc-timeout'], socket?.remoteAddress, verifiedClient(socket));
   };
 
   /** An HTTP/1.1 request. */
@@ -51,6 +55,7 @@ export class ProxyFront {
     const state = this.host.state();
     const protection = this.host.protection(state);
     const ds = new H1Downstream(req, res, this.host.onClose, protection.streamIdleTimeoutMs, protection.http1Trailers);
+    ds.localReplies = this.host.localReplies(state);
     const method = req.method ?? 'GET';
     const target = http1Target(req.headers, req.url ?? '/', req.httpVersionMinor, req.rawHeaders.length, protection);
     if (target instanceof MeshError) {
@@ -60,7 +65,7 @@ export class ProxyFront {
       return;
     }
     const { authority, path } = target;
-    this.dispatch(state, protection, ds, authority, path, method, new HeaderView(req.headers, { authority, path, method }), req.headers['grpc-timeout'], req.socket.remoteAddress);
+    this.dispatch(state, protection, ds, authority, path, method, new HeaderView(req.headers, { authority, path, method }), req.headers['grpc-timeout'], req.socket.remoteAddress, verifiedClient(req.socket));
   };
 
   private dispatch(
@@ -73,6 +78,7 @@ export class ProxyFront {
     headers: HeaderView,
     grpcTimeout: string | string[] | undefined,
     remoteAddress: string | undefined,
+    mtls: boolean,
   ): void {
     this.host.onOpen();
     if (state instanceof MeshError) {
@@ -101,8 +107,13 @@ export class ProxyFront {
     const deadline = timeoutMs === undefined ? Infinity : now + timeoutMs;
     const attempt = new ProxyAttempt(ds, this.host.context, state, { authority, path, method, headers, grpc: ds.grpc }, deadline);
     // The listener's HttpConnectionManager decides (retry layer) whether this caller's x-envoy-* headers count.
-    attempt.caller = { remoteAddress, forwardedFor: headers.get('x-forwarded-for') };
+    attempt.caller = { remoteAddress, forwardedFor: headers.get('x-forwarded-for'), mtls };
     ds.onAbort(attempt);
     this.host.invoke(attempt);
   }
+}
+
+/** True when the connection is TLS and its client presented a certificate the listener verified. */
+function verifiedClient(socket: unknown): boolean {
+  return (socket as { authorized?: unknown } | undefined)?.authorized === true;
 }

@@ -3,7 +3,7 @@
  * cluster speaks HTTP/2 or the request is gRPC (as the embedded gRPC transport does), else over
  * the endpoint's HTTP/1.1 pool.
  */
-import { addHeaderOptions, firstValue, traceHeadersFor, type Invoke } from '@xmesh/client';
+import { addHeaderOptions, editHeaderRecord, firstValue, traceHeadersFor, type Invoke } from '@xmesh/client';
 import { RecordHeaders, type UpstreamRewrite } from '@xmesh/router';
 import { H2Downstream, type Downstream } from './downstream.js';
 import { forwardH1 } from './forward-h1.js';
@@ -17,6 +17,9 @@ export const proxyTransport: Invoke<ProxyAttempt> = (attempt) => {
     return;
   }
   const rewrite = attempt.decision?.rewrite;
+  // The router's x-envoy-* headers differ per attempt (expected timeout, attempt count): edited for
+  // every attempt, before the route's header mutations (Envoy's order).
+  if (attempt.upstreamEdits !== undefined) editHeaderRecord(ds.requestHeaders, attempt.upstreamEdits);
   if (!ds.decorated) {
     // Once per request (a retry sends the same ids and headers): the request headers are forwarded from here.
     ds.decorated = true;

@@ -10,12 +10,12 @@ import { MeshError, type Clock, type Endpoint } from '@xmesh/core';
 import type { AdminServer } from '@xmesh/stats';
 import type { XdsBootstrap } from '@xmesh/discovery';
 import type { ClientTls } from '@xmesh/tls';
-import { DEFAULT_DOWNSTREAM_PROTECTION, type DownstreamProtection, type MeshSnapshot } from '@xmesh/xds';
+import { DEFAULT_DOWNSTREAM_PROTECTION, type DownstreamProtection, type LocalReplyConfig, type MeshSnapshot } from '@xmesh/xds';
 import { startSidecarAdmin } from './admin.js';
 import { DualListener } from './listener.js';
 import { DownstreamTls } from './downstream-tls.js';
 import { withStreamWindow } from './flow-control.js';
-import { defaultSidecarLimits, downstreamProtectionOf, type SidecarLimits } from './protection.js';
+import { defaultSidecarLimits, servedListenerOf, type SidecarLimits } from './protection.js';
 import { ProxyFront } from './proxy-front.js';
 import type { ProxyContext } from './proxy-attempt.js';
 import { proxyTransport } from './proxy-transport.js';
@@ -113,10 +113,10 @@ export class Sidecar {
   private drainingFlag = false;
   private closed = false;
 
-  /** The limits this sidecar runs with (defaults filled in). */
-  readonly limits: SidecarLimits;
-  /** The last snapshot's downstream protections (one lookup per config, not per request). */
-  private protectionOf: { snapshot: MeshSnapshot; protection: DownstreamProtection } | undefined = undefined;
+  /** The limits this sidecar runs with (defaults filled in; `maxConnections` follows the config's overload manager unless given). */
+  limits: SidecarLimits;
+  /** The last snapshot's served HttpConnectionManager settings (one lookup per config, not per request). */
+  private servedOf: { snapshot: MeshSnapshot; protection: DownstreamProtection; localReplies: LocalReplyConfig | undefined } | undefined = undefined;
 
   /** Use `startSidecar`. */
   constructor(
@@ -128,23 +128,40 @@ export class Sidecar {
     const sessionSettings = withStreamWindow(options.http2Settings);
     const stats = new SidecarStats(mesh.observability.store);
     this.stats = stats;
-    const limits: SidecarLimits = { ...defaultSidecarLimits(), ...options.limits };
-    this.limits = limits;
+    const defaultLimits = defaultSidecarLimits();
+    let limits: SidecarLimits = { ...defaultLimits, ...options.limits };
     const context: ProxyContext = {
       sessionKey: this,
       newSession: (endpoint: Endpoint, tls: ClientTls | undefined) => new UpstreamSession(endpoint, { settings: sessionSettings, tls }),
       maxGrpcMessageBytes: limits.maxGrpcMessageBytes,
     };
     const invoke = composePipeline(proxyTransport);
-    const protection = (state: MeshState | MeshError): DownstreamProtection => this.protection(state, options.listener);
+    const protection = (state: MeshState | MeshError): DownstreamProtection => (state instanceof MeshError ? DEFAULT_DOWNSTREAM_PROTECTION : this.served(state, options.listener).protection);
     const front = new ProxyFront({
       state: () => mesh.state(),
       protection,
+      localReplies: (state) => (state instanceof MeshError ? undefined : this.served(state, options.listener).localReplies),
       invoke,
       context,
       onOpen: () => stats.begin(),
       onClose: () => stats.end(),
     });
+    // The connection limit: an explicit `limits.maxConnections` wins; else the config's overload manager
+    // (global_downstream_max_connections), followed as the config changes; else the default.
+    if (options.limits?.maxConnections === undefined) {
+      const configured = () => {
+        const snapshot = mesh.snapshot;
+        // A listener with ignore_global_conn_limit is not held to the overload manager's limit (only the sidecar's own default).
+        if (servedListenerOf(snapshot, options.listener)?.ignoreGlobalConnLimit === true) return defaultLimits.maxConnections;
+        return snapshot.overload?.maxDownstreamConnections ?? defaultLimits.maxConnections;
+      };
+      limits = { ...limits, maxConnections: configured() };
+      mesh.on('config.applied', () => {
+        this.limits = { ...this.limits, maxConnections: configured() };
+        this.listener.setMaxConnections(this.limits.maxConnections);
+      });
+    }
+    this.limits = limits;
     this.listener = new DualListener(front, {
       settings: sessionSettings,
       protection: () => protection(mesh.state()),
@@ -214,13 +231,12 @@ export class Sidecar {
     await this.close();
   }
 
-  private protection(state: MeshState | MeshError, listener: string | undefined): DownstreamProtection {
-    if (state instanceof MeshError) return DEFAULT_DOWNSTREAM_PROTECTION;
-    const cached = this.protectionOf;
-    if (cached !== undefined && cached.snapshot === state.snapshot) return cached.protection;
-    const protection = downstreamProtectionOf(state.snapshot, listener);
-    this.protectionOf = { snapshot: state.snapshot, protection };
-    return protection;
+  private served(state: MeshState, listener: string | undefined): { protection: DownstreamProtection; localReplies: LocalReplyConfig | undefined } {
+    const cached = this.servedOf;
+    if (cached !== undefined && cached.snapshot === state.snapshot) return cached;
+    const served = servedListenerOf(state.snapshot, listener);
+    this.servedOf = { snapshot: state.snapshot, protection: served?.protection ?? DEFAULT_DOWNSTREAM_PROTECTION, localReplies: served?.localReply };
+    return this.servedOf;
   }
 
   /** Closes everything at once. Idempotent. */

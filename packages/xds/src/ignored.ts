@@ -14,11 +14,13 @@ import { ROUTE_ACTION_IGNORED } from './decode/route-action.js';
 import { ROUTE_CONFIG_IGNORED, ROUTE_IGNORED, VIRTUAL_HOST_IGNORED } from './decode/route.js';
 import { API_CONFIG_SOURCE_IGNORED, CONFIG_SOURCE_IGNORED, ENVOY_GRPC_IGNORED, GOOGLE_GRPC_IGNORED, GRPC_SERVICE_IGNORED, PATH_CONFIG_SOURCE_IGNORED } from './dynamic-resources.js';
 import { TLS_IGNORED } from './decode/tls-context.js';
+import { BOOTSTRAP_IGNORED } from './snapshot.js';
 import { FILTER_CHAIN_MATCH_IGNORED } from './decode/filter-chains.js';
 
 export type { IgnoredField };
 
 const TABLES: readonly [string, Readonly<Record<string, string>>][] = [
+  ['envoy.config.bootstrap.v3.Bootstrap', BOOTSTRAP_IGNORED],
   ['envoy.config.listener.v3.Listener', LISTENER_IGNORED],
   ['envoy.config.listener.v3.FilterChain', FILTER_CHAIN_IGNORED],
   ['envoy.config.listener.v3.FilterChainMatch', FILTER_CHAIN_MATCH_IGNORED],

@@ -45,12 +45,14 @@ const DATA_SOURCE = 'envoy.config.core.v3.DataSource';
 const fields = (message: string, names: readonly string[]): ImplementedField[] => names.map((field) => ({ message, field }));
 
 export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.freeze([
-  ...fields(BOOTSTRAP, ['static_resources', 'dynamic_resources']),
+  ...fields(BOOTSTRAP, ['static_resources', 'dynamic_resources', 'overload_manager', 'header_prefix']),
   ...fields(DYNAMIC, ['lds_config', 'cds_config', 'ads_config']),
+  ...fields('envoy.config.overload.v3.OverloadManager', ['resource_monitors']),
+  ...fields('envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig', ['max_active_downstream_connections']),
   ...fields(CONFIG_SOURCE, ['path_config_source', 'path', 'ads']),
   ...fields(LISTENER, [
     'name', 'address', 'filter_chains', 'default_filter_chain', 'api_listener', 'per_connection_buffer_limit_bytes', 'listener_filters_timeout',
-    'continue_on_listener_filters_timeout', 'metadata',
+    'continue_on_listener_filters_timeout', 'metadata', 'ignore_global_conn_limit',
   ]),
   ...fields(FILTER, ['name', 'typed_config']),
   ...fields(HCM, [
@@ -58,7 +60,12 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
     'generate_request_id', 'tracing', 'normalize_path', 'merge_slashes', 'path_with_escaped_slashes_action',
     'use_remote_address', 'xff_num_trusted_hops', 'internal_address_config', 'stream_idle_timeout', 'request_timeout',
     'request_headers_timeout', 'max_request_headers_kb', 'common_http_protocol_options', 'http_protocol_options', 'http2_protocol_options',
+    'local_reply_config', 'forward_client_cert_details', 'preserve_external_request_id',
   ]),
+  ...fields('envoy.extensions.filters.network.http_connection_manager.v3.LocalReplyConfig', ['mappers', 'body_format']),
+  ...fields('envoy.extensions.filters.network.http_connection_manager.v3.ResponseMapper', ['filter', 'status_code', 'body', 'headers_to_add', 'body_format_override']),
+  ...fields('envoy.config.core.v3.SubstitutionFormatString', ['text_format', 'text_format_source', 'content_type']),
+  ...fields('envoy.config.accesslog.v3.AccessLogFilter', ['status_code_filter', 'header_filter', 'and_filter', 'or_filter', 'not_health_check_filter']),
   ...fields('envoy.config.core.v3.HttpProtocolOptions', [
     'idle_timeout', 'max_connection_duration', 'max_headers_count', 'max_stream_duration', 'max_requests_per_connection',
     'headers_with_underscores_action',
@@ -66,13 +73,15 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
   ...fields('envoy.config.core.v3.Http1ProtocolOptions', ['allow_absolute_url', 'accept_http_10', 'default_host_for_http_10', 'enable_trailers']),
   ...fields('envoy.config.core.v3.Http2ProtocolOptions', ['max_concurrent_streams', 'initial_stream_window_size', 'initial_connection_window_size', 'hpack_table_size']),
   ...fields(HTTP_FILTER, ['name', 'typed_config', 'is_optional']),
+  ...fields('envoy.extensions.filters.http.router.v3.Router', ['suppress_envoy_headers', 'respect_expected_rq_timeout', 'strict_check_headers']),
   ...fields(ROUTE_CONFIG, [
     'name', 'virtual_hosts', 'ignore_port_in_host_matching', 'request_headers_to_add', 'request_headers_to_remove',
-    'response_headers_to_add', 'response_headers_to_remove', 'most_specific_header_mutations_wins',
+    'response_headers_to_add', 'response_headers_to_remove', 'most_specific_header_mutations_wins', 'internal_only_headers',
   ]),
   ...fields(VHOST, [
     'name', 'domains', 'routes', 'retry_policy', 'rate_limits', 'typed_per_filter_config', 'request_headers_to_add',
     'request_headers_to_remove', 'response_headers_to_add', 'response_headers_to_remove', 'per_request_buffer_limit_bytes',
+    'include_request_attempt_count', 'include_attempt_count_in_response', 'include_is_timeout_retry_header',
   ]),
   ...fields(ROUTE, [
     'name', 'match', 'route', 'typed_per_filter_config', 'stat_prefix', 'request_headers_to_add', 'request_headers_to_remove',
@@ -82,14 +91,14 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
   ...fields(HEADER_MATCHER, ['name', 'string_match', 'present_match', 'range_match', 'invert_match', 'treat_missing_header_as_empty']),
   ...fields(ACTION, [
     'cluster', 'weighted_clusters', 'timeout', 'idle_timeout', 'retry_policy', 'hash_policy', 'rate_limits', 'prefix_rewrite',
-    'regex_rewrite', 'host_rewrite_literal', 'auto_host_rewrite', 'append_x_forwarded_host', 'max_stream_duration',
+    'regex_rewrite', 'host_rewrite_literal', 'auto_host_rewrite', 'append_x_forwarded_host', 'max_stream_duration', 'priority',
     'cluster_not_found_response_code',
   ]),
   ...fields(WEIGHTED, ['name', 'weight', 'typed_per_filter_config', 'host_rewrite_literal', 'request_headers_to_add', 'request_headers_to_remove', 'response_headers_to_add', 'response_headers_to_remove']),
   ...fields(HEADER_OPTION, ['header', 'append', 'append_action', 'keep_empty_value']),
   ...fields(RETRY, [
     'retry_on', 'num_retries', 'per_try_timeout', 'per_try_idle_timeout', 'retry_back_off', 'retriable_status_codes',
-    'retriable_headers', 'host_selection_retry_max_attempts', 'retry_host_predicate',
+    'retriable_headers', 'retriable_request_headers', 'host_selection_retry_max_attempts', 'retry_host_predicate',
   ]),
   ...fields(CLUSTER, [
     'name', 'type', 'eds_cluster_config', 'lb_policy', 'least_request_lb_config', 'ring_hash_lb_config', 'maglev_lb_config',

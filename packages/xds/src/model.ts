@@ -28,6 +28,14 @@ export interface MeshSnapshot {
   readonly ignored: readonly string[];
   /** TLS secrets by name (`static_resources.secrets`, `Secret` resources); absent when there are none. */
   readonly secrets?: Dict<SecretConfig>;
+  /** The bootstrap's downstream connection limit (overload manager); absent when it sets none. */
+  readonly overload?: OverloadConfig;
+}
+
+/** What a bootstrap's overload manager asks of a proxy serving downstream connections (the sidecar). */
+export interface OverloadConfig {
+  /** `global_downstream_max_connections`: connections beyond it are closed at accept. */
+  readonly maxDownstreamConnections: number;
 }
 
 // ---------------------------------------------------------------- listeners
@@ -81,11 +89,68 @@ export interface ListenerConfig {
    */
   readonly protection: DownstreamProtection;
   /**
+   * HCM `forward_client_cert_details`: absent (SANITIZE, the default) = a caller's
+   * x-forwarded-client-cert is removed; `forward_only` keeps it from an mTLS caller; `always_forward_only` keeps it.
+   */
+  readonly forwardClientCert?: 'forward_only' | 'always_forward_only';
+  /** HCM `preserve_external_request_id`: an external caller's x-request-id is kept even at the edge (`use_remote_address`). */
+  readonly preserveExternalRequestId?: boolean;
+  /** Listener `ignore_global_conn_limit`: the overload manager's connection limit does not apply to this listener. */
+  readonly ignoreGlobalConnLimit?: boolean;
+  /** HCM `local_reply_config`: how the replies the proxy makes itself are rewritten; absent = as made. */
+  readonly localReply?: LocalReplyConfig;
+  /**
    * `metadata.filter_metadata.xmesh.protocol: bolt`: the xmesh sidecar serves SOFARPC's Bolt on this
    * listener, routed by its routes (docs/config.md, "Bolt (SOFARPC)"); absent, HTTP.
    */
   readonly protocol?: 'bolt';
 }
+
+/**
+ * HCM `local_reply_config`: the first mapper whose filter matches a local reply (one the proxy makes:
+ * no route, no healthy upstream, rate limited, a timeout, ...) rewrites its status, body and headers.
+ */
+export interface LocalReplyConfig {
+  readonly mappers: readonly LocalReplyMapper[];
+  /** `body_format`: every local reply's body (text formats), unless a matching mapper overrides it. */
+  readonly bodyFormat?: BodyFormat;
+}
+
+/** A text `SubstitutionFormatString` (`text_format` / `text_format_source`) for a local reply's body. */
+export interface BodyFormat {
+  readonly parts: readonly BodyFormatPart[];
+  /** `content_type`; absent = `text/plain`. */
+  readonly contentType?: string;
+}
+
+export type BodyFormatPart =
+  | { readonly kind: 'text'; readonly text: string }
+  /** `%LOCAL_REPLY_BODY%`: the reply's body (after the mapper's `body`). */
+  | { readonly kind: 'local_reply_body' }
+  /** `%RESPONSE_CODE%`: the reply's status (after the mapper's `status_code`). */
+  | { readonly kind: 'response_code' }
+  /** `%REQ(a?b):n%`: the first request header of `names` present, cut to `maxLength`. */
+  | { readonly kind: 'request_header'; readonly names: readonly string[]; readonly maxLength: number | undefined };
+
+export interface LocalReplyMapper {
+  readonly filter: LocalReplyFilter;
+  /** The reply's new HTTP status (a gRPC reply's status becomes Envoy's mapping of it). */
+  readonly statusCode?: number;
+  /** The reply's new body (a gRPC reply's `grpc-message`). */
+  readonly body?: string;
+  /** `headers_to_add` of the reply. */
+  readonly headersToAdd?: HeaderMutation;
+  /** `body_format_override`: replaces the config's `body_format` for replies this mapper matched. */
+  readonly bodyFormat?: BodyFormat;
+}
+
+/** The `AccessLogFilter` kinds a mapper may use. */
+export type LocalReplyFilter =
+  | { readonly kind: 'status_code'; readonly op: 'EQ' | 'GE' | 'LE'; readonly value: number }
+  | { readonly kind: 'header'; readonly header: HeaderMatcher }
+  | { readonly kind: 'and' | 'or'; readonly filters: readonly LocalReplyFilter[] }
+  /** `not_health_check_filter`: xmesh serves no health-check requests, so it always matches. */
+  | { readonly kind: 'not_health_check' };
 
 /**
  * HCM `use_remote_address`, `xff_num_trusted_hops` and `internal_address_config`: whether a
@@ -166,9 +231,22 @@ export interface DownstreamProtection {
 }
 
 export type HttpFilter =
-  | { readonly kind: 'router'; readonly name: string }
+  | { readonly kind: 'router'; readonly name: string; readonly config?: RouterFilterConfig }
   | { readonly kind: 'local_ratelimit'; readonly name: string; readonly config: LocalRateLimitConfig }
   | { readonly kind: 'fault'; readonly name: string; readonly config: FaultConfig };
+
+/**
+ * The router filter's settings that change what is sent upstream or what is allowed (Envoy's
+ * `envoy.extensions.filters.http.router.v3.Router`); absent on a router with none of them set.
+ */
+export interface RouterFilterConfig {
+  /** `suppress_envoy_headers`: no `x-envoy-expected-rq-timeout-ms` is added to upstream requests. Default false. */
+  readonly suppressEnvoyHeaders: boolean;
+  /** `respect_expected_rq_timeout`: an internal caller's `x-envoy-expected-rq-timeout-ms` is the route timeout. Default false. */
+  readonly respectExpectedRqTimeout: boolean;
+  /** `strict_check_headers`: these x-envoy-* headers of an internal caller must be well formed, else the request gets 400. */
+  readonly strictCheckHeaders: readonly string[];
+}
 
 /** A per-route / per-vhost / per-weighted-cluster override, keyed by filter name in `typedPerFilterConfig`. */
 export type FilterOverride =
@@ -189,6 +267,8 @@ export interface RouteConfig {
   readonly responseHeaders?: HeaderMutation;
   /** `most_specific_header_mutations_wins`: apply route config, virtual host, then route mutations (default: the reverse). */
   readonly mostSpecificHeaderMutationsWins?: boolean;
+  /** `internal_only_headers` (lower-cased): removed from the requests of callers the listener deems external. */
+  readonly internalOnlyHeaders?: readonly string[];
 }
 
 export interface VirtualHost {
@@ -204,6 +284,12 @@ export interface VirtualHost {
   readonly typedPerFilterConfig: Dict<FilterOverride>;
   readonly requestHeaders?: HeaderMutation;
   readonly responseHeaders?: HeaderMutation;
+  /** `include_request_attempt_count`: upstream requests carry `x-envoy-attempt-count` (1, 2, ...). */
+  readonly attemptCountInRequest?: boolean;
+  /** `include_attempt_count_in_response`: responses carry `x-envoy-attempt-count`, the attempts made. */
+  readonly attemptCountInResponse?: boolean;
+  /** `include_is_timeout_retry_header`: retried requests carry `x-envoy-is-timeout-retry` (true after a per-try timeout). */
+  readonly timeoutRetryHeader?: boolean;
 }
 
 export interface Route {
@@ -313,6 +399,8 @@ export interface RouteAction {
    * 503, as in Envoy; gRPC clients always fail such calls UNAVAILABLE.
    */
   readonly clusterNotFoundStatus?: 404 | 500;
+  /** `priority: HIGH`: the cluster's HIGH circuit-breaker thresholds admit the route's calls; absent = DEFAULT. */
+  readonly priority?: 'high';
 }
 
 /** `retry_on` conditions; HTTP ones and gRPC ones share the set as Envoy does. */
@@ -332,6 +420,8 @@ export interface RetryPolicy {
   readonly backOff: { readonly baseIntervalMs: number; readonly maxIntervalMs: number };
   readonly retriableStatusCodes: readonly number[];
   readonly retriableHeaders: readonly HeaderMatcher[];
+  /** `retriable_request_headers`: when set, only a request matching one of them is retried. */
+  readonly retriableRequestHeaders?: readonly HeaderMatcher[];
   /** `host_selection_retry_max_attempts`, default 1. */
   readonly hostSelectionRetryMaxAttempts: number;
   /** True when `retry_host_predicate` contains previous_hosts (Envoy's way to prefer another host). */
@@ -553,20 +643,13 @@ export interface ClusterExtensions {
   readonly ewmaDecayMs: number;
   /** The mode switch's per-cluster mode (`mode: sidecar`); absent = the app's settings decide. */
   readonly mode?: 'embedded' | 'sidecar';
-  /** Endpoints from the providers SOFARPC servers publish in ZooKeeper (an EDS cluster's source); absent = none. */
-  readonly zookeeper?: ZooKeeperRegistryConfig;
 }
 
 /**
- * `xmesh.zookeeper` on an EDS cluster: its endpoints are the providers of `interface` that SOFARPC
- * servers publish under `<root>/<interface>/providers`, filtered as the stock client filters them.
+ * The SOFARPC registry's own settings (`registry.zookeeper_cluster`): its providers are filtered as
+ * the stock consumer filters them.
  */
 export interface ZooKeeperRegistryConfig {
-  /** ZooKeeper connect string, `host:port[,host:port...]`. */
-  readonly servers: string;
-  /** Default `/sofa-rpc`. */
-  readonly root: string;
-  readonly interface: string;
   /** Only providers of this version (when they publish one); absent = any. */
   readonly version?: string;
   /** Only providers of this group (when they publish one); absent = any. */
@@ -627,13 +710,16 @@ export interface ClusterConfig {
  * plane reading the same registry serves its endpoints); xmesh in embedded mode reads the registry itself.
  */
 export interface ClusterRegistry {
-  readonly kind: 'etcd';
-  /** The service's name in the registry: `eds_cluster_config.service_name`, else the cluster name. */
+  /** etcd (`registry.etcd_cluster`) or the SOFARPC registry in ZooKeeper (`registry.zookeeper_cluster`). */
+  readonly kind: 'etcd' | 'zookeeper';
+  /** The service's name in the registry (ZooKeeper: the interface): `eds_cluster_config.service_name`, else the cluster name. */
   readonly service: string;
   /** The cluster (STATIC or DNS, in the same config) that lists the registry's members. */
   readonly cluster: string;
   /** `host:port` of each member, from that cluster's endpoints. */
   readonly endpoints: readonly string[];
-  /** Key prefix the registry keeps services under; default `/xmesh/services/`. */
+  /** etcd: the key prefix services are kept under (default `/xmesh/services/`); ZooKeeper: the root (default `/sofa-rpc`). */
   readonly prefix: string;
+  /** ZooKeeper only: the provider filters and session timeout. */
+  readonly zookeeper?: ZooKeeperRegistryConfig;
 }

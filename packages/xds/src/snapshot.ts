@@ -5,12 +5,13 @@
  */
 import { createHash } from 'node:crypto';
 import { MeshError, type FieldError } from '@xmesh/core';
-import type { ClusterConfig, ClusterRegistry, ListenerConfig, LoadAssignment, MeshSnapshot, RouteConfig } from './model.js';
+import type { ClusterConfig, ClusterRegistry, ListenerConfig, LoadAssignment, MeshSnapshot, OverloadConfig, RouteConfig } from './model.js';
 import type { SecretConfig } from './tls-model.js';
 import { Issues, Reader, describe, type ClientRules } from './decode/reader.js';
 import { decodeCluster } from './decode/cluster.js';
 import { decodeLoadAssignment } from './decode/endpoints.js';
 import { decodeListener } from './decode/listener.js';
+import { decodeOverload } from './decode/overload.js';
 import { decodeRouteConfig } from './decode/route.js';
 import { decodeSecret } from './decode/tls-context.js';
 import { checkListenerSecretRefs, checkSecretRefs } from './decode/secret-refs.js';
@@ -62,14 +63,31 @@ export interface BuildOptions {
   readonly limits?: Partial<ConfigLimits>;
 }
 
-/** Bootstrap fields outside `static_resources` and `dynamic_resources` that configure Envoy itself, not routing: ignored. */
-const BOOTSTRAP_IGNORED = [
-  'node', 'admin', 'layered_runtime', 'stats_config', 'stats_sinks', 'stats_flush_interval', 'watchdog', 'watchdogs',
-  'overload_manager', 'cluster_manager', 'tracing', 'hds_config', 'flags_path',
-  'enable_dispatcher_stats', 'header_prefix', 'use_tcp_for_dns_lookups', 'bootstrap_extensions',
-  'fatal_actions', 'default_socket_interface', 'inline_headers', 'application_log_config',
-];
-
+/**
+ * Bootstrap fields outside `static_resources` and `dynamic_resources` that configure the Envoy process,
+ * not where requests go, what is sent or whether they are allowed: ignored, with the reason.
+ */
+export const BOOTSTRAP_IGNORED: Readonly<Record<string, string>> = {
+  node: 'the identity an ADS client sends (read for dynamic_resources); it routes nothing',
+  admin: 'the admin endpoint is the sidecar\'s --admin address (and the mesh\'s own admin server)',
+  layered_runtime: 'there is no runtime layer: runtime_key fields take their default_value; only overload.global_downstream_max_connections in a static layer is read (the sidecar\'s connection limit)',
+  stats_config: 'stats are named as xmesh names them',
+  stats_sinks: 'stats are read from the admin endpoint or Prometheus exposition',
+  stats_flush_interval: 'stats are read from the admin endpoint or Prometheus exposition',
+  watchdog: 'process watchdogs concern Envoy\'s event loops',
+  watchdogs: 'process watchdogs concern Envoy\'s event loops',
+  cluster_manager: 'its local_cluster_name feeds zone-aware routing, which is not implemented (zone_aware_lb_config is ignored); the rest are event logs, load reports and socket binding',
+  tracing: 'tracing is the HCM\'s tracing (decoded) and the app\'s tracer',
+  hds_config: 'health discovery: xmesh runs no health checks from a management server',
+  flags_path: 'Envoy process flags',
+  enable_dispatcher_stats: 'event loop stats of Envoy',
+  use_tcp_for_dns_lookups: 'DNS is resolved with the system resolver (node:dns)',
+  bootstrap_extensions: 'extensions of the Envoy process',
+  fatal_actions: 'crash handling of the Envoy process',
+  default_socket_interface: 'the socket implementation of the Envoy process',
+  inline_headers: 'a header-map performance hint of Envoy',
+  application_log_config: 'Envoy\'s own log format',
+};
 interface Collected {
   listeners: { r: Reader }[];
   routes: { r: Reader }[];
@@ -77,6 +95,7 @@ interface Collected {
   assignments: { r: Reader }[];
   ads: AdsBootstrap | undefined;
   secrets: { r: Reader }[];
+  overload?: OverloadConfig;
 }
 
 /**
@@ -182,6 +201,7 @@ function buildFromPlainData(input: unknown, options: BuildOptions): BuildResult 
     clusters: resolvedClusters,
     ignored: issues.ignored,
     ...(secrets.size === 0 ? {} : { secrets: toRecord(secrets) }),
+    ...(found.overload === undefined ? {} : { overload: found.overload }),
   };
   return found.ads === undefined ? { ok: true, snapshot: deepFreeze(snapshot) } : { ok: true, snapshot: deepFreeze(snapshot), ads: found.ads };
 }
@@ -201,7 +221,8 @@ export function invalidConfig(errors: readonly FieldError[]): MeshError {
 
 /**
  * Fills in a registry-backed cluster's registry members: the endpoints (`host:port`) of the STATIC or DNS
- * cluster its `etcd_cluster` names, which must not speak TLS (the registry client is plaintext).
+ * cluster its `etcd_cluster` / `zookeeper_cluster` names, which must not speak TLS (the registry
+ * clients are plaintext).
  */
 function withRegistryMembers(
   cluster: ClusterConfig,
@@ -210,18 +231,19 @@ function withRegistryMembers(
   clusters: ReadonlyMap<string, { config: ClusterConfig }>,
   issues: Issues,
 ): ClusterConfig {
-  const at = `${path}.metadata.filter_metadata.xmesh.registry.etcd_cluster`;
+  const name = registry.kind === 'etcd' ? 'etcd' : 'ZooKeeper';
+  const at = `${path}.metadata.filter_metadata.xmesh.registry.${registry.kind}_cluster`;
   const members = clusters.get(registry.cluster)?.config;
   if (members === undefined) {
-    issues.error(at, `names no cluster ("${registry.cluster}"): list the etcd members in a STATIC or STRICT_DNS cluster`);
+    issues.error(at, `names no cluster ("${registry.cluster}"): list the ${name} members in a STATIC or STRICT_DNS cluster`);
     return cluster;
   }
   if (members.type === 'EDS') {
-    issues.error(at, `names the EDS cluster "${registry.cluster}": list the etcd members in a STATIC or STRICT_DNS cluster`);
+    issues.error(at, `names the EDS cluster "${registry.cluster}": list the ${name} members in a STATIC or STRICT_DNS cluster`);
     return cluster;
   }
   if (members.tls !== undefined || members.transportSocketMatches !== undefined) {
-    issues.error(at, `names the cluster "${registry.cluster}", which has a transport_socket: the etcd client speaks plaintext only, and TLS is never dropped silently`);
+    issues.error(at, `names the cluster "${registry.cluster}", which has a transport_socket: the ${name} client speaks plaintext only, and TLS is never dropped silently`);
     return cluster;
   }
   const endpoints = (members.loadAssignment?.localities ?? []).flatMap((l) => l.endpoints.map((e) => e.id));
@@ -307,7 +329,13 @@ function collectBootstrap(root: Reader, issues: Issues, out: Collected, options:
       if (options.allowAds) out.ads = dynamic.ads;
     }
   }
-  root.ignore(...BOOTSTRAP_IGNORED);
+  // layered_runtime stays ignored (BOOTSTRAP_IGNORED) but for its connection limit.
+  const overload = decodeOverload(root.obj('overload_manager'), root.obj('layered_runtime'));
+  if (overload !== undefined) out.overload = overload;
+  // header_prefix renames every x-envoy-* header the mesh reads and sends; only the default is implemented.
+  const headerPrefix = root.str('header_prefix');
+  if (headerPrefix !== undefined && headerPrefix !== '' && headerPrefix !== 'x-envoy') root.error('header_prefix', `is not supported: the x-envoy-* request and response headers keep their names (got ${JSON.stringify(headerPrefix)})`);
+  root.ignore(...Object.keys(BOOTSTRAP_IGNORED));
   root.finish('bootstrap field');
 }
 

@@ -49,7 +49,7 @@ export class ResourceLimits {
     this.byPriority.high.thresholds = thresholds.high;
   }
 
-  tryAcquireRequest(priority: RoutingPriority = 'default'): boolean {
+  tryAcquireRequest(priority: RoutingPriority | undefined = 'default'): boolean {
     const r = this.byPriority[priority];
     if (r.requests >= r.thresholds.maxRequests) {
       this.stats['upstream_rq_pending_overflow']++;
@@ -59,12 +59,12 @@ export class ResourceLimits {
     return true;
   }
 
-  releaseRequest(priority: RoutingPriority = 'default'): void {
+  releaseRequest(priority: RoutingPriority | undefined = 'default'): void {
     const r = this.byPriority[priority];
     if (r.requests > 0) r.requests--;
   }
 
-  tryAcquirePending(priority: RoutingPriority = 'default'): boolean {
+  tryAcquirePending(priority: RoutingPriority | undefined = 'default'): boolean {
     const r = this.byPriority[priority];
     if (r.pending >= r.thresholds.maxPendingRequests) {
       this.stats['upstream_rq_pending_overflow']++;
@@ -75,12 +75,12 @@ export class ResourceLimits {
     return true;
   }
 
-  releasePending(priority: RoutingPriority = 'default'): void {
+  releasePending(priority: RoutingPriority | undefined = 'default'): void {
     const r = this.byPriority[priority];
     if (r.pending > 0) r.pending--;
   }
 
-  tryAcquireRetry(priority: RoutingPriority = 'default'): boolean {
+  tryAcquireRetry(priority: RoutingPriority | undefined = 'default'): boolean {
     const r = this.byPriority[priority];
     if (r.retries >= r.retryLimit()) {
       this.stats['upstream_rq_retry_overflow']++;
@@ -91,12 +91,12 @@ export class ResourceLimits {
     return true;
   }
 
-  releaseRetry(priority: RoutingPriority = 'default'): void {
+  releaseRetry(priority: RoutingPriority | undefined = 'default'): void {
     const r = this.byPriority[priority];
     if (r.retries > 0) r.retries--;
   }
 
-  tryAcquireConnection(priority: RoutingPriority = 'default'): boolean {
+  tryAcquireConnection(priority: RoutingPriority | undefined = 'default'): boolean {
     const r = this.byPriority[priority];
     if (r.connections >= r.thresholds.maxConnections) {
       this.stats['upstream_cx_overflow']++;
@@ -106,7 +106,7 @@ export class ResourceLimits {
     return true;
   }
 
-  releaseConnection(priority: RoutingPriority = 'default'): void {
+  releaseConnection(priority: RoutingPriority | undefined = 'default'): void {
     const r = this.byPriority[priority];
     if (r.connections > 0) r.connections--;
   }
@@ -139,7 +139,7 @@ export class ResourceLimits {
   }
 
   /** Live counts for one priority (for tests and the admin page). */
-  counts(priority: RoutingPriority = 'default'): { requests: number; pending: number; retries: number; connections: number } {
+  counts(priority: RoutingPriority | undefined = 'default'): { requests: number; pending: number; retries: number; connections: number } {
     const r = this.byPriority[priority];
     return { requests: r.requests, pending: r.pending, retries: r.retries, connections: r.connections };
   }

@@ -1,7 +1,8 @@
 /**
  * The trace headers a routed call sends upstream, as its listener's HttpConnectionManager asks
- * (Envoy's behaviour): a caller's `x-request-id` is kept, and with `generate_request_id` (default
- * true) one is created when absent; `traceparent` becomes a child of the caller's (or a new
+ * (Envoy's behaviour): a caller's `x-request-id` is kept — but for an external caller at the edge
+ * (`use_remote_address`, without `preserve_external_request_id`) — and with `generate_request_id`
+ * (default true) one is created when absent or replaced; `traceparent` becomes a child of the caller's (or a new
  * unsampled trace) only when the HCM has `tracing`, otherwise a caller's passes through untouched.
  * Sidecar-mode calls get none here: the sidecar adds them, as Envoy would.
  *
@@ -23,7 +24,9 @@ export function traceHeadersFor(attempt: PipelineCall, parent: string | undefine
   if (attempt.state.services === undefined || attempt.mode === 'sidecar') return undefined;
   const listener = attempt.decision?.listener;
   const tracing = listener?.tracing ?? false;
-  const createRequestId = (listener?.generateRequestId ?? true) && !requestId;
+  // At the edge (an external caller, use_remote_address) Envoy replaces the caller's id unless preserve_external_request_id.
+  const edge = !attempt.internalCaller && listener?.callerTrust.useRemoteAddress === true && listener.preserveExternalRequestId !== true;
+  const createRequestId = (listener?.generateRequestId ?? true) && (!requestId || edge);
   if (!tracing && !createRequestId) return undefined;
   const out: TraceHeaders = {};
   if (tracing) out.traceparent = childTraceparent(parent);

@@ -26,6 +26,11 @@ export interface AttemptRetry {
    * status that raced it (the attempt was being aborted when its own failure arrived).
    */
   readonly timeoutError: MeshError | undefined;
+  /**
+   * Traffic moved on the call, either way (a request message or body chunk sent, response headers,
+   * a message or body chunk received): the stream idle timeout counts again from now.
+   */
+  streamActive(): void;
   /** The call ended without a transport result (a local failure): stop timers. Idempotent. */
   end(): void;
   /**

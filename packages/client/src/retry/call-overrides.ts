@@ -5,13 +5,19 @@
  * - `maxRetries` / `x-envoy-max-retries`: replaces `num_retries`; with no retry conditions (none on
  *   the route, none given) nothing is retried;
  * - `retryOn` / `x-envoy-retry-on` and `x-envoy-retry-grpc-on`: conditions added to the route's
- *   `retry_on` (a route without a retry policy gets Envoy's default one: 1 retry, 25 ms back-off).
+ *   `retry_on` (a route without a retry policy gets Envoy's default one: 1 retry, 25 ms back-off);
+ * - `x-envoy-upstream-rq-per-try-timeout-ms`: replaces `per_try_timeout` (ignored when not shorter
+ *   than the route timeout);
+ * - `x-envoy-retriable-status-codes` and `x-envoy-retriable-header-names` (names only: present
+ *   matches): added to the policy's `retriable_status_codes` / `retriable_headers`;
+ * - with the router's `respect_expected_rq_timeout`, `x-envoy-expected-rq-timeout-ms` (set by an
+ *   egress proxy) is the route timeout, before `x-envoy-upstream-rq-timeout-ms`.
  * The mesh's own calls (`fetch` init, `unary` options, `grpcClient` call options) carry them as
  * these headers; a caller the mesh trusts (the app in embedded mode) has them honoured.
  */
 import { compileRetryOn } from '@xmesh/filters';
 import type { HeaderMap } from '@xmesh/core';
-import type { RetryOn, RetryPolicy } from '@xmesh/xds';
+import type { HeaderMatcher, RetryOn, RetryPolicy } from '@xmesh/xds';
 import type { RoutePolicy } from './route-policy.js';
 
 export interface CallOverrides {
@@ -21,12 +27,22 @@ export interface CallOverrides {
   readonly maxRetries?: number;
   /** Retry conditions added to the route's `retry_on` for this call (Envoy's names: `5xx`, `connect-failure`, `unavailable`, ...). */
   readonly retryOn?: readonly RetryOn[];
+  /** Replaces the route's `per_try_timeout` for this call, in ms (0: none). */
+  readonly perTryTimeoutMs?: number;
+  /** HTTP statuses added to `retriable_status_codes`. */
+  readonly retriableStatusCodes?: readonly number[];
+  /** Response header names whose presence makes `retriable-headers` retry. */
+  readonly retriableHeaderNames?: readonly string[];
 }
 
 export const TIMEOUT_HEADER = 'x-envoy-upstream-rq-timeout-ms';
 export const MAX_RETRIES_HEADER = 'x-envoy-max-retries';
 export const RETRY_ON_HEADER = 'x-envoy-retry-on';
 export const RETRY_GRPC_ON_HEADER = 'x-envoy-retry-grpc-on';
+export const PER_TRY_TIMEOUT_HEADER = 'x-envoy-upstream-rq-per-try-timeout-ms';
+export const RETRIABLE_STATUS_CODES_HEADER = 'x-envoy-retriable-status-codes';
+export const RETRIABLE_HEADER_NAMES_HEADER = 'x-envoy-retriable-header-names';
+const EXPECTED_TIMEOUT_HEADER = 'x-envoy-expected-rq-timeout-ms';
 
 const RETRY_CONDITIONS: ReadonlySet<string> = new Set<RetryOn>([
   '5xx', 'gateway-error', 'reset', 'reset-before-request', 'connect-failure', 'envoy-ratelimited',
@@ -58,32 +74,63 @@ export function overrideHeaders(overrides: CallOverrides): [string, string][] {
 
 /**
  * The overrides a request's headers ask for, or undefined when it has none. Malformed values are
- * ignored, as Envoy ignores them; unknown retry conditions are skipped.
+ * ignored, as Envoy ignores them; unknown retry conditions are skipped. `respectExpectedTimeout`:
+ * the router's `respect_expected_rq_timeout`.
  */
-export function overridesFromHeaders(headers: HeaderMap): CallOverrides | undefined {
-  const timeout = headers.get(TIMEOUT_HEADER);
+export function overridesFromHeaders(headers: HeaderMap, respectExpectedTimeout = false): CallOverrides | undefined {
+  const expected = respectExpectedTimeout ? headers.get(EXPECTED_TIMEOUT_HEADER) : undefined;
+  const timeout = expected ?? headers.get(TIMEOUT_HEADER);
   const retries = headers.get(MAX_RETRIES_HEADER);
   const retryOn = headers.get(RETRY_ON_HEADER);
   const retryGrpcOn = headers.get(RETRY_GRPC_ON_HEADER);
-  if (timeout === undefined && retries === undefined && retryOn === undefined && retryGrpcOn === undefined) return undefined;
+  const perTry = headers.get(PER_TRY_TIMEOUT_HEADER);
+  const statusCodes = headers.get(RETRIABLE_STATUS_CODES_HEADER);
+  const headerNames = headers.get(RETRIABLE_HEADER_NAMES_HEADER);
+  if (timeout === undefined && retries === undefined && retryOn === undefined && retryGrpcOn === undefined && perTry === undefined && statusCodes === undefined && headerNames === undefined) return undefined;
   const timeoutMs = decimal(timeout);
   const maxRetries = decimal(retries);
+  const perTryTimeoutMs = decimal(perTry);
   const conditions = [...conditionsOf(retryOn), ...conditionsOf(retryGrpcOn)];
+  const retriableStatusCodes = statusCodes === undefined ? [] : statusCodes.split(',').map(decimal).filter((c): c is number => c !== undefined);
+  const retriableHeaderNames = headerNames === undefined ? [] : headerNames.split(',').map((n) => n.trim().toLowerCase()).filter((n) => n !== '');
   return {
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
     ...(maxRetries === undefined ? {} : { maxRetries }),
     ...(conditions.length === 0 ? {} : { retryOn: conditions }),
+    ...(perTryTimeoutMs === undefined ? {} : { perTryTimeoutMs }),
+    ...(retriableStatusCodes.length === 0 ? {} : { retriableStatusCodes }),
+    ...(retriableHeaderNames.length === 0 ? {} : { retriableHeaderNames }),
   };
 }
 
 /** `policy` with `overrides` applied (a new object; the route's compiled policy is untouched). */
 export function withOverrides(policy: RoutePolicy, overrides: CallOverrides): RoutePolicy {
   const action = overrides.timeoutMs === undefined ? policy.action : { ...policy.action, timeoutMs: overrides.timeoutMs };
-  if (overrides.maxRetries === undefined && overrides.retryOn === undefined) return { ...policy, action };
-  const base = policy.retry ?? DEFAULT_RETRY_POLICY;
+  const retries = overrides.maxRetries !== undefined || overrides.retryOn !== undefined;
+  const extras = overrides.perTryTimeoutMs !== undefined || overrides.retriableStatusCodes !== undefined || overrides.retriableHeaderNames !== undefined;
+  const kept = policy.retriableRequest === undefined ? {} : { retriableRequest: policy.retriableRequest };
+  if (!retries && !extras) return { action, retry: policy.retry, retryOn: policy.retryOn, ...kept };
+  // A per-try timeout applies without a retry policy too; the retriable lists only extend one that retries.
+  if (!retries && policy.retry === undefined && overrides.perTryTimeoutMs === undefined) return { action, retry: policy.retry, retryOn: policy.retryOn, ...kept };
+  const base = policy.retry ?? { ...DEFAULT_RETRY_POLICY, numRetries: retries ? DEFAULT_RETRY_POLICY.numRetries : 0 };
   const retryOn = overrides.retryOn === undefined ? base.retryOn : [...new Set([...base.retryOn, ...overrides.retryOn])];
-  const retry: RetryPolicy = { ...base, retryOn, numRetries: overrides.maxRetries ?? base.numRetries };
-  return { action, retry, retryOn: retry.numRetries > 0 && retryOn.length > 0 ? compileRetryOn(retry) : undefined };
+  let perTryTimeoutMs = overrides.perTryTimeoutMs ?? base.perTryTimeoutMs;
+  // Envoy: a per-try timeout not shorter than the route timeout is none.
+  if (perTryTimeoutMs !== undefined && action.timeoutMs > 0 && perTryTimeoutMs >= action.timeoutMs) perTryTimeoutMs = undefined;
+  const retry: RetryPolicy = {
+    ...base,
+    retryOn,
+    numRetries: overrides.maxRetries ?? base.numRetries,
+    perTryTimeoutMs: perTryTimeoutMs === 0 ? undefined : perTryTimeoutMs,
+    retriableStatusCodes: overrides.retriableStatusCodes === undefined ? base.retriableStatusCodes : [...base.retriableStatusCodes, ...overrides.retriableStatusCodes],
+    retriableHeaders: overrides.retriableHeaderNames === undefined ? base.retriableHeaders : [...base.retriableHeaders, ...overrides.retriableHeaderNames.map(presentMatcher)],
+  };
+  return { action, retry, retryOn: retry.numRetries > 0 && retryOn.length > 0 ? compileRetryOn(retry) : undefined, ...kept };
+}
+
+/** A name-only header matcher, as Envoy builds one for each `x-envoy-retriable-header-names` entry. */
+function presentMatcher(name: string): HeaderMatcher {
+  return { name, match: { kind: 'present', present: true }, invertMatch: false, treatMissingHeaderAsEmpty: false };
 }
 
 function decimal(value: string | undefined): number | undefined {

@@ -19,6 +19,8 @@ export interface DownstreamCaller {
   readonly remoteAddress: string | undefined;
   /** The request's X-Forwarded-For header, if any. */
   readonly forwardedFor: string | undefined;
+  /** True when the connection is TLS with a verified client certificate (`forward_client_cert_details` FORWARD_ONLY). */
+  readonly mtls?: boolean;
 }
 
 const compiled = new WeakMap<CallerTrust, BlockList>();

@@ -10,6 +10,9 @@
  * streams the body as it arrives while the chunks are kept; a retry sends the kept chunks, then
  * the rest as it arrives. Nothing is buffered ahead of the upstream, so a body that is still being
  * produced flows as it would without the mesh.
+ *
+ * A streamed body reports each chunk it hands an attempt to its observer (the stream idle timeout
+ * counts request traffic too); bytes, strings and Blobs go out at once and report nothing.
  */
 import type { Blob } from 'node:buffer';
 
@@ -26,17 +29,23 @@ export interface RequestBody {
   close(error: Error): void;
 }
 
-/** A body sent unchanged on each attempt: none, bytes, a string, a Blob; or a stream sent once. */
+/** Told of each chunk of a streamed body as it goes upstream. */
+export interface BodyObserver {
+  bodyChunkSent(): void;
+}
+
+/** A body sent unchanged on each attempt: none, bytes, a string, a Blob; or a stream sent once (`sent` wraps it). */
 class FixedBody implements RequestBody {
   readonly sourceError = undefined;
 
   constructor(
     private readonly body: unknown,
     readonly replayable: boolean,
+    private readonly sent: unknown = body,
   ) {}
 
   forAttempt(): unknown {
-    return this.body;
+    return this.sent;
   }
 
   release(): void {}
@@ -53,14 +62,23 @@ const NO_BODY: RequestBody = new FixedBody(null, true);
  * The request body of one call. `limit` is the most kept for retries; `retries` is false when the
  * route cannot retry, and then nothing is kept (the body passes through untouched).
  */
-export function requestBodyOf(body: unknown, retries: boolean, limit: number): RequestBody {
+export function requestBodyOf(body: unknown, retries: boolean, limit: number, observer?: BodyObserver): RequestBody {
   if (body === null || body === undefined) return NO_BODY;
   if (typeof body === 'string') return new FixedBody(body, retries && Buffer.byteLength(body) <= limit);
   if (body instanceof Uint8Array) return new FixedBody(body, retries && body.byteLength <= limit);
   if (isBlob(body)) return new FixedBody(body, retries && body.size <= limit);
-  if (retries && isAsyncIterable(body)) return new TeeBody(body, limit);
-  // A stream without retries, or a shape undici reads once: sent as is, never again.
+  if (retries && isAsyncIterable(body)) return new TeeBody(body, limit, observer);
+  // A stream without retries, or a shape undici reads once: sent as is (observed), never again.
+  if (observer !== undefined && isAsyncIterable(body)) return new FixedBody(body, false, observed(body, observer));
   return new FixedBody(body, false);
+}
+
+/** `body`'s chunks, each reported to `observer` as it is handed on. */
+async function* observed(body: AsyncIterable<unknown>, observer: BodyObserver): AsyncGenerator<unknown> {
+  for await (const chunk of body) {
+    observer.bodyChunkSent();
+    yield chunk;
+  }
 }
 
 /** One chunk of the caller's body as bytes. */
@@ -91,6 +109,7 @@ class TeeBody implements RequestBody {
   constructor(
     private readonly body: AsyncIterable<unknown>,
     private readonly limit: number,
+    private readonly observer: BodyObserver | undefined,
   ) {
     this.source = body[Symbol.asyncIterator]();
   }
@@ -125,6 +144,7 @@ class TeeBody implements RequestBody {
       if (this.ended || this.closed) return;
       const chunk = await this.pull();
       if (chunk === null) return;
+      this.observer?.bodyChunkSent();
       // Kept: the loop sends it from `kept`. Past the limit: this attempt is the last; send it on.
       if (this.kept === undefined) yield chunk;
     }

@@ -6,7 +6,7 @@
  */
 
 export interface RetryAdmission {
-  /** Takes a retry slot, or refuses (counted as `upstream_rq_retry_overflow` by the caller). */
-  tryAcquireRetry(): boolean;
-  releaseRetry(): void;
+  /** Takes a retry slot of the route's priority (`high`, else DEFAULT), or refuses (counted as `upstream_rq_retry_overflow` by the caller). */
+  tryAcquireRetry(priority?: 'high'): boolean;
+  releaseRetry(priority?: 'high'): void;
 }

@@ -8,6 +8,7 @@ import type { PipelineCall } from '../pipeline-call.js';
 import { RetryController } from './retry-controller.js';
 import { overridesFromHeaders, withOverrides } from './call-overrides.js';
 import { isInternalCaller } from './caller-trust.js';
+import { headersToRemove, routerConfigOf, strictHeaderError } from './router-headers.js';
 
 export const retryLayer: Layer = (next) => (call) => {
   const services = call.state.services;
@@ -21,7 +22,20 @@ export const retryLayer: Layer = (next) => (call) => {
   // headers when the caller is trusted: the app itself (embedded mode), or a proxied caller that the
   // listener's HttpConnectionManager deems internal.
   const trusted = call.caller === undefined ? services.trustsCallerHeaders : isInternalCaller(call.caller, decision.listener?.callerTrust);
-  const overrides = call.overrides ?? (trusted ? overridesFromHeaders(call.request.headers) : undefined);
-  const policy = overrides === undefined ? routePolicy : withOverrides(routePolicy, overrides);
-  new RetryController(call, next as (call: PipelineCall) => void, policy, services).start();
+  const router = routerConfigOf(decision);
+  const headers = call.request.headers;
+  if (trusted) {
+    const invalid = strictHeaderError(headers, router);
+    if (invalid !== undefined) {
+      call.fail(invalid);
+      return;
+    }
+  }
+  const overrides = call.overrides ?? (trusted ? overridesFromHeaders(headers, router?.respectExpectedRqTimeout === true) : undefined);
+  let policy = overrides === undefined ? routePolicy : withOverrides(routePolicy, overrides);
+  // retriable_request_headers: a request none of them matches is not retried, whatever asked for retries (Envoy's RetryStateImpl).
+  if (policy.retriableRequest !== undefined && policy.retryOn !== undefined && !policy.retriableRequest(call.request)) policy = { action: policy.action, retry: policy.retry, retryOn: undefined };
+  call.internalCaller = trusted;
+  const remove = headersToRemove(headers, trusted, decision, call.caller?.mtls === true);
+  new RetryController(call, next as (call: PipelineCall) => void, policy, services, remove, router).start();
 };

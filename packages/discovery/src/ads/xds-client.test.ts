@@ -95,13 +95,13 @@ describe('XdsClient (state of the world) against a scripted server', () => {
     assert.deepEqual(ports(first, 'a'), [1001]);
     assert.deepEqual(ports(first, 'b'), [1002]);
 
-    // A STATIC cluster without load_assignment is invalid: NACKed; "a" in the same response is valid, so the
-    // type's version moves on (gRFC A46, as grpc-js-xds), and "b" keeps its last good version.
-    server.respond(C, 'v2', 'n-6', [edsCluster('a'), { '@type': C, name: 'b', type: 'STATIC' }]);
+    // A LOGICAL_DNS cluster without load_assignment is invalid (Envoy refuses it too): NACKed; "a" in the same
+    // response is valid, so the type's version moves on (gRFC A46, as grpc-js-xds), and "b" keeps its last good version.
+    server.respond(C, 'v2', 'n-6', [edsCluster('a'), { '@type': C, name: 'b', type: 'LOGICAL_DNS' }]);
     const nack = await server.nextRequest();
     assert.deepEqual(pick(nack), [C, 'v2', 'n-6', ['a', 'b']]);
     assert.equal(nack.error_detail?.code, 3);
-    assert.match(nack.error_detail?.message ?? '', /Cluster "b"\.load_assignment: is required for a STATIC cluster/);
+    assert.match(nack.error_detail?.message ?? '', /Cluster "b"\.load_assignment: is required for a LOGICAL_DNS cluster/);
     assert.equal(nacks.length, 1);
     assert.equal(c.snapshot, first, 'nothing routed differently: the last good snapshot stays in force');
     assert.ok(await server.quiet(), 'nothing else is requested after a NACK');

@@ -1,7 +1,8 @@
 import { isIP } from 'node:net';
 import { ErrorCode, MeshError, endpointId, systemClock, type Clock, type Endpoint, type TimerHandle } from '@xmesh/core';
 import type { ClusterConfig } from '@xmesh/xds';
-import type { DnsLookupFamily, EndpointSource, SourceOptions } from '../endpoint-source.js';
+import type { DnsLookupFamily, SourceOptions } from '../endpoint-source.js';
+import { ChangingSource } from '../changing-source.js';
 import { flattenLoadAssignment, sameIds, uniqueById } from '../flatten.js';
 import { lookupHost } from './lookup.js';
 
@@ -11,8 +12,6 @@ import { lookupHost } from './lookup.js';
  */
 export type DnsMode = 'strict' | 'logical';
 
-const EMPTY: readonly Endpoint[] = Object.freeze([]);
-
 /**
  * Resolves the cluster's hosts now and again `dnsRefreshRateMs` after each round ends, with one
  * unref'd timer at a time. Resolved endpoints keep the configured port, weight, priority,
@@ -20,25 +19,23 @@ const EMPTY: readonly Endpoint[] = Object.freeze([]);
  * A host whose lookup fails (or answers nothing) keeps its last good addresses and the failure
  * goes to `onError` as XMESH_DNS_FAILED. `respect_dns_ttl` is not honoured (lookups carry no TTL).
  */
-export class DnsSource implements EndpointSource {
-  endpoints: readonly Endpoint[] = EMPTY;
+export class DnsSource extends ChangingSource {
   readonly ready: Promise<void>;
 
   private readonly targets: readonly Endpoint[];
   /** Last good addresses per target, same index. */
   private readonly lastGood: (readonly string[] | undefined)[];
-  private readonly listeners: ((endpoints: readonly Endpoint[]) => void)[] = [];
   private readonly clock: Clock;
   private readonly resolve: (host: string, family: DnsLookupFamily) => Promise<string[]>;
   private readonly onError: ((error: MeshError) => void) | undefined;
   private timer: TimerHandle | undefined;
-  private closed = false;
 
   constructor(
     private readonly cluster: ClusterConfig,
     private readonly mode: DnsMode,
     options: SourceOptions = {},
   ) {
+    super();
     const configured = flattenLoadAssignment(cluster.loadAssignment);
     this.targets = mode === 'logical' ? configured.slice(0, 1) : configured;
     this.lastGood = this.targets.map(() => undefined);
@@ -48,14 +45,7 @@ export class DnsSource implements EndpointSource {
     this.ready = this.refresh();
   }
 
-  onChange(listener: (endpoints: readonly Endpoint[]) => void): void {
-    if (!this.closed) this.listeners.push(listener);
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.listeners.length = 0;
+  protected stop(): void {
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
   }
@@ -64,7 +54,7 @@ export class DnsSource implements EndpointSource {
     this.timer = undefined;
     await Promise.all(this.targets.map((target, index) => this.resolveTarget(target, index)));
     if (this.closed) return;
-    this.publish();
+    this.publishResolved();
     if (this.targets.length > 0) {
       this.timer = this.clock.setTimeout(() => void this.refresh(), this.cluster.dnsRefreshRateMs);
       this.timer.unref?.();
@@ -97,7 +87,7 @@ export class DnsSource implements EndpointSource {
     }
   }
 
-  private publish(): void {
+  private publishResolved(): void {
     const resolved: Endpoint[] = [];
     this.targets.forEach((target, index) => {
       for (const address of this.lastGood[index] ?? []) {
@@ -106,8 +96,6 @@ export class DnsSource implements EndpointSource {
       }
     });
     const next = uniqueById(resolved);
-    if (sameIds(this.endpoints, next)) return;
-    this.endpoints = next;
-    for (const listener of this.listeners) listener(next);
+    if (!sameIds(this.endpoints, next)) this.publish(next);
   }
 }

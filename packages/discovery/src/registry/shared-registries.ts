@@ -24,7 +24,8 @@ export class SharedRegistries implements RegistryConnector {
 
   acquire(config: ClusterRegistry): RegistryLease {
     if (this.closed) throw new Error('registry clients are closed');
-    const key = `${config.kind}|${config.prefix}|${[...config.endpoints].sort().join(',')}`;
+    // One client per registry and its own settings (a ZooKeeper registry's provider filters and session timeout).
+    const key = `${config.kind}|${config.prefix}|${[...config.endpoints].sort().join(',')}|${JSON.stringify(config.zookeeper ?? null)}`;
     let entry = this.open.get(key);
     if (entry === undefined) this.open.set(key, (entry = { registry: this.connect(config), users: 0 }));
     entry.users += 1;

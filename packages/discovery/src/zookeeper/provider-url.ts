@@ -6,9 +6,13 @@
  * match, `category` (if any) be `providers`, `enabled` (if any) be `true`, and a consumer's
  * version / group must equal the provider's when both name one (`default.version` and
  * `default.group` count too). A weight of 0 serves nothing (xmesh drops it: Envoy weights are ≥ 1).
+ * Each serving entry is a registry instance: its labels (`version`, `group`, `serialization`) become
+ * the endpoint's `envoy.lb` metadata, as every registry's labels do.
  */
-import { endpointId, type Endpoint } from '@xmesh/core';
+import { endpointId } from '@xmesh/core';
+import type { RegistryInstance } from '../registry/registry.js';
 
+/** The consumer's side of the stock client's filter: the interface, and the version / group it asks for. */
 export interface ProviderFilter {
   readonly interface: string;
   readonly version?: string;
@@ -17,10 +21,9 @@ export interface ProviderFilter {
 
 /** SOFA's default provider weight. */
 const DEFAULT_WEIGHT = 100;
-const NO_LOCALITY = Object.freeze({ region: '', zone: '', subZone: '' });
 
-/** The endpoint a child node names, or undefined when it does not serve `filter` (or is not a Bolt provider URL). */
-export function providerEndpoint(child: string, filter: ProviderFilter): Endpoint | undefined {
+/** The instance a child node names, or undefined when it does not serve `filter` (or is not a Bolt provider URL). */
+export function providerInstance(child: string, filter: ProviderFilter): RegistryInstance | undefined {
   let url: URL;
   try {
     url = new URL(decodeURIComponent(child));
@@ -45,25 +48,28 @@ export function providerEndpoint(child: string, filter: ProviderFilter): Endpoin
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const port = Number(url.port || '12200');
   if (host === '' || !(port > 0 && port < 65536)) return undefined;
+  const serialization = params.get('serialization');
+  const metadata: Record<string, string> = {};
+  if (version !== null) metadata['version'] = version;
+  if (group !== null) metadata['group'] = group;
+  if (serialization !== null) metadata['serialization'] = serialization;
   return Object.freeze({
     id: endpointId(host, port),
-    host,
+    address: host,
     port,
     weight: Math.min(Math.round(weight), 0xffffffff) || 1,
-    healthStatus: 'HEALTHY',
-    priority: 0,
-    locality: NO_LOCALITY,
-    localityWeight: undefined,
-    metadata: Object.freeze({ sofa: Object.freeze({ version: version ?? '', group: group ?? '', serialization: params.get('serialization') ?? '' }) }),
+    zone: '',
+    healthy: true,
+    metadata: Object.freeze(metadata),
   });
 }
 
-/** The endpoints of a provider list: one per address (the first entry of an address wins), in id order. */
-export function providerEndpoints(children: readonly string[], filter: ProviderFilter): readonly Endpoint[] {
-  const byId = new Map<string, Endpoint>();
+/** The instances of a provider list: one per address (the first entry of an address wins), in id order. */
+export function providerInstances(children: readonly string[], filter: ProviderFilter): readonly RegistryInstance[] {
+  const byId = new Map<string, RegistryInstance>();
   for (const child of children) {
-    const endpoint = providerEndpoint(child, filter);
-    if (endpoint !== undefined && !byId.has(endpoint.id)) byId.set(endpoint.id, endpoint);
+    const instance = providerInstance(child, filter);
+    if (instance !== undefined && !byId.has(instance.id)) byId.set(instance.id, instance);
   }
   return Object.freeze([...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
 }

@@ -12,13 +12,14 @@
  *       mode: sidecar               # the mode switch: this cluster's calls go to the sidecar (or `embedded`)
  *       fail_fast: { error_threshold_percentage: 50, volume_threshold: 20, rolling_window: 10s,
  *                    rolling_buckets: 10, reset_timeout: 5s }
- *       registry: { etcd_cluster: etcd, prefix: /xmesh/services/ }   # EDS clusters: endpoints from etcd
- *       zookeeper:                  # EDS clusters only: endpoints are the SOFARPC providers in ZooKeeper
- *         servers: 127.0.0.1:2181
- *         interface: com.example.HelloService
- *         version: "1.0"            # optional filters, as the stock client applies them
+ *       registry:                   # EDS clusters: endpoints from a service registry, the service being
+ *         etcd_cluster: etcd        # eds_cluster_config.service_name, else the cluster name; the registry's
+ *         prefix: /xmesh/services/  # members are the endpoints of the STATIC / STRICT_DNS cluster named
+ *       registry:                   # or the SOFARPC registry in ZooKeeper (the service is the interface)
+ *         zookeeper_cluster: zk
+ *         prefix: /sofa-rpc         # the registry's root (default)
+ *         version: "1.0"            # optional provider filters, as the stock consumer applies them
  *         group: SOFA
- *         root: /sofa-rpc           # default
  *         session_timeout: 30s      # default
  * ```
  */
@@ -41,11 +42,20 @@ export const DEFAULT_FAIL_FAST: FailFastConfig = {
 };
 
 export const DEFAULT_REGISTRY_PREFIX = '/xmesh/services/';
+/** The root `sofa-rpc-node` publishes providers under. */
+export const DEFAULT_ZOOKEEPER_ROOT = '/sofa-rpc';
+const DEFAULT_ZOOKEEPER_SESSION_TIMEOUT_MS = 30_000;
 
-/** `registry`: the cluster's endpoints come from etcd, whose members `etcdCluster` lists (resolved by the snapshot). */
+/**
+ * `registry`: the cluster's endpoints come from a service registry — etcd or ZooKeeper — whose members
+ * the cluster `cluster` lists (resolved by the snapshot).
+ */
 export interface RegistryMarker {
-  readonly etcdCluster: string;
+  readonly kind: 'etcd' | 'zookeeper';
+  readonly cluster: string;
+  /** etcd: the key prefix; ZooKeeper: the registry's root. */
   readonly prefix: string;
+  readonly zookeeper?: ZooKeeperRegistryConfig;
 }
 
 export interface DecodedExtensions {
@@ -63,13 +73,15 @@ export function decodeClusterExtensions(r: Reader | undefined): DecodedExtension
   const transportName = r.has('transport') ? r.enumOf('transport', ['grpc-js', 'lean'] as const, 'grpc-js') : undefined;
   const mode = r.has('mode') ? r.enumOf('mode', ['embedded', 'sidecar'] as const, 'embedded') : undefined;
   const registry = decodeRegistry(r.obj('registry'));
-  const zookeeper = decodeZooKeeper(r.obj('zookeeper'));
+  if (r.has('zookeeper')) {
+    r.get('zookeeper');
+    r.error('zookeeper', 'was replaced by registry: { zookeeper_cluster: <a STATIC cluster listing the ZooKeeper servers>, prefix, version, group, session_timeout } (the service is eds_cluster_config.service_name, else the cluster name)');
+  }
   const extensions: ClusterExtensions = {
     transport: transportName,
     failFast: decodeFailFast(r.obj('fail_fast')),
     ewmaDecayMs: r.positiveDuration('ewma_decay') ?? DEFAULT_EXTENSIONS.ewmaDecayMs,
     ...(mode === undefined ? {} : { mode }),
-    ...(zookeeper === undefined ? {} : { zookeeper }),
   };
 
   r.finish('xmesh setting');
@@ -78,31 +90,32 @@ export function decodeClusterExtensions(r: Reader | undefined): DecodedExtension
 
 function decodeRegistry(r: Reader | undefined): RegistryMarker | undefined {
   if (!r) return undefined;
-  const etcdCluster = r.requiredStr('etcd_cluster');
-  const prefix = r.str('prefix') ?? DEFAULT_REGISTRY_PREFIX;
-  if (!prefix.startsWith('/') || !prefix.endsWith('/')) r.error('prefix', `must start and end with "/", got ${describe(prefix)}`);
+  const kind = r.has('zookeeper_cluster') ? 'zookeeper' : 'etcd';
+  if (r.has('zookeeper_cluster') === r.has('etcd_cluster')) r.error(r.has('etcd_cluster') ? 'zookeeper_cluster' : 'etcd_cluster', 'one of etcd_cluster, zookeeper_cluster is required (the cluster listing the registry\'s members)');
+  const cluster = kind === 'etcd' ? r.requiredStr('etcd_cluster') : r.requiredStr('zookeeper_cluster');
+  r.get('etcd_cluster');
+  r.get('zookeeper_cluster');
+  let prefix = r.str('prefix') ?? (kind === 'etcd' ? DEFAULT_REGISTRY_PREFIX : DEFAULT_ZOOKEEPER_ROOT);
+  if (kind === 'etcd') {
+    if (!prefix.startsWith('/') || !prefix.endsWith('/')) r.error('prefix', `must start and end with "/", got ${describe(prefix)}`);
+  } else {
+    if (!prefix.startsWith('/')) r.error('prefix', `must start with "/" (the registry's root), got ${describe(prefix)}`);
+    if (prefix.length > 1 && prefix.endsWith('/')) prefix = prefix.slice(0, -1);
+  }
+  let zookeeper: ZooKeeperRegistryConfig | undefined;
+  if (kind === 'zookeeper') {
+    const version = r.str('version');
+    const group = r.str('group');
+    zookeeper = {
+      ...(version === undefined ? {} : { version }),
+      ...(group === undefined ? {} : { group }),
+      sessionTimeoutMs: r.positiveDuration('session_timeout') ?? DEFAULT_ZOOKEEPER_SESSION_TIMEOUT_MS,
+    };
+  } else {
+    for (const key of ['version', 'group', 'session_timeout']) if (r.has(key)) r.error(key, 'is a ZooKeeper (SOFARPC) registry setting: use it with zookeeper_cluster');
+  }
   r.finish('registry setting');
-  return { etcdCluster, prefix };
-}
-
-function decodeZooKeeper(r: Reader | undefined): ZooKeeperRegistryConfig | undefined {
-  if (!r) return undefined;
-  const servers = r.requiredStr('servers');
-  const iface = r.requiredStr('interface');
-  const root = r.str('root') ?? '/sofa-rpc';
-  if (!root.startsWith('/')) r.error('root', `must start with "/", got ${describe(root)}`);
-  const version = r.str('version');
-  const group = r.str('group');
-  const config: ZooKeeperRegistryConfig = {
-    servers,
-    root: root.length > 1 && root.endsWith('/') ? root.slice(0, -1) : root,
-    interface: iface,
-    ...(version === undefined ? {} : { version }),
-    ...(group === undefined ? {} : { group }),
-    sessionTimeoutMs: r.positiveDuration('session_timeout') ?? 30_000,
-  };
-  r.finish('zookeeper setting');
-  return config;
+  return { kind, cluster, prefix, ...(zookeeper === undefined ? {} : { zookeeper }) };
 }
 
 function decodeFailFast(r: Reader | undefined): FailFastConfig | undefined {

@@ -60,4 +60,24 @@ describe('registry-backed clusters (metadata.filter_metadata.xmesh.registry)', (
     const slashed = { ...greeter({ registry: { etcd_cluster: 'etcd' } }), eds_cluster_config: { service_name: 'a/b' } };
     assert.match(errorsOf([etcd(), slashed])[0]!, /must be non-empty without "\/"/);
   });
+
+  it('one marker for the SOFARPC registry in ZooKeeper: zookeeper_cluster, its root as prefix, the provider filters', () => {
+    const zk = { ...etcd(), name: 'zk' };
+    const built = buildSnapshot([zk, greeter({ registry: { zookeeper_cluster: 'zk', version: '1.0', group: 'SOFA' } })]);
+    assert.ok(built.ok, JSON.stringify(!built.ok && built.errors));
+    assert.deepEqual(built.snapshot.clusters['greeter']!.registry, {
+      kind: 'zookeeper', service: 'greeter-v1', cluster: 'zk', endpoints: ['127.0.0.1:2379', '127.0.0.1:2381'], prefix: '/sofa-rpc',
+      zookeeper: { version: '1.0', group: 'SOFA', sessionTimeoutMs: 30_000 },
+    });
+    const rooted = buildSnapshot([zk, greeter({ registry: { zookeeper_cluster: 'zk', prefix: '/rpc/', session_timeout: '10s' } })]);
+    assert.ok(rooted.ok);
+    assert.deepEqual([rooted.snapshot.clusters['greeter']!.registry!.prefix, rooted.snapshot.clusters['greeter']!.registry!.zookeeper], ['/rpc', { sessionTimeoutMs: 10_000 }]);
+    const at = '[1].metadata.filter_metadata.xmesh';
+    assert.deepEqual(errorsOf([zk, greeter({ registry: { zookeeper_cluster: 'nope' } })]), [`${at}.registry.zookeeper_cluster: names no cluster ("nope"): list the ZooKeeper members in a STATIC or STRICT_DNS cluster`]);
+    assert.match(errorsOf([zk, greeter({ registry: { zookeeper_cluster: 'zk', etcd_cluster: 'zk' } })])[0]!, /one of etcd_cluster, zookeeper_cluster/);
+    assert.match(errorsOf([zk, greeter({ registry: { etcd_cluster: 'zk', version: '1.0' } })])[0]!, /registry\.version: is a ZooKeeper \(SOFARPC\) registry setting/);
+    assert.match(errorsOf([zk, greeter({ registry: { zookeeper_cluster: 'zk', prefix: 'rpc' } })])[0]!, /registry\.prefix: must start with "\/"/);
+    // The shape before one marker served both registries points to the new one.
+    assert.match(errorsOf([zk, greeter({ zookeeper: { servers: '127.0.0.1:2181', interface: 'I' } })])[0]!, new RegExp(`${at.replace(/[[\].]/g, '\\$&')}\\.zookeeper: was replaced by registry: \\{ zookeeper_cluster`));
+  });
 });

@@ -343,21 +343,3 @@ describe('decodeCluster input shapes', () => {
     assert.equal(cluster.loadAssignment?.localities[0]?.endpoints[0]?.healthStatus, 'DEGRADED');
   });
 });
-
-it('xmesh.zookeeper on an EDS cluster: the registry settings with defaults; on a STATIC cluster or without servers, errors', () => {
-  const eds = { name: 'hello', type: 'EDS', eds_cluster_config: { eds_config: { ads: {} } } };
-  const { cluster } = decodeOk({
-    ...eds,
-    metadata: { filter_metadata: { xmesh: { zookeeper: { servers: '127.0.0.1:2181', interface: 'com.example.HelloService', version: '1.0' } } } },
-  });
-  assert.deepEqual(cluster.xmesh.zookeeper, { servers: '127.0.0.1:2181', root: '/sofa-rpc', interface: 'com.example.HelloService', version: '1.0', sessionTimeoutMs: 30_000 });
-  const onStatic = decode({
-    name: 'hello', type: 'STATIC', load_assignment: staticAssignment,
-    metadata: { filter_metadata: { xmesh: { zookeeper: { servers: '127.0.0.1:2181', interface: 'I' } } } },
-  });
-  assert.ok(onStatic.issues.errors.some((e) => e.path === 'clusters[0].metadata.filter_metadata.xmesh.zookeeper' && /EDS/.test(e.message)), JSON.stringify(onStatic.issues.errors));
-  const noServers = decode({ ...eds, metadata: { filter_metadata: { xmesh: { zookeeper: { interface: 'I', root: 'sofa' } } } } });
-  const paths = noServers.issues.errors.map((e) => e.path);
-  assert.ok(paths.includes('clusters[0].metadata.filter_metadata.xmesh.zookeeper.servers'), paths.join(', '));
-  assert.ok(paths.includes('clusters[0].metadata.filter_metadata.xmesh.zookeeper.root'), paths.join(', '));
-});

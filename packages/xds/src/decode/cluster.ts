@@ -36,7 +36,7 @@ export function decodeCluster(r: Reader): ClusterConfig {
   const type = declaredType ?? FALLBACK_TYPE;
   const xmeshReader = decodeMetadata(r.obj('metadata'));
   const { extensions, peakEwma, registry } = decodeClusterExtensions(xmeshReader);
-  const edsServiceName = decodeEdsConfig(r, declaredType, registry !== undefined || extensions.zookeeper !== undefined);
+  const edsServiceName = decodeEdsConfig(r, declaredType, registry !== undefined);
   const lb = decodeLbSettings(r);
   const connectTimeoutMs = r.positiveDuration('connect_timeout') ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const dnsRefreshRateMs = decodeDnsRefreshRate(r);
@@ -59,9 +59,6 @@ export function decodeCluster(r: Reader): ClusterConfig {
       `PEAK_EWMA needs Envoy lb_policy ROUND_ROBIN or LEAST_REQUEST (what Envoy itself then uses), got ${lb.envoyLbPolicy}`,
     );
   }
-  if (extensions.zookeeper !== undefined && declaredType !== undefined && declaredType !== 'EDS') {
-    xmeshReader!.error('zookeeper', `needs an EDS cluster (its endpoints come from ZooKeeper), got type ${declaredType}`);
-  }
   const loadAssignment = decodeInlineAssignment(r, declaredType);
   const tls = decodeTransportSocket(r.obj('transport_socket'), 'upstream');
   const transportSocketMatches = decodeTransportSocketMatches(r);
@@ -69,6 +66,7 @@ export function decodeCluster(r: Reader): ClusterConfig {
 
   rejectUnsupported(r, UNSUPPORTED_FIELDS);
   checkLrsServer(r);
+  refuseDnsResolvers(r);
   ignoreListed(r, Messages.CLUSTER);
   r.finish();
 
@@ -93,7 +91,7 @@ export function decodeCluster(r: Reader): ClusterConfig {
     ...(tls === undefined ? {} : { tls }),
     ...(transportSocketMatches.length === 0 ? {} : { transportSocketMatches }),
     // The members are filled in by the snapshot, from the cluster `etcd_cluster` names.
-    ...(registry === undefined ? {} : { registry: { kind: 'etcd', service, cluster: registry.etcdCluster, endpoints: [], prefix: registry.prefix } }),
+    ...(registry === undefined ? {} : { registry: { ...registry, service, endpoints: [] } }),
   };
 }
 
@@ -158,6 +156,7 @@ function decodeCommonLbConfig(r: Reader | undefined): Pick<ClusterConfig, 'healt
   oneOf(r, ['zone_aware_lb_config', 'locality_weighted_lb_config']);
   const localityWeighted = r.obj('locality_weighted_lb_config');
   localityWeighted?.finish();
+  refuseHashingChanges(r.raw['consistent_hashing_lb_config'] ?? r.raw['consistentHashingLbConfig'], r);
   ignoreListed(r, Messages.COMMON_LB);
   r.finish();
   return { healthyPanicThreshold, localityWeightedLb: localityWeighted !== undefined };
@@ -179,12 +178,16 @@ function decodeMetadata(r: Reader | undefined): Reader | undefined {
   return xmesh;
 }
 
-/** Envoy ignores `load_assignment` on EDS clusters; xmesh rejects it so endpoints never silently vanish. */
+/**
+ * Envoy ignores `load_assignment` on EDS clusters; xmesh rejects it so endpoints never silently vanish.
+ * Without one, a STATIC or STRICT_DNS cluster has no endpoints (Envoy accepts it: calls to it get "no
+ * healthy upstream"); a LOGICAL_DNS cluster needs exactly one endpoint (Envoy refuses it otherwise).
+ */
 function decodeInlineAssignment(r: Reader, type: DiscoveryType | undefined): ClusterConfig['loadAssignment'] {
   const la = r.obj('load_assignment');
   if (!la) {
     // Only a cluster whose type was read can need one: an invalid type is the only error reported.
-    if (type !== undefined && type !== 'EDS') r.error('load_assignment', `is required for a ${type} cluster`);
+    if (type === 'LOGICAL_DNS') r.error('load_assignment', 'is required for a LOGICAL_DNS cluster (one locality with one endpoint)');
     return undefined;
   }
   if (type === 'EDS') {
@@ -192,4 +195,35 @@ function decodeInlineAssignment(r: Reader, type: DiscoveryType | undefined): Clu
     return undefined;
   }
   return decodeLoadAssignment(la, { clusterType: type ?? 'unknown' });
+}
+
+/**
+ * `consistent_hashing_lb_config` is ignored only at its defaults: `use_hostname_for_hashing` and
+ * `hash_balance_factor` would move keys to other hosts (where requests go), and are refused.
+ */
+function refuseHashingChanges(raw: unknown, r: Reader): void {
+  if (typeof raw !== 'object' || raw === null) return;
+  const c = raw as Record<string, unknown>;
+  const at = `${r.at('consistent_hashing_lb_config')}`;
+  if ((c['use_hostname_for_hashing'] ?? c['useHostnameForHashing']) === true) r.issues.error(`${at}.use_hostname_for_hashing`, 'is not supported: keys are hashed onto endpoint addresses');
+  const factor = c['hash_balance_factor'] ?? c['hashBalanceFactor'];
+  if (factor !== undefined && factor !== null && factor !== 0) r.issues.error(`${at}.hash_balance_factor`, 'is not supported: bounded-load consistent hashing is not implemented');
+}
+
+/**
+ * DNS resolver settings are ignored (node:dns resolves) unless they name the servers to ask, which
+ * could answer differently: `dns_resolution_config.resolvers` and a `typed_dns_resolver_config`
+ * listing `resolvers` are refused.
+ */
+function refuseDnsResolvers(r: Reader): void {
+  const listsResolvers = (raw: unknown): boolean => {
+    if (typeof raw !== 'object' || raw === null) return false;
+    const resolvers = (raw as Record<string, unknown>)['resolvers'];
+    return Array.isArray(resolvers) && resolvers.length > 0;
+  };
+  const legacy = r.raw['dns_resolution_config'] ?? r.raw['dnsResolutionConfig'];
+  if (listsResolvers(legacy)) r.issues.error(`${r.at('dns_resolution_config')}.resolvers`, 'is not supported: hosts are resolved by the system resolver (node:dns)');
+  const typed = (r.raw['typed_dns_resolver_config'] ?? r.raw['typedDnsResolverConfig']) as Record<string, unknown> | undefined;
+  const typedConfig = typeof typed === 'object' && typed !== null ? (typed['typed_config'] ?? typed['typedConfig']) : undefined;
+  if (listsResolvers(typedConfig)) r.issues.error(`${r.at('typed_dns_resolver_config')}.typed_config.resolvers`, 'is not supported: hosts are resolved by the system resolver (node:dns)');
 }

@@ -4,12 +4,11 @@
  */
 import type { FaultAbort, FaultConfig, FaultDelay, Fraction } from '../model.js';
 import { headerMatchersField } from './matchers.js';
-import { ignoreAll, oneOf } from './fields.js';
+import { ignoreAll, oneOf, rejectUnsupported } from './fields.js';
 import type { Reader } from './reader.js';
 
 /** HTTPFault fields xmesh reads but does not act on, with the reason. */
 export const FAULT_IGNORED: Readonly<Record<string, string>> = {
-  response_rate_limit: 'response body bandwidth limiting is not implemented',
   delay_percent_runtime: 'no runtime: the configured percentage applies',
   abort_percent_runtime: 'no runtime: the configured percentage applies',
   delay_duration_runtime: 'no runtime: the configured delay applies',
@@ -32,6 +31,7 @@ export function decodeFault(r: Reader): FaultConfig {
   const headers = headerMatchersField(r, 'headers');
   const downstreamNodes = r.strings('downstream_nodes');
   const maxActiveFaults = r.optionalUint32('max_active_faults');
+  rejectUnsupported(r, { response_rate_limit: 'response body bandwidth faults are not implemented (the fault would not happen)' });
   ignoreAll(r, FAULT_IGNORED);
   r.finish();
   return { delay, abort, upstreamCluster, headers, downstreamNodes, maxActiveFaults };

@@ -54,7 +54,7 @@ test('a fully specified local_ratelimit decodes to the exact model', () => {
     always_consume_default_token_bucket: false,
     local_rate_limit_per_downstream_connection: true,
     rate_limited_as_resource_exhausted: true,
-    vh_rate_limits: 'INCLUDE',
+    vh_rate_limits: 'OVERRIDE',
   });
   assert.deepEqual(issues.errors, []);
   assert.deepEqual(value, {
@@ -99,6 +99,7 @@ test('camelCase keys and protobuf shapes are accepted', () => {
 });
 
 const INVALID_RL: { name: string; input: unknown; path: string; fragment: string }[] = [
+  { name: 'vh_rate_limits INCLUDE (would change the descriptors)', input: { stat_prefix: 'rl', vh_rate_limits: 'INCLUDE' }, path: 'x.vh_rate_limits', fragment: 'OVERRIDE' },
   { name: 'fill_interval 10ms', input: { stat_prefix: 'rl', token_bucket: { max_tokens: 1, fill_interval: '0.01s' } }, path: 'x.token_bucket.fill_interval', fragment: 'at least 50ms, got 10ms' },
   { name: 'max_tokens 0', input: { stat_prefix: 'rl', token_bucket: { max_tokens: 0, fill_interval: '1s' } }, path: 'x.token_bucket.max_tokens', fragment: 'in [1, ' },
   { name: 'no fill_interval', input: { stat_prefix: 'rl', token_bucket: { max_tokens: 1 } }, path: 'x.token_bucket.fill_interval', fragment: 'is required' },
@@ -136,7 +137,6 @@ test('a fully specified fault decodes to the exact model', () => {
     headers: [{ name: 'X-Fault', present_match: true }],
     downstream_nodes: ['a', 'b'],
     max_active_faults: { value: 7 },
-    response_rate_limit: { fixed_limit: { limit_kbps: 1 } },
     abort_percent_runtime: 'k',
   });
   assert.deepEqual(issues.errors, []);
@@ -148,12 +148,13 @@ test('a fully specified fault decodes to the exact model', () => {
     downstreamNodes: ['a', 'b'],
     maxActiveFaults: 7,
   });
-  assert.deepEqual(issues.ignored, ['x.response_rate_limit', 'x.abort_percent_runtime']);
+  assert.deepEqual(issues.ignored, ['x.abort_percent_runtime']);
   const header = run(decodeFault, { abort: { header_abort: {} } });
   assert.deepEqual(header.value.abort, { kind: 'header', percentage: { numerator: 0, denominator: 100 } });
 });
 
 const INVALID_FAULT: { name: string; input: unknown; path: string; fragment: string }[] = [
+  { name: 'response_rate_limit (the fault would not happen)', input: { response_rate_limit: { fixed_limit: { limit_kbps: 1 } } }, path: 'x.response_rate_limit', fragment: 'not supported' },
   { name: 'http_status 700', input: { abort: { http_status: 700 } }, path: 'x.abort.http_status', fragment: 'in [200, 599]' },
   { name: 'http_status 100', input: { abort: { http_status: 100 } }, path: 'x.abort.http_status', fragment: 'in [200, 599]' },
   { name: 'abort without error type', input: { abort: { percentage: { numerator: 1 } } }, path: 'x.abort', fragment: 'one of http_status, grpc_status, header_abort is required' },

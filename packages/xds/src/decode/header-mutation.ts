@@ -34,7 +34,8 @@ export function headerMutationFields(r: Reader, side: 'request' | 'response'): H
   return { add, remove };
 }
 
-function readHeaderToAdd(o: Reader): HeaderToAdd {
+/** One `HeaderValueOption` of a `*_headers_to_add` list. */
+export function readHeaderToAdd(o: Reader): HeaderToAdd {
   const h = o.obj('header');
   if (!h) o.error('header', 'is required');
   const name = h ? h.requiredStr('key').toLowerCase() : '';

@@ -8,6 +8,7 @@ import { decodeFault } from './fault.js';
 import { decodeLocalRateLimit } from './local-ratelimit.js';
 import { describeType, ignoreAll, rejectUnsupported } from './fields.js';
 import { Reader } from './reader.js';
+import { decodeRouterConfig } from './router-filter.js';
 
 /** Router fields xmesh reads but does not act on, with the reason. */
 export const ROUTER_IGNORED: Readonly<Record<string, string>> = {
@@ -15,9 +16,6 @@ export const ROUTER_IGNORED: Readonly<Record<string, string>> = {
   start_child_span: 'tracing spans are created by the app',
   upstream_log: 'upstream access logging is not implemented',
   upstream_log_options: 'upstream access logging is not implemented',
-  suppress_envoy_headers: 'x-envoy-* headers are never sent',
-  strict_check_headers: 'x-envoy-* request headers are not read',
-  respect_expected_rq_timeout: 'x-envoy-expected-rq-timeout-ms is not read',
   suppress_grpc_request_failure_code_stats: 'per gRPC code failure stats are not kept',
 };
 
@@ -103,11 +101,13 @@ function readHttpFilter(f: Reader): HttpFilter | 'skipped' | 'failed' {
   }
   const type = any.raw['@type'];
   switch (type) {
-    case TypeUrl.Router:
+    case TypeUrl.Router: {
+      const config = decodeRouterConfig(any);
       ignoreAll(any, ROUTER_IGNORED);
       rejectUnsupported(any, { upstream_http_filters: 'upstream HTTP filters are not implemented' });
       any.finish();
-      return { kind: 'router', name };
+      return config === undefined ? { kind: 'router', name } : { kind: 'router', name, config };
+    }
     case TypeUrl.LocalRateLimit:
       return { kind: 'local_ratelimit', name, config: decodeLocalRateLimit(any, { perRoute: false }) };
     case TypeUrl.HttpFault:

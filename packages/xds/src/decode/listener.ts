@@ -13,6 +13,7 @@ import { describeType, ignoreAll, oneOf, rejectUnsupported } from './fields.js';
 import { Reader } from './reader.js';
 import { decodeRouteConfig } from './route.js';
 import { decodePathNormalization } from './path-normalization.js';
+import { decodeLocalReplyConfig } from './local-reply.js';
 import { decodeDownstream, filterChainsOf } from './filter-chains.js';
 
 /**
@@ -23,7 +24,7 @@ import { decodeDownstream, filterChainsOf } from './filter-chains.js';
 export const LISTENER_IGNORED: Readonly<Record<string, string>> = {
   stat_prefix: 'listener stats are not kept; the HCM stat_prefix names the stats',
   drain_type: 'downstream connection setting',
-  listener_filters: 'downstream connection setting (TLS inspector, proxy protocol, ...)',
+  listener_filters: 'the TLS and HTTP inspectors only (the sidecar detects TLS and the HTTP version itself); other listener filters are refused',
   transparent: 'downstream socket option',
   freebind: 'downstream socket option',
   socket_options: 'downstream socket option',
@@ -36,7 +37,6 @@ export const LISTENER_IGNORED: Readonly<Record<string, string>> = {
   tcp_backlog_size: 'downstream socket option',
   bind_to_port: 'downstream socket option',
   enable_mptcp: 'downstream socket option',
-  ignore_global_conn_limit: 'downstream connection setting',
   max_connections_to_accept_per_socket_event: 'downstream connection setting',
   additional_addresses: 'only the main address is reported',
 };
@@ -59,30 +59,37 @@ export const HCM_IGNORED: Readonly<Record<string, string>> = {
   flush_access_log_on_new_request: 'downstream access logging is not implemented',
   access_log_options: 'downstream access logging is not implemented',
   skip_xff_append: 'X-Forwarded-For handling concerns a proxy receiving calls',
-  original_ip_detection_extensions: 'X-Forwarded-For handling concerns a proxy receiving calls',
   http3_protocol_options: 'downstream connection setting',
   server_name: 'the Server header concerns responses to downstream',
   server_header_transformation: 'the Server header concerns responses to downstream',
   scheme_header_transformation: 'downstream request normalization',
-  preserve_external_request_id: 'calls from the app are internal requests: a caller\'s x-request-id is always kept',
   always_set_request_id_in_response: 'x-request-id in responses concerns downstream callers',
   request_id_extension: 'x-request-id is a UUID v4 (Envoy\'s default extension)',
   drain_timeout: 'downstream connection draining',
   delayed_close_timeout: 'downstream connection closing',
-  add_user_agent: 'downstream request decoration',
-  forward_client_cert_details: 'downstream mTLS details',
-  set_current_client_cert_details: 'downstream mTLS details',
+  set_current_client_cert_details: 'applies only to forward_client_cert_details APPEND_FORWARD and SANITIZE_SET, which are refused',
   proxy_100_continue: 'downstream protocol handling',
   represent_ipv4_remote_address_as_ipv4_mapped_ipv6: 'downstream address handling',
-  local_reply_config: 'local replies are errors returned to the app, not HTTP bodies',
   stream_error_on_invalid_http_message: 'downstream protocol handling',
-  proxy_status_config: 'the Proxy-Status header concerns responses to downstream',
-  typed_header_validation_config: 'downstream request validation',
-  append_x_forwarded_port: 'X-Forwarded-Port concerns a proxy receiving calls',
-  append_local_overload: 'overload manager is not implemented',
+  append_local_overload: 'marks requests when an overload action fires; overload actions are refused',
   add_proxy_protocol_connection_state: 'downstream connection setting',
-  early_header_mutation_extensions: 'downstream request decoration',
 };
+
+/** HCM fields that would change what is sent or allowed and are not implemented: refused with their path. */
+const HCM_UNSUPPORTED: Readonly<Record<string, string>> = {
+  original_ip_detection_extensions: 'the caller\'s address (which decides whether it is internal) comes from use_remote_address and xff_num_trusted_hops only',
+  proxy_status_config: 'the Proxy-Status response header is not implemented',
+  typed_header_validation_config: 'header validation extensions are not implemented',
+  early_header_mutation_extensions: 'early header mutation extensions are not implemented',
+};
+
+/** Listener filters a proxy may leave out: the sidecar detects TLS and the HTTP version on its own. */
+const INSPECTORS: ReadonlySet<string> = new Set([
+  'envoy.filters.listener.tls_inspector',
+  'envoy.filters.listener.http_inspector',
+  'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector',
+  'type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector',
+]);
 
 /**
  * HCM `tracing`: with the OpenTelemetry provider (Envoy's W3C trace-context tracer) upstream requests
@@ -130,6 +137,8 @@ export function decodeListener(r: Reader): DecodedListener {
   const protocolDetectionTimeoutMs = r.duration('listener_filters_timeout') ?? DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS;
   const continueOnProtocolDetectionTimeout = r.bool('continue_on_listener_filters_timeout', false);
   const protocol = decodeListenerProtocol(r.obj('metadata'));
+  refuseListenerFilters(r);
+  const ignoreGlobalConnLimit = r.bool('ignore_global_conn_limit', false);
   ignoreAll(r, LISTENER_IGNORED);
   r.finish();
 
@@ -149,14 +158,26 @@ export function decodeListener(r: Reader): DecodedListener {
     callerTrust: decoded?.callerTrust ?? NO_TRUSTED_CALLERS,
     protection: decoded?.protection ?? decodeProtection(undefined, protocolDetectionTimeoutMs, continueOnProtocolDetectionTimeout),
     ...(protocol === undefined ? {} : { protocol }),
+    ...localReplyOf(decoded?.localReply),
+    ...(decoded?.forwardClientCert === undefined ? {} : { forwardClientCert: decoded.forwardClientCert }),
+    ...(decoded?.preserveExternalRequestId === true ? { preserveExternalRequestId: true } : {}),
+    ...(ignoreGlobalConnLimit ? { ignoreGlobalConnLimit } : {}),
   };
   const withChains = chains === undefined ? listener : { ...listener, chains };
   const pathNormalization = decoded?.pathNormalization;
   return { listener: pathNormalization === undefined ? withChains : { ...withChains, pathNormalization }, inlineRoutes: decoded?.inlineRoutes, hasRoutes: hcm !== undefined };
 }
 
+/** A local_reply_config that changes nothing is left out of the listener. */
+function localReplyOf(localReply: ListenerConfig['localReply']): Pick<ListenerConfig, 'localReply'> {
+  return localReply === undefined || (localReply.mappers.length === 0 && localReply.bodyFormat === undefined) ? {} : { localReply };
+}
+
 type DecodedHcm = Pick<ListenerConfig, 'statPrefix' | 'routeConfigName' | 'rds' | 'httpFilters' | 'stripHostPort' | 'generateRequestId' | 'tracing' | 'callerTrust' | 'pathNormalization' | 'protection'> & {
   readonly inlineRoutes: RouteConfig | undefined;
+  readonly localReply: ListenerConfig['localReply'];
+  readonly forwardClientCert: ListenerConfig['forwardClientCert'];
+  readonly preserveExternalRequestId: boolean;
 };
 
 /**
@@ -212,10 +233,18 @@ function decodeHcm(hcm: Reader, name: string, protocolDetectionTimeoutMs: number
     tracingReader.finish();
   }
   const callerTrust = readCallerTrust(hcm);
+  rejectUnsupported(hcm, HCM_UNSUPPORTED);
+  for (const key of ['add_user_agent', 'append_x_forwarded_port'] as const) {
+    if (hcm.bool(key, false)) hcm.error(key, `is not supported: the header it adds (${key === 'add_user_agent' ? 'user-agent, x-envoy-downstream-service-cluster' : 'x-forwarded-port'}) is not sent`);
+  }
+  const forwardClientCert = readForwardClientCert(hcm);
+  const preserveExternalRequestId = hcm.bool('preserve_external_request_id', false);
+  const lr = hcm.obj('local_reply_config');
+  const localReply = lr ? decodeLocalReplyConfig(lr) : undefined;
   const protection = decodeProtection(hcm, protocolDetectionTimeoutMs, continueOnProtocolDetectionTimeout);
   ignoreAll(hcm, HCM_IGNORED);
   hcm.finish();
-  return { statPrefix, routeConfigName, rds, httpFilters, stripHostPort, generateRequestId, tracing, callerTrust, pathNormalization, protection, inlineRoutes };
+  return { statPrefix, routeConfigName, rds, httpFilters, stripHostPort, generateRequestId, tracing, callerTrust, pathNormalization, protection, inlineRoutes, localReply, forwardClientCert, preserveExternalRequestId };
 }
 
 /** gRFC A27: a gRPC client's RDS routes come over its ADS stream (`config_source` `ads`, or `self`). */
@@ -389,3 +418,35 @@ function checkHcmType(any: Reader, filterName?: string): boolean {
 
 /** Envoy's downstream protections for a listener that sets none. */
 export const DEFAULT_DOWNSTREAM_PROTECTION: DownstreamProtection = decodeProtection(undefined, DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS, false);
+
+/**
+ * `listener_filters`: the TLS and HTTP inspectors only; any other (proxy protocol, original
+ * destination, connection rate limits, ...) would change who the caller is or whether a connection
+ * is served, and is refused with its path.
+ */
+function refuseListenerFilters(r: Reader): void {
+  for (const { value, path } of r.list('listener_filters')) {
+    const filter = value as { name?: unknown; typed_config?: { '@type'?: unknown }; typedConfig?: { '@type'?: unknown } } | null;
+    const name = typeof filter?.name === 'string' ? filter.name : '';
+    const type = filter?.typed_config?.['@type'] ?? filter?.typedConfig?.['@type'];
+    if (INSPECTORS.has(name) || (typeof type === 'string' && INSPECTORS.has(type))) continue;
+    r.issues.error(path, `unsupported listener filter ${JSON.stringify(name || type)}: only the TLS and HTTP inspectors are accepted (the sidecar does their work)`);
+  }
+}
+
+/**
+ * `forward_client_cert_details`: SANITIZE (the default) removes a caller's x-forwarded-client-cert;
+ * FORWARD_ONLY keeps it from an mTLS caller; ALWAYS_FORWARD_ONLY keeps it. APPEND_FORWARD and
+ * SANITIZE_SET write the client certificate's details, which is not implemented: refused.
+ */
+function readForwardClientCert(hcm: Reader): ListenerConfig['forwardClientCert'] {
+  if (!hcm.has('forward_client_cert_details')) return undefined;
+  const mode = hcm.enumOf('forward_client_cert_details', ['SANITIZE', 'FORWARD_ONLY', 'APPEND_FORWARD', 'SANITIZE_SET', 'ALWAYS_FORWARD_ONLY'] as const, 'SANITIZE', {
+    0: 'SANITIZE', 1: 'FORWARD_ONLY', 2: 'APPEND_FORWARD', 3: 'SANITIZE_SET', 4: 'ALWAYS_FORWARD_ONLY',
+  });
+  if (mode === 'APPEND_FORWARD' || mode === 'SANITIZE_SET') {
+    hcm.error('forward_client_cert_details', `${mode} is not supported: the client certificate's details are not written into x-forwarded-client-cert`);
+    return undefined;
+  }
+  return mode === 'FORWARD_ONLY' ? 'forward_only' : mode === 'ALWAYS_FORWARD_ONLY' ? 'always_forward_only' : undefined;
+}

@@ -10,7 +10,7 @@ import type { Reader } from './reader.js';
 
 /** LocalRateLimit fields xmesh reads but does not act on, with the reason. */
 export const LOCAL_RATELIMIT_IGNORED: Readonly<Record<string, string>> = {
-  vh_rate_limits: 'descriptors come from the route rate_limits actions only',
+  vh_rate_limits: 'OVERRIDE (the default) only: the route\'s rate_limits, else its virtual host\'s, make the descriptors; INCLUDE and IGNORE are refused',
   max_dynamic_descriptors: 'descriptors with empty values (dynamic descriptors) are not created',
 };
 
@@ -54,6 +54,9 @@ export function decodeLocalRateLimit(r: Reader, options: LocalRateLimitOptions):
   const alwaysConsumeDefaultTokenBucket = r.bool('always_consume_default_token_bucket', true);
   const localRateLimitPerDownstreamConnection = r.bool('local_rate_limit_per_downstream_connection', false);
   const rateLimitedAsResourceExhausted = r.bool('rate_limited_as_resource_exhausted', false);
+  if (r.has('vh_rate_limits') && r.enumOf('vh_rate_limits', ['OVERRIDE', 'INCLUDE', 'IGNORE'] as const, 'OVERRIDE', { 0: 'OVERRIDE', 1: 'INCLUDE', 2: 'IGNORE' }) !== 'OVERRIDE') {
+    r.error('vh_rate_limits', 'is not supported but for OVERRIDE: the route\'s rate_limits, else its virtual host\'s, make the descriptors');
+  }
   ignoreAll(r, LOCAL_RATELIMIT_IGNORED);
   r.finish();
   return {

@@ -4,14 +4,17 @@
  */
 import type { RetryOn, RetryPolicy } from '../model.js';
 import { headerMatchersField } from './matchers.js';
-import { ignoreAll } from './fields.js';
+import { ignoreAll, rejectUnsupported } from './fields.js';
 import type { Reader } from './reader.js';
 
 /** RetryPolicy fields xmesh reads but does not act on, with the reason. */
-export const RETRY_POLICY_IGNORED: Readonly<Record<string, string>> = {
-  retry_priority: 'retries pick from the same priority levels as first attempts',
-  rate_limited_retry_back_off: 'reset headers (Retry-After) are not used: the exponential back-off applies',
-  retriable_request_headers: 'every request is retriable when the policy allows it',
+export const RETRY_POLICY_IGNORED: Readonly<Record<string, string>> = {};
+
+/** Fields that would change where or when a retry goes, not implemented: refused with their path. */
+const UNSUPPORTED: Readonly<Record<string, string>> = {
+  retry_priority: 'retry priority extensions are not implemented: a retry picks from the same priority levels as a first attempt',
+  rate_limited_retry_back_off: 'back-off from reset headers (Retry-After, X-RateLimit-Reset) is not implemented: the exponential back-off applies',
+  retry_options_predicates: 'retry options predicates are not implemented',
 };
 
 const RETRY_ON: readonly RetryOn[] = [
@@ -39,8 +42,10 @@ export function decodeRetryPolicy(r: Reader): RetryPolicy {
     else r.issues.error(path, `must be an HTTP status in [100, 599], got ${JSON.stringify(value)}`);
   }
   const retriableHeaders = headerMatchersField(r, 'retriable_headers');
+  const retriableRequestHeaders = headerMatchersField(r, 'retriable_request_headers');
   const hostSelectionRetryMaxAttempts = r.int('host_selection_retry_max_attempts', 1, 0, INT64_MAX, 'an int64');
   const avoidPreviousHosts = readHostPredicates(r);
+  rejectUnsupported(r, UNSUPPORTED);
   ignoreAll(r, RETRY_POLICY_IGNORED);
   r.finish();
   return {
@@ -51,6 +56,7 @@ export function decodeRetryPolicy(r: Reader): RetryPolicy {
     backOff,
     retriableStatusCodes,
     retriableHeaders,
+    ...(retriableRequestHeaders.length === 0 ? {} : { retriableRequestHeaders }),
     hostSelectionRetryMaxAttempts,
     avoidPreviousHosts,
   };

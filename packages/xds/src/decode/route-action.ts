@@ -15,7 +15,6 @@ import type { Reader } from './reader.js';
 
 /** RouteAction fields xmesh reads but does not act on, with the reason. */
 export const ROUTE_ACTION_IGNORED: Readonly<Record<string, string>> = {
-  priority: 'one set of circuit-breaker thresholds (DEFAULT) applies to every route',
   cors: 'CORS is a downstream (server-side) concern',
   max_internal_redirects: 'applies only when internal redirects are handled, which is refused',
 };
@@ -90,6 +89,8 @@ export function decodeRouteAction(a: Reader, vhostRetryPolicy: RetryPolicy | und
     msd.finish();
   }
   const clusterNotFoundStatus = readClusterNotFoundStatus(a);
+  // RoutingPriority: the cluster's circuit-breaker thresholds of that priority admit the route's calls.
+  const priority = a.has('priority') ? a.enumOf('priority', ['DEFAULT', 'HIGH'] as const, 'DEFAULT', { 0: 'DEFAULT', 1: 'HIGH' }) : 'DEFAULT';
   ignoreAll(a, ROUTE_ACTION_IGNORED);
   a.finish();
   return {
@@ -109,6 +110,7 @@ export function decodeRouteAction(a: Reader, vhostRetryPolicy: RetryPolicy | und
     grpcTimeoutHeaderMaxMs,
     grpcTimeoutHeaderOffsetMs,
     ...(clusterNotFoundStatus === undefined ? {} : { clusterNotFoundStatus }),
+    ...(priority === 'HIGH' ? { priority: 'high' as const } : {}),
   };
 }
 

@@ -204,7 +204,6 @@ const FULL_ROUTE_CONFIG = {
               retriable_headers: [{ name: 'X-Retry', exact_match: 'yes' }],
               host_selection_retry_max_attempts: '3',
               retry_host_predicate: [{ name: 'envoy.retry_host_predicates.previous_hosts' }],
-              retry_priority: { name: 'envoy.retry_priorities.previous_priorities' },
             },
             hash_policy: [
               { header: { header_name: 'X-User' } },
@@ -382,7 +381,6 @@ test('a fully specified route configuration decodes to the exact model', () => {
     'x.virtual_hosts[0].routes[0].match.safe_regex.google_re2',
     'x.virtual_hosts[0].routes[0].match.runtime_fraction.runtime_key',
     'x.virtual_hosts[0].routes[0].route.weighted_clusters.total_weight',
-    'x.virtual_hosts[0].routes[0].route.retry_policy.retry_priority',
     'x.virtual_hosts[0].routes[0].route.cors',
     'x.virtual_hosts[0].routes[0].decorator',
     'x.validate_clusters',
@@ -654,4 +652,35 @@ test('range_match accepts the whole int64 range (INT64_MAX is a common open uppe
     errorsOf(oneRoute({ match: { prefix: '/', headers: [{ name: 'x-n', range_match: { start: 0, end: '1e3' } }] } })).map((e) => e.path),
     [`${R}.match.headers[0].range_match.end`],
   );
+});
+
+test('retry policy fields that would change where or when a retry goes are refused with their path', () => {
+  const { issues } = decode({
+    name: 'rc',
+    virtual_hosts: [{
+      name: 'v', domains: ['*'], routes: [{
+        match: { prefix: '/' },
+        route: {
+          cluster: 'c',
+          retry_policy: {
+            retry_on: '5xx',
+            retry_priority: { name: 'envoy.retry_priorities.previous_priorities' },
+            rate_limited_retry_back_off: { reset_headers: [{ name: 'retry-after' }] },
+          },
+        },
+      }],
+    }],
+  });
+  assert.deepEqual(issues.errors.map((e) => e.path), [
+    'x.virtual_hosts[0].routes[0].route.retry_policy.retry_priority',
+    'x.virtual_hosts[0].routes[0].route.retry_policy.rate_limited_retry_back_off',
+  ]);
+});
+
+test('route priority: HIGH is kept, DEFAULT (name or number) is the absence of one', () => {
+  const route = (priority: unknown) => decode({ name: 'rc', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'c', priority } }] }] });
+  assert.equal(route('HIGH').rc.virtualHosts[0]!.routes[0]!.action.priority, 'high');
+  assert.equal(route(1).rc.virtualHosts[0]!.routes[0]!.action.priority, 'high');
+  assert.equal('priority' in route('DEFAULT').rc.virtualHosts[0]!.routes[0]!.action, false);
+  assert.deepEqual(route('URGENT').issues.errors.map((e) => e.path), ['x.virtual_hosts[0].routes[0].route.priority']);
 });

@@ -12,12 +12,11 @@ import { decodeRetryPolicy } from './retry-policy.js';
 import { decodeRouteAction } from './route-action.js';
 import { headerMutationFields } from './header-mutation.js';
 import { decodeRouteMatch } from './route-match.js';
-import type { Reader } from './reader.js';
+import { describe, type Reader } from './reader.js';
 
 /** RouteConfiguration fields xmesh reads but does not act on, with the reason. */
 export const ROUTE_CONFIG_IGNORED: Readonly<Record<string, string>> = {
   validate_clusters: 'cluster references are always validated when a snapshot is built',
-  internal_only_headers: 'there is no external side to strip them from',
   max_direct_response_body_size_bytes: 'direct responses are not supported',
   metadata: 'metadata is not used',
 };
@@ -26,9 +25,6 @@ export const ROUTE_CONFIG_IGNORED: Readonly<Record<string, string>> = {
 export const VIRTUAL_HOST_IGNORED: Readonly<Record<string, string>> = {
   virtual_clusters: 'virtual cluster stats are not kept',
   cors: 'CORS is a downstream (server-side) concern',
-  include_request_attempt_count: 'x-envoy-attempt-count is not sent',
-  include_attempt_count_in_response: 'x-envoy-attempt-count is not sent',
-  include_is_timeout_retry_header: 'x-envoy-is-timeout-retry is not sent',
   metadata: 'metadata is not used',
 };
 
@@ -66,6 +62,7 @@ export function decodeRouteConfig(r: Reader, options: RouteConfigOptions = {}): 
   const requestHeaders = headerMutationFields(r, 'request');
   const responseHeaders = headerMutationFields(r, 'response');
   const mostSpecificHeaderMutationsWins = r.bool('most_specific_header_mutations_wins', false);
+  const internalOnlyHeaders = internalOnlyHeadersField(r);
   ignoreAll(r, ROUTE_CONFIG_IGNORED);
   r.finish();
   return {
@@ -75,6 +72,7 @@ export function decodeRouteConfig(r: Reader, options: RouteConfigOptions = {}): 
     ...(requestHeaders === undefined ? {} : { requestHeaders }),
     ...(responseHeaders === undefined ? {} : { responseHeaders }),
     ...(mostSpecificHeaderMutationsWins ? { mostSpecificHeaderMutationsWins } : {}),
+    ...(internalOnlyHeaders.length === 0 ? {} : { internalOnlyHeaders }),
   };
 }
 
@@ -120,6 +118,9 @@ function decodeVirtualHost(vh: Reader, seenDomains: Map<string, string>, index: 
     retry_policy_typed_config: 'retry policy extensions are not implemented; use retry_policy',
     request_mirror_policies: 'request mirroring is not implemented',
   });
+  const attemptCountInRequest = vh.bool('include_request_attempt_count', false);
+  const attemptCountInResponse = vh.bool('include_attempt_count_in_response', false);
+  const timeoutRetryHeader = vh.bool('include_is_timeout_retry_header', false);
   ignoreAll(vh, VIRTUAL_HOST_IGNORED);
   vh.finish();
   return {
@@ -131,6 +132,9 @@ function decodeVirtualHost(vh: Reader, seenDomains: Map<string, string>, index: 
     typedPerFilterConfig,
     ...(requestHeaders === undefined ? {} : { requestHeaders }),
     ...(responseHeaders === undefined ? {} : { responseHeaders }),
+    ...(attemptCountInRequest ? { attemptCountInRequest } : {}),
+    ...(attemptCountInResponse ? { attemptCountInResponse } : {}),
+    ...(timeoutRetryHeader ? { timeoutRetryHeader } : {}),
   };
 }
 
@@ -160,6 +164,22 @@ function decodeRoute(r: Reader, defaultName: string, vhostRetryPolicy: RetryPoli
     ...(requestHeaders === undefined ? {} : { requestHeaders }),
     ...(responseHeaders === undefined ? {} : { responseHeaders }),
   };
+}
+
+/** An HTTP header name (RFC 9110 token), or a pseudo-header. */
+const HEADER_NAME = /^:?[0-9A-Za-z!#$%&'*+\-.^_`|~]+$/;
+
+/**
+ * `internal_only_headers`: header names (lower-cased) the connection manager removes from an external
+ * caller's request. Envoy refuses names that are not valid header names (`well_known_regex`).
+ */
+function internalOnlyHeadersField(r: Reader): string[] {
+  const names: string[] = [];
+  for (const { value, path } of r.list('internal_only_headers')) {
+    if (typeof value === 'string' && HEADER_NAME.test(value)) names.push(value.toLowerCase());
+    else r.issues.error(path, `must be a header name, got ${describe(value)}`);
+  }
+  return names;
 }
 
 /** Stand-ins for parts that failed to decode; an error is always recorded, so they never reach a snapshot. */
