@@ -15,6 +15,7 @@ import { ROUTE_CONFIG_IGNORED, ROUTE_IGNORED, VIRTUAL_HOST_IGNORED } from './dec
 import { API_CONFIG_SOURCE_IGNORED, CONFIG_SOURCE_IGNORED, ENVOY_GRPC_IGNORED, GOOGLE_GRPC_IGNORED, GRPC_SERVICE_IGNORED, PATH_CONFIG_SOURCE_IGNORED } from './dynamic-resources.js';
 import { TLS_IGNORED } from './decode/tls-context.js';
 import { FILTER_CHAIN_MATCH_IGNORED } from './decode/filter-chains.js';
+import { HEALTH_CHECK_IGNORED } from './decode/health-check.js';
 
 export type { IgnoredField };
 
@@ -41,6 +42,7 @@ const TABLES: readonly [string, Readonly<Record<string, string>>][] = [
   ['envoy.config.core.v3.GrpcService', GRPC_SERVICE_IGNORED],
   ['envoy.config.core.v3.GrpcService.EnvoyGrpc', ENVOY_GRPC_IGNORED],
   ['envoy.config.core.v3.GrpcService.GoogleGrpc', GOOGLE_GRPC_IGNORED],
+  ['envoy.config.core.v3.HealthCheck', HEALTH_CHECK_IGNORED],
 ];
 
 export const IGNORED_ENVOY_FIELDS: readonly IgnoredField[] = Object.freeze([

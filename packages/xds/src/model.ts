@@ -513,6 +513,94 @@ export interface OutlierDetectionConfig {
   readonly alwaysEjectOneHost: boolean;
 }
 
+// ---------------------------------------------------------------- active health checking
+
+/** `HealthCheck.Payload` (`text` in hex, or `binary`) as lower-case hex: the snapshot stays plain, freezable data. */
+export type HealthCheckPayload = string;
+
+/** `http_health_check`. */
+export interface HttpHealthCheckConfig {
+  readonly kind: 'http';
+  /** `host`; '' = the endpoint's `health_check_config.hostname`, else the cluster name (Envoy's order). */
+  readonly host: string;
+  readonly path: string;
+  /** `method`; default GET. */
+  readonly method: string;
+  /** `send`: the request body; absent = none. */
+  readonly send?: HealthCheckPayload;
+  /** `receive`: each segment must appear in the first `responseBufferSize` bytes of the body, in order. */
+  readonly receive: readonly HealthCheckPayload[];
+  /** `response_buffer_size`; default 1024; 0 = the whole body. */
+  readonly responseBufferSize: number;
+  /** `request_headers_to_add` / `_to_remove`; absent when neither is set. */
+  readonly requestHeaders?: HeaderMutation;
+  /** `expected_statuses` as [start, end) ranges; default [[200, 201]]. */
+  readonly expectedStatuses: readonly (readonly [number, number])[];
+  /** `retriable_statuses`: unexpected statuses that count toward `unhealthy_threshold` instead of failing at once. */
+  readonly retriableStatuses: readonly (readonly [number, number])[];
+  /** `codec_client_type`: HTTP1 (default) or HTTP2. */
+  readonly http2: boolean;
+  /** `service_name_matcher`: the response's `x-envoy-upstream-healthchecked-cluster` must match it. */
+  readonly serviceNameMatcher?: StringMatch;
+}
+
+/** `grpc_health_check`: `grpc.health.v1.Health/Check`. */
+export interface GrpcHealthCheckConfig {
+  readonly kind: 'grpc';
+  readonly serviceName: string;
+  /** `authority`; '' = the endpoint's `health_check_config.hostname`, else the cluster name. */
+  readonly authority: string;
+  /** `initial_metadata`. */
+  readonly initialMetadata?: HeaderMutation;
+}
+
+/** `tcp_health_check`: connect, optionally send bytes and wait for the `receive` segments. */
+export interface TcpHealthCheckConfig {
+  readonly kind: 'tcp';
+  readonly send?: HealthCheckPayload;
+  readonly receive: readonly HealthCheckPayload[];
+}
+
+/**
+ * A cluster's `health_checks[0]` (Envoy supports one), with Envoy's defaults, and the cluster
+ * fields that only act with active health checking. Durations are ms.
+ */
+export interface HealthCheckConfig {
+  readonly timeoutMs: number;
+  readonly intervalMs: number;
+  /** `initial_jitter`, default 0. */
+  readonly initialJitterMs: number;
+  /** `interval_jitter`, default 0. */
+  readonly intervalJitterMs: number;
+  /** `interval_jitter_percent`, default 0. */
+  readonly intervalJitterPercent: number;
+  readonly unhealthyThreshold: number;
+  readonly healthyThreshold: number;
+  /** `reuse_connection`, default true. */
+  readonly reuseConnection: boolean;
+  /** `no_traffic_interval`, default 60 000: the interval while the cluster never had traffic. */
+  readonly noTrafficIntervalMs: number;
+  /** `no_traffic_healthy_interval`, default `no_traffic_interval`. */
+  readonly noTrafficHealthyIntervalMs: number;
+  /** `unhealthy_interval`, default `interval`. */
+  readonly unhealthyIntervalMs: number;
+  /** `unhealthy_edge_interval`, default `unhealthy_interval`. */
+  readonly unhealthyEdgeIntervalMs: number;
+  /** `healthy_edge_interval`, default `interval`. */
+  readonly healthyEdgeIntervalMs: number;
+  readonly checker: HttpHealthCheckConfig | GrpcHealthCheckConfig | TcpHealthCheckConfig;
+  /** `tls_options.alpn_protocols`: ALPN of health check connections to a TLS cluster; absent = the cluster's. */
+  readonly alpnProtocols?: readonly string[];
+  /** `transport_socket_match_criteria`: selects the cluster's `transport_socket_matches` entry instead of the endpoint's metadata. */
+  readonly transportSocketMatchCriteria?: Dict<unknown>;
+  /** Cluster `common_lb_config.ignore_new_hosts_until_first_hc`: hosts added later are left out of balancing until checked. */
+  readonly ignoreNewHostsUntilFirstHc: boolean;
+  /** Cluster `ignore_health_on_host_removal`: a host discovery removes goes at once, even while it passes its checks. */
+  readonly ignoreHealthOnHostRemoval: boolean;
+  /** Cluster `close_connections_on_host_health_failure`: a host failing its checks has its connections closed. */
+  readonly closeConnectionsOnHostHealthFailure: boolean;
+}
+
 export interface LocalityEndpoints {
   readonly locality: Locality;
   readonly priority: number;
@@ -612,6 +700,8 @@ export interface ClusterConfig {
   readonly transportSocketMatches?: readonly TransportSocketMatch[];
   /** Set on an EDS cluster whose endpoints come from a service registry (`metadata.filter_metadata.xmesh.registry`). */
   readonly registry?: ClusterRegistry;
+  /** `health_checks`: the active health check and the cluster fields that go with it; absent = none. */
+  readonly healthCheck?: HealthCheckConfig;
 }
 
 /**
