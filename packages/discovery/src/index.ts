@@ -9,3 +9,6 @@ export * from './ads/index.js';
 export * from './registry/index.js';
 export { ZooKeeperSource } from './zookeeper/zookeeper-source.js';
 export { providerEndpoint, providerEndpoints, type ProviderFilter } from './zookeeper/provider-url.js';
+export { ActiveHealthChecker, type ActiveHealthCheckerOptions } from './health/active-health-checker.js';
+export type { HealthCheckCounters, HealthTransition } from './health/session.js';
+export type { Dialer, Probe, ProbeFactory, ProbeOutcome, ProbeTarget } from './health/probe.js';
