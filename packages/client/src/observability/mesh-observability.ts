@@ -87,11 +87,12 @@ export class MeshObservability {
     const out: ClusterStatus[] = [];
     for (const [name, runtime] of this.mesh.currentClusters() ?? []) {
       const ejected = runtime.guard.outlierDetector?.ejectedIds;
+      const health = runtime.healthChecker;
       out.push({
         name,
         hosts: runtime.endpoints.map((e) => ({
           address: e.id,
-          healthFlags: healthFlags(e.healthStatus, ejected?.has(e.id) ?? false),
+          healthFlags: healthFlags(e.healthStatus, ejected?.has(e.id) ?? false, health?.flagsOf(e.id) ?? NO_FLAGS),
           weight: e.weight,
           priority: e.priority,
           zone: e.locality.zone,
@@ -149,6 +150,12 @@ export class MeshObservability {
       }
       const upstream = this.services.cluster(name);
       upstream.ejectionsActive.value = runtime.guard.outlierDetector?.ejectedIds.size ?? 0;
+      const health = runtime.healthChecker?.stats;
+      if (health !== undefined) {
+        for (const stat of HEALTH_CHECK_COUNTERS) scope.counter(`health_check.${stat}`).value = health[stat];
+        scope.gauge('health_check.healthy').value = health.healthy;
+        scope.gauge('health_check.degraded').value = health.degraded;
+      }
       let connected = 0;
       for (const e of runtime.endpoints) if (runtime.pool.get(runtime.transportKeyOf(e))?.hasGrpcChannel) connected++;
       upstream.cxActive.value = connected;
@@ -156,11 +163,24 @@ export class MeshObservability {
   }
 }
 
-function healthFlags(status: string, ejected: boolean): string {
-  const flags: string[] = [];
-  if (status === 'UNHEALTHY' || status === 'TIMEOUT') flags.push('/failed_eds_health');
-  if (status === 'DRAINING') flags.push('/pending_dynamic_removal');
-  if (status === 'DEGRADED') flags.push('/degraded_eds_health');
-  if (ejected) flags.push('/failed_outlier_check');
-  return flags.length === 0 ? 'healthy' : flags.join('');
+const NO_FLAGS: readonly string[] = Object.freeze([]);
+
+/** Envoy's `cluster.<name>.health_check.*` counters (`healthy` and `degraded` are gauges). */
+const HEALTH_CHECK_COUNTERS = ['attempt', 'success', 'failure', 'network_failure', 'passive_failure', 'verify_cluster'] as const;
+
+/**
+ * Envoy's `health_flags` (HostUtility::healthFlagsToString), in its order: the active health check's
+ * flags (`activeHc`, already in order) around the outlier and EDS ones; `healthy` when none is set.
+ */
+export function healthFlags(status: string, ejected: boolean, activeHc: readonly string[]): string {
+  let out = '';
+  const failedActive = activeHc.includes('/failed_active_hc');
+  if (failedActive) out += '/failed_active_hc';
+  if (ejected) out += '/failed_outlier_check';
+  if (status === 'UNHEALTHY' || status === 'TIMEOUT') out += '/failed_eds_health';
+  if (activeHc.includes('/degraded_active_hc')) out += '/degraded_active_hc';
+  if (status === 'DEGRADED') out += '/degraded_eds_health';
+  for (const flag of activeHc) if (flag !== '/failed_active_hc' && flag !== '/degraded_active_hc') out += flag;
+  if (status === 'DRAINING') out += '/eds_status_draining';
+  return out === '' ? 'healthy' : out;
 }
