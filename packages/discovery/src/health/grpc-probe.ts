@@ -26,6 +26,8 @@ export class GrpcProbe implements Probe {
   private stream: ClientHttp2Stream | undefined = undefined;
   private done: ((outcome: ProbeOutcome) => void) | undefined = undefined;
   private readonly reuse: boolean;
+  /** Increases with each check: events of an earlier check's stream are ignored. */
+  private checkNumber = 0;
 
   constructor(config: HealthCheckConfig, target: ProbeTarget) {
     const check = config.checker as GrpcHealthCheckConfig;
@@ -46,12 +48,16 @@ export class GrpcProbe implements Probe {
 
   start(done: (outcome: ProbeOutcome) => void): void {
     this.done = done;
+    const number = ++this.checkNumber;
+    const finish = (outcome: ProbeOutcome): void => {
+      if (number === this.checkNumber) this.finish(outcome);
+    };
     let stream: ClientHttp2Stream;
     try {
       stream = this.connection.request(this.headers, false);
     } catch {
       this.connection.drop();
-      this.finish(NETWORK_FAILURE);
+      finish(NETWORK_FAILURE);
       return;
     }
     this.stream = stream;
@@ -60,7 +66,7 @@ export class GrpcProbe implements Probe {
     const body: Buffer[] = [];
     let bodyBytes = 0;
     let tooLong = false;
-    stream.on('error', () => this.finish(NETWORK_FAILURE));
+    stream.on('error', () => finish(NETWORK_FAILURE));
     stream.on('response', (headers, flags) => {
       status = Number(headers[':status']);
       if ((flags & 1) !== 0) trailersOnly = headers;
@@ -76,12 +82,12 @@ export class GrpcProbe implements Probe {
     let trailers: IncomingHttpHeaders | undefined;
     stream.on('trailers', (t) => (trailers = t));
     stream.on('end', () => {
-      this.stream = undefined;
+      if (this.stream === stream) this.stream = undefined;
       const outcome = status === 0 ? NETWORK_FAILURE : judge(status, trailersOnly ?? trailers, tooLong ? undefined : Buffer.concat(body));
       if (!this.reuse) this.connection.drop();
-      this.finish(outcome);
+      finish(outcome);
     });
-    stream.on('close', () => this.finish(NETWORK_FAILURE));
+    stream.on('close', () => finish(NETWORK_FAILURE));
     stream.end(this.request);
   }
 

@@ -30,6 +30,8 @@ export class HttpProbe implements Probe {
   /** The request in flight (HTTP/1.1) or stream (HTTP/2). */
   private inFlight: { destroy(): void } | undefined = undefined;
   private done: ((outcome: ProbeOutcome) => void) | undefined = undefined;
+  /** Increases with each check: events of an earlier check's request or stream are ignored. */
+  private checkNumber = 0;
 
   constructor(
     config: HealthCheckConfig,
@@ -48,6 +50,7 @@ export class HttpProbe implements Probe {
 
   start(done: (outcome: ProbeOutcome) => void): void {
     this.done = done;
+    this.checkNumber++;
     const headers: Record<string, string | string[]> = { 'user-agent': USER_AGENT };
     const secure = this.target.dial !== undefined;
     if (this.mutator !== undefined) {
@@ -73,6 +76,7 @@ export class HttpProbe implements Probe {
 
   private startH1(headers: Record<string, string | string[]>): void {
     const { host, port, dial, authority } = this.target;
+    const finish = this.finisherOfThisCheck();
     const agent = this.reuse ? (this.agent ??= this.newAgent()) : undefined;
     let req;
     try {
@@ -86,32 +90,33 @@ export class HttpProbe implements Probe {
         ...(agent === undefined ? { agent: false, ...(dial === undefined ? {} : { createConnection: () => dial(host, port, 'http/1.1') as never }) } : { agent }),
       });
     } catch {
-      this.finish(NETWORK_FAILURE);
+      finish(NETWORK_FAILURE);
       return;
     }
     this.inFlight = req;
-    req.on('error', () => this.finish(NETWORK_FAILURE));
-    req.on('response', (res: IncomingMessage) => this.response(res.statusCode ?? 0, res.headers, res, () => {
+    req.on('error', () => finish(NETWORK_FAILURE));
+    req.on('response', (res: IncomingMessage) => this.response(res.statusCode ?? 0, res.headers, res, finish, () => {
       if (!this.reuse || res.headers.connection === 'close') res.socket?.destroy();
     }));
     req.end(this.body);
   }
 
   private startH2(headers: Record<string, string | string[]>): void {
+    const finish = this.finisherOfThisCheck();
     let stream: ClientHttp2Stream;
     try {
       stream = this.h2!.request({ ...headers, ':method': this.check.method, ':path': this.check.path, ':authority': this.target.authority } as OutgoingHttpHeaders, this.body === undefined);
     } catch {
       this.h2!.drop();
-      this.finish(NETWORK_FAILURE);
+      finish(NETWORK_FAILURE);
       return;
     }
     this.inFlight = stream;
-    stream.on('error', () => this.finish(NETWORK_FAILURE));
-    stream.on('close', () => this.finish(NETWORK_FAILURE));
+    stream.on('error', () => finish(NETWORK_FAILURE));
+    stream.on('close', () => finish(NETWORK_FAILURE));
     stream.on('response', (responseHeaders) => {
       const status = Number(responseHeaders[':status']);
-      this.response(status, responseHeaders as IncomingHttpHeaders, stream, () => {
+      this.response(status, responseHeaders as IncomingHttpHeaders, stream, finish, () => {
         if (!this.reuse) this.h2!.drop();
       });
     });
@@ -119,7 +124,7 @@ export class HttpProbe implements Probe {
   }
 
   /** Reads the body (what `receive` needs of it, the rest is drained), then judges the response. */
-  private response(status: number, headers: IncomingHttpHeaders, body: Readable, after: () => void): void {
+  private response(status: number, headers: IncomingHttpHeaders, body: Readable, finish: (outcome: ProbeOutcome) => void, after: () => void): void {
     const limit = this.check.responseBufferSize === 0 ? Infinity : this.check.responseBufferSize;
     const kept: Buffer[] = [];
     let keptBytes = 0;
@@ -130,10 +135,9 @@ export class HttpProbe implements Probe {
       keptBytes += part.length;
     });
     body.on('end', () => {
-      this.inFlight = undefined;
       const outcome = this.judge(status, headers, Buffer.concat(kept));
       after();
-      this.finish(outcome);
+      finish(outcome);
     });
   }
 
@@ -172,6 +176,14 @@ export class HttpProbe implements Probe {
       this.agent.destroy();
       this.agent = undefined;
     }
+  }
+
+  /** `finish` for the check starting now: a no-op once a later check started. */
+  private finisherOfThisCheck(): (outcome: ProbeOutcome) => void {
+    const number = this.checkNumber;
+    return (outcome) => {
+      if (number === this.checkNumber) this.finish(outcome);
+    };
   }
 
   private finish(outcome: ProbeOutcome): void {
