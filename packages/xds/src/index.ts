@@ -1,7 +1,7 @@
 export * from './model.js';
 export * from './tls-model.js';
 export * from './type-urls.js';
-export { buildSnapshot, buildSnapshotOrThrow, invalidConfig, type BuildResult, type BuildOptions } from './snapshot.js';
+export { buildSnapshot, buildSnapshotOrThrow, invalidConfig, withSources, dynamicSources, type BuildResult, type BuildOptions } from './snapshot.js';
 export { deepFreeze } from './freeze.js';
 export * from './proto/index.js';
 export { parseConfigText, buildSnapshotFromText, withLines, splitPath, type ParseResult, type TextBuildResult } from './text.js';

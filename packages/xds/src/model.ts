@@ -28,6 +28,33 @@ export interface MeshSnapshot {
   readonly ignored: readonly string[];
   /** TLS secrets by name (`static_resources.secrets`, `Secret` resources); absent when there are none. */
   readonly secrets?: Dict<SecretConfig>;
+  /**
+   * The resources the snapshot was built from, as given, for Envoy's `/config_dump`; absent on snapshots
+   * built by hand. Non-enumerable: never serialized or compared with the snapshot (it holds secrets as given).
+   */
+  readonly sources?: SnapshotSources;
+}
+
+/**
+ * The Envoy resources of a snapshot as they were given (proto3 JSON, `@type` included), each marked
+ * static (a bootstrap's `static_resources`) or dynamic (files `dynamic_resources` names, an xDS
+ * server, a resource list). Secrets are not redacted here: whoever shows them must.
+ */
+export interface SnapshotSources {
+  /** The bootstrap, when the config was one. */
+  readonly bootstrap?: Dict<unknown>;
+  readonly listeners: readonly SourceResource[];
+  readonly routeConfigs: readonly SourceResource[];
+  readonly clusters: readonly SourceResource[];
+  readonly endpoints: readonly SourceResource[];
+  readonly secrets: readonly SourceResource[];
+}
+
+export interface SourceResource {
+  readonly name: string;
+  readonly dynamic: boolean;
+  /** The resource as given, with its `@type`. */
+  readonly resource: Dict<unknown>;
 }
 
 // ---------------------------------------------------------------- listeners

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { MeshError, type FieldError } from '@xmesh/core';
-import type { ClusterConfig, ClusterRegistry, ListenerConfig, LoadAssignment, MeshSnapshot, RouteConfig } from './model.js';
+import type { ClusterConfig, ClusterRegistry, ListenerConfig, LoadAssignment, MeshSnapshot, RouteConfig, SnapshotSources, SourceResource } from './model.js';
 import type { SecretConfig } from './tls-model.js';
 import { Issues, Reader, describe } from './decode/reader.js';
 import { decodeCluster } from './decode/cluster.js';
@@ -58,13 +58,21 @@ const BOOTSTRAP_IGNORED = [
   'fatal_actions', 'default_socket_interface', 'inline_headers', 'application_log_config',
 ];
 
+/** A resource found in the input: `dynamic` unless it is one of a bootstrap's `static_resources`. */
+interface Found {
+  readonly r: Reader;
+  readonly dynamic?: boolean;
+}
+
 interface Collected {
-  listeners: { r: Reader }[];
-  routes: { r: Reader }[];
-  clusters: { r: Reader }[];
-  assignments: { r: Reader }[];
+  listeners: Found[];
+  routes: Found[];
+  clusters: Found[];
+  assignments: Found[];
   ads: AdsBootstrap | undefined;
-  secrets: { r: Reader }[];
+  secrets: Found[];
+  /** The bootstrap, when the input is one. */
+  bootstrap?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -169,6 +177,7 @@ function buildFromPlainData(input: unknown, options: BuildOptions): BuildResult 
     ignored: issues.ignored,
     ...(secrets.size === 0 ? {} : { secrets: toRecord(secrets) }),
   };
+  withSources(snapshot, sourcesOf(found, listenerNames));
   return found.ads === undefined ? { ok: true, snapshot: deepFreeze(snapshot) } : { ok: true, snapshot: deepFreeze(snapshot), ads: found.ads };
 }
 
@@ -253,19 +262,20 @@ function collect(input: unknown, issues: Issues, out: Collected, options: BuildO
 
 /** A bootstrap: its static resources, and the resources its dynamic_resources name (files, or the ADS server). */
 function collectBootstrap(root: Reader, issues: Issues, out: Collected, options: BuildOptions): void {
+  out.bootstrap = root.raw;
   const sr = root.obj('static_resources');
   const staticListeners = sr ? sr.objects('listeners') : [];
   const staticClusters = sr ? sr.objects('clusters') : [];
   if (sr) {
-    for (const r of sr.objects('secrets')) out.secrets.push({ r });
+    for (const r of sr.objects('secrets')) out.secrets.push({ r, dynamic: false });
     sr.finish();
   }
   const d = root.obj('dynamic_resources');
   const dynamic = d ? decodeDynamicResources(d, staticClusters, root.raw.node) : undefined;
   const usesAds = dynamic?.listeners?.kind === 'ads' || dynamic?.clusters?.kind === 'ads';
-  for (const r of staticListeners) out.listeners.push({ r });
+  for (const r of staticListeners) out.listeners.push({ r, dynamic: false });
   // The connection to the ADS server is not a cluster the mesh routes to: it is left out (ads_config checked it).
-  for (const r of staticClusters) if (!usesAds || r.raw.name !== dynamic?.adsCluster) out.clusters.push({ r });
+  for (const r of staticClusters) if (!usesAds || r.raw.name !== dynamic?.adsCluster) out.clusters.push({ r, dynamic: false });
   if (dynamic) {
     for (const [source, type] of [[dynamic.listeners, TypeUrl.Listener], [dynamic.clusters, TypeUrl.Cluster]] as const) {
       if (source === undefined) continue;
@@ -338,6 +348,46 @@ function collectResource(value: unknown, path: string, issues: Issues, out: Coll
     case undefined: issues.error(path || '(root)', 'a resource needs "@type"'); return;
     default: issues.error(`${path ? `${path}.` : ''}@type`, `unsupported resource type ${describe(type)}`);
   }
+}
+
+/**
+ * Attaches `sources` to `snapshot` (not frozen yet) as a non-enumerable property: what the config
+ * dump shows, never serialized with the snapshot (it holds secrets as given) nor compared with it.
+ */
+export function withSources<T extends MeshSnapshot>(snapshot: T, sources: SnapshotSources): T {
+  Object.defineProperty(snapshot, 'sources', { value: deepFreeze(sources), enumerable: false, writable: false, configurable: false });
+  return snapshot;
+}
+
+/** Sources of dynamic resources given as one list (an xDS client's resources, each with `@type`). */
+export function dynamicSources(resources: readonly Readonly<Record<string, unknown>>[]): SnapshotSources {
+  const pick = (type: string, nameKey = 'name'): SourceResource[] => resources
+    .filter((r) => r['@type'] === type)
+    .map((r) => ({ name: String(r[nameKey] ?? r[nameKey === 'name' ? 'name' : 'clusterName'] ?? ''), dynamic: true, resource: r }));
+  return {
+    listeners: pick(TypeUrl.Listener),
+    routeConfigs: pick(TypeUrl.RouteConfiguration),
+    clusters: pick(TypeUrl.Cluster),
+    endpoints: pick(TypeUrl.ClusterLoadAssignment, 'cluster_name'),
+    secrets: pick(TypeUrl.Secret),
+  };
+}
+
+/** The resources as given, for `/config_dump` (names as the snapshot has them; unnamed listeners get theirs). */
+function sourcesOf(found: Collected, listenerNames: readonly string[]): SnapshotSources {
+  const of = (list: readonly Found[], type: string, nameKey = 'name', names?: readonly string[]): SourceResource[] =>
+    list.map(({ r, dynamic }, i) => {
+      const name = names?.[i] ?? (typeof r.raw[nameKey] === 'string' ? (r.raw[nameKey] as string) : '');
+      return { name, dynamic: dynamic !== false, resource: r.raw['@type'] === undefined ? { '@type': type, ...r.raw } : r.raw };
+    });
+  return {
+    ...(found.bootstrap === undefined ? {} : { bootstrap: found.bootstrap }),
+    listeners: of(found.listeners, TypeUrl.Listener, 'name', listenerNames),
+    routeConfigs: of(found.routes, TypeUrl.RouteConfiguration),
+    clusters: of(found.clusters, TypeUrl.Cluster),
+    endpoints: of(found.assignments, TypeUrl.ClusterLoadAssignment, 'cluster_name'),
+    secrets: of(found.secrets, TypeUrl.Secret),
+  };
 }
 
 function shortType(typeUrl: string): string {

@@ -12,6 +12,8 @@ import {
   type AdminServer,
   type AdminServerOptions,
   type ClusterStatus,
+  type ConfigDumpQuery,
+  type ConfigDumpResult,
   type MetricsRegistry,
   type StatStore,
 } from '@xmesh/stats';
@@ -20,6 +22,7 @@ import type { MeshSnapshot } from '@xmesh/xds';
 import type { ClusterRuntime } from '../cluster-runtime.js';
 import type { MeshEvents } from '../events.js';
 import type { MeshServices } from '../mesh-services.js';
+import { EnvoyConfigDump } from './envoy-config-dump.js';
 
 /** What observability reads from its mesh. */
 export interface ObservedMesh {
@@ -39,6 +42,7 @@ export class MeshObservability {
   private admins = new Set<AdminServer>();
   private applied: { version: string; source: string; at: string } | undefined = undefined;
   private rejected: { source: string; at: string; errors: readonly FieldError[] } | undefined = undefined;
+  private readonly envoyDump = new EnvoyConfigDump();
 
   constructor(
     private readonly services: MeshServices,
@@ -48,6 +52,7 @@ export class MeshObservability {
     if (mesh.appRegistry !== undefined) this.prometheus();
     mesh.events.on('config.applied', (e) => {
       this.applied = { version: e.version, source: e.source, at: new Date().toISOString() };
+      this.envoyDump.noteApplied(mesh.currentSnapshot(), this.applied.at);
       // The guard-kept stats of new clusters get their families now, before the app's registry is scraped.
       if (mesh.appRegistry !== undefined) this.collect();
     });
@@ -74,12 +79,17 @@ export class MeshObservability {
     return envoyStatsText(this.services.stats, filter);
   }
 
-  /** `/config_dump`: the applied snapshot and version, the last rejected update with its errors. */
-  configDump(): unknown {
-    return {
-      applied: this.applied === undefined ? null : { ...this.applied, snapshot: this.mesh.currentSnapshot() ?? null },
-      last_rejected: this.rejected ?? null,
-    };
+  /**
+   * `/config_dump`: Envoy's ConfigDump of the applied config (see envoy-config-dump.ts), or for an
+   * unknown `resource` the reason there is none. Secrets are redacted.
+   */
+  configDump(query: ConfigDumpQuery = { includeEds: false }): ConfigDumpResult {
+    return this.envoyDump.build(this.mesh.currentSnapshot(), query);
+  }
+
+  /** `/xmesh/config_status`: the applied config's version, source and time, and the last rejected update with its errors. */
+  configStatus(): unknown {
+    return { applied: this.applied ?? null, last_rejected: this.rejected ?? null };
   }
 
   /** `/clusters`: endpoints with health, ejection, weight and active requests. */
@@ -88,16 +98,25 @@ export class MeshObservability {
     for (const [name, runtime] of this.mesh.currentClusters() ?? []) {
       const ejected = runtime.guard.outlierDetector?.ejectedIds;
       const health = runtime.healthChecker;
+      const counters = runtime.guard.snapshot().endpoints;
+      const source = this.mesh.currentSnapshot()?.sources?.clusters.find((c) => c.name === name);
       out.push({
         name,
+        ...(source?.dynamic === true ? { addedViaApi: true } : {}),
+        ...(runtime.config.edsServiceName === undefined ? {} : { edsServiceName: runtime.config.edsServiceName }),
         hosts: runtime.endpoints.map((e) => ({
           address: e.id,
           healthFlags: healthFlags(e.healthStatus, ejected?.has(e.id) ?? false, health?.flagsOf(e.id) ?? NO_FLAGS),
           weight: e.weight,
           priority: e.priority,
           zone: e.locality.zone,
+          region: e.locality.region,
+          subZone: e.locality.subZone,
+          ...(e.hostname === undefined ? {} : { hostname: e.hostname }),
+          edsHealthStatus: e.healthStatus,
           rqActive: runtime.pool.get(runtime.transportKeyOf(e))?.leases ?? 0,
           ejected: ejected?.has(e.id) ?? false,
+          counters: hostCounters(counters[e.id]),
         })),
       });
     }
@@ -113,7 +132,8 @@ export class MeshObservability {
           return self.store;
         },
         prometheus: { metrics: () => this.prometheusText(), contentType: this.prometheus().contentType },
-        configDump: () => this.configDump(),
+        configDump: (query) => this.configDump(query),
+        configStatus: () => this.configStatus(),
         clusters: () => this.clusters(),
         ready: () => this.applied !== undefined,
       },
@@ -164,6 +184,11 @@ export class MeshObservability {
 }
 
 const NO_FLAGS: readonly string[] = Object.freeze([]);
+
+/** A host's request counters as Envoy's `/clusters` names them. */
+function hostCounters(counters: Readonly<Record<string, number>> | undefined): Record<string, number> {
+  return { rq_total: counters?.['rq_total'] ?? 0, rq_success: counters?.['rq_success'] ?? 0, rq_error: counters?.['rq_error'] ?? 0 };
+}
 
 /** Envoy's `cluster.<name>.health_check.*` counters (`healthy` and `degraded` are gauges). */
 const HEALTH_CHECK_COUNTERS = ['attempt', 'success', 'failure', 'network_failure', 'passive_failure', 'verify_cluster'] as const;
