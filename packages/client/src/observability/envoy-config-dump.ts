@@ -183,20 +183,21 @@ export function redacted(value: unknown, parentKey = '', sensitive = false): unk
   return undefined;
 }
 
-/** Keeps the fields a FieldMask (comma-separated paths) names, and `@type`; no mask keeps all. */
+/**
+ * Keeps the fields a FieldMask (comma-separated paths) names; no mask keeps all. Paths go through
+ * Any fields into the packed message, which keeps its `@type` (as Envoy unpacks and repacks them).
+ */
 export function masked(message: Json, mask: string | undefined): Json {
   if (mask === undefined || mask === '') return message;
   const paths = mask.split(',').map((p) => p.trim()).filter((p) => p !== '').map((p) => p.split('.'));
-  const out = trim(message, paths) as Json;
-  if (message['@type'] !== undefined) out['@type'] = message['@type'];
-  return out;
+  return trim(message, paths) as Json;
 }
 
 function trim(value: unknown, paths: readonly (readonly string[])[]): unknown {
   if (paths.some((p) => p.length === 0)) return value;
   if (Array.isArray(value)) return value.map((v) => trim(v, paths));
   if (!isObject(value)) return value;
-  const out: Json = {};
+  const out: Json = value['@type'] === undefined ? {} : { '@type': value['@type'] };
   for (const [key, v] of Object.entries(value)) {
     const under = paths.filter((p) => p[0] === key).map((p) => p.slice(1));
     if (under.length > 0) out[key] = trim(v, under);
