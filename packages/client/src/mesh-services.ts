@@ -11,6 +11,7 @@ import type { RetryAdmission } from './retry/retry-admission.js';
 import { RoutePolicies } from './retry/route-policy.js';
 import { DeadlineScheduler } from './retry/deadline-scheduler.js';
 import type { ClusterRateLimit } from './cluster-rate-limit-layer.js';
+import type { ShadowCall } from './mirror/shadow-call.js';
 
 export interface MeshServicesOptions {
   readonly clock: Clock;
@@ -35,6 +36,10 @@ export class MeshServices {
   readonly clusterRateLimit: ClusterRateLimit | undefined;
   /** See MeshServicesOptions.trustsCallerHeaders. */
   readonly trustsCallerHeaders: boolean;
+  /** Runs a mirror's copy (admission and pick on the mirror cluster, then the copy's transport); set by the mesh. */
+  shadowInvoke: ((call: ShadowCall) => void) | undefined = undefined;
+  /** Mirror copies under way (see `MAX_OUTSTANDING_MIRRORS`). */
+  outstandingMirrors = 0;
   private readonly clusterStats = new Map<string, UpstreamStats>();
   private sidecarStats: UpstreamStats | undefined = undefined;
   private readonly routeStats = new WeakMap<object, UpstreamStats>();

@@ -18,7 +18,8 @@ import { MeshChannel, unaryResponsePathsOf } from './grpc-channel.js';
 import { grpcTransport, type GrpcAttempt } from './grpc-call.js';
 import { MeshDispatcher, httpTransport, type HttpAttempt } from './http-dispatcher.js';
 import type { MeshState } from './mesh-state.js';
-import { composePipeline, type Invoke } from './pipeline.js';
+import { composePipeline, SHADOW_LAYERS, type Invoke } from './pipeline.js';
+import { shadowTransport } from './mirror/shadow-call.js';
 import type { PipelineCall } from './pipeline-call.js';
 import { mayRunEmbedded, resolveModeSettings, withClusterModes, withModeSwitch, type MeshMode, type ModeOptions, type ModeSettings, type SidecarModeOptions } from './mode.js';
 import { TransportPool, type TransportPoolOptions } from './transport-pool.js';
@@ -269,6 +270,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     });
     this.modeSettings = resolveModeSettings(options, undefined, (options.env ?? process.env).XMESH_MODE);
     this.pool.join(this.modeSettings.endpoint);
+    this.services.shadowInvoke = composePipeline(shadowTransport, SHADOW_LAYERS);
     this.grpcInvoke = withModeSwitch(composePipeline(grpcTransport), grpcTransport, this.pool);
     this.httpInvoke = withModeSwitch(composePipeline(httpTransport), httpTransport, this.pool);
     this.fastInvoke = withModeSwitch(composePipeline(fastUnaryTransport), fastUnaryTransport, this.pool);

@@ -334,6 +334,19 @@ export interface RouteAction {
   readonly grpcTimeoutHeaderMaxMs: number | undefined;
   /** `max_stream_duration.grpc_timeout_header_offset`, ms. */
   readonly grpcTimeoutHeaderOffsetMs: number | undefined;
+  /** `request_mirror_policies`: copies of the request sent to other clusters, fire and forget; absent = none. */
+  readonly requestMirrorPolicies?: readonly RequestMirrorPolicy[];
+}
+
+/** `RouteAction.RequestMirrorPolicy`. */
+export interface RequestMirrorPolicy {
+  readonly cluster: string;
+  /** `runtime_fraction.default_value`; undefined = every request. */
+  readonly runtimeFraction: Fraction | undefined;
+  /** `trace_sampled`: the copy's trace is marked sampled (true) or not (false); undefined = as the request's. */
+  readonly traceSampled: boolean | undefined;
+  /** `disable_shadow_host_suffix_append`: the copy's Host is the request's, without `-shadow`. */
+  readonly disableShadowHostSuffixAppend: boolean;
 }
 
 /** `retry_on` conditions; HTTP ones and gRPC ones share the set as Envoy does. */

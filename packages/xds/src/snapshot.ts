@@ -238,6 +238,9 @@ function checkRouteRefs(rc: RouteConfig, path: string, clusters: Map<string, unk
           : `${path}.virtual_hosts[${i}].routes[${j}].route.weighted_clusters.clusters[${k}].name`;
         issues.error(at, `cluster "${wc.name}" is not defined`);
       });
+      route.action.requestMirrorPolicies?.forEach((mirror, k) => {
+        if (mirror.cluster !== '' && !clusters.has(mirror.cluster)) issues.error(`${path}.virtual_hosts[${i}].routes[${j}].route.request_mirror_policies[${k}].cluster`, `cluster "${mirror.cluster}" is not defined`);
+      });
     });
   });
 }

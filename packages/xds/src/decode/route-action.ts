@@ -3,7 +3,7 @@
  * and rewrites. Defaults are Envoy's: timeout 15 s (0 = none); the route's retry policy replaces the
  * virtual host's.
  */
-import type { Dict, FilterOverride, RegexRewrite, RetryPolicy, RouteAction, WeightedClusterEntry } from '../model.js';
+import type { Dict, FilterOverride, RegexRewrite, RequestMirrorPolicy, RetryPolicy, RouteAction, WeightedClusterEntry } from '../model.js';
 import { filterOverridesField } from './filter-overrides.js';
 import { headerMutationFields } from './header-mutation.js';
 import { compileRegex, readRegexMatcher, regexError } from './matchers.js';
@@ -11,6 +11,7 @@ import { hashPoliciesField } from './hash-policy.js';
 import { ignoreAll, oneOf, rejectUnsupported } from './fields.js';
 import { rateLimitsField } from './rate-limits.js';
 import { decodeRetryPolicy } from './retry-policy.js';
+import { runtimeFractionField } from './runtime-fraction.js';
 import type { Reader } from './reader.js';
 
 /** RouteAction fields xmesh reads but does not act on, with the reason. */
@@ -35,7 +36,6 @@ const UNSUPPORTED: Readonly<Record<string, string>> = {
   host_rewrite: 'formatter host rewrites are not implemented; use host_rewrite_literal or auto_host_rewrite',
   upgrade_configs: 'protocol upgrades (WebSocket, CONNECT) are not proxied',
   internal_redirect_policy: 'internal redirects are not followed; the redirect response is returned to the caller',
-  request_mirror_policies: 'request mirroring is not implemented',
   hedge_policy: 'request hedging is not implemented',
   retry_policy_typed_config: 'retry policy extensions are not implemented; use retry_policy',
   early_data_policy: 'early data is not sent',
@@ -90,6 +90,7 @@ export function decodeRouteAction(a: Reader, vhostRetryPolicy: RetryPolicy | und
     grpcTimeoutHeaderOffsetMs = msd.duration('grpc_timeout_header_offset');
     msd.finish();
   }
+  const requestMirrorPolicies = a.objects('request_mirror_policies').map(readMirrorPolicy);
   ignoreAll(a, ROUTE_ACTION_IGNORED);
   a.finish();
   return {
@@ -108,7 +109,21 @@ export function decodeRouteAction(a: Reader, vhostRetryPolicy: RetryPolicy | und
     maxStreamDurationMs,
     grpcTimeoutHeaderMaxMs,
     grpcTimeoutHeaderOffsetMs,
+    ...(requestMirrorPolicies.length === 0 ? {} : { requestMirrorPolicies }),
   };
+}
+
+/** `RequestMirrorPolicy`: `cluster` (required; `cluster_header` is refused), `runtime_fraction`, `trace_sampled`, `disable_shadow_host_suffix_append`. */
+function readMirrorPolicy(m: Reader): RequestMirrorPolicy {
+  const byHeader = m.has('cluster_header');
+  rejectUnsupported(m, { cluster_header: 'name the mirror cluster with "cluster"' });
+  const cluster = byHeader ? m.str('cluster') ?? '' : m.requiredStr('cluster');
+  const runtimeFraction = runtimeFractionField(m, 'runtime_fraction');
+  const traceSampled = m.has('trace_sampled') ? m.bool('trace_sampled', false) : undefined;
+  m.get('trace_sampled');
+  const disableShadowHostSuffixAppend = m.bool('disable_shadow_host_suffix_append', false);
+  m.finish();
+  return { cluster, runtimeFraction, traceSampled, disableShadowHostSuffixAppend };
 }
 
 /** `regex_rewrite`: an RE2 pattern and its substitution, both checked (a group the pattern lacks is an error). */
