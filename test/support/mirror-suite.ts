@@ -99,6 +99,25 @@ export function describeMirroring(mode: 'embedded' | 'sidecar'): void {
       assert.equal(stat('hang', 'failed'), 0);
     });
 
+    test('a shadow refusing connections fails only its copies: every call answered, the failures counted', async () => {
+      const replies = await within(Promise.all(Array.from({ length: 10 }, () => text('/down'))), 10_000, 'calls whose copies fail');
+      assert.deepEqual(new Set(replies), new Set(['reply primary']));
+      await waitFor(() => stat('down', 'failed') === 10, 'the 10 failed copies counted');
+      assert.equal(stat('down', 'sent'), 10);
+    });
+
+    test('the fast unary API (mesh.unary) is copied like a generated client\'s call', async () => {
+      const before = u.grpcShadow.seen.length;
+      const codec = EchoCtor.service['Echo']!;
+      const reply = codec.responseDeserialize(Buffer.from(await mesh.unary('echo.default.svc:50051', '/xmesh.echo.Echo/Echo', codec.requestSerialize({ message: 'fast path' })))) as { message: string };
+      assert.equal(reply.message, 'fast path');
+      await waitFor(() => u.grpcShadow.seen.length === before + 1, 'the fast call\'s copy');
+      const copy = u.grpcShadow.seen[before]!;
+      assert.equal(copy.host, 'echo.default.svc-shadow:50051');
+      assert.equal(copy.body.readUInt32BE(1), copy.body.length - 5);
+      assert.ok(copy.body.includes(Buffer.from('fast path')));
+    });
+
     test('gRPC: a unary call is copied (framed message, -shadow authority); a hanging gRPC shadow never holds the call', async () => {
       const before = u.grpcShadow.seen.length;
       const reply = await unary(echo, { message: 'mirrored message' });

@@ -6,6 +6,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createH2Server, type Http2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
+import { closedPort } from './echo-server.js';
 import { bootstrap } from './mesh-config.js';
 
 export interface SeenRequest {
@@ -111,13 +112,15 @@ export interface MirrorUpstreams {
   readonly grpcPrimary: string;
   readonly grpcShadow: RecordingServer;
   readonly grpcHang: RecordingServer;
+  /** A port that refuses connections: the `down` mirror cluster. */
+  readonly closedPort: number;
 }
 
 const ECHO_PREFIX = '/xmesh.echo.Echo/';
 
 /**
  * Routes: `/fraction` mirrors 30 % (runtime_fraction default_value) to `shadow`; `/hang` mirrors to the
- * hanging server; `/plain` mirrors without the `-shadow` suffix and unsampled (trace_sampled false);
+ * hanging server; `/down` to a port that refuses connections; `/plain` mirrors without the `-shadow` suffix and unsampled (trace_sampled false);
  * any other path mirrors every request, sampled; the echo service mirrors to `grpc-shadow`, or to
  * `grpc-hang` with `x-shadow: hang`.
  */
@@ -127,12 +130,13 @@ export function mirrorConfig(u: MirrorUpstreams): object {
       { prefix: '/fraction', cluster: 'primary' },
       { prefix: '/hang', cluster: 'primary' },
       { prefix: '/plain', cluster: 'primary' },
+      { prefix: '/down', cluster: 'primary' },
       { prefix: ECHO_PREFIX, headers: { 'x-shadow': 'hang' }, cluster: 'echo' },
       { prefix: ECHO_PREFIX, cluster: 'echo' },
       { prefix: '/', cluster: 'primary' },
     ],
     clusters: {
-      primary: [u.primary.address], shadow: [u.shadow.address], hang: [u.hang.address],
+      primary: [u.primary.address], shadow: [u.shadow.address], hang: [u.hang.address], down: [`127.0.0.1:${u.closedPort}`],
       echo: [u.grpcPrimary], 'grpc-shadow': [u.grpcShadow.address], 'grpc-hang': [u.grpcHang.address],
     },
     http2: ['echo', 'grpc-shadow', 'grpc-hang'],
@@ -142,6 +146,7 @@ export function mirrorConfig(u: MirrorUpstreams): object {
     [{ cluster: 'shadow', runtime_fraction: { default_value: { numerator: 30, denominator: 'HUNDRED' } } }],
     [{ cluster: 'hang' }],
     [{ cluster: 'shadow', disable_shadow_host_suffix_append: true, trace_sampled: false }],
+    [{ cluster: 'down' }],
     [{ cluster: 'grpc-hang' }],
     [{ cluster: 'grpc-shadow', trace_sampled: true }],
     [{ cluster: 'shadow', trace_sampled: true }],
@@ -154,7 +159,7 @@ export async function startMirrorUpstreams(grpcPrimary: string): Promise<MirrorU
   const [primary, shadow, hang, grpcShadow, grpcHang] = await Promise.all([
     startHttpUpstream('primary'), startHttpUpstream('shadow'), startHttpUpstream('hang', true), startH2Upstream(), startH2Upstream(true),
   ]);
-  return { primary, shadow, hang, grpcPrimary, grpcShadow, grpcHang };
+  return { primary, shadow, hang, grpcPrimary, grpcShadow, grpcHang, closedPort: await closedPort() };
 }
 
 export async function closeMirrorUpstreams(u: MirrorUpstreams): Promise<void> {
