@@ -110,6 +110,21 @@ test('a weighted cluster naming an unknown cluster is reported at its entry', ()
   hasError(errorsOf([rc, staticCluster('a')]), '[0].virtual_hosts[0].routes[0].route.weighted_clusters.clusters[1].name', 'cluster "ghost" is not defined');
 });
 
+test('a mirror policy naming an unknown cluster is reported at its entry', () => {
+  const rc = {
+    '@type': TypeUrl.RouteConfiguration,
+    name: 'rc',
+    virtual_hosts: [{
+      name: 'vh',
+      domains: ['*'],
+      routes: [{ match: { prefix: '/' }, route: { cluster: 'a', request_mirror_policies: [{ cluster: 'a' }, { cluster: 'shadow' }] } }],
+    }],
+  };
+  const errors = errorsOf([rc, staticCluster('a')]);
+  hasError(errors, '[0].virtual_hosts[0].routes[0].route.request_mirror_policies[1].cluster', 'cluster "shadow" is not defined');
+  assert.equal(errors.length, 1, JSON.stringify(errors));
+});
+
 test('duplicate resource names are rejected', () => {
   hasError(errorsOf([staticCluster('a'), staticCluster('a')]), '[1].name', 'duplicate cluster name "a"');
 });
