@@ -99,6 +99,19 @@ export function describeMirroring(mode: 'embedded' | 'sidecar'): void {
       assert.equal(stat('hang', 'failed'), 0);
     });
 
+    test('a virtual host\'s and a route config\'s policies apply to routes that set none; the most specific list wins, unmerged', async () => {
+      const before = u.shadow.seen.length;
+      const sentBefore = stat('shadow', 'sent');
+      const at = async (authority: string, path: string) => (await mesh.fetch(`http://${authority}${path}`)).text();
+      assert.equal(await at('vh.local:8080', '/from-vhost'), 'reply primary');
+      assert.equal(await at('vh.local:8080', '/own'), 'reply primary');
+      assert.equal(await at('rc.local:8080', '/from-config'), 'reply primary');
+      await waitFor(() => u.shadow.seen.length >= before + 3, 'the three copies');
+      assert.equal(stat('shadow', 'sent') - sentBefore, 3, 'one copy per call: the lists are not merged');
+      const copies = u.shadow.seen.slice(before).map((r) => `${r.host}${r.path}`).sort();
+      assert.deepEqual(copies, ['rc.local-shadow:8080/from-config', 'vh.local-shadow:8080/own', 'vh.local:8080/from-vhost']);
+    });
+
     test('a shadow refusing connections fails only its copies: every call answered, the failures counted', async () => {
       const replies = await within(Promise.all(Array.from({ length: 10 }, () => text('/down'))), 10_000, 'calls whose copies fail');
       assert.deepEqual(new Set(replies), new Set(['reply primary']));

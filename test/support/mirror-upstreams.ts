@@ -152,6 +152,21 @@ export function mirrorConfig(u: MirrorUpstreams): object {
     [{ cluster: 'shadow', trace_sampled: true }],
   ];
   routes.forEach((route, i) => (route.route.request_mirror_policies = mirrors[i]));
+  // Policies inherited as Envoy does (the most specific non-empty list, not merged): `vh.local` has the
+  // virtual host's (no `-shadow` suffix) except on `/own`, which has its own; `rc.local` has the route config's.
+  const routeConfig = config.static_resources.listeners[0]!.filter_chains[0]!.filters[0]!.typed_config.route_config as unknown as { virtual_hosts: object[]; request_mirror_policies?: object[] };
+  routeConfig.virtual_hosts.unshift(
+    {
+      name: 'vh', domains: ['vh.local:8080'],
+      request_mirror_policies: [{ cluster: 'shadow', disable_shadow_host_suffix_append: true }],
+      routes: [
+        { match: { prefix: '/own' }, route: { cluster: 'primary', request_mirror_policies: [{ cluster: 'shadow' }] } },
+        { match: { prefix: '/' }, route: { cluster: 'primary' } },
+      ],
+    },
+    { name: 'rc', domains: ['rc.local:8080'], routes: [{ match: { prefix: '/' }, route: { cluster: 'primary' } }] },
+  );
+  routeConfig.request_mirror_policies = [{ cluster: 'shadow' }];
   return config;
 }
 

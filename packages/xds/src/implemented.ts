@@ -69,11 +69,12 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
   ...fields(HTTP_FILTER, ['name', 'typed_config', 'is_optional']),
   ...fields(ROUTE_CONFIG, [
     'name', 'virtual_hosts', 'ignore_port_in_host_matching', 'request_headers_to_add', 'request_headers_to_remove',
-    'response_headers_to_add', 'response_headers_to_remove', 'most_specific_header_mutations_wins',
+    'response_headers_to_add', 'response_headers_to_remove', 'most_specific_header_mutations_wins', 'request_mirror_policies',
   ]),
   ...fields(VHOST, [
     'name', 'domains', 'routes', 'retry_policy', 'rate_limits', 'typed_per_filter_config', 'request_headers_to_add',
     'request_headers_to_remove', 'response_headers_to_add', 'response_headers_to_remove', 'per_request_buffer_limit_bytes',
+    'request_mirror_policies',
   ]),
   ...fields(ROUTE, [
     'name', 'match', 'route', 'typed_per_filter_config', 'stat_prefix', 'request_headers_to_add', 'request_headers_to_remove',

@@ -216,6 +216,8 @@ export interface RouteConfig {
   readonly responseHeaders?: HeaderMutation;
   /** `most_specific_header_mutations_wins`: apply route config, virtual host, then route mutations (default: the reverse). */
   readonly mostSpecificHeaderMutationsWins?: boolean;
+  /** `request_mirror_policies`: the default of routes whose virtual host and action set none; absent = none. */
+  readonly requestMirrorPolicies?: readonly RequestMirrorPolicy[];
 }
 
 export interface VirtualHost {
@@ -231,6 +233,8 @@ export interface VirtualHost {
   readonly typedPerFilterConfig: Dict<FilterOverride>;
   readonly requestHeaders?: HeaderMutation;
   readonly responseHeaders?: HeaderMutation;
+  /** `request_mirror_policies` (else the route config's): the default of routes whose action sets none; absent = none. */
+  readonly requestMirrorPolicies?: readonly RequestMirrorPolicy[];
 }
 
 export interface Route {
@@ -334,7 +338,10 @@ export interface RouteAction {
   readonly grpcTimeoutHeaderMaxMs: number | undefined;
   /** `max_stream_duration.grpc_timeout_header_offset`, ms. */
   readonly grpcTimeoutHeaderOffsetMs: number | undefined;
-  /** `request_mirror_policies`: copies of the request sent to other clusters, fire and forget; absent = none. */
+  /**
+   * `request_mirror_policies`: copies of the request sent to other clusters, fire and forget; absent =
+   * none. The most specific non-empty list of the route, its virtual host and its route config (not merged).
+   */
   readonly requestMirrorPolicies?: readonly RequestMirrorPolicy[];
 }
 

@@ -125,6 +125,22 @@ test('a mirror policy naming an unknown cluster is reported at its entry', () =>
   assert.equal(errors.length, 1, JSON.stringify(errors));
 });
 
+test('a virtual host\'s or route config\'s mirror policy naming an unknown cluster is reported where it is written, once', () => {
+  const rc = {
+    '@type': TypeUrl.RouteConfiguration,
+    name: 'rc',
+    request_mirror_policies: [{ cluster: 'ghost-rc' }],
+    virtual_hosts: [
+      { name: 'vh', domains: ['vh'], request_mirror_policies: [{ cluster: 'ghost-vh' }], routes: [{ match: { prefix: '/' }, route: { cluster: 'a' } }, { match: { prefix: '/x' }, route: { cluster: 'a' } }] },
+      { name: 'other', domains: ['other'], routes: [{ match: { prefix: '/' }, route: { cluster: 'a' } }] },
+    ],
+  };
+  const errors = errorsOf([rc, staticCluster('a')]);
+  hasError(errors, '[0].request_mirror_policies[0].cluster', 'cluster "ghost-rc" is not defined');
+  hasError(errors, '[0].virtual_hosts[0].request_mirror_policies[0].cluster', 'cluster "ghost-vh" is not defined');
+  assert.equal(errors.length, 2, JSON.stringify(errors));
+});
+
 test('duplicate resource names are rejected', () => {
   hasError(errorsOf([staticCluster('a'), staticCluster('a')]), '[1].name', 'duplicate cluster name "a"');
 });

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { MeshError, type FieldError } from '@xmesh/core';
-import type { ClusterConfig, ClusterRegistry, ListenerConfig, LoadAssignment, MeshSnapshot, RouteConfig, SnapshotSources, SourceResource } from './model.js';
+import type { ClusterConfig, ClusterRegistry, ListenerConfig, LoadAssignment, MeshSnapshot, RequestMirrorPolicy, RouteConfig, SnapshotSources, SourceResource } from './model.js';
 import type { SecretConfig } from './tls-model.js';
 import { Issues, Reader, describe } from './decode/reader.js';
 import { decodeCluster } from './decode/cluster.js';
@@ -228,7 +228,11 @@ function withRegistryMembers(
 }
 
 function checkRouteRefs(rc: RouteConfig, path: string, clusters: Map<string, unknown>, issues: Issues): void {
+  // Mirror policies are checked where they are written: a route's own, its virtual host's, the route config's.
+  checkMirrorClusters(rc.requestMirrorPolicies, path, clusters, issues);
   rc.virtualHosts.forEach((vh, i) => {
+    checkMirrorClusters(vh.requestMirrorPolicies, `${path}.virtual_hosts[${i}]`, clusters, issues);
+    const inherited = vh.requestMirrorPolicies ?? rc.requestMirrorPolicies;
     vh.routes.forEach((route, j) => {
       const single = route.action.clusters.length === 1 && route.action.clusters[0]!.weight === 1;
       route.action.clusters.forEach((wc, k) => {
@@ -238,10 +242,15 @@ function checkRouteRefs(rc: RouteConfig, path: string, clusters: Map<string, unk
           : `${path}.virtual_hosts[${i}].routes[${j}].route.weighted_clusters.clusters[${k}].name`;
         issues.error(at, `cluster "${wc.name}" is not defined`);
       });
-      route.action.requestMirrorPolicies?.forEach((mirror, k) => {
-        if (mirror.cluster !== '' && !clusters.has(mirror.cluster)) issues.error(`${path}.virtual_hosts[${i}].routes[${j}].route.request_mirror_policies[${k}].cluster`, `cluster "${mirror.cluster}" is not defined`);
-      });
+      const own = route.action.requestMirrorPolicies;
+      if (own !== inherited) checkMirrorClusters(own, `${path}.virtual_hosts[${i}].routes[${j}].route`, clusters, issues);
     });
+  });
+}
+
+function checkMirrorClusters(policies: readonly RequestMirrorPolicy[] | undefined, at: string, clusters: Map<string, unknown>, issues: Issues): void {
+  policies?.forEach((mirror, k) => {
+    if (mirror.cluster !== '' && !clusters.has(mirror.cluster)) issues.error(`${at}.request_mirror_policies[${k}].cluster`, `cluster "${mirror.cluster}" is not defined`);
   });
 }
 

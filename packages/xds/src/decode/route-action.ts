@@ -46,7 +46,11 @@ const DEFAULT_TIMEOUT_MS = 15_000;
 const NO_OVERRIDES: Dict<FilterOverride> = Object.freeze(Object.create(null));
 const CLUSTER_SPECIFIERS = ['cluster', 'weighted_clusters', 'cluster_header', 'cluster_specifier_plugin', 'inline_cluster_specifier_plugin'] as const;
 
-export function decodeRouteAction(a: Reader, vhostRetryPolicy: RetryPolicy | undefined): RouteAction {
+/**
+ * @param defaultMirrorPolicies the virtual host's (else the route config's) `request_mirror_policies`,
+ *   used when the action sets none (Envoy: the most specific non-empty list wins, lists are not merged)
+ */
+export function decodeRouteAction(a: Reader, vhostRetryPolicy: RetryPolicy | undefined, defaultMirrorPolicies?: readonly RequestMirrorPolicy[]): RouteAction {
   const which = oneOf(a, CLUSTER_SPECIFIERS, 'one of cluster, weighted_clusters is required');
   rejectUnsupported(a, UNSUPPORTED);
   let clusters: WeightedClusterEntry[] = [];
@@ -90,7 +94,8 @@ export function decodeRouteAction(a: Reader, vhostRetryPolicy: RetryPolicy | und
     grpcTimeoutHeaderOffsetMs = msd.duration('grpc_timeout_header_offset');
     msd.finish();
   }
-  const requestMirrorPolicies = a.objects('request_mirror_policies').map(readMirrorPolicy);
+  const ownMirrorPolicies = mirrorPoliciesField(a);
+  const requestMirrorPolicies = ownMirrorPolicies ?? defaultMirrorPolicies;
   ignoreAll(a, ROUTE_ACTION_IGNORED);
   a.finish();
   return {
@@ -109,8 +114,14 @@ export function decodeRouteAction(a: Reader, vhostRetryPolicy: RetryPolicy | und
     maxStreamDurationMs,
     grpcTimeoutHeaderMaxMs,
     grpcTimeoutHeaderOffsetMs,
-    ...(requestMirrorPolicies.length === 0 ? {} : { requestMirrorPolicies }),
+    ...(requestMirrorPolicies === undefined ? {} : { requestMirrorPolicies }),
   };
+}
+
+/** A `request_mirror_policies` field (of a route action, virtual host or route config); undefined when absent or empty. */
+export function mirrorPoliciesField(r: Reader): readonly RequestMirrorPolicy[] | undefined {
+  const policies = r.objects('request_mirror_policies').map(readMirrorPolicy);
+  return policies.length === 0 ? undefined : policies;
 }
 
 /** `RequestMirrorPolicy`: `cluster` (required; `cluster_header` is refused), `runtime_fraction`, `trace_sampled`, `disable_shadow_host_suffix_append`. */

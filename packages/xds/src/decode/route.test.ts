@@ -135,6 +135,34 @@ test('request_mirror_policies decode with Envoy\'s defaults; cluster is required
   assertOneError(oneRoute({}, { hedge_policy: { initial_requests: 2 } }), 'x.virtual_hosts[0].hedge_policy', 'request hedging is not implemented');
 });
 
+test('request_mirror_policies of a route, else its virtual host, else the route config: the most specific non-empty list, not merged', () => {
+  const input = {
+    name: 'rc',
+    request_mirror_policies: [{ cluster: 'from-config' }],
+    virtual_hosts: [
+      {
+        name: 'a', domains: ['a'], request_mirror_policies: [{ cluster: 'from-vhost' }],
+        routes: [
+          { match: { prefix: '/own' }, route: { cluster: 'c', request_mirror_policies: [{ cluster: 'own' }] } },
+          { match: { prefix: '/empty' }, route: { cluster: 'c', request_mirror_policies: [] } },
+          { match: { prefix: '/' }, route: { cluster: 'c' } },
+        ],
+      },
+      { name: 'b', domains: ['b'], routes: [{ match: { prefix: '/' }, route: { cluster: 'c' } }] },
+    ],
+  };
+  const { rc, issues } = decode(input);
+  assert.deepEqual(issues.errors, []);
+  const clustersOf = (vh: number, route: number) => rc.virtualHosts[vh]!.routes[route]!.action.requestMirrorPolicies?.map((p) => p.cluster);
+  assert.deepEqual(clustersOf(0, 0), ['own']);
+  assert.deepEqual(clustersOf(0, 1), ['from-vhost'], 'an empty list is no list');
+  assert.deepEqual(clustersOf(0, 2), ['from-vhost']);
+  assert.deepEqual(clustersOf(1, 0), ['from-config']);
+  assert.deepEqual(rc.virtualHosts[0]!.requestMirrorPolicies?.map((p) => p.cluster), ['from-vhost']);
+  assert.equal(rc.virtualHosts[1]!.requestMirrorPolicies, undefined);
+  assert.deepEqual(rc.requestMirrorPolicies?.map((p) => p.cluster), ['from-config']);
+});
+
 test('per_request_buffer_limit_bytes: the route\'s, else the virtual host\'s, else none (the listener\'s limit then applies)', () => {
   const { rc, issues } = decode({
     name: 'rc',
