@@ -316,7 +316,9 @@ describe('the cluster fields that act with health checks', () => {
     const other = await listen(createServer((_req, res) => res.writeHead(500).end()));
     let ready = false;
     const { mesh, flags } = await meshOn(config([endpoint(p), endpoint(port(other), { health_check_config: { disable_active_health_check: true } })], {
-      health_checks: [{ ...BASE, initial_jitter: '2s', http_health_check: { path: '/' } }],
+      // The first check starts at a random point of the 2 s jitter; a timeout longer than the jitter keeps
+      // the one clock.advance(2000) from also firing the check's timeout before its answer arrives.
+      health_checks: [{ ...BASE, timeout: '5s', initial_jitter: '2s', http_health_check: { path: '/' } }],
     }), (clock) => {
       void Promise.resolve().then(async () => {
         await new Promise((resolve) => setTimeout(resolve, 50));
