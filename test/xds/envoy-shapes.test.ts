@@ -119,8 +119,7 @@ const REFUSED: readonly Refused[] = [
   {
     file: 'route-mirror.yaml',
     refused: [
-      [`${HCM}.route_config.virtual_hosts[0].routes[0].route.request_mirror_policies`, 'request mirroring is not implemented'],
-      [`${HCM}.route_config.virtual_hosts[0].routes[1].route.request_mirror_policies`, 'request mirroring is not implemented'],
+      [`${HCM}.route_config.virtual_hosts[0].routes[1].route.request_mirror_policies[0].cluster_header`, 'name the mirror cluster with "cluster"'],
     ],
   },
   {

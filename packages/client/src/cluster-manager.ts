@@ -21,6 +21,8 @@ export interface ClusterManagerOptions {
   readonly registries?: RegistryConnector;
   /** Passed to every ClusterRuntime's guard. */
   readonly resilience?: ClusterRuntimeOptions['resilience'];
+  /** Whether this mesh runs a cluster's health checks (see ClusterRuntimeOptions). */
+  readonly runsHealthChecks?: ClusterRuntimeOptions['runsHealthChecks'];
 }
 
 export class ClusterManager {
@@ -53,6 +55,11 @@ export class ClusterManager {
   /** Resolves when every current cluster finished its first endpoint resolution. */
   ready(): Promise<void> {
     return Promise.all([...this.runtimes.values()].map((r) => r.ready)).then(() => undefined);
+  }
+
+  /** The mode changed: each cluster starts or stops its health checks as `runsHealthChecks` now says. */
+  refreshHealthChecking(): void {
+    for (const runtime of this.runtimes.values()) runtime.refreshHealthChecking();
   }
 
   closeAll(): void {

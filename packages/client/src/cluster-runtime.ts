@@ -6,7 +6,7 @@ import { MeshError, type Clock, type Endpoint, type PickInput, type PickResult, 
 import type { ClusterConfig } from '@xmesh/xds';
 import { computeHash, type Balancer } from '@xmesh/balancer';
 import { ClusterGuard, type ClusterGuardOptions } from '@xmesh/breaker';
-import type { EndpointSource, RegistryConnector } from '@xmesh/discovery';
+import { ActiveHealthChecker, type Dialer, type EndpointSource, type HealthTransition, type RegistryConnector } from '@xmesh/discovery';
 import type { ClientTls, ClusterTls } from '@xmesh/tls';
 import type { PipelineCall } from './pipeline-call.js';
 import type { Invoke } from './pipeline.js';
@@ -32,6 +32,11 @@ export interface ClusterRuntimeOptions {
   readonly registries?: RegistryConnector;
   /** Shared resilience settings (events sink, bucket rotation, fail-fast flavour, queued admission). */
   readonly resilience?: Omit<ClusterGuardOptions, 'clock' | 'onEjectedChange'>;
+  /**
+   * Whether this mesh runs the active health checks of `cluster` (`health_checks`): false when every
+   * call of the cluster goes to a sidecar, which checks instead. Default: always.
+   */
+  readonly runsHealthChecks?: (cluster: ClusterConfig) => boolean;
 }
 
 const NO_EJECTIONS: ReadonlySet<string> = new Set();
@@ -55,6 +60,15 @@ export class ClusterRuntime {
   /** True once the current source finished its first resolution. */
   private resolved = false;
   private closed = false;
+  /** Active health checking (`health_checks`), when configured and run by this mesh. */
+  private health: ActiveHealthChecker | undefined = undefined;
+  /** True while the health checker warms (first check of each host): picks wait, as Envoy routes nothing to a warming cluster. */
+  private warming = false;
+  /** True until the first pick of a health-checked cluster: its checks leave their no-traffic intervals then. */
+  private trafficPending = false;
+  /** The endpoints the source lists now (the balancer may see others: see ActiveHealthChecker.setEndpoints); a cluster without any does not warm. */
+  private listed: readonly Endpoint[] = [];
+  private readonly runsHealthChecks: (cluster: ClusterConfig) => boolean;
 
   constructor(config: ClusterConfig, options: ClusterRuntimeOptions, tls?: ClusterTls) {
     this.config = config;
@@ -64,12 +78,14 @@ export class ClusterRuntime {
     this.components = options.components;
     this.onSourceError = options.onSourceError;
     this.registries = options.registries;
+    this.runsHealthChecks = options.runsHealthChecks ?? (() => true);
     this.guard = new ClusterGuard(config, {
       ...options.resilience,
       clock: this.clock,
-      onEjectedChange: (ejected) => this.balancer.setExcluded(ejected),
+      onEjectedChange: () => this.balancer.setExcluded(this.excluded()),
     });
     this.balancer = this.newBalancer(config);
+    this.syncHealthChecker(config);
     this.source = this.newSource(config);
   }
 
@@ -77,14 +93,32 @@ export class ClusterRuntime {
     return this.config.name;
   }
 
-  /** The endpoints the current source lists (healthy or not), for admin output. */
+  /** The endpoints the cluster has (healthy or not), for admin output: the source's, plus hosts pending removal. */
   get endpoints(): readonly Endpoint[] {
-    return this.source.endpoints;
+    const health = this.health;
+    if (health === undefined) return this.source.endpoints;
+    const all = [...this.source.endpoints];
+    const listed = new Set(all.map((e) => e.id));
+    for (const e of health.view()) if (!listed.has(e.id)) all.push(e);
+    return all;
   }
 
-  /** Resolves once the current source has finished its first resolution. */
+  /** Resolves once the current source has finished its first resolution (and, with health checks, the cluster warmed). */
   get ready(): Promise<void> {
-    return this.source.ready;
+    return this.source.ready.then(() => (this.health !== undefined && this.warming && this.listed.length > 0 ? this.health.ready : undefined));
+  }
+
+  /** The active health checker, when this mesh runs the cluster's `health_checks`. */
+  get healthChecker(): ActiveHealthChecker | undefined {
+    return this.health;
+  }
+
+  /** Applies the mesh's decision on running this cluster's health checks (a mode change). */
+  refreshHealthChecking(): void {
+    if (this.closed) return;
+    const had = this.health;
+    this.syncHealthChecker(this.config);
+    if (had !== this.health) this.setEndpoints(this.source.endpoints);
   }
 
   /** The TLS context of connections to `endpoint`; undefined = plaintext. */
@@ -109,11 +143,14 @@ export class ClusterRuntime {
       this.setEndpoints(this.source.endpoints);
     }
     this.guard.update(config);
+    const hadHealth = this.health;
+    this.syncHealthChecker(config);
     if (balancerKey(previous) !== balancerKey(config)) {
       this.balancer.close();
       this.balancer = this.newBalancer(config);
-      this.balancer.setEndpoints(this.source.endpoints);
+      this.balancer.setEndpoints(this.health?.view() ?? this.source.endpoints);
     }
+    if (hadHealth !== this.health) this.setEndpoints(this.source.endpoints);
     if (!this.components.sameSource(previous, config)) {
       this.source.close();
       this.resolved = false;
@@ -131,6 +168,10 @@ export class ClusterRuntime {
       call.fail(new MeshError('XMESH_NO_CLUSTER', `cluster "${this.name}" was removed`, { cluster: this.name }));
       return;
     }
+    if (this.warming && this.listed.length > 0) {
+      this.wait(call, next as Invoke<PipelineCall>);
+      return;
+    }
     const picker = this.balancer.picker;
     const input = this.pickInput(call);
     let result = picker.pick(input);
@@ -138,6 +179,7 @@ export class ClusterRuntime {
     if (tried !== undefined && result.type === 'complete' && tried.has(result.endpoint.id)) result = selectAgain(picker, input, call, tried, result);
     switch (result.type) {
       case 'complete':
+        if (this.trafficPending) this.noteTraffic();
         call.bind(this, result.endpoint, result.done);
         next(call);
         return;
@@ -159,6 +201,8 @@ export class ClusterRuntime {
     if (this.closed) return;
     this.closed = true;
     this.source.close();
+    this.health?.close();
+    this.health = undefined;
     this.balancer.close();
     this.guard.close();
     for (const id of this.members) this.pool.leave(id);
@@ -168,7 +212,7 @@ export class ClusterRuntime {
 
   private newBalancer(config: ClusterConfig): Balancer {
     const balancer = this.components.createBalancer(config, { clock: this.clock });
-    balancer.setExcluded(this.guard.outlierDetector?.ejectedIds ?? NO_EJECTIONS);
+    balancer.setExcluded(this.excluded());
     balancer.onPicker(() => this.retryWaiters());
     return balancer;
   }
@@ -199,8 +243,92 @@ export class ClusterRuntime {
     return source;
   }
 
-  /** Joins new endpoints to the pool before the balancer can pick them; leaves removed ones after. */
+  /** The source's endpoints now: what the balancer sees is these as the health checker keeps them (see `publish`). */
   private setEndpoints(endpoints: readonly Endpoint[]): void {
+    this.listed = endpoints;
+    this.publish(this.health === undefined ? endpoints : this.health.setEndpoints(endpoints));
+  }
+
+  /** Hosts left out of picking though they count in the priority and panic arithmetic: outlier ejections and hosts failing health checks. */
+  private excluded(): ReadonlySet<string> {
+    const ejected = this.guard?.outlierDetector?.ejectedIds ?? NO_EJECTIONS;
+    const failed = this.health?.failedIds;
+    if (failed === undefined || failed.size === 0) return ejected;
+    if (ejected.size === 0) return failed;
+    return new Set([...ejected, ...failed]);
+  }
+
+  /**
+   * Starts, updates or stops the health checker for `config` (and this mesh's decision to run it).
+   * A new checker warms: hosts start failed and picks wait for their first checks.
+   */
+  private syncHealthChecker(config: ClusterConfig): void {
+    const wanted = config.healthCheck !== undefined && this.runsHealthChecks(config);
+    if (!wanted) {
+      this.health?.close();
+      this.health = undefined;
+      this.trafficPending = false;
+      if (this.warming) {
+        this.warming = false;
+        this.retryWaiters();
+      }
+      return;
+    }
+    if (this.health !== undefined) {
+      this.health.update(config.healthCheck!);
+      return;
+    }
+    const health = new ActiveHealthChecker(config.healthCheck!, {
+      cluster: config.name,
+      clock: this.clock,
+      dialerFor: (endpoint, check) => this.dialerFor(endpoint, check),
+      onChange: () => {
+        if (this.health === health) this.publish(health.view());
+      },
+      onCheck: (id, healthy, transition) => this.afterCheck(id, healthy, transition),
+    });
+    this.health = health;
+    this.trafficPending = true;
+    this.warming = true;
+    void health.ready.then(() => {
+      if (this.health !== health) return;
+      this.warming = false;
+      this.retryWaiters();
+    });
+  }
+
+  /** TLS connections for a health check: the cluster's transport socket (or the one its match criteria select), with its ALPN override. */
+  private dialerFor(endpoint: Endpoint, check: NonNullable<ClusterConfig['healthCheck']>): Dialer | undefined {
+    const criteria = check.transportSocketMatchCriteria;
+    const tls = criteria === undefined ? this.tlsFor(endpoint) : this.tls?.forMatchCriteria(criteria);
+    if (tls === undefined) return undefined;
+    const alpn = check.alpnProtocols;
+    return (host, port, transportAlpn) => tls.connect(host, port, transportAlpn, alpn);
+  }
+
+  /**
+   * After each check: a host that passed is returned from an outlier ejection
+   * (`successful_active_health_check_uneject_host`); a host that just failed has its connections
+   * closed with `close_connections_on_host_health_failure`.
+   */
+  private afterCheck(id: string, healthy: boolean, transition: HealthTransition): void {
+    const outlier = this.guard.outlierDetector;
+    if (healthy && outlier !== undefined && this.config.outlierDetection?.successfulActiveHealthCheckUnejectHost === true && outlier.ejectedIds.has(id) && this.health?.failedIds.has(id) === false) {
+      outlier.uneject(id);
+    }
+    if (!healthy && transition === 'changed' && this.config.healthCheck?.closeConnectionsOnHostHealthFailure === true) {
+      const endpoint = this.health?.view().find((e) => e.id === id);
+      if (endpoint !== undefined) this.pool.closeConnections(this.transportKeyOf(endpoint));
+    }
+  }
+
+  private noteTraffic(): void {
+    this.trafficPending = false;
+    this.health?.noteTraffic();
+  }
+
+  /** Joins new endpoints to the pool before the balancer can pick them; leaves removed ones after. */
+  private publish(endpoints: readonly Endpoint[]): void {
     const next = new Set<string>();
     const ids = new Set<string>();
     for (const e of endpoints) {
@@ -213,6 +341,7 @@ export class ClusterRuntime {
     const previous = this.members;
     this.members = next;
     this.guard.setEndpoints(ids);
+    if (this.health !== undefined) this.balancer.setExcluded(this.excluded());
     this.balancer.setEndpoints(endpoints);
     for (const key of previous) if (!next.has(key)) this.pool.leave(key);
   }

@@ -21,6 +21,8 @@ import { embeddedRewrite } from './upstream-rewrite.js';
 import { callLocalReplyRewrite, rewrittenError } from './local-reply.js';
 import { RecordHeaders } from '@xmesh/router';
 import { editHeaderRecord, editsAlone, type UpstreamHeaderEdits } from './retry/router-headers.js';
+import type { MirrorRequest } from './mirror/shadow-call.js';
+import { copyHeaders, grpcFrames } from './mirror/mirror-request.js';
 
 /** Per-call options of the fast API. */
 export interface FastCallOptions {
@@ -106,6 +108,20 @@ export class FastUnaryAttempt extends PipelineCall implements UnaryReceiver {
 
   override nextAttempt(): FastUnaryAttempt | undefined {
     return this.owner.retryAttempt(this);
+  }
+
+  /** The serialized request, framed, with the call's metadata: copied whole (it is never larger than the caller made it). */
+  override mirrorRequest(bodyLimit: number): MirrorRequest {
+    const owner = this.owner;
+    const body = grpcFrames([owner.request]);
+    return {
+      method: 'POST',
+      path: owner.path,
+      authority: owner.authority,
+      grpc: true,
+      headers: copyHeaders(owner.upstreamMetadata(this) as Record<string, unknown> | undefined, this.requestHeadersToAdd, true),
+      body: body.length > bodyLimit ? undefined : body,
+    };
   }
 
   override abortAttempt(error: MeshError): void {

@@ -17,6 +17,8 @@ import { GrpcReplayBuffer, sendOp, type ReplayOp } from './retry/grpc-replay.js'
 import { metadataText, traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 import { embeddedRewrite, MetadataHeaders } from './upstream-rewrite.js';
 import { callLocalReplyRewrite } from './local-reply.js';
+import type { MirrorRequest } from './mirror/shadow-call.js';
+import { copyHeaders, grpcFrames } from './mirror/mirror-request.js';
 
 type CallStream = grpc.experimental.CallStream;
 type MessageContext = Parameters<CallStream['sendMessageWithContext']>[0];
@@ -56,6 +58,10 @@ export class GrpcAttempt extends PipelineCall {
     return this.owner.retryAttempt(this);
   }
 
+  override mirrorRequest(bodyLimit: number): MirrorRequest {
+    return this.owner.mirrorRequest(this, bodyLimit);
+  }
+
   override abortAttempt(error: MeshError): void {
     if (!this.owner.abortDelegate(this, error)) super.abortAttempt(error);
   }
@@ -90,6 +96,8 @@ export class MeshGrpcCall implements CallStream {
   private responses = 0;
   /** Set when a unary-response method got a second message: the call fails with UNIMPLEMENTED. */
   private tooManyResponses = false;
+  /** Mirror copies collecting the request messages until the caller half-closes (see `mirrorRequest`). */
+  private copies: MessageCopy[] | undefined = undefined;
 
   /**
    * @param unaryResponse the method answers with one message (known from the generated client's
@@ -212,6 +220,7 @@ export class MeshGrpcCall implements CallStream {
         delegate.startRead();
       },
       onReceiveStatus: (received) => {
+        this.dropCopies();
         const status = this.tooManyResponses ? { ...TOO_MANY_STATUS, metadata: received.metadata ?? new grpc.Metadata() } : wellFormedStatus(received);
         attempt.finish(grpcAttemptOutcome(status.code, status.details, attempt.elapsed()));
         const retry = attempt.retry;
@@ -276,10 +285,58 @@ export class MeshGrpcCall implements CallStream {
     if (this.delegate || !this.ended) this.issue({ op: 'halfClose' });
   }
 
+  /**
+   * A mirror's copy of this call: its metadata now, its messages (framed) once the caller
+   * half-closed, within `bodyLimit` bytes; undefined when the call ends first or sends more.
+   */
+  mirrorRequest(attempt: GrpcAttempt, bodyLimit: number): MirrorRequest {
+    const copy: MessageCopy = { messages: [], bytes: 0, limit: bodyLimit, resolve: () => undefined };
+    const body = new Promise<Buffer | null | undefined>((resolve) => (copy.resolve = resolve));
+    if (this.ended) copy.resolve(undefined);
+    else (this.copies ??= []).push(copy);
+    return {
+      method: 'POST',
+      path: this.method,
+      authority: attempt.request.authority,
+      grpc: true,
+      headers: copyHeaders(this.metadata?.getMap(), attempt.requestHeadersToAdd, true),
+      body,
+    };
+  }
+
+  /** Feeds the mirror copies an operation the caller issued. */
+  private copyOp(op: ReplayOp): void {
+    const copies = this.copies!;
+    if (op.op === 'read') return;
+    this.copies = undefined;
+    const keep: MessageCopy[] = [];
+    for (const copy of copies) {
+      if (op.op === 'halfClose') {
+        copy.resolve(grpcFrames(copy.messages));
+        continue;
+      }
+      copy.bytes += op.message.length + 5;
+      if (copy.bytes > copy.limit) copy.resolve(undefined);
+      else {
+        copy.messages.push(op.message);
+        keep.push(copy);
+      }
+    }
+    if (keep.length > 0) this.copies = keep;
+  }
+
+  /** The call ended before its request was whole: the mirror copies are dropped. */
+  private dropCopies(): void {
+    const copies = this.copies;
+    this.copies = undefined;
+    if (copies !== undefined) for (const copy of copies) copy.resolve(undefined);
+  }
+
   /** Sends `op` to the delegate, or queues it until one exists; keeps it for replay while uncommitted. */
   private issue(op: ReplayOp): void {
     // The app's messages and half-close are the stream's traffic too (stream idle timeout).
     if (op.op !== 'read') this.attempt?.retry?.streamActive();
+    if (this.copies !== undefined) this.copyOp(op);
     if (this.replay.replaying) {
       this.replay.enqueue(op);
       return;
@@ -290,6 +347,7 @@ export class MeshGrpcCall implements CallStream {
   }
 
   cancelWithStatus(status: grpc.status, details: string): void {
+    this.dropCopies();
     this.commit();
     if (this.delegate) {
       this.delegate.cancelWithStatus(status, details);
@@ -320,6 +378,7 @@ export class MeshGrpcCall implements CallStream {
   private endEarly(status: grpc.StatusObject): void {
     if (this.ended) return;
     this.ended = true;
+    this.dropCopies();
     const pending = this.pending;
     this.pending = [];
     for (const p of pending) if (p.op === 'message') p.context.callback?.();
@@ -332,6 +391,14 @@ export class MeshGrpcCall implements CallStream {
     const listener = this.listener!;
     process.nextTick(() => listener.onReceiveStatus(status));
   }
+}
+
+/** One mirror copy of a call's request, collecting its messages. */
+interface MessageCopy {
+  readonly messages: Buffer[];
+  bytes: number;
+  readonly limit: number;
+  resolve: (body: Buffer | null | undefined) => void;
 }
 
 /** A status reporting a failed TLS handshake as the mesh's typed error (its code in metadata); any other as is. */

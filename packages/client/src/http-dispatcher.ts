@@ -24,16 +24,17 @@ import type { MeshState } from './mesh-state.js';
 import { CLIENT_CLOSED_REQUEST } from '@xmesh/breaker';
 import type { AttemptResult } from '@xmesh/filters';
 import type { RouteDecision } from '@xmesh/router';
-import { DEFAULT_CONNECTION_BUFFER_LIMIT } from '@xmesh/xds';
 import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 import { callLocalReplyRewrite, localReply } from './local-reply.js';
 import { addHeaderOptions, firstValue } from './header-options.js';
 import { isConnectError, isHttp1ProtocolError } from './connect-error.js';
-import { requestBodyOf, stopReading, type BodyObserver, type RequestBody } from './retry/request-body.js';
+import { bodyBufferLimit, requestBodyOf, stopReading, type BodyObserver, type RequestBody } from './retry/request-body.js';
 import { embeddedRewrite, isRouterReply } from './upstream-rewrite.js';
 import { editHeaderRecord } from './retry/router-headers.js';
 import { RecordHeaders } from '@xmesh/router';
 import { tlsFailureOf } from '@xmesh/tls';
+import type { MirrorRequest } from './mirror/shadow-call.js';
+import { copyHeaders } from './mirror/mirror-request.js';
 
 type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;
@@ -65,6 +66,10 @@ export class HttpAttempt extends PipelineCall {
 
   override nextAttempt(): HttpAttempt | undefined {
     return this.exchange.retryAttempt(this);
+  }
+
+  override mirrorRequest(bodyLimit: number): MirrorRequest {
+    return this.exchange.mirrorRequest(this, bodyLimit);
   }
 
   override abortAttempt(error: MeshError): void {
@@ -163,7 +168,9 @@ export class HttpExchange implements Handler, BodyObserver {
     if (this.trace !== undefined) Object.assign(headers, this.trace);
     if (attempt.requestHeadersToAdd !== undefined) addHeaderOptions(headers, attempt.requestHeadersToAdd);
     if (attempt.upstreamEdits !== undefined) editHeaderRecord(headers, attempt.upstreamEdits);
-    this.body ??= requestBodyOf(this.options.body, attempt.retry?.canRetry === true, bodyBufferLimit(attempt.decision), this);
+    // A body is kept (within the limit) when it may be sent again: for a retry, or as a mirror's copy.
+    const keep = attempt.retry?.canRetry === true || attempt.decision?.route.action.requestMirrorPolicies !== undefined;
+    this.body ??= requestBodyOf(this.options.body, keep, bodyBufferLimit(attempt.decision), this);
     const { origin: _origin, ...rest } = this.options;
     const rewrite = embeddedRewrite(attempt);
     if (rewrite === undefined) {
@@ -180,6 +187,14 @@ export class HttpExchange implements Handler, BodyObserver {
     }
     headers.host = upstream.authority;
     pool.dispatch({ ...rest, path: upstream.path, headers, body: this.body.forAttempt() as Dispatcher.DispatchOptions['body'] }, this);
+  }
+
+  /** A mirror's copy: the request's headers and, once the attempts read it, its whole body (kept within `bodyLimit`). */
+  mirrorRequest(attempt: HttpAttempt, bodyLimit: number): MirrorRequest {
+    this.body ??= requestBodyOf(this.options.body, true, bodyLimit);
+    const headers = copyHeaders(withHost(this.options.headers, attempt.request.authority), attempt.requestHeadersToAdd, attempt.request.grpc);
+    if (this.trace !== null && this.trace !== undefined) Object.assign(headers, this.trace);
+    return { method: this.options.method, path: this.options.path, authority: attempt.request.authority, grpc: attempt.request.grpc, headers, body: this.body.copy() };
   }
 
   /** A retry of `previous` when the request body can be sent again (kept whole, within the buffer limit); the new attempt becomes current. */
@@ -401,16 +416,6 @@ function forEachHeader(raw: unknown, visit: (name: string, value: string) => voi
     if (Array.isArray(v)) for (const item of v) visit(k.toLowerCase(), String(item));
     else visit(k.toLowerCase(), String(v));
   }
-}
-
-/**
- * The most of a request body kept for retries, as Envoy: the route's (else the virtual host's)
- * `per_request_buffer_limit_bytes`, capped by the listener's `per_connection_buffer_limit_bytes`.
- */
-function bodyBufferLimit(decision: RouteDecision | undefined): number {
-  const connection = decision?.listener?.perConnectionBufferLimitBytes ?? DEFAULT_CONNECTION_BUFFER_LIMIT;
-  const route = decision?.route.perRequestBufferLimitBytes;
-  return route === undefined ? connection : Math.min(route, connection);
 }
 
 /** Response headers as `retry_on` reads them; the header map is built only for non-2xx responses or when `retriable_headers` need it. */

@@ -20,6 +20,8 @@ export type { EndpointTransports, EndpointAttachment } from './transport-pool.js
 export { LAYERS, composePipeline, type Layer, type Invoke } from './pipeline.js';
 export { resolveModeSettings, chooseMode, withModeSwitch, withClusterModes, endpointOfAddress, DEFAULT_SIDECAR_ADDRESS, type MeshMode, type ModeOptions, type ModeSettings, type SidecarModeOptions } from './mode.js';
 export { PipelineCall } from './pipeline-call.js';
+export type { MirrorRequest } from './mirror/shadow-call.js';
+export { copyHeaders } from './mirror/mirror-request.js';
 export type { MeshState } from './mesh-state.js';
 export type { MeshObservability } from './observability/mesh-observability.js';
 export { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';

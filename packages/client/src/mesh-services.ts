@@ -12,6 +12,7 @@ import type { RetryAdmission } from './retry/retry-admission.js';
 import { RoutePolicies } from './retry/route-policy.js';
 import { DeadlineScheduler } from './retry/deadline-scheduler.js';
 import type { ClusterRateLimit } from './cluster-rate-limit-layer.js';
+import type { ShadowCall } from './mirror/shadow-call.js';
 
 export interface MeshServicesOptions {
   readonly clock: Clock;
@@ -41,6 +42,10 @@ export class MeshServices {
    * call of this mesh lands on the same ring-hash host, as a gRPC channel's calls do.
    */
   readonly channelId = randomBytes(8).toString('hex');
+  /** Runs a mirror's copy (admission and pick on the mirror cluster, then the copy's transport); set by the mesh. */
+  shadowInvoke: ((call: ShadowCall) => void) | undefined = undefined;
+  /** Mirror copies under way (see `MAX_OUTSTANDING_MIRRORS`). */
+  outstandingMirrors = 0;
   private readonly clusterStats = new Map<string, UpstreamStats>();
   private sidecarStats: UpstreamStats | undefined = undefined;
   private readonly routeStats = new WeakMap<object, UpstreamStats>();

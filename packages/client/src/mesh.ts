@@ -18,9 +18,10 @@ import { MeshChannel, unaryResponsePathsOf } from './grpc-channel.js';
 import { grpcTransport, type GrpcAttempt } from './grpc-call.js';
 import { MeshDispatcher, httpTransport, type HttpAttempt } from './http-dispatcher.js';
 import type { MeshState } from './mesh-state.js';
-import { composePipeline, type Invoke } from './pipeline.js';
+import { composePipeline, SHADOW_LAYERS, type Invoke } from './pipeline.js';
+import { shadowTransport } from './mirror/shadow-call.js';
 import type { PipelineCall } from './pipeline-call.js';
-import { resolveModeSettings, withClusterModes, withModeSwitch, type MeshMode, type ModeOptions, type ModeSettings, type SidecarModeOptions } from './mode.js';
+import { mayRunEmbedded, resolveModeSettings, withClusterModes, withModeSwitch, type MeshMode, type ModeOptions, type ModeSettings, type SidecarModeOptions } from './mode.js';
 import { TransportPool, type TransportPoolOptions } from './transport-pool.js';
 import { MeshServices } from './mesh-services.js';
 import { SharedRegistries, type XdsBootstrap } from '@xmesh/discovery';
@@ -121,6 +122,12 @@ export interface CreateMeshOptions {
    * rejects the update whole; `commit` runs as the snapshot becomes current.
    */
   readonly beforeApply?: (snapshot: MeshSnapshot, context: SnapshotCheckContext) => SnapshotCheck;
+  /**
+   * Which clusters' `health_checks` this mesh runs: 'auto' (default) every cluster some of whose calls
+   * run embedded (a cluster whose calls all go to the sidecar is checked by the sidecar); 'always'
+   * every cluster (a proxy built on a mesh, such as the sidecar).
+   */
+  readonly healthChecking?: 'auto' | 'always';
 }
 
 /** What `beforeApply` may use: the mesh's TLS secrets (snapshot secrets, SDS files, certificate providers) and stats. */
@@ -274,9 +281,11 @@ export class Mesh extends EventEmitter<MeshEvents> {
       components: this.components,
       onSourceError,
       registries: this.registries,
+      ...(options.healthChecking === 'always' ? {} : { runsHealthChecks: (cluster) => mayRunEmbedded(this.modeSettings, cluster) }),
     });
     this.modeSettings = resolveModeSettings(options, undefined, (options.env ?? process.env).XMESH_MODE);
     this.pool.join(this.modeSettings.endpoint);
+    this.services.shadowInvoke = composePipeline(shadowTransport, SHADOW_LAYERS);
     this.listenerWaits = new ListenerWaits({ state: () => this.state(), availability: (listener) => this.availability(listener), clock: this.clock });
     this.grpcInvoke = this.listenerWaits.wrap(withModeSwitch(composePipeline(grpcTransport), grpcTransport, this.pool));
     this.httpInvoke = this.listenerWaits.wrap(withModeSwitch(composePipeline(httpTransport), httpTransport, this.pool));
@@ -468,6 +477,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     }
     this.modeSettings = next;
     if (this.current) this.current = Object.freeze({ ...this.current, mode: withClusterModes(next, this.current.snapshot) });
+    this.clusters.refreshHealthChecking();
     this.emit('mode.changed', { mode: next.mode, percent: next.percent, address: next.address, clusters: Object.fromEntries(next.clusters) });
     return next;
   }

@@ -15,7 +15,7 @@ import { MeshError, type Endpoint, type FieldError } from '@xmesh/core';
 import type { PipelineCall } from './pipeline-call.js';
 import type { Invoke } from './pipeline.js';
 import type { TransportPool } from './transport-pool.js';
-import type { MeshSnapshot } from '@xmesh/xds';
+import type { ClusterConfig, MeshSnapshot } from '@xmesh/xds';
 
 export type MeshMode = 'embedded' | 'sidecar';
 
@@ -148,6 +148,17 @@ export function chooseMode(settings: ModeSettings, call: PipelineCall, random: (
   const key = settings.stickyHeader === undefined ? undefined : call.request.headers.get(settings.stickyHeader);
   const draw = key === undefined ? random() * 100 : (fnv1a(key) % 10_000) / 100;
   return draw < settings.percent ? 'sidecar' : 'embedded';
+}
+
+/**
+ * True when some calls of `cluster` may run in embedded mode under `settings` (its per-cluster mode,
+ * else the one its config carries, else the mesh mode and ramp): only then does this mesh run the
+ * cluster's active health checks; a cluster whose calls all go to the sidecar is checked there.
+ */
+export function mayRunEmbedded(settings: ModeSettings, cluster: Pick<ClusterConfig, 'name' | 'xmesh'>): boolean {
+  const override = settings.clusters.get(cluster.name) ?? cluster.xmesh.mode;
+  if (override !== undefined) return override === 'embedded';
+  return settings.mode === 'embedded' && settings.percent < 100;
 }
 
 function isMode(value: unknown): value is MeshMode {

@@ -14,6 +14,7 @@ import type { AttemptRetry } from './retry/attempt-retry.js';
 import type { CallOverrides } from './retry/call-overrides.js';
 import type { DownstreamCaller } from './retry/caller-trust.js';
 import type { UpstreamHeaderEdits } from './retry/router-headers.js';
+import type { MirrorRequest } from './mirror/shadow-call.js';
 
 export abstract class PipelineCall {
   decision: RouteDecision | undefined = undefined;
@@ -194,6 +195,15 @@ export abstract class PipelineCall {
   abortAttempt(error: MeshError): void {
     this.cancel(error);
     this.fail(error);
+  }
+
+  /**
+   * A copy of this call's request for a mirror cluster (`request_mirror_policies`), its body whole
+   * (within `bodyLimit` bytes); undefined when this front end cannot copy it. Called once per policy
+   * that mirrors the call, after the call went on.
+   */
+  mirrorRequest(_bodyLimit: number): MirrorRequest | undefined {
+    return undefined;
   }
 
   /** Milliseconds since the attempt started. */

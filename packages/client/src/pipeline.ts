@@ -9,6 +9,7 @@ import type { PipelineCall } from './pipeline-call.js';
 import { filtersLayer } from './filters-layer.js';
 import { retryLayer } from './retry/retry-layer.js';
 import { clusterRateLimitLayer } from './cluster-rate-limit-layer.js';
+import { mirrorLayer } from './mirror/mirror-layer.js';
 
 /** Runs one attempt onward. Synchronous; a layer that must wait keeps the call and resumes it later. */
 export type Invoke<C extends PipelineCall> = (call: C) => void;
@@ -85,8 +86,11 @@ export const pickLayer: Layer = (next) => (call) => {
   cluster.pick(call, next);
 };
 
-/** In order, outermost first. */
-export const LAYERS: readonly Layer[] = [routeLayer, filtersLayer, clusterRateLimitLayer, retryLayer, admissionLayer, pickLayer];
+/** In order, outermost first. Mirroring runs once per call (before the retry layer), after the call went on. */
+export const LAYERS: readonly Layer[] = [routeLayer, filtersLayer, clusterRateLimitLayer, mirrorLayer, retryLayer, admissionLayer, pickLayer];
+
+/** What a mirror's copy runs through: admission and pick on the mirror cluster (no filters, retries or mirroring). */
+export const SHADOW_LAYERS: readonly Layer[] = [admissionLayer, pickLayer];
 
 /** Builds the invoke for one protocol: every layer of `LAYERS` around its transport. */
 export function composePipeline<C extends PipelineCall>(transport: Invoke<C>, layers: readonly Layer[] = LAYERS): Invoke<C> {

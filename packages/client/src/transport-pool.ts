@@ -217,6 +217,14 @@ export class TransportPool {
     this.retireIfUnused(entry);
   }
 
+  /**
+   * Closes the connections of entry `key` at once (calls on them end with an error); the entry stays and
+   * opens new connections for later calls. A cluster's `close_connections_on_host_health_failure`.
+   */
+  closeConnections(key: string): void {
+    void this.entries.get(key)?.close(false);
+  }
+
   /** The live entry for a pool key (an endpoint id for plaintext, see `transportKey`), if any. */
   get(key: string): EndpointTransports | undefined {
     return this.entries.get(key);

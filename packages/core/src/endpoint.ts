@@ -24,6 +24,20 @@ export interface Endpoint {
    * STRICT_DNS / LOGICAL_DNS cluster was resolved from, else the endpoint's `hostname` field; absent when neither.
    */
   readonly hostname?: string;
+  /** `health_check_config`: where and how active health checks reach this host; absent = the endpoint itself. */
+  readonly healthCheck?: EndpointHealthCheck;
+}
+
+/** `Endpoint.HealthCheckConfig`. */
+export interface EndpointHealthCheck {
+  /** `address`: the host checks go to; absent = the endpoint's. */
+  readonly host?: string;
+  /** `port_value` (or the port of `address`); absent = the endpoint's. */
+  readonly port?: number;
+  /** `hostname`: the Host / `:authority` of HTTP and gRPC checks (before the check's own `host`). */
+  readonly hostname?: string;
+  /** `disable_active_health_check`: this host is never checked (and counts as passing). */
+  readonly disabled?: boolean;
 }
 
 export function endpointId(host: string, port: number): string {

@@ -10,3 +10,6 @@ export * from './registry/index.js';
 export { ZooKeeperRegistry, zookeeperOptionsFromUrl, type ZooKeeperRegistryOptions } from './zookeeper/zookeeper-registry.js';
 export { providerInstance, providerInstances, type ProviderFilter } from './zookeeper/provider-url.js';
 export { ChangingSource } from './changing-source.js';
+export { ActiveHealthChecker, type ActiveHealthCheckerOptions } from './health/active-health-checker.js';
+export type { HealthCheckCounters, HealthTransition } from './health/session.js';
+export type { Dialer, Probe, ProbeFactory, ProbeOutcome, ProbeTarget } from './health/probe.js';

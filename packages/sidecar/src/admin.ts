@@ -1,7 +1,7 @@
 /**
- * The sidecar's admin endpoint: the stats package's admin server (Envoy's paths `/stats`,
- * `/stats/prometheus`, `/config_dump`, `/clusters`, `/ready`) over the sidecar's mesh, with
- * `/ready` answering 503 once the sidecar drains.
+ * The sidecar's admin endpoint: the stats package's admin server (Envoy's paths and formats:
+ * `/stats`, `/stats/prometheus`, `/config_dump`, `/clusters`, `/server_info`, `/ready`, `/help`)
+ * over the sidecar's mesh, with `/ready` answering 503 (and `/server_info` DRAINING) once the sidecar drains.
  */
 import { startAdminServer, type AdminServer } from '@xmesh/stats';
 import type { Mesh } from '@xmesh/client';
@@ -15,9 +15,11 @@ export function startSidecarAdmin(mesh: Mesh, draining: () => boolean, at: { hos
         return observability.store;
       },
       prometheus: { metrics: () => observability.prometheusText(), contentType: 'text/plain; version=0.0.4; charset=utf-8' },
-      configDump: () => observability.configDump(),
+      configDump: (query) => observability.configDump(query),
+      configStatus: () => observability.configStatus(),
       clusters: () => observability.clusters(),
       ready: () => !draining() && !(mesh.state() instanceof MeshError),
+      draining,
     },
     at,
   );

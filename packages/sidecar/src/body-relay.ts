@@ -4,6 +4,8 @@
  * buffer-limit rule), so a retry's upstream stream gets the body again from the start and then
  * the rest as it arrives. Past the limit, or without a retry policy, nothing is kept.
  *
+ * A mirror's copy (`copy`) gets the whole body once the attempts relayed it, from the kept chunks.
+ *
  * A gRPC request body goes through a `GrpcFrameMeter`: a message whose length prefix is over the
  * limit stops the relay and terminates the request (RESOURCE_EXHAUSTED) before any of it is sent.
  */
@@ -39,6 +41,8 @@ export class BodyRelay {
   private ended = false;
   private started = false;
   private sink: Writable | undefined = undefined;
+  /** Mirror copies waiting for the whole body. */
+  private copies: ((body: Buffer | undefined) => void)[] = [];
   private readonly resume = (): void => {
     this.source.resume();
   };
@@ -87,10 +91,32 @@ export class BodyRelay {
     return true;
   }
 
+  /**
+   * The whole body for a mirror's copy, once the attempts relayed it (a copy never reads the body
+   * itself); undefined when it is not kept (not keeping, past the limit, stopped, the client went away).
+   */
+  copy(): Promise<Buffer | undefined> {
+    if (this.kept === undefined || this.stopped) return Promise.resolve(undefined);
+    if (this.ended) return Promise.resolve(Buffer.concat(this.kept));
+    if (this.copies.length === 0) this.source.once('close', this.settleCopies);
+    return new Promise((resolve) => this.copies.push(resolve));
+  }
+
+  /** Hands the waiting copies the whole body, or undefined when it is not whole or not kept. */
+  private readonly settleCopies = (): void => {
+    if (this.copies.length === 0) return;
+    const copies = this.copies;
+    this.copies = [];
+    this.source.off('close', this.settleCopies);
+    const body = this.ended && this.kept !== undefined && !this.stopped ? Buffer.concat(this.kept) : undefined;
+    for (const resolve of copies) resolve(body);
+  };
+
   /** The body ended: the current sink ends too. */
   sourceEnded(): void {
     this.ended = true;
     this.sink?.end();
+    this.settleCopies();
   }
 
   relay(chunk: Buffer): void {
@@ -99,14 +125,17 @@ export class BodyRelay {
       this.stopped = true;
       this.kept = undefined;
       this.sink = undefined;
+      this.settleCopies();
       this.grpc!.owner.terminate(new MeshError('XMESH_MESSAGE_TOO_LARGE', `request message larger than ${this.meter.limit} bytes`));
       return;
     }
     const kept = this.kept;
     if (kept !== undefined) {
       this.keptBytes += chunk.length;
-      if (this.keptBytes > this.limit) this.kept = undefined;
-      else kept.push(chunk);
+      if (this.keptBytes > this.limit) {
+        this.kept = undefined;
+        this.settleCopies();
+      } else kept.push(chunk);
     }
     const sink = this.sink;
     if (sink === undefined || sink.destroyed || sink.writableEnded) return;

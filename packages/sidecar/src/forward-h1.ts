@@ -9,7 +9,6 @@ import type { Dispatcher } from 'undici';
 import type { OutgoingHttpHeaders } from 'node:http2';
 import { MeshError } from '@xmesh/core';
 import { isConnectError, isHttp1ProtocolError, upstreamFailureCode } from '@xmesh/client';
-import { BodyRelay } from './body-relay.js';
 import { h1Headers, h2ResponseFromH1 } from './request-headers.js';
 import type { DownstreamAbortHandler } from './downstream.js';
 import { cancelledOutcome, isFinalStatus, localReplyHeaders, responseOutcome, withResponseHeaders, type AttemptFailure, type ProxyAttempt } from './proxy-attempt.js';
@@ -50,8 +49,7 @@ class H1Forward implements Dispatcher.DispatchHandler, DownstreamAbortHandler {
     if (ds.hasBody) {
       body = new PassThrough();
       body.on('error', ignoreError);
-      ds.relay ??= new BodyRelay(ds.body, attempt.retry !== undefined, undefined, ds.grpc ? { owner: ds, maxMessageBytes: attempt.proxy.maxGrpcMessageBytes } : undefined);
-      ds.relay.attach(body);
+      attempt.bodyRelay().attach(body);
     }
     const request = attempt.request;
     const path = ds.upstreamPath ?? request.path;

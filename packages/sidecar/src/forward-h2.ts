@@ -11,7 +11,6 @@
 import { constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import { MeshError } from '@xmesh/core';
 import { isConnectError, upstreamFailureCode } from '@xmesh/client';
-import { BodyRelay } from './body-relay.js';
 import { H2Downstream } from './downstream.js';
 import { GrpcFrameMeter } from './grpc-frame-meter.js';
 import { HeaderView } from './header-view.js';
@@ -96,8 +95,7 @@ class H2Forward {
     upstream.on('error', onError);
     upstream.on('close', onClose);
     if (ds.hasBody) {
-      ds.relay ??= new BodyRelay(ds.body, attempt.retry !== undefined, undefined, ds.grpc ? { owner: ds, maxMessageBytes: attempt.proxy.maxGrpcMessageBytes } : undefined);
-      ds.relay.attach(upstream);
+      attempt.bodyRelay().attach(upstream);
     }
   }
 

@@ -5,7 +5,8 @@
  */
 import { MeshError, parseGrpcStatus, type CallOutcome, type Endpoint } from '@xmesh/core';
 import type { OutgoingHttpHeaders } from 'node:http2';
-import { isRouterReply, PipelineCall, type MeshState } from '@xmesh/client';
+import { copyHeaders, isRouterReply, PipelineCall, type MeshState, type MirrorRequest } from '@xmesh/client';
+import { BodyRelay } from './body-relay.js';
 import { RecordHeaders } from '@xmesh/router';
 import type { RouteRequest } from '@xmesh/router';
 import type { ClientTls } from '@xmesh/tls';
@@ -70,6 +71,31 @@ export class ProxyAttempt extends PipelineCall implements DownstreamAbortHandler
     const next = new ProxyAttempt(ds, this.proxy, this.state, this.request, this.deadline);
     ds.onAbort(next);
     return next;
+  }
+
+  /**
+   * The downstream's body relay (created by the first attempt, or a mirror's copy): it keeps the body
+   * for a replay when the route retries or mirrors the request.
+   */
+  bodyRelay(): BodyRelay {
+    const ds = this.downstream;
+    const keep = this.retry !== undefined || this.decision?.route.action.requestMirrorPolicies !== undefined;
+    ds.relay ??= new BodyRelay(ds.body, keep, undefined, ds.grpc ? { owner: ds, maxMessageBytes: this.proxy.maxGrpcMessageBytes } : undefined);
+    return ds.relay;
+  }
+
+  /** A mirror's copy: the request headers as forwarded (trace and filters' headers included) and the whole body, once relayed. */
+  override mirrorRequest(_bodyLimit: number): MirrorRequest {
+    const ds = this.downstream;
+    const request = this.request;
+    return {
+      method: request.method,
+      path: request.path,
+      authority: request.authority,
+      grpc: ds.grpc,
+      headers: copyHeaders(ds.requestHeaders, undefined, ds.grpc),
+      body: ds.hasBody ? this.bodyRelay().copy() : null,
+    };
   }
 
   /** Ends this attempt for a timeout: stops the upstream stream when one runs, else fails the call. */

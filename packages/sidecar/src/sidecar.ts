@@ -80,6 +80,8 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       env: {},
       // Downstream callers' x-envoy-* timeout and retry headers are not trusted wholesale.
       trustCallerHeaders: false,
+      // The proxy checks every cluster's hosts, whatever mode the config gives the apps.
+      healthChecking: 'always',
       ...(options.watch === undefined ? {} : { watch: options.watch }),
       ...(options.listener === undefined ? {} : { listener: options.listener }),
       ...(options.clock === undefined ? {} : { clock: options.clock }),

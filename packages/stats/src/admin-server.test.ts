@@ -13,8 +13,12 @@ test('admin server serves Envoy paths on loopback', async () => {
   const source: AdminSource = {
     store,
     prometheus: new PrometheusExporter(store),
-    configDump: () => ({ applied: { version: 'v2' }, last_rejected: { errors: [{ path: 'clusters[0].type', message: 'bad' }] } }),
-    clusters: () => [{ name: 'backend', hosts: [{ address: '127.0.0.1:1', healthFlags: 'healthy', weight: 1, priority: 0, zone: '', rqActive: 2, ejected: false }] }],
+    configDump: (query) => (query.resource === 'nope' ? { ok: false, status: 404, message: 'The resource nope was not found' } : { ok: true, dump: { configs: [], query } }),
+    configStatus: () => ({ applied: { version: 'v2' }, last_rejected: { errors: [{ path: 'clusters[0].type', message: 'bad' }] } }),
+    clusters: () => [{
+      name: 'backend',
+      hosts: [{ address: '127.0.0.1:1', healthFlags: '/failed_active_hc/active_hc_timeout', weight: 1, priority: 1, zone: 'z', region: 'r', rqActive: 2, ejected: false, edsHealthStatus: 'HEALTHY', counters: { rq_total: 3 } }],
+    }],
     ready: () => ready,
   };
   const admin = await startAdminServer(source);
@@ -31,9 +35,30 @@ test('admin server serves Envoy paths on loopback', async () => {
     const prom = await get('/stats/prometheus');
     assert.match(prom.type!, /^text\/plain; version=0\.0\.4/);
     assert.equal(parsePrometheusText(prom.body).get('envoy_cluster_upstream_rq_total')?.samples[0]?.value, 4);
-    const dump = JSON.parse((await get('/config_dump')).body);
-    assert.equal(dump.last_rejected.errors[0].path, 'clusters[0].type');
-    assert.match((await get('/clusters')).body, /^backend::127\.0\.0\.1:1::health_flags::healthy\n.*backend::127\.0\.0\.1:1::rq_active::2\n/s);
+    const status = JSON.parse((await get('/xmesh/config_status')).body);
+    assert.equal(status.last_rejected.errors[0].path, 'clusters[0].type');
+    assert.deepEqual(JSON.parse((await get('/config_dump?resource=dynamic_listeners&mask=name&include_eds')).body).query, { resource: 'dynamic_listeners', mask: 'name', includeEds: true });
+    assert.equal((await get('/config_dump?resource=nope')).status, 404);
+    assert.match((await get('/clusters')).body, /^backend::127\.0\.0\.1:1::health_flags::\/failed_active_hc\/active_hc_timeout\n.*backend::127\.0\.0\.1:1::rq_active::2\n/s);
+    assert.deepEqual(JSON.parse((await get('/clusters?format=json')).body), {
+      cluster_statuses: [{
+        name: 'backend',
+        observability_name: 'backend',
+        host_statuses: [{
+          address: { socket_address: { address: '127.0.0.1', port_value: 1 } },
+          stats: [{ name: 'rq_total', value: '3' }, { type: 'GAUGE', name: 'rq_active', value: '2' }],
+          health_status: { failed_active_health_check: true, active_hc_timeout: true, eds_health_status: 'HEALTHY' },
+          weight: 1,
+          priority: 1,
+          locality: { region: 'r', zone: 'z' },
+        }],
+      }],
+    });
+    const info = JSON.parse((await get('/server_info')).body);
+    assert.equal(info.state, 'LIVE');
+    assert.match(info.version, /^xmesh\/\d+\.\d+\.\d+/);
+    assert.match(info.uptime_current_epoch, /^\d+s$/);
+    assert.match((await get('/help')).body, /^admin commands are:\n {2}\/clusters: /);
     assert.equal((await get('/nope')).status, 404);
     assert.equal((await get('/stats?filter=(')).status, 400);
   } finally {

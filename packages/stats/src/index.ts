@@ -7,7 +7,10 @@ export { compileStatsFilter, MAX_STATS_FILTER_LENGTH } from './stats-filter.js';
 export {
   startAdminServer,
   clustersText,
+  clustersJson,
   type AdminServer,
+  type ConfigDumpQuery,
+  type ConfigDumpResult,
   type AdminServerOptions,
   type AdminSource,
   type ClusterStatus,

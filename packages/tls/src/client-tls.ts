@@ -50,13 +50,16 @@ export class ClientTls extends RotatingMaterial {
     return Array.isArray(material) ? material : new ClientTls(config, where, secrets, stats, material);
   }
 
-  /** Opens a TCP connection to `host:port` and starts TLS on it. Errors (classified) arrive as the socket's `'error'`. */
-  connect(host: string, port: number, alpn: TransportAlpn): TLSSocket {
-    return this.secure(netConnect({ host, port, noDelay: true }), host, port, alpn);
+  /**
+   * Opens a TCP connection to `host:port` and starts TLS on it. Errors (classified) arrive as the socket's `'error'`.
+   * `alpnOverride` replaces every ALPN choice (a health check's `tls_options.alpn_protocols`).
+   */
+  connect(host: string, port: number, alpn: TransportAlpn, alpnOverride?: readonly string[]): TLSSocket {
+    return this.secure(netConnect({ host, port, noDelay: true }), host, port, alpn, alpnOverride);
   }
 
   /** Starts TLS on `socket` (connected or connecting) to `host:port`. */
-  secure(socket: Socket, host: string, port: number, alpn: TransportAlpn): TLSSocket {
+  secure(socket: Socket, host: string, port: number, alpn: TransportAlpn, alpnOverride?: readonly string[]): TLSSocket {
     const material = this.material;
     const config = this.config;
     const peer = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
@@ -67,7 +70,7 @@ export class ClientTls extends RotatingMaterial {
       socket,
       secureContext: material.context,
       ...(config.sni === undefined ? {} : { servername: config.sni }),
-      ALPNProtocols: config.common.alpnProtocols.length > 0 ? [...config.common.alpnProtocols] : [...(alpn === 'h2' ? H2 : HTTP1)],
+      ALPNProtocols: alpnOverride !== undefined ? [...alpnOverride] : config.common.alpnProtocols.length > 0 ? [...config.common.alpnProtocols] : [...(alpn === 'h2' ? H2 : HTTP1)],
       rejectUnauthorized: material.verifyChain,
       // Envoy never checks the host name; only the configured SAN matchers, hashes and pins apply.
       checkServerIdentity: (_host: string, certificate: PeerCertificate) => material.peerCheck?.(certificate),

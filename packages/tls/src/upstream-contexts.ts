@@ -34,6 +34,15 @@ export class ClusterTls {
     return tls;
   }
 
+  /**
+   * The context a health check with `transport_socket_match_criteria` uses: the first
+   * `transport_socket_matches` entry the criteria match, as if they were an endpoint's labels.
+   */
+  forMatchCriteria(criteria: Dict<unknown>): ClientTls | undefined {
+    const found = this.matches.find((m) => matches(m.match, criteria));
+    return found === undefined ? this.fallback : found.tls;
+  }
+
   /** Every context this cluster uses. */
   contexts(): ClientTls[] {
     const all = [this.fallback, ...this.matches.map((m) => m.tls)];

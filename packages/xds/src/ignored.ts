@@ -16,6 +16,7 @@ import { API_CONFIG_SOURCE_IGNORED, CONFIG_SOURCE_IGNORED, ENVOY_GRPC_IGNORED, G
 import { TLS_IGNORED } from './decode/tls-context.js';
 import { BOOTSTRAP_IGNORED } from './snapshot.js';
 import { FILTER_CHAIN_MATCH_IGNORED } from './decode/filter-chains.js';
+import { HEALTH_CHECK_IGNORED } from './decode/health-check.js';
 
 export type { IgnoredField };
 
@@ -43,6 +44,7 @@ const TABLES: readonly [string, Readonly<Record<string, string>>][] = [
   ['envoy.config.core.v3.GrpcService', GRPC_SERVICE_IGNORED],
   ['envoy.config.core.v3.GrpcService.EnvoyGrpc', ENVOY_GRPC_IGNORED],
   ['envoy.config.core.v3.GrpcService.GoogleGrpc', GOOGLE_GRPC_IGNORED],
+  ['envoy.config.core.v3.HealthCheck', HEALTH_CHECK_IGNORED],
 ];
 
 export const IGNORED_ENVOY_FIELDS: readonly IgnoredField[] = Object.freeze([

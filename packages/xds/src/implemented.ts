@@ -41,6 +41,7 @@ const FILTER_CHAIN = 'envoy.config.listener.v3.FilterChain';
 const FILTER_CHAIN_MATCH = 'envoy.config.listener.v3.FilterChainMatch';
 const TLS = 'envoy.extensions.transport_sockets.tls.v3';
 const DATA_SOURCE = 'envoy.config.core.v3.DataSource';
+const HEALTH_CHECK = 'envoy.config.core.v3.HealthCheck';
 
 const fields = (message: string, names: readonly string[]): ImplementedField[] => names.map((field) => ({ message, field }));
 
@@ -77,11 +78,13 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
   ...fields(ROUTE_CONFIG, [
     'name', 'virtual_hosts', 'ignore_port_in_host_matching', 'request_headers_to_add', 'request_headers_to_remove',
     'response_headers_to_add', 'response_headers_to_remove', 'most_specific_header_mutations_wins', 'internal_only_headers',
+    'request_mirror_policies',
   ]),
   ...fields(VHOST, [
     'name', 'domains', 'routes', 'retry_policy', 'rate_limits', 'typed_per_filter_config', 'request_headers_to_add',
     'request_headers_to_remove', 'response_headers_to_add', 'response_headers_to_remove', 'per_request_buffer_limit_bytes',
     'include_request_attempt_count', 'include_attempt_count_in_response', 'include_is_timeout_retry_header',
+    'request_mirror_policies',
   ]),
   ...fields(ROUTE, [
     'name', 'match', 'route', 'typed_per_filter_config', 'stat_prefix', 'request_headers_to_add', 'request_headers_to_remove',
@@ -93,7 +96,9 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
     'cluster', 'weighted_clusters', 'timeout', 'idle_timeout', 'retry_policy', 'hash_policy', 'rate_limits', 'prefix_rewrite',
     'regex_rewrite', 'host_rewrite_literal', 'auto_host_rewrite', 'append_x_forwarded_host', 'max_stream_duration', 'priority',
     'cluster_not_found_response_code',
+    'request_mirror_policies',
   ]),
+  ...fields(`${ACTION}.RequestMirrorPolicy`, ['cluster', 'runtime_fraction', 'trace_sampled', 'disable_shadow_host_suffix_append']),
   ...fields(WEIGHTED, ['name', 'weight', 'typed_per_filter_config', 'host_rewrite_literal', 'request_headers_to_add', 'request_headers_to_remove', 'response_headers_to_add', 'response_headers_to_remove']),
   ...fields(HEADER_OPTION, ['header', 'append', 'append_action', 'keep_empty_value']),
   ...fields(RETRY, [
@@ -104,8 +109,23 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
     'name', 'type', 'eds_cluster_config', 'lb_policy', 'least_request_lb_config', 'ring_hash_lb_config', 'maglev_lb_config',
     'connect_timeout', 'dns_refresh_rate', 'dns_lookup_family', 'load_assignment', 'circuit_breakers', 'outlier_detection',
     'common_lb_config', 'http2_protocol_options', 'typed_extension_protocol_options', 'metadata', 'transport_socket',
-    'transport_socket_matches',
+    'transport_socket_matches', 'health_checks', 'close_connections_on_host_health_failure', 'ignore_health_on_host_removal',
   ]),
+  ...fields('envoy.config.cluster.v3.Cluster.CommonLbConfig', ['ignore_new_hosts_until_first_hc']),
+  ...fields(HEALTH_CHECK, [
+    'timeout', 'interval', 'initial_jitter', 'interval_jitter', 'interval_jitter_percent', 'unhealthy_threshold', 'healthy_threshold',
+    'reuse_connection', 'http_health_check', 'tcp_health_check', 'grpc_health_check', 'no_traffic_interval', 'no_traffic_healthy_interval',
+    'unhealthy_interval', 'unhealthy_edge_interval', 'healthy_edge_interval', 'tls_options', 'transport_socket_match_criteria',
+  ]),
+  ...fields(`${HEALTH_CHECK}.HttpHealthCheck`, [
+    'host', 'path', 'send', 'receive', 'response_buffer_size', 'request_headers_to_add', 'request_headers_to_remove', 'expected_statuses',
+    'retriable_statuses', 'codec_client_type', 'service_name_matcher', 'method',
+  ]),
+  ...fields(`${HEALTH_CHECK}.GrpcHealthCheck`, ['service_name', 'authority', 'initial_metadata']),
+  ...fields(`${HEALTH_CHECK}.TcpHealthCheck`, ['send', 'receive']),
+  ...fields(`${HEALTH_CHECK}.Payload`, ['text', 'binary']),
+  ...fields(`${HEALTH_CHECK}.TlsOptions`, ['alpn_protocols']),
+  ...fields('envoy.config.endpoint.v3.Endpoint.HealthCheckConfig', ['port_value', 'hostname', 'address', 'disable_active_health_check']),
   ...fields(SOCKET_MATCH, ['name', 'match', 'transport_socket']),
   ...fields(TRANSPORT_SOCKET, ['name', 'typed_config']),
   ...fields(FILTER_CHAIN, ['filters', 'filter_chain_match', 'transport_socket']),
@@ -138,7 +158,7 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
   ...fields(CLA, ['cluster_name', 'endpoints', 'policy']),
   ...fields(LOCALITY_ENDPOINTS, ['locality', 'lb_endpoints', 'load_balancing_weight', 'priority']),
   ...fields(LB_ENDPOINT, ['endpoint', 'health_status', 'load_balancing_weight', 'metadata']),
-  ...fields(ENDPOINT, ['address', 'hostname']),
+  ...fields(ENDPOINT, ['address', 'hostname', 'health_check_config']),
   ...fields(LOCAL_RATELIMIT, [
     'stat_prefix', 'status', 'token_bucket', 'filter_enabled', 'filter_enforced', 'descriptors',
     'request_headers_to_add_when_not_enforced', 'response_headers_to_add', 'enable_x_ratelimit_headers',

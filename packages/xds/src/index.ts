@@ -1,7 +1,7 @@
 export * from './model.js';
 export * from './tls-model.js';
 export * from './type-urls.js';
-export { buildSnapshot, buildSnapshotOrThrow, invalidConfig, type BuildResult, type BuildOptions } from './snapshot.js';
+export { buildSnapshot, buildSnapshotOrThrow, invalidConfig, withSources, dynamicSources, type BuildResult, type BuildOptions } from './snapshot.js';
 export { deepFreeze } from './freeze.js';
 export { validateResource, type ResourceValidationOptions } from './resource-validation.js';
 export type { ClientRules } from './decode/reader.js';

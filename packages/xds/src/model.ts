@@ -30,12 +30,39 @@ export interface MeshSnapshot {
   readonly secrets?: Dict<SecretConfig>;
   /** The bootstrap's downstream connection limit (overload manager); absent when it sets none. */
   readonly overload?: OverloadConfig;
+  /**
+   * The resources the snapshot was built from, as given, for Envoy's `/config_dump`; absent on snapshots
+   * built by hand. Non-enumerable: never serialized or compared with the snapshot (it holds secrets as given).
+   */
+  readonly sources?: SnapshotSources;
 }
 
 /** What a bootstrap's overload manager asks of a proxy serving downstream connections (the sidecar). */
 export interface OverloadConfig {
   /** `global_downstream_max_connections`: connections beyond it are closed at accept. */
   readonly maxDownstreamConnections: number;
+}
+
+/**
+ * The Envoy resources of a snapshot as they were given (proto3 JSON, `@type` included), each marked
+ * static (a bootstrap's `static_resources`) or dynamic (files `dynamic_resources` names, an xDS
+ * server, a resource list). Secrets are not redacted here: whoever shows them must.
+ */
+export interface SnapshotSources {
+  /** The bootstrap, when the config was one. */
+  readonly bootstrap?: Dict<unknown>;
+  readonly listeners: readonly SourceResource[];
+  readonly routeConfigs: readonly SourceResource[];
+  readonly clusters: readonly SourceResource[];
+  readonly endpoints: readonly SourceResource[];
+  readonly secrets: readonly SourceResource[];
+}
+
+export interface SourceResource {
+  readonly name: string;
+  readonly dynamic: boolean;
+  /** The resource as given, with its `@type`. */
+  readonly resource: Dict<unknown>;
 }
 
 // ---------------------------------------------------------------- listeners
@@ -269,6 +296,8 @@ export interface RouteConfig {
   readonly mostSpecificHeaderMutationsWins?: boolean;
   /** `internal_only_headers` (lower-cased): removed from the requests of callers the listener deems external. */
   readonly internalOnlyHeaders?: readonly string[];
+  /** `request_mirror_policies`: the default of routes whose virtual host and action set none; absent = none. */
+  readonly requestMirrorPolicies?: readonly RequestMirrorPolicy[];
 }
 
 export interface VirtualHost {
@@ -290,6 +319,8 @@ export interface VirtualHost {
   readonly attemptCountInResponse?: boolean;
   /** `include_is_timeout_retry_header`: retried requests carry `x-envoy-is-timeout-retry` (true after a per-try timeout). */
   readonly timeoutRetryHeader?: boolean;
+  /** `request_mirror_policies` (else the route config's): the default of routes whose action sets none; absent = none. */
+  readonly requestMirrorPolicies?: readonly RequestMirrorPolicy[];
 }
 
 export interface Route {
@@ -401,6 +432,22 @@ export interface RouteAction {
   readonly clusterNotFoundStatus?: 404 | 500;
   /** `priority: HIGH`: the cluster's HIGH circuit-breaker thresholds admit the route's calls; absent = DEFAULT. */
   readonly priority?: 'high';
+  /**
+   * `request_mirror_policies`: copies of the request sent to other clusters, fire and forget; absent =
+   * none. The most specific non-empty list of the route, its virtual host and its route config (not merged).
+   */
+  readonly requestMirrorPolicies?: readonly RequestMirrorPolicy[];
+}
+
+/** `RouteAction.RequestMirrorPolicy`. */
+export interface RequestMirrorPolicy {
+  readonly cluster: string;
+  /** `runtime_fraction.default_value`; undefined = every request. */
+  readonly runtimeFraction: Fraction | undefined;
+  /** `trace_sampled`: the copy's trace is marked sampled (true) or not (false); undefined = as the request's. */
+  readonly traceSampled: boolean | undefined;
+  /** `disable_shadow_host_suffix_append`: the copy's Host is the request's, without `-shadow`. */
+  readonly disableShadowHostSuffixAppend: boolean;
 }
 
 /** `retry_on` conditions; HTTP ones and gRPC ones share the set as Envoy does. */
@@ -611,6 +658,94 @@ export interface OutlierDetectionConfig {
   readonly alwaysEjectOneHost: boolean;
 }
 
+// ---------------------------------------------------------------- active health checking
+
+/** `HealthCheck.Payload` (`text` in hex, or `binary`) as lower-case hex: the snapshot stays plain, freezable data. */
+export type HealthCheckPayload = string;
+
+/** `http_health_check`. */
+export interface HttpHealthCheckConfig {
+  readonly kind: 'http';
+  /** `host`; '' = the endpoint's `health_check_config.hostname`, else the cluster name (Envoy's order). */
+  readonly host: string;
+  readonly path: string;
+  /** `method`; default GET. */
+  readonly method: string;
+  /** `send`: the request body; absent = none. */
+  readonly send?: HealthCheckPayload;
+  /** `receive`: each segment must appear in the first `responseBufferSize` bytes of the body, in order. */
+  readonly receive: readonly HealthCheckPayload[];
+  /** `response_buffer_size`; default 1024; 0 = the whole body. */
+  readonly responseBufferSize: number;
+  /** `request_headers_to_add` / `_to_remove`; absent when neither is set. */
+  readonly requestHeaders?: HeaderMutation;
+  /** `expected_statuses` as [start, end) ranges; default [[200, 201]]. */
+  readonly expectedStatuses: readonly (readonly [number, number])[];
+  /** `retriable_statuses`: unexpected statuses that count toward `unhealthy_threshold` instead of failing at once. */
+  readonly retriableStatuses: readonly (readonly [number, number])[];
+  /** `codec_client_type`: HTTP1 (default) or HTTP2. */
+  readonly http2: boolean;
+  /** `service_name_matcher`: the response's `x-envoy-upstream-healthchecked-cluster` must match it. */
+  readonly serviceNameMatcher?: StringMatch;
+}
+
+/** `grpc_health_check`: `grpc.health.v1.Health/Check`. */
+export interface GrpcHealthCheckConfig {
+  readonly kind: 'grpc';
+  readonly serviceName: string;
+  /** `authority`; '' = the endpoint's `health_check_config.hostname`, else the cluster name. */
+  readonly authority: string;
+  /** `initial_metadata`. */
+  readonly initialMetadata?: HeaderMutation;
+}
+
+/** `tcp_health_check`: connect, optionally send bytes and wait for the `receive` segments. */
+export interface TcpHealthCheckConfig {
+  readonly kind: 'tcp';
+  readonly send?: HealthCheckPayload;
+  readonly receive: readonly HealthCheckPayload[];
+}
+
+/**
+ * A cluster's `health_checks[0]` (Envoy supports one), with Envoy's defaults, and the cluster
+ * fields that only act with active health checking. Durations are ms.
+ */
+export interface HealthCheckConfig {
+  readonly timeoutMs: number;
+  readonly intervalMs: number;
+  /** `initial_jitter`, default 0. */
+  readonly initialJitterMs: number;
+  /** `interval_jitter`, default 0. */
+  readonly intervalJitterMs: number;
+  /** `interval_jitter_percent`, default 0. */
+  readonly intervalJitterPercent: number;
+  readonly unhealthyThreshold: number;
+  readonly healthyThreshold: number;
+  /** `reuse_connection`, default true. */
+  readonly reuseConnection: boolean;
+  /** `no_traffic_interval`, default 60 000: the interval while the cluster never had traffic. */
+  readonly noTrafficIntervalMs: number;
+  /** `no_traffic_healthy_interval`, default `no_traffic_interval`. */
+  readonly noTrafficHealthyIntervalMs: number;
+  /** `unhealthy_interval`, default `interval`. */
+  readonly unhealthyIntervalMs: number;
+  /** `unhealthy_edge_interval`, default `unhealthy_interval`. */
+  readonly unhealthyEdgeIntervalMs: number;
+  /** `healthy_edge_interval`, default `interval`. */
+  readonly healthyEdgeIntervalMs: number;
+  readonly checker: HttpHealthCheckConfig | GrpcHealthCheckConfig | TcpHealthCheckConfig;
+  /** `tls_options.alpn_protocols`: ALPN of health check connections to a TLS cluster; absent = the cluster's. */
+  readonly alpnProtocols?: readonly string[];
+  /** `transport_socket_match_criteria`: selects the cluster's `transport_socket_matches` entry instead of the endpoint's metadata. */
+  readonly transportSocketMatchCriteria?: Dict<unknown>;
+  /** Cluster `common_lb_config.ignore_new_hosts_until_first_hc`: hosts added later are left out of balancing until checked. */
+  readonly ignoreNewHostsUntilFirstHc: boolean;
+  /** Cluster `ignore_health_on_host_removal`: a host discovery removes goes at once, even while it passes its checks. */
+  readonly ignoreHealthOnHostRemoval: boolean;
+  /** Cluster `close_connections_on_host_health_failure`: a host failing its checks has its connections closed. */
+  readonly closeConnectionsOnHostHealthFailure: boolean;
+}
+
 export interface LocalityEndpoints {
   readonly locality: Locality;
   readonly priority: number;
@@ -703,6 +838,8 @@ export interface ClusterConfig {
   readonly transportSocketMatches?: readonly TransportSocketMatch[];
   /** Set on an EDS cluster whose endpoints come from a service registry (`metadata.filter_metadata.xmesh.registry`). */
   readonly registry?: ClusterRegistry;
+  /** `health_checks`: the active health check and the cluster fields that go with it; absent = none. */
+  readonly healthCheck?: HealthCheckConfig;
 }
 
 /**

@@ -110,6 +110,37 @@ test('a weighted cluster naming an unknown cluster is reported at its entry', ()
   hasError(errorsOf([rc, staticCluster('a')]), '[0].virtual_hosts[0].routes[0].route.weighted_clusters.clusters[1].name', 'cluster "ghost" is not defined');
 });
 
+test('a mirror policy naming an unknown cluster is reported at its entry', () => {
+  const rc = {
+    '@type': TypeUrl.RouteConfiguration,
+    name: 'rc',
+    virtual_hosts: [{
+      name: 'vh',
+      domains: ['*'],
+      routes: [{ match: { prefix: '/' }, route: { cluster: 'a', request_mirror_policies: [{ cluster: 'a' }, { cluster: 'shadow' }] } }],
+    }],
+  };
+  const errors = errorsOf([rc, staticCluster('a')]);
+  hasError(errors, '[0].virtual_hosts[0].routes[0].route.request_mirror_policies[1].cluster', 'cluster "shadow" is not defined');
+  assert.equal(errors.length, 1, JSON.stringify(errors));
+});
+
+test('a virtual host\'s or route config\'s mirror policy naming an unknown cluster is reported where it is written, once', () => {
+  const rc = {
+    '@type': TypeUrl.RouteConfiguration,
+    name: 'rc',
+    request_mirror_policies: [{ cluster: 'ghost-rc' }],
+    virtual_hosts: [
+      { name: 'vh', domains: ['vh'], request_mirror_policies: [{ cluster: 'ghost-vh' }], routes: [{ match: { prefix: '/' }, route: { cluster: 'a' } }, { match: { prefix: '/x' }, route: { cluster: 'a' } }] },
+      { name: 'other', domains: ['other'], routes: [{ match: { prefix: '/' }, route: { cluster: 'a' } }] },
+    ],
+  };
+  const errors = errorsOf([rc, staticCluster('a')]);
+  hasError(errors, '[0].request_mirror_policies[0].cluster', 'cluster "ghost-rc" is not defined');
+  hasError(errors, '[0].virtual_hosts[0].request_mirror_policies[0].cluster', 'cluster "ghost-vh" is not defined');
+  assert.equal(errors.length, 2, JSON.stringify(errors));
+});
+
 test('duplicate resource names are rejected', () => {
   hasError(errorsOf([staticCluster('a'), staticCluster('a')]), '[1].name', 'duplicate cluster name "a"');
 });

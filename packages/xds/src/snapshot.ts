@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { MeshError, type FieldError } from '@xmesh/core';
-import type { ClusterConfig, ClusterRegistry, ListenerConfig, LoadAssignment, MeshSnapshot, OverloadConfig, RouteConfig } from './model.js';
+import type { ClusterConfig, ClusterRegistry, ListenerConfig, LoadAssignment, MeshSnapshot, OverloadConfig, RequestMirrorPolicy, RouteConfig, SnapshotSources, SourceResource } from './model.js';
 import type { SecretConfig } from './tls-model.js';
 import { Issues, Reader, describe, type ClientRules } from './decode/reader.js';
 import { decodeCluster } from './decode/cluster.js';
@@ -88,14 +88,23 @@ export const BOOTSTRAP_IGNORED: Readonly<Record<string, string>> = {
   inline_headers: 'a header-map performance hint of Envoy',
   application_log_config: 'Envoy\'s own log format',
 };
+
+/** A resource found in the input: `dynamic` unless it is one of a bootstrap's `static_resources`. */
+interface Found {
+  readonly r: Reader;
+  readonly dynamic?: boolean;
+}
+
 interface Collected {
-  listeners: { r: Reader }[];
-  routes: { r: Reader }[];
-  clusters: { r: Reader }[];
-  assignments: { r: Reader }[];
+  listeners: Found[];
+  routes: Found[];
+  clusters: Found[];
+  assignments: Found[];
   ads: AdsBootstrap | undefined;
-  secrets: { r: Reader }[];
+  secrets: Found[];
   overload?: OverloadConfig;
+  /** The bootstrap, when the input is one. */
+  bootstrap?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -203,6 +212,7 @@ function buildFromPlainData(input: unknown, options: BuildOptions): BuildResult 
     ...(secrets.size === 0 ? {} : { secrets: toRecord(secrets) }),
     ...(found.overload === undefined ? {} : { overload: found.overload }),
   };
+  withSources(snapshot, sourcesOf(found, listenerNames));
   return found.ads === undefined ? { ok: true, snapshot: deepFreeze(snapshot) } : { ok: true, snapshot: deepFreeze(snapshot), ads: found.ads };
 }
 
@@ -255,7 +265,11 @@ function withRegistryMembers(
 }
 
 function checkRouteRefs(rc: RouteConfig, path: string, clusters: Map<string, unknown>, issues: Issues): void {
+  // Mirror policies are checked where they are written: a route's own, its virtual host's, the route config's.
+  checkMirrorClusters(rc.requestMirrorPolicies, path, clusters, issues);
   rc.virtualHosts.forEach((vh, i) => {
+    checkMirrorClusters(vh.requestMirrorPolicies, `${path}.virtual_hosts[${i}]`, clusters, issues);
+    const inherited = vh.requestMirrorPolicies ?? rc.requestMirrorPolicies;
     vh.routes.forEach((route, j) => {
       const single = route.action.clusters.length === 1 && route.action.clusters[0]!.weight === 1;
       route.action.clusters.forEach((wc, k) => {
@@ -265,7 +279,15 @@ function checkRouteRefs(rc: RouteConfig, path: string, clusters: Map<string, unk
           : `${path}.virtual_hosts[${i}].routes[${j}].route.weighted_clusters.clusters[${k}].name`;
         issues.error(at, `cluster "${wc.name}" is not defined`);
       });
+      const own = route.action.requestMirrorPolicies;
+      if (own !== inherited) checkMirrorClusters(own, `${path}.virtual_hosts[${i}].routes[${j}].route`, clusters, issues);
     });
+  });
+}
+
+function checkMirrorClusters(policies: readonly RequestMirrorPolicy[] | undefined, at: string, clusters: Map<string, unknown>, issues: Issues): void {
+  policies?.forEach((mirror, k) => {
+    if (mirror.cluster !== '' && !clusters.has(mirror.cluster)) issues.error(`${at}.request_mirror_policies[${k}].cluster`, `cluster "${mirror.cluster}" is not defined`);
   });
 }
 
@@ -289,19 +311,20 @@ function collect(input: unknown, issues: Issues, out: Collected, options: BuildO
 
 /** A bootstrap: its static resources, and the resources its dynamic_resources name (files, or the ADS server). */
 function collectBootstrap(root: Reader, issues: Issues, out: Collected, options: BuildOptions): void {
+  out.bootstrap = root.raw;
   const sr = root.obj('static_resources');
   const staticListeners = sr ? sr.objects('listeners') : [];
   const staticClusters = sr ? sr.objects('clusters') : [];
   if (sr) {
-    for (const r of sr.objects('secrets')) out.secrets.push({ r });
+    for (const r of sr.objects('secrets')) out.secrets.push({ r, dynamic: false });
     sr.finish();
   }
   const d = root.obj('dynamic_resources');
   const dynamic = d ? decodeDynamicResources(d, staticClusters, root.raw.node) : undefined;
   const usesAds = dynamic?.listeners?.kind === 'ads' || dynamic?.clusters?.kind === 'ads';
-  for (const r of staticListeners) out.listeners.push({ r });
+  for (const r of staticListeners) out.listeners.push({ r, dynamic: false });
   // The connection to the ADS server is not a cluster the mesh routes to: it is left out (ads_config checked it).
-  for (const r of staticClusters) if (!usesAds || r.raw.name !== dynamic?.adsCluster) out.clusters.push({ r });
+  for (const r of staticClusters) if (!usesAds || r.raw.name !== dynamic?.adsCluster) out.clusters.push({ r, dynamic: false });
   if (dynamic) {
     for (const [source, type] of [[dynamic.listeners, TypeUrl.Listener], [dynamic.clusters, TypeUrl.Cluster]] as const) {
       if (source === undefined) continue;
@@ -395,6 +418,46 @@ function apiListenerRouteNames(listeners: readonly { r: Reader }[]): Set<string>
     if (typeof name === 'string') names.add(name);
   }
   return names;
+}
+
+/**
+ * Attaches `sources` to `snapshot` (not frozen yet) as a non-enumerable property: what the config
+ * dump shows, never serialized with the snapshot (it holds secrets as given) nor compared with it.
+ */
+export function withSources<T extends MeshSnapshot>(snapshot: T, sources: SnapshotSources): T {
+  Object.defineProperty(snapshot, 'sources', { value: deepFreeze(sources), enumerable: false, writable: false, configurable: false });
+  return snapshot;
+}
+
+/** Sources of dynamic resources given as one list (an xDS client's resources, each with `@type`). */
+export function dynamicSources(resources: readonly Readonly<Record<string, unknown>>[]): SnapshotSources {
+  const pick = (type: string, nameKey = 'name'): SourceResource[] => resources
+    .filter((r) => r['@type'] === type)
+    .map((r) => ({ name: String(r[nameKey] ?? r[nameKey === 'name' ? 'name' : 'clusterName'] ?? ''), dynamic: true, resource: r }));
+  return {
+    listeners: pick(TypeUrl.Listener),
+    routeConfigs: pick(TypeUrl.RouteConfiguration),
+    clusters: pick(TypeUrl.Cluster),
+    endpoints: pick(TypeUrl.ClusterLoadAssignment, 'cluster_name'),
+    secrets: pick(TypeUrl.Secret),
+  };
+}
+
+/** The resources as given, for `/config_dump` (names as the snapshot has them; unnamed listeners get theirs). */
+function sourcesOf(found: Collected, listenerNames: readonly string[]): SnapshotSources {
+  const of = (list: readonly Found[], type: string, nameKey = 'name', names?: readonly string[]): SourceResource[] =>
+    list.map(({ r, dynamic }, i) => {
+      const name = names?.[i] ?? (typeof r.raw[nameKey] === 'string' ? (r.raw[nameKey] as string) : '');
+      return { name, dynamic: dynamic !== false, resource: r.raw['@type'] === undefined ? { '@type': type, ...r.raw } : r.raw };
+    });
+  return {
+    ...(found.bootstrap === undefined ? {} : { bootstrap: found.bootstrap }),
+    listeners: of(found.listeners, TypeUrl.Listener, 'name', listenerNames),
+    routeConfigs: of(found.routes, TypeUrl.RouteConfiguration),
+    clusters: of(found.clusters, TypeUrl.Cluster),
+    endpoints: of(found.assignments, TypeUrl.ClusterLoadAssignment, 'cluster_name'),
+    secrets: of(found.secrets, TypeUrl.Secret),
+  };
 }
 
 function shortType(typeUrl: string): string {

@@ -145,6 +145,21 @@ export class OutlierDetector {
     }
   }
 
+  /**
+   * Returns an ejected host now: an active health check passed it and the config has
+   * `successful_active_health_check_uneject_host` (Envoy's DetectorImpl::unejectHost).
+   */
+  uneject(id: string): void {
+    const host = this.monitors.get(id);
+    if (host === undefined || host.ejectedAt === undefined) return;
+    host.ejectedAt = undefined;
+    host.returnedAt = this.options.clock.now();
+    host.resetRuns();
+    this.ejected.delete(id);
+    this.options.events.emit('endpoint.returned', { cluster: this.options.cluster, endpoint: id });
+    this.options.onEjectedChange(this.ejected);
+  }
+
   close(): void {
     this.closed = true;
     if (this.timer !== undefined) this.options.clock.clearTimeout(this.timer);

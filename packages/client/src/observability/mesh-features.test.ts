@@ -1,5 +1,5 @@
 // Through a real mesh: HTTP retries, fault injection and local rate limiting from Envoy config,
-// stats in Prometheus and /stats text, the admin server (config_dump with a rejected update),
+// stats in Prometheus and /stats text, the admin server (config_status with a rejected update),
 // and trace headers reaching upstreams. Real HTTP and gRPC servers on port 0.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -260,7 +260,7 @@ describe('mesh features end to end', () => {
     assert.equal((ends[0] as { cluster: string }).cluster, 'echo');
   });
 
-  test('/stats/prometheus parses strictly; /stats is Envoy text; /config_dump shows a rejected update', async () => {
+  test('/stats/prometheus parses strictly; /stats is Envoy text; /xmesh/config_status shows a rejected update', async () => {
     const admin = await mesh.observability.startAdmin();
     try {
       assert.equal(admin.host, '127.0.0.1');
@@ -280,13 +280,14 @@ describe('mesh features end to end', () => {
       const bad = meshConfig(ports, 'v2') as { static_resources: { clusters: Record<string, unknown>[] } };
       bad.static_resources.clusters[0]!.type = 'NOT_A_TYPE';
       await assert.rejects(mesh.update(bad), (err: unknown) => isMeshError(err) && err.code === 'XMESH_CONFIG_INVALID');
-      const dump = await (await fetch(`${admin.url}/config_dump`)).json() as {
-        applied: { version: string; snapshot: { clusters: Record<string, unknown> } };
+      const status = await (await fetch(`${admin.url}/xmesh/config_status`)).json() as {
+        applied: { version: string };
         last_rejected: { errors: { path: string; message: string }[] };
       };
-      assert.ok(dump.applied.snapshot.clusters.httpFlaky, 'the applied snapshot is still the first one');
-      assert.equal(typeof dump.applied.version, 'string');
-      assert.ok(dump.last_rejected.errors.some((e) => /clusters\[0\]\.type/.test(e.path)), JSON.stringify(dump.last_rejected.errors));
+      assert.equal(typeof status.applied.version, 'string');
+      assert.ok(status.last_rejected.errors.some((e) => /clusters\[0\]\.type/.test(e.path)), JSON.stringify(status.last_rejected.errors));
+      const dump = await (await fetch(`${admin.url}/config_dump?resource=static_clusters&mask=cluster.name`)).json() as { configs: { cluster: { name: string } }[] };
+      assert.ok(dump.configs.some((c) => c.cluster.name === 'httpFlaky'), 'the applied config is still the first one');
     } finally {
       await admin.close();
     }

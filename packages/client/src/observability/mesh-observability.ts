@@ -12,6 +12,8 @@ import {
   type AdminServer,
   type AdminServerOptions,
   type ClusterStatus,
+  type ConfigDumpQuery,
+  type ConfigDumpResult,
   type MetricsRegistry,
   type StatStore,
 } from '@xmesh/stats';
@@ -20,6 +22,7 @@ import type { MeshSnapshot } from '@xmesh/xds';
 import type { ClusterRuntime } from '../cluster-runtime.js';
 import type { MeshEvents } from '../events.js';
 import type { MeshServices } from '../mesh-services.js';
+import { EnvoyConfigDump } from './envoy-config-dump.js';
 
 /** What observability reads from its mesh. */
 export interface ObservedMesh {
@@ -39,6 +42,7 @@ export class MeshObservability {
   private admins = new Set<AdminServer>();
   private applied: { version: string; source: string; at: string } | undefined = undefined;
   private rejected: { source: string; at: string; errors: readonly FieldError[] } | undefined = undefined;
+  private readonly envoyDump = new EnvoyConfigDump();
 
   constructor(
     private readonly services: MeshServices,
@@ -48,6 +52,7 @@ export class MeshObservability {
     if (mesh.appRegistry !== undefined) this.prometheus();
     mesh.events.on('config.applied', (e) => {
       this.applied = { version: e.version, source: e.source, at: new Date().toISOString() };
+      this.envoyDump.noteApplied(mesh.currentSnapshot(), this.applied.at);
       // The guard-kept stats of new clusters get their families now, before the app's registry is scraped.
       if (mesh.appRegistry !== undefined) this.collect();
     });
@@ -74,12 +79,17 @@ export class MeshObservability {
     return envoyStatsText(this.services.stats, filter);
   }
 
-  /** `/config_dump`: the applied snapshot and version, the last rejected update with its errors. */
-  configDump(): unknown {
-    return {
-      applied: this.applied === undefined ? null : { ...this.applied, snapshot: this.mesh.currentSnapshot() ?? null },
-      last_rejected: this.rejected ?? null,
-    };
+  /**
+   * `/config_dump`: Envoy's ConfigDump of the applied config (see envoy-config-dump.ts), or for an
+   * unknown `resource` the reason there is none. Secrets are redacted.
+   */
+  configDump(query: ConfigDumpQuery = { includeEds: false }): ConfigDumpResult {
+    return this.envoyDump.build(this.mesh.currentSnapshot(), query);
+  }
+
+  /** `/xmesh/config_status`: the applied config's version, source and time, and the last rejected update with its errors. */
+  configStatus(): unknown {
+    return { applied: this.applied ?? null, last_rejected: this.rejected ?? null };
   }
 
   /** `/clusters`: endpoints with health, ejection, weight and active requests. */
@@ -87,16 +97,26 @@ export class MeshObservability {
     const out: ClusterStatus[] = [];
     for (const [name, runtime] of this.mesh.currentClusters() ?? []) {
       const ejected = runtime.guard.outlierDetector?.ejectedIds;
+      const health = runtime.healthChecker;
+      const counters = runtime.guard.snapshot().endpoints;
+      const source = this.mesh.currentSnapshot()?.sources?.clusters.find((c) => c.name === name);
       out.push({
         name,
+        ...(source?.dynamic === true ? { addedViaApi: true } : {}),
+        ...(runtime.config.edsServiceName === undefined ? {} : { edsServiceName: runtime.config.edsServiceName }),
         hosts: runtime.endpoints.map((e) => ({
           address: e.id,
-          healthFlags: healthFlags(e.healthStatus, ejected?.has(e.id) ?? false),
+          healthFlags: healthFlags(e.healthStatus, ejected?.has(e.id) ?? false, health?.flagsOf(e.id) ?? NO_FLAGS),
           weight: e.weight,
           priority: e.priority,
           zone: e.locality.zone,
+          region: e.locality.region,
+          subZone: e.locality.subZone,
+          ...(e.hostname === undefined ? {} : { hostname: e.hostname }),
+          edsHealthStatus: e.healthStatus,
           rqActive: runtime.pool.get(runtime.transportKeyOf(e))?.leases ?? 0,
           ejected: ejected?.has(e.id) ?? false,
+          counters: hostCounters(counters[e.id]),
         })),
       });
     }
@@ -112,7 +132,8 @@ export class MeshObservability {
           return self.store;
         },
         prometheus: { metrics: () => this.prometheusText(), contentType: this.prometheus().contentType },
-        configDump: () => this.configDump(),
+        configDump: (query) => this.configDump(query),
+        configStatus: () => this.configStatus(),
         clusters: () => this.clusters(),
         ready: () => this.applied !== undefined,
       },
@@ -149,6 +170,12 @@ export class MeshObservability {
       }
       const upstream = this.services.cluster(name);
       upstream.ejectionsActive.value = runtime.guard.outlierDetector?.ejectedIds.size ?? 0;
+      const health = runtime.healthChecker?.stats;
+      if (health !== undefined) {
+        for (const stat of HEALTH_CHECK_COUNTERS) scope.counter(`health_check.${stat}`).value = health[stat];
+        scope.gauge('health_check.healthy').value = health.healthy;
+        scope.gauge('health_check.degraded').value = health.degraded;
+      }
       let connected = 0;
       for (const e of runtime.endpoints) if (runtime.pool.get(runtime.transportKeyOf(e))?.hasGrpcChannel) connected++;
       upstream.cxActive.value = connected;
@@ -156,11 +183,29 @@ export class MeshObservability {
   }
 }
 
-function healthFlags(status: string, ejected: boolean): string {
-  const flags: string[] = [];
-  if (status === 'UNHEALTHY' || status === 'TIMEOUT') flags.push('/failed_eds_health');
-  if (status === 'DRAINING') flags.push('/pending_dynamic_removal');
-  if (status === 'DEGRADED') flags.push('/degraded_eds_health');
-  if (ejected) flags.push('/failed_outlier_check');
-  return flags.length === 0 ? 'healthy' : flags.join('');
+const NO_FLAGS: readonly string[] = Object.freeze([]);
+
+/** A host's request counters as Envoy's `/clusters` names them. */
+function hostCounters(counters: Readonly<Record<string, number>> | undefined): Record<string, number> {
+  return { rq_total: counters?.['rq_total'] ?? 0, rq_success: counters?.['rq_success'] ?? 0, rq_error: counters?.['rq_error'] ?? 0 };
+}
+
+/** Envoy's `cluster.<name>.health_check.*` counters (`healthy` and `degraded` are gauges). */
+const HEALTH_CHECK_COUNTERS = ['attempt', 'success', 'failure', 'network_failure', 'passive_failure', 'verify_cluster'] as const;
+
+/**
+ * Envoy's `health_flags` (HostUtility::healthFlagsToString), in its order: the active health check's
+ * flags (`activeHc`, already in order) around the outlier and EDS ones; `healthy` when none is set.
+ */
+export function healthFlags(status: string, ejected: boolean, activeHc: readonly string[]): string {
+  let out = '';
+  const failedActive = activeHc.includes('/failed_active_hc');
+  if (failedActive) out += '/failed_active_hc';
+  if (ejected) out += '/failed_outlier_check';
+  if (status === 'UNHEALTHY' || status === 'TIMEOUT') out += '/failed_eds_health';
+  if (activeHc.includes('/degraded_active_hc')) out += '/degraded_active_hc';
+  if (status === 'DEGRADED') out += '/degraded_eds_health';
+  for (const flag of activeHc) if (flag !== '/failed_active_hc' && flag !== '/degraded_active_hc') out += flag;
+  if (status === 'DRAINING') out += '/eds_status_draining';
+  return out === '' ? 'healthy' : out;
 }

@@ -15,10 +15,28 @@
  * counts request traffic too); bytes, strings and Blobs go out at once and report nothing.
  */
 import type { Blob } from 'node:buffer';
+import type { RouteDecision } from '@xmesh/router';
+import { DEFAULT_CONNECTION_BUFFER_LIMIT } from '@xmesh/xds';
+
+/**
+ * The most of a request body kept for retries (or a mirror's copy), as Envoy: the route's (else the
+ * virtual host's) `per_request_buffer_limit_bytes`, capped by the listener's `per_connection_buffer_limit_bytes`.
+ */
+export function bodyBufferLimit(decision: RouteDecision | undefined): number {
+  const connection = decision?.listener?.perConnectionBufferLimitBytes ?? DEFAULT_CONNECTION_BUFFER_LIMIT;
+  const route = decision?.route.perRequestBufferLimitBytes;
+  return route === undefined ? connection : Math.min(route, connection);
+}
 
 export interface RequestBody {
   /** True while a new attempt can still be sent the whole body. */
   readonly replayable: boolean;
+  /**
+   * The whole body as bytes for a mirror's copy (null: none), once it was read; undefined when it
+   * cannot be copied (a stream not kept, more than the limit, the caller's body failed or was closed).
+   * Kept chunks stay for the copy even after `release`.
+   */
+  copy(): Promise<Buffer | null | undefined>;
   /** The body for the next attempt (undici `DispatchOptions.body`). */
   forAttempt(): unknown;
   /** The caller's body failed while an attempt was reading it (set once it did). */
@@ -46,6 +64,15 @@ class FixedBody implements RequestBody {
 
   forAttempt(): unknown {
     return this.sent;
+  }
+
+  async copy(): Promise<Buffer | null | undefined> {
+    const body = this.body;
+    if (body === null || body === undefined) return null;
+    if (typeof body === 'string') return Buffer.from(body);
+    if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    if (isBlob(body) && this.replayable) return Buffer.from(await body.arrayBuffer());
+    return undefined;
   }
 
   release(): void {}
@@ -104,6 +131,9 @@ class TeeBody implements RequestBody {
   private ended = false;
   private closed = false;
   private pulling: Promise<Buffer | null> | undefined = undefined;
+  /** Mirror copies waiting for the whole body (never pulling themselves: only attempts read the caller's body). */
+  private copies: ((body: Buffer | undefined) => void)[] = [];
+  private released = false;
   sourceError: Error | undefined = undefined;
 
   constructor(
@@ -123,14 +153,33 @@ class TeeBody implements RequestBody {
   }
 
   release(): void {
-    this.kept = undefined;
+    this.released = true;
+    if (this.copies.length === 0) this.kept = undefined;
+  }
+
+  /** Resolves once the attempts read the whole body (kept within the limit); a copy never reads the caller's body itself. */
+  copy(): Promise<Buffer | null | undefined> {
+    if (!this.replayable) return Promise.resolve(undefined);
+    if (this.ended) return Promise.resolve(Buffer.concat(this.kept!));
+    return new Promise((resolve) => this.copies.push(resolve));
   }
 
   close(error: Error): void {
     if (this.closed) return;
     this.closed = true;
     this.kept = undefined;
+    this.settleCopies();
     if (!this.ended) stopReading(this.body, error);
+  }
+
+  /** Hands the waiting copies the whole body, or undefined when it is not kept (past the limit, failed, closed). */
+  private settleCopies(): void {
+    if (this.copies.length === 0) return;
+    const copies = this.copies;
+    this.copies = [];
+    const body = this.kept !== undefined && this.ended && this.sourceError === undefined ? Buffer.concat(this.kept) : undefined;
+    for (const resolve of copies) resolve(body);
+    if (this.released) this.kept = undefined;
   }
 
   private async *attemptChunks(): AsyncGenerator<Buffer> {
@@ -157,6 +206,7 @@ class TeeBody implements RequestBody {
         this.pulling = undefined;
         if (result.done === true) {
           this.ended = true;
+          this.settleCopies();
           return null;
         }
         const chunk = bytesOf(result.value);
@@ -166,6 +216,7 @@ class TeeBody implements RequestBody {
       (error: unknown) => {
         this.pulling = undefined;
         this.sourceError = error instanceof Error ? error : new Error(String(error));
+        this.settleCopies();
         throw this.sourceError;
       },
     );
@@ -175,8 +226,10 @@ class TeeBody implements RequestBody {
   private keep(chunk: Buffer): void {
     if (this.kept === undefined) return;
     this.keptBytes += chunk.length;
-    if (this.keptBytes > this.limit) this.kept = undefined;
-    else this.kept.push(chunk);
+    if (this.keptBytes > this.limit) {
+      this.kept = undefined;
+      this.settleCopies();
+    } else this.kept.push(chunk);
   }
 }
 

@@ -5,7 +5,7 @@
  * that of the changed assignments, not of the whole config.
  */
 import type { FieldError } from '@xmesh/core';
-import { buildSnapshot, deepFreeze, TypeUrl, type BuildOptions, type ClusterConfig, type MeshSnapshot } from '@xmesh/xds';
+import { buildSnapshot, deepFreeze, dynamicSources, TypeUrl, withSources, type BuildOptions, type ClusterConfig, type MeshSnapshot } from '@xmesh/xds';
 import type { HeldResource } from './watch-state.js';
 
 type Json = Record<string, unknown>;
@@ -44,12 +44,12 @@ export function applyEndpointUpdate(
   if (errors.length > 0) return { ok: false, errors };
   // Null-prototype records, as buildSnapshot makes them.
   const merged: Record<string, ClusterConfig> = Object.assign(Object.create(null) as Record<string, ClusterConfig>, base.snapshot.clusters, rebuilt);
-  const snapshot = deepFreeze({ ...base.snapshot, version, clusters: merged });
   const resources = base.resources.map((r) => {
     if (r['@type'] !== TypeUrl.ClusterLoadAssignment) return r;
     const name = r['cluster_name'] ?? r['clusterName'];
     return (typeof name === 'string' && changed.get(name)) || r;
   });
+  const snapshot = deepFreeze(withSources({ ...base.snapshot, version, clusters: merged }, dynamicSources(resources as readonly Readonly<Record<string, unknown>>[])));
   return { ok: true, set: { snapshot, resources } };
 }
 

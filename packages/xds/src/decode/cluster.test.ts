@@ -173,7 +173,7 @@ describe('decodeCluster, fully specified', () => {
       }],
       policy: { overprovisioning_factor: 200 },
     },
-    health_checks: [{ timeout: '1s' }],
+    health_checks: [{ timeout: '1s', interval: '5s', unhealthy_threshold: 2, healthy_threshold: 1, tcp_health_check: {} }],
     transport_socket: { name: 'envoy.transport_sockets.raw_buffer' },
   };
 
@@ -230,6 +230,12 @@ describe('decodeCluster, fully specified', () => {
       ewmaDecayMs: 5_000,
       failFast: { errorThresholdPercentage: 25, volumeThreshold: 5, rollingWindowMs: 6_000, rollingBuckets: 6, resetTimeoutMs: 2_000 },
     },
+    healthCheck: {
+      timeoutMs: 1_000, intervalMs: 5_000, initialJitterMs: 0, intervalJitterMs: 0, intervalJitterPercent: 0, unhealthyThreshold: 2,
+      healthyThreshold: 1, reuseConnection: true, noTrafficIntervalMs: 60_000, noTrafficHealthyIntervalMs: 60_000, unhealthyIntervalMs: 5_000,
+      unhealthyEdgeIntervalMs: 5_000, healthyEdgeIntervalMs: 5_000, checker: { kind: 'tcp', receive: [] },
+      ignoreNewHostsUntilFirstHc: false, ignoreHealthOnHostRemoval: false, closeConnectionsOnHostHealthFailure: false,
+    },
   };
 
   it('decodes every supported field to exactly the expected ClusterConfig', () => {
@@ -243,7 +249,6 @@ describe('decodeCluster, fully specified', () => {
     assert.deepEqual([...issues.ignored].sort(), [
       'clusters[0].circuit_breakers.per_host_thresholds',
       'clusters[0].common_lb_config.update_merge_window',
-      'clusters[0].health_checks',
       'clusters[0].least_request_lb_config.active_request_bias.runtime_key',
       'clusters[0].metadata.filter_metadata["envoy.lb"]',
       `${opts}.explicit_http_config.http2_protocol_options.max_concurrent_streams`,

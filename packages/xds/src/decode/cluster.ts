@@ -6,6 +6,7 @@ import type { ClusterConfig, DiscoveryType, LbPolicy } from '../model.js';
 import { decodeCircuitBreakers } from './circuit-breakers.js';
 import { decodeClusterExtensions } from './cluster-extensions.js';
 import { decodeLoadAssignment } from './endpoints.js';
+import { decodeHealthChecks } from './health-check.js';
 import { ignoreListed, Messages } from './ignored-fields.js';
 import { oneOf, rejectUnsupported } from './fields.js';
 import { decodeLbSettings } from './lb-config.js';
@@ -46,6 +47,12 @@ export function decodeCluster(r: Reader): ClusterConfig {
   const outlierDetection = decodeOutlierDetection(r.obj('outlier_detection'));
   const common = decodeCommonLbConfig(r.obj('common_lb_config'));
   const http2 = decodeHttp2(r);
+  const healthCheck = decodeHealthChecks(r, {
+    http2,
+    ignoreNewHostsUntilFirstHc: common.ignoreNewHostsUntilFirstHc,
+    ignoreHealthOnHostRemoval: r.bool('ignore_health_on_host_removal', false),
+    closeConnectionsOnHostHealthFailure: r.bool('close_connections_on_host_health_failure', false),
+  });
   if (registry !== undefined && declaredType !== undefined && declaredType !== 'EDS') {
     xmeshReader!.error('registry', `is only valid on an EDS cluster (its endpoints come from the registry), this one is ${declaredType}`);
   }
@@ -84,12 +91,14 @@ export function decodeCluster(r: Reader): ClusterConfig {
     respectDnsTtl,
     circuitBreakers,
     outlierDetection,
-    ...common,
+    healthyPanicThreshold: common.healthyPanicThreshold,
+    localityWeightedLb: common.localityWeightedLb,
     http2,
     loadAssignment,
     xmesh: extensions,
     ...(tls === undefined ? {} : { tls }),
     ...(transportSocketMatches.length === 0 ? {} : { transportSocketMatches }),
+    ...(healthCheck === undefined ? {} : { healthCheck }),
     // The members are filled in by the snapshot, from the cluster `etcd_cluster` names.
     ...(registry === undefined ? {} : { registry: { ...registry, service, endpoints: [] } }),
   };
@@ -150,16 +159,19 @@ function decodeDnsRefreshRate(r: Reader): number {
   return ms;
 }
 
-function decodeCommonLbConfig(r: Reader | undefined): Pick<ClusterConfig, 'healthyPanicThreshold' | 'localityWeightedLb'> {
-  if (!r) return { healthyPanicThreshold: DEFAULT_HEALTHY_PANIC_THRESHOLD, localityWeightedLb: false };
+type CommonLbSettings = Pick<ClusterConfig, 'healthyPanicThreshold' | 'localityWeightedLb'> & { readonly ignoreNewHostsUntilFirstHc: boolean };
+
+function decodeCommonLbConfig(r: Reader | undefined): CommonLbSettings {
+  if (!r) return { healthyPanicThreshold: DEFAULT_HEALTHY_PANIC_THRESHOLD, localityWeightedLb: false, ignoreNewHostsUntilFirstHc: false };
   const healthyPanicThreshold = r.percent('healthy_panic_threshold') ?? DEFAULT_HEALTHY_PANIC_THRESHOLD;
   oneOf(r, ['zone_aware_lb_config', 'locality_weighted_lb_config']);
   const localityWeighted = r.obj('locality_weighted_lb_config');
   localityWeighted?.finish();
   refuseHashingChanges(r.raw['consistent_hashing_lb_config'] ?? r.raw['consistentHashingLbConfig'], r);
+  const ignoreNewHostsUntilFirstHc = r.bool('ignore_new_hosts_until_first_hc', false);
   ignoreListed(r, Messages.COMMON_LB);
   r.finish();
-  return { healthyPanicThreshold, localityWeightedLb: localityWeighted !== undefined };
+  return { healthyPanicThreshold, localityWeightedLb: localityWeighted !== undefined, ignoreNewHostsUntilFirstHc };
 }
 
 /**

@@ -32,7 +32,7 @@ describe('decodeLoadAssignment', () => {
               load_balancing_weight: 3,
               metadata: { filter_metadata: { 'envoy.lb': { version: 'v2', canary: true } } },
             }),
-            { endpoint: { address: { socket_address: { address: 'fe80::1', port_value: 81 } }, hostname: 'h1', health_check_config: {} }, health_status: 'DRAINING' },
+            { endpoint: { address: { socket_address: { address: 'fe80::1', port_value: 81 } }, hostname: 'h1', health_check_config: { port_value: 9901, hostname: 'h1-check' } }, health_status: 'DRAINING' },
           ],
         },
         { priority: 1, lb_endpoints: [lbEndpoint('10.0.1.1', 80)] },
@@ -54,7 +54,7 @@ describe('decodeLoadAssignment', () => {
           locality: us, priority: 0, loadBalancingWeight: 4,
           endpoints: [
             { id: '10.0.0.1:80', host: '10.0.0.1', port: 80, weight: 3, healthStatus: 'HEALTHY', priority: 0, locality: us, localityWeight: 4, metadata: { 'envoy.lb': { version: 'v2', canary: true } } },
-            { id: '[fe80::1]:81', host: 'fe80::1', port: 81, weight: 1, healthStatus: 'DRAINING', priority: 0, locality: us, localityWeight: 4, metadata: {}, hostname: 'h1' },
+            { id: '[fe80::1]:81', host: 'fe80::1', port: 81, weight: 1, healthStatus: 'DRAINING', priority: 0, locality: us, localityWeight: 4, metadata: {}, hostname: 'h1', healthCheck: { port: 9901, hostname: 'h1-check' } },
           ],
         },
         {
@@ -66,7 +66,7 @@ describe('decodeLoadAssignment', () => {
       dropOverloads: [{ category: 'throttle', dropPercentage: { numerator: 5, denominator: 10_000 } }],
       endpointStaleAfterMs: 30_000,
     });
-    assert.deepEqual(issues.ignored, [`${EP}[1].endpoint.health_check_config`]);
+    assert.deepEqual(issues.ignored, []);
   });
 
   it('keeps endpoint metadata as a frozen copy, leaving the input unfrozen', () => {

@@ -34,6 +34,15 @@ export function headerMutationFields(r: Reader, side: 'request' | 'response'): H
   return { add, remove };
 }
 
+/** A list of HeaderValueOption under another name (a gRPC health check's `initial_metadata`), as a mutation that only adds. */
+export function headersToAddField(r: Reader, key: string): HeaderMutation | undefined {
+  if (!r.has(key)) {
+    r.get(key);
+    return undefined;
+  }
+  return { add: r.objects(key).map(readHeaderToAdd), remove: [] };
+}
+
 /** One `HeaderValueOption` of a `*_headers_to_add` list. */
 export function readHeaderToAdd(o: Reader): HeaderToAdd {
   const h = o.obj('header');

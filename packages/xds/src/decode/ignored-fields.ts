@@ -25,14 +25,10 @@ const LOCALITY_ENDPOINTS = 'envoy.config.endpoint.v3.LocalityLbEndpoints';
 const ENDPOINT = 'envoy.config.endpoint.v3.Endpoint';
 const SOCKET_ADDRESS = 'envoy.config.core.v3.SocketAddress';
 
-const NO_HEALTH_CHECKS = 'xmesh runs no active health checks; health comes from EDS health_status and outlier detection';
 const AUTO_SNI = 'auto_sni / auto_san_validation only act on TLS connections; on a TLS cluster, setting either is refused';
 const HTTP_TUNING = 'protocol tuning is left to the transport (grpc-js or node:http2) defaults';
 
 export const IGNORED_FIELDS: readonly IgnoredField[] = [
-  { message: CLUSTER, field: 'health_checks', reason: NO_HEALTH_CHECKS },
-  { message: CLUSTER, field: 'close_connections_on_host_health_failure', reason: NO_HEALTH_CHECKS },
-  { message: CLUSTER, field: 'ignore_health_on_host_removal', reason: NO_HEALTH_CHECKS },
   { message: CLUSTER, field: 'per_connection_buffer_limit_bytes', reason: 'buffering is bounded by the transport, not per connection' },
   { message: CLUSTER, field: 'upstream_connection_options', reason: 'TCP keepalive and happy-eyeballs tuning are left to Node defaults' },
   { message: CLUSTER, field: 'upstream_bind_config', reason: 'upstream connections bind to the default source address' },
@@ -51,7 +47,6 @@ export const IGNORED_FIELDS: readonly IgnoredField[] = [
   { message: EDS_CONFIG, field: 'eds_config', reason: 'says where EDS comes from; the discovery source decides that' },
   { message: COMMON_LB, field: 'zone_aware_lb_config', reason: 'zone-aware routing needs the local zone\'s host set, which an in-process client lacks' },
   { message: COMMON_LB, field: 'update_merge_window', reason: 'host updates are applied at once; the snapshot swap is already atomic' },
-  { message: COMMON_LB, field: 'ignore_new_hosts_until_first_hc', reason: NO_HEALTH_CHECKS },
   { message: COMMON_LB, field: 'consistent_hashing_lb_config', reason: 'at its defaults only: use_hostname_for_hashing and hash_balance_factor are refused (they move keys to other hosts)' },
   { message: CIRCUIT_BREAKERS, field: 'per_host_thresholds', reason: 'per-host connection limits are not implemented; each endpoint keeps one connection pool' },
   { message: THRESHOLDS, field: 'max_connection_pools', reason: 'xmesh keeps one connection pool per endpoint, so the pool count is bounded by the endpoints' },
@@ -61,7 +56,6 @@ export const IGNORED_FIELDS: readonly IgnoredField[] = [
   { message: HTTP_OPTIONS, field: 'upstream_http_protocol_options', reason: AUTO_SNI },
   { message: LOCALITY_ENDPOINTS, field: 'metadata', reason: 'locality metadata is not used for load balancing' },
   { message: LOCALITY_ENDPOINTS, field: 'proximity', reason: 'not implemented by Envoy either (not-implemented-hide)' },
-  { message: ENDPOINT, field: 'health_check_config', reason: NO_HEALTH_CHECKS },
   { message: SOCKET_ADDRESS, field: 'ipv4_compat', reason: 'applies to listening sockets only' },
 ];
 

@@ -1,5 +1,5 @@
 /** `envoy.config.endpoint.v3.LbEndpoint` → an `Endpoint` of @xmesh/core, and the paths later checks report at. */
-import { endpointId, type Endpoint, type HealthStatus, type Locality } from '@xmesh/core';
+import { endpointId, type Endpoint, type EndpointHealthCheck, type HealthStatus, type Locality } from '@xmesh/core';
 import { deepFreeze } from '../freeze.js';
 import { IGNORED_FIELDS, Messages } from './ignored-fields.js';
 import { rejectUnsupported } from './fields.js';
@@ -57,6 +57,7 @@ export function decodeLbEndpoint(r: Reader, ctx: LocalityContext): Endpoint | un
     localityWeight: ctx.localityWeight,
     metadata,
     ...(address.hostname === undefined ? {} : { hostname: address.hostname }),
+    ...(address.healthCheck === undefined ? {} : { healthCheck: address.healthCheck }),
   });
 }
 
@@ -83,6 +84,8 @@ interface HostPort {
   readonly port: number;
   /** `Endpoint.hostname`, when set: what auto_host_rewrite puts in Host. */
   readonly hostname: string | undefined;
+  /** `Endpoint.health_check_config`, when set. */
+  readonly healthCheck?: EndpointHealthCheck;
 }
 
 function decodeEndpoint(r: Reader | undefined): HostPort | undefined {
@@ -100,10 +103,51 @@ function decodeEndpoint(r: Reader | undefined): HostPort | undefined {
   }
   const hostname = r.str('hostname') || undefined;
   if (decoded !== undefined && hostname !== undefined) decoded = { ...decoded, hostname };
+  const healthCheck = decodeHealthCheckConfig(r.obj('health_check_config'));
+  if (decoded !== undefined && healthCheck !== undefined) decoded = { ...decoded, healthCheck };
   r.ignoreEach(ENDPOINT_IGNORED);
   // additional_addresses is left to finish(): not supported.
   r.finish();
   return decoded;
+}
+
+/**
+ * `Endpoint.HealthCheckConfig`: `port_value` (0 = the endpoint's), `address` (a socket address;
+ * its port when `port_value` is 0), `hostname`, `disable_active_health_check`. Frozen; undefined when
+ * it changes nothing.
+ */
+function decodeHealthCheckConfig(r: Reader | undefined): EndpointHealthCheck | undefined {
+  if (!r) return undefined;
+  const portValue = r.int('port_value', 0, 0, 65_535);
+  let host: string | undefined;
+  let addressPort = 0;
+  const address = r.obj('address');
+  if (address) {
+    if (address.has('pipe') || address.has('envoy_internal_address')) rejectUnsupported(address, ADDRESS_UNSUPPORTED);
+    const socket = address.obj('socket_address');
+    if (!socket && !address.has('pipe') && !address.has('envoy_internal_address')) address.error('socket_address', 'is required');
+    if (socket) {
+      const protocol = socket.enumOf('protocol', PROTOCOLS, 'TCP', PROTOCOL_NUMBERS);
+      if (protocol !== 'TCP') socket.error('protocol', 'health checks reach hosts over TCP');
+      host = socket.requiredStr('address') || undefined;
+      addressPort = socket.int('port_value', 0, 0, 65_535);
+      if (socket.has('named_port') || socket.has('resolver_name')) rejectUnsupported(socket, SOCKET_ADDRESS_UNSUPPORTED);
+      socket.ignoreEach(SOCKET_ADDRESS_IGNORED);
+      socket.finish();
+    }
+    address.finish();
+  }
+  const hostname = r.str('hostname') || undefined;
+  const disabled = r.bool('disable_active_health_check', false);
+  r.finish();
+  const port = portValue !== 0 ? portValue : addressPort !== 0 ? addressPort : undefined;
+  if (host === undefined && port === undefined && hostname === undefined && !disabled) return undefined;
+  return Object.freeze({
+    ...(host === undefined ? {} : { host }),
+    ...(port === undefined ? {} : { port }),
+    ...(hostname === undefined ? {} : { hostname }),
+    ...(disabled ? { disabled } : {}),
+  });
 }
 
 function decodeSocketAddress(r: Reader): HostPort | undefined {

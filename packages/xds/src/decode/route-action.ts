@@ -3,7 +3,7 @@
  * and rewrites. Defaults are Envoy's: timeout 15 s (0 = none); the route's retry policy replaces the
  * virtual host's.
  */
-import type { Dict, FilterOverride, RegexRewrite, RetryPolicy, RouteAction, WeightedClusterEntry } from '../model.js';
+import type { Dict, FilterOverride, RegexRewrite, RequestMirrorPolicy, RetryPolicy, RouteAction, WeightedClusterEntry } from '../model.js';
 import { filterOverridesField } from './filter-overrides.js';
 import { headerMutationFields } from './header-mutation.js';
 import { compileRegex, readRegexMatcher, regexError } from './matchers.js';
@@ -11,6 +11,7 @@ import { hashPoliciesField } from './hash-policy.js';
 import { ignoreAll, oneOf, rejectUnsupported } from './fields.js';
 import { rateLimitsField } from './rate-limits.js';
 import { decodeRetryPolicy } from './retry-policy.js';
+import { runtimeFractionField } from './runtime-fraction.js';
 import type { Reader } from './reader.js';
 
 /** RouteAction fields xmesh reads but does not act on, with the reason. */
@@ -33,7 +34,6 @@ const UNSUPPORTED: Readonly<Record<string, string>> = {
   host_rewrite: 'formatter host rewrites are not implemented; use host_rewrite_literal or auto_host_rewrite',
   upgrade_configs: 'protocol upgrades (WebSocket, CONNECT) are not proxied',
   internal_redirect_policy: 'internal redirects are not followed; the redirect response is returned to the caller',
-  request_mirror_policies: 'request mirroring is not implemented',
   hedge_policy: 'request hedging is not implemented',
   retry_policy_typed_config: 'retry policy extensions are not implemented; use retry_policy',
   early_data_policy: 'early data is not sent',
@@ -44,7 +44,11 @@ const DEFAULT_TIMEOUT_MS = 15_000;
 const NO_OVERRIDES: Dict<FilterOverride> = Object.freeze(Object.create(null));
 const CLUSTER_SPECIFIERS = ['cluster', 'weighted_clusters', 'cluster_header', 'cluster_specifier_plugin', 'inline_cluster_specifier_plugin'] as const;
 
-export function decodeRouteAction(a: Reader, vhostRetryPolicy: RetryPolicy | undefined): RouteAction {
+/**
+ * @param defaultMirrorPolicies the virtual host's (else the route config's) `request_mirror_policies`,
+ *   used when the action sets none (Envoy: the most specific non-empty list wins, lists are not merged)
+ */
+export function decodeRouteAction(a: Reader, vhostRetryPolicy: RetryPolicy | undefined, defaultMirrorPolicies?: readonly RequestMirrorPolicy[]): RouteAction {
   const which = oneOf(a, CLUSTER_SPECIFIERS, 'one of cluster, weighted_clusters is required');
   rejectUnsupported(a, UNSUPPORTED);
   let clusters: WeightedClusterEntry[] = [];
@@ -91,6 +95,8 @@ export function decodeRouteAction(a: Reader, vhostRetryPolicy: RetryPolicy | und
   const clusterNotFoundStatus = readClusterNotFoundStatus(a);
   // RoutingPriority: the cluster's circuit-breaker thresholds of that priority admit the route's calls.
   const priority = a.has('priority') ? a.enumOf('priority', ['DEFAULT', 'HIGH'] as const, 'DEFAULT', { 0: 'DEFAULT', 1: 'HIGH' }) : 'DEFAULT';
+  const ownMirrorPolicies = mirrorPoliciesField(a);
+  const requestMirrorPolicies = ownMirrorPolicies ?? defaultMirrorPolicies;
   ignoreAll(a, ROUTE_ACTION_IGNORED);
   a.finish();
   return {
@@ -111,6 +117,7 @@ export function decodeRouteAction(a: Reader, vhostRetryPolicy: RetryPolicy | und
     grpcTimeoutHeaderOffsetMs,
     ...(clusterNotFoundStatus === undefined ? {} : { clusterNotFoundStatus }),
     ...(priority === 'HIGH' ? { priority: 'high' as const } : {}),
+    ...(requestMirrorPolicies === undefined ? {} : { requestMirrorPolicies }),
   };
 }
 
@@ -126,6 +133,25 @@ function readClusterNotFoundStatus(a: Reader): 404 | 500 | undefined {
   });
   if (a.issues.rules === 'grpc') return undefined;
   return code === 'NOT_FOUND' ? 404 : code === 'INTERNAL_SERVER_ERROR' ? 500 : undefined;
+}
+
+/** A `request_mirror_policies` field (of a route action, virtual host or route config); undefined when absent or empty. */
+export function mirrorPoliciesField(r: Reader): readonly RequestMirrorPolicy[] | undefined {
+  const policies = r.objects('request_mirror_policies').map(readMirrorPolicy);
+  return policies.length === 0 ? undefined : policies;
+}
+
+/** `RequestMirrorPolicy`: `cluster` (required; `cluster_header` is refused), `runtime_fraction`, `trace_sampled`, `disable_shadow_host_suffix_append`. */
+function readMirrorPolicy(m: Reader): RequestMirrorPolicy {
+  const byHeader = m.has('cluster_header');
+  rejectUnsupported(m, { cluster_header: 'name the mirror cluster with "cluster"' });
+  const cluster = byHeader ? m.str('cluster') ?? '' : m.requiredStr('cluster');
+  const runtimeFraction = runtimeFractionField(m, 'runtime_fraction');
+  const traceSampled = m.has('trace_sampled') ? m.bool('trace_sampled', false) : undefined;
+  m.get('trace_sampled');
+  const disableShadowHostSuffixAppend = m.bool('disable_shadow_host_suffix_append', false);
+  m.finish();
+  return { cluster, runtimeFraction, traceSampled, disableShadowHostSuffixAppend };
 }
 
 /** `regex_rewrite`: an RE2 pattern and its substitution, both checked (a group the pattern lacks is an error). */

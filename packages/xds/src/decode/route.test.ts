@@ -112,6 +112,57 @@ test('the route retry policy replaces the virtual host one; without one the vhos
   assert.equal(b!.action.retryPolicy, rc.virtualHosts[0]!.retryPolicy);
 });
 
+test('request_mirror_policies decode with Envoy\'s defaults; cluster is required, cluster_header and hedge_policy are refused by path', () => {
+  const { rc, issues } = decode(oneRoute({
+    route: {
+      cluster: 'c',
+      request_mirror_policies: [
+        { cluster: 'm1' },
+        { cluster: 'm2', runtime_fraction: { default_value: { numerator: 30, denominator: 'HUNDRED' }, runtime_key: 'k' }, trace_sampled: false, disable_shadow_host_suffix_append: true },
+      ],
+    },
+  }));
+  assert.deepEqual(issues.errors, []);
+  assert.deepEqual(rc.virtualHosts[0]!.routes[0]!.action.requestMirrorPolicies, [
+    { cluster: 'm1', runtimeFraction: undefined, traceSampled: undefined, disableShadowHostSuffixAppend: false },
+    { cluster: 'm2', runtimeFraction: { numerator: 30, denominator: 100 }, traceSampled: false, disableShadowHostSuffixAppend: true },
+  ]);
+  assert.equal(decode(oneRoute({})).rc.virtualHosts[0]!.routes[0]!.action.requestMirrorPolicies, undefined);
+  const at = 'x.virtual_hosts[0].routes[0].route';
+  assertOneError(oneRoute({ route: { cluster: 'c', request_mirror_policies: [{ runtime_fraction: { default_value: { numerator: 1 } } }] } }), `${at}.request_mirror_policies[0].cluster`, 'required');
+  assertOneError(oneRoute({ route: { cluster: 'c', request_mirror_policies: [{ cluster_header: 'x-mirror' }] } }), `${at}.request_mirror_policies[0].cluster_header`, 'name the mirror cluster with "cluster"');
+  assertOneError(oneRoute({ route: { cluster: 'c', hedge_policy: { hedge_on_per_try_timeout: true } } }), `${at}.hedge_policy`, 'request hedging is not implemented');
+  assertOneError(oneRoute({}, { hedge_policy: { initial_requests: 2 } }), 'x.virtual_hosts[0].hedge_policy', 'request hedging is not implemented');
+});
+
+test('request_mirror_policies of a route, else its virtual host, else the route config: the most specific non-empty list, not merged', () => {
+  const input = {
+    name: 'rc',
+    request_mirror_policies: [{ cluster: 'from-config' }],
+    virtual_hosts: [
+      {
+        name: 'a', domains: ['a'], request_mirror_policies: [{ cluster: 'from-vhost' }],
+        routes: [
+          { match: { prefix: '/own' }, route: { cluster: 'c', request_mirror_policies: [{ cluster: 'own' }] } },
+          { match: { prefix: '/empty' }, route: { cluster: 'c', request_mirror_policies: [] } },
+          { match: { prefix: '/' }, route: { cluster: 'c' } },
+        ],
+      },
+      { name: 'b', domains: ['b'], routes: [{ match: { prefix: '/' }, route: { cluster: 'c' } }] },
+    ],
+  };
+  const { rc, issues } = decode(input);
+  assert.deepEqual(issues.errors, []);
+  const clustersOf = (vh: number, route: number) => rc.virtualHosts[vh]!.routes[route]!.action.requestMirrorPolicies?.map((p) => p.cluster);
+  assert.deepEqual(clustersOf(0, 0), ['own']);
+  assert.deepEqual(clustersOf(0, 1), ['from-vhost'], 'an empty list is no list');
+  assert.deepEqual(clustersOf(0, 2), ['from-vhost']);
+  assert.deepEqual(clustersOf(1, 0), ['from-config']);
+  assert.deepEqual(rc.virtualHosts[0]!.requestMirrorPolicies?.map((p) => p.cluster), ['from-vhost']);
+  assert.equal(rc.virtualHosts[1]!.requestMirrorPolicies, undefined);
+  assert.deepEqual(rc.requestMirrorPolicies?.map((p) => p.cluster), ['from-config']);
+});
+
 test('per_request_buffer_limit_bytes: the route\'s, else the virtual host\'s, else none (the listener\'s limit then applies)', () => {
   const { rc, issues } = decode({
     name: 'rc',

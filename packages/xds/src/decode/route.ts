@@ -4,12 +4,12 @@
  * host, a leading `*` makes a suffix wildcard, else a trailing `*` a prefix wildcard, and anything else —
  * a `*` in the middle included — is an exact domain. A domain may appear once per route configuration.
  */
-import type { RetryPolicy, Route, RouteConfig, VirtualHost } from '../model.js';
+import type { RequestMirrorPolicy, RetryPolicy, Route, RouteConfig, VirtualHost } from '../model.js';
 import { filterOverridesField } from './filter-overrides.js';
 import { ignoreAll, oneOf, rejectUnsupported } from './fields.js';
 import { rateLimitsField } from './rate-limits.js';
 import { decodeRetryPolicy } from './retry-policy.js';
-import { decodeRouteAction } from './route-action.js';
+import { decodeRouteAction, mirrorPoliciesField } from './route-action.js';
 import { headerMutationFields } from './header-mutation.js';
 import { decodeRouteMatch } from './route-match.js';
 import { describe, type Reader } from './reader.js';
@@ -50,12 +50,12 @@ export interface RouteConfigOptions {
 export function decodeRouteConfig(r: Reader, options: RouteConfigOptions = {}): RouteConfig {
   const name = options.defaultName === undefined ? r.requiredStr('name') : r.str('name') || options.defaultName;
   const seenDomains = new Map<string, string>();
-  const virtualHosts = r.objects('virtual_hosts').map((vh, i) => decodeVirtualHost(vh, seenDomains, i));
+  const requestMirrorPolicies = mirrorPoliciesField(r);
+  const virtualHosts = r.objects('virtual_hosts').map((vh, i) => decodeVirtualHost(vh, seenDomains, i, requestMirrorPolicies));
   rejectUnsupported(r, {
     vhds: 'on-demand virtual hosts are not implemented',
     typed_per_filter_config: 'set per-filter overrides on virtual hosts or routes',
     cluster_specifier_plugins: 'cluster specifier plugins are not implemented',
-    request_mirror_policies: 'request mirroring is not implemented',
     ignore_path_parameters_in_path_matching: 'path parameters are always part of the matched path',
   });
   const ignorePortInHostMatching = r.bool('ignore_port_in_host_matching', false);
@@ -73,6 +73,7 @@ export function decodeRouteConfig(r: Reader, options: RouteConfigOptions = {}): 
     ...(responseHeaders === undefined ? {} : { responseHeaders }),
     ...(mostSpecificHeaderMutationsWins ? { mostSpecificHeaderMutationsWins } : {}),
     ...(internalOnlyHeaders.length === 0 ? {} : { internalOnlyHeaders }),
+    ...(requestMirrorPolicies === undefined ? {} : { requestMirrorPolicies }),
   };
 }
 
@@ -81,7 +82,7 @@ export function decodeRouteConfig(r: Reader, options: RouteConfigOptions = {}): 
  * client's rules a virtual host may be unnamed (it is then named `virtual_host_<index>`) and a domain has
  * at most one `*`, first or last (gRFC A28); Envoy requires a name and reads other `*`s as literal text.
  */
-function decodeVirtualHost(vh: Reader, seenDomains: Map<string, string>, index: number): VirtualHost {
+function decodeVirtualHost(vh: Reader, seenDomains: Map<string, string>, index: number, configMirrorPolicies: readonly RequestMirrorPolicy[] | undefined): VirtualHost {
   const grpc = vh.issues.rules === 'grpc';
   const name = grpc ? vh.str('name') || `virtual_host_${index}` : vh.requiredStr('name');
   const rawDomains = vh.get('domains');
@@ -105,7 +106,9 @@ function decodeVirtualHost(vh: Reader, seenDomains: Map<string, string>, index: 
   const rateLimits = rateLimitsField(vh, 'rate_limits');
   const typedPerFilterConfig = filterOverridesField(vh, 'typed_per_filter_config');
   const bufferLimit = vh.optionalUint32('per_request_buffer_limit_bytes');
-  const routes = vh.objects('routes').map((route, i) => decodeRoute(route, `${name}/${i}`, retryPolicy, bufferLimit));
+  const ownMirrorPolicies = mirrorPoliciesField(vh);
+  const requestMirrorPolicies = ownMirrorPolicies ?? configMirrorPolicies;
+  const routes = vh.objects('routes').map((route, i) => decodeRoute(route, `${name}/${i}`, retryPolicy, bufferLimit, requestMirrorPolicies));
   const requestHeaders = headerMutationFields(vh, 'request');
   const responseHeaders = headerMutationFields(vh, 'response');
   if (vh.has('require_tls') && vh.enumOf('require_tls', ['NONE', 'EXTERNAL_ONLY', 'ALL'] as const, 'NONE', { 0: 'NONE', 1: 'EXTERNAL_ONLY', 2: 'ALL' }) !== 'NONE') {
@@ -116,7 +119,6 @@ function decodeVirtualHost(vh: Reader, seenDomains: Map<string, string>, index: 
     matcher: 'generic matcher trees are not implemented; use routes',
     hedge_policy: 'request hedging is not implemented',
     retry_policy_typed_config: 'retry policy extensions are not implemented; use retry_policy',
-    request_mirror_policies: 'request mirroring is not implemented',
   });
   const attemptCountInRequest = vh.bool('include_request_attempt_count', false);
   const attemptCountInResponse = vh.bool('include_attempt_count_in_response', false);
@@ -135,10 +137,11 @@ function decodeVirtualHost(vh: Reader, seenDomains: Map<string, string>, index: 
     ...(attemptCountInRequest ? { attemptCountInRequest } : {}),
     ...(attemptCountInResponse ? { attemptCountInResponse } : {}),
     ...(timeoutRetryHeader ? { timeoutRetryHeader } : {}),
+    ...(ownMirrorPolicies === undefined ? {} : { requestMirrorPolicies: ownMirrorPolicies }),
   };
 }
 
-function decodeRoute(r: Reader, defaultName: string, vhostRetryPolicy: RetryPolicy | undefined, vhostBufferLimit: number | undefined): Route {
+function decodeRoute(r: Reader, defaultName: string, vhostRetryPolicy: RetryPolicy | undefined, vhostBufferLimit: number | undefined, vhostMirrorPolicies: readonly RequestMirrorPolicy[] | undefined): Route {
   const name = r.str('name') || defaultName;
   const m = r.obj('match');
   if (!m) r.error('match', 'is required');
@@ -146,7 +149,7 @@ function decodeRoute(r: Reader, defaultName: string, vhostRetryPolicy: RetryPoli
   oneOf(r, ['route', ...Object.keys(UNSUPPORTED_ACTIONS)], 'a "route" action is required');
   rejectUnsupported(r, UNSUPPORTED_ACTIONS);
   const a = r.obj('route');
-  const action = a ? decodeRouteAction(a, vhostRetryPolicy) : undefined;
+  const action = a ? decodeRouteAction(a, vhostRetryPolicy, vhostMirrorPolicies) : undefined;
   const typedPerFilterConfig = filterOverridesField(r, 'typed_per_filter_config');
   const statPrefix = r.str('stat_prefix');
   const bufferLimit = r.optionalUint32('per_request_buffer_limit_bytes') ?? vhostBufferLimit;

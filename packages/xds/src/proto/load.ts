@@ -46,8 +46,11 @@ export function grpcJsXdsDir(): string {
   return path.dirname(require.resolve('@grpc/grpc-js-xds/package.json'));
 }
 
-/** Loads `ENVOY_PROTO_FILES` (synchronously). Throws if the protos cannot be found or resolved. */
-export function loadEnvoyProtos(): EnvoyProtos {
+/**
+ * Loads `ENVOY_PROTO_FILES` (synchronously), and `extraFiles` (other protos of the same trees, such as
+ * `envoy/admin/v3/config_dump.proto`). Throws if the protos cannot be found or resolved.
+ */
+export function loadEnvoyProtos(extraFiles: readonly string[] = []): EnvoyProtos {
   const started = performance.now();
   const xdsDir = grpcJsXdsDir();
   const includeDirs = ['deps/envoy-api', 'deps/xds', 'deps/googleapis', 'deps/protoc-gen-validate'].map((d) =>
@@ -65,7 +68,7 @@ export function loadEnvoyProtos(): EnvoyProtos {
     }
     return null;
   };
-  root.loadSync([...ENVOY_PROTO_FILES], { keepCase: true });
+  root.loadSync([...ENVOY_PROTO_FILES, ...extraFiles], { keepCase: true });
   root.resolveAll();
   return new LoadedEnvoyProtos(root, performance.now() - started);
 }

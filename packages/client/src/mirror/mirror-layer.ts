@@ -1,0 +1,112 @@
+/**
+ * Request mirroring (`request_mirror_policies`), once per call, after the filters: the call goes on
+ * first, untouched; then each policy whose `runtime_fraction` draw hits gets a copy of the request
+ * (from the front end, see `PipelineCall.mirrorRequest`) sent to its cluster, fire and forget (see
+ * ShadowCall). The copy's Host gets Envoy's `-shadow` suffix (`host-shadow:port`) unless
+ * `disable_shadow_host_suffix_append`; `trace_sampled` sets the sampled flag of its `traceparent`.
+ * A body is copied whole, within the route's buffer limit; a request that cannot be copied is
+ * counted (`cluster.<mirror>.xmesh.mirror.skipped`), as are the copies sent (`...mirror.sent`) and
+ * those that failed (`...mirror.failed`, also in the mirror cluster's upstream stats). At most
+ * `MAX_OUTSTANDING_MIRRORS` copies of a mesh are under way (waiting for their body or sent); past
+ * it a copy is skipped. The mirror cluster's circuit breakers admit each copy like any request.
+ */
+import { MeshError } from '@xmesh/core';
+import { fractionHit } from '@xmesh/ratelimit';
+import type { RequestMirrorPolicy } from '@xmesh/xds';
+import type { Layer } from '../pipeline.js';
+import type { PipelineCall } from '../pipeline-call.js';
+import { bodyBufferLimit } from '../retry/request-body.js';
+import { ShadowCall, UNTIMED_MIRROR_MS, type MirrorRequest } from './shadow-call.js';
+
+/** Copies one mesh has under way at most. */
+export const MAX_OUTSTANDING_MIRRORS = 1024;
+
+export const mirrorLayer: Layer = (next) => (call) => {
+  const policies = call.decision?.route.action.requestMirrorPolicies;
+  next(call);
+  if (policies !== undefined) startMirrors(call, policies);
+};
+
+function startMirrors(call: PipelineCall, policies: readonly RequestMirrorPolicy[]): void {
+  const services = call.state.services;
+  const decision = call.decision;
+  if (services === undefined || decision === undefined || services.shadowInvoke === undefined) return;
+  const invoke = services.shadowInvoke;
+  for (const policy of policies) {
+    if (policy.runtimeFraction !== undefined && !fractionHit(policy.runtimeFraction, services.random)) continue;
+    const scope = services.stats.cluster(policy.cluster);
+    const skipped = () => scope.counter('xmesh.mirror.skipped').inc();
+    if (services.outstandingMirrors >= MAX_OUTSTANDING_MIRRORS) {
+      skipped();
+      continue;
+    }
+    const copy = call.mirrorRequest(bodyBufferLimit(decision));
+    if (copy === undefined) {
+      skipped();
+      continue;
+    }
+    services.outstandingMirrors++;
+    const routeTimeoutMs = decision.route.action.timeoutMs;
+    const copyTimeoutMs = routeTimeoutMs > 0 ? routeTimeoutMs : UNTIMED_MIRROR_MS;
+    const send = (body: Buffer | null | undefined): void => {
+      if (body === undefined) {
+        services.outstandingMirrors--;
+        skipped();
+        return;
+      }
+      const shadow = new ShadowCall(
+        call.state,
+        { ...copy, headers: withTraceSampled(copy.headers, policy.traceSampled), body },
+        policy.disableShadowHostSuffixAppend ? copy.authority : shadowHost(copy.authority),
+        { ...decision, cluster: policy.cluster },
+        copyTimeoutMs,
+        (failed) => {
+          services.outstandingMirrors--;
+          if (failed) scope.counter('xmesh.mirror.failed').inc();
+        },
+      );
+      scope.counter('xmesh.mirror.sent').inc();
+      try {
+        invoke(shadow);
+      } catch (error) {
+        // Nothing about a copy may reach the caller: a copy that could not go out is a failed copy.
+        shadow.fail(new MeshError('XMESH_CONNECT_FAILED', `mirror copy to "${policy.cluster}" not sent: ${String(error)}`, { cluster: policy.cluster }));
+      }
+    };
+    const body = copy.body;
+    if (body instanceof Promise) awaitBody(body, copyTimeoutMs, send);
+    else send(body);
+  }
+}
+
+/**
+ * Hands `send` the body once the call sent all of it, or undefined (not copied) when it fails or is
+ * not whole within `timeoutMs` (a request streaming for ever holds no copy, nor its slot).
+ */
+function awaitBody(body: Promise<Buffer | null | undefined>, timeoutMs: number, send: (body: Buffer | null | undefined) => void): void {
+  let waiting = true;
+  const settle = (value: Buffer | null | undefined): void => {
+    if (!waiting) return;
+    waiting = false;
+    clearTimeout(timer);
+    send(value);
+  };
+  const timer = setTimeout(() => settle(undefined), timeoutMs);
+  timer.unref();
+  body.then(settle, () => settle(undefined));
+}
+
+/** Envoy's shadow host: `-shadow` after the host name, before any port (`svc:8080` → `svc-shadow:8080`). */
+export function shadowHost(authority: string): string {
+  const port = /:\d+$/.exec(authority);
+  if (port === null || authority.endsWith(']')) return `${authority}-shadow`;
+  return `${authority.slice(0, port.index)}-shadow${port[0]}`;
+}
+
+/** The copy's headers with its `traceparent` sampled flag set as `trace_sampled` says; unchanged when unset. */
+function withTraceSampled(headers: MirrorRequest['headers'], sampled: boolean | undefined): MirrorRequest['headers'] {
+  const traceparent = headers['traceparent'];
+  if (sampled === undefined || typeof traceparent !== 'string' || !/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(traceparent)) return headers;
+  const flags = (parseInt(traceparent.slice(-2), 16) & ~1) | (sampled ? 1 : 0);
+  return { ...headers, traceparent: `${traceparent.slice(0, -2)}${flags.toString(16).padStart(2, '0')}` };
+}
