@@ -31,7 +31,7 @@ export interface FastCallOptions {
 /** Completion of a fast unary call: the serialized reply, or the error. Called exactly once, never synchronously. */
 export type FastUnaryCallback = (error: MeshError | null, reply: Buffer | null) => void;
 
-/** A fast call's caller that also wants what the upstream sent around the reply (the grpc-js drop-in's `metadata` and `status`). */
+/** @internal A fast call's caller that also wants what the upstream sent around the reply (the grpc-js drop-in's `metadata` and `status`). */
 export interface FastUnaryReceiver {
   /**
    * Response headers of the attempt whose end the caller gets (a response that started is not retried);

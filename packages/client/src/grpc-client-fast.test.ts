@@ -254,6 +254,15 @@ for (const peerKind of PEERS) {
       assert.deepEqual(finished.order, ['metadata', 'callback', 'status'], 'nothing after the end');
     });
 
+    test('waitForReady: the client method, and calls whose metadata asks for it', async () => {
+      await new Promise<void>((resolve, reject) => fast.waitForReady(Date.now() + 5000, (error) => (error ? reject(error) : resolve())));
+      const metadata = new grpc.Metadata({ waitForReady: true });
+      metadata.set('x-token', 'ready');
+      const seen = await observe(fast, { message: 'ready' }, metadata).seen;
+      assert.equal(seen.reply, 'ready');
+      assert.deepEqual(seen.headers?.get('x-echo-token'), ['ready']);
+    });
+
     test('the promise style (util.promisify) resolves with the reply and rejects with the ServiceError', async () => {
       const echo = promisify(fast.Echo).bind(fast) as (request: Buffer, options?: grpc.CallOptions) => Promise<Buffer>;
       assert.equal(decodeReply(await echo(encodeRequest({ message: 'promised' }))).message, 'promised');

@@ -333,8 +333,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
    * options also take `timeoutMs`, `maxRetries` and `retryOn` (overrides of the route's timeout and
    * retries for that call: `client.echo(req, { timeoutMs: 200 }, cb)`).
    *
-   * Unary calls without interceptors run on the fast path (see grpc-client-fast.ts): grpc-js's API
-   * as is, without its `Client` layer per call. The others go through grpc-js over the mesh channel.
+   * Unary calls without interceptors skip grpc-js's `Client` layer (they run as the fast unary API's
+   * calls, with grpc-js's API as is); the other calls go through grpc-js over the mesh channel.
    */
   grpcClient<T>(ClientCtor: GrpcClientConstructor<T>, target: string, options: Partial<grpc.ClientOptions> = {}): T {
     const resolved = this.resolveTarget(target);

@@ -40,8 +40,7 @@ export class MeshUnaryClient {
   /**
    * Unary call, callback form (the leanest: no promise). `path` is `/pkg.Service/Method`,
    * `request` the serialized request message. The callback gets the serialized reply or a
-   * MeshError, once, on a later tick (a FastUnaryReceiver also gets response headers and trailers).
-   * The returned call's `cancel()` ends it with CANCELLED.
+   * MeshError, once, on a later tick. The returned call's `cancel()` ends it with CANCELLED.
    */
   unaryCallback(path: string, request: Uint8Array, options: FastCallOptions | undefined, callback: FastUnaryCallback | FastUnaryReceiver): FastUnaryCall {
     return new FastUnaryCall(this.host, this.authority, path, request, options, callback).start(this.routeRequest(path, options?.metadata));
