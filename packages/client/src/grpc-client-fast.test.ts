@@ -345,7 +345,7 @@ for (const peerKind of PEERS) {
 }
 
 describe('grpcClient unary calls that stay on grpc-js path', () => {
-  test('a cluster on the grpc-js transport, and a closed client, as before', async () => {
+  test('a cluster on the grpc-js transport, per-call credentials, a client transformer; a closed client fails as before', async () => {
     const peer = await startGrpcJsPeer(0);
     const cfg = bootstrap({ routes: [{ prefix: '/', cluster: 'echo' }], clusters: { echo: [`127.0.0.1:${peer.port}`] } }) as { static_resources: { clusters: Record<string, unknown>[] } };
     const mesh = await createMesh({ config: structuredClone(cfg) });
@@ -359,6 +359,21 @@ describe('grpcClient unary calls that stay on grpc-js path', () => {
       const viaGrpcJs = await observe(client, { message: 'grpc-js' }).seen;
       assert.equal(viaGrpcJs.reply, 'grpc-js');
       assert.equal(calls.count, 1, 'a cluster on grpc-js: the call went through grpc-js');
+
+      await mesh.update(structuredClone(bootstrap({ routes: [{ prefix: '/', cluster: 'echo' }], clusters: { echo: [`127.0.0.1:${peer.port}`] } })));
+      await observe(client, { message: 'lean again' }).seen;
+      assert.equal(calls.count, 1, 'back on the lean transport: the fast path again');
+      const credentials = grpc.credentials.createFromMetadataGenerator((_params, callback) => callback(null, new grpc.Metadata()));
+      assert.equal((await observe(client, { message: 'with credentials' }, { credentials }).seen).reply, 'with credentials');
+      assert.equal(calls.count, 2, 'per-call credentials: grpc-js path');
+
+      let transformed = 0;
+      const own = mesh.grpcClient(EchoCtor, TARGET, { callInvocationTransformer: (call) => (transformed++, call) }) as unknown as EchoClient;
+      const ownCalls = countChannelCalls(own);
+      assert.equal((await observe(own, { message: 'own transformer' }).seen).reply, 'own transformer');
+      assert.equal(transformed, 1);
+      assert.equal(ownCalls.count, 1, 'a client with its own transformer: grpc-js path');
+      own.close();
 
       client.close();
       const closed = await observe(client, { message: 'closed' }).seen;
