@@ -47,10 +47,14 @@ export function ensureDebian(binaries) {
   return missing.filter(([bin]) => spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0).map(([bin]) => bin);
 }
 
-/** Type-checks and builds every package with `tsc -b`, run by `node` (default this process's). */
+/**
+ * Type-checks and builds every package, and the benchmark (its child entries run from bench/dist, so a
+ * stale build would measure old code), with `tsc -b`, run by `node` (default this process's).
+ */
 export function build(node = process.execPath) {
   const configs = readdirSync(join(root, 'packages'))
     .map((p) => join('packages', p, 'tsconfig.json'))
+    .concat(['bench/tsconfig.json'])
     .filter((p) => existsSync(join(root, p)));
   run(node, [join(root, 'node_modules/typescript/bin/tsc'), '-b', ...configs]);
 }

@@ -6,7 +6,10 @@ import type { MachineInfo } from './machine.js';
 import { rowLoopLabel, rowWorkload, sameSlice, type ResultRow } from './results.js';
 import { workloadShortLabel } from './workload.js';
 
-/** Each scenario compared with a baseline: every embedded variant and sidecar against `direct`, embedded against every sidecar; the Bolt rows against `bolt-direct` and each other. */
+/**
+ * Each scenario compared with a baseline: every embedded variant and sidecar against `direct`, embedded against every
+ * sidecar, the xmesh sidecar against the node:http2 proxy floor; the Bolt rows against `bolt-direct` and each other.
+ */
 export const COMPARISONS: readonly (readonly [scenario: string, baseline: string])[] = [
   ['embedded', 'direct'],
   ['embedded-grpcjs', 'direct'],
@@ -15,6 +18,8 @@ export const COMPARISONS: readonly (readonly [scenario: string, baseline: string
   ['embedded-3', 'direct-rr-3'],
   ['sidecar-xmesh', 'direct'],
   ['sidecar-haproxy', 'direct'],
+  ['h2-proxy-floor', 'direct'],
+  ['sidecar-xmesh', 'h2-proxy-floor'],
   ['sidecar-xmesh-2hop', 'direct'],
   ['sidecar-haproxy-2hop', 'direct'],
   ['embedded', 'sidecar-xmesh'],

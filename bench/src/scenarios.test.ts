@@ -76,10 +76,10 @@ test('embedded runs on the mesh default transport (no pin); embedded-grpcjs pins
 const UNARY_1K: Workload = { kind: 'unary', payloadBytes: 1024 };
 const STREAM: Workload = { kind: 'stream', payloadBytes: 100, messages: 10 };
 
-test('the scenario list: direct, the embedded variants, the floor, the round-robin pair, the sidecars and the Bolt rows, no duplicates', () => {
+test('the scenario list: direct, the embedded variants, the floor, the round-robin pair, the sidecars (the proxy floor by HAProxy) and the Bolt rows, no duplicates', () => {
   assert.deepEqual(
     SCENARIOS.map((s) => s.name),
-    ['direct', 'embedded', 'embedded-grpcjs', 'embedded-lean-fast', 'h2-floor', 'direct-tls', 'embedded-tls', 'direct-rr-3', 'embedded-3', 'sidecar-haproxy', 'sidecar-haproxy-2hop', 'sidecar-haproxy-tls', 'sidecar-xmesh', 'sidecar-xmesh-2hop', 'bolt-direct', 'bolt-embedded', 'bolt-sidecar-xmesh'],
+    ['direct', 'embedded', 'embedded-grpcjs', 'embedded-lean-fast', 'h2-floor', 'direct-tls', 'embedded-tls', 'direct-rr-3', 'embedded-3', 'sidecar-haproxy', 'h2-proxy-floor', 'sidecar-haproxy-2hop', 'sidecar-haproxy-tls', 'sidecar-xmesh', 'sidecar-xmesh-2hop', 'bolt-direct', 'bolt-embedded', 'bolt-sidecar-xmesh'],
   );
 });
 
@@ -93,7 +93,7 @@ for (const scenario of SCENARIOS) {
     const instance = await scenario.start(ctx);
     let proxyCpuMs = 0;
     try {
-      const hops = scenario.name.endsWith('-2hop') ? 2 : scenario.name.startsWith('sidecar-') || scenario.name.includes('-sidecar-') ? 1 : 0;
+      const hops = scenario.name.endsWith('-2hop') ? 2 : scenario.name.startsWith('sidecar-') || scenario.name.includes('-sidecar-') || scenario.name === 'h2-proxy-floor' ? 1 : 0;
       assert.equal(instance.proxyPids.length, hops);
       for (const pid of instance.proxyPids) assert.ok(existsSync(`/proc/${pid}`), `proxy ${pid} running`);
       const proxyCpu = startProcessCpu(instance.proxyPids, clockTicksPerSecond());

@@ -10,7 +10,7 @@ import { benchPayload, stockEchoCalls, type CallFactory } from './echo-calls.js'
 import { startHaproxy, type HaproxyProcess } from './haproxy.js';
 import type { Call } from './load.js';
 import { embeddedBootstrap, loadCreateMesh, EMBEDDED_TARGET, type BenchGrpcTransport } from './embedded.js';
-import { startXmeshSidecar, type XmeshSidecarProcess } from './xmesh-sidecar.js';
+import { startChildEntry, startXmeshSidecar, type XmeshSidecarProcess } from './xmesh-sidecar.js';
 import { h2FloorClient, type UnaryMethodDefinition } from './h2-floor.js';
 import { BENCH_SERVER_ID, BENCH_SERVER_NAME, type BenchTlsFiles } from './tls-certs.js';
 import { startBoltScenario } from './bolt.js';
@@ -170,6 +170,20 @@ async function withXmeshSidecarChain(ctx: ScenarioContext, hops: number): Promis
   }
 }
 
+/** Stock client → the bare node:http2 forwarding proxy (h2-proxy-child.ts, its own process) → server. */
+async function withH2ProxyFloor(ctx: ScenarioContext): Promise<ScenarioInstance> {
+  const proxy = await startChildEntry('h2-proxy-child', [String(ctx.ports[0] ?? 0)]);
+  const inner = stockClient(ctx, `127.0.0.1:${proxy.port}`);
+  return {
+    callFor: inner.callFor,
+    proxyPids: [proxy.pid],
+    close: async () => {
+      await inner.close();
+      await proxy.stop();
+    },
+  };
+}
+
 const meshUnavailable = async () => ((await loadCreateMesh()) === undefined ? '@xmesh/client is not built or cannot load' : undefined);
 const haproxyUnavailable = async (ctx: ScenarioContext) => (ctx.haproxy === undefined ? 'haproxy is not available' : undefined);
 const tlsUnavailable = (ctx: ScenarioContext) => (ctx.tls === undefined ? 'no TLS server: openssl is not available to make certificates' : undefined);
@@ -245,6 +259,12 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'stock grpc-js client → HAProxy (h2c) → server: one proxy hop',
     unavailable: haproxyUnavailable,
     start: (ctx) => withHaproxyChain(ctx, 1),
+  },
+  {
+    name: 'h2-proxy-floor',
+    description: 'reference, not a sidecar: stock grpc-js client → the least a forwarding proxy on node:http2 does (its own process; every stream forwarded on one upstream connection, no routing or policies) → server: what any Node proxy pays per call',
+    unavailable: always,
+    start: (ctx) => withH2ProxyFloor(ctx),
   },
   {
     name: 'sidecar-haproxy-2hop',

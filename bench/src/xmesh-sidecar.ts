@@ -34,18 +34,21 @@ export function sidecarChildCommand(child = 'xmesh-sidecar-child'): { readonly e
   return { entry: fileURLToPath(new URL(`./${child}.ts`, import.meta.url)), execArgv: process.execArgv };
 }
 
-/** Starts one sidecar forwarding to `upstreamPort`; resolves once it listens (at most `timeoutMs`). */
-export function startXmeshSidecar(upstreamPort: number, timeoutMs = 20_000): Promise<XmeshSidecarProcess> {
-  return startChildEntry('xmesh-sidecar-child', [String(upstreamPort)], timeoutMs);
+/**
+ * Starts one sidecar forwarding to `upstreamPort`; resolves once it listens (at most `timeoutMs`).
+ * `nodeArgs` are added to the child's Node options (the soak passes `--expose-gc`).
+ */
+export function startXmeshSidecar(upstreamPort: number, timeoutMs = 20_000, nodeArgs: readonly string[] = []): Promise<XmeshSidecarProcess> {
+  return startChildEntry('xmesh-sidecar-child', [String(upstreamPort)], timeoutMs, nodeArgs);
 }
 
 /**
  * Starts the child entry `childName` of this directory (run as `sidecarChildCommand` says) with
  * `args`; resolves with the port it reports as `{ port }` over IPC.
  */
-export async function startChildEntry(childName: string, args: readonly string[], timeoutMs = 20_000): Promise<XmeshSidecarProcess> {
+export async function startChildEntry(childName: string, args: readonly string[], timeoutMs = 20_000, nodeArgs: readonly string[] = []): Promise<XmeshSidecarProcess> {
   const command = sidecarChildCommand(childName);
-  const child = fork(command.entry, [...args], { execArgv: [...command.execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(command.entry, [...args], { execArgv: [...command.execArgv, ...nodeArgs], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => fail(new Error(`${childName} did not start within ${timeoutMs} ms`)), timeoutMs);
     const fail = (err: Error) => {

@@ -35,6 +35,17 @@ export interface FastCallOptions {
 /** Completion of a fast unary call: the serialized reply, or the error. Called exactly once, never synchronously. */
 export type FastUnaryCallback = (error: MeshError | null, reply: Buffer | null) => void;
 
+/** @internal A fast call's caller that also wants what the upstream sent around the reply (the grpc-js drop-in's `metadata` and `status`). */
+export interface FastUnaryReceiver {
+  /**
+   * Response headers of the attempt whose end the caller gets (a response that started is not retried);
+   * never for trailers-only responses, never after the call ended.
+   */
+  onFastHeaders(headers: RawMetadata, attempt: FastUnaryAttempt): void;
+  /** The end of the call, as FastUnaryCallback; `trailers` are the last attempt's when the upstream answered. */
+  onFastEnd(error: MeshError | null, reply: Buffer | null, trailers: RawMetadata | null): void;
+}
+
 /** What a fast call needs from the mesh. */
 export interface FastCallHost {
   /** The current mesh state, or the error new calls fail with (e.g. XMESH_CLOSED). */
@@ -82,6 +93,11 @@ export class FastUnaryAttempt extends PipelineCall implements UnaryReceiver {
     this.inFlight = this.transports!.lean().unary(path, owner.request, metadata, owner.deadlineEpochMs, this, authority);
   }
 
+  /** Response headers of this attempt (from the transport). */
+  onUnaryHeaders(headers: RawMetadata): void {
+    this.owner.receivedHeaders(this, headers);
+  }
+
   /** The transport's completion of this attempt. */
   onUnaryReply(error: LeanCallError | null, reply: Buffer | null, trailers: RawMetadata | null): void {
     this.inFlight = undefined;
@@ -92,12 +108,12 @@ export class FastUnaryAttempt extends PipelineCall implements UnaryReceiver {
     // A response the upstream had started (headers sent) is not retried, as in Envoy and the drop-in.
     if (retry?.onAttemptEnd(this, result, error !== null && error.responseStarted)) return;
     if (error === null) {
-      this.owner.complete(null, reply);
+      this.owner.complete(null, reply, trailers);
       return;
     }
     // The mesh's own ends (a timeout, the caller's cancel) are local replies the listener may rewrite; the upstream's are not.
     const local = retry?.timeoutError ?? this.abortedWith;
-    this.owner.complete(local === undefined ? upstreamError(error, result, this) : rewrittenError(local, callLocalReplyRewrite(this, local)), null);
+    this.owner.complete(local === undefined ? upstreamError(error, result, this) : rewrittenError(local, callLocalReplyRewrite(this, local)), null, trailers);
   }
 
   fail(error: MeshError): void {
@@ -161,6 +177,8 @@ export class FastUnaryCall {
   readonly deadlineEpochMs: number;
   ended = false;
   private attempt: FastUnaryAttempt | undefined = undefined;
+  /** True while `start` runs: an end reached before it returns (a transport failing at once) waits for a later tick. */
+  private starting = false;
 
   constructor(
     private readonly host: FastCallHost,
@@ -168,7 +186,7 @@ export class FastUnaryCall {
     readonly path: string,
     readonly request: Uint8Array,
     options: FastCallOptions | undefined,
-    private readonly callback: FastUnaryCallback,
+    private readonly callback: FastUnaryCallback | FastUnaryReceiver,
   ) {
     this.metadata = options?.metadata;
     const deadline = options?.deadline;
@@ -185,7 +203,9 @@ export class FastUnaryCall {
     const deadline = Number.isFinite(this.deadlineEpochMs) ? state.clock.now() + (this.deadlineEpochMs - Date.now()) : Infinity;
     const attempt = new FastUnaryAttempt(this, state, routeRequest, deadline);
     this.attempt = attempt;
+    this.starting = true;
     this.host.invoke(attempt);
+    this.starting = false;
     return this;
   }
 
@@ -207,6 +227,17 @@ export class FastUnaryCall {
     return this.metadata;
   }
 
+  /** The endpoint (`host:port`) the current attempt was sent to, or undefined before one was picked. */
+  get peer(): string | undefined {
+    return this.attempt?.endpoint?.id;
+  }
+
+  /** @internal Response headers of `attempt`, handed to a FastUnaryReceiver while it is the call's current attempt. */
+  receivedHeaders(attempt: FastUnaryAttempt, headers: RawMetadata): void {
+    const callback = this.callback;
+    if (typeof callback !== 'function' && !this.ended && attempt === this.attempt) callback.onFastHeaders(headers, attempt);
+  }
+
   /** @internal A new attempt for a retry of `previous`; undefined once the call ended. */
   retryAttempt(previous: FastUnaryAttempt): FastUnaryAttempt | undefined {
     if (this.ended || previous !== this.attempt) return undefined;
@@ -215,19 +246,29 @@ export class FastUnaryCall {
     return next;
   }
 
-  /** @internal Delivers the end of the call (from a transport callback, so never synchronous). */
-  complete(error: MeshError | null, reply: Buffer | null): void {
+  /** @internal Delivers the end of the call: now from a transport callback, on a later tick when the transport ended it inside `start`. */
+  complete(error: MeshError | null, reply: Buffer | null, trailers: RawMetadata | null): void {
     if (this.ended) return;
     this.ended = true;
-    this.callback(error, reply);
+    if (this.starting) {
+      // E.g. the endpoint's connection is in back-off: the transport failed the call inside `start`.
+      process.nextTick(deliverEnd, this.callback, error, reply, trailers);
+      return;
+    }
+    deliverEnd(this.callback, error, reply, trailers);
   }
 
   /** @internal Ends the call with a mesh-originated error on a later tick. */
   failSoon(error: MeshError): void {
     if (this.ended) return;
     this.ended = true;
-    process.nextTick(this.callback, error, null);
+    process.nextTick(deliverEnd, this.callback, error, null, null);
   }
+}
+
+function deliverEnd(callback: FastUnaryCallback | FastUnaryReceiver, error: MeshError | null, reply: Buffer | null, trailers: RawMetadata | null): void {
+  if (typeof callback === 'function') callback(error, reply);
+  else callback.onFastEnd(error, reply, trailers);
 }
 
 /** A transport failure as a MeshError carrying the gRPC status; `result` is how the retry layer read it. */

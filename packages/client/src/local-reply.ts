@@ -89,13 +89,23 @@ export function callLocalReplyRewrite(call: PipelineCall | undefined, error: Mes
  */
 export function rewrittenError(error: MeshError, rewrite: LocalReplyRewrite | undefined): MeshError {
   if (rewrite === undefined || (rewrite.status === undefined && rewrite.body === undefined)) return error;
-  return new MeshError(error.code, rewrite.body ?? error.message, {
+  const rewritten = new MeshError(error.code, rewrite.body ?? error.message, {
     cause: error,
     cluster: error.cluster,
     endpoint: error.endpoint,
     httpStatus: rewrite.status ?? error.httpStatus,
     grpcStatus: rewrite.status === undefined ? error.grpcStatus : grpcStatusOfHttp(rewrite.status),
   });
+  REWRITTEN.set(rewritten, { original: error, rewrite });
+  return rewritten;
+}
+
+/** Errors made by `rewrittenError` → the mesh's own error and the rewrite applied to it. */
+const REWRITTEN = new WeakMap<MeshError, { readonly original: MeshError; readonly rewrite: LocalReplyRewrite }>();
+
+/** The original error and its rewrite when `error` is a local reply `rewrittenError` rewrote; else undefined. */
+export function localReplyOf(error: MeshError): { readonly original: MeshError; readonly rewrite: LocalReplyRewrite } | undefined {
+  return REWRITTEN.get(error);
 }
 
 /** Headers of a trailers-only gRPC response for `error`, pseudo-header `:status` included. */

@@ -35,6 +35,7 @@ import { GRPC_TRANSPORT_ENV, resolveGrpcTransport } from './grpc-transport-kind.
 import { fastUnaryTransport, type FastCallOptions, type FastUnaryAttempt } from './fast-unary-call.js';
 import { overrideHeaders, type CallOverrides } from './retry/call-overrides.js';
 import { MeshUnaryClient } from './unary-client.js';
+import { FastStubs } from './grpc-client-fast.js';
 import { TlsSecrets, UpstreamTlsContexts, type FileWatcherProvider } from '@xmesh/tls';
 import type { StatStore } from '@xmesh/stats';
 
@@ -209,6 +210,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private readonly fastInvoke: Invoke<FastUnaryAttempt>;
   /** Fast unary clients by target, for `unary`. */
   private readonly unaryClients = new Map<string, MeshUnaryClient>();
+  /** The fast path of `grpcClient` clients' unary methods. */
+  private readonly fastStubs: FastStubs;
   /** Per-mesh stats, filter state and retry policies the pipeline layers read through MeshState. */
   private readonly services: MeshServices;
   /** Start-up events no listener heard, for the first listeners registered (see startup-events.ts). */
@@ -264,6 +267,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     const env = options.env ?? process.env;
     const defaultGrpc = resolveGrpcTransport(options.transport?.grpc, env[GRPC_TRANSPORT_ENV], options.transport?.grpcCredentials !== undefined);
     this.pool = new TransportPool({ ...options.transport, grpc: defaultGrpc });
+    this.fastStubs = new FastStubs(defaultGrpc);
     this.tlsSecrets = new TlsSecrets({
       ...(options.certificateProviders === undefined ? {} : { providers: options.certificateProviders }),
       onError: (error) => this.emit('config.rejected', { errors: [error], source: 'tls secrets' }),
@@ -337,12 +341,19 @@ export class Mesh extends EventEmitter<MeshEvents> {
    * unary call answered with two fails at once (UNIMPLEMENTED, as grpc-js fails it). Its call
    * options also take `timeoutMs`, `maxRetries` and `retryOn` (overrides of the route's timeout and
    * retries for that call: `client.echo(req, { timeoutMs: 200 }, cb)`).
+   *
+   * Unary calls without interceptors skip grpc-js's `Client` layer (they run as the fast unary API's
+   * calls, with grpc-js's API as is); the other calls go through grpc-js over the mesh channel.
    */
   grpcClient<T>(ClientCtor: GrpcClientConstructor<T>, target: string, options: Partial<grpc.ClientOptions> = {}): T {
-    const channel = new MeshChannel({ state: () => this.state(), invoke: this.grpcInvoke }, target, unaryResponsePathsOf(ClientCtor), this.resolveTarget(target));
+    const resolved = this.resolveTarget(target);
+    const channel = new MeshChannel({ state: () => this.state(), invoke: this.grpcInvoke }, target, unaryResponsePathsOf(ClientCtor), resolved);
     const own = options.callInvocationTransformer;
     const callInvocationTransformer: grpc.CallInvocationTransformer = own === undefined ? applyCallOverrides : (call) => own(applyCallOverrides(call));
-    return new ClientCtor(target, grpc.credentials.createInsecure(), { ...options, callInvocationTransformer, channelOverride: channel });
+    const client = new ClientCtor(target, grpc.credentials.createInsecure(), { ...options, callInvocationTransformer, channelOverride: channel });
+    const unary = new MeshUnaryClient({ state: () => channel.state(), invoke: this.fastInvoke }, target, resolved);
+    this.fastStubs.install(client as grpc.Client, { state: () => channel.state(), unary }, options);
+    return client;
   }
 
   /**

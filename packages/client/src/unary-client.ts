@@ -7,7 +7,7 @@
 import type { HeaderMap } from '@xmesh/core';
 import type { LeanMetadata } from '@xmesh/grpc-lean';
 import type { RouteRequest } from '@xmesh/router';
-import { FastUnaryCall, type FastCallHost, type FastCallOptions, type FastUnaryCallback } from './fast-unary-call.js';
+import { FastUnaryCall, type FastCallHost, type FastCallOptions, type FastUnaryCallback, type FastUnaryReceiver } from './fast-unary-call.js';
 import { authorityOf, type Target } from './targets.js';
 
 /** Paths whose route requests (calls without metadata) are kept per client. */
@@ -42,7 +42,7 @@ export class MeshUnaryClient {
    * `request` the serialized request message. The callback gets the serialized reply or a
    * MeshError, once, on a later tick. The returned call's `cancel()` ends it with CANCELLED.
    */
-  unaryCallback(path: string, request: Uint8Array, options: FastCallOptions | undefined, callback: FastUnaryCallback): FastUnaryCall {
+  unaryCallback(path: string, request: Uint8Array, options: FastCallOptions | undefined, callback: FastUnaryCallback | FastUnaryReceiver): FastUnaryCall {
     return new FastUnaryCall(this.host, this.authority, path, request, options, callback).start(this.routeRequest(path, options?.metadata));
   }
 

@@ -16,6 +16,8 @@ export type UnaryCallback = (error: LeanCallError | null, reply: Buffer | null, 
 /** Unary completion as a method, so a caller's per-call object receives it without a closure. */
 export interface UnaryReceiver {
   onUnaryReply(error: LeanCallError | null, reply: Buffer | null, trailers: RawMetadata | null): void;
+  /** Response headers, before the reply (not called for trailers-only responses). */
+  onUnaryHeaders?(headers: RawMetadata): void;
 }
 
 /** A unary call on the fast path: one request frame, one reply, one callback. */
@@ -36,7 +38,10 @@ export class UnaryFastCall extends StreamCall {
     this.dispatch();
   }
 
-  protected deliverHeaders(_headers: IncomingHttpHeaders): void {}
+  protected deliverHeaders(headers: IncomingHttpHeaders): void {
+    const callback = this.callback;
+    if (typeof callback !== 'function') callback.onUnaryHeaders?.(headers);
+  }
 
   protected deliverMessage(message: Buffer): void {
     if (this.reply !== null) {
