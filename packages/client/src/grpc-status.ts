@@ -11,11 +11,14 @@ import type { AttemptResult } from '@xmesh/filters';
 /** Metadata key carrying the `XMESH_*` code of a mesh-originated failure. */
 export const ERROR_CODE_METADATA = 'x-xmesh-error-code';
 
-/** `code` is the error's gRPC status; `details` is `XMESH_CODE: message`; metadata carries the code too. */
+/**
+ * `code` is the error's gRPC status; `details` is `XMESH_CODE: message`, or for a reply the config
+ * specifies (`error.reply`) its body, as Envoy's grpc-message; metadata carries the code too.
+ */
 export function statusFromMeshError(error: MeshError): grpc.StatusObject {
   const metadata = new grpc.Metadata();
   metadata.set(ERROR_CODE_METADATA, error.code);
-  return { code: error.grpcStatus, details: `${error.code}: ${error.message}`, metadata };
+  return { code: error.grpcStatus, details: error.reply === undefined ? `${error.code}: ${error.message}` : error.reply.body, metadata };
 }
 
 export function outcomeFromStatus(code: number, latencyMs: number): CallOutcome {

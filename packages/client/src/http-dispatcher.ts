@@ -22,14 +22,14 @@ import { PipelineCall } from './pipeline-call.js';
 import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
 import { CLIENT_CLOSED_REQUEST } from '@xmesh/breaker';
-import type { AttemptResult } from '@xmesh/filters';
+import type { AttemptResult, BufferedBody } from '@xmesh/filters';
 import type { RouteDecision } from '@xmesh/router';
 import { DEFAULT_CONNECTION_BUFFER_LIMIT } from '@xmesh/xds';
 import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 import { localReply } from './local-reply.js';
-import { addHeaderOptions, firstValue } from './header-options.js';
+import { addHeaderOptions, firstValue, removeHeaders } from './header-options.js';
 import { isConnectError, isHttp1ProtocolError } from './connect-error.js';
-import { requestBodyOf, stopReading, type RequestBody } from './retry/request-body.js';
+import { bufferRequestBody, requestBodyOf, stopReading, type RequestBody } from './retry/request-body.js';
 import { embeddedRewrite, isRouterReply } from './upstream-rewrite.js';
 import { RecordHeaders } from '@xmesh/router';
 import { tlsFailureOf } from '@xmesh/tls';
@@ -67,6 +67,11 @@ export class HttpAttempt extends PipelineCall {
   override abortAttempt(error: MeshError): void {
     if (!this.exchange.abortUpstream(this, error)) super.abortAttempt(error);
   }
+
+  /** Reads the caller's body for a filter; the request then sends what was read (and the rest). */
+  bufferBody(limit: number, partial: boolean, done: (body: BufferedBody) => void): void {
+    this.exchange.bufferBody(limit, partial, done);
+  }
 }
 
 /** The pipeline's terminal for HTTP: the picked endpoint's undici pool. */
@@ -96,6 +101,7 @@ export class MeshDispatcher extends Dispatcher {
       return true;
     }
     const headers = headerMapOf(options.headers, url.host, options);
+    headers.set(':scheme', url.protocol === 'https:' ? 'https' : 'http');
     const request = {
       authority: headers.get('host') ?? url.host,
       path: options.path,
@@ -140,7 +146,8 @@ export class HttpExchange implements Handler {
   private body: RequestBody | undefined = undefined;
 
   constructor(
-    private readonly options: Dispatcher.DispatchOptions,
+    /** The request; its body is replaced when a filter read it (`bufferBody`). */
+    private options: Dispatcher.DispatchOptions,
     handler: Handler,
   ) {
     this.inner = new DecoratorHandler(handler) as unknown as HttpExchange['inner'];
@@ -158,6 +165,7 @@ export class HttpExchange implements Handler {
     if (this.trace === null) this.trace = traceHeadersFor(attempt, firstValue(headers.traceparent), firstValue(headers['x-request-id']));
     if (this.trace !== undefined) Object.assign(headers, this.trace);
     if (attempt.requestHeadersToAdd !== undefined) addHeaderOptions(headers, attempt.requestHeadersToAdd);
+    removeHeaders(headers, attempt.requestHeadersToRemove);
     this.body ??= requestBodyOf(this.options.body, attempt.retry?.canRetry === true, bodyBufferLimit(attempt.decision));
     const { origin: _origin, ...rest } = this.options;
     const rewrite = embeddedRewrite(attempt);
@@ -175,6 +183,22 @@ export class HttpExchange implements Handler {
     }
     headers.host = upstream.authority;
     pool.dispatch({ ...rest, path: upstream.path, headers, body: this.body.forAttempt() as Dispatcher.DispatchOptions['body'] }, this);
+  }
+
+  /** Reads the request body for a filter (see bufferRequestBody); the caller's body failing ends the call with its error. */
+  bufferBody(limit: number, partial: boolean, done: (body: BufferedBody) => void): void {
+    bufferRequestBody(this.options.body, limit, partial, (read, replacement) => {
+      if (this.ended) return;
+      if (read instanceof Error) {
+        this.ended = true;
+        this.attempt?.cancel(new MeshError(ErrorCode.CANCELLED, `the request body failed: ${read.message}`, { cause: read }));
+        this.attempt?.finish({ kind: 'local_error', httpStatus: 0, grpcStatus: undefined, latencyMs: this.attempt.elapsed() });
+        this.inner.onResponseError(this.controller, read);
+        return;
+      }
+      if (read !== 'too_large') this.options = { ...this.options, body: replacement as Dispatcher.DispatchOptions['body'] };
+      done(read);
+    });
   }
 
   /** A retry of `previous` when the request body can be sent again (kept whole, within the buffer limit); the new attempt becomes current. */

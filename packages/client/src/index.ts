@@ -8,7 +8,7 @@ export type { MeshConfigInput } from './config-input.js';
 export { isMeshSnapshot, loadConfig, type LoadResult } from './config-input.js';
 export { ERROR_CODE_METADATA, statusFromMeshError } from './grpc-status.js';
 export { grpcLocalReply, httpLocalReply, localReply } from './local-reply.js';
-export { addHeaderOptions, firstValue } from './header-options.js';
+export { addHeaderOptions, firstValue, removeHeaders } from './header-options.js';
 export { isConnectError, isHttp1ProtocolError, upstreamFailureCode } from './connect-error.js';
 export { embeddedRewrite, isRouterReply, MetadataHeaders } from './upstream-rewrite.js';
 export { MeshChannel, authorityOf } from './grpc-channel.js';
@@ -19,6 +19,7 @@ export type { EndpointTransports, EndpointAttachment } from './transport-pool.js
 export { LAYERS, composePipeline, type Layer, type Invoke } from './pipeline.js';
 export { resolveModeSettings, chooseMode, withModeSwitch, withClusterModes, endpointOfAddress, DEFAULT_SIDECAR_ADDRESS, type MeshMode, type ModeOptions, type ModeSettings, type SidecarModeOptions } from './mode.js';
 export { PipelineCall } from './pipeline-call.js';
+export type { BufferedBody, DownstreamConnection, PeerIdentity } from '@xmesh/filters';
 export type { MeshState } from './mesh-state.js';
 export type { MeshObservability } from './observability/mesh-observability.js';
 export { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';

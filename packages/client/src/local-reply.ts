@@ -7,11 +7,20 @@
  * `x-xmesh-error-code`.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { MeshError } from '@xmesh/core';
+import type { LocalReply, MeshError } from '@xmesh/core';
 import { ERROR_CODE_METADATA } from './grpc-status.js';
 
 /** Headers of a trailers-only gRPC response for `error`, pseudo-header `:status` included. */
 export function grpcLocalReply(error: MeshError): OutgoingHttpHeaders {
+  const reply = error.reply;
+  if (reply !== undefined) {
+    // Envoy's words for a reply the config specifies: the body is the grpc-message (none when empty).
+    const headers: OutgoingHttpHeaders = { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(error.grpcStatus) };
+    if (reply.body !== '') headers['grpc-message'] = encodeURIComponent(reply.body);
+    applyReplyHeaders(headers, reply.headers);
+    headers[ERROR_CODE_METADATA] = error.code;
+    return headers;
+  }
   return {
     ':status': 200,
     'content-type': 'application/grpc',
@@ -23,6 +32,16 @@ export function grpcLocalReply(error: MeshError): OutgoingHttpHeaders {
 
 /** Headers (with `:status`) and the text body of a plain HTTP local reply for `error`. */
 export function httpLocalReply(error: MeshError): { headers: OutgoingHttpHeaders; body: string } {
+  const reply = error.reply;
+  if (reply !== undefined) {
+    // As Envoy's sendLocalReply: text/plain only when there is a body; then the config's headers.
+    const headers: OutgoingHttpHeaders = { ':status': reply.status };
+    if (reply.body !== '') headers['content-type'] = 'text/plain';
+    applyReplyHeaders(headers, reply.headers);
+    headers['content-length'] = Buffer.byteLength(reply.body);
+    headers[ERROR_CODE_METADATA] = error.code;
+    return { headers, body: reply.body };
+  }
   const body = `${localReplyText(error)}\n`;
   return {
     headers: {
@@ -38,6 +57,18 @@ export function httpLocalReply(error: MeshError): { headers: OutgoingHttpHeaders
 /** The local reply for `error` to a gRPC request (trailers-only, no body) or an HTTP one (status and text body). */
 export function localReply(error: MeshError, grpc: boolean): { headers: OutgoingHttpHeaders; body: string | undefined } {
   return grpc ? { headers: grpcLocalReply(error), body: undefined } : httpLocalReply(error);
+}
+
+/** Sets `headers` on a reply: each name replaces the reply's own value, repeated names add values (`set-cookie`). */
+function applyReplyHeaders(out: OutgoingHttpHeaders, headers: LocalReply['headers']): void {
+  const seen = new Set<string>();
+  for (const [name, value] of headers) {
+    if (name === 'content-length' || name.startsWith(':')) continue;
+    const previous = out[name];
+    if (!seen.has(name) || previous === undefined) out[name] = value;
+    else out[name] = Array.isArray(previous) ? [...previous, value] : [String(previous), value];
+    seen.add(name);
+  }
 }
 
 /** Envoy's wording where Envoy has one, else the error's message. */

@@ -13,6 +13,7 @@ import type { MeshMode } from './mode.js';
 import type { AttemptRetry } from './retry/attempt-retry.js';
 import type { CallOverrides } from './retry/call-overrides.js';
 import type { DownstreamCaller } from './retry/caller-trust.js';
+import type { DownstreamConnection } from '@xmesh/filters';
 
 export abstract class PipelineCall {
   decision: RouteDecision | undefined = undefined;
@@ -37,6 +38,10 @@ export abstract class PipelineCall {
   caller: DownstreamCaller | undefined = undefined;
   /** Headers the filters add to the upstream request; front ends apply them. */
   requestHeadersToAdd: readonly HeaderValueOption[] | undefined = undefined;
+  /** Request headers the filters remove (ext_authz); front ends remove them after adding the ones above. */
+  requestHeadersToRemove: readonly string[] | undefined = undefined;
+  /** Set by a proxy front end: the downstream connection the request came on (the filters' principals and peers). */
+  downstreamConnection: DownstreamConnection | undefined = undefined;
   /** Headers the filters add to the response the caller sees (`x-ratelimit-*`); front ends apply them. */
   responseHeadersToAdd: Readonly<Record<string, string>> | undefined = undefined;
   private pickDone: ((outcome: CallOutcome) => void) | undefined = undefined;
@@ -138,6 +143,10 @@ export abstract class PipelineCall {
 
   addRequestHeaders(headers: readonly HeaderValueOption[]): void {
     this.requestHeadersToAdd = this.requestHeadersToAdd === undefined ? headers : [...this.requestHeadersToAdd, ...headers];
+  }
+
+  removeRequestHeaders(names: readonly string[]): void {
+    this.requestHeadersToRemove = this.requestHeadersToRemove === undefined ? names : [...this.requestHeadersToRemove, ...names];
   }
 
   addResponseHeaders(headers: Readonly<Record<string, string>>): void {

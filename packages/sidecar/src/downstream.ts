@@ -11,7 +11,8 @@
  */
 import { constants, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Readable, Writable } from 'node:stream';
+import { PassThrough, Readable, type Writable } from 'node:stream';
+import type { BufferedBody } from '@xmesh/client';
 import { MeshError } from '@xmesh/core';
 import { localReply, type MeshState } from '@xmesh/client';
 import type { BodyRelay } from './body-relay.js';
@@ -37,6 +38,10 @@ export interface Downstream {
   readonly writable: Writable;
   /** Relays the request body to upstream attempts; created by the first forwarder that needs it. */
   relay: BodyRelay | undefined;
+  /** The body the relay reads when a filter read part or all of `body` first (see bufferBody). */
+  readonly relaySource: Readable | undefined;
+  /** Reads the request body for a filter, up to `limit` bytes (see FilterCall.bufferBody); never synchronous. */
+  bufferBody(limit: number, partial: boolean, done: (body: BufferedBody) => void): void;
   /** True once the route's trace headers and the filters' request headers were added to `requestHeaders`. */
   decorated: boolean;
   /** The path to forward when the route's rewrite changed it (HTTP/2 requests also carry it in `:path`). */
@@ -84,6 +89,8 @@ function timeoutError(message: string): MeshError {
   return new MeshError('XMESH_TIMEOUT', message, { httpStatus: 408 });
 }
 
+function ignoreError(): void {}
+
 /** Response headers the client's protocol cannot carry (or a response that may not be sent now). */
 function unsendable(cause: unknown): MeshError {
   return new MeshError('XMESH_UPSTREAM_PROTOCOL', `upstream response cannot be sent to the client: ${(cause as Error).message}`, { cause });
@@ -92,6 +99,7 @@ function unsendable(cause: unknown): MeshError {
 /** Shared by both protocols: the abort handler, the scheduler-kept deadlines, termination. */
 abstract class BaseDownstream {
   relay: BodyRelay | undefined = undefined;
+  relaySource: Readable | undefined = undefined;
   decorated = false;
   upstreamPath: string | undefined = undefined;
   upstreamAuthority: string | undefined = undefined;
@@ -105,11 +113,55 @@ abstract class BaseDownstream {
   private streamDue = Infinity;
 
   abstract readonly body: Readable;
+  abstract readonly hasBody: boolean;
   abstract reject(error: MeshError, decorate?: (headers: OutgoingHttpHeaders) => void): void;
   protected abstract requestComplete(): boolean;
 
   onAbort(handler: DownstreamAbortHandler | undefined): void {
     this.abortHandler = handler;
+  }
+
+  bufferBody(limit: number, partial: boolean, done: (body: BufferedBody) => void): void {
+    if (!this.hasBody || this.relaySource !== undefined) {
+      process.nextTick(done, 'none');
+      return;
+    }
+    const source = this.body;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = (): void => {
+      source.off('data', onData);
+      source.off('end', onEnd);
+    };
+    const onData = (chunk: Buffer): void => {
+      if (size + chunk.length <= limit) {
+        chunks.push(chunk);
+        size += chunk.length;
+        return;
+      }
+      stop();
+      source.pause();
+      if (!partial) {
+        done('too_large');
+        return;
+      }
+      const head = Buffer.concat([...chunks, chunk]);
+      // The relay gets what was read, then the rest of the stream as it arrives.
+      const rest = new PassThrough();
+      rest.on('error', ignoreError);
+      rest.write(head);
+      source.pipe(rest);
+      this.relaySource = rest;
+      done({ bytes: head.subarray(0, limit), complete: false });
+    };
+    const onEnd = (): void => {
+      stop();
+      const bytes = Buffer.concat(chunks);
+      this.relaySource = Readable.from([bytes], { objectMode: false });
+      done(chunks.length === 0 ? 'none' : { bytes, complete: true });
+    };
+    source.on('data', onData);
+    source.once('end', onEnd);
   }
 
   terminate(error: MeshError): void {

@@ -50,7 +50,7 @@ class H1Forward implements Dispatcher.DispatchHandler, DownstreamAbortHandler {
     if (ds.hasBody) {
       body = new PassThrough();
       body.on('error', ignoreError);
-      ds.relay ??= new BodyRelay(ds.body, attempt.retry !== undefined, undefined, ds.grpc ? { owner: ds, maxMessageBytes: attempt.proxy.maxGrpcMessageBytes } : undefined);
+      ds.relay ??= new BodyRelay(ds.relaySource ?? ds.body, attempt.retry !== undefined, undefined, ds.grpc ? { owner: ds, maxMessageBytes: attempt.proxy.maxGrpcMessageBytes } : undefined);
       ds.relay.attach(body);
     }
     const request = attempt.request;

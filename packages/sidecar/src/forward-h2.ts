@@ -96,7 +96,7 @@ class H2Forward {
     upstream.on('error', onError);
     upstream.on('close', onClose);
     if (ds.hasBody) {
-      ds.relay ??= new BodyRelay(ds.body, attempt.retry !== undefined, undefined, ds.grpc ? { owner: ds, maxMessageBytes: attempt.proxy.maxGrpcMessageBytes } : undefined);
+      ds.relay ??= new BodyRelay(ds.relaySource ?? ds.body, attempt.retry !== undefined, undefined, ds.grpc ? { owner: ds, maxMessageBytes: attempt.proxy.maxGrpcMessageBytes } : undefined);
       ds.relay.attach(upstream);
     }
   }

@@ -9,6 +9,7 @@ import { isRouterReply, PipelineCall, type MeshState } from '@xmesh/client';
 import { RecordHeaders } from '@xmesh/router';
 import type { RouteRequest } from '@xmesh/router';
 import type { ClientTls } from '@xmesh/tls';
+import type { BufferedBody } from '@xmesh/client';
 import type { Downstream, DownstreamAbortHandler } from './downstream.js';
 import type { UpstreamSession } from './upstream-session.js';
 
@@ -72,6 +73,11 @@ export class ProxyAttempt extends PipelineCall implements DownstreamAbortHandler
     const abort = this.upstreamAbort;
     if (abort !== undefined) abort.abortAttempt(error);
     else super.abortAttempt(error);
+  }
+
+  /** Reads the client's request body for a filter (buffer, ext_authz); the forwarders then send what was read. */
+  bufferBody(limit: number, partial: boolean, done: (body: BufferedBody) => void): void {
+    this.downstream.bufferBody(limit, partial, done);
   }
 
   /** The client went away before a forwarder took the call: cancels a waiting layer and records the end. */

@@ -6,7 +6,9 @@
 import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MeshError } from '@xmesh/core';
-import type { Invoke, MeshState } from '@xmesh/client';
+import type { DownstreamConnection, Invoke, MeshState } from '@xmesh/client';
+import type { Socket } from 'node:net';
+import { downstreamConnectionOf } from './downstream-connection.js';
 import type { DownstreamProtection } from '@xmesh/xds';
 import { H1Downstream, H2Downstream, type Downstream } from './downstream.js';
 import { HeaderView } from './header-view.js';
@@ -43,7 +45,8 @@ export class ProxyFront {
     }
     const ds = new H2Downstream(stream, headers, (flags & END_STREAM) === 0, this.host.onClose, protection.streamIdleTimeoutMs);
     const authority = headers[':authority'] ?? headers.host ?? '';
-    this.dispatch(state, protection, ds, authority, headers[':path'] ?? '/', headers[':method'] ?? 'GET', new HeaderView(headers, undefined), headers['grpc-timeout'], stream.session?.socket?.remoteAddress);
+    const connection = downstreamConnectionOf(stream.session?.socket as Socket | undefined, 'HTTP/2');
+    this.dispatch(state, protection, ds, authority, headers[':path'] ?? '/', headers[':method'] ?? 'GET', new HeaderView(headers, undefined), headers['grpc-timeout'], connection);
   };
 
   /** An HTTP/1.1 request. */
@@ -60,7 +63,9 @@ export class ProxyFront {
       return;
     }
     const { authority, path } = target;
-    this.dispatch(state, protection, ds, authority, path, method, new HeaderView(req.headers, { authority, path, method }), req.headers['grpc-timeout'], req.socket.remoteAddress);
+    const connection = downstreamConnectionOf(req.socket, req.httpVersionMinor === 0 ? 'HTTP/1.0' : 'HTTP/1.1');
+    const scheme = connection?.tls === undefined ? 'http' : 'https';
+    this.dispatch(state, protection, ds, authority, path, method, new HeaderView(req.headers, { authority, path, method, scheme }), req.headers['grpc-timeout'], connection);
   };
 
   private dispatch(
@@ -72,7 +77,7 @@ export class ProxyFront {
     method: string,
     headers: HeaderView,
     grpcTimeout: string | string[] | undefined,
-    remoteAddress: string | undefined,
+    connection: DownstreamConnection | undefined,
   ): void {
     this.host.onOpen();
     if (state instanceof MeshError) {
@@ -101,7 +106,8 @@ export class ProxyFront {
     const deadline = timeoutMs === undefined ? Infinity : now + timeoutMs;
     const attempt = new ProxyAttempt(ds, this.host.context, state, { authority, path, method, headers, grpc: ds.grpc }, deadline);
     // The listener's HttpConnectionManager decides (retry layer) whether this caller's x-envoy-* headers count.
-    attempt.caller = { remoteAddress, forwardedFor: headers.get('x-forwarded-for') };
+    attempt.caller = { remoteAddress: connection?.remoteAddress, forwardedFor: headers.get('x-forwarded-for') };
+    attempt.downstreamConnection = connection;
     ds.onAbort(attempt);
     this.host.invoke(attempt);
   }

@@ -3,7 +3,7 @@
  * cluster speaks HTTP/2 or the request is gRPC (as the embedded gRPC transport does), else over
  * the endpoint's HTTP/1.1 pool.
  */
-import { addHeaderOptions, firstValue, traceHeadersFor, type Invoke } from '@xmesh/client';
+import { addHeaderOptions, firstValue, removeHeaders, traceHeadersFor, type Invoke } from '@xmesh/client';
 import { RecordHeaders, type UpstreamRewrite } from '@xmesh/router';
 import { H2Downstream, type Downstream } from './downstream.js';
 import { forwardH1 } from './forward-h1.js';
@@ -24,6 +24,7 @@ export const proxyTransport: Invoke<ProxyAttempt> = (attempt) => {
     const trace = traceHeadersFor(attempt, firstValue(headers.traceparent), firstValue(headers['x-request-id']));
     if (trace !== undefined) Object.assign(headers, trace);
     if (attempt.requestHeadersToAdd !== undefined) addHeaderOptions(headers, attempt.requestHeadersToAdd);
+    removeHeaders(headers, attempt.requestHeadersToRemove);
     // A route's idle_timeout replaces the connection manager's stream_idle_timeout for this stream.
     const idleTimeoutMs = attempt.decision?.route.action.idleTimeoutMs;
     if (idleTimeoutMs !== undefined) ds.setIdleTimeout(idleTimeoutMs);

@@ -1,4 +1,5 @@
 export * from './model.js';
+export * from './filter-model.js';
 export * from './tls-model.js';
 export * from './type-urls.js';
 export { buildSnapshot, buildSnapshotOrThrow, invalidConfig, type BuildResult, type BuildOptions } from './snapshot.js';

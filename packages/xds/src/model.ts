@@ -5,6 +5,9 @@
  */
 import type { Endpoint, Locality } from '@xmesh/core';
 import type { DownstreamTlsConfig, SecretConfig, TransportSocketMatch, UpstreamTlsConfig } from './tls-model.js';
+import type {
+  BufferConfig, CompressorConfig, CompressorPerRoute, CorsPolicy, ExtAuthzConfig, ExtAuthzPerRoute, LocalRouteAction, RbacConfig, RouteUpgradeConfig, UpgradeConfig,
+} from './filter-model.js';
 
 export type Dict<T> = Readonly<Record<string, T>>;
 
@@ -80,6 +83,8 @@ export interface ListenerConfig {
    * downstream connection.
    */
   readonly protection: DownstreamProtection;
+  /** HCM `upgrade_configs`: the protocol upgrades (WebSocket, CONNECT) the listener allows; absent = none. */
+  readonly upgradeConfigs?: readonly UpgradeConfig[];
   /**
    * `metadata.filter_metadata.xmesh.protocol: bolt`: the xmesh sidecar serves SOFARPC's Bolt on this
    * listener, routed by its routes (docs/config.md, "Bolt (SOFARPC)"); absent, HTTP.
@@ -168,12 +173,24 @@ export interface DownstreamProtection {
 export type HttpFilter =
   | { readonly kind: 'router'; readonly name: string }
   | { readonly kind: 'local_ratelimit'; readonly name: string; readonly config: LocalRateLimitConfig }
-  | { readonly kind: 'fault'; readonly name: string; readonly config: FaultConfig };
+  | { readonly kind: 'fault'; readonly name: string; readonly config: FaultConfig }
+  | { readonly kind: 'rbac'; readonly name: string; readonly config: RbacConfig }
+  | { readonly kind: 'ext_authz'; readonly name: string; readonly config: ExtAuthzConfig }
+  /** The CORS filter has no config of its own: the policies come from the routes. */
+  | { readonly kind: 'cors'; readonly name: string }
+  | { readonly kind: 'buffer'; readonly name: string; readonly config: BufferConfig }
+  | { readonly kind: 'compressor'; readonly name: string; readonly config: CompressorConfig };
 
 /** A per-route / per-vhost / per-weighted-cluster override, keyed by filter name in `typedPerFilterConfig`. */
 export type FilterOverride =
   | { readonly kind: 'local_ratelimit'; readonly config: LocalRateLimitConfig }
   | { readonly kind: 'fault'; readonly config: FaultConfig }
+  /** `RBACPerRoute`: its `rbac` replaces the filter's (absent: rules undefined, nothing enforced). */
+  | { readonly kind: 'rbac'; readonly config: RbacConfig }
+  | { readonly kind: 'ext_authz'; readonly config: ExtAuthzPerRoute }
+  | { readonly kind: 'cors'; readonly config: CorsPolicy }
+  | { readonly kind: 'buffer'; readonly config: BufferConfig }
+  | { readonly kind: 'compressor'; readonly config: CompressorPerRoute }
   | { readonly kind: 'disabled' };
 
 // ---------------------------------------------------------------- routes
@@ -204,6 +221,8 @@ export interface VirtualHost {
   readonly typedPerFilterConfig: Dict<FilterOverride>;
   readonly requestHeaders?: HeaderMutation;
   readonly responseHeaders?: HeaderMutation;
+  /** The deprecated `cors`: the CORS filter's policy when no `typed_per_filter_config` gives one. */
+  readonly cors?: CorsPolicy;
 }
 
 export interface Route {
@@ -222,6 +241,11 @@ export interface Route {
   readonly perRequestBufferLimitBytes?: number;
   readonly requestHeaders?: HeaderMutation;
   readonly responseHeaders?: HeaderMutation;
+  /**
+   * Set when the route answers itself (`direct_response`, `redirect`): `action` then names no cluster and the
+   * answer is given after the HTTP filters ran, as Envoy's router gives it.
+   */
+  readonly local?: LocalRouteAction;
 }
 
 export type PathMatch =
@@ -307,6 +331,10 @@ export interface RouteAction {
   readonly grpcTimeoutHeaderMaxMs: number | undefined;
   /** `max_stream_duration.grpc_timeout_header_offset`, ms. */
   readonly grpcTimeoutHeaderOffsetMs: number | undefined;
+  /** `upgrade_configs`: turns the listener's upgrade types on or off for this route. */
+  readonly upgradeConfigs?: readonly RouteUpgradeConfig[];
+  /** The deprecated `cors` (see VirtualHost.cors). */
+  readonly cors?: CorsPolicy;
 }
 
 /** `retry_on` conditions; HTTP ones and gRPC ones share the set as Envoy does. */

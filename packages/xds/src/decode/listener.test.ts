@@ -205,7 +205,7 @@ test('downstream protections: every HCM timeout, limit and protocol option is de
   assert.equal(off.idleTimeoutMs, 0);
 });
 
-const OTHER_FILTER = { name: 'envoy.filters.http.cors', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors' } };
+const OTHER_FILTER = { name: 'envoy.filters.http.grpc_web', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.grpc_web.v3.GrpcWeb' } };
 const FAULT = { name: 'fault', typed_config: { '@type': TypeUrl.HttpFault } };
 
 const INVALID: { name: string; input: unknown; path: string; fragment: string }[] = [
@@ -215,7 +215,8 @@ const INVALID: { name: string; input: unknown; path: string; fragment: string }[
   { name: 'unknown HTTP filter', input: withHcm({ http_filters: [OTHER_FILTER, ROUTER] }), path: `${HCM_PATH}.http_filters[0].typed_config.@type`, fragment: 'unsupported HTTP filter "type.googleapis.com/envoy.extensions.filters.' },
   { name: 'filter without typed_config', input: withHcm({ http_filters: [{ name: 'x' }, ROUTER] }), path: `${HCM_PATH}.http_filters[0].typed_config`, fragment: 'is required: no HTTP filter xmesh implements is named "x"' },
   { name: 'only filter without typed_config (no second error about the router)', input: withHcm({ http_filters: [{ name: 'envoy.filters.http.routr' }] }), path: `${HCM_PATH}.http_filters[0].typed_config`, fragment: 'is required' },
-  { name: 'optional ext_authz is not skipped', input: withHcm({ http_filters: [{ name: 'authz', is_optional: true, typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz' } }, ROUTER] }), path: `${HCM_PATH}.http_filters[0].typed_config.@type`, fragment: 'is_optional does not skip it' },
+  { name: 'optional ext_authz is not skipped', input: withHcm({ http_filters: [{ name: 'authz', is_optional: true, typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz' } }, ROUTER] }), path: `${HCM_PATH}.http_filters[0].typed_config`, fragment: 'one of grpc_service, http_service is required' },
+  { name: 'optional filter xmesh does not know that could deny is not skipped', input: withHcm({ http_filters: [{ name: 'jwt', is_optional: true, typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication' } }, ROUTER] }), path: `${HCM_PATH}.http_filters[0].typed_config.@type`, fragment: 'is_optional does not skip it' },
   { name: 'other network filter without typed_config', input: { name: 'l', filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy' }] }] }, path: 'x.filter_chains[0].filters[0].name', fragment: 'only envoy.filters.network.http_connection_manager is supported' },
   { name: 'scoped_routes', input: withHcm({ route_config: undefined, scoped_routes: { name: 's' } }), path: `${HCM_PATH}.scoped_routes`, fragment: 'scoped routes are not implemented' },
   { name: 'rds and route_config', input: withHcm({ rds: { route_config_name: 'r' } }), path: HCM_PATH, fragment: 'got rds and route_config' },
@@ -264,13 +265,13 @@ for (const { name, input, path, fragment } of INVALID) {
 test('errors in the listener, its filters and its inline routes are all reported', () => {
   const { errors } = decode(withHcm({
     stat_prefix: '',
-    route_config: { virtual_hosts: [{ name: 'vh', domains: ['*'], routes: [{ match: { prefix: '/' }, redirect: {} }] }] },
+    route_config: { virtual_hosts: [{ name: 'vh', domains: ['*'], routes: [{ match: { prefix: '/' }, filter_action: {} }] }] },
     http_filters: [ROUTER, OTHER_FILTER],
   }, { address: { socket_address: { port_value: 1 } } })).issues;
   assert.deepEqual(errors.map((e) => e.path), [
     'x.address.socket_address.address',
     `${HCM_PATH}.stat_prefix`,
-    `${HCM_PATH}.route_config.virtual_hosts[0].routes[0].redirect`,
+    `${HCM_PATH}.route_config.virtual_hosts[0].routes[0].filter_action`,
     `${HCM_PATH}.http_filters[1].typed_config.@type`,
     `${HCM_PATH}.http_filters[0]`,
   ]);

@@ -4,7 +4,6 @@
  * must carry the same HCM and differ by `filter_chain_match.transport_protocol`, see filter-chains.ts) or, as gRPC
  * xDS clients use it, in `api_listener`.
  */
-import { isIP } from 'node:net';
 import type { CallerTrust, CidrRange, DownstreamChains, DownstreamProtection, ListenerConfig, RouteConfig, SocketAddress } from '../model.js';
 import { TypeUrl } from '../type-urls.js';
 import { httpFiltersField } from './http-filters.js';
@@ -14,6 +13,7 @@ import { Reader } from './reader.js';
 import { decodeRouteConfig } from './route.js';
 import { decodePathNormalization } from './path-normalization.js';
 import { decodeDownstream, filterChainsOf } from './filter-chains.js';
+import { readCidrRange } from './cidr.js';
 
 /**
  * Listener fields xmesh reads but does not act on, with the reason: they configure the downstream socket.
@@ -207,12 +207,8 @@ function readCallerTrust(hcm: Reader): CallerTrust {
   if (config) {
     if (config.bool('unix_sockets', false)) config.error('unix_sockets', 'downstream unix sockets are not supported');
     for (const range of config.objects('cidr_ranges')) {
-      const addressPrefix = range.requiredStr('address_prefix');
-      const family = isIP(addressPrefix);
-      if (family === 0) range.error('address_prefix', `must be an IPv4 or IPv6 address, got ${JSON.stringify(addressPrefix)}`);
-      const prefixLen = range.int('prefix_len', 0, 0, family === 6 ? 128 : 32);
-      range.finish();
-      if (family !== 0) internalCidrs.push({ addressPrefix, prefixLen });
+      const cidr = readCidrRange(range);
+      if (cidr !== undefined) internalCidrs.push(cidr);
     }
     config.finish();
   }

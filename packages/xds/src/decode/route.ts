@@ -12,20 +12,21 @@ import { decodeRetryPolicy } from './retry-policy.js';
 import { decodeRouteAction } from './route-action.js';
 import { headerMutationFields } from './header-mutation.js';
 import { decodeRouteMatch } from './route-match.js';
+import { decodeCorsPolicy } from './cors.js';
+import { DEFAULT_MAX_DIRECT_RESPONSE_BODY_BYTES, decodeDirectResponse, decodeRedirect } from './route-local.js';
+import type { LocalRouteAction } from '../filter-model.js';
 import type { Reader } from './reader.js';
 
 /** RouteConfiguration fields xmesh reads but does not act on, with the reason. */
 export const ROUTE_CONFIG_IGNORED: Readonly<Record<string, string>> = {
   validate_clusters: 'cluster references are always validated when a snapshot is built',
   internal_only_headers: 'there is no external side to strip them from',
-  max_direct_response_body_size_bytes: 'direct responses are not supported',
   metadata: 'metadata is not used',
 };
 
 /** VirtualHost fields xmesh reads but does not act on, with the reason. */
 export const VIRTUAL_HOST_IGNORED: Readonly<Record<string, string>> = {
   virtual_clusters: 'virtual cluster stats are not kept',
-  cors: 'CORS is a downstream (server-side) concern',
   include_request_attempt_count: 'x-envoy-attempt-count is not sent',
   include_attempt_count_in_response: 'x-envoy-attempt-count is not sent',
   include_is_timeout_retry_header: 'x-envoy-is-timeout-retry is not sent',
@@ -40,11 +41,10 @@ export const ROUTE_IGNORED: Readonly<Record<string, string>> = {
 };
 
 const UNSUPPORTED_ACTIONS: Readonly<Record<string, string>> = {
-  redirect: 'only "route" actions are supported',
-  direct_response: 'only "route" actions are supported',
-  filter_action: 'only "route" actions are supported',
-  non_forwarding_action: 'only "route" actions are supported',
+  filter_action: 'only "route", "redirect" and "direct_response" actions are supported',
+  non_forwarding_action: 'only "route", "redirect" and "direct_response" actions are supported',
 };
+const ACTIONS = ['route', 'redirect', 'direct_response', ...Object.keys(UNSUPPORTED_ACTIONS)];
 
 export interface RouteConfigOptions {
   /** Name used when the config has none (inline configs take their listener's name); without it, `name` is required. */
@@ -54,7 +54,8 @@ export interface RouteConfigOptions {
 export function decodeRouteConfig(r: Reader, options: RouteConfigOptions = {}): RouteConfig {
   const name = options.defaultName === undefined ? r.requiredStr('name') : r.str('name') || options.defaultName;
   const seenDomains = new Map<string, string>();
-  const virtualHosts = r.objects('virtual_hosts').map((vh) => decodeVirtualHost(vh, seenDomains));
+  const maxBodyBytes = r.optionalUint32('max_direct_response_body_size_bytes') ?? DEFAULT_MAX_DIRECT_RESPONSE_BODY_BYTES;
+  const virtualHosts = r.objects('virtual_hosts').map((vh) => decodeVirtualHost(vh, seenDomains, maxBodyBytes));
   rejectUnsupported(r, {
     vhds: 'on-demand virtual hosts are not implemented',
     typed_per_filter_config: 'set per-filter overrides on virtual hosts or routes',
@@ -79,7 +80,7 @@ export function decodeRouteConfig(r: Reader, options: RouteConfigOptions = {}): 
 }
 
 /** `seenDomains` maps each lower-cased domain of the route configuration so far to its path. */
-function decodeVirtualHost(vh: Reader, seenDomains: Map<string, string>): VirtualHost {
+function decodeVirtualHost(vh: Reader, seenDomains: Map<string, string>, maxBodyBytes: number): VirtualHost {
   const name = vh.requiredStr('name');
   const rawDomains = vh.get('domains');
   if (rawDomains === undefined || (Array.isArray(rawDomains) && rawDomains.length === 0)) {
@@ -98,7 +99,9 @@ function decodeVirtualHost(vh: Reader, seenDomains: Map<string, string>): Virtua
   const rateLimits = rateLimitsField(vh, 'rate_limits');
   const typedPerFilterConfig = filterOverridesField(vh, 'typed_per_filter_config');
   const bufferLimit = vh.optionalUint32('per_request_buffer_limit_bytes');
-  const routes = vh.objects('routes').map((route, i) => decodeRoute(route, `${name}/${i}`, retryPolicy, bufferLimit));
+  const routes = vh.objects('routes').map((route, i) => decodeRoute(route, `${name}/${i}`, retryPolicy, bufferLimit, maxBodyBytes));
+  const corsReader = vh.obj('cors');
+  const cors = corsReader ? decodeCorsPolicy(corsReader) : undefined;
   const requestHeaders = headerMutationFields(vh, 'request');
   const responseHeaders = headerMutationFields(vh, 'response');
   if (vh.has('require_tls') && vh.enumOf('require_tls', ['NONE', 'EXTERNAL_ONLY', 'ALL'] as const, 'NONE', { 0: 'NONE', 1: 'EXTERNAL_ONLY', 2: 'ALL' }) !== 'NONE') {
@@ -122,18 +125,24 @@ function decodeVirtualHost(vh: Reader, seenDomains: Map<string, string>): Virtua
     typedPerFilterConfig,
     ...(requestHeaders === undefined ? {} : { requestHeaders }),
     ...(responseHeaders === undefined ? {} : { responseHeaders }),
+    ...(cors === undefined ? {} : { cors }),
   };
 }
 
-function decodeRoute(r: Reader, defaultName: string, vhostRetryPolicy: RetryPolicy | undefined, vhostBufferLimit: number | undefined): Route {
+function decodeRoute(r: Reader, defaultName: string, vhostRetryPolicy: RetryPolicy | undefined, vhostBufferLimit: number | undefined, maxBodyBytes: number): Route {
   const name = r.str('name') || defaultName;
   const m = r.obj('match');
   if (!m) r.error('match', 'is required');
   const match = m ? decodeRouteMatch(m) : undefined;
-  oneOf(r, ['route', ...Object.keys(UNSUPPORTED_ACTIONS)], 'a "route" action is required');
+  const kind = oneOf(r, ACTIONS, 'one of route, redirect, direct_response is required');
   rejectUnsupported(r, UNSUPPORTED_ACTIONS);
   const a = r.obj('route');
   const action = a ? decodeRouteAction(a, vhostRetryPolicy) : undefined;
+  const redirect = r.obj('redirect');
+  const direct = r.obj('direct_response');
+  let local: LocalRouteAction | undefined;
+  if (kind === 'redirect' && redirect) local = decodeRedirect(redirect);
+  else if (kind === 'direct_response' && direct) local = decodeDirectResponse(direct, maxBodyBytes);
   const typedPerFilterConfig = filterOverridesField(r, 'typed_per_filter_config');
   const statPrefix = r.str('stat_prefix');
   const bufferLimit = r.optionalUint32('per_request_buffer_limit_bytes') ?? vhostBufferLimit;
@@ -144,7 +153,9 @@ function decodeRoute(r: Reader, defaultName: string, vhostRetryPolicy: RetryPoli
   return {
     name,
     match: match ?? PLACEHOLDER_MATCH,
-    action: action ?? PLACEHOLDER_ACTION,
+    // A route that answers itself names no cluster: its action is the empty one.
+    action: (local === undefined ? action : undefined) ?? PLACEHOLDER_ACTION,
+    ...(local === undefined ? {} : { local }),
     typedPerFilterConfig,
     ...(statPrefix ? { statPrefix } : {}),
     ...(bufferLimit !== undefined ? { perRequestBufferLimitBytes: bufferLimit } : {}),
@@ -153,7 +164,10 @@ function decodeRoute(r: Reader, defaultName: string, vhostRetryPolicy: RetryPoli
   };
 }
 
-/** Stand-ins for parts that failed to decode; an error is always recorded, so they never reach a snapshot. */
+/**
+ * Stand-ins for parts that failed to decode (an error is always recorded, so they never reach a snapshot), and
+ * the action of a route that answers itself (no cluster, no timeout).
+ */
 const PLACEHOLDER_MATCH: Route['match'] = {
   path: { kind: 'prefix', value: '' }, caseSensitive: true, headers: [], queryParameters: [], runtimeFraction: undefined, grpcOnly: false,
 };
