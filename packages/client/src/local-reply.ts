@@ -16,7 +16,7 @@ export function grpcLocalReply(error: MeshError): OutgoingHttpHeaders {
   if (reply !== undefined) {
     // Envoy's words for a reply the config specifies: the body is the grpc-message (none when empty).
     const headers: OutgoingHttpHeaders = { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(error.grpcStatus) };
-    if (reply.body !== '') headers['grpc-message'] = encodeURIComponent(reply.body);
+    if (reply.body !== '') headers['grpc-message'] = grpcMessage(reply.body);
     applyReplyHeaders(headers, reply.headers);
     headers[ERROR_CODE_METADATA] = error.code;
     return headers;
@@ -57,6 +57,25 @@ export function httpLocalReply(error: MeshError): { headers: OutgoingHttpHeaders
 /** The local reply for `error` to a gRPC request (trailers-only, no body) or an HTTP one (status and text body). */
 export function localReply(error: MeshError, grpc: boolean): { headers: OutgoingHttpHeaders; body: string | undefined } {
   return grpc ? { headers: grpcLocalReply(error), body: undefined } : httpLocalReply(error);
+}
+
+/**
+ * A `grpc-message` value as the gRPC spec (and Envoy's PercentEncoding) writes it: UTF-8, with `%` and bytes
+ * outside 0x20..0x7E percent-encoded; everything else as is (`RBAC: access denied` stays readable).
+ */
+export function grpcMessage(text: string): string {
+  let plain = true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x25) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return text;
+  let out = '';
+  for (const byte of Buffer.from(text, 'utf8')) out += byte < 0x20 || byte > 0x7e || byte === 0x25 ? `%${byte.toString(16).toUpperCase().padStart(2, '0')}` : String.fromCharCode(byte);
+  return out;
 }
 
 /** Sets `headers` on a reply: each name replaces the reply's own value, repeated names add values (`set-cookie`). */

@@ -15,7 +15,7 @@ import { faultChannel, rateLimitChannel } from '@xmesh/stats';
 import type { BufferConfig, ExtAuthzConfig, FaultConfig, HttpFilter, LocalRateLimitConfig, RateLimit, RbacConfig } from '@xmesh/xds';
 import { FaultFilter } from '../fault/fault-filter.js';
 import { activeFilterConfig } from './per-filter-config.js';
-import { EMBEDDED_CONNECTION, type FilterCall } from './filter-call.js';
+import { EMBEDDED_CONNECTION, type DownstreamConnection, type FilterCall } from './filter-call.js';
 import type { SideCalls } from './side-calls.js';
 import { compileRbac, downstreamRemoteAddress, type RbacEngine, type RbacInput } from '../rbac/rbac-engine.js';
 import { ExtAuthzFilter, type ExtAuthzStats } from '../ext-authz/ext-authz-filter.js';
@@ -63,6 +63,7 @@ export class FilterChain {
   private readonly descriptorBuilders = new WeakMap<readonly RateLimit[], Map<number, DescriptorBuilder>>();
   private readonly faultStats = new Map<string, FaultStats>();
   private readonly rbacEngines = new WeakMap<object, RbacEngine>();
+  private readonly embeddedConnections = new WeakMap<object, DownstreamConnection>();
   private readonly rbacStats = new Map<string, RbacStats>();
   private readonly extAuthz = new WeakMap<ExtAuthzConfig, ExtAuthzFilter>();
   private readonly extAuthzStats = new Map<string, ExtAuthzStats>();
@@ -151,7 +152,7 @@ export class FilterChain {
             if (error !== undefined) fail(call, error);
             else this.runFrom(call, i + 1, false, pass, fail);
           };
-          const outcome = this.extAuthzFilter(active.config, decision).check(call, decision, filter.name, next);
+          const outcome = this.extAuthzFilter(active.config, decision).check(call, decision, filter.name, this.embeddedConnection(decision), next);
           if (outcome === 'pending') return;
           if (outcome !== undefined) {
             fail(call, outcome);
@@ -220,7 +221,7 @@ export class FilterChain {
   }
 
   private rbacInput(call: FilterCall, decision: RouteDecision): RbacInput {
-    const connection = call.downstreamConnection ?? EMBEDDED_CONNECTION;
+    const connection = call.downstreamConnection ?? this.embeddedConnection(decision);
     let remote: string | undefined | null = null;
     return {
       request: call.request,
@@ -230,6 +231,19 @@ export class FilterChain {
         return remote;
       },
     };
+  }
+
+  /**
+   * The app as its own downstream (embedded mode): a loopback connection to the port of the listener the call
+   * was routed by, as a sidecar beside the app would see it.
+   */
+  private embeddedConnection(decision: RouteDecision): DownstreamConnection {
+    const listener = decision.listener;
+    const port = listener?.address?.port;
+    if (listener === undefined || port === undefined || port === 0) return EMBEDDED_CONNECTION;
+    let connection = this.embeddedConnections.get(listener);
+    if (connection === undefined) this.embeddedConnections.set(listener, (connection = Object.freeze({ ...EMBEDDED_CONNECTION, localPort: port })));
+    return connection;
   }
 
   private rbacEngine(rules: NonNullable<RbacConfig['rules']>): RbacEngine {

@@ -20,7 +20,7 @@ import { compileStringMatch, type RouteDecision, type StringPredicate } from '@x
 import type { Counter } from '@xmesh/stats';
 import type { ExtAuthzBufferSettings, ExtAuthzConfig, ExtAuthzGrpcService, ExtAuthzHttpService, ExtAuthzPerRoute, HeaderValueOption, StringMatch } from '@xmesh/xds';
 import { fractionHit } from '@xmesh/ratelimit';
-import { EMBEDDED_CONNECTION, type BufferedBody, type FilterCall } from '../chain/filter-call.js';
+import type { BufferedBody, DownstreamConnection, FilterCall } from '../chain/filter-call.js';
 import type { SideCallHandle, SideCalls } from '../chain/side-calls.js';
 import { decodeCheckResponse, encodeCheckRequest, type CheckHeader, type CheckHttpRequest, type CheckRequestFields } from './check-wire.js';
 
@@ -90,7 +90,7 @@ export class ExtAuthzFilter {
    * Checks `call`: returns the outcome when it is known at once (skipped, disabled), else 'pending' and calls
    * `done` once, later (never synchronously), unless the caller cancels first.
    */
-  check(call: FilterCall, decision: RouteDecision, filterName: string, done: (outcome: CheckOutcome) => void): CheckOutcome | 'pending' {
+  check(call: FilterCall, decision: RouteDecision, filterName: string, embedded: DownstreamConnection, done: (outcome: CheckOutcome) => void): CheckOutcome | 'pending' {
     const perRoute = routeSettings(decision, filterName);
     if (perRoute.disabled) return undefined;
     const config = this.config;
@@ -99,8 +99,9 @@ export class ExtAuthzFilter {
       return config.denyAtDisable ? this.onError(call, true) : undefined;
     }
     const settings = perRoute.disableRequestBodyBuffering ? undefined : perRoute.withRequestBody ?? config.withRequestBody;
+    const connection = call.downstreamConnection ?? embedded;
     if (settings === undefined || call.bufferBody === undefined || isUpgrade(call)) {
-      return this.send(call, perRoute.contextExtensions, undefined, done);
+      return this.send(call, connection, perRoute.contextExtensions, undefined, done);
     }
     let cancelled = false;
     call.onCancel(() => {
@@ -113,7 +114,7 @@ export class ExtAuthzFilter {
         done(new MeshError(ErrorCode.LOCAL_REPLY, 'the request body is larger than ext_authz with_request_body.max_request_bytes', { reply: PAYLOAD_TOO_LARGE }));
         return;
       }
-      const outcome = this.send(call, perRoute.contextExtensions, typeof body === 'string' ? undefined : { body, settings }, done);
+      const outcome = this.send(call, connection, perRoute.contextExtensions, typeof body === 'string' ? undefined : { body, settings }, done);
       if (outcome !== 'pending') done(outcome);
     });
     return 'pending';
@@ -122,6 +123,7 @@ export class ExtAuthzFilter {
   /** Sends the check; its result comes to `done` (or at once when no check could be made). */
   private send(
     call: FilterCall,
+    connection: DownstreamConnection,
     contextExtensions: Readonly<Record<string, string>>,
     body: { body: { bytes: Buffer; complete: boolean }; settings: ExtAuthzBufferSettings } | undefined,
     done: (outcome: CheckOutcome) => void,
@@ -136,7 +138,7 @@ export class ExtAuthzFilter {
       done(outcome);
     };
     if (service.kind === 'grpc') {
-      const message = encodeCheckRequest(this.checkRequest(call, contextExtensions, body, service.kind));
+      const message = encodeCheckRequest(this.checkRequest(call, connection, contextExtensions, body, service.kind));
       handle = sideCalls.grpcUnary(
         { cluster: service.cluster, authority: service.authority, path: CHECK_PATH, message, metadata: service.initialMetadata.map((m) => [m.key, m.value] as const), timeoutMs: service.timeoutMs },
         (error, reply) => finish(error !== undefined || reply === undefined ? this.onError(call, false) : this.onGrpcReply(call, reply, service)),
@@ -153,12 +155,12 @@ export class ExtAuthzFilter {
 
   private checkRequest(
     call: FilterCall,
+    connection: DownstreamConnection,
     contextExtensions: Readonly<Record<string, string>>,
     body: { body: { bytes: Buffer; complete: boolean }; settings: ExtAuthzBufferSettings } | undefined,
     kind: 'grpc' | 'http',
   ): CheckRequestFields {
     const request = call.request;
-    const connection = call.downstreamConnection ?? EMBEDDED_CONNECTION;
     const headers: [string, string][] = [];
     for (const [name, value] of request.headers) {
       if (name === PARTIAL_BODY_HEADER || !this.sends(name)) continue;
