@@ -201,6 +201,34 @@ describe('rbac', () => {
     }
   });
 
+  test('every permission and principal kind from config: or/and/not, ports, addresses, SNI; rules_stat_prefix names the counters', async () => {
+    const rules = {
+      rules_stat_prefix: 'main_',
+      rules: { action: 'ALLOW', policies: {
+        // Port 15001 (the listener's, in embedded mode) but not 15000..15000; a loopback peer; no SNI on plaintext.
+        ports: {
+          permissions: [{ and_rules: { rules: [
+            { destination_port_range: { start: 15000, end: 15002 } },
+            { not_rule: { destination_port: 15000 } },
+            { or_rules: { rules: [{ url_path: { path: { exact: '/ports' } } }, { url_path: { path: { exact: '/ports2' } } }] } },
+            { destination_ip: { address_prefix: '127.0.0.0', prefix_len: 8 } },
+            { requested_server_name: { exact: '' } },
+          ] } }],
+          principals: [{ and_ids: { ids: [{ source_ip: { address_prefix: '127.0.0.1', prefix_len: 32 } }, { or_ids: { ids: [{ url_path: { path: { prefix: '/ports' } } }] } }] } }],
+        },
+      } },
+    };
+    const mesh = await createMesh({ config: config(webAddress, echo.address, rules) });
+    try {
+      const status = async (path: string) => (await mesh.fetch(`http://web.svc${path}`)).status;
+      assert.deepEqual([await status('/ports'), await status('/ports2'), await status('/other')], [200, 200, 403]);
+      const store = mesh.observability.store;
+      assert.deepEqual([store.value('http.mesh.rbac.main_allowed'), store.value('http.mesh.rbac.main_denied')], [2, 1]);
+    } finally {
+      await mesh.close();
+    }
+  });
+
   test('sidecar mTLS: authenticated principals match the client certificate\'s URI SAN; other certificates and none are denied', async () => {
     const pki = standardPki();
     const other = pki.issue('other-client', { sans: ['URI:spiffe://xmesh.test/ns/default/sa/other'] });
