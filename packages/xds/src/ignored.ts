@@ -15,6 +15,8 @@ import { ROUTE_CONFIG_IGNORED, ROUTE_IGNORED, VIRTUAL_HOST_IGNORED } from './dec
 import { API_CONFIG_SOURCE_IGNORED, CONFIG_SOURCE_IGNORED, ENVOY_GRPC_IGNORED, GOOGLE_GRPC_IGNORED, GRPC_SERVICE_IGNORED, PATH_CONFIG_SOURCE_IGNORED } from './dynamic-resources.js';
 import { TLS_IGNORED } from './decode/tls-context.js';
 import { FILTER_CHAIN_MATCH_IGNORED } from './decode/filter-chains.js';
+import { RBAC_IGNORED, RBAC_RULES_IGNORED } from './decode/rbac.js';
+import { EXT_AUTHZ_ENVOY_GRPC_IGNORED, EXT_AUTHZ_IGNORED, EXT_AUTHZ_RESPONSE_IGNORED } from './decode/ext-authz.js';
 
 export type { IgnoredField };
 
@@ -35,6 +37,11 @@ const TABLES: readonly [string, Readonly<Record<string, string>>][] = [
   ['envoy.config.route.v3.RateLimit', RATE_LIMIT_IGNORED],
   ['envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit', LOCAL_RATELIMIT_IGNORED],
   ['envoy.extensions.filters.http.fault.v3.HTTPFault', FAULT_IGNORED],
+  ['envoy.extensions.filters.http.rbac.v3.RBAC', RBAC_IGNORED],
+  ['envoy.config.rbac.v3.RBAC', RBAC_RULES_IGNORED],
+  ['envoy.extensions.filters.http.ext_authz.v3.ExtAuthz', EXT_AUTHZ_IGNORED],
+  ['envoy.extensions.filters.http.ext_authz.v3.AuthorizationResponse', EXT_AUTHZ_RESPONSE_IGNORED],
+  ['envoy.config.core.v3.GrpcService.EnvoyGrpc (ext_authz)', EXT_AUTHZ_ENVOY_GRPC_IGNORED],
   ['envoy.config.core.v3.ConfigSource', CONFIG_SOURCE_IGNORED],
   ['envoy.config.core.v3.PathConfigSource', PATH_CONFIG_SOURCE_IGNORED],
   ['envoy.config.core.v3.ApiConfigSource', API_CONFIG_SOURCE_IGNORED],

@@ -41,6 +41,13 @@ const FILTER_CHAIN = 'envoy.config.listener.v3.FilterChain';
 const FILTER_CHAIN_MATCH = 'envoy.config.listener.v3.FilterChainMatch';
 const TLS = 'envoy.extensions.transport_sockets.tls.v3';
 const DATA_SOURCE = 'envoy.config.core.v3.DataSource';
+const RBAC_FILTER = 'envoy.extensions.filters.http.rbac.v3';
+const RBAC = 'envoy.config.rbac.v3';
+const EXT_AUTHZ = 'envoy.extensions.filters.http.ext_authz.v3';
+const CORS_POLICY_FIELDS = [
+  'allow_origin_string_match', 'allow_methods', 'allow_headers', 'expose_headers', 'max_age', 'allow_credentials', 'filter_enabled',
+  'shadow_enabled', 'allow_private_network_access', 'forward_not_matching_preflights',
+];
 
 const fields = (message: string, names: readonly string[]): ImplementedField[] => names.map((field) => ({ message, field }));
 
@@ -68,21 +75,26 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
   ...fields(HTTP_FILTER, ['name', 'typed_config', 'is_optional']),
   ...fields(ROUTE_CONFIG, [
     'name', 'virtual_hosts', 'ignore_port_in_host_matching', 'request_headers_to_add', 'request_headers_to_remove',
-    'response_headers_to_add', 'response_headers_to_remove', 'most_specific_header_mutations_wins',
+    'response_headers_to_add', 'response_headers_to_remove', 'most_specific_header_mutations_wins', 'max_direct_response_body_size_bytes',
   ]),
   ...fields(VHOST, [
     'name', 'domains', 'routes', 'retry_policy', 'rate_limits', 'typed_per_filter_config', 'request_headers_to_add',
-    'request_headers_to_remove', 'response_headers_to_add', 'response_headers_to_remove', 'per_request_buffer_limit_bytes',
+    'request_headers_to_remove', 'response_headers_to_add', 'response_headers_to_remove', 'per_request_buffer_limit_bytes', 'cors',
   ]),
   ...fields(ROUTE, [
-    'name', 'match', 'route', 'typed_per_filter_config', 'stat_prefix', 'request_headers_to_add', 'request_headers_to_remove',
-    'response_headers_to_add', 'response_headers_to_remove', 'per_request_buffer_limit_bytes',
+    'name', 'match', 'route', 'redirect', 'direct_response', 'typed_per_filter_config', 'stat_prefix', 'request_headers_to_add',
+    'request_headers_to_remove', 'response_headers_to_add', 'response_headers_to_remove', 'per_request_buffer_limit_bytes',
   ]),
+  ...fields('envoy.config.route.v3.RedirectAction', [
+    'https_redirect', 'scheme_redirect', 'host_redirect', 'port_redirect', 'path_redirect', 'prefix_rewrite', 'regex_rewrite', 'response_code', 'strip_query',
+  ]),
+  ...fields('envoy.config.route.v3.DirectResponseAction', ['status', 'body']),
+  ...fields('envoy.config.route.v3.CorsPolicy', CORS_POLICY_FIELDS),
   ...fields(MATCH, ['prefix', 'path', 'safe_regex', 'path_separated_prefix', 'case_sensitive', 'headers', 'query_parameters', 'runtime_fraction', 'grpc']),
   ...fields(HEADER_MATCHER, ['name', 'string_match', 'present_match', 'range_match', 'invert_match', 'treat_missing_header_as_empty']),
   ...fields(ACTION, [
     'cluster', 'weighted_clusters', 'timeout', 'idle_timeout', 'retry_policy', 'hash_policy', 'rate_limits', 'prefix_rewrite',
-    'regex_rewrite', 'host_rewrite_literal', 'auto_host_rewrite', 'append_x_forwarded_host', 'max_stream_duration',
+    'regex_rewrite', 'host_rewrite_literal', 'auto_host_rewrite', 'append_x_forwarded_host', 'max_stream_duration', 'cors',
   ]),
   ...fields(WEIGHTED, ['name', 'weight', 'typed_per_filter_config', 'host_rewrite_literal', 'request_headers_to_add', 'request_headers_to_remove', 'response_headers_to_add', 'response_headers_to_remove']),
   ...fields(HEADER_OPTION, ['header', 'append', 'append_action', 'keep_empty_value']),
@@ -135,4 +147,27 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
     'always_consume_default_token_bucket', 'rate_limited_as_resource_exhausted',
   ]),
   ...fields(FAULT, ['delay', 'abort', 'headers', 'upstream_cluster', 'max_active_faults']),
+  ...fields(`${RBAC_FILTER}.RBAC`, ['rules', 'shadow_rules', 'rules_stat_prefix', 'shadow_rules_stat_prefix']),
+  ...fields(`${RBAC_FILTER}.RBACPerRoute`, ['rbac']),
+  ...fields(`${RBAC}.RBAC`, ['action', 'policies']),
+  ...fields(`${RBAC}.Policy`, ['permissions', 'principals']),
+  ...fields(`${RBAC}.Permission`, [
+    'and_rules', 'or_rules', 'any', 'header', 'url_path', 'destination_ip', 'destination_port', 'destination_port_range', 'not_rule', 'requested_server_name',
+  ]),
+  ...fields(`${RBAC}.Principal`, ['and_ids', 'or_ids', 'any', 'authenticated', 'source_ip', 'direct_remote_ip', 'remote_ip', 'header', 'url_path', 'not_id']),
+  ...fields(`${RBAC}.Principal.Authenticated`, ['principal_name']),
+  ...fields(`${EXT_AUTHZ}.ExtAuthz`, [
+    'grpc_service', 'http_service', 'transport_api_version', 'failure_mode_allow', 'failure_mode_allow_header_add', 'with_request_body',
+    'status_on_error', 'filter_enabled', 'deny_at_disable', 'allowed_headers', 'disallowed_headers', 'include_peer_certificate', 'stat_prefix',
+    'validate_mutations',
+  ]),
+  ...fields(`${EXT_AUTHZ}.BufferSettings`, ['max_request_bytes', 'allow_partial_message', 'pack_as_bytes']),
+  ...fields(`${EXT_AUTHZ}.HttpService`, ['server_uri', 'path_prefix', 'authorization_request', 'authorization_response']),
+  ...fields(`${EXT_AUTHZ}.AuthorizationRequest`, ['allowed_headers', 'headers_to_add']),
+  ...fields(`${EXT_AUTHZ}.AuthorizationResponse`, ['allowed_upstream_headers', 'allowed_upstream_headers_to_append', 'allowed_client_headers', 'allowed_client_headers_on_success']),
+  ...fields(`${EXT_AUTHZ}.ExtAuthzPerRoute`, ['disabled', 'check_settings']),
+  ...fields(`${EXT_AUTHZ}.CheckSettings`, ['context_extensions', 'disable_request_body_buffering', 'with_request_body']),
+  ...fields('envoy.extensions.filters.http.cors.v3.CorsPolicy', CORS_POLICY_FIELDS),
+  ...fields('envoy.extensions.filters.http.buffer.v3.Buffer', ['max_request_bytes']),
+  ...fields('envoy.extensions.filters.http.buffer.v3.BufferPerRoute', ['disabled', 'buffer']),
 ]);
