@@ -105,6 +105,10 @@ const ACCEPTED: readonly Accepted[] = [
     },
   },
   {
+    file: 'websocket-upgrade.yaml',
+    check: (s) => assert.deepEqual(s.listeners.listener_0!.upgradeConfigs, [{ upgradeType: 'websocket', enabled: true }]),
+  },
+  {
     file: 'odd-domains.yaml',
     check: (s) => {
       assert.deepEqual(Object.keys(s.listeners), ['127.0.0.1:10000']);
@@ -120,7 +124,6 @@ const REFUSED: readonly Refused[] = [
       [`${HCM}.http_filters[0].typed_config.@type`, 'unsupported HTTP filter "type.googleapis.com/envoy.extensions.filters.http.grpc_web.v3.GrpcWeb"'],
     ],
   },
-  { file: 'websocket-upgrade.yaml', refused: [[`${HCM}.upgrade_configs`, 'protocol upgrades']] },
   { file: 'gzip-compressor.yaml', refused: [[`${HCM}.http_filters[0].typed_config.@type`, 'set is_optional: true to skip it']] },
   {
     file: 'route-mirror.yaml',
@@ -141,7 +144,6 @@ const REFUSED: readonly Refused[] = [
     file: 'gateway-path-handling.yaml',
     refused: [
       ['[0].default_filter_chain.filters[0].typed_config.path_with_escaped_slashes_action', 'UNESCAPE_AND_REDIRECT is not supported'],
-      ['[0].default_filter_chain.filters[0].typed_config.upgrade_configs', 'protocol upgrades'],
     ],
   },
 ];

@@ -102,6 +102,12 @@ export class MeshDispatcher extends Dispatcher {
     }
     const headers = headerMapOf(options.headers, url.host, options);
     headers.set(':scheme', url.protocol === 'https:' ? 'https' : 'http');
+    // undici's upgrade requests (WebSocket) carry the upgrade in `upgrade`, not in their headers: the route and
+    // the listener's upgrade_configs see it as an Upgrade header.
+    if (typeof options.upgrade === 'string' && options.upgrade !== '') {
+      headers.set('upgrade', options.upgrade);
+      headers.set('connection', 'upgrade');
+    }
     const request = {
       authority: headers.get('host') ?? url.host,
       path: options.path,

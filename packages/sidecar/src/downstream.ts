@@ -96,8 +96,8 @@ function unsendable(cause: unknown): MeshError {
   return new MeshError('XMESH_UPSTREAM_PROTOCOL', `upstream response cannot be sent to the client: ${(cause as Error).message}`, { cause });
 }
 
-/** Shared by both protocols: the abort handler, the scheduler-kept deadlines, termination. */
-abstract class BaseDownstream {
+/** Shared by every downstream: the abort handler, the scheduler-kept deadlines, termination, body buffering. */
+export abstract class BaseDownstream {
   relay: BodyRelay | undefined = undefined;
   relaySource: Readable | undefined = undefined;
   decorated = false;

@@ -43,6 +43,8 @@ type HttpServerOptions = ServerOptions & { keepAliveTimeoutBuffer?: number };
 export interface DualListenerHandlers {
   readonly onStream: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => void;
   readonly onRequest: (req: IncomingMessage, res: ServerResponse) => void;
+  /** An HTTP/1.1 request asking for a protocol upgrade (WebSocket, ...): node hands over the socket. */
+  readonly onUpgrade?: (req: IncomingMessage, socket: Socket, head: Buffer) => void;
 }
 
 /** What the listener reports (stats). */
@@ -87,6 +89,13 @@ type GuardedStream = ServerHttp2Stream & { [GUARD]: SessionGuard };
 
 function onGuardedStreamClose(this: GuardedStream): void {
   this[GUARD].streamClosed(this, this.headersSent);
+}
+
+const H2C_TOKENS = new Set(['upgrade', 'http2-settings']);
+
+/** True when a request asks only for `Upgrade: h2c` (the HTTP/1.1 → HTTP/2 cleartext upgrade). */
+function isH2cOnly(req: IncomingMessage): boolean {
+  return String(req.headers.upgrade ?? '').trim().toLowerCase() === 'h2c';
 }
 
 /** Errors of client sockets, sessions and streams end them; node already did, the listener only keeps the process alive. */
@@ -147,6 +156,17 @@ export class DualListener {
       res.once('close', () => this.responding.delete(res));
       handlers.onRequest(req, res);
     });
+    const onUpgrade = handlers.onUpgrade;
+    if (onUpgrade !== undefined) {
+      this.h1.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+        req.on('error', ignoreError);
+        socket.on('error', ignoreError);
+        // `Upgrade: h2c` is not an upgrade a proxy performs: Envoy serves such a request as HTTP/1.1 (the
+        // header dropped), as curl --http2 expects.
+        if (isH2cOnly(req)) this.replayWithoutUpgrade(req, socket, head);
+        else onUpgrade(req, socket, head);
+      });
+    }
     this.h1.on('error', ignoreError);
     // Node tracks HTTP/1.1 connections against headersTimeout / requestTimeout once its server
     // listens; this one never does (sockets are handed to it), so start the tracking explicitly.
@@ -154,6 +174,30 @@ export class DualListener {
     this.net = createNetServer({ noDelay: true }, (socket) => this.sniff(socket));
     this.net.maxConnections = this.limits.maxConnections;
     this.net.on('drop', () => this.events.connectionOverflow());
+  }
+
+  /**
+   * An `Upgrade: h2c` request node handed over as an upgrade: its head is written back without the upgrade
+   * (`Upgrade`, `HTTP2-Settings` and their `Connection` tokens), in front of what followed it, and the
+   * connection goes back to the HTTP/1.1 server, which serves it as a plain request.
+   */
+  private replayWithoutUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    let text = `${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.${req.httpVersionMinor}\r\n`;
+    const raw = req.rawHeaders;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const name = raw[i]!;
+      const lower = name.toLowerCase();
+      if (lower === 'upgrade' || lower === 'http2-settings') continue;
+      let value = raw[i + 1]!;
+      if (lower === 'connection') {
+        value = value.split(',').map((t) => t.trim()).filter((t) => t !== '' && !H2C_TOKENS.has(t.toLowerCase())).join(', ');
+        if (value === '') continue;
+      }
+      text += `${name}: ${value}\r\n`;
+    }
+    if (head.length > 0) socket.unshift(head);
+    socket.unshift(Buffer.from(`${text}\r\n`, 'latin1'));
+    this.h1.emit('connection', socket);
   }
 
   /** Listens on `host:port` (port 0 picks one); resolves with the bound address. */

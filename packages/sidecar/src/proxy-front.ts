@@ -9,6 +9,7 @@ import { MeshError } from '@xmesh/core';
 import type { DownstreamConnection, Invoke, MeshState } from '@xmesh/client';
 import type { Socket } from 'node:net';
 import { downstreamConnectionOf } from './downstream-connection.js';
+import { UpgradeDownstream } from './upgrade-downstream.js';
 import type { DownstreamProtection } from '@xmesh/xds';
 import { H1Downstream, H2Downstream, type Downstream } from './downstream.js';
 import { HeaderView } from './header-view.js';
@@ -47,6 +48,23 @@ export class ProxyFront {
     const authority = headers[':authority'] ?? headers.host ?? '';
     const connection = downstreamConnectionOf(stream.session?.socket as Socket | undefined, 'HTTP/2');
     this.dispatch(state, protection, ds, authority, headers[':path'] ?? '/', headers[':method'] ?? 'GET', new HeaderView(headers, undefined), headers['grpc-timeout'], connection);
+  };
+
+  /** An HTTP/1.1 request asking for a protocol upgrade: proxied when the listener and route allow it, else 403 (see FilterChain). */
+  readonly onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
+    const state = this.host.state();
+    const protection = this.host.protection(state);
+    const ds = new UpgradeDownstream(req, socket, head, this.host.onClose, protection.streamIdleTimeoutMs);
+    const target = http1Target(req.headers, req.url ?? '/', req.httpVersionMinor, req.rawHeaders.length, protection);
+    if (target instanceof MeshError) {
+      this.host.onOpen();
+      ds.reject(target);
+      return;
+    }
+    const { authority, path } = target;
+    const connection = downstreamConnectionOf(socket, req.httpVersionMinor === 0 ? 'HTTP/1.0' : 'HTTP/1.1');
+    const scheme = connection?.tls === undefined ? 'http' : 'https';
+    this.dispatch(state, protection, ds, authority, path, req.method ?? 'GET', new HeaderView(req.headers, { authority, path, method: req.method ?? 'GET', scheme }), undefined, connection);
   };
 
   /** An HTTP/1.1 request. */

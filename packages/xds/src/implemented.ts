@@ -65,7 +65,9 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
     'generate_request_id', 'tracing', 'normalize_path', 'merge_slashes', 'path_with_escaped_slashes_action',
     'use_remote_address', 'xff_num_trusted_hops', 'internal_address_config', 'stream_idle_timeout', 'request_timeout',
     'request_headers_timeout', 'max_request_headers_kb', 'common_http_protocol_options', 'http_protocol_options', 'http2_protocol_options',
+    'upgrade_configs',
   ]),
+  ...fields(`${HCM}.UpgradeConfig`, ['upgrade_type', 'enabled']),
   ...fields('envoy.config.core.v3.HttpProtocolOptions', [
     'idle_timeout', 'max_connection_duration', 'max_headers_count', 'max_stream_duration', 'max_requests_per_connection',
     'headers_with_underscores_action',
@@ -95,7 +97,9 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
   ...fields(ACTION, [
     'cluster', 'weighted_clusters', 'timeout', 'idle_timeout', 'retry_policy', 'hash_policy', 'rate_limits', 'prefix_rewrite',
     'regex_rewrite', 'host_rewrite_literal', 'auto_host_rewrite', 'append_x_forwarded_host', 'max_stream_duration', 'cors',
+    'upgrade_configs',
   ]),
+  ...fields(`${ACTION}.UpgradeConfig`, ['upgrade_type', 'enabled']),
   ...fields(WEIGHTED, ['name', 'weight', 'typed_per_filter_config', 'host_rewrite_literal', 'request_headers_to_add', 'request_headers_to_remove', 'response_headers_to_add', 'response_headers_to_remove']),
   ...fields(HEADER_OPTION, ['header', 'append', 'append_action', 'keep_empty_value']),
   ...fields(RETRY, [

@@ -17,6 +17,7 @@ import { FaultFilter } from '../fault/fault-filter.js';
 import { activeFilterConfig } from './per-filter-config.js';
 import { EMBEDDED_CONNECTION, type DownstreamConnection, type FilterCall } from './filter-call.js';
 import type { SideCalls } from './side-calls.js';
+import { upgradeAllowed, upgradeOf } from './upgrade.js';
 import { compileRbac, downstreamRemoteAddress, type RbacEngine, type RbacInput } from '../rbac/rbac-engine.js';
 import { ExtAuthzFilter, type ExtAuthzStats } from '../ext-authz/ext-authz-filter.js';
 import { CorsFilter, type CorsStats } from '../cors/cors-filter.js';
@@ -45,6 +46,8 @@ interface RbacStats {
 
 /** Envoy's words and status for an RBAC denial. */
 const RBAC_DENIED = Object.freeze({ status: 403, headers: Object.freeze([]), body: 'RBAC: access denied' });
+/** Envoy's answer to an upgrade the listener does not allow: 403, no body (the sidecar then closes the connection). */
+const UPGRADE_REFUSED = Object.freeze({ status: 403, headers: Object.freeze([]), body: '' });
 const PAYLOAD_TOO_LARGE = Object.freeze({ status: 413, headers: Object.freeze([]), body: 'Payload Too Large' });
 
 interface FaultStats {
@@ -86,6 +89,13 @@ export class FilterChain {
    * `fail(call, error)` to end it with a local reply; neither when the caller cancelled during a delay.
    */
   run<C extends FilterCall>(call: C, pass: (call: C) => void, fail: (call: C, error: MeshError) => void): void {
+    const upgrade = upgradeOf(call.request);
+    if (upgrade !== undefined && !upgradeAllowed(upgrade, call.decision!)) {
+      // Envoy's connection manager refuses it before any filter runs (and closes the connection after).
+      this.stats.http(call.decision!.listener?.statPrefix ?? '').counter('downstream_rq_ws_on_non_ws_route').inc();
+      fail(call, new MeshError('XMESH_LOCAL_REPLY', `upgrade to "${upgrade}" is not enabled on this listener or route (upgrade_configs)`, { reply: UPGRADE_REFUSED }));
+      return;
+    }
     this.runFrom(call, 0, false, pass, fail);
   }
 

@@ -5,6 +5,7 @@
  * xDS clients use it, in `api_listener`.
  */
 import type { CallerTrust, CidrRange, DownstreamChains, DownstreamProtection, ListenerConfig, RouteConfig, SocketAddress } from '../model.js';
+import type { UpgradeConfig } from '../filter-model.js';
 import { TypeUrl } from '../type-urls.js';
 import { httpFiltersField } from './http-filters.js';
 import { decodeCommonHttpProtocolOptions, decodeHttp1ProtocolOptions, decodeHttp2ProtocolOptions } from './protocol-options.js';
@@ -141,6 +142,7 @@ export function decodeListener(r: Reader): DecodedListener {
   let tracing = false;
   let pathNormalization: ListenerConfig['pathNormalization'];
   let callerTrust: CallerTrust = NO_TRUSTED_CALLERS;
+  let upgradeConfigs: UpgradeConfig[] | undefined;
   let protection = decodeProtection(undefined, protocolDetectionTimeoutMs, continueOnProtocolDetectionTimeout);
   if (hcm) {
     statPrefix = hcm.requiredStr('stat_prefix');
@@ -184,6 +186,8 @@ export function decodeListener(r: Reader): DecodedListener {
       tracingReader.finish();
     }
     callerTrust = readCallerTrust(hcm);
+    const upgrades = hcm.objects('upgrade_configs').map(readUpgradeConfig);
+    if (upgrades.length > 0) upgradeConfigs = upgrades;
     protection = decodeProtection(hcm, protocolDetectionTimeoutMs, continueOnProtocolDetectionTimeout);
     ignoreAll(hcm, HCM_IGNORED);
     hcm.finish();
@@ -191,9 +195,23 @@ export function decodeListener(r: Reader): DecodedListener {
   const listener: ListenerConfig = {
     name, address, statPrefix, routeConfigName, rds, httpFilters, stripHostPort, generateRequestId, tracing, perConnectionBufferLimitBytes, callerTrust, protection,
     ...(protocol === undefined ? {} : { protocol }),
+    ...(upgradeConfigs === undefined ? {} : { upgradeConfigs }),
   };
   const withChains = chains === undefined ? listener : { ...listener, chains };
   return { listener: pathNormalization === undefined ? withChains : { ...withChains, pathNormalization }, inlineRoutes, hasRoutes: hcm !== undefined };
+}
+
+/**
+ * HCM `UpgradeConfig`: an upgrade type (the `Upgrade` header's value, lower-cased) the listener proxies. Upgrade
+ * filter chains (`filters`) and CONNECT (which Envoy terminates or forwards as a tunnel) are refused.
+ */
+function readUpgradeConfig(u: Reader): UpgradeConfig {
+  const upgradeType = u.requiredStr('upgrade_type').toLowerCase();
+  if (upgradeType === 'connect') u.error('upgrade_type', 'CONNECT is not supported: CONNECT requests are not proxied (WebSocket and other HTTP/1.1 upgrades are)');
+  const enabled = u.bool('enabled', true);
+  if (u.list('filters').length > 0) u.error('filters', 'is not supported: upgraded requests run the listener\'s HTTP filters');
+  u.finish();
+  return { upgradeType, enabled };
 }
 
 const NO_TRUSTED_CALLERS: CallerTrust = Object.freeze({ useRemoteAddress: false, xffNumTrustedHops: 0, internalCidrs: Object.freeze([]) });
