@@ -24,8 +24,9 @@ import { createServer as createNetServer, type Server as NetServer, type Socket 
 import { createServer as createHttpServer, type IncomingMessage, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createH2Server, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream, type Settings } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
-import { DEFAULT_DOWNSTREAM_PROTECTION, type DownstreamProtection } from '@xmesh/xds';
-import type { DownstreamGate } from './downstream-tls.js';
+import { DEFAULT_DOWNSTREAM_PROTECTION, type ConnectionFacts, type DownstreamProtection } from '@xmesh/xds';
+import { markChainListener, type DownstreamGate, type ServedChain } from './downstream-tls.js';
+import { parseClientHello } from './client-hello.js';
 import { CONNECTION_WINDOW, withStreamWindow } from './flow-control.js';
 import { defaultSidecarLimits, type SidecarLimits } from './protection.js';
 import { MAX_TIMER_MS, SessionGuard, type SessionGuardEvents } from './session-guard.js';
@@ -92,6 +93,19 @@ function onGuardedStreamClose(this: GuardedStream): void {
 }
 
 const H2C_TOKENS = new Set(['upgrade', 'http2-settings']);
+
+/** The facts a filter chain is chosen by: the connection's addresses, and what its first bytes said. */
+function factsOf(socket: Socket, transportProtocol: 'tls' | 'raw_buffer', serverName: string, applicationProtocols: readonly string[]): ConnectionFacts {
+  return {
+    localAddress: socket.localAddress ?? '',
+    localPort: socket.localPort ?? 0,
+    remoteAddress: socket.remoteAddress ?? '',
+    remotePort: socket.remotePort ?? 0,
+    serverName,
+    transportProtocol,
+    applicationProtocols,
+  };
+}
 
 /** True when a request asks only for `Upgrade: h2c` (the HTTP/1.1 → HTTP/2 cleartext upgrade). */
 function isH2cOnly(req: IncomingMessage): boolean {
@@ -318,13 +332,81 @@ export class DualListener {
       for (const resolve of waiters) resolve();
     });
     const gate = this.gate?.();
-    this.route(socket, this.protection(), (first) => {
-      if (gate === undefined) return true;
-      const tls = first === TLS_HANDSHAKE ? gate.tls : undefined;
-      if (tls !== undefined) return (s) => tls.accept(s);
-      if (first === TLS_HANDSHAKE || !gate.plaintext) return (s) => s.destroy();
-      return true;
-    });
+    const protection = this.protection();
+    if (gate === undefined) {
+      this.route(socket, protection);
+      return;
+    }
+    if (!gate.inspects) {
+      this.dispatchChain(socket, protection, gate.select(factsOf(socket, 'raw_buffer', '', [])));
+      return;
+    }
+    this.inspect(socket, protection, gate.httpInspector, (facts) => this.dispatchChain(socket, protection, gate.select(facts)));
+  }
+
+  /** Hands a connection to the filter chain chosen for it: its TLS terminator, its tcp_proxy, or the HTTP servers. */
+  private dispatchChain(socket: Socket, protection: DownstreamProtection, chain: ServedChain | undefined): void {
+    if (chain === undefined) {
+      socket.destroy();
+      return;
+    }
+    if (chain.tls !== undefined) chain.tls.accept(socket);
+    else if (chain.kind === 'tcp') chain.serve(socket);
+    else {
+      if (chain.listener !== '') markChainListener(socket, chain.listener);
+      this.route(socket, protection);
+    }
+  }
+
+  /**
+   * Reads what choosing a filter chain needs of a connection's first bytes (within the protocol-detection timeout,
+   * bounded): a TLS ClientHello's SNI and ALPN, as Envoy's tls_inspector; for plaintext, with the HTTP inspector,
+   * whether it opens with the HTTP/2 preface (`h2c`) or not (`http/1.1`). The bytes are put back before `decide`.
+   */
+  private inspect(socket: Socket, protection: DownstreamProtection, httpInspector: boolean, decide: (facts: ConnectionFacts) => void): void {
+    let seen: Buffer = Buffer.alloc(0);
+    const detectionTimeout = protection.protocolDetectionTimeoutMs;
+    const done = (facts: ConnectionFacts): void => {
+      socket.off('readable', onReadable);
+      if (detectionTimeout > 0) {
+        socket.setTimeout(0);
+        socket.off('timeout', onDetectionTimeout);
+      }
+      if (seen.length > 0) socket.unshift(seen);
+      decide(facts);
+    };
+    const onReadable = (): void => {
+      const chunk = socket.read() as Buffer | null;
+      if (chunk === null) return;
+      seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+      if (seen[0] === TLS_HANDSHAKE) {
+        const hello = parseClientHello(seen);
+        if (hello === 'incomplete') return;
+        // Not a ClientHello after all: as Envoy's tls_inspector, the connection is then not TLS for the chain's choice.
+        done(hello === 'invalid' ? factsOf(socket, 'raw_buffer', '', []) : factsOf(socket, 'tls', hello.serverName, hello.alpn));
+        return;
+      }
+      if (!httpInspector) {
+        done(factsOf(socket, 'raw_buffer', '', []));
+        return;
+      }
+      const decided = Math.min(seen.length, PREFACE.length);
+      if (decided < PREFACE.length && seen.subarray(0, decided).equals(PREFACE.subarray(0, decided))) return;
+      done(factsOf(socket, 'raw_buffer', '', [seen.subarray(0, PREFACE.length).equals(PREFACE) ? 'h2c' : 'http/1.1']));
+    };
+    const onDetectionTimeout = (): void => {
+      this.events.protocolDetectionTimeout();
+      if (!protection.continueOnProtocolDetectionTimeout) {
+        socket.destroy();
+        return;
+      }
+      done(factsOf(socket, 'raw_buffer', '', []));
+    };
+    if (detectionTimeout > 0) {
+      socket.setTimeout(Math.min(detectionTimeout, MAX_TIMER_MS));
+      socket.on('timeout', onDetectionTimeout);
+    }
+    socket.on('readable', onReadable);
   }
 
   /**
@@ -340,15 +422,14 @@ export class DualListener {
     const protection = this.protection();
     if (socket.alpnProtocol === 'h2') this.serve(socket, protection, true);
     else if (socket.alpnProtocol === 'http/1.1') this.serve(socket, protection, false);
-    else this.route(socket, protection, () => true);
+    else this.route(socket, protection);
   }
 
   /**
-   * Reads the first bytes of `socket` (within the protocol-detection timeout), puts them back, and hands it on:
-   * `admit(firstByte)` may send it elsewhere (a function given the socket once its bytes are back), else the
-   * HTTP/2 preface decides between the HTTP/2 and HTTP/1.1 servers.
+   * Reads the first bytes of `socket` (within the protocol-detection timeout), puts them back, and hands it to the
+   * HTTP/2 server when they are the HTTP/2 preface, else to the HTTP/1.1 server.
    */
-  private route(socket: Socket, protection: DownstreamProtection, admit: (firstByte: number) => true | ((socket: Socket) => void)): void {
+  private route(socket: Socket, protection: DownstreamProtection): void {
     let seen: Buffer = Buffer.alloc(0);
     const detectionTimeout = protection.protocolDetectionTimeoutMs;
     const stopDetecting = (): void => {
@@ -362,14 +443,7 @@ export class DualListener {
     const onReadable = (): void => {
       const chunk = socket.read() as Buffer | null;
       if (chunk === null) return;
-      const first = seen.length === 0;
-      seen = first ? chunk : Buffer.concat([seen, chunk]);
-      const elsewhere = first ? admit(seen[0]!) : true;
-      if (elsewhere !== true) {
-        stopDetecting();
-        elsewhere(socket);
-        return;
-      }
+      seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
       const decided = Math.min(seen.length, PREFACE.length);
       if (decided < PREFACE.length && seen.subarray(0, decided).equals(PREFACE.subarray(0, decided))) return;
       stopDetecting();

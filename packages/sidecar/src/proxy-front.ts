@@ -10,6 +10,7 @@ import type { DownstreamConnection, Invoke, MeshState } from '@xmesh/client';
 import type { Socket } from 'node:net';
 import { downstreamConnectionOf } from './downstream-connection.js';
 import { UpgradeDownstream } from './upgrade-downstream.js';
+import { chainListenerOf } from './downstream-tls.js';
 import type { DownstreamProtection } from '@xmesh/xds';
 import { H1Downstream, H2Downstream, type Downstream } from './downstream.js';
 import { HeaderView } from './header-view.js';
@@ -46,8 +47,9 @@ export class ProxyFront {
     }
     const ds = new H2Downstream(stream, headers, (flags & END_STREAM) === 0, this.host.onClose, protection.streamIdleTimeoutMs);
     const authority = headers[':authority'] ?? headers.host ?? '';
-    const connection = downstreamConnectionOf(stream.session?.socket as Socket | undefined, 'HTTP/2');
-    this.dispatch(state, protection, ds, authority, headers[':path'] ?? '/', headers[':method'] ?? 'GET', new HeaderView(headers, undefined), headers['grpc-timeout'], connection);
+    const socket = stream.session?.socket as Socket | undefined;
+    const connection = downstreamConnectionOf(socket, 'HTTP/2');
+    this.dispatch(state, protection, ds, authority, headers[':path'] ?? '/', headers[':method'] ?? 'GET', new HeaderView(headers, undefined), headers['grpc-timeout'], connection, chainListenerOf(socket));
   };
 
   /** An HTTP/1.1 request asking for a protocol upgrade: proxied when the listener and route allow it, else 403 (see FilterChain). */
@@ -64,7 +66,7 @@ export class ProxyFront {
     const { authority, path } = target;
     const connection = downstreamConnectionOf(socket, req.httpVersionMinor === 0 ? 'HTTP/1.0' : 'HTTP/1.1');
     const scheme = connection?.tls === undefined ? 'http' : 'https';
-    this.dispatch(state, protection, ds, authority, path, req.method ?? 'GET', new HeaderView(req.headers, { authority, path, method: req.method ?? 'GET', scheme }), undefined, connection);
+    this.dispatch(state, protection, ds, authority, path, req.method ?? 'GET', new HeaderView(req.headers, { authority, path, method: req.method ?? 'GET', scheme }), undefined, connection, chainListenerOf(socket));
   };
 
   /** An HTTP/1.1 request. */
@@ -83,7 +85,7 @@ export class ProxyFront {
     const { authority, path } = target;
     const connection = downstreamConnectionOf(req.socket, req.httpVersionMinor === 0 ? 'HTTP/1.0' : 'HTTP/1.1');
     const scheme = connection?.tls === undefined ? 'http' : 'https';
-    this.dispatch(state, protection, ds, authority, path, method, new HeaderView(req.headers, { authority, path, method, scheme }), req.headers['grpc-timeout'], connection);
+    this.dispatch(state, protection, ds, authority, path, method, new HeaderView(req.headers, { authority, path, method, scheme }), req.headers['grpc-timeout'], connection, chainListenerOf(req.socket));
   };
 
   private dispatch(
@@ -96,6 +98,7 @@ export class ProxyFront {
     headers: HeaderView,
     grpcTimeout: string | string[] | undefined,
     connection: DownstreamConnection | undefined,
+    chainListener: string | undefined,
   ): void {
     this.host.onOpen();
     if (state instanceof MeshError) {
@@ -126,6 +129,15 @@ export class ProxyFront {
     // The listener's HttpConnectionManager decides (retry layer) whether this caller's x-envoy-* headers count.
     attempt.caller = { remoteAddress: connection?.remoteAddress, forwardedFor: headers.get('x-forwarded-for') };
     attempt.downstreamConnection = connection;
+    if (chainListener !== undefined) {
+      // The connection's filter chain has its own HttpConnectionManager: its routes and filters serve this request.
+      const decision = state.router.routeVia?.(chainListener, attempt.request);
+      if (decision instanceof MeshError) {
+        ds.reject(decision);
+        return;
+      }
+      if (decision !== undefined) attempt.decision = decision;
+    }
     ds.onAbort(attempt);
     this.host.invoke(attempt);
   }

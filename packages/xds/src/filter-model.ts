@@ -4,8 +4,8 @@
  * upgrades, and of the tcp_proxy network filter. Same conventions as model.ts: Envoy's defaults
  * applied, durations in ms, deep-frozen.
  */
-import type { CidrRange, Fraction, HeaderMatcher, RegexRewrite, StringMatch } from './model.js';
-import type { DataSource } from './tls-model.js';
+import type { CidrRange, Fraction, HeaderMatcher, ListenerConfig, RegexRewrite, StringMatch } from './model.js';
+import type { DataSource, DownstreamTlsConfig } from './tls-model.js';
 
 // ---------------------------------------------------------------- rbac
 
@@ -254,6 +254,56 @@ export interface UpgradeConfig {
 export interface RouteUpgradeConfig {
   readonly upgradeType: string;
   readonly enabled: boolean;
+}
+
+// ---------------------------------------------------------------- filter chains
+
+/**
+ * `FilterChainMatch`, normalized: lists lower-cased where Envoy compares without case, unset = empty. A
+ * connection takes the chain Envoy's filter chain manager picks (see selectFilterChain).
+ */
+export interface FilterChainMatchConfig {
+  /** `destination_port`; undefined = any. */
+  readonly destinationPort: number | undefined;
+  readonly prefixRanges: readonly CidrRange[];
+  /** Lower-case; `*.example.com` wildcards as written. */
+  readonly serverNames: readonly string[];
+  readonly transportProtocol: '' | 'tls' | 'raw_buffer';
+  readonly applicationProtocols: readonly string[];
+  readonly directSourcePrefixRanges: readonly CidrRange[];
+  readonly sourceType: 'ANY' | 'SAME_IP_OR_LOOPBACK' | 'EXTERNAL';
+  readonly sourcePrefixRanges: readonly CidrRange[];
+  readonly sourcePorts: readonly number[];
+}
+
+/** One filter chain of a listener, as a proxy serving the listener's connections uses it. */
+export interface ListenerFilterChain {
+  /** Unique within the listener: the chain's `name`, else `filter_chains[<i>]` or `default_filter_chain`. */
+  readonly name: string;
+  readonly isDefault: boolean;
+  readonly match: FilterChainMatchConfig;
+  /** The DownstreamTlsContext of its `transport_socket`; undefined = the connection's bytes as they come. */
+  readonly tls: DownstreamTlsConfig | undefined;
+  /** `transport_socket_connect_timeout` (default 15 s): a TLS handshake not done by then is closed. */
+  readonly handshakeTimeoutMs: number;
+  /**
+   * What serves the connection: an HttpConnectionManager (its routes and HTTP filters, as the ListenerConfig the
+   * requests on this chain are routed with) or tcp_proxy.
+   */
+  readonly network: { readonly kind: 'http'; readonly listener: ListenerConfig } | { readonly kind: 'tcp_proxy'; readonly tcpProxy: TcpProxyConfig };
+}
+
+/** What is known of a new connection when its filter chain is chosen. */
+export interface ConnectionFacts {
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** The TLS ClientHello's SNI, lower-case; '' without. */
+  readonly serverName: string;
+  readonly transportProtocol: 'tls' | 'raw_buffer';
+  /** The ClientHello's ALPN (in its order); for plaintext, what the HTTP inspector detected, if the listener has one. */
+  readonly applicationProtocols: readonly string[];
 }
 
 // ---------------------------------------------------------------- tcp_proxy

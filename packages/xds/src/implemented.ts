@@ -114,8 +114,17 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
   ]),
   ...fields(SOCKET_MATCH, ['name', 'match', 'transport_socket']),
   ...fields(TRANSPORT_SOCKET, ['name', 'typed_config']),
-  ...fields(FILTER_CHAIN, ['filters', 'filter_chain_match', 'transport_socket']),
-  ...fields(FILTER_CHAIN_MATCH, ['transport_protocol']),
+  ...fields(FILTER_CHAIN, ['name', 'filters', 'filter_chain_match', 'transport_socket', 'transport_socket_connect_timeout']),
+  ...fields(FILTER_CHAIN_MATCH, [
+    'destination_port', 'prefix_ranges', 'server_names', 'transport_protocol', 'application_protocols', 'direct_source_prefix_ranges',
+    'source_type', 'source_prefix_ranges', 'source_ports',
+  ]),
+  ...fields('envoy.config.core.v3.CidrRange', ['address_prefix', 'prefix_len']),
+  ...fields('envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', [
+    'stat_prefix', 'cluster', 'weighted_clusters', 'idle_timeout', 'max_connect_attempts', 'max_downstream_connection_duration',
+  ]),
+  ...fields('envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster', ['clusters']),
+  ...fields('envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster.ClusterWeight', ['name', 'weight']),
   ...fields(`${TLS}.UpstreamTlsContext`, ['common_tls_context', 'sni']),
   ...fields(`${TLS}.DownstreamTlsContext`, ['common_tls_context', 'require_client_certificate']),
   ...fields(`${TLS}.CommonTlsContext`, [

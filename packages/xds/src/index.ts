@@ -15,3 +15,4 @@ export { DEFAULT_CONNECTION_BUFFER_LIMIT, DEFAULT_DOWNSTREAM_PROTECTION } from '
 export { loadConfigFile, loadConfigValue, type LoadedConfig, type LoadOptions, type ReadText } from './config-files.js';
 export type { AdsBootstrap } from './dynamic-resources.js';
 export { IMPLEMENTED_ENVOY_FIELDS, type ImplementedField } from './implemented.js';
+export { selectFilterChain } from './filter-chain-select.js';

@@ -4,9 +4,10 @@
  * numerator/denominator. A MeshSnapshot is replaced whole, never mutated.
  */
 import type { Endpoint, Locality } from '@xmesh/core';
-import type { DownstreamTlsConfig, SecretConfig, TransportSocketMatch, UpstreamTlsConfig } from './tls-model.js';
+import type { SecretConfig, TransportSocketMatch, UpstreamTlsConfig } from './tls-model.js';
 import type {
-  BufferConfig, CompressorConfig, CompressorPerRoute, CorsPolicy, ExtAuthzConfig, ExtAuthzPerRoute, LocalRouteAction, RbacConfig, RouteUpgradeConfig, UpgradeConfig,
+  BufferConfig, CompressorConfig, CompressorPerRoute, CorsPolicy, ExtAuthzConfig, ExtAuthzPerRoute, ListenerFilterChain, LocalRouteAction, RbacConfig,
+  RouteUpgradeConfig, UpgradeConfig,
 } from './filter-model.js';
 
 export type Dict<T> = Readonly<Record<string, T>>;
@@ -73,10 +74,16 @@ export interface ListenerConfig {
   /** Which callers the HCM trusts with Envoy's x-envoy-* request headers (a proxy's view of its downstream). */
   readonly callerTrust: CallerTrust;
   /**
-   * How connections to this listener are secured, per filter chain (`filter_chain_match.transport_protocol`):
-   * absent = one plaintext chain. Only a proxy that accepts connections (the sidecar) acts on it.
+   * The listener's filter chains (`filter_chains[]`, then `default_filter_chain`), for a proxy that accepts its
+   * connections (the sidecar): each connection takes the chain Envoy would pick, which secures it (TLS) and serves
+   * it (its own HttpConnectionManager, or tcp_proxy). The fields above are the HttpConnectionManager of the
+   * listener's main chain: the one a plaintext connection from loopback to the listener's port, without SNI or
+   * ALPN, takes (else the first HTTP chain) — what embedded mode and the app's calls use. Absent for an
+   * `api_listener`.
    */
-  readonly chains?: DownstreamChains;
+  readonly filterChains?: readonly ListenerFilterChain[];
+  /** `listener_filters` has the HTTP inspector: a plaintext connection offers `h2c` or `http/1.1` as its application protocol. */
+  readonly httpInspector?: boolean;
   /**
    * How a proxy serving this listener protects itself from its downstream connections (the HCM's
    * timeouts and limits, with Envoy's defaults). Only the sidecar reads it: embedded mode has no
@@ -109,16 +116,6 @@ export interface CallerTrust {
 export interface CidrRange {
   readonly addressPrefix: string;
   readonly prefixLen: number;
-}
-
-/** A listener's filter chains as the sidecar serves them: which transport protocols are accepted, and how. */
-export interface DownstreamChains {
-  /** The chain for connections that open with a TLS ClientHello; undefined = none (such connections are closed). */
-  readonly tls: DownstreamTlsConfig | undefined;
-  /** True when a chain accepts plaintext (`raw_buffer`) connections. */
-  readonly plaintext: boolean;
-  /** The TLS chain's `transport_socket_connect_timeout` (default 15 s): a handshake not done by then is closed. */
-  readonly handshakeTimeoutMs: number;
 }
 
 /**
