@@ -124,6 +124,7 @@ describe('filter_chain_match in the sidecar', () => {
         assert.ok(refused instanceof Error, `SNI ${servername ?? '(none)'}: ${JSON.stringify(refused)}`);
         assert.match((refused as NodeJS.ErrnoException).code ?? refused.message, /ECONNRESET|socket hang up|EPIPE/);
       }
+      assert.equal(sidecar.mesh.observability.store.value('http.sidecar.no_filter_chain_match'), 2);
     } finally {
       await sidecar.close();
     }

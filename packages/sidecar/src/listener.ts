@@ -56,6 +56,8 @@ export interface ListenerEvents extends SessionGuardEvents {
   connectionOverflow(): void;
   /** A connection sent nothing decisive within the protocol-detection timeout. */
   protocolDetectionTimeout(): void;
+  /** No filter chain matched a connection (and the listener has no default chain): it was closed. */
+  noFilterChainMatch(): void;
 }
 
 export interface DualListenerOptions {
@@ -77,6 +79,7 @@ const NO_EVENTS: ListenerEvents = {
   connectionClosed: () => undefined,
   connectionOverflow: () => undefined,
   protocolDetectionTimeout: () => undefined,
+  noFilterChainMatch: () => undefined,
   idleTimeout: () => undefined,
   maxDurationReached: () => undefined,
   maxRequestsReached: () => undefined,
@@ -347,6 +350,7 @@ export class DualListener {
   /** Hands a connection to the filter chain chosen for it: its TLS terminator, its tcp_proxy, or the HTTP servers. */
   private dispatchChain(socket: Socket, protection: DownstreamProtection, chain: ServedChain | undefined): void {
     if (chain === undefined) {
+      this.events.noFilterChainMatch();
       socket.destroy();
       return;
     }
