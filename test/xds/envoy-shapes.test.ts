@@ -137,7 +137,7 @@ const REFUSED: readonly Refused[] = [
     refused: [
       ['static_resources.clusters[0].type', 'ORIGINAL_DST is not supported'],
       ['static_resources.clusters[0].lb_policy', 'CLUSTER_PROVIDED is not supported'],
-      [`${HCM}.@type`, 'only envoy.filters.network.http_connection_manager is supported'],
+      // The tcp_proxy listener itself is accepted: only the cluster is refused.
     ],
   },
   {
