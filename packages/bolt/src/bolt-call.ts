@@ -163,14 +163,16 @@ export class BoltAttempt extends PipelineCall implements BoltReceiver {
   /** The encoded header map: the caller's, plus what the filters and the route add (`request_headers_to_add`, ...). */
   private upstreamHeader(): Uint8Array {
     const added = this.requestHeadersToAdd;
+    const removed = this.requestHeadersToRemove;
     const rewrite = this.decision?.rewrite;
     const mutates = rewrite?.mutatesRequestHeaders === true;
-    if ((added === undefined || added.length === 0) && !mutates) return this.owner.request.header;
+    if ((added === undefined || added.length === 0) && removed === undefined && !mutates) return this.owner.request.header;
     const record: Record<string, string | string[] | undefined> = Object.fromEntries(this.owner.request.headers);
     for (const { key, value, append } of added ?? []) {
       const name = key.toLowerCase();
       record[name] = append && record[name] !== undefined ? `${String(record[name])},${value}` : value;
     }
+    for (const name of removed ?? []) delete record[name];
     if (mutates) rewrite!.requestHeaders(new RecordHeaders(record), this.request);
     const out = new Map<string, string>();
     for (const [key, value] of Object.entries(record)) if (value !== undefined) out.set(key, Array.isArray(value) ? value.join(',') : value);

@@ -8,14 +8,14 @@
 import { sensitiveHeaders } from 'node:http2';
 import { GrpcStatus, MeshError } from '@xmesh/core';
 import type { LeanCallError, LeanMetadata, RawMetadata, UnaryFastCall, UnaryReceiver } from '@xmesh/grpc-lean';
-import type { RouteRequest } from '@xmesh/router';
+import type { RouteDecision, RouteRequest } from '@xmesh/router';
 import type { HeaderValueOption } from '@xmesh/xds';
 import { PipelineCall } from './pipeline-call.js';
 import { grpcAttemptOutcome } from './attempt-outcome.js';
 import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
 import { attemptResultOf, outcomeFromStatus, tlsStatusError } from './grpc-status.js';
-import type { AttemptResult } from '@xmesh/filters';
+import type { AttemptResult, BufferedBody } from '@xmesh/filters';
 import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 import { embeddedRewrite } from './upstream-rewrite.js';
 import { callLocalReplyRewrite, rewrittenError } from './local-reply.js';
@@ -75,7 +75,7 @@ export class FastUnaryAttempt extends PipelineCall implements UnaryReceiver {
       this.finish(outcomeFromStatus(GrpcStatus.CANCELLED, this.elapsed()));
       return;
     }
-    let metadata = withEdits(withAddedHeaders(owner.upstreamMetadata(this), this.requestHeadersToAdd), this.upstreamEdits);
+    let metadata = withEdits(withAddedHeaders(owner.upstreamMetadata(this), this.requestHeadersToAdd, this.requestHeadersToRemove), this.upstreamEdits);
     let path = owner.path;
     let authority = owner.authority;
     const rewrite = embeddedRewrite(this);
@@ -140,6 +140,11 @@ export class FastUnaryAttempt extends PipelineCall implements UnaryReceiver {
     };
   }
 
+  /** The request body as it goes on the wire: the one message, gRPC-framed. */
+  bufferBody(limit: number, partial: boolean, done: (body: BufferedBody) => void): void {
+    process.nextTick(done, framedBody(grpcFrame(this.owner.request), limit, partial));
+  }
+
   override abortAttempt(error: MeshError): void {
     const inFlight = this.inFlight;
     if (inFlight === undefined) {
@@ -193,8 +198,8 @@ export class FastUnaryCall {
     this.deadlineEpochMs = deadline === undefined ? Infinity : deadline instanceof Date ? deadline.getTime() : deadline;
   }
 
-  /** Runs the first attempt of the call described by `routeRequest`. */
-  start(routeRequest: RouteRequest): this {
+  /** Runs the first attempt of the call described by `routeRequest` (already routed to `decision`, when given). */
+  start(routeRequest: RouteRequest, decision?: RouteDecision): this {
     const state = this.host.state();
     if (state instanceof MeshError) {
       this.failSoon(state);
@@ -202,6 +207,7 @@ export class FastUnaryCall {
     }
     const deadline = Number.isFinite(this.deadlineEpochMs) ? state.clock.now() + (this.deadlineEpochMs - Date.now()) : Infinity;
     const attempt = new FastUnaryAttempt(this, state, routeRequest, deadline);
+    if (decision !== undefined) attempt.decision = decision;
     this.attempt = attempt;
     this.starting = true;
     this.host.invoke(attempt);
@@ -271,6 +277,21 @@ function deliverEnd(callback: FastUnaryCallback | FastUnaryReceiver, error: Mesh
   else callback.onFastEnd(error, reply, trailers);
 }
 
+/** A message with its 5-byte gRPC frame header (uncompressed). */
+export function grpcFrame(message: Uint8Array): Buffer {
+  const frame = Buffer.allocUnsafe(5 + message.length);
+  frame[0] = 0;
+  frame.writeUInt32BE(message.length, 1);
+  frame.set(message, 5);
+  return frame;
+}
+
+/** `bytes` as a filter's buffered body within `limit`. */
+export function framedBody(bytes: Buffer, limit: number, partial: boolean): BufferedBody {
+  if (bytes.length <= limit) return { bytes, complete: true };
+  return partial ? { bytes: bytes.subarray(0, limit), complete: false } : 'too_large';
+}
+
 /** A transport failure as a MeshError carrying the gRPC status; `result` is how the retry layer read it. */
 function upstreamError(error: LeanCallError, result: AttemptResult, attempt: FastUnaryAttempt): MeshError {
   const where = { cluster: attempt.decision?.cluster, endpoint: attempt.endpoint?.id };
@@ -307,16 +328,17 @@ function textOf(value: LeanMetadata[string] | undefined): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-/** `metadata`, or a copy with the filters' request headers (`append` adds a value, else replaces). */
-function withAddedHeaders(metadata: LeanMetadata | undefined, added: readonly HeaderValueOption[] | undefined): LeanMetadata | undefined {
-  if (added === undefined || added.length === 0) return metadata;
+/** `metadata`, or a copy with the filters' request headers (`append` adds a value, else replaces), then their removals. */
+function withAddedHeaders(metadata: LeanMetadata | undefined, added: readonly HeaderValueOption[] | undefined, removed: readonly string[] | undefined): LeanMetadata | undefined {
+  if ((added === undefined || added.length === 0) && removed === undefined) return metadata;
   const out: Record<string, LeanMetadata[string]> = { ...metadata };
-  for (const { key, value, append } of added) {
+  for (const { key, value, append } of added ?? []) {
     const name = key.toLowerCase();
     const previous = out[name];
     if (!append || previous === undefined) out[name] = value;
     else out[name] = Array.isArray(previous) ? [...(previous as readonly (string | Uint8Array)[]), value] : [previous as string | Uint8Array, value];
   }
+  if (removed !== undefined) for (const name of removed) delete out[name];
   return out;
 }
 

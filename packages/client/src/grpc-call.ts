@@ -19,6 +19,8 @@ import { embeddedRewrite, MetadataHeaders } from './upstream-rewrite.js';
 import { callLocalReplyRewrite } from './local-reply.js';
 import type { MirrorRequest } from './mirror/shadow-call.js';
 import { copyHeaders, grpcFrames } from './mirror/mirror-request.js';
+import { framedBody, grpcFrame } from './fast-unary-call.js';
+import type { BufferedBody } from '@xmesh/filters';
 
 type CallStream = grpc.experimental.CallStream;
 type MessageContext = Parameters<CallStream['sendMessageWithContext']>[0];
@@ -65,6 +67,11 @@ export class GrpcAttempt extends PipelineCall {
   override abortAttempt(error: MeshError): void {
     if (!this.owner.abortDelegate(this, error)) super.abortAttempt(error);
   }
+
+  /** The request messages, gRPC-framed, once the caller half-closed (or sent more than `limit`). */
+  bufferBody(limit: number, partial: boolean, done: (body: BufferedBody) => void): void {
+    this.owner.waitForBody(limit, partial, done);
+  }
 }
 
 /**
@@ -98,6 +105,8 @@ export class MeshGrpcCall implements CallStream {
   private tooManyResponses = false;
   /** Mirror copies collecting the request messages until the caller half-closes (see `mirrorRequest`). */
   private copies: MessageCopy[] | undefined = undefined;
+  /** A filter waiting for the request messages (see waitForBody). */
+  private bodyWaiter: { readonly limit: number; readonly partial: boolean; readonly done: (body: BufferedBody) => void } | undefined = undefined;
 
   /**
    * @param unaryResponse the method answers with one message (known from the generated client's
@@ -170,7 +179,7 @@ export class MeshGrpcCall implements CallStream {
     const listener = this.listener!;
     const metadata = this.metadata!;
     if (this.trace === null) this.trace = traceHeadersFor(attempt, metadataText(metadata, 'traceparent'), metadataText(metadata, 'x-request-id'));
-    let upstream = upstreamMetadata(metadata, this.trace, attempt.requestHeadersToAdd);
+    let upstream = upstreamMetadata(metadata, this.trace, attempt.requestHeadersToAdd, attempt.requestHeadersToRemove);
     const edits = attempt.upstreamEdits;
     if (edits !== undefined) {
       // The router's x-envoy-* headers: consumed ones go, the attempt's own are set (before the route's mutations, as in Envoy).
@@ -343,7 +352,39 @@ export class MeshGrpcCall implements CallStream {
     }
     if (!this.committed) this.replay.record(op);
     if (this.delegate) sendOp(this.delegate, op);
-    else this.pending.push(op);
+    else {
+      this.pending.push(op);
+      if (this.bodyWaiter !== undefined && op.op !== 'read') process.nextTick(() => this.checkBody());
+    }
+  }
+
+  /**
+   * @internal A filter needs the request body before the call goes on: `done` gets the messages sent so far,
+   * framed, once the caller half-closed (all of them) or they passed `limit` (the first `limit` bytes with
+   * `partial`, else `too_large`). Never synchronous; not called once the call ended.
+   */
+  waitForBody(limit: number, partial: boolean, done: (body: BufferedBody) => void): void {
+    this.bodyWaiter = { limit, partial, done };
+    process.nextTick(() => this.checkBody());
+  }
+
+  private checkBody(): void {
+    const waiter = this.bodyWaiter;
+    if (waiter === undefined || this.ended) return;
+    const frames: Buffer[] = [];
+    let size = 0;
+    let closed = false;
+    for (const op of this.pending) {
+      if (op.op === 'message') {
+        frames.push(grpcFrame(op.message));
+        size += 5 + op.message.length;
+      } else if (op.op === 'halfClose') {
+        closed = true;
+      }
+    }
+    if (!closed && size <= waiter.limit) return;
+    this.bodyWaiter = undefined;
+    waiter.done(closed && frames.length === 0 ? 'none' : framedBody(Buffer.concat(frames), waiter.limit, waiter.partial));
   }
 
   cancelWithStatus(status: grpc.status, details: string): void {
@@ -440,8 +481,13 @@ function meshDeadline(deadline: grpc.Deadline, state: MeshState): number {
  * `metadata` as sent upstream: one copy carrying the trace headers and the filters' request headers
  * (`append` adds a value, else replaces), or `metadata` itself when there are none.
  */
-function upstreamMetadata(metadata: grpc.Metadata, trace: TraceHeaders | undefined, added: readonly { readonly key: string; readonly value: string; readonly append: boolean }[] | undefined): grpc.Metadata {
-  if (trace === undefined && (added === undefined || added.length === 0)) return metadata;
+function upstreamMetadata(
+  metadata: grpc.Metadata,
+  trace: TraceHeaders | undefined,
+  added: readonly { readonly key: string; readonly value: string; readonly append: boolean }[] | undefined,
+  removed: readonly string[] | undefined,
+): grpc.Metadata {
+  if (trace === undefined && (added === undefined || added.length === 0) && removed === undefined) return metadata;
   const out = metadata.clone();
   if (trace !== undefined) for (const name in trace) out.set(name, trace[name as keyof TraceHeaders]!);
   if (added !== undefined) {
@@ -450,5 +496,6 @@ function upstreamMetadata(metadata: grpc.Metadata, trace: TraceHeaders | undefin
       else out.set(key.toLowerCase(), value);
     }
   }
+  if (removed !== undefined) for (const name of removed) out.remove(name);
   return out;
 }

@@ -11,13 +11,17 @@ import type { AttemptResult } from '@xmesh/filters';
 /** Metadata key carrying the `XMESH_*` code of a mesh-originated failure. */
 export const ERROR_CODE_METADATA = 'x-xmesh-error-code';
 
-/** `code` is the error's gRPC status; `details` is `XMESH_CODE: message`; metadata carries the code too. */
+/**
+ * `code` is the error's gRPC status; `details` is `XMESH_CODE: message`, or for a reply the config
+ * specifies (`error.reply`) its body, as Envoy's grpc-message; metadata carries the code too. A
+ * `rewrite` by the listener's local_reply_config gives the status (from its HTTP status) and the message (its body).
+ */
 export function statusFromMeshError(error: MeshError, rewrite?: { readonly status: number | undefined; readonly body: string | undefined }): grpc.StatusObject {
   const metadata = new grpc.Metadata();
   metadata.set(ERROR_CODE_METADATA, error.code);
-  if (rewrite === undefined) return { code: error.grpcStatus, details: `${error.code}: ${error.message}`, metadata };
-  // The listener's local_reply_config: Envoy derives the gRPC status from the rewritten HTTP status, the message from the body.
-  return { code: rewrite.status === undefined ? error.grpcStatus : grpcStatusOfHttp(rewrite.status), details: rewrite.body ?? `${error.code}: ${error.message}`, metadata };
+  const details = error.reply === undefined ? `${error.code}: ${error.message}` : error.reply.body;
+  if (rewrite === undefined) return { code: error.grpcStatus, details, metadata };
+  return { code: rewrite.status === undefined ? error.grpcStatus : grpcStatusOfHttp(rewrite.status), details: rewrite.body ?? details, metadata };
 }
 
 /** Envoy's Grpc::Utility::httpToGrpcStatus (gRPC's http-grpc-status-mapping): a local reply's gRPC status from its HTTP status. */

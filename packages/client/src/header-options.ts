@@ -13,6 +13,12 @@ export function addHeaderOptions(headers: HeaderRecord, options: readonly Header
   }
 }
 
+/** Removes `names` (lower-case) from `headers`. */
+export function removeHeaders(headers: HeaderRecord, names: readonly string[] | undefined): void {
+  if (names === undefined) return;
+  for (const name of names) delete headers[name];
+}
+
 /** The first value of a header that may repeat. */
 export function firstValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;

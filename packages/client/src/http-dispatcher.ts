@@ -22,13 +22,13 @@ import { PipelineCall } from './pipeline-call.js';
 import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
 import { CLIENT_CLOSED_REQUEST } from '@xmesh/breaker';
-import type { AttemptResult } from '@xmesh/filters';
+import type { AttemptResult, BufferedBody } from '@xmesh/filters';
 import type { RouteDecision } from '@xmesh/router';
 import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 import { callLocalReplyRewrite, localReply } from './local-reply.js';
-import { addHeaderOptions, firstValue } from './header-options.js';
+import { addHeaderOptions, firstValue, removeHeaders } from './header-options.js';
 import { isConnectError, isHttp1ProtocolError } from './connect-error.js';
-import { bodyBufferLimit, requestBodyOf, stopReading, type BodyObserver, type RequestBody } from './retry/request-body.js';
+import { bodyBufferLimit, bufferRequestBody, requestBodyOf, stopReading, type BodyObserver, type RequestBody } from './retry/request-body.js';
 import { embeddedRewrite, isRouterReply } from './upstream-rewrite.js';
 import { editHeaderRecord } from './retry/router-headers.js';
 import { RecordHeaders } from '@xmesh/router';
@@ -75,6 +75,11 @@ export class HttpAttempt extends PipelineCall {
   override abortAttempt(error: MeshError): void {
     if (!this.exchange.abortUpstream(this, error)) super.abortAttempt(error);
   }
+
+  /** Reads the caller's body for a filter; the request then sends what was read (and the rest). */
+  bufferBody(limit: number, partial: boolean, done: (body: BufferedBody) => void): void {
+    this.exchange.bufferBody(limit, partial, done);
+  }
 }
 
 /** The pipeline's terminal for HTTP: the picked endpoint's undici pool. */
@@ -104,6 +109,13 @@ export class MeshDispatcher extends Dispatcher {
       return true;
     }
     const headers = headerMapOf(options.headers, url.host, options);
+    headers.set(':scheme', url.protocol === 'https:' ? 'https' : 'http');
+    // undici's upgrade requests (WebSocket) carry the upgrade in `upgrade`, not in their headers: the route and
+    // the listener's upgrade_configs see it as an Upgrade header.
+    if (typeof options.upgrade === 'string' && options.upgrade !== '') {
+      headers.set('upgrade', options.upgrade);
+      headers.set('connection', 'upgrade');
+    }
     const request = {
       authority: headers.get('host') ?? url.host,
       path: options.path,
@@ -149,7 +161,8 @@ export class HttpExchange implements Handler, BodyObserver {
   private body: RequestBody | undefined = undefined;
 
   constructor(
-    private readonly options: Dispatcher.DispatchOptions,
+    /** The request; its body is replaced when a filter read it (`bufferBody`). */
+    private options: Dispatcher.DispatchOptions,
     handler: Handler,
   ) {
     this.inner = new DecoratorHandler(handler) as unknown as HttpExchange['inner'];
@@ -167,6 +180,7 @@ export class HttpExchange implements Handler, BodyObserver {
     if (this.trace === null) this.trace = traceHeadersFor(attempt, firstValue(headers.traceparent), firstValue(headers['x-request-id']));
     if (this.trace !== undefined) Object.assign(headers, this.trace);
     if (attempt.requestHeadersToAdd !== undefined) addHeaderOptions(headers, attempt.requestHeadersToAdd);
+    removeHeaders(headers, attempt.requestHeadersToRemove);
     if (attempt.upstreamEdits !== undefined) editHeaderRecord(headers, attempt.upstreamEdits);
     // A body is kept (within the limit) when it may be sent again: for a retry, or as a mirror's copy.
     const keep = attempt.retry?.canRetry === true || attempt.decision?.route.action.requestMirrorPolicies !== undefined;
@@ -195,6 +209,22 @@ export class HttpExchange implements Handler, BodyObserver {
     const headers = copyHeaders(withHost(this.options.headers, attempt.request.authority), attempt.requestHeadersToAdd, attempt.request.grpc);
     if (this.trace !== null && this.trace !== undefined) Object.assign(headers, this.trace);
     return { method: this.options.method, path: this.options.path, authority: attempt.request.authority, grpc: attempt.request.grpc, headers, body: this.body.copy() };
+  }
+
+  /** Reads the request body for a filter (see bufferRequestBody); the caller's body failing ends the call with its error. */
+  bufferBody(limit: number, partial: boolean, done: (body: BufferedBody) => void): void {
+    bufferRequestBody(this.options.body, limit, partial, (read, replacement) => {
+      if (this.ended) return;
+      if (read instanceof Error) {
+        this.ended = true;
+        this.attempt?.cancel(new MeshError(ErrorCode.CANCELLED, `the request body failed: ${read.message}`, { cause: read }));
+        this.attempt?.finish({ kind: 'local_error', httpStatus: 0, grpcStatus: undefined, latencyMs: this.attempt.elapsed() });
+        this.inner.onResponseError(this.controller, read);
+        return;
+      }
+      if (read !== 'too_large') this.options = { ...this.options, body: replacement as Dispatcher.DispatchOptions['body'] };
+      done(read);
+    });
   }
 
   /** A retry of `previous` when the request body can be sent again (kept whole, within the buffer limit); the new attempt becomes current. */

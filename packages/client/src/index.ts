@@ -9,7 +9,7 @@ export type { MeshConfigInput } from './config-input.js';
 export { isMeshSnapshot, loadConfig, type LoadResult } from './config-input.js';
 export { ERROR_CODE_METADATA, statusFromMeshError } from './grpc-status.js';
 export { grpcLocalReply, httpLocalReply, localReply, localReplyRewrite, type LocalReplyRewrite } from './local-reply.js';
-export { addHeaderOptions, firstValue } from './header-options.js';
+export { addHeaderOptions, firstValue, removeHeaders } from './header-options.js';
 export { isConnectError, isHttp1ProtocolError, upstreamFailureCode } from './connect-error.js';
 export { embeddedRewrite, isRouterReply, MetadataHeaders } from './upstream-rewrite.js';
 export { MeshChannel, authorityOf } from './grpc-channel.js';
@@ -22,6 +22,7 @@ export { resolveModeSettings, chooseMode, withModeSwitch, withClusterModes, endp
 export { PipelineCall } from './pipeline-call.js';
 export type { MirrorRequest } from './mirror/shadow-call.js';
 export { copyHeaders } from './mirror/mirror-request.js';
+export type { BufferedBody, DownstreamConnection, PeerIdentity } from '@xmesh/filters';
 export type { MeshState } from './mesh-state.js';
 export type { MeshObservability } from './observability/mesh-observability.js';
 export { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';

@@ -7,7 +7,7 @@
  * `x-xmesh-error-code`.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
-import { MeshError } from '@xmesh/core';
+import { MeshError, type LocalReply } from '@xmesh/core';
 import { compileHeaderMatcher, HeaderMutator, RecordHeaders, type HeaderPredicate, type HeaderSource } from '@xmesh/router';
 import type { BodyFormat, LocalReplyConfig, LocalReplyFilter, LocalReplyMapper } from '@xmesh/xds';
 import { ERROR_CODE_METADATA, grpcStatusOfHttp } from './grpc-status.js';
@@ -110,6 +110,22 @@ export function localReplyOf(error: MeshError): { readonly original: MeshError; 
 
 /** Headers of a trailers-only gRPC response for `error`, pseudo-header `:status` included. */
 export function grpcLocalReply(error: MeshError, rewrite?: LocalReplyRewrite): OutgoingHttpHeaders {
+  const reply = error.reply;
+  if (reply !== undefined) {
+    // Envoy's words for a reply the config specifies: the body is the grpc-message (none when empty); the
+    // listener's local_reply_config may still rewrite it.
+    const body = rewrite?.body ?? reply.body;
+    const headers: OutgoingHttpHeaders = {
+      ':status': 200,
+      'content-type': 'application/grpc',
+      'grpc-status': String(rewrite?.status === undefined ? error.grpcStatus : grpcStatusOfHttp(rewrite.status)),
+    };
+    if (body !== '') headers['grpc-message'] = grpcMessage(body);
+    applyReplyHeaders(headers, reply.headers);
+    headers[ERROR_CODE_METADATA] = error.code;
+    if (rewrite?.headers !== undefined) addRewriteHeaders(headers, rewrite);
+    return headers;
+  }
   const headers: OutgoingHttpHeaders = {
     ':status': 200,
     'content-type': 'application/grpc',
@@ -123,6 +139,18 @@ export function grpcLocalReply(error: MeshError, rewrite?: LocalReplyRewrite): O
 
 /** Headers (with `:status`) and the text body of a plain HTTP local reply for `error`. */
 export function httpLocalReply(error: MeshError, rewrite?: LocalReplyRewrite): { headers: OutgoingHttpHeaders; body: string } {
+  const reply = error.reply;
+  if (reply !== undefined) {
+    // As Envoy's sendLocalReply: text/plain only when there is a body; then the config's headers.
+    const body = rewrite?.body ?? reply.body;
+    const headers: OutgoingHttpHeaders = { ':status': rewrite?.status ?? reply.status };
+    if (body !== '') headers['content-type'] = rewrite?.contentType ?? 'text/plain';
+    applyReplyHeaders(headers, reply.headers);
+    headers['content-length'] = Buffer.byteLength(body);
+    headers[ERROR_CODE_METADATA] = error.code;
+    if (rewrite?.headers !== undefined) addRewriteHeaders(headers, rewrite);
+    return { headers, body };
+  }
   const body = rewrite?.body ?? `${localReplyText(error)}\n`;
   const headers: OutgoingHttpHeaders = {
     ':status': rewrite?.status ?? error.httpStatus,
@@ -137,19 +165,6 @@ export function httpLocalReply(error: MeshError, rewrite?: LocalReplyRewrite): {
 /** The local reply for `error` to a gRPC request (trailers-only, no body) or an HTTP one (status and text body). */
 export function localReply(error: MeshError, grpc: boolean, rewrite?: LocalReplyRewrite): { headers: OutgoingHttpHeaders; body: string | undefined } {
   return grpc ? { headers: grpcLocalReply(error, rewrite), body: undefined } : httpLocalReply(error, rewrite);
-}
-
-/**
- * `grpc-message` as the gRPC HTTP/2 spec encodes it: UTF-8, with every byte outside printable ASCII
- * (0x20–0x7E) and `%` percent-encoded. (`encodeURIComponent` also encodes `:`, `/`, ... which
- * clients such as grpc-js do not decode.)
- */
-export function grpcMessage(text: string): string {
-  let out = '';
-  for (const byte of Buffer.from(text, 'utf8')) {
-    out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
-  return out;
 }
 
 function addRewriteHeaders(headers: OutgoingHttpHeaders, rewrite: LocalReplyRewrite): void {
@@ -195,6 +210,37 @@ function compileFilter(filter: LocalReplyFilter): (status: number, request: Head
     }
     case 'not_health_check':
       return () => true;
+  }
+}
+
+/**
+ * A `grpc-message` value as the gRPC spec (and Envoy's PercentEncoding) writes it: UTF-8, with `%` and bytes
+ * outside 0x20..0x7E percent-encoded; everything else as is (`RBAC: access denied` stays readable).
+ */
+export function grpcMessage(text: string): string {
+  let plain = true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x25) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return text;
+  let out = '';
+  for (const byte of Buffer.from(text, 'utf8')) out += byte < 0x20 || byte > 0x7e || byte === 0x25 ? `%${byte.toString(16).toUpperCase().padStart(2, '0')}` : String.fromCharCode(byte);
+  return out;
+}
+
+/** Sets `headers` on a reply: each name replaces the reply's own value, repeated names add values (`set-cookie`). */
+function applyReplyHeaders(out: OutgoingHttpHeaders, headers: LocalReply['headers']): void {
+  const seen = new Set<string>();
+  for (const [name, value] of headers) {
+    if (name === 'content-length' || name.startsWith(':')) continue;
+    const previous = out[name];
+    if (!seen.has(name) || previous === undefined) out[name] = value;
+    else out[name] = Array.isArray(previous) ? [...previous, value] : [String(previous), value];
+    seen.add(name);
   }
 }
 

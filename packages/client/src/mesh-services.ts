@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { CallOutcome, Clock } from '@xmesh/core';
-import { FilterChain } from '@xmesh/filters';
+import { FilterChain, type SideCalls } from '@xmesh/filters';
 import { StatStore, UpstreamStats, attemptEndChannel, attemptStartChannel } from '@xmesh/stats';
 import type { PipelineCall } from './pipeline-call.js';
 import type { RetryAdmission } from './retry/retry-admission.js';
@@ -24,6 +24,8 @@ export interface MeshServicesOptions {
   readonly retryAdmission?: (call: PipelineCall) => RetryAdmission | undefined;
   /** Whether every caller's x-envoy-* timeout and retry headers are honoured (the app in embedded mode); default true. */
   readonly trustsCallerHeaders?: boolean;
+  /** How filters call their own services (ext_authz): through the mesh's clusters. */
+  readonly sideCalls?: SideCalls;
 }
 
 export class MeshServices {
@@ -55,7 +57,7 @@ export class MeshServices {
     this.clock = options.clock;
     this.random = options.random ?? Math.random;
     this.deadlines = new DeadlineScheduler(this.clock);
-    this.filters = new FilterChain({ clock: this.clock, stats: this.stats, random: this.random });
+    this.filters = new FilterChain({ clock: this.clock, stats: this.stats, random: this.random, ...(options.sideCalls === undefined ? {} : { sideCalls: options.sideCalls }) });
     this.customAdmission = options.retryAdmission;
     this.clusterRateLimit = options.clusterRateLimit;
     this.trustsCallerHeaders = options.trustsCallerHeaders ?? true;

@@ -10,7 +10,7 @@ import type { MeshServices } from './mesh-services.js';
 
 export interface MeshState {
   readonly snapshot: MeshSnapshot;
-  readonly router: Pick<Router, 'route'>;
+  readonly router: Pick<Router, 'route'> & Partial<Pick<Router, 'routeVia'>>;
   readonly clusters: ReadonlyMap<string, ClusterRuntime>;
   readonly clock: Clock;
   /** The mode switch's settings; undefined means every call is embedded. */

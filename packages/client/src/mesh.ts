@@ -24,6 +24,7 @@ import type { PipelineCall } from './pipeline-call.js';
 import { mayRunEmbedded, resolveModeSettings, withClusterModes, withModeSwitch, type MeshMode, type ModeOptions, type ModeSettings, type SidecarModeOptions } from './mode.js';
 import { TransportPool, type TransportPoolOptions } from './transport-pool.js';
 import { MeshServices } from './mesh-services.js';
+import { MeshSideCalls } from './side-calls.js';
 import { SharedRegistries, type XdsBootstrap } from '@xmesh/discovery';
 import { openXdsSource, type PendingXdsSource } from './xds-source.js';
 import { ListenerWaits, type ListenerAvailability } from './listener-wait.js';
@@ -253,6 +254,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.clock = options.clock ?? systemClock;
     this.services = new MeshServices({
       clock: this.clock,
+      sideCalls: new MeshSideCalls(() => this.state()),
       ...(options.clusterRateLimit ? { clusterRateLimit: options.clusterRateLimit } : {}),
       ...(options.trustCallerHeaders === undefined ? {} : { trustsCallerHeaders: options.trustCallerHeaders }),
     });

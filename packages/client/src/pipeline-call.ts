@@ -15,6 +15,7 @@ import type { CallOverrides } from './retry/call-overrides.js';
 import type { DownstreamCaller } from './retry/caller-trust.js';
 import type { UpstreamHeaderEdits } from './retry/router-headers.js';
 import type { MirrorRequest } from './mirror/shadow-call.js';
+import type { DownstreamConnection } from '@xmesh/filters';
 
 export abstract class PipelineCall {
   decision: RouteDecision | undefined = undefined;
@@ -46,6 +47,10 @@ export abstract class PipelineCall {
   upstreamEdits: UpstreamHeaderEdits | undefined = undefined;
   /** Headers the filters add to the upstream request; front ends apply them. */
   requestHeadersToAdd: readonly HeaderValueOption[] | undefined = undefined;
+  /** Request headers the filters remove (ext_authz); front ends remove them after adding the ones above. */
+  requestHeadersToRemove: readonly string[] | undefined = undefined;
+  /** Set by a proxy front end: the downstream connection the request came on (the filters' principals and peers). */
+  downstreamConnection: DownstreamConnection | undefined = undefined;
   /** Headers the filters add to the response the caller sees (`x-ratelimit-*`); front ends apply them. */
   responseHeadersToAdd: Readonly<Record<string, string>> | undefined = undefined;
   private pickDone: ((outcome: CallOutcome) => void) | undefined = undefined;
@@ -173,6 +178,10 @@ export abstract class PipelineCall {
 
   addRequestHeaders(headers: readonly HeaderValueOption[]): void {
     this.requestHeadersToAdd = this.requestHeadersToAdd === undefined ? headers : [...this.requestHeadersToAdd, ...headers];
+  }
+
+  removeRequestHeaders(names: readonly string[]): void {
+    this.requestHeadersToRemove = this.requestHeadersToRemove === undefined ? names : [...this.requestHeadersToRemove, ...names];
   }
 
   addResponseHeaders(headers: Readonly<Record<string, string>>): void {

@@ -21,6 +21,8 @@ export function embeddedRewrite(attempt: PipelineCall): UpstreamRewrite | undefi
  */
 export function isRouterReply(error: MeshError): boolean {
   switch (error.code) {
+    case ErrorCode.LOCAL_REPLY:
+      return error.reply?.route === true;
     case ErrorCode.TIMEOUT:
     case ErrorCode.NO_HEALTHY_UPSTREAM:
     case ErrorCode.NO_CLUSTER:

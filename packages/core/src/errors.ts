@@ -29,6 +29,19 @@ export const ErrorCode = {
   TLS_HANDSHAKE_FAILED: 'XMESH_TLS_HANDSHAKE_FAILED',
   /** The service registry (etcd) cannot be reached or refused an operation; clients keep their last good endpoints. */
   REGISTRY_UNAVAILABLE: 'XMESH_REGISTRY_UNAVAILABLE',
+  /**
+   * An authorization filter refused the request: `rbac` (403 `RBAC: access denied`), `ext_authz` (the
+   * authorization server's denial, or `status_on_error` when it could not be asked). The response the
+   * caller gets is in the error's `reply`.
+   */
+  DENIED: 'XMESH_DENIED',
+  /**
+   * The mesh answered the request itself, as the config says: a `direct_response` or `redirect` route, a
+   * CORS preflight, a request over a `buffer` limit, an upgrade the listener does not allow. Not a failure
+   * for an HTTP caller (`fetch` resolves with the response in `reply`); a gRPC caller gets the status Envoy
+   * derives from the HTTP status (200 → UNKNOWN).
+   */
+  LOCAL_REPLY: 'XMESH_LOCAL_REPLY',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -64,6 +77,20 @@ export interface FieldError {
   readonly line?: number;
 }
 
+/**
+ * The response a filter or a route specifies for a request the mesh answers itself, as Envoy sends it
+ * (`sendLocalReply`): HTTP callers get `status`, `headers` and `body`; gRPC callers a trailers-only
+ * response with the error's `grpcStatus`, `body` as `grpc-message`, and `headers`.
+ */
+export interface LocalReply {
+  readonly status: number;
+  /** Lower-case names; each replaces the header of that name Envoy's reply would have (repeated names add). */
+  readonly headers: readonly (readonly [name: string, value: string])[];
+  readonly body: string;
+  /** True when the route itself answered (direct_response, redirect): the route's response header mutations apply, as Envoy's router applies them. */
+  readonly route?: boolean;
+}
+
 export interface MeshErrorOptions {
   readonly cause?: unknown;
   readonly cluster?: string;
@@ -74,6 +101,8 @@ export interface MeshErrorOptions {
   readonly httpStatus?: number;
   /** Validation errors, for XMESH_CONFIG_INVALID. */
   readonly errors?: readonly FieldError[];
+  /** The response the caller gets, when the config specifies it (XMESH_DENIED, XMESH_LOCAL_REPLY); its status is the error's HTTP status. */
+  readonly reply?: LocalReply;
 }
 
 const DEFAULT_GRPC: Record<ErrorCode, GrpcStatus> = {
@@ -96,6 +125,8 @@ const DEFAULT_GRPC: Record<ErrorCode, GrpcStatus> = {
   XMESH_DNS_FAILED: GrpcStatus.UNAVAILABLE,
   XMESH_TLS_HANDSHAKE_FAILED: GrpcStatus.UNAVAILABLE,
   XMESH_REGISTRY_UNAVAILABLE: GrpcStatus.UNAVAILABLE,
+  XMESH_DENIED: GrpcStatus.PERMISSION_DENIED,
+  XMESH_LOCAL_REPLY: GrpcStatus.UNKNOWN,
 };
 
 const DEFAULT_HTTP: Record<ErrorCode, number> = {
@@ -118,6 +149,8 @@ const DEFAULT_HTTP: Record<ErrorCode, number> = {
   XMESH_DNS_FAILED: 503,
   XMESH_TLS_HANDSHAKE_FAILED: 503,
   XMESH_REGISTRY_UNAVAILABLE: 503,
+  XMESH_DENIED: 403,
+  XMESH_LOCAL_REPLY: 200,
 };
 
 const BRAND = Symbol.for('xmesh.MeshError');
@@ -133,6 +166,8 @@ export class MeshError extends Error {
   readonly grpcStatus: GrpcStatus;
   readonly httpStatus: number;
   readonly errors: readonly FieldError[];
+  /** The response the config specifies for this end (see LocalReply); undefined for the mesh's own failures. */
+  readonly reply: LocalReply | undefined;
   readonly [BRAND] = true;
 
   constructor(code: ErrorCode, message: string, options: MeshErrorOptions = {}) {
@@ -141,9 +176,10 @@ export class MeshError extends Error {
     this.code = code;
     this.cluster = options.cluster;
     this.endpoint = options.endpoint;
-    this.grpcStatus = options.grpcStatus ?? DEFAULT_GRPC[code];
-    this.httpStatus = options.httpStatus ?? DEFAULT_HTTP[code];
+    this.grpcStatus = options.grpcStatus ?? (options.reply === undefined ? DEFAULT_GRPC[code] : grpcStatusFromHttp(options.reply.status));
+    this.httpStatus = options.httpStatus ?? options.reply?.status ?? DEFAULT_HTTP[code];
     this.errors = Object.freeze([...(options.errors ?? [])]);
+    this.reply = options.reply;
   }
 }
 

@@ -1,6 +1,10 @@
 export { FaultFilter, DELAY_HEADER, ABORT_HEADER, ABORT_GRPC_HEADER, DOWNSTREAM_NODE_HEADER } from './fault/fault-filter.js';
 export { activeFilterConfig, type ActiveFilterConfig } from './chain/per-filter-config.js';
-export { FilterChain, type FilterCall, type FilterChainOptions } from './chain/filter-chain.js';
+export { FilterChain, type FilterChainOptions } from './chain/filter-chain.js';
+export { EMBEDDED_CONNECTION, type BufferedBody, type DownstreamConnection, type FilterCall, type PeerIdentity } from './chain/filter-call.js';
+export type { GrpcSideCall, HttpSideCall, HttpSideResponse, SideCallHandle, SideCalls } from './chain/side-calls.js';
+export { FAILURE_MODE_ALLOWED_HEADER, HEADERS_TO_REMOVE_HEADER, PARTIAL_BODY_HEADER } from './ext-authz/ext-authz-filter.js';
+export { downstreamRemoteAddress, plainIp } from './rbac/rbac-engine.js';
 export type { AttemptResult } from './retry/attempt-result.js';
 export { compileRetryOn, type RetryClassifier } from './retry/retry-classifier.js';
 export { retryBackoffMs, retryBackoffCeilingMs } from './retry/backoff.js';

@@ -7,3 +7,4 @@ export { splitAuthority, type SplitAuthority } from './authority.js';
 export { UpstreamRewrite, compileUpstreamRewrite } from './upstream-rewrite.js';
 export { RecordHeaders, HeaderMutator, type HeaderWriter } from './header-mutation.js';
 export { PathNormalizer, canonicalPath, removeDotSegments } from './path-normalization.js';
+export { LocalRouteAnswer } from './local-route.js';

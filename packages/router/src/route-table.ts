@@ -1,4 +1,5 @@
-import type { ListenerConfig, VirtualHost } from '@xmesh/xds';
+import type { Dict, FilterOverride, ListenerConfig, VirtualHost, WeightedClusterEntry } from '@xmesh/xds';
+import { LocalRouteAnswer } from './local-route.js';
 import type { RouteDecision } from './types.js';
 import type { RouteMatcher } from './route-matcher.js';
 import type { CompiledRouteConfig } from './compiled-route-config.js';
@@ -7,6 +8,8 @@ import type { SplitAuthority } from './authority.js';
 import { WeightedChoice } from './weighted-choice.js';
 import { compileUpstreamRewrite } from './upstream-rewrite.js';
 import { PathNormalizer } from './path-normalization.js';
+
+const NO_OVERRIDES: Dict<FilterOverride> = Object.freeze(Object.create(null));
 
 /** A virtual host ready to route: matchers and, per route, the precomputed decisions to pick from. */
 export interface RoutableVirtualHost {
@@ -62,7 +65,17 @@ function buildRoutable(
   virtualHost: VirtualHost,
   matchers: readonly RouteMatcher[],
 ): RoutableVirtualHost {
-  const choices = virtualHost.routes.map((route) => {
+  const choices = virtualHost.routes.map((route, i) => {
+    if (route.local !== undefined) {
+      const where = `route_configs.${compiled.routeConfig.name}.virtual_hosts[${virtualHost.name}].routes[${i}]`;
+      const weightedEntry: WeightedClusterEntry = Object.freeze({ name: '', weight: 1, typedPerFilterConfig: NO_OVERRIDES });
+      const decision: RouteDecision = Object.freeze({
+        listener, routeConfig: compiled.routeConfig, virtualHost, route, cluster: '', weightedEntry,
+        rewrite: compileUpstreamRewrite(listener, compiled.routeConfig, virtualHost, route, weightedEntry),
+        local: new LocalRouteAnswer(route.local, route, where),
+      });
+      return new WeightedChoice([decision], [1]);
+    }
     const entries = route.action.clusters;
     if (entries.length === 0) return undefined;
     const decisions = entries.map((weightedEntry): RouteDecision =>

@@ -33,6 +33,8 @@ export class Router {
   private readonly random: () => number;
   private readonly byName = new Map<string, RouteTable>();
   private readonly byPort = new Map<number, RouteTable>();
+  /** The route tables of listeners' other filter chains' HCMs, by their ListenerConfig name (`<listener>/<chain>`). */
+  private readonly byChain = new Map<string, RouteTable>();
   private readonly fallback: RouteTable;
   /** Authority as sent → its route table and virtual host (undefined: none matches); bounded, per snapshot. */
   private readonly byAuthority = new Map<string, { table: RouteTable; vhost: RoutableVirtualHost | undefined }>();
@@ -56,6 +58,11 @@ export class Router {
       this.byName.set(listener.name, table);
       const port = listener.address?.port;
       if (port !== undefined && port !== 0 && !this.byPort.has(port)) this.byPort.set(port, table);
+      for (const chain of listener.filterChains ?? []) {
+        if (chain.network.kind !== 'http') continue;
+        const chainListener = chain.network.listener;
+        this.byChain.set(chainListener.name, chainListener.name === listener.name ? table : tableFor(chainListener));
+      }
     }
     const named = options.listener === undefined ? undefined : this.byName.get(options.listener);
     const only = listeners.length === 1 ? this.byName.get(listeners[0]!.name) : undefined;
@@ -71,6 +78,21 @@ export class Router {
   route(request: RouteRequest): RouteDecision | MeshError {
     const { table, vhost } = request.listener === undefined ? this.hostOf(request.authority) : this.hostIn(request.listener, request.authority);
     if (table === undefined) return noListener(request.listener!);
+    return this.routeIn(table, vhost, request);
+  }
+
+  /**
+   * Routes with the routes of one listener's HCM: `listener` is the name of a ListenerConfig — a listener, or
+   * another filter chain's HCM (`<listener>/<chain>`) — as a proxy serving that chain's connection routes. Unknown
+   * names route as `route()` does.
+   */
+  routeVia(listener: string, request: RouteRequest): RouteDecision | MeshError {
+    const table = this.byChain.get(listener) ?? this.byName.get(listener);
+    if (table === undefined) return this.route(request);
+    return this.routeIn(table, table.findVirtualHost(splitAuthority(asciiLower(request.authority))), request);
+  }
+
+  private routeIn(table: RouteTable, vhost: RoutableVirtualHost | undefined, request: RouteRequest): RouteDecision | MeshError {
     if (vhost === undefined) return noRoute(request, table, 'no virtual host matches the authority');
 
     // The listener's normalization comes first: the normalized path is the one matched (and forwarded).

@@ -1,6 +1,7 @@
 import type { HeaderMap } from '@xmesh/core';
 import type { ListenerConfig, Route, RouteConfig, VirtualHost, WeightedClusterEntry } from '@xmesh/xds';
 import type { UpstreamRewrite } from './upstream-rewrite.js';
+import type { LocalRouteAnswer } from './local-route.js';
 
 /** What the router reads from a request. */
 export interface RouteRequest {
@@ -36,4 +37,9 @@ export interface RouteDecision {
   readonly weightedEntry: WeightedClusterEntry;
   /** What the decision changes in the upstream request and the response; undefined when nothing. */
   readonly rewrite: UpstreamRewrite | undefined;
+  /**
+   * Set when the route answers itself (`direct_response`, `redirect`; `cluster` is then ''): the answer is given
+   * once the HTTP filters passed the request, as Envoy's router gives it.
+   */
+  readonly local?: LocalRouteAnswer;
 }

@@ -126,7 +126,7 @@ function mutators(levels: readonly (HeaderMutation | undefined)[]): HeaderMutato
  * the path before the query, and an empty result leaves the path as it was (Envoy's
  * rewritePathByPrefixOrRegex).
  */
-function compilePathRewrite(match: PathMatch, prefixRewrite: string | undefined, regexRewrite: RegexRewrite | undefined): ((path: string) => string) | undefined {
+export function compilePathRewrite(match: PathMatch, prefixRewrite: string | undefined, regexRewrite: RegexRewrite | undefined): ((path: string) => string) | undefined {
   if (prefixRewrite !== undefined && prefixRewrite !== '') {
     if (match.kind === 'prefix' || match.kind === 'path_separated_prefix') {
       const length = match.value.length;

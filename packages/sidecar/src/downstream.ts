@@ -11,7 +11,8 @@
  */
 import { constants, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Readable, Writable } from 'node:stream';
+import { PassThrough, Readable, type Writable } from 'node:stream';
+import type { BufferedBody } from '@xmesh/client';
 import { MeshError } from '@xmesh/core';
 import { localReply, localReplyRewrite, type MeshState } from '@xmesh/client';
 import type { HeaderSource } from '@xmesh/router';
@@ -40,6 +41,10 @@ export interface Downstream {
   readonly writable: Writable;
   /** Relays the request body to upstream attempts; created by the first forwarder that needs it. */
   relay: BodyRelay | undefined;
+  /** The body the relay reads when a filter read part or all of `body` first (see bufferBody). */
+  readonly relaySource: Readable | undefined;
+  /** Reads the request body for a filter, up to `limit` bytes (see FilterCall.bufferBody); never synchronous. */
+  bufferBody(limit: number, partial: boolean, done: (body: BufferedBody) => void): void;
   /** True once the route's trace headers and the filters' request headers were added to `requestHeaders`. */
   decorated: boolean;
   /** The path to forward when the route's rewrite changed it (HTTP/2 requests also carry it in `:path`). */
@@ -87,16 +92,19 @@ function timeoutError(message: string): MeshError {
   return new MeshError('XMESH_TIMEOUT', message, { httpStatus: 408 });
 }
 
+function ignoreError(): void {}
+
 /** Response headers the client's protocol cannot carry (or a response that may not be sent now). */
 function unsendable(cause: unknown): MeshError {
   return new MeshError('XMESH_UPSTREAM_PROTOCOL', `upstream response cannot be sent to the client: ${(cause as Error).message}`, { cause });
 }
 
-/** Shared by both protocols: the abort handler, the scheduler-kept deadlines, termination. */
-abstract class BaseDownstream {
+/** Shared by every downstream: the abort handler, the scheduler-kept deadlines, termination, body buffering. */
+export abstract class BaseDownstream {
   relay: BodyRelay | undefined = undefined;
   /** The served listener's `local_reply_config`: how this request's local replies are rewritten. */
   localReplies: LocalReplyConfig | undefined = undefined;
+  relaySource: Readable | undefined = undefined;
   decorated = false;
   upstreamPath: string | undefined = undefined;
   upstreamAuthority: string | undefined = undefined;
@@ -110,11 +118,55 @@ abstract class BaseDownstream {
   private streamDue = Infinity;
 
   abstract readonly body: Readable;
+  abstract readonly hasBody: boolean;
   abstract reject(error: MeshError, decorate?: (headers: OutgoingHttpHeaders) => void): void;
   protected abstract requestComplete(): boolean;
 
   onAbort(handler: DownstreamAbortHandler | undefined): void {
     this.abortHandler = handler;
+  }
+
+  bufferBody(limit: number, partial: boolean, done: (body: BufferedBody) => void): void {
+    if (!this.hasBody || this.relaySource !== undefined) {
+      process.nextTick(done, 'none');
+      return;
+    }
+    const source = this.body;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = (): void => {
+      source.off('data', onData);
+      source.off('end', onEnd);
+    };
+    const onData = (chunk: Buffer): void => {
+      if (size + chunk.length <= limit) {
+        chunks.push(chunk);
+        size += chunk.length;
+        return;
+      }
+      stop();
+      source.pause();
+      if (!partial) {
+        done('too_large');
+        return;
+      }
+      const head = Buffer.concat([...chunks, chunk]);
+      // The relay gets what was read, then the rest of the stream as it arrives.
+      const rest = new PassThrough();
+      rest.on('error', ignoreError);
+      rest.write(head);
+      source.pipe(rest);
+      this.relaySource = rest;
+      done({ bytes: head.subarray(0, limit), complete: false });
+    };
+    const onEnd = (): void => {
+      stop();
+      const bytes = Buffer.concat(chunks);
+      this.relaySource = Readable.from([bytes], { objectMode: false });
+      done(chunks.length === 0 ? 'none' : { bytes, complete: true });
+    };
+    source.on('data', onData);
+    source.once('end', onEnd);
   }
 
   terminate(error: MeshError): void {
@@ -389,9 +441,7 @@ export class H1Downstream extends BaseDownstream implements Downstream {
   }
 
   protected replySource(): HeaderSource {
-    const req = this.req;
-    const pseudo = { authority: req.headers.host ?? '', path: req.url ?? '', method: req.method ?? '' };
-    return { ...pseudo, headers: new HeaderView(req.headers, pseudo) };
+    return http1ReplySource(this.req);
   }
 
   get requestHeaders(): IncomingHttpHeaders { return this.req.headers; }
@@ -479,4 +529,10 @@ export class H1Downstream extends BaseDownstream implements Downstream {
     this.done = true;
     if (!this.req.readableEnded) this.req.resume();
   }
+}
+
+/** An HTTP/1.1 request as a local reply's filters read it (Host as the authority). */
+export function http1ReplySource(req: IncomingMessage): HeaderSource {
+  const pseudo = { authority: req.headers.host ?? '', path: req.url ?? '', method: req.method ?? '' };
+  return { ...pseudo, headers: new HeaderView(req.headers, pseudo) };
 }

@@ -10,6 +10,8 @@ export interface PseudoHeaders {
   readonly authority: string;
   readonly path: string;
   readonly method: string;
+  /** `https` on a TLS connection; default `http`. */
+  readonly scheme?: string;
 }
 
 export class HeaderView implements ReadonlyMap<string, string> {
@@ -29,7 +31,7 @@ export class HeaderView implements ReadonlyMap<string, string> {
         case ':authority': return pseudo.authority;
         case ':path': return pseudo.path;
         case ':method': return pseudo.method;
-        case ':scheme': return 'http';
+        case ':scheme': return pseudo.scheme ?? 'http';
         default: return undefined;
       }
     }
@@ -55,7 +57,7 @@ export class HeaderView implements ReadonlyMap<string, string> {
       yield [':authority', pseudo.authority];
       yield [':path', pseudo.path];
       yield [':method', pseudo.method];
-      yield [':scheme', 'http'];
+      yield [':scheme', pseudo.scheme ?? 'http'];
     }
     for (const name of Object.keys(this.raw)) {
       if (pseudo !== undefined && name.charCodeAt(0) === 58) continue;

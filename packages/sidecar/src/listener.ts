@@ -24,8 +24,9 @@ import { createServer as createNetServer, type Server as NetServer, type Socket 
 import { createServer as createHttpServer, type IncomingMessage, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createH2Server, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream, type Settings } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
-import { DEFAULT_DOWNSTREAM_PROTECTION, type DownstreamProtection } from '@xmesh/xds';
-import type { DownstreamGate } from './downstream-tls.js';
+import { DEFAULT_DOWNSTREAM_PROTECTION, type ConnectionFacts, type DownstreamProtection } from '@xmesh/xds';
+import { markChainListener, type DownstreamGate, type ServedChain } from './downstream-tls.js';
+import { parseClientHello } from './client-hello.js';
 import { CONNECTION_WINDOW, withStreamWindow } from './flow-control.js';
 import { defaultSidecarLimits, type SidecarLimits } from './protection.js';
 import { MAX_TIMER_MS, SessionGuard, type SessionGuardEvents } from './session-guard.js';
@@ -43,6 +44,8 @@ type HttpServerOptions = ServerOptions & { keepAliveTimeoutBuffer?: number };
 export interface DualListenerHandlers {
   readonly onStream: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => void;
   readonly onRequest: (req: IncomingMessage, res: ServerResponse) => void;
+  /** An HTTP/1.1 request asking for a protocol upgrade (WebSocket, ...): node hands over the socket. */
+  readonly onUpgrade?: (req: IncomingMessage, socket: Socket, head: Buffer) => void;
 }
 
 /** What the listener reports (stats). */
@@ -53,6 +56,8 @@ export interface ListenerEvents extends SessionGuardEvents {
   connectionOverflow(): void;
   /** A connection sent nothing decisive within the protocol-detection timeout. */
   protocolDetectionTimeout(): void;
+  /** No filter chain matched a connection (and the listener has no default chain): it was closed. */
+  noFilterChainMatch(): void;
 }
 
 export interface DualListenerOptions {
@@ -74,6 +79,7 @@ const NO_EVENTS: ListenerEvents = {
   connectionClosed: () => undefined,
   connectionOverflow: () => undefined,
   protocolDetectionTimeout: () => undefined,
+  noFilterChainMatch: () => undefined,
   idleTimeout: () => undefined,
   maxDurationReached: () => undefined,
   maxRequestsReached: () => undefined,
@@ -87,6 +93,26 @@ type GuardedStream = ServerHttp2Stream & { [GUARD]: SessionGuard };
 
 function onGuardedStreamClose(this: GuardedStream): void {
   this[GUARD].streamClosed(this, this.headersSent);
+}
+
+const H2C_TOKENS = new Set(['upgrade', 'http2-settings']);
+
+/** The facts a filter chain is chosen by: the connection's addresses, and what its first bytes said. */
+function factsOf(socket: Socket, transportProtocol: 'tls' | 'raw_buffer', serverName: string, applicationProtocols: readonly string[]): ConnectionFacts {
+  return {
+    localAddress: socket.localAddress ?? '',
+    localPort: socket.localPort ?? 0,
+    remoteAddress: socket.remoteAddress ?? '',
+    remotePort: socket.remotePort ?? 0,
+    serverName,
+    transportProtocol,
+    applicationProtocols,
+  };
+}
+
+/** True when a request asks only for `Upgrade: h2c` (the HTTP/1.1 → HTTP/2 cleartext upgrade). */
+function isH2cOnly(req: IncomingMessage): boolean {
+  return String(req.headers.upgrade ?? '').trim().toLowerCase() === 'h2c';
 }
 
 /** Errors of client sockets, sessions and streams end them; node already did, the listener only keeps the process alive. */
@@ -147,6 +173,17 @@ export class DualListener {
       res.once('close', () => this.responding.delete(res));
       handlers.onRequest(req, res);
     });
+    const onUpgrade = handlers.onUpgrade;
+    if (onUpgrade !== undefined) {
+      this.h1.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+        req.on('error', ignoreError);
+        socket.on('error', ignoreError);
+        // `Upgrade: h2c` is not an upgrade a proxy performs: Envoy serves such a request as HTTP/1.1 (the
+        // header dropped), as curl --http2 expects.
+        if (isH2cOnly(req)) this.replayWithoutUpgrade(req, socket, head);
+        else onUpgrade(req, socket, head);
+      });
+    }
     this.h1.on('error', ignoreError);
     // Node tracks HTTP/1.1 connections against headersTimeout / requestTimeout once its server
     // listens; this one never does (sockets are handed to it), so start the tracking explicitly.
@@ -159,6 +196,30 @@ export class DualListener {
   /** Changes the downstream connection limit (a config's overload manager): new connections are counted against it, open ones stay. */
   setMaxConnections(max: number): void {
     this.net.maxConnections = max;
+  }
+
+  /**
+   * An `Upgrade: h2c` request node handed over as an upgrade: its head is written back without the upgrade
+   * (`Upgrade`, `HTTP2-Settings` and their `Connection` tokens), in front of what followed it, and the
+   * connection goes back to the HTTP/1.1 server, which serves it as a plain request.
+   */
+  private replayWithoutUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    let text = `${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.${req.httpVersionMinor}\r\n`;
+    const raw = req.rawHeaders;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const name = raw[i]!;
+      const lower = name.toLowerCase();
+      if (lower === 'upgrade' || lower === 'http2-settings') continue;
+      let value = raw[i + 1]!;
+      if (lower === 'connection') {
+        value = value.split(',').map((t) => t.trim()).filter((t) => t !== '' && !H2C_TOKENS.has(t.toLowerCase())).join(', ');
+        if (value === '') continue;
+      }
+      text += `${name}: ${value}\r\n`;
+    }
+    if (head.length > 0) socket.unshift(head);
+    socket.unshift(Buffer.from(`${text}\r\n`, 'latin1'));
+    this.h1.emit('connection', socket);
   }
 
   /** Listens on `host:port` (port 0 picks one); resolves with the bound address. */
@@ -279,13 +340,82 @@ export class DualListener {
       for (const resolve of waiters) resolve();
     });
     const gate = this.gate?.();
-    this.route(socket, this.protection(), (first) => {
-      if (gate === undefined) return true;
-      const tls = first === TLS_HANDSHAKE ? gate.tls : undefined;
-      if (tls !== undefined) return (s) => tls.accept(s);
-      if (first === TLS_HANDSHAKE || !gate.plaintext) return (s) => s.destroy();
-      return true;
-    });
+    const protection = this.protection();
+    if (gate === undefined) {
+      this.route(socket, protection);
+      return;
+    }
+    if (!gate.inspects) {
+      this.dispatchChain(socket, protection, gate.select(factsOf(socket, 'raw_buffer', '', [])));
+      return;
+    }
+    this.inspect(socket, protection, gate.httpInspector, (facts) => this.dispatchChain(socket, protection, gate.select(facts)));
+  }
+
+  /** Hands a connection to the filter chain chosen for it: its TLS terminator, its tcp_proxy, or the HTTP servers. */
+  private dispatchChain(socket: Socket, protection: DownstreamProtection, chain: ServedChain | undefined): void {
+    if (chain === undefined) {
+      this.events.noFilterChainMatch();
+      socket.destroy();
+      return;
+    }
+    if (chain.tls !== undefined) chain.tls.accept(socket);
+    else if (chain.kind === 'tcp') chain.serve(socket);
+    else {
+      if (chain.listener !== '') markChainListener(socket, chain.listener);
+      this.route(socket, protection);
+    }
+  }
+
+  /**
+   * Reads what choosing a filter chain needs of a connection's first bytes (within the protocol-detection timeout,
+   * bounded): a TLS ClientHello's SNI and ALPN, as Envoy's tls_inspector; for plaintext, with the HTTP inspector,
+   * whether it opens with the HTTP/2 preface (`h2c`) or not (`http/1.1`). The bytes are put back before `decide`.
+   */
+  private inspect(socket: Socket, protection: DownstreamProtection, httpInspector: boolean, decide: (facts: ConnectionFacts) => void): void {
+    let seen: Buffer = Buffer.alloc(0);
+    const detectionTimeout = protection.protocolDetectionTimeoutMs;
+    const done = (facts: ConnectionFacts): void => {
+      socket.off('readable', onReadable);
+      if (detectionTimeout > 0) {
+        socket.setTimeout(0);
+        socket.off('timeout', onDetectionTimeout);
+      }
+      if (seen.length > 0) socket.unshift(seen);
+      decide(facts);
+    };
+    const onReadable = (): void => {
+      const chunk = socket.read() as Buffer | null;
+      if (chunk === null) return;
+      seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+      if (seen[0] === TLS_HANDSHAKE) {
+        const hello = parseClientHello(seen);
+        if (hello === 'incomplete') return;
+        // Not a ClientHello after all: as Envoy's tls_inspector, the connection is then not TLS for the chain's choice.
+        done(hello === 'invalid' ? factsOf(socket, 'raw_buffer', '', []) : factsOf(socket, 'tls', hello.serverName, hello.alpn));
+        return;
+      }
+      if (!httpInspector) {
+        done(factsOf(socket, 'raw_buffer', '', []));
+        return;
+      }
+      const decided = Math.min(seen.length, PREFACE.length);
+      if (decided < PREFACE.length && seen.subarray(0, decided).equals(PREFACE.subarray(0, decided))) return;
+      done(factsOf(socket, 'raw_buffer', '', [seen.subarray(0, PREFACE.length).equals(PREFACE) ? 'h2c' : 'http/1.1']));
+    };
+    const onDetectionTimeout = (): void => {
+      this.events.protocolDetectionTimeout();
+      if (!protection.continueOnProtocolDetectionTimeout) {
+        socket.destroy();
+        return;
+      }
+      done(factsOf(socket, 'raw_buffer', '', []));
+    };
+    if (detectionTimeout > 0) {
+      socket.setTimeout(Math.min(detectionTimeout, MAX_TIMER_MS));
+      socket.on('timeout', onDetectionTimeout);
+    }
+    socket.on('readable', onReadable);
   }
 
   /**
@@ -301,15 +431,14 @@ export class DualListener {
     const protection = this.protection();
     if (socket.alpnProtocol === 'h2') this.serve(socket, protection, true);
     else if (socket.alpnProtocol === 'http/1.1') this.serve(socket, protection, false);
-    else this.route(socket, protection, () => true);
+    else this.route(socket, protection);
   }
 
   /**
-   * Reads the first bytes of `socket` (within the protocol-detection timeout), puts them back, and hands it on:
-   * `admit(firstByte)` may send it elsewhere (a function given the socket once its bytes are back), else the
-   * HTTP/2 preface decides between the HTTP/2 and HTTP/1.1 servers.
+   * Reads the first bytes of `socket` (within the protocol-detection timeout), puts them back, and hands it to the
+   * HTTP/2 server when they are the HTTP/2 preface, else to the HTTP/1.1 server.
    */
-  private route(socket: Socket, protection: DownstreamProtection, admit: (firstByte: number) => true | ((socket: Socket) => void)): void {
+  private route(socket: Socket, protection: DownstreamProtection): void {
     let seen: Buffer = Buffer.alloc(0);
     const detectionTimeout = protection.protocolDetectionTimeoutMs;
     const stopDetecting = (): void => {
@@ -323,14 +452,7 @@ export class DualListener {
     const onReadable = (): void => {
       const chunk = socket.read() as Buffer | null;
       if (chunk === null) return;
-      const first = seen.length === 0;
-      seen = first ? chunk : Buffer.concat([seen, chunk]);
-      const elsewhere = first ? admit(seen[0]!) : true;
-      if (elsewhere !== true) {
-        stopDetecting();
-        elsewhere(socket);
-        return;
-      }
+      seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
       const decided = Math.min(seen.length, PREFACE.length);
       if (decided < PREFACE.length && seen.subarray(0, decided).equals(PREFACE.subarray(0, decided))) return;
       stopDetecting();

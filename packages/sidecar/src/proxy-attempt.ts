@@ -10,6 +10,7 @@ import { BodyRelay } from './body-relay.js';
 import { RecordHeaders } from '@xmesh/router';
 import type { RouteRequest } from '@xmesh/router';
 import type { ClientTls } from '@xmesh/tls';
+import type { BufferedBody } from '@xmesh/client';
 import type { Downstream, DownstreamAbortHandler } from './downstream.js';
 import type { UpstreamSession } from './upstream-session.js';
 
@@ -80,7 +81,7 @@ export class ProxyAttempt extends PipelineCall implements DownstreamAbortHandler
   bodyRelay(): BodyRelay {
     const ds = this.downstream;
     const keep = this.retry !== undefined || this.decision?.route.action.requestMirrorPolicies !== undefined;
-    ds.relay ??= new BodyRelay(ds.body, keep, undefined, ds.grpc ? { owner: ds, maxMessageBytes: this.proxy.maxGrpcMessageBytes } : undefined);
+    ds.relay ??= new BodyRelay(ds.relaySource ?? ds.body, keep, undefined, ds.grpc ? { owner: ds, maxMessageBytes: this.proxy.maxGrpcMessageBytes } : undefined);
     return ds.relay;
   }
 
@@ -103,6 +104,11 @@ export class ProxyAttempt extends PipelineCall implements DownstreamAbortHandler
     const abort = this.upstreamAbort;
     if (abort !== undefined) abort.abortAttempt(error);
     else super.abortAttempt(error);
+  }
+
+  /** Reads the client's request body for a filter (buffer, ext_authz); the forwarders then send what was read. */
+  bufferBody(limit: number, partial: boolean, done: (body: BufferedBody) => void): void {
+    this.downstream.bufferBody(limit, partial, done);
   }
 
   /** The client went away before a forwarder took the call: cancels a waiting layer and records the end. */

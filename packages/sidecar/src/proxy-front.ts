@@ -6,7 +6,11 @@
 import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MeshError } from '@xmesh/core';
-import type { Invoke, MeshState } from '@xmesh/client';
+import type { DownstreamConnection, Invoke, MeshState } from '@xmesh/client';
+import type { Socket } from 'node:net';
+import { downstreamConnectionOf } from './downstream-connection.js';
+import { UpgradeDownstream } from './upgrade-downstream.js';
+import { chainListenerOf } from './downstream-tls.js';
 import type { DownstreamProtection, LocalReplyConfig } from '@xmesh/xds';
 import { H1Downstream, H2Downstream, type Downstream } from './downstream.js';
 import { HeaderView } from './header-view.js';
@@ -46,8 +50,27 @@ export class ProxyFront {
     const ds = new H2Downstream(stream, headers, (flags & END_STREAM) === 0, this.host.onClose, protection.streamIdleTimeoutMs);
     ds.localReplies = this.host.localReplies(state);
     const authority = headers[':authority'] ?? headers.host ?? '';
-    const socket = stream.session?.socket;
-    this.dispatch(state, protection, ds, authority, headers[':path'] ?? '/', headers[':method'] ?? 'GET', new HeaderView(headers, undefined), headers['grpc-timeout'], socket?.remoteAddress, verifiedClient(socket));
+    const socket = stream.session?.socket as Socket | undefined;
+    const connection = downstreamConnectionOf(socket, 'HTTP/2');
+    this.dispatch(state, protection, ds, authority, headers[':path'] ?? '/', headers[':method'] ?? 'GET', new HeaderView(headers, undefined), headers['grpc-timeout'], connection, chainListenerOf(socket), verifiedClient(socket));
+  };
+
+  /** An HTTP/1.1 request asking for a protocol upgrade: proxied when the listener and route allow it, else 403 (see FilterChain). */
+  readonly onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
+    const state = this.host.state();
+    const protection = this.host.protection(state);
+    const ds = new UpgradeDownstream(req, socket, head, this.host.onClose, protection.streamIdleTimeoutMs);
+    ds.localReplies = this.host.localReplies(state);
+    const target = http1Target(req.headers, req.url ?? '/', req.httpVersionMinor, req.rawHeaders.length, protection);
+    if (target instanceof MeshError) {
+      this.host.onOpen();
+      ds.reject(target);
+      return;
+    }
+    const { authority, path } = target;
+    const connection = downstreamConnectionOf(socket, req.httpVersionMinor === 0 ? 'HTTP/1.0' : 'HTTP/1.1');
+    const scheme = connection?.tls === undefined ? 'http' : 'https';
+    this.dispatch(state, protection, ds, authority, path, req.method ?? 'GET', new HeaderView(req.headers, { authority, path, method: req.method ?? 'GET', scheme }), undefined, connection, chainListenerOf(socket), verifiedClient(socket));
   };
 
   /** An HTTP/1.1 request. */
@@ -65,7 +88,9 @@ export class ProxyFront {
       return;
     }
     const { authority, path } = target;
-    this.dispatch(state, protection, ds, authority, path, method, new HeaderView(req.headers, { authority, path, method }), req.headers['grpc-timeout'], req.socket.remoteAddress, verifiedClient(req.socket));
+    const connection = downstreamConnectionOf(req.socket, req.httpVersionMinor === 0 ? 'HTTP/1.0' : 'HTTP/1.1');
+    const scheme = connection?.tls === undefined ? 'http' : 'https';
+    this.dispatch(state, protection, ds, authority, path, method, new HeaderView(req.headers, { authority, path, method, scheme }), req.headers['grpc-timeout'], connection, chainListenerOf(req.socket), verifiedClient(req.socket));
   };
 
   private dispatch(
@@ -77,7 +102,8 @@ export class ProxyFront {
     method: string,
     headers: HeaderView,
     grpcTimeout: string | string[] | undefined,
-    remoteAddress: string | undefined,
+    connection: DownstreamConnection | undefined,
+    chainListener: string | undefined,
     mtls: boolean,
   ): void {
     this.host.onOpen();
@@ -107,7 +133,17 @@ export class ProxyFront {
     const deadline = timeoutMs === undefined ? Infinity : now + timeoutMs;
     const attempt = new ProxyAttempt(ds, this.host.context, state, { authority, path, method, headers, grpc: ds.grpc }, deadline);
     // The listener's HttpConnectionManager decides (retry layer) whether this caller's x-envoy-* headers count.
-    attempt.caller = { remoteAddress, forwardedFor: headers.get('x-forwarded-for'), mtls };
+    attempt.caller = { remoteAddress: connection?.remoteAddress, forwardedFor: headers.get('x-forwarded-for'), mtls };
+    attempt.downstreamConnection = connection;
+    if (chainListener !== undefined) {
+      // The connection's filter chain has its own HttpConnectionManager: its routes and filters serve this request.
+      const decision = state.router.routeVia?.(chainListener, attempt.request);
+      if (decision instanceof MeshError) {
+        ds.reject(decision);
+        return;
+      }
+      if (decision !== undefined) attempt.decision = decision;
+    }
     ds.onAbort(attempt);
     this.host.invoke(attempt);
   }

@@ -3,11 +3,13 @@
  * cluster speaks HTTP/2 or the request is gRPC (as the embedded gRPC transport does), else over
  * the endpoint's HTTP/1.1 pool.
  */
-import { addHeaderOptions, editHeaderRecord, firstValue, traceHeadersFor, type Invoke } from '@xmesh/client';
+import { addHeaderOptions, editHeaderRecord, firstValue, removeHeaders, traceHeadersFor, type Invoke } from '@xmesh/client';
 import { RecordHeaders, type UpstreamRewrite } from '@xmesh/router';
 import { H2Downstream, type Downstream } from './downstream.js';
 import { forwardH1 } from './forward-h1.js';
 import { forwardH2 } from './forward-h2.js';
+import { forwardUpgrade } from './forward-upgrade.js';
+import { UpgradeDownstream } from './upgrade-downstream.js';
 import { cancelledOutcome, type ProxyAttempt } from './proxy-attempt.js';
 
 export const proxyTransport: Invoke<ProxyAttempt> = (attempt) => {
@@ -27,6 +29,7 @@ export const proxyTransport: Invoke<ProxyAttempt> = (attempt) => {
     const trace = traceHeadersFor(attempt, firstValue(headers.traceparent), firstValue(headers['x-request-id']));
     if (trace !== undefined) Object.assign(headers, trace);
     if (attempt.requestHeadersToAdd !== undefined) addHeaderOptions(headers, attempt.requestHeadersToAdd);
+    removeHeaders(headers, attempt.requestHeadersToRemove);
     // A route's idle_timeout replaces the connection manager's stream_idle_timeout for this stream.
     const idleTimeoutMs = attempt.decision?.route.action.idleTimeoutMs;
     if (idleTimeoutMs !== undefined) ds.setIdleTimeout(idleTimeoutMs);
@@ -35,6 +38,11 @@ export const proxyTransport: Invoke<ProxyAttempt> = (attempt) => {
   // The Host may depend on the endpoint (auto_host_rewrite): set for every attempt.
   if (rewrite?.rewritesHost === true) setAuthority(ds, rewrite.upstreamAuthority(attempt.request.authority, attempt.endpoint, undefined));
   const transports = attempt.transports!;
+  if (ds instanceof UpgradeDownstream) {
+    // The filter chain let it through: the listener or the route allows this upgrade. It goes over HTTP/1.1.
+    forwardUpgrade(attempt, ds, transports.http(false), String(ds.requestHeaders.upgrade));
+    return;
+  }
   if (attempt.request.grpc || attempt.cluster!.config.http2) {
     forwardH2(attempt, transports.attachment(attempt.proxy.sessionKey, attempt.proxy.newSession).get());
   } else {

@@ -4,13 +4,14 @@
  * behind one HTTP/1.1 + h2c listener, plus an admin endpoint.
  */
 import type { Settings } from 'node:http2';
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { composePipeline, createMesh, startXdsSource, type CreateMeshOptions, type Mesh, type MeshConfigInput, type MeshState, type TransportPoolOptions, type XdsSource } from '@xmesh/client';
 import { MeshError, type Clock, type Endpoint } from '@xmesh/core';
 import type { AdminServer } from '@xmesh/stats';
 import type { XdsBootstrap } from '@xmesh/discovery';
 import type { ClientTls } from '@xmesh/tls';
-import { DEFAULT_DOWNSTREAM_PROTECTION, type DownstreamProtection, type LocalReplyConfig, type MeshSnapshot } from '@xmesh/xds';
+import { DEFAULT_DOWNSTREAM_PROTECTION, type DownstreamProtection, type LocalReplyConfig, type MeshSnapshot, type TcpProxyConfig } from '@xmesh/xds';
 import { startSidecarAdmin } from './admin.js';
 import { DualListener } from './listener.js';
 import { DownstreamTls } from './downstream-tls.js';
@@ -20,6 +21,7 @@ import { ProxyFront } from './proxy-front.js';
 import type { ProxyContext } from './proxy-attempt.js';
 import { proxyTransport } from './proxy-transport.js';
 import { SidecarStats } from './stats.js';
+import { TcpProxyService } from './tcp-proxy.js';
 import { UpstreamSession } from './upstream-session.js';
 import { BoltListeners, type BoltBound, type SidecarBoltOptions } from './bolt/bolt-listeners.js';
 
@@ -65,10 +67,11 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   // The listener's filter chain TLS is checked with each snapshot, before it applies; secured connections are
   // served once the sidecar exists.
   let secured: (socket: TLSSocket) => void = (socket) => socket.destroy();
+  let relay: (config: TcpProxyConfig, socket: Socket) => void = (_config, socket) => socket.destroy();
   let meshRef: Mesh | undefined;
   const downstream = new DownstreamTls(options.listener, (socket) => secured(socket), (errors) => {
     meshRef?.emit('config.rejected', { errors, source: 'tls secrets' });
-  });
+  }, (config, socket) => relay(config, socket));
   // The sidecar's own mesh is always embedded: XMESH_MODE is meant for apps, not for the proxy.
   let mesh: Mesh;
   try {
@@ -94,6 +97,8 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   meshRef = mesh;
   const sidecar = new Sidecar(mesh, options, xds, downstream);
   secured = (socket) => sidecar.acceptSecure(socket);
+  const tcpProxy = new TcpProxyService(() => mesh.state(), mesh.observability.store);
+  relay = (config, socket) => tcpProxy.serve(config, socket);
   xds?.follow((snapshot) => mesh.update(snapshot), () => undefined);
   try {
     await sidecar.listen(options.listen ?? '127.0.0.1:15001', options.admin ?? '127.0.0.1:15000');

@@ -3,7 +3,7 @@
  * pipeline records (`cluster.<name>.upstream_rq_*`, retries, rate limits), so `/stats` and
  * `/stats/prometheus` show one set of Envoy-named stats: `http.<stat_prefix>.downstream_rq_*` and
  * `downstream_cx_*` (the connection manager's), plus the listener's overflow and detection timeouts
- * (in Envoy `listener.<address>.downstream_cx_overflow` / `downstream_pre_cx_timeout`, kept here
+ * (in Envoy `listener.<address>.downstream_cx_overflow` / `downstream_pre_cx_timeout` / `no_filter_chain_match`, kept here
  * under the same `http.<stat_prefix>.` scope: the sidecar has one listener).
  */
 import type { Counter, Gauge, StatStore } from '@xmesh/stats';
@@ -18,6 +18,7 @@ export class SidecarStats implements ListenerEvents {
   private readonly cxActive: Gauge;
   private readonly cxOverflow: Counter;
   private readonly preCxTimeout: Counter;
+  private readonly noChain: Counter;
   private readonly cxIdleTimeout: Counter;
   private readonly cxMaxDuration: Counter;
   private readonly cxMaxRequests: Counter;
@@ -32,6 +33,7 @@ export class SidecarStats implements ListenerEvents {
     this.cxActive = scope.gauge('downstream_cx_active');
     this.cxOverflow = scope.counter('downstream_cx_overflow');
     this.preCxTimeout = scope.counter('downstream_pre_cx_timeout');
+    this.noChain = scope.counter('no_filter_chain_match');
     this.cxIdleTimeout = scope.counter('downstream_cx_idle_timeout');
     this.cxMaxDuration = scope.counter('downstream_cx_max_duration_reached');
     this.cxMaxRequests = scope.counter('downstream_cx_max_requests_reached');
@@ -98,6 +100,10 @@ export class SidecarStats implements ListenerEvents {
 
   protocolDetectionTimeout(): void {
     this.preCxTimeout.inc();
+  }
+
+  noFilterChainMatch(): void {
+    this.noChain.inc();
   }
 
   idleTimeout(): void {

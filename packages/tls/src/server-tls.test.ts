@@ -28,7 +28,7 @@ function downstreamTls(context: Record<string, unknown>): DownstreamTlsConfig {
       transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': TypeUrl.DownstreamTlsContext, ...context } },
     }],
   }, { '@type': TypeUrl.Cluster, name: 'c', load_assignment: { cluster_name: 'c', endpoints: [] } }]);
-  return snapshot.listeners['in']!.chains!.tls!;
+  return snapshot.listeners['in']!.filterChains![0]!.tls!;
 }
 
 const serverCert = { tls_certificates: [{ certificate_chain: { filename: pki.server.certPath }, private_key: { filename: pki.server.keyPath } }] };

@@ -17,6 +17,9 @@ import { TLS_IGNORED } from './decode/tls-context.js';
 import { BOOTSTRAP_IGNORED } from './snapshot.js';
 import { FILTER_CHAIN_MATCH_IGNORED } from './decode/filter-chains.js';
 import { HEALTH_CHECK_IGNORED } from './decode/health-check.js';
+import { RBAC_IGNORED, RBAC_RULES_IGNORED } from './decode/rbac.js';
+import { EXT_AUTHZ_ENVOY_GRPC_IGNORED, EXT_AUTHZ_IGNORED, EXT_AUTHZ_RESPONSE_IGNORED } from './decode/ext-authz.js';
+import { TCP_PROXY_IGNORED } from './decode/tcp-proxy.js';
 
 export type { IgnoredField };
 
@@ -38,6 +41,12 @@ const TABLES: readonly [string, Readonly<Record<string, string>>][] = [
   ['envoy.config.route.v3.RateLimit', RATE_LIMIT_IGNORED],
   ['envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit', LOCAL_RATELIMIT_IGNORED],
   ['envoy.extensions.filters.http.fault.v3.HTTPFault', FAULT_IGNORED],
+  ['envoy.extensions.filters.http.rbac.v3.RBAC', RBAC_IGNORED],
+  ['envoy.config.rbac.v3.RBAC', RBAC_RULES_IGNORED],
+  ['envoy.extensions.filters.http.ext_authz.v3.ExtAuthz', EXT_AUTHZ_IGNORED],
+  ['envoy.extensions.filters.http.ext_authz.v3.AuthorizationResponse', EXT_AUTHZ_RESPONSE_IGNORED],
+  ['envoy.config.core.v3.GrpcService.EnvoyGrpc (ext_authz)', EXT_AUTHZ_ENVOY_GRPC_IGNORED],
+  ['envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', TCP_PROXY_IGNORED],
   ['envoy.config.core.v3.ConfigSource', CONFIG_SOURCE_IGNORED],
   ['envoy.config.core.v3.PathConfigSource', PATH_CONFIG_SOURCE_IGNORED],
   ['envoy.config.core.v3.ApiConfigSource', API_CONFIG_SOURCE_IGNORED],

@@ -42,6 +42,13 @@ const FILTER_CHAIN_MATCH = 'envoy.config.listener.v3.FilterChainMatch';
 const TLS = 'envoy.extensions.transport_sockets.tls.v3';
 const DATA_SOURCE = 'envoy.config.core.v3.DataSource';
 const HEALTH_CHECK = 'envoy.config.core.v3.HealthCheck';
+const RBAC_FILTER = 'envoy.extensions.filters.http.rbac.v3';
+const RBAC = 'envoy.config.rbac.v3';
+const EXT_AUTHZ = 'envoy.extensions.filters.http.ext_authz.v3';
+const CORS_POLICY_FIELDS = [
+  'allow_origin_string_match', 'allow_methods', 'allow_headers', 'expose_headers', 'max_age', 'allow_credentials', 'filter_enabled',
+  'shadow_enabled', 'allow_private_network_access', 'forward_not_matching_preflights',
+];
 
 const fields = (message: string, names: readonly string[]): ImplementedField[] => names.map((field) => ({ message, field }));
 
@@ -62,11 +69,13 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
     'use_remote_address', 'xff_num_trusted_hops', 'internal_address_config', 'stream_idle_timeout', 'request_timeout',
     'request_headers_timeout', 'max_request_headers_kb', 'common_http_protocol_options', 'http_protocol_options', 'http2_protocol_options',
     'local_reply_config', 'forward_client_cert_details', 'preserve_external_request_id',
+    'upgrade_configs',
   ]),
   ...fields('envoy.extensions.filters.network.http_connection_manager.v3.LocalReplyConfig', ['mappers', 'body_format']),
   ...fields('envoy.extensions.filters.network.http_connection_manager.v3.ResponseMapper', ['filter', 'status_code', 'body', 'headers_to_add', 'body_format_override']),
   ...fields('envoy.config.core.v3.SubstitutionFormatString', ['text_format', 'text_format_source', 'content_type']),
   ...fields('envoy.config.accesslog.v3.AccessLogFilter', ['status_code_filter', 'header_filter', 'and_filter', 'or_filter', 'not_health_check_filter']),
+  ...fields(`${HCM}.UpgradeConfig`, ['upgrade_type', 'enabled']),
   ...fields('envoy.config.core.v3.HttpProtocolOptions', [
     'idle_timeout', 'max_connection_duration', 'max_headers_count', 'max_stream_duration', 'max_requests_per_connection',
     'headers_with_underscores_action',
@@ -78,6 +87,7 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
   ...fields(ROUTE_CONFIG, [
     'name', 'virtual_hosts', 'ignore_port_in_host_matching', 'request_headers_to_add', 'request_headers_to_remove',
     'response_headers_to_add', 'response_headers_to_remove', 'most_specific_header_mutations_wins', 'internal_only_headers',
+    'max_direct_response_body_size_bytes',
     'request_mirror_policies',
   ]),
   ...fields(VHOST, [
@@ -85,11 +95,17 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
     'request_headers_to_remove', 'response_headers_to_add', 'response_headers_to_remove', 'per_request_buffer_limit_bytes',
     'include_request_attempt_count', 'include_attempt_count_in_response', 'include_is_timeout_retry_header',
     'request_mirror_policies',
+    'cors',
   ]),
   ...fields(ROUTE, [
-    'name', 'match', 'route', 'typed_per_filter_config', 'stat_prefix', 'request_headers_to_add', 'request_headers_to_remove',
-    'response_headers_to_add', 'response_headers_to_remove', 'per_request_buffer_limit_bytes',
+    'name', 'match', 'route', 'redirect', 'direct_response', 'typed_per_filter_config', 'stat_prefix', 'request_headers_to_add',
+    'request_headers_to_remove', 'response_headers_to_add', 'response_headers_to_remove', 'per_request_buffer_limit_bytes',
   ]),
+  ...fields('envoy.config.route.v3.RedirectAction', [
+    'https_redirect', 'scheme_redirect', 'host_redirect', 'port_redirect', 'path_redirect', 'prefix_rewrite', 'regex_rewrite', 'response_code', 'strip_query',
+  ]),
+  ...fields('envoy.config.route.v3.DirectResponseAction', ['status', 'body']),
+  ...fields('envoy.config.route.v3.CorsPolicy', CORS_POLICY_FIELDS),
   ...fields(MATCH, ['prefix', 'path', 'safe_regex', 'path_separated_prefix', 'case_sensitive', 'headers', 'query_parameters', 'runtime_fraction', 'grpc']),
   ...fields(HEADER_MATCHER, ['name', 'string_match', 'present_match', 'range_match', 'invert_match', 'treat_missing_header_as_empty']),
   ...fields(ACTION, [
@@ -97,8 +113,10 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
     'regex_rewrite', 'host_rewrite_literal', 'auto_host_rewrite', 'append_x_forwarded_host', 'max_stream_duration', 'priority',
     'cluster_not_found_response_code',
     'request_mirror_policies',
+    'cors', 'upgrade_configs',
   ]),
   ...fields(`${ACTION}.RequestMirrorPolicy`, ['cluster', 'runtime_fraction', 'trace_sampled', 'disable_shadow_host_suffix_append']),
+  ...fields(`${ACTION}.UpgradeConfig`, ['upgrade_type', 'enabled']),
   ...fields(WEIGHTED, ['name', 'weight', 'typed_per_filter_config', 'host_rewrite_literal', 'request_headers_to_add', 'request_headers_to_remove', 'response_headers_to_add', 'response_headers_to_remove']),
   ...fields(HEADER_OPTION, ['header', 'append', 'append_action', 'keep_empty_value']),
   ...fields(RETRY, [
@@ -128,8 +146,17 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
   ...fields('envoy.config.endpoint.v3.Endpoint.HealthCheckConfig', ['port_value', 'hostname', 'address', 'disable_active_health_check']),
   ...fields(SOCKET_MATCH, ['name', 'match', 'transport_socket']),
   ...fields(TRANSPORT_SOCKET, ['name', 'typed_config']),
-  ...fields(FILTER_CHAIN, ['filters', 'filter_chain_match', 'transport_socket']),
-  ...fields(FILTER_CHAIN_MATCH, ['transport_protocol']),
+  ...fields(FILTER_CHAIN, ['name', 'filters', 'filter_chain_match', 'transport_socket', 'transport_socket_connect_timeout']),
+  ...fields(FILTER_CHAIN_MATCH, [
+    'destination_port', 'prefix_ranges', 'server_names', 'transport_protocol', 'application_protocols', 'direct_source_prefix_ranges',
+    'source_type', 'source_prefix_ranges', 'source_ports',
+  ]),
+  ...fields('envoy.config.core.v3.CidrRange', ['address_prefix', 'prefix_len']),
+  ...fields('envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', [
+    'stat_prefix', 'cluster', 'weighted_clusters', 'idle_timeout', 'max_connect_attempts', 'max_downstream_connection_duration',
+  ]),
+  ...fields('envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster', ['clusters']),
+  ...fields('envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster.ClusterWeight', ['name', 'weight']),
   ...fields(`${TLS}.UpstreamTlsContext`, ['common_tls_context', 'sni']),
   ...fields(`${TLS}.DownstreamTlsContext`, ['common_tls_context', 'require_client_certificate']),
   ...fields(`${TLS}.CommonTlsContext`, [
@@ -165,4 +192,27 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
     'always_consume_default_token_bucket', 'rate_limited_as_resource_exhausted',
   ]),
   ...fields(FAULT, ['delay', 'abort', 'headers', 'upstream_cluster', 'max_active_faults']),
+  ...fields(`${RBAC_FILTER}.RBAC`, ['rules', 'shadow_rules', 'rules_stat_prefix', 'shadow_rules_stat_prefix']),
+  ...fields(`${RBAC_FILTER}.RBACPerRoute`, ['rbac']),
+  ...fields(`${RBAC}.RBAC`, ['action', 'policies']),
+  ...fields(`${RBAC}.Policy`, ['permissions', 'principals']),
+  ...fields(`${RBAC}.Permission`, [
+    'and_rules', 'or_rules', 'any', 'header', 'url_path', 'destination_ip', 'destination_port', 'destination_port_range', 'not_rule', 'requested_server_name',
+  ]),
+  ...fields(`${RBAC}.Principal`, ['and_ids', 'or_ids', 'any', 'authenticated', 'source_ip', 'direct_remote_ip', 'remote_ip', 'header', 'url_path', 'not_id']),
+  ...fields(`${RBAC}.Principal.Authenticated`, ['principal_name']),
+  ...fields(`${EXT_AUTHZ}.ExtAuthz`, [
+    'grpc_service', 'http_service', 'transport_api_version', 'failure_mode_allow', 'failure_mode_allow_header_add', 'with_request_body',
+    'status_on_error', 'filter_enabled', 'deny_at_disable', 'allowed_headers', 'disallowed_headers', 'include_peer_certificate', 'stat_prefix',
+    'validate_mutations',
+  ]),
+  ...fields(`${EXT_AUTHZ}.BufferSettings`, ['max_request_bytes', 'allow_partial_message', 'pack_as_bytes']),
+  ...fields(`${EXT_AUTHZ}.HttpService`, ['server_uri', 'path_prefix', 'authorization_request', 'authorization_response']),
+  ...fields(`${EXT_AUTHZ}.AuthorizationRequest`, ['allowed_headers', 'headers_to_add']),
+  ...fields(`${EXT_AUTHZ}.AuthorizationResponse`, ['allowed_upstream_headers', 'allowed_upstream_headers_to_append', 'allowed_client_headers', 'allowed_client_headers_on_success']),
+  ...fields(`${EXT_AUTHZ}.ExtAuthzPerRoute`, ['disabled', 'check_settings']),
+  ...fields(`${EXT_AUTHZ}.CheckSettings`, ['context_extensions', 'disable_request_body_buffering', 'with_request_body']),
+  ...fields('envoy.extensions.filters.http.cors.v3.CorsPolicy', CORS_POLICY_FIELDS),
+  ...fields('envoy.extensions.filters.http.buffer.v3.Buffer', ['max_request_bytes']),
+  ...fields('envoy.extensions.filters.http.buffer.v3.BufferPerRoute', ['disabled', 'buffer']),
 ]);

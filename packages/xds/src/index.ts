@@ -1,4 +1,5 @@
 export * from './model.js';
+export * from './filter-model.js';
 export * from './tls-model.js';
 export * from './type-urls.js';
 export { buildSnapshot, buildSnapshotOrThrow, invalidConfig, withSources, dynamicSources, type BuildResult, type BuildOptions } from './snapshot.js';
@@ -17,3 +18,4 @@ export { DEFAULT_CONNECTION_BUFFER_LIMIT, DEFAULT_DOWNSTREAM_PROTECTION } from '
 export { loadConfigFile, loadConfigValue, type LoadedConfig, type LoadOptions, type ReadText } from './config-files.js';
 export type { AdsBootstrap } from './dynamic-resources.js';
 export { IMPLEMENTED_ENVOY_FIELDS, type ImplementedField } from './implemented.js';
+export { selectFilterChain } from './filter-chain-select.js';

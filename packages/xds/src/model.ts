@@ -4,7 +4,11 @@
  * numerator/denominator. A MeshSnapshot is replaced whole, never mutated.
  */
 import type { Endpoint, Locality } from '@xmesh/core';
-import type { DownstreamTlsConfig, SecretConfig, TransportSocketMatch, UpstreamTlsConfig } from './tls-model.js';
+import type { SecretConfig, TransportSocketMatch, UpstreamTlsConfig } from './tls-model.js';
+import type {
+  BufferConfig, CompressorConfig, CompressorPerRoute, CorsPolicy, ExtAuthzConfig, ExtAuthzPerRoute, ListenerFilterChain, LocalRouteAction, RbacConfig,
+  RouteUpgradeConfig, UpgradeConfig,
+} from './filter-model.js';
 
 export type Dict<T> = Readonly<Record<string, T>>;
 
@@ -105,16 +109,24 @@ export interface ListenerConfig {
   /** Which callers the HCM trusts with Envoy's x-envoy-* request headers (a proxy's view of its downstream). */
   readonly callerTrust: CallerTrust;
   /**
-   * How connections to this listener are secured, per filter chain (`filter_chain_match.transport_protocol`):
-   * absent = one plaintext chain. Only a proxy that accepts connections (the sidecar) acts on it.
+   * The listener's filter chains (`filter_chains[]`, then `default_filter_chain`), for a proxy that accepts its
+   * connections (the sidecar): each connection takes the chain Envoy would pick, which secures it (TLS) and serves
+   * it (its own HttpConnectionManager, or tcp_proxy). The fields above are the HttpConnectionManager of the
+   * listener's main chain: the one a plaintext connection from loopback to the listener's port, without SNI or
+   * ALPN, takes (else the first HTTP chain) — what embedded mode and the app's calls use. Absent for an
+   * `api_listener`.
    */
-  readonly chains?: DownstreamChains;
+  readonly filterChains?: readonly ListenerFilterChain[];
+  /** `listener_filters` has the HTTP inspector: a plaintext connection offers `h2c` or `http/1.1` as its application protocol. */
+  readonly httpInspector?: boolean;
   /**
    * How a proxy serving this listener protects itself from its downstream connections (the HCM's
    * timeouts and limits, with Envoy's defaults). Only the sidecar reads it: embedded mode has no
    * downstream connection.
    */
   readonly protection: DownstreamProtection;
+  /** HCM `upgrade_configs`: the protocol upgrades (WebSocket, CONNECT) the listener allows; absent = none. */
+  readonly upgradeConfigs?: readonly UpgradeConfig[];
   /**
    * HCM `forward_client_cert_details`: absent (SANITIZE, the default) = a caller's
    * x-forwarded-client-cert is removed; `forward_only` keeps it from an mTLS caller; `always_forward_only` keeps it.
@@ -198,16 +210,6 @@ export interface CidrRange {
   readonly prefixLen: number;
 }
 
-/** A listener's filter chains as the sidecar serves them: which transport protocols are accepted, and how. */
-export interface DownstreamChains {
-  /** The chain for connections that open with a TLS ClientHello; undefined = none (such connections are closed). */
-  readonly tls: DownstreamTlsConfig | undefined;
-  /** True when a chain accepts plaintext (`raw_buffer`) connections. */
-  readonly plaintext: boolean;
-  /** The TLS chain's `transport_socket_connect_timeout` (default 15 s): a handshake not done by then is closed. */
-  readonly handshakeTimeoutMs: number;
-}
-
 /**
  * The HttpConnectionManager's downstream protections (and the listener's protocol-detection
  * timeout). Durations are ms; 0 means "none" where Envoy's field allows disabling. Fields
@@ -260,7 +262,13 @@ export interface DownstreamProtection {
 export type HttpFilter =
   | { readonly kind: 'router'; readonly name: string; readonly config?: RouterFilterConfig }
   | { readonly kind: 'local_ratelimit'; readonly name: string; readonly config: LocalRateLimitConfig }
-  | { readonly kind: 'fault'; readonly name: string; readonly config: FaultConfig };
+  | { readonly kind: 'fault'; readonly name: string; readonly config: FaultConfig }
+  | { readonly kind: 'rbac'; readonly name: string; readonly config: RbacConfig }
+  | { readonly kind: 'ext_authz'; readonly name: string; readonly config: ExtAuthzConfig }
+  /** The CORS filter has no config of its own: the policies come from the routes. */
+  | { readonly kind: 'cors'; readonly name: string }
+  | { readonly kind: 'buffer'; readonly name: string; readonly config: BufferConfig }
+  | { readonly kind: 'compressor'; readonly name: string; readonly config: CompressorConfig };
 
 /**
  * The router filter's settings that change what is sent upstream or what is allowed (Envoy's
@@ -279,6 +287,12 @@ export interface RouterFilterConfig {
 export type FilterOverride =
   | { readonly kind: 'local_ratelimit'; readonly config: LocalRateLimitConfig }
   | { readonly kind: 'fault'; readonly config: FaultConfig }
+  /** `RBACPerRoute`: its `rbac` replaces the filter's (absent: rules undefined, nothing enforced). */
+  | { readonly kind: 'rbac'; readonly config: RbacConfig }
+  | { readonly kind: 'ext_authz'; readonly config: ExtAuthzPerRoute }
+  | { readonly kind: 'cors'; readonly config: CorsPolicy }
+  | { readonly kind: 'buffer'; readonly config: BufferConfig }
+  | { readonly kind: 'compressor'; readonly config: CompressorPerRoute }
   | { readonly kind: 'disabled' };
 
 // ---------------------------------------------------------------- routes
@@ -321,6 +335,8 @@ export interface VirtualHost {
   readonly timeoutRetryHeader?: boolean;
   /** `request_mirror_policies` (else the route config's): the default of routes whose action sets none; absent = none. */
   readonly requestMirrorPolicies?: readonly RequestMirrorPolicy[];
+  /** The deprecated `cors`: the CORS filter's policy when no `typed_per_filter_config` gives one. */
+  readonly cors?: CorsPolicy;
 }
 
 export interface Route {
@@ -339,6 +355,11 @@ export interface Route {
   readonly perRequestBufferLimitBytes?: number;
   readonly requestHeaders?: HeaderMutation;
   readonly responseHeaders?: HeaderMutation;
+  /**
+   * Set when the route answers itself (`direct_response`, `redirect`): `action` then names no cluster and the
+   * answer is given after the HTTP filters ran, as Envoy's router gives it.
+   */
+  readonly local?: LocalRouteAction;
 }
 
 export type PathMatch =
@@ -437,6 +458,10 @@ export interface RouteAction {
    * none. The most specific non-empty list of the route, its virtual host and its route config (not merged).
    */
   readonly requestMirrorPolicies?: readonly RequestMirrorPolicy[];
+  /** `upgrade_configs`: turns the listener's upgrade types on or off for this route. */
+  readonly upgradeConfigs?: readonly RouteUpgradeConfig[];
+  /** The deprecated `cors` (see VirtualHost.cors). */
+  readonly cors?: CorsPolicy;
 }
 
 /** `RouteAction.RequestMirrorPolicy`. */

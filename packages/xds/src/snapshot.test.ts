@@ -230,10 +230,17 @@ test('an inline route configuration never takes the key of an RDS one', () => {
   assert.equal(s.routeConfigs[s.listeners.b!.routeConfigName]!.virtualHosts[0]!.routes[0]!.action.clusters[0]!.name, 'two');
 });
 
-test('a listener without an HTTP connection manager gets that error only, not one about its routes', () => {
-  const tcp = { '@type': TypeUrl.Listener, name: 'tcp', filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', cluster: 'svc' } }] }] };
-  const errors = errorsOf([tcp, staticCluster('svc')]);
+test('a listener without a supported network filter gets that error only, not one about its routes', () => {
+  const redis = { '@type': TypeUrl.Listener, name: 'redis', filter_chains: [{ filters: [{ name: 'envoy.filters.network.redis_proxy', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.redis_proxy.v3.RedisProxy' } }] }] };
+  const errors = errorsOf([redis, staticCluster('svc')]);
   assert.deepEqual(errors.map((e) => e.path), ['[0].filter_chains[0].filters[0].typed_config.@type']);
+});
+
+test('a tcp_proxy listener routes nothing (no route configuration needed); its clusters must exist', () => {
+  const tcp = (cluster: string) => ({ '@type': TypeUrl.Listener, name: 'tcp', filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: 'tcp', cluster } }] }] });
+  const s = buildSnapshotOrThrow([tcp('svc'), staticCluster('svc')]);
+  assert.deepEqual(s.listeners.tcp!.filterChains?.map((c) => c.network.kind), ['tcp_proxy']);
+  assert.deepEqual(errorsOf([tcp('missing'), staticCluster('svc')]).map((e) => `${e.path}: ${e.message}`), ['[0].filter_chains("filter_chains[0]").tcp_proxy: cluster "missing" is not defined']);
 });
 
 test('enum values are read case-insensitively, by number or decimal string, as Envoy loads JSON/YAML', () => {

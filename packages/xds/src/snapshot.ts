@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { MeshError, type FieldError } from '@xmesh/core';
 import type { ClusterConfig, ClusterRegistry, ListenerConfig, LoadAssignment, MeshSnapshot, OverloadConfig, RequestMirrorPolicy, RouteConfig, SnapshotSources, SourceResource } from './model.js';
+import type { ListenerFilterChain } from './filter-model.js';
 import type { SecretConfig } from './tls-model.js';
 import { Issues, Reader, describe, type ClientRules } from './decode/reader.js';
 import { decodeCluster } from './decode/cluster.js';
@@ -161,15 +162,22 @@ function buildFromPlainData(input: unknown, options: BuildOptions): BuildResult 
   }
   const decodedListeners = found.listeners.map(({ r }) => ({ r, ...decodeListener(r) }));
   const listenerNames = unnamedListenersNamed(decodedListeners.map(({ listener }) => listener));
-  decodedListeners.forEach(({ r, listener: decoded, inlineRoutes, hasRoutes }, i) => {
+  decodedListeners.forEach(({ r, listener: decoded, inlineRoutes, chainRoutes, hasRoutes, mainChain }, i) => {
     const name = listenerNames[i]!;
     let listener = decoded.name === name ? decoded : { ...decoded, name };
-    // Inline route configurations belong to their listener: two listeners may each have one named alike.
+    // Inline route configurations belong to their listener (and chain): two listeners may each have one named alike.
     if (inlineRoutes) {
       const key = inlineRouteKey(name, routeConfigs);
       listener = { ...listener, routeConfigName: key };
       routeConfigs.set(key, { config: inlineRoutes, path: `${r.path}(inline route_config)` });
     }
+    const chainKeys = new Map<string, string>();
+    for (const [chain, routes] of chainRoutes) {
+      const key = inlineRouteKey(`${name}/${chain}`, routeConfigs);
+      chainKeys.set(chain, key);
+      routeConfigs.set(key, { config: routes, path: `${r.path}.filter_chains("${chain}")(inline route_config)` });
+    }
+    if (listener.filterChains !== undefined) listener = withChainListeners(listener, mainChain, chainKeys);
     add(listeners, 'listener', name, listener, r.path);
     if (!hasRoutes) routeless.add(name);
   });
@@ -196,6 +204,12 @@ function buildFromPlainData(input: unknown, options: BuildOptions): BuildResult 
     if (!routeless.has(name) && !routeConfigs.has(config.routeConfigName)) {
       issues.error(`${path}`, `listener "${name}" refers to route configuration "${config.routeConfigName}", which is not defined`);
     }
+    for (const chain of config.filterChains ?? []) {
+      if (chain.network.kind !== 'http' || chain.network.listener.name === name) continue;
+      const chainRoutes = chain.network.listener.routeConfigName;
+      if (!routeConfigs.has(chainRoutes)) issues.error(`${path}.filter_chains("${chain.name}")`, `refers to route configuration "${chainRoutes}", which is not defined`);
+    }
+    checkListenerClusterRefs(config, path, clusters, issues);
   }
   if (options.missingClusters !== 'unavailable') for (const { config, path } of routeConfigs.values()) checkRouteRefs(config, path, clusters, issues);
   for (const { config, path } of clusters.values()) checkSecretRefs(config, path, secrets, issues);
@@ -262,6 +276,48 @@ function withRegistryMembers(
     return cluster;
   }
   return { ...cluster, registry: { ...registry, endpoints: [...new Set(endpoints)] } };
+}
+
+/**
+ * A listener's chain listeners: the main chain's is the listener itself (its routes and name); the others are
+ * named `<listener>/<chain>` and route with their own inline configurations (keyed in `chainKeys`) or RDS.
+ */
+function withChainListeners(listener: ListenerConfig, mainChain: string | undefined, chainKeys: ReadonlyMap<string, string>): ListenerConfig {
+  const { filterChains, ...own } = listener;
+  const chains = filterChains!.map((chain): ListenerFilterChain => {
+    if (chain.network.kind !== 'http') return chain;
+    if (chain.name === mainChain) return { ...chain, network: { kind: 'http', listener: own } };
+    const key = chainKeys.get(chain.name);
+    return { ...chain, network: { kind: 'http', listener: { ...chain.network.listener, name: `${listener.name}/${chain.name}`, ...(key === undefined ? {} : { routeConfigName: key }) } } };
+  });
+  return { ...listener, filterChains: chains };
+}
+
+/** The clusters a listener names outside its routes — tcp_proxy's, ext_authz's — must be defined. */
+function checkListenerClusterRefs(listener: ListenerConfig, path: string, clusters: ReadonlyMap<string, { config: ClusterConfig }>, issues: Issues): void {
+  const filterLists = new Set([listener.httpFilters]);
+  for (const chain of listener.filterChains ?? []) {
+    if (chain.network.kind === 'http') {
+      filterLists.add(chain.network.listener.httpFilters);
+      continue;
+    }
+    for (const { name } of chain.network.tcpProxy.clusters) {
+      const cluster = clusters.get(name)?.config;
+      const at = `${path}.filter_chains("${chain.name}").tcp_proxy`;
+      if (cluster === undefined) issues.error(at, `cluster "${name}" is not defined`);
+      // The relay writes the connection's bytes to a plain TCP socket: a TLS cluster would get them unencrypted.
+      else if (cluster.tls !== undefined || (cluster.transportSocketMatches?.length ?? 0) > 0) {
+        issues.error(at, `cluster "${name}" has a transport_socket: tcp_proxy relays to plaintext upstreams only (originating TLS for it is not implemented)`);
+      }
+    }
+  }
+  for (const filters of filterLists) {
+    for (const filter of filters) {
+      if (filter.kind === 'ext_authz' && !clusters.has(filter.config.service.cluster)) {
+        issues.error(`${path}.http_filters("${filter.name}")`, `the authorization service's cluster "${filter.config.service.cluster}" is not defined`);
+      }
+    }
+  }
 }
 
 function checkRouteRefs(rc: RouteConfig, path: string, clusters: Map<string, unknown>, issues: Issues): void {

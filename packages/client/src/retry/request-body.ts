@@ -233,6 +233,82 @@ class TeeBody implements RequestBody {
   }
 }
 
+/** What `bufferRequestBody` read: the bytes (all of them, or the first `limit`), `none`, or `too_large`. */
+export type BodyRead = { readonly bytes: Buffer; readonly complete: boolean } | 'none' | 'too_large';
+
+/**
+ * Reads the caller's `body` (undici's DispatchOptions.body) up to `limit` bytes for a filter that needs it
+ * before the request goes on (buffer, ext_authz's with_request_body). `done` gets what was read and the body
+ * to send from then on (the bytes, followed by the rest when only part was read), or the error the caller's
+ * body failed with. Never synchronous. Over the limit without `partial`, reading stops (`too_large`).
+ */
+export function bufferRequestBody(body: unknown, limit: number, partial: boolean, done: (read: BodyRead | Error, replacement: unknown) => void): void {
+  const whole = (bytes: Buffer): void => {
+    if (bytes.length <= limit) done({ bytes, complete: true }, bytes);
+    else if (partial) done({ bytes: bytes.subarray(0, limit), complete: false }, bytes);
+    else done('too_large', undefined);
+  };
+  if (body === null || body === undefined) {
+    process.nextTick(done, 'none', body);
+    return;
+  }
+  if (typeof body === 'string' || body instanceof Uint8Array) {
+    process.nextTick(whole, bytesOf(body));
+    return;
+  }
+  if (isBlob(body)) {
+    body.arrayBuffer().then((buffer) => whole(Buffer.from(buffer)), (error: unknown) => done(asError(error), undefined));
+    return;
+  }
+  if (!isAsyncIterable(body)) {
+    process.nextTick(done, new Error(`a request body of this kind cannot be read before it is sent (${typeof body})`), undefined);
+    return;
+  }
+  const source = body[Symbol.asyncIterator]();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const read = (): void => {
+    source.next().then(
+      (result) => {
+        if (result.done === true) {
+          const bytes = Buffer.concat(chunks);
+          done(bytes.length === 0 && chunks.length === 0 ? 'none' : { bytes, complete: true }, bytes);
+          return;
+        }
+        const chunk = bytesOf(result.value);
+        if (size + chunk.length <= limit) {
+          chunks.push(chunk);
+          size += chunk.length;
+          read();
+          return;
+        }
+        if (!partial) {
+          done('too_large', undefined);
+          return;
+        }
+        const head = Buffer.concat([...chunks, chunk.subarray(0, limit - size)]);
+        done({ bytes: head, complete: false }, prefixed(Buffer.concat([...chunks, chunk]), source));
+      },
+      (error: unknown) => done(asError(error), undefined),
+    );
+  };
+  read();
+}
+
+/** `head`, then what `rest` still yields. */
+async function* prefixed(head: Buffer, rest: AsyncIterator<unknown>): AsyncGenerator<Buffer> {
+  yield head;
+  for (;;) {
+    const result = await rest.next();
+    if (result.done === true) return;
+    yield bytesOf(result.value);
+  }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
 /**
  * Stops the caller's body: a Node stream is destroyed with `error` (with a listener of its own, as
  * undici adds one, so a caller that listens for none does not get an uncaught 'error'), an async

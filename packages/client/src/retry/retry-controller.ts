@@ -199,7 +199,9 @@ export class RetryController implements AttemptRetry, DeadlineEntry, AttemptHead
     if (retry.avoidPreviousHosts && attempt.endpoint !== undefined) (this.tried ??= new Set()).add(attempt.endpoint.id);
     next.decision = attempt.decision;
     next.requestHeadersToAdd = attempt.requestHeadersToAdd;
+    next.requestHeadersToRemove = attempt.requestHeadersToRemove;
     next.responseHeadersToAdd = attempt.responseHeadersToAdd;
+    next.downstreamConnection = attempt.downstreamConnection;
     next.retry = this;
     // Only retry_host_predicate previous_hosts makes the pick avoid hosts already tried; without it Envoy's
     // host selection is the balancer's own (a ring hash retries the same host).

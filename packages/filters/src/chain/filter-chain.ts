@@ -1,43 +1,54 @@
 /**
- * Runs a listener's HTTP filters (fault, local rate limit) for one routed call, in chain order,
- * with each filter's per-route config. Synchronous unless a fault delays the call; then a clock
- * timer resumes the chain at the same filter (whose abort is decided after the delay, as Envoy).
- * Filter state (buckets, active-fault counts) is kept per config object, so it lives as long as
- * the snapshot that holds it. One instance per mesh.
+ * Runs a listener's HTTP filters (fault, local rate limit, rbac, ext_authz, cors, buffer) for one routed
+ * call, in chain order, with each filter's per-route config, then gives the route's own answer when it has
+ * one (direct_response, redirect: Envoy's router, the last filter). Synchronous unless a filter waits: a
+ * fault delay (a clock timer resumes the chain at the same filter, whose abort is decided after the
+ * delay, as Envoy), an authorization check or a request body being buffered (the chain resumes at the
+ * next filter). Filter state (buckets, active-fault counts, compiled policies) is kept per config object,
+ * so it lives as long as the snapshot that holds it. One instance per mesh.
  */
 import { MeshError, type Clock } from '@xmesh/core';
 import type { HeaderSource, RouteDecision } from '@xmesh/router';
 import { compileDescriptors, LocalRateLimiter, type Descriptor, type DescriptorBuilder } from '@xmesh/ratelimit';
 import type { StatStore, Counter, Gauge } from '@xmesh/stats';
 import { faultChannel, rateLimitChannel } from '@xmesh/stats';
-import type { FaultConfig, HeaderValueOption, LocalRateLimitConfig, RateLimit } from '@xmesh/xds';
+import type { BufferConfig, ExtAuthzConfig, FaultConfig, HttpFilter, LocalRateLimitConfig, RateLimit, RbacConfig } from '@xmesh/xds';
 import { FaultFilter } from '../fault/fault-filter.js';
 import { activeFilterConfig } from './per-filter-config.js';
+import { EMBEDDED_CONNECTION, type DownstreamConnection, type FilterCall } from './filter-call.js';
+import type { SideCalls } from './side-calls.js';
+import { upgradeAllowed, upgradeOf } from './upgrade.js';
+import { compileRbac, downstreamRemoteAddress, type RbacEngine, type RbacInput } from '../rbac/rbac-engine.js';
+import { ExtAuthzFilter, type ExtAuthzStats } from '../ext-authz/ext-authz-filter.js';
+import { CorsFilter, type CorsStats } from '../cors/cors-filter.js';
+
+export type { FilterCall };
 
 const NO_DESCRIPTORS: readonly Descriptor[] = Object.freeze([]);
-
-/** What the chain reads from a call; `PipelineCall` fits. */
-export interface FilterCall {
-  readonly request: HeaderSource & { readonly grpc: boolean };
-  readonly decision: RouteDecision | undefined;
-  readonly cancelled: unknown;
-  onCancel(hook: (() => void) | undefined): void;
-  /** The caller's deadline on the mesh clock (ms), or Infinity: a fault delay does not outlast it. */
-  readonly deadline?: number;
-  /** Downstream peer, for `remote_address` descriptors. */
-  readonly remoteAddress?: string | undefined;
-  /** Headers for the upstream request (`request_headers_to_add_when_not_enforced`). */
-  addRequestHeaders?(headers: readonly HeaderValueOption[]): void;
-  /** Headers for the response the caller sees (`x-ratelimit-*`). */
-  addResponseHeaders?(headers: Readonly<Record<string, string>>): void;
-}
 
 export interface FilterChainOptions {
   readonly clock: Clock;
   readonly stats: StatStore;
   /** Uniform in [0, 1); default Math.random. */
   readonly random?: () => number;
+  /** How ext_authz reaches its authorization server; without it every check is an error (failure_mode_allow decides). */
+  readonly sideCalls?: SideCalls;
+  /** The wall clock (epoch ms) for the time a check request carries; default Date.now. */
+  readonly now?: () => number;
 }
+
+interface RbacStats {
+  readonly allowed: Counter;
+  readonly denied: Counter;
+  readonly shadowAllowed: Counter;
+  readonly shadowDenied: Counter;
+}
+
+/** Envoy's words and status for an RBAC denial. */
+const RBAC_DENIED = Object.freeze({ status: 403, headers: Object.freeze([]), body: 'RBAC: access denied' });
+/** Envoy's answer to an upgrade the listener does not allow: 403, no body (the sidecar then closes the connection). */
+const UPGRADE_REFUSED = Object.freeze({ status: 403, headers: Object.freeze([]), body: '' });
+const PAYLOAD_TOO_LARGE = Object.freeze({ status: 413, headers: Object.freeze([]), body: 'Payload Too Large' });
 
 interface FaultStats {
   readonly delaysInjected: Counter;
@@ -54,11 +65,23 @@ export class FilterChain {
   private readonly limiters = new WeakMap<LocalRateLimitConfig, LocalRateLimiter>();
   private readonly descriptorBuilders = new WeakMap<readonly RateLimit[], Map<number, DescriptorBuilder>>();
   private readonly faultStats = new Map<string, FaultStats>();
+  private readonly rbacEngines = new WeakMap<object, RbacEngine>();
+  private readonly embeddedConnections = new WeakMap<object, DownstreamConnection>();
+  private readonly rbacStats = new Map<string, RbacStats>();
+  private readonly extAuthz = new WeakMap<ExtAuthzConfig, ExtAuthzFilter>();
+  private readonly extAuthzStats = new Map<string, ExtAuthzStats>();
+  private readonly corsStats = new Map<string, CorsStats>();
+  private readonly cors: CorsFilter;
+  private readonly sideCalls: SideCalls | undefined;
+  private readonly now: () => number;
 
   constructor(options: FilterChainOptions) {
     this.clock = options.clock;
     this.stats = options.stats;
     this.random = options.random ?? Math.random;
+    this.sideCalls = options.sideCalls;
+    this.now = options.now ?? Date.now;
+    this.cors = new CorsFilter(this.random);
   }
 
   /**
@@ -66,6 +89,13 @@ export class FilterChain {
    * `fail(call, error)` to end it with a local reply; neither when the caller cancelled during a delay.
    */
   run<C extends FilterCall>(call: C, pass: (call: C) => void, fail: (call: C, error: MeshError) => void): void {
+    const upgrade = upgradeOf(call.request);
+    if (upgrade !== undefined && !upgradeAllowed(upgrade, call.decision!)) {
+      // Envoy's connection manager refuses it before any filter runs (and closes the connection after).
+      this.stats.http(call.decision!.listener?.statPrefix ?? '').counter('downstream_rq_ws_on_non_ws_route').inc();
+      fail(call, new MeshError('XMESH_LOCAL_REPLY', `upgrade to "${upgrade}" is not enabled on this listener or route (upgrade_configs)`, { reply: UPGRADE_REFUSED }));
+      return;
+    }
     this.runFrom(call, 0, false, pass, fail);
   }
 
@@ -96,20 +126,57 @@ export class FilterChain {
   private runFrom<C extends FilterCall>(call: C, start: number, delayed: boolean, pass: (call: C) => void, fail: (call: C, error: MeshError) => void): void {
     const decision = call.decision!;
     const filters = decision.listener?.httpFilters;
-    if (filters === undefined) {
-      pass(call);
-      return;
-    }
-    for (let i = start; i < filters.length; i++) {
-      const active = activeFilterConfig(filters[i]!, decision);
+    const count = filters?.length ?? 0;
+    for (let i = start; i < count; i++) {
+      const filter = filters![i]!;
+      const active = activeFilterConfig(filter, decision);
       if (active === undefined) continue;
-      if (active.kind === 'local_ratelimit') {
-        const error = this.rateLimit(call, active.config, decision);
-        if (error !== undefined) {
-          fail(call, error);
-          return;
+      switch (active.kind) {
+        case 'local_ratelimit': {
+          const error = this.rateLimit(call, active.config, decision);
+          if (error !== undefined) {
+            fail(call, error);
+            return;
+          }
+          continue;
         }
-        continue;
+        case 'rbac': {
+          const error = this.rbac(call, filter, active.config, decision);
+          if (error !== undefined) {
+            fail(call, error);
+            return;
+          }
+          continue;
+        }
+        case 'cors': {
+          const outcome = this.cors.run(call.request, decision, filter.name, this.corsStatsFor(decision));
+          if (outcome instanceof MeshError) {
+            fail(call, outcome);
+            return;
+          }
+          if (outcome.responseHeaders !== undefined) call.addResponseHeaders?.(outcome.responseHeaders);
+          continue;
+        }
+        case 'ext_authz': {
+          const next = (error: MeshError | undefined): void => {
+            if (error !== undefined) fail(call, error);
+            else this.runFrom(call, i + 1, false, pass, fail);
+          };
+          const outcome = this.extAuthzFilter(active.config, decision).check(call, decision, filter.name, this.embeddedConnection(decision), next);
+          if (outcome === 'pending') return;
+          if (outcome !== undefined) {
+            fail(call, outcome);
+            return;
+          }
+          continue;
+        }
+        case 'buffer':
+          if (this.buffer(call, active.config, i, pass, fail)) return;
+          continue;
+        case 'compressor':
+          continue;
+        case 'fault':
+          break;
       }
       const fault = this.faultFilter(active.config);
       if (!fault.applies(call.request, decision.cluster)) continue;
@@ -134,7 +201,93 @@ export class FilterChain {
         return;
       }
     }
+    // Envoy's router, the last filter: a route that answers itself answers now.
+    const local = decision.local;
+    if (local !== undefined) {
+      fail(call, local.error(call.request));
+      return;
+    }
     pass(call);
+  }
+
+  /** RBAC: the shadow rules are counted, the enforced rules decide (403 `RBAC: access denied`). */
+  private rbac(call: FilterCall, filter: HttpFilter, config: RbacConfig, decision: RouteDecision): MeshError | undefined {
+    // Stats are the listener filter's (a per-route config only replaces the rules).
+    const listenerConfig = filter.kind === 'rbac' ? filter.config : config;
+    const stats = this.rbacStatsFor(decision, listenerConfig);
+    if (config.rules === undefined && config.shadowRules === undefined) return undefined;
+    const input = this.rbacInput(call, decision);
+    if (config.shadowRules !== undefined) {
+      if (this.rbacEngine(config.shadowRules).allowed(input)) stats.shadowAllowed.inc();
+      else stats.shadowDenied.inc();
+    }
+    if (config.rules === undefined) return undefined;
+    if (this.rbacEngine(config.rules).allowed(input)) {
+      stats.allowed.inc();
+      return undefined;
+    }
+    stats.denied.inc();
+    return new MeshError('XMESH_DENIED', 'RBAC: access denied', { cluster: decision.cluster || undefined, reply: RBAC_DENIED });
+  }
+
+  private rbacInput(call: FilterCall, decision: RouteDecision): RbacInput {
+    const connection = call.downstreamConnection ?? this.embeddedConnection(decision);
+    let remote: string | undefined | null = null;
+    return {
+      request: call.request,
+      connection,
+      remoteIp: () => {
+        if (remote === null) remote = downstreamRemoteAddress(connection.remoteAddress, call.request.headers.get('x-forwarded-for'), decision.listener?.callerTrust);
+        return remote;
+      },
+    };
+  }
+
+  /**
+   * The app as its own downstream (embedded mode): a loopback connection to the port of the listener the call
+   * was routed by, as a sidecar beside the app would see it.
+   */
+  private embeddedConnection(decision: RouteDecision): DownstreamConnection {
+    const listener = decision.listener;
+    const port = listener?.address?.port;
+    if (listener === undefined || port === undefined || port === 0) return EMBEDDED_CONNECTION;
+    let connection = this.embeddedConnections.get(listener);
+    if (connection === undefined) this.embeddedConnections.set(listener, (connection = Object.freeze({ ...EMBEDDED_CONNECTION, localPort: port })));
+    return connection;
+  }
+
+  private rbacEngine(rules: NonNullable<RbacConfig['rules']>): RbacEngine {
+    let engine = this.rbacEngines.get(rules);
+    if (engine === undefined) this.rbacEngines.set(rules, (engine = compileRbac(rules)));
+    return engine;
+  }
+
+  /**
+   * The buffer filter: the whole body (at most `max_request_bytes`) is read before the request goes on; a
+   * longer one is answered 413 `Payload Too Large`. True when the chain waits (it resumes at the next filter).
+   */
+  private buffer<C extends FilterCall>(call: C, config: BufferConfig, index: number, pass: (call: C) => void, fail: (call: C, error: MeshError) => void): boolean {
+    if (call.bufferBody === undefined) return false;
+    let cancelled = false;
+    call.onCancel(() => {
+      cancelled = true;
+    });
+    call.bufferBody(config.maxRequestBytes, false, (body) => {
+      call.onCancel(undefined);
+      if (cancelled || call.cancelled) return;
+      if (body === 'too_large') fail(call, new MeshError('XMESH_LOCAL_REPLY', `the request body is larger than the buffer filter's max_request_bytes (${config.maxRequestBytes})`, { reply: PAYLOAD_TOO_LARGE }));
+      else this.runFrom(call, index + 1, false, pass, fail);
+    });
+    return true;
+  }
+
+  private extAuthzFilter(config: ExtAuthzConfig, decision: RouteDecision): ExtAuthzFilter {
+    let filter = this.extAuthz.get(config);
+    if (filter === undefined) {
+      filter = new ExtAuthzFilter(config, this.extAuthzStatsFor(decision, config.statPrefix), this.sideCalls, this.random, this.now);
+      this.extAuthz.set(config, filter);
+    }
+    return filter;
   }
 
   private delay<C extends FilterCall>(call: C, fault: FaultFilter, stats: FaultStats, delayMs: number, index: number, pass: (call: C) => void, fail: (call: C, error: MeshError) => void): void {
@@ -186,6 +339,54 @@ export class FilterChain {
     let builder = byStage.get(stage);
     if (builder === undefined) byStage.set(stage, (builder = compileDescriptors(rateLimits, stage, 'rate_limits')));
     return builder;
+  }
+
+  private rbacStatsFor(decision: RouteDecision, config: RbacConfig): RbacStats {
+    const prefix = decision.listener?.statPrefix ?? '';
+    const key = `${prefix}\u0000${config.rulesStatPrefix}\u0000${config.shadowRulesStatPrefix}`;
+    let stats = this.rbacStats.get(key);
+    if (stats === undefined) {
+      const scope = this.stats.http(prefix).scope('rbac', 'rbac');
+      stats = {
+        allowed: scope.counter(`${config.rulesStatPrefix}allowed`),
+        denied: scope.counter(`${config.rulesStatPrefix}denied`),
+        shadowAllowed: scope.counter(`${config.shadowRulesStatPrefix}shadow_allowed`),
+        shadowDenied: scope.counter(`${config.shadowRulesStatPrefix}shadow_denied`),
+      };
+      this.rbacStats.set(key, stats);
+    }
+    return stats;
+  }
+
+  private extAuthzStatsFor(decision: RouteDecision, statPrefix: string): ExtAuthzStats {
+    const prefix = decision.listener?.statPrefix ?? '';
+    const key = `${prefix}\u0000${statPrefix}`;
+    let stats = this.extAuthzStats.get(key);
+    if (stats === undefined) {
+      let scope = this.stats.http(prefix).scope('ext_authz', 'ext_authz');
+      if (statPrefix !== '') scope = scope.scope(statPrefix, statPrefix);
+      stats = {
+        ok: scope.counter('ok'),
+        denied: scope.counter('denied'),
+        error: scope.counter('error'),
+        failureModeAllowed: scope.counter('failure_mode_allowed'),
+        disabled: scope.counter('disabled'),
+        invalid: scope.counter('invalid'),
+      };
+      this.extAuthzStats.set(key, stats);
+    }
+    return stats;
+  }
+
+  private corsStatsFor(decision: RouteDecision): CorsStats {
+    const prefix = decision.listener?.statPrefix ?? '';
+    let stats = this.corsStats.get(prefix);
+    if (stats === undefined) {
+      const scope = this.stats.http(prefix).scope('cors', 'cors');
+      stats = { originValid: scope.counter('origin_valid'), originInvalid: scope.counter('origin_invalid') };
+      this.corsStats.set(prefix, stats);
+    }
+    return stats;
   }
 
   private faultStatsFor(decision: RouteDecision): FaultStats {

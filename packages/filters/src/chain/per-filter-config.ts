@@ -1,14 +1,21 @@
 /**
- * Which config a filter runs with for one routed call: the most specific `typed_per_filter_config`
- * entry under the filter's name (weighted cluster, then route, then virtual host) replaces the
- * listener's; a `disabled` entry turns the filter off for the call.
+ * Which config a filter runs with for one routed call: the most specific `typed_per_filter_config` entry
+ * under the filter's name (weighted cluster, then route, then virtual host) replaces the listener's for
+ * the filters whose per-route config is a whole config (fault, local_ratelimit, rbac, buffer); a
+ * `disabled` entry turns the filter off for the call. ext_authz and cors read every level themselves
+ * (their per-route configs merge rather than replace).
  */
 import type { RouteDecision } from '@xmesh/router';
-import type { FilterOverride, HttpFilter } from '@xmesh/xds';
+import type { BufferConfig, CompressorConfig, ExtAuthzConfig, FaultConfig, FilterOverride, HttpFilter, LocalRateLimitConfig, RbacConfig } from '@xmesh/xds';
 
 export type ActiveFilterConfig =
-  | { readonly kind: 'local_ratelimit'; readonly config: import('@xmesh/xds').LocalRateLimitConfig }
-  | { readonly kind: 'fault'; readonly config: import('@xmesh/xds').FaultConfig };
+  | { readonly kind: 'local_ratelimit'; readonly config: LocalRateLimitConfig }
+  | { readonly kind: 'fault'; readonly config: FaultConfig }
+  | { readonly kind: 'rbac'; readonly config: RbacConfig }
+  | { readonly kind: 'buffer'; readonly config: BufferConfig }
+  | { readonly kind: 'ext_authz'; readonly config: ExtAuthzConfig }
+  | { readonly kind: 'cors' }
+  | { readonly kind: 'compressor'; readonly config: CompressorConfig };
 
 /** The config `filter` runs with for `decision`, or undefined when it is off (or is the router). */
 export function activeFilterConfig(filter: HttpFilter, decision: RouteDecision): ActiveFilterConfig | undefined {
@@ -19,6 +26,14 @@ export function activeFilterConfig(filter: HttpFilter, decision: RouteDecision):
     decision.virtualHost.typedPerFilterConfig[filter.name];
   if (override === undefined) return filter;
   if (override.kind === 'disabled') return undefined;
-  // An override of another filter type cannot configure this one; the decoder reports it.
-  return override.kind === filter.kind ? override : filter;
+  switch (override.kind) {
+    case 'local_ratelimit':
+    case 'fault':
+    case 'rbac':
+    case 'buffer':
+      // An override of another filter type cannot configure this one; the decoder reports it.
+      return override.kind === filter.kind ? override : filter;
+    default:
+      return filter;
+  }
 }

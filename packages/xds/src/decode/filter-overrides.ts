@@ -6,6 +6,15 @@ import type { Dict, FilterOverride } from '../model.js';
 import { TypeUrl } from '../type-urls.js';
 import { decodeFault } from './fault.js';
 import { decodeLocalRateLimit } from './local-ratelimit.js';
+import { decodeRbac } from './rbac.js';
+import { decodeExtAuthzPerRoute } from './ext-authz.js';
+import { decodeCorsPolicy } from './cors.js';
+import { decodeBufferPerRoute } from './buffer.js';
+
+/** The per-route config types xmesh reads, by `@type`. */
+const OVERRIDE_TYPES: ReadonlySet<unknown> = new Set([
+  TypeUrl.LocalRateLimit, TypeUrl.HttpFault, TypeUrl.RbacPerRoute, TypeUrl.ExtAuthzPerRoute, TypeUrl.CorsPolicy, TypeUrl.BufferPerRoute,
+]);
 import { Reader } from './reader.js';
 
 /** Decodes the map field `key` of `r`; an absent field is an empty map. Maps have a null prototype. */
@@ -30,6 +39,14 @@ function readOverride(any: Reader): FilterOverride | undefined {
       return { kind: 'local_ratelimit', config: decodeLocalRateLimit(any, { perRoute: true }) };
     case TypeUrl.HttpFault:
       return { kind: 'fault', config: decodeFault(any) };
+    case TypeUrl.RbacPerRoute:
+      return { kind: 'rbac', config: decodeRbac(any, { perRoute: true }) };
+    case TypeUrl.ExtAuthzPerRoute:
+      return { kind: 'ext_authz', config: decodeExtAuthzPerRoute(any) };
+    case TypeUrl.CorsPolicy:
+      return { kind: 'cors', config: decodeCorsPolicy(any) };
+    case TypeUrl.BufferPerRoute:
+      return decodeBufferPerRoute(any);
     case TypeUrl.FilterConfig:
       return readFilterConfig(any);
     case undefined:
@@ -58,7 +75,7 @@ function readFilterConfig(r: Reader): FilterOverride | undefined {
     return disabled ? { kind: 'disabled' } : undefined;
   }
   const type = inner.raw['@type'];
-  if (optional && type !== TypeUrl.LocalRateLimit && type !== TypeUrl.HttpFault) {
+  if (optional && !OVERRIDE_TYPES.has(type)) {
     r.issues.ignored.push(inner.path);
     return disabled ? { kind: 'disabled' } : undefined;
   }

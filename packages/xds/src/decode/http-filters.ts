@@ -6,6 +6,9 @@ import type { HttpFilter } from '../model.js';
 import { TypeUrl } from '../type-urls.js';
 import { decodeFault } from './fault.js';
 import { decodeLocalRateLimit } from './local-ratelimit.js';
+import { decodeRbac } from './rbac.js';
+import { decodeExtAuthz } from './ext-authz.js';
+import { decodeBuffer } from './buffer.js';
 import { describeType, ignoreAll, rejectUnsupported } from './fields.js';
 import { Reader } from './reader.js';
 import { decodeRouterConfig } from './router-filter.js';
@@ -37,6 +40,8 @@ const FILTERS_BY_NAME: Readonly<Record<string, string>> = {
   'envoy.filters.http.router': TypeUrl.Router,
   'envoy.filters.http.local_ratelimit': TypeUrl.LocalRateLimit,
   'envoy.filters.http.fault': TypeUrl.HttpFault,
+  'envoy.filters.http.cors': TypeUrl.Cors,
+  'envoy.filters.http.rbac': TypeUrl.Rbac,
 };
 
 /** Decodes the list field `key` (`http_filters`) of an HttpConnectionManager. */
@@ -112,6 +117,16 @@ function readHttpFilter(f: Reader): HttpFilter | 'skipped' | 'failed' {
       return { kind: 'local_ratelimit', name, config: decodeLocalRateLimit(any, { perRoute: false }) };
     case TypeUrl.HttpFault:
       return { kind: 'fault', name, config: decodeFault(any) };
+    case TypeUrl.Rbac:
+      return { kind: 'rbac', name, config: decodeRbac(any, { perRoute: false }) };
+    case TypeUrl.ExtAuthz:
+      return { kind: 'ext_authz', name, config: decodeExtAuthz(any) };
+    case TypeUrl.Cors:
+      // The filter's own config is empty: the policies are the routes'.
+      any.finish();
+      return { kind: 'cors', name };
+    case TypeUrl.Buffer:
+      return { kind: 'buffer', name, config: decodeBuffer(any) };
     default: {
       const message = typeof type === 'string' ? type.slice(type.lastIndexOf('/') + 1) : '';
       const skippable = SKIPPABLE_HTTP_FILTERS[message] !== undefined;

@@ -74,7 +74,11 @@ test('a fully specified listener decodes to the exact model', () => {
     }],
   });
   assert.deepEqual(issues.errors, []);
-  assert.deepEqual(listener, {
+  const { filterChains, ...own } = listener;
+  // One chain, named: its HCM is the listener's own.
+  assert.deepEqual(filterChains?.map((c) => [c.name, c.isDefault, c.tls, c.network.kind]), [['main', false, undefined, 'http']]);
+  assert.deepEqual(filterChains?.[0]?.network.kind === 'http' ? filterChains[0].network.listener : undefined, own);
+  assert.deepEqual(own, {
     name: 'ingress',
     address: { address: '127.0.0.1', port: 10000 },
     statPrefix: 'ingress_http',
@@ -111,7 +115,6 @@ test('a fully specified listener decodes to the exact model', () => {
   assert.deepEqual(inlineRoutes?.virtualHosts[0]?.routes[0]?.action.clusters, [{ name: 'c', weight: 1, typedPerFilterConfig: dict() }]);
   assert.deepEqual(issues.ignored, [
     'x.address.socket_address.protocol',
-    'x.filter_chains[0].name',
     `${HCM_PATH}.http_filters[2]`,
     `${HCM_PATH}.tracing.random_sampling`,
     `${HCM_PATH}.codec_type`,
@@ -204,7 +207,7 @@ test('downstream protections: every HCM timeout, limit and protocol option is de
   assert.equal(off.idleTimeoutMs, 0);
 });
 
-const OTHER_FILTER = { name: 'envoy.filters.http.cors', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors' } };
+const OTHER_FILTER = { name: 'envoy.filters.http.grpc_web', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.grpc_web.v3.GrpcWeb' } };
 const FAULT = { name: 'fault', typed_config: { '@type': TypeUrl.HttpFault } };
 
 const INVALID: { name: string; input: unknown; path: string; fragment: string }[] = [
@@ -214,15 +217,16 @@ const INVALID: { name: string; input: unknown; path: string; fragment: string }[
   { name: 'unknown HTTP filter', input: withHcm({ http_filters: [OTHER_FILTER, ROUTER] }), path: `${HCM_PATH}.http_filters[0].typed_config.@type`, fragment: 'unsupported HTTP filter "type.googleapis.com/envoy.extensions.filters.' },
   { name: 'filter without typed_config', input: withHcm({ http_filters: [{ name: 'x' }, ROUTER] }), path: `${HCM_PATH}.http_filters[0].typed_config`, fragment: 'is required: no HTTP filter xmesh implements is named "x"' },
   { name: 'only filter without typed_config (no second error about the router)', input: withHcm({ http_filters: [{ name: 'envoy.filters.http.routr' }] }), path: `${HCM_PATH}.http_filters[0].typed_config`, fragment: 'is required' },
-  { name: 'optional ext_authz is not skipped', input: withHcm({ http_filters: [{ name: 'authz', is_optional: true, typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz' } }, ROUTER] }), path: `${HCM_PATH}.http_filters[0].typed_config.@type`, fragment: 'is_optional does not skip it' },
-  { name: 'other network filter without typed_config', input: { name: 'l', filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy' }] }] }, path: 'x.filter_chains[0].filters[0].name', fragment: 'only envoy.filters.network.http_connection_manager is supported' },
+  { name: 'optional ext_authz is not skipped', input: withHcm({ http_filters: [{ name: 'authz', is_optional: true, typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz' } }, ROUTER] }), path: `${HCM_PATH}.http_filters[0].typed_config`, fragment: 'one of grpc_service, http_service is required' },
+  { name: 'optional filter xmesh does not know that could deny is not skipped', input: withHcm({ http_filters: [{ name: 'jwt', is_optional: true, typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication' } }, ROUTER] }), path: `${HCM_PATH}.http_filters[0].typed_config.@type`, fragment: 'is_optional does not skip it' },
+  { name: 'other network filter without typed_config', input: { name: 'l', filter_chains: [{ filters: [{ name: 'envoy.filters.network.redis_proxy' }] }] }, path: 'x.filter_chains[0].filters[0].name', fragment: 'only envoy.filters.network.http_connection_manager and envoy.filters.network.tcp_proxy are supported' },
   { name: 'scoped_routes', input: withHcm({ route_config: undefined, scoped_routes: { name: 's' } }), path: `${HCM_PATH}.scoped_routes`, fragment: 'scoped routes are not implemented' },
   { name: 'rds and route_config', input: withHcm({ rds: { route_config_name: 'r' } }), path: HCM_PATH, fragment: 'got rds and route_config' },
   { name: 'no routes', input: withHcm({ route_config: undefined }), path: HCM_PATH, fragment: 'one of rds, route_config is required' },
   { name: 'unknown tracing field', input: withHcm({ tracing: { sampler: {} } }), path: `${HCM_PATH}.tracing.sampler`, fragment: 'unsupported' },
   { name: 'generate_request_id not a boolean', input: withHcm({ generate_request_id: 'yes' }), path: `${HCM_PATH}.generate_request_id`, fragment: 'must be a boolean' },
   { name: 'no stat_prefix', input: withHcm({ stat_prefix: undefined }), path: `${HCM_PATH}.stat_prefix`, fragment: 'is required' },
-  { name: 'two filter chains not told apart', input: { ...(withHcm({}) as object), filter_chains: [(withHcm({}) as { filter_chains: unknown[] }).filter_chains[0], (withHcm({}) as { filter_chains: unknown[] }).filter_chains[0]] }, path: 'x.filter_chains', fragment: 'each needs filter_chain_match.transport_protocol' },
+  { name: 'two filter chains not told apart', input: { ...(withHcm({}) as object), filter_chains: [(withHcm({}) as { filter_chains: unknown[] }).filter_chains[0], (withHcm({}) as { filter_chains: unknown[] }).filter_chains[0]] }, path: 'x.filter_chains', fragment: 'multiple filter chains with the same matching rules: "filter_chains[0]" and "filter_chains[1]" both match every connection' },
   { name: 'no filter chain', input: { name: 'l' }, path: 'x.filter_chains', fragment: 'needs a filter chain' },
   { name: 'max_request_headers_kb 0', input: withHcm({ max_request_headers_kb: 0 }), path: `${HCM_PATH}.max_request_headers_kb`, fragment: 'in [1, 8192]' },
   { name: 'max_request_headers_kb over 8192', input: withHcm({ max_request_headers_kb: 9000 }), path: `${HCM_PATH}.max_request_headers_kb`, fragment: 'in [1, 8192]' },
@@ -238,14 +242,15 @@ const INVALID: { name: string; input: unknown; path: string; fragment: string }[
   { name: 'allow_chunked_length', input: withHcm({ http_protocol_options: { allow_chunked_length: true } }), path: `${HCM_PATH}.http_protocol_options.allow_chunked_length`, fragment: 'Content-Length and Transfer-Encoding' },
   { name: 'HTTP/1.0 default host without HTTP/1.0', input: withHcm({ http_protocol_options: { default_host_for_http_10: 'h' } }), path: `${HCM_PATH}.http_protocol_options.default_host_for_http_10`, fragment: 'needs accept_http_10' },
   { name: 'negative listener_filters_timeout', input: withHcm({}, { listener_filters_timeout: '-2s' }), path: 'x.listener_filters_timeout', fragment: 'must not be negative' },
-  { name: 'other network filter', input: { name: 'l', filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy' } }] }] }, path: 'x.filter_chains[0].filters[0].typed_config.@type', fragment: 'only envoy.filters.network.http_connection_manager is supported' },
+  { name: 'other network filter', input: { name: 'l', filter_chains: [{ filters: [{ name: 'redis', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.redis_proxy.v3.RedisProxy' } }] }] }, path: 'x.filter_chains[0].filters[0].typed_config.@type', fragment: 'only envoy.filters.network.http_connection_manager and envoy.filters.network.tcp_proxy are supported' },
   { name: 'pipe address', input: withHcm({}, { address: { pipe: { path: '/tmp/s' } } }), path: 'x.address.pipe', fragment: 'only socket addresses' },
   { name: 'port out of range', input: withHcm({}, { address: { socket_address: { address: '0.0.0.0', port_value: 70000 } } }), path: 'x.address.socket_address.port_value', fragment: 'in [0, 65535]' },
   { name: 'disabled filter', input: withHcm({ http_filters: [{ ...FAULT, disabled: true }, ROUTER] }), path: `${HCM_PATH}.http_filters[0].disabled`, fragment: 'is not supported' },
   { name: 'bad filter config inside', input: withHcm({ http_filters: [{ name: 'rl', typed_config: { '@type': TypeUrl.LocalRateLimit, stat_prefix: 'rl', token_bucket: { max_tokens: 0, fill_interval: '1s' } } }, ROUTER] }), path: `${HCM_PATH}.http_filters[0].typed_config.token_bucket.max_tokens`, fragment: 'in [1, ' },
   { name: 'unknown HCM field', input: withHcm({ bogus_field: 1 }), path: `${HCM_PATH}.bogus_field`, fragment: 'unknown or unsupported field' },
   { name: 'escaped slashes redirected', input: withHcm({ path_with_escaped_slashes_action: 'UNESCAPE_AND_REDIRECT' }), path: `${HCM_PATH}.path_with_escaped_slashes_action`, fragment: 'UNESCAPE_AND_REDIRECT is not supported' },
-  { name: 'upgrade_configs', input: withHcm({ upgrade_configs: [{ upgrade_type: 'websocket' }] }), path: `${HCM_PATH}.upgrade_configs`, fragment: 'protocol upgrades' },
+  { name: 'upgrade_configs CONNECT', input: withHcm({ upgrade_configs: [{ upgrade_type: 'CONNECT' }] }), path: `${HCM_PATH}.upgrade_configs[0].upgrade_type`, fragment: 'CONNECT requests are not proxied' },
+  { name: 'upgrade_configs with upgrade filters', input: withHcm({ upgrade_configs: [{ upgrade_type: 'websocket', filters: [{ name: 'x' }] }] }), path: `${HCM_PATH}.upgrade_configs[0].filters`, fragment: 'upgraded requests run the listener\'s HTTP filters' },
   { name: 'path_normalization_options', input: withHcm({ path_normalization_options: {} }), path: `${HCM_PATH}.path_normalization_options`, fragment: 'not implemented' },
   { name: 'via', input: withHcm({ via: 'proxy-1' }), path: `${HCM_PATH}.via`, fragment: 'no Via header' },
   { name: 'strip_trailing_host_dot', input: withHcm({ strip_trailing_host_dot: true }), path: `${HCM_PATH}.strip_trailing_host_dot`, fragment: 'trailing dot' },
@@ -263,13 +268,13 @@ for (const { name, input, path, fragment } of INVALID) {
 test('errors in the listener, its filters and its inline routes are all reported', () => {
   const { errors } = decode(withHcm({
     stat_prefix: '',
-    route_config: { virtual_hosts: [{ name: 'vh', domains: ['*'], routes: [{ match: { prefix: '/' }, redirect: {} }] }] },
+    route_config: { virtual_hosts: [{ name: 'vh', domains: ['*'], routes: [{ match: { prefix: '/' }, filter_action: {} }] }] },
     http_filters: [ROUTER, OTHER_FILTER],
   }, { address: { socket_address: { port_value: 1 } } })).issues;
   assert.deepEqual(errors.map((e) => e.path), [
     'x.address.socket_address.address',
     `${HCM_PATH}.stat_prefix`,
-    `${HCM_PATH}.route_config.virtual_hosts[0].routes[0].redirect`,
+    `${HCM_PATH}.route_config.virtual_hosts[0].routes[0].filter_action`,
     `${HCM_PATH}.http_filters[1].typed_config.@type`,
     `${HCM_PATH}.http_filters[0]`,
   ]);
@@ -310,8 +315,8 @@ test('an HCM named without typed_config is an HCM with defaults: its required fi
   assert.deepEqual(issues.errors.map((e) => e.path), [`${HCM_PATH}.stat_prefix`, HCM_PATH, `${HCM_PATH}.http_filters`]);
 });
 
-test('a listener whose only network filter is not an HCM gets that one error, none about its routes', () => {
-  const { hasRoutes, issues } = decode({ name: 'l', filter_chains: [{ filters: [{ name: 'tcp', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy' } }] }] });
+test('a listener whose only network filter is not supported gets that one error, none about its routes', () => {
+  const { hasRoutes, issues } = decode({ name: 'l', filter_chains: [{ filters: [{ name: 'redis', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.redis_proxy.v3.RedisProxy' } }] }] });
   assert.equal(issues.errors.length, 1);
   assert.equal(hasRoutes, false);
 });

@@ -1,20 +1,21 @@
 /**
- * `envoy.config.listener.v3.Listener` with one HttpConnectionManager: its routes (inline or RDS) and its
- * HTTP filters. The HCM is found in the filter chains (`filter_chains[]`, `default_filter_chain`; several chains
- * must carry the same HCM and differ by `filter_chain_match.transport_protocol`, see filter-chains.ts) or, as gRPC
- * xDS clients use it, in `api_listener`.
+ * `envoy.config.listener.v3.Listener`: its filter chains (see filter-chains.ts: each with its match, its TLS and its
+ * HttpConnectionManager or tcp_proxy), or, as gRPC xDS clients use it, an `api_listener` holding an
+ * HttpConnectionManager. The listener's own routes and HTTP filters (the fields of its ListenerConfig) are those of
+ * its main chain's HttpConnectionManager: the chain a plaintext connection from loopback to the listener's port,
+ * without SNI or ALPN, takes (else the first HTTP chain), which is what embedded mode and the app's calls use.
  */
-import { isIP } from 'node:net';
-import type { CallerTrust, CidrRange, DownstreamChains, DownstreamProtection, ListenerConfig, RouteConfig, SocketAddress } from '../model.js';
+import type { DownstreamProtection, ListenerConfig, RouteConfig, SocketAddress } from '../model.js';
+import type { ListenerFilterChain } from '../filter-model.js';
 import { TypeUrl } from '../type-urls.js';
-import { httpFiltersField } from './http-filters.js';
-import { decodeCommonHttpProtocolOptions, decodeHttp1ProtocolOptions, decodeHttp2ProtocolOptions } from './protocol-options.js';
-import { describeType, ignoreAll, oneOf, rejectUnsupported } from './fields.js';
+import { selectFilterChain } from '../filter-chain-select.js';
+import { describeType, ignoreAll, rejectUnsupported } from './fields.js';
 import { Reader } from './reader.js';
-import { decodeRouteConfig } from './route.js';
-import { decodePathNormalization } from './path-normalization.js';
-import { decodeLocalReplyConfig } from './local-reply.js';
-import { decodeDownstream, filterChainsOf } from './filter-chains.js';
+import { DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS, decodeHcm, decodeProtection, type HcmContext } from './hcm.js';
+import { checkSameProtection, decodeFilterChains } from './filter-chains.js';
+
+export { HCM_IGNORED, TRACING_IGNORED, TRACING_PROVIDER_IGNORED } from './hcm.js';
+export { FILTER_CHAIN_IGNORED } from './filter-chains.js';
 
 /**
  * Listener fields xmesh reads but does not act on, with the reason: they configure the downstream socket.
@@ -24,7 +25,7 @@ import { decodeDownstream, filterChainsOf } from './filter-chains.js';
 export const LISTENER_IGNORED: Readonly<Record<string, string>> = {
   stat_prefix: 'listener stats are not kept; the HCM stat_prefix names the stats',
   drain_type: 'downstream connection setting',
-  listener_filters: 'the TLS and HTTP inspectors only (the sidecar detects TLS and the HTTP version itself); other listener filters are refused',
+  listener_filters: 'the TLS inspector is implied (SNI and ALPN are always read when a chain matches on them); the HTTP inspector\'s presence is read (plaintext connections then offer h2c / http/1.1 as application protocol); other listener filters are refused',
   transparent: 'downstream socket option',
   freebind: 'downstream socket option',
   socket_options: 'downstream socket option',
@@ -41,47 +42,11 @@ export const LISTENER_IGNORED: Readonly<Record<string, string>> = {
   additional_addresses: 'only the main address is reported',
 };
 
-/** FilterChain fields xmesh reads but does not act on, with the reason. */
-export const FILTER_CHAIN_IGNORED: Readonly<Record<string, string>> = {
-  name: 'informational only',
-  metadata: 'metadata is not used',
-};
+/** Envoy's default listener `per_connection_buffer_limit_bytes`: 1 MiB. */
+export const DEFAULT_CONNECTION_BUFFER_LIMIT = 1024 * 1024;
 
-/**
- * HttpConnectionManager fields xmesh reads but does not act on, with the reason: they are about the downstream side.
- * The downstream protections (timeouts, header limits, protocol options) are decoded into `DownstreamProtection`
- * for the sidecar.
- */
-export const HCM_IGNORED: Readonly<Record<string, string>> = {
-  codec_type: 'the app or the sidecar chooses the downstream codec',
-  access_log: 'downstream access logging is not implemented',
-  access_log_flush_interval: 'downstream access logging is not implemented',
-  flush_access_log_on_new_request: 'downstream access logging is not implemented',
-  access_log_options: 'downstream access logging is not implemented',
-  skip_xff_append: 'X-Forwarded-For handling concerns a proxy receiving calls',
-  http3_protocol_options: 'downstream connection setting',
-  server_name: 'the Server header concerns responses to downstream',
-  server_header_transformation: 'the Server header concerns responses to downstream',
-  scheme_header_transformation: 'downstream request normalization',
-  always_set_request_id_in_response: 'x-request-id in responses concerns downstream callers',
-  request_id_extension: 'x-request-id is a UUID v4 (Envoy\'s default extension)',
-  drain_timeout: 'downstream connection draining',
-  delayed_close_timeout: 'downstream connection closing',
-  set_current_client_cert_details: 'applies only to forward_client_cert_details APPEND_FORWARD and SANITIZE_SET, which are refused',
-  proxy_100_continue: 'downstream protocol handling',
-  represent_ipv4_remote_address_as_ipv4_mapped_ipv6: 'downstream address handling',
-  stream_error_on_invalid_http_message: 'downstream protocol handling',
-  append_local_overload: 'marks requests when an overload action fires; overload actions are refused',
-  add_proxy_protocol_connection_state: 'downstream connection setting',
-};
-
-/** HCM fields that would change what is sent or allowed and are not implemented: refused with their path. */
-const HCM_UNSUPPORTED: Readonly<Record<string, string>> = {
-  original_ip_detection_extensions: 'the caller\'s address (which decides whether it is internal) comes from use_remote_address and xff_num_trusted_hops only',
-  proxy_status_config: 'the Proxy-Status response header is not implemented',
-  typed_header_validation_config: 'header validation extensions are not implemented',
-  early_header_mutation_extensions: 'early header mutation extensions are not implemented',
-};
+const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
+const HTTP_INSPECTOR = 'envoy.filters.listener.http_inspector';
 
 /** Listener filters a proxy may leave out: the sidecar detects TLS and the HTTP version on its own. */
 const INSPECTORS: ReadonlySet<string> = new Set([
@@ -91,38 +56,17 @@ const INSPECTORS: ReadonlySet<string> = new Set([
   'type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector',
 ]);
 
-/**
- * HCM `tracing`: with the OpenTelemetry provider (Envoy's W3C trace-context tracer) upstream requests
- * carry a `traceparent`; another provider or none propagates nothing, as Envoy's null tracer. Spans
- * themselves belong to the app's tracer.
- */
-export const TRACING_IGNORED: Readonly<Record<string, string>> = {
-  client_sampling: 'sampling is decided by the app\'s tracer; the mesh propagates the caller\'s sampled flag',
-  random_sampling: 'sampling is decided by the app\'s tracer; the mesh propagates the caller\'s sampled flag',
-  overall_sampling: 'sampling is decided by the app\'s tracer; the mesh propagates the caller\'s sampled flag',
-  verbose: 'spans are recorded by the app\'s tracer (OpenTelemetry)',
-  max_path_tag_length: 'spans are recorded by the app\'s tracer (OpenTelemetry)',
-  custom_tags: 'spans are recorded by the app\'s tracer (OpenTelemetry)',
-  spawn_upstream_span: 'spans are recorded by the app\'s tracer (OpenTelemetry)',
-};
-
-/** HCM `tracing.provider`: only which tracer it names matters. */
-export const TRACING_PROVIDER_IGNORED: Readonly<Record<string, string>> = {
-  typed_config: 'the exporter settings belong to the app\'s tracer; only the provider\'s kind (OpenTelemetry: W3C trace context) is read',
-};
-
-/** Envoy's default listener `per_connection_buffer_limit_bytes`: 1 MiB. */
-export const DEFAULT_CONNECTION_BUFFER_LIMIT = 1024 * 1024;
-
-const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
-const OPENTELEMETRY_TRACER = 'envoy.tracers.opentelemetry';
-
 export interface DecodedListener {
   /** `name` is '' when the listener has none: the snapshot gives it one (Envoy generates a name too). */
   readonly listener: ListenerConfig;
+  /** The main HCM's inline route configuration. */
   readonly inlineRoutes: RouteConfig | undefined;
-  /** False when no HttpConnectionManager was found (reported): the listener refers to no routes. */
+  /** The inline route configurations of the other chains' HCMs, by chain name. */
+  readonly chainRoutes: ReadonlyMap<string, RouteConfig>;
+  /** False when no HttpConnectionManager was found (reported, or a tcp_proxy-only listener): the listener refers to no routes. */
   readonly hasRoutes: boolean;
+  /** The name of the chain whose HCM is the listener's own (see mainChain). */
+  readonly mainChain?: string;
 }
 
 export function decodeListener(r: Reader): DecodedListener {
@@ -130,173 +74,95 @@ export function decodeListener(r: Reader): DecodedListener {
   const name = r.str('name') ?? '';
   const a = r.obj('address');
   const address = a ? readAddress(a) : undefined;
-  const { hcm, downstream: chains, api } = findHcm(r);
   const perConnectionBufferLimitBytes = r.uint32('per_connection_buffer_limit_bytes', DEFAULT_CONNECTION_BUFFER_LIMIT);
-  // A gRPC client refuses an api_listener with listener filters (gRFC A27): it cannot run them.
-  if (api && r.list('listener_filters').length > 0) r.error('listener_filters', 'must be empty on an api_listener (a gRPC client runs no listener filters)');
   const protocolDetectionTimeoutMs = r.duration('listener_filters_timeout') ?? DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS;
   const continueOnProtocolDetectionTimeout = r.bool('continue_on_listener_filters_timeout', false);
   const protocol = decodeListenerProtocol(r.obj('metadata'));
-  refuseListenerFilters(r);
+  const httpInspector = hasHttpInspector(r.get('listener_filters'));
   const ignoreGlobalConnLimit = r.bool('ignore_global_conn_limit', false);
+  const context: HcmContext = { name, address, perConnectionBufferLimitBytes, protocolDetectionTimeoutMs, continueOnProtocolDetectionTimeout, protocol };
+
+  if (r.has('api_listener')) {
+    if (r.has('filter_chains') || r.has('default_filter_chain')) r.error('api_listener', 'cannot be combined with filter_chains or default_filter_chain');
+    const api = r.obj('api_listener');
+    const any = api?.obj('api_listener');
+    api?.finish();
+    if (api && !any) api.error('api_listener', 'is required');
+    const hcm = any && checkHcmType(any) ? any : undefined;
+    // A gRPC client refuses an api_listener with listener filters (gRFC A27): it cannot run them.
+    if (r.list('listener_filters').length > 0) r.error('listener_filters', 'must be empty on an api_listener (a gRPC client runs no listener filters)');
+    // A Listener with an api_listener is a gRPC client's: its HCM (and inline routes) are read by the rules gRPC clients apply.
+    const decoded = r.issues.withRules('grpc', () => decodeHcm(hcm, context));
+    finishListener(r);
+    return { listener: withConnLimit(decoded.listener, ignoreGlobalConnLimit), inlineRoutes: decoded.inlineRoutes, chainRoutes: new Map(), hasRoutes: hcm !== undefined };
+  }
+
+  refuseListenerFilters(r);
+  const decoded = decodeFilterChains(r, context);
+  const chains = decoded.chains;
+  finishListener(r);
+  const main = mainChain(chains, address, httpInspector);
+  let listener: ListenerConfig;
+  let inlineRoutes: RouteConfig | undefined;
+  if (main !== undefined && main.network.kind === 'http') {
+    // The main chain's HCM is the listener's own: it has the listener's name (its requests route as the listener's),
+    // and so does its unnamed inline route configuration.
+    const chainName = `${name}/${main.name}`;
+    const own = main.network.listener;
+    listener = { ...own, name, routeConfigName: own.routeConfigName === chainName ? name : own.routeConfigName };
+    const routes = decoded.inlineRoutes.get(main.name);
+    inlineRoutes = routes !== undefined && routes.name === chainName ? { ...routes, name } : routes;
+    checkSameProtection(r, decoded, listener.protection);
+  } else {
+    listener = decodeHcm(undefined, context).listener;
+  }
+  const filterChains: ListenerFilterChain[] = chains.map((chain) => (chain === main && chain.network.kind === 'http' ? { ...chain, network: { kind: 'http', listener } } : chain));
+  const chainRoutes = new Map([...decoded.inlineRoutes].filter(([chain]) => chain !== main?.name));
+  return {
+    listener: withConnLimit({ ...listener, filterChains, ...(httpInspector ? { httpInspector } : {}) }, ignoreGlobalConnLimit),
+    inlineRoutes,
+    chainRoutes,
+    hasRoutes: main !== undefined && main.network.kind === 'http',
+    ...(main === undefined ? {} : { mainChain: main.name }),
+  };
+}
+
+/** `ignore_global_conn_limit`: the listener's connections are not counted against the overload manager's limit. */
+function withConnLimit(listener: ListenerConfig, ignoreGlobalConnLimit: boolean): ListenerConfig {
+  return ignoreGlobalConnLimit ? { ...listener, ignoreGlobalConnLimit } : listener;
+}
+
+function finishListener(r: Reader): void {
   ignoreAll(r, LISTENER_IGNORED);
   r.finish();
-
-  // A Listener with an api_listener is a gRPC client's: its HCM (and inline routes) are read by the rules gRPC clients apply.
-  const decoded = hcm === undefined ? undefined : r.issues.withRules(api ? 'grpc' : 'envoy', () => decodeHcm(hcm, name, protocolDetectionTimeoutMs, continueOnProtocolDetectionTimeout));
-  const listener: ListenerConfig = {
-    name,
-    address,
-    statPrefix: decoded?.statPrefix ?? '',
-    routeConfigName: decoded?.routeConfigName ?? name,
-    rds: decoded?.rds ?? false,
-    httpFilters: decoded?.httpFilters ?? [],
-    stripHostPort: decoded?.stripHostPort ?? 'none',
-    generateRequestId: decoded?.generateRequestId ?? true,
-    tracing: decoded?.tracing ?? false,
-    perConnectionBufferLimitBytes,
-    callerTrust: decoded?.callerTrust ?? NO_TRUSTED_CALLERS,
-    protection: decoded?.protection ?? decodeProtection(undefined, protocolDetectionTimeoutMs, continueOnProtocolDetectionTimeout),
-    ...(protocol === undefined ? {} : { protocol }),
-    ...localReplyOf(decoded?.localReply),
-    ...(decoded?.forwardClientCert === undefined ? {} : { forwardClientCert: decoded.forwardClientCert }),
-    ...(decoded?.preserveExternalRequestId === true ? { preserveExternalRequestId: true } : {}),
-    ...(ignoreGlobalConnLimit ? { ignoreGlobalConnLimit } : {}),
-  };
-  const withChains = chains === undefined ? listener : { ...listener, chains };
-  const pathNormalization = decoded?.pathNormalization;
-  return { listener: pathNormalization === undefined ? withChains : { ...withChains, pathNormalization }, inlineRoutes: decoded?.inlineRoutes, hasRoutes: hcm !== undefined };
 }
-
-/** A local_reply_config that changes nothing is left out of the listener. */
-function localReplyOf(localReply: ListenerConfig['localReply']): Pick<ListenerConfig, 'localReply'> {
-  return localReply === undefined || (localReply.mappers.length === 0 && localReply.bodyFormat === undefined) ? {} : { localReply };
-}
-
-type DecodedHcm = Pick<ListenerConfig, 'statPrefix' | 'routeConfigName' | 'rds' | 'httpFilters' | 'stripHostPort' | 'generateRequestId' | 'tracing' | 'callerTrust' | 'pathNormalization' | 'protection'> & {
-  readonly inlineRoutes: RouteConfig | undefined;
-  readonly localReply: ListenerConfig['localReply'];
-  readonly forwardClientCert: ListenerConfig['forwardClientCert'];
-  readonly preserveExternalRequestId: boolean;
-};
 
 /**
- * The HttpConnectionManager of listener `name`. Under a gRPC client's rules (an api_listener) `stat_prefix`
- * is optional, the router filter is needed only when `http_filters` lists any (gRFC A39), and `rds` must
- * take its routes from the ADS server (`config_source` `ads` or `self`, gRFC A27).
+ * The chain whose HCM is the listener's own: the one a plaintext connection from loopback to the listener's port,
+ * without SNI or ALPN (with the HTTP inspector: http/1.1), takes; else the first HTTP chain.
  */
-function decodeHcm(hcm: Reader, name: string, protocolDetectionTimeoutMs: number, continueOnProtocolDetectionTimeout: boolean): DecodedHcm {
-  const grpc = hcm.issues.rules === 'grpc';
-  const statPrefix = grpc ? hcm.str('stat_prefix') ?? '' : hcm.requiredStr('stat_prefix');
-  let routeConfigName = name;
-  let rds = false;
-  let inlineRoutes: RouteConfig | undefined;
-  const which = oneOf(hcm, ['rds', 'route_config', 'scoped_routes'] as const, 'one of rds, route_config is required');
-  rejectUnsupported(hcm, { scoped_routes: 'scoped routes are not implemented; use rds or route_config' });
-  if (which === 'rds') {
-    const rdsReader = hcm.obj('rds');
-    if (rdsReader) {
-      routeConfigName = rdsReader.requiredStr('route_config_name');
-      if (grpc) checkAdsSource(rdsReader);
-      else rdsReader.ignore('config_source');
-      rdsReader.finish();
-    }
-    rds = true;
-  } else if (which === 'route_config') {
-    const rc = hcm.obj('route_config');
-    if (rc) {
-      inlineRoutes = decodeRouteConfig(rc, { defaultName: name });
-      routeConfigName = inlineRoutes.name;
-    }
-  }
-  hcm.get('rds');
-  hcm.get('route_config');
-  const httpFilters = httpFiltersField(hcm, 'http_filters');
-  const stripAny = hcm.bool('strip_any_host_port', false);
-  const stripMatching = hcm.bool('strip_matching_host_port', false);
-  if (stripAny && stripMatching) hcm.error('strip_any_host_port', 'cannot be set together with strip_matching_host_port');
-  const stripHostPort = stripAny ? 'any' : stripMatching ? 'matching' : 'none';
-  const generateRequestId = hcm.bool('generate_request_id', true);
-  const pathNormalization = decodePathNormalization(hcm);
-  let tracing = false;
-  const tracingReader = hcm.obj('tracing');
-  if (tracingReader) {
-    const provider = tracingReader.obj('provider');
-    if (provider) {
-      const typed = provider.get('typed_config') as { readonly '@type'?: unknown } | undefined;
-      const type = typeof typed?.['@type'] === 'string' ? typed['@type'] : '';
-      tracing = provider.str('name') === OPENTELEMETRY_TRACER || type.endsWith('.OpenTelemetryConfig');
-      ignoreAll(provider, TRACING_PROVIDER_IGNORED);
-      provider.finish();
-    }
-    ignoreAll(tracingReader, TRACING_IGNORED);
-    tracingReader.finish();
-  }
-  const callerTrust = readCallerTrust(hcm);
-  rejectUnsupported(hcm, HCM_UNSUPPORTED);
-  for (const key of ['add_user_agent', 'append_x_forwarded_port'] as const) {
-    if (hcm.bool(key, false)) hcm.error(key, `is not supported: the header it adds (${key === 'add_user_agent' ? 'user-agent, x-envoy-downstream-service-cluster' : 'x-forwarded-port'}) is not sent`);
-  }
-  const forwardClientCert = readForwardClientCert(hcm);
-  const preserveExternalRequestId = hcm.bool('preserve_external_request_id', false);
-  const lr = hcm.obj('local_reply_config');
-  const localReply = lr ? decodeLocalReplyConfig(lr) : undefined;
-  const protection = decodeProtection(hcm, protocolDetectionTimeoutMs, continueOnProtocolDetectionTimeout);
-  ignoreAll(hcm, HCM_IGNORED);
-  hcm.finish();
-  return { statPrefix, routeConfigName, rds, httpFilters, stripHostPort, generateRequestId, tracing, callerTrust, pathNormalization, protection, inlineRoutes, localReply, forwardClientCert, preserveExternalRequestId };
+function mainChain(chains: readonly ListenerFilterChain[], address: SocketAddress | undefined, httpInspector: boolean): ListenerFilterChain | undefined {
+  const local = address === undefined || address.address === '0.0.0.0' || address.address === '::' || address.address === '' ? '127.0.0.1' : address.address;
+  const chosen = selectFilterChain(chains, {
+    localAddress: local,
+    localPort: address?.port ?? 0,
+    remoteAddress: '127.0.0.1',
+    remotePort: 0,
+    serverName: '',
+    transportProtocol: 'raw_buffer',
+    applicationProtocols: httpInspector ? ['http/1.1'] : [],
+  });
+  return chosen?.network.kind === 'http' ? chosen : chains.find((c) => c.network.kind === 'http') ?? chosen;
 }
 
-/** gRFC A27: a gRPC client's RDS routes come over its ADS stream (`config_source` `ads`, or `self`). */
-function checkAdsSource(rds: Reader): void {
-  const source = rds.get('config_source');
-  const fromAds = source !== null && typeof source === 'object' && ('ads' in source || 'self' in source);
-  if (!fromAds) rds.error('config_source', 'must be ads or self: a gRPC client takes its routes from its ADS server (gRFC A27)');
-}
-
-const NO_TRUSTED_CALLERS: CallerTrust = Object.freeze({ useRemoteAddress: false, xffNumTrustedHops: 0, internalCidrs: Object.freeze([]) });
-
-/** HCM `use_remote_address`, `xff_num_trusted_hops`, `internal_address_config` (see CallerTrust). */
-function readCallerTrust(hcm: Reader): CallerTrust {
-  const useRemoteAddress = hcm.bool('use_remote_address', false);
-  const xffNumTrustedHops = hcm.int('xff_num_trusted_hops', 0);
-  const config = hcm.obj('internal_address_config');
-  const internalCidrs: CidrRange[] = [];
-  if (config) {
-    if (config.bool('unix_sockets', false)) config.error('unix_sockets', 'downstream unix sockets are not supported');
-    for (const range of config.objects('cidr_ranges')) {
-      const addressPrefix = range.requiredStr('address_prefix');
-      const family = isIP(addressPrefix);
-      if (family === 0) range.error('address_prefix', `must be an IPv4 or IPv6 address, got ${JSON.stringify(addressPrefix)}`);
-      const prefixLen = range.int('prefix_len', 0, 0, family === 6 ? 128 : 32);
-      range.finish();
-      if (family !== 0) internalCidrs.push({ addressPrefix, prefixLen });
-    }
-    config.finish();
-  }
-  if (!useRemoteAddress && xffNumTrustedHops === 0 && internalCidrs.length === 0) return NO_TRUSTED_CALLERS;
-  return { useRemoteAddress, xffNumTrustedHops, internalCidrs };
-}
-
-/** Envoy's default `listener_filters_timeout`. */
-const DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS = 15_000;
-/** Envoy's default HCM `stream_idle_timeout`. */
-const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
-/** Envoy's default `max_request_headers_kb`. */
-const DEFAULT_MAX_REQUEST_HEADERS_KB = 60;
-
-/** The HCM's downstream protections (Envoy's defaults without an HCM). */
-function decodeProtection(hcm: Reader | undefined, protocolDetectionTimeoutMs: number, continueOnProtocolDetectionTimeout: boolean): DownstreamProtection {
-  return Object.freeze({
-    streamIdleTimeoutMs: hcm?.duration('stream_idle_timeout') ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS,
-    requestTimeoutMs: hcm?.duration('request_timeout') ?? 0,
-    requestHeadersTimeoutMs: hcm?.duration('request_headers_timeout') ?? 0,
-    maxRequestHeadersBytes: (hcm?.int('max_request_headers_kb', DEFAULT_MAX_REQUEST_HEADERS_KB, 1, 8192) ?? DEFAULT_MAX_REQUEST_HEADERS_KB) * 1024,
-    ...decodeCommonHttpProtocolOptions(hcm?.obj('common_http_protocol_options')),
-    ...decodeHttp1ProtocolOptions(hcm?.obj('http_protocol_options')),
-    ...decodeHttp2ProtocolOptions(hcm?.obj('http2_protocol_options')),
-    protocolDetectionTimeoutMs,
-    continueOnProtocolDetectionTimeout,
+/** `listener_filters` (not decoded: see LISTENER_IGNORED) lists the HTTP inspector. */
+function hasHttpInspector(value: unknown): boolean {
+  const list = Array.isArray(value) ? value : value === undefined ? [] : [value];
+  return list.some((f) => {
+    if (typeof f !== 'object' || f === null) return false;
+    const filter = f as { name?: unknown; typed_config?: { '@type'?: unknown }; typedConfig?: { '@type'?: unknown } };
+    const type = filter.typed_config?.['@type'] ?? filter.typedConfig?.['@type'];
+    return filter.name === HTTP_INSPECTOR || (typeof type === 'string' && type.endsWith('.http_inspector.v3.HttpInspector'));
   });
 }
 
@@ -341,78 +207,11 @@ function readAddress(a: Reader): SocketAddress | undefined {
   return { address, port };
 }
 
-/**
- * The HttpConnectionManager config of the listener, or undefined (with an error recorded), how its filter
- * chains secure connections (see filter-chains.ts), and whether it is an api_listener's (a gRPC client's).
- */
-function findHcm(r: Reader): { hcm: Reader | undefined; downstream: DownstreamChains | undefined; api: boolean } {
-  if (r.has('api_listener')) {
-    if (r.has('filter_chains') || r.has('default_filter_chain')) {
-      r.error('api_listener', 'cannot be combined with filter_chains or default_filter_chain');
-    }
-    const api = r.obj('api_listener');
-    const any = api?.obj('api_listener');
-    api?.finish();
-    if (api && !any) api.error('api_listener', 'is required');
-    return { hcm: any && checkHcmType(any) ? any : undefined, downstream: undefined, api: true };
-  }
-  const chains = filterChainsOf(r);
-  if (chains.length === 0) {
-    r.error('filter_chains', 'a listener needs a filter chain (filter_chains or default_filter_chain), got none');
-    return { hcm: undefined, downstream: undefined, api: false };
-  }
-  const hcms = chains.map(({ reader }) => chainHcm(reader));
-  // One route table per listener: every chain must carry the same connection manager.
-  const first = hcms[0];
-  hcms.forEach((hcm, i) => {
-    if (i > 0 && hcm && first && JSON.stringify(hcm.raw) !== JSON.stringify(first.raw)) {
-      hcm.issues.error(hcm.path, `must be the same ${HCM_FILTER} as the first filter chain's (xmesh serves one route table per listener)`);
-    }
-  });
-  const downstream = decodeDownstream(r, chains);
-  for (const { reader } of chains) {
-    ignoreAll(reader, FILTER_CHAIN_IGNORED);
-    reader.finish();
-  }
-  return { hcm: first, downstream, api: false };
-}
-
-/** The one HttpConnectionManager of a filter chain (errors recorded). */
-function chainHcm(chain: Reader): Reader | undefined {
-  let hcm: Reader | undefined;
-  const filters = chain.objects('filters');
-  if (filters.length === 0) chain.error('filters', `must contain the ${HCM_FILTER} network filter`);
-  for (const f of filters) {
-    const filterName = f.requiredStr('name');
-    const any = f.obj('typed_config');
-    rejectUnsupported(f, { config_discovery: 'filter configs must be given inline in typed_config' });
-    f.finish();
-    let config: Reader | undefined;
-    if (any) {
-      if (checkHcmType(any, filterName)) config = any;
-    } else if (filterName === HCM_FILTER) {
-      // Without typed_config Envoy finds the filter by its name and configures it with defaults
-      // (RegistryUtils::getAndCheckFactory, source/common/config/registry_utils.h).
-      config = Reader.of({}, `${f.path}.typed_config`, f.issues);
-    } else if (!f.has('config_discovery') && filterName !== '') {
-      f.error('name', `unsupported network filter "${filterName}": only ${HCM_FILTER} is supported`);
-    }
-    if (!config) continue;
-    if (hcm) f.error('typed_config', `only one ${HCM_FILTER} filter is supported`);
-    else hcm = config;
-  }
-  return hcm;
-}
-
 /** True when the Any is an HttpConnectionManager; records an error otherwise. */
-function checkHcmType(any: Reader, filterName?: string): boolean {
+function checkHcmType(any: Reader): boolean {
   const type = any.raw['@type'];
   if (type === TypeUrl.HttpConnectionManager) return true;
-  const what = filterName ? `network filter "${filterName}"` : 'api_listener';
-  any.issues.error(
-    any.at('@type'),
-    type === undefined ? 'is required' : `unsupported ${what} type ${describeType(type)}: only ${HCM_FILTER} is supported`,
-  );
+  any.issues.error(any.at('@type'), type === undefined ? 'is required' : `unsupported api_listener type ${describeType(type)}: only ${HCM_FILTER} is supported`);
   return false;
 }
 
@@ -432,21 +231,4 @@ function refuseListenerFilters(r: Reader): void {
     if (INSPECTORS.has(name) || (typeof type === 'string' && INSPECTORS.has(type))) continue;
     r.issues.error(path, `unsupported listener filter ${JSON.stringify(name || type)}: only the TLS and HTTP inspectors are accepted (the sidecar does their work)`);
   }
-}
-
-/**
- * `forward_client_cert_details`: SANITIZE (the default) removes a caller's x-forwarded-client-cert;
- * FORWARD_ONLY keeps it from an mTLS caller; ALWAYS_FORWARD_ONLY keeps it. APPEND_FORWARD and
- * SANITIZE_SET write the client certificate's details, which is not implemented: refused.
- */
-function readForwardClientCert(hcm: Reader): ListenerConfig['forwardClientCert'] {
-  if (!hcm.has('forward_client_cert_details')) return undefined;
-  const mode = hcm.enumOf('forward_client_cert_details', ['SANITIZE', 'FORWARD_ONLY', 'APPEND_FORWARD', 'SANITIZE_SET', 'ALWAYS_FORWARD_ONLY'] as const, 'SANITIZE', {
-    0: 'SANITIZE', 1: 'FORWARD_ONLY', 2: 'APPEND_FORWARD', 3: 'SANITIZE_SET', 4: 'ALWAYS_FORWARD_ONLY',
-  });
-  if (mode === 'APPEND_FORWARD' || mode === 'SANITIZE_SET') {
-    hcm.error('forward_client_cert_details', `${mode} is not supported: the client certificate's details are not written into x-forwarded-client-cert`);
-    return undefined;
-  }
-  return mode === 'FORWARD_ONLY' ? 'forward_only' : mode === 'ALWAYS_FORWARD_ONLY' ? 'always_forward_only' : undefined;
 }

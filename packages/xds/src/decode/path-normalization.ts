@@ -19,7 +19,6 @@ const ESCAPED_SLASHES_ACTIONS = {
 /** HCM fields refused: each would change where a request goes or what is sent. */
 const UNSUPPORTED_HCM_FIELDS: Readonly<Record<string, string>> = {
   path_normalization_options: 'separate forwarding and filter path transformations are not implemented; use normalize_path and merge_slashes',
-  upgrade_configs: 'protocol upgrades (WebSocket, CONNECT) are not proxied',
 };
 
 /** Reads the path fields of `hcm`; undefined when all are off (Envoy's defaults). */

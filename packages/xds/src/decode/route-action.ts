@@ -13,10 +13,11 @@ import { rateLimitsField } from './rate-limits.js';
 import { decodeRetryPolicy } from './retry-policy.js';
 import { runtimeFractionField } from './runtime-fraction.js';
 import type { Reader } from './reader.js';
+import { decodeCorsPolicy } from './cors.js';
+import type { RouteUpgradeConfig } from '../filter-model.js';
 
 /** RouteAction fields xmesh reads but does not act on, with the reason. */
 export const ROUTE_ACTION_IGNORED: Readonly<Record<string, string>> = {
-  cors: 'CORS is a downstream (server-side) concern',
   max_internal_redirects: 'applies only when internal redirects are handled, which is refused',
 };
 
@@ -32,7 +33,6 @@ const UNSUPPORTED: Readonly<Record<string, string>> = {
   host_rewrite_header: 'use host_rewrite_literal or auto_host_rewrite',
   host_rewrite_path_regex: 'use host_rewrite_literal or auto_host_rewrite',
   host_rewrite: 'formatter host rewrites are not implemented; use host_rewrite_literal or auto_host_rewrite',
-  upgrade_configs: 'protocol upgrades (WebSocket, CONNECT) are not proxied',
   internal_redirect_policy: 'internal redirects are not followed; the redirect response is returned to the caller',
   hedge_policy: 'request hedging is not implemented',
   retry_policy_typed_config: 'retry policy extensions are not implemented; use retry_policy',
@@ -97,6 +97,9 @@ export function decodeRouteAction(a: Reader, vhostRetryPolicy: RetryPolicy | und
   const priority = a.has('priority') ? a.enumOf('priority', ['DEFAULT', 'HIGH'] as const, 'DEFAULT', { 0: 'DEFAULT', 1: 'HIGH' }) : 'DEFAULT';
   const ownMirrorPolicies = mirrorPoliciesField(a);
   const requestMirrorPolicies = ownMirrorPolicies ?? defaultMirrorPolicies;
+  const upgradeConfigs = a.objects('upgrade_configs').map(readRouteUpgradeConfig);
+  const corsReader = a.obj('cors');
+  const cors = corsReader ? decodeCorsPolicy(corsReader) : undefined;
   ignoreAll(a, ROUTE_ACTION_IGNORED);
   a.finish();
   return {
@@ -118,6 +121,8 @@ export function decodeRouteAction(a: Reader, vhostRetryPolicy: RetryPolicy | und
     ...(clusterNotFoundStatus === undefined ? {} : { clusterNotFoundStatus }),
     ...(priority === 'HIGH' ? { priority: 'high' as const } : {}),
     ...(requestMirrorPolicies === undefined ? {} : { requestMirrorPolicies }),
+    ...(upgradeConfigs.length === 0 ? {} : { upgradeConfigs }),
+    ...(cors === undefined ? {} : { cors }),
   };
 }
 
@@ -154,8 +159,17 @@ function readMirrorPolicy(m: Reader): RequestMirrorPolicy {
   return { cluster, runtimeFraction, traceSampled, disableShadowHostSuffixAppend };
 }
 
+/** `RouteAction.UpgradeConfig`: an upgrade type turned on or off for the route (CONNECT's `connect_config` is refused). */
+function readRouteUpgradeConfig(u: Reader): RouteUpgradeConfig {
+  const upgradeType = u.requiredStr('upgrade_type').toLowerCase();
+  const enabled = u.bool('enabled', true);
+  rejectUnsupported(u, { connect_config: 'CONNECT requests are not terminated into TCP tunnels' });
+  u.finish();
+  return { upgradeType, enabled };
+}
+
 /** `regex_rewrite`: an RE2 pattern and its substitution, both checked (a group the pattern lacks is an error). */
-function readRegexRewrite(r: Reader | undefined): RegexRewrite | undefined {
+export function readRegexRewrite(r: Reader | undefined): RegexRewrite | undefined {
   if (!r) return undefined;
   const p = r.obj('pattern');
   if (!p) r.error('pattern', 'is required');

@@ -13,18 +13,19 @@ import { decodeRouteAction, mirrorPoliciesField } from './route-action.js';
 import { headerMutationFields } from './header-mutation.js';
 import { decodeRouteMatch } from './route-match.js';
 import { describe, type Reader } from './reader.js';
+import { decodeCorsPolicy } from './cors.js';
+import { DEFAULT_MAX_DIRECT_RESPONSE_BODY_BYTES, decodeDirectResponse, decodeRedirect } from './route-local.js';
+import type { LocalRouteAction } from '../filter-model.js';
 
 /** RouteConfiguration fields xmesh reads but does not act on, with the reason. */
 export const ROUTE_CONFIG_IGNORED: Readonly<Record<string, string>> = {
   validate_clusters: 'cluster references are always validated when a snapshot is built',
-  max_direct_response_body_size_bytes: 'direct responses are not supported',
   metadata: 'metadata is not used',
 };
 
 /** VirtualHost fields xmesh reads but does not act on, with the reason. */
 export const VIRTUAL_HOST_IGNORED: Readonly<Record<string, string>> = {
   virtual_clusters: 'virtual cluster stats are not kept',
-  cors: 'CORS is a downstream (server-side) concern',
   metadata: 'metadata is not used',
 };
 
@@ -36,11 +37,10 @@ export const ROUTE_IGNORED: Readonly<Record<string, string>> = {
 };
 
 const UNSUPPORTED_ACTIONS: Readonly<Record<string, string>> = {
-  redirect: 'only "route" actions are supported',
-  direct_response: 'only "route" actions are supported',
-  filter_action: 'only "route" actions are supported',
-  non_forwarding_action: 'only "route" actions are supported',
+  filter_action: 'only "route", "redirect" and "direct_response" actions are supported',
+  non_forwarding_action: 'only "route", "redirect" and "direct_response" actions are supported',
 };
+const ACTIONS = ['route', 'redirect', 'direct_response', ...Object.keys(UNSUPPORTED_ACTIONS)];
 
 export interface RouteConfigOptions {
   /** Name used when the config has none (inline configs take their listener's name); without it, `name` is required. */
@@ -51,7 +51,8 @@ export function decodeRouteConfig(r: Reader, options: RouteConfigOptions = {}): 
   const name = options.defaultName === undefined ? r.requiredStr('name') : r.str('name') || options.defaultName;
   const seenDomains = new Map<string, string>();
   const requestMirrorPolicies = mirrorPoliciesField(r);
-  const virtualHosts = r.objects('virtual_hosts').map((vh, i) => decodeVirtualHost(vh, seenDomains, i, requestMirrorPolicies));
+  const maxBodyBytes = r.optionalUint32('max_direct_response_body_size_bytes') ?? DEFAULT_MAX_DIRECT_RESPONSE_BODY_BYTES;
+  const virtualHosts = r.objects('virtual_hosts').map((vh, i) => decodeVirtualHost(vh, seenDomains, i, requestMirrorPolicies, maxBodyBytes));
   rejectUnsupported(r, {
     vhds: 'on-demand virtual hosts are not implemented',
     typed_per_filter_config: 'set per-filter overrides on virtual hosts or routes',
@@ -82,7 +83,7 @@ export function decodeRouteConfig(r: Reader, options: RouteConfigOptions = {}): 
  * client's rules a virtual host may be unnamed (it is then named `virtual_host_<index>`) and a domain has
  * at most one `*`, first or last (gRFC A28); Envoy requires a name and reads other `*`s as literal text.
  */
-function decodeVirtualHost(vh: Reader, seenDomains: Map<string, string>, index: number, configMirrorPolicies: readonly RequestMirrorPolicy[] | undefined): VirtualHost {
+function decodeVirtualHost(vh: Reader, seenDomains: Map<string, string>, index: number, configMirrorPolicies: readonly RequestMirrorPolicy[] | undefined, maxBodyBytes: number): VirtualHost {
   const grpc = vh.issues.rules === 'grpc';
   const name = grpc ? vh.str('name') || `virtual_host_${index}` : vh.requiredStr('name');
   const rawDomains = vh.get('domains');
@@ -108,7 +109,9 @@ function decodeVirtualHost(vh: Reader, seenDomains: Map<string, string>, index: 
   const bufferLimit = vh.optionalUint32('per_request_buffer_limit_bytes');
   const ownMirrorPolicies = mirrorPoliciesField(vh);
   const requestMirrorPolicies = ownMirrorPolicies ?? configMirrorPolicies;
-  const routes = vh.objects('routes').map((route, i) => decodeRoute(route, `${name}/${i}`, retryPolicy, bufferLimit, requestMirrorPolicies));
+  const routes = vh.objects('routes').map((route, i) => decodeRoute(route, `${name}/${i}`, retryPolicy, bufferLimit, requestMirrorPolicies, maxBodyBytes));
+  const corsReader = vh.obj('cors');
+  const cors = corsReader ? decodeCorsPolicy(corsReader) : undefined;
   const requestHeaders = headerMutationFields(vh, 'request');
   const responseHeaders = headerMutationFields(vh, 'response');
   if (vh.has('require_tls') && vh.enumOf('require_tls', ['NONE', 'EXTERNAL_ONLY', 'ALL'] as const, 'NONE', { 0: 'NONE', 1: 'EXTERNAL_ONLY', 2: 'ALL' }) !== 'NONE') {
@@ -138,18 +141,24 @@ function decodeVirtualHost(vh: Reader, seenDomains: Map<string, string>, index: 
     ...(attemptCountInResponse ? { attemptCountInResponse } : {}),
     ...(timeoutRetryHeader ? { timeoutRetryHeader } : {}),
     ...(ownMirrorPolicies === undefined ? {} : { requestMirrorPolicies: ownMirrorPolicies }),
+    ...(cors === undefined ? {} : { cors }),
   };
 }
 
-function decodeRoute(r: Reader, defaultName: string, vhostRetryPolicy: RetryPolicy | undefined, vhostBufferLimit: number | undefined, vhostMirrorPolicies: readonly RequestMirrorPolicy[] | undefined): Route {
+function decodeRoute(r: Reader, defaultName: string, vhostRetryPolicy: RetryPolicy | undefined, vhostBufferLimit: number | undefined, vhostMirrorPolicies: readonly RequestMirrorPolicy[] | undefined, maxBodyBytes: number): Route {
   const name = r.str('name') || defaultName;
   const m = r.obj('match');
   if (!m) r.error('match', 'is required');
   const match = m ? decodeRouteMatch(m) : undefined;
-  oneOf(r, ['route', ...Object.keys(UNSUPPORTED_ACTIONS)], 'a "route" action is required');
+  const kind = oneOf(r, ACTIONS, 'one of route, redirect, direct_response is required');
   rejectUnsupported(r, UNSUPPORTED_ACTIONS);
   const a = r.obj('route');
   const action = a ? decodeRouteAction(a, vhostRetryPolicy, vhostMirrorPolicies) : undefined;
+  const redirect = r.obj('redirect');
+  const direct = r.obj('direct_response');
+  let local: LocalRouteAction | undefined;
+  if (kind === 'redirect' && redirect) local = decodeRedirect(redirect);
+  else if (kind === 'direct_response' && direct) local = decodeDirectResponse(direct, maxBodyBytes);
   const typedPerFilterConfig = filterOverridesField(r, 'typed_per_filter_config');
   const statPrefix = r.str('stat_prefix');
   const bufferLimit = r.optionalUint32('per_request_buffer_limit_bytes') ?? vhostBufferLimit;
@@ -160,7 +169,9 @@ function decodeRoute(r: Reader, defaultName: string, vhostRetryPolicy: RetryPoli
   return {
     name,
     match: match ?? PLACEHOLDER_MATCH,
-    action: action ?? PLACEHOLDER_ACTION,
+    // A route that answers itself names no cluster: its action is the empty one.
+    action: (local === undefined ? action : undefined) ?? PLACEHOLDER_ACTION,
+    ...(local === undefined ? {} : { local }),
     typedPerFilterConfig,
     ...(statPrefix ? { statPrefix } : {}),
     ...(bufferLimit !== undefined ? { perRequestBufferLimitBytes: bufferLimit } : {}),
@@ -185,7 +196,10 @@ function internalOnlyHeadersField(r: Reader): string[] {
   return names;
 }
 
-/** Stand-ins for parts that failed to decode; an error is always recorded, so they never reach a snapshot. */
+/**
+ * Stand-ins for parts that failed to decode (an error is always recorded, so they never reach a snapshot), and
+ * the action of a route that answers itself (no cluster, no timeout).
+ */
 const PLACEHOLDER_MATCH: Route['match'] = {
   path: { kind: 'prefix', value: '' }, caseSensitive: true, headers: [], queryParameters: [], runtimeFraction: undefined, grpcOnly: false,
 };

@@ -17,10 +17,13 @@ export function checkSecretRefs(cluster: ClusterConfig, path: string, secrets: R
   checkContexts(contexts, secrets, issues);
 }
 
-/** The same for a listener's downstream TLS context. */
+/** The same for the downstream TLS contexts of a listener's filter chains. */
 export function checkListenerSecretRefs(listener: ListenerConfig, path: string, secrets: ReadonlyMap<string, { config: SecretConfig }>, issues: Issues): void {
-  const tls = listener.chains?.tls;
-  if (tls) checkContexts([{ common: tls.common, at: `${path}.filter_chains(TLS chain).transport_socket` }], secrets, issues);
+  const contexts: { common: CommonTlsConfig; at: string }[] = [];
+  for (const chain of listener.filterChains ?? []) {
+    if (chain.tls) contexts.push({ common: chain.tls.common, at: `${path}.filter_chains("${chain.name}").transport_socket` });
+  }
+  checkContexts(contexts, secrets, issues);
 }
 
 function checkContexts(contexts: readonly { common: CommonTlsConfig; at: string }[], secrets: ReadonlyMap<string, { config: SecretConfig }>, issues: Issues): void {

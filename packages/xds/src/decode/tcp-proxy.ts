@@ -1,0 +1,58 @@
+/**
+ * `envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy`: a filter chain's connections forwarded as bytes to
+ * a cluster (or weighted clusters). Defaults are Envoy's: `idle_timeout` 1 h (0 = none), one connect attempt.
+ * What would change where bytes go or whether they flow, and that xmesh cannot do (tunnelling over HTTP,
+ * on-demand clusters, subset matching, hash policies), is refused.
+ */
+import type { TcpProxyConfig } from '../filter-model.js';
+import { ignoreAll, oneOf, rejectUnsupported } from './fields.js';
+import type { Reader } from './reader.js';
+
+/** TcpProxy fields xmesh reads but does not act on, with the reason. */
+export const TCP_PROXY_IGNORED: Readonly<Record<string, string>> = {
+  access_log: 'access logging is not implemented',
+  access_log_flush_interval: 'access logging is not implemented',
+  flush_access_log_on_connected: 'access logging is not implemented',
+  access_log_options: 'access logging is not implemented',
+  downstream_idle_timeout: 'not implemented by Envoy either (not-implemented-hide); idle_timeout applies',
+  upstream_idle_timeout: 'not implemented by Envoy either (not-implemented-hide); idle_timeout applies',
+};
+
+/** Envoy's default tcp_proxy `idle_timeout`. */
+const DEFAULT_IDLE_TIMEOUT_MS = 3_600_000;
+
+export function decodeTcpProxy(r: Reader): TcpProxyConfig {
+  const statPrefix = r.requiredStr('stat_prefix');
+  const which = oneOf(r, ['cluster', 'weighted_clusters'] as const, 'one of cluster, weighted_clusters is required');
+  let clusters: { name: string; weight: number }[] = [];
+  if (which === 'cluster') {
+    clusters = [{ name: r.requiredStr('cluster'), weight: 1 }];
+  } else if (which === 'weighted_clusters') {
+    const w = r.obj('weighted_clusters');
+    if (w) {
+      clusters = w.objects('clusters').map((c) => {
+        const name = c.requiredStr('name');
+        const weight = c.int('weight', 0, 1);
+        rejectUnsupported(c, { metadata_match: 'subset load balancing is not implemented' });
+        c.finish();
+        return { name, weight };
+      });
+      if (clusters.length === 0) w.error('clusters', 'must have at least one cluster');
+      w.finish();
+    }
+  }
+  r.get('cluster');
+  r.get('weighted_clusters');
+  const idleTimeoutMs = r.duration('idle_timeout') ?? DEFAULT_IDLE_TIMEOUT_MS;
+  const maxConnectAttempts = r.int('max_connect_attempts', 1, 1);
+  const maxDownstreamConnectionDurationMs = r.duration('max_downstream_connection_duration') ?? 0;
+  rejectUnsupported(r, {
+    tunneling_config: 'tunnelling TCP over HTTP (CONNECT / POST) is not implemented',
+    on_demand: 'on-demand clusters are not implemented',
+    metadata_match: 'subset load balancing is not implemented',
+    hash_policy: 'tcp_proxy hash policies are not implemented',
+  });
+  ignoreAll(r, TCP_PROXY_IGNORED);
+  r.finish();
+  return { statPrefix, clusters, idleTimeoutMs, maxConnectAttempts, maxDownstreamConnectionDurationMs };
+}

@@ -1,0 +1,322 @@
+/**
+ * The resolved model of the HTTP filters that allow, deny or answer requests (rbac, ext_authz, cors,
+ * buffer, compressor), of the routes that answer themselves (direct_response, redirect), of protocol
+ * upgrades, and of the tcp_proxy network filter. Same conventions as model.ts: Envoy's defaults
+ * applied, durations in ms, deep-frozen.
+ */
+import type { CidrRange, Fraction, HeaderMatcher, ListenerConfig, RegexRewrite, StringMatch } from './model.js';
+import type { DataSource, DownstreamTlsConfig } from './tls-model.js';
+
+// ---------------------------------------------------------------- rbac
+
+/** `envoy.extensions.filters.http.rbac.v3.RBAC` (and the `rbac` of an RBACPerRoute). */
+export interface RbacConfig {
+  /** Enforced rules; undefined = nothing enforced (every request allowed). */
+  readonly rules: RbacRules | undefined;
+  /** Rules only counted (`shadow_allowed` / `shadow_denied`), never enforced. */
+  readonly shadowRules: RbacRules | undefined;
+  /** `rules_stat_prefix`: inserted before `allowed` / `denied` (`http.<hcm>.rbac.<prefix>allowed`). */
+  readonly rulesStatPrefix: string;
+  /** `shadow_rules_stat_prefix`: inserted before `shadow_allowed` / `shadow_denied`. */
+  readonly shadowRulesStatPrefix: string;
+}
+
+/** `config.rbac.v3.RBAC`: allowed when a policy matches (ALLOW), when none does (DENY); LOG always allows. */
+export interface RbacRules {
+  readonly action: 'ALLOW' | 'DENY' | 'LOG';
+  /** In name order (Envoy keeps them in a sorted map); empty with ALLOW denies everything. */
+  readonly policies: readonly RbacPolicy[];
+}
+
+/** A policy matches when any permission and any principal match. */
+export interface RbacPolicy {
+  readonly name: string;
+  readonly permissions: readonly RbacPermission[];
+  readonly principals: readonly RbacPrincipal[];
+}
+
+export type RbacPermission =
+  | { readonly kind: 'any' }
+  | { readonly kind: 'and' | 'or'; readonly rules: readonly RbacPermission[] }
+  | { readonly kind: 'not'; readonly rule: RbacPermission }
+  | { readonly kind: 'header'; readonly header: HeaderMatcher }
+  /** `url_path`: the path without query and fragment. */
+  | { readonly kind: 'url_path'; readonly path: StringMatch }
+  /** The address the downstream connection was made to. */
+  | { readonly kind: 'destination_ip'; readonly range: CidrRange }
+  | { readonly kind: 'destination_port'; readonly port: number }
+  /** [start, end). */
+  | { readonly kind: 'destination_port_range'; readonly start: number; readonly end: number }
+  /** The TLS SNI of the downstream connection ('' without TLS or SNI). */
+  | { readonly kind: 'requested_server_name'; readonly match: StringMatch };
+
+export type RbacPrincipal =
+  | { readonly kind: 'any' }
+  | { readonly kind: 'and' | 'or'; readonly ids: readonly RbacPrincipal[] }
+  | { readonly kind: 'not'; readonly id: RbacPrincipal }
+  /** A TLS connection; with `principalName`, one of its peer certificate's URI SANs, DNS SANs, or its subject matches. */
+  | { readonly kind: 'authenticated'; readonly principalName: StringMatch | undefined }
+  /** The connection's peer (`direct_remote_ip`, and the deprecated `source_ip`: xmesh has no PROXY protocol). */
+  | { readonly kind: 'direct_remote_ip'; readonly range: CidrRange }
+  /** The downstream address after the HCM's X-Forwarded-For rules. */
+  | { readonly kind: 'remote_ip'; readonly range: CidrRange }
+  | { readonly kind: 'header'; readonly header: HeaderMatcher }
+  | { readonly kind: 'url_path'; readonly path: StringMatch };
+
+// ---------------------------------------------------------------- ext_authz
+
+/** `envoy.extensions.filters.http.ext_authz.v3.ExtAuthz`. */
+export interface ExtAuthzConfig {
+  readonly service: ExtAuthzGrpcService | ExtAuthzHttpService;
+  /** Allow the request when the authorization server cannot be asked (or answers 5xx). Default false. */
+  readonly failureModeAllow: boolean;
+  /** With failureModeAllow: such requests carry `x-envoy-auth-failure-mode-allowed: true` upstream. */
+  readonly failureModeAllowHeaderAdd: boolean;
+  /** `with_request_body`; undefined = the body is not sent. */
+  readonly withRequestBody: ExtAuthzBufferSettings | undefined;
+  /** `status_on_error` (default 403): the status when the server cannot be asked and failure mode does not allow. */
+  readonly statusOnError: number;
+  /** `filter_enabled.default_value`; undefined = every request is checked. */
+  readonly filterEnabled: Fraction | undefined;
+  /** `deny_at_disable.default_value`: requests the filter_enabled fraction leaves out are denied (statusOnError). */
+  readonly denyAtDisable: boolean;
+  /**
+   * `allowed_headers` (gRPC service) / `authorization_request.allowed_headers` (HTTP service): the request
+   * headers sent to the server; undefined = all of them (gRPC) or only Envoy's defaults (HTTP).
+   */
+  readonly allowedHeaders: readonly StringMatch[] | undefined;
+  /** `disallowed_headers`: never sent, even when allowed. */
+  readonly disallowedHeaders: readonly StringMatch[];
+  /** `include_peer_certificate`: the downstream peer's certificate (URL-encoded PEM) in `source.certificate`. */
+  readonly includePeerCertificate: boolean;
+  /** `stat_prefix`: the filter's stats are `http.<hcm>.ext_authz.<stat_prefix>.*`. */
+  readonly statPrefix: string;
+  /** `validate_mutations`: an OK response with an invalid header answers 500. */
+  readonly validateMutations: boolean;
+}
+
+export interface ExtAuthzBufferSettings {
+  /** > 0: a larger body answers 413 (unless allowPartialMessage). */
+  readonly maxRequestBytes: number;
+  /** Send the first maxRequestBytes instead of answering 413. */
+  readonly allowPartialMessage: boolean;
+  /** gRPC service: the body goes in `raw_body` (bytes) instead of `body` (UTF-8 text). */
+  readonly packAsBytes: boolean;
+}
+
+/** `grpc_service.envoy_grpc`: `envoy.service.auth.v3.Authorization/Check` on a cluster. */
+export interface ExtAuthzGrpcService {
+  readonly kind: 'grpc';
+  readonly cluster: string;
+  /** `envoy_grpc.authority`; default the cluster name (Envoy's). */
+  readonly authority: string;
+  /** `grpc_service.timeout`; default 200. */
+  readonly timeoutMs: number;
+  /** `grpc_service.initial_metadata`. */
+  readonly initialMetadata: readonly { readonly key: string; readonly value: string }[];
+}
+
+/** `http_service`: the request's method and path (with `path_prefix`) sent to a cluster; 200 allows. */
+export interface ExtAuthzHttpService {
+  readonly kind: 'http';
+  /** `server_uri.cluster`. */
+  readonly cluster: string;
+  /** `server_uri.timeout` (required by Envoy). */
+  readonly timeoutMs: number;
+  readonly pathPrefix: string;
+  /** `authorization_request.headers_to_add`: set on the check request. */
+  readonly headersToAdd: readonly { readonly key: string; readonly value: string }[];
+  /** `authorization_response.allowed_upstream_headers`: set on the upstream request on OK. */
+  readonly allowedUpstreamHeaders: readonly StringMatch[];
+  /** `authorization_response.allowed_upstream_headers_to_append`: appended to the upstream request on OK. */
+  readonly allowedUpstreamHeadersToAppend: readonly StringMatch[];
+  /** `authorization_response.allowed_client_headers`: on the denied reply; undefined = all but Host. */
+  readonly allowedClientHeaders: readonly StringMatch[] | undefined;
+  /** `authorization_response.allowed_client_headers_on_success`: added to the response on OK. */
+  readonly allowedClientHeadersOnSuccess: readonly StringMatch[];
+}
+
+/** `ExtAuthzPerRoute`. */
+export type ExtAuthzPerRoute =
+  | { readonly kind: 'disabled' }
+  | {
+      readonly kind: 'check_settings';
+      /** Merged over every level (virtual host, route, weighted cluster), the more specific key winning. */
+      readonly contextExtensions: Readonly<Record<string, string>>;
+      readonly disableRequestBodyBuffering: boolean;
+      /** Replaces the filter's `with_request_body` on this route. */
+      readonly withRequestBody: ExtAuthzBufferSettings | undefined;
+    };
+
+// ---------------------------------------------------------------- cors
+
+/**
+ * A CORS policy (`envoy.extensions.filters.http.cors.v3.CorsPolicy` per filter config, or the route's and
+ * virtual host's `cors`). Unset fields are undefined: the filter takes each from the most specific policy
+ * that sets it, as Envoy.
+ */
+export interface CorsPolicy {
+  readonly allowOriginStringMatch: readonly StringMatch[];
+  readonly allowMethods: string;
+  readonly allowHeaders: string;
+  readonly exposeHeaders: string;
+  readonly maxAge: string;
+  readonly allowCredentials: boolean | undefined;
+  /** `filter_enabled.default_value`; undefined = 100 %. */
+  readonly filterEnabled: Fraction | undefined;
+  /** `shadow_enabled.default_value`; undefined = 0 %. */
+  readonly shadowEnabled: Fraction | undefined;
+  readonly allowPrivateNetworkAccess: boolean | undefined;
+  /** Default true: a preflight from an origin not allowed goes upstream. */
+  readonly forwardNotMatchingPreflights: boolean | undefined;
+}
+
+// ---------------------------------------------------------------- buffer, compressor
+
+/** `envoy.extensions.filters.http.buffer.v3.Buffer`: a request body larger than this answers 413. */
+export interface BufferConfig {
+  readonly maxRequestBytes: number;
+}
+
+/** `envoy.extensions.filters.http.compressor.v3.Compressor` (response direction). */
+export interface CompressorConfig {
+  /** The `compressor_library`: `gzip` or `br`, the Content-Encoding it produces. */
+  readonly encoding: 'gzip' | 'br';
+  /** gzip: `compression_level` (zlib 1..9) ; brotli: `quality` (0..11). */
+  readonly level: number;
+  /** gzip `window_bits` (9..15), brotli `window_bits` (10..24). */
+  readonly windowBits: number;
+  /** gzip `memory_level` (1..9). */
+  readonly memoryLevel: number;
+  /** gzip `strategy`. */
+  readonly strategy: 'DEFAULT_STRATEGY' | 'FILTERED' | 'HUFFMAN_ONLY' | 'RLE' | 'FIXED';
+  /** gzip / brotli `chunk_size`; default 4096. */
+  readonly chunkSize: number;
+  /** The response direction is enabled (`response_direction_config.common_config.enabled`, default true). */
+  readonly responseEnabled: boolean;
+  /** Default 30. */
+  readonly minContentLength: number;
+  /** Lower-case media types; default Envoy's list. */
+  readonly contentTypes: readonly string[];
+  readonly disableOnEtagHeader: boolean;
+  readonly removeAcceptEncodingHeader: boolean;
+  /** `choose_first`: when several compressors fit, this one is used. */
+  readonly chooseFirst: boolean;
+}
+
+/** `CompressorPerRoute`. */
+export type CompressorPerRoute = { readonly kind: 'disabled' } | { readonly kind: 'overrides'; readonly removeAcceptEncodingHeader: boolean | undefined };
+
+// ---------------------------------------------------------------- routes that answer themselves
+
+/** A route whose answer is the route's own: `direct_response` or `redirect`. */
+export type LocalRouteAction = DirectResponseAction | RedirectAction;
+
+export interface DirectResponseAction {
+  readonly kind: 'direct_response';
+  /** 200..599. */
+  readonly status: number;
+  /** The body's DataSource (a file or variable is read when the config applies); undefined = no body. */
+  readonly body: DataSource | undefined;
+  /** The route configuration's `max_direct_response_body_size_bytes` (default 4096): a longer body refuses the config. */
+  readonly maxBodyBytes: number;
+}
+
+export interface RedirectAction {
+  readonly kind: 'redirect';
+  /** 301 (default), 302, 303, 307 or 308. */
+  readonly status: number;
+  /** `scheme_redirect`, or `https` for `https_redirect`; '' keeps the request's. */
+  readonly scheme: string;
+  /** `host_redirect`; '' keeps the request's. */
+  readonly host: string;
+  /** `port_redirect` (0 = keep). */
+  readonly port: number;
+  /** `path_redirect`; '' = none. */
+  readonly path: string;
+  /** `prefix_rewrite`: replaces the matched prefix; undefined = none. */
+  readonly prefixRewrite: string | undefined;
+  /** `regex_rewrite` of the path (query excluded). */
+  readonly regexRewrite: RegexRewrite | undefined;
+  readonly stripQuery: boolean;
+}
+
+// ---------------------------------------------------------------- upgrades
+
+/** HCM `upgrade_configs[]`: the upgrade types the listener allows (lower-case; `connect` for CONNECT). */
+export interface UpgradeConfig {
+  readonly upgradeType: string;
+  /** Default true. */
+  readonly enabled: boolean;
+}
+
+/** RouteAction `upgrade_configs[]`: per route, turns an upgrade type on or off. */
+export interface RouteUpgradeConfig {
+  readonly upgradeType: string;
+  readonly enabled: boolean;
+}
+
+// ---------------------------------------------------------------- filter chains
+
+/**
+ * `FilterChainMatch`, normalized: lists lower-cased where Envoy compares without case, unset = empty. A
+ * connection takes the chain Envoy's filter chain manager picks (see selectFilterChain).
+ */
+export interface FilterChainMatchConfig {
+  /** `destination_port`; undefined = any. */
+  readonly destinationPort: number | undefined;
+  readonly prefixRanges: readonly CidrRange[];
+  /** Lower-case; `*.example.com` wildcards as written. */
+  readonly serverNames: readonly string[];
+  readonly transportProtocol: '' | 'tls' | 'raw_buffer';
+  readonly applicationProtocols: readonly string[];
+  readonly directSourcePrefixRanges: readonly CidrRange[];
+  readonly sourceType: 'ANY' | 'SAME_IP_OR_LOOPBACK' | 'EXTERNAL';
+  readonly sourcePrefixRanges: readonly CidrRange[];
+  readonly sourcePorts: readonly number[];
+}
+
+/** One filter chain of a listener, as a proxy serving the listener's connections uses it. */
+export interface ListenerFilterChain {
+  /** Unique within the listener: the chain's `name`, else `filter_chains[<i>]` or `default_filter_chain`. */
+  readonly name: string;
+  readonly isDefault: boolean;
+  readonly match: FilterChainMatchConfig;
+  /** The DownstreamTlsContext of its `transport_socket`; undefined = the connection's bytes as they come. */
+  readonly tls: DownstreamTlsConfig | undefined;
+  /** `transport_socket_connect_timeout` (default 15 s): a TLS handshake not done by then is closed. */
+  readonly handshakeTimeoutMs: number;
+  /**
+   * What serves the connection: an HttpConnectionManager (its routes and HTTP filters, as the ListenerConfig the
+   * requests on this chain are routed with) or tcp_proxy.
+   */
+  readonly network: { readonly kind: 'http'; readonly listener: ListenerConfig } | { readonly kind: 'tcp_proxy'; readonly tcpProxy: TcpProxyConfig };
+}
+
+/** What is known of a new connection when its filter chain is chosen. */
+export interface ConnectionFacts {
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** The TLS ClientHello's SNI, lower-case; '' without. */
+  readonly serverName: string;
+  readonly transportProtocol: 'tls' | 'raw_buffer';
+  /** The ClientHello's ALPN (in its order); for plaintext, what the HTTP inspector detected, if the listener has one. */
+  readonly applicationProtocols: readonly string[];
+}
+
+// ---------------------------------------------------------------- tcp_proxy
+
+/** `envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy`. */
+export interface TcpProxyConfig {
+  readonly statPrefix: string;
+  /** One entry (weight 1) for `cluster`, the entries of `weighted_clusters` otherwise. */
+  readonly clusters: readonly { readonly name: string; readonly weight: number }[];
+  /** `idle_timeout`; default 3 600 000 (1 h); 0 = none. */
+  readonly idleTimeoutMs: number;
+  /** `max_connect_attempts`; default 1. */
+  readonly maxConnectAttempts: number;
+  /** `max_downstream_connection_duration`; 0 = none. */
+  readonly maxDownstreamConnectionDurationMs: number;
+}
