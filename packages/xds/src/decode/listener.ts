@@ -98,7 +98,8 @@ export function decodeListener(r: Reader): DecodedListener {
   }
 
   refuseListenerFilters(r);
-  const decoded = decodeFilterChains(r, context);
+  // A filter-chain listener is a proxy's: its HCMs keep Envoy's rules, whoever reads the resource.
+  const decoded = r.issues.withRules('envoy', () => decodeFilterChains(r, context));
   const chains = decoded.chains;
   finishListener(r);
   const main = mainChain(chains, address, httpInspector);
