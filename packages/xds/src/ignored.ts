@@ -5,7 +5,8 @@
 import { IGNORED_FIELDS, IGNORED_CONTENTS, type IgnoredField } from './decode/ignored-fields.js';
 import { FAULT_IGNORED } from './decode/fault.js';
 import { ROUTER_IGNORED } from './decode/http-filters.js';
-import { FILTER_CHAIN_IGNORED, HCM_IGNORED, LISTENER_IGNORED, TRACING_IGNORED, TRACING_PROVIDER_IGNORED } from './decode/listener.js';
+import { FILTER_CHAIN_IGNORED, HCM_IGNORED, LISTENER_IGNORED } from './decode/listener.js';
+import { TRACING_IGNORED, ZIPKIN_IGNORED } from './decode/tracing.js';
 import { LOCAL_RATELIMIT_IGNORED } from './decode/local-ratelimit.js';
 import { DOWNSTREAM_PROTOCOL_IGNORED } from './decode/protocol-options.js';
 import { RATE_LIMIT_IGNORED } from './decode/rate-limits.js';
@@ -28,7 +29,7 @@ const TABLES: readonly [string, Readonly<Record<string, string>>][] = [
   ['envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', HCM_IGNORED],
   ['envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.Tracing', TRACING_IGNORED],
   ...DOWNSTREAM_PROTOCOL_IGNORED,
-  ['envoy.config.trace.v3.Tracing.Http', TRACING_PROVIDER_IGNORED],
+  ['envoy.config.trace.v3.ZipkinConfig', ZIPKIN_IGNORED],
   ['envoy.extensions.filters.http.router.v3.Router', ROUTER_IGNORED],
   ['envoy.config.route.v3.RouteConfiguration', ROUTE_CONFIG_IGNORED],
   ['envoy.config.route.v3.VirtualHost', VIRTUAL_HOST_IGNORED],

@@ -15,6 +15,7 @@ import { decodeRouteConfig } from './route.js';
 import { decodePathNormalization } from './path-normalization.js';
 import { decodeLocalReplyConfig } from './local-reply.js';
 import { decodeDownstream, filterChainsOf } from './filter-chains.js';
+import { decodeTracing, readOutbound } from './tracing.js';
 
 /**
  * Listener fields xmesh reads but does not act on, with the reason: they configure the downstream socket.
@@ -29,7 +30,6 @@ export const LISTENER_IGNORED: Readonly<Record<string, string>> = {
   freebind: 'downstream socket option',
   socket_options: 'downstream socket option',
   tcp_fast_open_queue_length: 'downstream socket option',
-  traffic_direction: 'informational only',
   connection_balance_config: 'downstream connection setting',
   reuse_port: 'downstream socket option',
   enable_reuse_port: 'downstream socket option',
@@ -91,31 +91,10 @@ const INSPECTORS: ReadonlySet<string> = new Set([
   'type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector',
 ]);
 
-/**
- * HCM `tracing`: with the OpenTelemetry provider (Envoy's W3C trace-context tracer) upstream requests
- * carry a `traceparent`; another provider or none propagates nothing, as Envoy's null tracer. Spans
- * themselves belong to the app's tracer.
- */
-export const TRACING_IGNORED: Readonly<Record<string, string>> = {
-  client_sampling: 'sampling is decided by the app\'s tracer; the mesh propagates the caller\'s sampled flag',
-  random_sampling: 'sampling is decided by the app\'s tracer; the mesh propagates the caller\'s sampled flag',
-  overall_sampling: 'sampling is decided by the app\'s tracer; the mesh propagates the caller\'s sampled flag',
-  verbose: 'spans are recorded by the app\'s tracer (OpenTelemetry)',
-  max_path_tag_length: 'spans are recorded by the app\'s tracer (OpenTelemetry)',
-  custom_tags: 'spans are recorded by the app\'s tracer (OpenTelemetry)',
-  spawn_upstream_span: 'spans are recorded by the app\'s tracer (OpenTelemetry)',
-};
-
-/** HCM `tracing.provider`: only which tracer it names matters. */
-export const TRACING_PROVIDER_IGNORED: Readonly<Record<string, string>> = {
-  typed_config: 'the exporter settings belong to the app\'s tracer; only the provider\'s kind (OpenTelemetry: W3C trace context) is read',
-};
-
 /** Envoy's default listener `per_connection_buffer_limit_bytes`: 1 MiB. */
 export const DEFAULT_CONNECTION_BUFFER_LIMIT = 1024 * 1024;
 
 const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
-const OPENTELEMETRY_TRACER = 'envoy.tracers.opentelemetry';
 
 export interface DecodedListener {
   /** `name` is '' when the listener has none: the snapshot gives it one (Envoy generates a name too). */
@@ -139,11 +118,12 @@ export function decodeListener(r: Reader): DecodedListener {
   const protocol = decodeListenerProtocol(r.obj('metadata'));
   refuseListenerFilters(r);
   const ignoreGlobalConnLimit = r.bool('ignore_global_conn_limit', false);
+  const outbound = readOutbound(r);
   ignoreAll(r, LISTENER_IGNORED);
   r.finish();
 
   // A Listener with an api_listener is a gRPC client's: its HCM (and inline routes) are read by the rules gRPC clients apply.
-  const decoded = hcm === undefined ? undefined : r.issues.withRules(api ? 'grpc' : 'envoy', () => decodeHcm(hcm, name, protocolDetectionTimeoutMs, continueOnProtocolDetectionTimeout));
+  const decoded = hcm === undefined ? undefined : r.issues.withRules(api ? 'grpc' : 'envoy', () => decodeHcm(hcm, name, outbound, protocolDetectionTimeoutMs, continueOnProtocolDetectionTimeout));
   const listener: ListenerConfig = {
     name,
     address,
@@ -185,7 +165,7 @@ type DecodedHcm = Pick<ListenerConfig, 'statPrefix' | 'routeConfigName' | 'rds' 
  * is optional, the router filter is needed only when `http_filters` lists any (gRFC A39), and `rds` must
  * take its routes from the ADS server (`config_source` `ads` or `self`, gRFC A27).
  */
-function decodeHcm(hcm: Reader, name: string, protocolDetectionTimeoutMs: number, continueOnProtocolDetectionTimeout: boolean): DecodedHcm {
+function decodeHcm(hcm: Reader, name: string, outbound: boolean, protocolDetectionTimeoutMs: number, continueOnProtocolDetectionTimeout: boolean): DecodedHcm {
   const grpc = hcm.issues.rules === 'grpc';
   const statPrefix = grpc ? hcm.str('stat_prefix') ?? '' : hcm.requiredStr('stat_prefix');
   let routeConfigName = name;
@@ -218,20 +198,7 @@ function decodeHcm(hcm: Reader, name: string, protocolDetectionTimeoutMs: number
   const stripHostPort = stripAny ? 'any' : stripMatching ? 'matching' : 'none';
   const generateRequestId = hcm.bool('generate_request_id', true);
   const pathNormalization = decodePathNormalization(hcm);
-  let tracing = false;
-  const tracingReader = hcm.obj('tracing');
-  if (tracingReader) {
-    const provider = tracingReader.obj('provider');
-    if (provider) {
-      const typed = provider.get('typed_config') as { readonly '@type'?: unknown } | undefined;
-      const type = typeof typed?.['@type'] === 'string' ? typed['@type'] : '';
-      tracing = provider.str('name') === OPENTELEMETRY_TRACER || type.endsWith('.OpenTelemetryConfig');
-      ignoreAll(provider, TRACING_PROVIDER_IGNORED);
-      provider.finish();
-    }
-    ignoreAll(tracingReader, TRACING_IGNORED);
-    tracingReader.finish();
-  }
+  const tracing = decodeTracing(hcm, outbound);
   const callerTrust = readCallerTrust(hcm);
   rejectUnsupported(hcm, HCM_UNSUPPORTED);
   for (const key of ['add_user_agent', 'append_x_forwarded_port'] as const) {
