@@ -103,10 +103,13 @@ export function shadowHost(authority: string): string {
   return `${authority.slice(0, port.index)}-shadow${port[0]}`;
 }
 
-/** The copy's headers with its `traceparent` sampled flag set as `trace_sampled` says; unchanged when unset. */
+/** The copy's headers with its `traceparent` sampled flag (and the Zipkin tracer's `x-b3-sampled`) set as `trace_sampled` says; unchanged when unset. */
 function withTraceSampled(headers: MirrorRequest['headers'], sampled: boolean | undefined): MirrorRequest['headers'] {
-  const traceparent = headers['traceparent'];
-  if (sampled === undefined || typeof traceparent !== 'string' || !/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(traceparent)) return headers;
+  if (sampled === undefined) return headers;
+  // The Zipkin tracer's copy: its x-b3-sampled says the policy's decision.
+  const b3 = typeof headers['x-b3-sampled'] === 'string' ? { ...headers, 'x-b3-sampled': sampled ? '1' : '0' } : headers;
+  const traceparent = b3['traceparent'];
+  if (typeof traceparent !== 'string' || !/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(traceparent)) return b3;
   const flags = (parseInt(traceparent.slice(-2), 16) & ~1) | (sampled ? 1 : 0);
-  return { ...headers, traceparent: `${traceparent.slice(0, -2)}${flags.toString(16).padStart(2, '0')}` };
+  return { ...b3, traceparent: `${traceparent.slice(0, -2)}${flags.toString(16).padStart(2, '0')}` };
 }
