@@ -46,11 +46,14 @@ after(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
-async function meshWith(hcm: Record<string, unknown>, routeExtras: Record<string, unknown> = {}): Promise<Mesh> {
+/** A mesh whose HCM has `hcm`, its route action `routeExtras` and its route `routeFields`. */
+async function meshWith(hcm: Record<string, unknown>, routeExtras: Record<string, unknown> = {}, routeFields: Record<string, unknown> = {}): Promise<Mesh> {
   const config = bootstrap({ routes: [{ cluster: 'raw' }], clusters: { raw: [`127.0.0.1:${port}`] }, http2: ['raw'], hcm }) as {
-    static_resources: { listeners: { filter_chains: { filters: { typed_config: { route_config: { virtual_hosts: { routes: { route: Record<string, unknown> }[] }[] } } }[] }[] }[] };
+    static_resources: { listeners: { filter_chains: { filters: { typed_config: { route_config: { virtual_hosts: { routes: Record<string, unknown>[] }[] } } }[] }[] }[] };
   };
-  Object.assign(config.static_resources.listeners[0]!.filter_chains[0]!.filters[0]!.typed_config.route_config.virtual_hosts[0]!.routes[0]!.route, routeExtras);
+  const route = config.static_resources.listeners[0]!.filter_chains[0]!.filters[0]!.typed_config.route_config.virtual_hosts[0]!.routes[0]!;
+  Object.assign(route.route as Record<string, unknown>, routeExtras);
+  Object.assign(route, routeFields);
   const mesh = await createMesh({ env: {}, config });
   meshes.push(mesh);
   return mesh;
@@ -124,6 +127,11 @@ test('Zipkin sampling: the caller\'s flag wins; else x-client-trace-id (client_s
   const overallOff = await meshWith({ tracing: { provider: zipkin, overall_sampling: { value: 0 } } });
   assert.equal((await sent(overallOff, { 'x-envoy-force-trace': 'yes' }))['x-b3-sampled'], '0');
   assert.equal((await sent(overallOff, { b3: 'd' }))['x-b3-sampled'], '1', 'a caller\'s debug flag');
+  // A route's tracing replaces the connection manager's settings (its absent ones are 100 %).
+  const routeNever = await meshWith({ tracing: { provider: zipkin } }, {}, { tracing: { random_sampling: { numerator: 0, denominator: 'HUNDRED' } } });
+  assert.equal((await sent(routeNever))['x-b3-sampled'], '0');
+  const routeAlways = await meshWith({ tracing: { provider: zipkin, random_sampling: { value: 0 }, overall_sampling: { value: 0 } } }, {}, { tracing: {} });
+  assert.equal((await sent(routeAlways))['x-b3-sampled'], '1');
 });
 
 test('without tracing (the default): only a request id is created; a caller traceparent passes through untouched', async () => {

@@ -91,8 +91,9 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
   ]),
   ...fields(ROUTE, [
     'name', 'match', 'route', 'typed_per_filter_config', 'stat_prefix', 'request_headers_to_add', 'request_headers_to_remove',
-    'response_headers_to_add', 'response_headers_to_remove', 'per_request_buffer_limit_bytes',
+    'response_headers_to_add', 'response_headers_to_remove', 'per_request_buffer_limit_bytes', 'tracing',
   ]),
+  ...fields('envoy.config.route.v3.Tracing', ['client_sampling', 'random_sampling', 'overall_sampling']),
   ...fields(MATCH, ['prefix', 'path', 'safe_regex', 'path_separated_prefix', 'case_sensitive', 'headers', 'query_parameters', 'runtime_fraction', 'grpc']),
   ...fields(HEADER_MATCHER, ['name', 'string_match', 'present_match', 'range_match', 'invert_match', 'treat_missing_header_as_empty']),
   ...fields(ACTION, [

@@ -91,13 +91,20 @@ export interface ZipkinTracing {
    * gets the caller's ids. Otherwise a new span id with the caller's span as its parent.
    */
   readonly sharedSpanContext: boolean;
-  /**
-   * The tracing decision for a request whose caller sent no sampling flag, as percentages
-   * (0..100): `client` for a caller with `x-client-trace-id` (`client_sampling`, default 100),
-   * `random` for the others (`random_sampling`, default 100), both then subject to `overall`
-   * (`overall_sampling`, default 100). A caller's `x-envoy-force-trace` traces (before `overall`).
-   */
-  readonly sampling: { readonly client: number; readonly random: number; readonly overall: number };
+  /** The HCM's tracing decision settings; a route's `tracing` replaces them (`Route.tracingSampling`). */
+  readonly sampling: TracingSampling;
+}
+
+/**
+ * The tracing decision for a request whose caller sent no sampling flag, as percentages (0..100):
+ * `client` for a caller with `x-client-trace-id` (`client_sampling`, default 100), `random` for
+ * the others (`random_sampling`, default 100), both then subject to `overall` (`overall_sampling`,
+ * default 100). A caller's `x-envoy-force-trace` traces (before `overall`).
+ */
+export interface TracingSampling {
+  readonly client: number;
+  readonly random: number;
+  readonly overall: number;
 }
 
 export interface ListenerConfig {
@@ -368,6 +375,8 @@ export interface Route {
   readonly perRequestBufferLimitBytes?: number;
   readonly requestHeaders?: HeaderMutation;
   readonly responseHeaders?: HeaderMutation;
+  /** The route's `tracing`: its sampling settings replace the connection manager's (each absent one is 100 %, as Envoy). */
+  readonly tracingSampling?: TracingSampling;
 }
 
 export type PathMatch =

@@ -11,7 +11,7 @@
  * own metadata shape.
  */
 import type * as grpc from '@grpc/grpc-js';
-import type { ZipkinTracing } from '@xmesh/xds';
+import type { TracingSampling } from '@xmesh/xds';
 import { b3Headers, childTraceparent, newRequestId, type B3Headers, type HeaderReader } from '@xmesh/stats';
 import type { PipelineCall } from '../pipeline-call.js';
 
@@ -33,19 +33,20 @@ export function traceHeadersFor<H>(attempt: PipelineCall, headers: H, read: Head
   if (tracing === false) return createRequestId ? { 'x-request-id': newRequestId() } : undefined;
   let out: TraceHeaders | undefined;
   if (tracing.kind === 'w3c') out = { traceparent: childTraceparent(read(headers, 'traceparent')) };
-  else out = b3Headers(headers, read, tracing, () => traced(tracing, headers, read, edge));
+  else out = b3Headers(headers, read, tracing, () => traced(attempt.decision?.route.tracingSampling ?? tracing.sampling, headers, read, edge));
   if (createRequestId) (out ??= {})['x-request-id'] = newRequestId();
   return out;
 }
 
 /**
- * Envoy's tracing decision for a request whose caller sent no sampling flag: `x-client-trace-id`
+ * Envoy's tracing decision for a request whose caller sent no sampling flag, by the route's settings
+ * when it has `tracing`, else the connection manager's: `x-client-trace-id`
  * with `client_sampling`, else `x-envoy-force-trace` (dropped from external callers at the edge),
  * else `random_sampling`; then `overall_sampling`. Envoy draws the random decisions from the
  * request id; here they are drawn per request, with the same rates.
  */
-function traced<H>(tracing: ZipkinTracing, headers: H, read: HeaderReader<H>, edge: boolean): boolean {
-  const { client, random, overall } = tracing.sampling;
+function traced<H>(sampling: TracingSampling, headers: H, read: HeaderReader<H>, edge: boolean): boolean {
+  const { client, random, overall } = sampling;
   const decided = read(headers, 'x-client-trace-id') !== undefined && chance(client)
     || (!edge && read(headers, 'x-envoy-force-trace') !== undefined)
     || chance(random);

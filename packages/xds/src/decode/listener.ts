@@ -15,7 +15,7 @@ import { decodeRouteConfig } from './route.js';
 import { decodePathNormalization } from './path-normalization.js';
 import { decodeLocalReplyConfig } from './local-reply.js';
 import { decodeDownstream, filterChainsOf } from './filter-chains.js';
-import { decodeTracing, readOutbound } from './tracing.js';
+import { decodeTracing, readOutbound, refuseRouterChildSpans } from './tracing.js';
 
 /**
  * Listener fields xmesh reads but does not act on, with the reason: they configure the downstream socket.
@@ -199,6 +199,7 @@ function decodeHcm(hcm: Reader, name: string, outbound: boolean, protocolDetecti
   const generateRequestId = hcm.bool('generate_request_id', true);
   const pathNormalization = decodePathNormalization(hcm);
   const tracing = decodeTracing(hcm, outbound);
+  if (tracing !== false && tracing.kind === 'b3') refuseRouterChildSpans(hcm);
   const callerTrust = readCallerTrust(hcm);
   rejectUnsupported(hcm, HCM_UNSUPPORTED);
   for (const key of ['add_user_agent', 'append_x_forwarded_port'] as const) {

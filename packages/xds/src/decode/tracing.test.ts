@@ -11,11 +11,11 @@ const ROUTER = { name: 'envoy.filters.http.router', typed_config: { '@type': Typ
 const HCM_PATH = 'x.filter_chains[0].filters[0].typed_config';
 const ZIPKIN_TYPE = 'type.googleapis.com/envoy.config.trace.v3.ZipkinConfig';
 
-function decode(tracing: unknown, listener: Record<string, unknown> = {}) {
+function decode(tracing: unknown, listener: Record<string, unknown> = {}, hcm: Record<string, unknown> = {}) {
   const issues = new Issues();
   const input = {
     name: 'l',
-    filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: { '@type': TypeUrl.HttpConnectionManager, stat_prefix: 'in', route_config: ROUTES, http_filters: [ROUTER], tracing } }] }],
+    filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: { '@type': TypeUrl.HttpConnectionManager, stat_prefix: 'in', route_config: ROUTES, http_filters: [ROUTER], tracing, ...hcm } }] }],
     ...listener,
   };
   return { ...decodeListener(Reader.of(input, 'x', issues)!), issues };
@@ -83,4 +83,23 @@ test('spawn_upstream_span is read past with OpenTelemetry (the traceparent is a 
   const { issues, listener } = decode({ spawn_upstream_span: true, provider: { name: 'envoy.tracers.opentelemetry' } });
   assert.deepEqual(issues.errors, []);
   assert.deepEqual(listener.tracing, { kind: 'w3c' });
+});
+
+test('a router\'s start_child_span is refused with the Zipkin tracer, read past with OpenTelemetry', () => {
+  const childSpans = { http_filters: [{ ...ROUTER, typed_config: { ...ROUTER.typed_config, start_child_span: true } }] };
+  const zipkin = decode({ provider: { name: 'envoy.tracers.zipkin' } }, {}, childSpans).issues.errors;
+  assert.deepEqual(zipkin.map((e) => e.path), [`${HCM_PATH}.http_filters[0].typed_config.start_child_span`]);
+  assert.ok(zipkin[0]!.message.includes('each upstream attempt'), zipkin[0]!.message);
+  assert.deepEqual(decode({ provider: { name: 'envoy.tracers.opentelemetry' } }, {}, childSpans).issues.errors, []);
+  assert.deepEqual(decode({ provider: { name: 'envoy.tracers.zipkin' } }, {}, { http_filters: [{ ...ROUTER, typed_config: { ...ROUTER.typed_config, start_child_span: false } }] }).issues.errors, []);
+});
+
+test('a route\'s tracing replaces the sampling settings, each absent one 100 %; custom_tags are read past', () => {
+  const route = (tracing: unknown) => ({ route_config: { virtual_hosts: [{ name: 'vh', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'c' }, tracing }] }] } });
+  const { inlineRoutes, issues } = decode({ provider: { name: 'envoy.tracers.zipkin' } }, {}, route({ random_sampling: { numerator: 25, denominator: 'TEN_THOUSAND' }, overall_sampling: { numerator: 0 }, custom_tags: [{ tag: 't', literal: { value: 'v' } }] }));
+  assert.deepEqual(issues.errors, []);
+  assert.deepEqual(inlineRoutes?.virtualHosts[0]?.routes[0]?.tracingSampling, { client: 100, random: 0.25, overall: 0 });
+  assert.ok(issues.ignored.includes(`${HCM_PATH}.route_config.virtual_hosts[0].routes[0].tracing.custom_tags`));
+  assert.deepEqual(decode(undefined, {}, route({})).inlineRoutes?.virtualHosts[0]?.routes[0]?.tracingSampling, { client: 100, random: 100, overall: 100 });
+  assert.equal(decode(undefined).inlineRoutes?.virtualHosts[0]?.routes[0]?.tracingSampling, undefined);
 });

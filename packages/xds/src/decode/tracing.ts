@@ -95,6 +95,24 @@ export function decodeTracing(hcm: Reader, outbound: boolean): ListenerConfig['t
   return out;
 }
 
+/**
+ * With the Zipkin tracer a router's `start_child_span` would give each upstream attempt a span of
+ * its own (new ids in x-b3-spanid / x-b3-parentspanid): refused at its path. (OpenTelemetry sends a
+ * new span id either way; the router's decoder reads past it.)
+ */
+export function refuseRouterChildSpans(hcm: Reader): void {
+  for (const { value, path } of hcm.list('http_filters')) {
+    const typed = (value as { typed_config?: unknown; typedConfig?: unknown } | null)?.typed_config ?? (value as { typedConfig?: unknown } | null)?.typedConfig;
+    if (typeof typed !== 'object' || typed === null) continue;
+    const config = typed as Record<string, unknown>;
+    if (typeof config['@type'] !== 'string' || !config['@type'].endsWith('.Router')) continue;
+    const key = 'start_child_span' in config ? 'start_child_span' : 'startChildSpan';
+    if (config[key] === true || (config[key] as { value?: unknown } | undefined)?.value === true) {
+      hcm.issues.error(`${path}.typed_config.${key}`, 'is not supported with the Zipkin tracer: each upstream attempt would get a span of its own; the mesh sends the connection manager span\'s ids');
+    }
+  }
+}
+
 function decodeZipkin(typed: Reader | undefined, outbound: boolean, tracing: Reader): ZipkinTracing {
   const traceId128Bit = typed?.bool('trace_id_128bit', false) ?? false;
   const shared = typed?.bool('shared_span_context', true) ?? true;
