@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { Issues, Reader } from './reader.js';
 import { decodeListener } from './listener.js';
 import { TypeUrl } from '../type-urls.js';
+import { buildSnapshot } from '../snapshot.js';
 
 const ROUTES = { virtual_hosts: [{ name: 'vh', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'c' } }] }] };
 const ROUTER = { name: 'envoy.filters.http.router', typed_config: { '@type': TypeUrl.Router } };
@@ -102,4 +103,12 @@ test('a route\'s tracing replaces the sampling settings, each absent one 100 %; 
   assert.ok(issues.ignored.includes(`${HCM_PATH}.route_config.virtual_hosts[0].routes[0].tracing.custom_tags`));
   assert.deepEqual(decode(undefined, {}, route({})).inlineRoutes?.virtualHosts[0]?.routes[0]?.tracingSampling, { client: 100, random: 100, overall: 100 });
   assert.equal(decode(undefined).inlineRoutes?.virtualHosts[0]?.routes[0]?.tracingSampling, undefined);
+});
+
+test('a bootstrap tracer (Envoy\'s fallback for an HCM tracing without provider) is refused at tracing.http; an empty bootstrap tracing is read past', () => {
+  const bootstrap = (tracing: unknown) => ({ static_resources: { listeners: [], clusters: [] }, tracing });
+  const built = buildSnapshot(bootstrap({ http: { name: 'envoy.tracers.zipkin', typed_config: { '@type': ZIPKIN_TYPE, collector_cluster: 'zipkin' } } }));
+  assert.deepEqual(!built.ok && built.errors.map((e) => e.path), ['tracing.http']);
+  assert.ok(!built.ok && built.errors[0]!.message.includes('tracing.provider'));
+  assert.ok(buildSnapshot(bootstrap({})).ok);
 });
