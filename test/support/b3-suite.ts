@@ -13,6 +13,7 @@ import { startSidecar, type Sidecar } from '@xmesh/sidecar';
 import { loadEcho, startEchoServer, type EchoClient, type EchoServer } from './echo-server.js';
 import { unary } from './grpc-call.js';
 import { lbEndpoints } from './mesh-config.js';
+import { waitFor } from './wait.js';
 
 const { EchoClient: EchoCtor } = loadEcho();
 const TRACE = '463ac35c9f6413ad48485a3953bb6124';
@@ -22,7 +23,7 @@ const SPAN_ID = /^[0-9a-f]{16}$/;
 const TRACE_ID_128 = /^[0-9a-f]{32}$/;
 
 /** The listener (OUTBOUND, Zipkin with 128-bit trace ids, modelled on envoyproxy/examples zipkin/envoy-front-proxy.yaml) and its clusters. */
-function zipkinConfig(web: string, echo: string): object {
+function zipkinConfig(web: string, echo: string, shadow: string): object {
   const backoff = { base_interval: '0.001s', max_interval: '0.002s' };
   return {
     static_resources: {
@@ -57,6 +58,7 @@ function zipkinConfig(web: string, echo: string): object {
                   domains: ['*'],
                   routes: [
                     { match: { prefix: '/flaky' }, route: { cluster: 'web', retry_policy: { retry_on: '5xx', num_retries: 1, retry_back_off: backoff } } },
+                    { match: { prefix: '/mirrored' }, route: { cluster: 'web', request_mirror_policies: [{ cluster: 'shadow', trace_sampled: false }] } },
                     { match: { prefix: '/' }, route: { cluster: 'web' } },
                   ],
                 },
@@ -68,6 +70,7 @@ function zipkinConfig(web: string, echo: string): object {
       }],
       clusters: [
         { name: 'web', type: 'STATIC', connect_timeout: '1s', load_assignment: { cluster_name: 'web', endpoints: [{ lb_endpoints: lbEndpoints([web]) }] } },
+        { name: 'shadow', type: 'STATIC', connect_timeout: '1s', load_assignment: { cluster_name: 'shadow', endpoints: [{ lb_endpoints: lbEndpoints([shadow]) }] } },
         { name: 'echo', type: 'STATIC', connect_timeout: '1s', http2_protocol_options: {}, load_assignment: { cluster_name: 'echo', endpoints: [{ lb_endpoints: lbEndpoints([echo]) }] } },
       ],
     },
@@ -117,6 +120,8 @@ export function describeB3Propagation(mode: 'embedded' | 'sidecar'): void {
   describe(`B3 propagation (Zipkin tracer), ${mode}`, () => {
     let web: Server;
     let webAddress: string;
+    let shadow: Server;
+    const copies: Record<string, string | undefined>[] = [];
     const seen: { path: string; headers: Record<string, string | undefined> }[] = [];
     const failedOnce = new Set<string>();
     let echoServer: EchoServer;
@@ -145,8 +150,13 @@ export function describeB3Propagation(mode: 'embedded' | 'sidecar'): void {
       });
       await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
       webAddress = `127.0.0.1:${(web.address() as AddressInfo).port}`;
+      shadow = createServer((req, res) => {
+        copies.push(textHeaders(req.headers));
+        res.end('copy');
+      });
+      await new Promise<void>((resolve) => shadow.listen(0, '127.0.0.1', resolve));
       echoServer = await startEchoServer('echo');
-      const config = zipkinConfig(webAddress, echoServer.address);
+      const config = zipkinConfig(webAddress, echoServer.address, `127.0.0.1:${(shadow.address() as AddressInfo).port}`);
       if (mode === 'sidecar') {
         sidecar = await startSidecar({ config, listen: '127.0.0.1:0', admin: false });
         echo = new EchoCtor(sidecar.target, grpc.credentials.createInsecure(), { 'grpc.default_authority': 'echo.svc' }) as EchoClient;
@@ -161,6 +171,7 @@ export function describeB3Propagation(mode: 'embedded' | 'sidecar'): void {
       if (sidecar !== undefined) await sidecar.close();
       await echoServer.close();
       await new Promise<void>((resolve) => web.close(() => resolve()));
+      await new Promise<void>((resolve) => shadow.close(() => resolve()));
     });
 
     test('HTTP: a caller\'s B3 context continues with a new span id, the caller\'s span as parent, its sampled flag kept', async () => {
@@ -199,6 +210,21 @@ export function describeB3Propagation(mode: 'embedded' | 'sidecar'): void {
       assertChildOfCaller(attempts[0]!.headers);
       assert.equal(attempts[1]!.headers['x-b3-spanid'], attempts[0]!.headers['x-b3-spanid']);
       assert.equal(attempts[1]!.headers['x-request-id'], attempts[0]!.headers['x-request-id']);
+    });
+
+    test('HTTP: a mirror copy is a child span of the call\'s (new span id, the call\'s span as parent), trace_sampled false unsampling it', async () => {
+      const before = seen.length;
+      const copiesBefore = copies.length;
+      assert.equal(await get('/mirrored', { ...CALLER_B3, 'x-b3-sampled': '1' }), 'ok');
+      await waitFor(() => copies.length === copiesBefore + 1, 'the mirror copy');
+      const call = seen[before]!.headers;
+      const copy = copies[copiesBefore]!;
+      assert.equal(call['x-b3-sampled'], '1');
+      assert.equal(copy['x-b3-traceid'], TRACE);
+      assert.equal(copy['x-b3-parentspanid'], call['x-b3-spanid']);
+      assert.match(String(copy['x-b3-spanid']), SPAN_ID);
+      assert.notEqual(copy['x-b3-spanid'], call['x-b3-spanid']);
+      assert.equal(copy['x-b3-sampled'], '0');
     });
 
     test('gRPC (a stock grpc-js server): the caller\'s B3 metadata continues; without it a new trace starts', async () => {
