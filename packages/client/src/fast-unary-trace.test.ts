@@ -127,6 +127,16 @@ test('Zipkin sampling: the caller\'s flag wins; else x-client-trace-id (client_s
   const overallOff = await meshWith({ tracing: { provider: zipkin, overall_sampling: { value: 0 } } });
   assert.equal((await sent(overallOff, { 'x-envoy-force-trace': 'yes' }))['x-b3-sampled'], '0');
   assert.equal((await sent(overallOff, { b3: 'd' }))['x-b3-sampled'], '1', 'a caller\'s debug flag');
+  // The random and overall draws are the upstream request id's first 8 hex digits modulo 10 000 (Envoy's).
+  const half = await meshWith({ tracing: { provider: zipkin, random_sampling: { value: 50 } } });
+  assert.equal((await sent(half, { 'x-request-id': '00001388-0000-4000-8000-000000000000' }))['x-b3-sampled'], '0', '0x1388 = 5000, not under 5000');
+  assert.equal((await sent(half, { 'x-request-id': '00001387-0000-4000-8000-000000000000' }))['x-b3-sampled'], '1', '0x1387 = 4999');
+  assert.equal((await sent(half, { 'x-request-id': 'ffffffff-0000-4000-8000-000000000000' }))['x-b3-sampled'], '0', '4294967295 % 10000 = 7295');
+  assert.equal((await sent(never, { 'x-request-id': '12345678-0000-b000-8000-000000000000' }))['x-b3-sampled'], '1', 'a request id marked sampled (b) stays traced');
+  assert.equal((await sent(never, { 'x-request-id': 'not-hex-id' }))['x-b3-sampled'], '0');
+  const noId = await meshWith({ generate_request_id: false, tracing: { provider: zipkin } });
+  assert.equal((await sent(noId))['x-b3-sampled'], '0', 'no request id: Envoy makes no tracing decision');
+  assert.equal((await sent(noId, { 'x-request-id': '00000001-0000-4000-8000-000000000000' }))['x-b3-sampled'], '1');
   // A route's tracing replaces the connection manager's settings (its absent ones are 100 %).
   const routeNever = await meshWith({ tracing: { provider: zipkin } }, {}, { tracing: { random_sampling: { numerator: 0, denominator: 'HUNDRED' } } });
   assert.equal((await sent(routeNever))['x-b3-sampled'], '0');

@@ -31,27 +31,40 @@ export function traceHeadersFor<H>(attempt: PipelineCall, headers: H, read: Head
   const edge = !attempt.internalCaller && listener?.callerTrust.useRemoteAddress === true && listener.preserveExternalRequestId !== true;
   const createRequestId = (listener?.generateRequestId ?? true) && (!requestId || edge);
   if (tracing === false) return createRequestId ? { 'x-request-id': newRequestId() } : undefined;
+  const createdId = createRequestId ? newRequestId() : undefined;
   let out: TraceHeaders | undefined;
-  if (tracing.kind === 'w3c') out = { traceparent: childTraceparent(read(headers, 'traceparent')) };
-  else out = b3Headers(headers, read, tracing, () => traced(attempt.decision?.route.tracingSampling ?? tracing.sampling, headers, read, edge));
-  if (createRequestId) (out ??= {})['x-request-id'] = newRequestId();
+  if (tracing.kind === 'w3c') {
+    out = { traceparent: childTraceparent(read(headers, 'traceparent')) };
+  } else {
+    const sampling = attempt.decision?.route.tracingSampling ?? tracing.sampling;
+    out = b3Headers(headers, read, tracing, () => traced(sampling, headers, read, attempt.internalCaller, createdId ?? requestId));
+  }
+  if (createdId !== undefined) (out ??= {})['x-request-id'] = createdId;
   return out;
 }
 
 /**
- * Envoy's tracing decision for a request whose caller sent no sampling flag, by the route's settings
- * when it has `tracing`, else the connection manager's: `x-client-trace-id`
- * with `client_sampling`, else `x-envoy-force-trace` (dropped from external callers at the edge),
- * else `random_sampling`; then `overall_sampling`. Envoy draws the random decisions from the
- * request id; here they are drawn per request, with the same rates.
+ * Envoy's tracing decision (`mutateTracingRequestHeader`) for a request whose caller sent no
+ * sampling flag, by the route's settings when it has `tracing`, else the connection manager's. It
+ * rests on the upstream `x-request-id`: none, or one not starting with 8 hex digits, is not traced.
+ * A UUID whose trace-reason digit (the 15th character) says traced (`9` forced, `a` client, `b`
+ * sampled) stays traced; else `x-client-trace-id` with `client_sampling` (a random draw), else
+ * an internal caller's `x-envoy-force-trace` (an external caller's is removed), else `random_sampling`; then
+ * `overall_sampling`. The random and overall draws are the request id's first 8 hex digits modulo
+ * 10 000 against the percentage in hundredths, as Envoy draws them.
  */
-function traced<H>(sampling: TracingSampling, headers: H, read: HeaderReader<H>, edge: boolean): boolean {
-  const { client, random, overall } = sampling;
-  const decided = read(headers, 'x-client-trace-id') !== undefined && chance(client)
-    || (!edge && read(headers, 'x-envoy-force-trace') !== undefined)
-    || chance(random);
-  return decided && chance(overall);
+function traced<H>(sampling: TracingSampling, headers: H, read: HeaderReader<H>, internalCaller: boolean, requestId: string | undefined): boolean {
+  if (requestId === undefined || !REQUEST_ID_HEAD.test(requestId)) return false;
+  const draw = parseInt(requestId.slice(0, 8), 16) % 10_000;
+  const reason = requestId.length === 36 ? requestId[14] : undefined;
+  const decided = reason === '9' || reason === 'a' || reason === 'b'
+    || (read(headers, 'x-client-trace-id') !== undefined && chance(sampling.client))
+    || (internalCaller && read(headers, 'x-envoy-force-trace') !== undefined)
+    || draw < Math.round(sampling.random * 100);
+  return decided && draw < Math.round(sampling.overall * 100);
 }
+
+const REQUEST_ID_HEAD = /^[0-9a-fA-F]{8}/;
 
 /** True with probability `percent`/100 (exactly for 0 and 100). */
 function chance(percent: number): boolean {
