@@ -78,7 +78,7 @@ const ACCEPTED: readonly Accepted[] = [
     file: 'zipkin-trace-headers.yaml',
     check: (s) => {
       const listener = Object.values(s.listeners)[0]!;
-      assert.equal(listener.tracing, false, 'a Zipkin provider propagates no traceparent');
+      assert.deepEqual(listener.tracing, { kind: 'b3', traceId128Bit: false, sharedSpanContext: false, sampling: { client: 100, random: 100, overall: 100 } }, 'Zipkin: B3 headers; an OUTBOUND listener\'s span is a child of the caller\'s');
       assert.deepEqual(routesOf(s, listener.name).virtualHosts[0]!.routes[0]!.requestHeaders!.add[0]!.format, [{ kind: 'request_header', names: ['x-b3-traceid'], maxLength: undefined }]);
     },
   },

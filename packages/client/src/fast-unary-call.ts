@@ -227,7 +227,7 @@ export class FastUnaryCall {
     if (!this.traced) {
       this.traced = true;
       const metadata = this.metadata;
-      const trace = traceHeadersFor(attempt, textOf(metadata?.traceparent), textOf(metadata?.['x-request-id']));
+      const trace = traceHeadersFor(attempt, metadata, leanText);
       if (trace !== undefined) this.metadata = withTraceHeaders(metadata, trace);
     }
     return this.metadata;
@@ -315,14 +315,32 @@ function upstreamError(error: LeanCallError, result: AttemptResult, attempt: Fas
  * headers every request shares from HPACK.
  */
 function withTraceHeaders(metadata: LeanMetadata | undefined, trace: TraceHeaders): LeanMetadata {
-  const names = trace.traceparent === undefined ? REQUEST_ID_ONLY : trace['x-request-id'] === undefined ? TRACEPARENT_ONLY : BOTH_TRACE_HEADERS;
+  const names = neverIndexedNames(trace);
   const callerNeverIndexed = (metadata as { readonly [sensitiveHeaders]?: readonly string[] } | undefined)?.[sensitiveHeaders];
   return { ...metadata, ...trace, [sensitiveHeaders]: callerNeverIndexed === undefined ? names : [...callerNeverIndexed, ...names] } as LeanMetadata;
+}
+
+/** The names of `trace`'s per-call ids (`x-b3-sampled` is one of two values: it stays indexable), from lists made once. */
+function neverIndexedNames(trace: TraceHeaders): readonly string[] {
+  const requestId = trace['x-request-id'] !== undefined;
+  if (trace['x-b3-traceid'] !== undefined) {
+    if (trace['x-b3-parentspanid'] === undefined) return requestId ? B3_AND_REQUEST_ID : B3_ONLY;
+    return requestId ? B3_WITH_PARENT_AND_REQUEST_ID : B3_WITH_PARENT;
+  }
+  return trace.traceparent === undefined ? REQUEST_ID_ONLY : requestId ? BOTH_TRACE_HEADERS : TRACEPARENT_ONLY;
 }
 
 const REQUEST_ID_ONLY: readonly string[] = Object.freeze(['x-request-id']);
 const TRACEPARENT_ONLY: readonly string[] = Object.freeze(['traceparent']);
 const BOTH_TRACE_HEADERS: readonly string[] = Object.freeze(['traceparent', 'x-request-id']);
+const B3_ONLY: readonly string[] = Object.freeze(['x-b3-traceid', 'x-b3-spanid']);
+const B3_AND_REQUEST_ID: readonly string[] = Object.freeze(['x-b3-traceid', 'x-b3-spanid', 'x-request-id']);
+const B3_WITH_PARENT: readonly string[] = Object.freeze(['x-b3-traceid', 'x-b3-spanid', 'x-b3-parentspanid']);
+const B3_WITH_PARENT_AND_REQUEST_ID: readonly string[] = Object.freeze(['x-b3-traceid', 'x-b3-spanid', 'x-b3-parentspanid', 'x-request-id']);
+
+function leanText(metadata: LeanMetadata | undefined, name: string): string | undefined {
+  return textOf(metadata?.[name]);
+}
 
 function textOf(value: LeanMetadata[string] | undefined): string | undefined {
   return typeof value === 'string' ? value : undefined;

@@ -46,11 +46,14 @@ after(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
-async function meshWith(hcm: Record<string, unknown>, routeExtras: Record<string, unknown> = {}): Promise<Mesh> {
+/** A mesh whose HCM has `hcm`, its route action `routeExtras` and its route `routeFields`. */
+async function meshWith(hcm: Record<string, unknown>, routeExtras: Record<string, unknown> = {}, routeFields: Record<string, unknown> = {}): Promise<Mesh> {
   const config = bootstrap({ routes: [{ cluster: 'raw' }], clusters: { raw: [`127.0.0.1:${port}`] }, http2: ['raw'], hcm }) as {
-    static_resources: { listeners: { filter_chains: { filters: { typed_config: { route_config: { virtual_hosts: { routes: { route: Record<string, unknown> }[] }[] } } }[] }[] }[] };
+    static_resources: { listeners: { filter_chains: { filters: { typed_config: { route_config: { virtual_hosts: { routes: Record<string, unknown>[] }[] } } }[] }[] }[] };
   };
-  Object.assign(config.static_resources.listeners[0]!.filter_chains[0]!.filters[0]!.typed_config.route_config.virtual_hosts[0]!.routes[0]!.route, routeExtras);
+  const route = config.static_resources.listeners[0]!.filter_chains[0]!.filters[0]!.typed_config.route_config.virtual_hosts[0]!.routes[0]!;
+  Object.assign(route.route as Record<string, unknown>, routeExtras);
+  Object.assign(route, routeFields);
   const mesh = await createMesh({ env: {}, config });
   meshes.push(mesh);
   return mesh;
@@ -82,12 +85,63 @@ test("with tracing: a caller's traceparent is continued and its request id kept;
   assert.deepEqual(neverIndexed(headers), ['traceparent']);
 });
 
-test('tracing with another provider, or none, propagates no traceparent (Envoy has no W3C tracer then)', async () => {
-  for (const tracing of [{}, { provider: { name: 'envoy.tracers.zipkin' } }]) {
-    const headers = await sent(await meshWith({ tracing }));
-    assert.equal(headers.traceparent, undefined);
-    assert.match(String(headers['x-request-id']), UUID_V4);
-  }
+test('tracing without a provider propagates no trace context (Envoy\'s null tracer)', async () => {
+  const headers = await sent(await meshWith({ tracing: {} }));
+  assert.equal(headers.traceparent, undefined);
+  assert.equal(headers['x-b3-traceid'], undefined);
+  assert.match(String(headers['x-request-id']), UUID_V4);
+});
+
+const ZIPKIN_TYPE = 'type.googleapis.com/envoy.config.trace.v3.ZipkinConfig';
+const B3_CALLER = { 'x-b3-traceid': '80f198ee56343ba864fe8b2a57d3eff7', 'x-b3-spanid': 'e457b5a2e4d86bd1', 'x-b3-parentspanid': '05e3ac9a4f6e3b90', 'x-b3-sampled': '1' };
+
+test('Zipkin on a listener that is not OUTBOUND shares the caller\'s span (Envoy\'s default): its ids go on, no traceparent; created ids never-indexed', async () => {
+  const mesh = await meshWith({ tracing: { provider: { name: 'envoy.tracers.zipkin', typed_config: { '@type': ZIPKIN_TYPE, collector_cluster: 'zipkin' } } } });
+  const continued = await sent(mesh, { ...B3_CALLER, traceparent: PARENT });
+  for (const [name, value] of Object.entries(B3_CALLER)) assert.equal(continued[name], value, name);
+  assert.equal(continued.traceparent, PARENT, 'the Zipkin tracer leaves a caller\'s traceparent alone');
+  assert.deepEqual(neverIndexed(continued), ['x-b3-parentspanid', 'x-b3-spanid', 'x-b3-traceid', 'x-request-id']);
+  const fresh = await sent(mesh);
+  assert.match(String(fresh['x-b3-traceid']), /^[0-9a-f]{16}$/, 'a 64-bit trace id without trace_id_128bit');
+  assert.equal(fresh['x-b3-spanid'], fresh['x-b3-traceid']);
+  assert.equal(fresh['x-b3-sampled'], '1', 'random_sampling defaults to 100 %');
+  assert.equal(fresh.traceparent, undefined);
+  assert.deepEqual(neverIndexed(fresh), ['x-b3-spanid', 'x-b3-traceid', 'x-request-id']);
+});
+
+test('Zipkin with shared_span_context false: a span of its own, child of the caller\'s', async () => {
+  const headers = await sent(await meshWith({ tracing: { provider: { name: 'envoy.tracers.zipkin', typed_config: { '@type': ZIPKIN_TYPE, collector_cluster: 'zipkin', shared_span_context: false } } } }), B3_CALLER);
+  assert.equal(headers['x-b3-traceid'], B3_CALLER['x-b3-traceid']);
+  assert.equal(headers['x-b3-parentspanid'], B3_CALLER['x-b3-spanid']);
+  assert.match(String(headers['x-b3-spanid']), /^[0-9a-f]{16}$/);
+  assert.notEqual(headers['x-b3-spanid'], B3_CALLER['x-b3-spanid']);
+});
+
+test('Zipkin sampling: the caller\'s flag wins; else x-client-trace-id (client_sampling), x-envoy-force-trace, random_sampling, then overall_sampling', async () => {
+  const zipkin = { name: 'envoy.tracers.zipkin' };
+  const never = await meshWith({ tracing: { provider: zipkin, random_sampling: { value: 0 }, client_sampling: { value: 100 } } });
+  assert.equal((await sent(never))['x-b3-sampled'], '0');
+  assert.equal((await sent(never, { 'x-b3-sampled': '1' }))['x-b3-sampled'], '1');
+  assert.equal((await sent(never, { 'x-client-trace-id': 'c-1' }))['x-b3-sampled'], '1');
+  assert.equal((await sent(never, { 'x-envoy-force-trace': 'yes' }))['x-b3-sampled'], '1');
+  const overallOff = await meshWith({ tracing: { provider: zipkin, overall_sampling: { value: 0 } } });
+  assert.equal((await sent(overallOff, { 'x-envoy-force-trace': 'yes' }))['x-b3-sampled'], '0');
+  assert.equal((await sent(overallOff, { b3: 'd' }))['x-b3-sampled'], '1', 'a caller\'s debug flag');
+  // The random and overall draws are the upstream request id's first 8 hex digits modulo 10 000 (Envoy's).
+  const half = await meshWith({ tracing: { provider: zipkin, random_sampling: { value: 50 } } });
+  assert.equal((await sent(half, { 'x-request-id': '00001388-0000-4000-8000-000000000000' }))['x-b3-sampled'], '0', '0x1388 = 5000, not under 5000');
+  assert.equal((await sent(half, { 'x-request-id': '00001387-0000-4000-8000-000000000000' }))['x-b3-sampled'], '1', '0x1387 = 4999');
+  assert.equal((await sent(half, { 'x-request-id': 'ffffffff-0000-4000-8000-000000000000' }))['x-b3-sampled'], '0', '4294967295 % 10000 = 7295');
+  assert.equal((await sent(never, { 'x-request-id': '12345678-0000-b000-8000-000000000000' }))['x-b3-sampled'], '1', 'a request id marked sampled (b) stays traced');
+  assert.equal((await sent(never, { 'x-request-id': 'not-hex-id' }))['x-b3-sampled'], '0');
+  const noId = await meshWith({ generate_request_id: false, tracing: { provider: zipkin } });
+  assert.equal((await sent(noId))['x-b3-sampled'], '0', 'no request id: Envoy makes no tracing decision');
+  assert.equal((await sent(noId, { 'x-request-id': '00000001-0000-4000-8000-000000000000' }))['x-b3-sampled'], '1');
+  // A route's tracing replaces the connection manager's settings (its absent ones are 100 %).
+  const routeNever = await meshWith({ tracing: { provider: zipkin } }, {}, { tracing: { random_sampling: { numerator: 0, denominator: 'HUNDRED' } } });
+  assert.equal((await sent(routeNever))['x-b3-sampled'], '0');
+  const routeAlways = await meshWith({ tracing: { provider: zipkin, random_sampling: { value: 0 }, overall_sampling: { value: 0 } } }, {}, { tracing: {} });
+  assert.equal((await sent(routeAlways))['x-b3-sampled'], '1');
 });
 
 test('without tracing (the default): only a request id is created; a caller traceparent passes through untouched', async () => {

@@ -178,7 +178,7 @@ export class MeshGrpcCall implements CallStream {
     }
     const listener = this.listener!;
     const metadata = this.metadata!;
-    if (this.trace === null) this.trace = traceHeadersFor(attempt, metadataText(metadata, 'traceparent'), metadataText(metadata, 'x-request-id'));
+    if (this.trace === null) this.trace = traceHeadersFor(attempt, metadata, metadataText);
     let upstream = upstreamMetadata(metadata, this.trace, attempt.requestHeadersToAdd, attempt.requestHeadersToRemove);
     const edits = attempt.upstreamEdits;
     if (edits !== undefined) {

@@ -19,6 +19,11 @@ export function removeHeaders(headers: HeaderRecord, names: readonly string[] | 
   for (const name of names) delete headers[name];
 }
 
+/** The first value of header `name` (lower case) in `headers`: a `HeaderReader` for trace propagation. */
+export function headerText(headers: HeaderRecord, name: string): string | undefined {
+  return firstValue(headers[name]);
+}
+
 /** The first value of a header that may repeat. */
 export function firstValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;

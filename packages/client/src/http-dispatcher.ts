@@ -26,7 +26,7 @@ import type { AttemptResult, BufferedBody } from '@xmesh/filters';
 import type { RouteDecision } from '@xmesh/router';
 import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 import { callLocalReplyRewrite, localReply } from './local-reply.js';
-import { addHeaderOptions, firstValue, removeHeaders } from './header-options.js';
+import { addHeaderOptions, firstValue, headerText, removeHeaders } from './header-options.js';
 import { isConnectError, isHttp1ProtocolError } from './connect-error.js';
 import { bodyBufferLimit, bufferRequestBody, requestBodyOf, stopReading, type BodyObserver, type RequestBody } from './retry/request-body.js';
 import { embeddedRewrite, isRouterReply } from './upstream-rewrite.js';
@@ -177,7 +177,7 @@ export class HttpExchange implements Handler, BodyObserver {
       return;
     }
     const headers = withHost(this.options.headers, attempt.request.authority);
-    if (this.trace === null) this.trace = traceHeadersFor(attempt, firstValue(headers.traceparent), firstValue(headers['x-request-id']));
+    if (this.trace === null) this.trace = traceHeadersFor(attempt, headers, headerText);
     if (this.trace !== undefined) Object.assign(headers, this.trace);
     if (attempt.requestHeadersToAdd !== undefined) addHeaderOptions(headers, attempt.requestHeadersToAdd);
     removeHeaders(headers, attempt.requestHeadersToRemove);

@@ -9,7 +9,7 @@ export type { MeshConfigInput } from './config-input.js';
 export { isMeshSnapshot, loadConfig, type LoadResult } from './config-input.js';
 export { ERROR_CODE_METADATA, statusFromMeshError } from './grpc-status.js';
 export { grpcLocalReply, httpLocalReply, localReply, localReplyRewrite, type LocalReplyRewrite } from './local-reply.js';
-export { addHeaderOptions, firstValue, removeHeaders } from './header-options.js';
+export { addHeaderOptions, firstValue, headerText, removeHeaders } from './header-options.js';
 export { isConnectError, isHttp1ProtocolError, upstreamFailureCode } from './connect-error.js';
 export { embeddedRewrite, isRouterReply, MetadataHeaders } from './upstream-rewrite.js';
 export { MeshChannel, authorityOf } from './grpc-channel.js';

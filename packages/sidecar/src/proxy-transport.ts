@@ -3,7 +3,7 @@
  * cluster speaks HTTP/2 or the request is gRPC (as the embedded gRPC transport does), else over
  * the endpoint's HTTP/1.1 pool.
  */
-import { addHeaderOptions, editHeaderRecord, firstValue, removeHeaders, traceHeadersFor, type Invoke } from '@xmesh/client';
+import { addHeaderOptions, editHeaderRecord, headerText, removeHeaders, traceHeadersFor, type Invoke } from '@xmesh/client';
 import { RecordHeaders, type UpstreamRewrite } from '@xmesh/router';
 import { H2Downstream, type Downstream } from './downstream.js';
 import { forwardH1 } from './forward-h1.js';
@@ -26,7 +26,7 @@ export const proxyTransport: Invoke<ProxyAttempt> = (attempt) => {
     // Once per request (a retry sends the same ids and headers): the request headers are forwarded from here.
     ds.decorated = true;
     const headers = ds.requestHeaders;
-    const trace = traceHeadersFor(attempt, firstValue(headers.traceparent), firstValue(headers['x-request-id']));
+    const trace = traceHeadersFor(attempt, headers, headerText);
     if (trace !== undefined) Object.assign(headers, trace);
     if (attempt.requestHeadersToAdd !== undefined) addHeaderOptions(headers, attempt.requestHeadersToAdd);
     removeHeaders(headers, attempt.requestHeadersToRemove);

@@ -16,6 +16,7 @@ export {
   type ClusterStatus,
   type HostStatus,
 } from './admin-server.js';
-export { propagateTrace, childTraceparent, requestIdOrNew, newRequestId, type PropagatedHeaders } from './trace-context.js';
+export { propagateTrace, childTraceparent, requestIdOrNew, newRequestId, newSpanId, type PropagatedHeaders } from './trace-context.js';
+export { b3Headers, type B3Headers, type B3Settings, type HeaderReader } from './b3-context.js';
 export { attemptStartChannel, attemptEndChannel, retryChannel, faultChannel, rateLimitChannel } from './diagnostics.js';
 export { parsePrometheusText, type PromSample, type PromFamily } from './prometheus-parse.js';

@@ -86,6 +86,12 @@ export function childTraceparent(parent: string | undefined): string {
   return scratch.toString('latin1', 0, 55);
 }
 
+/** A new random 64-bit id as 16 lower-case hex digits, never all zeros (a span id). */
+export function newSpanId(): string {
+  writeSpanId(0);
+  return scratch.toString('latin1', 0, 16);
+}
+
 function writeSpanId(offset: number): void {
   while (!writeRandomHex(offset, 16));
 }

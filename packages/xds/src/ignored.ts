@@ -5,13 +5,14 @@
 import { IGNORED_FIELDS, IGNORED_CONTENTS, type IgnoredField } from './decode/ignored-fields.js';
 import { FAULT_IGNORED } from './decode/fault.js';
 import { ROUTER_IGNORED } from './decode/http-filters.js';
-import { FILTER_CHAIN_IGNORED, HCM_IGNORED, LISTENER_IGNORED, TRACING_IGNORED, TRACING_PROVIDER_IGNORED } from './decode/listener.js';
+import { FILTER_CHAIN_IGNORED, HCM_IGNORED, LISTENER_IGNORED } from './decode/listener.js';
+import { TRACING_IGNORED, ZIPKIN_IGNORED } from './decode/tracing.js';
 import { LOCAL_RATELIMIT_IGNORED } from './decode/local-ratelimit.js';
 import { DOWNSTREAM_PROTOCOL_IGNORED } from './decode/protocol-options.js';
 import { RATE_LIMIT_IGNORED } from './decode/rate-limits.js';
 import { RETRY_POLICY_IGNORED } from './decode/retry-policy.js';
 import { ROUTE_ACTION_IGNORED } from './decode/route-action.js';
-import { ROUTE_CONFIG_IGNORED, ROUTE_IGNORED, VIRTUAL_HOST_IGNORED } from './decode/route.js';
+import { ROUTE_CONFIG_IGNORED, ROUTE_IGNORED, ROUTE_TRACING_IGNORED, VIRTUAL_HOST_IGNORED } from './decode/route.js';
 import { API_CONFIG_SOURCE_IGNORED, CONFIG_SOURCE_IGNORED, ENVOY_GRPC_IGNORED, GOOGLE_GRPC_IGNORED, GRPC_SERVICE_IGNORED, PATH_CONFIG_SOURCE_IGNORED } from './dynamic-resources.js';
 import { TLS_IGNORED } from './decode/tls-context.js';
 import { BOOTSTRAP_IGNORED } from './snapshot.js';
@@ -31,11 +32,12 @@ const TABLES: readonly [string, Readonly<Record<string, string>>][] = [
   ['envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', HCM_IGNORED],
   ['envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.Tracing', TRACING_IGNORED],
   ...DOWNSTREAM_PROTOCOL_IGNORED,
-  ['envoy.config.trace.v3.Tracing.Http', TRACING_PROVIDER_IGNORED],
+  ['envoy.config.trace.v3.ZipkinConfig', ZIPKIN_IGNORED],
   ['envoy.extensions.filters.http.router.v3.Router', ROUTER_IGNORED],
   ['envoy.config.route.v3.RouteConfiguration', ROUTE_CONFIG_IGNORED],
   ['envoy.config.route.v3.VirtualHost', VIRTUAL_HOST_IGNORED],
   ['envoy.config.route.v3.Route', ROUTE_IGNORED],
+  ['envoy.config.route.v3.Tracing', ROUTE_TRACING_IGNORED],
   ['envoy.config.route.v3.RouteAction', ROUTE_ACTION_IGNORED],
   ['envoy.config.route.v3.RetryPolicy', RETRY_POLICY_IGNORED],
   ['envoy.config.route.v3.RateLimit', RATE_LIMIT_IGNORED],

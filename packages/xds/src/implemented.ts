@@ -60,8 +60,11 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
   ...fields(CONFIG_SOURCE, ['path_config_source', 'path', 'ads']),
   ...fields(LISTENER, [
     'name', 'address', 'filter_chains', 'default_filter_chain', 'api_listener', 'per_connection_buffer_limit_bytes', 'listener_filters_timeout',
-    'continue_on_listener_filters_timeout', 'metadata', 'ignore_global_conn_limit',
+    'continue_on_listener_filters_timeout', 'metadata', 'ignore_global_conn_limit', 'traffic_direction',
   ]),
+  ...fields('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.Tracing', ['provider', 'client_sampling', 'random_sampling', 'overall_sampling']),
+  ...fields('envoy.config.trace.v3.Tracing.Http', ['name', 'typed_config']),
+  ...fields('envoy.config.trace.v3.ZipkinConfig', ['trace_id_128bit', 'shared_span_context', 'trace_context_option']),
   ...fields(FILTER, ['name', 'typed_config']),
   ...fields(HCM, [
     'stat_prefix', 'route_config', 'rds', 'http_filters', 'strip_any_host_port', 'strip_matching_host_port',
@@ -99,8 +102,9 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
   ]),
   ...fields(ROUTE, [
     'name', 'match', 'route', 'redirect', 'direct_response', 'typed_per_filter_config', 'stat_prefix', 'request_headers_to_add',
-    'request_headers_to_remove', 'response_headers_to_add', 'response_headers_to_remove', 'per_request_buffer_limit_bytes',
+    'request_headers_to_remove', 'response_headers_to_add', 'response_headers_to_remove', 'per_request_buffer_limit_bytes', 'tracing',
   ]),
+  ...fields('envoy.config.route.v3.Tracing', ['client_sampling', 'random_sampling', 'overall_sampling']),
   ...fields('envoy.config.route.v3.RedirectAction', [
     'https_redirect', 'scheme_redirect', 'host_redirect', 'port_redirect', 'path_redirect', 'prefix_rewrite', 'regex_rewrite', 'response_code', 'strip_query',
   ]),

@@ -76,6 +76,41 @@ export interface SocketAddress {
   readonly port: number;
 }
 
+/** HCM `tracing` as far as it changes what is sent upstream (see `ListenerConfig.tracing`). */
+export type TracingPropagation = W3cTracing | ZipkinTracing;
+
+/** `envoy.tracers.opentelemetry`: W3C trace context. */
+export interface W3cTracing {
+  readonly kind: 'w3c';
+}
+
+/** `envoy.tracers.zipkin`: B3 multi headers, as Envoy's Zipkin tracer writes them. */
+export interface ZipkinTracing {
+  readonly kind: 'b3';
+  /** ZipkinConfig `trace_id_128bit` (default false): new traces get 128-bit ids. */
+  readonly traceId128Bit: boolean;
+  /**
+   * ZipkinConfig `shared_span_context` (default true) on a listener whose `traffic_direction` is not
+   * OUTBOUND (Envoy's ingress operation): the proxy's span shares the caller's span id, so upstream
+   * gets the caller's ids. Otherwise a new span id with the caller's span as its parent.
+   */
+  readonly sharedSpanContext: boolean;
+  /** The HCM's tracing decision settings; a route's `tracing` replaces them (`Route.tracingSampling`). */
+  readonly sampling: TracingSampling;
+}
+
+/**
+ * The tracing decision for a request whose caller sent no sampling flag, as percentages (0..100):
+ * `client` for a caller with `x-client-trace-id` (`client_sampling`, default 100), `random` for
+ * the others (`random_sampling`, default 100), both then subject to `overall` (`overall_sampling`,
+ * default 100). A caller's `x-envoy-force-trace` traces (before `overall`).
+ */
+export interface TracingSampling {
+  readonly client: number;
+  readonly random: number;
+  readonly overall: number;
+}
+
 export interface ListenerConfig {
   readonly name: string;
   readonly address: SocketAddress | undefined;
@@ -94,11 +129,12 @@ export interface ListenerConfig {
   /** HCM `generate_request_id` (default true): upstream requests without an `x-request-id` get a new UUID v4. */
   readonly generateRequestId: boolean;
   /**
-   * True when the HCM's `tracing` names the OpenTelemetry provider: upstream requests carry a W3C
-   * `traceparent` that is a child of the caller's (or a new unsampled trace). Otherwise, as in Envoy
-   * without a W3C tracer, a caller's `traceparent` passes through untouched and none is created.
+   * The trace headers the HCM's `tracing` provider adds upstream: `w3c` (OpenTelemetry) a
+   * `traceparent` child of the caller's (or a new unsampled trace); `b3` (Zipkin) the `x-b3-*`
+   * headers of Envoy's Zipkin span. False without `tracing`: as in Envoy's null tracer, a caller's
+   * trace headers pass through untouched and none are created.
    */
-  readonly tracing: boolean;
+  readonly tracing: TracingPropagation | false;
   /**
    * Listener `per_connection_buffer_limit_bytes` (Envoy's default 1 MiB): also the most a request
    * body is buffered for retries, whatever a route asks for.
@@ -360,6 +396,8 @@ export interface Route {
    * answer is given after the HTTP filters ran, as Envoy's router gives it.
    */
   readonly local?: LocalRouteAction;
+  /** The route's `tracing`: its sampling settings replace the connection manager's (each absent one is 100 %, as Envoy). */
+  readonly tracingSampling?: TracingSampling;
 }
 
 export type PathMatch =

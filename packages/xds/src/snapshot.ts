@@ -78,7 +78,7 @@ export const BOOTSTRAP_IGNORED: Readonly<Record<string, string>> = {
   watchdog: 'process watchdogs concern Envoy\'s event loops',
   watchdogs: 'process watchdogs concern Envoy\'s event loops',
   cluster_manager: 'its local_cluster_name feeds zone-aware routing, which is not implemented (zone_aware_lb_config is ignored); the rest are event logs, load reports and socket binding',
-  tracing: 'tracing is the HCM\'s tracing (decoded) and the app\'s tracer',
+  tracing: 'the tracer is each HCM\'s tracing.provider; a bootstrap tracing.http (Envoy\'s fallback for an HCM tracing that names none) is refused',
   hds_config: 'health discovery: xmesh runs no health checks from a management server',
   flags_path: 'Envoy process flags',
   enable_dispatcher_stats: 'event loop stats of Envoy',
@@ -414,6 +414,9 @@ function collectBootstrap(root: Reader, issues: Issues, out: Collected, options:
   // header_prefix renames every x-envoy-* header the mesh reads and sends; only the default is implemented.
   const headerPrefix = root.str('header_prefix');
   if (headerPrefix !== undefined && headerPrefix !== '' && headerPrefix !== 'x-envoy') root.error('header_prefix', `is not supported: the x-envoy-* request and response headers keep their names (got ${JSON.stringify(headerPrefix)})`);
+  // Envoy falls back to the bootstrap's tracer for an HCM whose tracing names no provider: not implemented, so refused.
+  const tracing = root.obj('tracing');
+  if (tracing?.has('http') === true) tracing.error('http', 'is not supported: name the tracer in each HttpConnectionManager\'s tracing.provider (envoy.tracers.opentelemetry or envoy.tracers.zipkin); Envoy\'s fallback to the bootstrap tracer is not implemented');
   root.ignore(...Object.keys(BOOTSTRAP_IGNORED));
   root.finish('bootstrap field');
 }

@@ -3,7 +3,8 @@
  * first, untouched; then each policy whose `runtime_fraction` draw hits gets a copy of the request
  * (from the front end, see `PipelineCall.mirrorRequest`) sent to its cluster, fire and forget (see
  * ShadowCall). The copy's Host gets Envoy's `-shadow` suffix (`host-shadow:port`) unless
- * `disable_shadow_host_suffix_append`; `trace_sampled` sets the sampled flag of its `traceparent`.
+ * `disable_shadow_host_suffix_append`; `trace_sampled` sets the sampled flag of its `traceparent`
+ * (under the Zipkin tracer the copy is a child span, see `shadowTraceHeaders`).
  * A body is copied whole, within the route's buffer limit; a request that cannot be copied is
  * counted (`cluster.<mirror>.xmesh.mirror.skipped`), as are the copies sent (`...mirror.sent`) and
  * those that failed (`...mirror.failed`, also in the mirror cluster's upstream stats). At most
@@ -12,6 +13,7 @@
  */
 import { MeshError } from '@xmesh/core';
 import { fractionHit } from '@xmesh/ratelimit';
+import { newSpanId } from '@xmesh/stats';
 import type { RequestMirrorPolicy } from '@xmesh/xds';
 import type { Layer } from '../pipeline.js';
 import type { PipelineCall } from '../pipeline-call.js';
@@ -32,6 +34,8 @@ function startMirrors(call: PipelineCall, policies: readonly RequestMirrorPolicy
   const decision = call.decision;
   if (services === undefined || decision === undefined || services.shadowInvoke === undefined) return;
   const invoke = services.shadowInvoke;
+  const tracing = decision.listener?.tracing;
+  const b3 = tracing !== undefined && tracing !== false && tracing.kind === 'b3';
   for (const policy of policies) {
     if (policy.runtimeFraction !== undefined && !fractionHit(policy.runtimeFraction, services.random)) continue;
     const scope = services.stats.cluster(policy.cluster);
@@ -56,7 +60,7 @@ function startMirrors(call: PipelineCall, policies: readonly RequestMirrorPolicy
       }
       const shadow = new ShadowCall(
         call.state,
-        { ...copy, headers: withTraceSampled(copy.headers, policy.traceSampled), body },
+        { ...copy, headers: shadowTraceHeaders(copy.headers, policy.traceSampled, b3), body },
         policy.disableShadowHostSuffixAppend ? copy.authority : shadowHost(copy.authority),
         { ...decision, cluster: policy.cluster },
         copyTimeoutMs,
@@ -103,10 +107,20 @@ export function shadowHost(authority: string): string {
   return `${authority.slice(0, port.index)}-shadow${port[0]}`;
 }
 
-/** The copy's headers with its `traceparent` sampled flag set as `trace_sampled` says; unchanged when unset. */
-function withTraceSampled(headers: MirrorRequest['headers'], sampled: boolean | undefined): MirrorRequest['headers'] {
-  const traceparent = headers['traceparent'];
-  if (sampled === undefined || typeof traceparent !== 'string' || !/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(traceparent)) return headers;
+/**
+ * The copy's trace headers. Under the Zipkin tracer (`b3`) the copy is a child span of the call's, as
+ * Envoy's shadow request is: a new `x-b3-spanid`, the call's span id as `x-b3-parentspanid`, and
+ * `x-b3-sampled` as `trace_sampled` says (when set). The `traceparent` sampled flag is set as
+ * `trace_sampled` says; unchanged when unset.
+ */
+function shadowTraceHeaders(headers: MirrorRequest['headers'], sampled: boolean | undefined, b3: boolean): MirrorRequest['headers'] {
+  const span = headers['x-b3-spanid'];
+  const child = b3 && typeof span === 'string'
+    ? { ...headers, 'x-b3-spanid': newSpanId(), 'x-b3-parentspanid': span, ...(sampled === undefined ? {} : { 'x-b3-sampled': sampled ? '1' : '0' }) }
+    : headers;
+  if (sampled === undefined) return child;
+  const traceparent = child['traceparent'];
+  if (typeof traceparent !== 'string' || !/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(traceparent)) return child;
   const flags = (parseInt(traceparent.slice(-2), 16) & ~1) | (sampled ? 1 : 0);
-  return { ...headers, traceparent: `${traceparent.slice(0, -2)}${flags.toString(16).padStart(2, '0')}` };
+  return { ...child, traceparent: `${traceparent.slice(0, -2)}${flags.toString(16).padStart(2, '0')}` };
 }

@@ -13,6 +13,7 @@ import { decodeRouteConfig } from './route.js';
 import { decodePathNormalization } from './path-normalization.js';
 import { readCidrRange } from './cidr.js';
 import { decodeLocalReplyConfig } from './local-reply.js';
+import { decodeTracing, refuseRouterChildSpans } from './tracing.js';
 
 /**
  * HttpConnectionManager fields xmesh reads but does not act on, with the reason: they are about the downstream side.
@@ -50,33 +51,13 @@ const HCM_UNSUPPORTED: Readonly<Record<string, string>> = {
   early_header_mutation_extensions: 'early header mutation extensions are not implemented',
 };
 
-/**
- * HCM `tracing`: with the OpenTelemetry provider (Envoy's W3C trace-context tracer) upstream requests
- * carry a `traceparent`; another provider or none propagates nothing, as Envoy's null tracer. Spans
- * themselves belong to the app's tracer.
- */
-export const TRACING_IGNORED: Readonly<Record<string, string>> = {
-  client_sampling: 'sampling is decided by the app\'s tracer; the mesh propagates the caller\'s sampled flag',
-  random_sampling: 'sampling is decided by the app\'s tracer; the mesh propagates the caller\'s sampled flag',
-  overall_sampling: 'sampling is decided by the app\'s tracer; the mesh propagates the caller\'s sampled flag',
-  verbose: 'spans are recorded by the app\'s tracer (OpenTelemetry)',
-  max_path_tag_length: 'spans are recorded by the app\'s tracer (OpenTelemetry)',
-  custom_tags: 'spans are recorded by the app\'s tracer (OpenTelemetry)',
-  spawn_upstream_span: 'spans are recorded by the app\'s tracer (OpenTelemetry)',
-};
-
-/** HCM `tracing.provider`: only which tracer it names matters. */
-export const TRACING_PROVIDER_IGNORED: Readonly<Record<string, string>> = {
-  typed_config: 'the exporter settings belong to the app\'s tracer; only the provider\'s kind (OpenTelemetry: W3C trace context) is read',
-};
-
-const OPENTELEMETRY_TRACER = 'envoy.tracers.opentelemetry';
-
 /** What an HCM is decoded within: its listener's fields. */
 export interface HcmContext {
   /** The name the ListenerConfig gets (the listener's, or `<listener>/<chain>` for another chain's HCM). */
   readonly name: string;
   readonly address: SocketAddress | undefined;
+  /** The listener's `traffic_direction` is OUTBOUND (the Zipkin tracer's spans are then children, never shared). */
+  readonly outbound: boolean;
   readonly perConnectionBufferLimitBytes: number;
   readonly protocolDetectionTimeoutMs: number;
   readonly continueOnProtocolDetectionTimeout: boolean;
@@ -85,7 +66,7 @@ export interface HcmContext {
 
 /** The ListenerConfig of `hcm` (undefined: an HCM that could not be read, reported) and its inline routes. */
 export function decodeHcm(hcm: Reader | undefined, context: HcmContext): { listener: ListenerConfig; inlineRoutes: RouteConfig | undefined } {
-  const { name, address, perConnectionBufferLimitBytes, protocolDetectionTimeoutMs, continueOnProtocolDetectionTimeout, protocol } = context;
+  const { name, address, outbound, perConnectionBufferLimitBytes, protocolDetectionTimeoutMs, continueOnProtocolDetectionTimeout, protocol } = context;
   let statPrefix = '';
   let routeConfigName = name;
   let rds = false;
@@ -93,7 +74,7 @@ export function decodeHcm(hcm: Reader | undefined, context: HcmContext): { liste
   let httpFilters: ListenerConfig['httpFilters'] = [];
   let stripHostPort: ListenerConfig['stripHostPort'] = 'none';
   let generateRequestId = true;
-  let tracing = false;
+  let tracing: ListenerConfig['tracing'] = false;
   let pathNormalization: ListenerConfig['pathNormalization'];
   let callerTrust: CallerTrust = NO_TRUSTED_CALLERS;
   let upgradeConfigs: UpgradeConfig[] | undefined;
@@ -132,19 +113,8 @@ export function decodeHcm(hcm: Reader | undefined, context: HcmContext): { liste
     stripHostPort = stripAny ? 'any' : stripMatching ? 'matching' : 'none';
     generateRequestId = hcm.bool('generate_request_id', true);
     pathNormalization = decodePathNormalization(hcm);
-    const tracingReader = hcm.obj('tracing');
-    if (tracingReader) {
-      const provider = tracingReader.obj('provider');
-      if (provider) {
-        const typed = provider.get('typed_config') as { readonly '@type'?: unknown } | undefined;
-        const type = typeof typed?.['@type'] === 'string' ? typed['@type'] : '';
-        tracing = provider.str('name') === OPENTELEMETRY_TRACER || type.endsWith('.OpenTelemetryConfig');
-        ignoreAll(provider, TRACING_PROVIDER_IGNORED);
-        provider.finish();
-      }
-      ignoreAll(tracingReader, TRACING_IGNORED);
-      tracingReader.finish();
-    }
+    tracing = decodeTracing(hcm, outbound);
+    if (tracing !== false && tracing.kind === 'b3') refuseRouterChildSpans(hcm);
     callerTrust = readCallerTrust(hcm);
     rejectUnsupported(hcm, HCM_UNSUPPORTED);
     for (const key of ['add_user_agent', 'append_x_forwarded_port'] as const) {

@@ -16,7 +16,7 @@ import { decodeRouterConfig } from './router-filter.js';
 /** Router fields xmesh reads but does not act on, with the reason. */
 export const ROUTER_IGNORED: Readonly<Record<string, string>> = {
   dynamic_stats: 'stats are always kept per cluster',
-  start_child_span: 'tracing spans are created by the app',
+  start_child_span: 'with OpenTelemetry the upstream traceparent is a new span either way; refused with the Zipkin tracer (each attempt would get a span of its own)',
   upstream_log: 'upstream access logging is not implemented',
   upstream_log_options: 'upstream access logging is not implemented',
   suppress_grpc_request_failure_code_stats: 'per gRPC code failure stats are not kept',

@@ -105,7 +105,7 @@ test('a fully specified listener decodes to the exact model', () => {
     ],
     stripHostPort: 'any',
     generateRequestId: false,
-    tracing: true,
+    tracing: { kind: 'w3c' },
     perConnectionBufferLimitBytes: 1024,
     callerTrust: { useRemoteAddress: true, xffNumTrustedHops: 1, internalCidrs: [] },
     protection: { ...DEFAULT_DOWNSTREAM_PROTECTION, streamIdleTimeoutMs: 300_000 },

@@ -14,8 +14,9 @@ import { Reader } from './reader.js';
 import { DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS, decodeHcm, decodeProtection, type HcmContext } from './hcm.js';
 import { checkSameProtection, decodeFilterChains } from './filter-chains.js';
 
-export { HCM_IGNORED, TRACING_IGNORED, TRACING_PROVIDER_IGNORED } from './hcm.js';
+export { HCM_IGNORED } from './hcm.js';
 export { FILTER_CHAIN_IGNORED } from './filter-chains.js';
+import { readOutbound } from './tracing.js';
 
 /**
  * Listener fields xmesh reads but does not act on, with the reason: they configure the downstream socket.
@@ -30,7 +31,6 @@ export const LISTENER_IGNORED: Readonly<Record<string, string>> = {
   freebind: 'downstream socket option',
   socket_options: 'downstream socket option',
   tcp_fast_open_queue_length: 'downstream socket option',
-  traffic_direction: 'informational only',
   connection_balance_config: 'downstream connection setting',
   reuse_port: 'downstream socket option',
   enable_reuse_port: 'downstream socket option',
@@ -80,7 +80,8 @@ export function decodeListener(r: Reader): DecodedListener {
   const protocol = decodeListenerProtocol(r.obj('metadata'));
   const httpInspector = hasHttpInspector(r.get('listener_filters'));
   const ignoreGlobalConnLimit = r.bool('ignore_global_conn_limit', false);
-  const context: HcmContext = { name, address, perConnectionBufferLimitBytes, protocolDetectionTimeoutMs, continueOnProtocolDetectionTimeout, protocol };
+  const outbound = readOutbound(r);
+  const context: HcmContext = { name, address, outbound, perConnectionBufferLimitBytes, protocolDetectionTimeoutMs, continueOnProtocolDetectionTimeout, protocol };
 
   if (r.has('api_listener')) {
     if (r.has('filter_chains') || r.has('default_filter_chain')) r.error('api_listener', 'cannot be combined with filter_chains or default_filter_chain');

@@ -4,7 +4,7 @@
  * host, a leading `*` makes a suffix wildcard, else a trailing `*` a prefix wildcard, and anything else —
  * a `*` in the middle included — is an exact domain. A domain may appear once per route configuration.
  */
-import type { RequestMirrorPolicy, RetryPolicy, Route, RouteConfig, VirtualHost } from '../model.js';
+import type { RequestMirrorPolicy, RetryPolicy, Route, RouteConfig, TracingSampling, VirtualHost } from '../model.js';
 import { filterOverridesField } from './filter-overrides.js';
 import { ignoreAll, oneOf, rejectUnsupported } from './fields.js';
 import { rateLimitsField } from './rate-limits.js';
@@ -33,7 +33,11 @@ export const VIRTUAL_HOST_IGNORED: Readonly<Record<string, string>> = {
 export const ROUTE_IGNORED: Readonly<Record<string, string>> = {
   metadata: 'metadata is not used',
   decorator: 'tracing span names are not set by the mesh',
-  tracing: 'tracing sampling is decided by the app',
+};
+
+/** Route `tracing` fields that do not change what is sent upstream. */
+export const ROUTE_TRACING_IGNORED: Readonly<Record<string, string>> = {
+  custom_tags: 'spans are recorded by the app\'s tracer; the mesh reports none',
 };
 
 const UNSUPPORTED_ACTIONS: Readonly<Record<string, string>> = {
@@ -164,6 +168,8 @@ function decodeRoute(r: Reader, defaultName: string, vhostRetryPolicy: RetryPoli
   const bufferLimit = r.optionalUint32('per_request_buffer_limit_bytes') ?? vhostBufferLimit;
   const requestHeaders = headerMutationFields(r, 'request');
   const responseHeaders = headerMutationFields(r, 'response');
+  const tracing = r.obj('tracing');
+  const tracingSampling = tracing === undefined ? undefined : decodeRouteTracing(tracing);
   ignoreAll(r, ROUTE_IGNORED);
   r.finish();
   return {
@@ -177,7 +183,20 @@ function decodeRoute(r: Reader, defaultName: string, vhostRetryPolicy: RetryPoli
     ...(bufferLimit !== undefined ? { perRequestBufferLimitBytes: bufferLimit } : {}),
     ...(requestHeaders === undefined ? {} : { requestHeaders }),
     ...(responseHeaders === undefined ? {} : { responseHeaders }),
+    ...(tracingSampling === undefined ? {} : { tracingSampling }),
   };
+}
+
+/** A route's `tracing`: FractionalPercents, each absent one 100 % (Envoy's `RouteTracingImpl`). */
+function decodeRouteTracing(r: Reader): TracingSampling {
+  const percent = (key: string): number => {
+    const f = r.fraction(key);
+    return f === undefined ? 100 : Math.min(100, (f.numerator * 100) / f.denominator);
+  };
+  const sampling = { client: percent('client_sampling'), random: percent('random_sampling'), overall: percent('overall_sampling') };
+  ignoreAll(r, ROUTE_TRACING_IGNORED);
+  r.finish();
+  return sampling;
 }
 
 /** An HTTP header name (RFC 9110 token), or a pseudo-header. */
