@@ -159,13 +159,17 @@ async function main(): Promise<void> {
     let responses = 0;
     plane.on('response', () => { responses += 1; });
     const wire = adsWire(protos).DeltaAggregatedResources;
-    const grpcClient = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-    closers.unshift(() => grpcClient.close());
+    // One connection per simulated client, as separate processes would have: the control plane admits 100 streams per connection.
+    const connect = (): grpc.Client => {
+      const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+      closers.unshift(() => client.close());
+      return client;
+    };
     /** Per service: arrival callbacks of its subscribers for the change under way. */
     const waiting = new Map<string, Set<() => void>>();
     const subscribers = new Map<string, number>();
     await Promise.all(Array.from({ length: CLIENTS }, (_, c) => new Promise<void>((ready) => {
-      const call = grpcClient.makeBidiStreamRequest(wire.path, wire.requestSerialize as (r: DeltaDiscoveryRequest) => Buffer, wire.responseDeserialize as (b: Buffer) => DeltaDiscoveryResponse);
+      const call = connect().makeBidiStreamRequest(wire.path, wire.requestSerialize as (r: DeltaDiscoveryRequest) => Buffer, wire.responseDeserialize as (b: Buffer) => DeltaDiscoveryResponse);
       call.on('error', () => undefined);
       const names = Array.from({ length: WATCHED }, (_, k) => service((c * 7 + k) % SERVICES));
       for (const n of names) subscribers.set(n, (subscribers.get(n) ?? 0) + 1);
