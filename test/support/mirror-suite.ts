@@ -112,6 +112,16 @@ export function describeMirroring(mode: 'embedded' | 'sidecar'): void {
       assert.deepEqual(copies, ['rc.local-shadow:8080/from-config', 'vh.local-shadow:8080/own', 'vh.local:8080/from-vhost']);
     });
 
+    test('a copy is made after the route\'s rewrites: rewritten path and Host (then -shadow), the route\'s headers added', async () => {
+      const before = u.shadow.seen.length;
+      assert.equal((await (await mesh.fetch('http://rw.local:8080/old/item?q=2')).text()), 'reply primary');
+      await waitFor(() => u.shadow.seen.length === before + 1, 'the copy');
+      const copy = u.shadow.seen[before]!;
+      const primary = u.primary.seen.at(-1)!;
+      assert.deepEqual([primary.host, primary.path, primary.headers['x-route']], ['backend.local', '/new/item?q=2', 'added']);
+      assert.deepEqual([copy.host, copy.path, copy.headers['x-route']], ['backend.local-shadow', '/new/item?q=2', 'added']);
+    });
+
     test('a shadow refusing connections fails only its copies: every call answered, the failures counted', async () => {
       const replies = await within(Promise.all(Array.from({ length: 10 }, () => text('/down'))), 10_000, 'calls whose copies fail');
       assert.deepEqual(new Set(replies), new Set(['reply primary']));

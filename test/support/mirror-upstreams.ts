@@ -154,6 +154,7 @@ export function mirrorConfig(u: MirrorUpstreams): object {
   routes.forEach((route, i) => (route.route.request_mirror_policies = mirrors[i]));
   // Policies inherited as Envoy does (the most specific non-empty list, not merged): `vh.local` has the
   // virtual host's (no `-shadow` suffix) except on `/own`, which has its own; `rc.local` has the route config's.
+  // `rw.local/old` rewrites its path and Host and adds a header.
   const routeConfig = config.static_resources.listeners[0]!.filter_chains[0]!.filters[0]!.typed_config.route_config as unknown as { virtual_hosts: object[]; request_mirror_policies?: object[] };
   routeConfig.virtual_hosts.unshift(
     {
@@ -165,6 +166,15 @@ export function mirrorConfig(u: MirrorUpstreams): object {
       ],
     },
     { name: 'rc', domains: ['rc.local:8080'], routes: [{ match: { prefix: '/' }, route: { cluster: 'primary' } }] },
+    // The copy is made from the request as the route sends it (Envoy's router finalizes the headers first).
+    {
+      name: 'rw', domains: ['rw.local:8080'],
+      routes: [{
+        match: { prefix: '/old' },
+        request_headers_to_add: [{ header: { key: 'x-route', value: 'added' } }],
+        route: { cluster: 'primary', prefix_rewrite: '/new', host_rewrite_literal: 'backend.local', request_mirror_policies: [{ cluster: 'shadow' }] },
+      }],
+    },
   );
   routeConfig.request_mirror_policies = [{ cluster: 'shadow' }];
   return config;

@@ -85,17 +85,23 @@ export class ProxyAttempt extends PipelineCall implements DownstreamAbortHandler
     return ds.relay;
   }
 
-  /** A mirror's copy: the request headers as forwarded (trace and filters' headers included) and the whole body, once relayed. */
+  /**
+   * A mirror's copy: the request headers and, once relayed, the whole body. Once the request was
+   * forwarded (see proxyTransport), its headers, path and Host are copied as forwarded (`routed`: trace
+   * and filters' headers, the route's rewrite); before, as the client sent them with the filters' headers.
+   */
   override mirrorRequest(_bodyLimit: number): MirrorRequest {
     const ds = this.downstream;
     const request = this.request;
+    const routed = ds.decorated;
     return {
       method: request.method,
-      path: request.path,
-      authority: request.authority,
+      path: routed ? ds.upstreamPath ?? request.path : request.path,
+      authority: routed ? ds.upstreamAuthority ?? request.authority : request.authority,
       grpc: ds.grpc,
-      headers: copyHeaders(ds.requestHeaders, undefined, ds.grpc),
+      headers: copyHeaders(ds.requestHeaders, routed ? undefined : this.requestHeadersToAdd, ds.grpc),
       body: ds.hasBody ? this.bodyRelay().copy() : null,
+      routed,
     };
   }
 

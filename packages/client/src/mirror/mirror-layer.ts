@@ -13,6 +13,7 @@
  */
 import { MeshError } from '@xmesh/core';
 import { fractionHit } from '@xmesh/ratelimit';
+import { RecordHeaders } from '@xmesh/router';
 import { newSpanId } from '@xmesh/stats';
 import type { RequestMirrorPolicy } from '@xmesh/xds';
 import type { Layer } from '../pipeline.js';
@@ -44,7 +45,7 @@ function startMirrors(call: PipelineCall, policies: readonly RequestMirrorPolicy
       skipped();
       continue;
     }
-    const copy = call.mirrorRequest(bodyBufferLimit(decision));
+    const copy = routedCopy(call.mirrorRequest(bodyBufferLimit(decision)), call);
     if (copy === undefined) {
       skipped();
       continue;
@@ -81,6 +82,22 @@ function startMirrors(call: PipelineCall, policies: readonly RequestMirrorPolicy
     if (body instanceof Promise) awaitBody(body, copyTimeoutMs, send);
     else send(body);
   }
+}
+
+/**
+ * The copy as the route sends the request (Envoy's router finalizes the request headers before it
+ * copies them for its shadows): the route's header mutations, its Host rewrite (a literal; an endpoint's
+ * hostname is the primary's pick, not the copy's) and its path rewrite. Undefined when the rewritten path
+ * is refused (the call itself fails with it).
+ */
+function routedCopy(copy: MirrorRequest | undefined, call: PipelineCall): MirrorRequest | undefined {
+  const rewrite = call.decision!.rewrite;
+  if (copy === undefined || rewrite === undefined || copy.routed === true) return copy;
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(copy.headers)) headers[name] = typeof value === 'string' ? value : [...value];
+  const upstream = rewrite.rewriteRequest(new RecordHeaders(headers), call.request, undefined, copy.authority, copy.path);
+  if (upstream instanceof MeshError) return undefined;
+  return { ...copy, headers, authority: upstream.authority, path: upstream.path };
 }
 
 /**

@@ -27,6 +27,8 @@ export interface MirrorRequest {
    * (now, or once read) when it cannot be copied (larger than the route's buffer limit, or gone).
    */
   readonly body: Buffer | null | undefined | Promise<Buffer | null | undefined>;
+  /** The route's rewrite (header mutations, Host, path) is already applied; else the mirror layer applies it. */
+  readonly routed?: boolean;
 }
 
 /** How long a copy of a route without a timeout may take: a copy never runs for ever. */

@@ -30,8 +30,9 @@ const SOCKET_ADDRESS_UNSUPPORTED = {
 /** The metadata of every endpoint that has none. */
 const NO_METADATA: Readonly<Record<string, unknown>> = Object.freeze({});
 
-const PROTOCOLS = ['TCP', 'UDP'] as const;
-const PROTOCOL_NUMBERS = { 0: 'TCP', 1: 'UDP' } as const;
+/** `SocketAddress.protocol` (Envoy's enum, by name and number). */
+export const PROTOCOLS = ['TCP', 'UDP'] as const;
+export const PROTOCOL_NUMBERS = { 0: 'TCP', 1: 'UDP' } as const;
 
 /**
  * Decodes one lb_endpoints[] entry to a frozen Endpoint (its locality and metadata frozen too); undefined when it

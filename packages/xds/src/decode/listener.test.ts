@@ -114,7 +114,6 @@ test('a fully specified listener decodes to the exact model', () => {
   assert.equal(inlineRoutes?.name, 'ingress');
   assert.deepEqual(inlineRoutes?.virtualHosts[0]?.routes[0]?.action.clusters, [{ name: 'c', weight: 1, typedPerFilterConfig: dict() }]);
   assert.deepEqual(issues.ignored, [
-    'x.address.socket_address.protocol',
     `${HCM_PATH}.http_filters[2]`,
     `${HCM_PATH}.tracing.random_sampling`,
     `${HCM_PATH}.codec_type`,
@@ -349,4 +348,17 @@ test('a bad Bolt marker is an error naming its path', () => {
   const paths = wrong.issues.errors.map((e) => e.path);
   assert.ok(paths.includes('x.metadata.filter_metadata.xmesh.protocol'), paths.join(', '));
   assert.ok(paths.includes('x.metadata.filter_metadata.xmesh.extra'), paths.join(', '));
+});
+
+test('a UDP listener address is refused by path (by name or number); TCP, the default, is accepted', () => {
+  const at = (protocol: unknown) => decode(withHcm({}, { address: { socket_address: { address: '127.0.0.1', port_value: 10000, ...(protocol === undefined ? {} : { protocol }) } } })).issues.errors;
+  assert.deepEqual(at(undefined), []);
+  assert.deepEqual(at('TCP'), []);
+  assert.deepEqual(at('tcp'), []);
+  for (const udp of ['UDP', 1]) {
+    const errors = at(udp);
+    assert.equal(errors.length, 1, JSON.stringify(errors));
+    assert.equal(errors[0]!.path, 'x.address.socket_address.protocol');
+    assert.match(errors[0]!.message, /UDP listeners are not supported/);
+  }
 });

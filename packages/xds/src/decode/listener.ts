@@ -13,6 +13,7 @@ import { describeType, ignoreAll, rejectUnsupported } from './fields.js';
 import { Reader } from './reader.js';
 import { DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS, decodeHcm, decodeProtection, type HcmContext } from './hcm.js';
 import { checkSameProtection, decodeFilterChains } from './filter-chains.js';
+import { PROTOCOL_NUMBERS, PROTOCOLS } from './lb-endpoint.js';
 
 export { HCM_IGNORED } from './hcm.js';
 export { FILTER_CHAIN_IGNORED } from './filter-chains.js';
@@ -204,7 +205,9 @@ function readAddress(a: Reader): SocketAddress | undefined {
   const address = s.requiredStr('address');
   const port = s.int('port_value', 0, 0, 65_535);
   rejectUnsupported(s, { named_port: 'use port_value', resolver_name: 'addresses are not resolved' });
-  s.ignore('protocol', 'ipv4_compat', 'network_namespace_filepath');
+  // A UDP listener (QUIC, udp_proxy) is another kind of listener: never served as TCP.
+  if (s.enumOf('protocol', PROTOCOLS, 'TCP', PROTOCOL_NUMBERS) !== 'TCP') s.error('protocol', 'UDP listeners are not supported: the sidecar listens on TCP');
+  s.ignore('ipv4_compat', 'network_namespace_filepath');
   s.finish();
   return { address, port };
 }
