@@ -36,5 +36,7 @@ for (const p of spec.providers) {
 }
 process.stdout.write(`ready ${JSON.stringify(ports)}\n`);
 process.on('SIGTERM', () => {
+  // Unpublishing waits on ZooKeeper; the process ends within 5 s whatever it does.
+  setTimeout(() => process.exit(0), 5_000).unref();
   Promise.all(running.map((p) => p.close())).finally(() => process.exit(0));
 });

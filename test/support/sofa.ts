@@ -191,9 +191,12 @@ export async function spawnProviders(spec: import('./sofa-provider-process.js').
     });
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`the provider process exited (${code}) before it was ready`)); });
   });
+  // A provider that does not finish closing (its stock registry waiting on ZooKeeper) is killed after 10 s.
   const stop = async (signal: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     await exited;
+    clearTimeout(killer);
   };
   return { ports, kill: () => stop('SIGKILL'), close: () => stop('SIGTERM') };
 }
