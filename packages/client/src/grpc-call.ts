@@ -235,8 +235,9 @@ export class MeshGrpcCall implements CallStream {
         const retry = attempt.retry;
         if (retry?.onAttemptEnd(attempt, attemptResultOf(status.code, status.details), this.committed)) return;
         const cut = retry?.timeoutError;
-        if (cut !== undefined && status.code !== grpc.status.OK) listener.onReceiveStatus(statusFromMeshError(cut, callLocalReplyRewrite(attempt, cut)));
-        else listener.onReceiveStatus(status.code === grpc.status.UNAVAILABLE ? typedStatus(status, attempt) : status);
+        const final = cut !== undefined && status.code !== grpc.status.OK ? statusFromMeshError(cut, callLocalReplyRewrite(attempt, cut)) : status.code === grpc.status.UNAVAILABLE ? typedStatus(status, attempt) : status;
+        // A transport may fail at once, inside the caller's start/sendMessage/halfClose (an endpoint in back-off).
+        this.deliverStatus(final);
       },
     });
     const pending = this.pending;

@@ -306,15 +306,18 @@ for (const peerKind of PEERS) {
       assert.deepEqual(refused.order, ['callback', 'status']);
       // The endpoint's connection is in back-off now: the transport fails the next call at once, inside the
       // method call; the caller still gets the end on a later tick, after it attached its listeners.
-      let returned = false;
-      let calledBack: string | undefined;
-      const call = fast.Echo(encodeRequest({ message: 'x' }), routed('refused'), { deadline: Date.now() + 10_000 }, (error: grpc.ServiceError | null) => {
-        calledBack = `${returned ? 'after' : 'before'} the method returned: ${error?.code}`;
-      });
-      returned = true;
-      const status = await within(new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve)), 10_000, 'the status event');
-      assert.equal(calledBack, `after the method returned: ${grpc.status.UNAVAILABLE}`);
-      assert.equal(status.code, grpc.status.UNAVAILABLE);
+      // grpc-js's path over the mesh channel (a client with an interceptor) likewise.
+      for (const client of [fast, slow]) {
+        let returned = false;
+        let calledBack: string | undefined;
+        const call = client.Echo(encodeRequest({ message: 'x' }), routed('refused'), { deadline: Date.now() + 10_000 }, (error: grpc.ServiceError | null) => {
+          calledBack = `${returned ? 'after' : 'before'} the method returned: ${error?.code}`;
+        });
+        returned = true;
+        const status = await within(new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve)), 10_000, 'the status event');
+        assert.equal(calledBack, `after the method returned: ${grpc.status.UNAVAILABLE}`, client === fast ? 'fast path' : 'grpc-js path');
+        assert.equal(status.code, grpc.status.UNAVAILABLE);
+      }
       const timedOut = await observe(fast, { message: 'hang' }, { timeoutMs: 100 }).seen;
       const timedOutSlow = await observe(slow, { message: 'hang' }, { timeoutMs: 100 }).seen;
       assert.equal(timedOut.error?.code, grpc.status.DEADLINE_EXCEEDED);
