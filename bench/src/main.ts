@@ -14,7 +14,7 @@ import { clockTicksPerSecond, processRssKb, startClientCpu, startProcessCpu } fr
 import { ensureHaproxy, haproxyVersion } from './haproxy.js';
 import { closedLoop, openLoop, type Call, type SliceResult } from './load.js';
 import { describeMachine, machineInfo } from './machine.js';
-import { compare, formatComparisons, formatTable, writeResults } from './report.js';
+import { compare, formatComparisons, formatTable, smokeRunNote, writeResults } from './report.js';
 import { ResultMerger, rowLoopLabel, rowWorkload, type MeasuredSlice, type ResultRow } from './results.js';
 import { SCENARIOS, type Scenario, type ScenarioContext, type ScenarioInstance } from './scenarios.js';
 import { startServerProcess } from './server-process.js';
@@ -159,6 +159,11 @@ async function main(): Promise<number> {
 
   const rows = sortRows(merger.rows(), opts);
   console.log(`\n${formatTable(rows)}\n`);
+  const smoke = smokeRunNote(opts.rounds, opts.durationMs);
+  if (smoke !== undefined) {
+    console.log(`${smoke}\n`);
+    notes.push(smoke);
+  }
   for (const note of notApplicable) {
     console.log(note);
     notes.push(note);

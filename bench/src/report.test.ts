@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { renderHtml } from './html.js';
 import { latencyHistogram } from './load.js';
-import { compare, formatComparisons, formatTable } from './report.js';
+import { compare, formatComparisons, formatTable, RESULT_ROUNDS, smokeRunNote } from './report.js';
 import { ResultMerger, type MeasuredSlice, type ResultRow } from './results.js';
 import type { Workload } from './workload.js';
 
@@ -135,4 +135,12 @@ test('the HTML page is self-contained: an inline SVG per workload × load, a lin
   assert.match(html, /Test &#60;CPU&#62;/);
   assert.match(html, /embedded-lean-fast × stream 10×100 B: not applicable/);
   assert.equal((html.match(/<table class="matrix">/g) ?? []).length, 3);
+});
+
+test('runs of fewer than three rounds are labelled smoke runs; three rounds or more are results', () => {
+  assert.equal(RESULT_ROUNDS, 3);
+  assert.match(smokeRunNote(1, 150) ?? '', /^smoke run \(1 round, 0\.15 s slices\): .*not results/);
+  assert.match(smokeRunNote(2, 1250) ?? '', /^smoke run \(2 rounds, 1\.25 s slices\)/);
+  assert.equal(smokeRunNote(3, 1250), undefined);
+  assert.equal(smokeRunNote(5, 2000), undefined);
 });

@@ -154,6 +154,16 @@ export function formatComparisons(comparisons: readonly Comparison[]): string {
     .join('\n\n');
 }
 
+/** Fewer interleaved rounds than this make a smoke run: its figures show the harness works; they are not results. */
+export const RESULT_ROUNDS = 3;
+
+/** The label a smoke run's table and comparisons carry; undefined for a run of at least `RESULT_ROUNDS` rounds. */
+export function smokeRunNote(rounds: number, durationMs: number): string | undefined {
+  if (rounds >= RESULT_ROUNDS) return undefined;
+  return `smoke run (${rounds} round${rounds === 1 ? '' : 's'}, ${durationMs / 1000} s slices): the figures and ratios above and below show the harness works; ` +
+    `they are not results (results are medians of at least ${RESULT_ROUNDS} interleaved rounds: npm run bench)`;
+}
+
 export interface RunDescription {
   machine: MachineInfo;
   command: string;

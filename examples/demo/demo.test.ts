@@ -47,5 +47,7 @@ test('the demo runs end to end: a split, an ejection, a rate limit, a ramp witho
   assert.ok(sidecarShare[2]! >= 95, `100 % step sent ${sidecarShare[2]}%`);
   assert.ok(sidecarShare[3]! <= 5, `back to embedded sent ${sidecarShare[3]}%`);
   for (const scenario of ['direct', 'embedded', 'sidecar-xmesh']) assert.match(out, new RegExp(`^${scenario} +unary +c=16 +100 +\\d+`, 'm'));
+  // One short round: its table and ratios are labelled as a smoke run, never shown as results.
+  assert.match(out, /^smoke run \(1 round, 0\.15 s slices\): .*not results/m);
   assert.match(out, /^demo: ok \(/m);
 });

@@ -87,7 +87,7 @@ async function main(): Promise<number> {
     problems.push(...(await showRamp(ctx)));
 
     if (!process.argv.includes('--no-bench')) {
-      console.log(`\n== benchmark: bench --quick --scenarios ${BENCH_SCENARIOS.join(',')} (closed loop, 16 in flight, 1 s per scenario)`);
+      console.log(`\n== smoke benchmark (one short round, not a result): bench --quick --scenarios ${BENCH_SCENARIOS.join(',')} (closed loop, 16 in flight)`);
       const bench = await runQuickBench();
       bench.lines.forEach((l) => console.log(l));
       if (!bench.ok) problems.push('benchmark: the run failed');
