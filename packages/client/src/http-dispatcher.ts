@@ -16,7 +16,8 @@
  * error reply, XMESH_UPSTREAM_PROTOCOL (502).
  */
 import { STATUS_CODES } from 'node:http';
-import { DecoratorHandler, Dispatcher } from 'undici';
+import { createRequire } from 'node:module';
+import type { DecoratorHandler, Dispatcher } from 'undici';
 import { ErrorCode, MeshError, isMeshError, parseGrpcStatus, type HeaderMap } from '@xmesh/core';
 import { PipelineCall } from './pipeline-call.js';
 import type { Invoke } from './pipeline.js';
@@ -35,6 +36,7 @@ import { RecordHeaders } from '@xmesh/router';
 import { tlsFailureOf } from '@xmesh/tls';
 import type { MirrorRequest } from './mirror/shadow-call.js';
 import { copyHeaders } from './mirror/mirror-request.js';
+import { undici } from './lazy-deps.js';
 
 type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;
@@ -89,8 +91,16 @@ export const httpTransport: Invoke<HttpAttempt> = (attempt) => {
   attempt.exchange.forward(attempt, attempt.transports!.http(h2));
 };
 
-export class MeshDispatcher extends Dispatcher {
+/**
+ * undici's `Dispatcher` base class, from its own file rather than the package's index, so that importing
+ * this module does not load undici. The index adds `request`, `stream`, `pipeline`... to this class's
+ * prototype; a `MeshDispatcher` loads it before it is made (`undici()`), so every instance has them.
+ */
+const DispatcherBase = createRequire(import.meta.url)('undici/lib/dispatcher/dispatcher.js') as typeof Dispatcher;
+
+export class MeshDispatcher extends DispatcherBase {
   constructor(private readonly host: MeshDispatcherHost) {
+    undici();
     super();
   }
 
@@ -165,7 +175,7 @@ export class HttpExchange implements Handler, BodyObserver {
     private options: Dispatcher.DispatchOptions,
     handler: Handler,
   ) {
-    this.inner = new DecoratorHandler(handler) as unknown as HttpExchange['inner'];
+    this.inner = new (undici().DecoratorHandler)(handler) as unknown as HttpExchange['inner'];
     this.controller = this.meshController();
     this.inner.onRequestStart(this.controller, {});
   }
