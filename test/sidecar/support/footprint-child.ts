@@ -1,6 +1,7 @@
 // A sidecar forwarding h2c and gRPC to a node:http2 upstream, in a process of its own: after the
 // calls it prints (one JSON line) how many files of each package from node_modules this process
-// loaded, so the test can check the sidecar loads only what it uses.
+// loaded, and whether Node loaded its own bundled undici, so the test can check the sidecar loads
+// only what it uses.
 import { createRequire } from 'node:module';
 import { connect, createServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
@@ -52,7 +53,9 @@ async function main(): Promise<void> {
   const cache = createRequire(import.meta.url).cache;
   const files: Record<string, number> = {};
   for (const name of Object.keys(cache).map(packageOf)) if (name !== undefined) files[name] = (files[name] ?? 0) + 1;
-  process.stdout.write(`${JSON.stringify({ statuses, files })}\n`);
+  // Node's own bundled undici (behind node:http's lazy WebSocket exports and the fetch globals).
+  const nodeUndici = process.moduleLoadList.some((name) => name.includes('internal/deps/undici'));
+  process.stdout.write(`${JSON.stringify({ statuses, files, nodeUndici })}\n`);
 }
 
 main().catch((error: unknown) => {
