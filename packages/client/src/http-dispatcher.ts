@@ -16,7 +16,7 @@
  * error reply, XMESH_UPSTREAM_PROTOCOL (502).
  */
 import { createRequire } from 'node:module';
-import type { DecoratorHandler, Dispatcher } from 'undici';
+import type { DecoratorHandler, Dispatcher as UndiciDispatcher } from 'undici';
 import { ErrorCode, MeshError, isMeshError, parseGrpcStatus, type HeaderMap } from '@xmesh/core';
 import { PipelineCall } from './pipeline-call.js';
 import type { Invoke } from './pipeline.js';
@@ -40,8 +40,8 @@ import { undici } from './lazy-deps.js';
 /** node:http's values without an ESM import of it: that import evaluates every export, and its lazy WebSocket ones load Node's bundled undici (~5 MiB RSS). */
 const { STATUS_CODES } = process.getBuiltinModule('node:http');
 
-type Handler = Dispatcher.DispatchHandler;
-type Controller = Dispatcher.DispatchController;
+type Handler = UndiciDispatcher.DispatchHandler;
+type Controller = UndiciDispatcher.DispatchController;
 type Headers = Record<string, string | string[] | undefined>;
 
 export interface MeshDispatcherHost {
@@ -98,15 +98,15 @@ export const httpTransport: Invoke<HttpAttempt> = (attempt) => {
  * this module does not load undici. The index adds `request`, `stream`, `pipeline`... to this class's
  * prototype; a `MeshDispatcher` loads it before it is made (`undici()`), so every instance has them.
  */
-const DispatcherBase = createRequire(import.meta.url)('undici/lib/dispatcher/dispatcher.js') as typeof Dispatcher;
+const Dispatcher = createRequire(import.meta.url)('undici/lib/dispatcher/dispatcher.js') as typeof UndiciDispatcher;
 
-export class MeshDispatcher extends DispatcherBase {
+export class MeshDispatcher extends Dispatcher {
   constructor(private readonly host: MeshDispatcherHost) {
     undici();
     super();
   }
 
-  override dispatch(options: Dispatcher.DispatchOptions, handler: Handler): boolean {
+  override dispatch(options: UndiciDispatcher.DispatchOptions, handler: Handler): boolean {
     const exchange = new HttpExchange(options, handler);
     const state = this.host.state();
     if (state instanceof MeshError) {
@@ -174,7 +174,7 @@ export class HttpExchange implements Handler, BodyObserver {
 
   constructor(
     /** The request; its body is replaced when a filter read it (`bufferBody`). */
-    private options: Dispatcher.DispatchOptions,
+    private options: UndiciDispatcher.DispatchOptions,
     handler: Handler,
   ) {
     this.inner = new (undici().DecoratorHandler)(handler) as unknown as HttpExchange['inner'];
@@ -183,7 +183,7 @@ export class HttpExchange implements Handler, BodyObserver {
   }
 
   /** Pipeline terminal: sends the request to `pool` with the logical Host. */
-  forward(attempt: HttpAttempt, pool: Dispatcher): void {
+  forward(attempt: HttpAttempt, pool: UndiciDispatcher): void {
     if (this.ended) {
       attempt.finish({ kind: 'local_error', httpStatus: 0, grpcStatus: undefined, latencyMs: 0 });
       return;
@@ -200,7 +200,7 @@ export class HttpExchange implements Handler, BodyObserver {
     const { origin: _origin, ...rest } = this.options;
     const rewrite = embeddedRewrite(attempt);
     if (rewrite === undefined) {
-      pool.dispatch({ ...rest, headers, body: this.body.forAttempt() as Dispatcher.DispatchOptions['body'] }, this);
+      pool.dispatch({ ...rest, headers, body: this.body.forAttempt() as UndiciDispatcher.DispatchOptions['body'] }, this);
       return;
     }
     // The route's rewrite, after the filters' headers (Envoy's router finalizes the request last).
@@ -212,7 +212,7 @@ export class HttpExchange implements Handler, BodyObserver {
       return;
     }
     headers.host = upstream.authority;
-    pool.dispatch({ ...rest, path: upstream.path, headers, body: this.body.forAttempt() as Dispatcher.DispatchOptions['body'] }, this);
+    pool.dispatch({ ...rest, path: upstream.path, headers, body: this.body.forAttempt() as UndiciDispatcher.DispatchOptions['body'] }, this);
   }
 
   /** A mirror's copy: the request's headers and, once the attempts read it, its whole body (kept within `bodyLimit`). */
@@ -234,7 +234,7 @@ export class HttpExchange implements Handler, BodyObserver {
         this.inner.onResponseError(this.controller, read);
         return;
       }
-      if (read !== 'too_large') this.options = { ...this.options, body: replacement as Dispatcher.DispatchOptions['body'] };
+      if (read !== 'too_large') this.options = { ...this.options, body: replacement as UndiciDispatcher.DispatchOptions['body'] };
       done(read);
     });
   }
@@ -414,7 +414,7 @@ export class HttpExchange implements Handler, BodyObserver {
 }
 
 /** Lower-cased request headers for routing, plus the pseudo-headers. */
-function headerMapOf(raw: Dispatcher.DispatchOptions['headers'], authority: string, options: Dispatcher.DispatchOptions): Map<string, string> {
+function headerMapOf(raw: UndiciDispatcher.DispatchOptions['headers'], authority: string, options: UndiciDispatcher.DispatchOptions): Map<string, string> {
   const map = new Map<string, string>();
   forEachHeader(raw, (name, value) => {
     if (!map.has(name)) map.set(name, value);
@@ -426,7 +426,7 @@ function headerMapOf(raw: Dispatcher.DispatchOptions['headers'], authority: stri
 }
 
 /** The caller's headers with `host` set to the logical authority unless the caller set one. */
-function withHost(raw: Dispatcher.DispatchOptions['headers'], authority: string): Record<string, string | string[]> {
+function withHost(raw: UndiciDispatcher.DispatchOptions['headers'], authority: string): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   forEachHeader(raw, (name, value) => {
     const prior = out[name];
