@@ -5,8 +5,9 @@
  * commits (response metadata or a message arrives) what it sent is also kept, bounded, so the
  * retry layer can replay it on a new attempt.
  */
-import * as grpc from '@grpc/grpc-js';
-import { MeshError, type HeaderMap } from '@xmesh/core';
+import type * as grpc from '@grpc/grpc-js';
+import { GrpcStatus, MeshError, type HeaderMap } from '@xmesh/core';
+import { grpcJs } from './lazy-deps.js';
 import { PipelineCall } from './pipeline-call.js';
 import { grpcAttemptOutcome } from './attempt-outcome.js';
 import type { Invoke } from './pipeline.js';
@@ -37,7 +38,7 @@ export interface GrpcCallHost {
 }
 
 /** How a unary-response call ends when the upstream sent more than one message: grpc-js's `Client` status and words. */
-const TOO_MANY_STATUS = Object.freeze({ code: grpc.status.UNIMPLEMENTED, details: TOO_MANY_RESPONSES });
+const TOO_MANY_STATUS = Object.freeze({ code: GrpcStatus.UNIMPLEMENTED, details: TOO_MANY_RESPONSES });
 
 /** One pass of a gRPC call through the pipeline. */
 export class GrpcAttempt extends PipelineCall {
@@ -124,7 +125,7 @@ export class MeshGrpcCall implements CallStream {
     private readonly callNumber: number,
     private readonly unaryResponse = false,
   ) {
-    if (parent !== null && parent !== undefined) this.inheritFromParent(parent, propagateFlags ?? grpc.propagate.DEFAULTS);
+    if (parent !== null && parent !== undefined) this.inheritFromParent(parent, propagateFlags ?? grpcJs().propagate.DEFAULTS);
   }
 
   /**
@@ -133,13 +134,13 @@ export class MeshGrpcCall implements CallStream {
    * see it), and its cancellation cancels this call.
    */
   private inheritFromParent(parent: NonNullable<Parameters<grpc.ChannelInterface['createCall']>[3]>, flags: number): void {
-    if ((flags & grpc.propagate.DEADLINE) !== 0) {
+    if ((flags & grpcJs().propagate.DEADLINE) !== 0) {
       const own = deadlineMs(this.deadline);
       const inherited = deadlineMs(parent.getDeadline());
       if (inherited < own) this.deadline = inherited;
     }
-    if ((flags & grpc.propagate.CANCELLATION) !== 0) {
-      parent.on('cancelled', () => this.cancelWithStatus(grpc.status.CANCELLED, 'Cancelled by parent call'));
+    if ((flags & grpcJs().propagate.CANCELLATION) !== 0) {
+      parent.on('cancelled', () => this.cancelWithStatus(GrpcStatus.CANCELLED, 'Cancelled by parent call'));
     }
   }
 
@@ -173,7 +174,7 @@ export class MeshGrpcCall implements CallStream {
   /** Pipeline terminal: opens the delegate call on `channel` and replays buffered operations. */
   attach(attempt: GrpcAttempt, channel: grpc.ChannelInterface): void {
     if (this.ended) {
-      attempt.finish(outcomeFromStatus(grpc.status.CANCELLED, attempt.elapsed()));
+      attempt.finish(outcomeFromStatus(GrpcStatus.CANCELLED, attempt.elapsed()));
       return;
     }
     const listener = this.listener!;
@@ -230,12 +231,12 @@ export class MeshGrpcCall implements CallStream {
       },
       onReceiveStatus: (received) => {
         this.dropCopies();
-        const status = this.tooManyResponses ? { ...TOO_MANY_STATUS, metadata: received.metadata ?? new grpc.Metadata() } : wellFormedStatus(received);
+        const status = this.tooManyResponses ? { ...TOO_MANY_STATUS, metadata: received.metadata ?? new (grpcJs().Metadata)() } : wellFormedStatus(received);
         attempt.finish(grpcAttemptOutcome(status.code, status.details, attempt.elapsed()));
         const retry = attempt.retry;
         if (retry?.onAttemptEnd(attempt, attemptResultOf(status.code, status.details), this.committed)) return;
         const cut = retry?.timeoutError;
-        const final = cut !== undefined && status.code !== grpc.status.OK ? statusFromMeshError(cut, callLocalReplyRewrite(attempt, cut)) : status.code === grpc.status.UNAVAILABLE ? typedStatus(status, attempt) : status;
+        const final = cut !== undefined && status.code !== GrpcStatus.OK ? statusFromMeshError(cut, callLocalReplyRewrite(attempt, cut)) : status.code === GrpcStatus.UNAVAILABLE ? typedStatus(status, attempt) : status;
         // A transport may fail at once, inside the caller's start/sendMessage/halfClose (an endpoint in back-off).
         this.deliverStatus(final);
       },
@@ -397,7 +398,7 @@ export class MeshGrpcCall implements CallStream {
     }
     if (this.ended) return;
     this.attempt?.cancel(new MeshError('XMESH_CANCELLED', details));
-    this.endEarly({ code: status, details, metadata: new grpc.Metadata() });
+    this.endEarly({ code: status, details, metadata: new (grpcJs().Metadata)() });
   }
 
   getPeer(): string {

@@ -2,8 +2,9 @@
  * A grpc-js `ChannelInterface` for one logical target. Generated clients use it through
  * `channelOverride`; every call it creates goes through the mesh pipeline.
  */
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { MeshError } from '@xmesh/core';
+import { grpcJs } from './lazy-deps.js';
 import { MeshGrpcCall, type GrpcAttempt } from './grpc-call.js';
 import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
@@ -58,8 +59,8 @@ export class MeshChannel implements grpc.ChannelInterface {
   }
 
   getConnectivityState(_tryToConnect: boolean): grpc.connectivityState {
-    if (this.closed || this.mesh.state() instanceof MeshError) return grpc.connectivityState.SHUTDOWN;
-    return grpc.connectivityState.READY;
+    if (this.closed || this.mesh.state() instanceof MeshError) return grpcJs().connectivityState.SHUTDOWN;
+    return grpcJs().connectivityState.READY;
   }
 
   /** The mesh channel is READY until closed; a watch from READY ends at the deadline (or at once from another state). */

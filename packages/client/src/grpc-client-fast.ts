@@ -14,8 +14,9 @@
  * A client built with its own `callInvocationTransformer` keeps grpc-js's path for all calls.
  */
 import { EventEmitter } from 'node:events';
-import * as grpc from '@grpc/grpc-js';
-import { ErrorCode, MeshError } from '@xmesh/core';
+import type * as grpc from '@grpc/grpc-js';
+import { ErrorCode, GrpcStatus, MeshError } from '@xmesh/core';
+import { grpcJs } from './lazy-deps.js';
 import { decodeGrpcMessage, LeanCallError, toGrpcMetadata, type LeanMetadata, type RawMetadata } from '@xmesh/grpc-lean';
 import type { MeshSnapshot } from '@xmesh/xds';
 import type { FastCallOptions, FastUnaryAttempt, FastUnaryCall, FastUnaryReceiver } from './fast-unary-call.js';
@@ -53,7 +54,7 @@ export class FastStubs {
    * channel); leaves it as it is when the fast path cannot serve it (see the module comment).
    */
   install(client: grpc.Client, host: FastStubHost, options: Partial<grpc.ClientOptions>): void {
-    if (this.defaultTransport !== 'lean' || !(client instanceof grpc.Client)) return;
+    if (this.defaultTransport !== 'lean' || !(client instanceof grpcJs().Client)) return;
     if (options.callInvocationTransformer !== undefined || hasEntries(options.interceptors) || hasEntries(options.interceptor_providers)) return;
     const service = (client.constructor as { service?: unknown }).service;
     if (typeof service !== 'object' || service === null) return;
@@ -103,10 +104,11 @@ function define(target: object, name: string, value: unknown): void {
   Object.defineProperty(target, name, { value, writable: true, configurable: true, enumerable: false });
 }
 
-/** grpc-js's own `makeUnaryRequest` (its full overload), for the calls the fast path leaves to it. */
-const grpcJsUnary = grpc.Client.prototype.makeUnaryRequest as (
+type GrpcJsUnary = (
   this: grpc.Client, path: string, serialize: Serialize, deserialize: Deserialize, argument: unknown, metadata: grpc.Metadata, options: grpc.CallOptions, callback: UnaryCallback,
 ) => grpc.ClientUnaryCall;
+/** grpc-js's own `makeUnaryRequest` (its full overload), for the calls the fast path leaves to it. */
+const grpcJsUnary = (): GrpcJsUnary => grpcJs().Client.prototype.makeUnaryRequest as GrpcJsUnary;
 
 /** The fast unary methods of one client. */
 class FastStub {
@@ -125,24 +127,24 @@ class FastStub {
     if (typeof a === 'function') {
       callback = a as UnaryCallback;
     } else if (typeof b === 'function') {
-      if (a instanceof grpc.Metadata) metadata = a;
+      if (a instanceof grpcJs().Metadata) metadata = a;
       else options = a as grpc.CallOptions;
       callback = b as UnaryCallback;
     } else {
-      if (!(a instanceof grpc.Metadata && b instanceof Object && typeof c === 'function')) throw new Error('Incorrect arguments passed');
+      if (!(a instanceof grpcJs().Metadata && b instanceof Object && typeof c === 'function')) throw new Error('Incorrect arguments passed');
       metadata = a;
       options = b as grpc.CallOptions;
       callback = c as UnaryCallback;
     }
     if (!this.serves(options)) {
-      return grpcJsUnary.call(this.client, path, serialize, deserialize, argument, metadata ?? new grpc.Metadata(), options ?? {}, callback);
+      return grpcJsUnary().call(this.client, path, serialize, deserialize, argument, metadata ?? new (grpcJs().Metadata)(), options ?? {}, callback);
     }
     const call = new MeshUnaryCall(deserialize, callback);
     let request: Buffer;
     try {
       request = serialize(argument);
     } catch (error) {
-      const status = { code: grpc.status.INTERNAL, details: `Request message serialization failure: ${messageOf(error)}`, metadata: new grpc.Metadata() };
+      const status = { code: GrpcStatus.INTERNAL, details: `Request message serialization failure: ${messageOf(error)}`, metadata: new (grpcJs().Metadata)() };
       process.nextTick(() => call.fail(status));
       return call;
     }
@@ -251,14 +253,14 @@ class MeshUnaryCall extends EventEmitter implements FastUnaryReceiver {
     try {
       message = this.deserialize(reply!);
     } catch (failure) {
-      this.fail({ code: grpc.status.INTERNAL, details: `Response message parsing error: ${messageOf(failure)}`, metadata: new grpc.Metadata() });
+      this.fail({ code: GrpcStatus.INTERNAL, details: `Response message parsing error: ${messageOf(failure)}`, metadata: new (grpcJs().Metadata)() });
       return;
     }
     this.ended = true;
     this.callback(null, message);
     if (this.listenerCount('status') > 0) {
-      const metadata = trailers === null ? new grpc.Metadata() : toGrpcMetadata(trailers);
-      this.emit('status', { code: grpc.status.OK, details: decodeGrpcMessage(trailers?.['grpc-message']), metadata });
+      const metadata = trailers === null ? new (grpcJs().Metadata)() : toGrpcMetadata(trailers);
+      this.emit('status', { code: GrpcStatus.OK, details: decodeGrpcMessage(trailers?.['grpc-message']), metadata });
     }
   }
 
@@ -274,7 +276,7 @@ class MeshUnaryCall extends EventEmitter implements FastUnaryReceiver {
 const CANCELLED_DETAILS = 'Cancelled on client';
 
 function cancelledStatus(): grpc.StatusObject {
-  return { code: grpc.status.CANCELLED, details: CANCELLED_DETAILS, metadata: new grpc.Metadata() };
+  return { code: GrpcStatus.CANCELLED, details: CANCELLED_DETAILS, metadata: new (grpcJs().Metadata)() };
 }
 
 /**
@@ -285,7 +287,7 @@ function cancelledStatus(): grpc.StatusObject {
 function statusOf(error: MeshError): grpc.StatusObject {
   const cause = error.cause;
   if (cause instanceof LeanCallError && error.code !== ErrorCode.TLS_HANDSHAKE_FAILED) {
-    return { code: cause.code, details: cause.details, metadata: cause.metadata === null ? new grpc.Metadata() : toGrpcMetadata(cause.metadata) };
+    return { code: cause.code, details: cause.details, metadata: cause.metadata === null ? new (grpcJs().Metadata)() : toGrpcMetadata(cause.metadata) };
   }
   // A local reply the listener's local_reply_config rewrote: worded as grpc-js's path words it.
   const local = localReplyOf(error);
@@ -298,5 +300,5 @@ function statusOf(error: MeshError): grpc.StatusObject {
  * call at"), which costs a stack capture (2–5 µs) on every call, failed or not.
  */
 function serviceError(status: grpc.StatusObject): grpc.ServiceError {
-  return Object.assign(new Error(`${status.code} ${grpc.status[status.code]}: ${status.details}`), status);
+  return Object.assign(new Error(`${status.code} ${grpcJs().status[status.code]}: ${status.details}`), status);
 }

@@ -3,8 +3,9 @@
  * reads a gRPC call's end on either transport (the lean transport and grpc-js word their local
  * failures alike where it matters: connect failures, stream resets, lost connections).
  */
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { ErrorCode, GrpcStatus, MeshError, isGrpcStatus, type CallOutcome } from '@xmesh/core';
+import { grpcJs } from './lazy-deps.js';
 import { tlsFailureOf } from '@xmesh/tls';
 import type { AttemptResult } from '@xmesh/filters';
 
@@ -17,7 +18,7 @@ export const ERROR_CODE_METADATA = 'x-xmesh-error-code';
  * `rewrite` by the listener's local_reply_config gives the status (from its HTTP status) and the message (its body).
  */
 export function statusFromMeshError(error: MeshError, rewrite?: { readonly status: number | undefined; readonly body: string | undefined }): grpc.StatusObject {
-  const metadata = new grpc.Metadata();
+  const metadata = new (grpcJs().Metadata)();
   metadata.set(ERROR_CODE_METADATA, error.code);
   const details = error.reply === undefined ? `${error.code}: ${error.message}` : error.reply.body;
   if (rewrite === undefined) return { code: error.grpcStatus, details, metadata };
@@ -41,7 +42,7 @@ export function grpcStatusOfHttp(status: number): GrpcStatus {
 
 export function outcomeFromStatus(code: number, latencyMs: number): CallOutcome {
   return {
-    kind: code === grpc.status.OK ? 'success' : 'upstream_error',
+    kind: code === GrpcStatus.OK ? 'success' : 'upstream_error',
     httpStatus: 200,
     grpcStatus: code,
     latencyMs,
@@ -58,18 +59,18 @@ export function outcomeFromStatus(code: number, latencyMs: number): CallOutcome 
  */
 export function wellFormedStatus(status: grpc.StatusObject): grpc.StatusObject {
   if (isGrpcStatus(status.code) && typeof status.details === 'string') return status;
-  const code = typeof status.code === 'number' ? (isGrpcStatus(status.code) ? status.code : grpc.status.UNKNOWN) : grpc.status.INTERNAL;
+  const code = typeof status.code === 'number' ? (isGrpcStatus(status.code) ? status.code : GrpcStatus.UNKNOWN) : GrpcStatus.INTERNAL;
   const details = typeof status.details === 'string' && status.details !== ''
     ? status.details
-    : code === grpc.status.INTERNAL
+    : code === GrpcStatus.INTERNAL
       ? 'Failed to read a response message (grpc-js gave no status code)'
       : `Received an invalid grpc-status (grpc-js read it as ${String(status.code)})`;
-  return { code, details, metadata: status.metadata ?? new grpc.Metadata() };
+  return { code, details, metadata: status.metadata ?? new (grpcJs().Metadata)() };
 }
 
 /** True for UNAVAILABLE statuses that say no connection could be made (grpc-js and lean wording, TLS handshakes included). */
 export function isConnectFailure(code: number, details: string): boolean {
-  return code === grpc.status.UNAVAILABLE && /No connection established|ECONNREFUSED|Failed to connect|TLS handshake with /i.test(details);
+  return code === GrpcStatus.UNAVAILABLE && /No connection established|ECONNREFUSED|Failed to connect|TLS handshake with /i.test(details);
 }
 
 /**
@@ -77,7 +78,7 @@ export function isConnectFailure(code: number, details: string): boolean {
  * marked message in `details`); undefined for any other status.
  */
 export function tlsStatusError(code: number, details: string, where: { cluster?: string | undefined; endpoint?: string | undefined }): MeshError | undefined {
-  if (code !== grpc.status.UNAVAILABLE) return undefined;
+  if (code !== GrpcStatus.UNAVAILABLE) return undefined;
   const kind = tlsFailureOf(details);
   if (kind === undefined) return undefined;
   return new MeshError(ErrorCode.TLS_HANDSHAKE_FAILED, tlsDetails(details), { cluster: where.cluster, endpoint: where.endpoint });
@@ -99,7 +100,7 @@ const UPSTREAM_RESET = /^(?:Received RST_STREAM with code \d+|Call cancelled$|Co
 /** REFUSED_STREAM: the upstream did not process the request (grpc-js's words, and the lean transport's after its one replay). */
 const REFUSED_STREAM = /^(?:Stream refused by server$|Received RST_STREAM with code 7\b)/;
 
-const OK_RESULT: AttemptResult = Object.freeze({ httpStatus: 200, grpcStatus: grpc.status.OK, failure: 'none', headers: undefined });
+const OK_RESULT: AttemptResult = Object.freeze({ httpStatus: 200, grpcStatus: GrpcStatus.OK, failure: 'none', headers: undefined });
 
 /**
  * A gRPC status as the retry layer reads it. Like Envoy's router: a failure to connect is
@@ -108,7 +109,7 @@ const OK_RESULT: AttemptResult = Object.freeze({ httpStatus: 200, grpcStatus: gr
  * upstream's. OK ends share one frozen result.
  */
 export function attemptResultOf(code: number, details: string): AttemptResult {
-  if (code === grpc.status.OK) return OK_RESULT;
+  if (code === GrpcStatus.OK) return OK_RESULT;
   if (isConnectFailure(code, details)) return { httpStatus: 0, grpcStatus: code, failure: 'connect', headers: undefined };
   if (REFUSED_STREAM.test(details)) return { httpStatus: 0, grpcStatus: undefined, failure: 'refused', headers: undefined };
   if (UPSTREAM_RESET.test(details)) return { httpStatus: 0, grpcStatus: undefined, failure: 'reset', headers: undefined };

@@ -15,8 +15,8 @@
  * not HTTP (status 0, an unparsable status line, headers over undici's limit) gets Envoy's protocol
  * error reply, XMESH_UPSTREAM_PROTOCOL (502).
  */
-import { STATUS_CODES } from 'node:http';
-import { DecoratorHandler, Dispatcher } from 'undici';
+import { createRequire } from 'node:module';
+import type { DecoratorHandler, Dispatcher as UndiciDispatcher } from 'undici';
 import { ErrorCode, MeshError, isMeshError, parseGrpcStatus, type HeaderMap } from '@xmesh/core';
 import { PipelineCall } from './pipeline-call.js';
 import type { Invoke } from './pipeline.js';
@@ -35,9 +35,13 @@ import { RecordHeaders } from '@xmesh/router';
 import { tlsFailureOf } from '@xmesh/tls';
 import type { MirrorRequest } from './mirror/shadow-call.js';
 import { copyHeaders } from './mirror/mirror-request.js';
+import { undici } from './lazy-deps.js';
 
-type Handler = Dispatcher.DispatchHandler;
-type Controller = Dispatcher.DispatchController;
+/** node:http's values without an ESM import of it: that import evaluates every export, and its lazy WebSocket ones load Node's bundled undici (~5 MiB RSS). */
+const { STATUS_CODES } = process.getBuiltinModule('node:http');
+
+type Handler = UndiciDispatcher.DispatchHandler;
+type Controller = UndiciDispatcher.DispatchController;
 type Headers = Record<string, string | string[] | undefined>;
 
 export interface MeshDispatcherHost {
@@ -89,12 +93,20 @@ export const httpTransport: Invoke<HttpAttempt> = (attempt) => {
   attempt.exchange.forward(attempt, attempt.transports!.http(h2));
 };
 
+/**
+ * undici's `Dispatcher` base class, from its own file rather than the package's index, so that importing
+ * this module does not load undici. The index adds `request`, `stream`, `pipeline`... to this class's
+ * prototype; a `MeshDispatcher` loads it before it is made (`undici()`), so every instance has them.
+ */
+const Dispatcher = createRequire(import.meta.url)('undici/lib/dispatcher/dispatcher.js') as typeof UndiciDispatcher;
+
 export class MeshDispatcher extends Dispatcher {
   constructor(private readonly host: MeshDispatcherHost) {
+    undici();
     super();
   }
 
-  override dispatch(options: Dispatcher.DispatchOptions, handler: Handler): boolean {
+  override dispatch(options: UndiciDispatcher.DispatchOptions, handler: Handler): boolean {
     const exchange = new HttpExchange(options, handler);
     const state = this.host.state();
     if (state instanceof MeshError) {
@@ -162,16 +174,16 @@ export class HttpExchange implements Handler, BodyObserver {
 
   constructor(
     /** The request; its body is replaced when a filter read it (`bufferBody`). */
-    private options: Dispatcher.DispatchOptions,
+    private options: UndiciDispatcher.DispatchOptions,
     handler: Handler,
   ) {
-    this.inner = new DecoratorHandler(handler) as unknown as HttpExchange['inner'];
+    this.inner = new (undici().DecoratorHandler)(handler) as unknown as HttpExchange['inner'];
     this.controller = this.meshController();
     this.inner.onRequestStart(this.controller, {});
   }
 
   /** Pipeline terminal: sends the request to `pool` with the logical Host. */
-  forward(attempt: HttpAttempt, pool: Dispatcher): void {
+  forward(attempt: HttpAttempt, pool: UndiciDispatcher): void {
     if (this.ended) {
       attempt.finish({ kind: 'local_error', httpStatus: 0, grpcStatus: undefined, latencyMs: 0 });
       return;
@@ -188,7 +200,7 @@ export class HttpExchange implements Handler, BodyObserver {
     const { origin: _origin, ...rest } = this.options;
     const rewrite = embeddedRewrite(attempt);
     if (rewrite === undefined) {
-      pool.dispatch({ ...rest, headers, body: this.body.forAttempt() as Dispatcher.DispatchOptions['body'] }, this);
+      pool.dispatch({ ...rest, headers, body: this.body.forAttempt() as UndiciDispatcher.DispatchOptions['body'] }, this);
       return;
     }
     // The route's rewrite, after the filters' headers (Envoy's router finalizes the request last).
@@ -200,7 +212,7 @@ export class HttpExchange implements Handler, BodyObserver {
       return;
     }
     headers.host = upstream.authority;
-    pool.dispatch({ ...rest, path: upstream.path, headers, body: this.body.forAttempt() as Dispatcher.DispatchOptions['body'] }, this);
+    pool.dispatch({ ...rest, path: upstream.path, headers, body: this.body.forAttempt() as UndiciDispatcher.DispatchOptions['body'] }, this);
   }
 
   /** A mirror's copy: the request's headers and, once the attempts read it, its whole body (kept within `bodyLimit`). */
@@ -222,7 +234,7 @@ export class HttpExchange implements Handler, BodyObserver {
         this.inner.onResponseError(this.controller, read);
         return;
       }
-      if (read !== 'too_large') this.options = { ...this.options, body: replacement as Dispatcher.DispatchOptions['body'] };
+      if (read !== 'too_large') this.options = { ...this.options, body: replacement as UndiciDispatcher.DispatchOptions['body'] };
       done(read);
     });
   }
@@ -402,7 +414,7 @@ export class HttpExchange implements Handler, BodyObserver {
 }
 
 /** Lower-cased request headers for routing, plus the pseudo-headers. */
-function headerMapOf(raw: Dispatcher.DispatchOptions['headers'], authority: string, options: Dispatcher.DispatchOptions): Map<string, string> {
+function headerMapOf(raw: UndiciDispatcher.DispatchOptions['headers'], authority: string, options: UndiciDispatcher.DispatchOptions): Map<string, string> {
   const map = new Map<string, string>();
   forEachHeader(raw, (name, value) => {
     if (!map.has(name)) map.set(name, value);
@@ -414,7 +426,7 @@ function headerMapOf(raw: Dispatcher.DispatchOptions['headers'], authority: stri
 }
 
 /** The caller's headers with `host` set to the logical authority unless the caller set one. */
-function withHost(raw: Dispatcher.DispatchOptions['headers'], authority: string): Record<string, string | string[]> {
+function withHost(raw: UndiciDispatcher.DispatchOptions['headers'], authority: string): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   forEachHeader(raw, (name, value) => {
     const prior = out[name];

@@ -2,12 +2,13 @@
  * The embedded-mode mesh: owns the current MeshState, the clusters and the endpoint connections,
  * and hands out the gRPC channel / client, the undici dispatcher and `fetch` that route through it.
  */
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { EventEmitter } from 'eventemitter3';
 import { BucketRotation, type ResilienceEvents, type StatsSnapshot } from '@xmesh/breaker';
 import type { MetricsRegistry } from '@xmesh/stats';
-import { fetch as undiciFetch, Request as UndiciRequest, type Dispatcher, type RequestInit as UndiciRequestInit } from 'undici';
+import type { Dispatcher, Request as UndiciRequest, RequestInit as UndiciRequestInit } from 'undici';
 import { GrpcStatus, MeshError, systemClock, type Clock, type FieldError } from '@xmesh/core';
+import { grpcJs, undici } from './lazy-deps.js';
 import { invalidConfig, type MeshSnapshot } from '@xmesh/xds';
 import { ClusterManager } from './cluster-manager.js';
 import { defaultComponents, type MeshComponents } from './components.js';
@@ -195,8 +196,7 @@ export async function createMesh(options: CreateMeshOptions): Promise<Mesh> {
 }
 
 export class Mesh extends EventEmitter<MeshEvents> {
-  /** An undici dispatcher routing through the mesh; use it with undici's `request`, `fetch`, `stream`. */
-  readonly dispatcher: Dispatcher;
+  private meshDispatcher: MeshDispatcher | undefined = undefined;
   private current: MeshState | undefined = undefined;
   private closedError: MeshError | undefined = undefined;
   private readonly clock: Clock;
@@ -296,8 +296,14 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.grpcInvoke = this.listenerWaits.wrap(withModeSwitch(composePipeline(grpcTransport), grpcTransport, this.pool));
     this.httpInvoke = this.listenerWaits.wrap(withModeSwitch(composePipeline(httpTransport), httpTransport, this.pool));
     this.fastInvoke = this.listenerWaits.wrap(withModeSwitch(composePipeline(fastUnaryTransport), fastUnaryTransport, this.pool));
-    const host = { state: () => this.state(), invoke: this.httpInvoke };
-    this.dispatcher = new MeshDispatcher(host);
+  }
+
+  /**
+   * An undici dispatcher routing through the mesh; use it with undici's `request`, `fetch`, `stream`.
+   * Made on first use, so a mesh that never sends HTTP through undici (the sidecar's) never loads it.
+   */
+  get dispatcher(): Dispatcher {
+    return (this.meshDispatcher ??= new MeshDispatcher({ state: () => this.state(), invoke: this.httpInvoke }));
   }
 
   /** The snapshot serving new calls. */
@@ -352,7 +358,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     const channel = new MeshChannel({ state: () => this.state(), invoke: this.grpcInvoke }, target, unaryResponsePathsOf(ClientCtor), resolved);
     const own = options.callInvocationTransformer;
     const callInvocationTransformer: grpc.CallInvocationTransformer = own === undefined ? applyCallOverrides : (call) => own(applyCallOverrides(call));
-    const client = new ClientCtor(target, grpc.credentials.createInsecure(), { ...options, callInvocationTransformer, channelOverride: channel });
+    const client = new ClientCtor(target, grpcJs().credentials.createInsecure(), { ...options, callInvocationTransformer, channelOverride: channel });
     const unary = new MeshUnaryClient({ state: () => channel.state(), invoke: this.fastInvoke }, target, resolved);
     this.fastStubs.install(client as grpc.Client, { state: () => channel.state(), unary }, options);
     return client;
@@ -408,8 +414,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
   fetch(input: string | URL | Request, init: MeshRequestInit = {}): Promise<Response> {
     const href = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     if (isXdsTarget(href)) return this.fetchXds(href, input, init);
-    const plain = typeof input === 'string' || input instanceof URL || input instanceof UndiciRequest;
-    if (plain && !hasOverrides(init)) return undiciFetch(input, { ...(init as UndiciRequestInit), dispatcher: this.dispatcher }) as unknown as Promise<Response>;
+    const plain = typeof input === 'string' || input instanceof URL || input instanceof undici().Request;
+    if (plain && !hasOverrides(init)) return undici().fetch(input, { ...(init as UndiciRequestInit), dispatcher: this.dispatcher }) as unknown as Promise<Response>;
     return this.fetchVia(this.dispatcher, plain ? input : input.url, plain ? undefined : input, init);
   }
 
@@ -440,11 +446,11 @@ export class Mesh extends EventEmitter<MeshEvents> {
     const fromRequest: UndiciRequestInit = request === undefined ? {} : requestInitOf(request);
     const merged: UndiciRequestInit = { ...fromRequest, ...(rest as UndiciRequestInit), dispatcher };
     if (overrides.length > 0) {
-      const headers = new Headers((merged.headers ?? (url instanceof UndiciRequest ? url.headers : undefined)) as ConstructorParameters<typeof Headers>[0]);
+      const headers = new Headers((merged.headers ?? (url instanceof undici().Request ? url.headers : undefined)) as ConstructorParameters<typeof Headers>[0]);
       for (const [name, value] of overrides) headers.set(name, value);
       merged.headers = headers as unknown as UndiciRequestInit['headers'];
     }
-    return undiciFetch(url, merged) as unknown as Promise<Response>;
+    return undici().fetch(url, merged) as unknown as Promise<Response>;
   }
 
   /**

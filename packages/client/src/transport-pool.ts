@@ -6,13 +6,14 @@
  * A TLS entry whose certificates rotated drains its connections as it hands out the next transport:
  * in-flight calls finish on them, new calls open connections that present the new certificates.
  */
-import * as grpc from '@grpc/grpc-js';
-import { Client, H2CClient, Pool, type Dispatcher } from 'undici';
+import type * as grpc from '@grpc/grpc-js';
+import type { Client, Dispatcher, H2CClient, Pool } from 'undici';
 import type { Endpoint } from '@xmesh/core';
 import { LeanChannel, type LeanChannelOptions } from '@xmesh/grpc-lean';
 import type { ClientTls } from '@xmesh/tls';
 import type { GrpcTransportKind } from './grpc-transport-kind.js';
-import { leanConnector, MeshTlsCredentials, undiciConnect } from './tls-transport.js';
+import { grpcJs, undici } from './lazy-deps.js';
+import { leanConnector, meshTlsCredentials, undiciConnect } from './tls-transport.js';
 
 export interface TransportPoolOptions {
   /** Credentials for the per-endpoint grpc-js channels; default insecure. */
@@ -82,7 +83,7 @@ export class EndpointTransports {
   grpc(): grpc.Channel {
     // grpc-js cannot drain one connection without failing calls queued on its channel: after a rotation its
     // connections stay until they close (as Envoy keeps its own), and each new one uses the new certificates.
-    this.grpcChannel ??= new grpc.Channel(this.endpoint.id, this.grpcCredentials(), {
+    this.grpcChannel ??= new (grpcJs().Channel)(this.endpoint.id, this.grpcCredentials(), {
       ...this.options.grpcOptions,
       'grpc.use_local_subchannel_pool': 1,
     });
@@ -97,8 +98,8 @@ export class EndpointTransports {
   }
 
   private grpcCredentials(): grpc.ChannelCredentials {
-    if (this.tls !== undefined) return new MeshTlsCredentials(this.tls, this.endpoint.host, this.endpoint.port);
-    return this.options.grpcCredentials ?? grpc.credentials.createInsecure();
+    if (this.tls !== undefined) return meshTlsCredentials(this.tls, this.endpoint.host, this.endpoint.port);
+    return this.options.grpcCredentials ?? grpcJs().credentials.createInsecure();
   }
 
   /**
@@ -129,13 +130,13 @@ export class EndpointTransports {
     const { host, port } = this.endpoint;
     if (h2) {
       this.http2 ??= tls === undefined
-        ? new H2CClient(`http://${this.endpoint.id}`, {})
-        : new Client(`https://${this.endpoint.id}`, { allowH2: true, connect: undiciConnect(tls, host, port, true) });
+        ? new (undici().H2CClient)(`http://${this.endpoint.id}`, {})
+        : new (undici().Client)(`https://${this.endpoint.id}`, { allowH2: true, connect: undiciConnect(tls, host, port, true) });
       return this.http2;
     }
     this.http1 ??= tls === undefined
-      ? new Pool(`http://${this.endpoint.id}`, { ...this.options.httpOptions })
-      : new Pool(`https://${this.endpoint.id}`, { ...this.options.httpOptions, connect: undiciConnect(tls, host, port, false) });
+      ? new (undici().Pool)(`http://${this.endpoint.id}`, { ...this.options.httpOptions })
+      : new (undici().Pool)(`https://${this.endpoint.id}`, { ...this.options.httpOptions, connect: undiciConnect(tls, host, port, false) });
     return this.http1;
   }
 

@@ -3,7 +3,7 @@
  * front ends apply it. Only a call the embedded pipeline sends is rewritten here: a call handed to a
  * sidecar goes as the app made it and the sidecar rewrites it, so nothing is rewritten twice.
  */
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { ErrorCode, type MeshError } from '@xmesh/core';
 import type { HeaderWriter, UpstreamRewrite } from '@xmesh/router';
 import type { PipelineCall } from './pipeline-call.js';

@@ -5,3 +5,4 @@ export * from './disposable.js';
 export * from './call.js';
 export * from './connection-backoff.js';
 export * from './grpc-status.js';
+export * from './lazy-require.js';

@@ -1,5 +1,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
-import { Metadata, type ChannelInterface, type InterceptingListener } from '@grpc/grpc-js';
+import type * as GrpcJs from '@grpc/grpc-js';
+import type { ChannelInterface, InterceptingListener, Metadata } from '@grpc/grpc-js';
+import { lazyRequire } from '@xmesh/core';
 import type { EndpointSessions } from './endpoint-sessions.js';
 import { addEncodedHeaders, TRANSPORT_RESPONSE_HEADERS } from './metadata.js';
 import type { LeanTransportOptions } from './options.js';
@@ -14,12 +16,15 @@ export interface RequestHeaderSource {
   requestHeaders(path: string, deadlineEpochMs: number, encodedMetadata: OutgoingHttpHeaders | null): OutgoingHttpHeaders;
 }
 
+/** grpc-js, loaded when the first response metadata is made (the sidecar imports this package and never does). */
+const grpcJs = lazyRequire<typeof GrpcJs>(import.meta.url, '@grpc/grpc-js');
+
 /** grpc-js WriteFlags.NoCompress. */
 const NO_COMPRESS = 2;
 
 /** Response metadata for grpc-js: `-bin` values decoded, transport headers removed. */
 export function toGrpcMetadata(raw: IncomingHttpHeaders): Metadata {
-  const metadata = Metadata.fromHttp2Headers(raw);
+  const metadata = grpcJs().Metadata.fromHttp2Headers(raw);
   for (const name of TRANSPORT_RESPONSE_HEADERS) metadata.remove(name);
   return metadata;
 }
@@ -151,7 +156,7 @@ export class LeanCall extends StreamCall implements GrpcJsCall {
     this.clearDeadline();
     this.heldCode = -1;
     this.queuedMessages = null;
-    const metadata = this.heldTrailers === null ? new Metadata() : toGrpcMetadata(this.heldTrailers);
+    const metadata = this.heldTrailers === null ? new (grpcJs().Metadata)() : toGrpcMetadata(this.heldTrailers);
     this.heldTrailers = null;
     this.listener?.onReceiveStatus({ code, details: this.heldDetails, metadata });
   }

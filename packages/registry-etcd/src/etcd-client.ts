@@ -3,8 +3,12 @@
  * URL), plaintext, unary calls bounded by a deadline, watch streams reconnecting after 100 ms
  * doubling to 2 s (etcd3's default grows to 30 s, too slow to resume a registry's watches).
  */
-import { Etcd3, Range, type IRangeResponse } from 'etcd3';
-import { MeshError } from '@xmesh/core';
+import type * as Etcd from 'etcd3';
+import type { Etcd3, IRangeResponse } from 'etcd3';
+import { lazyRequire, MeshError } from '@xmesh/core';
+
+/** etcd3 (and the grpc-js it runs on), loaded when the first client connects (importing this package does not load it). */
+const etcd3 = lazyRequire<typeof Etcd>(import.meta.url, 'etcd3');
 
 export interface EtcdConnectionOptions {
   /** Deadline of each unary call (listing page, put, lease grant), ms. Default 5 000. */
@@ -39,7 +43,7 @@ function backoffFrom(ms: number): Backoff {
 
 export function connectEtcd(members: readonly string[], options: EtcdConnectionOptions = {}): Etcd3 {
   const callTimeoutMs = options.callTimeoutMs ?? 5_000;
-  const client = new Etcd3({
+  const client = new (etcd3().Etcd3)({
     hosts: members.map((m) => `http://${m}`),
     dialTimeout: callTimeoutMs,
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
@@ -95,7 +99,7 @@ export interface ListedKey {
 
 /** Every key under `prefix` at one revision, read in pages (a large registry exceeds one gRPC message). */
 export async function listPrefix(client: Etcd3, prefix: string): Promise<{ readonly revision: number; readonly keys: ListedKey[] }> {
-  const range = Range.prefix(prefix);
+  const range = etcd3().Range.prefix(prefix);
   const keys: ListedKey[] = [];
   let start: Buffer = range.start;
   let revision: string | undefined;

@@ -21,7 +21,7 @@
  * lets in-flight requests finish, and resolves once every connection closed (or the grace period ran out).
  */
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import { createServer as createHttpServer, type IncomingMessage, type ServerOptions, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
 import { createServer as createH2Server, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream, type Settings } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { DEFAULT_DOWNSTREAM_PROTECTION, type ConnectionFacts, type DownstreamProtection } from '@xmesh/xds';
@@ -30,6 +30,9 @@ import { parseClientHello } from './client-hello.js';
 import { CONNECTION_WINDOW, withStreamWindow } from './flow-control.js';
 import { defaultSidecarLimits, type SidecarLimits } from './protection.js';
 import { MAX_TIMER_MS, SessionGuard, type SessionGuardEvents } from './session-guard.js';
+
+/** node:http's values without an ESM import of it: that import evaluates every export, and its lazy WebSocket ones load Node's bundled undici (~5 MiB RSS). */
+const { createServer: createHttpServer } = process.getBuiltinModule('node:http');
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0');
 /** How often node checks HTTP/1.1 connections against the headers and request timeouts. */

@@ -7,12 +7,15 @@
  * traffic; every socket has an 'error' listener.
  */
 import type { Socket } from 'node:net';
-import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Readable, Writable } from 'node:stream';
 import type { MeshError } from '@xmesh/core';
 import type { HeaderSource } from '@xmesh/router';
 import { BaseDownstream, HOP_BY_HOP, http1ReplySource, type Downstream } from './downstream.js';
 import { MAX_TIMER_MS } from './session-guard.js';
+
+/** node:http's values without an ESM import of it: that import evaluates every export, and its lazy WebSocket ones load Node's bundled undici (~5 MiB RSS). */
+const { STATUS_CODES } = process.getBuiltinModule('node:http');
 
 function ignoreError(): void {}
 

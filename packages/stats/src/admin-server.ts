@@ -5,13 +5,16 @@
  * `/xmesh/config_status` (the last applied and the last rejected config). Loopback by default; it
  * serves reads only.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { envoyStatsText } from './envoy-text.js';
 import { compileStatsFilter } from './stats-filter.js';
 import type { PrometheusExporter } from './prometheus.js';
 import type { StatStore } from './stat-store.js';
+
+/** node:http's values without an ESM import of it: that import evaluates every export, and its lazy WebSocket ones load Node's bundled undici (~5 MiB RSS). */
+const { createServer } = process.getBuiltinModule('node:http');
 
 /** This package's version, for `/server_info`. */
 const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;

@@ -13,13 +13,16 @@
  * certificate and trust the new CAs; `generation` tells transports that they may drain older connections.
  */
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type PeerCertificate, type TLSSocket } from 'node:tls';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
 import type { FieldError } from '@xmesh/core';
 import type { UpstreamTlsConfig } from '@xmesh/xds';
 import { markTlsFailure, tlsFailureKindOf } from './failure.js';
 import { buildMaterial, RotatingMaterial, type TlsMaterial } from './material.js';
 import type { TlsSecrets } from './secrets.js';
 import type { SslStats } from './ssl-stats.js';
+
+/** node:tls's values without an ESM import of it: that import evaluates every export, `rootCertificates` (the parsed CA bundle) included. */
+const { connect: tlsConnect } = process.getBuiltinModule('node:tls');
 
 /** The transport's protocol, sent in ALPN when the config lists none. */
 export type TransportAlpn = 'h2' | 'http/1.1';

@@ -5,12 +5,15 @@
  * config path, and key material never appears in one.
  */
 import { createHash } from 'node:crypto';
-import { createSecureContext, rootCertificates, type SecureContext, type SecureContextOptions } from 'node:tls';
+import type { SecureContext, SecureContextOptions } from 'node:tls';
 import type { FieldError } from '@xmesh/core';
 import type { CommonTlsConfig, TlsCertificateConfig, TrustSource, ValidationContextConfig } from '@xmesh/xds';
 import { loadDataSource } from './data-source.js';
 import { compilePeerCheck, type PeerCheck } from './peer-check.js';
 import type { TlsSecrets } from './secrets.js';
+
+/** node:tls's values without an ESM import of it: that import evaluates every export, `rootCertificates` (the parsed CA bundle) included. */
+const tls = process.getBuiltinModule('node:tls');
 
 /** TLS 1.3 suites are not configurable in Envoy (`cipher_suites` applies to TLS ≤ 1.2); these are BoringSSL's. */
 const TLS13_SUITES = 'TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256';
@@ -56,7 +59,7 @@ export function buildMaterial(common: CommonTlsConfig, secrets: TlsSecrets, wher
   };
   let context: SecureContext;
   try {
-    context = createSecureContext(options);
+    context = tls.createSecureContext(options);
   } catch (error) {
     // OpenSSL's messages name the problem ("key values mismatch", "no such cipher"), never the key.
     return [{ path: `${where}.common_tls_context`, message: `cannot build a TLS context: ${(error as Error).message}` }];
@@ -146,7 +149,7 @@ function resolveValidation(common: CommonTlsConfig, secrets: TlsSecrets, where: 
 function loadTrust(trust: TrustSource, secrets: TlsSecrets, where: string, errors: FieldError[]): string[] | undefined {
   switch (trust.kind) {
     case 'system':
-      return [...rootCertificates];
+      return [...tls.rootCertificates];
     case 'data': {
       const loaded = loadDataSource(trust.data, where);
       if (!loaded.ok) {

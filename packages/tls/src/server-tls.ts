@@ -7,13 +7,16 @@
  * new connections get the new certificate; open ones are left as they are (as Envoy).
  */
 import type { Socket } from 'node:net';
-import { createServer, type Server, type TLSSocket } from 'node:tls';
+import type { Server, TLSSocket } from 'node:tls';
 import type { FieldError } from '@xmesh/core';
 import type { DownstreamTlsConfig } from '@xmesh/xds';
 import { tlsFailureKindOf, type TlsFailureKind } from './failure.js';
 import { buildMaterial, RotatingMaterial, type TlsMaterial } from './material.js';
 import type { TlsSecrets } from './secrets.js';
 import type { SslStats } from './ssl-stats.js';
+
+/** node:tls's values without an ESM import of it: that import evaluates every export, `rootCertificates` (the parsed CA bundle) included. */
+const { createServer } = process.getBuiltinModule('node:tls');
 
 const DEFAULT_ALPN: readonly string[] = Object.freeze(['h2', 'http/1.1']);
 

@@ -6,7 +6,8 @@
  * it, text nested far deeper than `maxDepth` is stopped while it is lexed (yaml-nesting.ts), and the
  * document becomes plain data through PlainComposer (yaml-plain.ts), which enforces the limits exactly.
  */
-import { Composer, Lexer, LineCounter, Parser, isAlias, isMap, isPair, isScalar, isSeq, type Alias, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
+import type { Alias, Document, LineCounter, Node, Pair, YAMLMap } from 'yaml';
+import { yaml } from './yaml-module.js';
 import type { FieldError } from '@xmesh/core';
 import { DEFAULT_CONFIG_LIMITS, MAX_INPUT_ERRORS, messageOf, resolveLimits, type ConfigLimits } from './input-guard.js';
 import { buildSnapshot, type BuildOptions } from './snapshot.js';
@@ -44,7 +45,7 @@ export function parseConfigText(text: string, source = '(input)', limits: Partia
   const nul = text.indexOf('\0');
   if (nul !== -1) return refuse(source, 'contains NUL characters: not YAML or JSON text', lineOf(text, nul));
 
-  const lineCounter = new LineCounter();
+  const lineCounter = new (yaml().LineCounter)();
   let docs: Document.Parsed[];
   try {
     docs = parseDocuments(text, lineCounter, resolved.maxDepth);
@@ -80,17 +81,17 @@ export function parseConfigText(text: string, source = '(input)', limits: Partia
  * nesting estimate before the parser takes it. Throws TooDeep, or whatever the library throws.
  */
 function parseDocuments(text: string, lineCounter: LineCounter, maxDepth: number): Document.Parsed[] {
-  const parser = new Parser(lineCounter.addNewLine);
+  const parser = new (yaml().Parser)(lineCounter.addNewLine);
   const nesting = new NestingEstimate(maxDepth);
   function* tokens() {
     lineCounter.addNewLine(0);
-    for (const lexeme of new Lexer().lex(text)) {
+    for (const lexeme of new (yaml().Lexer)().lex(text)) {
       nesting.see(lexeme);
       yield* parser.next(lexeme);
     }
     yield* parser.end();
   }
-  return Array.from(new Composer(YAML_OPTIONS).compose(tokens()));
+  return Array.from(new (yaml().Composer)(YAML_OPTIONS).compose(tokens()));
 }
 
 function refuse(path: string, message: string, line?: number): ParseResult {
@@ -162,12 +163,12 @@ function locatePath({ roots, multi, lines, aliases, keyIndexes }: Located, path:
   }
   let last: Node | undefined = node;
   for (const part of parts) {
-    if (node && isAlias(node)) node = aliases.get(node);
+    if (node && yaml().isAlias(node)) node = aliases.get(node);
     if (!node) break;
-    if (typeof part === 'number' && isSeq(node)) {
+    if (typeof part === 'number' && yaml().isSeq(node)) {
       const item: unknown = node.items[part];
-      node = isPair(item) ? (item.key as Node) : (item as Node | undefined);
-    } else if (typeof part === 'string' && isMap(node)) {
+      node = yaml().isPair(item) ? (item.key as Node) : (item as Node | undefined);
+    } else if (typeof part === 'string' && yaml().isMap(node)) {
       const pair = keyIndex(keyIndexes, node).get(part);
       node = (pair?.value ?? pair?.key) as Node | undefined;
     } else node = undefined;
@@ -182,7 +183,7 @@ function keyIndex(keyIndexes: Map<YAMLMap, Map<string, Pair>>, map: YAMLMap): Ma
   if (!index) {
     index = new Map();
     for (const pair of map.items as Pair[]) {
-      if (isScalar(pair.key)) {
+      if (yaml().isScalar(pair.key)) {
         const key = pair.key.value === null ? '' : String(pair.key.value);
         if (!index.has(key)) index.set(key, pair);
       }

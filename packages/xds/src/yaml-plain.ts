@@ -5,7 +5,8 @@
  * An alias reuses its anchor's value (as the library's `toJS` does) and is charged that value's size and
  * height, so a "billion laughs" document is refused at the alias that crosses the limit, never expanded.
  */
-import { isAlias, isMap, isPair, isScalar, isSeq, type Alias, type LineCounter, type Node, type Pair, type Scalar } from 'yaml';
+import type { Alias, LineCounter, Node, Pair, Scalar } from 'yaml';
+import { yaml } from './yaml-module.js';
 import type { FieldError } from '@xmesh/core';
 import { MAX_INPUT_ERRORS, formatPath, messageOf, setOwn, type ConfigLimits } from './input-guard.js';
 
@@ -59,7 +60,7 @@ export class PlainComposer {
 
   private node(node: unknown, depth: number): Composed {
     if (node === null || node === undefined) return this.count({ value: null, size: SCALAR_SIZE, height: 0 }, undefined);
-    if (isAlias(node)) return this.alias(node, depth);
+    if (yaml().isAlias(node)) return this.alias(node, depth);
     const n = node as Node;
     const anchor = (n as { anchor?: string }).anchor;
     if (anchor !== undefined) {
@@ -67,14 +68,14 @@ export class PlainComposer {
       this.open.add(n);
     }
     let result: Composed;
-    if (isScalar(n)) result = this.count(this.scalar(n), n);
-    else if (isMap(n) || isSeq(n)) {
+    if (yaml().isScalar(n)) result = this.count(this.scalar(n), n);
+    else if (yaml().isMap(n) || yaml().isSeq(n)) {
       if (depth >= this.limits.maxDepth) {
         this.fail(n, `nested deeper than ${this.limits.maxDepth} levels (limit maxDepth)`);
         result = ABORTED;
       } else {
         this.count({ value: undefined, size: 1, height: 0 }, n);
-        result = isMap(n) ? this.pairs(n.items, depth) : this.list(n.items, depth);
+        result = yaml().isMap(n) ? this.pairs(n.items, depth) : this.list(n.items, depth);
       }
     } else {
       this.fail(n, 'is not a YAML scalar, mapping or sequence');
@@ -147,7 +148,7 @@ export class PlainComposer {
       this.path.push(i);
       const item = items[i];
       // `[a: 1]`: a flow sequence may hold single-pair mappings.
-      const child = isPair(item) ? this.pairsInList(item, depth + 1) : this.node(item, depth + 1);
+      const child = yaml().isPair(item) ? this.pairsInList(item, depth + 1) : this.node(item, depth + 1);
       this.path.pop();
       out.push(child.value);
       size += child.size;
@@ -168,8 +169,8 @@ export class PlainComposer {
   /** A mapping key as a string, as the library's `toJS` makes it; undefined (reported) when it is not a scalar. */
   private key(node: unknown): string | undefined {
     if (node === null || node === undefined) return '';
-    const scalar = isAlias(node) ? this.anchors.get(node.source) : node;
-    if (!isScalar(scalar)) {
+    const scalar = yaml().isAlias(node) ? this.anchors.get(node.source) : node;
+    if (!yaml().isScalar(scalar)) {
       this.fail(node as Node, 'a mapping key must be a string or a number');
       return undefined;
     }
@@ -181,7 +182,7 @@ export class PlainComposer {
   private count(c: Composed, at: Node | undefined): Composed {
     this.values += c.size;
     if (this.values > this.limits.maxValues) {
-      this.fail(at, `the config holds more than ${this.limits.maxValues} values${at && isAlias(at) ? ' once its aliases are expanded' : ''} (limit maxValues)`, false);
+      this.fail(at, `the config holds more than ${this.limits.maxValues} values${at && yaml().isAlias(at) ? ' once its aliases are expanded' : ''} (limit maxValues)`, false);
       throw new StopWalk();
     }
     return c;

@@ -5,8 +5,8 @@
  * `responseProps`), or an `RpcServerException` when the Bolt status is not SUCCESS.
  * Serialization is `sofa-hessian-node`'s (the one the stock Node SOFA stacks use).
  */
-import hessian from 'sofa-hessian-node';
-import { MeshError } from '@xmesh/core';
+import type Hessian from 'sofa-hessian-node';
+import { lazyRequire, MeshError } from '@xmesh/core';
 import { RPC_SERVER_EXCEPTION_CLASS, SOFA_REQUEST_CLASS, SOFA_RESPONSE_CLASS } from './constants.js';
 
 /** Field layouts of the SOFA classes written here (Java's field order). */
@@ -39,19 +39,30 @@ const SERVER_EXCEPTION_CLASSES = Object.freeze({
   },
 });
 
-const writeServerException = hessian.v3.compile({ type: RPC_SERVER_EXCEPTION_CLASS }, '2.0', SERVER_EXCEPTION_CLASSES);
+/** sofa-hessian-node, loaded with the first Bolt message (importing `@xmesh/codec` does not load it). */
+const hessianModule = lazyRequire<typeof Hessian>(import.meta.url, 'sofa-hessian-node');
+const hessianV3 = () => hessianModule().v3;
+
+type HessianWriter = ReturnType<typeof Hessian.v3.compile>;
+/** A class writer compiled on its first use. */
+function compiledWriter(compile: () => HessianWriter): HessianWriter {
+  let writer: HessianWriter | undefined;
+  return (value, encoder) => (writer ??= compile())(value, encoder);
+}
+
+const writeServerException = compiledWriter(() => hessianV3().compile({ type: RPC_SERVER_EXCEPTION_CLASS }, '2.0', SERVER_EXCEPTION_CLASSES));
 
 /**
  * The content of a non-SUCCESS response as a SOFA server writes it: an `RpcServerException` whose
  * `detailMessage` is `message` (what a proxy answers for a call it could not deliver).
  */
 export function encodeHessianServerException(message: string): Buffer {
-  const encoder = new hessian.v3.Encoder({ size: 128 });
+  const encoder = new (hessianV3().Encoder)({ size: 128 });
   writeServerException({ detailMessage: message, stackTrace: [], cause: null }, encoder);
   return Buffer.from(encoder.get());
 }
 
-const writeSofaRequest = hessian.v3.compile({ type: SOFA_REQUEST_CLASS }, '2.0', SOFA_CLASSES);
+const writeSofaRequest = compiledWriter(() => hessianV3().compile({ type: SOFA_REQUEST_CLASS }, '2.0', SOFA_CLASSES));
 
 /** A SOFARPC call as the app gives it (`sofa-rpc-node`'s `invoke(method, args)`). */
 export interface SofaCall {
@@ -82,7 +93,7 @@ export interface SofaResult {
 
 /** The Hessian2 content of a request. */
 export function encodeHessianRequest(call: SofaCall): Buffer {
-  const encoder = new hessian.v3.Encoder({ size: 256 });
+  const encoder = new (hessianV3().Encoder)({ size: 256 });
   writeSofaRequest({
     targetAppName: call.targetApp ?? null,
     methodName: call.method,
@@ -96,7 +107,7 @@ export function encodeHessianRequest(call: SofaCall): Buffer {
 
 /** The `SofaRequest` object at the start of a request's content; arguments are left unread. Throws XMESH_PROTOCOL. */
 export function decodeHessianRequestHead(content: Uint8Array): SofaRequestHead {
-  const object = guard(() => new hessian.v3.Decoder(toBuffer(content)).readObject(), 'request');
+  const object = guard(() => new (hessianV3().Decoder)(toBuffer(content)).readObject(), 'request');
   const method = object.methodName;
   const service = object.targetServiceUniqueName;
   if (typeof method !== 'string' || typeof service !== 'string') {
@@ -114,11 +125,11 @@ export function decodeHessianRequestHead(content: Uint8Array): SofaRequestHead {
 export function decodeHessianResult(content: Uint8Array, success: boolean): SofaResult {
   if (!success) {
     if (content.length === 0) return { error: remoteError('the provider answered with an error status and no detail'), appResponse: undefined, responseProps: undefined };
-    const value = guard(() => new hessian.v3.Decoder(toBuffer(content)).read(), 'response');
+    const value = guard(() => new (hessianV3().Decoder)(toBuffer(content)).read(), 'response');
     return { error: remoteError(describeException(value)), appResponse: undefined, responseProps: undefined };
   }
   if (content.length === 0) return { error: undefined, appResponse: null, responseProps: undefined };
-  const value = guard(() => new hessian.v3.Decoder(toBuffer(content)).read(), 'response');
+  const value = guard(() => new (hessianV3().Decoder)(toBuffer(content)).read(), 'response');
   if (typeof value === 'string') return { error: remoteError(value), appResponse: undefined, responseProps: undefined };
   if (value instanceof Error) return { error: value, appResponse: undefined, responseProps: undefined };
   if (value === null || typeof value !== 'object') return { error: undefined, appResponse: value, responseProps: undefined };

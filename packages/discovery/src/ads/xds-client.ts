@@ -14,8 +14,8 @@
  * force meanwhile.
  */
 import { EventEmitter } from 'node:events';
-import * as grpc from '@grpc/grpc-js';
-import { systemClock, type Clock, type FieldError, type TimerHandle } from '@xmesh/core';
+import type * as grpc from '@grpc/grpc-js';
+import { lazyRequire, systemClock, type Clock, type FieldError, type TimerHandle } from '@xmesh/core';
 import { buildSnapshot, loadEnvoyProtos, TypeUrl, type ClientRules, type EnvoyProtos, type MeshSnapshot } from '@xmesh/xds';
 import { ConnectionBackoff, GRPC_CONNECTION_BACKOFF } from '@xmesh/core';
 import { resolveBootstrap, type ResolvedBootstrap, type ResolvedServer, type XdsBootstrap } from './bootstrap.js';
@@ -26,6 +26,9 @@ import { AdsStream, type ResponseUpdate } from './ads-stream.js';
 import { decodeUpdate, type DecodeCache } from './decode-update.js';
 import { ResourceTimers } from './resource-timers.js';
 import { applyEndpointUpdate, labelPaths, type BuiltSet } from './endpoint-update.js';
+
+/** grpc-js, loaded when the first ADS stream opens (importing `@xmesh/discovery` does not load it). */
+const grpcJs = lazyRequire<typeof grpc>(import.meta.url, '@grpc/grpc-js');
 
 export interface XdsClientOptions {
   /** The bootstrap object or file path; default: from the environment (see resolveBootstrap). */
@@ -241,7 +244,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
   private clientFor(index: number): grpc.Client {
     let client = this.grpcClients[index];
     if (client === undefined) {
-      client = new grpc.Client(this.bootstrap.servers[index]!.serverUri, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+      client = new (grpcJs().Client)(this.bootstrap.servers[index]!.serverUri, grpcJs().credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
       this.grpcClients[index] = client;
     }
     return client;
@@ -289,11 +292,11 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     const check = (): void => {
       if (this.closed || stream !== this.stream) return;
       const state = channel.getConnectivityState(false);
-      if (state === grpc.connectivityState.READY) {
+      if (state === grpcJs().connectivityState.READY) {
         this.onConnected(stream);
         return;
       }
-      if (state === grpc.connectivityState.SHUTDOWN) return;
+      if (state === grpcJs().connectivityState.SHUTDOWN) return;
       channel.watchConnectivityState(state, Infinity, check);
     };
     check();

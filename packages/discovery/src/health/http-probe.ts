@@ -8,13 +8,16 @@
  * status outside the expected ones is an active failure (retriable when in `retriable_statuses`); a
  * reset or refused connection is a network failure. HTTP/1.1 or HTTP/2 per `codec_client_type`.
  */
-import { Agent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import type { Agent, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { ClientHttp2Stream, OutgoingHttpHeaders } from 'node:http2';
 import type { Duplex, Readable } from 'node:stream';
 import { HeaderMutator, RecordHeaders, compileStringMatch, type StringPredicate } from '@xmesh/router';
 import type { HealthCheckConfig, HttpHealthCheckConfig } from '@xmesh/xds';
 import { H2Connection } from './h2-connection.js';
 import { ACTIVE_FAILURE, DEGRADED, NETWORK_FAILURE, SUCCESS, payloadMatches, type Probe, type ProbeOutcome, type ProbeStats, type ProbeTarget } from './probe.js';
+
+/** node:http's values without an ESM import of it: that import evaluates every export, and its lazy WebSocket ones load Node's bundled undici (~5 MiB RSS). */
+const { Agent: HttpAgent, request: httpRequest } = process.getBuiltinModule('node:http');
 
 const USER_AGENT = 'Envoy/HC';
 
@@ -158,7 +161,7 @@ export class HttpProbe implements Probe {
   }
 
   private newAgent(): Agent {
-    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const agent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
     const dial = this.target.dial;
     if (dial !== undefined) {
       (agent as unknown as { createConnection: () => Duplex }).createConnection = () => dial(this.target.host, this.target.port, 'http/1.1');

@@ -12,8 +12,8 @@
  *   whatever its session timeout.
  * - `watchAll` follows the interfaces under `<root>` too: a new interface is followed once it appears.
  */
-import zookeeper from 'node-zookeeper-client';
-import { MeshError, systemClock, type Clock, type TimerHandle } from '@xmesh/core';
+import type zookeeper from 'node-zookeeper-client';
+import { lazyRequire, MeshError, systemClock, type Clock, type TimerHandle } from '@xmesh/core';
 import type { RegistryInstance, RegistryWatch, ServiceRegistry } from '../registry/registry.js';
 import { providerInstances } from './provider-url.js';
 
@@ -34,6 +34,9 @@ export interface ZooKeeperRegistryOptions {
   readonly onError?: (error: MeshError) => void;
   readonly clock?: Clock;
 }
+
+/** node-zookeeper-client, loaded when the first registry connects. */
+const zk = lazyRequire<typeof zookeeper>(import.meta.url, 'node-zookeeper-client');
 
 type ZkClient = ReturnType<typeof zookeeper.createClient>;
 type Listener = (instances: readonly RegistryInstance[]) => void;
@@ -187,20 +190,20 @@ export class ZooKeeperRegistry implements ServiceRegistry {
 
   private ensureClient(): void {
     if (this.client !== undefined || this.closed) return;
-    const client = zookeeper.createClient(this.servers, { sessionTimeout: this.options.sessionTimeoutMs ?? 30_000, spinDelay: 500, retries: 1_000_000 });
+    const client = zk().createClient(this.servers, { sessionTimeout: this.options.sessionTimeoutMs ?? 30_000, spinDelay: 500, retries: 1_000_000 });
     this.client = client;
     client.on('state', (state) => {
       if (this.closed || this.client !== client) return;
-      if (state === zookeeper.State.SYNC_CONNECTED || state === zookeeper.State.CONNECTED_READ_ONLY) {
+      if (state === zk().State.SYNC_CONNECTED || state === zk().State.CONNECTED_READ_ONLY) {
         this.connected = true;
         this.downReported = false;
         // A new session: every followed interface (and the root, for watchAll) is listed again.
         for (const followed of this.followed.values()) this.list(followed);
         if (this.allListeners.size > 0) this.listRoot();
-      } else if (state === zookeeper.State.DISCONNECTED) {
+      } else if (state === zk().State.DISCONNECTED) {
         this.connected = false;
         this.report(`ZooKeeper session to ${this.servers} lost; keeping the last providers`);
-      } else if (state === zookeeper.State.EXPIRED) {
+      } else if (state === zk().State.EXPIRED) {
         this.connected = false;
         this.report(`ZooKeeper session to ${this.servers} expired; reconnecting, keeping the last providers`);
         client.close();
@@ -230,7 +233,7 @@ export class ZooKeeperRegistry implements ServiceRegistry {
       (error, children) => {
         if (this.closed || this.client !== client || this.followed.get(followed.service) !== followed) return;
         if (error) {
-          if (error instanceof zookeeper.Exception && error.getCode() === zookeeper.Exception.NO_NODE) {
+          if (error instanceof zk().Exception && error.getCode() === zk().Exception.NO_NODE) {
             // No provider ever registered: none; watch for the node to appear.
             this.apply(followed, []);
             client.exists(path, followed.onWatch, () => undefined);
@@ -290,7 +293,7 @@ export class ZooKeeperRegistry implements ServiceRegistry {
       (error, children) => {
         if (this.closed || this.client !== client || this.allListeners.size === 0) return;
         if (error) {
-          if (error instanceof zookeeper.Exception && error.getCode() === zookeeper.Exception.NO_NODE) {
+          if (error instanceof zk().Exception && error.getCode() === zk().Exception.NO_NODE) {
             this.followInterfaces([]);
             client.exists(this.root, this.onRootWatch, () => undefined);
             return;
