@@ -60,7 +60,20 @@ export interface EmbeddedTls {
   readonly serverId: string;
 }
 
-export function embeddedBootstrap(ports: readonly number[], transport?: BenchGrpcTransport, tls?: EmbeddedTls): Record<string, unknown> {
+/** The `embedded-mirror` scenario's shadow: a second cluster on `port` receiving `percent` % of the calls as mirrored copies. */
+export interface EmbeddedMirror {
+  readonly port: number;
+  readonly percent: number;
+}
+
+/** The cluster mirrored calls go to (`request_mirror_policies[0].cluster`). */
+export const SHADOW_CLUSTER = 'echo-shadow';
+
+export function embeddedBootstrap(ports: readonly number[], transport?: BenchGrpcTransport, tls?: EmbeddedTls, mirror?: EmbeddedMirror): Record<string, unknown> {
+  const mirrorPolicies = mirror === undefined
+    ? {}
+    : { request_mirror_policies: [{ cluster: SHADOW_CLUSTER, runtime_fraction: { default_value: { numerator: mirror.percent, denominator: 'HUNDRED' } } }] };
+  const shadowClusters = mirror === undefined ? [] : [staticCluster(SHADOW_CLUSTER, [mirror.port])];
   return {
     static_resources: {
       listeners: [
@@ -87,6 +100,7 @@ export function embeddedBootstrap(ports: readonly number[], transport?: BenchGrp
                               route: {
                                 cluster: 'echo',
                                 retry_policy: { retry_on: 'unavailable,reset,connect-failure', num_retries: 2, retry_back_off: { base_interval: '0.025s' } },
+                                ...mirrorPolicies,
                               },
                             },
                           ],
@@ -119,7 +133,23 @@ export function embeddedBootstrap(ports: readonly number[], transport?: BenchGrp
             ],
           },
         },
+        ...shadowClusters,
       ],
+    },
+  };
+}
+
+/** A plain STATIC, ROUND_ROBIN, HTTP/2 cluster over `ports` on 127.0.0.1, without policies. */
+function staticCluster(name: string, ports: readonly number[]): Record<string, unknown> {
+  return {
+    name,
+    type: 'STATIC',
+    connect_timeout: '1s',
+    lb_policy: 'ROUND_ROBIN',
+    http2_protocol_options: {},
+    load_assignment: {
+      cluster_name: name,
+      endpoints: [{ lb_endpoints: ports.map((port) => ({ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } })) }],
     },
   };
 }

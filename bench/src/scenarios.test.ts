@@ -4,13 +4,14 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { loadEchoService } from '@xmesh/example-quickstart';
+import * as grpc from '@grpc/grpc-js';
+import { echoImplementation, loadEchoService } from '@xmesh/example-quickstart';
 import { clockTicksPerSecond, startProcessCpu } from './cpu.js';
 import { embeddedBootstrap } from './embedded.js';
 import { haproxyConfig } from './haproxy.js';
 import { closedLoop } from './load.js';
 import { echoUnaryCall } from './echo-calls.js';
-import { SCENARIOS, type ScenarioContext } from './scenarios.js';
+import { MIRROR_PERCENT, SCENARIOS, type ScenarioContext } from './scenarios.js';
 import type { Workload } from './workload.js';
 import { startServerProcess, type ServerProcess } from './server-process.js';
 import { hasOpenssl, makeBenchCerts } from './tls-certs.js';
@@ -79,7 +80,7 @@ const STREAM: Workload = { kind: 'stream', payloadBytes: 100, messages: 10 };
 test('the scenario list: direct, the embedded variants, the floor, the round-robin pair, the sidecars (the proxy floor by HAProxy) and the Bolt rows, no duplicates', () => {
   assert.deepEqual(
     SCENARIOS.map((s) => s.name),
-    ['direct', 'embedded', 'embedded-grpcjs', 'embedded-lean-fast', 'h2-floor', 'direct-tls', 'embedded-tls', 'direct-rr-3', 'embedded-3', 'sidecar-haproxy', 'h2-proxy-floor', 'sidecar-haproxy-2hop', 'sidecar-haproxy-tls', 'sidecar-xmesh', 'sidecar-xmesh-2hop', 'bolt-direct', 'bolt-embedded', 'bolt-sidecar-xmesh'],
+    ['direct', 'embedded', 'embedded-mirror', 'embedded-grpcjs', 'embedded-lean-fast', 'h2-floor', 'direct-tls', 'embedded-tls', 'direct-rr-3', 'embedded-3', 'sidecar-haproxy', 'h2-proxy-floor', 'sidecar-haproxy-2hop', 'sidecar-haproxy-tls', 'sidecar-xmesh', 'sidecar-xmesh-2hop', 'bolt-direct', 'bolt-embedded', 'bolt-sidecar-xmesh'],
   );
 });
 
@@ -123,6 +124,47 @@ for (const scenario of SCENARIOS) {
     for (const pid of instance.proxyPids) assert.ok(!existsSync(`/proc/${pid}`), `proxy ${pid} stopped`);
   });
 }
+
+/** A stock grpc-js Echo server in this process counting the unary calls it answers. */
+async function countingEchoServer(): Promise<{ port: number; unaryCalls: () => number; close: () => void }> {
+  const server = new grpc.Server();
+  const echo = echoImplementation('shadow', () => 'shadow');
+  let unaryCalls = 0;
+  server.addService(ctx.Echo.service, {
+    ...echo,
+    Echo: (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      unaryCalls++;
+      (echo.Echo as grpc.handleUnaryCall<unknown, unknown>)(call, callback);
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  return { port, unaryCalls: () => unaryCalls, close: () => server.forceShutdown() };
+}
+
+test(`embedded-mirror copies about ${MIRROR_PERCENT} % of the calls to the shadow server, every caller call succeeding`, async (t) => {
+  const scenario = SCENARIOS.find((s) => s.name === 'embedded-mirror')!;
+  const reason = await scenario.unavailable(ctx);
+  if (reason !== undefined) return t.skip(reason);
+  const shadow = await countingEchoServer();
+  const instance = await scenario.start({ ...ctx, ports: [ctx.ports[0]!, shadow.port, ...ctx.ports.slice(2)] });
+  try {
+    const call = instance.callFor(UNARY_1K)!;
+    const calls = 1000;
+    for (let i = 0; i < calls; i++) await call();
+    // Copies are fire-and-forget: wait (bounded) until the shadow's count stops moving.
+    let seen = -1;
+    for (let round = 0; round < 100 && seen !== shadow.unaryCalls(); round++) {
+      seen = shadow.unaryCalls();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // Binomial(1000, 0.3): standard deviation ≈ 14.5; ±80 is more than 5 of them.
+    const expected = (calls * MIRROR_PERCENT) / 100;
+    assert.ok(Math.abs(shadow.unaryCalls() - expected) <= 80, `shadow received ${shadow.unaryCalls()} of ${calls} calls`);
+  } finally {
+    await instance.close();
+    shadow.close();
+  }
+});
 
 test('stopping the server process ends it', async () => {
   const extra = await startServerProcess(1);

@@ -9,7 +9,7 @@ import type { EchoClientConstructor } from '@xmesh/example-quickstart';
 import { benchPayload, stockEchoCalls, type CallFactory } from './echo-calls.js';
 import { startHaproxy, type HaproxyProcess } from './haproxy.js';
 import type { Call } from './load.js';
-import { embeddedBootstrap, loadCreateMesh, EMBEDDED_TARGET, type BenchGrpcTransport } from './embedded.js';
+import { embeddedBootstrap, loadCreateMesh, EMBEDDED_TARGET, type BenchGrpcTransport, type EmbeddedMirror } from './embedded.js';
 import { startChildEntry, startXmeshSidecar, type XmeshSidecarProcess } from './xmesh-sidecar.js';
 import { h2FloorClient, type UnaryMethodDefinition } from './h2-floor.js';
 import { BENCH_SERVER_ID, BENCH_SERVER_NAME, type BenchTlsFiles } from './tls-certs.js';
@@ -42,6 +42,9 @@ export interface Scenario {
   unavailable(ctx: ScenarioContext): Promise<string | undefined>;
   start(ctx: ScenarioContext): Promise<ScenarioInstance>;
 }
+
+/** Share of the calls `embedded-mirror` copies to its shadow cluster. */
+export const MIRROR_PERCENT = 30;
 
 /** Channel options of every stock client: no subchannel sharing between scenarios. */
 const LOCAL_POOL: grpc.ChannelOptions = { 'grpc.use_local_subchannel_pool': 1 };
@@ -85,14 +88,14 @@ async function withHaproxyChain(ctx: ScenarioContext, hops: number, tls = false)
  * The stock generated client through `mesh.grpcClient`; `transport` unset = the mesh's default gRPC transport;
  * `tls`: to the mTLS server with an UpstreamTlsContext.
  */
-async function withMesh(ctx: ScenarioContext, serverCount: number, transport?: BenchGrpcTransport, tls = false): Promise<ScenarioInstance> {
+async function withMesh(ctx: ScenarioContext, serverCount: number, transport?: BenchGrpcTransport, tls = false, mirror?: EmbeddedMirror): Promise<ScenarioInstance> {
   const createMesh = await loadCreateMesh();
   if (createMesh === undefined) throw new Error('@xmesh/client is not available');
   if (tls && ctx.tls === undefined) throw new Error('no TLS server (openssl is not available)');
   const files = ctx.tls?.files;
   const config = tls && files
     ? embeddedBootstrap([ctx.tls!.port], transport, { clientCert: files.clientCert, clientKey: files.clientKey, ca: files.ca, serverId: BENCH_SERVER_ID })
-    : embeddedBootstrap(ctx.ports.slice(0, serverCount), transport);
+    : embeddedBootstrap(ctx.ports.slice(0, serverCount), transport, undefined, mirror);
   const mesh = await createMesh({ config });
   const client = mesh.grpcClient(ctx.Echo, EMBEDDED_TARGET);
   return {
@@ -208,6 +211,12 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'the same stock client through xmesh embedded mode on the mesh\'s default gRPC transport (lean, node:http2), policies on (route, retry policy, circuit-breaker thresholds, outlier detection, local rate limit that never trips), round robin over one server',
     unavailable: meshUnavailable,
     start: (ctx) => withMesh(ctx, 1),
+  },
+  {
+    name: 'embedded-mirror',
+    description: 'embedded (default transport, same policies) with a request_mirror_policies entry copying 30 % of the calls (runtime_fraction) to a shadow cluster on the second server; compare with embedded',
+    unavailable: meshUnavailable,
+    start: (ctx) => withMesh(ctx, 1, undefined, false, { port: ctx.ports[1] ?? 0, percent: MIRROR_PERCENT }),
   },
   {
     name: 'embedded-grpcjs',

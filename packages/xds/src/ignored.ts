@@ -12,6 +12,7 @@ import { DOWNSTREAM_PROTOCOL_IGNORED } from './decode/protocol-options.js';
 import { RATE_LIMIT_IGNORED } from './decode/rate-limits.js';
 import { RETRY_POLICY_IGNORED } from './decode/retry-policy.js';
 import { ROUTE_ACTION_IGNORED } from './decode/route-action.js';
+import { HEDGE_POLICY_IGNORED } from './decode/hedge-policy.js';
 import { ROUTE_CONFIG_IGNORED, ROUTE_IGNORED, ROUTE_TRACING_IGNORED, VIRTUAL_HOST_IGNORED } from './decode/route.js';
 import { API_CONFIG_SOURCE_IGNORED, CONFIG_SOURCE_IGNORED, ENVOY_GRPC_IGNORED, GOOGLE_GRPC_IGNORED, GRPC_SERVICE_IGNORED, PATH_CONFIG_SOURCE_IGNORED } from './dynamic-resources.js';
 import { TLS_IGNORED } from './decode/tls-context.js';
@@ -40,6 +41,7 @@ const TABLES: readonly [string, Readonly<Record<string, string>>][] = [
   ['envoy.config.route.v3.Tracing', ROUTE_TRACING_IGNORED],
   ['envoy.config.route.v3.RouteAction', ROUTE_ACTION_IGNORED],
   ['envoy.config.route.v3.RetryPolicy', RETRY_POLICY_IGNORED],
+  ['envoy.config.route.v3.HedgePolicy', HEDGE_POLICY_IGNORED],
   ['envoy.config.route.v3.RateLimit', RATE_LIMIT_IGNORED],
   ['envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit', LOCAL_RATELIMIT_IGNORED],
   ['envoy.extensions.filters.http.fault.v3.HTTPFault', FAULT_IGNORED],

@@ -14,6 +14,7 @@ import { decodeRetryPolicy } from './retry-policy.js';
 import { runtimeFractionField } from './runtime-fraction.js';
 import type { Reader } from './reader.js';
 import { decodeCorsPolicy } from './cors.js';
+import { checkHedgePolicy } from './hedge-policy.js';
 import type { RouteUpgradeConfig } from '../filter-model.js';
 
 /** RouteAction fields xmesh reads but does not act on, with the reason. */
@@ -34,7 +35,6 @@ const UNSUPPORTED: Readonly<Record<string, string>> = {
   host_rewrite_path_regex: 'use host_rewrite_literal or auto_host_rewrite',
   host_rewrite: 'formatter host rewrites are not implemented; use host_rewrite_literal or auto_host_rewrite',
   internal_redirect_policy: 'internal redirects are not followed; the redirect response is returned to the caller',
-  hedge_policy: 'request hedging is not implemented',
   retry_policy_typed_config: 'retry policy extensions are not implemented; use retry_policy',
   early_data_policy: 'early data is not sent',
   include_vh_rate_limits: 'deprecated; route rate_limits replace the virtual host ones when set',
@@ -69,6 +69,7 @@ export function decodeRouteAction(a: Reader, vhostRetryPolicy: RetryPolicy | und
   const retryPolicy = rp ? decodeRetryPolicy(rp) : vhostRetryPolicy;
   const hashPolicy = hashPoliciesField(a, 'hash_policy');
   const rateLimits = rateLimitsField(a, 'rate_limits');
+  checkHedgePolicy(a);
   const prefixRewrite = a.str('prefix_rewrite') || undefined;
   const regexRewrite = readRegexRewrite(a.obj('regex_rewrite'));
   if (prefixRewrite !== undefined && regexRewrite !== undefined) a.error('regex_rewrite', 'cannot be set together with prefix_rewrite');

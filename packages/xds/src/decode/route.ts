@@ -14,6 +14,7 @@ import { headerMutationFields } from './header-mutation.js';
 import { decodeRouteMatch } from './route-match.js';
 import { describe, type Reader } from './reader.js';
 import { decodeCorsPolicy } from './cors.js';
+import { checkHedgePolicy } from './hedge-policy.js';
 import { DEFAULT_MAX_DIRECT_RESPONSE_BODY_BYTES, decodeDirectResponse, decodeRedirect } from './route-local.js';
 import type { LocalRouteAction } from '../filter-model.js';
 
@@ -124,9 +125,9 @@ function decodeVirtualHost(vh: Reader, seenDomains: Map<string, string>, index: 
   vh.get('require_tls');
   rejectUnsupported(vh, {
     matcher: 'generic matcher trees are not implemented; use routes',
-    hedge_policy: 'request hedging is not implemented',
     retry_policy_typed_config: 'retry policy extensions are not implemented; use retry_policy',
   });
+  checkHedgePolicy(vh);
   const attemptCountInRequest = vh.bool('include_request_attempt_count', false);
   const attemptCountInResponse = vh.bool('include_attempt_count_in_response', false);
   const timeoutRetryHeader = vh.bool('include_is_timeout_retry_header', false);
