@@ -13,6 +13,8 @@ const PATH = '/pkg.Svc/Method';
 const PARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 const OPENTELEMETRY = { provider: { name: 'envoy.tracers.opentelemetry' } };
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+/** A UUID v4 whose 15th character (the version digit) carries Envoy's trace reason. */
+const TRACED_UUID = (reason: string): RegExp => new RegExp(`^[0-9a-f]{8}-[0-9a-f]{4}-${reason}[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`);
 let server: http2.Http2Server;
 let port = 0;
 const meshes: Mesh[] = [];
@@ -70,11 +72,42 @@ async function sent(mesh: Mesh, metadata?: Record<string, string>): Promise<Inco
 
 const neverIndexed = (headers: IncomingHttpHeaders): string[] => [...((headers as { [http2.sensitiveHeaders]?: string[] })[http2.sensitiveHeaders] ?? [])].sort();
 
-test('with tracing: a call without trace context starts an unsampled trace with a request id, both never-indexed', async () => {
+test('with tracing: a call without trace context starts a trace sampled as the tracing decision says, its request id marked, both never-indexed', async () => {
   const headers = await sent(await meshWith({ tracing: OPENTELEMETRY }));
-  assert.match(String(headers.traceparent), /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
-  assert.match(String(headers['x-request-id']), UUID_V4);
+  // random_sampling defaults to 100 %: Envoy's decision is "sampled", packed as 9 into the request id.
+  assert.match(String(headers.traceparent), /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+  assert.match(String(headers['x-request-id']), TRACED_UUID('9'));
   assert.deepEqual(neverIndexed(headers), ['traceparent', 'x-request-id']);
+  const unsampled = await sent(await meshWith({ tracing: { ...OPENTELEMETRY, random_sampling: { value: 0 } } }));
+  assert.match(String(unsampled.traceparent), /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+  assert.match(String(unsampled['x-request-id']), UUID_V4);
+});
+
+test('the tracing decision is packed into the request id as Envoy\'s UUID extension does: 9 sampled, a forced by the service, b by the client, 4 undone by overall_sampling', async () => {
+  const zipkin = { name: 'envoy.tracers.zipkin' };
+  const id = (reason: string, head = '12345678') => `${head}-0000-${reason}000-8000-000000000000`;
+  const never = await meshWith({ tracing: { provider: zipkin, random_sampling: { value: 0 }, client_sampling: { value: 100 } } });
+  assert.equal((await sent(never, { 'x-request-id': id('4') }))['x-request-id'], id('4'), 'not traced: unchanged');
+  assert.equal((await sent(never, { 'x-request-id': id('4'), 'x-client-trace-id': 'c-1' }))['x-request-id'], id('b'));
+  assert.equal((await sent(never, { 'x-request-id': id('4'), 'x-envoy-force-trace': 'yes' }))['x-request-id'], id('a'));
+  assert.equal((await sent(never, { 'x-request-id': id('9') }))['x-request-id'], id('9'), 'a packed reason stands');
+  const always = await meshWith({ tracing: { provider: zipkin } });
+  assert.equal((await sent(always, { 'x-request-id': id('4') }))['x-request-id'], id('9'));
+  assert.equal((await sent(always, { 'x-request-id': 'req-not-a-uuid' }))['x-request-id'], 'req-not-a-uuid', 'an id that is no UUID is not rewritten');
+  const overallOff = await meshWith({ tracing: { provider: zipkin, overall_sampling: { value: 0 } } });
+  const undone = await sent(overallOff, { 'x-request-id': id('9') });
+  assert.equal(undone['x-request-id'], id('4'));
+  assert.equal(undone['x-b3-sampled'], '0');
+  // request_id_extension: pack_trace_reason false leaves ids alone; use_request_id_for_trace_sampling false traces every request.
+  const UUID_EXTENSION = 'type.googleapis.com/envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig';
+  const unpacked = await meshWith({ tracing: { provider: zipkin }, request_id_extension: { typed_config: { '@type': UUID_EXTENSION, pack_trace_reason: false } } });
+  const kept = await sent(unpacked, { 'x-request-id': id('4') });
+  assert.equal(kept['x-request-id'], id('4'));
+  assert.equal(kept['x-b3-sampled'], '1');
+  const noDraw = await meshWith({ tracing: { provider: zipkin, random_sampling: { value: 0 } }, request_id_extension: { typed_config: { '@type': UUID_EXTENSION, use_request_id_for_trace_sampling: false } } });
+  const drawn = await sent(noDraw, { 'x-request-id': id('4') });
+  assert.equal(drawn['x-b3-sampled'], '1');
+  assert.equal(drawn['x-request-id'], id('4'));
 });
 
 test("with tracing: a caller's traceparent is continued and its request id kept; other metadata stays indexable", async () => {
@@ -85,11 +118,13 @@ test("with tracing: a caller's traceparent is continued and its request id kept;
   assert.deepEqual(neverIndexed(headers), ['traceparent']);
 });
 
-test('tracing without a provider propagates no trace context (Envoy\'s null tracer)', async () => {
+test('tracing without a provider propagates no trace context (Envoy\'s null tracer), but its decision is packed into the request id', async () => {
   const headers = await sent(await meshWith({ tracing: {} }));
   assert.equal(headers.traceparent, undefined);
   assert.equal(headers['x-b3-traceid'], undefined);
-  assert.match(String(headers['x-request-id']), UUID_V4);
+  assert.match(String(headers['x-request-id']), TRACED_UUID('9'));
+  const off = await sent(await meshWith({ tracing: { random_sampling: { value: 0 } } }));
+  assert.match(String(off['x-request-id']), UUID_V4);
 });
 
 const ZIPKIN_TYPE = 'type.googleapis.com/envoy.config.trace.v3.ZipkinConfig';
@@ -171,8 +206,8 @@ test('a retry sends the same x-request-id and traceparent as the first attempt',
   await mesh.unaryClient('raw.svc:80').unary(PATH, Buffer.from('hi'), { metadata: { 'x-fail-first': '1' } });
   const attempts = seen.slice(before);
   assert.equal(attempts.length, 2);
-  assert.match(String(attempts[0]!['x-request-id']), UUID_V4);
+  assert.match(String(attempts[0]!['x-request-id']), TRACED_UUID('9'));
   assert.equal(attempts[1]!['x-request-id'], attempts[0]!['x-request-id']);
-  assert.match(String(attempts[0]!.traceparent), /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+  assert.match(String(attempts[0]!.traceparent), /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
   assert.equal(attempts[1]!.traceparent, attempts[0]!.traceparent);
 });

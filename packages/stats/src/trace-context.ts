@@ -1,7 +1,7 @@
 /**
  * W3C trace context and `x-request-id` for upstream requests. An incoming `traceparent` keeps its
  * trace id and flags and gets a fresh parent id (the mesh hop is a child span); without one a new
- * trace starts, unsampled. `x-request-id` passes through, or is created (UUID v4) as Envoy does.
+ * trace starts, sampled as the caller says (unsampled by default). `x-request-id` passes through, or is created (UUID v4) as Envoy does.
  *
  * Span and trace ids come from `Math.random` (as OpenTelemetry's JS id generator does): ids must be
  * unique, not secret, and a `crypto.randomBytes` call per id costs microseconds on every call. A
@@ -64,8 +64,11 @@ export function newRequestId(): string {
   return scratch.toString('latin1', 0, 36);
 }
 
-/** A child of `parent` (same trace id and flags, new span id), or a new root when `parent` is absent or invalid. */
-export function childTraceparent(parent: string | undefined): string {
+/**
+ * A child of `parent` (same trace id and flags, new span id), or a new root when `parent` is absent or
+ * invalid, sampled (flags `01`) when `sampledRoot`, else not (`00`).
+ */
+export function childTraceparent(parent: string | undefined, sampledRoot = false): string {
   if (parent !== undefined) {
     const match = TRACEPARENT.exec(parent) ?? TRACEPARENT.exec(parent.trim().toLowerCase());
     if (match && match[1] !== 'ff' && !ALL_ZEROS.test(match[2]!) && !ALL_ZEROS.test(match[3]!)) {
@@ -82,7 +85,7 @@ export function childTraceparent(parent: string | undefined): string {
   writeSpanId(36);
   scratch[52] = DASH;
   scratch[53] = ZERO;
-  scratch[54] = ZERO;
+  scratch[54] = sampledRoot ? ZERO + 1 : ZERO;
   return scratch.toString('latin1', 0, 55);
 }
 

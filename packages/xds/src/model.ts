@@ -77,11 +77,22 @@ export interface SocketAddress {
 }
 
 /** HCM `tracing` as far as it changes what is sent upstream (see `ListenerConfig.tracing`). */
-export type TracingPropagation = W3cTracing | ZipkinTracing;
+export type TracingPropagation = W3cTracing | ZipkinTracing | NullTracing;
+
+/**
+ * `tracing` without a provider (Envoy's null tracer): no trace headers are written, but the tracing
+ * decision is still made and packed into the request id.
+ */
+export interface NullTracing {
+  readonly kind: 'none';
+  readonly sampling: TracingSampling;
+}
 
 /** `envoy.tracers.opentelemetry`: W3C trace context. */
 export interface W3cTracing {
   readonly kind: 'w3c';
+  /** The HCM's tracing decision settings (a new trace's sampled flag); a route's `tracing` replaces them. */
+  readonly sampling: TracingSampling;
 }
 
 /** `envoy.tracers.zipkin`: B3 multi headers, as Envoy's Zipkin tracer writes them. */
@@ -111,6 +122,12 @@ export interface TracingSampling {
   readonly overall: number;
 }
 
+/** See `ListenerConfig.requestIdTracing`. */
+export interface RequestIdTracing {
+  readonly packTraceReason: boolean;
+  readonly useForSampling: boolean;
+}
+
 export interface ListenerConfig {
   readonly name: string;
   readonly address: SocketAddress | undefined;
@@ -129,10 +146,17 @@ export interface ListenerConfig {
   /** HCM `generate_request_id` (default true): upstream requests without an `x-request-id` get a new UUID v4. */
   readonly generateRequestId: boolean;
   /**
+   * HCM `request_id_extension` (Envoy's UUID extension, `UuidRequestIdConfig`), absent at its defaults:
+   * with `tracing`, the tracing decision is packed into the request id's 15th character
+   * (`packTraceReason`, default true) and drawn from its first 8 hex digits (`useForSampling`,
+   * `use_request_id_for_trace_sampling`, default true; false: every request is traced).
+   */
+  readonly requestIdTracing?: RequestIdTracing;
+  /**
    * The trace headers the HCM's `tracing` provider adds upstream: `w3c` (OpenTelemetry) a
-   * `traceparent` child of the caller's (or a new unsampled trace); `b3` (Zipkin) the `x-b3-*`
-   * headers of Envoy's Zipkin span. False without `tracing`: as in Envoy's null tracer, a caller's
-   * trace headers pass through untouched and none are created.
+   * `traceparent` child of the caller's (or a new trace, sampled as the tracing decision says); `b3` (Zipkin) the `x-b3-*`
+   * headers of Envoy's Zipkin span; `none` (a `tracing` without provider, Envoy's null tracer) none. False
+   * without `tracing`. Without trace headers of its own, a caller's pass through untouched.
    */
   readonly tracing: TracingPropagation | false;
   /**

@@ -2,16 +2,17 @@
  * The trace headers a routed call sends upstream, as its listener's HttpConnectionManager asks
  * (Envoy's behaviour): a caller's `x-request-id` is kept — but for an external caller at the edge
  * (`use_remote_address`, without `preserve_external_request_id`) — and with `generate_request_id`
- * (default true) one is created when absent or replaced. The HCM's `tracing` provider adds its own:
- * OpenTelemetry a `traceparent` child of the caller's (or a new unsampled trace), Zipkin the B3
- * headers of Envoy's Zipkin span (`b3Headers`); without `tracing` a caller's pass through untouched.
+ * (default true) one is created when absent or replaced. With `tracing`, Envoy's tracing decision is
+ * packed into it (see `tracingDecision`) and the provider adds its own headers: OpenTelemetry a
+ * `traceparent` child of the caller's (or a new trace, sampled as decided), Zipkin the B3 headers of
+ * Envoy's Zipkin span (`b3Headers`), none without a provider; a caller's pass through untouched.
  * Sidecar-mode calls get none here: the sidecar adds them, as Envoy would.
  *
  * Front ends compute these once per call (retries carry the same ids) and apply them to their
  * own metadata shape.
  */
 import type * as grpc from '@grpc/grpc-js';
-import type { TracingSampling } from '@xmesh/xds';
+import type { RequestIdTracing, TracingSampling } from '@xmesh/xds';
 import { b3Headers, childTraceparent, newRequestId, type B3Headers, type HeaderReader } from '@xmesh/stats';
 import type { PipelineCall } from '../pipeline-call.js';
 
@@ -32,36 +33,68 @@ export function traceHeadersFor<H>(attempt: PipelineCall, headers: H, read: Head
   const createRequestId = (listener?.generateRequestId ?? true) && (!requestId || edge);
   if (tracing === false) return createRequestId ? { 'x-request-id': newRequestId() } : undefined;
   const createdId = createRequestId ? newRequestId() : undefined;
-  let out: TraceHeaders | undefined;
-  if (tracing.kind === 'w3c') {
-    out = { traceparent: childTraceparent(read(headers, 'traceparent')) };
-  } else {
-    const sampling = attempt.decision?.route.tracingSampling ?? tracing.sampling;
-    out = b3Headers(headers, read, tracing, () => traced(sampling, headers, read, attempt.internalCaller, createdId ?? requestId));
-  }
-  if (createdId !== undefined) (out ??= {})['x-request-id'] = createdId;
+  const upstreamId = createdId ?? requestId;
+  const sampling = attempt.decision?.route.tracingSampling ?? tracing.sampling;
+  const decision = tracingDecision(sampling, listener!.requestIdTracing ?? DEFAULT_REQUEST_ID_TRACING, headers, read, attempt.internalCaller, upstreamId);
+  let out: TraceHeaders | undefined = tracing.kind === 'w3c'
+    ? { traceparent: childTraceparent(read(headers, 'traceparent'), decision.traced) }
+    : tracing.kind === 'b3' ? b3Headers(headers, read, tracing, () => decision.traced) : undefined;
+  if (decision.requestId !== upstreamId || createdId !== undefined) (out ??= {})['x-request-id'] = decision.requestId!;
   return out;
 }
 
+const DEFAULT_REQUEST_ID_TRACING: RequestIdTracing = { packTraceReason: true, useForSampling: true };
+
+/** Envoy's trace reasons as the UUID request id extension packs them (the id's 15th character). */
+const NOT_TRACEABLE = '4';
+const SAMPLED = '9';
+const SERVICE_FORCED = 'a';
+const CLIENT_FORCED = 'b';
+const UUID_LENGTH = 36;
+const REASON_AT = 14;
+
+/** The trace reason packed in `requestId`; NOT_TRACEABLE when none is (or when packing is off). */
+function packedReason(requestId: string, settings: RequestIdTracing): string {
+  if (!settings.packTraceReason || requestId.length !== UUID_LENGTH) return NOT_TRACEABLE;
+  const reason = requestId[REASON_AT]!;
+  return reason === SAMPLED || reason === SERVICE_FORCED || reason === CLIENT_FORCED ? reason : NOT_TRACEABLE;
+}
+
+/** `requestId` with `reason` packed in, as Envoy's UUID extension sets it (unchanged when packing is off or it is no UUID). */
+function withReason(requestId: string, reason: string, settings: RequestIdTracing): string {
+  if (!settings.packTraceReason || requestId.length !== UUID_LENGTH || requestId[REASON_AT] === reason) return requestId;
+  return `${requestId.slice(0, REASON_AT)}${reason}${requestId.slice(REASON_AT + 1)}`;
+}
+
 /**
- * Envoy's tracing decision (`mutateTracingRequestHeader`) for a request whose caller sent no
- * sampling flag, by the route's settings when it has `tracing`, else the connection manager's. It
- * rests on the upstream `x-request-id`: none, or one not starting with 8 hex digits, is not traced.
- * A UUID whose trace-reason digit (the 15th character) says traced (`9` forced, `a` client, `b`
- * sampled) stays traced; else `x-client-trace-id` with `client_sampling` (a random draw), else
- * an internal caller's `x-envoy-force-trace` (an external caller's is removed), else `random_sampling`; then
- * `overall_sampling`. The random and overall draws are the request id's first 8 hex digits modulo
- * 10 000 against the percentage in hundredths, as Envoy draws them.
+ * Envoy's tracing decision (`ConnectionManagerUtility::mutateTracingRequestHeader`), by the route's
+ * settings when it has `tracing`, else the connection manager's, and the request id as it goes upstream
+ * after it (the decision packed in, as Envoy's UUID extension does). Without
+ * `use_request_id_for_trace_sampling` every request is traced. Else the decision rests on the request id:
+ * none, or one not starting with 8 hex digits, is not traced. A reason already packed in the id (`9`
+ * sampled, `a` forced by the service, `b` forced by the client) stands; else `x-client-trace-id` with
+ * `client_sampling` (a random draw) packs `b`, an internal caller's `x-envoy-force-trace` (an external
+ * caller's is removed) `a`, `random_sampling` `9`; then `overall_sampling` may undo it (packing `4`). The
+ * random and overall draws are the request id's first 8 hex digits modulo 10 000 against the percentage
+ * in hundredths, as Envoy draws them.
  */
-function traced<H>(sampling: TracingSampling, headers: H, read: HeaderReader<H>, internalCaller: boolean, requestId: string | undefined): boolean {
-  if (requestId === undefined || !REQUEST_ID_HEAD.test(requestId)) return false;
+function tracingDecision<H>(sampling: TracingSampling, settings: RequestIdTracing, headers: H, read: HeaderReader<H>, internalCaller: boolean, requestId: string | undefined): { traced: boolean; requestId: string | undefined } {
+  if (!settings.useForSampling) return { traced: true, requestId };
+  if (requestId === undefined || !REQUEST_ID_HEAD.test(requestId)) return { traced: false, requestId };
   const draw = parseInt(requestId.slice(0, 8), 16) % 10_000;
-  const reason = requestId.length === 36 ? requestId[14] : undefined;
-  const decided = reason === '9' || reason === 'a' || reason === 'b'
-    || (read(headers, 'x-client-trace-id') !== undefined && chance(sampling.client))
-    || (internalCaller && read(headers, 'x-envoy-force-trace') !== undefined)
-    || draw < Math.round(sampling.random * 100);
-  return decided && draw < Math.round(sampling.overall * 100);
+  let reason = packedReason(requestId, settings);
+  let id = requestId;
+  if (reason === NOT_TRACEABLE) {
+    if (read(headers, 'x-client-trace-id') !== undefined && chance(sampling.client)) reason = CLIENT_FORCED;
+    else if (internalCaller && read(headers, 'x-envoy-force-trace') !== undefined) reason = SERVICE_FORCED;
+    else if (draw < Math.round(sampling.random * 100)) reason = SAMPLED;
+    if (reason !== NOT_TRACEABLE) id = withReason(id, reason, settings);
+  }
+  if (reason !== NOT_TRACEABLE && draw >= Math.round(sampling.overall * 100)) {
+    reason = NOT_TRACEABLE;
+    id = withReason(id, reason, settings);
+  }
+  return { traced: reason !== NOT_TRACEABLE, requestId: id };
 }
 
 const REQUEST_ID_HEAD = /^[0-9a-fA-F]{8}/;

@@ -3,7 +3,7 @@
  * its HTTP filters, how it treats callers and paths, and its downstream protections — decoded into the
  * ListenerConfig the requests it serves are routed with.
  */
-import type { CallerTrust, CidrRange, DownstreamProtection, ListenerConfig, RouteConfig, SocketAddress } from '../model.js';
+import type { CallerTrust, CidrRange, DownstreamProtection, ListenerConfig, RequestIdTracing, RouteConfig, SocketAddress } from '../model.js';
 import type { UpgradeConfig } from '../filter-model.js';
 import { httpFiltersField } from './http-filters.js';
 import { decodeCommonHttpProtocolOptions, decodeHttp1ProtocolOptions, decodeHttp2ProtocolOptions } from './protocol-options.js';
@@ -13,7 +13,7 @@ import { decodeRouteConfig } from './route.js';
 import { decodePathNormalization } from './path-normalization.js';
 import { readCidrRange } from './cidr.js';
 import { decodeLocalReplyConfig } from './local-reply.js';
-import { decodeTracing, refuseRouterChildSpans } from './tracing.js';
+import { decodeRequestIdExtension, decodeTracing, refuseRouterChildSpans } from './tracing.js';
 
 /**
  * HttpConnectionManager fields xmesh reads but does not act on, with the reason: they are about the downstream side.
@@ -32,7 +32,6 @@ export const HCM_IGNORED: Readonly<Record<string, string>> = {
   server_header_transformation: 'the Server header concerns responses to downstream',
   scheme_header_transformation: 'downstream request normalization',
   always_set_request_id_in_response: 'x-request-id in responses concerns downstream callers',
-  request_id_extension: 'x-request-id is a UUID v4 (Envoy\'s default extension)',
   drain_timeout: 'downstream connection draining',
   delayed_close_timeout: 'downstream connection closing',
   set_current_client_cert_details: 'applies only to forward_client_cert_details APPEND_FORWARD and SANITIZE_SET, which are refused',
@@ -81,6 +80,7 @@ export function decodeHcm(hcm: Reader | undefined, context: HcmContext): { liste
   let localReply: ListenerConfig['localReply'];
   let forwardClientCert: ListenerConfig['forwardClientCert'];
   let preserveExternalRequestId = false;
+  let requestIdTracing: RequestIdTracing | undefined;
   let protection = decodeProtection(undefined, protocolDetectionTimeoutMs, continueOnProtocolDetectionTimeout);
   if (hcm) {
     // Under a gRPC client's rules (an api_listener) stat_prefix is optional and RDS must come from the ADS server.
@@ -122,6 +122,8 @@ export function decodeHcm(hcm: Reader | undefined, context: HcmContext): { liste
     }
     forwardClientCert = readForwardClientCert(hcm);
     preserveExternalRequestId = hcm.bool('preserve_external_request_id', false);
+    const rid = hcm.obj('request_id_extension');
+    if (rid) requestIdTracing = decodeRequestIdExtension(rid);
     const lr = hcm.obj('local_reply_config');
     if (lr) localReply = decodeLocalReplyConfig(lr);
     const upgrades = hcm.objects('upgrade_configs').map(readUpgradeConfig);
@@ -138,6 +140,7 @@ export function decodeHcm(hcm: Reader | undefined, context: HcmContext): { liste
     ...(localReply === undefined || (localReply.mappers.length === 0 && localReply.bodyFormat === undefined) ? {} : { localReply }),
     ...(forwardClientCert === undefined ? {} : { forwardClientCert }),
     ...(preserveExternalRequestId ? { preserveExternalRequestId } : {}),
+    ...(requestIdTracing === undefined ? {} : { requestIdTracing }),
   };
   return { listener, inlineRoutes };
 }

@@ -105,7 +105,7 @@ test('a fully specified listener decodes to the exact model', () => {
     ],
     stripHostPort: 'any',
     generateRequestId: false,
-    tracing: { kind: 'w3c' },
+    tracing: { kind: 'w3c', sampling: { client: 100, random: 10, overall: 100 } },
     perConnectionBufferLimitBytes: 1024,
     callerTrust: { useRemoteAddress: true, xffNumTrustedHops: 1, internalCidrs: [] },
     protection: { ...DEFAULT_DOWNSTREAM_PROTECTION, streamIdleTimeoutMs: 300_000 },
@@ -115,7 +115,6 @@ test('a fully specified listener decodes to the exact model', () => {
   assert.deepEqual(inlineRoutes?.virtualHosts[0]?.routes[0]?.action.clusters, [{ name: 'c', weight: 1, typedPerFilterConfig: dict() }]);
   assert.deepEqual(issues.ignored, [
     `${HCM_PATH}.http_filters[2]`,
-    `${HCM_PATH}.tracing.random_sampling`,
     `${HCM_PATH}.codec_type`,
     `${HCM_PATH}.access_log`,
   ]);

@@ -45,15 +45,16 @@ test('Zipkin settings: trace_id_128bit, shared_span_context, sampling percentage
   assert.equal((outbound.listener.tracing as { sharedSpanContext: boolean }).sharedSpanContext, false);
 });
 
-test('OpenTelemetry decodes to W3C; its exporter settings and the sampling fields are read past; no provider propagates nothing', () => {
+test('OpenTelemetry decodes to W3C with the tracing decision\'s settings; its exporter settings are read past; no provider is the null tracer (a decision, no headers)', () => {
   const otel = decode({ random_sampling: { value: 10 }, provider: { name: 'otel', typed_config: { '@type': 'type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig', grpc_service: { envoy_grpc: { cluster_name: 'otel' } }, service_name: 's' } } });
   assert.deepEqual(otel.issues.errors, []);
-  assert.deepEqual(otel.listener.tracing, { kind: 'w3c' });
-  assert.ok(otel.issues.ignored.includes(`${HCM_PATH}.tracing.random_sampling`));
+  assert.deepEqual(otel.listener.tracing, { kind: 'w3c', sampling: { client: 100, random: 10, overall: 100 } });
+  assert.ok(!otel.issues.ignored.includes(`${HCM_PATH}.tracing.random_sampling`));
   assert.ok(otel.issues.ignored.includes(`${HCM_PATH}.tracing.provider.typed_config.grpc_service`));
   const none = decode({ random_sampling: { value: 10 } });
   assert.deepEqual(none.issues.errors, []);
-  assert.equal(none.listener.tracing, false);
+  assert.deepEqual(none.listener.tracing, { kind: 'none', sampling: { client: 100, random: 10, overall: 100 } });
+  assert.equal(decode(undefined).listener.tracing, false);
 });
 
 const REFUSED: { name: string; tracing: unknown; path: string; fragments: string[] }[] = [
@@ -83,7 +84,7 @@ for (const { name, tracing, path, fragments } of REFUSED) {
 test('spawn_upstream_span is read past with OpenTelemetry (the traceparent is a new span either way)', () => {
   const { issues, listener } = decode({ spawn_upstream_span: true, provider: { name: 'envoy.tracers.opentelemetry' } });
   assert.deepEqual(issues.errors, []);
-  assert.deepEqual(listener.tracing, { kind: 'w3c' });
+  assert.deepEqual(listener.tracing, { kind: 'w3c', sampling: { client: 100, random: 100, overall: 100 } });
 });
 
 test('a router\'s start_child_span is refused with the Zipkin tracer, read past with OpenTelemetry', () => {
@@ -111,4 +112,21 @@ test('a bootstrap tracer (Envoy\'s fallback for an HCM tracing without provider)
   assert.deepEqual(!built.ok && built.errors.map((e) => e.path), ['tracing.http']);
   assert.ok(!built.ok && built.errors[0]!.message.includes('tracing.provider'));
   assert.ok(buildSnapshot(bootstrap({})).ok);
+});
+
+test('request_id_extension: Envoy\'s UUID extension with its two settings; at their defaults nothing is recorded; another extension is refused by path', () => {
+  const UUID = 'type.googleapis.com/envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig';
+  const at = (extension: unknown) => decode({ provider: { name: 'envoy.tracers.zipkin' } }, {}, { request_id_extension: extension });
+  const defaults = at({ typed_config: { '@type': UUID } });
+  assert.deepEqual(defaults.issues.errors, []);
+  assert.equal(defaults.listener.requestIdTracing, undefined);
+  const set = at({ typed_config: { '@type': UUID, pack_trace_reason: false, use_request_id_for_trace_sampling: { value: false } } });
+  assert.deepEqual(set.issues.errors, []);
+  assert.deepEqual(set.listener.requestIdTracing, { packTraceReason: false, useForSampling: false });
+  const other = at({ typed_config: { '@type': 'type.googleapis.com/acme.RequestIdConfig', format: 'x' } });
+  assert.equal(other.issues.errors.length, 1);
+  assert.equal(other.issues.errors[0]!.path, `${HCM_PATH}.request_id_extension.typed_config.@type`);
+  assert.match(other.issues.errors[0]!.message, /only Envoy's UUID request id extension/);
+  const typo = at({ typed_config: { '@type': UUID, pack_trace_reasons: false } });
+  assert.equal(typo.issues.errors[0]?.path, `${HCM_PATH}.request_id_extension.typed_config.pack_trace_reasons`);
 });

@@ -5,7 +5,7 @@
  * propagates nothing, as Envoy's null tracer. Spans themselves belong to the app's tracer: the
  * collector settings are read past.
  */
-import type { ListenerConfig, ZipkinTracing } from '../model.js';
+import type { ListenerConfig, RequestIdTracing, TracingSampling, ZipkinTracing } from '../model.js';
 import { ignoreAll } from './fields.js';
 import type { Reader } from './reader.js';
 
@@ -27,8 +27,6 @@ export const ZIPKIN_IGNORED: Readonly<Record<string, string>> = {
   split_spans_for_request: 'spans are reported by the app\'s tracer; the mesh reports none',
 };
 
-/** The tracing decision's settings: read for the Zipkin tracer (its `x-b3-sampled`), ignored otherwise. */
-const SAMPLING_FIELDS = ['client_sampling', 'random_sampling', 'overall_sampling'] as const;
 
 const OPENTELEMETRY = 'envoy.tracers.opentelemetry';
 const ZIPKIN = 'envoy.tracers.zipkin';
@@ -58,7 +56,9 @@ export function decodeTracing(hcm: Reader, outbound: boolean): ListenerConfig['t
   const tracing = hcm.obj('tracing');
   if (!tracing) return false;
   const provider = tracing.obj('provider');
-  let out: ListenerConfig['tracing'] = false;
+  // Without a provider, Envoy's null tracer: no trace headers, but the tracing decision is still packed into the request id.
+  const sampling = readSampling(tracing);
+  let out: ListenerConfig['tracing'] = { kind: 'none', sampling };
   if (provider) {
     const typed = provider.obj('typed_config');
     const type = typed === undefined ? undefined : typed.get('@type');
@@ -66,11 +66,11 @@ export function decodeTracing(hcm: Reader, outbound: boolean): ListenerConfig['t
     // Envoy picks the tracer by the config's type when there is one, else by name.
     const by = typeof type === 'string' ? type.slice(type.lastIndexOf('.') + 1) : undefined;
     if (by === 'OpenTelemetryConfig' || (by === undefined && name === OPENTELEMETRY)) {
-      out = { kind: 'w3c' };
+      out = { kind: 'w3c', sampling };
       // The exporter and sampler settings belong to the app's tracer: the OpenTelemetry config is read past.
       typed?.ignoreRest();
     } else if (by === 'ZipkinConfig' || (by === undefined && name === ZIPKIN)) {
-      out = decodeZipkin(typed, outbound, tracing);
+      out = decodeZipkin(typed, outbound, sampling);
     } else {
       const other = OTHER_TRACERS.find((t) => (by === undefined ? t.name === name : t.message === by));
       const why = other === undefined
@@ -82,13 +82,8 @@ export function decodeTracing(hcm: Reader, outbound: boolean): ListenerConfig['t
     }
     provider.finish();
   }
-  if (out !== false && out.kind === 'b3') {
-    if (tracing.bool('spawn_upstream_span', false)) {
-      tracing.error('spawn_upstream_span', 'is not supported with the Zipkin tracer: each upstream attempt would get a span of its own; the mesh sends the connection manager span\'s ids');
-    }
-  } else {
-    // Only the Zipkin propagation acts on the tracing decision (its x-b3-sampled); a traceparent keeps the caller's flags.
-    tracing.ignore(...SAMPLING_FIELDS);
+  if (out.kind === 'b3' && tracing.bool('spawn_upstream_span', false)) {
+    tracing.error('spawn_upstream_span', 'is not supported with the Zipkin tracer: each upstream attempt would get a span of its own; the mesh sends the connection manager span\'s ids');
   }
   ignoreAll(tracing, TRACING_IGNORED);
   tracing.finish();
@@ -113,7 +108,7 @@ export function refuseRouterChildSpans(hcm: Reader): void {
   }
 }
 
-function decodeZipkin(typed: Reader | undefined, outbound: boolean, tracing: Reader): ZipkinTracing {
+function decodeZipkin(typed: Reader | undefined, outbound: boolean, sampling: TracingSampling): ZipkinTracing {
   const traceId128Bit = typed?.bool('trace_id_128bit', false) ?? false;
   const shared = typed?.bool('shared_span_context', true) ?? true;
   if (typed !== undefined) {
@@ -122,10 +117,37 @@ function decodeZipkin(typed: Reader | undefined, outbound: boolean, tracing: Rea
     ignoreAll(typed, ZIPKIN_IGNORED);
     typed.finish();
   }
-  const sampling = {
+  return { kind: 'b3', traceId128Bit, sharedSpanContext: shared && !outbound, sampling };
+}
+
+/** The HCM's tracing decision settings (percentages, each 100 when absent). */
+function readSampling(tracing: Reader): TracingSampling {
+  return {
     client: tracing.percent('client_sampling') ?? 100,
     random: tracing.percent('random_sampling') ?? 100,
     overall: tracing.percent('overall_sampling') ?? 100,
   };
-  return { kind: 'b3', traceId128Bit, sharedSpanContext: shared && !outbound, sampling };
+}
+
+const UUID_REQUEST_ID = 'envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig';
+
+/**
+ * HCM `request_id_extension`: Envoy's UUID extension (its default) with `pack_trace_reason` and
+ * `use_request_id_for_trace_sampling` (both default true); undefined at the defaults. Other request id
+ * extensions make ids of their own and are refused.
+ */
+export function decodeRequestIdExtension(r: Reader): RequestIdTracing | undefined {
+  const typed = r.obj('typed_config');
+  r.finish();
+  if (typed === undefined) return undefined;
+  const type = typed.get('@type');
+  if (typeof type !== 'string' || !type.endsWith(`/${UUID_REQUEST_ID}`)) {
+    typed.error('@type', `is not supported: only Envoy's UUID request id extension (${UUID_REQUEST_ID}) is implemented (got ${JSON.stringify(type)})`);
+    typed.ignoreRest();
+    return undefined;
+  }
+  const packTraceReason = typed.bool('pack_trace_reason', true);
+  const useForSampling = typed.bool('use_request_id_for_trace_sampling', true);
+  typed.finish();
+  return packTraceReason && useForSampling ? undefined : { packTraceReason, useForSampling };
 }

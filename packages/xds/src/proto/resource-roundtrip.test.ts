@@ -97,6 +97,12 @@ const LISTENER = {
             '@type': TypeUrl.HttpConnectionManager,
             codec_type: 'HTTP2',
             stat_prefix: 'egress_http',
+            // The tracer and request id configs Istio and Envoy's examples send over ADS.
+            tracing: {
+              random_sampling: { value: 1 },
+              provider: { name: 'envoy.tracers.zipkin', typed_config: { '@type': 'type.googleapis.com/envoy.config.trace.v3.ZipkinConfig', collector_cluster: 'zipkin', collector_endpoint: '/api/v2/spans', collector_endpoint_version: 'HTTP_JSON', trace_id_128bit: true } },
+            },
+            request_id_extension: { typed_config: { '@type': 'type.googleapis.com/envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig', pack_trace_reason: false } },
             route_config: {
               name: 'inline',
               virtual_hosts: [
