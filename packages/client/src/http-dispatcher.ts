@@ -90,7 +90,7 @@ export class HttpAttempt extends PipelineCall {
 export const httpTransport: Invoke<HttpAttempt> = (attempt) => {
   // No cluster in sidecar mode: the sidecar's listener takes HTTP/1.1, and h2c for gRPC.
   const h2 = attempt.cluster?.config.http2 ?? attempt.request.grpc;
-  attempt.exchange.forward(attempt, attempt.transports!.http(h2));
+  attempt.exchange.forward(attempt, attempt.transports!.http(h2), h2);
 };
 
 /**
@@ -182,8 +182,14 @@ export class HttpExchange implements Handler, BodyObserver {
     this.inner.onRequestStart(this.controller, {});
   }
 
-  /** Pipeline terminal: sends the request to `pool` with the logical Host. */
-  forward(attempt: HttpAttempt, pool: UndiciDispatcher): void {
+  /**
+   * Pipeline terminal: sends the request to `pool` with the logical Host. On a `multiplexed` (HTTP/2)
+   * connection every request is dispatched as `idempotent`: undici otherwise holds a POST back until no
+   * other request runs on the connection (a rule for pipelined HTTP/1.1, where a failure could not be
+   * told apart), and an endpoint's POSTs would go one at a time. The mesh's own retry policy decides
+   * what is sent again, never undici.
+   */
+  forward(attempt: HttpAttempt, pool: UndiciDispatcher, multiplexed: boolean): void {
     if (this.ended) {
       attempt.finish({ kind: 'local_error', httpStatus: 0, grpcStatus: undefined, latencyMs: 0 });
       return;
@@ -194,10 +200,12 @@ export class HttpExchange implements Handler, BodyObserver {
     if (attempt.requestHeadersToAdd !== undefined) addHeaderOptions(headers, attempt.requestHeadersToAdd);
     removeHeaders(headers, attempt.requestHeadersToRemove);
     if (attempt.upstreamEdits !== undefined) editHeaderRecord(headers, attempt.upstreamEdits);
+    if (multiplexed && this.body === undefined && this.readsAheadOnMultiplexed(headers, attempt)) return;
     // A body is kept (within the limit) when it may be sent again: for a retry, or as a mirror's copy.
     const keep = attempt.retry?.canRetry === true || attempt.decision?.route.action.requestMirrorPolicies !== undefined;
     this.body ??= requestBodyOf(this.options.body, keep, bodyBufferLimit(attempt.decision), this);
-    const { origin: _origin, ...rest } = this.options;
+    const { origin: _origin, ...options } = this.options;
+    const rest = multiplexed ? { ...options, idempotent: true } : options;
     const rewrite = embeddedRewrite(attempt);
     if (rewrite === undefined) {
       pool.dispatch({ ...rest, headers, body: this.body.forAttempt() as UndiciDispatcher.DispatchOptions['body'] }, this);
@@ -214,6 +222,38 @@ export class HttpExchange implements Handler, BodyObserver {
     headers.host = upstream.authority;
     pool.dispatch({ ...rest, path: upstream.path, headers, body: this.body.forAttempt() as UndiciDispatcher.DispatchOptions['body'] }, this);
   }
+
+  /**
+   * undici sends a streamed body (what `fetch` hands a dispatcher, whatever the caller's body was) on an
+   * HTTP/2 connection only when no other request runs there. A streamed body whose `content-length` is
+   * known and within the route's buffer limit is therefore read first (it is usually there already) and
+   * attempt forwarded with the bytes; true when that read was started or is under way (the attempt then
+   * waits for it).
+   */
+  private readsAheadOnMultiplexed(headers: Record<string, string | string[]>, attempt: HttpAttempt): boolean {
+    if (this.readingAhead) {
+      this.waitingForBody = attempt;
+      return true;
+    }
+    const body = this.options.body;
+    if (body === null || body === undefined || typeof body === 'string' || body instanceof Uint8Array) return false;
+    const length = Number(firstValue(headers['content-length']));
+    if (!Number.isInteger(length) || length <= 0 || length > bodyBufferLimit(attempt.decision)) return false;
+    this.readingAhead = true;
+    this.waitingForBody = attempt;
+    this.bufferBody(length, true, () => {
+      this.readingAhead = false;
+      const waiting = this.waitingForBody;
+      this.waitingForBody = undefined;
+      // The attempt that last asked, if it is still the call's (a per-try timeout may have replaced it), on its own endpoint.
+      if (waiting !== undefined && waiting === this.attempt && !this.ended) this.forward(waiting, waiting.transports!.http(true), true);
+    });
+    return true;
+  }
+
+  /** A streamed body is being read ahead (see readsAheadOnMultiplexed), for `waitingForBody`. */
+  private readingAhead = false;
+  private waitingForBody: HttpAttempt | undefined = undefined;
 
   /** A mirror's copy: the request's headers and, once the attempts read it, its whole body (kept within `bodyLimit`). */
   mirrorRequest(attempt: HttpAttempt, bodyLimit: number): MirrorRequest {
