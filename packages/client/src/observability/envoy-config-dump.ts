@@ -52,25 +52,36 @@ export type ConfigDumpResult = { readonly ok: true; readonly dump: unknown } | {
 
 type Json = Record<string, unknown>;
 
+/** A resource as last applied; `before`: its value and time when it was last known to have changed, while not compared yet. */
+interface Noted {
+  readonly value: unknown;
+  readonly at: string;
+  readonly before?: { readonly value: unknown; readonly at: string };
+}
+
 /** Keeps when each resource last changed, across snapshots (`last_updated`). */
 export class EnvoyConfigDump {
-  private updated = new Map<string, { readonly text: string; readonly at: string }>();
-  private bootstrapAt = new Date(0).toISOString();
+  /**
+   * Per resource: the value it was last seen as and when it last changed. Snapshots share the objects of
+   * unchanged resources, so an update only notes which objects changed; whether their content did (a file
+   * reload gives equal resources as new objects) is decided when a dump asks (see `lastUpdated`).
+   */
+  private updated = new Map<string, Noted>();
 
   /** A snapshot was applied at `at`: resources whose content changed get `at` as their `last_updated`. */
   noteApplied(snapshot: MeshSnapshot | undefined, at: string): void {
     const sources = snapshot?.sources;
-    const next = new Map<string, { text: string; at: string }>();
+    const next = new Map<string, Noted>();
     const note = (key: string, value: unknown): void => {
-      const text = JSON.stringify(value);
       const prior = this.updated.get(key);
-      next.set(key, prior !== undefined && prior.text === text ? prior : { text, at });
+      if (prior === undefined) next.set(key, { value, at });
+      else if (prior.value === value) next.set(key, prior);
+      // Compared with the last content a dump could have shown, when asked.
+      else next.set(key, { value, at, before: prior.before ?? { value: prior.value, at: prior.at } });
     };
     if (sources !== undefined) {
       for (const [kind, list] of Object.entries(resourceLists(sources))) for (const r of list) note(`${kind}/${r.name}`, r.resource);
-      const bootstrap = this.updated.get('bootstrap');
       note('bootstrap', sources.bootstrap ?? {});
-      if (bootstrap?.text !== next.get('bootstrap')!.text) this.bootstrapAt = at;
     }
     this.updated = next;
   }
@@ -90,8 +101,16 @@ export class EnvoyConfigDump {
     return { ok: true, dump: { configs: configs.map((c) => masked(c, query.mask)) } };
   }
 
+  /** When `key` last changed content: a resource noted as a new object with equal content keeps its earlier time. */
   private lastUpdated(key: string): string {
-    return this.updated.get(key)?.at ?? new Date(0).toISOString();
+    let noted = this.updated.get(key);
+    if (noted === undefined) return new Date(0).toISOString();
+    if (noted.before !== undefined) {
+      const same = JSON.stringify(noted.before.value) === JSON.stringify(noted.value);
+      noted = { value: noted.value, at: same ? noted.before.at : noted.at };
+      this.updated.set(key, noted);
+    }
+    return noted.at;
   }
 
   private dumps(snapshot: MeshSnapshot | undefined, includeEds: boolean): Json[] {
@@ -106,7 +125,7 @@ export class EnvoyConfigDump {
 
     const inlineRoutes = listeners.flatMap((l) => inlineRouteConfigs(l.resource).map((route) => ({ route_config: redacted(route), last_updated: at('listeners', l) })));
     const out: Json[] = [
-      { '@type': `${ADMIN}BootstrapConfigDump`, bootstrap: redacted(sources?.bootstrap ?? {}), last_updated: this.bootstrapAt },
+      { '@type': `${ADMIN}BootstrapConfigDump`, bootstrap: redacted(sources?.bootstrap ?? {}), last_updated: this.lastUpdated('bootstrap') },
       {
         '@type': `${ADMIN}ClustersConfigDump`,
         ...dynamicVersion(clusters),

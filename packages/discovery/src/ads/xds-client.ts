@@ -21,7 +21,7 @@ import { ConnectionBackoff, GRPC_CONNECTION_BACKOFF } from '@xmesh/core';
 import { resolveBootstrap, type ResolvedBootstrap, type ResolvedServer, type XdsBootstrap } from './bootstrap.js';
 import { readCache, writeCache } from './cache.js';
 import { nameOf } from './references.js';
-import { short, WatchState, WATCH_ORDER, type ListenerStatus } from './watch-state.js';
+import { short, WatchState, WATCH_ORDER, type HeldResource, type ListenerStatus } from './watch-state.js';
 import { AdsStream, type ResponseUpdate } from './ads-stream.js';
 import { decodeUpdate, type DecodeCache } from './decode-update.js';
 import { ResourceTimers } from './resource-timers.js';
@@ -374,7 +374,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       const name = r.name!;
       if (!isWildcard && !subscribed.has(name)) continue; // not asked for: ignored, as gRPC does
       if (held.get(name)?.json !== r.json) changed.push(name);
-      held.set(name, { json: r.json, version: r.version });
+      held.set(name, r.assignment === undefined ? { json: r.json, version: r.version } : { json: r.json, version: r.version, assignment: r.assignment });
       if (absent.delete(name)) structural = true;
       this.deletionIgnored.delete(`${typeUrl}\0${name}`);
       accepted.push(name);
@@ -447,9 +447,9 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
   private rebuild(structural: boolean, endpoints?: readonly string[]): void {
     const live = this.live;
     if (!structural && endpoints !== undefined && live !== undefined && live.current && live.generation === this.generation) {
-      const changed = new Map<string, Record<string, unknown>>();
+      const changed = new Map<string, HeldResource>();
       const assignments = this.state.of(TypeUrl.ClusterLoadAssignment);
-      for (const name of endpoints) changed.set(name, assignments.get(name)!.json);
+      for (const name of endpoints) changed.set(name, assignments.get(name)!);
       if (endpointsAllInForce(live.set.snapshot, changed)) {
         const result = applyEndpointUpdate(live.set, this.state.of(TypeUrl.Cluster), changed, this.versionLabel(), this.buildOptions());
         if (result.ok) {
