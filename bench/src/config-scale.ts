@@ -202,11 +202,14 @@ async function bigMesh(clusters: number, perCluster: number): Promise<Setup> {
 }
 
 /** Step 3: one endpoint of one cluster (a different one each time) gets a new port, U times. */
+/** Ports given by one-endpoint deltas: each delta gives a port not used before (rounds repeat on one mesh). */
+let deltaPort = 30_000;
+
 async function oneEndpointDeltas(setup: Setup, clusters: number, perCluster: number): Promise<number[]> {
   const samples: number[] = [];
   for (let u = 1; u <= UPDATES; u++) {
     const c = (u * 7919) % clusters;
-    const port = 30_000 + u;
+    const port = ++deltaPort;
     // Endpoint 0 changes port; the picker of a one-endpoint-changed cluster picks it within P picks.
     setup.plane.putResources([assignment(`c${c}`, perCluster, c * perCluster, (i) => (i === 0 ? port : 20_000), false)]);
     const t0 = performance.now();
@@ -265,7 +268,7 @@ async function main(): Promise<void> {
   await until(() => pickedPort(empty.mesh, 'c0') === 20_000, 'empty mesh');
   const heapEmpty = heapMb();
   await empty.close();
-  let t0 = performance.now();
+  const t0 = performance.now();
   const big = await bigMesh(CLUSTERS, PER_CLUSTER);
   const loadMs = performance.now() - t0;
   const heapBig = heapMb();
@@ -292,7 +295,6 @@ async function main(): Promise<void> {
     note(`${ENDPOINTS}-endpoint update, with metadata`, await bigAssignment(true));
   }
   await big.close();
-  t0 = performance.now();
   console.log(await keptState());
   console.log(`-- medians of the ${ROUNDS} rounds' p50s`);
   for (const [label, values] of p50) console.log(`${label}: ${median(values).toFixed(1)} ms (p50s ${values.map((v) => v.toFixed(1)).join(', ')})`);

@@ -32,12 +32,11 @@ export function applyEndpointUpdate(
 ): { ok: true; set: BuiltSet } | { ok: false; errors: readonly FieldError[] } {
   const rebuilt: Record<string, ClusterConfig> = {};
   const errors: FieldError[] = [];
-  for (const [name, config] of Object.entries(base.snapshot.clusters)) {
-    if (config.type !== 'EDS') continue;
-    const edsName = config.edsServiceName ?? name;
-    const cla = changed.get(edsName);
+  const users = edsUsers(base.snapshot.clusters);
+  for (const [edsName, cla] of changed) for (const name of users.get(edsName) ?? []) {
+    const config = base.snapshot.clusters[name]!;
     const cluster = clusters.get(name);
-    if (!cla || !cluster) continue;
+    if (!cluster) continue;
     const labels = [`Cluster "${name}"`, `ClusterLoadAssignment "${edsName}"`];
     if (cla.assignment !== undefined) {
       // As buildSnapshot joins an EDS cluster and its assignment.
@@ -55,6 +54,8 @@ export function applyEndpointUpdate(
   if (errors.length > 0) return { ok: false, errors };
   // Null-prototype records, as buildSnapshot makes them.
   const merged: Record<string, ClusterConfig> = Object.assign(Object.create(null) as Record<string, ClusterConfig>, base.snapshot.clusters, rebuilt);
+  // The same clusters use the same assignments.
+  usersByClusters.set(merged, users);
   const nameOf = (r: Json): unknown => r['cluster_name'] ?? r['clusterName'];
   const resources = base.resources.map((r) => {
     if (r['@type'] !== TypeUrl.ClusterLoadAssignment) return r;
@@ -71,6 +72,25 @@ export function applyEndpointUpdate(
     }) };
   const snapshot = deepFreeze(withSources({ ...base.snapshot, version, clusters: merged }, sources));
   return { ok: true, set: { snapshot, resources } };
+}
+
+/** EDS name → the EDS clusters using it, per clusters record of a snapshot (kept across endpoint updates). */
+const usersByClusters = new WeakMap<Readonly<Record<string, ClusterConfig>>, ReadonlyMap<string, readonly string[]>>();
+
+/** The EDS clusters of `clusters` by the assignment name they use. */
+export function edsUsers(clusters: Readonly<Record<string, ClusterConfig>>): ReadonlyMap<string, readonly string[]> {
+  let users = usersByClusters.get(clusters);
+  if (users !== undefined) return users;
+  const index = new Map<string, string[]>();
+  for (const [name, config] of Object.entries(clusters)) {
+    if (config.type !== 'EDS') continue;
+    const edsName = config.edsServiceName ?? name;
+    const list = index.get(edsName);
+    if (list === undefined) index.set(edsName, [name]);
+    else list.push(name);
+  }
+  usersByClusters.set(clusters, (users = index));
+  return users;
 }
 
 /** Replaces each error path's leading `[i]` (an index into the built resource list) with `labels[i]`. */
