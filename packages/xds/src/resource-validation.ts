@@ -60,7 +60,7 @@ export function validateResource(resource: unknown, options: ResourceValidationO
 /**
  * A ClusterLoadAssignment (proto3 JSON) validated as `validateResource` validates it, with what it decodes to
  * when valid: an ADS client keeps `assignment` so that an endpoint update is decoded once, not again when the
- * snapshot is rebuilt (see `withLoadAssignment`).
+ * clusters using it are rebuilt.
  */
 export function validateLoadAssignment(resource: unknown, options: ResourceValidationOptions = {}): { readonly errors: readonly FieldError[]; readonly assignment: LoadAssignment | undefined } {
   const issues = new Issues(options.rules ?? 'envoy');
