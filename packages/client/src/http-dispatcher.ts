@@ -22,7 +22,8 @@ import { PipelineCall } from './pipeline-call.js';
 import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
 import { CLIENT_CLOSED_REQUEST } from '@xmesh/breaker';
-import type { AttemptResult, BufferedBody } from '@xmesh/filters';
+import type { AttemptResult, BufferedBody, ResponseCompression } from '@xmesh/filters';
+import type { Transform } from 'node:stream';
 import type { RouteDecision } from '@xmesh/router';
 import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 import { callLocalReplyRewrite, localReply } from './local-reply.js';
@@ -74,6 +75,15 @@ export class HttpAttempt extends PipelineCall {
 
   override abortAttempt(error: MeshError): void {
     if (!this.exchange.abortUpstream(this, error)) super.abortAttempt(error);
+  }
+
+  /** The compressor filters' response compression, kept by the exchange (every attempt's response goes there). */
+  get compression(): ResponseCompression | undefined {
+    return this.exchange.compression;
+  }
+
+  set compression(compression: ResponseCompression | undefined) {
+    this.exchange.compression = compression;
   }
 
   /** Reads the caller's body for a filter; the request then sends what was read (and the rest). */
@@ -159,6 +169,10 @@ export class HttpExchange implements Handler, BodyObserver {
   private trace: TraceHeaders | undefined | null = null;
   /** The request body as each attempt sends it (kept for retries within the route's buffer limit); set at the first forward. */
   private body: RequestBody | undefined = undefined;
+  /** The compressor filters of the call: the caller gets the response as a sidecar's client would. */
+  compression: ResponseCompression | undefined = undefined;
+  /** The response body's encoder when it is compressed; it writes to the caller. */
+  private encoder: Transform | undefined = undefined;
 
   constructor(
     /** The request; its body is replaced when a filter read it (`bufferBody`). */
@@ -313,23 +327,57 @@ export class HttpExchange implements Handler, BodyObserver {
       if (response === headers) response = { ...headers };
       rewrite.responseHeaders(new RecordHeaders(response), attempt!.request);
     }
+    if (this.compression !== undefined) response = this.compressing(controller, statusCode, response);
     this.inner.onResponseStart(this.controller, statusCode, response as never, statusMessage);
+  }
+
+  /** The compressor filters decide on the response; an encoder they start passes the body on to the caller. */
+  private compressing(upstream: Controller, statusCode: number, headers: Headers): Headers {
+    const out: Record<string, string | string[] | number | undefined> = { ...headers, ':status': statusCode };
+    const encoder = this.compression!.begin(out, this.options.method === 'HEAD');
+    delete out[':status'];
+    if (encoder !== undefined) {
+      this.encoder = encoder;
+      encoder.on('data', (chunk: Buffer) => {
+        if (this.encoder === encoder) this.inner.onResponseData(this.controller, chunk);
+      });
+      encoder.on('drain', () => upstream.resume());
+      encoder.on('error', (error: Error) => {
+        this.encoder = undefined;
+        upstream.abort(error);
+      });
+    }
+    return out as Headers;
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
     if ((this.stale !== undefined && controller === this.stale) || this.ended) return;
     this.attempt?.retry?.streamActive();
-    this.inner.onResponseData(this.controller, chunk);
+    const encoder = this.encoder;
+    if (encoder === undefined) this.inner.onResponseData(this.controller, chunk);
+    else if (!encoder.write(chunk)) controller.pause();
   }
 
   onResponseEnd(controller: Controller, trailers: Headers): void {
     if ((this.stale !== undefined && controller === this.stale) || this.ended) return;
+    const encoder = this.encoder;
     this.end(this.status >= 500 ? 'upstream_error' : 'success');
-    this.inner.onResponseEnd(this.controller, trailers as never);
+    if (encoder === undefined) {
+      this.inner.onResponseEnd(this.controller, trailers as never);
+      return;
+    }
+    // The encoder's last bytes reach the caller before its end.
+    encoder.once('end', () => {
+      if (this.encoder === encoder) this.inner.onResponseEnd(this.controller, trailers as never);
+    });
+    encoder.end();
   }
 
   onResponseError(controller: Controller, error: Error): void {
     if (this.stale !== undefined && controller === this.stale) return;
+    const encoder = this.encoder;
+    this.encoder = undefined;
+    encoder?.destroy();
     const attempt = this.attempt;
     if (this.ended) {
       // The caller already has its end (its own abort, or the mesh's reply): release this attempt only.

@@ -22,6 +22,7 @@ export const TypeUrl = {
   CompressorPerRoute: `${P}envoy.extensions.filters.http.compressor.v3.CompressorPerRoute`,
   GzipCompressor: `${P}envoy.extensions.compression.gzip.compressor.v3.Gzip`,
   BrotliCompressor: `${P}envoy.extensions.compression.brotli.compressor.v3.Brotli`,
+  ZstdCompressor: `${P}envoy.extensions.compression.zstd.compressor.v3.Zstd`,
   TcpProxy: `${P}envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy`,
   FilterConfig: `${P}envoy.config.route.v3.FilterConfig`,
   HttpProtocolOptions: `${P}envoy.extensions.upstreams.http.v3.HttpProtocolOptions`,
