@@ -22,8 +22,8 @@ import { PipelineCall } from './pipeline-call.js';
 import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
 import { CLIENT_CLOSED_REQUEST } from '@xmesh/breaker';
-import type { AttemptResult, BufferedBody, ResponseCompression } from '@xmesh/filters';
-import type { Transform } from 'node:stream';
+import { decodeError, type AttemptResult, type BufferedBody, type ResponseCompression } from '@xmesh/filters';
+import { Readable, type Transform } from 'node:stream';
 import type { RouteDecision } from '@xmesh/router';
 import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 import { callLocalReplyRewrite, localReply } from './local-reply.js';
@@ -84,6 +84,11 @@ export class HttpAttempt extends PipelineCall {
 
   set compression(compression: ResponseCompression | undefined) {
     this.exchange.compression = compression;
+  }
+
+  /** A decompressor filter: the request body goes upstream decoded. */
+  decodeRequestBody(decoder: Transform): void {
+    this.exchange.decodeRequestBody(decoder);
   }
 
   /** Reads the caller's body for a filter; the request then sends what was read (and the rest). */
@@ -171,6 +176,8 @@ export class HttpExchange implements Handler, BodyObserver {
   private body: RequestBody | undefined = undefined;
   /** The compressor filters of the call: the caller gets the response as a sidecar's client would. */
   compression: ResponseCompression | undefined = undefined;
+  /** Why the request body could not be decompressed (a decompressor filter): the call's answer. */
+  private decodeFailure: MeshError | undefined = undefined;
   /** The response body's encoder when it is compressed; it writes to the caller. */
   private encoder: Transform | undefined = undefined;
 
@@ -239,6 +246,24 @@ export class HttpExchange implements Handler, BodyObserver {
       if (read !== 'too_large') this.options = { ...this.options, body: replacement as Dispatcher.DispatchOptions['body'] };
       done(read);
     });
+  }
+
+  /** The caller's body goes upstream through `decoder`; a decoder error ends the call with its local reply (400). */
+  decodeRequestBody(decoder: Transform): void {
+    const body = this.options.body;
+    if (body === undefined || body === null) {
+      decoder.destroy();
+      return;
+    }
+    const source = body instanceof Readable ? body : Readable.from(typeof body === 'string' || body instanceof Uint8Array ? [body] : (body as Iterable<Uint8Array>));
+    source.on('error', (error: Error) => decoder.destroy(error));
+    decoder.on('error', (error: Error) => {
+      if (this.decodeFailure !== undefined) return;
+      this.decodeFailure = decodeError(error);
+      source.unpipe(decoder);
+    });
+    source.pipe(decoder);
+    this.options = { ...this.options, body: decoder as unknown as Dispatcher.DispatchOptions['body'] };
   }
 
   /** A retry of `previous` when the request body can be sent again (kept whole, within the buffer limit); the new attempt becomes current. */
@@ -343,8 +368,11 @@ export class HttpExchange implements Handler, BodyObserver {
       });
       encoder.on('drain', () => upstream.resume());
       encoder.on('error', (error: Error) => {
+        if (this.encoder !== encoder) return;
         this.encoder = undefined;
-        upstream.abort(error);
+        // A body that cannot be decoded (corrupt, or over max_inflate_ratio): the caller's body read fails.
+        if (this.ended) this.inner.onResponseError(this.controller, decodeError(error));
+        else upstream.abort(decodeError(error));
       });
     }
     return out as Headers;
@@ -378,6 +406,14 @@ export class HttpExchange implements Handler, BodyObserver {
     const encoder = this.encoder;
     this.encoder = undefined;
     encoder?.destroy();
+    const decodeFailure = this.decodeFailure;
+    if (decodeFailure !== undefined && !this.ended && !this.committed) {
+      // The request body could not be decompressed: the caller's own error, answered as the sidecar answers it (never retried).
+      this.end('local_error');
+      this.closeBody(decodeFailure);
+      this.replyLocally(decodeFailure);
+      return;
+    }
     const attempt = this.attempt;
     if (this.ended) {
       // The caller already has its end (its own abort, or the mesh's reply): release this attempt only.

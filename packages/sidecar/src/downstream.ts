@@ -14,7 +14,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PassThrough, Readable, type Transform, type Writable } from 'node:stream';
 import type { BufferedBody, ResponseCompression } from '@xmesh/client';
 import { MeshError } from '@xmesh/core';
-import { localReply, localReplyRewrite, type MeshState } from '@xmesh/client';
+import { decodeError, localReply, localReplyRewrite, type MeshState } from '@xmesh/client';
 import type { HeaderSource } from '@xmesh/router';
 import type { LocalReplyConfig } from '@xmesh/xds';
 import type { BodyRelay } from './body-relay.js';
@@ -45,6 +45,8 @@ export interface Downstream {
   relay: BodyRelay | undefined;
   /** The body the relay reads when a filter read part or all of `body` first (see bufferBody). */
   readonly relaySource: Readable | undefined;
+  /** The request body goes to the relay through `decoder` (a decompressor filter); its error ends the request. */
+  decodeBody(decoder: Transform): void;
   /** Reads the request body for a filter, up to `limit` bytes (see FilterCall.bufferBody); never synchronous. */
   bufferBody(limit: number, partial: boolean, done: (body: BufferedBody) => void): void;
   /** True once the route's trace headers and the filters' request headers were added to `requestHeaders`. */
@@ -129,6 +131,20 @@ export abstract class BaseDownstream {
 
   onAbort(handler: DownstreamAbortHandler | undefined): void {
     this.abortHandler = handler;
+  }
+
+  decodeBody(decoder: Transform): void {
+    if (!this.hasBody) {
+      decoder.destroy();
+      return;
+    }
+    const source = this.relaySource ?? this.body;
+    decoder.on('error', (error: Error) => {
+      source.unpipe(decoder);
+      this.terminate(decodeError(error));
+    });
+    source.pipe(decoder);
+    this.relaySource = decoder;
   }
 
   bufferBody(limit: number, partial: boolean, done: (body: BufferedBody) => void): void {
@@ -231,6 +247,7 @@ export abstract class BaseDownstream {
     const out = { ...headers };
     const encoder = compression.begin(out, endStream);
     if (encoder !== undefined) {
+      // A body that cannot be coded (a corrupt or inflating upstream body being decompressed): headers went out, so a reset.
       encoder.on('error', () => this.abort());
       this.encoder = encoder;
     }

@@ -5,6 +5,7 @@
  */
 import { MeshError, parseGrpcStatus, type CallOutcome, type Endpoint } from '@xmesh/core';
 import type { OutgoingHttpHeaders } from 'node:http2';
+import type { Transform } from 'node:stream';
 import { copyHeaders, isRouterReply, PipelineCall, type MeshState, type MirrorRequest } from '@xmesh/client';
 import { BodyRelay } from './body-relay.js';
 import { RecordHeaders } from '@xmesh/router';
@@ -49,6 +50,11 @@ export class ProxyAttempt extends PipelineCall implements DownstreamAbortHandler
 
   set compression(compression: ResponseCompression | undefined) {
     this.downstream.compression = compression;
+  }
+
+  /** A decompressor filter: the request body goes upstream decoded. */
+  decodeRequestBody(decoder: Transform): void {
+    this.downstream.decodeBody(decoder);
   }
 
   /** The sidecar relays bytes: the retry layer enforces the deadline (`grpc-timeout`) itself. */

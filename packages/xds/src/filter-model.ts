@@ -232,6 +232,32 @@ export interface CompressorConfig {
   readonly chooseFirst: boolean;
 }
 
+/** The `decompressor_library` of a decompressor filter: the Content-Encoding it removes and its bounds. */
+export interface DecompressorLibrary {
+  readonly encoding: 'gzip' | 'br' | 'zstd';
+  /** gzip `window_bits` (9..15, default 15); undefined for the others. */
+  readonly windowBits: number | undefined;
+  readonly chunkSize: number;
+  /**
+   * Output bytes allowed per input byte (gzip `max_inflate_ratio`, default 100, at most 1032); brotli and
+   * zstd have no such field and are bounded by the same default (a decompression bomb ends the stream).
+   */
+  readonly maxInflateRatio: number;
+}
+
+/** `envoy.extensions.filters.http.decompressor.v3.Decompressor`. */
+export interface DecompressorConfig {
+  readonly library: DecompressorLibrary;
+  /** The stats scope under the listener's: `decompressor.<library name>.<gzip|brotli|zstd>`. */
+  readonly statsScope: string;
+  readonly requestEnabled: boolean;
+  readonly requestIgnoreNoTransform: boolean;
+  /** `request_direction_config.advertise_accept_encoding` (default true; only with the response direction enabled). */
+  readonly advertiseAcceptEncoding: boolean;
+  readonly responseEnabled: boolean;
+  readonly responseIgnoreNoTransform: boolean;
+}
+
 /** `CompressorPerRoute`: `disabled`, or `overrides.response_direction_config` (`remove_accept_encoding_header` replacing the filter's when set). */
 export type CompressorPerRoute = { readonly kind: 'disabled' } | { readonly kind: 'overrides'; readonly removeAcceptEncodingHeader: boolean | undefined };
 

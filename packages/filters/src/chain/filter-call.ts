@@ -5,6 +5,7 @@
 import type { LocalReply, MeshError } from '@xmesh/core';
 import type { HeaderSource, RouteDecision } from '@xmesh/router';
 import type { HeaderValueOption } from '@xmesh/xds';
+import type { Transform } from 'node:stream';
 import type { ResponseCompression } from '../compressor/response-compression.js';
 
 /** The peer certificate of a TLS downstream connection, as the authorization filters read it. */
@@ -83,6 +84,11 @@ export interface FilterCall {
    * response headers arrive. Absent when the front end cannot compress.
    */
   compression?: ResponseCompression | undefined;
+  /**
+   * The request body goes upstream through `decoder` (a decompressor filter); a decoder error ends the call
+   * with that error. Ignored for a request without body. Absent when the front end cannot.
+   */
+  decodeRequestBody?(decoder: Transform): void;
 }
 
 /** A local reply as the MeshError a filter ends the call with. */

@@ -12,7 +12,7 @@ import type { HeaderSource, RouteDecision } from '@xmesh/router';
 import { compileDescriptors, LocalRateLimiter, type Descriptor, type DescriptorBuilder } from '@xmesh/ratelimit';
 import type { StatStore, Counter, Gauge } from '@xmesh/stats';
 import { faultChannel, rateLimitChannel } from '@xmesh/stats';
-import type { BufferConfig, CompressorConfig, ExtAuthzConfig, FaultConfig, HttpFilter, LocalRateLimitConfig, RateLimit, RbacConfig } from '@xmesh/xds';
+import type { BufferConfig, CompressorConfig, DecompressorConfig, ExtAuthzConfig, FaultConfig, HttpFilter, LocalRateLimitConfig, RateLimit, RbacConfig } from '@xmesh/xds';
 import { FaultFilter } from '../fault/fault-filter.js';
 import { activeFilterConfig } from './per-filter-config.js';
 import { EMBEDDED_CONNECTION, type DownstreamConnection, type FilterCall } from './filter-call.js';
@@ -21,7 +21,7 @@ import { upgradeAllowed, upgradeOf } from './upgrade.js';
 import { compileRbac, downstreamRemoteAddress, type RbacEngine, type RbacInput } from '../rbac/rbac-engine.js';
 import { ExtAuthzFilter, type ExtAuthzStats } from '../ext-authz/ext-authz-filter.js';
 import { CorsFilter, type CorsStats } from '../cors/cors-filter.js';
-import { ResponseCompression, type CompressorStats } from '../compressor/response-compression.js';
+import { createDecoder, decodes, remainingEncodings, ResponseCompression, type CompressorStats, type DecompressorStats } from '../compressor/response-compression.js';
 
 export type { FilterCall };
 
@@ -73,6 +73,7 @@ export class FilterChain {
   private readonly extAuthzStats = new Map<string, ExtAuthzStats>();
   private readonly corsStats = new Map<string, CorsStats>();
   private readonly compressorStats = new Map<string, CompressorStats>();
+  private readonly decompressorStats = new Map<string, { readonly request: DecompressorStats; readonly response: DecompressorStats }>();
   private readonly cors: CorsFilter;
   private readonly sideCalls: SideCalls | undefined;
   private readonly now: () => number;
@@ -177,6 +178,9 @@ export class FilterChain {
           continue;
         case 'compressor':
           this.compressor(call, filter.name, active.config, decision);
+          continue;
+        case 'decompressor':
+          this.decompressor(call, active.config, decision);
           continue;
         case 'fault':
           break;
@@ -296,6 +300,54 @@ export class FilterChain {
     const compression = (call.compression ??= new ResponseCompression(call.request.headers.get('accept-encoding'), call.request.method));
     compression.add(config, this.compressorStatsFor(decision, config.statsScope));
     if (perRoute ?? config.removeAcceptEncodingHeader) call.removeRequestHeaders?.(['accept-encoding']);
+  }
+
+  /**
+   * A decompressor filter. Request direction: a body whose first Content-Encoding is the library's goes
+   * upstream decoded (that coding and Content-Length removed). Response direction: the library's encoding
+   * is advertised in Accept-Encoding (`advertise_accept_encoding`) and the response is decoded by the front end.
+   */
+  private decompressor(call: FilterCall, config: DecompressorConfig, decision: RouteDecision): void {
+    const stats = this.decompressorStatsFor(decision, config.statsScope);
+    const encoding = config.library.encoding;
+    if (config.requestEnabled && call.decodeRequestBody !== undefined) {
+      const headers = call.request.headers;
+      const contentEncoding = headers.get('content-encoding');
+      const noTransform = !config.requestIgnoreNoTransform && (headers.get('cache-control') ?? '').toLowerCase().split(',').some((t) => t.trim() === 'no-transform');
+      if (decodes(contentEncoding, encoding) && !noTransform) {
+        const rest = remainingEncodings(contentEncoding!);
+        if (rest !== undefined) call.addRequestHeaders?.([{ key: 'content-encoding', value: rest, append: false }]);
+        call.removeRequestHeaders?.(rest === undefined ? ['content-encoding', 'content-length'] : ['content-length']);
+        stats.request.decompressed.inc();
+        call.decodeRequestBody(createDecoder(config.library, stats.request));
+      } else {
+        stats.request.notDecompressed.inc();
+      }
+    }
+    if (!config.responseEnabled || !('compression' in call)) return;
+    if (config.advertiseAcceptEncoding) call.addRequestHeaders?.([{ key: 'accept-encoding', value: encoding, append: true }]);
+    const compression = (call.compression ??= new ResponseCompression(call.request.headers.get('accept-encoding'), call.request.method));
+    compression.addDecompressor(config, stats.response);
+  }
+
+  private decompressorStatsFor(decision: RouteDecision, statsScope: string): { readonly request: DecompressorStats; readonly response: DecompressorStats } {
+    const prefix = decision.listener?.statPrefix ?? '';
+    const key = `${prefix}\u0000${statsScope}`;
+    let stats = this.decompressorStats.get(key);
+    if (stats === undefined) {
+      const direction = (name: string): DecompressorStats => {
+        const scope = this.stats.http(prefix).scope(`${statsScope}.${name}`, `${statsScope}.${name}`);
+        return {
+          decompressed: scope.counter('decompressed'),
+          notDecompressed: scope.counter('not_decompressed'),
+          totalUncompressedBytes: scope.counter('total_uncompressed_bytes'),
+          totalCompressedBytes: scope.counter('total_compressed_bytes'),
+        };
+      };
+      stats = { request: direction('request'), response: direction('response') };
+      this.decompressorStats.set(key, stats);
+    }
+    return stats;
   }
 
   private compressorStatsFor(decision: RouteDecision, statsScope: string): CompressorStats {

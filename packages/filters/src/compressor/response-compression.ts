@@ -6,9 +6,10 @@
  * buffered beyond zlib's window).
  */
 import * as zlib from 'node:zlib';
-import type { Transform } from 'node:stream';
+import { Duplex, pipeline, Transform } from 'node:stream';
+import { MeshError } from '@xmesh/core';
 import type { Counter } from '@xmesh/stats';
-import type { CompressorConfig, CompressorLibrary } from '@xmesh/xds';
+import type { CompressorConfig, CompressorLibrary, DecompressorConfig, DecompressorLibrary } from '@xmesh/xds';
 
 export interface CompressorStats {
   readonly compressed: Counter;
@@ -23,6 +24,14 @@ export interface CompressorStats {
   readonly totalCompressedBytes: Counter;
   readonly contentLengthTooSmall: Counter;
   readonly notCompressedEtag: Counter;
+}
+
+/** A decompressor filter's counters for one direction (`<scope>.request.*`, `<scope>.response.*`). */
+export interface DecompressorStats {
+  readonly decompressed: Counter;
+  readonly notDecompressed: Counter;
+  readonly totalUncompressedBytes: Counter;
+  readonly totalCompressedBytes: Counter;
 }
 
 /** Response headers as the sidecar holds them (lower-case names, HTTP/2 form). */
@@ -78,20 +87,35 @@ interface Entry {
   readonly stats: CompressorStats;
 }
 
+interface DecompressorEntry {
+  readonly decompressor: DecompressorConfig;
+  readonly stats: DecompressorStats;
+  /** Position in the chain among every filter registered here. */
+  readonly position: number;
+}
+
 /**
  * The compressor filters that ran for one call, and the client's Accept-Encoding as it came (before a
  * filter removed it from the upstream request). The front end asks it, once the response headers are
  * known, for an encoder.
  */
 export class ResponseCompression {
-  private readonly entries: Entry[] = [];
+  private readonly entries: (Entry & { readonly position: number })[] = [];
+  private readonly decompressors: DecompressorEntry[] = [];
+  private registered = 0;
 
   constructor(private readonly acceptEncoding: string | undefined, private readonly method: string) {}
 
   /** A compressor filter of the chain (in chain order). */
   add(config: CompressorConfig, stats: CompressorStats): void {
-    if (config.chooseFirst) this.entries.unshift({ config, stats });
-    else this.entries.push({ config, stats });
+    const entry = { config, stats, position: this.registered++ };
+    if (config.chooseFirst) this.entries.unshift(entry);
+    else this.entries.push(entry);
+  }
+
+  /** A decompressor filter of the chain (in chain order), response direction. */
+  addDecompressor(decompressor: DecompressorConfig, stats: DecompressorStats): void {
+    this.decompressors.push({ decompressor, stats, position: this.registered++ });
   }
 
   /**
@@ -102,10 +126,17 @@ export class ResponseCompression {
   begin(headers: ResponseHeaderRecord, endStream: boolean): Transform | undefined {
     const status = Number(headers[':status']);
     const noBody = endStream || this.method === 'HEAD' || status === 204 || status === 304 || status < 200;
-    let encoder: Transform | undefined;
-    // Envoy's encoder filters run in reverse chain order; the first to compress sets Content-Encoding.
-    for (let i = this.entries.length - 1; i >= 0; i--) {
-      const { config, stats } = this.entries[i]!;
+    const coders: Transform[] = [];
+    // Envoy's encoder filters run in reverse chain order: a decompressor after a compressor in the chain
+    // decodes the upstream's body first; the first compressor to compress sets Content-Encoding.
+    const order = [...this.entries, ...this.decompressors].sort((a, b) => b.position - a.position);
+    for (const entry of order) {
+      if ('decompressor' in entry) {
+        const decoder = this.decompressing(entry, headers, noBody);
+        if (decoder !== undefined) coders.push(decoder);
+        continue;
+      }
+      const { config, stats } = entry;
       const compressible = config.responseEnabled && minimumLength(headers, config, stats) && !config.uncompressibleResponseCodes.has(status) &&
         contentTypeAllowed(headers, config) && !hasToken(headers['cache-control'], 'no-transform') && etagAllowed(headers, config, stats) &&
         headers['content-encoding'] === undefined && !hasToken(headers['transfer-encoding'], config.library.encoding);
@@ -115,13 +146,31 @@ export class ResponseCompression {
         headers['content-encoding'] = config.library.encoding;
         addVary(headers);
         stats.compressed.inc();
-        encoder = createEncoder(config.library, stats);
+        coders.push(createEncoder(config.library, stats));
         continue;
       }
       if (compressible) addVary(headers);
       stats.notCompressed.inc();
     }
-    return encoder;
+    if (coders.length <= 1) return coders[0];
+    // A decoder then an encoder: one stream to the front end; an error in either destroys both.
+    pipeline(coders, ignoreError);
+    return Duplex.from({ writable: coders[0], readable: coders[coders.length - 1] }) as Transform;
+  }
+
+  private decompressing({ decompressor, stats }: DecompressorEntry, headers: ResponseHeaderRecord, noBody: boolean): Transform | undefined {
+    if (!decompressor.responseEnabled) return undefined;
+    const encoding = headerText(headers['content-encoding']);
+    if (noBody || !decodes(encoding, decompressor.library.encoding) || (!decompressor.responseIgnoreNoTransform && hasToken(headers['cache-control'], 'no-transform'))) {
+      stats.notDecompressed.inc();
+      return undefined;
+    }
+    const rest = remainingEncodings(encoding!);
+    if (rest === undefined) delete headers['content-encoding'];
+    else headers['content-encoding'] = rest;
+    delete headers['content-length'];
+    stats.decompressed.inc();
+    return createDecoder(decompressor.library, stats);
   }
 
   private acceptsEncoding(config: CompressorConfig, stats: CompressorStats): boolean {
@@ -149,6 +198,8 @@ export class ResponseCompression {
     return mine;
   }
 }
+
+function ignoreError(): void {}
 
 function headerText(value: string | string[] | number | undefined): string | undefined {
   if (value === undefined) return undefined;
@@ -254,4 +305,69 @@ export function createEncoder(library: CompressorLibrary, stats: CompressorStats
     stats.totalUncompressedBytes.inc((encoder as Transform & { bytesWritten?: number }).bytesWritten ?? 0);
   });
   return encoder;
+}
+
+/** True when the first of a Content-Encoding list is `encoding` (Envoy's decompressor looks at the first only). */
+export function decodes(contentEncoding: string | undefined, encoding: string): boolean {
+  if (contentEncoding === undefined) return false;
+  const comma = contentEncoding.indexOf(',');
+  return (comma < 0 ? contentEncoding : contentEncoding.slice(0, comma)).trim().toLowerCase() === encoding;
+}
+
+/** The Content-Encoding left once its first coding is undone; undefined when it was the only one. */
+export function remainingEncodings(contentEncoding: string): string | undefined {
+  const comma = contentEncoding.indexOf(',');
+  if (comma < 0) return undefined;
+  const rest = contentEncoding.slice(comma + 1).trim();
+  return rest === '' ? undefined : rest;
+}
+
+type ZstdDecoderZlib = typeof zlib & { createZstdDecompress?(options: { chunkSize?: number }): Transform };
+
+/**
+ * The library's streaming decoder. Its output is bounded by `maxInflateRatio` bytes per input byte: a
+ * decompression bomb (or a corrupt stream) ends it with an error (XMESH_PROTOCOL), never with memory
+ * growing; nothing is buffered beyond zlib's chunk. Byte counts go to `stats` when it ends.
+ */
+export function createDecoder(library: DecompressorLibrary, stats: DecompressorStats): Transform {
+  let decoder: Transform;
+  switch (library.encoding) {
+    case 'gzip':
+      decoder = zlib.createGunzip({ chunkSize: library.chunkSize, ...(library.windowBits === undefined ? {} : { windowBits: library.windowBits }) });
+      break;
+    case 'br':
+      decoder = zlib.createBrotliDecompress({ chunkSize: library.chunkSize });
+      break;
+    case 'zstd':
+      // The decoder refuses zstd on a Node.js without it, so this exists here.
+      decoder = (zlib as ZstdDecoderZlib).createZstdDecompress!({ chunkSize: library.chunkSize });
+      break;
+  }
+  const engine = decoder as Transform & { bytesWritten?: number };
+  let output = 0;
+  // The bound sits after the decoder (counting what it hands on, never consuming it before the reader).
+  const bound = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      output += chunk.length;
+      const input = Math.max(engine.bytesWritten ?? 0, 1);
+      if (output > input * library.maxInflateRatio) {
+        done(new MeshError('XMESH_PROTOCOL', `the ${library.encoding} body inflates more than ${library.maxInflateRatio} times (max_inflate_ratio): not decompressed further`, { httpStatus: 400 }));
+        return;
+      }
+      done(null, chunk);
+    },
+    flush(done) {
+      stats.totalCompressedBytes.inc(engine.bytesWritten ?? 0);
+      stats.totalUncompressedBytes.inc(output);
+      done();
+    },
+  });
+  pipeline(decoder, bound, ignoreError);
+  return Duplex.from({ writable: decoder, readable: bound }) as Transform;
+}
+
+/** A decoder's (or encoder's) stream error as the MeshError the call ends with. */
+export function decodeError(error: Error): MeshError {
+  if (error instanceof MeshError) return error;
+  return new MeshError('XMESH_PROTOCOL', `the body cannot be decompressed: ${error.message}`, { cause: error, httpStatus: 400 });
 }

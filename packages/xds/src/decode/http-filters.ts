@@ -10,6 +10,7 @@ import { decodeRbac } from './rbac.js';
 import { decodeExtAuthz } from './ext-authz.js';
 import { decodeBuffer } from './buffer.js';
 import { decodeCompressor } from './compressor.js';
+import { decodeDecompressor } from './decompressor.js';
 import { describeType, ignoreAll, rejectUnsupported } from './fields.js';
 import { Reader } from './reader.js';
 import { decodeRouterConfig } from './router-filter.js';
@@ -129,6 +130,8 @@ function readHttpFilter(f: Reader): HttpFilter | 'skipped' | 'failed' {
       return { kind: 'buffer', name, config: decodeBuffer(any) };
     case TypeUrl.Compressor:
       return { kind: 'compressor', name, config: decodeCompressor(any) };
+    case TypeUrl.Decompressor:
+      return { kind: 'decompressor', name, config: decodeDecompressor(any) };
     default: {
       const message = typeof type === 'string' ? type.slice(type.lastIndexOf('/') + 1) : '';
       const skippable = SKIPPABLE_HTTP_FILTERS[message] !== undefined;
