@@ -83,14 +83,7 @@ export function decodeCompressor(r: Reader): CompressorConfig {
 
 /** `Compressor.CommonDirectionConfig`. */
 function commonConfig(c: Reader): { enabled: boolean; minContentLength: number; contentTypes: ReadonlySet<string> } {
-  let enabled = true;
-  const flag = c.obj('enabled');
-  if (flag) {
-    if (!flag.has('default_value')) flag.error('default_value', 'is required');
-    enabled = flag.bool('default_value', true);
-    flag.ignore('runtime_key');
-    flag.finish();
-  }
+  const enabled = runtimeFlag(c, 'enabled');
   const minContentLength = c.int('min_content_length', 30);
   const types = c.strings('content_type');
   c.finish();
@@ -99,13 +92,9 @@ function commonConfig(c: Reader): { enabled: boolean; minContentLength: number; 
 
 /** `config.core.v3.TypedExtensionConfig` naming the compressor library. */
 function decodeLibrary(lib: Reader): { library: CompressorLibrary; statsScope: string } | undefined {
-  const name = lib.requiredStr('name');
-  const any = lib.obj('typed_config');
-  lib.finish();
-  if (!any) {
-    lib.error('typed_config', 'is required');
-    return undefined;
-  }
+  const typed = libraryConfig(lib);
+  if (typed === undefined) return undefined;
+  const { name, any } = typed;
   const type = any.raw['@type'];
   let library: CompressorLibrary;
   let statsPrefix: string;
@@ -156,6 +145,29 @@ function decodeLibrary(lib: Reader): { library: CompressorLibrary; statsScope: s
   }
   any.finish();
   return { library, statsScope: `compressor.${name}.${statsPrefix}` };
+}
+
+/** A `config.core.v3.RuntimeFeatureFlag` field: its `default_value` (required); true when the field is absent. */
+export function runtimeFlag(r: Reader, key: string): boolean {
+  const flag = r.obj(key);
+  if (!flag) return true;
+  if (!flag.has('default_value')) flag.error('default_value', 'is required');
+  const value = flag.bool('default_value', true);
+  flag.ignore('runtime_key');
+  flag.finish();
+  return value;
+}
+
+/** A `TypedExtensionConfig` naming a (de)compression library: its name and `typed_config`; undefined (reported) without one. */
+export function libraryConfig(lib: Reader): { name: string; any: Reader } | undefined {
+  const name = lib.requiredStr('name');
+  const any = lib.obj('typed_config');
+  lib.finish();
+  if (!any) {
+    lib.error('typed_config', 'is required');
+    return undefined;
+  }
+  return { name, any };
 }
 
 function gzipLevel(name: string): number {

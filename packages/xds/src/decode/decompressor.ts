@@ -6,6 +6,7 @@ import * as zlib from 'node:zlib';
 import type { DecompressorConfig, DecompressorLibrary } from '../filter-model.js';
 import { TypeUrl } from '../type-urls.js';
 import { describeType, rejectUnsupported } from './fields.js';
+import { libraryConfig, runtimeFlag } from './compressor.js';
 import type { Reader } from './reader.js';
 
 /** Envoy's default gzip `max_inflate_ratio`; also the bound xmesh keeps for brotli and zstd. */
@@ -44,27 +45,16 @@ export function decodeDecompressor(r: Reader): DecompressorConfig {
 
 /** `Decompressor.CommonDirectionConfig`. */
 function commonConfig(c: Reader): { enabled: boolean; ignoreNoTransform: boolean } {
-  let enabled = true;
-  const flag = c.obj('enabled');
-  if (flag) {
-    if (!flag.has('default_value')) flag.error('default_value', 'is required');
-    enabled = flag.bool('default_value', true);
-    flag.ignore('runtime_key');
-    flag.finish();
-  }
+  const enabled = runtimeFlag(c, 'enabled');
   const ignoreNoTransform = c.bool('ignore_no_transform_header', false);
   c.finish();
   return { enabled, ignoreNoTransform };
 }
 
 function decodeLibrary(lib: Reader): { library: DecompressorLibrary; statsScope: string } | undefined {
-  const name = lib.requiredStr('name');
-  const any = lib.obj('typed_config');
-  lib.finish();
-  if (!any) {
-    lib.error('typed_config', 'is required');
-    return undefined;
-  }
+  const typed = libraryConfig(lib);
+  if (typed === undefined) return undefined;
+  const { name, any } = typed;
   const type = any.raw['@type'];
   let library: DecompressorLibrary;
   let statsPrefix: string;
