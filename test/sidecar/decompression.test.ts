@@ -157,24 +157,20 @@ describe('decompressor filter', () => {
       for (const body of [BOMB, CORRUPT]) {
         const res = await send('/upload', { method: 'POST', headers: { 'content-encoding': 'gzip' }, body });
         assert.equal(res.status, 400, `${mode} ${body === BOMB ? 'bomb' : 'corrupt'}`);
-        assert.equal(res.headers['x-xmesh-error-code'], mode === 'embedded' ? 'XMESH_PROTOCOL' : res.headers['x-xmesh-error-code']);
+        assert.equal(res.headers['x-xmesh-error-code'], 'XMESH_PROTOCOL', mode);
       }
       const after = await send('/upload', { method: 'POST', headers: { 'content-encoding': 'gzip' }, body: zlib.gzipSync(TEXT) });
       assert.equal(after.body.toString(), `got ${TEXT.length}`, mode);
     }
   });
 
-  test('a gzip bomb or a corrupt gzip response ends the call (headers already sent: an error, never a hang or a crash); the body read stays bounded', async () => {
+  test('a gzip bomb or a corrupt gzip response ends the call (headers already sent: an error, never a hang or a crash); the heap stays bounded', async () => {
     for (const [mode, send] of modes()) {
       for (const path of ['/corrupt', '/bomb']) {
         const heapBefore = process.memoryUsage().heapUsed;
         const outcome = await send(path).then((res) => ({ ok: true as const, length: res.body.length }), (error: Error) => ({ ok: false as const, error }));
-        if (outcome.ok) {
-          // Whatever arrived before the cut is within the inflate bound (20 × the compressed size, plus a chunk).
-          assert.ok(outcome.length <= 20 * BOMB.length + 65536 && outcome.length < TEXT.length * 2 + 16 * 1024 * 1024, `${mode} ${path}: ${outcome.length}`);
-          assert.fail(`${mode} ${path}: the body ended normally (${outcome.length} bytes)`);
-        }
-        assert.ok(outcome.error instanceof Error, `${mode} ${path}`);
+        assert.equal(outcome.ok, false, `${mode} ${path}: the body must not end normally`);
+        assert.ok(!outcome.ok && outcome.error instanceof Error, `${mode} ${path}`);
         assert.ok(process.memoryUsage().heapUsed - heapBefore < 64 * 1024 * 1024, `${mode} ${path}: heap`);
       }
       const after = await send('/gzipped');
