@@ -22,7 +22,8 @@ import { PipelineCall } from './pipeline-call.js';
 import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
 import { CLIENT_CLOSED_REQUEST } from '@xmesh/breaker';
-import type { AttemptResult, BufferedBody } from '@xmesh/filters';
+import { decodeError, type AttemptResult, type BufferedBody, type ResponseCompression } from '@xmesh/filters';
+import { Readable, type Transform } from 'node:stream';
 import type { RouteDecision } from '@xmesh/router';
 import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 import { callLocalReplyRewrite, localReply } from './local-reply.js';
@@ -78,6 +79,20 @@ export class HttpAttempt extends PipelineCall {
 
   override abortAttempt(error: MeshError): void {
     if (!this.exchange.abortUpstream(this, error)) super.abortAttempt(error);
+  }
+
+  /** The compressor filters' response compression, kept by the exchange (every attempt's response goes there). */
+  get compression(): ResponseCompression | undefined {
+    return this.exchange.compression;
+  }
+
+  set compression(compression: ResponseCompression | undefined) {
+    this.exchange.compression = compression;
+  }
+
+  /** A decompressor filter: the request body goes upstream decoded. */
+  decodeRequestBody(decoder: Transform): void {
+    this.exchange.decodeRequestBody(decoder);
   }
 
   /** Reads the caller's body for a filter; the request then sends what was read (and the rest). */
@@ -171,6 +186,12 @@ export class HttpExchange implements Handler, BodyObserver {
   private trace: TraceHeaders | undefined | null = null;
   /** The request body as each attempt sends it (kept for retries within the route's buffer limit); set at the first forward. */
   private body: RequestBody | undefined = undefined;
+  /** The compressor filters of the call: the caller gets the response as a sidecar's client would. */
+  compression: ResponseCompression | undefined = undefined;
+  /** Why the request body could not be decompressed (a decompressor filter): the call's answer. */
+  private decodeFailure: MeshError | undefined = undefined;
+  /** The response body's encoder when it is compressed; it writes to the caller. */
+  private encoder: Transform | undefined = undefined;
 
   constructor(
     /** The request; its body is replaced when a filter read it (`bufferBody`). */
@@ -279,6 +300,24 @@ export class HttpExchange implements Handler, BodyObserver {
     });
   }
 
+  /** The caller's body goes upstream through `decoder`; a decoder error ends the call with its local reply (400). */
+  decodeRequestBody(decoder: Transform): void {
+    const body = this.options.body;
+    if (body === undefined || body === null) {
+      decoder.destroy();
+      return;
+    }
+    const source = body instanceof Readable ? body : Readable.from(typeof body === 'string' || body instanceof Uint8Array ? [body] : (body as Iterable<Uint8Array>));
+    source.on('error', (error: Error) => decoder.destroy(error));
+    decoder.on('error', (error: Error) => {
+      if (this.decodeFailure !== undefined) return;
+      this.decodeFailure = decodeError(error);
+      source.unpipe(decoder);
+    });
+    source.pipe(decoder);
+    this.options = { ...this.options, body: decoder as unknown as Dispatcher.DispatchOptions['body'] };
+  }
+
   /** A retry of `previous` when the request body can be sent again (kept whole, within the buffer limit); the new attempt becomes current. */
   retryAttempt(previous: HttpAttempt): HttpAttempt | undefined {
     if (this.ended || this.committed || previous !== this.attempt || this.body?.replayable === false) return undefined;
@@ -365,23 +404,68 @@ export class HttpExchange implements Handler, BodyObserver {
       if (response === headers) response = { ...headers };
       rewrite.responseHeaders(new RecordHeaders(response), attempt!.request);
     }
+    if (this.compression !== undefined) response = this.compressing(controller, statusCode, response);
     this.inner.onResponseStart(this.controller, statusCode, response as never, statusMessage);
+  }
+
+  /** The compressor filters decide on the response; an encoder they start passes the body on to the caller. */
+  private compressing(upstream: Controller, statusCode: number, headers: Headers): Headers {
+    const out: Record<string, string | string[] | number | undefined> = { ...headers, ':status': statusCode };
+    const encoder = this.compression!.begin(out, this.options.method === 'HEAD');
+    delete out[':status'];
+    if (encoder !== undefined) {
+      this.encoder = encoder;
+      encoder.on('data', (chunk: Buffer) => {
+        if (this.encoder === encoder) this.inner.onResponseData(this.controller, chunk);
+      });
+      encoder.on('drain', () => upstream.resume());
+      encoder.on('error', (error: Error) => {
+        if (this.encoder !== encoder) return;
+        this.encoder = undefined;
+        // A body that cannot be decoded (corrupt, or over max_inflate_ratio): the caller's body read fails.
+        if (this.ended) this.inner.onResponseError(this.controller, decodeError(error));
+        else upstream.abort(decodeError(error));
+      });
+    }
+    return out as Headers;
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
     if ((this.stale !== undefined && controller === this.stale) || this.ended) return;
     this.attempt?.retry?.streamActive();
-    this.inner.onResponseData(this.controller, chunk);
+    const encoder = this.encoder;
+    if (encoder === undefined) this.inner.onResponseData(this.controller, chunk);
+    else if (!encoder.write(chunk)) controller.pause();
   }
 
   onResponseEnd(controller: Controller, trailers: Headers): void {
     if ((this.stale !== undefined && controller === this.stale) || this.ended) return;
+    const encoder = this.encoder;
     this.end(this.status >= 500 ? 'upstream_error' : 'success');
-    this.inner.onResponseEnd(this.controller, trailers as never);
+    if (encoder === undefined) {
+      this.inner.onResponseEnd(this.controller, trailers as never);
+      return;
+    }
+    // The encoder's last bytes reach the caller before its end.
+    encoder.once('end', () => {
+      if (this.encoder === encoder) this.inner.onResponseEnd(this.controller, trailers as never);
+    });
+    encoder.end();
   }
 
   onResponseError(controller: Controller, error: Error): void {
     if (this.stale !== undefined && controller === this.stale) return;
+    const encoder = this.encoder;
+    this.encoder = undefined;
+    encoder?.destroy();
+    const decodeFailure = this.decodeFailure;
+    if (decodeFailure !== undefined && !this.ended && !this.committed) {
+      // The request body could not be decompressed: the caller's own error, answered as the sidecar answers it (never retried).
+      this.end('local_error');
+      this.closeBody(decodeFailure);
+      this.replyLocally(decodeFailure);
+      return;
+    }
     const attempt = this.attempt;
     if (this.ended) {
       // The caller already has its end (its own abort, or the mesh's reply): release this attempt only.

@@ -12,7 +12,7 @@ import type { HeaderSource, RouteDecision } from '@xmesh/router';
 import { compileDescriptors, LocalRateLimiter, type Descriptor, type DescriptorBuilder } from '@xmesh/ratelimit';
 import type { StatStore, Counter, Gauge } from '@xmesh/stats';
 import { faultChannel, rateLimitChannel } from '@xmesh/stats';
-import type { BufferConfig, ExtAuthzConfig, FaultConfig, HttpFilter, LocalRateLimitConfig, RateLimit, RbacConfig } from '@xmesh/xds';
+import type { BufferConfig, CompressorConfig, DecompressorConfig, ExtAuthzConfig, FaultConfig, HttpFilter, LocalRateLimitConfig, RateLimit, RbacConfig } from '@xmesh/xds';
 import { FaultFilter } from '../fault/fault-filter.js';
 import { activeFilterConfig } from './per-filter-config.js';
 import { EMBEDDED_CONNECTION, type DownstreamConnection, type FilterCall } from './filter-call.js';
@@ -21,6 +21,7 @@ import { upgradeAllowed, upgradeOf } from './upgrade.js';
 import { compileRbac, downstreamRemoteAddress, type RbacEngine, type RbacInput } from '../rbac/rbac-engine.js';
 import { ExtAuthzFilter, type ExtAuthzStats } from '../ext-authz/ext-authz-filter.js';
 import { CorsFilter, type CorsStats } from '../cors/cors-filter.js';
+import { createDecoder, decodes, remainingEncodings, ResponseCompression, type CompressorStats, type DecompressorStats } from '../compressor/response-compression.js';
 
 export type { FilterCall };
 
@@ -71,6 +72,8 @@ export class FilterChain {
   private readonly extAuthz = new WeakMap<ExtAuthzConfig, ExtAuthzFilter>();
   private readonly extAuthzStats = new Map<string, ExtAuthzStats>();
   private readonly corsStats = new Map<string, CorsStats>();
+  private readonly compressorStats = new Map<string, CompressorStats>();
+  private readonly decompressorStats = new Map<string, { readonly request: DecompressorStats; readonly response: DecompressorStats }>();
   private readonly cors: CorsFilter;
   private readonly sideCalls: SideCalls | undefined;
   private readonly now: () => number;
@@ -174,6 +177,10 @@ export class FilterChain {
           if (this.buffer(call, active.config, i, pass, fail)) return;
           continue;
         case 'compressor':
+          this.compressor(call, filter.name, active.config, decision);
+          continue;
+        case 'decompressor':
+          this.decompressor(call, active.config, decision);
           continue;
         case 'fault':
           break;
@@ -279,6 +286,93 @@ export class FilterChain {
       else this.runFrom(call, index + 1, false, pass, fail);
     });
     return true;
+  }
+
+  /**
+   * A compressor filter: registers with the call's response compression (the front end compresses when
+   * the response headers allow it) and removes Accept-Encoding from the upstream request when configured
+   * (the route's `CompressorPerRoute.overrides` may say otherwise).
+   */
+  private compressor(call: FilterCall, name: string, config: CompressorConfig, decision: RouteDecision): void {
+    if (!('compression' in call)) return;
+    const override = decision.weightedEntry.typedPerFilterConfig[name] ?? decision.route.typedPerFilterConfig[name] ?? decision.virtualHost.typedPerFilterConfig[name];
+    const perRoute = override?.kind === 'compressor' && override.config.kind === 'overrides' ? override.config.removeAcceptEncodingHeader : undefined;
+    const compression = (call.compression ??= new ResponseCompression(call.request.headers.get('accept-encoding'), call.request.method));
+    compression.add(config, this.compressorStatsFor(decision, config.statsScope));
+    if (perRoute ?? config.removeAcceptEncodingHeader) call.removeRequestHeaders?.(['accept-encoding']);
+  }
+
+  /**
+   * A decompressor filter. Request direction: a body whose first Content-Encoding is the library's goes
+   * upstream decoded (that coding and Content-Length removed). Response direction: the library's encoding
+   * is advertised in Accept-Encoding (`advertise_accept_encoding`) and the response is decoded by the front end.
+   */
+  private decompressor(call: FilterCall, config: DecompressorConfig, decision: RouteDecision): void {
+    const stats = this.decompressorStatsFor(decision, config.statsScope);
+    const encoding = config.library.encoding;
+    if (config.requestEnabled && call.decodeRequestBody !== undefined) {
+      const headers = call.request.headers;
+      const contentEncoding = headers.get('content-encoding');
+      const noTransform = !config.requestIgnoreNoTransform && (headers.get('cache-control') ?? '').toLowerCase().split(',').some((t) => t.trim() === 'no-transform');
+      if (decodes(contentEncoding, encoding) && !noTransform) {
+        const rest = remainingEncodings(contentEncoding!);
+        if (rest !== undefined) call.addRequestHeaders?.([{ key: 'content-encoding', value: rest, append: false }]);
+        call.removeRequestHeaders?.(rest === undefined ? ['content-encoding', 'content-length'] : ['content-length']);
+        stats.request.decompressed.inc();
+        call.decodeRequestBody(createDecoder(config.library, stats.request));
+      } else {
+        stats.request.notDecompressed.inc();
+      }
+    }
+    if (!config.responseEnabled || !('compression' in call)) return;
+    if (config.advertiseAcceptEncoding) call.addRequestHeaders?.([{ key: 'accept-encoding', value: encoding, append: true }]);
+    const compression = (call.compression ??= new ResponseCompression(call.request.headers.get('accept-encoding'), call.request.method));
+    compression.addDecompressor(config, stats.response);
+  }
+
+  private decompressorStatsFor(decision: RouteDecision, statsScope: string): { readonly request: DecompressorStats; readonly response: DecompressorStats } {
+    const prefix = decision.listener?.statPrefix ?? '';
+    const key = `${prefix}\u0000${statsScope}`;
+    let stats = this.decompressorStats.get(key);
+    if (stats === undefined) {
+      const direction = (name: string): DecompressorStats => {
+        const scope = this.stats.http(prefix).scope(`${statsScope}.${name}`, `${statsScope}.${name}`);
+        return {
+          decompressed: scope.counter('decompressed'),
+          notDecompressed: scope.counter('not_decompressed'),
+          totalUncompressedBytes: scope.counter('total_uncompressed_bytes'),
+          totalCompressedBytes: scope.counter('total_compressed_bytes'),
+        };
+      };
+      stats = { request: direction('request'), response: direction('response') };
+      this.decompressorStats.set(key, stats);
+    }
+    return stats;
+  }
+
+  private compressorStatsFor(decision: RouteDecision, statsScope: string): CompressorStats {
+    const prefix = decision.listener?.statPrefix ?? '';
+    const key = `${prefix}\u0000${statsScope}`;
+    let stats = this.compressorStats.get(key);
+    if (stats === undefined) {
+      const scope = this.stats.http(prefix).scope(statsScope, statsScope);
+      stats = {
+        compressed: scope.counter('compressed'),
+        notCompressed: scope.counter('not_compressed'),
+        noAcceptHeader: scope.counter('no_accept_header'),
+        headerIdentity: scope.counter('header_identity'),
+        headerCompressorUsed: scope.counter('header_compressor_used'),
+        headerCompressorOvershadowed: scope.counter('header_compressor_overshadowed'),
+        headerWildcard: scope.counter('header_wildcard'),
+        headerNotValid: scope.counter('header_not_valid'),
+        totalUncompressedBytes: scope.counter('total_uncompressed_bytes'),
+        totalCompressedBytes: scope.counter('total_compressed_bytes'),
+        contentLengthTooSmall: scope.counter('content_length_too_small'),
+        notCompressedEtag: scope.counter('not_compressed_etag'),
+      };
+      this.compressorStats.set(key, stats);
+    }
+    return stats;
   }
 
   private extAuthzFilter(config: ExtAuthzConfig, decision: RouteDecision): ExtAuthzFilter {
