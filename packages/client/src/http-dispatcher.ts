@@ -315,7 +315,7 @@ export class HttpExchange implements Handler, BodyObserver {
       source.unpipe(decoder);
     });
     source.pipe(decoder);
-    this.options = { ...this.options, body: decoder as unknown as Dispatcher.DispatchOptions['body'] };
+    this.options = { ...this.options, body: decoder as unknown as UndiciDispatcher.DispatchOptions['body'] };
   }
 
   /** A retry of `previous` when the request body can be sent again (kept whole, within the buffer limit); the new attempt becomes current. */
