@@ -49,10 +49,12 @@ if (files.length === 0) {
 }
 
 /**
- * Test files run three at a time, each in its own process: most of them wait on sockets, servers and
- * timers rather than on the CPU (Node's default, one less than the cores, runs one at a time on two cores).
+ * Test files run two at a time, each in its own process: most of them wait on sockets, servers and
+ * timers rather than on the CPU (Node's default, one less than the cores, runs one at a time on two
+ * cores). Two at a time loads a two-core machine about as a busy neighbour would, which every test
+ * already bears; three made real etcd and ZooKeeper clusters slow enough to stretch their tests.
  */
-const TEST_CONCURRENCY = 3;
+const TEST_CONCURRENCY = 2;
 
 /** Runs the files on `node`, echoing its output, and resolves with the TAP summary it closed on. */
 function runSuite(node) {
