@@ -333,8 +333,7 @@ export class FilterChain {
   private decompressorStatsFor(decision: RouteDecision, statsScope: string): { readonly request: DecompressorStats; readonly response: DecompressorStats } {
     const prefix = decision.listener?.statPrefix ?? '';
     const key = `${prefix}\u0000${statsScope}`;
-    let stats = this.decompressorStats.get(key);
-    if (stats === undefined) {
+    return this.decompressorStats.get(key) ?? remember(this.decompressorStats, key, () => {
       const direction = (name: string): DecompressorStats => {
         const scope = this.stats.http(prefix).scope(`${statsScope}.${name}`, `${statsScope}.${name}`);
         return {
@@ -344,19 +343,16 @@ export class FilterChain {
           totalCompressedBytes: scope.counter('total_compressed_bytes'),
         };
       };
-      stats = { request: direction('request'), response: direction('response') };
-      this.decompressorStats.set(key, stats);
-    }
-    return stats;
+      return { request: direction('request'), response: direction('response') };
+    });
   }
 
   private compressorStatsFor(decision: RouteDecision, statsScope: string): CompressorStats {
     const prefix = decision.listener?.statPrefix ?? '';
     const key = `${prefix}\u0000${statsScope}`;
-    let stats = this.compressorStats.get(key);
-    if (stats === undefined) {
+    return this.compressorStats.get(key) ?? remember(this.compressorStats, key, () => {
       const scope = this.stats.http(prefix).scope(statsScope, statsScope);
-      stats = {
+      return {
         compressed: scope.counter('compressed'),
         notCompressed: scope.counter('not_compressed'),
         noAcceptHeader: scope.counter('no_accept_header'),
@@ -370,9 +366,7 @@ export class FilterChain {
         contentLengthTooSmall: scope.counter('content_length_too_small'),
         notCompressedEtag: scope.counter('not_compressed_etag'),
       };
-      this.compressorStats.set(key, stats);
-    }
-    return stats;
+    });
   }
 
   private extAuthzFilter(config: ExtAuthzConfig, decision: RouteDecision): ExtAuthzFilter {
@@ -438,28 +432,24 @@ export class FilterChain {
   private rbacStatsFor(decision: RouteDecision, config: RbacConfig): RbacStats {
     const prefix = decision.listener?.statPrefix ?? '';
     const key = `${prefix}\u0000${config.rulesStatPrefix}\u0000${config.shadowRulesStatPrefix}`;
-    let stats = this.rbacStats.get(key);
-    if (stats === undefined) {
+    return this.rbacStats.get(key) ?? remember(this.rbacStats, key, () => {
       const scope = this.stats.http(prefix).scope('rbac', 'rbac');
-      stats = {
+      return {
         allowed: scope.counter(`${config.rulesStatPrefix}allowed`),
         denied: scope.counter(`${config.rulesStatPrefix}denied`),
         shadowAllowed: scope.counter(`${config.shadowRulesStatPrefix}shadow_allowed`),
         shadowDenied: scope.counter(`${config.shadowRulesStatPrefix}shadow_denied`),
       };
-      this.rbacStats.set(key, stats);
-    }
-    return stats;
+    });
   }
 
   private extAuthzStatsFor(decision: RouteDecision, statPrefix: string): ExtAuthzStats {
     const prefix = decision.listener?.statPrefix ?? '';
     const key = `${prefix}\u0000${statPrefix}`;
-    let stats = this.extAuthzStats.get(key);
-    if (stats === undefined) {
+    return this.extAuthzStats.get(key) ?? remember(this.extAuthzStats, key, () => {
       let scope = this.stats.http(prefix).scope('ext_authz', 'ext_authz');
       if (statPrefix !== '') scope = scope.scope(statPrefix, statPrefix);
-      stats = {
+      return {
         ok: scope.counter('ok'),
         denied: scope.counter('denied'),
         error: scope.counter('error'),
@@ -467,35 +457,37 @@ export class FilterChain {
         disabled: scope.counter('disabled'),
         invalid: scope.counter('invalid'),
       };
-      this.extAuthzStats.set(key, stats);
-    }
-    return stats;
+    });
   }
 
   private corsStatsFor(decision: RouteDecision): CorsStats {
     const prefix = decision.listener?.statPrefix ?? '';
-    let stats = this.corsStats.get(prefix);
-    if (stats === undefined) {
+    return this.corsStats.get(prefix) ?? remember(this.corsStats, prefix, () => {
       const scope = this.stats.http(prefix).scope('cors', 'cors');
-      stats = { originValid: scope.counter('origin_valid'), originInvalid: scope.counter('origin_invalid') };
-      this.corsStats.set(prefix, stats);
-    }
-    return stats;
+      return { originValid: scope.counter('origin_valid'), originInvalid: scope.counter('origin_invalid') };
+    });
   }
 
   private faultStatsFor(decision: RouteDecision): FaultStats {
     const prefix = decision.listener?.statPrefix ?? '';
-    let stats = this.faultStats.get(prefix);
-    if (stats === undefined) {
+    return this.faultStats.get(prefix) ?? remember(this.faultStats, prefix, () => {
       const scope = this.stats.http(prefix);
-      stats = {
+      return {
         delaysInjected: scope.counter('fault.delays_injected'),
         abortsInjected: scope.counter('fault.aborts_injected'),
         faultsOverflow: scope.counter('fault.faults_overflow'),
         activeFaults: scope.gauge('fault.active_faults'),
       };
-      this.faultStats.set(prefix, stats);
-    }
-    return stats;
+    });
   }
+}
+
+/**
+ * `create()`, kept in `map` under `key` (stats objects, made once per key). Callers look the key up
+ * first (`map.get(key) ?? remember(...)`), so no closure is made when it is there.
+ */
+function remember<V>(map: Map<string, V>, key: string, create: () => V): V {
+  const value = create();
+  map.set(key, value);
+  return value;
 }
