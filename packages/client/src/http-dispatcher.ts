@@ -411,7 +411,8 @@ export class HttpExchange implements Handler, BodyObserver {
   /** The compressor filters decide on the response; an encoder they start passes the body on to the caller. */
   private compressing(upstream: Controller, statusCode: number, headers: Headers): Headers {
     const out: Record<string, string | string[] | number | undefined> = { ...headers, ':status': statusCode };
-    const encoder = this.compression!.begin(out, this.options.method === 'HEAD');
+    // Whether the body is empty is not known from the headers (begin itself reads HEAD, 204, 304 and 1xx).
+    const encoder = this.compression!.begin(out, false);
     delete out[':status'];
     if (encoder !== undefined) {
       this.encoder = encoder;
