@@ -3,7 +3,7 @@
 // node:zlib's own decoders: gzip, brotli and zstd libraries; Accept-Encoding negotiation with q-values,
 // `identity` and `*` as Envoy's docs state them; the responses Envoy leaves alone (Content-Encoding already
 // set, Cache-Control no-transform, too short, content type, HEAD, uncompressible status, ETag with
-// disable_on_etag_header); Vary, weak ETag, Content-Length removed; per-route disabled and
+// disable_on_etag_header); Vary, strong ETag removed or weakened (weaken_etag_on_compress), Content-Length removed; per-route disabled and
 // remove_accept_encoding_header; streaming (each upstream chunk reaches the client before the next is
 // sent); stats; a gRPC call passes untouched. The filter config follows envoyproxy/examples gzip/envoy.yaml.
 import { after, before, describe, test } from 'node:test';
@@ -75,6 +75,7 @@ describe('compressor filter', () => {
       if (path.startsWith('/encoded')) return send({ 'content-type': 'text/plain', 'content-encoding': 'identity' }, TEXT);
       if (path.startsWith('/no-transform')) return send({ 'content-type': 'text/plain', 'cache-control': 'public, no-transform' }, TEXT);
       if (path.startsWith('/etag')) return send({ 'content-type': 'text/plain', etag: '"v1"', vary: 'Origin' }, TEXT);
+      if (path.startsWith('/weak-etag')) return send({ 'content-type': 'text/plain', etag: 'W/"v2"' }, TEXT);
       if (path.startsWith('/partial')) return send({ 'content-type': 'text/plain' }, TEXT, 206);
       return send({ 'content-type': 'text/plain; charset=utf-8' }, TEXT);
     });
@@ -118,7 +119,7 @@ describe('compressor filter', () => {
               } },
               { name: 'zstd', typed_config: {
                 '@type': COMPRESSOR,
-                response_direction_config: { common_config: { min_content_length: 100, content_type: ['text/plain', 'application/json'] }, uncompressible_response_codes: [206] },
+                response_direction_config: { common_config: { min_content_length: 100, content_type: ['text/plain', 'application/json'] }, uncompressible_response_codes: [206], disable_on_etag_header: true, weaken_etag_on_compress: true },
                 compressor_library: library('text_optimized', { '@type': 'type.googleapis.com/envoy.extensions.compression.zstd.compressor.v3.Zstd', compression_level: 7, enable_checksum: true, strategy: 'LAZY', chunk_size: 4096 }),
               } },
               ROUTER,
@@ -203,12 +204,18 @@ describe('compressor filter', () => {
       }
       const head = await send('/text', { 'accept-encoding': 'gzip' }, 'HEAD');
       assert.deepEqual([head.status, head.headers['content-encoding'], head.body.length], [200, undefined, 0], `${mode} HEAD`);
-      // brotli has disable_on_etag_header: an ETag keeps it out; gzip still compresses (and weakens the ETag).
+      // brotli has disable_on_etag_header: an ETag keeps it out. gzip still compresses and removes the
+      // strong ETag; zstd has weaken_etag_on_compress too, which wins: it compresses and makes the ETag weak.
       const etagBr = await send('/etag', { 'accept-encoding': 'br' });
       assert.deepEqual([etagBr.headers['content-encoding'], etagBr.headers.etag, etagBr.body.toString()], [undefined, '"v1"', TEXT], `${mode} etag br`);
       const etagGzip = await send('/etag', { 'accept-encoding': 'gzip' });
-      assert.deepEqual([etagGzip.headers['content-encoding'], etagGzip.headers.etag, etagGzip.headers.vary], ['gzip', 'W/"v1"', 'Origin, Accept-Encoding'], `${mode} etag gzip`);
+      assert.deepEqual([etagGzip.headers['content-encoding'], etagGzip.headers.etag, etagGzip.headers.vary], ['gzip', undefined, 'Origin, Accept-Encoding'], `${mode} etag gzip`);
       assert.equal(decode('gzip', etagGzip.body), TEXT);
+      const weakGzip = await send('/weak-etag', { 'accept-encoding': 'gzip' });
+      assert.deepEqual([weakGzip.headers['content-encoding'], weakGzip.headers.etag], ['gzip', 'W/"v2"'], `${mode} weak etag gzip`);
+      const etagZstd = await send('/etag', { 'accept-encoding': 'zstd' });
+      assert.deepEqual([etagZstd.headers['content-encoding'], etagZstd.headers.etag], ['zstd', 'W/"v1"'], `${mode} etag zstd`);
+      assert.equal(decode('zstd', etagZstd.body), TEXT);
     }
   });
 

@@ -224,7 +224,13 @@ export interface CompressorConfig {
   readonly minContentLength: number;
   /** Lower-case media types; default Envoy's list. */
   readonly contentTypes: ReadonlySet<string>;
+  /** `disable_on_etag_header`: a response with an ETag is not compressed (unless `weakenEtagOnCompress`). */
   readonly disableOnEtagHeader: boolean;
+  /**
+   * `weaken_etag_on_compress`: a compressed response's strong ETag becomes weak (`W/`) instead of being
+   * removed, and an ETag no longer keeps the response from being compressed.
+   */
+  readonly weakenEtagOnCompress: boolean;
   readonly removeAcceptEncodingHeader: boolean;
   /** `response_direction_config.uncompressible_response_codes`. */
   readonly uncompressibleResponseCodes: ReadonlySet<number>;

@@ -224,7 +224,7 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
   ...fields('envoy.extensions.filters.http.buffer.v3.BufferPerRoute', ['disabled', 'buffer']),
   ...fields(`${COMPRESSOR}.Compressor`, ['response_direction_config', 'request_direction_config', 'compressor_library', 'choose_first']),
   ...fields(`${COMPRESSOR}.Compressor.CommonDirectionConfig`, ['enabled', 'min_content_length', 'content_type']),
-  ...fields(`${COMPRESSOR}.Compressor.ResponseDirectionConfig`, ['common_config', 'disable_on_etag_header', 'remove_accept_encoding_header', 'uncompressible_response_codes']),
+  ...fields(`${COMPRESSOR}.Compressor.ResponseDirectionConfig`, ['common_config', 'disable_on_etag_header', 'remove_accept_encoding_header', 'uncompressible_response_codes', 'weaken_etag_on_compress']),
   ...fields(`${COMPRESSOR}.Compressor.RequestDirectionConfig`, ['common_config']),
   ...fields(`${COMPRESSOR}.CompressorPerRoute`, ['disabled', 'overrides']),
   ...fields(`${COMPRESSOR}.CompressorOverrides`, ['response_direction_config']),

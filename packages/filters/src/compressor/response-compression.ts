@@ -141,7 +141,7 @@ export class ResponseCompression {
         contentTypeAllowed(headers, config) && !hasToken(headers['cache-control'], 'no-transform') && etagAllowed(headers, config, stats) &&
         headers['content-encoding'] === undefined && !hasToken(headers['transfer-encoding'], config.library.encoding);
       if (compressible && !noBody && this.acceptsEncoding(config, stats)) {
-        weakenEtag(headers);
+        sanitizeEtag(headers, config.weakenEtagOnCompress);
         delete headers['content-length'];
         headers['content-encoding'] = config.library.encoding;
         addVary(headers);
@@ -228,16 +228,20 @@ function contentTypeAllowed(headers: ResponseHeaderRecord, config: CompressorCon
 }
 
 function etagAllowed(headers: ResponseHeaderRecord, config: CompressorConfig, stats: CompressorStats): boolean {
-  if (!config.disableOnEtagHeader || headers.etag === undefined) return true;
+  if (!config.disableOnEtagHeader || config.weakenEtagOnCompress || headers.etag === undefined) return true;
   stats.notCompressedEtag.inc();
   return false;
 }
 
-/** A strong ETag no longer names the bytes sent: it becomes weak (`W/`), as Envoy's sanitizeEtagHeader. */
-function weakenEtag(headers: ResponseHeaderRecord): void {
+/**
+ * A strong ETag no longer names the bytes sent. As Envoy's compressor: it is removed, or made weak (`W/`)
+ * with `weaken_etag_on_compress`; a weak ETag stays.
+ */
+function sanitizeEtag(headers: ResponseHeaderRecord, weaken: boolean): void {
   const etag = headerText(headers.etag);
-  if (etag === undefined || etag.length <= 2 || /^w\//i.test(etag)) return;
-  headers.etag = `W/${etag}`;
+  if (etag === undefined || /^w\//i.test(etag)) return;
+  if (weaken) headers.etag = `W/${etag}`;
+  else delete headers.etag;
 }
 
 function addVary(headers: ResponseHeaderRecord): void {

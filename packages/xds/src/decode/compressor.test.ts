@@ -17,6 +17,10 @@ test('compressor defaults: gzip level 6, window 12, memory 5, min_content_length
   assert.deepEqual(issues.errors, []);
   assert.deepEqual(value.library, { encoding: 'gzip', level: 6, memoryLevel: 5, windowBits: 12, strategy: 'DEFAULT_STRATEGY', chunkSize: 4096 });
   assert.deepEqual([value.responseEnabled, value.minContentLength, [...value.contentTypes], value.statsScope], [true, 30, [...DEFAULT_COMPRESSIBLE_TYPES], 'compressor.g.gzip']);
+  // Envoy's current default list ends with the two gRPC-Web types.
+  assert.equal(DEFAULT_COMPRESSIBLE_TYPES.length, 20);
+  assert.deepEqual(DEFAULT_COMPRESSIBLE_TYPES.slice(-2), ['application/grpc-web', 'application/grpc-web+proto']);
+  assert.deepEqual([value.disableOnEtagHeader, value.weakenEtagOnCompress], [false, false]);
 });
 
 const REFUSALS: [string, unknown, string, string][] = [

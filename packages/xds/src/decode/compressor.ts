@@ -14,7 +14,7 @@ import type { Reader } from './reader.js';
 export const DEFAULT_COMPRESSIBLE_TYPES: readonly string[] = Object.freeze([
   'text/html', 'text/plain', 'text/css', 'application/javascript', 'application/x-javascript', 'text/javascript', 'text/x-javascript',
   'text/ecmascript', 'text/js', 'text/jscript', 'text/x-js', 'application/ecmascript', 'application/x-json', 'application/xml',
-  'application/json', 'image/svg+xml', 'text/xml', 'application/xhtml+xml',
+  'application/json', 'image/svg+xml', 'text/xml', 'application/xhtml+xml', 'application/grpc-web', 'application/grpc-web+proto',
 ]);
 
 const GZIP_LEVELS: Readonly<Record<number, string>> = {
@@ -35,6 +35,7 @@ export function decodeCompressor(r: Reader): CompressorConfig {
   let minContentLength = 30;
   let contentTypes: ReadonlySet<string> = new Set(DEFAULT_COMPRESSIBLE_TYPES);
   let disableOnEtagHeader = false;
+  let weakenEtagOnCompress = false;
   let removeAcceptEncodingHeader = false;
   let uncompressibleResponseCodes: ReadonlySet<number> = new Set();
   const response = r.obj('response_direction_config');
@@ -44,6 +45,7 @@ export function decodeCompressor(r: Reader): CompressorConfig {
       ({ enabled: responseEnabled, minContentLength, contentTypes } = commonConfig(common));
     }
     disableOnEtagHeader = response.bool('disable_on_etag_header', false);
+    weakenEtagOnCompress = response.bool('weaken_etag_on_compress', false);
     removeAcceptEncodingHeader = response.bool('remove_accept_encoding_header', false);
     const codes = new Set<number>();
     for (const { value, path } of response.list('uncompressible_response_codes')) {
@@ -77,7 +79,7 @@ export function decodeCompressor(r: Reader): CompressorConfig {
   return {
     library: decoded?.library ?? { encoding: 'gzip', level: 6, windowBits: 12, memoryLevel: 5, strategy: 'DEFAULT_STRATEGY', chunkSize: 4096 },
     statsScope: decoded?.statsScope ?? 'compressor',
-    responseEnabled, minContentLength, contentTypes, disableOnEtagHeader, removeAcceptEncodingHeader, uncompressibleResponseCodes, chooseFirst,
+    responseEnabled, minContentLength, contentTypes, disableOnEtagHeader, weakenEtagOnCompress, removeAcceptEncodingHeader, uncompressibleResponseCodes, chooseFirst,
   };
 }
 
