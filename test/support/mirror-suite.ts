@@ -112,6 +112,22 @@ export function describeMirroring(mode: 'embedded' | 'sidecar'): void {
       assert.deepEqual(copies, ['rc.local-shadow:8080/from-config', 'vh.local-shadow:8080/own', 'vh.local:8080/from-vhost']);
     });
 
+    test('cluster_header: the copy goes to the cluster the request names; none without the header, with it empty, or naming no cluster', async () => {
+      const shadowBefore = u.shadow.seen.length;
+      const sentBefore = stat('shadow', 'sent');
+      const at = async (headers: Record<string, string>) => (await mesh.fetch('http://hdr.local:8080/by-header', { headers })).text();
+      for (const headers of [{}, { 'x-mirror-cluster': '' }, { 'x-mirror-cluster': 'no-such-cluster' }, { 'x-mirror-cluster': 'shadow' }]) {
+        assert.equal(await at(headers), 'reply primary', JSON.stringify(headers));
+      }
+      await waitFor(() => u.shadow.seen.length > shadowBefore, 'the copy named by the header');
+      assert.equal(await at({ 'x-mirror-cluster': 'shadow' }), 'reply primary');
+      await waitFor(() => u.shadow.seen.length === shadowBefore + 2, 'the second copy');
+      assert.deepEqual(u.shadow.seen.slice(shadowBefore).map((r) => `${r.host}${r.path}`), ['hdr.local-shadow:8080/by-header', 'hdr.local-shadow:8080/by-header']);
+      assert.equal(stat('shadow', 'sent') - sentBefore, 2, 'only the two requests naming "shadow" were copied');
+      const store = (sidecar?.mesh ?? mesh).observability.store;
+      assert.deepEqual([...store.all()].map((e) => e.name).filter((n) => n.includes('no-such-cluster')), [], 'a header value is never a stats name');
+    });
+
     test('a copy is made after the route\'s rewrites: rewritten path and Host (then -shadow), the route\'s headers added', async () => {
       const before = u.shadow.seen.length;
       assert.equal((await (await mesh.fetch('http://rw.local:8080/old/item?q=2')).text()), 'reply primary');

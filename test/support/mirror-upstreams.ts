@@ -122,7 +122,7 @@ const ECHO_PREFIX = '/xmesh.echo.Echo/';
  * Routes: `/fraction` mirrors 30 % (runtime_fraction default_value) to `shadow`; `/hang` mirrors to the
  * hanging server; `/down` to a port that refuses connections; `/plain` mirrors without the `-shadow` suffix and unsampled (trace_sampled false);
  * any other path mirrors every request, sampled; the echo service mirrors to `grpc-shadow`, or to
- * `grpc-hang` with `x-shadow: hang`.
+ * `grpc-hang` with `x-shadow: hang`. `hdr.local` mirrors to the cluster its `x-mirror-cluster` header names.
  */
 export function mirrorConfig(u: MirrorUpstreams): object {
   const config = bootstrap({
@@ -166,6 +166,8 @@ export function mirrorConfig(u: MirrorUpstreams): object {
       ],
     },
     { name: 'rc', domains: ['rc.local:8080'], routes: [{ match: { prefix: '/' }, route: { cluster: 'primary' } }] },
+    // The mirror cluster named by a request header, as envoyproxy/examples route-mirror/envoy.yaml's /service/2.
+    { name: 'hdr', domains: ['hdr.local:8080'], routes: [{ match: { prefix: '/' }, route: { cluster: 'primary', request_mirror_policies: [{ cluster_header: 'X-Mirror-Cluster' }] } }] },
     // The copy is made from the request as the route sends it (Envoy's router finalizes the headers first).
     {
       name: 'rw', domains: ['rw.local:8080'],

@@ -115,6 +115,16 @@ const ACCEPTED: readonly Accepted[] = [
       assert.deepEqual(routesOf(s, '127.0.0.1:10000').virtualHosts.map((v) => v.domains), [['api.*.example.com'], ['*.example.com']]);
     },
   },
+  {
+    file: 'route-mirror.yaml',
+    check: (s) => {
+      const routes = routesOf(s, '0.0.0.0:10000').virtualHosts[0]!.routes;
+      assert.deepEqual(routes.map((r) => r.action.requestMirrorPolicies?.map((m) => [m.cluster, m.clusterHeader])), [
+        [['service1-mirror', undefined]],
+        [['', 'x-mirror-cluster']],
+      ]);
+    },
+  },
 ];
 
 const compressorShape = (s: MeshSnapshot, listener: string): unknown[] =>
@@ -146,12 +156,6 @@ const REFUSED: readonly Refused[] = [
     file: 'grpc-web-lowercase-enums.yaml',
     refused: [
       [`${HCM}.http_filters[0].typed_config.@type`, 'unsupported HTTP filter "type.googleapis.com/envoy.extensions.filters.http.grpc_web.v3.GrpcWeb"'],
-    ],
-  },
-  {
-    file: 'route-mirror.yaml',
-    refused: [
-      [`${HCM}.route_config.virtual_hosts[0].routes[1].route.request_mirror_policies[0].cluster_header`, 'name the mirror cluster with "cluster"'],
     ],
   },
   {

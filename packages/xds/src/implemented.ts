@@ -122,7 +122,7 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
     'request_mirror_policies',
     'cors', 'upgrade_configs',
   ]),
-  ...fields(`${ACTION}.RequestMirrorPolicy`, ['cluster', 'runtime_fraction', 'trace_sampled', 'disable_shadow_host_suffix_append']),
+  ...fields(`${ACTION}.RequestMirrorPolicy`, ['cluster', 'cluster_header', 'runtime_fraction', 'trace_sampled', 'disable_shadow_host_suffix_append']),
   ...fields(`${ACTION}.UpgradeConfig`, ['upgrade_type', 'enabled']),
   ...fields(WEIGHTED, ['name', 'weight', 'typed_per_filter_config', 'host_rewrite_literal', 'request_headers_to_add', 'request_headers_to_remove', 'response_headers_to_add', 'response_headers_to_remove']),
   ...fields(HEADER_OPTION, ['header', 'append', 'append_action', 'keep_empty_value']),

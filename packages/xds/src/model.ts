@@ -529,7 +529,13 @@ export interface RouteAction {
 
 /** `RouteAction.RequestMirrorPolicy`. */
 export interface RequestMirrorPolicy {
+  /** The mirror cluster; '' when `clusterHeader` names it. */
   readonly cluster: string;
+  /**
+   * `cluster_header` (lower case): the mirror cluster is the one named by this request header. A request
+   * without the header, with an empty value, or naming a cluster the mesh does not have is not copied.
+   */
+  readonly clusterHeader?: string;
   /** `runtime_fraction.default_value`; undefined = every request. */
   readonly runtimeFraction: Fraction | undefined;
   /** `trace_sampled`: the copy's trace is marked sampled (true) or not (false); undefined = as the request's. */

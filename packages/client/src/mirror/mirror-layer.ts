@@ -1,7 +1,8 @@
 /**
  * Request mirroring (`request_mirror_policies`), once per call, after the filters: the call goes on
  * first, untouched; then each policy whose `runtime_fraction` draw hits gets a copy of the request
- * (from the front end, see `PipelineCall.mirrorRequest`) sent to its cluster, fire and forget (see
+ * (from the front end, see `PipelineCall.mirrorRequest`) sent to its cluster (or the one its
+ * `cluster_header` names, see `mirrorCluster`), fire and forget (see
  * ShadowCall). The copy's Host gets Envoy's `-shadow` suffix (`host-shadow:port`) unless
  * `disable_shadow_host_suffix_append`; `trace_sampled` sets the sampled flag of its `traceparent`
  * (under the Zipkin tracer the copy is a child span, see `shadowTraceHeaders`).
@@ -13,7 +14,7 @@
  */
 import { MeshError } from '@xmesh/core';
 import { fractionHit } from '@xmesh/ratelimit';
-import { RecordHeaders } from '@xmesh/router';
+import { headerValue, RecordHeaders } from '@xmesh/router';
 import { newSpanId } from '@xmesh/stats';
 import type { RequestMirrorPolicy } from '@xmesh/xds';
 import type { Layer } from '../pipeline.js';
@@ -39,7 +40,9 @@ function startMirrors(call: PipelineCall, policies: readonly RequestMirrorPolicy
   const b3 = tracing !== undefined && tracing !== false && tracing.kind === 'b3';
   for (const policy of policies) {
     if (policy.runtimeFraction !== undefined && !fractionHit(policy.runtimeFraction, services.random)) continue;
-    const scope = services.stats.cluster(policy.cluster);
+    const cluster = mirrorCluster(policy, call);
+    if (cluster === undefined) continue;
+    const scope = services.stats.cluster(cluster);
     const skipped = () => scope.counter('xmesh.mirror.skipped').inc();
     if (services.outstandingMirrors >= MAX_OUTSTANDING_MIRRORS) {
       skipped();
@@ -63,7 +66,7 @@ function startMirrors(call: PipelineCall, policies: readonly RequestMirrorPolicy
         call.state,
         { ...copy, headers: shadowTraceHeaders(copy.headers, policy.traceSampled, b3), body },
         policy.disableShadowHostSuffixAppend ? copy.authority : shadowHost(copy.authority),
-        { ...decision, cluster: policy.cluster },
+        { ...decision, cluster },
         copyTimeoutMs,
         (failed) => {
           services.outstandingMirrors--;
@@ -75,13 +78,25 @@ function startMirrors(call: PipelineCall, policies: readonly RequestMirrorPolicy
         invoke(shadow);
       } catch (error) {
         // Nothing about a copy may reach the caller: a copy that could not go out is a failed copy.
-        shadow.fail(new MeshError('XMESH_CONNECT_FAILED', `mirror copy to "${policy.cluster}" not sent: ${String(error)}`, { cluster: policy.cluster }));
+        shadow.fail(new MeshError('XMESH_CONNECT_FAILED', `mirror copy to "${cluster}" not sent: ${String(error)}`, { cluster }));
       }
     };
     const body = copy.body;
     if (body instanceof Promise) awaitBody(body, copyTimeoutMs, send);
     else send(body);
   }
+}
+
+/**
+ * The policy's mirror cluster: its `cluster`, or the cluster the request's `cluster_header` names when the
+ * mesh has it. As Envoy: a request without the header (or with it empty) is not copied, nor one naming a
+ * cluster that does not exist, and neither is counted (a header value never becomes a stats name).
+ */
+function mirrorCluster(policy: RequestMirrorPolicy, call: PipelineCall): string | undefined {
+  if (policy.clusterHeader === undefined) return policy.cluster;
+  const named = headerValue(call.request, policy.clusterHeader);
+  if (named === undefined || named === '' || !call.state.clusters.has(named)) return undefined;
+  return named;
 }
 
 /**

@@ -147,18 +147,27 @@ export function mirrorPoliciesField(r: Reader): readonly RequestMirrorPolicy[] |
   return policies.length === 0 ? undefined : policies;
 }
 
-/** `RequestMirrorPolicy`: `cluster` (required; `cluster_header` is refused), `runtime_fraction`, `trace_sampled`, `disable_shadow_host_suffix_append`. */
+/**
+ * `RequestMirrorPolicy`: exactly one of `cluster` and `cluster_header` (as Envoy requires), `runtime_fraction`,
+ * `trace_sampled`, `disable_shadow_host_suffix_append`.
+ */
 function readMirrorPolicy(m: Reader): RequestMirrorPolicy {
-  const byHeader = m.has('cluster_header');
-  rejectUnsupported(m, { cluster_header: 'name the mirror cluster with "cluster"' });
-  const cluster = byHeader ? m.str('cluster') ?? '' : m.requiredStr('cluster');
+  const cluster = m.str('cluster') ?? '';
+  const clusterHeader = (m.str('cluster_header') ?? '').toLowerCase();
+  if (cluster !== '' && clusterHeader !== '') m.error('cluster_header', `only one of cluster ("${cluster}") and cluster_header may be set`);
+  else if (cluster === '' && clusterHeader === '') m.error('cluster', 'is required (or cluster_header)');
+  else if (clusterHeader !== '' && !HEADER_NAME.test(clusterHeader)) m.error('cluster_header', `"${clusterHeader}" is not a header name`);
   const runtimeFraction = runtimeFractionField(m, 'runtime_fraction');
   const traceSampled = m.has('trace_sampled') ? m.bool('trace_sampled', false) : undefined;
   m.get('trace_sampled');
   const disableShadowHostSuffixAppend = m.bool('disable_shadow_host_suffix_append', false);
   m.finish();
-  return { cluster, runtimeFraction, traceSampled, disableShadowHostSuffixAppend };
+  const policy = { cluster, runtimeFraction, traceSampled, disableShadowHostSuffixAppend };
+  return clusterHeader === '' ? policy : { ...policy, clusterHeader };
 }
+
+/** A header name as Envoy's HTTP_HEADER_NAME rule has it (an RFC 9110 token, lower case; a pseudo-header's `:` allowed). */
+const HEADER_NAME = /^:?[!#$%&'*+.^_`|~0-9a-z-]+$/;
 
 /** `RouteAction.UpgradeConfig`: an upgrade type turned on or off for the route (CONNECT's `connect_config` is refused). */
 function readRouteUpgradeConfig(u: Reader): RouteUpgradeConfig {

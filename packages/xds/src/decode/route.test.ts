@@ -112,7 +112,7 @@ test('the route retry policy replaces the virtual host one; without one the vhos
   assert.equal(b!.action.retryPolicy, rc.virtualHosts[0]!.retryPolicy);
 });
 
-test('request_mirror_policies decode with Envoy\'s defaults; cluster is required, cluster_header is refused by path', () => {
+test('request_mirror_policies decode with Envoy\'s defaults; exactly one of cluster and cluster_header, refused by path otherwise', () => {
   const { rc, issues } = decode(oneRoute({
     route: {
       cluster: 'c',
@@ -130,7 +130,14 @@ test('request_mirror_policies decode with Envoy\'s defaults; cluster is required
   assert.equal(decode(oneRoute({})).rc.virtualHosts[0]!.routes[0]!.action.requestMirrorPolicies, undefined);
   const at = 'x.virtual_hosts[0].routes[0].route';
   assertOneError(oneRoute({ route: { cluster: 'c', request_mirror_policies: [{ runtime_fraction: { default_value: { numerator: 1 } } }] } }), `${at}.request_mirror_policies[0].cluster`, 'required');
-  assertOneError(oneRoute({ route: { cluster: 'c', request_mirror_policies: [{ cluster_header: 'x-mirror' }] } }), `${at}.request_mirror_policies[0].cluster_header`, 'name the mirror cluster with "cluster"');
+  const byHeader = decode(oneRoute({ route: { cluster: 'c', request_mirror_policies: [{ cluster_header: 'X-Mirror-Cluster' }] } }));
+  assert.deepEqual(byHeader.issues.errors, []);
+  assert.deepEqual(byHeader.rc.virtualHosts[0]!.routes[0]!.action.requestMirrorPolicies, [
+    { cluster: '', clusterHeader: 'x-mirror-cluster', runtimeFraction: undefined, traceSampled: undefined, disableShadowHostSuffixAppend: false },
+  ]);
+  assertOneError(oneRoute({ route: { cluster: 'c', request_mirror_policies: [{ cluster: 'm', cluster_header: 'x-mirror' }] } }), `${at}.request_mirror_policies[0].cluster_header`, 'only one of cluster ("m") and cluster_header');
+  assertOneError(oneRoute({ route: { cluster: 'c', request_mirror_policies: [{ cluster_header: 'x mirror' }] } }), `${at}.request_mirror_policies[0].cluster_header`, 'is not a header name');
+  assertOneError(oneRoute({ route: { cluster: 'c', request_mirror_policies: [{ cluster_header: 'x-mirror\n' }] } }), `${at}.request_mirror_policies[0].cluster_header`, 'is not a header name');
 });
 
 test('hedge_policy: accepted where it changes nothing in Envoy (defaults, recorded as ignored), refused by path otherwise, on routes and virtual hosts', () => {
