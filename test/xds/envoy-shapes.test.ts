@@ -116,6 +116,14 @@ const ACCEPTED: readonly Accepted[] = [
     },
   },
   {
+    file: 'terminate-connect.yaml',
+    check: (s) => {
+      assert.deepEqual(s.listeners.listener_0!.upgradeConfigs, [{ upgradeType: 'connect', enabled: true }]);
+      const route = routesOf(s, 'listener_0').virtualHosts[0]!.routes[0]!;
+      assert.deepEqual([route.match.path, route.action.upgradeConfigs], [{ kind: 'connect' }, [{ upgradeType: 'connect', enabled: true, terminateConnect: true }]]);
+    },
+  },
+  {
     file: 'route-mirror.yaml',
     check: (s) => {
       const routes = routesOf(s, '0.0.0.0:10000').virtualHosts[0]!.routes;

@@ -60,6 +60,7 @@ function pathText(p: PathMatch): string {
     case 'path': return `path ${JSON.stringify(p.value)}`;
     case 'safe_regex': return `regex /${p.regex}/`;
     case 'path_separated_prefix': return `path-prefix ${JSON.stringify(p.value)}`;
+    case 'connect': return 'CONNECT';
   }
 }
 

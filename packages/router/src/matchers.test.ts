@@ -167,3 +167,15 @@ test('route match: grpc only, query parameters, runtime fraction', () => {
   assert.equal(millionth(req, '/', '', () => 0.0000009), true);
   assert.equal(millionth(req, '/', '', () => 0.000001), false);
 });
+
+test('connect_matcher matches CONNECT requests only (with its other conditions); path specifiers never match a CONNECT, which has no path', () => {
+  const connectReq = (headers: Record<string, string> = {}) => ({ ...request('example.test:443', '', headers), method: 'CONNECT' });
+  const connect = compileRouteMatch(routeMatch({ path: { kind: 'connect' } }), 'r');
+  assert.equal(connect(connectReq(), '', '', Math.random), true);
+  assert.equal(connect(request('svc', '/'), '/', '', Math.random), false, 'a POST is not a CONNECT');
+  const withHeader = compileRouteMatch(routeMatch({ path: { kind: 'connect' }, headers: [header('x-tenant', { kind: 'present', present: true })] }), 'r');
+  assert.equal(withHeader(connectReq({ 'x-tenant': 'a' }), '', '', Math.random), true);
+  assert.equal(withHeader(connectReq(), '', '', Math.random), false);
+  const slash = compileRouteMatch(routeMatch({ path: { kind: 'prefix', value: '/' } }), 'r');
+  assert.equal(slash(connectReq(), '', '', Math.random), false);
+});

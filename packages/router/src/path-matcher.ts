@@ -28,5 +28,8 @@ export function compilePathMatch(match: PathMatch, caseSensitive: boolean, where
       const startsWith = caseSensitive ? (p: string) => p.startsWith(prefix) : (p: string) => startsWithIgnoreCase(p, prefix);
       return (p) => startsWith(p) && (p.length === prefix.length || p.charCodeAt(prefix.length) === 47 /* / */);
     }
+    case 'connect':
+      // A CONNECT request has no path; the route matcher checks its method.
+      return () => true;
   }
 }

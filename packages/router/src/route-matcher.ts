@@ -14,9 +14,15 @@ export type RouteMatcher = (request: RouteRequest, path: string, query: string, 
 /**
  * All conditions must hold, cheapest first: gRPC-only, path, headers, query parameters, and
  * finally the runtime fraction (a random draw against numerator/denominator, as Envoy).
+ * `connect_matcher` matches CONNECT requests only; a CONNECT request has no path (''), so a path
+ * specifier other than the empty prefix never matches it, as in Envoy.
  */
 export function compileRouteMatch(match: RouteMatch, where: string): RouteMatcher {
   const grpcOnly = match.grpcOnly;
+  if (match.path.kind === 'connect') {
+    const rest = compileRouteMatch({ ...match, path: { kind: 'prefix', value: '' } }, where);
+    return (request, path, query, random) => request.method === 'CONNECT' && rest(request, path, query, random);
+  }
   const pathMatches: PathPredicate = compilePathMatch(match.path, match.caseSensitive, `${where}.match`);
   const headersMatch = compileHeaderMatchers(match.headers, `${where}.match.headers`);
   const queryMatches = compileQueryMatchers(match, where);

@@ -97,7 +97,8 @@ export class Router {
 
     // The listener's normalization comes first: the normalized path is the one matched (and forwarded).
     let rawPath = request.path;
-    if (table.normalizer !== undefined) {
+    // A CONNECT request has no path to normalize.
+    if (table.normalizer !== undefined && rawPath !== '') {
       const normalized = table.normalizer.normalize(rawPath);
       if (typeof normalized !== 'string') return normalized;
       rawPath = normalized;

@@ -304,6 +304,8 @@ const HALF_CLOSED_GRACE_MS = 1000;
 /** Response options; node:http2 copies them, so one frozen object serves every response. */
 const RESPOND_ENDED = Object.freeze({ endStream: true, waitForTrailers: false });
 const RESPOND_OPEN = Object.freeze({ endStream: false, waitForTrailers: true });
+/** A tunnel ends with END_STREAM on its last DATA: it has no trailers. */
+const RESPOND_TUNNEL = Object.freeze({ endStream: false });
 
 export class H2Downstream extends BaseDownstream implements Downstream {
   readonly grpc: boolean;
@@ -382,6 +384,27 @@ export class H2Downstream extends BaseDownstream implements Downstream {
     if (endStream) this.complete();
     else this.pipeEncoder(this.stream);
     return true;
+  }
+
+  /**
+   * Answers a CONNECT request with `headers` (its 2xx): the stream's DATA that follows is the tunnel's, so no
+   * response filter codes it. False when the stream cannot take it (then it is reset).
+   */
+  respondTunnel(headers: OutgoingHttpHeaders): boolean {
+    if (this.closed) return false;
+    try {
+      this.stream.respond(headers, RESPOND_TUNNEL);
+    } catch {
+      this.abort();
+      return false;
+    }
+    return true;
+  }
+
+  /** Resets the stream with `code` (RST_STREAM), e.g. CONNECT_ERROR for a tunnel whose TCP connection failed. */
+  reset(code: number): void {
+    this.done = true;
+    if (!this.stream.destroyed) this.stream.close(code);
   }
 
   finish(trailers: OutgoingHttpHeaders | undefined): void {

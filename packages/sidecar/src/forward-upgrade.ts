@@ -66,7 +66,7 @@ class UpgradeForward implements Dispatcher.DispatchHandler, DownstreamAbortHandl
       return;
     }
     this.end(statusCode);
-    this.ds.tunnel(withResponseHeaders(headers, this.attempt), socket as Socket, undefined);
+    this.ds.tunnel(101, withResponseHeaders(headers, this.attempt), socket as Socket, undefined);
   }
 
   onResponseStart(_controller: Controller, statusCode: number, headers: RawHeaders): void {

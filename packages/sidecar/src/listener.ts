@@ -47,7 +47,7 @@ type HttpServerOptions = ServerOptions & { keepAliveTimeoutBuffer?: number };
 export interface DualListenerHandlers {
   readonly onStream: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => void;
   readonly onRequest: (req: IncomingMessage, res: ServerResponse) => void;
-  /** An HTTP/1.1 request asking for a protocol upgrade (WebSocket, ...): node hands over the socket. */
+  /** An HTTP/1.1 request asking for a protocol upgrade (WebSocket, ...) or a CONNECT request: node hands over the socket. */
   readonly onUpgrade?: (req: IncomingMessage, socket: Socket, head: Buffer) => void;
 }
 
@@ -185,6 +185,12 @@ export class DualListener {
         // header dropped), as curl --http2 expects.
         if (isH2cOnly(req)) this.replayWithoutUpgrade(req, socket, head);
         else onUpgrade(req, socket, head);
+      });
+      // CONNECT requests hand over the socket too (node emits them as 'connect').
+      this.h1.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+        req.on('error', ignoreError);
+        socket.on('error', ignoreError);
+        onUpgrade(req, socket, head);
       });
     }
     this.h1.on('error', ignoreError);

@@ -16,7 +16,7 @@ import { H1Downstream, H2Downstream, type Downstream } from './downstream.js';
 import { HeaderView } from './header-view.js';
 import { grpcTimeoutMs } from './grpc-timeout.js';
 import { ProxyAttempt, type ProxyContext } from './proxy-attempt.js';
-import { checkUnderscores, http1Target, http2HeaderCountExceeded } from './request-hygiene.js';
+import { checkUnderscores, connectTarget, http1Target, http2HeaderCountExceeded } from './request-hygiene.js';
 
 const END_STREAM = constants.NGHTTP2_FLAG_END_STREAM;
 
@@ -52,16 +52,24 @@ export class ProxyFront {
     const authority = headers[':authority'] ?? headers.host ?? '';
     const socket = stream.session?.socket as Socket | undefined;
     const connection = downstreamConnectionOf(socket, 'HTTP/2');
-    this.dispatch(state, protection, ds, authority, headers[':path'] ?? '/', headers[':method'] ?? 'GET', new HeaderView(headers, undefined), headers['grpc-timeout'], connection, chainListenerOf(socket), verifiedClient(socket));
+    const method = headers[':method'] ?? 'GET';
+    // A CONNECT request has no path (node refuses one with :path, bar extended CONNECT).
+    const path = method === 'CONNECT' ? '' : headers[':path'] ?? '/';
+    this.dispatch(state, protection, ds, authority, path, method, new HeaderView(headers, undefined), headers['grpc-timeout'], connection, chainListenerOf(socket), verifiedClient(socket));
   };
 
-  /** An HTTP/1.1 request asking for a protocol upgrade: proxied when the listener and route allow it, else 403 (see FilterChain). */
+  /**
+   * An HTTP/1.1 request asking for a protocol upgrade, or a CONNECT request: proxied when the listener and route
+   * allow it, else 403 (see FilterChain).
+   */
   readonly onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
     const state = this.host.state();
     const protection = this.host.protection(state);
     const ds = new UpgradeDownstream(req, socket, head, this.host.onClose, protection.streamIdleTimeoutMs);
     ds.localReplies = this.host.localReplies(state);
-    const target = http1Target(req.headers, req.url ?? '/', req.httpVersionMinor, req.rawHeaders.length, protection);
+    const target = req.method === 'CONNECT'
+      ? connectTarget(req.url ?? '', req.rawHeaders.length, protection)
+      : http1Target(req.headers, req.url ?? '/', req.httpVersionMinor, req.rawHeaders.length, protection);
     if (target instanceof MeshError) {
       this.host.onOpen();
       ds.reject(target);
@@ -117,10 +125,6 @@ export class ProxyFront {
         ds.reject(refused);
         return;
       }
-    }
-    if (method === 'CONNECT') {
-      ds.reject(new MeshError('XMESH_NO_ROUTE', 'CONNECT is not proxied'));
-      return;
     }
     const now = state.clock.now();
     const deadlines = state.services?.deadlines;

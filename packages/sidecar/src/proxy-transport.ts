@@ -8,6 +8,7 @@ import { RecordHeaders, type UpstreamRewrite } from '@xmesh/router';
 import { H2Downstream, type Downstream } from './downstream.js';
 import { forwardH1 } from './forward-h1.js';
 import { forwardH2 } from './forward-h2.js';
+import { forwardConnect } from './forward-connect.js';
 import { forwardUpgrade } from './forward-upgrade.js';
 import { UpgradeDownstream } from './upgrade-downstream.js';
 import { cancelledOutcome, type ProxyAttempt } from './proxy-attempt.js';
@@ -38,6 +39,10 @@ export const proxyTransport: Invoke<ProxyAttempt> = (attempt) => {
   // The Host may depend on the endpoint (auto_host_rewrite): set for every attempt.
   if (rewrite?.rewritesHost === true) setAuthority(ds, rewrite.upstreamAuthority(attempt.request.authority, attempt.endpoint, undefined));
   const transports = attempt.transports!;
+  if (attempt.request.method === 'CONNECT') {
+    forwardConnect(attempt);
+    return;
+  }
   if (ds instanceof UpgradeDownstream) {
     // The filter chain let it through: the listener or the route allows this upgrade. It goes over HTTP/1.1.
     forwardUpgrade(attempt, ds, transports.http(false), String(ds.requestHeaders.upgrade));

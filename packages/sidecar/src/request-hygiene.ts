@@ -9,7 +9,7 @@
  *   for a missing Host);
  * - more than `max_headers_count` headers is a 431 (HTTP/1.1) or a stream reset (HTTP/2);
  * - `headers_with_underscores_action`: names with `_` are rejected (400) or dropped;
- * - CONNECT is not proxied (no route, 404).
+ * - a CONNECT request's target must be authority-form (`host:port`, RFC 9110 §9.3.6); it has no path.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { MeshError } from '@xmesh/core';
@@ -52,6 +52,19 @@ export function http1Target(
     return absolute;
   }
   return { authority: authority ?? '', path: url };
+}
+
+/** `host:port` (a bracketed IPv6 host allowed), as a CONNECT request names its destination. */
+const AUTHORITY_FORM = /^(?:\[[0-9A-Fa-f:.]+\]|[^\s/?#@[\]:]+):\d{1,5}$/;
+
+/**
+ * The authority of an HTTP/1.1 CONNECT request (its request target; the path is empty), or the error it is
+ * answered with.
+ */
+export function connectTarget(url: string, rawHeaderCount: number, protection: DownstreamProtection): RequestTarget | MeshError {
+  if (rawHeaderCount > protection.maxHeadersCount * 2) return badRequest(`more than ${protection.maxHeadersCount} request headers`, 431);
+  if (!AUTHORITY_FORM.test(url)) return badRequest(`a CONNECT request target must be host:port, got "${url.slice(0, 64)}"`);
+  return { authority: url, path: '' };
 }
 
 /** An HTTP/2 request breaking the header count: reset by the front (Envoy resets such a stream). */

@@ -96,26 +96,40 @@ export class UpgradeDownstream extends BaseDownstream implements Downstream {
   }
 
   /**
-   * The upstream switched protocols on `upstream`: the client gets its 101 (`headers`, connection-specific ones
-   * included: they are the answer), then bytes flow both ways. `head` is what the upstream sent after its 101.
+   * The upstream switched protocols on `upstream` (`status` 101), or a CONNECT's connection to it is made (200):
+   * the client gets `status` and `headers` (connection-specific ones included: they are the answer), then bytes
+   * flow both ways. `head` is what the upstream sent after its 101.
    */
-  tunnel(headers: Record<string, string | string[] | undefined>, upstream: Socket, head: Buffer | undefined): void {
+  tunnel(status: 101 | 200, headers: Record<string, string | string[] | undefined>, upstream: Socket, head: Buffer | undefined): void {
     if (this.closed) {
       upstream.destroy();
       return;
     }
     this.tunnelled = true;
     upstream.on('error', ignoreError);
-    this.writeHead(101, headers, false);
+    this.writeHead(status, headers, false);
     this.done = true;
     const client = this.socket;
     if (head !== undefined && head.length > 0) client.write(head);
     if (this.head.length > 0) upstream.write(this.head);
     client.pipe(upstream);
     upstream.pipe(client);
-    // Either side closing (or failing) closes the other; the idle timeout covers both directions.
-    client.once('close', () => upstream.destroy());
-    upstream.once('close', () => client.destroy());
+    if (status === 200) {
+      // A CONNECT tunnel is TCP's: a FIN from one side ends the other side's writing only (what it has to send is
+      // flushed first), and each socket closes once both its directions ended; a reset ends both at once.
+      client.allowHalfOpen = true;
+      const closeWith = (other: Socket) => (hadError: boolean): void => {
+        if (hadError || other.destroyed) other.destroy();
+        else other.end();
+      };
+      client.once('close', closeWith(upstream));
+      upstream.once('close', closeWith(client));
+    } else {
+      // Either side closing (or failing) closes the other.
+      client.once('close', () => upstream.destroy());
+      upstream.once('close', () => client.destroy());
+    }
+    // The idle timeout covers both directions.
     if (this.idleMs > 0) {
       upstream.setTimeout(Math.min(this.idleMs, MAX_TIMER_MS));
       upstream.on('timeout', () => {

@@ -314,6 +314,8 @@ export interface UpgradeConfig {
 export interface RouteUpgradeConfig {
   readonly upgradeType: string;
   readonly enabled: boolean;
+  /** `connect_config` (CONNECT only): the route terminates CONNECT requests into a TCP connection to its cluster. */
+  readonly terminateConnect?: true;
 }
 
 // ---------------------------------------------------------------- filter chains

@@ -113,7 +113,7 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
   ]),
   ...fields('envoy.config.route.v3.DirectResponseAction', ['status', 'body']),
   ...fields('envoy.config.route.v3.CorsPolicy', CORS_POLICY_FIELDS),
-  ...fields(MATCH, ['prefix', 'path', 'safe_regex', 'path_separated_prefix', 'case_sensitive', 'headers', 'query_parameters', 'runtime_fraction', 'grpc']),
+  ...fields(MATCH, ['prefix', 'path', 'safe_regex', 'path_separated_prefix', 'connect_matcher', 'case_sensitive', 'headers', 'query_parameters', 'runtime_fraction', 'grpc']),
   ...fields(HEADER_MATCHER, ['name', 'string_match', 'present_match', 'range_match', 'invert_match', 'treat_missing_header_as_empty']),
   ...fields(ACTION, [
     'cluster', 'weighted_clusters', 'timeout', 'idle_timeout', 'retry_policy', 'hash_policy', 'rate_limits', 'prefix_rewrite',
@@ -123,7 +123,7 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
     'cors', 'upgrade_configs',
   ]),
   ...fields(`${ACTION}.RequestMirrorPolicy`, ['cluster', 'cluster_header', 'runtime_fraction', 'trace_sampled', 'disable_shadow_host_suffix_append']),
-  ...fields(`${ACTION}.UpgradeConfig`, ['upgrade_type', 'enabled']),
+  ...fields(`${ACTION}.UpgradeConfig`, ['upgrade_type', 'enabled', 'connect_config']),
   ...fields(WEIGHTED, ['name', 'weight', 'typed_per_filter_config', 'host_rewrite_literal', 'request_headers_to_add', 'request_headers_to_remove', 'response_headers_to_add', 'response_headers_to_remove']),
   ...fields(HEADER_OPTION, ['header', 'append', 'append_action', 'keep_empty_value']),
   ...fields(RETRY, [

@@ -429,7 +429,9 @@ export type PathMatch =
   | { readonly kind: 'prefix'; readonly value: string }
   | { readonly kind: 'path'; readonly value: string }
   | { readonly kind: 'safe_regex'; readonly regex: string }
-  | { readonly kind: 'path_separated_prefix'; readonly value: string };
+  | { readonly kind: 'path_separated_prefix'; readonly value: string }
+  /** `connect_matcher`: CONNECT requests (which have no path) and only them. */
+  | { readonly kind: 'connect' };
 
 export interface RouteMatch {
   readonly path: PathMatch;

@@ -154,12 +154,11 @@ function checkAdsSource(rds: Reader): void {
 
 
 /**
- * HCM `UpgradeConfig`: an upgrade type (the `Upgrade` header's value, lower-cased) the listener proxies. Upgrade
- * filter chains (`filters`) and CONNECT (which Envoy terminates or forwards as a tunnel) are refused.
+ * HCM `UpgradeConfig`: an upgrade type (the `Upgrade` header's value, lower-cased; `connect` for CONNECT requests)
+ * the listener proxies. Upgrade filter chains (`filters`) are refused.
  */
 function readUpgradeConfig(u: Reader): UpgradeConfig {
   const upgradeType = u.requiredStr('upgrade_type').toLowerCase();
-  if (upgradeType === 'connect') u.error('upgrade_type', 'CONNECT is not supported: CONNECT requests are not proxied (WebSocket and other HTTP/1.1 upgrades are)');
   const enabled = u.bool('enabled', true);
   if (u.list('filters').length > 0) u.error('filters', 'is not supported: upgraded requests run the listener\'s HTTP filters');
   u.finish();

@@ -120,6 +120,12 @@ test('a fully specified listener decodes to the exact model', () => {
   ]);
 });
 
+test('upgrade_configs: CONNECT is an upgrade type like WebSocket (lower-cased), enabled by default', () => {
+  const { listener, issues } = decode(withHcm({ upgrade_configs: [{ upgrade_type: 'CONNECT' }, { upgrade_type: 'websocket', enabled: false }] }));
+  assert.deepEqual(issues.errors, []);
+  assert.deepEqual(listener.upgradeConfigs, [{ upgradeType: 'connect', enabled: true }, { upgradeType: 'websocket', enabled: false }]);
+});
+
 test('rds: the route config name comes from rds, config_source is ignored', () => {
   const { listener, inlineRoutes, issues } = decode(withHcm({ route_config: undefined, rds: { route_config_name: 'routes-a', config_source: { ads: {} } } }));
   assert.deepEqual(issues.errors, []);
@@ -235,7 +241,7 @@ const INVALID: { name: string; input: unknown; path: string; fragment: string }[
   { name: 'max_concurrent_streams 0', input: withHcm({ http2_protocol_options: { max_concurrent_streams: 0 } }), path: `${HCM_PATH}.http2_protocol_options.max_concurrent_streams`, fragment: 'in [1, 2147483647]' },
   { name: 'stream window under 65535', input: withHcm({ http2_protocol_options: { initial_stream_window_size: 1000 } }), path: `${HCM_PATH}.http2_protocol_options.initial_stream_window_size`, fragment: 'in [65535, 2147483647]' },
   { name: 'connection window over 2^31-1', input: withHcm({ http2_protocol_options: { initial_connection_window_size: 2_147_483_648 } }), path: `${HCM_PATH}.http2_protocol_options.initial_connection_window_size`, fragment: 'in [65535, 2147483647]' },
-  { name: 'allow_connect', input: withHcm({ http2_protocol_options: { allow_connect: true } }), path: `${HCM_PATH}.http2_protocol_options.allow_connect`, fragment: 'CONNECT requests are not proxied' },
+  { name: 'allow_connect', input: withHcm({ http2_protocol_options: { allow_connect: true } }), path: `${HCM_PATH}.http2_protocol_options.allow_connect`, fragment: 'extended CONNECT (RFC 8441' },
   { name: 'custom SETTINGS', input: withHcm({ http2_protocol_options: { custom_settings_parameters: [{ identifier: 8, value: 1 }] } }), path: `${HCM_PATH}.http2_protocol_options.custom_settings_parameters`, fragment: 'not supported' },
   { name: 'allow_chunked_length', input: withHcm({ http_protocol_options: { allow_chunked_length: true } }), path: `${HCM_PATH}.http_protocol_options.allow_chunked_length`, fragment: 'Content-Length and Transfer-Encoding' },
   { name: 'HTTP/1.0 default host without HTTP/1.0', input: withHcm({ http_protocol_options: { default_host_for_http_10: 'h' } }), path: `${HCM_PATH}.http_protocol_options.default_host_for_http_10`, fragment: 'needs accept_http_10' },
@@ -247,7 +253,6 @@ const INVALID: { name: string; input: unknown; path: string; fragment: string }[
   { name: 'bad filter config inside', input: withHcm({ http_filters: [{ name: 'rl', typed_config: { '@type': TypeUrl.LocalRateLimit, stat_prefix: 'rl', token_bucket: { max_tokens: 0, fill_interval: '1s' } } }, ROUTER] }), path: `${HCM_PATH}.http_filters[0].typed_config.token_bucket.max_tokens`, fragment: 'in [1, ' },
   { name: 'unknown HCM field', input: withHcm({ bogus_field: 1 }), path: `${HCM_PATH}.bogus_field`, fragment: 'unknown or unsupported field' },
   { name: 'escaped slashes redirected', input: withHcm({ path_with_escaped_slashes_action: 'UNESCAPE_AND_REDIRECT' }), path: `${HCM_PATH}.path_with_escaped_slashes_action`, fragment: 'UNESCAPE_AND_REDIRECT is not supported' },
-  { name: 'upgrade_configs CONNECT', input: withHcm({ upgrade_configs: [{ upgrade_type: 'CONNECT' }] }), path: `${HCM_PATH}.upgrade_configs[0].upgrade_type`, fragment: 'CONNECT requests are not proxied' },
   { name: 'upgrade_configs with upgrade filters', input: withHcm({ upgrade_configs: [{ upgrade_type: 'websocket', filters: [{ name: 'x' }] }] }), path: `${HCM_PATH}.upgrade_configs[0].filters`, fragment: 'upgraded requests run the listener\'s HTTP filters' },
   { name: 'path_normalization_options', input: withHcm({ path_normalization_options: {} }), path: `${HCM_PATH}.path_normalization_options`, fragment: 'not implemented' },
   { name: 'via', input: withHcm({ via: 'proxy-1' }), path: `${HCM_PATH}.via`, fragment: 'no Via header' },

@@ -49,6 +49,9 @@ function nonEmptyStr(r: Reader, key: string): string {
   return v;
 }
 
+/** A header name as Envoy's HTTP_HEADER_NAME rule has it: an RFC 9110 token, or a pseudo-header (`:` first). */
+export const HEADER_NAME = /^:?[0-9A-Za-z!#$%&'*+\-.^_`|~]+$/;
+
 const STRING_MATCH_KINDS = ['exact', 'prefix', 'suffix', 'contains', 'safe_regex', 'custom'] as const;
 
 /** `StringMatcher`: exactly one of exact / prefix / suffix / contains / safe_regex, plus `ignore_case`. */

@@ -168,7 +168,7 @@ export function decodeHttp2ProtocolOptions(r: Reader | undefined): Http2Protocol
     hpackTableSize: r?.int('hpack_table_size', 4096) ?? 4096,
   };
   if (r !== undefined) {
-    if (r.bool('allow_connect', false)) r.error('allow_connect', 'is not supported: CONNECT requests are not proxied');
+    if (r.bool('allow_connect', false)) r.error('allow_connect', 'is not supported: extended CONNECT (RFC 8441: WebSocket and other upgrades over HTTP/2) is not implemented; plain CONNECT is proxied');
     if (r.list('custom_settings_parameters').length > 0) r.error('custom_settings_parameters', 'is not supported: custom SETTINGS parameters are not sent');
     ignoreAll(r, DOWNSTREAM_HTTP2_IGNORED);
     r.finish();

@@ -6,7 +6,7 @@
 import type { Dict, FilterOverride, RegexRewrite, RequestMirrorPolicy, RetryPolicy, RouteAction, WeightedClusterEntry } from '../model.js';
 import { filterOverridesField } from './filter-overrides.js';
 import { headerMutationFields } from './header-mutation.js';
-import { compileRegex, readRegexMatcher, regexError } from './matchers.js';
+import { compileRegex, HEADER_NAME, readRegexMatcher, regexError } from './matchers.js';
 import { hashPoliciesField } from './hash-policy.js';
 import { ignoreAll, oneOf, rejectUnsupported } from './fields.js';
 import { rateLimitsField } from './rate-limits.js';
@@ -166,16 +166,23 @@ function readMirrorPolicy(m: Reader): RequestMirrorPolicy {
   return clusterHeader === '' ? policy : { ...policy, clusterHeader };
 }
 
-/** A header name as Envoy's HTTP_HEADER_NAME rule has it (an RFC 9110 token, lower case; a pseudo-header's `:` allowed). */
-const HEADER_NAME = /^:?[!#$%&'*+.^_`|~0-9a-z-]+$/;
-
-/** `RouteAction.UpgradeConfig`: an upgrade type turned on or off for the route (CONNECT's `connect_config` is refused). */
+/**
+ * `RouteAction.UpgradeConfig`: an upgrade type turned on or off for the route. For CONNECT, `connect_config` makes
+ * the route terminate the request (a TCP connection to the cluster, the request's payload relayed on it); its
+ * PROXY protocol header and POST tunnels are refused.
+ */
 function readRouteUpgradeConfig(u: Reader): RouteUpgradeConfig {
   const upgradeType = u.requiredStr('upgrade_type').toLowerCase();
   const enabled = u.bool('enabled', true);
-  rejectUnsupported(u, { connect_config: 'CONNECT requests are not terminated into TCP tunnels' });
+  const connect = u.obj('connect_config');
+  if (connect !== undefined) {
+    if (upgradeType !== 'connect') u.error('connect_config', `is for CONNECT only, not the "${upgradeType}" upgrade`);
+    rejectUnsupported(connect, { proxy_protocol_config: 'a PROXY protocol header to the upstream is not implemented' });
+    if (connect.bool('allow_post', false)) connect.error('allow_post', 'is not supported: POST requests are not terminated into TCP tunnels');
+    connect.finish();
+  }
   u.finish();
-  return { upgradeType, enabled };
+  return connect === undefined ? { upgradeType, enabled } : { upgradeType, enabled, terminateConnect: true };
 }
 
 /** `regex_rewrite`: an RE2 pattern and its substitution, both checked (a group the pattern lacks is an error). */

@@ -1,13 +1,15 @@
-/** `config.route.v3.RouteMatch`: one path specifier, plus headers, query parameters, runtime fraction, gRPC. */
+/**
+ * `config.route.v3.RouteMatch`: one path specifier (or `connect_matcher`, for CONNECT requests), plus headers,
+ * query parameters, runtime fraction, gRPC.
+ */
 import type { PathMatch, RouteMatch } from '../model.js';
 import { headerMatchersField, readQueryParameterMatcher, readRegexMatcher } from './matchers.js';
 import { oneOf, rejectUnsupported } from './fields.js';
 import { runtimeFractionField } from './runtime-fraction.js';
 import type { Reader } from './reader.js';
 
-const PATH_SPECIFIERS = ['prefix', 'path', 'safe_regex', 'path_separated_prefix'] as const;
+const PATH_SPECIFIERS = ['prefix', 'path', 'safe_regex', 'path_separated_prefix', 'connect_matcher'] as const;
 const UNSUPPORTED_PATH_SPECIFIERS: Readonly<Record<string, string>> = {
-  connect_matcher: 'CONNECT requests are not routed',
   path_match_policy: 'path match extensions (URI templates) are not implemented',
 };
 const UNSUPPORTED: Readonly<Record<string, string>> = {
@@ -40,6 +42,11 @@ export function decodeRouteMatch(m: Reader): RouteMatch {
       path = { kind: 'safe_regex', regex: sub ? readRegexMatcher(sub) : '' };
       break;
     }
+    case 'connect_matcher':
+      // `ConnectMatcher` has no fields.
+      m.obj('connect_matcher')?.finish();
+      path = { kind: 'connect' };
+      break;
   }
   for (const k of PATH_SPECIFIERS) m.get(k);
   const caseSensitive = m.bool('case_sensitive', true);

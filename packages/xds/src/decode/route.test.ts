@@ -140,6 +140,15 @@ test('request_mirror_policies decode with Envoy\'s defaults; exactly one of clus
   assertOneError(oneRoute({ route: { cluster: 'c', request_mirror_policies: [{ cluster_header: 'x-mirror\n' }] } }), `${at}.request_mirror_policies[0].cluster_header`, 'is not a header name');
 });
 
+test('connect_matcher with a route terminating CONNECT (connect_config), as envoy/configs/terminate_http1_connect.yaml', () => {
+  const { rc, issues } = decode(oneRoute({ match: { connect_matcher: {}, headers: [{ name: 'x-tenant', present_match: true }] }, route: { cluster: 'tcp', upgrade_configs: [{ upgrade_type: 'CONNECT', connect_config: {} }] } }));
+  assert.deepEqual(issues.errors, []);
+  const route = rc.virtualHosts[0]!.routes[0]!;
+  assert.deepEqual(route.match.path, { kind: 'connect' });
+  assert.equal(route.match.headers.length, 1);
+  assert.deepEqual(route.action.upgradeConfigs, [{ upgradeType: 'connect', enabled: true, terminateConnect: true }]);
+});
+
 test('hedge_policy: accepted where it changes nothing in Envoy (defaults, recorded as ignored), refused by path otherwise, on routes and virtual hosts', () => {
   const vhAt = 'x.virtual_hosts[0].hedge_policy';
   const routeAt = 'x.virtual_hosts[0].routes[0].route.hedge_policy';
@@ -508,7 +517,7 @@ const INVALID: { name: string; input: unknown; path: string; fragment: string | 
   { name: 'backreference regex', input: oneRoute({ match: { safe_regex: { regex: '(a)\\1' } } }), path: `${R}.match.safe_regex.regex`, fragment: 'invalid RE2 regex' },
   { name: 'lookahead in a header regex', input: oneRoute({ match: { prefix: '/', headers: [{ name: 'h', safe_regex_match: { regex: 'a(?=b)' } }] } }), path: `${R}.match.headers[0].safe_regex_match.regex`, fragment: 'invalid RE2 regex' },
   { name: 'two path specifiers', input: oneRoute({ match: { prefix: '/', path: '/a' } }), path: `${R}.match`, fragment: 'got prefix and path' },
-  { name: 'no path specifier', input: oneRoute({ match: {} }), path: `${R}.match`, fragment: 'one of prefix, path, safe_regex, path_separated_prefix is required' },
+  { name: 'no path specifier', input: oneRoute({ match: {} }), path: `${R}.match`, fragment: 'one of prefix, path, safe_regex, path_separated_prefix, connect_matcher is required' },
   { name: 'path_separated_prefix ending in /', input: oneRoute({ match: { path_separated_prefix: '/api/' } }), path: `${R}.match.path_separated_prefix`, fragment: 'not end with "/"' },
   { name: 'no domains', input: oneRoute({}, { domains: [] }), path: 'x.virtual_hosts[0].domains', fragment: 'at least one domain' },
   { name: 'weighted total 0', input: oneRoute({ route: { weighted_clusters: { clusters: [{ name: 'a', weight: 0 }, { name: 'b' }] } } }), path: `${R}.route.weighted_clusters.clusters`, fragment: 'sum to more than 0' },
@@ -561,7 +570,11 @@ INVALID.push(
   { name: 'regex_rewrite naming a missing group', input: oneRoute({ route: { cluster: 'c', regex_rewrite: { pattern: { regex: '^/(a)/(b)$' }, substitution: '/\\3' } } }), path: `${R}.route.regex_rewrite.substitution`, fragment: 'refers to group \\3, but the pattern has 2 groups' },
   { name: 'regex_rewrite with an invalid pattern', input: oneRoute({ route: { cluster: 'c', regex_rewrite: { pattern: { regex: '(a' }, substitution: 'b' } } }), path: `${R}.route.regex_rewrite.pattern.regex`, fragment: 'invalid RE2 regex' },
   { name: 'host_rewrite_literal and auto_host_rewrite', input: oneRoute({ route: { cluster: 'c', host_rewrite_literal: 'a', auto_host_rewrite: true } }), path: `${R}.route`, fragment: 'got host_rewrite_literal and auto_host_rewrite' },
-  { name: 'route upgrade_configs connect_config', input: oneRoute({ route: { cluster: 'c', upgrade_configs: [{ upgrade_type: 'CONNECT', connect_config: {} }] } }), path: `${R}.route.upgrade_configs[0].connect_config`, fragment: 'CONNECT requests are not terminated' },
+  { name: 'connect_config on a WebSocket upgrade', input: oneRoute({ route: { cluster: 'c', upgrade_configs: [{ upgrade_type: 'websocket', connect_config: {} }] } }), path: `${R}.route.upgrade_configs[0].connect_config`, fragment: 'is for CONNECT only, not the "websocket" upgrade' },
+  { name: 'connect_config with a PROXY protocol header', input: oneRoute({ route: { cluster: 'c', upgrade_configs: [{ upgrade_type: 'CONNECT', connect_config: { proxy_protocol_config: { version: 'V2' } } }] } }), path: `${R}.route.upgrade_configs[0].connect_config.proxy_protocol_config`, fragment: 'PROXY protocol header' },
+  { name: 'connect_config allow_post', input: oneRoute({ route: { cluster: 'c', upgrade_configs: [{ upgrade_type: 'CONNECT', connect_config: { allow_post: true } }] } }), path: `${R}.route.upgrade_configs[0].connect_config.allow_post`, fragment: 'POST requests are not terminated' },
+  { name: 'connect_matcher on a route that forwards CONNECT', input: oneRoute({ match: { connect_matcher: {} }, route: { cluster: 'c', upgrade_configs: [{ upgrade_type: 'CONNECT' }] } }), path: `${R}.match.connect_matcher`, fragment: 'forwarding CONNECT requests to the upstream is not implemented' },
+  { name: 'connect_matcher with a field', input: oneRoute({ match: { connect_matcher: { x: 1 } }, route: { cluster: 'c', upgrade_configs: [{ upgrade_type: 'CONNECT', connect_config: {} }] } }), path: `${R}.match.connect_matcher.x`, fragment: 'unknown' },
   { name: 'internal redirects handled', input: oneRoute({ route: { cluster: 'c', internal_redirect_action: 'HANDLE_INTERNAL_REDIRECT' } }), path: `${R}.route.internal_redirect_action`, fragment: 'internal redirects are not followed' },
   { name: 'require_tls', input: oneRoute({}, { require_tls: 'ALL' }), path: 'x.virtual_hosts[0].require_tls', fragment: 'redirect plaintext requests to https' },
 );

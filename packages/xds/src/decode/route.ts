@@ -12,6 +12,7 @@ import { decodeRetryPolicy } from './retry-policy.js';
 import { decodeRouteAction, mirrorPoliciesField } from './route-action.js';
 import { headerMutationFields } from './header-mutation.js';
 import { decodeRouteMatch } from './route-match.js';
+import { HEADER_NAME } from './matchers.js';
 import { describe, type Reader } from './reader.js';
 import { decodeCorsPolicy } from './cors.js';
 import { checkHedgePolicy } from './hedge-policy.js';
@@ -159,6 +160,10 @@ function decodeRoute(r: Reader, defaultName: string, vhostRetryPolicy: RetryPoli
   rejectUnsupported(r, UNSUPPORTED_ACTIONS);
   const a = r.obj('route');
   const action = a ? decodeRouteAction(a, vhostRetryPolicy, vhostMirrorPolicies) : undefined;
+  if (match?.path.kind === 'connect' && action !== undefined && action.upgradeConfigs?.some((u) => u.terminateConnect === true) !== true) {
+    // Without connect_config Envoy forwards the CONNECT request to the upstream as it came.
+    m!.error('connect_matcher', 'forwarding CONNECT requests to the upstream is not implemented: terminate them with the route\'s upgrade_configs: [{ upgrade_type: CONNECT, connect_config: {} }]');
+  }
   const redirect = r.obj('redirect');
   const direct = r.obj('direct_response');
   let local: LocalRouteAction | undefined;
@@ -199,9 +204,6 @@ function decodeRouteTracing(r: Reader): TracingSampling {
   r.finish();
   return sampling;
 }
-
-/** An HTTP header name (RFC 9110 token), or a pseudo-header. */
-const HEADER_NAME = /^:?[0-9A-Za-z!#$%&'*+\-.^_`|~]+$/;
 
 /**
  * `internal_only_headers`: header names (lower-cased) the connection manager removes from an external

@@ -1,0 +1,264 @@
+// CONNECT through the sidecar, terminated by its route (`upgrade_configs: CONNECT` with `connect_config`), as
+// envoy/configs/terminate_http1_connect.yaml configures Envoy: stock node clients (http's CONNECT, http2's
+// CONNECT stream) and a raw socket reach a stock node `net` echo server through the tunnel, in both directions,
+// half-closes passed on; a refused upstream is a 503; the route's idle_timeout ends a quiet tunnel; a CONNECT
+// the listener or route does not enable is a 403 that never reaches the upstream; a route that would forward
+// the CONNECT upstream (no connect_config) is a 403 too (not implemented).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
+import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
+import { startSidecar, type Sidecar } from '@xmesh/sidecar';
+import { closedPort } from '../support/echo-server.js';
+import { lbEndpoints } from '../support/mesh-config.js';
+import { within } from '../support/within.js';
+
+const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+const ROUTER = { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } };
+const TERMINATE = [{ upgrade_type: 'CONNECT', connect_config: {} }];
+
+const cluster = (name: string, address: string) => ({
+  name, type: 'STATIC', connect_timeout: '1s', load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: lbEndpoints([address]) }] },
+});
+
+/**
+ * `hcmConnect`: the listener enables CONNECT (as the Envoy config does). Routes: CONNECT with `x-target: down` to a
+ * refused port; with `x-idle` to the echo server with a 300 ms idle_timeout; with `x-route-enabled` (the route
+ * itself enabling CONNECT); every other CONNECT to the echo server — unless `catchAll`, where they fall through
+ * to a prefix "" route that does not terminate CONNECT.
+ */
+function config(echo: string, down: string, hcmConnect: boolean, catchAll: boolean): object {
+  const routes: object[] = [
+    { match: { connect_matcher: {}, headers: [{ name: 'x-target', string_match: { exact: 'down' } }] }, route: { cluster: 'down', upgrade_configs: TERMINATE } },
+    { match: { connect_matcher: {}, headers: [{ name: 'x-idle', present_match: true }] }, route: { cluster: 'tcp', idle_timeout: '0.3s', upgrade_configs: TERMINATE } },
+    { match: { connect_matcher: {}, headers: [{ name: 'x-route-enabled', present_match: true }] }, route: { cluster: 'tcp', upgrade_configs: TERMINATE } },
+    catchAll ? { match: { prefix: '' }, route: { cluster: 'tcp' } } : { match: { connect_matcher: {} }, route: { cluster: 'tcp', upgrade_configs: TERMINATE } },
+  ];
+  return {
+    static_resources: {
+      listeners: [{
+        name: 'proxy',
+        address: { socket_address: { address: '127.0.0.1', port_value: 10001 } },
+        filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
+          '@type': HCM,
+          stat_prefix: 'ingress_http',
+          ...(hcmConnect ? { upgrade_configs: [{ upgrade_type: 'CONNECT' }] } : {}),
+          route_config: { name: 'local_route', virtual_hosts: [{ name: 'local_service', domains: ['*'], routes }] },
+          http_filters: [ROUTER],
+        } }] }],
+      }],
+      clusters: [cluster('tcp', echo), cluster('down', down)],
+    },
+  };
+}
+
+/** An HTTP/1.1 CONNECT from node's client: the status, and the tunnel's socket when it is 2xx. */
+function h1Connect(target: string, headers: Record<string, string> = {}): Promise<{ status: number; socket: Socket }> {
+  const [host, port] = target.split(':');
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host, port: Number(port), method: 'CONNECT', path: 'example.test:443', headers: { host: 'example.test:443', ...headers } });
+    req.once('connect', (res: IncomingMessage, socket: Socket) => resolve({ status: res.statusCode ?? 0, socket }));
+    req.once('response', (res: IncomingMessage) => {
+      res.resume();
+      resolve({ status: res.statusCode ?? 0, socket: res.socket as Socket });
+    });
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+/** Reads from `socket` until `expected` bytes arrived. */
+function readBytes(socket: NodeJS.ReadableStream, expected: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      length += chunk.length;
+      if (length >= expected) {
+        socket.off('data', onData);
+        resolve(Buffer.concat(chunks));
+      }
+    };
+    socket.on('data', onData);
+    socket.once('error', reject);
+  });
+}
+
+describe('CONNECT terminated by the route (sidecar)', () => {
+  let echoServer: Server;
+  let echo: string;
+  let down: string;
+  /** Connections the echo server accepted. */
+  let accepted = 0;
+  let sidecar: Sidecar;
+  const stat = (name: string) => sidecar.mesh.observability.store.value(name);
+
+  before(async () => {
+    // Upper-cases what it receives; on the client's FIN it answers "bye" and ends its side.
+    echoServer = createServer({ allowHalfOpen: true }, (socket) => {
+      accepted++;
+      socket.on('error', () => {});
+      socket.on('data', (chunk: Buffer) => socket.write(chunk.toString('latin1').toUpperCase(), 'latin1'));
+      socket.on('end', () => socket.end('bye'));
+    });
+    await new Promise<void>((resolve) => echoServer.listen(0, '127.0.0.1', resolve));
+    echo = `127.0.0.1:${(echoServer.address() as { port: number }).port}`;
+    down = `127.0.0.1:${await closedPort()}`;
+    sidecar = await startSidecar({ config: config(echo, down, true, false), listen: '127.0.0.1:0', admin: false });
+  });
+  after(async () => {
+    await sidecar.close();
+    await new Promise<void>((resolve) => echoServer.close(() => resolve()));
+  });
+
+  test('HTTP/1.1 (node http client): 200, then bytes both ways; the client\'s FIN reaches the upstream and the upstream\'s comes back', async () => {
+    const before = stat('cluster.tcp.upstream_rq_total');
+    const { status, socket } = await within(h1Connect(sidecar.target), 10_000, 'the CONNECT answer');
+    assert.equal(status, 200);
+    socket.write('hello tunnel');
+    assert.equal((await within(readBytes(socket, 12), 10_000, 'the echo')).toString(), 'HELLO TUNNEL');
+    const rest = within(new Promise<string>((resolve) => {
+      let text = '';
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      socket.once('end', () => resolve(text));
+    }), 10_000, 'the upstream\'s FIN');
+    socket.end();
+    assert.equal(await rest, 'bye');
+    socket.destroy();
+    assert.equal(stat('cluster.tcp.upstream_rq_total') - before, 1, 'one request: the CONNECT, not what flowed in its tunnel');
+  });
+
+  test('a raw client sending its first bytes with the CONNECT request: they are relayed once the tunnel is up', async () => {
+    const [host, port] = sidecar.target.split(':');
+    const socket = netConnect({ host, port: Number(port) });
+    socket.on('error', () => {});
+    try {
+      socket.write('CONNECT example.test:443 HTTP/1.1\r\nHost: example.test:443\r\n\r\nearly bytes');
+      const received = (await within(readBytes(socket, 'HTTP/1.1 200'.length + 'EARLY BYTES'.length), 10_000, 'the answer and the echo')).toString('latin1');
+      assert.match(received, /^HTTP\/1\.1 200 /);
+      assert.ok(received.endsWith('\r\n\r\nEARLY BYTES'), JSON.stringify(received));
+      assert.doesNotMatch(received.split('\r\n\r\n')[0]!, /content-length|transfer-encoding/i, 'a 2xx to CONNECT has no body framing');
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  test('a CONNECT whose target is not host:port is a 400, and never reaches the upstream', async () => {
+    const before = accepted;
+    const [host, port] = sidecar.target.split(':');
+    for (const target of ['/path', 'example.test', 'user@example.test:443', 'example.test:443/x']) {
+      const socket = netConnect({ host, port: Number(port) });
+      socket.on('error', () => {});
+      try {
+        socket.write(`CONNECT ${target} HTTP/1.1\r\nHost: example.test\r\n\r\n`);
+        const received = (await within(readBytes(socket, 'HTTP/1.1 400'.length), 10_000, `the answer to CONNECT ${target}`)).toString('latin1');
+        assert.match(received, /^HTTP\/1\.1 400 /, target);
+      } finally {
+        socket.destroy();
+      }
+    }
+    assert.equal(accepted, before);
+  });
+
+  test('HTTP/2 (node http2 client): a CONNECT stream carries 4 MiB each way with backpressure; END_STREAM is the FIN', async () => {
+    const session: ClientHttp2Session = http2Connect(`http://${sidecar.target}`);
+    session.on('error', () => {});
+    try {
+      const stream = session.request({ ':method': 'CONNECT', ':authority': 'example.test:443' }, { endStream: false });
+      const headers = await within(new Promise<Record<string, unknown>>((resolve, reject) => {
+        stream.once('response', resolve);
+        stream.once('error', reject);
+      }), 10_000, 'the CONNECT response');
+      assert.equal(headers[':status'], 200);
+      const payload = Buffer.alloc(4 * 1024 * 1024, 'a');
+      const received = within(new Promise<{ length: number; tail: string }>((resolve, reject) => {
+        let length = 0;
+        let last = Buffer.alloc(0);
+        stream.on('data', (chunk: Buffer) => {
+          length += chunk.length;
+          last = Buffer.concat([last, chunk]).subarray(-8);
+        });
+        stream.once('end', () => resolve({ length, tail: last.toString() }));
+        stream.once('error', reject);
+      }), 30_000, 'the echo and the upstream\'s end');
+      stream.end(payload);
+      const { length, tail } = await received;
+      assert.equal(length, payload.length + 'bye'.length, 'every byte echoed, then the upstream\'s answer to the FIN');
+      assert.ok(tail.endsWith('AAAAAbye'), tail);
+    } finally {
+      session.destroy();
+    }
+  });
+
+  test('an upstream refusing the connection: 503 over HTTP/1.1 and HTTP/2', async () => {
+    const h1 = await within(h1Connect(sidecar.target, { 'x-target': 'down' }), 10_000, 'the HTTP/1.1 answer');
+    h1.socket.destroy();
+    assert.equal(h1.status, 503);
+    const session = http2Connect(`http://${sidecar.target}`);
+    session.on('error', () => {});
+    try {
+      const stream = session.request({ ':method': 'CONNECT', ':authority': 'example.test:443', 'x-target': 'down' }, { endStream: false });
+      stream.on('error', () => {});
+      const headers = await within(new Promise<Record<string, unknown>>((resolve) => stream.once('response', resolve)), 10_000, 'the HTTP/2 answer');
+      assert.equal(headers[':status'], 503);
+    } finally {
+      session.destroy();
+    }
+  });
+
+  test('the route\'s idle_timeout closes a quiet tunnel', async () => {
+    const { status, socket } = await within(h1Connect(sidecar.target, { 'x-idle': '1' }), 10_000, 'the CONNECT answer');
+    assert.equal(status, 200);
+    const started = Date.now();
+    await within(new Promise<void>((resolve) => {
+      socket.once('close', () => resolve());
+      socket.resume();
+    }), 10_000, 'the tunnel closed by its idle timeout');
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed >= 250, `closed after ${elapsed} ms (idle_timeout 300 ms)`);
+  });
+
+  describe('where the listener does not enable CONNECT', () => {
+    let plain: Sidecar;
+    let forwarding: Sidecar;
+    before(async () => {
+      plain = await startSidecar({ config: config(echo, down, false, true), listen: '127.0.0.1:0', admin: false });
+      forwarding = await startSidecar({ config: config(echo, down, true, true), listen: '127.0.0.1:0', admin: false });
+    });
+    after(async () => {
+      await plain.close();
+      await forwarding.close();
+    });
+
+    test('a CONNECT its route does not enable is a 403 (Envoy\'s upgrade refusal) that never reaches the upstream', async () => {
+      const before = accepted;
+      const refused = plain.mesh.observability.store.value('http.ingress_http.downstream_rq_ws_on_non_ws_route');
+      const { status, socket } = await within(h1Connect(plain.target), 10_000, 'the answer');
+      socket.destroy();
+      assert.equal(status, 403);
+      assert.equal(plain.mesh.observability.store.value('http.ingress_http.downstream_rq_ws_on_non_ws_route') - refused, 1);
+      assert.equal(accepted, before);
+    });
+
+    test('a route\'s own upgrade_configs enable CONNECT where the listener does not', async () => {
+      const { status, socket } = await within(h1Connect(plain.target, { 'x-route-enabled': '1' }), 10_000, 'the answer');
+      try {
+        assert.equal(status, 200);
+        socket.write('via route');
+        assert.equal((await within(readBytes(socket, 9), 10_000, 'the echo')).toString(), 'VIA ROUTE');
+      } finally {
+        socket.destroy();
+      }
+    });
+
+    test('a CONNECT reaching a route without connect_config (which Envoy forwards upstream) is a 403, never sent on', async () => {
+      const before = accepted;
+      const { status, socket } = await within(h1Connect(forwarding.target), 10_000, 'the answer');
+      socket.destroy();
+      assert.equal(status, 403);
+      assert.equal(accepted, before);
+    });
+  });
+});
