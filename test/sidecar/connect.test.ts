@@ -33,6 +33,10 @@ function config(echo: string, down: string, hcmConnect: boolean, catchAll: boole
     { match: { connect_matcher: {}, headers: [{ name: 'x-target', string_match: { exact: 'down' } }] }, route: { cluster: 'down', upgrade_configs: TERMINATE } },
     { match: { connect_matcher: {}, headers: [{ name: 'x-idle', present_match: true }] }, route: { cluster: 'tcp', idle_timeout: '0.3s', upgrade_configs: TERMINATE } },
     { match: { connect_matcher: {}, headers: [{ name: 'x-route-enabled', present_match: true }] }, route: { cluster: 'tcp', upgrade_configs: TERMINATE } },
+    {
+      match: { connect_matcher: {}, headers: [{ name: 'x-target', string_match: { exact: 'mixed' } }] },
+      route: { cluster: 'mixed', upgrade_configs: TERMINATE, retry_policy: { retry_on: 'connect-failure', num_retries: 2 } },
+    },
     catchAll ? { match: { prefix: '' }, route: { cluster: 'tcp' } } : { match: { connect_matcher: {} }, route: { cluster: 'tcp', upgrade_configs: TERMINATE } },
   ];
   return {
@@ -48,7 +52,7 @@ function config(echo: string, down: string, hcmConnect: boolean, catchAll: boole
           http_filters: [ROUTER],
         } }] }],
       }],
-      clusters: [cluster('tcp', echo), cluster('down', down)],
+      clusters: [cluster('tcp', echo), cluster('down', down), { ...cluster('mixed', echo), load_assignment: { cluster_name: 'mixed', endpoints: [{ lb_endpoints: lbEndpoints([down, echo]) }] } }],
     },
   };
 }
@@ -206,6 +210,22 @@ describe('CONNECT terminated by the route (sidecar)', () => {
     } finally {
       session.destroy();
     }
+  });
+
+  test('a failed connection is retried on another endpoint as the route\'s retry policy (connect-failure) says', async () => {
+    const retries = stat('cluster.mixed.upstream_rq_retry');
+    // Round robin over a refused endpoint and the echo server: some of these first try the refused one.
+    for (let i = 0; i < 4; i++) {
+      const { status, socket } = await within(h1Connect(sidecar.target, { 'x-target': 'mixed' }), 10_000, 'the CONNECT answer');
+      try {
+        assert.equal(status, 200, `CONNECT ${i}`);
+        socket.write(`try ${i}`);
+        assert.equal((await within(readBytes(socket, 5), 10_000, 'the echo')).toString(), `TRY ${i}`);
+      } finally {
+        socket.destroy();
+      }
+    }
+    assert.ok(stat('cluster.mixed.upstream_rq_retry') - retries >= 1, 'at least one CONNECT was retried');
   });
 
   test('the route\'s idle_timeout closes a quiet tunnel', async () => {
