@@ -11,50 +11,31 @@ import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import { startSidecar, type Sidecar } from '@xmesh/sidecar';
 import { closedPort } from '../support/echo-server.js';
-import { lbEndpoints } from '../support/mesh-config.js';
+import { bootstrap } from '../support/mesh-config.js';
 import { within } from '../support/within.js';
 
-const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
-const ROUTER = { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } };
 const TERMINATE = [{ upgrade_type: 'CONNECT', connect_config: {} }];
-
-const cluster = (name: string, address: string) => ({
-  name, type: 'STATIC', connect_timeout: '1s', load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: lbEndpoints([address]) }] },
-});
 
 /**
  * `hcmConnect`: the listener enables CONNECT (as the Envoy config does). Routes: CONNECT with `x-target: down` to a
- * refused port; with `x-idle` to the echo server with a 300 ms idle_timeout; with `x-route-enabled` (the route
- * itself enabling CONNECT); every other CONNECT to the echo server — unless `catchAll`, where they fall through
- * to a prefix "" route that does not terminate CONNECT.
+ * refused port; with `x-target: mixed` to a cluster of a refused port and the echo server, retrying connect
+ * failures; with `x-idle` to the echo server with a 300 ms idle_timeout; with `x-route-enabled` (the route itself
+ * enabling CONNECT); every other CONNECT to the echo server — unless `catchAll`, where they fall through to a
+ * prefix "" route that does not terminate CONNECT.
  */
 function config(echo: string, down: string, hcmConnect: boolean, catchAll: boolean): object {
-  const routes: object[] = [
-    { match: { connect_matcher: {}, headers: [{ name: 'x-target', string_match: { exact: 'down' } }] }, route: { cluster: 'down', upgrade_configs: TERMINATE } },
-    { match: { connect_matcher: {}, headers: [{ name: 'x-idle', present_match: true }] }, route: { cluster: 'tcp', idle_timeout: '0.3s', upgrade_configs: TERMINATE } },
-    { match: { connect_matcher: {}, headers: [{ name: 'x-route-enabled', present_match: true }] }, route: { cluster: 'tcp', upgrade_configs: TERMINATE } },
-    {
-      match: { connect_matcher: {}, headers: [{ name: 'x-target', string_match: { exact: 'mixed' } }] },
-      route: { cluster: 'mixed', upgrade_configs: TERMINATE, retry_policy: { retry_on: 'connect-failure', num_retries: 2 } },
-    },
-    catchAll ? { match: { prefix: '' }, route: { cluster: 'tcp' } } : { match: { connect_matcher: {} }, route: { cluster: 'tcp', upgrade_configs: TERMINATE } },
-  ];
-  return {
-    static_resources: {
-      listeners: [{
-        name: 'proxy',
-        address: { socket_address: { address: '127.0.0.1', port_value: 10001 } },
-        filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
-          '@type': HCM,
-          stat_prefix: 'ingress_http',
-          ...(hcmConnect ? { upgrade_configs: [{ upgrade_type: 'CONNECT' }] } : {}),
-          route_config: { name: 'local_route', virtual_hosts: [{ name: 'local_service', domains: ['*'], routes }] },
-          http_filters: [ROUTER],
-        } }] }],
-      }],
-      clusters: [cluster('tcp', echo), cluster('down', down), { ...cluster('mixed', echo), load_assignment: { cluster_name: 'mixed', endpoints: [{ lb_endpoints: lbEndpoints([down, echo]) }] } }],
-    },
-  };
+  const connect = (headers: object[], route: object) => ({ match: { connect_matcher: {}, headers }, route: { upgrade_configs: TERMINATE, ...route } });
+  return bootstrap({
+    hcm: { stat_prefix: 'ingress_http', ...(hcmConnect ? { upgrade_configs: [{ upgrade_type: 'CONNECT' }] } : {}) },
+    routes: [
+      connect([{ name: 'x-target', string_match: { exact: 'down' } }], { cluster: 'down' }),
+      connect([{ name: 'x-target', string_match: { exact: 'mixed' } }], { cluster: 'mixed', retry_policy: { retry_on: 'connect-failure', num_retries: 2 } }),
+      connect([{ name: 'x-idle', present_match: true }], { cluster: 'tcp', idle_timeout: '0.3s' }),
+      connect([{ name: 'x-route-enabled', present_match: true }], { cluster: 'tcp' }),
+      catchAll ? { match: { prefix: '' }, route: { cluster: 'tcp' } } : connect([], { cluster: 'tcp' }),
+    ],
+    clusters: { tcp: [echo], down: [down], mixed: [down, echo] },
+  });
 }
 
 /** An HTTP/1.1 CONNECT from node's client: the status, and the tunnel's socket when it is 2xx. */

@@ -11,10 +11,16 @@ export interface RouteSpec {
   readonly weighted?: Record<string, number>;
 }
 
+/** A route as Envoy's RouteConfiguration has it (`match` and an action), used as it is. */
+export interface RawRoute {
+  readonly match: object;
+  readonly [field: string]: unknown;
+}
+
 export interface BootstrapSpec {
   /** Virtual host domains; default ["*"]. */
   readonly domains?: readonly string[];
-  readonly routes: readonly RouteSpec[];
+  readonly routes: readonly (RouteSpec | RawRoute)[];
   /** Cluster name → endpoint addresses `host:port`. */
   readonly clusters: Record<string, readonly string[]>;
   /** Clusters whose upstream speaks HTTP/2. */
@@ -37,7 +43,7 @@ export function bootstrap(spec: BootstrapSpec): object {
               stat_prefix: 'mesh',
               route_config: {
                 name: 'mesh',
-                virtual_hosts: [{ name: 'all', domains: spec.domains ?? ['*'], routes: spec.routes.map(routeOf) }],
+                virtual_hosts: [{ name: 'all', domains: spec.domains ?? ['*'], routes: spec.routes.map((r) => ('match' in r ? r : routeOf(r))) }],
               },
               http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
               ...spec.hcm,
