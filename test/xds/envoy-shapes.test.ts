@@ -124,6 +124,17 @@ const ACCEPTED: readonly Accepted[] = [
     },
   },
   {
+    file: 'csrf-samesite.yaml',
+    check: (s) => {
+      const listener = s.listeners['127.0.0.1:10000']!;
+      assert.deepEqual(listener.httpFilters.map((f) => f.kind), ['cors', 'csrf', 'router']);
+      const vhost = routesOf(s, '127.0.0.1:10000').virtualHosts[0]!;
+      const csrf = (o: unknown) => (o as { kind: string; config: { filterEnabled: { numerator: number } } });
+      assert.equal(csrf(vhost.typedPerFilterConfig['envoy.filters.http.csrf']).config.filterEnabled.numerator, 100);
+      assert.deepEqual(vhost.routes.map((r) => csrf(r.typedPerFilterConfig['envoy.filters.http.csrf'])?.config.filterEnabled.numerator), [0, 100, undefined]);
+    },
+  },
+  {
     file: 'route-mirror.yaml',
     check: (s) => {
       const routes = routesOf(s, '0.0.0.0:10000').virtualHosts[0]!.routes;

@@ -151,6 +151,19 @@ export type ExtAuthzPerRoute =
 // ---------------------------------------------------------------- cors
 
 /**
+ * `envoy.extensions.filters.http.csrf.v3.CsrfPolicy`: mutating requests (POST, PUT, DELETE, PATCH) must come from
+ * their destination's origin or one of `additionalOrigins`.
+ */
+export interface CsrfPolicy {
+  /** `filter_enabled.default_value`: the share of requests the policy is enforced on. */
+  readonly filterEnabled: Fraction;
+  /** `shadow_enabled.default_value`: the share evaluated (and counted) without being enforced; undefined = none. */
+  readonly shadowEnabled: Fraction | undefined;
+  /** `additional_origins`: source origins (`host[:port]`) accepted besides the destination's. */
+  readonly additionalOrigins: readonly StringMatch[];
+}
+
+/**
  * A CORS policy (`envoy.extensions.filters.http.cors.v3.CorsPolicy` per filter config, or the route's and
  * virtual host's `cors`). Unset fields are undefined: the filter takes each from the most specific policy
  * that sets it, as Envoy.

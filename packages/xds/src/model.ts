@@ -6,7 +6,7 @@
 import type { Endpoint, Locality } from '@xmesh/core';
 import type { SecretConfig, TransportSocketMatch, UpstreamTlsConfig } from './tls-model.js';
 import type {
-  BufferConfig, CompressorConfig, CompressorPerRoute, DecompressorConfig, CorsPolicy, ExtAuthzConfig, ExtAuthzPerRoute, ListenerFilterChain, LocalRouteAction, RbacConfig,
+  BufferConfig, CompressorConfig, CompressorPerRoute, DecompressorConfig, CorsPolicy, CsrfPolicy, ExtAuthzConfig, ExtAuthzPerRoute, ListenerFilterChain, LocalRouteAction, RbacConfig,
   RouteUpgradeConfig, UpgradeConfig,
 } from './filter-model.js';
 
@@ -329,7 +329,8 @@ export type HttpFilter =
   | { readonly kind: 'cors'; readonly name: string }
   | { readonly kind: 'buffer'; readonly name: string; readonly config: BufferConfig }
   | { readonly kind: 'compressor'; readonly name: string; readonly config: CompressorConfig }
-  | { readonly kind: 'decompressor'; readonly name: string; readonly config: DecompressorConfig };
+  | { readonly kind: 'decompressor'; readonly name: string; readonly config: DecompressorConfig }
+  | { readonly kind: 'csrf'; readonly name: string; readonly config: CsrfPolicy };
 
 /**
  * The router filter's settings that change what is sent upstream or what is allowed (Envoy's
@@ -354,6 +355,8 @@ export type FilterOverride =
   | { readonly kind: 'cors'; readonly config: CorsPolicy }
   | { readonly kind: 'buffer'; readonly config: BufferConfig }
   | { readonly kind: 'compressor'; readonly config: CompressorPerRoute }
+  /** A `CsrfPolicy` replaces the filter's. */
+  | { readonly kind: 'csrf'; readonly config: CsrfPolicy }
   | { readonly kind: 'disabled' };
 
 // ---------------------------------------------------------------- routes

@@ -16,6 +16,7 @@ export const TypeUrl = {
   ExtAuthzPerRoute: `${P}envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute`,
   Cors: `${P}envoy.extensions.filters.http.cors.v3.Cors`,
   CorsPolicy: `${P}envoy.extensions.filters.http.cors.v3.CorsPolicy`,
+  Csrf: `${P}envoy.extensions.filters.http.csrf.v3.CsrfPolicy`,
   Buffer: `${P}envoy.extensions.filters.http.buffer.v3.Buffer`,
   BufferPerRoute: `${P}envoy.extensions.filters.http.buffer.v3.BufferPerRoute`,
   Compressor: `${P}envoy.extensions.filters.http.compressor.v3.Compressor`,

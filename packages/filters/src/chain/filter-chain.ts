@@ -21,6 +21,7 @@ import { upgradeAllowed, upgradeOf } from './upgrade.js';
 import { compileRbac, downstreamRemoteAddress, type RbacEngine, type RbacInput } from '../rbac/rbac-engine.js';
 import { ExtAuthzFilter, type ExtAuthzStats } from '../ext-authz/ext-authz-filter.js';
 import { CorsFilter, type CorsStats } from '../cors/cors-filter.js';
+import { CsrfFilter, type CsrfStats } from '../csrf/csrf-filter.js';
 import { createDecoder, decodes, remainingEncodings, ResponseCompression, type CompressorStats, type DecompressorStats } from '../compressor/response-compression.js';
 
 export type { FilterCall };
@@ -72,9 +73,11 @@ export class FilterChain {
   private readonly extAuthz = new WeakMap<ExtAuthzConfig, ExtAuthzFilter>();
   private readonly extAuthzStats = new Map<string, ExtAuthzStats>();
   private readonly corsStats = new Map<string, CorsStats>();
+  private readonly csrfStats = new Map<string, CsrfStats>();
   private readonly compressorStats = new Map<string, CompressorStats>();
   private readonly decompressorStats = new Map<string, { readonly request: DecompressorStats; readonly response: DecompressorStats }>();
   private readonly cors: CorsFilter;
+  private readonly csrf: CsrfFilter;
   private readonly sideCalls: SideCalls | undefined;
   private readonly now: () => number;
 
@@ -85,6 +88,7 @@ export class FilterChain {
     this.sideCalls = options.sideCalls;
     this.now = options.now ?? Date.now;
     this.cors = new CorsFilter(this.random);
+    this.csrf = new CsrfFilter(this.random);
   }
 
   /**
@@ -145,6 +149,14 @@ export class FilterChain {
         }
         case 'rbac': {
           const error = this.rbac(call, filter, active.config, decision);
+          if (error !== undefined) {
+            fail(call, error);
+            return;
+          }
+          continue;
+        }
+        case 'csrf': {
+          const error = this.csrf.check(call.request, active.config, this.csrfStatsFor(decision));
           if (error !== undefined) {
             fail(call, error);
             return;
@@ -456,6 +468,18 @@ export class FilterChain {
         failureModeAllowed: scope.counter('failure_mode_allowed'),
         disabled: scope.counter('disabled'),
         invalid: scope.counter('invalid'),
+      };
+    });
+  }
+
+  private csrfStatsFor(decision: RouteDecision): CsrfStats {
+    const prefix = decision.listener?.statPrefix ?? '';
+    return this.csrfStats.get(prefix) ?? remember(this.csrfStats, prefix, () => {
+      const scope = this.stats.http(prefix);
+      return {
+        missingSourceOrigin: scope.counter('csrf.missing_source_origin'),
+        requestInvalid: scope.counter('csrf.request_invalid'),
+        requestValid: scope.counter('csrf.request_valid'),
       };
     });
   }

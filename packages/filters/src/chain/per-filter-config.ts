@@ -1,12 +1,12 @@
 /**
  * Which config a filter runs with for one routed call: the most specific `typed_per_filter_config` entry
  * under the filter's name (weighted cluster, then route, then virtual host) replaces the listener's for
- * the filters whose per-route config is a whole config (fault, local_ratelimit, rbac, buffer); a
+ * the filters whose per-route config is a whole config (fault, local_ratelimit, rbac, buffer, csrf); a
  * `disabled` entry turns the filter off for the call. ext_authz and cors read every level themselves
  * (their per-route configs merge rather than replace).
  */
 import type { RouteDecision } from '@xmesh/router';
-import type { BufferConfig, CompressorConfig, DecompressorConfig, ExtAuthzConfig, FaultConfig, FilterOverride, HttpFilter, LocalRateLimitConfig, RbacConfig } from '@xmesh/xds';
+import type { BufferConfig, CompressorConfig, CsrfPolicy, DecompressorConfig, ExtAuthzConfig, FaultConfig, FilterOverride, HttpFilter, LocalRateLimitConfig, RbacConfig } from '@xmesh/xds';
 
 export type ActiveFilterConfig =
   | { readonly kind: 'local_ratelimit'; readonly config: LocalRateLimitConfig }
@@ -16,7 +16,8 @@ export type ActiveFilterConfig =
   | { readonly kind: 'ext_authz'; readonly config: ExtAuthzConfig }
   | { readonly kind: 'cors' }
   | { readonly kind: 'compressor'; readonly config: CompressorConfig }
-  | { readonly kind: 'decompressor'; readonly config: DecompressorConfig };
+  | { readonly kind: 'decompressor'; readonly config: DecompressorConfig }
+  | { readonly kind: 'csrf'; readonly config: CsrfPolicy };
 
 /** The config `filter` runs with for `decision`, or undefined when it is off (or is the router). */
 export function activeFilterConfig(filter: HttpFilter, decision: RouteDecision): ActiveFilterConfig | undefined {
@@ -32,6 +33,7 @@ export function activeFilterConfig(filter: HttpFilter, decision: RouteDecision):
     case 'fault':
     case 'rbac':
     case 'buffer':
+    case 'csrf':
       // An override of another filter type cannot configure this one; the decoder reports it.
       return override.kind === filter.kind ? override : filter;
     default:

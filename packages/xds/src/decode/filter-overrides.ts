@@ -11,11 +11,12 @@ import { decodeExtAuthzPerRoute } from './ext-authz.js';
 import { decodeCorsPolicy } from './cors.js';
 import { decodeBufferPerRoute } from './buffer.js';
 import { decodeCompressorPerRoute } from './compressor.js';
+import { decodeCsrfPolicy } from './csrf.js';
 
 /** The per-route config types xmesh reads, by `@type`. */
 const OVERRIDE_TYPES: ReadonlySet<unknown> = new Set([
   TypeUrl.LocalRateLimit, TypeUrl.HttpFault, TypeUrl.RbacPerRoute, TypeUrl.ExtAuthzPerRoute, TypeUrl.CorsPolicy, TypeUrl.BufferPerRoute,
-  TypeUrl.CompressorPerRoute,
+  TypeUrl.CompressorPerRoute, TypeUrl.Csrf,
 ]);
 import { Reader } from './reader.js';
 
@@ -51,6 +52,8 @@ function readOverride(any: Reader): FilterOverride | undefined {
       return decodeBufferPerRoute(any);
     case TypeUrl.CompressorPerRoute:
       return decodeCompressorPerRoute(any);
+    case TypeUrl.Csrf:
+      return { kind: 'csrf', config: decodeCsrfPolicy(any) };
     case TypeUrl.FilterConfig:
       return readFilterConfig(any);
     case undefined:

@@ -11,6 +11,7 @@ import { decodeExtAuthz } from './ext-authz.js';
 import { decodeBuffer } from './buffer.js';
 import { decodeCompressor } from './compressor.js';
 import { decodeDecompressor } from './decompressor.js';
+import { decodeCsrfPolicy } from './csrf.js';
 import { describeType, ignoreAll, rejectUnsupported } from './fields.js';
 import { Reader } from './reader.js';
 import { decodeRouterConfig } from './router-filter.js';
@@ -118,6 +119,8 @@ function readHttpFilter(f: Reader): HttpFilter | 'skipped' | 'failed' {
       return { kind: 'local_ratelimit', name, config: decodeLocalRateLimit(any, { perRoute: false }) };
     case TypeUrl.HttpFault:
       return { kind: 'fault', name, config: decodeFault(any) };
+    case TypeUrl.Csrf:
+      return { kind: 'csrf', name, config: decodeCsrfPolicy(any) };
     case TypeUrl.Rbac:
       return { kind: 'rbac', name, config: decodeRbac(any, { perRoute: false }) };
     case TypeUrl.ExtAuthz:

@@ -636,9 +636,9 @@ test('header mutations, rewrites and their Envoy defaults decode on every level'
 });
 
 test('a per-filter config of a filter xmesh does not implement is ignored: only the filter itself, in a chain, is refused', () => {
-  const { rc, issues } = decode(oneRoute({ typed_per_filter_config: { 'envoy.filters.http.csrf': { '@type': 'type.googleapis.com/envoy.extensions.filters.http.csrf.v3.CsrfPolicy', filter_enabled: {} } } }));
+  const { rc, issues } = decode(oneRoute({ typed_per_filter_config: { 'envoy.filters.http.lua': { '@type': 'type.googleapis.com/envoy.extensions.filters.http.lua.v3.LuaPerRoute', name: 'script' } } }));
   assert.deepEqual(issues.errors, []);
-  assert.deepEqual(issues.ignored, ['x.virtual_hosts[0].routes[0].typed_per_filter_config.envoy.filters.http.csrf']);
+  assert.deepEqual(issues.ignored, ['x.virtual_hosts[0].routes[0].typed_per_filter_config.envoy.filters.http.lua']);
   assert.deepEqual(Object.keys(rc.virtualHosts[0]!.routes[0]!.typedPerFilterConfig), []);
 });
 
