@@ -12,8 +12,9 @@ import { createServer, get as httpGet, type Server } from 'node:http';
 import * as zlib from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { request } from 'undici';
-import { createMesh, type Mesh } from '@xmesh/client';
-import { startSidecar, type Sidecar } from '@xmesh/sidecar';
+import type { Mesh } from '@xmesh/client';
+import type { Sidecar } from '@xmesh/sidecar';
+import { startBothModes, type BothModes } from '../support/both-modes.js';
 import { loadEcho, startEchoServer, type EchoClient, type EchoServer } from '../support/echo-server.js';
 import { unary } from '../support/grpc-call.js';
 import { lbEndpoints } from '../support/mesh-config.js';
@@ -44,6 +45,7 @@ function decode(encoding: string | undefined, body: Buffer): string {
 describe('compressor filter', () => {
   let web: Server;
   let echo: EchoServer;
+  let both: BothModes;
   let mesh: Mesh;
   let sidecar: Sidecar;
   const seenAcceptEncoding: (string | undefined)[] = [];
@@ -129,12 +131,10 @@ describe('compressor filter', () => {
         clusters: [cluster('web', `127.0.0.1:${(web.address() as { port: number }).port}`), cluster('echo', echo.address, true)],
       },
     };
-    mesh = await createMesh({ config: cfg });
-    sidecar = await startSidecar({ config: cfg, listen: '127.0.0.1:0', admin: false });
+    ({ mesh, sidecar } = both = await startBothModes(cfg));
   });
   after(async () => {
-    await mesh.close();
-    await sidecar.close();
+    await both.close();
     web.close();
     await echo.close();
   });

@@ -10,8 +10,9 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { request } from 'undici';
-import { createMesh, type Mesh } from '@xmesh/client';
-import { startSidecar, type Sidecar } from '@xmesh/sidecar';
+import type { Mesh } from '@xmesh/client';
+import type { Sidecar } from '@xmesh/sidecar';
+import { listenLocal, startBothModes, type BothModes } from '../support/both-modes.js';
 import { loadEcho, startEchoServer, type EchoClient, type EchoServer } from '../support/echo-server.js';
 import { unary } from '../support/grpc-call.js';
 import { bootstrap } from '../support/mesh-config.js';
@@ -54,6 +55,7 @@ function config(web: string, echo: string): object {
 describe('CSRF filter, embedded and sidecar', () => {
   let web: Server;
   let echoServer: EchoServer;
+  let both: BothModes;
   let mesh: Mesh;
   let sidecar: Sidecar;
   /** Requests the upstream answered: `METHOD path`. */
@@ -65,15 +67,13 @@ describe('CSRF filter, embedded and sidecar', () => {
       req.resume();
       req.on('end', () => res.end('ok'));
     });
-    await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
+    const webAddress = await listenLocal(web);
     echoServer = await startEchoServer('echo');
-    const cfg = config(`127.0.0.1:${(web.address() as { port: number }).port}`, echoServer.address);
-    mesh = await createMesh({ config: cfg });
-    sidecar = await startSidecar({ config: cfg, listen: '127.0.0.1:0', admin: false });
+    both = await startBothModes(config(webAddress, echoServer.address));
+    ({ mesh, sidecar } = both);
   });
   after(async () => {
-    await mesh.close();
-    await sidecar.close();
+    await both.close();
     web.close();
     await echoServer.close();
   });

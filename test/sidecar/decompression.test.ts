@@ -10,8 +10,9 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import * as zlib from 'node:zlib';
 import { request } from 'undici';
-import { createMesh, type Mesh } from '@xmesh/client';
-import { startSidecar, type Sidecar } from '@xmesh/sidecar';
+import type { Mesh } from '@xmesh/client';
+import type { Sidecar } from '@xmesh/sidecar';
+import { startBothModes, type BothModes } from '../support/both-modes.js';
 import { lbEndpoints } from '../support/mesh-config.js';
 
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
@@ -26,6 +27,7 @@ interface Seen { body: Buffer; headers: Record<string, string | string[] | undef
 
 describe('decompressor filter', () => {
   let web: Server;
+  let both: BothModes;
   let mesh: Mesh;
   let sidecar: Sidecar;
   let seen: Seen[] = [];
@@ -93,12 +95,10 @@ describe('decompressor filter', () => {
         clusters: [{ name: 'web', type: 'STATIC', connect_timeout: '1s', load_assignment: { cluster_name: 'web', endpoints: [{ lb_endpoints: lbEndpoints([`127.0.0.1:${(web.address() as { port: number }).port}`]) }] } }],
       },
     };
-    mesh = await createMesh({ config: cfg });
-    sidecar = await startSidecar({ config: cfg, listen: '127.0.0.1:0', admin: false });
+    ({ mesh, sidecar } = both = await startBothModes(cfg));
   });
   after(async () => {
-    await mesh.close();
-    await sidecar.close();
+    await both.close();
     web.close();
   });
 

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { request } from 'undici';
 import { createMesh, type Mesh } from '@xmesh/client';
-import { startSidecar, type Sidecar } from '@xmesh/sidecar';
+import type { Sidecar } from '@xmesh/sidecar';
+import { startBothModes, type BothModes } from '../support/both-modes.js';
 import { loadEcho, startEchoServer, type EchoClient, type EchoServer } from '../support/echo-server.js';
 import { unary } from '../support/grpc-call.js';
 import { lbEndpoints } from '../support/mesh-config.js';
@@ -32,6 +33,7 @@ interface Answer { status: number; headers: Record<string, string>; body: string
 describe('answers the mesh gives itself', () => {
   let web: Server;
   let echo: EchoServer;
+  let both: BothModes;
   let mesh: Mesh;
   let sidecar: Sidecar;
   let dir: string;
@@ -103,12 +105,10 @@ describe('answers the mesh gives itself', () => {
         clusters: [cluster('web', `127.0.0.1:${(web.address() as { port: number }).port}`), cluster('echo', echo.address, true)],
       },
     };
-    mesh = await createMesh({ config: cfg });
-    sidecar = await startSidecar({ config: cfg, listen: '127.0.0.1:0', admin: false });
+    ({ mesh, sidecar } = both = await startBothModes(cfg));
   });
   after(async () => {
-    await mesh.close();
-    await sidecar.close();
+    await both.close();
     web.close();
     await echo.close();
     rmSync(dir, { recursive: true, force: true });
