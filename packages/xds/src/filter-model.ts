@@ -11,15 +11,56 @@ import type { DataSource, DownstreamTlsConfig } from './tls-model.js';
 
 /** `envoy.extensions.filters.http.rbac.v3.RBAC` (and the `rbac` of an RBACPerRoute). */
 export interface RbacConfig {
-  /** Enforced rules; undefined = nothing enforced (every request allowed). */
-  readonly rules: RbacRules | undefined;
-  /** Rules only counted (`shadow_allowed` / `shadow_denied`), never enforced. */
-  readonly shadowRules: RbacRules | undefined;
+  /** Enforced rules (`rules`, or a `matcher`); undefined = nothing enforced (every request allowed). */
+  readonly rules: RbacRules | RbacMatcher | undefined;
+  /** Rules only counted (`shadow_allowed` / `shadow_denied`), never enforced (`shadow_rules` or `shadow_matcher`). */
+  readonly shadowRules: RbacRules | RbacMatcher | undefined;
   /** `rules_stat_prefix`: inserted before `allowed` / `denied` (`http.<hcm>.rbac.<prefix>allowed`). */
   readonly rulesStatPrefix: string;
   /** `shadow_rules_stat_prefix`: inserted before `shadow_allowed` / `shadow_denied`. */
   readonly shadowRulesStatPrefix: string;
 }
+
+/**
+ * An RBAC `matcher` / `shadow_matcher` (the Unified Matcher API, `xds.type.matcher.v3.Matcher`) whose actions are
+ * `config.rbac.v3.Action`s: the action reached decides (ALLOW and LOG allow, DENY denies); none reached denies.
+ */
+export interface RbacMatcher {
+  /** `matcher_list`: the first field matcher whose predicate holds and whose `on_match` reaches an action. */
+  readonly list: readonly RbacFieldMatcher[] | undefined;
+  /** `matcher_tree`: the input's value looked up in a map (exact or longest prefix) or an IP range trie. */
+  readonly tree: RbacMatcherTree | undefined;
+  readonly onNoMatch: RbacOnMatch | undefined;
+}
+
+export interface RbacFieldMatcher {
+  readonly predicate: RbacPredicate;
+  readonly onMatch: RbacOnMatch;
+}
+
+export type RbacOnMatch =
+  | { readonly kind: 'action'; readonly name: string; readonly action: 'ALLOW' | 'DENY' | 'LOG' }
+  | { readonly kind: 'matcher'; readonly matcher: RbacMatcher };
+
+export type RbacPredicate =
+  /** The input's value (a request with none never matches) against a string matcher, or an IP range list. */
+  | { readonly kind: 'single'; readonly input: MatchInput; readonly match: StringMatch }
+  | { readonly kind: 'and' | 'or'; readonly predicates: readonly RbacPredicate[] }
+  | { readonly kind: 'not'; readonly predicate: RbacPredicate };
+
+export type RbacMatcherTree =
+  | { readonly kind: 'exact' | 'prefix'; readonly input: MatchInput; readonly map: ReadonlyMap<string, RbacOnMatch> }
+  /** `xds.type.matcher.v3.IPMatcher`: the ranges holding the address, most specific first. */
+  | { readonly kind: 'ip'; readonly input: MatchInput; readonly ranges: readonly { readonly ranges: readonly CidrRange[]; readonly onMatch: RbacOnMatch; readonly exclusive: boolean }[] };
+
+/**
+ * What a matcher reads: a request header (its values joined with ","), or the downstream connection as Envoy's
+ * network and TLS inputs read it (`source_ip` is the address the connection manager derives, X-Forwarded-For
+ * included; `direct_source_ip` the connection's peer).
+ */
+export type MatchInput =
+  | { readonly kind: 'request_header'; readonly name: string }
+  | { readonly kind: 'destination_ip' | 'destination_port' | 'source_ip' | 'source_port' | 'direct_source_ip' | 'source_type' | 'server_name' | 'transport_protocol' | 'uri_san' | 'dns_san' | 'subject' };
 
 /** `config.rbac.v3.RBAC`: allowed when a policy matches (ALLOW), when none does (DENY); LOG always allows. */
 export interface RbacRules {

@@ -43,6 +43,7 @@ const TLS = 'envoy.extensions.transport_sockets.tls.v3';
 const DATA_SOURCE = 'envoy.config.core.v3.DataSource';
 const HEALTH_CHECK = 'envoy.config.core.v3.HealthCheck';
 const RBAC_FILTER = 'envoy.extensions.filters.http.rbac.v3';
+const XDS_MATCHER = 'xds.type.matcher.v3.Matcher';
 const RBAC = 'envoy.config.rbac.v3';
 const EXT_AUTHZ = 'envoy.extensions.filters.http.ext_authz.v3';
 const COMPRESSOR = 'envoy.extensions.filters.http.compressor.v3';
@@ -199,8 +200,22 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
     'always_consume_default_token_bucket', 'rate_limited_as_resource_exhausted',
   ]),
   ...fields(FAULT, ['delay', 'abort', 'headers', 'upstream_cluster', 'max_active_faults']),
-  ...fields(`${RBAC_FILTER}.RBAC`, ['rules', 'shadow_rules', 'rules_stat_prefix', 'shadow_rules_stat_prefix']),
+  ...fields(`${RBAC_FILTER}.RBAC`, ['rules', 'shadow_rules', 'rules_stat_prefix', 'shadow_rules_stat_prefix', 'matcher', 'shadow_matcher']),
   ...fields(`${RBAC_FILTER}.RBACPerRoute`, ['rbac']),
+  // RBAC matchers: the Unified Matcher API, its inputs and the RBAC action.
+  ...fields(XDS_MATCHER, ['matcher_list', 'matcher_tree', 'on_no_match']),
+  ...fields(`${XDS_MATCHER}.MatcherList`, ['matchers']),
+  ...fields(`${XDS_MATCHER}.MatcherList.FieldMatcher`, ['predicate', 'on_match']),
+  ...fields(`${XDS_MATCHER}.MatcherList.Predicate`, ['single_predicate', 'or_matcher', 'and_matcher', 'not_matcher']),
+  ...fields(`${XDS_MATCHER}.MatcherList.Predicate.SinglePredicate`, ['input', 'value_match']),
+  ...fields(`${XDS_MATCHER}.MatcherList.Predicate.PredicateList`, ['predicate']),
+  ...fields(`${XDS_MATCHER}.MatcherTree`, ['input', 'exact_match_map', 'prefix_match_map', 'custom_match']),
+  ...fields(`${XDS_MATCHER}.MatcherTree.MatchMap`, ['map']),
+  ...fields(`${XDS_MATCHER}.OnMatch`, ['matcher', 'action']),
+  ...fields('xds.type.matcher.v3.IPMatcher', ['range_matchers']),
+  ...fields('xds.type.matcher.v3.IPMatcher.IPRangeMatcher', ['ranges', 'on_match', 'exclusive']),
+  ...fields('envoy.type.matcher.v3.HttpRequestHeaderMatchInput', ['header_name']),
+  ...fields('envoy.config.rbac.v3.Action', ['name', 'action']),
   ...fields(`${RBAC}.RBAC`, ['action', 'policies']),
   ...fields(`${RBAC}.Policy`, ['permissions', 'principals']),
   ...fields(`${RBAC}.Permission`, [

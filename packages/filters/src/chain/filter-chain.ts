@@ -19,6 +19,7 @@ import { EMBEDDED_CONNECTION, type DownstreamConnection, type FilterCall } from 
 import type { SideCalls } from './side-calls.js';
 import { upgradeAllowed, upgradeOf } from './upgrade.js';
 import { compileRbac, downstreamRemoteAddress, type RbacEngine, type RbacInput } from '../rbac/rbac-engine.js';
+import { compileRbacMatcher } from '../rbac/rbac-matcher-engine.js';
 import { ExtAuthzFilter, type ExtAuthzStats } from '../ext-authz/ext-authz-filter.js';
 import { CorsFilter, type CorsStats } from '../cors/cors-filter.js';
 import { CsrfFilter, type CsrfStats } from '../csrf/csrf-filter.js';
@@ -277,7 +278,7 @@ export class FilterChain {
 
   private rbacEngine(rules: NonNullable<RbacConfig['rules']>): RbacEngine {
     let engine = this.rbacEngines.get(rules);
-    if (engine === undefined) this.rbacEngines.set(rules, (engine = compileRbac(rules)));
+    if (engine === undefined) this.rbacEngines.set(rules, (engine = 'policies' in rules ? compileRbac(rules) : compileRbacMatcher(rules)));
     return engine;
   }
 

@@ -137,7 +137,7 @@ function urlPath(match: StringPredicate): Matcher {
 }
 
 /** True when an address lies in `range` (IPv4-mapped IPv6 addresses count as IPv4); false for none. */
-function cidr(range: CidrRange): (address: string | undefined) => boolean {
+export function cidr(range: CidrRange): (address: string | undefined) => boolean {
   const family = isIP(range.addressPrefix) === 6 ? 'ipv6' : 'ipv4';
   const list = new BlockList();
   list.addSubnet(range.addressPrefix, range.prefixLen, family);

@@ -1,10 +1,12 @@
 /**
  * `envoy.extensions.filters.http.rbac.v3.RBAC` and `RBACPerRoute`, with `config.rbac.v3.RBAC` policies.
  * Everything that can decide a request is decoded or refused: CEL conditions, metadata and filter-state
- * matchers, matcher trees and extension matchers have nothing to read in xmesh and are refused with
- * their path (ignoring one would change who is allowed).
+ * matchers and extension matchers have nothing to read in xmesh and are refused with their path (ignoring
+ * one would change who is allowed). `matcher` / `shadow_matcher` (the Unified Matcher API) are decoded in
+ * rbac-matcher.ts.
  */
-import type { RbacConfig, RbacPermission, RbacPolicy, RbacPrincipal, RbacRules } from '../filter-model.js';
+import type { RbacConfig, RbacMatcher, RbacPermission, RbacPolicy, RbacPrincipal, RbacRules } from '../filter-model.js';
+import { readRbacMatcher } from './rbac-matcher.js';
 import type { StringMatch } from '../model.js';
 import { readCidrRange } from './cidr.js';
 import { ignoreAll, oneOf, rejectUnsupported } from './fields.js';
@@ -21,7 +23,6 @@ export const RBAC_RULES_IGNORED: Readonly<Record<string, string>> = {
   audit_logging_options: 'RBAC audit loggers are not implemented; they only log decisions',
 };
 
-const NO_MATCHER_TREE = 'matcher trees are not implemented; use rules';
 const NOTHING_TO_MATCH = 'xmesh keeps no dynamic metadata or filter state for it to match';
 
 const PERMISSION_RULES = [
@@ -44,16 +45,25 @@ export function decodeRbac(r: Reader, options: { perRoute: boolean }): RbacConfi
     r.finish();
     return inner ? decodeRbac(inner, { perRoute: false }) : { rules: undefined, shadowRules: undefined, rulesStatPrefix: '', shadowRulesStatPrefix: '' };
   }
-  const rulesReader = r.obj('rules');
-  const rules = rulesReader ? readRules(rulesReader) : undefined;
-  const shadowReader = r.obj('shadow_rules');
-  const shadowRules = shadowReader ? readRules(shadowReader) : undefined;
+  const rules = rulesOrMatcher(r, 'rules', 'matcher');
+  const shadowRules = rulesOrMatcher(r, 'shadow_rules', 'shadow_matcher');
   const rulesStatPrefix = r.str('rules_stat_prefix') ?? '';
   const shadowRulesStatPrefix = r.str('shadow_rules_stat_prefix') ?? '';
-  rejectUnsupported(r, { matcher: NO_MATCHER_TREE, shadow_matcher: NO_MATCHER_TREE });
   ignoreAll(r, RBAC_IGNORED);
   r.finish();
   return { rules, shadowRules, rulesStatPrefix, shadowRulesStatPrefix };
+}
+
+/** `rules` or `matcher` (Envoy refuses both at once); undefined when neither is set. */
+function rulesOrMatcher(r: Reader, rulesKey: string, matcherKey: string): RbacRules | RbacMatcher | undefined {
+  if (r.has(rulesKey) && r.has(matcherKey)) {
+    r.get(matcherKey);
+    r.error(matcherKey, `cannot be set together with ${rulesKey}`);
+  }
+  const rules = r.obj(rulesKey);
+  if (rules) return readRules(rules);
+  const matcher = r.obj(matcherKey);
+  return matcher ? readRbacMatcher(matcher) : undefined;
 }
 
 function readRules(r: Reader): RbacRules {

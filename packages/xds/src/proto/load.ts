@@ -26,6 +26,11 @@ export const ENVOY_PROTO_FILES: readonly string[] = [
   'envoy/extensions/filters/http/ext_authz/v3/ext_authz.proto',
   'envoy/extensions/filters/http/cors/v3/cors.proto',
   'envoy/extensions/filters/http/csrf/v3/csrf.proto',
+  // Inputs and custom matchers of RBAC matchers (the Unified Matcher API).
+  'envoy/type/matcher/v3/http_inputs.proto',
+  'envoy/extensions/matching/common_inputs/network/v3/network_inputs.proto',
+  'envoy/extensions/matching/common_inputs/ssl/v3/ssl_inputs.proto',
+  'xds/type/matcher/v3/ip.proto',
   'envoy/extensions/filters/http/buffer/v3/buffer.proto',
   'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
