@@ -138,15 +138,19 @@ function readSinglePredicate(s: Reader): RbacPredicate {
   return input === undefined || match === undefined ? NEVER : { kind: 'single', input, match };
 }
 
+/** The `typed_config` of a `TypedExtensionConfig` (its `name` is only a label); undefined when absent (reported). */
+function typedConfig(r: Reader): Reader | undefined {
+  r.str('name');
+  const any = r.obj('typed_config');
+  r.finish();
+  if (!any) r.error('typed_config', 'is required');
+  return any;
+}
+
 /** A `TypedExtensionConfig` naming a data input. */
 function readInput(i: Reader): MatchInput | undefined {
-  i.str('name');
-  const any = i.obj('typed_config');
-  i.finish();
-  if (!any) {
-    i.error('typed_config', 'is required');
-    return undefined;
-  }
+  const any = typedConfig(i);
+  if (!any) return undefined;
   const type = any.raw['@type'];
   if (type === REQUEST_HEADER_INPUT) {
     const name = any.requiredStr('header_name').toLowerCase();
@@ -183,13 +187,8 @@ function readOnMatch(o: Reader, depth: number): RbacOnMatch {
 
 /** A `TypedExtensionConfig` holding a `config.rbac.v3.Action` (the only action Envoy's RBAC filter accepts). */
 function readAction(a: Reader): RbacOnMatch {
-  a.str('name');
-  const any = a.obj('typed_config');
-  a.finish();
-  if (!any) {
-    a.error('typed_config', 'is required');
-    return DENY_PLACEHOLDER;
-  }
+  const any = typedConfig(a);
+  if (!any) return DENY_PLACEHOLDER;
   const type = any.raw['@type'];
   if (type !== RBAC_ACTION) {
     any.issues.error(any.at('@type'), type === undefined ? 'is required' : `an RBAC matcher's action must be ${RBAC_ACTION}, got ${describeType(type)}`);
@@ -229,13 +228,8 @@ function readTree(t: Reader, depth: number): RbacMatcherTree | undefined {
 
 /** `custom_match` naming `xds.type.matcher.v3.IPMatcher`: its range matchers, most specific range first. */
 function readIpMatcher(c: Reader, depth: number): Extract<RbacMatcherTree, { kind: 'ip' }>['ranges'] | undefined {
-  c.str('name');
-  const any = c.obj('typed_config');
-  c.finish();
-  if (!any) {
-    c.error('typed_config', 'is required');
-    return undefined;
-  }
+  const any = typedConfig(c);
+  if (!any) return undefined;
   const type = any.raw['@type'];
   if (type !== IP_MATCHER) {
     any.issues.error(any.at('@type'), type === undefined ? 'is required' : `unsupported custom matcher ${describeType(type)} (${IP_MATCHER} is implemented)`);
