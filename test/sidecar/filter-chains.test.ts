@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { connect as connectH2 } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { request } from 'undici';
 import { startSidecar, type Sidecar } from '@xmesh/sidecar';
 import { standardPki } from '../support/pki.js';
@@ -424,6 +424,53 @@ describe('tcp_proxy in the sidecar', () => {
       assert.ok(admitted, 'a connection is admitted again');
     } finally {
       await limited.close();
+    }
+  });
+  test('a TLS cluster: the relay originates mutual TLS from its UpstreamTlsContext (as envoyproxy/examples double-proxy); a server the SAN check refuses gets no byte', async () => {
+    // A stock node TLS server asking for the client's certificate: it greets, then upper-cases what it gets.
+    const seenClients: string[] = [];
+    const seenSni: (string | false)[] = [];
+    const tlsServer = createTlsServer({ cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert, requestCert: true, rejectUnauthorized: true }, (socket) => {
+      seenClients.push(socket.getPeerCertificate().subjectaltname ?? '');
+      seenSni.push((socket as TLSSocket & { servername?: string | false }).servername ?? false);
+      socket.on('error', () => undefined);
+      socket.write('hello tls\n');
+      socket.on('data', (chunk: Buffer) => socket.write(chunk.toString('latin1').toUpperCase()));
+    });
+    tlsServer.on('tlsClientError', () => undefined);
+    await new Promise<void>((resolve) => tlsServer.listen(0, '127.0.0.1', resolve));
+    const address = `127.0.0.1:${(tlsServer.address() as AddressInfo).port}`;
+    const upstreamTls = (sanExact: string) => ({
+      transport_socket: {
+        name: 'envoy.transport_sockets.tls',
+        typed_config: {
+          '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+          sni: 'postgres.test',
+          common_tls_context: {
+            tls_certificates: [{ certificate_chain: { filename: pki.client.certPath }, private_key: { filename: pki.client.keyPath } }],
+            validation_context: { trusted_ca: { filename: pki.ca.certPath }, match_typed_subject_alt_names: [{ san_type: 'URI', matcher: { exact: sanExact } }] },
+          },
+        },
+      },
+    });
+    const sidecar = await sidecarWith({ cluster: 'db' }, { db: { addresses: [address], extra: upstreamTls('spiffe://xmesh.test/ns/default/sa/server') } });
+    const refusing = await sidecarWith({ cluster: 'db' }, { db: { addresses: [address], extra: upstreamTls('spiffe://xmesh.test/ns/default/sa/elsewhere') } });
+    try {
+      const client = rawClient(sidecar.address.port);
+      await until(() => client.received() === 'hello tls\n', 'the TLS upstream greets through the relay');
+      client.socket.write('select 1');
+      await until(() => client.received() === 'hello tls\nSELECT 1', 'the echo comes back');
+      assert.deepEqual([seenClients, seenSni], [['URI:spiffe://xmesh.test/ns/default/sa/client'], ['postgres.test']], 'the client certificate and SNI of the cluster\'s context');
+      client.socket.destroy();
+
+      const refused = rawClient(refusing.address.port);
+      await within(refused.closed, 'a peer failing the SAN check closes the session');
+      assert.equal(refused.received(), '');
+      assert.equal(refusing.mesh.observability.store.value('cluster.db.upstream_cx_connect_fail'), 1);
+    } finally {
+      await sidecar.close();
+      await refusing.close();
+      await new Promise<void>((resolve) => tlsServer.close(() => resolve()));
     }
   });
 });

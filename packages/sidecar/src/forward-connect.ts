@@ -8,46 +8,36 @@
  * policy says (`connect-failure`), else answered 503 as any connect failure is.
  *
  * A CONNECT its route does not terminate would be forwarded by Envoy to the upstream as it came: that is not
- * implemented, and is answered 403 (routes with `connect_matcher` must terminate it, the decoder checks). A
- * cluster reached over TLS is refused too (the payload would go out unencrypted): 503.
+ * implemented, and is answered 403 (routes with `connect_matcher` must terminate it, the decoder checks). The
+ * connection is TLS when the cluster's transport socket says so (see relay-upstream.ts).
  */
 import { constants } from 'node:http2';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { MeshError } from '@xmesh/core';
 import { upstreamFailureCode } from '@xmesh/client';
-import { hasUpstreamTls } from '@xmesh/xds';
 import { H2Downstream, type DownstreamAbortHandler } from './downstream.js';
 import { UpgradeDownstream } from './upgrade-downstream.js';
 import { cancelledOutcome, localReplyHeaders, withResponseHeaders, type ProxyAttempt } from './proxy-attempt.js';
+import { connectRelayUpstream } from './relay-upstream.js';
 import { MAX_TIMER_MS } from './session-guard.js';
 
 function ignoreError(): void {}
 
 /** Terminates the CONNECT request of `attempt` (its downstream is an UpgradeDownstream or an H2Downstream). */
 export function forwardConnect(attempt: ProxyAttempt): void {
-  const refusal = refusalOf(attempt);
-  if (refusal !== undefined) {
+  if (attempt.decision?.route.action.upgradeConfigs?.some((u) => u.upgradeType === 'connect' && u.enabled && u.terminateConnect === true) !== true) {
     attempt.retry?.end();
-    attempt.finish({ kind: 'local_error', httpStatus: refusal.httpStatus ?? 503, grpcStatus: undefined, latencyMs: attempt.elapsed() });
-    attempt.downstream.reject(refusal);
+    attempt.finish({ kind: 'local_error', httpStatus: 403, grpcStatus: undefined, latencyMs: attempt.elapsed() });
+    attempt.downstream.reject(NOT_TERMINATED);
     return;
   }
   new ConnectTunnel(attempt).open();
 }
 
-function refusalOf(attempt: ProxyAttempt): MeshError | undefined {
-  const terminates = attempt.decision?.route.action.upgradeConfigs?.some((u) => u.upgradeType === 'connect' && u.enabled && u.terminateConnect === true) === true;
-  if (!terminates) {
-    return new MeshError('XMESH_LOCAL_REPLY', 'forwarding a CONNECT request to the upstream is not implemented: its route has no upgrade_configs connect_config', {
-      reply: { status: 403, headers: [], body: '' },
-    });
-  }
-  const cluster = attempt.cluster!;
-  if (hasUpstreamTls(cluster.config)) {
-    return new MeshError('XMESH_CONNECT_FAILED', `cluster "${cluster.name}" is reached over TLS: a terminated CONNECT is relayed to plaintext upstreams only`, { cluster: cluster.name, httpStatus: 503 });
-  }
-  return undefined;
-}
+/** The answer to a CONNECT its route does not terminate (Envoy would forward it upstream: not implemented). */
+const NOT_TERMINATED = new MeshError('XMESH_LOCAL_REPLY', 'forwarding a CONNECT request to the upstream is not implemented: its route has no upgrade_configs connect_config', {
+  reply: { status: 403, headers: [], body: '' },
+});
 
 class ConnectTunnel implements DownstreamAbortHandler {
   private upstream: Socket | undefined = undefined;
@@ -62,7 +52,7 @@ class ConnectTunnel implements DownstreamAbortHandler {
     ds.onAbort(this);
     attempt.upstreamAbort = this;
     const endpoint = attempt.endpoint!;
-    const upstream = connect({ host: endpoint.host, port: endpoint.port, noDelay: true, allowHalfOpen: true });
+    const { socket: upstream, ready } = connectRelayUpstream(endpoint, attempt.cluster!.tlsFor(endpoint));
     this.upstream = upstream;
     upstream.on('error', ignoreError);
     const timer = setTimeout(() => {
@@ -71,7 +61,7 @@ class ConnectTunnel implements DownstreamAbortHandler {
     timer.unref();
     let failure: Error | undefined;
     upstream.once('error', (error) => (failure = error));
-    upstream.once('connect', () => {
+    upstream.once(ready, () => {
       clearTimeout(timer);
       this.connected(upstream);
     });

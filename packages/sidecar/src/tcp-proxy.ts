@@ -10,11 +10,13 @@
  * per cluster `upstream_cx_total`, `upstream_cx_active`, `upstream_cx_connect_fail`, `upstream_cx_connect_timeout`,
  * `upstream_cx_overflow`.
  */
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { MeshError, type Endpoint } from '@xmesh/core';
 import { PipelineCall, type MeshState } from '@xmesh/client';
+import type { ClientTls } from '@xmesh/tls';
 import type { Counter, Gauge, StatStore } from '@xmesh/stats';
 import type { TcpProxyConfig } from '@xmesh/xds';
+import { connectRelayUpstream } from './relay-upstream.js';
 import { MAX_TIMER_MS } from './session-guard.js';
 
 function ignoreError(): void {}
@@ -154,17 +156,18 @@ class TcpSession {
     const attempt = new TcpPick(state, cluster, runtime.config.connectTimeoutMs, (error) => {
       if (error !== undefined) this.end();
     });
-    runtime.pick(attempt, (picked) => this.open(picked, state, cluster, attemptsLeft, runtime.config.connectTimeoutMs));
+    runtime.pick(attempt, (picked) => this.open(picked, state, cluster, attemptsLeft, runtime.config.connectTimeoutMs, runtime.tlsFor(picked.endpoint!)));
   }
 
-  private open(attempt: TcpPick, state: MeshState, cluster: string, attemptsLeft: number, connectTimeoutMs: number): void {
+  /** @param tls the cluster's transport socket for the picked endpoint; undefined = plain TCP */
+  private open(attempt: TcpPick, state: MeshState, cluster: string, attemptsLeft: number, connectTimeoutMs: number, tls: ClientTls | undefined): void {
     const endpoint: Endpoint = attempt.endpoint!;
     if (this.ended) {
       attempt.finish({ kind: 'local_error', httpStatus: 0, grpcStatus: undefined, latencyMs: 0 });
       return;
     }
     this.cx.total.inc();
-    const upstream = connect({ host: endpoint.host, port: endpoint.port, noDelay: true, allowHalfOpen: true });
+    const { socket: upstream, ready } = connectRelayUpstream(endpoint, tls);
     upstream.on('error', ignoreError);
     let connected = false;
     const timer = setTimeout(() => {
@@ -173,7 +176,7 @@ class TcpSession {
       upstream.destroy();
     }, Math.min(connectTimeoutMs, MAX_TIMER_MS));
     timer.unref();
-    upstream.once('connect', () => {
+    upstream.once(ready, () => {
       connected = true;
       clearTimeout(timer);
       attempt.finish({ kind: 'success', httpStatus: 200, grpcStatus: undefined, latencyMs: attempt.elapsed() });

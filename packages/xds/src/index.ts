@@ -2,7 +2,7 @@ export * from './model.js';
 export * from './filter-model.js';
 export * from './tls-model.js';
 export * from './type-urls.js';
-export { buildSnapshot, buildSnapshotOrThrow, invalidConfig, withSources, dynamicSources, hasUpstreamTls, type BuildResult, type BuildOptions } from './snapshot.js';
+export { buildSnapshot, buildSnapshotOrThrow, invalidConfig, withSources, dynamicSources, type BuildResult, type BuildOptions } from './snapshot.js';
 export { deepFreeze } from './freeze.js';
 export { validateLoadAssignment, validateResource, type ResourceValidationOptions } from './resource-validation.js';
 export type { ClientRules } from './decode/reader.js';

@@ -262,18 +262,3 @@ test('an ORIGINAL_DST cluster (golang-network example) is refused once, not also
   const errors = errorsOf([listener('l', inlineRoutes('r', 'svc')), { ...rest, type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED' }]);
   assert.deepEqual(errors.map((e) => e.path), ['[1].type', '[1].lb_policy']);
 });
-
-test('a route terminating CONNECT to a cluster reached over TLS is refused at the cluster reference (the tunnel is plain TCP)', () => {
-  const tls = {
-    ...staticCluster('secure'),
-    transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', sni: 'secure.test' } },
-  };
-  const connectRoutes = (cluster: string) => ({
-    route_config: {
-      name: 'r',
-      virtual_hosts: [{ name: 'vh', domains: ['*'], routes: [{ match: { connect_matcher: {} }, route: { cluster, upgrade_configs: [{ upgrade_type: 'CONNECT', connect_config: {} }] } }] }],
-    },
-  });
-  hasError(errorsOf(bootstrap([listener('l', connectRoutes('secure'))], [tls])), 'static_resources.listeners[0](inline route_config).virtual_hosts[0].routes[0].route.cluster', 'a terminated CONNECT is relayed to plaintext upstreams only');
-  assert.equal(buildSnapshot(bootstrap([listener('l', connectRoutes('plain'))], [staticCluster('plain')])).ok, true);
-});

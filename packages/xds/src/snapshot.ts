@@ -302,13 +302,7 @@ function checkListenerClusterRefs(listener: ListenerConfig, path: string, cluste
       continue;
     }
     for (const { name } of chain.network.tcpProxy.clusters) {
-      const cluster = clusters.get(name)?.config;
-      const at = `${path}.filter_chains("${chain.name}").tcp_proxy`;
-      if (cluster === undefined) issues.error(at, `cluster "${name}" is not defined`);
-      // The relay writes the connection's bytes to a plain TCP socket: a TLS cluster would get them unencrypted.
-      else if (hasUpstreamTls(cluster)) {
-        issues.error(at, `cluster "${name}" has a transport_socket: tcp_proxy relays to plaintext upstreams only (originating TLS for it is not implemented)`);
-      }
+      if (!clusters.has(name)) issues.error(`${path}.filter_chains("${chain.name}").tcp_proxy`, `cluster "${name}" is not defined`);
     }
   }
   for (const filters of filterLists) {
@@ -320,11 +314,6 @@ function checkListenerClusterRefs(listener: ListenerConfig, path: string, cluste
   }
 }
 
-/** True when some endpoints of `cluster` are reached over TLS (its transport socket, or a transport socket match). */
-export function hasUpstreamTls(cluster: ClusterConfig): boolean {
-  return cluster.tls !== undefined || (cluster.transportSocketMatches?.length ?? 0) > 0;
-}
-
 function checkRouteRefs(rc: RouteConfig, path: string, clusters: ReadonlyMap<string, { config: ClusterConfig }>, issues: Issues): void {
   // Mirror policies are checked where they are written: a route's own, its virtual host's, the route config's.
   checkMirrorClusters(rc.requestMirrorPolicies, path, clusters, issues);
@@ -333,17 +322,12 @@ function checkRouteRefs(rc: RouteConfig, path: string, clusters: ReadonlyMap<str
     const inherited = vh.requestMirrorPolicies ?? rc.requestMirrorPolicies;
     vh.routes.forEach((route, j) => {
       const single = route.action.clusters.length === 1 && route.action.clusters[0]!.weight === 1;
-      const terminatesConnect = route.action.upgradeConfigs?.some((u) => u.terminateConnect === true) === true;
       route.action.clusters.forEach((wc, k) => {
+        if (clusters.has(wc.name)) return;
         const at = single
           ? `${path}.virtual_hosts[${i}].routes[${j}].route.cluster`
           : `${path}.virtual_hosts[${i}].routes[${j}].route.weighted_clusters.clusters[${k}].name`;
-        const cluster = clusters.get(wc.name)?.config;
-        if (cluster === undefined) issues.error(at, `cluster "${wc.name}" is not defined`);
-        // A terminated CONNECT's payload goes to a plain TCP socket: a TLS cluster would get it unencrypted.
-        else if (terminatesConnect && hasUpstreamTls(cluster)) {
-          issues.error(at, `cluster "${wc.name}" has a transport_socket: a terminated CONNECT is relayed to plaintext upstreams only (originating TLS for it is not implemented)`);
-        }
+        issues.error(at, `cluster "${wc.name}" is not defined`);
       });
       const own = route.action.requestMirrorPolicies;
       if (own !== inherited) checkMirrorClusters(own, `${path}.virtual_hosts[${i}].routes[${j}].route`, clusters, issues);
