@@ -39,9 +39,35 @@ export function echoStreamCall(client: EchoClient, payload: Buffer, messages: nu
     });
 }
 
+/**
+ * A `Bidi` call that writes `messages` requests carrying `payload`, then half-closes, and resolves
+ * when the stream ends with status OK after exactly `messages` echoes; rejects otherwise.
+ */
+export function echoBidiCall(client: EchoClient, payload: Buffer, messages: number): Call {
+  const request = { message: 'bench', payload };
+  return () =>
+    new Promise<void>((resolve, reject) => {
+      const stream = client.bidi();
+      let received = 0;
+      stream.on('data', () => received++);
+      stream.on('error', () => undefined); // the outcome is read from 'status'
+      stream.on('status', (status: { code: number; details: string }) => {
+        if (status.code !== 0) reject(new Error(`Bidi ended with status ${status.code}: ${status.details}`));
+        else if (received !== messages) reject(new Error(`Bidi: ${received} of ${messages} echoes`));
+        else resolve();
+      });
+      for (let i = 0; i < messages; i++) stream.write(request);
+      stream.end();
+    });
+}
+
 /** Calls of every workload on one stock client; payloads are allocated once per workload. */
 export function stockEchoCalls(client: EchoClient): CallFactory {
-  return (w) => (w.kind === 'unary' ? echoUnaryCall(client, benchPayload(w.payloadBytes)) : echoStreamCall(client, benchPayload(w.payloadBytes), w.messages));
+  return (w) => {
+    const payload = benchPayload(w.payloadBytes);
+    if (w.kind === 'unary') return echoUnaryCall(client, payload);
+    return w.kind === 'stream' ? echoStreamCall(client, payload, w.messages) : echoBidiCall(client, payload, w.messages);
+  };
 }
 
 /** The request payload of `bytes` bytes (filled with 'a'). */
