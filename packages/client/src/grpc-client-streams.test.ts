@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { createMesh, type Mesh } from './index.js';
@@ -125,7 +126,10 @@ describe('grpcClient streaming calls without grpc-js Client, against a stock grp
   let fast: StreamsClient;
   let intercepted: StreamsClient;
   let direct: StreamsClient;
-  let grpcJsReadable: unknown;
+  /** The classes of grpc-js's call objects, from a stock client's calls. */
+  const grpcJsCalls = new Set<unknown>();
+  /** The call took the path without grpc-js's `Client`: its object is none of grpc-js's. */
+  const assertMeshCall = (call: object) => assert.ok(!grpcJsCalls.has(call.constructor), `${call.constructor.name} is a grpc-js call object`);
   let interceptorRuns = 0;
   const passThrough: grpc.Interceptor = (options, nextCall) => {
     interceptorRuns++;
@@ -138,9 +142,13 @@ describe('grpcClient streaming calls without grpc-js Client, against a stock grp
     fast = mesh.grpcClient(StreamsCtor, TARGET) as unknown as StreamsClient;
     intercepted = mesh.grpcClient(StreamsCtor, TARGET, { interceptors: [passThrough] }) as unknown as StreamsClient;
     direct = new StreamsCtor(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure()) as unknown as StreamsClient;
-    const probe = direct.Replies('count:0');
-    grpcJsReadable = probe.constructor;
-    await once(probe, 'status');
+    const probes = [direct.Replies('count:0'), direct.Echo(), direct.Collect(() => undefined)];
+    for (const probe of probes) {
+      grpcJsCalls.add(probe.constructor);
+      if (probe instanceof Writable) probe.end();
+    }
+    await Promise.all(probes.map((probe) => once(probe, 'status')));
+    assert.equal(grpcJsCalls.size, 3);
   });
 
   after(async () => {
@@ -155,11 +163,13 @@ describe('grpcClient streaming calls without grpc-js Client, against a stock grp
   async function agree(make: (client: StreamsClient) => NodeJS.EventEmitter, untilStatus = false): Promise<string[]> {
     const before = interceptorRuns;
     const onFast = make(fast);
-    assert.notEqual(onFast.constructor, grpcJsReadable, "the call object is not grpc-js's: the call skipped its Client");
+    assertMeshCall(onFast);
     const seenFast = await record(onFast, untilStatus).done;
     assert.equal(interceptorRuns, before, 'no interceptor ran on the fast client');
-    const seenIntercepted = await record(make(intercepted), untilStatus).done;
-    assert.equal(interceptorRuns, before + 1, "the client with an interceptor took grpc-js's path");
+    const onIntercepted = make(intercepted);
+    assert.ok(grpcJsCalls.has(onIntercepted.constructor), "the client with an interceptor took grpc-js's path");
+    const seenIntercepted = await record(onIntercepted, untilStatus).done;
+    assert.equal(interceptorRuns, before + 1, 'its interceptor ran');
     const seenDirect = await record(make(direct), untilStatus).done;
     assert.deepEqual(seenFast, seenIntercepted, "as on grpc-js's path over the mesh channel");
     assert.deepEqual(seenFast, seenDirect, 'as a stock client straight to the server sees it');
@@ -177,7 +187,7 @@ describe('grpcClient streaming calls without grpc-js Client, against a stock grp
     const metadata = new grpc.Metadata();
     metadata.set('x-token', 't');
     const stream = fast.makeServerStreamRequest('/xmesh.test.Streams/Replies', text.serialize, text.deserialize, 'count:2', metadata, { deadline: Date.now() + 10_000 });
-    assert.notEqual(stream.constructor, grpcJsReadable);
+    assertMeshCall(stream);
     assert.deepEqual(await record(stream).done, ['metadata x-header=h', 'data m0', 'data m1', 'status 0 OK x-trailer=done', 'end']);
   });
 
@@ -192,6 +202,7 @@ describe('grpcClient streaming calls without grpc-js Client, against a stock grp
   test('cancel mid-stream: the server sees the cancel, the caller gets CANCELLED', async () => {
     const cancelledBefore = side.cancelled;
     const stream = fast.Replies('hang:2');
+    assertMeshCall(stream);
     const seen = record(stream);
     let received = 0;
     stream.on('data', () => ++received === 2 && stream.cancel());
@@ -203,7 +214,9 @@ describe('grpcClient streaming calls without grpc-js Client, against a stock grp
 
   test('deadline mid-stream: DEADLINE_EXCEEDED after the messages that came', async () => {
     const started = Date.now();
-    const events = await record(fast.Replies('hang:1', { deadline: Date.now() + 300 })).done;
+    const stream = fast.Replies('hang:1', { deadline: Date.now() + 300 });
+    assertMeshCall(stream);
+    const events = await record(stream).done;
     assert.deepEqual(events.slice(0, 2), ['metadata x-header=h', 'data m0']);
     assert.ok(events.some((e) => e.startsWith('error 4 ')), events.join('\n'));
     assert.ok(events.some((e) => e.startsWith('status 4 ')), events.join('\n'));
@@ -214,15 +227,18 @@ describe('grpcClient streaming calls without grpc-js Client, against a stock grp
     side.floodWritten = 0;
     side.floodBlocked = false;
     const stream = fast.Replies('flood');
+    assertMeshCall(stream);
     const status = once(stream, 'status');
-    // Nobody reads: the stream reads ahead to its high-water mark, then the server must wait.
-    await waitFor(() => side.floodBlocked, 'the server write to block');
+    // The reader takes one message, then stops: the stream reads ahead to its high-water mark, then the server must wait.
+    let received = 0;
+    stream.on('data', () => ++received === 1 && stream.pause());
+    await waitFor(() => received === 1 && side.floodBlocked, 'the first message and the server write to block');
     await sleep(300);
     assert.ok(side.floodBlocked, 'still blocked while nobody reads');
     assert.ok(side.floodWritten < FLOOD_MESSAGES / 2, `server wrote ${side.floodWritten} of ${FLOOD_MESSAGES}`);
     assert.ok(stream.readableLength <= stream.readableHighWaterMark, `buffered ${stream.readableLength}`);
-    let received = 0;
-    stream.on('data', () => received++);
+    assert.equal(received, 1);
+    stream.resume();
     const [{ code }] = (await within(status, 10_000, 'the flood')) as [grpc.StatusObject];
     assert.equal(code, grpc.status.OK);
     assert.equal(received, FLOOD_MESSAGES);
@@ -230,7 +246,7 @@ describe('grpcClient streaming calls without grpc-js Client, against a stock grp
 
   test('bidi: interleaved writes, each echoed before the next is written; end half-closes', async () => {
     const stream = fast.Echo();
-    assert.notEqual(stream.constructor, grpcJsReadable);
+    assertMeshCall(stream);
     const seen = record(stream);
     for (const word of ['a', 'b', 'c']) {
       const echoed = once(stream, 'data');
@@ -252,6 +268,7 @@ describe('grpcClient streaming calls without grpc-js Client, against a stock grp
     });
     const cancelledBefore = side.cancelled;
     const stream = fast.Echo(new grpc.Metadata(), {});
+    assertMeshCall(stream);
     // The request side stays open: the call object never closes by itself.
     const seen = record(stream, true);
     stream.write('hang');
