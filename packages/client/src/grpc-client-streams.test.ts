@@ -278,6 +278,38 @@ describe('grpcClient streaming calls without grpc-js Client, against a stock grp
     await waitFor(() => side.cancelled === cancelledBefore + 1, 'the server to see the cancel');
   });
 
+  test('a reply that fails to parse and a request that fails to serialize end the call with INTERNAL, as in grpc-js', async () => {
+    const strict = (definition: grpc.MethodDefinition<string, string>) => ({
+      ...definition,
+      requestSerialize: (value: string) => {
+        if (value === 'unserializable') throw new Error('no bytes for that');
+        return text.serialize(value);
+      },
+      responseDeserialize: (bytes: Buffer) => {
+        if (bytes.toString() === 'm1') throw new Error('not a reply');
+        return text.deserialize(bytes);
+      },
+    });
+    const StrictCtor = grpc.makeGenericClientConstructor({ Replies: strict(SERVICE.Replies!), Echo: strict(SERVICE.Echo!) } as grpc.ServiceDefinition, 'Streams');
+    const clients = [
+      mesh.grpcClient(StrictCtor, TARGET),
+      mesh.grpcClient(StrictCtor, TARGET, { interceptors: [passThrough] }),
+      new StrictCtor(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure()),
+    ] as unknown as StreamsClient[];
+    try {
+      const parsed = await Promise.all(clients.map((client) => record(client.Replies('count:3')).done));
+      assert.deepEqual(parsed[0], parsed[1]);
+      assert.deepEqual(parsed[0], parsed[2]);
+      assert.ok(parsed[0]!.includes('status 13 Response message parsing error: not a reply x-trailer=undefined'), parsed[0]!.join('\n'));
+      const unsent = await Promise.all(clients.map((client) => record(client.Replies('unserializable')).done));
+      assert.deepEqual(unsent[0], unsent[1]);
+      assert.deepEqual(unsent[0], unsent[2]);
+      assert.ok(unsent[0]!.includes('status 13 Request message serialization failure: no bytes for that x-trailer=undefined'), unsent[0]!.join('\n'));
+    } finally {
+      for (const client of clients) client.close();
+    }
+  });
+
   test('client streaming: the callback gets the one reply, then status; agrees with grpc-js', async () => {
     const replies: (string | undefined)[] = [];
     const seen = await agree((client) => {

@@ -14,7 +14,7 @@
  * per-call caller stack capture. Interceptors, per-call credentials, `host` and a parent call are
  * left to grpc-js (see grpc-client-fast.ts).
  */
-import { Duplex, Readable, Writable } from 'node:stream';
+import { Duplex, Readable, Stream, Writable } from 'node:stream';
 import type * as grpc from '@grpc/grpc-js';
 import { GrpcStatus } from '@xmesh/core';
 import { grpcJs } from './lazy-deps.js';
@@ -93,44 +93,54 @@ function sendMessage(call: CallStream, serialize: Serialize, value: unknown, con
   call.sendMessageWithContext(context, message);
 }
 
-/** A Writable's `_write`, as grpc-js's: the encoding argument carries write flags when it is a number. */
-function writeChunk(call: CallStream | undefined, serialize: Serialize, chunk: unknown, encoding: string, callback: WriteCallback): void {
-  if (call === undefined) return;
-  const flags = Number(encoding);
-  sendMessage(call, serialize, chunk, Number.isNaN(flags) ? { callback } : { callback, flags });
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a mixin's base takes any constructor arguments
+type StreamClass<T> = new (...args: any[]) => T;
+
+/** grpc-js's call surface on a stream class: the call it drives, `cancel()`, `getPeer()`, `getAuthContext()`. */
+function withCall<Base extends StreamClass<Stream>>(base: Base) {
+  return class extends base {
+    call: CallStream | undefined = undefined;
+
+    cancel(): void {
+      this.call?.cancelWithStatus(GrpcStatus.CANCELLED, CANCELLED_DETAILS);
+    }
+
+    getPeer(): string {
+      return this.call?.getPeer() ?? 'unknown';
+    }
+
+    getAuthContext(): ReturnType<CallStream['getAuthContext']> {
+      return this.call?.getAuthContext() ?? null;
+    }
+  };
 }
 
-/** The surface grpc-js's call objects share. */
-interface SurfaceCall {
-  call: CallStream | undefined;
-}
+/**
+ * The request side of grpc-js's writable call objects: each write is one serialized message (the
+ * encoding argument carries write flags when it is a number, as in grpc-js); `end()` half-closes.
+ */
+function withRequests<Base extends StreamClass<Writable & { call: CallStream | undefined }>>(base: Base) {
+  return class extends base {
+    serialize!: Serialize;
 
-function cancelCall(stream: SurfaceCall): void {
-  stream.call?.cancelWithStatus(GrpcStatus.CANCELLED, CANCELLED_DETAILS);
-}
+    override _write(chunk: unknown, encoding: string, callback: WriteCallback): void {
+      const call = this.call;
+      if (call === undefined) return;
+      const flags = Number(encoding);
+      sendMessage(call, this.serialize, chunk, Number.isNaN(flags) ? { callback } : { callback, flags });
+    }
 
-function peerOf(stream: SurfaceCall): string {
-  return stream.call?.getPeer() ?? 'unknown';
+    override _final(callback: WriteCallback): void {
+      this.call?.halfClose();
+      callback();
+    }
+  };
 }
 
 /** grpc-js's `ClientReadableStream`. */
-class MeshReadableStream extends Readable implements SurfaceCall {
-  call: CallStream | undefined = undefined;
-
+class MeshReadableStream extends withCall(Readable) {
   constructor(readonly deserialize: Deserialize) {
     super({ objectMode: true });
-  }
-
-  cancel(): void {
-    cancelCall(this);
-  }
-
-  getPeer(): string {
-    return peerOf(this);
-  }
-
-  getAuthContext(): ReturnType<CallStream['getAuthContext']> {
-    return this.call?.getAuthContext() ?? null;
   }
 
   override _read(): void {
@@ -139,86 +149,47 @@ class MeshReadableStream extends Readable implements SurfaceCall {
 }
 
 /** grpc-js's `ClientDuplexStream`. */
-class MeshDuplexStream extends Duplex implements SurfaceCall {
-  call: CallStream | undefined = undefined;
-
+class MeshDuplexStream extends withRequests(withCall(Duplex)) {
   constructor(
-    readonly serialize: Serialize,
+    serialize: Serialize,
     readonly deserialize: Deserialize,
   ) {
     super({ objectMode: true });
-  }
-
-  cancel(): void {
-    cancelCall(this);
-  }
-
-  getPeer(): string {
-    return peerOf(this);
-  }
-
-  getAuthContext(): ReturnType<CallStream['getAuthContext']> {
-    return this.call?.getAuthContext() ?? null;
+    this.serialize = serialize;
   }
 
   override _read(): void {
     this.call?.startRead();
   }
-
-  override _write(chunk: unknown, encoding: string, callback: WriteCallback): void {
-    writeChunk(this.call, this.serialize, chunk, encoding, callback);
-  }
-
-  override _final(callback: WriteCallback): void {
-    this.call?.halfClose();
-    callback();
-  }
 }
 
 /** grpc-js's `ClientWritableStream`. */
-class MeshWritableStream extends Writable implements SurfaceCall {
-  call: CallStream | undefined = undefined;
-
-  constructor(readonly serialize: Serialize) {
+class MeshWritableStream extends withRequests(withCall(Writable)) {
+  constructor(serialize: Serialize) {
     super({ objectMode: true });
-  }
-
-  cancel(): void {
-    cancelCall(this);
-  }
-
-  getPeer(): string {
-    return peerOf(this);
-  }
-
-  getAuthContext(): ReturnType<CallStream['getAuthContext']> {
-    return this.call?.getAuthContext() ?? null;
-  }
-
-  override _write(chunk: unknown, encoding: string, callback: WriteCallback): void {
-    writeChunk(this.call, this.serialize, chunk, encoding, callback);
-  }
-
-  override _final(callback: WriteCallback): void {
-    this.call?.halfClose();
-    callback();
+    this.serialize = serialize;
   }
 }
 
 /**
- * A streaming-response call's listener, as grpc-js's `Client` and its bottom interceptor listen:
- * `metadata`; each message deserialized and pushed (a parse failure ends the call with INTERNAL);
- * at the status, the end of the readable side, `error` when not OK, then `status`. One per call.
+ * What a call's listener does as grpc-js's `Client` and its bottom interceptor do: `metadata` on the
+ * call object; each message deserialized (a parse failure ends the call with INTERNAL, and that is
+ * the status reported); one status. One per call.
  */
-class StreamListener implements grpc.InterceptingListener {
+abstract class ResponseListener implements grpc.InterceptingListener {
   private readError: grpc.StatusObject | undefined = undefined;
   private ended = false;
 
   constructor(
-    private readonly stream: Readable,
-    private readonly call: CallStream,
+    protected readonly stream: Stream,
+    protected readonly call: CallStream,
     private readonly deserialize: Deserialize,
   ) {}
+
+  /** One deserialized response message. */
+  protected abstract deliver(value: unknown): void;
+  /** The call's final status. */
+  protected abstract end(status: grpc.StatusObject): void;
 
   onReceiveMetadata(metadata: grpc.Metadata): void {
     this.stream.emit('metadata', metadata);
@@ -233,16 +204,26 @@ class StreamListener implements grpc.InterceptingListener {
       this.call.cancelWithStatus(this.readError.code, this.readError.details);
       return;
     }
-    // Room for more: ask for the next message now, as the stream's next `_read` would a tick later, so
-    // messages that arrived together are delivered together. A full stream asks for none until it is read.
-    if (this.stream.push(value)) this.call.startRead();
+    this.deliver(value);
   }
 
   onReceiveStatus(received: grpc.StatusObject): void {
     if (this.ended) return;
     this.ended = true;
-    const status = this.readError ?? received;
-    const stream = this.stream;
+    this.end(this.readError ?? received);
+  }
+}
+
+/** A streaming-response call's listener: messages pushed; at the status, the end of the readable side, `error` when not OK, then `status`. */
+class StreamListener extends ResponseListener {
+  protected deliver(value: unknown): void {
+    // Room for more: ask for the next message now, as the stream's next `_read` would a tick later, so
+    // messages that arrived together are delivered together. A full stream asks for none until it is read.
+    if ((this.stream as Readable).push(value)) this.call.startRead();
+  }
+
+  protected end(status: grpc.StatusObject): void {
+    const stream = this.stream as Readable;
     stream.push(null);
     if (status.code !== GrpcStatus.OK) stream.emit('error', serviceError(status));
     stream.emit('status', status);
@@ -250,44 +231,26 @@ class StreamListener implements grpc.InterceptingListener {
 }
 
 /** A client-streaming call's listener, as grpc-js's `Client` listens for a unary reply: the callback, then `status`. */
-class UnaryReplyListener implements grpc.InterceptingListener {
+class UnaryReplyListener extends ResponseListener {
   private reply: unknown = undefined;
   private replied = false;
-  private readError: grpc.StatusObject | undefined = undefined;
-  private ended = false;
 
-  constructor(
-    private readonly stream: Writable,
-    private readonly call: CallStream,
-    private readonly deserialize: Deserialize,
-    private readonly callback: UnaryCallback,
-  ) {}
-
-  onReceiveMetadata(metadata: grpc.Metadata): void {
-    this.stream.emit('metadata', metadata);
+  constructor(stream: Writable, call: CallStream, deserialize: Deserialize, private readonly callback: UnaryCallback) {
+    super(stream, call, deserialize);
   }
 
-  onReceiveMessage(message: Buffer): void {
-    try {
-      this.reply = this.deserialize(message);
-    } catch (error) {
-      this.readError = parseError(error);
-      this.call.cancelWithStatus(this.readError.code, this.readError.details);
-      return;
-    }
+  protected deliver(value: unknown): void {
     if (this.replied) {
       this.call.cancelWithStatus(GrpcStatus.UNIMPLEMENTED, 'Too many responses received');
       return;
     }
+    this.reply = value;
     this.replied = true;
     this.call.startRead();
   }
 
-  onReceiveStatus(received: grpc.StatusObject): void {
-    if (this.ended) return;
-    this.ended = true;
-    let status = this.readError ?? received;
-    if (status.code === GrpcStatus.OK && !this.replied) status = { code: GrpcStatus.UNIMPLEMENTED, details: 'No message received', metadata: status.metadata };
+  protected end(received: grpc.StatusObject): void {
+    const status = received.code === GrpcStatus.OK && !this.replied ? { code: GrpcStatus.UNIMPLEMENTED, details: 'No message received', metadata: received.metadata } : received;
     if (status.code === GrpcStatus.OK) this.callback(null, this.reply);
     else this.callback(serviceError(status));
     this.stream.emit('status', status);
