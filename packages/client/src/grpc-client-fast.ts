@@ -161,7 +161,7 @@ type GrpcJsStreams = {
 };
 const grpcJsStreams = (): GrpcJsStreams => grpcJs().Client.prototype as unknown as GrpcJsStreams;
 
-/** The fast unary methods of one client. */
+/** The fast methods of one client: unary, and the three streaming kinds. */
 class FastStub {
   constructor(
     private readonly stubs: FastStubs,
