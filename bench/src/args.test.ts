@@ -29,7 +29,10 @@ test('--workload, --payload and the stream shape select the workloads', () => {
   const streamOnly = parseBenchArgs(['--workload', 'stream', '--stream-messages', '3', '--stream-payload', '1024'], ALL);
   if (streamOnly === 'help') return assert.fail('help');
   assert.deepEqual(streamOnly.workloads, [{ kind: 'stream', payloadBytes: 1024, messages: 3 }]);
-  assert.throws(() => parseBenchArgs(['--workload', 'bidi'], ALL), /--workload: expected unary and\/or stream, got "bidi"/);
+  const bidi = parseBenchArgs(['--workload', 'stream,bidi', '--stream-messages', '4'], ALL);
+  if (bidi === 'help') return assert.fail('help');
+  assert.deepEqual(bidi.workloads.map(workloadLabel), ['stream 4×100 B', 'bidi 4×100 B']);
+  assert.throws(() => parseBenchArgs(['--workload', 'duplex'], ALL), /--workload: expected unary, stream and\/or bidi, got "duplex"/);
   assert.throws(() => parseBenchArgs(['--payload', '100,1.5'], ALL), /--payload: expected integers >= 0/);
   assert.throws(() => parseBenchArgs(['--payload', '100,100'], ALL), /--payload: repeated size/);
   assert.throws(() => parseBenchArgs(['--stream-messages', '0'], ALL), /--stream-messages: expected integers >= 1/);

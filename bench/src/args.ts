@@ -15,14 +15,14 @@ export interface BenchOptions {
   outDir: string | undefined;
 }
 
-export const USAGE = `usage: bench [--quick] [--scenarios a,b,...] [--workload unary,stream] [--payload 100,1024]
+export const USAGE = `usage: bench [--quick] [--scenarios a,b,...] [--workload unary,stream,bidi] [--payload 100,1024]
              [--stream-messages 10] [--stream-payload 100] [--concurrency 1,16,64] [--rate 500]
              [--duration 1.25] [--warmup 0.5] [--rounds 2] [--out DIR]
   --scenarios        comma list (default: all)
-  --workload         unary, stream or both (default unary,stream)
+  --workload         any of unary, stream, bidi (default unary,stream)
   --payload          unary request payload sizes in bytes, one workload each (default 100,1024)
-  --stream-messages  replies per ServerStream call (default 10)
-  --stream-payload   payload bytes of the ServerStream request and of each reply (default 100)
+  --stream-messages  replies per ServerStream call, requests (each echoed) per Bidi call (default 10)
+  --stream-payload   payload bytes of the ServerStream request, of each Bidi request and of each reply (default 100)
   --concurrency      closed-loop worker counts (default 1,16,64)
   --rate             open-loop calls/s, 0 = no open loop (default 500)
   --duration         measured seconds per slice (default 1.25; --quick 0.15)
@@ -51,8 +51,8 @@ function integers(text: string, flag: string, min: number): number[] {
 
 function parseWorkloads(kinds: string | undefined, payloads: string | undefined, streamMessages: string | undefined, streamPayload: string | undefined): Workload[] {
   const selected = (kinds ?? 'unary,stream').split(',').map((s) => s.trim()).filter(Boolean);
-  const unknown = selected.filter((k) => k !== 'unary' && k !== 'stream');
-  if (unknown.length > 0 || selected.length === 0) throw new Error(`--workload: expected unary and/or stream, got "${kinds}"`);
+  const unknown = selected.filter((k) => k !== 'unary' && k !== 'stream' && k !== 'bidi');
+  if (unknown.length > 0 || selected.length === 0) throw new Error(`--workload: expected unary, stream and/or bidi, got "${kinds}"`);
   const sizes = integers(payloads ?? '100,1024', '--payload', 0);
   if (new Set(sizes).size !== sizes.length) throw new Error(`--payload: repeated size in "${payloads}"`);
   const messages = integers(streamMessages ?? '10', '--stream-messages', 1)[0] ?? 10;
@@ -60,6 +60,7 @@ function parseWorkloads(kinds: string | undefined, payloads: string | undefined,
   const workloads: Workload[] = [];
   if (selected.includes('unary')) for (const payloadBytes of sizes) workloads.push({ kind: 'unary', payloadBytes });
   if (selected.includes('stream')) workloads.push({ kind: 'stream', payloadBytes: streamBytes, messages });
+  if (selected.includes('bidi')) workloads.push({ kind: 'bidi', payloadBytes: streamBytes, messages });
   return workloads;
 }
 

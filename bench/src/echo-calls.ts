@@ -27,21 +27,44 @@ export function echoStreamCall(client: EchoClient, payload: Buffer, messages: nu
   const request = { message: 'bench', payload, count: messages };
   return () =>
     new Promise<void>((resolve, reject) => {
-      const stream = client.serverStream(request);
-      let received = 0;
-      stream.on('data', () => received++);
-      stream.on('error', () => undefined); // the outcome is read from 'status'
-      stream.on('status', (status: { code: number; details: string }) => {
-        if (status.code !== 0) reject(new Error(`ServerStream ended with status ${status.code}: ${status.details}`));
-        else if (received !== messages) reject(new Error(`ServerStream: ${received} of ${messages} replies`));
-        else resolve();
-      });
+      settleOnStatus(client.serverStream(request), 'ServerStream', messages, 'replies', resolve, reject);
     });
+}
+
+/**
+ * A `Bidi` call that writes `messages` requests carrying `payload`, then half-closes, and resolves
+ * when the stream ends with status OK after exactly `messages` echoes; rejects otherwise.
+ */
+export function echoBidiCall(client: EchoClient, payload: Buffer, messages: number): Call {
+  const request = { message: 'bench', payload };
+  return () =>
+    new Promise<void>((resolve, reject) => {
+      const stream = client.bidi();
+      settleOnStatus(stream, 'Bidi', messages, 'echoes', resolve, reject);
+      for (let i = 0; i < messages; i++) stream.write(request);
+      stream.end();
+    });
+}
+
+/** Counts a stream's replies and settles at its status: resolved when OK after exactly `messages` replies. */
+function settleOnStatus(stream: NodeJS.EventEmitter, method: string, messages: number, what: string, resolve: () => void, reject: (error: Error) => void): void {
+  let received = 0;
+  stream.on('data', () => received++);
+  stream.on('error', () => undefined); // the outcome is read from 'status'
+  stream.on('status', (status: { code: number; details: string }) => {
+    if (status.code !== 0) reject(new Error(`${method} ended with status ${status.code}: ${status.details}`));
+    else if (received !== messages) reject(new Error(`${method}: ${received} of ${messages} ${what}`));
+    else resolve();
+  });
 }
 
 /** Calls of every workload on one stock client; payloads are allocated once per workload. */
 export function stockEchoCalls(client: EchoClient): CallFactory {
-  return (w) => (w.kind === 'unary' ? echoUnaryCall(client, benchPayload(w.payloadBytes)) : echoStreamCall(client, benchPayload(w.payloadBytes), w.messages));
+  return (w) => {
+    const payload = benchPayload(w.payloadBytes);
+    if (w.kind === 'unary') return echoUnaryCall(client, payload);
+    return w.kind === 'stream' ? echoStreamCall(client, payload, w.messages) : echoBidiCall(client, payload, w.messages);
+  };
 }
 
 /** The request payload of `bytes` bytes (filled with 'a'). */

@@ -37,7 +37,7 @@ export const COMPARISONS: readonly (readonly [scenario: string, baseline: string
 ];
 
 /** The workload cell: `unary`, or `stream×10` for a stream of 10 replies. */
-export const workloadCell = (r: ResultRow) => (r.workload === 'unary' ? 'unary' : `stream×${r.messages_per_call}`);
+export const workloadCell = (r: ResultRow) => (r.workload === 'unary' ? 'unary' : `${r.workload}×${r.messages_per_call}`);
 
 /** Proxy RSS: the one proxy's MiB, or each hop's joined with `+`. */
 export function proxyRssCell(r: ResultRow): string {

@@ -9,9 +9,12 @@ import { messagesPerCall, workloadLabel, type Workload } from './workload.js';
 /** One row of `latest.json`. */
 export interface ResultRow {
   scenario: string;
-  /** `unary` (Echo) or `stream` (ServerStream; latency runs to the last reply and its OK status). */
-  workload: 'unary' | 'stream';
-  /** Request payload bytes; for `stream`, also the payload of each reply. */
+  /**
+   * `unary` (Echo), `stream` (ServerStream) or `bidi` (Bidi: `messages_per_call` requests, each
+   * echoed); for the streams, latency runs to the last reply and its OK status.
+   */
+  workload: 'unary' | 'stream' | 'bidi';
+  /** Request payload bytes; for `stream` and `bidi`, also the payload of each reply (and each bidi request). */
   payload: number;
   /** Replies per call: 1 for unary. */
   messages_per_call: number;
@@ -141,7 +144,7 @@ export function rowLoopLabel(row: ResultRow): string {
 
 /** The workload a row measured. */
 export function rowWorkload(row: ResultRow): Workload {
-  return row.workload === 'unary' ? { kind: 'unary', payloadBytes: row.payload } : { kind: 'stream', payloadBytes: row.payload, messages: row.messages_per_call };
+  return row.workload === 'unary' ? { kind: 'unary', payloadBytes: row.payload } : { kind: row.workload, payloadBytes: row.payload, messages: row.messages_per_call };
 }
 
 /** Rows measured the same workload under the same load (comparable side by side). */

@@ -3,6 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import diagnostics from 'node:diagnostics_channel';
+import { once } from 'node:events';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { createMesh, type Mesh } from '@xmesh/client';
@@ -76,6 +77,38 @@ describe('mode switch through the xmesh sidecar', () => {
     assert.equal(store.value('cluster.stable.upstream_rq_total'), 0);
     echo.close();
     await mesh.close();
+  });
+
+  test("sidecar mode: server-streaming and bidi calls go through the sidecar, without grpc-js's Client layer", async () => {
+    const { mesh, echo } = await meshWith({ mode: 'sidecar' }, `127.0.0.1:${await closedPort()}`);
+    const stockStream = new EchoCtor(stable.address, grpc.credentials.createInsecure()) as EchoClient;
+    try {
+      const before = viaSidecar();
+      const replies = echo.serverStream({ message: 's', count: 3 });
+      const received: string[] = [];
+      replies.on('data', (reply: { message: string; server: string }) => received.push(`${reply.message}@${reply.server.split('@')[0]}`));
+      const [status] = (await once(replies, 'status')) as [grpc.StatusObject];
+      assert.equal(status.code, grpc.status.OK);
+      assert.deepEqual(received, ['s#0@stable', 's#1@stable', 's#2@stable']);
+      const bidi = echo.bidi();
+      const echoed: string[] = [];
+      bidi.on('data', (reply: { message: string }) => echoed.push(reply.message));
+      bidi.write({ message: 'a' });
+      bidi.write({ message: 'b' });
+      bidi.end();
+      const [bidiStatus] = (await once(bidi, 'status')) as [grpc.StatusObject];
+      assert.equal(bidiStatus.code, grpc.status.OK);
+      assert.deepEqual(echoed, ['echo:a', 'echo:b']);
+      assert.equal(viaSidecar() - before, 2);
+      // The call objects are the mesh's, not grpc-js's `Client` streams (a stock client's, for comparison).
+      const stock = stockStream.serverStream({ message: 's', count: 0 });
+      assert.notEqual(replies.constructor, stock.constructor);
+      await once(stock, 'status');
+    } finally {
+      stockStream.close();
+      echo.close();
+      await mesh.close();
+    }
   });
 
   test('sidecar mode: an xds:/// target goes to the sidecar carrying its name as :authority, without waiting for a listener the app lacks', async () => {

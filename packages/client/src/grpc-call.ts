@@ -37,6 +37,9 @@ export interface GrpcCallHost {
   readonly invoke: Invoke<GrpcAttempt>;
 }
 
+/** The one read operation every read issues (it carries nothing, so a streamed call allocates none per message). */
+const READ_OP: ReplayOp = Object.freeze({ op: 'read' });
+
 /** How a unary-response call ends when the upstream sent more than one message: grpc-js's `Client` status and words. */
 const TOO_MANY_STATUS = Object.freeze({ code: GrpcStatus.UNIMPLEMENTED, details: TOO_MANY_RESPONSES });
 
@@ -289,7 +292,7 @@ export class MeshGrpcCall implements CallStream {
   }
 
   startRead(): void {
-    if (this.delegate || !this.ended) this.issue({ op: 'read' });
+    if (this.delegate || !this.ended) this.issue(READ_OP);
   }
 
   halfClose(): void {

@@ -1,5 +1,5 @@
 /**
- * Unary methods of `Mesh.grpcClient` clients on the fast path. A stock grpc-js generated client
+ * Unary and streaming methods of `Mesh.grpcClient` clients on the fast path. A stock grpc-js generated client
  * runs every call through its `Client` layer (interceptor chain, call stream, Metadata objects);
  * here its unary methods (and `makeUnaryRequest`) are replaced, on that client instance only, by
  * one that keeps grpc-js's API — the argument overloads, the callback (so `util.promisify`), the
@@ -12,6 +12,10 @@
  * `credentials`, `host`, `parent` / `propagate_flags`, and every call while the mesh-wide gRPC
  * transport is grpc-js or a cluster of the current snapshot names grpc-js (`xmesh.transport`).
  * A client built with its own `callInvocationTransformer` keeps grpc-js's path for all calls.
+ *
+ * Streaming methods (and `make{ServerStream,BidiStream,ClientStream}Request`) are replaced the same
+ * way and with the same exceptions, except the transport: their calls are the mesh channel's, on
+ * whichever transport the pipeline picks (grpc-client-streams.ts).
  */
 import { EventEmitter } from 'node:events';
 import type * as grpc from '@grpc/grpc-js';
@@ -27,6 +31,7 @@ import type { MeshState } from './mesh-state.js';
 import { overrideHeaders, type CallOverrides } from './retry/call-overrides.js';
 import type { MeshUnaryClient } from './unary-client.js';
 import { embeddedRewrite, MetadataHeaders } from './upstream-rewrite.js';
+import { bidiStreamCall, clientStreamCall, serverStreamCall, serviceError, type StreamMethod } from './grpc-client-streams.js';
 
 type UnaryCallback = grpc.requestCallback<unknown>;
 type Serialize = (value: unknown) => Buffer;
@@ -37,6 +42,8 @@ export interface FastStubHost {
   /** The state new calls of this client read (the channel's: an error once it or the mesh closed). */
   state(): MeshState | MeshError;
   readonly unary: MeshUnaryClient;
+  /** The client's mesh channel: streaming calls are its calls, without grpc-js's `Client` layer. */
+  readonly channel: grpc.ChannelInterface;
 }
 
 /**
@@ -54,22 +61,30 @@ export class FastStubs {
    * channel); leaves it as it is when the fast path cannot serve it (see the module comment).
    */
   install(client: grpc.Client, host: FastStubHost, options: Partial<grpc.ClientOptions>): void {
-    if (this.defaultTransport !== 'lean' || !(client instanceof grpcJs().Client)) return;
+    if (!(client instanceof grpcJs().Client)) return;
     if (options.callInvocationTransformer !== undefined || hasEntries(options.interceptors) || hasEntries(options.interceptor_providers)) return;
     const service = (client.constructor as { service?: unknown }).service;
     if (typeof service !== 'object' || service === null) return;
     const stub = new FastStub(this, client, host);
-    define(client, 'makeUnaryRequest', function makeUnaryRequest(path: string, serialize: Serialize, deserialize: Deserialize, argument: unknown, a?: unknown, b?: unknown, c?: unknown) {
-      return stub.call(path, serialize, deserialize, argument, a, b, c);
-    });
+    // Unary calls run on the fast unary API, which is the lean transport's; streams run on any transport.
+    const unary = this.defaultTransport === 'lean';
+    if (unary) {
+      define(client, 'makeUnaryRequest', function makeUnaryRequest(path: string, serialize: Serialize, deserialize: Deserialize, argument: unknown, a?: unknown, b?: unknown, c?: unknown) {
+        return stub.call(path, serialize, deserialize, argument, a, b, c);
+      });
+    }
+    installStreamRequests(client, stub);
     for (const [name, value] of Object.entries(service as Record<string, unknown>)) {
       const definition = value as Partial<grpc.MethodDefinition<unknown, unknown>> | null;
-      if (definition === null || typeof definition !== 'object' || definition.requestStream !== false || definition.responseStream !== false) continue;
+      if (definition === null || typeof definition !== 'object') continue;
       const { path, requestSerialize, responseDeserialize } = definition;
       if (typeof path !== 'string' || typeof requestSerialize !== 'function' || typeof responseDeserialize !== 'function') continue;
-      const method = function (argument: unknown, a?: unknown, b?: unknown, c?: unknown): grpc.ClientUnaryCall {
-        return stub.call(path, requestSerialize as Serialize, responseDeserialize as Deserialize, argument, a, b, c);
-      };
+      const method = unary && definition.requestStream === false && definition.responseStream === false
+        ? function (argument: unknown, a?: unknown, b?: unknown, c?: unknown): grpc.ClientUnaryCall {
+          return stub.call(path, requestSerialize as Serialize, responseDeserialize as Deserialize, argument, a, b, c);
+        }
+        : streamMethod(stub, definition, { path, serialize: requestSerialize as Serialize, deserialize: responseDeserialize as Deserialize });
+      if (method === undefined) continue;
       // grpc-js hangs the method's definition on its methods; keep that.
       Object.assign(method, definition);
       if (!UNSAFE_NAMES.has(name)) define(client, name, method);
@@ -100,6 +115,33 @@ function hasEntries(list: readonly unknown[] | undefined): boolean {
   return list !== undefined && list.length > 0;
 }
 
+/** The replacement of a generated streaming method; undefined for a unary one (left to grpc-js). */
+function streamMethod(stub: FastStub, definition: Partial<grpc.MethodDefinition<unknown, unknown>>, method: StreamMethod): ((...args: unknown[]) => unknown) | undefined {
+  if (definition.requestStream === false && definition.responseStream === true) {
+    return (argument: unknown, a?: unknown, b?: unknown) => stub.serverStream(method, argument, a, b);
+  }
+  if (definition.requestStream === true && definition.responseStream === true) {
+    return (a?: unknown, b?: unknown) => stub.bidiStream(method, a, b);
+  }
+  if (definition.requestStream === true && definition.responseStream === false) {
+    return (a?: unknown, b?: unknown, c?: unknown) => stub.clientStream(method, a, b, c);
+  }
+  return undefined;
+}
+
+/** Replaces the client's `make*StreamRequest` methods with the stub's. */
+function installStreamRequests(client: grpc.Client, stub: FastStub): void {
+  define(client, 'makeServerStreamRequest', function makeServerStreamRequest(path: string, serialize: Serialize, deserialize: Deserialize, argument: unknown, a?: unknown, b?: unknown) {
+    return stub.serverStream({ path, serialize, deserialize }, argument, a, b);
+  });
+  define(client, 'makeBidiStreamRequest', function makeBidiStreamRequest(path: string, serialize: Serialize, deserialize: Deserialize, a?: unknown, b?: unknown) {
+    return stub.bidiStream({ path, serialize, deserialize }, a, b);
+  });
+  define(client, 'makeClientStreamRequest', function makeClientStreamRequest(path: string, serialize: Serialize, deserialize: Deserialize, a?: unknown, b?: unknown, c?: unknown) {
+    return stub.clientStream({ path, serialize, deserialize }, a, b, c);
+  });
+}
+
 function define(target: object, name: string, value: unknown): void {
   Object.defineProperty(target, name, { value, writable: true, configurable: true, enumerable: false });
 }
@@ -109,8 +151,17 @@ type GrpcJsUnary = (
 ) => grpc.ClientUnaryCall;
 /** grpc-js's own `makeUnaryRequest` (its full overload), for the calls the fast path leaves to it. */
 const grpcJsUnary = (): GrpcJsUnary => grpcJs().Client.prototype.makeUnaryRequest as GrpcJsUnary;
+/** grpc-js's own streaming requests (their full overloads), for the calls the fast path leaves to them. */
+type GrpcJsStreams = {
+  makeServerStreamRequest(this: grpc.Client, path: string, serialize: Serialize, deserialize: Deserialize, argument: unknown, metadata: grpc.Metadata, options: grpc.CallOptions): grpc.ClientReadableStream<unknown>;
+  makeBidiStreamRequest(this: grpc.Client, path: string, serialize: Serialize, deserialize: Deserialize, metadata: grpc.Metadata, options: grpc.CallOptions): grpc.ClientDuplexStream<unknown, unknown>;
+  makeClientStreamRequest(
+    this: grpc.Client, path: string, serialize: Serialize, deserialize: Deserialize, metadata: grpc.Metadata, options: grpc.CallOptions, callback: UnaryCallback,
+  ): grpc.ClientWritableStream<unknown>;
+};
+const grpcJsStreams = (): GrpcJsStreams => grpcJs().Client.prototype as unknown as GrpcJsStreams;
 
-/** The fast unary methods of one client. */
+/** The fast methods of one client: unary, and the three streaming kinds. */
 class FastStub {
   constructor(
     private readonly stubs: FastStubs,
@@ -120,22 +171,7 @@ class FastStub {
 
   /** grpc-js's `makeUnaryRequest`, on the fast path when it can serve the call. */
   call(path: string, serialize: Serialize, deserialize: Deserialize, argument: unknown, a: unknown, b: unknown, c: unknown): grpc.ClientUnaryCall {
-    // grpc-js's overloads: (callback), (metadata, callback), (options, callback), (metadata, options, callback).
-    let metadata: grpc.Metadata | undefined = undefined;
-    let options: (grpc.CallOptions & CallOverrides) | undefined = undefined;
-    let callback: UnaryCallback;
-    if (typeof a === 'function') {
-      callback = a as UnaryCallback;
-    } else if (typeof b === 'function') {
-      if (a instanceof grpcJs().Metadata) metadata = a;
-      else options = a as grpc.CallOptions;
-      callback = b as UnaryCallback;
-    } else {
-      if (!(a instanceof grpcJs().Metadata && b instanceof Object && typeof c === 'function')) throw new Error('Incorrect arguments passed');
-      metadata = a;
-      options = b as grpc.CallOptions;
-      callback = c as UnaryCallback;
-    }
+    const { metadata, options, callback } = unaryResponseArguments(a, b, c);
     if (!this.serves(options)) {
       return grpcJsUnary().call(this.client, path, serialize, deserialize, argument, metadata ?? new (grpcJs().Metadata)(), options ?? {}, callback);
     }
@@ -152,6 +188,35 @@ class FastStub {
     return call;
   }
 
+  /** grpc-js's `makeServerStreamRequest`: (argument, metadata?, options?). */
+  serverStream(method: StreamMethod, argument: unknown, a: unknown, b: unknown): grpc.ClientReadableStream<unknown> {
+    const metadata = a instanceof grpcJs().Metadata ? a : undefined;
+    const options = ((metadata === undefined ? a : b) ?? {}) as grpc.CallOptions;
+    if (!servesOptions(options)) {
+      return grpcJsStreams().makeServerStreamRequest.call(this.client, method.path, method.serialize, method.deserialize, argument, metadata ?? new (grpcJs().Metadata)(), options);
+    }
+    return serverStreamCall(this.host.channel, method, argument, metadata, options);
+  }
+
+  /** grpc-js's `makeBidiStreamRequest`: (metadata?, options?). */
+  bidiStream(method: StreamMethod, a: unknown, b: unknown): grpc.ClientDuplexStream<unknown, unknown> {
+    const metadata = a instanceof grpcJs().Metadata ? a : undefined;
+    const options = ((metadata === undefined ? a : b) ?? {}) as grpc.CallOptions;
+    if (!servesOptions(options)) {
+      return grpcJsStreams().makeBidiStreamRequest.call(this.client, method.path, method.serialize, method.deserialize, metadata ?? new (grpcJs().Metadata)(), options);
+    }
+    return bidiStreamCall(this.host.channel, method, metadata, options);
+  }
+
+  /** grpc-js's `makeClientStreamRequest`: (metadata?, options?, callback), as the unary overloads. */
+  clientStream(method: StreamMethod, a: unknown, b: unknown, c: unknown): grpc.ClientWritableStream<unknown> {
+    const { metadata, options, callback } = unaryResponseArguments(a, b, c);
+    if (options !== undefined && !servesOptions(options)) {
+      return grpcJsStreams().makeClientStreamRequest.call(this.client, method.path, method.serialize, method.deserialize, metadata ?? new (grpcJs().Metadata)(), options, callback);
+    }
+    return clientStreamCall(this.host.channel, method, metadata, options ?? {}, callback);
+  }
+
   /** Whether the fast path can make this call exactly as grpc-js's path over the mesh channel would. */
   private serves(options: grpc.CallOptions | undefined): boolean {
     if (options !== undefined && !servesOptions(options)) return false;
@@ -166,6 +231,18 @@ function servesOptions(options: grpc.CallOptions): boolean {
   if (hasEntries(options.interceptors) || hasEntries(options.interceptor_providers)) return false;
   if (options.credentials !== undefined || options.host !== undefined) return false;
   return (options.parent === undefined || options.parent === null) && options.propagate_flags === undefined;
+}
+
+/** grpc-js's overloads of a unary-response call: (callback), (metadata, callback), (options, callback), (metadata, options, callback). */
+function unaryResponseArguments(a: unknown, b: unknown, c: unknown): { metadata: grpc.Metadata | undefined; options: (grpc.CallOptions & CallOverrides) | undefined; callback: UnaryCallback } {
+  if (typeof a === 'function') return { metadata: undefined, options: undefined, callback: a as UnaryCallback };
+  if (typeof b === 'function') {
+    return a instanceof grpcJs().Metadata
+      ? { metadata: a, options: undefined, callback: b as UnaryCallback }
+      : { metadata: undefined, options: a as grpc.CallOptions, callback: b as UnaryCallback };
+  }
+  if (!(a instanceof grpcJs().Metadata && b instanceof Object && typeof c === 'function')) throw new Error('Incorrect arguments passed');
+  return { metadata: a, options: b as grpc.CallOptions, callback: c as UnaryCallback };
 }
 
 /** The fast call's metadata (with the call's timeout and retry overrides) and deadline; undefined when it has neither. */
@@ -292,13 +369,4 @@ function statusOf(error: MeshError): grpc.StatusObject {
   // A local reply the listener's local_reply_config rewrote: worded as grpc-js's path words it.
   const local = localReplyOf(error);
   return local === undefined ? statusFromMeshError(error) : statusFromMeshError(local.original, local.rewrite);
-}
-
-/**
- * A grpc-js `ServiceError` (as its `callErrorFromStatus` builds one): the status's fields on an Error
- * with grpc-js's message. Its stack is where the call ended: grpc-js also appends the caller's ("for
- * call at"), which costs a stack capture (2–5 µs) on every call, failed or not.
- */
-function serviceError(status: grpc.StatusObject): grpc.ServiceError {
-  return Object.assign(new Error(`${status.code} ${grpcJs().status[status.code]}: ${status.details}`), status);
 }

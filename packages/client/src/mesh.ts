@@ -350,8 +350,9 @@ export class Mesh extends EventEmitter<MeshEvents> {
    * options also take `timeoutMs`, `maxRetries` and `retryOn` (overrides of the route's timeout and
    * retries for that call: `client.echo(req, { timeoutMs: 200 }, cb)`).
    *
-   * Unary calls without interceptors skip grpc-js's `Client` layer (they run as the fast unary API's
-   * calls, with grpc-js's API as is); the other calls go through grpc-js over the mesh channel.
+   * Calls without interceptors skip grpc-js's `Client` layer, with grpc-js's API as is: unary calls
+   * run as the fast unary API's calls, streaming calls as the mesh channel's calls; the other calls
+   * go through grpc-js over the mesh channel.
    */
   grpcClient<T>(ClientCtor: GrpcClientConstructor<T>, target: string, options: Partial<grpc.ClientOptions> = {}): T {
     const resolved = this.resolveTarget(target);
@@ -360,7 +361,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     const callInvocationTransformer: grpc.CallInvocationTransformer = own === undefined ? applyCallOverrides : (call) => own(applyCallOverrides(call));
     const client = new ClientCtor(target, grpcJs().credentials.createInsecure(), { ...options, callInvocationTransformer, channelOverride: channel });
     const unary = new MeshUnaryClient({ state: () => channel.state(), invoke: this.fastInvoke }, target, resolved);
-    this.fastStubs.install(client as grpc.Client, { state: () => channel.state(), unary }, options);
+    this.fastStubs.install(client as grpc.Client, { state: () => channel.state(), unary, channel }, options);
     return client;
   }
 
