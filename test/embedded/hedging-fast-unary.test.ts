@@ -1,6 +1,7 @@
 // hedge_on_per_try_timeout on the fast unary path (`mesh.unary`), against a stock node:http2 gRPC
 // upstream: a first attempt that stalls past per_try_timeout keeps running while a retry races it; the
-// first response wins and the other stream is reset (the upstream sees the RST_STREAM). The decoder
+// first response wins and the other stream is reset (the upstream sees the RST_STREAM); the caller's
+// cancel or the route timeout resets every stream of the race. The decoder
 // does not accept the field until every call path races attempts, so the route's compiled policy is
 // given the flag here, as a route carrying it would.
 import { after, before, describe, test } from 'node:test';
@@ -98,6 +99,36 @@ describe('fast unary: hedge_on_per_try_timeout', () => {
     assert.equal(await retry!.closed, 8, 'the racing retry\'s stream was reset');
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.equal(replies, 1);
+  });
+
+  test('grpc-js drop-in (lean): the caller cancels while two attempts race: both streams are reset, the caller gets CANCELLED once', async () => {
+    const client = mesh.grpcClient(EchoCtor, TARGET) as EchoClient;
+    const metadata = new grpc.Metadata();
+    metadata.set('x-behaviour', 'stall-all-cancel');
+    let ends = 0;
+    let cancelledAt = 0;
+    const ended = new Promise<grpc.ServiceError | null>((resolve) => {
+      const call = client.Echo({ message: 'x' }, metadata, { deadline: Date.now() + 10_000 }, (error: grpc.ServiceError | null) => {
+        ends++;
+        resolve(error);
+      });
+      // Both attempts reached the upstream (the retry started at the 200 ms per-try timeout): cancel.
+      const poll = setInterval(() => {
+        if ((upstream.seen.get('stall-all-cancel') ?? 0) < 2) return;
+        clearInterval(poll);
+        cancelledAt = Date.now();
+        call.cancel();
+      }, 10);
+    });
+    const error = await ended;
+    client.close();
+    assert.equal(error?.code, grpc.status.CANCELLED);
+    const codes = await Promise.all(stalled.get('stall-all-cancel')!.map((s) => s.closed));
+    assert.deepEqual(codes, [8, 8], 'both streams reset (RST_STREAM CANCEL)');
+    // Left running, the raced stream would end only at the call's 10 s deadline.
+    assert.ok(Date.now() - cancelledAt < 5000, 'reset at the cancel, not at the deadline');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(ends, 1);
   });
 
   test('retries exhausted: both attempts stall, the route timeout ends the call once with DEADLINE_EXCEEDED and resets both streams', async () => {
