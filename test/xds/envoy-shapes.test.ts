@@ -117,6 +117,30 @@ const ACCEPTED: readonly Accepted[] = [
   },
 ];
 
+const compressorShape = (s: MeshSnapshot, listener: string): unknown[] =>
+  s.listeners[listener]!.httpFilters.map((f) =>
+    f.kind === 'compressor' ? [f.kind, f.config.library.encoding, f.config.minContentLength, [...f.config.contentTypes], f.config.disableOnEtagHeader, f.config.statsScope]
+      : f.kind === 'decompressor' ? [f.kind, f.config.library, f.config.requestEnabled, f.config.responseEnabled]
+        : [f.kind]);
+
+const COMPRESSION_ACCEPTED: readonly Accepted[] = [
+  {
+    file: 'gzip-compressor.yaml',
+    check: (s) => assert.deepEqual(compressorShape(s, '0.0.0.0:10000'), [
+      ['compressor', 'gzip', 100, ['application/json'], true, 'compressor.text_optimized.gzip'],
+      ['decompressor', { encoding: 'gzip', windowBits: 9, chunkSize: 8192, maxInflateRatio: 1000 }, true, false],
+      ['router'],
+    ]),
+  },
+  {
+    file: 'brotli-zstd-compressor.yaml',
+    check: (s) => {
+      assert.deepEqual(compressorShape(s, '0.0.0.0:10000')[0], ['compressor', 'br', 100, ['application/json'], true, 'compressor.text_optimized.brotli']);
+      assert.deepEqual(compressorShape(s, '0.0.0.0:10001')[0], ['compressor', 'zstd', 100, ['text/plain'], true, 'compressor.text_optimized.zstd']);
+    },
+  },
+];
+
 const REFUSED: readonly Refused[] = [
   {
     file: 'grpc-web-lowercase-enums.yaml',
@@ -124,7 +148,6 @@ const REFUSED: readonly Refused[] = [
       [`${HCM}.http_filters[0].typed_config.@type`, 'unsupported HTTP filter "type.googleapis.com/envoy.extensions.filters.http.grpc_web.v3.GrpcWeb"'],
     ],
   },
-  { file: 'gzip-compressor.yaml', refused: [[`${HCM}.http_filters[0].typed_config.@type`, 'set is_optional: true to skip it']] },
   {
     file: 'route-mirror.yaml',
     refused: [
@@ -147,7 +170,7 @@ const REFUSED: readonly Refused[] = [
   },
 ];
 
-for (const { file, type, check } of ACCEPTED) {
+for (const { file, type, check } of [...ACCEPTED, ...COMPRESSION_ACCEPTED]) {
   test(`accepted: ${file}`, async () => {
     const loaded = await load(file, type);
     assert.ok(loaded.result.ok, loaded.result.ok ? '' : JSON.stringify(loaded.result.errors, null, 1));

@@ -328,6 +328,12 @@ function upstreamError(error: LeanCallError, result: AttemptResult, attempt: Fas
  */
 function withTraceHeaders(metadata: LeanMetadata | undefined, trace: TraceHeaders): LeanMetadata {
   const names = neverIndexedNames(trace);
+  if (metadata === undefined) {
+    // The common call (no caller metadata): `trace` is this call's own object (traceHeadersFor builds it per call), so it
+    // becomes the metadata itself instead of being copied.
+    (trace as { [sensitiveHeaders]?: readonly string[] })[sensitiveHeaders] = names;
+    return trace as LeanMetadata;
+  }
   const callerNeverIndexed = (metadata as { readonly [sensitiveHeaders]?: readonly string[] } | undefined)?.[sensitiveHeaders];
   return { ...metadata, ...trace, [sensitiveHeaders]: callerNeverIndexed === undefined ? names : [...callerNeverIndexed, ...names] } as LeanMetadata;
 }

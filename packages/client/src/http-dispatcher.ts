@@ -22,7 +22,8 @@ import { PipelineCall } from './pipeline-call.js';
 import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
 import { CLIENT_CLOSED_REQUEST } from '@xmesh/breaker';
-import type { AttemptResult, BufferedBody } from '@xmesh/filters';
+import { decodeError, type AttemptResult, type BufferedBody, type ResponseCompression } from '@xmesh/filters';
+import { Readable, type Transform } from 'node:stream';
 import type { RouteDecision } from '@xmesh/router';
 import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 import { callLocalReplyRewrite, localReply } from './local-reply.js';
@@ -80,6 +81,20 @@ export class HttpAttempt extends PipelineCall {
     if (!this.exchange.abortUpstream(this, error)) super.abortAttempt(error);
   }
 
+  /** The compressor filters' response compression, kept by the exchange (every attempt's response goes there). */
+  get compression(): ResponseCompression | undefined {
+    return this.exchange.compression;
+  }
+
+  set compression(compression: ResponseCompression | undefined) {
+    this.exchange.compression = compression;
+  }
+
+  /** A decompressor filter: the request body goes upstream decoded. */
+  decodeRequestBody(decoder: Transform): void {
+    this.exchange.decodeRequestBody(decoder);
+  }
+
   /** Reads the caller's body for a filter; the request then sends what was read (and the rest). */
   bufferBody(limit: number, partial: boolean, done: (body: BufferedBody) => void): void {
     this.exchange.bufferBody(limit, partial, done);
@@ -90,7 +105,7 @@ export class HttpAttempt extends PipelineCall {
 export const httpTransport: Invoke<HttpAttempt> = (attempt) => {
   // No cluster in sidecar mode: the sidecar's listener takes HTTP/1.1, and h2c for gRPC.
   const h2 = attempt.cluster?.config.http2 ?? attempt.request.grpc;
-  attempt.exchange.forward(attempt, attempt.transports!.http(h2));
+  attempt.exchange.forward(attempt, attempt.transports!.http(h2), h2);
 };
 
 /**
@@ -171,6 +186,12 @@ export class HttpExchange implements Handler, BodyObserver {
   private trace: TraceHeaders | undefined | null = null;
   /** The request body as each attempt sends it (kept for retries within the route's buffer limit); set at the first forward. */
   private body: RequestBody | undefined = undefined;
+  /** The compressor filters of the call: the caller gets the response as a sidecar's client would. */
+  compression: ResponseCompression | undefined = undefined;
+  /** Why the request body could not be decompressed (a decompressor filter): the call's answer. */
+  private decodeFailure: MeshError | undefined = undefined;
+  /** The response body's encoder when it is compressed; it writes to the caller. */
+  private encoder: Transform | undefined = undefined;
 
   constructor(
     /** The request; its body is replaced when a filter read it (`bufferBody`). */
@@ -182,8 +203,14 @@ export class HttpExchange implements Handler, BodyObserver {
     this.inner.onRequestStart(this.controller, {});
   }
 
-  /** Pipeline terminal: sends the request to `pool` with the logical Host. */
-  forward(attempt: HttpAttempt, pool: UndiciDispatcher): void {
+  /**
+   * Pipeline terminal: sends the request to `pool` with the logical Host. On a `multiplexed` (HTTP/2)
+   * connection every request is dispatched as `idempotent`: undici otherwise holds a POST back until no
+   * other request runs on the connection (a rule for pipelined HTTP/1.1, where a failure could not be
+   * told apart), and an endpoint's POSTs would go one at a time. The mesh's own retry policy decides
+   * what is sent again, never undici.
+   */
+  forward(attempt: HttpAttempt, pool: UndiciDispatcher, multiplexed: boolean): void {
     if (this.ended) {
       attempt.finish({ kind: 'local_error', httpStatus: 0, grpcStatus: undefined, latencyMs: 0 });
       return;
@@ -194,10 +221,12 @@ export class HttpExchange implements Handler, BodyObserver {
     if (attempt.requestHeadersToAdd !== undefined) addHeaderOptions(headers, attempt.requestHeadersToAdd);
     removeHeaders(headers, attempt.requestHeadersToRemove);
     if (attempt.upstreamEdits !== undefined) editHeaderRecord(headers, attempt.upstreamEdits);
+    if (multiplexed && this.body === undefined && this.readsAheadOnMultiplexed(headers, attempt)) return;
     // A body is kept (within the limit) when it may be sent again: for a retry, or as a mirror's copy.
     const keep = attempt.retry?.canRetry === true || attempt.decision?.route.action.requestMirrorPolicies !== undefined;
     this.body ??= requestBodyOf(this.options.body, keep, bodyBufferLimit(attempt.decision), this);
-    const { origin: _origin, ...rest } = this.options;
+    const { origin: _origin, ...options } = this.options;
+    const rest = multiplexed ? { ...options, idempotent: true } : options;
     const rewrite = embeddedRewrite(attempt);
     if (rewrite === undefined) {
       pool.dispatch({ ...rest, headers, body: this.body.forAttempt() as UndiciDispatcher.DispatchOptions['body'] }, this);
@@ -214,6 +243,38 @@ export class HttpExchange implements Handler, BodyObserver {
     headers.host = upstream.authority;
     pool.dispatch({ ...rest, path: upstream.path, headers, body: this.body.forAttempt() as UndiciDispatcher.DispatchOptions['body'] }, this);
   }
+
+  /**
+   * undici sends a streamed body (what `fetch` hands a dispatcher, whatever the caller's body was) on an
+   * HTTP/2 connection only when no other request runs there. A streamed body whose `content-length` is
+   * known and within the route's buffer limit is therefore read first (it is usually there already) and
+   * attempt forwarded with the bytes; true when that read was started or is under way (the attempt then
+   * waits for it).
+   */
+  private readsAheadOnMultiplexed(headers: Record<string, string | string[]>, attempt: HttpAttempt): boolean {
+    if (this.readingAhead) {
+      this.waitingForBody = attempt;
+      return true;
+    }
+    const body = this.options.body;
+    if (body === null || body === undefined || typeof body === 'string' || body instanceof Uint8Array) return false;
+    const length = Number(firstValue(headers['content-length']));
+    if (!Number.isInteger(length) || length <= 0 || length > bodyBufferLimit(attempt.decision)) return false;
+    this.readingAhead = true;
+    this.waitingForBody = attempt;
+    this.bufferBody(length, true, () => {
+      this.readingAhead = false;
+      const waiting = this.waitingForBody;
+      this.waitingForBody = undefined;
+      // The attempt that last asked, if it is still the call's (a per-try timeout may have replaced it), on its own endpoint.
+      if (waiting !== undefined && waiting === this.attempt && !this.ended) this.forward(waiting, waiting.transports!.http(true), true);
+    });
+    return true;
+  }
+
+  /** A streamed body is being read ahead (see readsAheadOnMultiplexed), for `waitingForBody`. */
+  private readingAhead = false;
+  private waitingForBody: HttpAttempt | undefined = undefined;
 
   /** A mirror's copy: the request's headers and, once the attempts read it, its whole body (kept within `bodyLimit`). */
   mirrorRequest(attempt: HttpAttempt, bodyLimit: number): MirrorRequest {
@@ -237,6 +298,24 @@ export class HttpExchange implements Handler, BodyObserver {
       if (read !== 'too_large') this.options = { ...this.options, body: replacement as UndiciDispatcher.DispatchOptions['body'] };
       done(read);
     });
+  }
+
+  /** The caller's body goes upstream through `decoder`; a decoder error ends the call with its local reply (400). */
+  decodeRequestBody(decoder: Transform): void {
+    const body = this.options.body;
+    if (body === undefined || body === null) {
+      decoder.destroy();
+      return;
+    }
+    const source = body instanceof Readable ? body : Readable.from(typeof body === 'string' || body instanceof Uint8Array ? [body] : (body as Iterable<Uint8Array>));
+    source.on('error', (error: Error) => decoder.destroy(error));
+    decoder.on('error', (error: Error) => {
+      if (this.decodeFailure !== undefined) return;
+      this.decodeFailure = decodeError(error);
+      source.unpipe(decoder);
+    });
+    source.pipe(decoder);
+    this.options = { ...this.options, body: decoder as unknown as UndiciDispatcher.DispatchOptions['body'] };
   }
 
   /** A retry of `previous` when the request body can be sent again (kept whole, within the buffer limit); the new attempt becomes current. */
@@ -325,23 +404,69 @@ export class HttpExchange implements Handler, BodyObserver {
       if (response === headers) response = { ...headers };
       rewrite.responseHeaders(new RecordHeaders(response), attempt!.request);
     }
+    if (this.compression !== undefined) response = this.compressing(controller, statusCode, response);
     this.inner.onResponseStart(this.controller, statusCode, response as never, statusMessage);
+  }
+
+  /** The compressor filters decide on the response; an encoder they start passes the body on to the caller. */
+  private compressing(upstream: Controller, statusCode: number, headers: Headers): Headers {
+    const out: Record<string, string | string[] | number | undefined> = { ...headers, ':status': statusCode };
+    // Whether the body is empty is not known from the headers (begin itself reads HEAD, 204, 304 and 1xx).
+    const encoder = this.compression!.begin(out, false);
+    delete out[':status'];
+    if (encoder !== undefined) {
+      this.encoder = encoder;
+      encoder.on('data', (chunk: Buffer) => {
+        if (this.encoder === encoder) this.inner.onResponseData(this.controller, chunk);
+      });
+      encoder.on('drain', () => upstream.resume());
+      encoder.on('error', (error: Error) => {
+        if (this.encoder !== encoder) return;
+        this.encoder = undefined;
+        // A body that cannot be decoded (corrupt, or over max_inflate_ratio): the caller's body read fails.
+        if (this.ended) this.inner.onResponseError(this.controller, decodeError(error));
+        else upstream.abort(decodeError(error));
+      });
+    }
+    return out as Headers;
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
     if ((this.stale !== undefined && controller === this.stale) || this.ended) return;
     this.attempt?.retry?.streamActive();
-    this.inner.onResponseData(this.controller, chunk);
+    const encoder = this.encoder;
+    if (encoder === undefined) this.inner.onResponseData(this.controller, chunk);
+    else if (!encoder.write(chunk)) controller.pause();
   }
 
   onResponseEnd(controller: Controller, trailers: Headers): void {
     if ((this.stale !== undefined && controller === this.stale) || this.ended) return;
+    const encoder = this.encoder;
     this.end(this.status >= 500 ? 'upstream_error' : 'success');
-    this.inner.onResponseEnd(this.controller, trailers as never);
+    if (encoder === undefined) {
+      this.inner.onResponseEnd(this.controller, trailers as never);
+      return;
+    }
+    // The encoder's last bytes reach the caller before its end.
+    encoder.once('end', () => {
+      if (this.encoder === encoder) this.inner.onResponseEnd(this.controller, trailers as never);
+    });
+    encoder.end();
   }
 
   onResponseError(controller: Controller, error: Error): void {
     if (this.stale !== undefined && controller === this.stale) return;
+    const encoder = this.encoder;
+    this.encoder = undefined;
+    encoder?.destroy();
+    const decodeFailure = this.decodeFailure;
+    if (decodeFailure !== undefined && !this.ended && !this.committed) {
+      // The request body could not be decompressed: the caller's own error, answered as the sidecar answers it (never retried).
+      this.end('local_error');
+      this.closeBody(decodeFailure);
+      this.replyLocally(decodeFailure);
+      return;
+    }
     const attempt = this.attempt;
     if (this.ended) {
       // The caller already has its end (its own abort, or the mesh's reply): release this attempt only.

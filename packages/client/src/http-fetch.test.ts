@@ -18,6 +18,10 @@ type Res = ServerResponse | Http2ServerResponse;
 /** Chunks of GET /stream the client has read: the server sends the next one only after that, so they cannot coalesce. */
 let streamChunksRead = 0;
 
+const HOLD_TOGETHER = 10;
+const held: (() => void)[] = [];
+let maxHeld = 0;
+
 /** Echoes the request: status 200, headers x-host / x-version / x-method, body = request body; GET /stream sends 3 chunks. */
 function handler(name: string) {
   return (req: Req, res: Res) => {
@@ -36,6 +40,16 @@ function handler(name: string) {
         setTimeout(tick, 5);
       };
       tick();
+      return;
+    }
+    if (req.url === '/v2/hold') {
+      // Held until HOLD_TOGETHER requests are here at once (or 1 s passed): counts how many run together.
+      held.push(() => res.end('held'));
+      maxHeld = Math.max(maxHeld, held.length);
+      req.resume();
+      const release = () => held.splice(0).forEach((end) => end());
+      if (held.length >= HOLD_TOGETHER) release();
+      else setTimeout(release, 1_000).unref();
       return;
     }
     if (req.url === '/v1/slow') {
@@ -85,6 +99,13 @@ describe('HTTP through the mesh', () => {
     assert.equal(res.headers.get('x-version'), '1.1');
     assert.equal(res.headers.get('x-host'), 'orders.default.svc');
     assert.equal(await res.text(), 'payload-1');
+  });
+
+  test('POSTs to one HTTP/2 endpoint run side by side on its connection, not one at a time', async () => {
+    maxHeld = 0;
+    const replies = await Promise.all(Array.from({ length: HOLD_TOGETHER }, async () => (await mesh.fetch('http://orders.default.svc/v2/hold', { method: 'POST', body: 'x' })).text()));
+    assert.deepEqual(new Set(replies), new Set(['held']));
+    assert.equal(maxHeld, HOLD_TOGETHER, `${maxHeld} POSTs were under way at once`);
   });
 
   test('HTTP/2 upstream gets the logical authority', async () => {

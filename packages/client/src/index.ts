@@ -22,7 +22,8 @@ export { resolveModeSettings, chooseMode, withModeSwitch, withClusterModes, endp
 export { PipelineCall } from './pipeline-call.js';
 export type { MirrorRequest } from './mirror/shadow-call.js';
 export { copyHeaders } from './mirror/mirror-request.js';
-export type { BufferedBody, DownstreamConnection, PeerIdentity } from '@xmesh/filters';
+export type { BufferedBody, DownstreamConnection, PeerIdentity, ResponseCompression } from '@xmesh/filters';
+export { decodeError } from '@xmesh/filters';
 export type { MeshState } from './mesh-state.js';
 export type { MeshObservability } from './observability/mesh-observability.js';
 export { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';

@@ -9,3 +9,4 @@ export type { AttemptResult } from './retry/attempt-result.js';
 export { compileRetryOn, type RetryClassifier } from './retry/retry-classifier.js';
 export { retryBackoffMs, retryBackoffCeilingMs } from './retry/backoff.js';
 export { overallDeadline, attemptDeadline } from './retry/call-timeouts.js';
+export { ResponseCompression, chooseEncoding, createDecoder, createEncoder, decodeError, type CompressorStats, type DecompressorStats, type EncodingStat, type ResponseHeaderRecord } from './compressor/response-compression.js';

@@ -27,6 +27,8 @@ export class LeanSession {
   private keepaliveTimer: NodeJS.Timeout | null = null;
   private keepaliveTimeoutTimer: NodeJS.Timeout | null = null;
   private failure: Error | null = null;
+  /** The server's SETTINGS_MAX_CONCURRENT_STREAMS, kept from each SETTINGS frame (read on every dispatch). */
+  private maxStreams = Infinity;
 
   constructor(
     private readonly owner: SessionOwner,
@@ -43,7 +45,10 @@ export class LeanSession {
     });
     this.connectTimer = setTimeout(onConnectTimeout, connectTimeoutMs, this);
     this.connectTimer.unref();
-    this.http2.once('remoteSettings', () => this.markReady());
+    this.http2.on('remoteSettings', (settings) => {
+      this.maxStreams = settings.maxConcurrentStreams ?? Infinity;
+      if (!this.ready) this.markReady();
+    });
     this.http2.on('goaway', () => this.drain());
     this.http2.on('error', (error: Error) => {
       this.failure ??= error;
@@ -57,7 +62,7 @@ export class LeanSession {
   }
 
   maxConcurrentStreams(): number {
-    return this.http2.remoteSettings.maxConcurrentStreams ?? Infinity;
+    return this.maxStreams;
   }
 
   /** A stream opened on this session ended. */

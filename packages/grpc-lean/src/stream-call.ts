@@ -118,8 +118,11 @@ export abstract class StreamCall implements DispatchableCall, FrameSink {
       this.stream.write(frame, done);
       return;
     }
-    (this.pendingFrames ??= []).push(frame);
-    (this.pendingCallbacks ??= []).push(done);
+    const frames = (this.pendingFrames ??= []);
+    frames.push(frame);
+    // Callbacks line up with their frames; a call that passes none (unary) keeps no list.
+    if (done !== undefined) (this.pendingCallbacks ??= new Array<WriteDone | undefined>(frames.length - 1)).push(done);
+    else this.pendingCallbacks?.push(undefined);
   }
 
   /** Ends the request side. */

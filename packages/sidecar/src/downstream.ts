@@ -11,10 +11,10 @@
  */
 import { constants, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PassThrough, Readable, type Writable } from 'node:stream';
-import type { BufferedBody } from '@xmesh/client';
+import { PassThrough, Readable, type Transform, type Writable } from 'node:stream';
+import type { BufferedBody, ResponseCompression } from '@xmesh/client';
 import { MeshError } from '@xmesh/core';
-import { localReply, localReplyRewrite, type MeshState } from '@xmesh/client';
+import { decodeError, localReply, localReplyRewrite, type MeshState } from '@xmesh/client';
 import type { HeaderSource } from '@xmesh/router';
 import type { LocalReplyConfig } from '@xmesh/xds';
 import type { BodyRelay } from './body-relay.js';
@@ -37,12 +37,16 @@ export interface Downstream {
   readonly body: Readable;
   /** False when the request carries no body (HTTP/2 END_STREAM on headers, HTTP/1.1 without length or chunking). */
   readonly hasBody: boolean;
-  /** Where response DATA is piped (with `end: false`; `finish` ends it). */
+  /** The compressor filters of the request (see FilterCall.compression): `respond` may start an encoder. */
+  compression: ResponseCompression | undefined;
+  /** Where response DATA is piped (with `end: false`; `finish` ends it); the encoder when the response is compressed. */
   readonly writable: Writable;
   /** Relays the request body to upstream attempts; created by the first forwarder that needs it. */
   relay: BodyRelay | undefined;
   /** The body the relay reads when a filter read part or all of `body` first (see bufferBody). */
   readonly relaySource: Readable | undefined;
+  /** The request body goes to the relay through `decoder` (a decompressor filter); its error ends the request. */
+  decodeBody(decoder: Transform): void;
   /** Reads the request body for a filter, up to `limit` bytes (see FilterCall.bufferBody); never synchronous. */
   bufferBody(limit: number, partial: boolean, done: (body: BufferedBody) => void): void;
   /** True once the route's trace headers and the filters' request headers were added to `requestHeaders`. */
@@ -108,6 +112,9 @@ export abstract class BaseDownstream {
   decorated = false;
   upstreamPath: string | undefined = undefined;
   upstreamAuthority: string | undefined = undefined;
+  compression: ResponseCompression | undefined = undefined;
+  /** The response body's encoder (the compressor filter), piped to the client. */
+  protected encoder: Transform | undefined = undefined;
   protected abortHandler: DownstreamAbortHandler | undefined = undefined;
   protected done = false;
   /** DeadlineEntry: the earlier of the request and stream deadlines, on `scheduler`. */
@@ -124,6 +131,20 @@ export abstract class BaseDownstream {
 
   onAbort(handler: DownstreamAbortHandler | undefined): void {
     this.abortHandler = handler;
+  }
+
+  decodeBody(decoder: Transform): void {
+    if (!this.hasBody) {
+      decoder.destroy();
+      return;
+    }
+    const source = this.relaySource ?? this.body;
+    decoder.on('error', (error: Error) => {
+      source.unpipe(decoder);
+      this.terminate(decodeError(error));
+    });
+    source.pipe(decoder);
+    this.relaySource = decoder;
   }
 
   bufferBody(limit: number, partial: boolean, done: (body: BufferedBody) => void): void {
@@ -209,11 +230,47 @@ export abstract class BaseDownstream {
     this.terminate(timeoutError(STREAM_IDLE_TIMEOUT));
   }
 
-  /** The stream is over: its deadlines go. */
+  /** The stream is over: its deadlines go, and the encoder's memory. */
   protected released(): void {
     this.scheduler?.cancel(this);
     this.scheduler = undefined;
+    this.encoder?.destroy();
   }
+
+  /**
+   * Response headers as they go out: the compressor filters decide (and edit `headers`, a copy being
+   * made first); the encoder they start is piped to `sink`.
+   */
+  protected compressing(headers: OutgoingHttpHeaders, endStream: boolean): OutgoingHttpHeaders {
+    const compression = this.compression;
+    if (compression === undefined) return headers;
+    const out = { ...headers };
+    const encoder = compression.begin(out, endStream);
+    if (encoder !== undefined) {
+      // A body that cannot be coded (a corrupt or inflating upstream body being decompressed): headers went out, so a reset.
+      encoder.on('error', () => this.abort());
+      this.encoder = encoder;
+    }
+    return out;
+  }
+
+  /** Pipes the encoder, once headers went out. */
+  protected pipeEncoder(sink: Writable): void {
+    this.encoder?.pipe(sink, { end: false });
+  }
+
+  /** Ends the response body: through the encoder (its last bytes, then `then`) or at once. */
+  protected endBody(then: () => void): void {
+    const encoder = this.encoder;
+    if (encoder === undefined) {
+      then();
+      return;
+    }
+    encoder.once('end', then);
+    encoder.end();
+  }
+
+  abstract abort(): void;
 
   private requestEnded(): void {
     if (this.requestDue === Infinity) return;
@@ -307,28 +364,34 @@ export class H2Downstream extends BaseDownstream implements Downstream {
 
   get requestHeaders(): IncomingHttpHeaders { return this.headers; }
   get body(): Readable { return this.stream; }
-  get writable(): Writable { return this.stream; }
+  get writable(): Writable { return this.encoder ?? this.stream; }
   get headersSent(): boolean { return this.stream.headersSent; }
   get closed(): boolean { return this.done || this.stream.closed || this.stream.destroyed; }
 
   respond(headers: OutgoingHttpHeaders, endStream: boolean): boolean {
     if (this.closed) return true;
     try {
-      this.stream.respond(headers, endStream ? RESPOND_ENDED : RESPOND_OPEN);
+      this.stream.respond(this.compressing(headers, endStream), endStream ? RESPOND_ENDED : RESPOND_OPEN);
     } catch (error) {
+      this.encoder?.destroy();
+      this.encoder = undefined;
       if (this.stream.headersSent) this.abort();
       else this.reject(unsendable(error));
       return false;
     }
     if (endStream) this.complete();
+    else this.pipeEncoder(this.stream);
     return true;
   }
 
   finish(trailers: OutgoingHttpHeaders | undefined): void {
     if (this.closed) return;
     this.trailers = trailers;
-    this.stream.end();
-    this.complete();
+    this.endBody(() => {
+      if (this.closed) return;
+      this.stream.end();
+      this.complete();
+    });
   }
 
   reject(error: MeshError, decorate?: (headers: OutgoingHttpHeaders) => void): void {
@@ -446,21 +509,29 @@ export class H1Downstream extends BaseDownstream implements Downstream {
 
   get requestHeaders(): IncomingHttpHeaders { return this.req.headers; }
   get body(): Readable { return this.req; }
-  get writable(): Writable { return this.res; }
+  get writable(): Writable { return this.encoder ?? this.res; }
   get headersSent(): boolean { return this.res.headersSent; }
   get closed(): boolean { return this.done || this.res.destroyed; }
 
   respond(headers: OutgoingHttpHeaders, endStream: boolean): boolean {
     if (this.closed) return true;
-    if (!this.writeHead(headers)) {
+    if (!this.writeHead(this.compressing(headers, endStream))) {
+      this.encoder?.destroy();
+      this.encoder = undefined;
       this.reject(unsendable(this.headError));
       return false;
     }
     if (endStream) this.finish(undefined);
+    else this.pipeEncoder(this.res);
     return true;
   }
 
   finish(trailers: OutgoingHttpHeaders | undefined): void {
+    if (this.closed) return;
+    this.endBody(() => this.finishBody(trailers));
+  }
+
+  private finishBody(trailers: OutgoingHttpHeaders | undefined): void {
     if (this.closed) return;
     if (trailers !== undefined && this.trailers && this.res.chunkedEncoding) {
       try {

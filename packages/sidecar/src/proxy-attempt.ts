@@ -5,12 +5,13 @@
  */
 import { MeshError, parseGrpcStatus, type CallOutcome, type Endpoint } from '@xmesh/core';
 import type { OutgoingHttpHeaders } from 'node:http2';
+import type { Transform } from 'node:stream';
 import { copyHeaders, isRouterReply, PipelineCall, type MeshState, type MirrorRequest } from '@xmesh/client';
 import { BodyRelay } from './body-relay.js';
 import { RecordHeaders } from '@xmesh/router';
 import type { RouteRequest } from '@xmesh/router';
 import type { ClientTls } from '@xmesh/tls';
-import type { BufferedBody } from '@xmesh/client';
+import type { BufferedBody, ResponseCompression } from '@xmesh/client';
 import type { Downstream, DownstreamAbortHandler } from './downstream.js';
 import type { UpstreamSession } from './upstream-session.js';
 
@@ -40,6 +41,20 @@ export class ProxyAttempt extends PipelineCall implements DownstreamAbortHandler
     deadline: number,
   ) {
     super(state, request, deadline);
+  }
+
+  /** The compressor filters' response compression, kept by the downstream (every attempt's response goes there). */
+  get compression(): ResponseCompression | undefined {
+    return this.downstream.compression;
+  }
+
+  set compression(compression: ResponseCompression | undefined) {
+    this.downstream.compression = compression;
+  }
+
+  /** A decompressor filter: the request body goes upstream decoded. */
+  decodeRequestBody(decoder: Transform): void {
+    this.downstream.decodeBody(decoder);
   }
 
   /** The sidecar relays bytes: the retry layer enforces the deadline (`grpc-timeout`) itself. */

@@ -36,3 +36,9 @@ test('x-request-id passes through, or is a new UUID v4', () => {
   assert.match(a, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   assert.notEqual(requestIdOrNew(''), a);
 });
+
+test('a new root is sampled (flags 01) when asked, unsampled by default; a child keeps its parent\'s flags either way', () => {
+  assert.match(childTraceparent(undefined, true), /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+  assert.match(childTraceparent(undefined, false), /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+  assert.match(childTraceparent('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00', true), /^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-00$/);
+});

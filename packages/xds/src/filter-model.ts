@@ -178,33 +178,87 @@ export interface BufferConfig {
   readonly maxRequestBytes: number;
 }
 
-/** `envoy.extensions.filters.http.compressor.v3.Compressor` (response direction). */
+/** The `compressor_library` of a compressor filter: the Content-Encoding it produces and its zlib options. */
+export type CompressorLibrary =
+  | {
+      readonly encoding: 'gzip';
+      /** zlib level 1..9 (`compression_level`; DEFAULT_COMPRESSION is zlib's 6). */
+      readonly level: number;
+      /** 9..15, default 12. */
+      readonly windowBits: number;
+      /** 1..9, default 5. */
+      readonly memoryLevel: number;
+      readonly strategy: 'DEFAULT_STRATEGY' | 'FILTERED' | 'HUFFMAN_ONLY' | 'RLE' | 'FIXED';
+      readonly chunkSize: number;
+    }
+  | {
+      readonly encoding: 'br';
+      /** 0..11, default 3. */
+      readonly quality: number;
+      /** 10..24, default 18. */
+      readonly windowBits: number;
+      /** 16..24, default 24. */
+      readonly inputBlockBits: number;
+      readonly encoderMode: 'DEFAULT' | 'GENERIC' | 'TEXT' | 'FONT';
+      readonly disableLiteralContextModeling: boolean;
+      readonly chunkSize: number;
+    }
+  | {
+      readonly encoding: 'zstd';
+      /** Default 3 (zstd's default level). */
+      readonly level: number;
+      readonly enableChecksum: boolean;
+      /** zstd strategy number (0 = the level's default). */
+      readonly strategy: number;
+      readonly chunkSize: number;
+    };
+
+/** `envoy.extensions.filters.http.compressor.v3.Compressor` (response direction; request compression is refused). */
 export interface CompressorConfig {
-  /** The `compressor_library`: `gzip` or `br`, the Content-Encoding it produces. */
-  readonly encoding: 'gzip' | 'br';
-  /** gzip: `compression_level` (zlib 1..9) ; brotli: `quality` (0..11). */
-  readonly level: number;
-  /** gzip `window_bits` (9..15), brotli `window_bits` (10..24). */
-  readonly windowBits: number;
-  /** gzip `memory_level` (1..9). */
-  readonly memoryLevel: number;
-  /** gzip `strategy`. */
-  readonly strategy: 'DEFAULT_STRATEGY' | 'FILTERED' | 'HUFFMAN_ONLY' | 'RLE' | 'FIXED';
-  /** gzip / brotli `chunk_size`; default 4096. */
-  readonly chunkSize: number;
-  /** The response direction is enabled (`response_direction_config.common_config.enabled`, default true). */
+  readonly library: CompressorLibrary;
+  /** The stats scope under the listener's: `compressor.<library name>.<gzip|brotli|zstd>`. */
+  readonly statsScope: string;
+  /** `response_direction_config.common_config.enabled.default_value` (default true). */
   readonly responseEnabled: boolean;
   /** Default 30. */
   readonly minContentLength: number;
   /** Lower-case media types; default Envoy's list. */
-  readonly contentTypes: readonly string[];
+  readonly contentTypes: ReadonlySet<string>;
   readonly disableOnEtagHeader: boolean;
   readonly removeAcceptEncodingHeader: boolean;
-  /** `choose_first`: when several compressors fit, this one is used. */
+  /** `response_direction_config.uncompressible_response_codes`. */
+  readonly uncompressibleResponseCodes: ReadonlySet<number>;
+  /** `choose_first`: this compressor is preferred for `*`. */
   readonly chooseFirst: boolean;
 }
 
-/** `CompressorPerRoute`. */
+/** The `decompressor_library` of a decompressor filter: the Content-Encoding it removes and its bounds. */
+export interface DecompressorLibrary {
+  readonly encoding: 'gzip' | 'br' | 'zstd';
+  /** gzip `window_bits` (9..15, default 15); undefined for the others. */
+  readonly windowBits: number | undefined;
+  readonly chunkSize: number;
+  /**
+   * Output bytes allowed per input byte (gzip `max_inflate_ratio`, default 100, at most 1032); brotli and
+   * zstd have no such field and are bounded by the same default (a decompression bomb ends the stream).
+   */
+  readonly maxInflateRatio: number;
+}
+
+/** `envoy.extensions.filters.http.decompressor.v3.Decompressor`. */
+export interface DecompressorConfig {
+  readonly library: DecompressorLibrary;
+  /** The stats scope under the listener's: `decompressor.<library name>.<gzip|brotli|zstd>`. */
+  readonly statsScope: string;
+  readonly requestEnabled: boolean;
+  readonly requestIgnoreNoTransform: boolean;
+  /** `request_direction_config.advertise_accept_encoding` (default true; only with the response direction enabled). */
+  readonly advertiseAcceptEncoding: boolean;
+  readonly responseEnabled: boolean;
+  readonly responseIgnoreNoTransform: boolean;
+}
+
+/** `CompressorPerRoute`: `disabled`, or `overrides.response_direction_config` (`remove_accept_encoding_header` replacing the filter's when set). */
 export type CompressorPerRoute = { readonly kind: 'disabled' } | { readonly kind: 'overrides'; readonly removeAcceptEncodingHeader: boolean | undefined };
 
 // ---------------------------------------------------------------- routes that answer themselves

@@ -45,6 +45,7 @@ const HEALTH_CHECK = 'envoy.config.core.v3.HealthCheck';
 const RBAC_FILTER = 'envoy.extensions.filters.http.rbac.v3';
 const RBAC = 'envoy.config.rbac.v3';
 const EXT_AUTHZ = 'envoy.extensions.filters.http.ext_authz.v3';
+const COMPRESSOR = 'envoy.extensions.filters.http.compressor.v3';
 const CORS_POLICY_FIELDS = [
   'allow_origin_string_match', 'allow_methods', 'allow_headers', 'expose_headers', 'max_age', 'allow_credentials', 'filter_enabled',
   'shadow_enabled', 'allow_private_network_access', 'forward_not_matching_preflights',
@@ -221,4 +222,22 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
   ...fields('envoy.extensions.filters.http.cors.v3.CorsPolicy', CORS_POLICY_FIELDS),
   ...fields('envoy.extensions.filters.http.buffer.v3.Buffer', ['max_request_bytes']),
   ...fields('envoy.extensions.filters.http.buffer.v3.BufferPerRoute', ['disabled', 'buffer']),
+  ...fields(`${COMPRESSOR}.Compressor`, ['response_direction_config', 'request_direction_config', 'compressor_library', 'choose_first']),
+  ...fields(`${COMPRESSOR}.Compressor.CommonDirectionConfig`, ['enabled', 'min_content_length', 'content_type']),
+  ...fields(`${COMPRESSOR}.Compressor.ResponseDirectionConfig`, ['common_config', 'disable_on_etag_header', 'remove_accept_encoding_header', 'uncompressible_response_codes']),
+  ...fields(`${COMPRESSOR}.Compressor.RequestDirectionConfig`, ['common_config']),
+  ...fields(`${COMPRESSOR}.CompressorPerRoute`, ['disabled', 'overrides']),
+  ...fields(`${COMPRESSOR}.CompressorOverrides`, ['response_direction_config']),
+  ...fields(`${COMPRESSOR}.ResponseDirectionOverrides`, ['remove_accept_encoding_header']),
+  ...fields('envoy.config.core.v3.RuntimeFeatureFlag', ['default_value']),
+  ...fields('envoy.extensions.compression.gzip.compressor.v3.Gzip', ['memory_level', 'compression_level', 'compression_strategy', 'window_bits', 'chunk_size']),
+  ...fields('envoy.extensions.compression.brotli.compressor.v3.Brotli', ['quality', 'encoder_mode', 'window_bits', 'input_block_bits', 'chunk_size', 'disable_literal_context_modeling']),
+  ...fields('envoy.extensions.compression.zstd.compressor.v3.Zstd', ['compression_level', 'enable_checksum', 'strategy', 'chunk_size']),
+  ...fields('envoy.extensions.filters.http.decompressor.v3.Decompressor', ['decompressor_library', 'request_direction_config', 'response_direction_config']),
+  ...fields('envoy.extensions.filters.http.decompressor.v3.Decompressor.CommonDirectionConfig', ['enabled', 'ignore_no_transform_header']),
+  ...fields('envoy.extensions.filters.http.decompressor.v3.Decompressor.RequestDirectionConfig', ['common_config', 'advertise_accept_encoding']),
+  ...fields('envoy.extensions.filters.http.decompressor.v3.Decompressor.ResponseDirectionConfig', ['common_config']),
+  ...fields('envoy.extensions.compression.gzip.decompressor.v3.Gzip', ['window_bits', 'chunk_size', 'max_inflate_ratio']),
+  ...fields('envoy.extensions.compression.brotli.decompressor.v3.Brotli', ['chunk_size']),
+  ...fields('envoy.extensions.compression.zstd.decompressor.v3.Zstd', ['chunk_size']),
 ]);

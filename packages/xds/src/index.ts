@@ -4,7 +4,7 @@ export * from './tls-model.js';
 export * from './type-urls.js';
 export { buildSnapshot, buildSnapshotOrThrow, invalidConfig, withSources, dynamicSources, type BuildResult, type BuildOptions } from './snapshot.js';
 export { deepFreeze } from './freeze.js';
-export { validateResource, type ResourceValidationOptions } from './resource-validation.js';
+export { validateLoadAssignment, validateResource, type ResourceValidationOptions } from './resource-validation.js';
 export type { ClientRules } from './decode/reader.js';
 export { GRPC_CHANNEL_ID_KEY } from './decode/hash-policy.js';
 export * from './proto/index.js';

@@ -6,7 +6,7 @@
 import type { Endpoint, Locality } from '@xmesh/core';
 import type { SecretConfig, TransportSocketMatch, UpstreamTlsConfig } from './tls-model.js';
 import type {
-  BufferConfig, CompressorConfig, CompressorPerRoute, CorsPolicy, ExtAuthzConfig, ExtAuthzPerRoute, ListenerFilterChain, LocalRouteAction, RbacConfig,
+  BufferConfig, CompressorConfig, CompressorPerRoute, DecompressorConfig, CorsPolicy, ExtAuthzConfig, ExtAuthzPerRoute, ListenerFilterChain, LocalRouteAction, RbacConfig,
   RouteUpgradeConfig, UpgradeConfig,
 } from './filter-model.js';
 
@@ -328,7 +328,8 @@ export type HttpFilter =
   /** The CORS filter has no config of its own: the policies come from the routes. */
   | { readonly kind: 'cors'; readonly name: string }
   | { readonly kind: 'buffer'; readonly name: string; readonly config: BufferConfig }
-  | { readonly kind: 'compressor'; readonly name: string; readonly config: CompressorConfig };
+  | { readonly kind: 'compressor'; readonly name: string; readonly config: CompressorConfig }
+  | { readonly kind: 'decompressor'; readonly name: string; readonly config: DecompressorConfig };
 
 /**
  * The router filter's settings that change what is sent upstream or what is allowed (Envoy's

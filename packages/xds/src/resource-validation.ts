@@ -5,6 +5,7 @@
  * refers to (its route configuration, its clusters, its endpoints) is not: that is absence, not invalidity.
  */
 import type { FieldError } from '@xmesh/core';
+import type { LoadAssignment } from './model.js';
 import { decodeCluster } from './decode/cluster.js';
 import { decodeLoadAssignment } from './decode/endpoints.js';
 import { decodeListener } from './decode/listener.js';
@@ -12,6 +13,7 @@ import { Issues, Reader, describe, type ClientRules } from './decode/reader.js';
 import { decodeRouteConfig } from './decode/route.js';
 import { decodeSecret } from './decode/tls-context.js';
 import { TypeUrl } from './type-urls.js';
+import { deepFreeze } from './freeze.js';
 
 export interface ResourceValidationOptions {
   /**
@@ -53,4 +55,18 @@ export function validateResource(resource: unknown, options: ResourceValidationO
       issues.error('@type', type === undefined ? 'is required' : `unsupported resource type ${describe(type)}`);
   }
   return issues.errors;
+}
+
+/**
+ * A ClusterLoadAssignment (proto3 JSON) validated as `validateResource` validates it, with what it decodes to
+ * when valid: an ADS client keeps `assignment` so that an endpoint update is decoded once, not again when the
+ * clusters using it are rebuilt.
+ */
+export function validateLoadAssignment(resource: unknown, options: ResourceValidationOptions = {}): { readonly errors: readonly FieldError[]; readonly assignment: LoadAssignment | undefined } {
+  const issues = new Issues(options.rules ?? 'envoy');
+  const r = Reader.of(resource, '', issues);
+  if (!r) return { errors: issues.errors, assignment: undefined };
+  if (r.raw['@type'] !== TypeUrl.ClusterLoadAssignment) return { errors: validateResource(resource, options), assignment: undefined };
+  const assignment = decodeLoadAssignment(r);
+  return issues.errors.length > 0 ? { errors: issues.errors, assignment: undefined } : { errors: [], assignment: deepFreeze(assignment) };
 }

@@ -52,27 +52,49 @@ export type ConfigDumpResult = { readonly ok: true; readonly dump: unknown } | {
 
 type Json = Record<string, unknown>;
 
+/** The kind `last_updated` of the bootstrap is kept under. */
+const BOOTSTRAP = 'bootstrap';
+
+/** A resource as last applied; `before`: its value and time when it was last known to have changed, while not compared yet. */
+interface Noted {
+  readonly value: unknown;
+  readonly at: string;
+  readonly before?: { readonly value: unknown; readonly at: string };
+}
+
 /** Keeps when each resource last changed, across snapshots (`last_updated`). */
 export class EnvoyConfigDump {
-  private updated = new Map<string, { readonly text: string; readonly at: string }>();
-  private bootstrapAt = new Date(0).toISOString();
+  /**
+   * Per resource: the value it was last seen as and when it last changed. Snapshots share the objects of
+   * unchanged resources, so an update only notes which objects changed; whether their content did (a file
+   * reload gives equal resources as new objects) is decided when a dump asks (see `lastUpdated`).
+   */
+  private updated = new Map<string, Map<string, Noted>>();
+  /** Per kind, the source list last noted: an update that kept a kind's list (an endpoint update keeps all but one) skips it. */
+  private lists = new Map<string, readonly SourceResource[]>();
 
   /** A snapshot was applied at `at`: resources whose content changed get `at` as their `last_updated`. */
   noteApplied(snapshot: MeshSnapshot | undefined, at: string): void {
     const sources = snapshot?.sources;
-    const next = new Map<string, { text: string; at: string }>();
-    const note = (key: string, value: unknown): void => {
-      const text = JSON.stringify(value);
-      const prior = this.updated.get(key);
-      next.set(key, prior !== undefined && prior.text === text ? prior : { text, at });
+    const lists = new Map(Object.entries(sources === undefined ? {} : resourceLists(sources)));
+    const next = new Map<string, Map<string, Noted>>();
+    const note = (kind: string, name: string, value: unknown): void => {
+      let noted = next.get(kind);
+      if (noted === undefined) next.set(kind, (noted = new Map()));
+      const prior = this.updated.get(kind)?.get(name);
+      if (prior === undefined) noted.set(name, { value, at });
+      else if (prior.value === value) noted.set(name, prior);
+      // Compared with the last content a dump could have shown, when asked.
+      else noted.set(name, { value, at, before: prior.before ?? { value: prior.value, at: prior.at } });
     };
-    if (sources !== undefined) {
-      for (const [kind, list] of Object.entries(resourceLists(sources))) for (const r of list) note(`${kind}/${r.name}`, r.resource);
-      const bootstrap = this.updated.get('bootstrap');
-      note('bootstrap', sources.bootstrap ?? {});
-      if (bootstrap?.text !== next.get('bootstrap')!.text) this.bootstrapAt = at;
+    for (const [kind, list] of lists) {
+      const prior = this.updated.get(kind);
+      if (prior !== undefined && this.lists.get(kind) === list) next.set(kind, prior);
+      else for (const r of list) note(kind, r.name, r.resource);
     }
+    if (sources !== undefined) note(BOOTSTRAP, '', sources.bootstrap ?? {});
     this.updated = next;
+    this.lists = lists;
   }
 
   build(snapshot: MeshSnapshot | undefined, query: ConfigDumpQuery): ConfigDumpResult {
@@ -90,8 +112,17 @@ export class EnvoyConfigDump {
     return { ok: true, dump: { configs: configs.map((c) => masked(c, query.mask)) } };
   }
 
-  private lastUpdated(key: string): string {
-    return this.updated.get(key)?.at ?? new Date(0).toISOString();
+  /** When a resource last changed content: one noted as a new object with equal content keeps its earlier time. */
+  private lastUpdated(kind: string, name: string): string {
+    const noted = this.updated.get(kind);
+    let resource = noted?.get(name);
+    if (resource === undefined) return new Date(0).toISOString();
+    if (resource.before !== undefined) {
+      const same = JSON.stringify(resource.before.value) === JSON.stringify(resource.value);
+      resource = { value: resource.value, at: same ? resource.before.at : resource.at };
+      noted!.set(name, resource);
+    }
+    return resource.at;
   }
 
   private dumps(snapshot: MeshSnapshot | undefined, includeEds: boolean): Json[] {
@@ -101,12 +132,12 @@ export class EnvoyConfigDump {
     const clusters = sources?.clusters ?? [];
     const routes = sources?.routeConfigs ?? [];
     const secrets = sources?.secrets ?? [];
-    const at = (kind: string, r: SourceResource) => this.lastUpdated(`${kind}/${r.name}`);
+    const at = (kind: string, r: SourceResource) => this.lastUpdated(kind, r.name);
     const dynamicVersion = (list: readonly SourceResource[]) => (list.some((r) => r.dynamic) ? { version_info: version } : {});
 
     const inlineRoutes = listeners.flatMap((l) => inlineRouteConfigs(l.resource).map((route) => ({ route_config: redacted(route), last_updated: at('listeners', l) })));
     const out: Json[] = [
-      { '@type': `${ADMIN}BootstrapConfigDump`, bootstrap: redacted(sources?.bootstrap ?? {}), last_updated: this.bootstrapAt },
+      { '@type': `${ADMIN}BootstrapConfigDump`, bootstrap: redacted(sources?.bootstrap ?? {}), last_updated: this.lastUpdated(BOOTSTRAP, '') },
       {
         '@type': `${ADMIN}ClustersConfigDump`,
         ...dynamicVersion(clusters),

@@ -242,8 +242,9 @@ describe('mesh features end to end', () => {
     assert.match(String(seen.traceparent), /^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
     assert.equal(seen['x-request-id'], 'req-42');
     await unary(echo, { message: 't' });
-    assert.match(String(echoServer.lastMetadata?.get('traceparent')[0]), /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
-    assert.match(String(echoServer.lastMetadata?.get('x-request-id')[0]), /^[0-9a-f-]{36}$/);
+    // A new trace, sampled as Envoy's tracing decision says (random_sampling defaults to 100 %), the decision packed in the id.
+    assert.match(String(echoServer.lastMetadata?.get('traceparent')[0]), /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    assert.match(String(echoServer.lastMetadata?.get('x-request-id')[0]), /^[0-9a-f]{8}-[0-9a-f]{4}-9[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   });
 
   test('diagnostics channels report attempts only to subscribers', async () => {

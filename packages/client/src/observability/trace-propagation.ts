@@ -22,7 +22,7 @@ export interface TraceHeaders extends Partial<B3Headers> {
   'x-request-id'?: string;
 }
 
-/** What `attempt` must add, given the caller's headers (read with `read`); undefined when nothing. */
+/** What `attempt` must add, given the caller's headers (read with `read`), as a new object the caller owns; undefined when nothing. */
 export function traceHeadersFor<H>(attempt: PipelineCall, headers: H, read: HeaderReader<H>): TraceHeaders | undefined {
   if (attempt.state.services === undefined || attempt.mode === 'sidecar') return undefined;
   const listener = attempt.decision?.listener;

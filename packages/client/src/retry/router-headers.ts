@@ -89,22 +89,29 @@ export function routerConfigOf(decision: RouteDecision): RouterFilterConfig | un
  * A shared empty list when it carries none (the usual case: no copy of the request's headers).
  */
 export function headersToRemove(headers: HeaderMap, internal: boolean, decision: RouteDecision, mtls: boolean): readonly string[] {
+  // Runs on every call: indexed loops and no closure, so the usual call (none present) allocates nothing.
   let out: string[] | undefined;
-  const collect = (names: readonly string[]) => {
-    for (const name of names) if (headers.get(name) !== undefined) (out ??= []).push(name);
-  };
   // forward_client_cert_details (mutateXfccRequestHeader): SANITIZE (the default), and FORWARD_ONLY without a client certificate, remove it.
   const xfcc = decision.listener?.forwardClientCert;
-  if (xfcc !== 'always_forward_only' && !(xfcc === 'forward_only' && mtls)) collect(XFCC);
+  if (xfcc !== 'always_forward_only' && !(xfcc === 'forward_only' && mtls)) out = collectPresent(headers, XFCC, out);
   if (internal) {
-    collect(ROUTER_CONSUMED_HEADERS);
+    out = collectPresent(headers, ROUTER_CONSUMED_HEADERS, out);
   } else {
-    collect(EXTERNAL_REMOVED_HEADERS);
-    if (decision.listener?.callerTrust.useRemoteAddress === true) collect(EDGE_REMOVED_HEADERS);
+    out = collectPresent(headers, EXTERNAL_REMOVED_HEADERS, out);
+    if (decision.listener?.callerTrust.useRemoteAddress === true) out = collectPresent(headers, EDGE_REMOVED_HEADERS, out);
     const internalOnly = decision.routeConfig.internalOnlyHeaders;
-    if (internalOnly !== undefined) collect(internalOnly);
+    if (internalOnly !== undefined) out = collectPresent(headers, internalOnly, out);
   }
   return out ?? NONE;
+}
+
+/** `out` plus those of `names` that `headers` carries (a list made only when one is found). */
+function collectPresent(headers: HeaderMap, names: readonly string[], out: string[] | undefined): string[] | undefined {
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    if (headers.get(name) !== undefined) (out ??= []).push(name);
+  }
+  return out;
 }
 
 /**

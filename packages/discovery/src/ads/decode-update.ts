@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { isMeshError, type FieldError } from '@xmesh/core';
-import { decodeResource, TypeUrl, validateResource, type ClientRules, type EnvoyProtos } from '@xmesh/xds';
+import { decodeResource, TypeUrl, validateLoadAssignment, validateResource, type ClientRules, type EnvoyProtos, type LoadAssignment } from '@xmesh/xds';
 import type { ResponseUpdate } from './ads-stream.js';
 import { nameOf } from './references.js';
 import { short } from './watch-state.js';
@@ -20,6 +20,8 @@ export interface DecodedResource {
   readonly version: string;
   /** Every problem, paths starting with the resource's label; empty when valid. */
   readonly errors: readonly FieldError[];
+  /** A valid ClusterLoadAssignment as decoded while validating it (endpoint updates are not decoded twice). */
+  readonly assignment?: LoadAssignment;
 }
 
 /** What decoding the bytes of one resource gave: kept by hash of the bytes, so unchanged resources are not decoded again. */
@@ -27,6 +29,7 @@ interface CachedDecoding {
   readonly name: string | undefined;
   readonly json: Record<string, unknown> | undefined;
   readonly errors: readonly FieldError[];
+  readonly assignment?: LoadAssignment;
 }
 
 export type DecodeCache = Map<string, CachedDecoding>;
@@ -75,10 +78,12 @@ function decodeOne(protos: EnvoyProtos, typeUrl: string, any: { type_url: string
   const name = nameOf(typeUrl, json);
   const label = name === undefined ? index : `${short(typeUrl)} "${name}"`;
   const problems = name === undefined ? [{ path: `${index}.${typeUrl === TypeUrl.ClusterLoadAssignment ? 'cluster_name' : 'name'}`, message: 'is required' }] : [];
-  for (const e of validateResource(json, { rules })) {
+  const validated = typeUrl === TypeUrl.ClusterLoadAssignment ? validateLoadAssignment(json, { rules }) : { errors: validateResource(json, { rules }), assignment: undefined };
+  for (const e of validated.errors) {
     // A missing name is reported once, above.
     if (name === undefined && (e.path === 'name' || e.path === 'cluster_name')) continue;
     problems.push({ path: e.path === '(root)' || e.path === '' ? label : `${label}.${e.path}`, message: e.message });
   }
-  return problems.length > 0 ? { name, json: undefined, errors: problems } : { name, json, errors: [] };
+  if (problems.length > 0) return { name, json: undefined, errors: problems };
+  return validated.assignment === undefined ? { name, json, errors: [] } : { name, json, errors: [], assignment: validated.assignment };
 }

@@ -9,7 +9,14 @@ type Json = Record<string, unknown>;
 
 const isObj = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
 const list = (v: unknown): Json[] => (Array.isArray(v) ? v.filter(isObj) : []);
-const field = (o: Json, snake: string): unknown => o[snake] ?? o[snake.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase())];
+/** camelCase spellings of the snake_case field names read here (a fixed set). */
+const camelNames = new Map<string, string>();
+const camel = (snake: string): string => {
+  let name = camelNames.get(snake);
+  if (name === undefined) camelNames.set(snake, (name = snake.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase())));
+  return name;
+};
+const field = (o: Json, snake: string): unknown => o[snake] ?? o[camel(snake)];
 
 export interface ListenerRefs {
   /** RDS route config name, when routes come from RDS. */
@@ -81,11 +88,23 @@ export function clusterEdsName(cluster: Json): string | undefined {
 }
 
 /**
+ * Per resource object, its ADS secret names: an ADS client asks for them on every response, for every
+ * listener and cluster it holds, and held resources are never changed in place (a change is a new object).
+ */
+const secretNamesOf = new WeakMap<Json, readonly string[]>();
+
+/**
  * Names of the `Secret`s a cluster's or listener's TLS contexts take from the control plane (`SdsSecretConfig`
  * with `sds_config.ads` or `self`): the cluster's `transport_socket` and `transport_socket_matches`, or the
  * listener's filter chains.
  */
-export function adsSecretNames(resource: Json): string[] {
+export function adsSecretNames(resource: Json): readonly string[] {
+  let names = secretNamesOf.get(resource);
+  if (names === undefined) secretNamesOf.set(resource, (names = findAdsSecretNames(resource)));
+  return names;
+}
+
+function findAdsSecretNames(resource: Json): string[] {
   const sockets: unknown[] = [field(resource, 'transport_socket')];
   for (const m of list(field(resource, 'transport_socket_matches'))) sockets.push(field(m, 'transport_socket'));
   const chains = [...list(field(resource, 'filter_chains'))];

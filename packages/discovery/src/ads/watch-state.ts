@@ -13,7 +13,7 @@
  * one whose Secret does not exist, is left out: only the calls routed to it fail (gRFC A53), and never
  * in plaintext.
  */
-import { TypeUrl } from '@xmesh/xds';
+import { TypeUrl, type LoadAssignment } from '@xmesh/xds';
 import { adsSecretNames, clusterEdsName, listenerRefs, routeConfigClusters } from './references.js';
 
 type Json = Record<string, unknown>;
@@ -22,6 +22,8 @@ export interface HeldResource {
   readonly json: Json;
   /** Delta: the per-resource version; SotW: the response version it came in. */
   readonly version: string;
+  /** A ClusterLoadAssignment as decoded when it was validated. */
+  readonly assignment?: LoadAssignment;
 }
 
 /** Watch order: a type's names depend only on the types before it. */

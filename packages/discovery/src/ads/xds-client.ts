@@ -16,16 +16,16 @@
 import { EventEmitter } from 'node:events';
 import type * as grpc from '@grpc/grpc-js';
 import { lazyRequire, systemClock, type Clock, type FieldError, type TimerHandle } from '@xmesh/core';
-import { buildSnapshot, loadEnvoyProtos, TypeUrl, type ClientRules, type EnvoyProtos, type MeshSnapshot } from '@xmesh/xds';
+import { buildSnapshot, deepFreeze, dynamicSources, loadEnvoyProtos, TypeUrl, withSources, type ClientRules, type EnvoyProtos, type MeshSnapshot } from '@xmesh/xds';
 import { ConnectionBackoff, GRPC_CONNECTION_BACKOFF } from '@xmesh/core';
 import { resolveBootstrap, type ResolvedBootstrap, type ResolvedServer, type XdsBootstrap } from './bootstrap.js';
 import { readCache, writeCache } from './cache.js';
 import { nameOf } from './references.js';
-import { short, WatchState, WATCH_ORDER, type ListenerStatus } from './watch-state.js';
+import { short, WatchState, WATCH_ORDER, type HeldResource, type ListenerStatus } from './watch-state.js';
 import { AdsStream, type ResponseUpdate } from './ads-stream.js';
 import { decodeUpdate, type DecodeCache } from './decode-update.js';
 import { ResourceTimers } from './resource-timers.js';
-import { applyEndpointUpdate, labelPaths, type BuiltSet } from './endpoint-update.js';
+import { applyEndpointUpdate, edsUsers, labelPaths, type BuiltSet } from './endpoint-update.js';
 
 /** grpc-js, loaded when the first ADS stream opens (importing `@xmesh/discovery` does not load it). */
 const grpcJs = lazyRequire<typeof grpc>(import.meta.url, '@grpc/grpc-js');
@@ -377,7 +377,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       const name = r.name!;
       if (!isWildcard && !subscribed.has(name)) continue; // not asked for: ignored, as gRPC does
       if (held.get(name)?.json !== r.json) changed.push(name);
-      held.set(name, { json: r.json, version: r.version });
+      held.set(name, r.assignment === undefined ? { json: r.json, version: r.version } : { json: r.json, version: r.version, assignment: r.assignment });
       if (absent.delete(name)) structural = true;
       this.deletionIgnored.delete(`${typeUrl}\0${name}`);
       accepted.push(name);
@@ -450,13 +450,13 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
   private rebuild(structural: boolean, endpoints?: readonly string[]): void {
     const live = this.live;
     if (!structural && endpoints !== undefined && live !== undefined && live.current && live.generation === this.generation) {
-      const changed = new Map<string, Record<string, unknown>>();
+      const changed = new Map<string, HeldResource>();
       const assignments = this.state.of(TypeUrl.ClusterLoadAssignment);
-      for (const name of endpoints) changed.set(name, assignments.get(name)!.json);
+      for (const name of endpoints) changed.set(name, assignments.get(name)!);
       if (endpointsAllInForce(live.set.snapshot, changed)) {
         const result = applyEndpointUpdate(live.set, this.state.of(TypeUrl.Cluster), changed, this.versionLabel(), this.buildOptions());
         if (result.ok) {
-          this.publish(result.set.snapshot, result.set.resources, { structural: false });
+          this.publish(result.set.snapshot, result.set.resources, { structural: false, assignments: changed });
           return;
         }
         this.emit('warning', `endpoints not applied: ${result.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
@@ -475,7 +475,19 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       return;
     }
     const allCurrent = assembly.stale.length === 0 && [...assembly.listeners.values()].every((s) => s.state !== 'pending');
-    this.publish(built.snapshot, assembly.resources, { structural: true, allCurrent });
+    this.forgetDecodedAssignments();
+    // The config dump's sources are the held resources themselves, not the build's copy of them.
+    const snapshot = deepFreeze(withSources({ ...built.snapshot }, dynamicSources(assembly.resources)));
+    this.publish(snapshot, assembly.resources, { structural: true, allCurrent });
+  }
+
+  /**
+   * A whole build decoded every assignment again: the decodings kept from validation (for endpoint updates)
+   * would only double the endpoints in memory.
+   */
+  private forgetDecodedAssignments(): void {
+    const held = this.state.of(TypeUrl.ClusterLoadAssignment);
+    for (const [name, h] of held) if (h.assignment !== undefined) held.set(name, { json: h.json, version: h.version });
   }
 
   private buildOptions(): { rules: ClientRules; missingClusters: 'unavailable' } {
@@ -492,12 +504,29 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
   }
 
   /** Makes `snapshot` current; `resources` (what it was built from) become the base of endpoint-only updates. */
-  private publish(snapshot: MeshSnapshot, resources: readonly Record<string, unknown>[], how: { structural: boolean; allCurrent?: boolean }): void {
+/**
+   * Puts `snapshot` in force. `how.assignments`: the ClusterLoadAssignments that are all that changed since the
+   * last build (an endpoint update), so only they are compared.
+   */
+  private publish(snapshot: MeshSnapshot, resources: readonly Record<string, unknown>[], how: { structural: boolean; allCurrent?: boolean; assignments?: ReadonlyMap<string, HeldResource> }): void {
     if (how.structural) this.live = { set: { snapshot, resources }, generation: this.generation, current: how.allCurrent ?? false };
     else if (this.live) this.live = { ...this.live, set: { snapshot, resources } };
-    const byKey = new Map<string, Record<string, unknown>>();
-    for (const r of resources) byKey.set(`${String(r['@type'])}\0${nameOf(String(r['@type']), r) ?? ''}`, r);
-    const changed = diffResources(this.currentResources, byKey);
+    let byKey: Map<string, Record<string, unknown>>;
+    let changed: Map<string, string[]>;
+    if (how.assignments !== undefined && !this.currentFromCache) {
+      byKey = new Map(this.currentResources);
+      const names: string[] = [];
+      for (const [name, { json }] of how.assignments) {
+        const key = `${TypeUrl.ClusterLoadAssignment}\0${name}`;
+        if (byKey.get(key) !== json) names.push(name);
+        byKey.set(key, json);
+      }
+      changed = names.length === 0 ? new Map() : new Map([[TypeUrl.ClusterLoadAssignment, names]]);
+    } else {
+      byKey = new Map();
+      for (const r of resources) byKey.set(`${String(r['@type'])}\0${nameOf(String(r['@type']), r) ?? ''}`, r);
+      changed = diffResources(this.currentResources, byKey);
+    }
     // Nothing routed differently (a resend, or only versions moved): the snapshot in force stays.
     if (this.current && !this.currentFromCache && changed.size === 0) return;
     this.current = snapshot;
@@ -549,9 +578,8 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
 
 /** True when every assignment in `changed` is the endpoints of a cluster of `snapshot`. */
 function endpointsAllInForce(snapshot: MeshSnapshot, changed: ReadonlyMap<string, unknown>): boolean {
-  const used = new Set<string>();
-  for (const [name, config] of Object.entries(snapshot.clusters)) if (config.type === 'EDS') used.add(config.edsServiceName ?? name);
-  for (const name of changed.keys()) if (!used.has(name)) return false;
+  const users = edsUsers(snapshot.clusters);
+  for (const name of changed.keys()) if (!users.has(name)) return false;
   return true;
 }
 

@@ -5,6 +5,8 @@
 import type { LocalReply, MeshError } from '@xmesh/core';
 import type { HeaderSource, RouteDecision } from '@xmesh/router';
 import type { HeaderValueOption } from '@xmesh/xds';
+import type { Transform } from 'node:stream';
+import type { ResponseCompression } from '../compressor/response-compression.js';
 
 /** The peer certificate of a TLS downstream connection, as the authorization filters read it. */
 export interface PeerIdentity {
@@ -76,6 +78,17 @@ export interface FilterCall {
    * the front end cannot; `done` is called once, never synchronously.
    */
   bufferBody?(limit: number, partial: boolean, done: (body: BufferedBody) => void): void;
+  /**
+   * The compressor filters that ran for this call, created by the first of them with the client's
+   * Accept-Encoding (read before a filter removed it); the front end asks it for an encoder when the
+   * response headers arrive. Absent when the front end cannot compress.
+   */
+  compression?: ResponseCompression | undefined;
+  /**
+   * The request body goes upstream through `decoder` (a decompressor filter); a decoder error ends the call
+   * with that error. Ignored for a request without body. Absent when the front end cannot.
+   */
+  decodeRequestBody?(decoder: Transform): void;
 }
 
 /** A local reply as the MeshError a filter ends the call with. */

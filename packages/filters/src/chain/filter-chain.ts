@@ -12,7 +12,7 @@ import type { HeaderSource, RouteDecision } from '@xmesh/router';
 import { compileDescriptors, LocalRateLimiter, type Descriptor, type DescriptorBuilder } from '@xmesh/ratelimit';
 import type { StatStore, Counter, Gauge } from '@xmesh/stats';
 import { faultChannel, rateLimitChannel } from '@xmesh/stats';
-import type { BufferConfig, ExtAuthzConfig, FaultConfig, HttpFilter, LocalRateLimitConfig, RateLimit, RbacConfig } from '@xmesh/xds';
+import type { BufferConfig, CompressorConfig, DecompressorConfig, ExtAuthzConfig, FaultConfig, HttpFilter, LocalRateLimitConfig, RateLimit, RbacConfig } from '@xmesh/xds';
 import { FaultFilter } from '../fault/fault-filter.js';
 import { activeFilterConfig } from './per-filter-config.js';
 import { EMBEDDED_CONNECTION, type DownstreamConnection, type FilterCall } from './filter-call.js';
@@ -21,6 +21,7 @@ import { upgradeAllowed, upgradeOf } from './upgrade.js';
 import { compileRbac, downstreamRemoteAddress, type RbacEngine, type RbacInput } from '../rbac/rbac-engine.js';
 import { ExtAuthzFilter, type ExtAuthzStats } from '../ext-authz/ext-authz-filter.js';
 import { CorsFilter, type CorsStats } from '../cors/cors-filter.js';
+import { createDecoder, decodes, remainingEncodings, ResponseCompression, type CompressorStats, type DecompressorStats } from '../compressor/response-compression.js';
 
 export type { FilterCall };
 
@@ -71,6 +72,8 @@ export class FilterChain {
   private readonly extAuthz = new WeakMap<ExtAuthzConfig, ExtAuthzFilter>();
   private readonly extAuthzStats = new Map<string, ExtAuthzStats>();
   private readonly corsStats = new Map<string, CorsStats>();
+  private readonly compressorStats = new Map<string, CompressorStats>();
+  private readonly decompressorStats = new Map<string, { readonly request: DecompressorStats; readonly response: DecompressorStats }>();
   private readonly cors: CorsFilter;
   private readonly sideCalls: SideCalls | undefined;
   private readonly now: () => number;
@@ -174,6 +177,10 @@ export class FilterChain {
           if (this.buffer(call, active.config, i, pass, fail)) return;
           continue;
         case 'compressor':
+          this.compressor(call, filter.name, active.config, decision);
+          continue;
+        case 'decompressor':
+          this.decompressor(call, active.config, decision);
           continue;
         case 'fault':
           break;
@@ -281,6 +288,87 @@ export class FilterChain {
     return true;
   }
 
+  /**
+   * A compressor filter: registers with the call's response compression (the front end compresses when
+   * the response headers allow it) and removes Accept-Encoding from the upstream request when configured
+   * (the route's `CompressorPerRoute.overrides` may say otherwise).
+   */
+  private compressor(call: FilterCall, name: string, config: CompressorConfig, decision: RouteDecision): void {
+    if (!('compression' in call)) return;
+    const override = decision.weightedEntry.typedPerFilterConfig[name] ?? decision.route.typedPerFilterConfig[name] ?? decision.virtualHost.typedPerFilterConfig[name];
+    const perRoute = override?.kind === 'compressor' && override.config.kind === 'overrides' ? override.config.removeAcceptEncodingHeader : undefined;
+    const compression = (call.compression ??= new ResponseCompression(call.request.headers.get('accept-encoding'), call.request.method));
+    compression.add(config, this.compressorStatsFor(decision, config.statsScope));
+    if (perRoute ?? config.removeAcceptEncodingHeader) call.removeRequestHeaders?.(['accept-encoding']);
+  }
+
+  /**
+   * A decompressor filter. Request direction: a body whose first Content-Encoding is the library's goes
+   * upstream decoded (that coding and Content-Length removed). Response direction: the library's encoding
+   * is advertised in Accept-Encoding (`advertise_accept_encoding`) and the response is decoded by the front end.
+   */
+  private decompressor(call: FilterCall, config: DecompressorConfig, decision: RouteDecision): void {
+    const stats = this.decompressorStatsFor(decision, config.statsScope);
+    const encoding = config.library.encoding;
+    if (config.requestEnabled && call.decodeRequestBody !== undefined) {
+      const headers = call.request.headers;
+      const contentEncoding = headers.get('content-encoding');
+      const noTransform = !config.requestIgnoreNoTransform && (headers.get('cache-control') ?? '').toLowerCase().split(',').some((t) => t.trim() === 'no-transform');
+      if (decodes(contentEncoding, encoding) && !noTransform) {
+        const rest = remainingEncodings(contentEncoding!);
+        if (rest !== undefined) call.addRequestHeaders?.([{ key: 'content-encoding', value: rest, append: false }]);
+        call.removeRequestHeaders?.(rest === undefined ? ['content-encoding', 'content-length'] : ['content-length']);
+        stats.request.decompressed.inc();
+        call.decodeRequestBody(createDecoder(config.library, stats.request));
+      } else {
+        stats.request.notDecompressed.inc();
+      }
+    }
+    if (!config.responseEnabled || !('compression' in call)) return;
+    if (config.advertiseAcceptEncoding) call.addRequestHeaders?.([{ key: 'accept-encoding', value: encoding, append: true }]);
+    const compression = (call.compression ??= new ResponseCompression(call.request.headers.get('accept-encoding'), call.request.method));
+    compression.addDecompressor(config, stats.response);
+  }
+
+  private decompressorStatsFor(decision: RouteDecision, statsScope: string): { readonly request: DecompressorStats; readonly response: DecompressorStats } {
+    const prefix = decision.listener?.statPrefix ?? '';
+    const key = `${prefix}\u0000${statsScope}`;
+    return this.decompressorStats.get(key) ?? remember(this.decompressorStats, key, () => {
+      const direction = (name: string): DecompressorStats => {
+        const scope = this.stats.http(prefix).scope(`${statsScope}.${name}`, `${statsScope}.${name}`);
+        return {
+          decompressed: scope.counter('decompressed'),
+          notDecompressed: scope.counter('not_decompressed'),
+          totalUncompressedBytes: scope.counter('total_uncompressed_bytes'),
+          totalCompressedBytes: scope.counter('total_compressed_bytes'),
+        };
+      };
+      return { request: direction('request'), response: direction('response') };
+    });
+  }
+
+  private compressorStatsFor(decision: RouteDecision, statsScope: string): CompressorStats {
+    const prefix = decision.listener?.statPrefix ?? '';
+    const key = `${prefix}\u0000${statsScope}`;
+    return this.compressorStats.get(key) ?? remember(this.compressorStats, key, () => {
+      const scope = this.stats.http(prefix).scope(statsScope, statsScope);
+      return {
+        compressed: scope.counter('compressed'),
+        notCompressed: scope.counter('not_compressed'),
+        noAcceptHeader: scope.counter('no_accept_header'),
+        headerIdentity: scope.counter('header_identity'),
+        headerCompressorUsed: scope.counter('header_compressor_used'),
+        headerCompressorOvershadowed: scope.counter('header_compressor_overshadowed'),
+        headerWildcard: scope.counter('header_wildcard'),
+        headerNotValid: scope.counter('header_not_valid'),
+        totalUncompressedBytes: scope.counter('total_uncompressed_bytes'),
+        totalCompressedBytes: scope.counter('total_compressed_bytes'),
+        contentLengthTooSmall: scope.counter('content_length_too_small'),
+        notCompressedEtag: scope.counter('not_compressed_etag'),
+      };
+    });
+  }
+
   private extAuthzFilter(config: ExtAuthzConfig, decision: RouteDecision): ExtAuthzFilter {
     let filter = this.extAuthz.get(config);
     if (filter === undefined) {
@@ -344,28 +432,24 @@ export class FilterChain {
   private rbacStatsFor(decision: RouteDecision, config: RbacConfig): RbacStats {
     const prefix = decision.listener?.statPrefix ?? '';
     const key = `${prefix}\u0000${config.rulesStatPrefix}\u0000${config.shadowRulesStatPrefix}`;
-    let stats = this.rbacStats.get(key);
-    if (stats === undefined) {
+    return this.rbacStats.get(key) ?? remember(this.rbacStats, key, () => {
       const scope = this.stats.http(prefix).scope('rbac', 'rbac');
-      stats = {
+      return {
         allowed: scope.counter(`${config.rulesStatPrefix}allowed`),
         denied: scope.counter(`${config.rulesStatPrefix}denied`),
         shadowAllowed: scope.counter(`${config.shadowRulesStatPrefix}shadow_allowed`),
         shadowDenied: scope.counter(`${config.shadowRulesStatPrefix}shadow_denied`),
       };
-      this.rbacStats.set(key, stats);
-    }
-    return stats;
+    });
   }
 
   private extAuthzStatsFor(decision: RouteDecision, statPrefix: string): ExtAuthzStats {
     const prefix = decision.listener?.statPrefix ?? '';
     const key = `${prefix}\u0000${statPrefix}`;
-    let stats = this.extAuthzStats.get(key);
-    if (stats === undefined) {
+    return this.extAuthzStats.get(key) ?? remember(this.extAuthzStats, key, () => {
       let scope = this.stats.http(prefix).scope('ext_authz', 'ext_authz');
       if (statPrefix !== '') scope = scope.scope(statPrefix, statPrefix);
-      stats = {
+      return {
         ok: scope.counter('ok'),
         denied: scope.counter('denied'),
         error: scope.counter('error'),
@@ -373,35 +457,37 @@ export class FilterChain {
         disabled: scope.counter('disabled'),
         invalid: scope.counter('invalid'),
       };
-      this.extAuthzStats.set(key, stats);
-    }
-    return stats;
+    });
   }
 
   private corsStatsFor(decision: RouteDecision): CorsStats {
     const prefix = decision.listener?.statPrefix ?? '';
-    let stats = this.corsStats.get(prefix);
-    if (stats === undefined) {
+    return this.corsStats.get(prefix) ?? remember(this.corsStats, prefix, () => {
       const scope = this.stats.http(prefix).scope('cors', 'cors');
-      stats = { originValid: scope.counter('origin_valid'), originInvalid: scope.counter('origin_invalid') };
-      this.corsStats.set(prefix, stats);
-    }
-    return stats;
+      return { originValid: scope.counter('origin_valid'), originInvalid: scope.counter('origin_invalid') };
+    });
   }
 
   private faultStatsFor(decision: RouteDecision): FaultStats {
     const prefix = decision.listener?.statPrefix ?? '';
-    let stats = this.faultStats.get(prefix);
-    if (stats === undefined) {
+    return this.faultStats.get(prefix) ?? remember(this.faultStats, prefix, () => {
       const scope = this.stats.http(prefix);
-      stats = {
+      return {
         delaysInjected: scope.counter('fault.delays_injected'),
         abortsInjected: scope.counter('fault.aborts_injected'),
         faultsOverflow: scope.counter('fault.faults_overflow'),
         activeFaults: scope.gauge('fault.active_faults'),
       };
-      this.faultStats.set(prefix, stats);
-    }
-    return stats;
+    });
   }
+}
+
+/**
+ * `create()`, kept in `map` under `key` (stats objects, made once per key). Callers look the key up
+ * first (`map.get(key) ?? remember(...)`), so no closure is made when it is there.
+ */
+function remember<V>(map: Map<string, V>, key: string, create: () => V): V {
+  const value = create();
+  map.set(key, value);
+  return value;
 }

@@ -6,7 +6,7 @@
  * (their per-route configs merge rather than replace).
  */
 import type { RouteDecision } from '@xmesh/router';
-import type { BufferConfig, CompressorConfig, ExtAuthzConfig, FaultConfig, FilterOverride, HttpFilter, LocalRateLimitConfig, RbacConfig } from '@xmesh/xds';
+import type { BufferConfig, CompressorConfig, DecompressorConfig, ExtAuthzConfig, FaultConfig, FilterOverride, HttpFilter, LocalRateLimitConfig, RbacConfig } from '@xmesh/xds';
 
 export type ActiveFilterConfig =
   | { readonly kind: 'local_ratelimit'; readonly config: LocalRateLimitConfig }
@@ -15,7 +15,8 @@ export type ActiveFilterConfig =
   | { readonly kind: 'buffer'; readonly config: BufferConfig }
   | { readonly kind: 'ext_authz'; readonly config: ExtAuthzConfig }
   | { readonly kind: 'cors' }
-  | { readonly kind: 'compressor'; readonly config: CompressorConfig };
+  | { readonly kind: 'compressor'; readonly config: CompressorConfig }
+  | { readonly kind: 'decompressor'; readonly config: DecompressorConfig };
 
 /** The config `filter` runs with for `decision`, or undefined when it is off (or is the router). */
 export function activeFilterConfig(filter: HttpFilter, decision: RouteDecision): ActiveFilterConfig | undefined {

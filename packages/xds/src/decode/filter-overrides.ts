@@ -10,10 +10,12 @@ import { decodeRbac } from './rbac.js';
 import { decodeExtAuthzPerRoute } from './ext-authz.js';
 import { decodeCorsPolicy } from './cors.js';
 import { decodeBufferPerRoute } from './buffer.js';
+import { decodeCompressorPerRoute } from './compressor.js';
 
 /** The per-route config types xmesh reads, by `@type`. */
 const OVERRIDE_TYPES: ReadonlySet<unknown> = new Set([
   TypeUrl.LocalRateLimit, TypeUrl.HttpFault, TypeUrl.RbacPerRoute, TypeUrl.ExtAuthzPerRoute, TypeUrl.CorsPolicy, TypeUrl.BufferPerRoute,
+  TypeUrl.CompressorPerRoute,
 ]);
 import { Reader } from './reader.js';
 
@@ -47,6 +49,8 @@ function readOverride(any: Reader): FilterOverride | undefined {
       return { kind: 'cors', config: decodeCorsPolicy(any) };
     case TypeUrl.BufferPerRoute:
       return decodeBufferPerRoute(any);
+    case TypeUrl.CompressorPerRoute:
+      return decodeCompressorPerRoute(any);
     case TypeUrl.FilterConfig:
       return readFilterConfig(any);
     case undefined:

@@ -9,6 +9,8 @@ import { decodeLocalRateLimit } from './local-ratelimit.js';
 import { decodeRbac } from './rbac.js';
 import { decodeExtAuthz } from './ext-authz.js';
 import { decodeBuffer } from './buffer.js';
+import { decodeCompressor } from './compressor.js';
+import { decodeDecompressor } from './decompressor.js';
 import { describeType, ignoreAll, rejectUnsupported } from './fields.js';
 import { Reader } from './reader.js';
 import { decodeRouterConfig } from './router-filter.js';
@@ -31,7 +33,6 @@ export const ROUTER_IGNORED: Readonly<Record<string, string>> = {
  */
 export const SKIPPABLE_HTTP_FILTERS: Readonly<Record<string, string>> = {
   'envoy.extensions.filters.http.grpc_stats.v3.FilterConfig': 'gRPC stats only',
-  'envoy.extensions.filters.http.compressor.v3.Compressor': 'compresses responses when the client accepts it; the app gets the same body uncompressed',
   'envoy.extensions.filters.http.tap.v3.Tap': 'traffic capture only',
 };
 
@@ -127,6 +128,10 @@ function readHttpFilter(f: Reader): HttpFilter | 'skipped' | 'failed' {
       return { kind: 'cors', name };
     case TypeUrl.Buffer:
       return { kind: 'buffer', name, config: decodeBuffer(any) };
+    case TypeUrl.Compressor:
+      return { kind: 'compressor', name, config: decodeCompressor(any) };
+    case TypeUrl.Decompressor:
+      return { kind: 'decompressor', name, config: decodeDecompressor(any) };
     default: {
       const message = typeof type === 'string' ? type.slice(type.lastIndexOf('/') + 1) : '';
       const skippable = SKIPPABLE_HTTP_FILTERS[message] !== undefined;

@@ -52,6 +52,8 @@ export const IGNORED_FIELDS: readonly IgnoredField[] = [
   { message: THRESHOLDS, field: 'max_connection_pools', reason: 'xmesh keeps one connection pool per endpoint, so the pool count is bounded by the endpoints' },
   { message: METADATA, field: 'typed_filter_metadata', reason: 'only untyped filter_metadata is read' },
   { message: RUNTIME_DOUBLE, field: 'runtime_key', reason: 'there is no runtime layer; default_value always applies' },
+  { message: 'envoy.extensions.compression.brotli.decompressor.v3.Brotli', field: 'disable_ring_buffer_reallocation', reason: "node:zlib's brotli decoder has no such switch; it trades memory for speed, never what is decoded" },
+  { message: 'envoy.config.core.v3.RuntimeFeatureFlag', field: 'runtime_key', reason: 'there is no runtime layer; default_value always applies' },
   { message: HTTP_OPTIONS, field: 'common_http_protocol_options', reason: HTTP_TUNING },
   { message: HTTP_OPTIONS, field: 'upstream_http_protocol_options', reason: AUTO_SNI },
   { message: LOCALITY_ENDPOINTS, field: 'metadata', reason: 'locality metadata is not used for load balancing' },
