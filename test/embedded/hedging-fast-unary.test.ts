@@ -74,9 +74,9 @@ describe('fast unary: hedge_on_per_try_timeout', () => {
     const [first] = stalled.get('stall-first-ok')!;
     // NGHTTP2_CANCEL (8): the loser's stream was reset once the winner's headers arrived.
     assert.equal(await first!.closed, 8);
-    const cluster = mesh.stats()['grpc']!.cluster;
-    assert.equal(cluster['upstream_rq_retry'], 1);
-    assert.equal(cluster['upstream_rq_per_try_timeout'] ?? 0, 0, 'Envoy counts no per-try timeout for an attempt it leaves running');
+    const stat = (name: string) => mesh.observability.store.value(`cluster.grpc.${name}`);
+    assert.equal(stat('upstream_rq_retry'), 1);
+    assert.equal(stat('upstream_rq_per_try_timeout'), 0, 'Envoy counts no per-try timeout for an attempt it leaves running');
   });
 
   test('grpc-js drop-in (lean): the timed-out attempt answers first: its reply is the call\'s, exactly once, and the racing retry is reset', async () => {
