@@ -7,57 +7,17 @@
 // route carrying it would.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer as createH2Server, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import { createServer } from 'node:http';
+import { createServer as createH2Server } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { createMesh, type Mesh } from '@xmesh/client';
 import type { RouteAction } from '@xmesh/xds';
 import { bootstrap } from '../support/mesh-config.js';
+import { behaviourHandler, type SeenRequest } from '../support/stalling-upstreams.js';
 
 type Cfg = { static_resources: { listeners: { filter_chains: { filters: { typed_config: { route_config: { virtual_hosts: { routes: { route: Record<string, unknown> }[] }[] } } }[] }[] }[] } };
 
 interface PoliciesOf { of(action: RouteAction): object }
-
-/** A request the upstream saw: whether it closed without an answer (the client aborted it). */
-interface SeenRequest { readonly abandoned: Promise<boolean> }
-
-type Request = IncomingMessage | Http2ServerRequest;
-type Response = ServerResponse | Http2ServerResponse;
-
-/**
- * Upstream behaviour by header `x-behaviour` and the request's number for it: `stall-first-*` never
- * answers the first; `stall-all-*` answers none; `late-first-*` answers the first 400 ms after its
- * body ended and never the others. Answers are `<behaviour>#<n>:<request body>`.
- */
-function behaviourHandler(seen: Map<string, SeenRequest[]>) {
-  return (req: Request, res: Response) => {
-    const behaviour = String(req.headers['x-behaviour'] ?? '');
-    const count = (seen.get(behaviour)?.length ?? 0) + 1;
-    const abandoned = new Promise<boolean>((resolve) => {
-      res.once('close', () => {
-        resolve(!res.writableEnded);
-      });
-    });
-    seen.set(behaviour, [...(seen.get(behaviour) ?? []), { abandoned }]);
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('error', () => {});
-    req.on('end', () => {
-      const answer = () => {
-        if (res.destroyed) return;
-        res.writeHead(200, { 'content-type': 'text/plain' });
-        res.end(`${behaviour}#${count}:${Buffer.concat(chunks).toString()}`);
-      };
-      if (behaviour.startsWith('late-first-') && count === 1) {
-        const timer = setTimeout(answer, 400);
-        res.once('close', () => clearTimeout(timer));
-        return;
-      }
-      const stalled = behaviour.startsWith('stall-all-') || (behaviour.startsWith('stall-first-') && count === 1) || (behaviour.startsWith('late-first-') && count > 1);
-      if (!stalled) answer();
-    });
-  };
-}
 
 describe('mesh.fetch: hedge_on_per_try_timeout', () => {
   const seen = new Map<string, SeenRequest[]>();

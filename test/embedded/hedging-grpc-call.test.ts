@@ -13,66 +13,14 @@ import { createMesh, type Mesh } from '@xmesh/client';
 import type { RouteAction } from '@xmesh/xds';
 import { bootstrap } from '../support/mesh-config.js';
 import { loadEcho, type EchoClient, type EchoReply, type EchoRequest } from '../support/echo-server.js';
+import { startStallingGrpcServer } from '../support/stalling-upstreams.js';
 
-const { EchoClient: EchoCtor, service } = loadEcho();
+const { EchoClient: EchoCtor } = loadEcho();
 const TARGET = 'echo.default.svc:50051';
 
 type Cfg = { static_resources: { listeners: { filter_chains: { filters: { typed_config: { route_config: { virtual_hosts: { routes: { route: Record<string, unknown> }[] }[] } } }[] }[] }[] } };
 
 interface PoliciesOf { of(action: RouteAction): object }
-
-/** A server call the upstream saw: which one of its behaviour, and whether the client cancelled it. */
-interface SeenCall { readonly cancelled: Promise<boolean>; }
-
-/**
- * A stock grpc-js Echo server. Metadata `x-behaviour` picks what each call does, by its number for
- * that behaviour: `stall-first-*` never answers the first call; `stall-all-*` answers none;
- * `late-first-*` answers the first after 400 ms and never the others. Replies name the call (`#n`).
- */
-async function startStallingServer() {
-  const seen = new Map<string, SeenCall[]>();
-  /** What the server saw, in order: `<behaviour>#<n> start` and `<behaviour>#<n> cancelled`. */
-  const events: string[] = [];
-  const server = new grpc.Server();
-  const track = (call: grpc.ServerUnaryCall<EchoRequest, EchoReply> | grpc.ServerReadableStream<EchoRequest, EchoReply>) => {
-    const behaviour = String(call.metadata.get('x-behaviour')[0] ?? '');
-    const count = (seen.get(behaviour)?.length ?? 0) + 1;
-    events.push(`${behaviour}#${count} start`);
-    // True when the client cancelled the call (a call the server answered first is not).
-    const cancelled = new Promise<boolean>((resolve) => {
-      call.once('cancelled', () => {
-        events.push(`${behaviour}#${count} cancelled`);
-        resolve(true);
-      });
-      call.once('finish', () => resolve(false));
-    });
-    seen.set(behaviour, [...(seen.get(behaviour) ?? []), { cancelled }]);
-    const stalled = behaviour.startsWith('stall-all-') || (behaviour.startsWith('stall-first-') && count === 1) || (behaviour.startsWith('late-first-') && count > 1);
-    return { behaviour, count, stalled };
-  };
-  server.addService(service, {
-    Echo: (call: grpc.ServerUnaryCall<EchoRequest, EchoReply>, callback: grpc.sendUnaryData<EchoReply>) => {
-      const { behaviour, count, stalled } = track(call);
-      const answer = () => callback(null, { message: `${behaviour}#${count}`, payload: Buffer.alloc(0), server: 'stalling' });
-      if (behaviour.startsWith('late-first-') && count === 1) {
-        const timer = setTimeout(answer, 400);
-        call.once('cancelled', () => clearTimeout(timer));
-        return;
-      }
-      if (!stalled) answer();
-    },
-    ServerStream: (call: grpc.ServerWritableStream<EchoRequest, EchoReply>) => call.end(),
-    ClientStream: (call: grpc.ServerReadableStream<EchoRequest, EchoReply>, callback: grpc.sendUnaryData<EchoReply>) => {
-      const { behaviour, count } = track(call);
-      const parts: string[] = [];
-      call.on('data', (req: EchoRequest) => parts.push(req.message ?? ''));
-      call.on('end', () => callback(null, { message: `${behaviour}#${count}:${parts.join(',')}`, payload: Buffer.alloc(0), server: 'stalling' }));
-    },
-    Bidi: (call: grpc.ServerDuplexStream<EchoRequest, EchoReply>) => call.end(),
-  });
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
-  return { address: `127.0.0.1:${port}`, seen, events, close: () => server.forceShutdown() };
-}
 
 /** Interceptors force the grpc-js Client layer (and so the mesh channel's call) on the lean transport. */
 const passThrough: grpc.Interceptor = (options, nextCall) => new grpc.InterceptingCall(nextCall(options));
@@ -93,12 +41,12 @@ function echo(client: EchoClient, behaviour: string, deadlineMs = 10_000) {
 }
 
 describe('grpc-js call path: hedge_on_per_try_timeout', () => {
-  let upstream: Awaited<ReturnType<typeof startStallingServer>>;
+  let upstream: Awaited<ReturnType<typeof startStallingGrpcServer>>;
   const meshes: Record<'grpc-js' | 'lean', Mesh> = {} as never;
   const clients: Record<'grpc-js' | 'lean', EchoClient> = {} as never;
 
   before(async () => {
-    upstream = await startStallingServer();
+    upstream = await startStallingGrpcServer();
     for (const transport of ['grpc-js', 'lean'] as const) {
       const cfg = bootstrap({ routes: [{ prefix: '/', cluster: 'grpc' }], clusters: { grpc: [upstream.address] } }) as Cfg;
       Object.assign(cfg.static_resources.listeners[0]!.filter_chains[0]!.filters[0]!.typed_config.route_config.virtual_hosts[0]!.routes[0]!.route, {
