@@ -1,16 +1,14 @@
 // hedge_on_per_try_timeout on the fast unary path (`mesh.unary`), against a stock node:http2 gRPC
 // upstream: a first attempt that stalls past per_try_timeout keeps running while a retry races it; the
 // first response wins and the other stream is reset (the upstream sees the RST_STREAM); the caller's
-// cancel or the route timeout resets every stream of the race. The decoder
-// does not accept the field until every call path races attempts, so the route's compiled policy is
-// given the flag here, as a route carrying it would.
+// cancel or the route timeout resets every stream of the race. The route carries
+// `hedge_policy: { hedge_on_per_try_timeout: true }`.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ServerHttp2Stream } from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { isMeshError } from '@xmesh/core';
 import { createMesh, type Mesh } from '@xmesh/client';
-import type { RouteAction } from '@xmesh/xds';
 import { bootstrap } from '../support/mesh-config.js';
 import { loadEcho, type EchoClient } from '../support/echo-server.js';
 import { startHostileGrpcServer, type HostileServer } from '../support/hostile-upstreams.js';
@@ -27,8 +25,6 @@ const TARGET = 'echo.default.svc:50051';
 const REQUEST = Buffer.from([0x0a, 0x01, 0x78]);
 
 type Cfg = { static_resources: { listeners: { filter_chains: { filters: { typed_config: { route_config: { virtual_hosts: { routes: { route: Record<string, unknown> }[] }[] } } }[] }[] }[] } };
-
-interface PoliciesOf { of(action: RouteAction): object }
 
 describe('fast unary: hedge_on_per_try_timeout', () => {
   let upstream: HostileServer;
@@ -54,12 +50,10 @@ describe('fast unary: hedge_on_per_try_timeout', () => {
     const cfg = bootstrap({ routes: [{ prefix: '/', cluster: 'grpc' }], clusters: { grpc: [upstream.address] } }) as Cfg;
     Object.assign(cfg.static_resources.listeners[0]!.filter_chains[0]!.filters[0]!.typed_config.route_config.virtual_hosts[0]!.routes[0]!.route, {
       timeout: '3s',
+      hedge_policy: { hedge_on_per_try_timeout: true },
       retry_policy: { retry_on: 'unavailable', num_retries: 1, per_try_timeout: '0.2s', retry_back_off: { base_interval: '0.001s', max_interval: '0.002s' } },
     });
     mesh = await createMesh({ config: cfg, env: {}, transport: { grpc: 'lean' } });
-    const policies = (mesh as unknown as { services: { policies: PoliciesOf } }).services.policies;
-    const of = policies.of.bind(policies);
-    policies.of = (action) => ({ ...of(action), hedgeOnPerTryTimeout: true });
   });
 
   after(async () => {

@@ -2,22 +2,18 @@
 // upstreams: a request whose body was read whole keeps its timed-out attempt running while a retry
 // races it; the first response wins, only its bytes reach the caller, the other upstream request is
 // aborted (the server sees it close unanswered). A body still streaming at the per-try timeout is not
-// raced: the attempt is aborted before the retry, as before. The decoder does not accept the field
-// until every call path races attempts, so the route's compiled policy is given the flag here, as a
-// route carrying it would.
+// raced: the attempt is aborted before the retry, as before. The routes carry
+// `hedge_policy: { hedge_on_per_try_timeout: true }`.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { createServer as createH2Server } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { createMesh, type Mesh } from '@xmesh/client';
-import type { RouteAction } from '@xmesh/xds';
 import { bootstrap } from '../support/mesh-config.js';
 import { behaviourHandler, type SeenRequest } from '../support/stalling-upstreams.js';
 
 type Cfg = { static_resources: { listeners: { filter_chains: { filters: { typed_config: { route_config: { virtual_hosts: { routes: { route: Record<string, unknown> }[] }[] } } }[] }[] }[] } };
-
-interface PoliciesOf { of(action: RouteAction): object }
 
 describe('mesh.fetch: hedge_on_per_try_timeout', () => {
   const seen = new Map<string, SeenRequest[]>();
@@ -36,13 +32,11 @@ describe('mesh.fetch: hedge_on_per_try_timeout', () => {
     for (const route of cfg.static_resources.listeners[0]!.filter_chains[0]!.filters[0]!.typed_config.route_config.virtual_hosts[0]!.routes) {
       Object.assign(route.route, {
         timeout: '3s',
+        hedge_policy: { hedge_on_per_try_timeout: true },
         retry_policy: { retry_on: '5xx', num_retries: 3, per_try_timeout: '0.2s', retry_back_off: { base_interval: '0.001s', max_interval: '0.002s' } },
       });
     }
     mesh = await createMesh({ config: cfg, env: {} });
-    const policies = (mesh as unknown as { services: { policies: PoliciesOf } }).services.policies;
-    const of = policies.of.bind(policies);
-    policies.of = (action) => ({ ...of(action), hedgeOnPerTryTimeout: true });
   });
 
   after(async () => {

@@ -3,14 +3,12 @@
 // server: a first attempt that stalls past per_try_timeout keeps running while a retry races it; the
 // first response wins, only its metadata, message and status reach the caller, the other server call
 // is cancelled. A client-streaming call whose request is not complete is not raced: its per-try
-// timeout cancels the attempt before the retry, as before. The decoder does not accept the field until
-// every call path races attempts, so the route's compiled policy is given the flag here, as a route
-// carrying it would.
+// timeout cancels the attempt before the retry, as before. The routes carry
+// `hedge_policy: { hedge_on_per_try_timeout: true }`.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { createMesh, type Mesh } from '@xmesh/client';
-import type { RouteAction } from '@xmesh/xds';
 import { bootstrap } from '../support/mesh-config.js';
 import { loadEcho, type EchoClient, type EchoReply, type EchoRequest } from '../support/echo-server.js';
 import { startStallingGrpcServer } from '../support/stalling-upstreams.js';
@@ -19,8 +17,6 @@ const { EchoClient: EchoCtor } = loadEcho();
 const TARGET = 'echo.default.svc:50051';
 
 type Cfg = { static_resources: { listeners: { filter_chains: { filters: { typed_config: { route_config: { virtual_hosts: { routes: { route: Record<string, unknown> }[] }[] } } }[] }[] }[] } };
-
-interface PoliciesOf { of(action: RouteAction): object }
 
 /** Interceptors force the grpc-js Client layer (and so the mesh channel's call) on the lean transport. */
 const passThrough: grpc.Interceptor = (options, nextCall) => new grpc.InterceptingCall(nextCall(options));
@@ -51,12 +47,10 @@ describe('grpc-js call path: hedge_on_per_try_timeout', () => {
       const cfg = bootstrap({ routes: [{ prefix: '/', cluster: 'grpc' }], clusters: { grpc: [upstream.address] } }) as Cfg;
       Object.assign(cfg.static_resources.listeners[0]!.filter_chains[0]!.filters[0]!.typed_config.route_config.virtual_hosts[0]!.routes[0]!.route, {
         timeout: '3s',
+        hedge_policy: { hedge_on_per_try_timeout: true },
         retry_policy: { retry_on: '5xx,unavailable', num_retries: 3, per_try_timeout: '0.2s', retry_back_off: { base_interval: '0.001s', max_interval: '0.002s' } },
       });
       const mesh = await createMesh({ config: cfg, env: {}, transport: { grpc: transport } });
-      const policies = (mesh as unknown as { services: { policies: PoliciesOf } }).services.policies;
-      const of = policies.of.bind(policies);
-      policies.of = (action) => ({ ...of(action), hedgeOnPerTryTimeout: true });
       meshes[transport] = mesh;
       clients[transport] = mesh.grpcClient(EchoCtor, TARGET, transport === 'lean' ? { interceptors: [passThrough] } : {}) as EchoClient;
     }

@@ -2,9 +2,8 @@
 // xmesh sidecar -> stock upstreams (node:http, node:http2, a grpc-js server). A request whose body
 // arrived whole keeps its timed-out attempt running while a retry races it; only the winner's
 // response is relayed, the losers' upstream streams are reset, the client's cancel or the route
-// timeout ends them all. A request still streaming its body is not raced. The decoder does not accept
-// the field until every call path races attempts, so the route's compiled policy is given the flag
-// here, as a route carrying it would.
+// timeout ends them all. A request still streaming its body is not raced. The routes carry
+// `hedge_policy: { hedge_on_per_try_timeout: true }`.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -14,14 +13,11 @@ import { PassThrough } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { Agent, request } from 'undici';
 import { startSidecar, type Sidecar } from '@xmesh/sidecar';
-import type { RouteAction } from '@xmesh/xds';
 import { bootstrap } from '../support/mesh-config.js';
 import { loadEcho, type EchoClient, type EchoReply } from '../support/echo-server.js';
 import { behaviourHandler, startStallingGrpcServer, type SeenRequest } from '../support/stalling-upstreams.js';
 
 type Cfg = { static_resources: { listeners: { filter_chains: { filters: { typed_config: { route_config: { virtual_hosts: { routes: { route: Record<string, unknown> }[] }[] } } }[] }[] }[] } };
-
-interface PoliciesOf { of(action: RouteAction): object }
 
 const { EchoClient: EchoCtor } = loadEcho();
 
@@ -46,13 +42,11 @@ describe('sidecar: hedge_on_per_try_timeout', () => {
     for (const route of cfg.static_resources.listeners[0]!.filter_chains[0]!.filters[0]!.typed_config.route_config.virtual_hosts[0]!.routes) {
       Object.assign(route.route, {
         timeout: '3s',
+        hedge_policy: { hedge_on_per_try_timeout: true },
         retry_policy: { retry_on: '5xx,unavailable', num_retries: 3, per_try_timeout: '0.2s', retry_back_off: { base_interval: '0.001s', max_interval: '0.002s' } },
       });
     }
     sidecar = await startSidecar({ config: cfg, listen: '127.0.0.1:0', admin: false });
-    const policies = (sidecar.mesh as unknown as { services: { policies: PoliciesOf } }).services.policies;
-    const of = policies.of.bind(policies);
-    policies.of = (action) => ({ ...of(action), hedgeOnPerTryTimeout: true });
     agent = new Agent();
     grpcClient = new EchoCtor(sidecar.target, grpc.credentials.createInsecure()) as EchoClient;
   });

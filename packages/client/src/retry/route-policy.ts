@@ -39,6 +39,7 @@ export class RoutePolicies {
         retry,
         retryOn: retry && retry.numRetries > 0 ? compileRetryOn(retry) : undefined,
         ...(requestMatchers === undefined ? {} : { retriableRequest: anyMatches(requestMatchers) }),
+        ...(action.hedgeOnPerTryTimeout === true ? { hedgeOnPerTryTimeout: true } : {}),
         firstAttemptEdits: [null, null],
       };
       this.compiled.set(action, policy);
