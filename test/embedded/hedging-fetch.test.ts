@@ -25,14 +25,15 @@ describe('mesh.fetch: hedge_on_per_try_timeout', () => {
     await Promise.all([h1, h2].map((server) => new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))));
     const address = (server: typeof h1 | typeof h2) => `127.0.0.1:${(server.address() as AddressInfo).port}`;
     const cfg = bootstrap({
-      routes: [{ prefix: '/h1', cluster: 'h1' }, { prefix: '/h2', cluster: 'h2' }],
-      clusters: { h1: [address(h1)], h2: [address(h2)] },
+      routes: [{ prefix: '/h1', cluster: 'h1' }, { prefix: '/h2', cluster: 'h2' }, { prefix: '/plain', cluster: 'plain' }],
+      clusters: { h1: [address(h1)], h2: [address(h2)], plain: [address(h1)] },
       http2: ['h2'],
     }) as Cfg;
+    // `/plain` has no hedge_policy.
     for (const route of cfg.static_resources.listeners[0]!.filter_chains[0]!.filters[0]!.typed_config.route_config.virtual_hosts[0]!.routes) {
       Object.assign(route.route, {
         timeout: '3s',
-        hedge_policy: { hedge_on_per_try_timeout: true },
+        ...(route.route['cluster'] === 'plain' ? {} : { hedge_policy: { hedge_on_per_try_timeout: true } }),
         retry_policy: { retry_on: '5xx', num_retries: 3, per_try_timeout: '0.2s', retry_back_off: { base_interval: '0.001s', max_interval: '0.002s' } },
       });
     }
@@ -128,4 +129,17 @@ describe('mesh.fetch: hedge_on_per_try_timeout', () => {
       assert.match(await response.text(), new RegExp(`^${behaviour}#[234]:ab$`));
     });
   }
+
+  test('the app\'s x-envoy-hedge-on-per-try-timeout: true hedges a route without hedge_policy, false turns a route\'s off', async () => {
+    const on = 'stall-first-header-true';
+    const hedged = await post('plain', on, { headers: { 'x-behaviour': on, 'x-envoy-hedge-on-per-try-timeout': 'true' } });
+    assert.equal(await hedged.text(), `${on}#2:payload`);
+    assert.equal(await seen.get(on)![0]!.abandoned, true);
+    assert.equal(stat('plain', 'upstream_rq_per_try_timeout'), 0, 'raced, not cancelled by its per-try timeout');
+    const off = 'stall-first-header-false';
+    const before = stat('h1', 'upstream_rq_per_try_timeout');
+    const cancelled = await post('h1', off, { headers: { 'x-behaviour': off, 'x-envoy-hedge-on-per-try-timeout': 'false' } });
+    assert.equal(await cancelled.text(), `${off}#2:payload`);
+    assert.equal(stat('h1', 'upstream_rq_per_try_timeout'), before + 1, 'the per-try timeout cancelled the first attempt');
+  });
 });

@@ -35,7 +35,11 @@ export interface CallOverrides {
   readonly retriableStatusCodes?: readonly number[];
   /** Response header names whose presence makes `retriable-headers` retry. */
   readonly retriableHeaderNames?: readonly string[];
-  /** Replaces the route's `hedge_on_per_try_timeout` for this call. */
+}
+
+/** What a trusted caller's x-envoy-* headers override: the call overrides, and the route's hedging. */
+export interface RouterHeaderOverrides extends CallOverrides {
+  /** `x-envoy-hedge-on-per-try-timeout`: replaces the route's `hedge_on_per_try_timeout` for this request. */
   readonly hedgeOnPerTryTimeout?: boolean;
 }
 
@@ -82,7 +86,7 @@ export function overrideHeaders(overrides: CallOverrides): [string, string][] {
  * ignored, as Envoy ignores them; unknown retry conditions are skipped. `respectExpectedTimeout`:
  * the router's `respect_expected_rq_timeout`.
  */
-export function overridesFromHeaders(headers: HeaderMap, respectExpectedTimeout = false): CallOverrides | undefined {
+export function overridesFromHeaders(headers: HeaderMap, respectExpectedTimeout = false): RouterHeaderOverrides | undefined {
   const expected = respectExpectedTimeout ? headers.get(EXPECTED_TIMEOUT_HEADER) : undefined;
   const timeout = expected ?? headers.get(TIMEOUT_HEADER);
   const retries = headers.get(MAX_RETRIES_HEADER);
@@ -112,7 +116,7 @@ export function overridesFromHeaders(headers: HeaderMap, respectExpectedTimeout 
 }
 
 /** `policy` with `overrides` applied (a new object; the route's compiled policy is untouched). */
-export function withOverrides(policy: RoutePolicy, overrides: CallOverrides): RoutePolicy {
+export function withOverrides(policy: RoutePolicy, overrides: RouterHeaderOverrides): RoutePolicy {
   const action = overrides.timeoutMs === undefined ? policy.action : { ...policy.action, timeoutMs: overrides.timeoutMs };
   const retries = overrides.maxRetries !== undefined || overrides.retryOn !== undefined;
   const extras = overrides.perTryTimeoutMs !== undefined || overrides.retriableStatusCodes !== undefined || overrides.retriableHeaderNames !== undefined;
