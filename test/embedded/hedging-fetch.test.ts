@@ -11,7 +11,7 @@ import { createServer as createH2Server } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { createMesh, type Mesh } from '@xmesh/client';
 import { bootstrap } from '../support/mesh-config.js';
-import { behaviourHandler, type SeenRequest } from '../support/stalling-upstreams.js';
+import { behaviourHandler, whenSeen, type SeenRequest } from '../support/stalling-upstreams.js';
 
 type Cfg = { static_resources: { listeners: { filter_chains: { filters: { typed_config: { route_config: { virtual_hosts: { routes: { route: Record<string, unknown> }[] }[] } } }[] }[] }[] } };
 
@@ -78,11 +78,7 @@ describe('mesh.fetch: hedge_on_per_try_timeout', () => {
     test(`${cluster}: the caller aborts while attempts race: every upstream request is aborted, fetch rejects once`, async () => {
       const behaviour = `stall-all-cancel-${cluster}`;
       const abort = new AbortController();
-      const poll = setInterval(() => {
-        if ((seen.get(behaviour)?.length ?? 0) < 2) return;
-        clearInterval(poll);
-        abort.abort();
-      }, 10);
+      whenSeen(seen, behaviour, 2, () => abort.abort());
       await assert.rejects(post(cluster, behaviour, { signal: abort.signal }), { name: 'AbortError' });
       const abandoned = await Promise.all(seen.get(behaviour)!.map((r) => r.abandoned));
       assert.ok(abandoned.length >= 2);

@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { createMesh, type Mesh } from '@xmesh/client';
 import { bootstrap } from '../support/mesh-config.js';
 import { loadEcho, type EchoClient, type EchoReply, type EchoRequest } from '../support/echo-server.js';
-import { startStallingGrpcServer } from '../support/stalling-upstreams.js';
+import { echoWithBehaviour as echo, startStallingGrpcServer, whenSeen } from '../support/stalling-upstreams.js';
 
 const { EchoClient: EchoCtor } = loadEcho();
 const TARGET = 'echo.default.svc:50051';
@@ -20,21 +20,6 @@ type Cfg = { static_resources: { listeners: { filter_chains: { filters: { typed_
 
 /** Interceptors force the grpc-js Client layer (and so the mesh channel's call) on the lean transport. */
 const passThrough: grpc.Interceptor = (options, nextCall) => new grpc.InterceptingCall(nextCall(options));
-
-function echo(client: EchoClient, behaviour: string, deadlineMs = 10_000) {
-  const metadata = new grpc.Metadata();
-  metadata.set('x-behaviour', behaviour);
-  let ends = 0;
-  let cancel = () => {};
-  const done = new Promise<{ error: grpc.ServiceError | null; reply: EchoReply | undefined }>((resolve) => {
-    const call = client.Echo({ message: 'x' }, metadata, { deadline: Date.now() + deadlineMs }, (error: grpc.ServiceError | null, reply?: EchoReply) => {
-      ends++;
-      resolve({ error, reply });
-    });
-    cancel = () => call.cancel();
-  });
-  return { done, cancel: () => cancel(), ends: () => ends };
-}
 
 describe('grpc-js call path: hedge_on_per_try_timeout', () => {
   let upstream: Awaited<ReturnType<typeof startStallingGrpcServer>>;
@@ -100,11 +85,7 @@ describe('grpc-js call path: hedge_on_per_try_timeout', () => {
     test(`${label}: the caller cancels while two attempts race: both server calls are cancelled, the caller gets CANCELLED once`, async () => {
       const behaviour = `stall-all-cancel-${transport}`;
       const call = echo(clients[transport], behaviour);
-      const poll = setInterval(() => {
-        if ((upstream.seen.get(behaviour)?.length ?? 0) < 2) return;
-        clearInterval(poll);
-        call.cancel();
-      }, 10);
+      whenSeen(upstream.seen, behaviour, 2, () => call.cancel());
       const { error } = await call.done;
       assert.equal(error?.code, grpc.status.CANCELLED);
       const cancelled = await Promise.all(upstream.seen.get(behaviour)!.map((c) => c.cancelled));

@@ -14,8 +14,8 @@ import * as grpc from '@grpc/grpc-js';
 import { Agent, request } from 'undici';
 import { startSidecar, type Sidecar } from '@xmesh/sidecar';
 import { bootstrap } from '../support/mesh-config.js';
-import { loadEcho, type EchoClient, type EchoReply } from '../support/echo-server.js';
-import { behaviourHandler, startStallingGrpcServer, type SeenRequest } from '../support/stalling-upstreams.js';
+import { loadEcho, type EchoClient } from '../support/echo-server.js';
+import { behaviourHandler, echoWithBehaviour, startStallingGrpcServer, whenSeen, type SeenRequest } from '../support/stalling-upstreams.js';
 
 type Cfg = { static_resources: { listeners: { filter_chains: { filters: { typed_config: { route_config: { virtual_hosts: { routes: { route: Record<string, unknown> }[] }[] } } }[] }[] }[] } };
 
@@ -104,11 +104,7 @@ describe('sidecar: hedge_on_per_try_timeout', () => {
     test(`HTTP/1.1 client -> ${cluster} upstream: the client goes away while attempts race: every upstream request is reset`, async () => {
       const behaviour = `stall-all-cancel-sidecar-${cluster}`;
       const abort = new AbortController();
-      const poll = setInterval(() => {
-        if ((seen.get(behaviour)?.length ?? 0) < 2) return;
-        clearInterval(poll);
-        abort.abort();
-      }, 10);
+      whenSeen(seen, behaviour, 2, () => abort.abort());
       await assert.rejects(post(cluster, behaviour, 'payload', abort.signal));
       const abandoned = await Promise.all(seen.get(behaviour)!.map((r) => r.abandoned));
       assert.ok(abandoned.length >= 2);
@@ -136,20 +132,7 @@ describe('sidecar: hedge_on_per_try_timeout', () => {
     });
   }
 
-  const echo = (behaviour: string) => {
-    const metadata = new grpc.Metadata();
-    metadata.set('x-behaviour', behaviour);
-    let ends = 0;
-    let cancel = () => {};
-    const done = new Promise<{ error: grpc.ServiceError | null; reply: EchoReply | undefined }>((resolve) => {
-      const call = grpcClient.Echo({ message: 'x' }, metadata, { deadline: Date.now() + 10_000 }, (error: grpc.ServiceError | null, reply?: EchoReply) => {
-        ends++;
-        resolve({ error, reply });
-      });
-      cancel = () => call.cancel();
-    });
-    return { done, cancel: () => cancel(), ends: () => ends };
-  };
+  const echo = (behaviour: string) => echoWithBehaviour(grpcClient, behaviour);
 
   test('grpc-js client -> grpc-js upstream: the stalled call keeps running; the retry\'s reply is relayed once, the stalled call is cancelled', async () => {
     const behaviour = 'stall-first-sidecar-grpc';
@@ -168,11 +151,7 @@ describe('sidecar: hedge_on_per_try_timeout', () => {
   test('grpc-js client -> grpc-js upstream: the client cancels while calls race: every upstream call is cancelled', async () => {
     const behaviour = 'stall-all-cancel-sidecar-grpc';
     const call = echo(behaviour);
-    const poll = setInterval(() => {
-      if ((grpcUpstream.seen.get(behaviour)?.length ?? 0) < 2) return;
-      clearInterval(poll);
-      call.cancel();
-    }, 10);
+    whenSeen(grpcUpstream.seen, behaviour, 2, () => call.cancel());
     const { error } = await call.done;
     assert.equal(error?.code, grpc.status.CANCELLED);
     const cancelled = await Promise.all(grpcUpstream.seen.get(behaviour)!.map((c) => c.cancelled));

@@ -8,7 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import { loadEcho, type EchoReply, type EchoRequest } from './echo-server.js';
+import { loadEcho, type EchoClient, type EchoReply, type EchoRequest } from './echo-server.js';
 
 /** A request the upstream saw: whether it closed without an answer (the client aborted it). */
 export interface SeenRequest { readonly abandoned: Promise<boolean> }
@@ -95,4 +95,29 @@ export async function startStallingGrpcServer() {
 /** True when request `count` of `behaviour` is never answered. */
 function stalls(behaviour: string, count: number): boolean {
   return behaviour.startsWith('stall-all-') || (behaviour.startsWith('stall-first-') && count === 1) || (behaviour.startsWith('late-first-') && count > 1);
+}
+
+/** A unary Echo call with metadata `x-behaviour`: its end, a way to cancel it, and how many times its callback ran. */
+export function echoWithBehaviour(client: EchoClient, behaviour: string, deadlineMs = 10_000) {
+  const metadata = new grpc.Metadata();
+  metadata.set('x-behaviour', behaviour);
+  let ends = 0;
+  let cancel = () => {};
+  const done = new Promise<{ error: grpc.ServiceError | null; reply: EchoReply | undefined }>((resolve) => {
+    const call = client.Echo({ message: 'x' }, metadata, { deadline: Date.now() + deadlineMs }, (error: grpc.ServiceError | null, reply?: EchoReply) => {
+      ends++;
+      resolve({ error, reply });
+    });
+    cancel = () => call.cancel();
+  });
+  return { done, cancel: () => cancel(), ends: () => ends };
+}
+
+/** Runs `act` once `seen` holds at least `count` requests of `behaviour` (polled every 10 ms). */
+export function whenSeen(seen: ReadonlyMap<string, readonly unknown[]>, behaviour: string, count: number, act: () => void): void {
+  const poll = setInterval(() => {
+    if ((seen.get(behaviour)?.length ?? 0) < count) return;
+    clearInterval(poll);
+    act();
+  }, 10);
 }

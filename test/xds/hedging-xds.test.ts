@@ -11,8 +11,8 @@ import { createMesh, type Mesh } from '@xmesh/client';
 import type { XdsBootstrap } from '@xmesh/discovery';
 import { startSidecar, type Sidecar } from '@xmesh/sidecar';
 import { TypeUrl } from '@xmesh/xds';
-import { loadEcho, type EchoClient, type EchoReply } from '../support/echo-server.js';
-import { startStallingGrpcServer } from '../support/stalling-upstreams.js';
+import { loadEcho, type EchoClient } from '../support/echo-server.js';
+import { echoWithBehaviour, startStallingGrpcServer } from '../support/stalling-upstreams.js';
 import { ECHO_LISTENER, ECHO_ROUTES, echoListener, edsCluster, loadAssignment } from './echo-resources.js';
 
 const { EchoClient: EchoCtor } = loadEcho();
@@ -39,14 +39,6 @@ function hedgedRoutes(): Record<string, unknown> {
   };
 }
 
-function echo(client: EchoClient, behaviour: string): Promise<{ error: grpc.ServiceError | null; reply: EchoReply | undefined }> {
-  const metadata = new grpc.Metadata();
-  metadata.set('x-behaviour', behaviour);
-  return new Promise((resolve) => {
-    client.Echo({ message: 'x' }, metadata, { deadline: Date.now() + 10_000 }, (error: grpc.ServiceError | null, reply?: EchoReply) => resolve({ error, reply }));
-  });
-}
-
 describe('hedge_on_per_try_timeout from a control plane', () => {
   let upstream: Awaited<ReturnType<typeof startStallingGrpcServer>>;
   let plane: ControlPlane;
@@ -66,18 +58,22 @@ describe('hedge_on_per_try_timeout from a control plane', () => {
     upstream.close();
   });
 
+  /** The first call of `behaviour` stalls: the racing retry's reply is the call's, the stalled call is cancelled, no per-try timeout counted. */
+  async function assertHedged(client: EchoClient, behaviour: string, perTryTimeouts: () => number): Promise<void> {
+    const { error, reply } = await echoWithBehaviour(client, behaviour).done;
+    assert.equal(error, null);
+    assert.equal(reply?.message, `${behaviour}#2`);
+    const calls = upstream.seen.get(behaviour)!;
+    assert.equal(calls.length, 2);
+    assert.equal(await calls[0]!.cancelled, true);
+    assert.equal(perTryTimeouts(), 0, 'hedged, not cancelled by its per-try timeout');
+  }
+
   test('embedded: the stalled call keeps running, the racing retry answers, the stalled call is cancelled', async () => {
     const mesh: Mesh = await createMesh({ xds: bootstrap('hedging-embedded'), env: {} });
     const client = mesh.grpcClient(EchoCtor, `xds:///${ECHO_LISTENER}`) as EchoClient;
     try {
-      const behaviour = 'stall-first-xds-embedded';
-      const { error, reply } = await echo(client, behaviour);
-      assert.equal(error, null);
-      assert.equal(reply?.message, `${behaviour}#2`);
-      const calls = upstream.seen.get(behaviour)!;
-      assert.equal(calls.length, 2);
-      assert.equal(await calls[0]!.cancelled, true);
-      assert.equal(mesh.observability.store.value('cluster.echo.upstream_rq_per_try_timeout'), 0, 'hedged, not cancelled by its per-try timeout');
+      await assertHedged(client, 'stall-first-xds-embedded', () => mesh.observability.store.value('cluster.echo.upstream_rq_per_try_timeout'));
     } finally {
       client.close();
       await mesh.close();
@@ -88,14 +84,7 @@ describe('hedge_on_per_try_timeout from a control plane', () => {
     const sidecar: Sidecar = await startSidecar({ xds: bootstrap('hedging-sidecar'), listen: '127.0.0.1:0', admin: false });
     const client = new EchoCtor(sidecar.target, grpc.credentials.createInsecure(), { 'grpc.default_authority': ECHO_LISTENER }) as EchoClient;
     try {
-      const behaviour = 'stall-first-xds-sidecar';
-      const { error, reply } = await echo(client, behaviour);
-      assert.equal(error, null);
-      assert.equal(reply?.message, `${behaviour}#2`);
-      const calls = upstream.seen.get(behaviour)!;
-      assert.equal(calls.length, 2);
-      assert.equal(await calls[0]!.cancelled, true);
-      assert.equal(sidecar.mesh.observability.store.value('cluster.echo.upstream_rq_per_try_timeout'), 0, 'hedged, not cancelled by its per-try timeout');
+      await assertHedged(client, 'stall-first-xds-sidecar', () => sidecar.mesh.observability.store.value('cluster.echo.upstream_rq_per_try_timeout'));
     } finally {
       client.close();
       await sidecar.close();
