@@ -93,8 +93,14 @@ export class FastUnaryAttempt extends PipelineCall implements UnaryReceiver {
     this.inFlight = this.transports!.lean().unary(path, owner.request, metadata, owner.deadlineEpochMs, this, authority);
   }
 
-  /** Response headers of this attempt (from the transport). */
+  /** The request is one message, sent whole: a retry can race this attempt (`hedge_on_per_try_timeout`). */
+  override get hedgeable(): boolean {
+    return true;
+  }
+
+  /** Response headers of this attempt (from the transport): dropped when another attempt's response was taken first. */
   onUnaryHeaders(headers: RawMetadata): void {
+    if (this.retry?.responseStarts(this) === false) return;
     this.owner.receivedHeaders(this, headers);
   }
 
@@ -238,15 +244,21 @@ export class FastUnaryCall {
     return this.attempt?.endpoint?.id;
   }
 
-  /** @internal Response headers of `attempt`, handed to a FastUnaryReceiver while it is the call's current attempt. */
+  /**
+   * @internal Response headers of `attempt`, whose response the retry layer took for the caller (with
+   * hedging, possibly an attempt older than the latest): it becomes the call's attempt, and a
+   * FastUnaryReceiver gets them.
+   */
   receivedHeaders(attempt: FastUnaryAttempt, headers: RawMetadata): void {
+    if (this.ended) return;
+    this.attempt = attempt;
     const callback = this.callback;
-    if (typeof callback !== 'function' && !this.ended && attempt === this.attempt) callback.onFastHeaders(headers, attempt);
+    if (typeof callback !== 'function') callback.onFastHeaders(headers, attempt);
   }
 
-  /** @internal A new attempt for a retry of `previous`; undefined once the call ended. */
+  /** @internal A new attempt for a retry of `previous` (the retry layer's current attempt, which races may make older than the latest); undefined once the call ended. */
   retryAttempt(previous: FastUnaryAttempt): FastUnaryAttempt | undefined {
-    if (this.ended || previous !== this.attempt) return undefined;
+    if (this.ended) return undefined;
     const next = new FastUnaryAttempt(this, previous.state, previous.request, previous.deadline);
     this.attempt = next;
     return next;

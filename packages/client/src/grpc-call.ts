@@ -3,7 +3,10 @@
  * through the pipeline, then delegates every operation to a call on the chosen endpoint's channel.
  * Operations issued before the delegate exists are buffered and replayed in order. Until the call
  * commits (response metadata or a message arrives) what it sent is also kept, bounded, so the
- * retry layer can replay it on a new attempt.
+ * retry layer can replay it on a new attempt. With `hedge_on_per_try_timeout`, a unary-response
+ * call whose request is whole keeps its timed-out attempt running beside the retry: each attempt has
+ * its own delegate, the first whose response metadata the retry layer takes becomes the call's, and
+ * only its metadata, message and status reach the caller; the others are cancelled.
  */
 import type * as grpc from '@grpc/grpc-js';
 import { GrpcStatus, MeshError, type HeaderMap } from '@xmesh/core';
@@ -45,6 +48,11 @@ const TOO_MANY_STATUS = Object.freeze({ code: GrpcStatus.UNIMPLEMENTED, details:
 
 /** One pass of a gRPC call through the pipeline. */
 export class GrpcAttempt extends PipelineCall {
+  /** @internal This attempt's call on the endpoint's channel, once the transport took it. */
+  delegate: CallStream | undefined = undefined;
+  /** @internal The delegate reported its status. */
+  upstreamEnded = false;
+
   constructor(
     readonly owner: MeshGrpcCall,
     state: MeshState,
@@ -70,6 +78,11 @@ export class GrpcAttempt extends PipelineCall {
 
   override abortAttempt(error: MeshError): void {
     if (!this.owner.abortDelegate(this, error)) super.abortAttempt(error);
+  }
+
+  /** A retry may race this attempt: see `MeshGrpcCall.canRace`. */
+  override get hedgeable(): boolean {
+    return this.owner.canRace(this);
   }
 
   /** The request messages, gRPC-framed, once the caller half-closed (or sent more than `limit`). */
@@ -103,6 +116,10 @@ export class MeshGrpcCall implements CallStream {
   /** A response reached the caller, or the caller cancelled: no retry from here on. */
   private committed = false;
   private firstAttempt: GrpcAttempt | undefined = undefined;
+  /** Hedging: attempts a retry replaced while their delegate still runs (until their status). */
+  private racing: Set<GrpcAttempt> | undefined = undefined;
+  /** The caller got its status: any later one (a raced attempt's) is dropped. */
+  private statusDelivered = false;
   /** Response messages the current attempt delivered (counted only for unary-response methods). */
   private responses = 0;
   /** Set when a unary-response method got a second message: the call fails with UNIMPLEMENTED. */
@@ -207,8 +224,12 @@ export class MeshGrpcCall implements CallStream {
     const delegate = channel.createCall(method, this.deadline, authority, this.parent, this.propagateFlags);
     if (this.credentials) delegate.setCredentials(this.credentials);
     this.delegate = delegate;
+    attempt.delegate = delegate;
     delegate.start(upstream, {
       onReceiveMetadata: (metadata) => {
+        // Hedging: another attempt's response was taken first; this one is being cancelled.
+        if (attempt.retry?.responseStarts(attempt) === false) return;
+        if (attempt !== this.attempt) this.takeAttempt(attempt);
         this.commit();
         attempt.retry?.streamActive();
         const added = attempt.responseHeadersToAdd;
@@ -217,6 +238,7 @@ export class MeshGrpcCall implements CallStream {
         listener.onReceiveMetadata(metadata);
       },
       onReceiveMessage: (message) => {
+        if (attempt !== this.attempt) return;
         this.commit();
         attempt.retry?.streamActive();
         if (!this.unaryResponse) {
@@ -233,6 +255,8 @@ export class MeshGrpcCall implements CallStream {
         delegate.startRead();
       },
       onReceiveStatus: (received) => {
+        attempt.upstreamEnded = true;
+        this.racing?.delete(attempt);
         this.dropCopies();
         const status = this.tooManyResponses ? { ...TOO_MANY_STATUS, metadata: received.metadata ?? new (grpcJs().Metadata)() } : wellFormedStatus(received);
         attempt.finish(grpcAttemptOutcome(status.code, status.details, attempt.elapsed()));
@@ -258,6 +282,8 @@ export class MeshGrpcCall implements CallStream {
   /** A retry of `previous`: the new attempt becomes current and gets the kept operations at attach. */
   retryAttempt(previous: GrpcAttempt): GrpcAttempt | undefined {
     if (this.ended || this.committed || previous !== this.attempt || !this.replay.replayable) return undefined;
+    // Hedging: the previous attempt races the new one.
+    if (previous.delegate !== undefined && !previous.upstreamEnded) (this.racing ??= new Set()).add(previous);
     const next = new GrpcAttempt(this, previous.state, previous.request, previous.deadline);
     this.attempt = next;
     this.delegate = undefined;
@@ -267,9 +293,28 @@ export class MeshGrpcCall implements CallStream {
 
   /** Ends `attempt`'s delegate call with `error`'s status; false when it has no delegate (yet). */
   abortDelegate(attempt: GrpcAttempt, error: MeshError): boolean {
-    if (attempt !== this.attempt || this.delegate === undefined) return false;
-    this.delegate.cancelWithStatus(error.grpcStatus, `${error.code}: ${error.message}`);
+    const delegate = attempt.delegate;
+    if (delegate === undefined) return false;
+    delegate.cancelWithStatus(error.grpcStatus, `${error.code}: ${error.message}`);
     return true;
+  }
+
+  /**
+   * True when a retry can race `attempt` (`hedge_on_per_try_timeout`): the method answers with one
+   * message, the caller half-closed and all it sent is kept and went out to `attempt`, and no response
+   * arrived. A streaming request, or one still being sent, is not raced (Envoy hedges only a complete
+   * request); its per-try timeout cancels it as before.
+   */
+  canRace(attempt: GrpcAttempt): boolean {
+    return this.unaryResponse && attempt === this.attempt && attempt.delegate !== undefined && !this.committed && !this.ended && this.replay.complete && !this.replay.replaying;
+  }
+
+  /** Hedging: `attempt`, which a newer one replaced, answered first: it becomes the call's attempt again. */
+  private takeAttempt(attempt: GrpcAttempt): void {
+    this.replay.abandonReplay();
+    this.racing?.delete(attempt);
+    this.attempt = attempt;
+    this.delegate = attempt.delegate;
   }
 
   private commit(): void {
@@ -395,6 +440,12 @@ export class MeshGrpcCall implements CallStream {
   cancelWithStatus(status: grpc.status, details: string): void {
     this.dropCopies();
     this.commit();
+    const racing = this.racing;
+    if (racing !== undefined) {
+      // Hedging: attempts racing the current one end with the call (the first status reaches the caller).
+      this.racing = undefined;
+      for (const other of racing) other.delegate!.cancelWithStatus(status, details);
+    }
     if (this.delegate) {
       this.delegate.cancelWithStatus(status, details);
       return;
@@ -434,6 +485,8 @@ export class MeshGrpcCall implements CallStream {
 
   /** Statuses are delivered on a later tick, as grpc-js does, so callers never see re-entrant callbacks. */
   private deliverStatus(status: grpc.StatusObject): void {
+    if (this.statusDelivered) return;
+    this.statusDelivered = true;
     const listener = this.listener!;
     process.nextTick(() => listener.onReceiveStatus(status));
   }

@@ -14,6 +14,11 @@
  * retried request sends the same bytes again (`retry/request-body.ts`); an upstream whose bytes are
  * not HTTP (status 0, an unparsable status line, headers over undici's limit) gets Envoy's protocol
  * error reply, XMESH_UPSTREAM_PROTOCOL (502).
+ *
+ * Each attempt is its own undici handler. With `hedge_on_per_try_timeout`, a request whose body was
+ * read whole keeps its timed-out attempt running beside the retry: the first response the retry layer
+ * takes is the caller's, every other attempt is aborted and its response dropped. A body still being
+ * streamed is not raced (its per-try timeout aborts the attempt as before).
  */
 import { createRequire } from 'node:module';
 import type { DecoratorHandler, Dispatcher as UndiciDispatcher } from 'undici';
@@ -53,8 +58,18 @@ export interface MeshDispatcherHost {
   readonly listener?: string;
 }
 
-/** One pass of an HTTP request through the pipeline. */
-export class HttpAttempt extends PipelineCall {
+/** One pass of an HTTP request through the pipeline; undici's handler of its upstream request. */
+export class HttpAttempt extends PipelineCall implements Handler {
+  /** @internal undici's controller of this attempt's upstream request, once it started. */
+  upstream: Controller | undefined = undefined;
+  /**
+   * @internal This attempt's response is not the caller's: a retry replaced it, or another attempt's
+   * response was taken first (hedging). Its late callbacks only release it.
+   */
+  stale = false;
+  /** @internal The upstream's response headers arrived, or its request failed: a retry can no longer race it. */
+  answered = false;
+
   constructor(
     readonly exchange: HttpExchange,
     state: MeshState,
@@ -65,6 +80,8 @@ export class HttpAttempt extends PipelineCall {
 
   fail(error: MeshError): void {
     this.finish({ kind: 'local_error', httpStatus: 0, grpcStatus: undefined, latencyMs: this.elapsed() });
+    // A hedging loser reset before it went upstream: the call goes on with the winner.
+    if (this.stale) return;
     this.retry?.end();
     this.exchange.fail(error);
   }
@@ -79,6 +96,35 @@ export class HttpAttempt extends PipelineCall {
 
   override abortAttempt(error: MeshError): void {
     if (!this.exchange.abortUpstream(this, error)) super.abortAttempt(error);
+  }
+
+  /** A retry may race this attempt: see `HttpExchange.canRace`. */
+  override get hedgeable(): boolean {
+    return this.exchange.canRace(this);
+  }
+
+  onRequestStart(controller: Controller): void {
+    this.exchange.requestStarted(this, controller);
+  }
+
+  onRequestUpgrade(controller: Controller, statusCode: number, headers: Headers, socket: import('node:stream').Duplex): void {
+    this.exchange.upgraded(this, controller, statusCode, headers, socket);
+  }
+
+  onResponseStart(controller: Controller, statusCode: number, headers: Headers, statusMessage?: string): void {
+    this.exchange.responseStarted(this, controller, statusCode, headers, statusMessage);
+  }
+
+  onResponseData(controller: Controller, chunk: Buffer): void {
+    this.exchange.responseData(this, controller, chunk);
+  }
+
+  onResponseEnd(controller: Controller, trailers: Headers): void {
+    this.exchange.responseEnded(this, trailers);
+  }
+
+  onResponseError(controller: Controller, error: Error): void {
+    this.exchange.responseFailed(this, error);
   }
 
   /** The compressor filters' response compression, kept by the exchange (every attempt's response goes there). */
@@ -171,12 +217,12 @@ export class MeshDispatcher extends Dispatcher {
  * One request's handler side. The caller's handler sees a single controller from the start, so it can
  * abort while the request waits for an endpoint; the upstream controller replaces it once forwarded.
  */
-export class HttpExchange implements Handler, BodyObserver {
+export class HttpExchange implements BodyObserver {
+  /** The attempt whose response is (or will be) the caller's: the newest, or with hedging the one that answered first. */
   attempt: HttpAttempt | undefined = undefined;
   private readonly inner: Required<Pick<Handler, 'onRequestStart' | 'onRequestUpgrade' | 'onResponseStart' | 'onResponseData' | 'onResponseEnd' | 'onResponseError'>>;
-  private upstream: Controller | undefined = undefined;
-  /** The upstream request of an attempt given up for a retry; its late callbacks are ignored. */
-  private stale: Controller | undefined = undefined;
+  /** Hedging: attempts a retry replaced while their upstream request still runs (until they answer or fail). */
+  private racing: Set<HttpAttempt> | undefined = undefined;
   /** A response reached the caller: no retry from here on. */
   private committed = false;
   private ended = false;
@@ -211,7 +257,7 @@ export class HttpExchange implements Handler, BodyObserver {
    * what is sent again, never undici.
    */
   forward(attempt: HttpAttempt, pool: UndiciDispatcher, multiplexed: boolean): void {
-    if (this.ended) {
+    if (this.ended || attempt.stale) {
       attempt.finish({ kind: 'local_error', httpStatus: 0, grpcStatus: undefined, latencyMs: 0 });
       return;
     }
@@ -229,7 +275,7 @@ export class HttpExchange implements Handler, BodyObserver {
     const rest = multiplexed ? { ...options, idempotent: true } : options;
     const rewrite = embeddedRewrite(attempt);
     if (rewrite === undefined) {
-      pool.dispatch({ ...rest, headers, body: this.body.forAttempt() as UndiciDispatcher.DispatchOptions['body'] }, this);
+      pool.dispatch({ ...rest, headers, body: this.body.forAttempt() as UndiciDispatcher.DispatchOptions['body'] }, attempt);
       return;
     }
     // The route's rewrite, after the filters' headers (Envoy's router finalizes the request last).
@@ -241,7 +287,7 @@ export class HttpExchange implements Handler, BodyObserver {
       return;
     }
     headers.host = upstream.authority;
-    pool.dispatch({ ...rest, path: upstream.path, headers, body: this.body.forAttempt() as UndiciDispatcher.DispatchOptions['body'] }, this);
+    pool.dispatch({ ...rest, path: upstream.path, headers, body: this.body.forAttempt() as UndiciDispatcher.DispatchOptions['body'] }, attempt);
   }
 
   /**
@@ -321,17 +367,36 @@ export class HttpExchange implements Handler, BodyObserver {
   /** A retry of `previous` when the request body can be sent again (kept whole, within the buffer limit); the new attempt becomes current. */
   retryAttempt(previous: HttpAttempt): HttpAttempt | undefined {
     if (this.ended || this.committed || previous !== this.attempt || this.body?.replayable === false) return undefined;
+    // Hedging: the previous attempt's request still runs; it races the new one.
+    if (previous.upstream !== undefined && !previous.answered) (this.racing ??= new Set()).add(previous);
     const next = new HttpAttempt(this, previous.state, previous.request);
     this.attempt = next;
-    this.upstream = undefined;
     return next;
   }
 
-  /** Aborts `attempt`'s upstream request with `error`; false when it has none (yet). */
+  /**
+   * Aborts `attempt`'s upstream request with `error`; false when the call's attempt has none (yet). An
+   * attempt that is not the call's (a hedging loser) without one never goes upstream.
+   */
   abortUpstream(attempt: HttpAttempt, error: MeshError): boolean {
-    if (attempt !== this.attempt || this.upstream === undefined) return false;
-    this.upstream.abort(error);
+    const upstream = attempt.upstream;
+    if (upstream !== undefined) {
+      upstream.abort(error);
+      return true;
+    }
+    if (attempt === this.attempt) return false;
+    attempt.stale = true;
+    attempt.cancel(error);
     return true;
+  }
+
+  /**
+   * True when a retry can race `attempt` (`hedge_on_per_try_timeout`): it is the call's attempt, its
+   * request went upstream with the whole body (read and kept), and no response arrived. A body still
+   * being streamed is not raced, as Envoy hedges only a complete request.
+   */
+  canRace(attempt: HttpAttempt): boolean {
+    return attempt === this.attempt && attempt.upstream !== undefined && !attempt.answered && !this.committed && !this.ended && this.body?.whole === true;
   }
 
   fail(error: MeshError): void {
@@ -357,41 +422,64 @@ export class HttpExchange implements Handler, BodyObserver {
     this.inner.onResponseEnd(this.controller, {} as never);
   }
 
-  onRequestStart(controller: Controller): void {
-    this.upstream = controller;
+  /** @internal `attempt`'s upstream request started (undici's onRequestStart). */
+  requestStarted(attempt: HttpAttempt, controller: Controller): void {
+    attempt.upstream = controller;
     if (this.controller.aborted) controller.abort(this.controller.reason as Error);
     // The call already ended (a timeout while the request waited in the pool): it must not go out late.
     else if (this.ended) controller.abort(new Error('the mesh already answered this request'));
+    // A hedging loser reset while it waited in the pool.
+    else if (attempt.stale) controller.abort(new Error('another attempt answered first'));
   }
 
-  onRequestUpgrade(_controller: Controller, statusCode: number, headers: Headers, socket: import('node:stream').Duplex): void {
+  /** @internal undici's onRequestUpgrade of `attempt`. */
+  upgraded(attempt: HttpAttempt, controller: Controller, statusCode: number, headers: Headers, socket: import('node:stream').Duplex): void {
+    if (attempt.stale || attempt !== this.attempt) {
+      controller.abort(new Error('another attempt answered first'));
+      return;
+    }
     this.inner.onRequestUpgrade(this.controller, statusCode, headers as never, socket);
   }
 
-  onResponseStart(controller: Controller, statusCode: number, headers: Headers, statusMessage?: string): void {
-    if (this.stale !== undefined && controller === this.stale) return;
-    if (this.ended) {
-      controller.abort(new Error('the mesh already answered this request'));
+  /** @internal undici's onResponseStart of `attempt`. */
+  responseStarted(attempt: HttpAttempt, controller: Controller, statusCode: number, headers: Headers, statusMessage?: string): void {
+    if (attempt.stale || this.ended) {
+      controller.abort(new Error(this.ended ? 'the mesh already answered this request' : 'another attempt answered first'));
       return;
     }
-    const attempt = this.attempt;
     if (!(statusCode >= 100)) {
       // `HTTP/1.1 000`, `099`: no HTTP status. The upstream broke the protocol: this attempt ends as a protocol error.
       controller.abort(new MeshError(ErrorCode.UPSTREAM_PROTOCOL, `the upstream sent an invalid HTTP status (${statusCode})`, { cluster: attempt?.decision?.cluster, endpoint: attempt?.endpoint?.id }));
       return;
     }
     if (statusCode < 200) {
-      // Informational (1xx): not the response; the final one follows.
-      this.inner.onResponseStart(this.controller, statusCode, headers as never, statusMessage);
+      // Informational (1xx): not the response; the final one follows (a racing attempt's are not the caller's).
+      if (attempt === this.attempt && this.racing === undefined) this.inner.onResponseStart(this.controller, statusCode, headers as never, statusMessage);
       return;
     }
-    const retry = this.committed || attempt === undefined ? undefined : attempt.retry;
-    if (attempt !== undefined && retry?.canRetry === true && retry.retryOnResponse(attempt, responseResult(statusCode, headers, attempt.decision))) {
-      // A new attempt replaced this one: drop this response.
-      this.stale = controller;
+    attempt.answered = true;
+    const racing = this.racing;
+    const newest = this.attempt;
+    // Hedging: whichever attempt answers is the call's while the retry layer looks at its response; the
+    // others it resets are then not, and never go upstream if they have not yet.
+    if (racing !== undefined) {
+      racing.delete(attempt);
+      this.attempt = attempt;
+    }
+    const retry = this.committed ? undefined : attempt.retry;
+    if (retry?.canRetry === true && retry.retryOnResponse(attempt, responseResult(statusCode, headers, attempt.decision))) {
+      // A new attempt replaced this one, or (hedging) another may still answer: drop this response.
+      if (this.attempt === attempt && newest !== undefined) this.attempt = newest;
+      attempt.stale = true;
       attempt.finish({ kind: statusCode >= 500 ? 'upstream_error' : 'success', httpStatus: statusCode, grpcStatus: undefined, latencyMs: attempt.elapsed() });
       controller.abort(new Error('response replaced by a retry'));
       return;
+    }
+    if (racing !== undefined) {
+      // This response is the caller's: every other attempt (reset by the retry layer) is dropped.
+      this.racing = undefined;
+      for (const other of racing) other.stale = true;
+      if (newest !== undefined && newest !== attempt) newest.stale = true;
     }
     this.committed = true;
     this.body?.release();
@@ -431,16 +519,22 @@ export class HttpExchange implements Handler, BodyObserver {
     return out as Headers;
   }
 
-  onResponseData(controller: Controller, chunk: Buffer): void {
-    if ((this.stale !== undefined && controller === this.stale) || this.ended) return;
+  /** @internal undici's onResponseData of `attempt`. */
+  responseData(attempt: HttpAttempt, controller: Controller, chunk: Buffer): void {
+    if (attempt.stale || attempt !== this.attempt || this.ended) return;
     this.attempt?.retry?.streamActive();
     const encoder = this.encoder;
     if (encoder === undefined) this.inner.onResponseData(this.controller, chunk);
     else if (!encoder.write(chunk)) controller.pause();
   }
 
-  onResponseEnd(controller: Controller, trailers: Headers): void {
-    if ((this.stale !== undefined && controller === this.stale) || this.ended) return;
+  /** @internal undici's onResponseEnd of `attempt`. */
+  responseEnded(attempt: HttpAttempt, trailers: Headers): void {
+    if (attempt.stale) {
+      this.released(attempt);
+      return;
+    }
+    if (attempt !== this.attempt || this.ended) return;
     const encoder = this.encoder;
     this.end(this.status >= 500 ? 'upstream_error' : 'success');
     if (encoder === undefined) {
@@ -454,8 +548,29 @@ export class HttpExchange implements Handler, BodyObserver {
     encoder.end();
   }
 
-  onResponseError(controller: Controller, error: Error): void {
-    if (this.stale !== undefined && controller === this.stale) return;
+  /** A dropped attempt's upstream request ended: released, as a request its caller gave up (outlier detection does not count it). */
+  private released(attempt: HttpAttempt): void {
+    attempt.finish({ kind: 'local_error', httpStatus: CLIENT_CLOSED_REQUEST, grpcStatus: undefined, latencyMs: attempt.elapsed() });
+  }
+
+  /** @internal undici's onResponseError of `attempt`. */
+  responseFailed(attempt: HttpAttempt, error: Error): void {
+    if (attempt.stale) {
+      this.released(attempt);
+      return;
+    }
+    attempt.answered = true;
+    const racing = this.racing;
+    if (racing !== undefined && attempt !== this.attempt) {
+      // Hedging: an attempt that was racing failed before any response was taken; the retry layer drops
+      // its end (the call goes on with another), or it is the call's end (then this attempt is the call's).
+      racing.delete(attempt);
+      if (!this.ended && !this.committed && !this.controller.aborted) {
+        attempt.finish({ kind: 'local_error', httpStatus: 0, grpcStatus: undefined, latencyMs: attempt.elapsed() });
+        if (attempt.retry?.onAttemptEnd(attempt, failureResult(error), false) !== false) return;
+      }
+      if (!this.ended) this.attempt = attempt;
+    }
     const encoder = this.encoder;
     this.encoder = undefined;
     encoder?.destroy();
@@ -467,7 +582,6 @@ export class HttpExchange implements Handler, BodyObserver {
       this.replyLocally(decodeFailure);
       return;
     }
-    const attempt = this.attempt;
     if (this.ended) {
       // The caller already has its end (its own abort, or the mesh's reply): release this attempt only.
       attempt?.finish({ kind: 'local_error', httpStatus: this.controller.aborted ? CLIENT_CLOSED_REQUEST : 0, grpcStatus: undefined, latencyMs: attempt.elapsed() });
@@ -516,15 +630,19 @@ export class HttpExchange implements Handler, BodyObserver {
     return {
       get aborted() { return aborted; },
       get reason() { return reason; },
-      get paused() { return self.upstream?.paused ?? false; },
-      pause: () => self.upstream?.pause(),
-      resume: () => self.upstream?.resume(),
+      get paused() { return self.attempt?.upstream?.paused ?? false; },
+      pause: () => self.attempt?.upstream?.pause(),
+      resume: () => self.attempt?.upstream?.resume(),
       abort: (why?: Error) => {
         if (aborted) return;
         aborted = true;
         reason = why ?? new Error('aborted');
-        if (self.upstream) {
-          self.upstream.abort(reason);
+        const racing = self.racing;
+        // Hedging: attempts racing the call's end with it (the first error ends the call).
+        if (racing !== undefined) for (const other of racing) other.upstream?.abort(reason);
+        const upstream = self.attempt?.upstream;
+        if (upstream !== undefined) {
+          upstream.abort(reason);
           return;
         }
         self.attempt?.cancel(new MeshError('XMESH_CANCELLED', reason.message, { cause: reason }));

@@ -3,7 +3,7 @@ export { createMesh, Mesh, type CreateMeshOptions, type UpdateResult, type GrpcC
 export type { MeshEvents, ConfigAppliedEvent, ConfigRejectedEvent, XdsWarningEvent, XdsReadyEvent, XdsUpdateEvent, DiscoveryErrorEvent, ModeChangedEvent } from './events.js';
 export type { ResilienceEvents, EjectionReason } from '@xmesh/breaker';
 export { isInternalCaller, type DownstreamCaller } from './retry/caller-trust.js';
-export { overrideHeaders, overridesFromHeaders, TIMEOUT_HEADER, MAX_RETRIES_HEADER, RETRY_ON_HEADER, RETRY_GRPC_ON_HEADER, type CallOverrides } from './retry/call-overrides.js';
+export { overrideHeaders, overridesFromHeaders, TIMEOUT_HEADER, MAX_RETRIES_HEADER, RETRY_ON_HEADER, RETRY_GRPC_ON_HEADER, type CallOverrides, type RouterHeaderOverrides } from './retry/call-overrides.js';
 export { editHeaderRecord, ROUTER_CONSUMED_HEADERS, EXPECTED_TIMEOUT_HEADER, ATTEMPT_COUNT_HEADER, type UpstreamHeaderEdits } from './retry/router-headers.js';
 export type { MeshConfigInput } from './config-input.js';
 export { isMeshSnapshot, loadConfig, type LoadResult } from './config-input.js';

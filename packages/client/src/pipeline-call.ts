@@ -197,6 +197,17 @@ export abstract class PipelineCall {
   }
 
   /**
+   * True when the front end can race a retry with this attempt (`hedge_on_per_try_timeout`): the
+   * request went out whole, the attempt keeps running after its per-try timeout, and the front end
+   * reports its response headers through `retry.retryOnResponse` and drops an attempt whose end the
+   * retry layer drops. False (the default): a per-try timeout ends the attempt before the retry, as
+   * Envoy does for a request not yet complete.
+   */
+  get hedgeable(): boolean {
+    return false;
+  }
+
+  /**
    * Ends this attempt with `error` (a per-try or route timeout). Before a transport took it, the
    * attempt fails with `error`; front ends override this to stop their transport call and report
    * that end as usual.

@@ -67,6 +67,11 @@ export class BodyRelay {
     return !this.started || this.kept !== undefined;
   }
 
+  /** True once the client's whole body arrived and is kept: a new attempt gets all of it at once (hedging). */
+  get whole(): boolean {
+    return this.ended && this.kept !== undefined && !this.stopped;
+  }
+
   /**
    * Sends the body to `sink` from the start: kept chunks first, then live ones; ends it when the
    * body ended. Returns false (and sends nothing) when the body can no longer be replayed.

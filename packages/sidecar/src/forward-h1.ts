@@ -40,6 +40,11 @@ class H1Forward implements Dispatcher.DispatchHandler, DownstreamAbortHandler {
 
   constructor(private readonly attempt: ProxyAttempt) {}
 
+  /** No response was relayed from this request: a retry can race it. */
+  get raceable(): boolean {
+    return !this.settled;
+  }
+
   start(pool: Dispatcher): void {
     const { attempt } = this;
     const ds = attempt.downstream;
@@ -56,14 +61,14 @@ class H1Forward implements Dispatcher.DispatchHandler, DownstreamAbortHandler {
     pool.dispatch({ path, method: request.method as Dispatcher.HttpMethod, headers: h1Headers(ds.requestHeaders, ds.upstreamAuthority ?? request.authority), body }, this);
   }
 
-  /** The client went away. */
+  /** The client went away; the retry layer ends attempts still racing. */
   downstreamAborted(): void {
     const { attempt } = this;
     if (!this.settled) {
       this.settled = true;
-      attempt.retry?.end();
       attempt.finish(cancelledOutcome(attempt.downstream.grpc, attempt.elapsed()));
     }
+    attempt.retry?.end();
     this.controller?.abort(new Error('the client went away'));
   }
 
@@ -105,6 +110,12 @@ class H1Forward implements Dispatcher.DispatchHandler, DownstreamAbortHandler {
         controller.abort(new Error('retried'));
         return;
       }
+    } else if (attempt.retry?.responseStarts(attempt) === false) {
+      // Hedging: another attempt's response went to the client first.
+      this.settled = true;
+      attempt.finish(responseOutcome(statusCode, undefined, attempt.elapsed()));
+      controller.abort(new Error('another attempt answered first'));
+      return;
     }
     const ds = attempt.downstream;
     if (!ds.respond(withResponseHeaders(response, attempt), false)) {

@@ -70,6 +70,11 @@ class H2Forward {
 
   constructor(private readonly attempt: ProxyAttempt) {}
 
+  /** The stream runs and no response was relayed from it: a retry can race it. */
+  get raceable(): boolean {
+    return !this.settled && this.upstream !== undefined;
+  }
+
   start(session: ClientHttp2Session): void {
     const { attempt } = this;
     const ds = attempt.downstream;
@@ -118,6 +123,10 @@ class H2Forward {
         this.drop();
         return;
       }
+    } else if (this.attempt.retry?.responseStarts(this.attempt) === false) {
+      // Hedging: another attempt's response went to the client first.
+      this.drop();
+      return;
     }
     if (!ds.respond(withResponseHeaders(headers as OutgoingHttpHeaders, this.attempt), endStream)) {
       // The client could not be sent these headers and got a local reply instead.
@@ -166,13 +175,13 @@ class H2Forward {
     this.failed(undefined, 'reset', error);
   }
 
-  /** The client went away (or the sidecar ended its request). */
+  /** The client went away (or the sidecar ended its request); the retry layer ends attempts still racing. */
   downstreamAborted(): void {
     if (!this.settled) {
       this.settled = true;
-      this.attempt.retry?.end();
       this.attempt.finish(cancelledOutcome(this.attempt.downstream.grpc, this.attempt.elapsed()));
     }
+    this.attempt.retry?.end();
     this.closeUpstream();
   }
 
@@ -225,7 +234,7 @@ class H2Forward {
     attempt.finish(responseOutcome(this.httpStatus, this.grpcStatus, attempt.elapsed()));
   }
 
-  /** A retry replaces this attempt: its response is discarded. */
+  /** A retry replaces this attempt, or (hedging) another one answered first: its response is discarded. */
   private drop(): void {
     this.settled = true;
     this.attempt.finish(responseOutcome(this.httpStatus, this.grpcStatus, this.attempt.elapsed()));

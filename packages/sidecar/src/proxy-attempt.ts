@@ -30,8 +30,11 @@ export type AttemptResult = Parameters<NonNullable<PipelineCall['retry']>['onAtt
 export type AttemptFailure = AttemptResult['failure'];
 
 export class ProxyAttempt extends PipelineCall implements DownstreamAbortHandler {
-  /** Set by the forwarder while an upstream attempt runs: ends it for a timeout. */
-  upstreamAbort: { abortAttempt(error: MeshError): void } | undefined = undefined;
+  /**
+   * Set by the forwarder while an upstream attempt runs: ends it for a timeout. `raceable`: the
+   * forwarder can keep running beside a retry until the retry layer picks one response (hedging).
+   */
+  upstreamAbort: { abortAttempt(error: MeshError): void; readonly raceable?: boolean } | undefined = undefined;
 
   constructor(
     readonly downstream: Downstream,
@@ -55,6 +58,16 @@ export class ProxyAttempt extends PipelineCall implements DownstreamAbortHandler
   /** A decompressor filter: the request body goes upstream decoded. */
   decodeRequestBody(decoder: Transform): void {
     this.downstream.decodeBody(decoder);
+  }
+
+  /**
+   * A retry may race this attempt (`hedge_on_per_try_timeout`): its forwarder runs and can be raced,
+   * no response went to the client, and the client's whole body arrived and is kept for the retry. A
+   * request still streaming its body is not raced (Envoy hedges only a complete request).
+   */
+  override get hedgeable(): boolean {
+    const ds = this.downstream;
+    return this.upstreamAbort?.raceable === true && !ds.closed && !ds.headersSent && (!ds.hasBody || ds.relay?.whole === true);
   }
 
   /** The sidecar relays bytes: the retry layer enforces the deadline (`grpc-timeout`) itself. */

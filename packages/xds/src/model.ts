@@ -496,6 +496,11 @@ export interface RouteAction {
   readonly idleTimeoutMs: number | undefined;
   /** The route's retry policy, else the vhost's, else undefined (no retries). */
   readonly retryPolicy: RetryPolicy | undefined;
+  /**
+   * `hedge_policy.hedge_on_per_try_timeout` of the route's `hedge_policy`, else of its virtual host's:
+   * a per-try timeout leaves the attempt running and races a retry with it; absent = false.
+   */
+  readonly hedgeOnPerTryTimeout?: boolean;
   readonly hashPolicy: readonly HashPolicy[];
   readonly rateLimits: readonly RateLimit[];
   /** `prefix_rewrite`: replaces the matched prefix (the whole path for `path` and `safe_regex` matches); '' is none. */

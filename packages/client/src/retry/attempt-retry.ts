@@ -19,6 +19,12 @@ export interface AttemptRetry {
    * replaces this one (the front end then drops this response). False leaves the call running.
    */
   retryOnResponse(attempt: PipelineCall, result: AttemptResult): boolean;
+  /**
+   * Response headers of `attempt` reach the caller now (they were not retried). False when another
+   * attempt's response was taken first (hedging): the front end drops this one, the attempt is being
+   * reset. True otherwise; with hedging, every other attempt of the call is then reset.
+   */
+  responseStarts(attempt: PipelineCall): boolean;
   /** False when the route has no retry policy: front ends need not keep what they sent. */
   readonly canRetry: boolean;
   /**

@@ -10,6 +10,8 @@
  *   than the route timeout);
  * - `x-envoy-retriable-status-codes` and `x-envoy-retriable-header-names` (names only: present
  *   matches): added to the policy's `retriable_status_codes` / `retriable_headers`;
+ * - `x-envoy-hedge-on-per-try-timeout` (`true` / `false`, any other value ignored): replaces the
+ *   route's `hedge_policy.hedge_on_per_try_timeout` (Envoy's FilterUtility::finalHedgingParams);
  * - with the router's `respect_expected_rq_timeout`, `x-envoy-expected-rq-timeout-ms` (set by an
  *   egress proxy) is the route timeout, before `x-envoy-upstream-rq-timeout-ms`.
  * The mesh's own calls (`fetch` init, `unary` options, `grpcClient` call options) carry them as
@@ -35,6 +37,12 @@ export interface CallOverrides {
   readonly retriableHeaderNames?: readonly string[];
 }
 
+/** What a trusted caller's x-envoy-* headers override: the call overrides, and the route's hedging. */
+export interface RouterHeaderOverrides extends CallOverrides {
+  /** `x-envoy-hedge-on-per-try-timeout`: replaces the route's `hedge_on_per_try_timeout` for this request. */
+  readonly hedgeOnPerTryTimeout?: boolean;
+}
+
 export const TIMEOUT_HEADER = 'x-envoy-upstream-rq-timeout-ms';
 export const MAX_RETRIES_HEADER = 'x-envoy-max-retries';
 export const RETRY_ON_HEADER = 'x-envoy-retry-on';
@@ -42,6 +50,7 @@ export const RETRY_GRPC_ON_HEADER = 'x-envoy-retry-grpc-on';
 export const PER_TRY_TIMEOUT_HEADER = 'x-envoy-upstream-rq-per-try-timeout-ms';
 export const RETRIABLE_STATUS_CODES_HEADER = 'x-envoy-retriable-status-codes';
 export const RETRIABLE_HEADER_NAMES_HEADER = 'x-envoy-retriable-header-names';
+export const HEDGE_ON_PER_TRY_TIMEOUT_HEADER = 'x-envoy-hedge-on-per-try-timeout';
 const EXPECTED_TIMEOUT_HEADER = 'x-envoy-expected-rq-timeout-ms';
 
 const RETRY_CONDITIONS: ReadonlySet<string> = new Set<RetryOn>([
@@ -77,7 +86,7 @@ export function overrideHeaders(overrides: CallOverrides): [string, string][] {
  * ignored, as Envoy ignores them; unknown retry conditions are skipped. `respectExpectedTimeout`:
  * the router's `respect_expected_rq_timeout`.
  */
-export function overridesFromHeaders(headers: HeaderMap, respectExpectedTimeout = false): CallOverrides | undefined {
+export function overridesFromHeaders(headers: HeaderMap, respectExpectedTimeout = false): RouterHeaderOverrides | undefined {
   const expected = respectExpectedTimeout ? headers.get(EXPECTED_TIMEOUT_HEADER) : undefined;
   const timeout = expected ?? headers.get(TIMEOUT_HEADER);
   const retries = headers.get(MAX_RETRIES_HEADER);
@@ -86,7 +95,8 @@ export function overridesFromHeaders(headers: HeaderMap, respectExpectedTimeout 
   const perTry = headers.get(PER_TRY_TIMEOUT_HEADER);
   const statusCodes = headers.get(RETRIABLE_STATUS_CODES_HEADER);
   const headerNames = headers.get(RETRIABLE_HEADER_NAMES_HEADER);
-  if (timeout === undefined && retries === undefined && retryOn === undefined && retryGrpcOn === undefined && perTry === undefined && statusCodes === undefined && headerNames === undefined) return undefined;
+  const hedge = headers.get(HEDGE_ON_PER_TRY_TIMEOUT_HEADER);
+  if (timeout === undefined && retries === undefined && retryOn === undefined && retryGrpcOn === undefined && perTry === undefined && statusCodes === undefined && headerNames === undefined && hedge === undefined) return undefined;
   const timeoutMs = decimal(timeout);
   const maxRetries = decimal(retries);
   const perTryTimeoutMs = decimal(perTry);
@@ -100,15 +110,21 @@ export function overridesFromHeaders(headers: HeaderMap, respectExpectedTimeout 
     ...(perTryTimeoutMs === undefined ? {} : { perTryTimeoutMs }),
     ...(retriableStatusCodes.length === 0 ? {} : { retriableStatusCodes }),
     ...(retriableHeaderNames.length === 0 ? {} : { retriableHeaderNames }),
+    // Envoy honours exactly `true` and `false`.
+    ...(hedge === 'true' ? { hedgeOnPerTryTimeout: true } : hedge === 'false' ? { hedgeOnPerTryTimeout: false } : {}),
   };
 }
 
 /** `policy` with `overrides` applied (a new object; the route's compiled policy is untouched). */
-export function withOverrides(policy: RoutePolicy, overrides: CallOverrides): RoutePolicy {
+export function withOverrides(policy: RoutePolicy, overrides: RouterHeaderOverrides): RoutePolicy {
   const action = overrides.timeoutMs === undefined ? policy.action : { ...policy.action, timeoutMs: overrides.timeoutMs };
   const retries = overrides.maxRetries !== undefined || overrides.retryOn !== undefined;
   const extras = overrides.perTryTimeoutMs !== undefined || overrides.retriableStatusCodes !== undefined || overrides.retriableHeaderNames !== undefined;
-  const kept = policy.retriableRequest === undefined ? {} : { retriableRequest: policy.retriableRequest };
+  const hedge = overrides.hedgeOnPerTryTimeout ?? policy.hedgeOnPerTryTimeout;
+  const kept = {
+    ...(policy.retriableRequest === undefined ? {} : { retriableRequest: policy.retriableRequest }),
+    ...(hedge === true ? { hedgeOnPerTryTimeout: true } : {}),
+  };
   if (!retries && !extras) return { action, retry: policy.retry, retryOn: policy.retryOn, ...kept };
   // A per-try timeout applies without a retry policy too; the retriable lists only extend one that retries.
   if (!retries && policy.retry === undefined && overrides.perTryTimeoutMs === undefined) return { action, retry: policy.retry, retryOn: policy.retryOn, ...kept };

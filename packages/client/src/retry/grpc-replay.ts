@@ -24,12 +24,19 @@ export class GrpcReplayBuffer {
   /** False once committed or over the limit: nothing more is kept for a later retry. */
   private keeping = true;
   private replayingInto: CallStream | undefined = undefined;
+  /** The caller half-closed: the kept operations are the whole request. */
+  private halfClosed = false;
 
   constructor(private readonly limitBytes = DEFAULT_RETRY_BUFFER_BYTES) {}
 
   /** True while everything sent so far is kept. */
   get replayable(): boolean {
     return this.keeping;
+  }
+
+  /** True while everything the caller sent is kept and it half-closed: a retry can send the whole request again. */
+  get complete(): boolean {
+    return this.keeping && this.halfClosed;
   }
 
   /** True while a replay is sending; new operations must go through `enqueue`. */
@@ -40,6 +47,7 @@ export class GrpcReplayBuffer {
   /** Keeps an operation sent outside a replay. */
   record(op: ReplayOp): void {
     if (!this.keeping) return;
+    if (op.op === 'halfClose') this.halfClosed = true;
     if (op.op === 'message') {
       this.bytes += op.message.length;
       if (this.bytes > this.limitBytes) {
@@ -52,6 +60,7 @@ export class GrpcReplayBuffer {
 
   /** Queues an operation issued during a replay; it is sent in order after the kept ones. */
   enqueue(op: ReplayOp): void {
+    if (op.op === 'halfClose') this.halfClosed = true;
     if (op.op === 'message') this.bytes += op.message.length;
     if (this.bytes > this.limitBytes) this.keeping = false;
     this.ops.push(op);

@@ -31,6 +31,8 @@ export function bodyBufferLimit(decision: RouteDecision | undefined): number {
 export interface RequestBody {
   /** True while a new attempt can still be sent the whole body. */
   readonly replayable: boolean;
+  /** True once the caller's whole body was read and is kept: a new attempt can send all of it at once (hedging). */
+  readonly whole: boolean;
   /**
    * The whole body as bytes for a mirror's copy (null: none), once it was read; undefined when it
    * cannot be copied (a stream not kept, more than the limit, the caller's body failed or was closed).
@@ -61,6 +63,10 @@ class FixedBody implements RequestBody {
     readonly replayable: boolean,
     private readonly sent: unknown = body,
   ) {}
+
+  get whole(): boolean {
+    return this.replayable;
+  }
 
   forAttempt(): unknown {
     return this.sent;
@@ -146,6 +152,10 @@ class TeeBody implements RequestBody {
 
   get replayable(): boolean {
     return this.kept !== undefined && !this.closed && this.sourceError === undefined;
+  }
+
+  get whole(): boolean {
+    return this.ended && this.replayable;
   }
 
   forAttempt(): AsyncIterable<Buffer> {

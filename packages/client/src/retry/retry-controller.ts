@@ -12,7 +12,13 @@
  *   `stream_idle_timeout`, 5 min by default) ends a call on which nothing moved either way for that
  *   long (XMESH_TIMEOUT, "stream timeout", as Envoy's connection manager answers 408), when the
  *   front end does not enforce it itself. Traffic only moves a time stamp (`streamActive`); the one
- *   scheduler entry of the call is re-armed when it fires early, so there is still no timer per call.
+ *   scheduler entry of the call is re-armed when it fires early, so there is still no timer per call;
+ * - with `hedge_on_per_try_timeout` (Envoy's router, onSoftPerTryTimeout) and a front end that can race
+ *   attempts (`PipelineCall.hedgeable`), a per-try timeout does not end the attempt: while no response
+ *   reached the caller, a retry starts beside it when retries are left (whatever `retry_on` names, as
+ *   Envoy's shouldHedgeRetryPerTryTimeout), and the first attempt whose response is taken wins: every
+ *   other one is reset. An attempt that was raced is never retried itself; a failure of one attempt
+ *   while another is still running (or waiting its back-off) is dropped, the call goes on with the other.
  */
 import { MeshError, type TimerHandle } from '@xmesh/core';
 import { attemptDeadline, overallDeadline, retryBackoffMs, type AttemptResult } from '@xmesh/filters';
@@ -50,6 +56,16 @@ export class RetryController implements AttemptRetry, DeadlineEntry, AttemptHead
   private perTryTimer: TimerHandle | undefined = undefined;
   private backoffTimer: TimerHandle | undefined = undefined;
   private perTryExpired: PipelineCall | undefined = undefined;
+  /** Hedging: the attempts still running beside `current`, each raced by a retry after its per-try timeout. */
+  private raced: Set<PipelineCall> | undefined = undefined;
+  /** Hedging: `current` was itself raced (it became current when the attempt after it failed): never retried again. */
+  private currentRaced = false;
+  /** Hedging: attempts this controller reset or discarded; their ends are dropped. */
+  private dropped: Set<PipelineCall> | undefined = undefined;
+  /** Hedging: a retry started after a per-try timeout (`x-envoy-is-timeout-retry` of later attempts). */
+  private softTimedOut = false;
+  /** A response was taken for the caller: no per-try timeout races another attempt from then on. */
+  private responseTaken = false;
   /** Set once the overall deadline cut the call. */
   timeoutError: MeshError | undefined = undefined;
 
@@ -122,17 +138,119 @@ export class RetryController implements AttemptRetry, DeadlineEntry, AttemptHead
   }
 
   onAttemptEnd(attempt: PipelineCall, result: AttemptResult, committed: boolean): boolean {
-    if (this.ended || attempt !== this.current) return false;
+    if (this.dropped?.delete(attempt) === true) return true;
+    if (this.ended) return false;
+    const raced = this.raced;
+    if (raced !== undefined && raced.size > 0 && !committed && (attempt === this.current || raced.has(attempt))) return this.racedEnd(attempt, result);
+    if (attempt !== this.current) return false;
     const effective = this.perTryExpired === attempt ? PER_TRY_TIMEOUT : result;
-    if (!committed && this.tryRetry(attempt, effective)) return true;
+    if (!committed && !this.currentRaced && this.tryRetry(attempt, effective)) return true;
     if (this.retries > 0 && effective.failure === 'none' && (effective.grpcStatus ?? 0) === 0 && effective.httpStatus < 400) this.stats.rqRetrySuccess.inc();
     this.end();
     return false;
   }
 
   retryOnResponse(attempt: PipelineCall, result: AttemptResult): boolean {
-    if (this.ended || attempt !== this.current) return false;
-    return this.tryRetry(attempt, result);
+    if (this.dropped?.has(attempt) === true) return true;
+    if (this.ended) return false;
+    const raced = this.raced;
+    if (raced === undefined || raced.size === 0) {
+      if (attempt !== this.current) return false;
+      if (!this.currentRaced && this.tryRetry(attempt, result)) return true;
+      this.responseTaken = true;
+      return false;
+    }
+    if (attempt !== this.current && !raced.has(attempt)) return false;
+    // Several attempts race (Envoy's onUpstreamHeaders): one not raced yet may be retried; a response
+    // retry_on would retry but cannot be is dropped while another attempt may still answer.
+    const isRaced = attempt !== this.current || this.currentRaced;
+    if (!isRaced && this.tryRetry(attempt, result)) return true;
+    if (this.policy.retryOn?.(result) === true) {
+      (this.dropped ??= new Set()).add(attempt);
+      if (attempt === this.current) this.promoteRaced();
+      else raced.delete(attempt);
+      return true;
+    }
+    this.takeResponse(attempt);
+    return false;
+  }
+
+  /**
+   * Hedging: one of several racing attempts ended before any response was taken (Envoy's
+   * onUpstreamHeaders with end of stream, onUpstreamReset). A response `retry_on` does not retry wins;
+   * the caller's cancel ends the call; otherwise the attempt is retried when it was not raced itself and
+   * retries are left, else its end is dropped and the call goes on with the attempts still running.
+   */
+  private racedEnd(attempt: PipelineCall, result: AttemptResult): boolean {
+    if (attempt.cancelled !== undefined) {
+      this.end();
+      return false;
+    }
+    const retriable = this.policy.retryOn?.(result) === true;
+    if (result.failure === 'none' && !retriable) {
+      this.takeResponse(attempt);
+      if (this.retries > 0 && (result.grpcStatus ?? 0) === 0 && result.httpStatus < 400) this.stats.rqRetrySuccess.inc();
+      this.end();
+      return false;
+    }
+    if (attempt === this.current && !this.currentRaced && this.tryRetry(attempt, result)) return true;
+    if (!this.raced!.delete(attempt)) this.promoteRaced();
+    return true;
+  }
+
+  responseStarts(attempt: PipelineCall): boolean {
+    if (this.dropped?.has(attempt) === true) return false;
+    if (this.ended) return true;
+    const raced = this.raced;
+    if (raced !== undefined && raced.size > 0 && (attempt === this.current || raced.has(attempt))) this.takeResponse(attempt);
+    else if (attempt !== this.current) return false;
+    else this.responseTaken = true;
+    return true;
+  }
+
+  /**
+   * Hedging: `attempt`'s response goes to the caller; every other attempt is reset (its end dropped),
+   * a retry waiting its back-off never starts.
+   */
+  private takeResponse(attempt: PipelineCall): void {
+    this.responseTaken = true;
+    const losers = this.raced!;
+    this.raced = undefined;
+    losers.delete(attempt);
+    const current = this.current;
+    if (current !== attempt) {
+      if (this.backoffTimer !== undefined) {
+        this.services.clock.clearTimeout(this.backoffTimer);
+        this.backoffTimer = undefined;
+        current.onCancel(undefined);
+      } else losers.add(current);
+      // The retry slot was taken for `current`, which will not answer.
+      this.clearPerTry();
+      this.releaseSlot();
+      this.current = attempt;
+      this.currentRaced = true;
+    }
+    this.resetAll(losers, new MeshError('XMESH_CANCELLED', 'another attempt of the call answered first (hedge_on_per_try_timeout)', { cluster: attempt.decision?.cluster }));
+  }
+
+  /** Resets `attempts` with `error`; their ends are dropped. */
+  private resetAll(attempts: Iterable<PipelineCall>, error: MeshError): void {
+    const dropped = (this.dropped ??= new Set());
+    for (const loser of attempts) dropped.add(loser);
+    for (const loser of attempts) loser.abortAttempt(error);
+  }
+
+  /** `current` failed while raced attempts run: the oldest of them becomes current. False when none runs. */
+  private promoteRaced(): boolean {
+    const raced = this.raced;
+    if (raced === undefined || raced.size === 0) return false;
+    const next = raced.values().next().value as PipelineCall;
+    raced.delete(next);
+    this.clearPerTry();
+    this.releaseSlot();
+    this.current = next;
+    this.currentRaced = true;
+    return true;
   }
 
   private tryRetry(attempt: PipelineCall, result: AttemptResult): boolean {
@@ -166,6 +284,12 @@ export class RetryController implements AttemptRetry, DeadlineEntry, AttemptHead
   end(): void {
     if (this.ended) return;
     this.ended = true;
+    const raced = this.raced;
+    if (raced !== undefined && raced.size > 0) {
+      // The call ended (a local failure, the caller's cancel): attempts still racing are reset.
+      this.raced = undefined;
+      this.resetAll(raced, new MeshError('XMESH_CANCELLED', 'the call ended', { cluster: this.current.decision?.cluster }));
+    }
     this.services.deadlines.cancel(this);
     if (this.backoffTimer !== undefined) this.services.clock.clearTimeout(this.backoffTimer);
     this.backoffTimer = undefined;
@@ -207,6 +331,7 @@ export class RetryController implements AttemptRetry, DeadlineEntry, AttemptHead
     // host selection is the balancer's own (a ring hash retries the same host).
     next.tried = retry.avoidPreviousHosts ? this.tried : undefined;
     this.current = next;
+    this.currentRaced = false;
     const backoffMs = retryBackoffMs(this.retries, retry.backOff.baseIntervalMs, retry.backOff.maxIntervalMs, this.services.random);
     if (retryChannel.hasSubscribers) {
       retryChannel.publish({ authority: attempt.request.authority, path: attempt.request.path, cluster: attempt.decision?.cluster, retry: this.retries, backoffMs });
@@ -227,7 +352,7 @@ export class RetryController implements AttemptRetry, DeadlineEntry, AttemptHead
   private runAttempt(attempt: PipelineCall): void {
     const retry = this.policy.retry;
     const now = this.services.clock.now();
-    attempt.upstreamEdits = this.retries === 0 ? this.firstAttemptEdits() : attemptHeaderEdits(this, this.retries + 1, this.expectedMs(now), this.perTryExpired !== undefined);
+    attempt.upstreamEdits = this.retries === 0 ? this.firstAttemptEdits() : attemptHeaderEdits(this, this.retries + 1, this.expectedMs(now), this.perTryExpired !== undefined || this.softTimedOut);
     if (this.countInResponse) attempt.addResponseHeaders({ [ATTEMPT_COUNT_HEADER]: String(this.retries + 1) });
     const deadline = attemptDeadline(retry?.perTryTimeoutMs, now, this.overall);
     if (deadline < this.overall && deadline < attempt.deadline) {
@@ -262,9 +387,34 @@ export class RetryController implements AttemptRetry, DeadlineEntry, AttemptHead
   private onPerTryTimeout(attempt: PipelineCall): void {
     this.perTryTimer = undefined;
     if (this.ended || attempt !== this.current) return;
+    if (this.policy.hedgeOnPerTryTimeout === true && attempt.hedgeable) {
+      this.onSoftPerTryTimeout(attempt);
+      return;
+    }
     this.perTryExpired = attempt;
     this.stats.rqPerTryTimeout.inc();
     attempt.abortAttempt(new MeshError('XMESH_TIMEOUT', `per-try timeout (${this.policy.retry?.perTryTimeoutMs} ms) expired`, { cluster: attempt.decision?.cluster, httpStatus: 504 }));
+  }
+
+  /**
+   * Hedging (Envoy's onSoftPerTryTimeout): the attempt keeps running; while no response was taken, a
+   * retry starts beside it when retries are left and the cluster admits one. Envoy counts no
+   * `upstream_rq_per_try_timeout` here (the attempt was not ended).
+   */
+  private onSoftPerTryTimeout(attempt: PipelineCall): void {
+    const retry = this.policy.retry;
+    if (this.responseTaken || this.currentRaced || retry === undefined || this.policy.retryOn === undefined) return;
+    if (this.retries >= retry.numRetries || this.timeoutError !== undefined || attempt.cancelled) return;
+    // The route timeout is due and its timer has not run yet: it ends the call, nothing races.
+    if (this.services.clock.now() >= this.overall) return;
+    const raced = (this.raced ??= new Set());
+    raced.add(attempt);
+    this.releaseSlot();
+    this.softTimedOut = true;
+    if (!this.retryFrom(attempt, retry)) {
+      raced.delete(attempt);
+      this.softTimedOut = false;
+    }
   }
 
   /** @internal The entry's due time passed (DeadlineScheduler): the overall deadline, the idle one, or traffic moved the idle one on. */
@@ -296,9 +446,14 @@ export class RetryController implements AttemptRetry, DeadlineEntry, AttemptHead
     this.cut(attempt, new MeshError('XMESH_TIMEOUT', message, { cluster: attempt.decision?.cluster, httpStatus: 504 }));
   }
 
-  /** Ends the call with `error`: the attempt in flight is aborted, or (between attempts) the next one never starts. */
+  /** Ends the call with `error`: the attempt in flight is aborted, or (between attempts) the next one never starts; raced attempts are reset. */
   private cut(attempt: PipelineCall, error: MeshError): void {
     this.timeoutError = error;
+    const raced = this.raced;
+    if (raced !== undefined && raced.size > 0) {
+      this.raced = undefined;
+      this.resetAll(raced, error);
+    }
     if (this.backoffTimer !== undefined) {
       // Between attempts: the next one never started.
       this.services.clock.clearTimeout(this.backoffTimer);

@@ -14,6 +14,11 @@ export interface RoutePolicy {
   /** `retriable_request_headers`: true when the request may be retried (one matcher matches); absent when the policy sets none. */
   readonly retriableRequest?: HeaderPredicate;
   /**
+   * `hedge_on_per_try_timeout`: a per-try timeout leaves the attempt running and races a retry with
+   * it, where the front end can (`PipelineCall.hedgeable`); absent = false.
+   */
+  readonly hedgeOnPerTryTimeout?: boolean;
+  /**
    * A compiled policy's first-attempt header edits when the call adds nothing of its own (they are
    * the same for every such call of the route): [without, with] `x-envoy-expected-rq-timeout-ms`;
    * null until computed. Absent on a policy with per-call overrides.
@@ -34,6 +39,7 @@ export class RoutePolicies {
         retry,
         retryOn: retry && retry.numRetries > 0 ? compileRetryOn(retry) : undefined,
         ...(requestMatchers === undefined ? {} : { retriableRequest: anyMatches(requestMatchers) }),
+        ...(action.hedgeOnPerTryTimeout === true ? { hedgeOnPerTryTimeout: true } : {}),
         firstAttemptEdits: [null, null],
       };
       this.compiled.set(action, policy);

@@ -14,7 +14,7 @@ import { decodeRetryPolicy } from './retry-policy.js';
 import { runtimeFractionField } from './runtime-fraction.js';
 import type { Reader } from './reader.js';
 import { decodeCorsPolicy } from './cors.js';
-import { checkHedgePolicy } from './hedge-policy.js';
+import { decodeHedgePolicy } from './hedge-policy.js';
 import type { RouteUpgradeConfig } from '../filter-model.js';
 
 /** RouteAction fields xmesh reads but does not act on, with the reason. */
@@ -48,7 +48,7 @@ const CLUSTER_SPECIFIERS = ['cluster', 'weighted_clusters', 'cluster_header', 'c
  * @param defaultMirrorPolicies the virtual host's (else the route config's) `request_mirror_policies`,
  *   used when the action sets none (Envoy: the most specific non-empty list wins, lists are not merged)
  */
-export function decodeRouteAction(a: Reader, vhostRetryPolicy: RetryPolicy | undefined, defaultMirrorPolicies?: readonly RequestMirrorPolicy[]): RouteAction {
+export function decodeRouteAction(a: Reader, vhostRetryPolicy: RetryPolicy | undefined, defaultMirrorPolicies?: readonly RequestMirrorPolicy[], vhostHedge?: boolean): RouteAction {
   const which = oneOf(a, CLUSTER_SPECIFIERS, 'one of cluster, weighted_clusters is required');
   rejectUnsupported(a, UNSUPPORTED);
   let clusters: WeightedClusterEntry[] = [];
@@ -69,7 +69,8 @@ export function decodeRouteAction(a: Reader, vhostRetryPolicy: RetryPolicy | und
   const retryPolicy = rp ? decodeRetryPolicy(rp) : vhostRetryPolicy;
   const hashPolicy = hashPoliciesField(a, 'hash_policy');
   const rateLimits = rateLimitsField(a, 'rate_limits');
-  checkHedgePolicy(a);
+  // The route's hedge_policy replaces the virtual host's whole (Envoy's buildHedgePolicy).
+  const hedgeOnPerTryTimeout = decodeHedgePolicy(a) ?? vhostHedge ?? false;
   const prefixRewrite = a.str('prefix_rewrite') || undefined;
   const regexRewrite = readRegexRewrite(a.obj('regex_rewrite'));
   if (prefixRewrite !== undefined && regexRewrite !== undefined) a.error('regex_rewrite', 'cannot be set together with prefix_rewrite');
@@ -109,6 +110,7 @@ export function decodeRouteAction(a: Reader, vhostRetryPolicy: RetryPolicy | und
     timeoutMs,
     idleTimeoutMs,
     retryPolicy,
+    ...(hedgeOnPerTryTimeout ? { hedgeOnPerTryTimeout } : {}),
     hashPolicy,
     rateLimits,
     prefixRewrite,

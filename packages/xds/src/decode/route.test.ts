@@ -149,23 +149,30 @@ test('connect_matcher with a route terminating CONNECT (connect_config), as envo
   assert.deepEqual(route.action.upgradeConfigs, [{ upgradeType: 'connect', enabled: true, terminateConnect: true }]);
 });
 
-test('hedge_policy: accepted where it changes nothing in Envoy (defaults, recorded as ignored), refused by path otherwise, on routes and virtual hosts', () => {
+test('hedge_policy: hedge_on_per_try_timeout decoded on routes and virtual hosts, the route\'s policy replacing its virtual host\'s whole; fields Envoy never reads accepted at defaults only', () => {
   const vhAt = 'x.virtual_hosts[0].hedge_policy';
   const routeAt = 'x.virtual_hosts[0].routes[0].route.hedge_policy';
+  const hedgeOf = (input: unknown) => {
+    const { rc, issues } = decode(input);
+    assert.deepEqual(issues.errors, []);
+    return rc.virtualHosts[0]!.routes[0]!.action.hedgeOnPerTryTimeout ?? false;
+  };
+  assert.equal(hedgeOf(oneRoute({ route: { cluster: 'c', hedge_policy: { hedge_on_per_try_timeout: true } } })), true);
+  assert.equal(hedgeOf(oneRoute({}, { hedge_policy: { hedge_on_per_try_timeout: true } })), true, 'a route without a hedge_policy takes its virtual host\'s');
+  // Envoy's buildHedgePolicy: a route's own hedge_policy wins, even one that leaves the field at false.
+  assert.equal(hedgeOf(oneRoute({ route: { cluster: 'c', hedge_policy: {} } }, { hedge_policy: { hedge_on_per_try_timeout: true } })), false);
+  assert.equal(hedgeOf(oneRoute({ route: { cluster: 'c', hedge_policy: { hedge_on_per_try_timeout: true } } }, { hedge_policy: { hedge_on_per_try_timeout: false } })), true);
+  assert.equal(hedgeOf(oneRoute({})), false);
   const defaults = { initial_requests: 1, additional_request_chance: { numerator: 0, denominator: 'HUNDRED' }, hedge_on_per_try_timeout: false };
   const accepted = decode(oneRoute({ route: { cluster: 'c', hedge_policy: defaults } }, { hedge_policy: { initial_requests: { value: 1 } } }));
   assert.deepEqual(accepted.issues.errors, []);
-  for (const field of ['initial_requests', 'additional_request_chance', 'hedge_on_per_try_timeout']) assert.ok(accepted.issues.ignored.includes(`${routeAt}.${field}`), field);
+  for (const field of ['initial_requests', 'additional_request_chance']) assert.ok(accepted.issues.ignored.includes(`${routeAt}.${field}`), field);
+  assert.ok(!accepted.issues.ignored.includes(`${routeAt}.hedge_on_per_try_timeout`), 'implemented, not ignored');
   assert.ok(accepted.issues.ignored.includes(`${vhAt}.initial_requests`));
-  assert.deepEqual(errorsOf(oneRoute({ route: { cluster: 'c', hedge_policy: {} } }, { hedge_policy: {} })), []);
-  // hedge_on_per_try_timeout is the one field Envoy acts on: xmesh does not hedge, so it is refused where set.
-  assertOneError(oneRoute({ route: { cluster: 'c', hedge_policy: { hedge_on_per_try_timeout: true } } }), `${routeAt}.hedge_on_per_try_timeout`, 'request hedging is not implemented');
-  assertOneError(oneRoute({}, { hedge_policy: { hedge_on_per_try_timeout: true } }), `${vhAt}.hedge_on_per_try_timeout`, 'request hedging is not implemented');
-  // A route's own false does not make its virtual host's true acceptable: the virtual host's is refused where it is.
-  assertOneError(oneRoute({ route: { cluster: 'c', hedge_policy: { hedge_on_per_try_timeout: false } } }, { hedge_policy: { hedge_on_per_try_timeout: true } }), `${vhAt}.hedge_on_per_try_timeout`, 'request hedging is not implemented');
   // Fields Envoy never reads: any value but the default is refused, so no mode differs from an Envoy sidecar silently.
   assertOneError(oneRoute({}, { hedge_policy: { initial_requests: 2 } }), `${vhAt}.initial_requests`, 'Envoy\'s router never reads it');
   assertOneError(oneRoute({ route: { cluster: 'c', hedge_policy: { additional_request_chance: { numerator: 10 } } } }), `${routeAt}.additional_request_chance`, 'Envoy\'s router never reads it');
+  assertOneError(oneRoute({ route: { cluster: 'c', hedge_policy: { initial_requests: 2, hedge_on_per_try_timeout: true } } }), `${routeAt}.initial_requests`, 'Envoy\'s router never reads it');
   assertOneError(oneRoute({ route: { cluster: 'c', hedge_policy: { initial_requests: 0 } } }), `${routeAt}.initial_requests`, 'in [1, ');
   assertOneError(oneRoute({ route: { cluster: 'c', hedge_policy: { hedge_on_per_try_timeout: 'yes' } } }), `${routeAt}.hedge_on_per_try_timeout`, 'must be a boolean');
   assertOneError(oneRoute({ route: { cluster: 'c', hedge_policy: { hedge_on_retry: true } } }), `${routeAt}.hedge_on_retry`, 'unknown or unsupported field');

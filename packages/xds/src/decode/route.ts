@@ -15,7 +15,7 @@ import { decodeRouteMatch } from './route-match.js';
 import { HEADER_NAME } from './matchers.js';
 import { describe, type Reader } from './reader.js';
 import { decodeCorsPolicy } from './cors.js';
-import { checkHedgePolicy } from './hedge-policy.js';
+import { decodeHedgePolicy } from './hedge-policy.js';
 import { DEFAULT_MAX_DIRECT_RESPONSE_BODY_BYTES, decodeDirectResponse, decodeRedirect } from './route-local.js';
 import type { LocalRouteAction } from '../filter-model.js';
 
@@ -115,7 +115,8 @@ function decodeVirtualHost(vh: Reader, seenDomains: Map<string, string>, index: 
   const bufferLimit = vh.optionalUint32('per_request_buffer_limit_bytes');
   const ownMirrorPolicies = mirrorPoliciesField(vh);
   const requestMirrorPolicies = ownMirrorPolicies ?? configMirrorPolicies;
-  const routes = vh.objects('routes').map((route, i) => decodeRoute(route, `${name}/${i}`, retryPolicy, bufferLimit, requestMirrorPolicies, maxBodyBytes));
+  const hedgeOnPerTryTimeout = decodeHedgePolicy(vh);
+  const routes = vh.objects('routes').map((route, i) => decodeRoute(route, `${name}/${i}`, retryPolicy, bufferLimit, requestMirrorPolicies, maxBodyBytes, hedgeOnPerTryTimeout));
   const corsReader = vh.obj('cors');
   const cors = corsReader ? decodeCorsPolicy(corsReader) : undefined;
   const requestHeaders = headerMutationFields(vh, 'request');
@@ -128,7 +129,6 @@ function decodeVirtualHost(vh: Reader, seenDomains: Map<string, string>, index: 
     matcher: 'generic matcher trees are not implemented; use routes',
     retry_policy_typed_config: 'retry policy extensions are not implemented; use retry_policy',
   });
-  checkHedgePolicy(vh);
   const attemptCountInRequest = vh.bool('include_request_attempt_count', false);
   const attemptCountInResponse = vh.bool('include_attempt_count_in_response', false);
   const timeoutRetryHeader = vh.bool('include_is_timeout_retry_header', false);
@@ -151,7 +151,7 @@ function decodeVirtualHost(vh: Reader, seenDomains: Map<string, string>, index: 
   };
 }
 
-function decodeRoute(r: Reader, defaultName: string, vhostRetryPolicy: RetryPolicy | undefined, vhostBufferLimit: number | undefined, vhostMirrorPolicies: readonly RequestMirrorPolicy[] | undefined, maxBodyBytes: number): Route {
+function decodeRoute(r: Reader, defaultName: string, vhostRetryPolicy: RetryPolicy | undefined, vhostBufferLimit: number | undefined, vhostMirrorPolicies: readonly RequestMirrorPolicy[] | undefined, maxBodyBytes: number, vhostHedge: boolean | undefined): Route {
   const name = r.str('name') || defaultName;
   const m = r.obj('match');
   if (!m) r.error('match', 'is required');
@@ -159,7 +159,7 @@ function decodeRoute(r: Reader, defaultName: string, vhostRetryPolicy: RetryPoli
   const kind = oneOf(r, ACTIONS, 'one of route, redirect, direct_response is required');
   rejectUnsupported(r, UNSUPPORTED_ACTIONS);
   const a = r.obj('route');
-  const action = a ? decodeRouteAction(a, vhostRetryPolicy, vhostMirrorPolicies) : undefined;
+  const action = a ? decodeRouteAction(a, vhostRetryPolicy, vhostMirrorPolicies, vhostHedge) : undefined;
   if (match?.path.kind === 'connect' && action !== undefined && action.upgradeConfigs?.some((u) => u.terminateConnect === true) !== true) {
     // Without connect_config Envoy forwards the CONNECT request to the upstream as it came.
     m!.error('connect_matcher', 'forwarding CONNECT requests to the upstream is not implemented: terminate them with the route\'s upgrade_configs: [{ upgrade_type: CONNECT, connect_config: {} }]');
