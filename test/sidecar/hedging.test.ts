@@ -120,7 +120,7 @@ describe('sidecar: hedge_on_per_try_timeout', () => {
       while (requests().length < 2) await new Promise((resolve) => setTimeout(resolve, 10));
       // The per-try timeout ended the first attempt (a hedge would leave it running and count no per-try
       // timeout). Over HTTP/1.1 its connection closes; over h2c the stream is reset, or, once the session's
-      // reset budget (reset-budget.ts) is spent, ended early: the upstream may then answer it, unrelayed.
+      // reset budget (reset-budget.ts) is spent, abandoned unended until its session closes.
       const firstReset = await requests()[0]!.abandoned;
       if (cluster === 'h1') assert.equal(firstReset, true, 'the first attempt was reset');
       assert.ok(stat(cluster, 'upstream_rq_per_try_timeout') >= 1, 'a per-try timeout, counted as before');

@@ -117,6 +117,17 @@ export class BodyRelay {
     for (const resolve of copies) resolve(body);
   };
 
+  /**
+   * `sink` (an attempt being cancelled) gets nothing more, its end included: a cancelled upstream request that
+   * could not be reset must never receive the rest of the body, or see it end, after its caller was answered.
+   */
+  detach(sink: Writable): void {
+    if (this.sink !== sink) return;
+    sink.off('drain', this.resume);
+    this.sink = undefined;
+    this.source.resume();
+  }
+
   /** The body ended: the current sink ends too. */
   sourceEnded(): void {
     this.ended = true;

@@ -245,7 +245,10 @@ class H2Forward {
   private closeUpstream(): void {
     const upstream = this.upstream;
     if (upstream === undefined) return;
-    if (!this.upstreamEnded) cancelUpstream(upstream);
+    if (!this.upstreamEnded) {
+      this.attempt.downstream.relay?.detach(upstream);
+      cancelUpstream(upstream);
+    }
     else if (!upstream.writableEnded && !upstream.destroyed) upstream.end();
   }
 

@@ -5,9 +5,10 @@
  * streams fast (each cancels its upstream stream) must not get a shared upstream connection, and
  * every other call on it, torn down.
  *
- * Over the budget a cancelled upstream stream is abandoned instead of reset: its request is ended
- * (END_STREAM, so the upstream can finish the call, usually failing a truncated message at once)
- * and what the upstream still sends is read and dropped (its flow-control window bounds that). The
+ * Over the budget a cancelled upstream stream is abandoned instead of reset: its request is left as it
+ * is — a body not fully sent is never ended, since a truncated body must not look complete to the
+ * upstream — and what the upstream still sends is read and dropped (its flow-control window bounds
+ * that). The
  * session is retired: the next request opens a new session with a fresh budget, the streams in
  * flight on the old one finish, and it is closed outright, abandoned streams and all, once only
  * abandoned streams are left on it. (Not with GOAWAY: node refuses the streams it has not sent yet.)
@@ -88,7 +89,6 @@ export function cancelUpstream(stream: ClientHttp2Stream): void {
   if ((stream as UpstreamStream)[ABANDONED] === true) return;
   (stream as UpstreamStream)[ABANDONED] = true;
   resets.abandoned++;
-  if (!stream.writableEnded) stream.end();
   // A paused stream would hold its window forever.
   stream.resume();
   resets.retired = true;
