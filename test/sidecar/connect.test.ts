@@ -6,8 +6,8 @@
 // the CONNECT upstream (no connect_config) is a 403 too (not implemented).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
+import { createServer as createHttpServer, request as httpRequest, type IncomingMessage } from 'node:http';
+import { connect as http2Connect, createServer as createHttp2Server, type ClientHttp2Session } from 'node:http2';
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import { startSidecar, type Sidecar } from '@xmesh/sidecar';
 import { closedPort } from '../support/echo-server.js';
@@ -261,5 +261,166 @@ describe('CONNECT terminated by the route (sidecar)', () => {
       assert.equal(status, 403);
       assert.equal(accepted, before);
     });
+  });
+});
+
+// tcp_proxy's tunneling_config, the other side of CONNECT (as envoy/configs/encapsulate_in_http1_connect.yaml feeds
+// terminate_http1_connect.yaml): each TCP connection carried in a CONNECT request to the upstream, over HTTP/1.1 to a
+// stock node http server's 'connect' handler and to the sidecar terminating CONNECT above, and over HTTP/2 to a
+// stock node http2 server.
+describe('tcp_proxy tunnelling over CONNECT (sidecar)', () => {
+  const TCP_PROXY = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
+  let echoServer: Server;
+  let echo: string;
+  /** CONNECT requests the stock proxies saw: `target host x-tunnel-id`. */
+  const asked: string[] = [];
+  let h1Proxy: ReturnType<typeof createHttpServer>;
+  let h2Proxy: ReturnType<typeof createHttp2Server>;
+
+  /** A sidecar whose listener relays every connection through a CONNECT to `upstream`. */
+  function tunnelConfig(upstream: string, http2: boolean, hostname = 'host.com:443'): object {
+    const [address, port] = upstream.split(':');
+    return {
+      static_resources: {
+        listeners: [{
+          name: 'listener_0',
+          address: { socket_address: { address: '127.0.0.1', port_value: 10000 } },
+          filter_chains: [{ filters: [{ name: 'tcp', typed_config: {
+            '@type': TCP_PROXY, stat_prefix: 'tcp_stats', cluster: 'cluster_0',
+            tunneling_config: { hostname, headers_to_add: [{ header: { key: 'x-tunnel-id', value: 'tunnel-1' } }], propagate_response_headers: true },
+          } }] }],
+        }],
+        clusters: [{
+          name: 'cluster_0', type: 'STATIC', connect_timeout: '5s',
+          ...(http2 ? { http2_protocol_options: {} } : { http_protocol_options: {} }),
+          load_assignment: { cluster_name: 'cluster_0', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address, port_value: Number(port) } } } }] }] },
+        }],
+      },
+    };
+  }
+
+  /** A raw client of `sidecar`: writes `text`, resolves with what came back once `expected` bytes did. */
+  async function through(sidecar: Sidecar, text: string, expected: number): Promise<string> {
+    const [host, port] = sidecar.target.split(':');
+    const socket = netConnect({ host, port: Number(port) });
+    socket.on('error', () => {});
+    try {
+      socket.write(text);
+      return (await within(readBytes(socket, expected), 10_000, 'the echo through the tunnel')).toString('latin1');
+    } finally {
+      socket.destroy();
+    }
+  }
+
+  before(async () => {
+    echoServer = createServer((socket) => {
+      socket.on('error', () => {});
+      socket.on('data', (chunk: Buffer) => socket.write(chunk.toString('latin1').toUpperCase(), 'latin1'));
+    });
+    await new Promise<void>((resolve) => echoServer.listen(0, '127.0.0.1', resolve));
+    echo = `127.0.0.1:${(echoServer.address() as { port: number }).port}`;
+    const [echoHost, echoPort] = echo.split(':');
+    // Stock node HTTP/1.1 proxy: 200 for host.com:443 (then the echo server's bytes), 407 for anything else.
+    h1Proxy = createHttpServer();
+    h1Proxy.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      asked.push(`${req.url} ${req.headers.host} ${req.headers['x-tunnel-id']}`);
+      socket.on('error', () => {});
+      if (req.url !== 'host.com:443') {
+        socket.end('HTTP/1.1 407 Proxy Authentication Required\r\ncontent-length: 0\r\n\r\n');
+        return;
+      }
+      const upstream = netConnect({ host: echoHost, port: Number(echoPort) }, () => {
+        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        if (head.length > 0) upstream.write(head);
+        socket.pipe(upstream).pipe(socket);
+      });
+      upstream.on('error', () => socket.destroy());
+    });
+    await new Promise<void>((resolve) => h1Proxy.listen(0, '127.0.0.1', resolve));
+    // Stock node HTTP/2 proxy: a CONNECT stream answered 200, its DATA to the echo server and back.
+    h2Proxy = createHttp2Server();
+    h2Proxy.on('stream', (stream, headers) => {
+      stream.on('error', () => {});
+      asked.push(`h2 ${headers[':method']} ${headers[':authority']} ${headers['x-tunnel-id']}`);
+      const upstream = netConnect({ host: echoHost, port: Number(echoPort) }, () => {
+        stream.respond({ ':status': 200 });
+        stream.pipe(upstream).pipe(stream);
+      });
+      upstream.on('error', () => stream.destroy());
+    });
+    await new Promise<void>((resolve) => h2Proxy.listen(0, '127.0.0.1', resolve));
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => echoServer.close(() => resolve()));
+    h1Proxy.closeAllConnections();
+    await new Promise<void>((resolve) => h1Proxy.close(() => resolve()));
+    await new Promise<void>((resolve) => h2Proxy.close(() => resolve()));
+  });
+
+  test('HTTP/1.1: CONNECT host.com:443 with Host and headers_to_add to a stock node proxy; bytes both ways; a refused tunnel closes the client', async () => {
+    const port = (h1Proxy.address() as { port: number }).port;
+    const sidecar = await startSidecar({ config: tunnelConfig(`127.0.0.1:${port}`, false), listen: '127.0.0.1:0', admin: false });
+    const refused = await startSidecar({ config: tunnelConfig(`127.0.0.1:${port}`, false, 'other.test:25'), listen: '127.0.0.1:0', admin: false });
+    try {
+      assert.equal(await through(sidecar, 'hello tunnel', 12), 'HELLO TUNNEL');
+      assert.ok(asked.includes('host.com:443 host.com:443 tunnel-1'), asked.join('\n'));
+      const [host, p] = refused.target.split(':');
+      const socket = netConnect({ host, port: Number(p) });
+      socket.on('error', () => {});
+      socket.write('x');
+      await within(new Promise<void>((resolve) => socket.once('close', () => resolve())), 10_000, 'the client closed after the 407');
+      assert.equal(refused.mesh.observability.store.value('cluster.cluster_0.upstream_cx_connect_fail'), 1);
+    } finally {
+      await sidecar.close();
+      await refused.close();
+    }
+  });
+
+  test('HTTP/1.1 to the sidecar terminating CONNECT: encapsulate on one side, terminate on the other (Envoy\'s two example configs)', async () => {
+    const terminating = await startSidecar({ config: config(echo, `127.0.0.1:${await closedPort()}`, true, false), listen: '127.0.0.1:0', admin: false });
+    const encapsulating = await startSidecar({ config: tunnelConfig(terminating.target, false), listen: '127.0.0.1:0', admin: false });
+    try {
+      assert.equal(await through(encapsulating, 'across two sidecars', 19), 'ACROSS TWO SIDECARS');
+      assert.equal(terminating.mesh.observability.store.value('cluster.tcp.upstream_rq_total'), 1, 'one CONNECT reached the terminating sidecar');
+    } finally {
+      await encapsulating.close();
+      await terminating.close();
+    }
+  });
+
+  test('a hostile proxy: an endless response head (over 64 KiB) or a malformed status line fails the tunnel, the client is closed', async () => {
+    for (const answer of [`HTTP/1.1 200 OK\r\nx-pad: ${'a'.repeat(70 * 1024)}`, 'SSH-2.0-OpenSSH\r\n\r\n']) {
+      const hostile = createServer((socket) => {
+        socket.on('error', () => {});
+        socket.once('data', () => socket.write(answer));
+      });
+      await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
+      const sidecar = await startSidecar({ config: tunnelConfig(`127.0.0.1:${(hostile.address() as { port: number }).port}`, false), listen: '127.0.0.1:0', admin: false });
+      try {
+        const [host, p] = sidecar.target.split(':');
+        const socket = netConnect({ host, port: Number(p) });
+        socket.on('error', () => {});
+        let received = 0;
+        socket.on('data', (chunk: Buffer) => (received += chunk.length));
+        socket.write('x');
+        await within(new Promise<void>((resolve) => socket.once('close', () => resolve())), 10_000, 'the client closed');
+        assert.equal(received, 0, 'nothing of the hostile answer reached the client');
+        assert.equal(sidecar.mesh.observability.store.value('cluster.cluster_0.upstream_cx_connect_fail'), 1);
+      } finally {
+        await sidecar.close();
+        hostile.close();
+      }
+    }
+  });
+
+  test('HTTP/2 (the cluster speaks it): a CONNECT stream to a stock node http2 server, :authority the hostname', async () => {
+    const port = (h2Proxy.address() as { port: number }).port;
+    const sidecar = await startSidecar({ config: tunnelConfig(`127.0.0.1:${port}`, true), listen: '127.0.0.1:0', admin: false });
+    try {
+      assert.equal(await through(sidecar, 'over h2', 7), 'OVER H2');
+      assert.ok(asked.includes('h2 CONNECT host.com:443 tunnel-1'), asked.join('\n'));
+    } finally {
+      await sidecar.close();
+    }
   });
 });

@@ -249,11 +249,14 @@ describe('filter_chain_match in the sidecar', () => {
 
   test('FilterChainMatch and tcp_proxy fields that are not honoured are refused with their path', async () => {
     const refused = await startSidecar({
-      config: staticConfig([{ filter_chain_match: {}, filters: [tcpProxy({ cluster: 'up', tunneling_config: { hostname: 'x' } })] }], { up: { addresses: ['127.0.0.1:1'] } }),
+      config: staticConfig([{ filter_chain_match: {}, filters: [tcpProxy({ cluster: 'up', tunneling_config: { hostname: 'x:1', use_post: true } })] }], { up: { addresses: ['127.0.0.1:1'] } }),
       listen: '127.0.0.1:0',
       admin: false,
-    }).then(() => undefined, (e: unknown) => e);
-    assert.match(String(refused), /filter_chains\[0\]\.filters\[0\]\.typed_config\.tunneling_config: .*not implemented/);
+    }).then(async (started) => {
+      await started.close();
+      return undefined;
+    }, (e: unknown) => e);
+    assert.match(String(refused), /filter_chains\[0\]\.filters\[0\]\.typed_config\.tunneling_config\.use_post: .*POST tunnels are not implemented/);
   });
 });
 

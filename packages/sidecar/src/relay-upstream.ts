@@ -16,8 +16,9 @@ export interface RelayUpstream {
 
 const NO_ALPN: readonly string[] = Object.freeze([]);
 
-export function connectRelayUpstream(endpoint: Endpoint, tls: ClientTls | undefined): RelayUpstream {
+/** @param protocol the protocol spoken on the connection (a tunnel over HTTP/2 offers `h2` in ALPN); undefined = raw bytes */
+export function connectRelayUpstream(endpoint: Endpoint, tls: ClientTls | undefined, protocol?: 'h2'): RelayUpstream {
   if (tls === undefined) return { socket: connect({ host: endpoint.host, port: endpoint.port, noDelay: true, allowHalfOpen: true }), ready: 'connect' };
-  const alpn = tls.config.common.alpnProtocols.length > 0 ? undefined : NO_ALPN;
-  return { socket: tls.connect(endpoint.host, endpoint.port, 'http/1.1', alpn), ready: 'secureConnect' };
+  const alpn = protocol !== undefined || tls.config.common.alpnProtocols.length > 0 ? undefined : NO_ALPN;
+  return { socket: tls.connect(endpoint.host, endpoint.port, protocol ?? 'http/1.1', alpn), ready: 'secureConnect' };
 }

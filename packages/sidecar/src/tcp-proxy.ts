@@ -10,13 +10,16 @@
  * per cluster `upstream_cx_total`, `upstream_cx_active`, `upstream_cx_connect_fail`, `upstream_cx_connect_timeout`,
  * `upstream_cx_overflow`.
  */
+import type { ClientHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { MeshError, type Endpoint } from '@xmesh/core';
 import { PipelineCall, type MeshState } from '@xmesh/client';
 import type { ClientTls } from '@xmesh/tls';
 import type { Counter, Gauge, StatStore } from '@xmesh/stats';
-import type { TcpProxyConfig } from '@xmesh/xds';
+import type { ClusterConfig, TcpProxyConfig } from '@xmesh/xds';
 import { connectRelayUpstream } from './relay-upstream.js';
+import { openTunnel } from './tcp-tunnel.js';
 import { MAX_TIMER_MS } from './session-guard.js';
 
 function ignoreError(): void {}
@@ -120,7 +123,7 @@ function pickWeighted(clusters: TcpProxyConfig['clusters'], random: () => number
 
 /** One downstream connection and its upstream. */
 class TcpSession {
-  private upstream: Socket | undefined = undefined;
+  private upstream: Duplex | undefined = undefined;
   private ended = false;
   private durationTimer: NodeJS.Timeout | undefined = undefined;
   private idleTimer: NodeJS.Timeout | undefined = undefined;
@@ -156,31 +159,41 @@ class TcpSession {
     const attempt = new TcpPick(state, cluster, runtime.config.connectTimeoutMs, (error) => {
       if (error !== undefined) this.end();
     });
-    runtime.pick(attempt, (picked) => this.open(picked, state, cluster, attemptsLeft, runtime.config.connectTimeoutMs, runtime.tlsFor(picked.endpoint!)));
+    runtime.pick(attempt, (picked) => this.open(picked, state, cluster, attemptsLeft, runtime.config, runtime.tlsFor(picked.endpoint!)));
   }
 
-  /** @param tls the cluster's transport socket for the picked endpoint; undefined = plain TCP */
-  private open(attempt: TcpPick, state: MeshState, cluster: string, attemptsLeft: number, connectTimeoutMs: number, tls: ClientTls | undefined): void {
+  /**
+   * Connects to the picked endpoint: TCP (TLS when `tls`), then the CONNECT tunnel when the proxy has one, all
+   * within the cluster's `connect_timeout`; a failure tries a new pick while attempts remain.
+   * @param tls the cluster's transport socket for the picked endpoint; undefined = plain TCP
+   */
+  private open(attempt: TcpPick, state: MeshState, cluster: string, attemptsLeft: number, clusterConfig: ClusterConfig, tls: ClientTls | undefined): void {
     const endpoint: Endpoint = attempt.endpoint!;
     if (this.ended) {
       attempt.finish({ kind: 'local_error', httpStatus: 0, grpcStatus: undefined, latencyMs: 0 });
       return;
     }
     this.cx.total.inc();
-    const { socket: upstream, ready } = connectRelayUpstream(endpoint, tls);
+    const tunneling = this.config.tunneling;
+    const http2 = tunneling !== undefined && clusterConfig.http2;
+    const { socket: upstream, ready } = connectRelayUpstream(endpoint, tls, http2 ? 'h2' : undefined);
     upstream.on('error', ignoreError);
     let connected = false;
     const timer = setTimeout(() => {
       if (connected) return;
       this.cx.connectTimeout.inc();
       upstream.destroy();
-    }, Math.min(connectTimeoutMs, MAX_TIMER_MS));
+    }, Math.min(clusterConfig.connectTimeoutMs, MAX_TIMER_MS));
     timer.unref();
-    upstream.once(ready, () => {
+    const established = (data: Duplex): void => {
       connected = true;
       clearTimeout(timer);
       attempt.finish({ kind: 'success', httpStatus: 200, grpcStatus: undefined, latencyMs: attempt.elapsed() });
-      this.joined(upstream);
+      this.joined(data);
+    };
+    upstream.once(ready, () => {
+      if (tunneling === undefined) established(upstream);
+      else openTunnel(upstream, tunneling, http2, established);
     });
     upstream.once('close', () => {
       clearTimeout(timer);
@@ -192,7 +205,8 @@ class TcpSession {
     });
   }
 
-  private joined(upstream: Socket): void {
+  /** `upstream` is the upstream socket, or the CONNECT tunnel's byte stream. */
+  private joined(upstream: Duplex): void {
     if (this.ended) {
       upstream.destroy();
       return;
@@ -215,12 +229,13 @@ class TcpSession {
     upstream.pipe(downstream);
     // One side closed without a reset: the other is ended (what it has to send is flushed, then FIN) and the
     // session ends when it closes too (or at idle_timeout). A reset ends the session at once.
-    const closeWith = (other: Socket) => (hadError: boolean): void => {
-      if (hadError || other.destroyed || other.closed) this.end();
+    const closeWith = (other: Duplex, reset: () => boolean) => (hadError: boolean): void => {
+      if (hadError || reset() || other.destroyed || other.closed) this.end();
       else other.end();
     };
-    downstream.once('close', closeWith(upstream));
-    upstream.once('close', closeWith(downstream));
+    downstream.once('close', closeWith(upstream, () => false));
+    // An HTTP/2 tunnel's stream reset (RST_STREAM) is the tunnel's TCP reset.
+    upstream.once('close', closeWith(downstream, () => ((upstream as Partial<ClientHttp2Stream>).rstCode ?? 0) > 0));
     downstream.resume();
     const idle = this.config.idleTimeoutMs;
     if (idle > 0) {

@@ -435,4 +435,14 @@ export interface TcpProxyConfig {
   readonly maxConnectAttempts: number;
   /** `max_downstream_connection_duration`; 0 = none. */
   readonly maxDownstreamConnectionDurationMs: number;
+  /** `tunneling_config`: the bytes go in an HTTP CONNECT request to the upstream; undefined = raw TCP. */
+  readonly tunneling?: TcpTunnelingConfig;
+}
+
+/** tcp_proxy's `TunnelingConfig` (CONNECT; POST tunnels are refused). */
+export interface TcpTunnelingConfig {
+  /** `hostname`: the CONNECT request's authority (`host:port`). */
+  readonly hostname: string;
+  /** `headers_to_add`: fixed request headers (lower-case names), in order. */
+  readonly headers: readonly (readonly [name: string, value: string])[];
 }

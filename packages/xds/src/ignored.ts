@@ -21,7 +21,7 @@ import { FILTER_CHAIN_MATCH_IGNORED } from './decode/filter-chains.js';
 import { HEALTH_CHECK_IGNORED } from './decode/health-check.js';
 import { RBAC_IGNORED, RBAC_RULES_IGNORED } from './decode/rbac.js';
 import { EXT_AUTHZ_ENVOY_GRPC_IGNORED, EXT_AUTHZ_IGNORED, EXT_AUTHZ_RESPONSE_IGNORED } from './decode/ext-authz.js';
-import { TCP_PROXY_IGNORED } from './decode/tcp-proxy.js';
+import { TCP_PROXY_IGNORED, TUNNELING_IGNORED } from './decode/tcp-proxy.js';
 
 export type { IgnoredField };
 
@@ -51,6 +51,7 @@ const TABLES: readonly [string, Readonly<Record<string, string>>][] = [
   ['envoy.extensions.filters.http.ext_authz.v3.AuthorizationResponse', EXT_AUTHZ_RESPONSE_IGNORED],
   ['envoy.config.core.v3.GrpcService.EnvoyGrpc (ext_authz)', EXT_AUTHZ_ENVOY_GRPC_IGNORED],
   ['envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', TCP_PROXY_IGNORED],
+  ['envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.TunnelingConfig', TUNNELING_IGNORED],
   ['envoy.config.core.v3.ConfigSource', CONFIG_SOURCE_IGNORED],
   ['envoy.config.core.v3.PathConfigSource', PATH_CONFIG_SOURCE_IGNORED],
   ['envoy.config.core.v3.ApiConfigSource', API_CONFIG_SOURCE_IGNORED],

@@ -162,9 +162,10 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
   ]),
   ...fields('envoy.config.core.v3.CidrRange', ['address_prefix', 'prefix_len']),
   ...fields('envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', [
-    'stat_prefix', 'cluster', 'weighted_clusters', 'idle_timeout', 'max_connect_attempts', 'max_downstream_connection_duration',
+    'stat_prefix', 'cluster', 'weighted_clusters', 'idle_timeout', 'max_connect_attempts', 'max_downstream_connection_duration', 'tunneling_config',
   ]),
   ...fields('envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster', ['clusters']),
+  ...fields('envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.TunnelingConfig', ['hostname', 'headers_to_add']),
   ...fields('envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster.ClusterWeight', ['name', 'weight']),
   ...fields(`${TLS}.UpstreamTlsContext`, ['common_tls_context', 'sni']),
   ...fields(`${TLS}.DownstreamTlsContext`, ['common_tls_context', 'require_client_certificate']),

@@ -1,10 +1,12 @@
 /**
  * `envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy`: a filter chain's connections forwarded as bytes to
  * a cluster (or weighted clusters). Defaults are Envoy's: `idle_timeout` 1 h (0 = none), one connect attempt.
- * What would change where bytes go or whether they flow, and that xmesh cannot do (tunnelling over HTTP,
- * on-demand clusters, subset matching, hash policies), is refused.
+ * `tunneling_config` carries the bytes in a CONNECT request (see the sidecar's tcp-tunnel.ts). What would change
+ * where bytes go or whether they flow, and that xmesh cannot do (POST tunnels, on-demand clusters, subset
+ * matching, hash policies), is refused.
  */
-import type { TcpProxyConfig } from '../filter-model.js';
+import type { TcpProxyConfig, TcpTunnelingConfig } from '../filter-model.js';
+import { readHeaderToAdd } from './header-mutation.js';
 import { ignoreAll, oneOf, rejectUnsupported } from './fields.js';
 import type { Reader } from './reader.js';
 
@@ -46,13 +48,39 @@ export function decodeTcpProxy(r: Reader): TcpProxyConfig {
   const idleTimeoutMs = r.duration('idle_timeout') ?? DEFAULT_IDLE_TIMEOUT_MS;
   const maxConnectAttempts = r.int('max_connect_attempts', 1, 1);
   const maxDownstreamConnectionDurationMs = r.duration('max_downstream_connection_duration') ?? 0;
+  const t = r.obj('tunneling_config');
+  const tunneling = t ? decodeTunneling(t) : undefined;
   rejectUnsupported(r, {
-    tunneling_config: 'tunnelling TCP over HTTP (CONNECT / POST) is not implemented',
     on_demand: 'on-demand clusters are not implemented',
     metadata_match: 'subset load balancing is not implemented',
     hash_policy: 'tcp_proxy hash policies are not implemented',
   });
   ignoreAll(r, TCP_PROXY_IGNORED);
   r.finish();
-  return { statPrefix, clusters, idleTimeoutMs, maxConnectAttempts, maxDownstreamConnectionDurationMs };
+  const config = { statPrefix, clusters, idleTimeoutMs, maxConnectAttempts, maxDownstreamConnectionDurationMs };
+  return tunneling === undefined ? config : { ...config, tunneling };
+}
+
+/** TunnelingConfig fields that only feed access logs and filter state, which xmesh does not keep. */
+export const TUNNELING_IGNORED: Readonly<Record<string, string>> = {
+  propagate_response_headers: 'the tunnel\'s response headers would only be kept for access logs, which are not implemented',
+  propagate_response_trailers: 'the tunnel\'s response trailers would only be kept for access logs, which are not implemented',
+};
+
+/** `TcpProxy.TunnelingConfig`: CONNECT to `hostname` with fixed `headers_to_add`. */
+function decodeTunneling(t: Reader): TcpTunnelingConfig {
+  const hostname = t.requiredStr('hostname');
+  if (hostname.includes('%')) t.error('hostname', 'substitution commands are not implemented: give the authority literally');
+  else if (hostname !== '' && !/^[^\s/?#@]+$/.test(hostname)) t.error('hostname', `must be an authority (host:port), got ${JSON.stringify(hostname)}`);
+  if (t.bool('use_post', false)) t.error('use_post', 'is not supported: tunnels are CONNECT requests (POST tunnels are not implemented)');
+  rejectUnsupported(t, { post_path: 'POST tunnels are not implemented' });
+  const headers: [string, string][] = [];
+  t.objects('headers_to_add').forEach((o) => {
+    const header = readHeaderToAdd(o);
+    if (header.format.some((part) => part.kind !== 'text')) o.issues.error(o.at('header'), 'substitution commands in tunneling headers are not implemented: give the value literally');
+    else if (header.name !== '') headers.push([header.name, header.value]);
+  });
+  ignoreAll(t, TUNNELING_IGNORED);
+  t.finish();
+  return { hostname, headers };
 }
