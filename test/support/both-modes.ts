@@ -1,6 +1,6 @@
 /**
- * One Envoy config served both ways a test compares: an app's embedded mesh, and a sidecar on loopback (no
- * admin) that a stock client talks to.
+ * One Envoy config served both ways a test compares: an app's embedded mesh, and a sidecar on loopback (its
+ * admin endpoint on a free port) that a stock client talks to.
  */
 import type { Server } from 'node:http';
 import { createMesh, type Mesh } from '@xmesh/client';
@@ -15,7 +15,7 @@ export interface BothModes {
 
 export async function startBothModes(config: object): Promise<BothModes> {
   const mesh = await createMesh({ config });
-  const sidecar = await startSidecar({ config, listen: '127.0.0.1:0', admin: false }).catch(async (error: unknown) => {
+  const sidecar = await startSidecar({ config, listen: '127.0.0.1:0', admin: '127.0.0.1:0' }).catch(async (error: unknown) => {
     await mesh.close();
     throw error;
   });

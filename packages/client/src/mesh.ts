@@ -574,6 +574,19 @@ export class Mesh extends EventEmitter<MeshEvents> {
   }
 
   /**
+   * Whether this mesh fails the health checks its `envoy.filters.http.health_check` filters answer (503, and
+   * `x-envoy-immediate-health-check-fail` on other responses), as Envoy's admin `/healthcheck/fail` and
+   * `/healthcheck/ok` set it; the sidecar's admin endpoint sets it. False at start.
+   */
+  get healthCheckFailed(): boolean {
+    return this.services.filters.healthCheckFailed;
+  }
+
+  set healthCheckFailed(failed: boolean) {
+    this.services.filters.healthCheckFailed = failed;
+  }
+
+  /**
    * Counters and gauges per cluster with Envoy's stat names (`upstream_rq_pending_overflow`,
    * `outlier_detection.ejections_active`, `circuit_breakers.default.rq_open`, ...) and per endpoint.
    */
@@ -691,6 +704,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     const clusters = this.clusters.apply(next.state.snapshot, tls.commit());
     if (check?.ok) check.commit();
     this.current = Object.freeze({ ...next.state, clusters, mode: withClusterModes(this.modeSettings, next.state.snapshot) });
+    this.services.filters.localCluster = next.state.snapshot.localCluster ?? '';
     this.listenerWaits.settle();
     const dynamicFiles = loaded.ok ? loaded.dynamicFiles ?? [] : [];
     if (dynamicFiles.length > 0) this.reloadInput = config;

@@ -1,7 +1,8 @@
 /**
  * The sidecar's admin endpoint: the stats package's admin server (Envoy's paths and formats:
  * `/stats`, `/stats/prometheus`, `/config_dump`, `/clusters`, `/server_info`, `/ready`, `/help`)
- * over the sidecar's mesh, with `/ready` answering 503 (and `/server_info` DRAINING) once the sidecar drains.
+ * over the sidecar's mesh, with `/ready` answering 503 (and `/server_info` DRAINING) once the sidecar drains or
+ * fails its health checks (`POST /healthcheck/fail`, until `POST /healthcheck/ok`).
  */
 import { startAdminServer, type AdminServer } from '@xmesh/stats';
 import type { Mesh } from '@xmesh/client';
@@ -19,7 +20,10 @@ export function startSidecarAdmin(mesh: Mesh, draining: () => boolean, at: { hos
       configStatus: () => observability.configStatus(),
       clusters: () => observability.clusters(),
       ready: () => !draining() && !(mesh.state() instanceof MeshError),
-      draining,
+      draining: () => draining() || mesh.healthCheckFailed,
+      failHealthChecks: (failed) => {
+        mesh.healthCheckFailed = failed;
+      },
     },
     at,
   );

@@ -71,6 +71,8 @@ export interface AdminSource {
   draining?(): boolean;
   /** The `node` of `/server_info` (the xDS node, when the mesh follows a control plane). */
   node?(): unknown;
+  /** `POST /healthcheck/fail` (true) and `/healthcheck/ok` (false): the health check filters' answer; absent = no such paths. */
+  failHealthChecks?(failed: boolean): void;
 }
 
 export interface AdminServerOptions {
@@ -91,6 +93,8 @@ export interface AdminServer {
 const HELP: readonly (readonly [string, string])[] = [
   ['/clusters', 'upstream cluster status (?format=json for Envoy\'s Clusters JSON)'],
   ['/config_dump', 'dump current Envoy configs (?resource=, ?mask=, ?include_eds)'],
+  ['/healthcheck/fail', 'cause the server to fail health checks (POST)'],
+  ['/healthcheck/ok', 'cause the server to pass health checks (POST)'],
   ['/help', 'print out list of admin commands'],
   ['/ready', 'print server state, return 200 if LIVE, otherwise return 503'],
   ['/server_info', 'print server version/status information'],
@@ -127,6 +131,16 @@ export async function startAdminServer(source: AdminSource, options: AdminServer
 
 async function handle(source: AdminSource, req: IncomingMessage, res: ServerResponse, started: number): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://admin');
+  if ((url.pathname === '/healthcheck/fail' || url.pathname === '/healthcheck/ok') && source.failHealthChecks !== undefined) {
+    // Envoy's mutating admin paths take POST only.
+    if (req.method !== 'POST') {
+      send(res, 405, 'text/plain', 'method not allowed: use POST\n');
+      return;
+    }
+    source.failHealthChecks(url.pathname === '/healthcheck/fail');
+    send(res, 200, 'text/plain', 'OK\n');
+    return;
+  }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     send(res, 405, 'text/plain', 'method not allowed\n');
     return;
@@ -171,8 +185,8 @@ async function handle(source: AdminSource, req: IncomingMessage, res: ServerResp
       send(res, 200, 'text/plain; charset=utf-8', `admin commands are:\n${HELP.map(([path, what]) => `  ${path}: ${what}`).join('\n')}\n`);
       return;
     case '/ready': {
-      const ready = source.ready();
-      send(res, ready ? 200 : 503, 'text/plain', ready ? 'LIVE\n' : 'PRE_INITIALIZING\n');
+      const state = serverState(source);
+      send(res, state === 'LIVE' ? 200 : 503, 'text/plain', `${state}\n`);
       return;
     }
     default:
@@ -229,10 +243,15 @@ function hostJson(h: HostStatus): unknown {
   };
 }
 
+/** Envoy's server state: DRAINING (draining, or failing health checks), LIVE once ready, else PRE_INITIALIZING. */
+function serverState(source: AdminSource): 'DRAINING' | 'LIVE' | 'PRE_INITIALIZING' {
+  return source.draining?.() === true ? 'DRAINING' : source.ready() ? 'LIVE' : 'PRE_INITIALIZING';
+}
+
 /** `envoy.admin.v3.ServerInfo`. */
 function serverInfo(source: AdminSource, started: number): unknown {
   const uptime = `${Math.floor((performance.now() - started) / 1000)}s`;
-  const state = source.draining?.() === true ? 'DRAINING' : source.ready() ? 'LIVE' : 'PRE_INITIALIZING';
+  const state = serverState(source);
   const node = source.node?.();
   return {
     version: `xmesh/${VERSION}`,

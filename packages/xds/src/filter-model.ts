@@ -192,6 +192,16 @@ export type ExtAuthzPerRoute =
 // ---------------------------------------------------------------- cors
 
 /**
+ * `envoy.extensions.filters.http.health_check.v3.HealthCheck`: a request matching every one of `headers` is a
+ * health check; it is answered by the proxy (200, or 503 once the server fails its health checks) unless
+ * `passThroughMode`, where it goes upstream (still answered 503 by a server failing its health checks).
+ */
+export interface HealthCheckFilterConfig {
+  readonly passThroughMode: boolean;
+  readonly headers: readonly HeaderMatcher[];
+}
+
+/**
  * `envoy.extensions.filters.http.csrf.v3.CsrfPolicy`: mutating requests (POST, PUT, DELETE, PATCH) must come from
  * their destination's origin or one of `additionalOrigins`.
  */

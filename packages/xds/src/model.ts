@@ -6,7 +6,7 @@
 import type { Endpoint, Locality } from '@xmesh/core';
 import type { SecretConfig, TransportSocketMatch, UpstreamTlsConfig } from './tls-model.js';
 import type {
-  BufferConfig, CompressorConfig, CompressorPerRoute, DecompressorConfig, CorsPolicy, CsrfPolicy, ExtAuthzConfig, ExtAuthzPerRoute, ListenerFilterChain, LocalRouteAction, RbacConfig,
+  BufferConfig, CompressorConfig, CompressorPerRoute, DecompressorConfig, CorsPolicy, CsrfPolicy, HealthCheckFilterConfig, ExtAuthzConfig, ExtAuthzPerRoute, ListenerFilterChain, LocalRouteAction, RbacConfig,
   RouteUpgradeConfig, UpgradeConfig,
 } from './filter-model.js';
 
@@ -34,6 +34,8 @@ export interface MeshSnapshot {
   readonly secrets?: Dict<SecretConfig>;
   /** The bootstrap's downstream connection limit (overload manager); absent when it sets none. */
   readonly overload?: OverloadConfig;
+  /** The bootstrap's `node.cluster`: the local cluster a health check answer names; absent when unset. */
+  readonly localCluster?: string;
   /**
    * The resources the snapshot was built from, as given, for Envoy's `/config_dump`; absent on snapshots
    * built by hand. Non-enumerable: never serialized or compared with the snapshot (it holds secrets as given).
@@ -330,7 +332,8 @@ export type HttpFilter =
   | { readonly kind: 'buffer'; readonly name: string; readonly config: BufferConfig }
   | { readonly kind: 'compressor'; readonly name: string; readonly config: CompressorConfig }
   | { readonly kind: 'decompressor'; readonly name: string; readonly config: DecompressorConfig }
-  | { readonly kind: 'csrf'; readonly name: string; readonly config: CsrfPolicy };
+  | { readonly kind: 'csrf'; readonly name: string; readonly config: CsrfPolicy }
+  | { readonly kind: 'health_check'; readonly name: string; readonly config: HealthCheckFilterConfig };
 
 /**
  * The router filter's settings that change what is sent upstream or what is allowed (Envoy's

@@ -69,7 +69,7 @@ export interface BuildOptions {
  * not where requests go, what is sent or whether they are allowed: ignored, with the reason.
  */
 export const BOOTSTRAP_IGNORED: Readonly<Record<string, string>> = {
-  node: 'the identity an ADS client sends (read for dynamic_resources); it routes nothing',
+  node: 'the identity an ADS client sends (read for dynamic_resources); it routes nothing (its cluster names the local cluster in health check answers)',
   admin: 'the admin endpoint is the sidecar\'s --admin address (and the mesh\'s own admin server)',
   layered_runtime: 'there is no runtime layer: runtime_key fields take their default_value; only overload.global_downstream_max_connections in a static layer is read (the sidecar\'s connection limit)',
   stats_config: 'stats are named as xmesh names them',
@@ -104,6 +104,7 @@ interface Collected {
   ads: AdsBootstrap | undefined;
   secrets: Found[];
   overload?: OverloadConfig;
+  localCluster?: string;
   /** The bootstrap, when the input is one. */
   bootstrap?: Readonly<Record<string, unknown>>;
 }
@@ -225,6 +226,7 @@ function buildFromPlainData(input: unknown, options: BuildOptions): BuildResult 
     ignored: issues.ignored,
     ...(secrets.size === 0 ? {} : { secrets: toRecord(secrets) }),
     ...(found.overload === undefined ? {} : { overload: found.overload }),
+    ...(found.localCluster === undefined ? {} : { localCluster: found.localCluster }),
   };
   withSources(snapshot, sourcesOf(found, listenerNames));
   return found.ads === undefined ? { ok: true, snapshot: deepFreeze(snapshot) } : { ok: true, snapshot: deepFreeze(snapshot), ads: found.ads };
@@ -402,6 +404,10 @@ function collectBootstrap(root: Reader, issues: Issues, out: Collected, options:
       if (options.allowAds) out.ads = dynamic.ads;
     }
   }
+  // node stays ignored (BOOTSTRAP_IGNORED) but for its cluster: the local cluster health checks are answered for.
+  const node = root.raw['node'];
+  const localCluster = node !== null && typeof node === 'object' ? (node as { cluster?: unknown }).cluster : undefined;
+  if (typeof localCluster === 'string' && localCluster !== '') out.localCluster = localCluster;
   // layered_runtime stays ignored (BOOTSTRAP_IGNORED) but for its connection limit.
   const overload = decodeOverload(root.obj('overload_manager'), root.obj('layered_runtime'));
   if (overload !== undefined) out.overload = overload;

@@ -17,6 +17,7 @@ export const TypeUrl = {
   Cors: `${P}envoy.extensions.filters.http.cors.v3.Cors`,
   CorsPolicy: `${P}envoy.extensions.filters.http.cors.v3.CorsPolicy`,
   Csrf: `${P}envoy.extensions.filters.http.csrf.v3.CsrfPolicy`,
+  HealthCheckFilter: `${P}envoy.extensions.filters.http.health_check.v3.HealthCheck`,
   Buffer: `${P}envoy.extensions.filters.http.buffer.v3.Buffer`,
   BufferPerRoute: `${P}envoy.extensions.filters.http.buffer.v3.BufferPerRoute`,
   Compressor: `${P}envoy.extensions.filters.http.compressor.v3.Compressor`,

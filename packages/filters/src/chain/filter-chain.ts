@@ -8,11 +8,11 @@
  * so it lives as long as the snapshot that holds it. One instance per mesh.
  */
 import { MeshError, type Clock } from '@xmesh/core';
-import type { HeaderSource, RouteDecision } from '@xmesh/router';
+import { compileHeaderMatchers, type HeaderSource, type RouteDecision } from '@xmesh/router';
 import { compileDescriptors, LocalRateLimiter, type Descriptor, type DescriptorBuilder } from '@xmesh/ratelimit';
 import type { StatStore, Counter, Gauge } from '@xmesh/stats';
 import { faultChannel, rateLimitChannel } from '@xmesh/stats';
-import type { BufferConfig, CompressorConfig, DecompressorConfig, ExtAuthzConfig, FaultConfig, HttpFilter, LocalRateLimitConfig, RateLimit, RbacConfig } from '@xmesh/xds';
+import type { BufferConfig, CompressorConfig, DecompressorConfig, ExtAuthzConfig, FaultConfig, HealthCheckFilterConfig, HttpFilter, LocalRateLimitConfig, RateLimit, RbacConfig } from '@xmesh/xds';
 import { FaultFilter } from '../fault/fault-filter.js';
 import { activeFilterConfig } from './per-filter-config.js';
 import { EMBEDDED_CONNECTION, type DownstreamConnection, type FilterCall } from './filter-call.js';
@@ -75,6 +75,14 @@ export class FilterChain {
   private readonly extAuthzStats = new Map<string, ExtAuthzStats>();
   private readonly corsStats = new Map<string, CorsStats>();
   private readonly csrfStats = new Map<string, CsrfStats>();
+  private readonly healthCheckMatchers = new WeakMap<HealthCheckFilterConfig, (request: HeaderSource) => boolean>();
+  /**
+   * The server fails its health checks (the sidecar's admin `POST /healthcheck/fail`, until `/healthcheck/ok`):
+   * health check filters answer 503.
+   */
+  healthCheckFailed = false;
+  /** The applied config's `node.cluster`: the cluster health check answers name ('' when none). */
+  localCluster = '';
   private readonly compressorStats = new Map<string, CompressorStats>();
   private readonly decompressorStats = new Map<string, { readonly request: DecompressorStats; readonly response: DecompressorStats }>();
   private readonly cors: CorsFilter;
@@ -156,6 +164,14 @@ export class FilterChain {
           }
           continue;
         }
+        case 'health_check': {
+          const answer = this.healthCheck(call, active.config, decision);
+          if (answer !== undefined) {
+            fail(call, answer);
+            return;
+          }
+          continue;
+        }
         case 'csrf': {
           const error = this.csrf.check(call.request, active.config, this.csrfStatsFor(decision));
           if (error !== undefined) {
@@ -228,6 +244,30 @@ export class FilterChain {
       return;
     }
     pass(call);
+  }
+
+  /**
+   * Envoy's health check filter: a request matching every header matcher is a health check, answered here (200, or
+   * 503 while the server fails its health checks) unless the filter passes them through, its answer naming the
+   * local cluster (`x-envoy-upstream-healthchecked-cluster`). While the server fails its health checks, other
+   * responses say so (`x-envoy-immediate-health-check-fail`).
+   */
+  private healthCheck(call: FilterCall, config: HealthCheckFilterConfig, decision: RouteDecision): MeshError | undefined {
+    let matches = this.healthCheckMatchers.get(config);
+    if (matches === undefined) this.healthCheckMatchers.set(config, (matches = compileHeaderMatchers(config.headers, 'health_check.headers')));
+    const localCluster = this.localCluster;
+    if (!matches(call.request)) {
+      if (this.healthCheckFailed) call.addResponseHeaders?.({ 'x-envoy-immediate-health-check-fail': 'true' });
+      return undefined;
+    }
+    if (config.passThroughMode && !this.healthCheckFailed) {
+      call.addResponseHeaders?.({ 'x-envoy-upstream-healthchecked-cluster': localCluster });
+      return undefined;
+    }
+    const status = this.healthCheckFailed ? 503 : 200;
+    return new MeshError('XMESH_LOCAL_REPLY', this.healthCheckFailed ? 'the server fails its health checks' : 'health check answered', {
+      reply: { status, headers: [['x-envoy-upstream-healthchecked-cluster', localCluster]], body: '' },
+    });
   }
 
   /** RBAC: the shadow rules are counted, the enforced rules decide (403 `RBAC: access denied`). */

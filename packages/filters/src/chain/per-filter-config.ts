@@ -6,7 +6,7 @@
  * (their per-route configs merge rather than replace).
  */
 import type { RouteDecision } from '@xmesh/router';
-import type { BufferConfig, CompressorConfig, CsrfPolicy, DecompressorConfig, ExtAuthzConfig, FaultConfig, FilterOverride, HttpFilter, LocalRateLimitConfig, RbacConfig } from '@xmesh/xds';
+import type { BufferConfig, CompressorConfig, CsrfPolicy, HealthCheckFilterConfig, DecompressorConfig, ExtAuthzConfig, FaultConfig, FilterOverride, HttpFilter, LocalRateLimitConfig, RbacConfig } from '@xmesh/xds';
 
 export type ActiveFilterConfig =
   | { readonly kind: 'local_ratelimit'; readonly config: LocalRateLimitConfig }
@@ -17,7 +17,8 @@ export type ActiveFilterConfig =
   | { readonly kind: 'cors' }
   | { readonly kind: 'compressor'; readonly config: CompressorConfig }
   | { readonly kind: 'decompressor'; readonly config: DecompressorConfig }
-  | { readonly kind: 'csrf'; readonly config: CsrfPolicy };
+  | { readonly kind: 'csrf'; readonly config: CsrfPolicy }
+  | { readonly kind: 'health_check'; readonly config: HealthCheckFilterConfig };
 
 /** The config `filter` runs with for `decision`, or undefined when it is off (or is the router). */
 export function activeFilterConfig(filter: HttpFilter, decision: RouteDecision): ActiveFilterConfig | undefined {

@@ -12,6 +12,7 @@ import { decodeBuffer } from './buffer.js';
 import { decodeCompressor } from './compressor.js';
 import { decodeDecompressor } from './decompressor.js';
 import { decodeCsrfPolicy } from './csrf.js';
+import { decodeHealthCheckFilter } from './health-check-filter.js';
 import { describeType, ignoreAll, rejectUnsupported } from './fields.js';
 import { Reader } from './reader.js';
 import { decodeRouterConfig } from './router-filter.js';
@@ -121,6 +122,8 @@ function readHttpFilter(f: Reader): HttpFilter | 'skipped' | 'failed' {
       return { kind: 'fault', name, config: decodeFault(any) };
     case TypeUrl.Csrf:
       return { kind: 'csrf', name, config: decodeCsrfPolicy(any) };
+    case TypeUrl.HealthCheckFilter:
+      return { kind: 'health_check', name, config: decodeHealthCheckFilter(any) };
     case TypeUrl.Rbac:
       return { kind: 'rbac', name, config: decodeRbac(any, { perRoute: false }) };
     case TypeUrl.ExtAuthz:
