@@ -191,9 +191,18 @@ export function withResponseHeaders<H extends object>(headers: H, attempt: Proxy
   return out;
 }
 
-/** Adds the route's response header mutations to the local reply for `error` when Envoy's router would (see isRouterReply). */
+/**
+ * Decorates the local reply for `error` as Envoy's encoder filters would: the response headers the filters that
+ * ran added (a local reply passes back through them: CORS, rate limit, health check headers), then the route's
+ * response header mutations when Envoy's router would apply them (see isRouterReply).
+ */
 export function localReplyHeaders(attempt: ProxyAttempt, error: MeshError): ((headers: OutgoingHttpHeaders) => void) | undefined {
+  const added = attempt.responseHeadersToAdd;
   const rewrite = attempt.decision?.rewrite;
-  if (rewrite?.mutatesResponseHeaders !== true || !isRouterReply(error)) return undefined;
-  return (headers) => rewrite.responseHeaders(new RecordHeaders(headers as Record<string, string | string[] | undefined>), attempt.request);
+  const mutate = rewrite?.mutatesResponseHeaders === true && isRouterReply(error);
+  if (added === undefined && !mutate) return undefined;
+  return (headers) => {
+    if (added !== undefined) Object.assign(headers, added);
+    if (mutate) rewrite!.responseHeaders(new RecordHeaders(headers as Record<string, string | string[] | undefined>), attempt.request);
+  };
 }
