@@ -171,7 +171,10 @@ describe('dynamic_resources from ADS (dynamic-config-cp) served by the control p
       typed_config:
         "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
         stat_prefix: ingress_http
-        http_filters: [{ name: envoy.filters.http.router, typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router } }]
+        http_filters:
+        - name: envoy.filters.http.health_check
+          typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.health_check.v3.HealthCheck, pass_through_mode: false, headers: [{ name: ":path", string_match: { exact: /healthz } }] }
+        - { name: envoy.filters.http.router, typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router } }
         route_config:
           name: local_route
           virtual_hosts: [{ name: all, domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster: example_proxy_cluster } }] }]
@@ -246,6 +249,13 @@ static_resources:
     assert.deepEqual(Object.keys(mesh.snapshot.clusters), ['example_proxy_cluster'], 'the xds_cluster is the ADS connection, not a routing cluster');
     assert.equal(await viaMesh(), 'service1');
     assert.equal(await viaSidecar(), 'service1');
+  });
+
+  test('a health check filter from the control plane answers naming the bootstrap\'s node.cluster, in both modes', async () => {
+    const embedded = await mesh.fetch('http://app.local:10000/healthz');
+    assert.deepEqual([embedded.status, embedded.headers.get('x-envoy-upstream-healthchecked-cluster'), await embedded.text()], [200, 'test-cluster', '']);
+    const proxied = await request(`http://${sidecar.target}/healthz`, { headers: { host: 'app.local:10000' } });
+    assert.deepEqual([proxied.statusCode, proxied.headers['x-envoy-upstream-healthchecked-cluster'], await proxied.body.text()], [200, 'test-cluster', '']);
   });
 
   test('an edit of the control plane\'s file moves traffic in both modes', async () => {

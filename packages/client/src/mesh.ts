@@ -202,6 +202,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private readonly clock: Clock;
   private readonly components: MeshComponents;
   private readonly listenerName: string | undefined;
+  /** The `node.cluster` of the Envoy bootstrap whose control plane this mesh follows. */
+  private nodeCluster: string | undefined = undefined;
   private readonly pool: TransportPool;
   /** One opossum bucket-rotation interval per bucket duration, shared by every cluster of this mesh. */
   private readonly rotation = new BucketRotation();
@@ -472,7 +474,11 @@ export class Mesh extends EventEmitter<MeshEvents> {
   async start(config: MeshConfigInput): Promise<UpdateResult> {
     const loaded = await loadConfig(config);
     // Envoy subscribes to every listener and cluster of an `ads: {}` lds_config / cds_config (wildcard).
-    if (loaded.ok && loaded.ads !== undefined) return this.followXds(loaded.ads, { wildcard: true });
+    if (loaded.ok && loaded.ads !== undefined) {
+      // The resources it serves carry no node: health checks name the bootstrap's node.cluster.
+      this.nodeCluster = loaded.ads.node.cluster;
+      return this.followXds(loaded.ads, { wildcard: true });
+    }
     const run = this.updates.then(() => this.applyLoaded(config, loaded));
     this.updates = run.catch(() => undefined);
     return run;
@@ -704,7 +710,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     const clusters = this.clusters.apply(next.state.snapshot, tls.commit());
     if (check?.ok) check.commit();
     this.current = Object.freeze({ ...next.state, clusters, mode: withClusterModes(this.modeSettings, next.state.snapshot) });
-    this.services.filters.localCluster = next.state.snapshot.localCluster ?? '';
+    this.services.filters.localCluster = next.state.snapshot.localCluster ?? this.nodeCluster ?? '';
     this.listenerWaits.settle();
     const dynamicFiles = loaded.ok ? loaded.dynamicFiles ?? [] : [];
     if (dynamicFiles.length > 0) this.reloadInput = config;
