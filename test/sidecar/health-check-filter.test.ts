@@ -31,10 +31,17 @@ describe('health check filter, embedded and sidecar', () => {
         http_filters: [
           { name: 'envoy.filters.http.health_check', typed_config: { '@type': HEALTH_CHECK, pass_through_mode: false, headers: [{ exact_match: '/healthcheck', name: ':path' }] } },
           { name: 'deep', typed_config: { '@type': HEALTH_CHECK, pass_through_mode: true, headers: [{ name: ':path', string_match: { exact: '/deep-health' } }] } },
+          // web has two hosts, one of them UNHEALTHY in EDS: 50 % available.
+          ...[['/hc50', { web: { value: 50 } }], ['/hc60', { web: { value: 60 } }], ['/hc-missing', { nope: { value: 0 } }]].map(([path, minimums]) => ({
+            name: `min${String(path)}`,
+            typed_config: { '@type': HEALTH_CHECK, pass_through_mode: false, headers: [{ name: ':path', string_match: { exact: path } }], cluster_min_healthy_percentages: minimums },
+          })),
           { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } },
         ],
       },
     });
+    const down = (config as { static_resources: { clusters: { load_assignment: { endpoints: { lb_endpoints: Record<string, unknown>[] }[] } }[] } }).static_resources.clusters[0]!;
+    down.load_assignment.endpoints[0]!.lb_endpoints.push({ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: 9 } } }, health_status: 'UNHEALTHY' });
     both = await startBothModes({ ...config, node: { id: 'front-1', cluster: 'front-proxy' } });
   });
   after(async () => {
@@ -63,6 +70,14 @@ describe('health check filter, embedded and sidecar', () => {
       assert.deepEqual(await send('/deep-health'), { status: 200, body: 'ok', cluster: 'front-proxy', immediateFail: undefined }, mode);
       assert.deepEqual(await send('/page'), { status: 200, body: 'ok', cluster: undefined, immediateFail: undefined }, mode);
       assert.deepEqual(seen.slice(before), ['/deep-health', '/page'], mode);
+    }
+  });
+
+  test('cluster_min_healthy_percentages: 200 at or over the minimum share of healthy hosts, 503 under it or for a missing cluster', async () => {
+    for (const [mode, send] of modes()) {
+      assert.equal((await send('/hc50')).status, 200, `${mode}: 1 of 2 hosts is 50 %`);
+      assert.equal((await send('/hc60')).status, 503, `${mode}: under 60 %`);
+      assert.equal((await send('/hc-missing')).status, 503, `${mode}: no such cluster`);
     }
   });
 

@@ -266,6 +266,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
       currentSnapshot: () => this.current?.snapshot,
       appRegistry: options.metrics?.registry,
     });
+    this.services.filters.clusterMembership = (cluster) => this.observability.clusterMembership(cluster);
     this.components = { ...defaultComponents, ...options.components };
     this.listenerName = options.listener;
     const env = options.env ?? process.env;

@@ -199,6 +199,11 @@ export type ExtAuthzPerRoute =
 export interface HealthCheckFilterConfig {
   readonly passThroughMode: boolean;
   readonly headers: readonly HeaderMatcher[];
+  /**
+   * `cluster_min_healthy_percentages`: a health check answered here is 503 when one of these clusters is missing,
+   * empty (unless its minimum is 0), or has fewer than this percentage of its hosts healthy or degraded.
+   */
+  readonly clusterMinHealthyPercentages: ReadonlyMap<string, number>;
 }
 
 /**

@@ -238,7 +238,7 @@ export const IMPLEMENTED_ENVOY_FIELDS: readonly ImplementedField[] = Object.free
   ...fields(`${EXT_AUTHZ}.CheckSettings`, ['context_extensions', 'disable_request_body_buffering', 'with_request_body']),
   ...fields('envoy.extensions.filters.http.cors.v3.CorsPolicy', CORS_POLICY_FIELDS),
   ...fields('envoy.extensions.filters.http.csrf.v3.CsrfPolicy', ['filter_enabled', 'shadow_enabled', 'additional_origins']),
-  ...fields('envoy.extensions.filters.http.health_check.v3.HealthCheck', ['pass_through_mode', 'headers']),
+  ...fields('envoy.extensions.filters.http.health_check.v3.HealthCheck', ['pass_through_mode', 'headers', 'cluster_min_healthy_percentages']),
   ...fields('envoy.extensions.filters.http.buffer.v3.Buffer', ['max_request_bytes']),
   ...fields('envoy.extensions.filters.http.buffer.v3.BufferPerRoute', ['disabled', 'buffer']),
   ...fields(`${COMPRESSOR}.Compressor`, ['response_direction_config', 'request_direction_config', 'compressor_library', 'choose_first']),

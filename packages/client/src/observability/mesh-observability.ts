@@ -123,6 +123,24 @@ export class MeshObservability {
     return out;
   }
 
+  /**
+   * A cluster's hosts and how many are healthy or degraded (Envoy's `membership_total`, `membership_healthy` +
+   * `membership_degraded`): a host failing its active health check, ejected, unhealthy or draining in EDS is neither.
+   */
+  clusterMembership(name: string): { readonly total: number; readonly available: number } | undefined {
+    const runtime = this.mesh.currentClusters()?.get(name);
+    if (runtime === undefined) return undefined;
+    const ejected = runtime.guard.outlierDetector?.ejectedIds;
+    const health = runtime.healthChecker;
+    const endpoints = runtime.endpoints;
+    let available = 0;
+    for (const e of endpoints) {
+      const flags = healthFlags(e.healthStatus, ejected?.has(e.id) ?? false, health?.flagsOf(e.id) ?? NO_FLAGS);
+      if (!UNAVAILABLE_FLAGS.some((flag) => flags.includes(flag))) available++;
+    }
+    return { total: endpoints.length, available };
+  }
+
   /** Starts an admin server (loopback, any free port by default); it closes with the mesh. */
   async startAdmin(options: AdminServerOptions = {}): Promise<AdminServer> {
     const self = this;
@@ -189,6 +207,9 @@ const NO_FLAGS: readonly string[] = Object.freeze([]);
 function hostCounters(counters: Readonly<Record<string, number>> | undefined): Record<string, number> {
   return { rq_total: counters?.['rq_total'] ?? 0, rq_success: counters?.['rq_success'] ?? 0, rq_error: counters?.['rq_error'] ?? 0 };
 }
+
+/** `health_flags` that make a host neither healthy nor degraded. */
+const UNAVAILABLE_FLAGS = ['/failed_active_hc', '/failed_outlier_check', '/failed_eds_health', '/eds_status_draining'] as const;
 
 /** Envoy's `cluster.<name>.health_check.*` counters (`healthy` and `degraded` are gauges). */
 const HEALTH_CHECK_COUNTERS = ['attempt', 'success', 'failure', 'network_failure', 'passive_failure', 'verify_cluster'] as const;

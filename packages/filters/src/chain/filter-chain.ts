@@ -83,6 +83,8 @@ export class FilterChain {
   healthCheckFailed = false;
   /** The applied config's `node.cluster`: the cluster health check answers name ('' when none). */
   localCluster = '';
+  /** A cluster's hosts, and those healthy or degraded (Envoy's membership_total, _healthy + _degraded); undefined when it does not exist. */
+  clusterMembership: (cluster: string) => { readonly total: number; readonly available: number } | undefined = () => undefined;
   private readonly compressorStats = new Map<string, CompressorStats>();
   private readonly decompressorStats = new Map<string, { readonly request: DecompressorStats; readonly response: DecompressorStats }>();
   private readonly cors: CorsFilter;
@@ -264,10 +266,24 @@ export class FilterChain {
       call.addResponseHeaders?.({ 'x-envoy-upstream-healthchecked-cluster': localCluster });
       return undefined;
     }
-    const status = this.healthCheckFailed ? 503 : 200;
-    return new MeshError('XMESH_LOCAL_REPLY', this.healthCheckFailed ? 'the server fails its health checks' : 'health check answered', {
-      reply: { status, headers: [['x-envoy-upstream-healthchecked-cluster', localCluster]], body: '' },
+    const failing = this.healthCheckFailed ? 'the server fails its health checks' : this.clustersFailing(config.clusterMinHealthyPercentages);
+    return new MeshError('XMESH_LOCAL_REPLY', failing ?? 'health check answered', {
+      reply: { status: failing === undefined ? 200 : 503, headers: [['x-envoy-upstream-healthchecked-cluster', localCluster]], body: '' },
     });
+  }
+
+  /** Why a health check fails on the health of `minimums`' clusters (Envoy's rule), or undefined. */
+  private clustersFailing(minimums: ReadonlyMap<string, number>): string | undefined {
+    for (const [cluster, minimum] of minimums) {
+      const membership = this.clusterMembership(cluster);
+      if (membership === undefined) return `cluster "${cluster}" does not exist`;
+      if (membership.total === 0) {
+        if (minimum === 0) continue;
+        return `cluster "${cluster}" has no hosts`;
+      }
+      if (membership.available * 100 < membership.total * minimum) return `cluster "${cluster}" has ${membership.available} of ${membership.total} hosts healthy or degraded, under ${minimum} %`;
+    }
+    return undefined;
   }
 
   /** RBAC: the shadow rules are counted, the enforced rules decide (403 `RBAC: access denied`). */

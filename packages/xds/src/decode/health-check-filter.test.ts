@@ -17,9 +17,15 @@ test('health_check: pass_through_mode (required) and header matchers, the deprec
   assert.equal(decode({ pass_through_mode: { value: true } }).config.passThroughMode, true);
 });
 
-test('health_check: refused by path: no pass_through_mode, cache_time, cluster_min_healthy_percentages', () => {
+test('health_check: cluster_min_healthy_percentages by cluster name (a Percent each)', () => {
+  const { config, issues } = decode({ pass_through_mode: false, cluster_min_healthy_percentages: { web: { value: 50 }, db: { value: 0 } } });
+  assert.deepEqual(issues.errors, []);
+  assert.deepEqual([...config.clusterMinHealthyPercentages], [['web', 50], ['db', 0]]);
+});
+
+test('health_check: refused by path: no pass_through_mode, cache_time, a percentage out of range', () => {
   const errors = (input: unknown) => decode(input).issues.errors.map((e) => `${e.path}: ${e.message}`);
   assert.deepEqual(errors({ headers: [] }), ['x.pass_through_mode: is required']);
   assert.match(errors({ pass_through_mode: true, cache_time: '5s' }).join('\n'), /^x\.cache_time: is not supported: answering health checks from a cached upstream answer/);
-  assert.match(errors({ pass_through_mode: false, cluster_min_healthy_percentages: { web: { value: 50 } } }).join('\n'), /^x\.cluster_min_healthy_percentages: is not supported/);
+  assert.match(errors({ pass_through_mode: false, cluster_min_healthy_percentages: { web: { value: 150 } } }).join('\n'), /^x\.cluster_min_healthy_percentages\.web\.value: /);
 });
