@@ -80,6 +80,18 @@ test('trees: exact map, longest prefix first (falling back to shorter ones), IP 
   assert.equal(byIp(false).allowed(input({}, { remoteAddress: '::ffff:10.9.9.9' })), true, 'IPv4-mapped addresses are IPv4');
 });
 
+test('source_type is "local" as Envoy\'s isSameIpOrLoopback says: the HCM\'s downstream address (X-Forwarded-For where trusted) is 127.0.0.1, ::1 or the local address', () => {
+  const local = compileRbacMatcher(list([[single({ kind: 'source_type' }, exact('local')), action('local', 'ALLOW')]]));
+  assert.equal(local.allowed(input({}, { remoteAddress: '127.0.0.1' })), true);
+  assert.equal(local.allowed(input({}, { remoteAddress: '::ffff:127.0.0.1' })), true);
+  assert.equal(local.allowed(input({}, { remoteAddress: '::1' })), true);
+  assert.equal(local.allowed(input({}, { remoteAddress: '10.0.0.1' })), true, 'the connection\'s own address');
+  // A remote client behind a trusted loopback hop is not local (Envoy reads the XFF-derived remote address).
+  assert.equal(local.allowed(input({}, { remoteAddress: '127.0.0.1' }, '203.0.113.9')), false);
+  // Envoy's loopback is exactly 127.0.0.1 and ::1, not all of 127/8.
+  assert.equal(local.allowed(input({}, { remoteAddress: '127.0.0.2' })), false);
+});
+
 test('connection inputs: source IP follows X-Forwarded-For (the HCM\'s address), direct source IP the peer; ports, SNI, transport, SANs', () => {
   const allowIf = (i: MatchInput, value: string) => compileRbacMatcher(list([[single(i, exact(value)), action('x', 'ALLOW')]]));
   assert.equal(allowIf({ kind: 'source_ip' }, '203.0.113.9').allowed(input({}, {}, '203.0.113.9')), true);

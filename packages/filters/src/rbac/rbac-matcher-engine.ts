@@ -133,10 +133,11 @@ function compileInput(input: MatchInput): Read {
     case 'source_port': return (i) => portText(i.connection.remotePort);
     case 'direct_source_ip': return (i) => ip(i.connection.remoteAddress);
     case 'source_type': return (i) => {
-      // Envoy's SourceTypeInput: "local" when the peer is this host (loopback or the connection's own address).
-      const remote = ip(i.connection.remoteAddress);
+      // Envoy's SourceTypeInput (Network::Utility::isSameIpOrLoopback): "local" when the downstream's address — the
+      // HCM's, so X-Forwarded-For where it is trusted, as source_ip — is 127.0.0.1, ::1 or the connection's own.
+      const remote = ip(i.remoteIp());
       if (remote === undefined) return undefined;
-      return isLoopback(remote) || remote === ip(i.connection.localAddress) ? 'local' : undefined;
+      return remote === '127.0.0.1' || remote === '::1' || remote === ip(i.connection.localAddress) ? 'local' : undefined;
     };
     case 'server_name': return (i) => i.connection.tls?.serverName || undefined;
     case 'transport_protocol': return (i) => (i.connection.tls === undefined ? 'raw_buffer' : 'tls');
@@ -158,6 +159,3 @@ function joined(values: readonly string[] | undefined): string | undefined {
   return values === undefined || values.length === 0 ? undefined : values.join(',');
 }
 
-function isLoopback(address: string): boolean {
-  return address === '::1' || address.startsWith('127.');
-}
