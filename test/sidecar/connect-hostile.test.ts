@@ -4,9 +4,12 @@
 // None may reach the upstream; none may crash or hang the sidecar.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect as http2Connect } from 'node:http2';
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { startSidecar, type Sidecar } from '@xmesh/sidecar';
 import { bootstrap } from '../support/mesh-config.js';
+import { standardPki } from '../support/pki.js';
 import { within } from '../support/within.js';
 
 const TERMINATE = [{ upgrade_type: 'CONNECT', connect_config: {} }];
@@ -79,5 +82,74 @@ describe('CONNECT against hostile clients (sidecar)', () => {
       assert.match(answer, /^HTTP\/1\.1 400 /, target);
     }
     assert.equal(accepted, before);
+  });
+});
+
+describe('CONNECT to a TLS cluster whose server half-closes (sidecar)', () => {
+  const pki = standardPki();
+  let tlsServer: TlsServer;
+  let sidecar: Sidecar;
+  /** What the server read from each connection before it ended its side. */
+  const received: string[] = [];
+
+  before(async () => {
+    // Reads what the client sends; on "done" it ends its side without ever writing a byte (a sink), and keeps reading.
+    tlsServer = createTlsServer({ cert: pki.server.cert, key: pki.server.key, allowHalfOpen: true }, (socket) => {
+      let text = '';
+      socket.on('error', () => {});
+      socket.on('data', (chunk: Buffer) => {
+        text += chunk.toString('latin1');
+        if (text.endsWith('done')) socket.end();
+      });
+      socket.on('end', () => received.push(text));
+    });
+    tlsServer.on('tlsClientError', () => {});
+    await new Promise<void>((resolve) => tlsServer.listen(0, '127.0.0.1', resolve));
+    const address = `127.0.0.1:${(tlsServer.address() as { port: number }).port}`;
+    const config = bootstrap({
+      hcm: { stat_prefix: 'ingress_http', upgrade_configs: [{ upgrade_type: 'CONNECT' }] },
+      routes: [{ match: { connect_matcher: {} }, route: { cluster: 'sink', upgrade_configs: TERMINATE } }],
+      clusters: { sink: [address] },
+    }) as { static_resources: { clusters: Record<string, unknown>[] } };
+    config.static_resources.clusters[0]!.transport_socket = {
+      name: 'envoy.transport_sockets.tls',
+      typed_config: {
+        '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+        common_tls_context: { validation_context: { trusted_ca: { filename: pki.ca.certPath } } },
+      },
+    };
+    sidecar = await startSidecar({ config, listen: '127.0.0.1:0', admin: false });
+  });
+  after(async () => {
+    await sidecar.close();
+    await new Promise<void>((resolve) => tlsServer.close(() => resolve()));
+    pki.dispose();
+  });
+
+  test('HTTP/2: a server that ends its side without a byte ends the stream (END_STREAM, no reset), and the client can still send', async () => {
+    const session = http2Connect(`http://${sidecar.target}`);
+    session.on('error', () => {});
+    try {
+      const stream = session.request({ ':method': 'CONNECT', ':authority': 'sink.test:443' }, { endStream: false });
+      const status = await within(new Promise<unknown>((resolve, reject) => {
+        stream.once('response', (headers) => resolve(headers[':status']));
+        stream.once('error', reject);
+      }), 10_000, 'the CONNECT answer');
+      assert.equal(status, 200);
+      const ended = within(new Promise<string>((resolve) => {
+        stream.once('end', () => resolve('end'));
+        stream.once('close', () => resolve(`close ${stream.rstCode}`));
+        stream.resume();
+      }), 10_000, 'the server\'s end');
+      stream.write('done');
+      assert.equal(await ended, 'end', 'the upstream\'s FIN is END_STREAM, not a reset');
+      stream.end('after');
+      await within(new Promise<void>((resolve) => stream.once('close', () => resolve())), 10_000, 'the stream closed');
+      assert.equal(stream.rstCode, 0, 'closed without RST_STREAM');
+      await within((async () => { while (received.length === 0) await new Promise((r) => setTimeout(r, 20)); })(), 10_000, 'the server read to its end');
+      assert.equal(received[0], 'doneafter', 'what the client sent after the server\'s FIN reached it');
+    } finally {
+      session.destroy();
+    }
   });
 });
