@@ -1,6 +1,7 @@
 // CONNECT through the sidecar against hostile clients (raw sockets, node http2): body framing on a CONNECT
 // request (Envoy's HTTP/1 codec answers a Content-Length other than 0 with 400 and any Transfer-Encoding with
-// 501: source/common/http/http1/codec_impl.cc) and targets whose port is not one (Url::initializeForConnect).
+// 501: source/common/http/http1/codec_impl.cc), HTTP/1.0 (426 unless accept_http_10: checkProtocolVersion) and
+// targets whose port is not one.
 // None may reach the upstream; none may crash or hang the sidecar.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -72,6 +73,13 @@ describe('CONNECT against hostile clients (sidecar)', () => {
     const before = accepted;
     const answer = await within(exchange(sidecar.target, 'CONNECT example.test:443 HTTP/1.1\r\nHost: example.test:443\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n', /^HTTP\/1\.1 \d{3}/), 10_000, 'the answer');
     assert.match(answer, /^HTTP\/1\.1 501 /);
+    assert.equal(accepted, before);
+  });
+
+  test('an HTTP/1.0 CONNECT is a 426 (accept_http_10 is off), as Envoy\'s codec answers any HTTP/1.0 request', async () => {
+    const before = accepted;
+    const answer = await within(exchange(sidecar.target, 'CONNECT example.test:443 HTTP/1.0\r\nHost: example.test:443\r\n\r\n', /^HTTP\/1\.1 \d{3}/), 10_000, 'the answer');
+    assert.match(answer, /^HTTP\/1\.1 426 /);
     assert.equal(accepted, before);
   });
 

@@ -59,11 +59,18 @@ const AUTHORITY_FORM = /^(?:\[[0-9A-Fa-f:.]+\]|[^\s/?#@[\]:]+):\d{1,5}$/;
 
 /**
  * The authority of an HTTP/1.1 CONNECT request (its request target; the path is empty), or the error it is
- * answered with. As Envoy's HTTP/1 codec: a CONNECT has no body, so a Content-Length other than 0 is a 400 and
+ * answered with. As Envoy's HTTP/1 codec: HTTP/1.0 is refused (426) unless accepted; a CONNECT has no body, so a Content-Length other than 0 is a 400 and
  * any Transfer-Encoding a 501 (their bytes would otherwise be relayed into the tunnel).
  */
-export function connectTarget(headers: IncomingHttpHeaders, url: string, rawHeaderCount: number, protection: DownstreamProtection): RequestTarget | MeshError {
+export function connectTarget(
+  headers: IncomingHttpHeaders,
+  url: string,
+  httpVersionMinor: number,
+  rawHeaderCount: number,
+  protection: DownstreamProtection,
+): RequestTarget | MeshError {
   if (rawHeaderCount > protection.maxHeadersCount * 2) return badRequest(`more than ${protection.maxHeadersCount} request headers`, 431);
+  if (httpVersionMinor === 0 && !protection.acceptHttp10) return badRequest('HTTP/1.0 is not accepted', 426);
   if (headers['transfer-encoding'] !== undefined) return badRequest('a CONNECT request has no transfer encoding', 501);
   const length = headers['content-length'];
   if (length !== undefined && length !== '0') return badRequest('a CONNECT request has no body (content-length)');
