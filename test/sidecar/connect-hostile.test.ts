@@ -1,8 +1,9 @@
 // CONNECT through the sidecar against hostile clients (raw sockets, node http2): body framing on a CONNECT
 // request (Envoy's HTTP/1 codec answers a Content-Length other than 0 with 400 and any Transfer-Encoding with
 // 501: source/common/http/http1/codec_impl.cc), HTTP/1.0 (426 unless accept_http_10: checkProtocolVersion) and
-// targets whose port is not one.
-// None may reach the upstream; none may crash or hang the sidecar.
+// targets whose port is not one: none may reach the upstream, nor crash or hang the sidecar. And a TLS cluster
+// (UpstreamTlsContext) whose stock node TLS server ends its side without a byte: that is a FIN passed on, as over
+// plain TCP, not a reset (Envoy enables half-close on the upstream of a terminated CONNECT).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as http2Connect } from 'node:http2';
