@@ -68,7 +68,7 @@ export class ProxyFront {
     const ds = new UpgradeDownstream(req, socket, head, this.host.onClose, protection.streamIdleTimeoutMs);
     ds.localReplies = this.host.localReplies(state);
     const target = req.method === 'CONNECT'
-      ? connectTarget(req.url ?? '', req.rawHeaders.length, protection)
+      ? connectTarget(req.headers, req.url ?? '', req.httpVersionMinor, req.rawHeaders.length, protection)
       : http1Target(req.headers, req.url ?? '/', req.httpVersionMinor, req.rawHeaders.length, protection);
     if (target instanceof MeshError) {
       this.host.onOpen();

@@ -38,12 +38,10 @@ export function http1Target(
   rawHeaderCount: number,
   protection: DownstreamProtection,
 ): RequestTarget | MeshError {
-  if (rawHeaderCount > protection.maxHeadersCount * 2) return badRequest(`more than ${protection.maxHeadersCount} request headers`, 431);
+  const refused = http1Refusal(httpVersionMinor, rawHeaderCount, protection);
+  if (refused !== undefined) return refused;
   let authority = headers.host;
-  if (httpVersionMinor === 0) {
-    if (!protection.acceptHttp10) return badRequest('HTTP/1.0 is not accepted', 426);
-    if (authority === undefined && protection.defaultHostForHttp10 !== undefined) authority = protection.defaultHostForHttp10;
-  }
+  if (httpVersionMinor === 0 && authority === undefined && protection.defaultHostForHttp10 !== undefined) authority = protection.defaultHostForHttp10;
   if (authority !== undefined && authority.includes(',')) return badRequest('more than one Host header');
   if (protection.allowAbsoluteUrl && url.charCodeAt(0) !== 47 /* '/' */ && url !== '*') {
     const absolute = absoluteForm(url);
@@ -57,13 +55,33 @@ export function http1Target(
 /** `host:port` (a bracketed IPv6 host allowed), as a CONNECT request names its destination. */
 const AUTHORITY_FORM = /^(?:\[[0-9A-Fa-f:.]+\]|[^\s/?#@[\]:]+):\d{1,5}$/;
 
+/** Too many headers (431), or HTTP/1.0 where it is not accepted (426): the checks every HTTP/1 request gets. */
+function http1Refusal(httpVersionMinor: number, rawHeaderCount: number, protection: DownstreamProtection): MeshError | undefined {
+  if (rawHeaderCount > protection.maxHeadersCount * 2) return badRequest(`more than ${protection.maxHeadersCount} request headers`, 431);
+  if (httpVersionMinor === 0 && !protection.acceptHttp10) return badRequest('HTTP/1.0 is not accepted', 426);
+  return undefined;
+}
+
 /**
  * The authority of an HTTP/1.1 CONNECT request (its request target; the path is empty), or the error it is
- * answered with.
+ * answered with. As Envoy's HTTP/1 codec: a CONNECT has no body, so a Content-Length other than 0 is a 400 and
+ * any Transfer-Encoding a 501 (their bytes would otherwise be relayed into the tunnel).
  */
-export function connectTarget(url: string, rawHeaderCount: number, protection: DownstreamProtection): RequestTarget | MeshError {
-  if (rawHeaderCount > protection.maxHeadersCount * 2) return badRequest(`more than ${protection.maxHeadersCount} request headers`, 431);
-  if (!AUTHORITY_FORM.test(url)) return badRequest(`a CONNECT request target must be host:port, got "${url.slice(0, 64)}"`);
+export function connectTarget(
+  headers: IncomingHttpHeaders,
+  url: string,
+  httpVersionMinor: number,
+  rawHeaderCount: number,
+  protection: DownstreamProtection,
+): RequestTarget | MeshError {
+  const refused = http1Refusal(httpVersionMinor, rawHeaderCount, protection);
+  if (refused !== undefined) return refused;
+  if (headers['transfer-encoding'] !== undefined) return badRequest('a CONNECT request has no transfer encoding', 501);
+  const length = headers['content-length'];
+  if (length !== undefined && length !== '0') return badRequest('a CONNECT request has no body (content-length)');
+  if (!AUTHORITY_FORM.test(url) || Number(url.slice(url.lastIndexOf(':') + 1)) > 65535) {
+    return badRequest(`a CONNECT request target must be host:port, got "${url.slice(0, 64)}"`);
+  }
   return { authority: url, path: '' };
 }
 

@@ -61,8 +61,11 @@ export class ClientTls extends RotatingMaterial {
     return this.secure(netConnect({ host, port, noDelay: true }), host, port, alpn, alpnOverride);
   }
 
-  /** Starts TLS on `socket` (connected or connecting) to `host:port`. */
-  secure(socket: Socket, host: string, port: number, alpn: TransportAlpn, alpnOverride?: readonly string[]): TLSSocket {
+  /**
+   * Starts TLS on `socket` (connected or connecting) to `host:port`. `relay`: the connection carries a byte relay
+   * (tcp_proxy, CONNECT), whose peer may close without sending a byte; that is then its FIN, not a refusal.
+   */
+  secure(socket: Socket, host: string, port: number, alpn: TransportAlpn, alpnOverride?: readonly string[], relay = false): TLSSocket {
     const material = this.material;
     const config = this.config;
     const peer = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
@@ -92,7 +95,7 @@ export class ClientTls extends RotatingMaterial {
     });
     // A peer that completes the handshake and then closes before sending one byte refused us after the handshake
     // (a Node TLS server checks client certificates only then; an HTTP/2 server otherwise sends SETTINGS at once).
-    tlsSocket.once('end', () => {
+    if (!relay) tlsSocket.once('end', () => {
       if (secured && !failed && tlsSocket.bytesRead === 0) {
         tlsSocket.destroy(new Error('the peer closed the connection right after the handshake without sending anything: it did not accept this side\'s certificate'));
       }

@@ -17,13 +17,40 @@ function request(method: string, authority: string, headers: Record<string, stri
   return { method, authority, path: '/form', headers: new Map(Object.entries(headers)) };
 }
 
-test('hostAndPort: the authority of an absolute URL as written (userinfo dropped); anything else as it is', () => {
+test('hostAndPort: the authority of an absolute URL (userinfo dropped); anything else as it is', () => {
   assert.equal(hostAndPort('https://example.com'), 'example.com');
   assert.equal(hostAndPort('https://example.com:8443/a?b#c'), 'example.com:8443');
   assert.equal(hostAndPort('http://user:pw@example.com/x'), 'example.com');
   assert.equal(hostAndPort('null'), 'null');
   assert.equal(hostAndPort(''), '');
   assert.equal(hostAndPort(undefined), '');
+});
+
+test('hostAndPort reads an origin as Envoy (GURL) does: only http(s), host lower-cased, default port dropped, "\\" ends the authority', () => {
+  assert.equal(hostAndPort('http://APP.test'), 'app.test');
+  assert.equal(hostAndPort('http://app.test:80/x'), 'app.test');
+  assert.equal(hostAndPort('https://app.test:443'), 'app.test');
+  assert.equal(hostAndPort('https://app.test:080'), 'app.test:80');
+  assert.equal(hostAndPort('http://[::1]:8080/'), '[::1]:8080');
+  assert.equal(hostAndPort('http://[0:0:0:0:0:0:0:1]'), '[::1]');
+  // A scheme other than http(s) is not a URL to Envoy: the value stands whole and matches no host.
+  assert.equal(hostAndPort('ftp://app.test'), 'ftp://app.test');
+  assert.equal(hostAndPort('chrome-extension://app.test'), 'chrome-extension://app.test');
+  // The authority ends at a backslash in a special scheme: the host here is evil.test, not app.test.
+  assert.equal(hostAndPort('http://evil.test\\@app.test'), 'evil.test');
+  assert.equal(hostAndPort('http://app.test:99999'), 'http://app.test:99999');
+  assert.equal(hostAndPort('http://app.test:0'), 'http://app.test:0');
+});
+
+test('an origin that is the destination only by another scheme or a backslash trick is invalid; a default port or upper case is not a different origin', () => {
+  const filter = new CsrfFilter(Math.random);
+  const s = stats();
+  assert.notEqual(filter.check(request('POST', 'app.test', { origin: 'ftp://app.test' }), policy(), s), undefined);
+  assert.notEqual(filter.check(request('POST', 'app.test', { origin: 'http://evil.test\\@app.test' }), policy(), s), undefined);
+  assert.equal(filter.check(request('POST', 'app.test', { origin: 'http://App.Test:80' }), policy(), s), undefined);
+  assert.equal(filter.check(request('POST', 'app.test:443', { origin: 'https://app.test', ':scheme': 'https' }), policy(), s), undefined);
+  assert.equal(filter.check(request('POST', '[::1]:8080', { origin: 'http://[::1]:8080' }), policy(), s), undefined);
+  assert.deepEqual(s.values(), [0, 2, 3]);
 });
 
 test('a mutating request from its destination\'s origin passes; from another origin it is answered 403 "Invalid origin"', () => {

@@ -23,8 +23,8 @@ const INVALID_ORIGIN = Object.freeze({ status: 403, headers: Object.freeze([]), 
 
 const MODIFY_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'DELETE', 'PATCH']);
 
-/** `scheme://authority...`: the authority of an absolute URL (userinfo dropped), as Envoy's `Url::hostAndPort`. */
-const ABSOLUTE_URL = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/(?:[^/?#@\s]*@)?([^/?#@\s]+)/;
+/** The common shape, already canonical: lower-case `http(s)://host[:port]` with no userinfo, then a path or nothing. */
+const PLAIN_HTTP_URL = /^(https?):\/\/([a-z0-9.-]+)(?::(\d{1,5}))?(?=[/?#]|$)/;
 
 export class CsrfFilter {
   private readonly origins = new WeakMap<CsrfPolicy, readonly StringPredicate[]>();
@@ -65,10 +65,34 @@ export class CsrfFilter {
   }
 }
 
-/** `host[:port]` of an absolute URL as written; a value that is not one stands as it is; '' for none. */
+/**
+ * `host[:port]` of an absolute http or https URL as a WHATWG parser reads it, as Envoy's `Url::hostAndPort`
+ * (GURL): the host lower-cased, userinfo dropped, `\\` a path separator, the scheme's default port left out.
+ * A value that is not such a URL (another scheme, `null`, garbage) stands as it is; '' for none.
+ */
 export function hostAndPort(value: string | undefined): string {
   if (value === undefined || value === '') return '';
-  return ABSOLUTE_URL.exec(value)?.[1] ?? value;
+  const plain = PLAIN_HTTP_URL.exec(value);
+  if (plain !== null) {
+    const [, scheme, host, port] = plain;
+    if (port === undefined) return host!;
+    if (port.length > 1 && port.startsWith('0')) return parsedHostAndPort(value);
+    if ((scheme === 'http' && port === '80') || (scheme === 'https' && port === '443')) return host!;
+    const number = Number(port);
+    return number === 0 || number > 65535 ? value : `${host}:${port}`;
+  }
+  return parsedHostAndPort(value);
+}
+
+function parsedHostAndPort(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return value;
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.host === '' || url.port === '0') return value;
+  return url.host;
 }
 
 /** Where the request says it comes from: its Origin, else its Referer. */

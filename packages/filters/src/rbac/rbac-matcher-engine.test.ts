@@ -80,6 +80,44 @@ test('trees: exact map, longest prefix first (falling back to shorter ones), IP 
   assert.equal(byIp(false).allowed(input({}, { remoteAddress: '::ffff:10.9.9.9' })), true, 'IPv4-mapped addresses are IPv4');
 });
 
+test('source_type is "local" as Envoy\'s isSameIpOrLoopback says: the HCM\'s downstream address (X-Forwarded-For where trusted) is 127.0.0.1, ::1 or the local address', () => {
+  const local = compileRbacMatcher(list([[single({ kind: 'source_type' }, exact('local')), action('local', 'ALLOW')]]));
+  assert.equal(local.allowed(input({}, { remoteAddress: '127.0.0.1' })), true);
+  assert.equal(local.allowed(input({}, { remoteAddress: '::ffff:127.0.0.1' })), true);
+  assert.equal(local.allowed(input({}, { remoteAddress: '::1' })), true);
+  assert.equal(local.allowed(input({}, { remoteAddress: '10.0.0.1' })), true, 'the connection\'s own address');
+  // A remote client behind a trusted loopback hop is not local (Envoy reads the XFF-derived remote address).
+  assert.equal(local.allowed(input({}, { remoteAddress: '127.0.0.1' }, '203.0.113.9')), false);
+  // Envoy's loopback is exactly 127.0.0.1 and ::1, not all of 127/8.
+  assert.equal(local.allowed(input({}, { remoteAddress: '127.0.0.2' })), false);
+});
+
+test('a TLS input on a plaintext connection cannot decide (Envoy\'s NotAvailable): evaluation stops there and the request is denied', () => {
+  const tls = { serverName: '', peer: { uriSans: ['spiffe://mesh/ok'], dnsSans: [], subject: 'CN=ok', pem: '' } };
+  const blocked = single({ kind: 'uri_san' }, exact('spiffe://mesh/blocked'));
+  const publicPath = single(header('x-public'), exact('1'));
+  // DENY a blocked identity, then ALLOW public calls, else ALLOW (on_no_match).
+  const engine = compileRbacMatcher(list([[blocked, action('blocked', 'DENY')], [publicPath, action('public', 'ALLOW')]], action('rest', 'ALLOW')));
+  assert.equal(engine.allowed(input({ 'x-public': '1' }, { tls })), true);
+  assert.equal(engine.matchedPolicy(input({}, { tls })), 'rest');
+  assert.equal(engine.allowed(input({ 'x-public': '1' })), false, 'plaintext: the SAN cannot be read, so neither the later field nor on_no_match decides');
+  assert.equal(engine.matchedPolicy(input({ 'x-public': '1' })), undefined);
+  // A field that already matched before it decides; or: one true branch is enough; and: a false branch first is false.
+  const first = compileRbacMatcher(list([[publicPath, action('public', 'ALLOW')], [blocked, action('blocked', 'DENY')]]));
+  assert.equal(first.allowed(input({ 'x-public': '1' })), true);
+  const either = compileRbacMatcher(list([[{ kind: 'or', predicates: [blocked, publicPath] }, action('either', 'ALLOW')]], action('rest', 'ALLOW')));
+  assert.equal(either.allowed(input({ 'x-public': '1' })), true);
+  assert.equal(either.allowed(input()), false, 'no branch held and one could not decide');
+  const both = compileRbacMatcher(list([[{ kind: 'and', predicates: [publicPath, blocked] }, action('both', 'DENY')]], action('rest', 'ALLOW')));
+  assert.equal(both.allowed(input()), true, 'the first branch is false: the second is never read');
+  const negated = compileRbacMatcher(list([[{ kind: 'not', predicate: blocked }, action('not-blocked', 'ALLOW')]], action('rest', 'ALLOW')));
+  assert.equal(negated.allowed(input()), false);
+  // A tree on a TLS input, on plaintext: no on_no_match either.
+  const tree = compileRbacMatcher({ list: undefined, tree: { kind: 'exact', input: { kind: 'subject' }, map: new Map([['CN=ok', action('ok', 'ALLOW')]]) }, onNoMatch: action('rest', 'ALLOW') });
+  assert.equal(tree.allowed(input({}, { tls })), true);
+  assert.equal(tree.allowed(input()), false);
+});
+
 test('connection inputs: source IP follows X-Forwarded-For (the HCM\'s address), direct source IP the peer; ports, SNI, transport, SANs', () => {
   const allowIf = (i: MatchInput, value: string) => compileRbacMatcher(list([[single(i, exact(value)), action('x', 'ALLOW')]]));
   assert.equal(allowIf({ kind: 'source_ip' }, '203.0.113.9').allowed(input({}, {}, '203.0.113.9')), true);
