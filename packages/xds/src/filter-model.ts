@@ -60,7 +60,7 @@ export type RbacMatcherTree =
  */
 export type MatchInput =
   | { readonly kind: 'request_header'; readonly name: string }
-  | { readonly kind: 'destination_ip' | 'destination_port' | 'source_ip' | 'source_port' | 'direct_source_ip' | 'source_type' | 'server_name' | 'transport_protocol' | 'uri_san' | 'dns_san' | 'subject' };
+  | { readonly kind: 'destination_ip' | 'destination_port' | 'source_ip' | 'source_port' | 'direct_source_ip' | 'source_type' | 'server_name' | 'uri_san' | 'dns_san' | 'subject' };
 
 /** `config.rbac.v3.RBAC`: allowed when a policy matches (ALLOW), when none does (DENY); LOG always allows. */
 export interface RbacRules {

@@ -127,9 +127,7 @@ test('connection inputs: source IP follows X-Forwarded-For (the HCM\'s address),
   assert.equal(allowIf({ kind: 'destination_ip' }, '10.0.0.1').allowed(input()), true);
   assert.equal(allowIf({ kind: 'source_type' }, 'local').allowed(input({}, { remoteAddress: '127.0.0.1' })), true);
   assert.equal(allowIf({ kind: 'source_type' }, 'local').allowed(input()), false);
-  assert.equal(allowIf({ kind: 'transport_protocol' }, 'raw_buffer').allowed(input()), true);
   const tls = { serverName: 'api.test', peer: { uriSans: ['spiffe://mesh/a', 'spiffe://mesh/b'], dnsSans: [], subject: 'CN=web', pem: '' } };
-  assert.equal(allowIf({ kind: 'transport_protocol' }, 'tls').allowed(input({}, { tls })), true);
   assert.equal(allowIf({ kind: 'server_name' }, 'api.test').allowed(input({}, { tls })), true);
   assert.equal(allowIf({ kind: 'uri_san' }, 'spiffe://mesh/a,spiffe://mesh/b').allowed(input({}, { tls })), true);
   assert.equal(allowIf({ kind: 'subject' }, 'CN=web').allowed(input({}, { tls })), true);

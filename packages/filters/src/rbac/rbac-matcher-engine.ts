@@ -170,7 +170,6 @@ function compileInput(input: MatchInput): Read {
       return remote === '127.0.0.1' || remote === '::1' || remote === ip(i.connection.localAddress) ? 'local' : undefined;
     };
     case 'server_name': return (i) => i.connection.tls?.serverName || undefined;
-    case 'transport_protocol': return (i) => (i.connection.tls === undefined ? 'raw_buffer' : 'tls');
     // Envoy's SSL inputs have no data on a plaintext connection (NotAvailable), and no value without a peer certificate.
     case 'uri_san': return (i) => (i.connection.tls === undefined ? UNABLE : joined(i.connection.tls.peer?.uriSans));
     case 'dns_san': return (i) => (i.connection.tls === undefined ? UNABLE : joined(i.connection.tls.peer?.dnsSans));

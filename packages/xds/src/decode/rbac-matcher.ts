@@ -27,7 +27,6 @@ const CONNECTION_INPUTS: Readonly<Record<string, Exclude<MatchInput, { kind: 're
   [`${NETWORK}DirectSourceIPInput`]: 'direct_source_ip',
   [`${NETWORK}SourceTypeInput`]: 'source_type',
   [`${NETWORK}ServerNameInput`]: 'server_name',
-  [`${NETWORK}TransportProtocolInput`]: 'transport_protocol',
   [`${SSL}UriSanInput`]: 'uri_san',
   [`${SSL}DnsSanInput`]: 'dns_san',
   [`${SSL}SubjectInput`]: 'subject',
