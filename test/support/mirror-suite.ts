@@ -122,8 +122,16 @@ export function describeMirroring(mode: 'embedded' | 'sidecar'): void {
       await waitFor(() => u.shadow.seen.length > shadowBefore, 'the copy named by the header');
       assert.equal(await at({ 'x-mirror-cluster': 'shadow' }), 'reply primary');
       await waitFor(() => u.shadow.seen.length === shadowBefore + 2, 'the second copy');
-      assert.deepEqual(u.shadow.seen.slice(shadowBefore).map((r) => `${r.host}${r.path}`), ['hdr.local-shadow:8080/by-header', 'hdr.local-shadow:8080/by-header']);
-      assert.equal(stat('shadow', 'sent') - sentBefore, 2, 'only the two requests naming "shadow" were copied');
+      // A repeated header: its first value names the cluster, as Envoy reads it.
+      const repeated = new Headers([['x-mirror-cluster', 'shadow'], ['x-mirror-cluster', 'no-such-cluster']]);
+      assert.equal(await (await mesh.fetch('http://hdr.local:8080/by-header', { headers: repeated })).text(), 'reply primary');
+      // The route's own request header names it: read from the request as the route sends it.
+      assert.equal(await (await mesh.fetch('http://hdr.local:8080/by-route')).text(), 'reply primary');
+      await waitFor(() => u.shadow.seen.length === shadowBefore + 4, 'the copies of the repeated-header and by-route requests');
+      assert.deepEqual(u.shadow.seen.slice(shadowBefore).map((r) => `${r.host}${r.path}`).sort(), [
+        'hdr.local-shadow:8080/by-header', 'hdr.local-shadow:8080/by-header', 'hdr.local-shadow:8080/by-header', 'hdr.local-shadow:8080/by-route',
+      ]);
+      assert.equal(stat('shadow', 'sent') - sentBefore, 4, 'only the requests naming "shadow" were copied');
       const store = (sidecar?.mesh ?? mesh).observability.store;
       assert.deepEqual([...store.all()].map((e) => e.name).filter((n) => n.includes('no-such-cluster')), [], 'a header value is never a stats name');
     });

@@ -167,7 +167,13 @@ export function mirrorConfig(u: MirrorUpstreams): object {
     },
     { name: 'rc', domains: ['rc.local:8080'], routes: [{ match: { prefix: '/' }, route: { cluster: 'primary' } }] },
     // The mirror cluster named by a request header, as envoyproxy/examples route-mirror/envoy.yaml's /service/2.
-    { name: 'hdr', domains: ['hdr.local:8080'], routes: [{ match: { prefix: '/' }, route: { cluster: 'primary', request_mirror_policies: [{ cluster_header: 'X-Mirror-Cluster' }] } }] },
+    // `/by-route` sets the header itself: the cluster is read from the request as the route sends it.
+    {
+      name: 'hdr', domains: ['hdr.local:8080'], routes: [
+        { match: { prefix: '/by-route' }, request_headers_to_add: [{ header: { key: 'x-mirror-cluster', value: 'shadow' } }], route: { cluster: 'primary', request_mirror_policies: [{ cluster_header: 'X-Mirror-Cluster' }] } },
+        { match: { prefix: '/' }, route: { cluster: 'primary', request_mirror_policies: [{ cluster_header: 'X-Mirror-Cluster' }] } },
+      ],
+    },
     // The copy is made from the request as the route sends it (Envoy's router finalizes the headers first).
     {
       name: 'rw', domains: ['rw.local:8080'],

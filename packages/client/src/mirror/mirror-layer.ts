@@ -2,7 +2,7 @@
  * Request mirroring (`request_mirror_policies`), once per call, after the filters: the call goes on
  * first, untouched; then each policy whose `runtime_fraction` draw hits gets a copy of the request
  * (from the front end, see `PipelineCall.mirrorRequest`) sent to its cluster (or the one its
- * `cluster_header` names, see `mirrorCluster`), fire and forget (see
+ * `cluster_header` names, see `clusterNamed`), fire and forget (see
  * ShadowCall). The copy's Host gets Envoy's `-shadow` suffix (`host-shadow:port`) unless
  * `disable_shadow_host_suffix_append`; `trace_sampled` sets the sampled flag of its `traceparent`
  * (under the Zipkin tracer the copy is a child span, see `shadowTraceHeaders`).
@@ -14,7 +14,7 @@
  */
 import { MeshError } from '@xmesh/core';
 import { fractionHit } from '@xmesh/ratelimit';
-import { headerValue, RecordHeaders } from '@xmesh/router';
+import { RecordHeaders } from '@xmesh/router';
 import { newSpanId } from '@xmesh/stats';
 import type { RequestMirrorPolicy } from '@xmesh/xds';
 import type { Layer } from '../pipeline.js';
@@ -40,7 +40,10 @@ function startMirrors(call: PipelineCall, policies: readonly RequestMirrorPolicy
   const b3 = tracing !== undefined && tracing !== false && tracing.kind === 'b3';
   for (const policy of policies) {
     if (policy.runtimeFraction !== undefined && !fractionHit(policy.runtimeFraction, services.random)) continue;
-    const cluster = mirrorCluster(policy, call);
+    // A cluster named by a header is read from the request as the route sends it (Envoy reads it after the
+    // route's header mutations): the copy is made first.
+    let copy = policy.clusterHeader === undefined ? undefined : routedCopy(call.mirrorRequest(bodyBufferLimit(decision)), call);
+    const cluster = policy.clusterHeader === undefined ? policy.cluster : clusterNamed(copy, policy.clusterHeader, call);
     if (cluster === undefined) continue;
     const scope = services.stats.cluster(cluster);
     const skipped = () => scope.counter('xmesh.mirror.skipped').inc();
@@ -48,7 +51,7 @@ function startMirrors(call: PipelineCall, policies: readonly RequestMirrorPolicy
       skipped();
       continue;
     }
-    const copy = routedCopy(call.mirrorRequest(bodyBufferLimit(decision)), call);
+    copy ??= routedCopy(call.mirrorRequest(bodyBufferLimit(decision)), call);
     if (copy === undefined) {
       skipped();
       continue;
@@ -88,15 +91,20 @@ function startMirrors(call: PipelineCall, policies: readonly RequestMirrorPolicy
 }
 
 /**
- * The policy's mirror cluster: its `cluster`, or the cluster the request's `cluster_header` names when the
- * mesh has it. As Envoy: a request without the header (or with it empty) is not copied, nor one naming a
- * cluster that does not exist, and neither is counted (a header value never becomes a stats name).
+ * The mirror cluster a `cluster_header` names in `copy` (the request as the route sends it): the header's first
+ * value, when the mesh has that cluster. As Envoy: a request without the header (or with it empty) is not copied,
+ * nor one naming a cluster that does not exist, and neither is counted (a header value never becomes a stats name).
  */
-function mirrorCluster(policy: RequestMirrorPolicy, call: PipelineCall): string | undefined {
-  if (policy.clusterHeader === undefined) return policy.cluster;
-  const named = headerValue(call.request, policy.clusterHeader);
-  if (named === undefined || named === '' || !call.state.clusters.has(named)) return undefined;
-  return named;
+function clusterNamed(copy: MirrorRequest | undefined, header: string, call: PipelineCall): string | undefined {
+  if (copy === undefined) return undefined;
+  let value: string | readonly string[] | undefined;
+  if (header === ':authority') value = copy.authority;
+  else if (header === ':path') value = copy.path;
+  else if (header === ':method') value = copy.method;
+  else value = copy.headers[header];
+  const first = (typeof value === 'string' ? value : value?.[0])?.split(',')[0]!.trim();
+  if (first === undefined || first === '' || !call.state.clusters.has(first)) return undefined;
+  return first;
 }
 
 /**
