@@ -68,8 +68,10 @@ test('fixture round trip through protobuf Any', { skip: decodersReady ? false : 
       const viaAny = snapshotFromAnys(protos, anys, { version: 'v1' });
       const asList = buildSnapshot(resources, { version: 'v1' });
       assert.ok(viaAny.ok && asList.ok && direct.ok, JSON.stringify(viaAny.ok ? [] : viaAny.errors));
-      // Everything but the list of ignored fields is identical to the file as written.
-      assert.deepEqual({ ...viaAny.snapshot, ignored: [] }, { ...direct.snapshot, ignored: [] });
+      // Everything but the list of ignored fields, and the bootstrap's node.cluster (which no resource carries), is
+      // identical to the file as written.
+      const { localCluster: _bootstrapOnly, ...fromFile } = direct.snapshot;
+      assert.deepEqual({ ...viaAny.snapshot, ignored: [] }, { ...fromFile, ignored: [] });
       // Ignored fields: the same paths as for the YAML resources, except fields written with their
       // default value, which proto3 does not carry (proved: deleting them changes no encoded byte).
       const kept = new Set(viaAny.snapshot.ignored);
