@@ -14,21 +14,16 @@ import * as grpc from '@grpc/grpc-js';
 import { request } from 'undici';
 import type { Mesh } from '@xmesh/client';
 import type { Sidecar } from '@xmesh/sidecar';
-import { startBothModes, type BothModes } from '../support/both-modes.js';
+import { listenLocal, startBothModes, type BothModes } from '../support/both-modes.js';
 import { loadEcho, startEchoServer, type EchoClient, type EchoServer } from '../support/echo-server.js';
 import { unary } from '../support/grpc-call.js';
-import { lbEndpoints } from '../support/mesh-config.js';
+import { bootstrap } from '../support/mesh-config.js';
 
 const { EchoClient: EchoCtor } = loadEcho();
-const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const COMPRESSOR = 'type.googleapis.com/envoy.extensions.filters.http.compressor.v3.Compressor';
 const PER_ROUTE = 'type.googleapis.com/envoy.extensions.filters.http.compressor.v3.CompressorPerRoute';
 const ROUTER = { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } };
 const TEXT = 'The quick brown fox jumps over the lazy dog. '.repeat(40);
-
-function cluster(name: string, address: string, http2 = false): object {
-  return { name, type: 'STATIC', connect_timeout: '1s', ...(http2 ? { http2_protocol_options: {} } : {}), load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: lbEndpoints([address]) }] } };
-}
 
 interface Raw { status: number; headers: Record<string, string>; body: Buffer }
 
@@ -81,56 +76,43 @@ describe('compressor filter', () => {
       if (path.startsWith('/partial')) return send({ 'content-type': 'text/plain' }, TEXT, 206);
       return send({ 'content-type': 'text/plain; charset=utf-8' }, TEXT);
     });
-    await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
+    const webAddress = await listenLocal(web);
     echo = await startEchoServer('echo');
     const library = (name: string, typed: object) => ({ name, typed_config: typed });
-    const cfg = {
-      static_resources: {
-        listeners: [{
-          name: 'mesh',
-          address: { socket_address: { address: '127.0.0.1', port_value: 15001 } },
-          filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
-            '@type': HCM,
-            stat_prefix: 'mesh',
-            route_config: {
-              name: 'mesh',
-              virtual_hosts: [{
-                name: 'all', domains: ['*'],
-                routes: [
-                  { match: { prefix: '/plain' }, route: { cluster: 'web' }, typed_per_filter_config: { gzip: { '@type': PER_ROUTE, disabled: true }, brotli: { '@type': PER_ROUTE, disabled: true }, zstd: { '@type': PER_ROUTE, disabled: true } } },
-                  { match: { prefix: '/strip' }, route: { cluster: 'web' }, typed_per_filter_config: { gzip: { '@type': PER_ROUTE, overrides: { response_direction_config: { remove_accept_encoding_header: true } } } } },
-                  { match: { prefix: '/xmesh.echo.Echo/' }, route: { cluster: 'echo' } },
-                  { match: { prefix: '/' }, route: { cluster: 'web' } },
-                ],
-              }],
+    const cfg = bootstrap({
+      routes: [
+        { match: { prefix: '/plain' }, route: { cluster: 'web' }, typed_per_filter_config: { gzip: { '@type': PER_ROUTE, disabled: true }, brotli: { '@type': PER_ROUTE, disabled: true }, zstd: { '@type': PER_ROUTE, disabled: true } } },
+        { match: { prefix: '/strip' }, route: { cluster: 'web' }, typed_per_filter_config: { gzip: { '@type': PER_ROUTE, overrides: { response_direction_config: { remove_accept_encoding_header: true } } } } },
+        { match: { prefix: '/xmesh.echo.Echo/' }, route: { cluster: 'echo' } },
+        { match: { prefix: '/' }, route: { cluster: 'web' } },
+      ],
+      clusters: { web: [webAddress], echo: [echo.address] },
+      http2: ['echo'],
+      hcm: {
+        http_filters: [
+          { name: 'gzip', typed_config: {
+            '@type': COMPRESSOR,
+            response_direction_config: {
+              common_config: { min_content_length: 100, content_type: ['text/plain', 'application/json'], enabled: { default_value: true, runtime_key: 'response_compressor_enabled' } },
+              uncompressible_response_codes: [206],
             },
-            http_filters: [
-              { name: 'gzip', typed_config: {
-                '@type': COMPRESSOR,
-                response_direction_config: {
-                  common_config: { min_content_length: 100, content_type: ['text/plain', 'application/json'], enabled: { default_value: true, runtime_key: 'response_compressor_enabled' } },
-                  uncompressible_response_codes: [206],
-                },
-                request_direction_config: { common_config: { enabled: { default_value: false, runtime_key: 'request_compressor_enabled' } } },
-                compressor_library: library('text_optimized', { '@type': 'type.googleapis.com/envoy.extensions.compression.gzip.compressor.v3.Gzip', memory_level: 3, window_bits: 10, compression_level: 'BEST_COMPRESSION', compression_strategy: 'DEFAULT_STRATEGY', chunk_size: 4096 }),
-              } },
-              { name: 'brotli', typed_config: {
-                '@type': COMPRESSOR,
-                response_direction_config: { common_config: { min_content_length: 100, content_type: ['text/plain', 'application/json'] }, disable_on_etag_header: true, uncompressible_response_codes: [206] },
-                compressor_library: library('text_optimized', { '@type': 'type.googleapis.com/envoy.extensions.compression.brotli.compressor.v3.Brotli', quality: 4, window_bits: 12, input_block_bits: 16, encoder_mode: 'TEXT', disable_literal_context_modeling: true, chunk_size: 4096 }),
-              } },
-              { name: 'zstd', typed_config: {
-                '@type': COMPRESSOR,
-                response_direction_config: { common_config: { min_content_length: 100, content_type: ['text/plain', 'application/json'] }, uncompressible_response_codes: [206], disable_on_etag_header: true, weaken_etag_on_compress: true },
-                compressor_library: library('text_optimized', { '@type': 'type.googleapis.com/envoy.extensions.compression.zstd.compressor.v3.Zstd', compression_level: 7, enable_checksum: true, strategy: 'LAZY', chunk_size: 4096 }),
-              } },
-              ROUTER,
-            ],
-          } }] }],
-        }],
-        clusters: [cluster('web', `127.0.0.1:${(web.address() as { port: number }).port}`), cluster('echo', echo.address, true)],
+            request_direction_config: { common_config: { enabled: { default_value: false, runtime_key: 'request_compressor_enabled' } } },
+            compressor_library: library('text_optimized', { '@type': 'type.googleapis.com/envoy.extensions.compression.gzip.compressor.v3.Gzip', memory_level: 3, window_bits: 10, compression_level: 'BEST_COMPRESSION', compression_strategy: 'DEFAULT_STRATEGY', chunk_size: 4096 }),
+          } },
+          { name: 'brotli', typed_config: {
+            '@type': COMPRESSOR,
+            response_direction_config: { common_config: { min_content_length: 100, content_type: ['text/plain', 'application/json'] }, disable_on_etag_header: true, uncompressible_response_codes: [206] },
+            compressor_library: library('text_optimized', { '@type': 'type.googleapis.com/envoy.extensions.compression.brotli.compressor.v3.Brotli', quality: 4, window_bits: 12, input_block_bits: 16, encoder_mode: 'TEXT', disable_literal_context_modeling: true, chunk_size: 4096 }),
+          } },
+          { name: 'zstd', typed_config: {
+            '@type': COMPRESSOR,
+            response_direction_config: { common_config: { min_content_length: 100, content_type: ['text/plain', 'application/json'] }, uncompressible_response_codes: [206], disable_on_etag_header: true, weaken_etag_on_compress: true },
+            compressor_library: library('text_optimized', { '@type': 'type.googleapis.com/envoy.extensions.compression.zstd.compressor.v3.Zstd', compression_level: 7, enable_checksum: true, strategy: 'LAZY', chunk_size: 4096 }),
+          } },
+          ROUTER,
+        ],
       },
-    };
+    });
     ({ mesh, sidecar } = both = await startBothModes(cfg));
   });
   after(async () => {

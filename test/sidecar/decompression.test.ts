@@ -12,10 +12,9 @@ import * as zlib from 'node:zlib';
 import { request } from 'undici';
 import type { Mesh } from '@xmesh/client';
 import type { Sidecar } from '@xmesh/sidecar';
-import { startBothModes, type BothModes } from '../support/both-modes.js';
-import { lbEndpoints } from '../support/mesh-config.js';
+import { listenLocal, startBothModes, type BothModes } from '../support/both-modes.js';
+import { bootstrap } from '../support/mesh-config.js';
 
-const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const ROUTER = { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } };
 /** Text that compresses about as well as prose (well under the 20× bound). */
 const TEXT = Array.from({ length: 400 }, (_, i) => `${(i * 7919) % 1009}:${(i * 104729).toString(36)}`).join(' ');
@@ -55,46 +54,37 @@ describe('decompressor filter', () => {
         }
       });
     });
-    await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
-    const cfg = {
-      static_resources: {
-        listeners: [{
-          name: 'mesh',
-          address: { socket_address: { address: '127.0.0.1', port_value: 15001 } },
-          filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
-            '@type': HCM,
-            stat_prefix: 'mesh',
-            route_config: { name: 'mesh', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'web' } }] }] },
-            http_filters: [
-              { name: 'envoy.filters.http.compressor', typed_config: {
-                '@type': 'type.googleapis.com/envoy.extensions.filters.http.compressor.v3.Compressor',
-                choose_first: true,
-                compressor_library: { name: 'text', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.compression.brotli.compressor.v3.Brotli' } },
-              } },
-              { name: 'envoy.filters.http.decompressor', typed_config: {
-                '@type': 'type.googleapis.com/envoy.extensions.filters.http.decompressor.v3.Decompressor',
-                decompressor_library: { name: 'upload', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.compression.gzip.decompressor.v3.Gzip', window_bits: 15, chunk_size: 8192, max_inflate_ratio: 20 } },
-                request_direction_config: { common_config: { enabled: { default_value: true, runtime_key: 'request_decompressor_enabled' }, ignore_no_transform_header: false }, advertise_accept_encoding: true },
-                response_direction_config: { common_config: { enabled: { default_value: true, runtime_key: 'response_decompressor_enabled' } } },
-              } },
-              { name: 'brotli-decompressor', typed_config: {
-                '@type': 'type.googleapis.com/envoy.extensions.filters.http.decompressor.v3.Decompressor',
-                decompressor_library: { name: 'br', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.compression.brotli.decompressor.v3.Brotli', chunk_size: 4096 } },
-                request_direction_config: { advertise_accept_encoding: false },
-                response_direction_config: { common_config: { enabled: { default_value: false } } },
-              } },
-              { name: 'zstd-decompressor', typed_config: {
-                '@type': 'type.googleapis.com/envoy.extensions.filters.http.decompressor.v3.Decompressor',
-                decompressor_library: { name: 'zstd', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.compression.zstd.decompressor.v3.Zstd', chunk_size: 4096 } },
-                response_direction_config: { common_config: { enabled: { default_value: false } } },
-              } },
-              ROUTER,
-            ],
-          } }] }],
-        }],
-        clusters: [{ name: 'web', type: 'STATIC', connect_timeout: '1s', load_assignment: { cluster_name: 'web', endpoints: [{ lb_endpoints: lbEndpoints([`127.0.0.1:${(web.address() as { port: number }).port}`]) }] } }],
+    const cfg = bootstrap({
+      routes: [{ match: { prefix: '/' }, route: { cluster: 'web' } }],
+      clusters: { web: [await listenLocal(web)] },
+      hcm: {
+        http_filters: [
+          { name: 'envoy.filters.http.compressor', typed_config: {
+            '@type': 'type.googleapis.com/envoy.extensions.filters.http.compressor.v3.Compressor',
+            choose_first: true,
+            compressor_library: { name: 'text', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.compression.brotli.compressor.v3.Brotli' } },
+          } },
+          { name: 'envoy.filters.http.decompressor', typed_config: {
+            '@type': 'type.googleapis.com/envoy.extensions.filters.http.decompressor.v3.Decompressor',
+            decompressor_library: { name: 'upload', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.compression.gzip.decompressor.v3.Gzip', window_bits: 15, chunk_size: 8192, max_inflate_ratio: 20 } },
+            request_direction_config: { common_config: { enabled: { default_value: true, runtime_key: 'request_decompressor_enabled' }, ignore_no_transform_header: false }, advertise_accept_encoding: true },
+            response_direction_config: { common_config: { enabled: { default_value: true, runtime_key: 'response_decompressor_enabled' } } },
+          } },
+          { name: 'brotli-decompressor', typed_config: {
+            '@type': 'type.googleapis.com/envoy.extensions.filters.http.decompressor.v3.Decompressor',
+            decompressor_library: { name: 'br', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.compression.brotli.decompressor.v3.Brotli', chunk_size: 4096 } },
+            request_direction_config: { advertise_accept_encoding: false },
+            response_direction_config: { common_config: { enabled: { default_value: false } } },
+          } },
+          { name: 'zstd-decompressor', typed_config: {
+            '@type': 'type.googleapis.com/envoy.extensions.filters.http.decompressor.v3.Decompressor',
+            decompressor_library: { name: 'zstd', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.compression.zstd.decompressor.v3.Zstd', chunk_size: 4096 } },
+            response_direction_config: { common_config: { enabled: { default_value: false } } },
+          } },
+          ROUTER,
+        ],
       },
-    };
+    });
     ({ mesh, sidecar } = both = await startBothModes(cfg));
   });
   after(async () => {
