@@ -60,7 +60,49 @@ if (files.length === 0) {
 const TEST_CONCURRENCY = 2;
 const ONE_AT_A_TIME = /zookeeper|etcd|registry|sofarpc|test\/bolt\/|examples\/demo\//;
 
-/** Runs the files on `node` (`concurrency` at a time), echoing its output; resolves with the TAP summary it closed on. */
+/**
+ * Keeps each failing test of a TAP stream — its path of subtest names and the first 40 lines of its YAML
+ * diagnostic — so that a run can repeat them beside its closing lines, the part of a long log a reader
+ * sees first. A suite that failed only because a subtest failed is left out: the subtest is kept.
+ */
+class TapFailures {
+  /** The name of the latest `# Subtest:` at each depth (four spaces a level). */
+  #names = [];
+  /** The failure whose YAML block is being read, if any. */
+  #current = null;
+  failures = [];
+
+  line(text) {
+    if (this.#current) {
+      const block = this.#current.yaml;
+      if (block.length === 0 && !/^\s*---$/.test(text)) return this.#keep(text);
+      if (block.length < 40) block.push(text);
+      if (/^\s*\.\.\.$/.test(text)) this.#keep();
+      return;
+    }
+    const subtest = /^( *)# Subtest: (.*)$/.exec(text);
+    if (subtest) {
+      const depth = subtest[1].length / 4;
+      this.#names.length = depth;
+      this.#names[depth] = subtest[2];
+      return;
+    }
+    const failed = /^( *)not ok \d+ - (.*)$/.exec(text);
+    if (failed) this.#current = { path: [...this.#names.slice(0, failed[1].length / 4), failed[2]], yaml: [] };
+  }
+
+  #keep(next) {
+    const failure = this.#current;
+    this.#current = null;
+    if (!failure.yaml.some((l) => l.includes("failureType: 'subtestsFailed'"))) this.failures.push(failure);
+    if (next !== undefined) this.line(next);
+  }
+}
+
+/**
+ * Runs the files on `node` (`concurrency` at a time), echoing its output; resolves with the TAP summary
+ * it closed on and its failing tests.
+ */
 function runFiles(node, batch, concurrency) {
   return new Promise((resolve) => {
     const child = spawn(
@@ -69,6 +111,7 @@ function runFiles(node, batch, concurrency) {
       { cwd: root, env: envWithNode(node), stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const summary = {};
+    const failures = new TapFailures();
     let pending = '';
     child.stdout.on('data', (chunk) => {
       process.stdout.write(chunk);
@@ -78,9 +121,10 @@ function runFiles(node, batch, concurrency) {
       for (const line of parts) {
         const m = /^# (tests|pass|fail|cancelled|skipped|todo) (\d+)$/.exec(line);
         if (m) summary[m[1]] = Number(m[2]);
+        failures.line(line);
       }
     });
-    child.on('close', (code, signal) => resolve({ code: code ?? 1, signal, summary }));
+    child.on('close', (code, signal) => resolve({ code: code ?? 1, signal, summary, failures: failures.failures }));
   });
 }
 
@@ -94,16 +138,17 @@ async function runSuite(node) {
   const summary = {};
   for (const run of runs) for (const [key, value] of Object.entries(run.summary)) summary[key] = (summary[key] ?? 0) + value;
   const failed = runs.find((run) => run.code !== 0);
-  return { code: failed?.code ?? 0, signal: failed?.signal ?? null, summary };
+  return { code: failed?.code ?? 0, signal: failed?.signal ?? null, summary, failures: runs.flatMap((run) => run.failures) };
 }
 
 async function main() {
   const totals = { passed: 0, failed: 0, skipped: 0 };
   let failedRuns = 0;
+  const report = [];
   for (const { line, node } of runtimes) {
     const started = Date.now();
     console.log(`\n== ${files.length} test files on Node ${versionOf(node)} (${node})`);
-    const { code, signal, summary } = await runSuite(node);
+    const { code, signal, summary, failures } = await runSuite(node);
     const passed = summary.pass ?? 0;
     // A run that exited non-zero without a failing test (a crash, a killed runner) still fails.
     const failed = (summary.fail ?? 0) + (summary.cancelled ?? 0) || (code !== 0 ? 1 : 0);
@@ -113,8 +158,13 @@ async function main() {
     totals.skipped += skipped;
     if (code !== 0 || failed > 0) failedRuns++;
     const seconds = Math.round((Date.now() - started) / 1000);
-    console.log(`== Node ${line}: ${passed} passed, ${failed} failed, ${skipped} skipped in ${seconds} s${code !== 0 ? ` (exit ${signal ?? code})` : ''}`);
+    const result = `== Node ${line}: ${passed} passed, ${failed} failed, ${skipped} skipped in ${seconds} s${code !== 0 ? ` (exit ${signal ?? code})` : ''}`;
+    console.log(result);
+    report.push(result);
+    for (const failure of failures) report.push(`   not ok: ${failure.path.join(' > ')}`, ...failure.yaml.map((l) => `     ${l.trim()}`));
   }
+  // The failing tests of both runs, repeated where a truncated log still shows them, then the closing line.
+  if (totals.failed > 0) console.log(`\n${report.join('\n')}`);
   console.log(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
   process.exit(failedRuns > 0 ? 1 : 0);
 }
