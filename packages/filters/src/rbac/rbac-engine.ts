@@ -5,7 +5,7 @@
  * query and fragment), the downstream connection (addresses, port, TLS SNI and peer certificate) and the
  * downstream address the HTTP connection manager derives from X-Forwarded-For (`remote_ip`).
  */
-import { BlockList, isIP } from 'node:net';
+import { BlockList, isIP, SocketAddress } from 'node:net';
 import { compileHeaderMatcher, compileStringMatch, type HeaderSource, type StringPredicate } from '@xmesh/router';
 import type { CallerTrust, CidrRange, RbacPermission, RbacPrincipal, RbacRules } from '@xmesh/xds';
 import type { DownstreamConnection } from '../chain/filter-call.js';
@@ -149,9 +149,16 @@ export function cidr(range: CidrRange): (address: string | undefined) => boolean
   };
 }
 
-/** An address as an IP: `::ffff:a.b.c.d` as IPv4. */
+/**
+ * An address as the canonical text of its IP, as Envoy's `addressAsString` gives it (IPv6 lower case, zeros
+ * compressed: `2001:DB8:0::7` is `2001:db8::7`), an IPv4-mapped IPv6 address as its IPv4 address (`::ffff:a.b.c.d`, as
+ * a dual-stack listener reports an IPv4 peer). Text that is not an IP is returned as it is.
+ */
 export function plainIp(address: string): string {
-  return address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+  const family = isIP(address);
+  if (family !== 6) return address;
+  const canonical = new SocketAddress({ address, family: 'ipv6' }).address;
+  return canonical.startsWith('::ffff:') && isIP(canonical.slice(7)) === 4 ? canonical.slice(7) : canonical;
 }
 
 /**

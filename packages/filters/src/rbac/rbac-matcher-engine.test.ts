@@ -92,6 +92,20 @@ test('source_type is "local" as Envoy\'s isSameIpOrLoopback says: the HCM\'s dow
   assert.equal(local.allowed(input({}, { remoteAddress: '127.0.0.2' })), false);
 });
 
+test('IP inputs are compared in the canonical text Envoy gives them (addressAsString): a rule on "2001:db8::7" holds however the address was written', () => {
+  const deny = (i: MatchInput, value: string) => compileRbacMatcher(list([[single(i, exact(value)), action('blocked', 'DENY')]], action('rest', 'ALLOW')));
+  for (const written of ['2001:DB8::7', '2001:db8:0:0:0:0:0:7', '2001:0db8::0007']) {
+    assert.equal(deny({ kind: 'source_ip' }, '2001:db8::7').allowed(input({}, {}, written)), false, `X-Forwarded-For ${written}`);
+    assert.equal(deny({ kind: 'direct_source_ip' }, '2001:db8::7').allowed(input({}, { remoteAddress: written })), false, `peer ${written}`);
+  }
+  // An IPv4-mapped address, in any case or form, is its IPv4 address (as a dual-stack listener reports it).
+  for (const written of ['::FFFF:203.0.113.9', '::ffff:cb00:7109']) {
+    assert.equal(deny({ kind: 'source_ip' }, '203.0.113.9').allowed(input({}, {}, written)), false, written);
+  }
+  const local = compileRbacMatcher(list([[single({ kind: 'source_type' }, exact('local')), action('local', 'ALLOW')]]));
+  assert.equal(local.allowed(input({}, { remoteAddress: '0:0:0:0:0:0:0:1' })), true, 'the IPv6 loopback written out in full');
+});
+
 test('a TLS input on a plaintext connection cannot decide (Envoy\'s NotAvailable): evaluation stops there and the request is denied', () => {
   const tls = { serverName: '', peer: { uriSans: ['spiffe://mesh/ok'], dnsSans: [], subject: 'CN=ok', pem: '' } };
   const blocked = single({ kind: 'uri_san' }, exact('spiffe://mesh/blocked'));
