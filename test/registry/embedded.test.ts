@@ -91,7 +91,9 @@ describe('embedded mode on the etcd registry', () => {
       const killedAt = Date.now();
       child.kill('SIGKILL');
       const tookMs = await eventually('the killed replica out of the pool', () => !endpointPorts().includes(port), 15_000);
-      assert.ok(Date.now() - killedAt <= 2_000 + 3_000, `left after ${tookMs} ms (TTL 2 s; etcd checks expiry every 500 ms)`);
+      // Generous on the side a loaded machine moves (etcd checks expiry every 500 ms, then revokes and notifies
+      // the watch): the bound only catches a replica that outlives its lease by far.
+      assert.ok(Date.now() - killedAt <= 2_000 + 8_000, `left after ${tookMs} ms (TTL 2 s)`);
     } finally {
       child.kill('SIGKILL');
     }
