@@ -6,7 +6,7 @@
 // the CONNECT upstream (no connect_config) is a 403 too (not implemented).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer as createHttpServer, request as httpRequest, type IncomingMessage } from 'node:http';
+import { createServer as createHttpServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect as http2Connect, createServer as createHttp2Server, type ClientHttp2Session } from 'node:http2';
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import { startSidecar, type Sidecar } from '@xmesh/sidecar';
@@ -278,7 +278,7 @@ describe('tcp_proxy tunnelling over CONNECT (sidecar)', () => {
   let h2Proxy: ReturnType<typeof createHttp2Server>;
 
   /** A sidecar whose listener relays every connection through a CONNECT to `upstream`. */
-  function tunnelConfig(upstream: string, http2: boolean, hostname = 'host.com:443'): object {
+  function tunnelConfig(upstream: string, http2: boolean, hostname = 'host.com:443', tunneling: object = {}): object {
     const [address, port] = upstream.split(':');
     return {
       static_resources: {
@@ -287,7 +287,7 @@ describe('tcp_proxy tunnelling over CONNECT (sidecar)', () => {
           address: { socket_address: { address: '127.0.0.1', port_value: 10000 } },
           filter_chains: [{ filters: [{ name: 'tcp', typed_config: {
             '@type': TCP_PROXY, stat_prefix: 'tcp_stats', cluster: 'cluster_0',
-            tunneling_config: { hostname, headers_to_add: [{ header: { key: 'x-tunnel-id', value: 'tunnel-1' } }], propagate_response_headers: true },
+            tunneling_config: { hostname, headers_to_add: [{ header: { key: 'x-tunnel-id', value: 'tunnel-1' } }], propagate_response_headers: true, ...tunneling },
           } }] }],
         }],
         clusters: [{
@@ -336,12 +336,28 @@ describe('tcp_proxy tunnelling over CONNECT (sidecar)', () => {
       });
       upstream.on('error', () => socket.destroy());
     });
+    // POST tunnels (use_post), as a proxy allowing POST carries them: the request body to the echo server, its
+    // answer as the response body; 403 for a path other than /tunnel.
+    h1Proxy.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      asked.push(`${req.method} ${req.url} ${req.headers.host} ${req.headers['x-tunnel-id']} ${req.headers['transfer-encoding']}`);
+      if (req.url !== '/tunnel') {
+        res.writeHead(403).end();
+        return;
+      }
+      const upstream = netConnect({ host: echoHost, port: Number(echoPort), allowHalfOpen: true }, () => {
+        res.writeHead(200);
+        res.flushHeaders();
+        req.pipe(upstream).pipe(res);
+      });
+      upstream.on('error', () => res.destroy());
+    });
     await new Promise<void>((resolve) => h1Proxy.listen(0, '127.0.0.1', resolve));
     // Stock node HTTP/2 proxy: a CONNECT stream answered 200, its DATA to the echo server and back.
     h2Proxy = createHttp2Server();
     h2Proxy.on('stream', (stream, headers) => {
       stream.on('error', () => {});
       asked.push(`h2 ${headers[':method']} ${headers[':authority']} ${headers['x-tunnel-id']}`);
+      if (headers[':method'] === 'POST') asked.push(`h2 POST ${headers[':scheme']} ${headers[':path']}`);
       const upstream = netConnect({ host: echoHost, port: Number(echoPort) }, () => {
         stream.respond({ ':status': 200 });
         stream.pipe(upstream).pipe(stream);
@@ -388,14 +404,14 @@ describe('tcp_proxy tunnelling over CONNECT (sidecar)', () => {
     }
   });
 
-  test('a hostile proxy: an endless response head (over 64 KiB) or a malformed status line fails the tunnel, the client is closed', async () => {
-    for (const answer of [`HTTP/1.1 200 OK\r\nx-pad: ${'a'.repeat(70 * 1024)}`, 'SSH-2.0-OpenSSH\r\n\r\n']) {
+  test('a hostile proxy: an endless response head (over 64 KiB) or a malformed status line fails the tunnel (CONNECT or POST), the client is closed', async () => {
+    for (const [answer, tunneling] of [`HTTP/1.1 200 OK\r\nx-pad: ${'a'.repeat(70 * 1024)}`, 'SSH-2.0-OpenSSH\r\n\r\n'].flatMap((a) => [[a, {}], [a, { use_post: true }]] as const)) {
       const hostile = createServer((socket) => {
         socket.on('error', () => {});
         socket.once('data', () => socket.write(answer));
       });
       await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
-      const sidecar = await startSidecar({ config: tunnelConfig(`127.0.0.1:${(hostile.address() as { port: number }).port}`, false), listen: '127.0.0.1:0', admin: false });
+      const sidecar = await startSidecar({ config: tunnelConfig(`127.0.0.1:${(hostile.address() as { port: number }).port}`, false, 'host.com:443', tunneling), listen: '127.0.0.1:0', admin: false });
       try {
         const [host, p] = sidecar.target.split(':');
         const socket = netConnect({ host, port: Number(p) });
@@ -419,6 +435,45 @@ describe('tcp_proxy tunnelling over CONNECT (sidecar)', () => {
     try {
       assert.equal(await through(sidecar, 'over h2', 7), 'OVER H2');
       assert.ok(asked.includes('h2 CONNECT host.com:443 tunnel-1'), asked.join('\n'));
+    } finally {
+      await sidecar.close();
+    }
+  });
+
+  test('use_post over HTTP/1.1: a chunked POST to post_path on a stock node server carries the bytes both ways; the client\'s end ends the body and the answer closes the client; another status fails the tunnel', async () => {
+    const port = (h1Proxy.address() as { port: number }).port;
+    const sidecar = await startSidecar({ config: tunnelConfig(`127.0.0.1:${port}`, false, 'host.com:443', { use_post: true, post_path: '/tunnel' }), listen: '127.0.0.1:0', admin: false });
+    const refused = await startSidecar({ config: tunnelConfig(`127.0.0.1:${port}`, false, 'host.com:443', { use_post: true }), listen: '127.0.0.1:0', admin: false });
+    try {
+      const [host, p] = sidecar.target.split(':');
+      const socket = netConnect({ host, port: Number(p), allowHalfOpen: true });
+      socket.on('error', () => {});
+      socket.write('posted bytes');
+      assert.equal((await within(readBytes(socket, 12), 10_000, 'the echo through the POST tunnel')).toString('latin1'), 'POSTED BYTES');
+      assert.ok(asked.includes('POST /tunnel host.com:443 tunnel-1 chunked'), asked.join('\n'));
+      // The client's FIN ends the request body; the stock server then ends its response, which closes the client.
+      socket.end();
+      await within(new Promise<void>((resolve) => socket.once('close', () => resolve())), 10_000, 'the client closed after the tunnel ended');
+      const [rhost, rp] = refused.target.split(':');
+      const other = netConnect({ host: rhost, port: Number(rp) });
+      other.on('error', () => {});
+      other.write('x');
+      await within(new Promise<void>((resolve) => other.once('close', () => resolve())), 10_000, 'the client closed after the 403');
+      assert.ok(asked.includes('POST / host.com:443 tunnel-1 chunked'), 'post_path defaults to /');
+      assert.equal(refused.mesh.observability.store.value('cluster.cluster_0.upstream_cx_connect_fail'), 1);
+    } finally {
+      await sidecar.close();
+      await refused.close();
+    }
+  });
+
+  test('use_post over HTTP/2: a POST stream with :scheme and :path to a stock node http2 server', async () => {
+    const port = (h2Proxy.address() as { port: number }).port;
+    const sidecar = await startSidecar({ config: tunnelConfig(`127.0.0.1:${port}`, true, 'host.com:443', { use_post: true, post_path: '/h2-tunnel' }), listen: '127.0.0.1:0', admin: false });
+    try {
+      assert.equal(await through(sidecar, 'posted over h2', 14), 'POSTED OVER H2');
+      assert.ok(asked.includes('h2 POST host.com:443 tunnel-1'), asked.join('\n'));
+      assert.ok(asked.includes('h2 POST http /h2-tunnel'), asked.join('\n'));
     } finally {
       await sidecar.close();
     }

@@ -248,15 +248,18 @@ describe('filter_chain_match in the sidecar', () => {
   });
 
   test('FilterChainMatch and tcp_proxy fields that are not honoured are refused with their path', async () => {
-    const refused = await startSidecar({
-      config: staticConfig([{ filter_chain_match: {}, filters: [tcpProxy({ cluster: 'up', tunneling_config: { hostname: 'x:1', use_post: true } })] }], { up: { addresses: ['127.0.0.1:1'] } }),
+    const refusal = (tunneling: object): Promise<unknown> => startSidecar({
+      config: staticConfig([{ filter_chain_match: {}, filters: [tcpProxy({ cluster: 'up', tunneling_config: tunneling })] }], { up: { addresses: ['127.0.0.1:1'] } }),
       listen: '127.0.0.1:0',
       admin: false,
     }).then(async (started) => {
       await started.close();
       return undefined;
     }, (e: unknown) => e);
-    assert.match(String(refused), /filter_chains\[0\]\.filters\[0\]\.typed_config\.tunneling_config\.use_post: .*POST tunnels are not implemented/);
+    const at = /filter_chains\[0\]\.filters\[0\]\.typed_config\.tunneling_config\./.source;
+    assert.match(String(await refusal({ hostname: 'x:1', post_path: '/up' })), new RegExp(`${at}post_path: is only for POST tunnels: set use_post`));
+    assert.match(String(await refusal({ hostname: 'x:1', use_post: true, post_path: 'up' })), new RegExp(`${at}post_path: must be a path starting with "/"`));
+    assert.match(String(await refusal({ hostname: 'x:1', headers_to_add: [{ header: { key: 'x-id', value: '%REQ(x-id)%' } }] })), new RegExp(`${at}headers_to_add\\[0\\]\\.header: substitution commands`));
   });
 });
 

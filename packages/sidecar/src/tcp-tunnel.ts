@@ -8,13 +8,23 @@
  * - over HTTP/2 (the cluster speaks it), a CONNECT stream with `:authority: <hostname>` and the headers; 200
  *   establishes it, and its DATA are the tunnel's bytes.
  *
+ * With `use_post` the tunnel is a POST request to `post_path` instead, for proxies that carry a request body as raw
+ * TCP (Envoy's `connect_config.allow_post`): over HTTP/1.1 a chunked request body, the response body (in whatever
+ * framing it comes) the tunnel's bytes back, any 2xx establishing it, node's HTTP parser bounding the head; over
+ * HTTP/2 a POST stream with `:scheme` and `:path`, 200 establishing it. The end of the client's bytes ends the request
+ * body (the last chunk, or END_STREAM).
+ *
  * Anything else — another status, a malformed or oversized head, the connection closing first — fails the
  * connection attempt: the upstream connection is destroyed, which the caller sees as its 'close'.
  */
 import { connect as http2Connect, type ClientHttp2Stream } from 'node:http2';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { Duplex } from 'node:stream';
 import type { TcpTunnelingConfig } from '@xmesh/xds';
+
+// node:http through getBuiltinModule: an ESM import of it makes Node load its bundled undici (see listener.ts).
+const { request: httpRequest } = process.getBuiltinModule('node:http');
 
 /** The most response head bytes read before the tunnel is up (Envoy's default max_request_headers_kb is 60). */
 export const MAX_RESPONSE_HEAD = 64 * 1024;
@@ -29,6 +39,7 @@ function ignoreError(): void {}
  */
 export function openTunnel(socket: Socket, config: TcpTunnelingConfig, http2: boolean, established: (tunnel: Duplex) => void): void {
   if (http2) openHttp2Tunnel(socket, config, established);
+  else if (config.post !== undefined) openHttp1PostTunnel(socket, config, config.post.path, established);
   else openHttp1Tunnel(socket, config, established);
 }
 
@@ -65,7 +76,10 @@ function openHttp2Tunnel(socket: Socket, config: TcpTunnelingConfig, established
   session.on('error', ignoreError);
   // The session is this tunnel's alone: it ends with its stream, and the socket with it.
   session.once('close', () => socket.destroy());
-  const headers: Record<string, string> = { ':method': 'CONNECT', ':authority': config.hostname };
+  const post = config.post;
+  const headers: Record<string, string> = post === undefined
+    ? { ':method': 'CONNECT', ':authority': config.hostname }
+    : { ':method': 'POST', ':scheme': 'encrypted' in socket ? 'https' : 'http', ':authority': config.hostname, ':path': post.path };
   for (const [name, value] of config.headers) headers[name] = value;
   let stream: ClientHttp2Stream;
   try {
@@ -85,4 +99,32 @@ function openHttp2Tunnel(socket: Socket, config: TcpTunnelingConfig, established
     }
     established(stream);
   });
+}
+
+/** A POST tunnel over HTTP/1.1: node's HTTP client on `socket` frames the request body and parses the response. */
+function openHttp1PostTunnel(socket: Socket, config: TcpTunnelingConfig, path: string, established: (tunnel: Duplex) => void): void {
+  // A POST without a length: node sends its body chunked.
+  const headers: string[] = ['host', config.hostname];
+  for (const [name, value] of config.headers) headers.push(name, value);
+  let request: ClientRequest;
+  try {
+    request = httpRequest({ createConnection: () => socket, method: 'POST', path, headers });
+  } catch (error) {
+    socket.destroy(error as Error);
+    return;
+  }
+  request.on('error', (error) => socket.destroy(error));
+  request.once('response', (response: IncomingMessage) => {
+    const status = response.statusCode ?? 0;
+    if (status < 200 || status > 299) {
+      socket.destroy(new Error(`the upstream refused the tunnel: ${status}`));
+      return;
+    }
+    response.on('error', ignoreError);
+    // The tunnel: its writes are the request body, its reads the response body; destroying it closes the connection.
+    const tunnel = Duplex.from({ readable: response, writable: request });
+    tunnel.once('close', () => socket.destroy());
+    established(tunnel);
+  });
+  request.flushHeaders();
 }

@@ -450,14 +450,16 @@ export interface TcpProxyConfig {
   readonly maxConnectAttempts: number;
   /** `max_downstream_connection_duration`; 0 = none. */
   readonly maxDownstreamConnectionDurationMs: number;
-  /** `tunneling_config`: the bytes go in an HTTP CONNECT request to the upstream; undefined = raw TCP. */
+  /** `tunneling_config`: the bytes go in an HTTP CONNECT (or POST) request to the upstream; undefined = raw TCP. */
   readonly tunneling?: TcpTunnelingConfig;
 }
 
-/** tcp_proxy's `TunnelingConfig` (CONNECT; POST tunnels are refused). */
+/** tcp_proxy's `TunnelingConfig`: the tunnel is a CONNECT request, or a POST one (`use_post`). */
 export interface TcpTunnelingConfig {
-  /** `hostname`: the CONNECT request's authority (`host:port`). */
+  /** `hostname`: the tunnel request's authority (`host:port`). */
   readonly hostname: string;
   /** `headers_to_add`: fixed request headers (lower-case names), in order. */
   readonly headers: readonly (readonly [name: string, value: string])[];
+  /** `use_post`: the tunnel is a POST request to `path` (`post_path`, default `/`); undefined = CONNECT. */
+  readonly post?: { readonly path: string };
 }

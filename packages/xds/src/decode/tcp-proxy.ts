@@ -1,9 +1,9 @@
 /**
  * `envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy`: a filter chain's connections forwarded as bytes to
  * a cluster (or weighted clusters). Defaults are Envoy's: `idle_timeout` 1 h (0 = none), one connect attempt.
- * `tunneling_config` carries the bytes in a CONNECT request (see the sidecar's tcp-tunnel.ts). What would change
- * where bytes go or whether they flow, and that xmesh cannot do (POST tunnels, on-demand clusters, subset
- * matching, hash policies), is refused.
+ * `tunneling_config` carries the bytes in a CONNECT (or POST) request (see the sidecar's tcp-tunnel.ts). What would
+ * change where bytes go or whether they flow, and that xmesh cannot do (on-demand clusters, subset matching, hash
+ * policies), is refused.
  */
 import type { TcpProxyConfig, TcpTunnelingConfig } from '../filter-model.js';
 import { readHeaderToAdd } from './header-mutation.js';
@@ -67,13 +67,16 @@ export const TUNNELING_IGNORED: Readonly<Record<string, string>> = {
   propagate_response_trailers: 'the tunnel\'s response trailers would only be kept for access logs, which are not implemented',
 };
 
-/** `TcpProxy.TunnelingConfig`: CONNECT to `hostname` with fixed `headers_to_add`. */
+/** `TcpProxy.TunnelingConfig`: CONNECT (or POST, `use_post`, to `post_path`) to `hostname` with fixed `headers_to_add`. */
 function decodeTunneling(t: Reader): TcpTunnelingConfig {
   const hostname = t.requiredStr('hostname');
   if (hostname.includes('%')) t.error('hostname', 'substitution commands are not implemented: give the authority literally');
   else if (hostname !== '' && !/^[^\s/?#@]+$/.test(hostname)) t.error('hostname', `must be an authority (host:port), got ${JSON.stringify(hostname)}`);
-  if (t.bool('use_post', false)) t.error('use_post', 'is not supported: tunnels are CONNECT requests (POST tunnels are not implemented)');
-  rejectUnsupported(t, { post_path: 'POST tunnels are not implemented' });
+  const usePost = t.bool('use_post', false);
+  const postPath = t.str('post_path') ?? '';
+  // Envoy refuses a post_path without use_post; the path is the request's :path, so it must be one.
+  if (postPath !== '' && !usePost) t.error('post_path', 'is only for POST tunnels: set use_post');
+  else if (postPath !== '' && !/^\/[\x21-\x7e]*$/.test(postPath)) t.error('post_path', `must be a path starting with "/", got ${JSON.stringify(postPath)}`);
   const headers: [string, string][] = [];
   t.objects('headers_to_add').forEach((o) => {
     const header = readHeaderToAdd(o);
@@ -82,5 +85,5 @@ function decodeTunneling(t: Reader): TcpTunnelingConfig {
   });
   ignoreAll(t, TUNNELING_IGNORED);
   t.finish();
-  return { hostname, headers };
+  return usePost ? { hostname, headers, post: { path: postPath || '/' } } : { hostname, headers };
 }
