@@ -27,7 +27,7 @@ import { PipelineCall } from './pipeline-call.js';
 import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
 import { CLIENT_CLOSED_REQUEST } from '@xmesh/breaker';
-import { decodeError, type AttemptResult, type BufferedBody, type ResponseCompression } from '@xmesh/filters';
+import { BridgedResponse, bridgedResponseTooLarge, decodeError, type AttemptResult, type BufferedBody, type ResponseCompression } from '@xmesh/filters';
 import { Readable, type Transform } from 'node:stream';
 import type { RouteDecision } from '@xmesh/router';
 import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
@@ -120,7 +120,7 @@ export class HttpAttempt extends PipelineCall implements Handler {
   }
 
   onResponseEnd(controller: Controller, trailers: Headers): void {
-    this.exchange.responseEnded(this, trailers);
+    this.exchange.responseEnded(this, upstreamTrailers(controller, trailers));
   }
 
   onResponseError(controller: Controller, error: Error): void {
@@ -134,6 +134,11 @@ export class HttpAttempt extends PipelineCall implements Handler {
 
   set compression(compression: ResponseCompression | undefined) {
     this.exchange.compression = compression;
+  }
+
+  /** The gRPC HTTP/1.1 bridge (FilterCall.bridgeGrpcResponse): the caller gets the response whole once it ended. */
+  bridgeGrpcResponse(limit: number): void {
+    this.exchange.bridgeGrpcResponse(limit);
   }
 
   /** A decompressor filter: the request body goes upstream decoded. */
@@ -214,6 +219,22 @@ export class MeshDispatcher extends Dispatcher {
 }
 
 /**
+ * The upstream's trailers. undici 7 hands an HTTP/2 response's trailers to handlers of its newer API as `{}`: its
+ * adapter parses them as a raw header list, while its HTTP/2 client gives an object. That object is also kept on the
+ * controller (`rawTrailers`): read there, so gRPC statuses and other trailers reach the caller.
+ */
+function upstreamTrailers(controller: Controller, trailers: Headers): Headers {
+  const raw = (controller as { rawTrailers?: unknown }).rawTrailers;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return trailers;
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
+    if (typeof value === 'string' || Array.isArray(value)) out[name] = value as string | string[];
+    else if (value !== undefined) out[name] = String(value);
+  }
+  return out as Headers;
+}
+
+/**
  * One request's handler side. The caller's handler sees a single controller from the start, so it can
  * abort while the request waits for an endpoint; the upstream controller replaces it once forwarded.
  */
@@ -238,6 +259,10 @@ export class HttpExchange implements BodyObserver {
   private decodeFailure: MeshError | undefined = undefined;
   /** The response body's encoder when it is compressed; it writes to the caller. */
   private encoder: Transform | undefined = undefined;
+  /** The gRPC HTTP/1.1 bridge holds the response until it ends (see bridgeGrpcResponse); undefined when it does not. */
+  private bridge: BridgedResponse | undefined = undefined;
+  /** The response the bridge holds: its status and headers as they would have gone to the caller. */
+  private held: { readonly status: number; readonly headers: Headers } | undefined = undefined;
 
   constructor(
     /** The request; its body is replaced when a filter read it (`bufferBody`). */
@@ -493,7 +518,48 @@ export class HttpExchange implements BodyObserver {
       rewrite.responseHeaders(new RecordHeaders(response), attempt!.request);
     }
     if (this.compression !== undefined) response = this.compressing(controller, statusCode, response);
+    if (this.bridge !== undefined) {
+      this.held = { status: statusCode, headers: response };
+      return;
+    }
     this.inner.onResponseStart(this.controller, statusCode, response as never, statusMessage);
+  }
+
+  /** @internal The gRPC HTTP/1.1 bridge: the response is held, then given whole with its trailers' status as headers. */
+  bridgeGrpcResponse(limit: number): void {
+    this.bridge ??= new BridgedResponse(limit);
+  }
+
+  /** A chunk of the response body for the caller: held while the bridge holds the response. */
+  private deliver(upstream: Controller, chunk: Buffer): void {
+    if (this.held === undefined) {
+      this.inner.onResponseData(this.controller, chunk);
+      return;
+    }
+    const bridge = this.bridge!;
+    if (bridge.hold(chunk)) return;
+    // Over the buffer limit: the upstream request is cancelled and the caller answered 500, as Envoy answers.
+    this.held = undefined;
+    const error = bridgedResponseTooLarge(bridge.limit);
+    this.end('local_error');
+    upstream.abort(error);
+    this.replyLocally(error);
+  }
+
+  /** The end of the response for the caller: the held response, whole, when the bridge holds it. */
+  private deliverEnd(trailers: Headers): void {
+    const held = this.held;
+    if (held === undefined) {
+      this.inner.onResponseEnd(this.controller, trailers as never);
+      return;
+    }
+    this.held = undefined;
+    const bridge = this.bridge!;
+    const head = bridge.head(held.status, held.headers, trailers);
+    this.inner.onResponseStart(this.controller, head.status, head.headers as never, STATUS_CODES[head.status]);
+    const body = bridge.body();
+    if (body.length > 0) this.inner.onResponseData(this.controller, body);
+    this.inner.onResponseEnd(this.controller, {} as never);
   }
 
   /** The compressor filters decide on the response; an encoder they start passes the body on to the caller. */
@@ -505,7 +571,7 @@ export class HttpExchange implements BodyObserver {
     if (encoder !== undefined) {
       this.encoder = encoder;
       encoder.on('data', (chunk: Buffer) => {
-        if (this.encoder === encoder) this.inner.onResponseData(this.controller, chunk);
+        if (this.encoder === encoder) this.deliver(upstream, chunk);
       });
       encoder.on('drain', () => upstream.resume());
       encoder.on('error', (error: Error) => {
@@ -524,7 +590,7 @@ export class HttpExchange implements BodyObserver {
     if (attempt.stale || attempt !== this.attempt || this.ended) return;
     this.attempt?.retry?.streamActive();
     const encoder = this.encoder;
-    if (encoder === undefined) this.inner.onResponseData(this.controller, chunk);
+    if (encoder === undefined) this.deliver(controller, chunk);
     else if (!encoder.write(chunk)) controller.pause();
   }
 
@@ -538,12 +604,12 @@ export class HttpExchange implements BodyObserver {
     const encoder = this.encoder;
     this.end(this.status >= 500 ? 'upstream_error' : 'success');
     if (encoder === undefined) {
-      this.inner.onResponseEnd(this.controller, trailers as never);
+      this.deliverEnd(trailers);
       return;
     }
     // The encoder's last bytes reach the caller before its end.
     encoder.once('end', () => {
-      if (this.encoder === encoder) this.inner.onResponseEnd(this.controller, trailers as never);
+      if (this.encoder === encoder) this.deliverEnd(trailers);
     });
     encoder.end();
   }

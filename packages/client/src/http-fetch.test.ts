@@ -52,6 +52,13 @@ function handler(name: string) {
       else setTimeout(release, 1_000).unref();
       return;
     }
+    if (req.url?.endsWith('/trailers')) {
+      res.writeHead(200, { ...head, trailer: 'x-checksum' });
+      res.write('body');
+      res.addTrailers({ 'x-checksum': `sum-${name}` });
+      res.end();
+      return;
+    }
     if (req.url === '/v1/slow') {
       // Far beyond the caller's 50 ms abort: only the abort can end the request first.
       setTimeout(() => res.end('late'), 30_000).unref();
@@ -106,6 +113,14 @@ describe('HTTP through the mesh', () => {
     const replies = await Promise.all(Array.from({ length: HOLD_TOGETHER }, async () => (await mesh.fetch('http://orders.default.svc/v2/hold', { method: 'POST', body: 'x' })).text()));
     assert.deepEqual(new Set(replies), new Set(['held']));
     assert.equal(maxHeld, HOLD_TOGETHER, `${maxHeld} POSTs were under way at once`);
+  });
+
+  test('response trailers reach the caller from HTTP/1.1 and HTTP/2 upstreams (undici 7 hands HTTP/2 ones to handlers as {})', async () => {
+    for (const [path, server] of [['/v1/trailers', 'h1'], ['/v2/trailers', 'h2']]) {
+      const res = await request(`http://orders.default.svc${path}`, { dispatcher: mesh.dispatcher });
+      assert.equal(await res.body.text(), 'body', server);
+      assert.deepEqual(res.trailers, { 'x-checksum': `sum-${server}` }, server);
+    }
   });
 
   test('HTTP/2 upstream gets the logical authority', async () => {

@@ -10,3 +10,4 @@ export { compileRetryOn, type RetryClassifier } from './retry/retry-classifier.j
 export { retryBackoffMs, retryBackoffCeilingMs } from './retry/backoff.js';
 export { overallDeadline, attemptDeadline } from './retry/call-timeouts.js';
 export { ResponseCompression, chooseEncoding, createDecoder, createEncoder, decodeError, type CompressorStats, type DecompressorStats, type EncodingStat, type ResponseHeaderRecord } from './compressor/response-compression.js';
+export { BridgedResponse, bridgedResponseTooLarge, isGrpcContentType, streamBufferLimit } from './grpc-bridge/grpc-http1-bridge.js';

@@ -11,10 +11,11 @@
  */
 import { constants, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PassThrough, Readable, type Transform, type Writable } from 'node:stream';
+import { PassThrough, Readable, Writable, type Transform } from 'node:stream';
 import type { BufferedBody, ResponseCompression } from '@xmesh/client';
 import { MeshError } from '@xmesh/core';
 import { decodeError, localReply, localReplyRewrite, type MeshState } from '@xmesh/client';
+import { BridgedResponse, bridgedResponseTooLarge } from '@xmesh/filters';
 import type { HeaderSource } from '@xmesh/router';
 import type { LocalReplyConfig } from '@xmesh/xds';
 import type { BodyRelay } from './body-relay.js';
@@ -484,6 +485,12 @@ export class H1Downstream extends BaseDownstream implements Downstream {
   readonly hasBody: boolean;
   /** Why the last `writeHead` was refused. */
   private headError: unknown = undefined;
+  /** The gRPC HTTP/1.1 bridge holds the response (see bridgeGrpcResponse); undefined when it does not. */
+  private bridge: BridgedResponse | undefined = undefined;
+  /** The held response's headers (`:status` included), from the upstream's until the response ends. */
+  private heldHead: OutgoingHttpHeaders | undefined = undefined;
+  /** Where the held response's body goes (the bridge), in place of the client. */
+  private holder: Writable | undefined = undefined;
 
   /**
    * @param idleTimeoutMs the stream idle timeout (0 = none): the socket's timeout until the response
@@ -532,12 +539,37 @@ export class H1Downstream extends BaseDownstream implements Downstream {
 
   get requestHeaders(): IncomingHttpHeaders { return this.req.headers; }
   get body(): Readable { return this.req; }
-  get writable(): Writable { return this.encoder ?? this.res; }
-  get headersSent(): boolean { return this.res.headersSent; }
+  get writable(): Writable { return this.encoder ?? this.holder ?? this.res; }
+  /** True once the response started: held by the bridge counts (the upstream's answer is the client's, as in Envoy). */
+  get headersSent(): boolean { return this.heldHead !== undefined || this.res.headersSent; }
   get closed(): boolean { return this.done || this.res.destroyed; }
+
+  /**
+   * The gRPC HTTP/1.1 bridge (`FilterCall.bridgeGrpcResponse`): a response that does not end with its headers is
+   * held, then sent whole by `finish` with its trailers' status as headers; a body over `limit` bytes is answered 500.
+   */
+  bridgeGrpcResponse(limit: number): void {
+    this.bridge ??= new BridgedResponse(limit);
+  }
 
   respond(headers: OutgoingHttpHeaders, endStream: boolean): boolean {
     if (this.closed) return true;
+    const bridge = this.bridge;
+    if (bridge !== undefined && !endStream && this.heldHead === undefined) {
+      this.heldHead = this.compressing(headers, endStream);
+      let over = false;
+      this.holder = new Writable({
+        write: (chunk: Buffer, _encoding, callback) => {
+          if (!over && !bridge.hold(chunk)) {
+            over = true;
+            this.bridgeOverflowed(bridge.limit);
+          }
+          callback();
+        },
+      });
+      this.pipeEncoder(this.holder);
+      return true;
+    }
     if (!this.writeHead(this.compressing(headers, endStream))) {
       this.encoder?.destroy();
       this.encoder = undefined;
@@ -556,6 +588,11 @@ export class H1Downstream extends BaseDownstream implements Downstream {
 
   private finishBody(trailers: OutgoingHttpHeaders | undefined): void {
     if (this.closed) return;
+    const held = this.heldHead;
+    if (held !== undefined) {
+      this.sendHeld(held, trailers);
+      return;
+    }
     if (trailers !== undefined && this.trailers && this.res.chunkedEncoding) {
       try {
         this.res.addTrailers(trailers as Record<string, string>);
@@ -570,7 +607,8 @@ export class H1Downstream extends BaseDownstream implements Downstream {
 
   reject(error: MeshError, decorate?: (headers: OutgoingHttpHeaders) => void): void {
     if (this.closed) return;
-    if (this.res.headersSent) {
+    // A response under way (held by the bridge included) cannot be replaced: the connection is reset, as Envoy does.
+    if (this.headersSent) {
       this.abort();
       return;
     }
@@ -589,6 +627,28 @@ export class H1Downstream extends BaseDownstream implements Downstream {
   abort(): void {
     this.done = true;
     this.res.destroy();
+  }
+
+  /** The bridge's held response, whole: its status and headers with the trailers' gRPC status, then its body. */
+  private sendHeld(held: OutgoingHttpHeaders, trailers: OutgoingHttpHeaders | undefined): void {
+    const bridge = this.bridge!;
+    const { [':status']: status, ...headers } = held;
+    const head = bridge.head(Number(status), headers, trailers);
+    this.heldHead = undefined;
+    if (!this.writeHead({ ...head.headers, ':status': head.status })) {
+      this.reject(unsendable(this.headError));
+      return;
+    }
+    this.res.end(bridge.body());
+    this.complete();
+  }
+
+  /** The held body outgrew the buffer limit: the upstream attempt is cancelled and the client answered 500 (Envoy). */
+  private bridgeOverflowed(limit: number): void {
+    this.heldHead = undefined;
+    this.encoder?.destroy();
+    this.encoder = undefined;
+    this.terminate(bridgedResponseTooLarge(limit));
   }
 
   setIdleTimeout(ms: number): void {

@@ -12,7 +12,7 @@ import { RecordHeaders } from '@xmesh/router';
 import type { RouteRequest } from '@xmesh/router';
 import type { ClientTls } from '@xmesh/tls';
 import type { BufferedBody, ResponseCompression } from '@xmesh/client';
-import type { Downstream, DownstreamAbortHandler } from './downstream.js';
+import { H1Downstream, type Downstream, type DownstreamAbortHandler } from './downstream.js';
 import type { UpstreamSession } from './upstream-session.js';
 
 /** What every attempt of one sidecar shares. */
@@ -58,6 +58,11 @@ export class ProxyAttempt extends PipelineCall implements DownstreamAbortHandler
   /** A decompressor filter: the request body goes upstream decoded. */
   decodeRequestBody(decoder: Transform): void {
     this.downstream.decodeBody(decoder);
+  }
+
+  /** The gRPC HTTP/1.1 bridge: only an HTTP/1.x client's response can be held (see FilterCall.bridgeGrpcResponse). */
+  get bridgeGrpcResponse(): ((this: ProxyAttempt, limit: number) => void) | undefined {
+    return this.downstream instanceof H1Downstream ? bridgeHttp1Response : undefined;
   }
 
   /**
@@ -205,4 +210,8 @@ export function localReplyHeaders(attempt: ProxyAttempt, error: MeshError): ((he
     if (added !== undefined) Object.assign(headers, added);
     if (mutate) rewrite!.responseHeaders(new RecordHeaders(headers as Record<string, string | string[] | undefined>), attempt.request);
   };
+}
+
+function bridgeHttp1Response(this: ProxyAttempt, limit: number): void {
+  (this.downstream as H1Downstream).bridgeGrpcResponse(limit);
 }

@@ -333,7 +333,9 @@ export type HttpFilter =
   | { readonly kind: 'compressor'; readonly name: string; readonly config: CompressorConfig }
   | { readonly kind: 'decompressor'; readonly name: string; readonly config: DecompressorConfig }
   | { readonly kind: 'csrf'; readonly name: string; readonly config: CsrfPolicy }
-  | { readonly kind: 'health_check'; readonly name: string; readonly config: HealthCheckFilterConfig };
+  | { readonly kind: 'health_check'; readonly name: string; readonly config: HealthCheckFilterConfig }
+  /** The gRPC HTTP/1.1 bridge: gRPC responses to HTTP/1.x callers are sent whole, their status as headers. */
+  | { readonly kind: 'grpc_http1_bridge'; readonly name: string };
 
 /**
  * The router filter's settings that change what is sent upstream or what is allowed (Envoy's

@@ -18,6 +18,7 @@ export const TypeUrl = {
   CorsPolicy: `${P}envoy.extensions.filters.http.cors.v3.CorsPolicy`,
   Csrf: `${P}envoy.extensions.filters.http.csrf.v3.CsrfPolicy`,
   HealthCheckFilter: `${P}envoy.extensions.filters.http.health_check.v3.HealthCheck`,
+  GrpcHttp1Bridge: `${P}envoy.extensions.filters.http.grpc_http1_bridge.v3.Config`,
   Buffer: `${P}envoy.extensions.filters.http.buffer.v3.Buffer`,
   BufferPerRoute: `${P}envoy.extensions.filters.http.buffer.v3.BufferPerRoute`,
   Compressor: `${P}envoy.extensions.filters.http.compressor.v3.Compressor`,

@@ -16,17 +16,10 @@
  */
 import type { Blob } from 'node:buffer';
 import type { RouteDecision } from '@xmesh/router';
-import { DEFAULT_CONNECTION_BUFFER_LIMIT } from '@xmesh/xds';
+import { streamBufferLimit } from '@xmesh/filters';
 
-/**
- * The most of a request body kept for retries (or a mirror's copy), as Envoy: the route's (else the
- * virtual host's) `per_request_buffer_limit_bytes`, capped by the listener's `per_connection_buffer_limit_bytes`.
- */
-export function bodyBufferLimit(decision: RouteDecision | undefined): number {
-  const connection = decision?.listener?.perConnectionBufferLimitBytes ?? DEFAULT_CONNECTION_BUFFER_LIMIT;
-  const route = decision?.route.perRequestBufferLimitBytes;
-  return route === undefined ? connection : Math.min(route, connection);
-}
+/** The most of a request body kept for retries (or a mirror's copy): the stream's buffer limit, as Envoy. */
+export const bodyBufferLimit: (decision: RouteDecision | undefined) => number = streamBufferLimit;
 
 export interface RequestBody {
   /** True while a new attempt can still be sent the whole body. */

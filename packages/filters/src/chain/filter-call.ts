@@ -89,6 +89,13 @@ export interface FilterCall {
    * with that error. Ignored for a request without body. Absent when the front end cannot.
    */
   decodeRequestBody?(decoder: Transform): void;
+  /**
+   * The gRPC HTTP/1.1 bridge: the response is held until it ends and then sent whole, its trailers' status as headers
+   * (see grpc-http1-bridge.ts), its body held up to `limit` bytes. Present only on front ends whose caller speaks
+   * HTTP/1.x: the sidecar's HTTP/1.x clients, and in embedded mode `mesh.fetch` and the undici dispatcher (whose
+   * requests a sidecar gets over HTTP/1.1; a gRPC client's calls reach it over HTTP/2).
+   */
+  bridgeGrpcResponse?(limit: number): void;
 }
 
 /** A local reply as the MeshError a filter ends the call with. */

@@ -12,6 +12,7 @@ import { compileHeaderMatchers, type HeaderSource, type RouteDecision } from '@x
 import { compileDescriptors, LocalRateLimiter, type Descriptor, type DescriptorBuilder } from '@xmesh/ratelimit';
 import type { StatStore, Counter, Gauge } from '@xmesh/stats';
 import { faultChannel, rateLimitChannel } from '@xmesh/stats';
+import { isGrpcContentType, streamBufferLimit } from '../grpc-bridge/grpc-http1-bridge.js';
 import type { BufferConfig, CompressorConfig, DecompressorConfig, ExtAuthzConfig, FaultConfig, HealthCheckFilterConfig, HttpFilter, LocalRateLimitConfig, RateLimit, RbacConfig } from '@xmesh/xds';
 import { FaultFilter } from '../fault/fault-filter.js';
 import { activeFilterConfig } from './per-filter-config.js';
@@ -212,6 +213,9 @@ export class FilterChain {
           continue;
         case 'decompressor':
           this.decompressor(call, active.config, decision);
+          continue;
+        case 'grpc_http1_bridge':
+          if (call.bridgeGrpcResponse !== undefined && isGrpcContentType(call.request.headers.get('content-type'))) call.bridgeGrpcResponse(streamBufferLimit(decision));
           continue;
         case 'fault':
           break;

@@ -18,7 +18,8 @@ export type ActiveFilterConfig =
   | { readonly kind: 'compressor'; readonly config: CompressorConfig }
   | { readonly kind: 'decompressor'; readonly config: DecompressorConfig }
   | { readonly kind: 'csrf'; readonly config: CsrfPolicy }
-  | { readonly kind: 'health_check'; readonly config: HealthCheckFilterConfig };
+  | { readonly kind: 'health_check'; readonly config: HealthCheckFilterConfig }
+  | { readonly kind: 'grpc_http1_bridge' };
 
 /** The config `filter` runs with for `decision`, or undefined when it is off (or is the router). */
 export function activeFilterConfig(filter: HttpFilter, decision: RouteDecision): ActiveFilterConfig | undefined {

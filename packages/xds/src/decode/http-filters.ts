@@ -45,6 +45,7 @@ const FILTERS_BY_NAME: Readonly<Record<string, string>> = {
   'envoy.filters.http.fault': TypeUrl.HttpFault,
   'envoy.filters.http.cors': TypeUrl.Cors,
   'envoy.filters.http.rbac': TypeUrl.Rbac,
+  'envoy.filters.http.grpc_http1_bridge': TypeUrl.GrpcHttp1Bridge,
 };
 
 /** Decodes the list field `key` (`http_filters`) of an HttpConnectionManager. */
@@ -124,6 +125,12 @@ function readHttpFilter(f: Reader): HttpFilter | 'skipped' | 'failed' {
       return { kind: 'csrf', name, config: decodeCsrfPolicy(any) };
     case TypeUrl.HealthCheckFilter:
       return { kind: 'health_check', name, config: decodeHealthCheckFilter(any) };
+    case TypeUrl.GrpcHttp1Bridge:
+      // Both would change what is sent upstream: refused while they are not implemented.
+      if (any.bool('upgrade_protobuf_to_grpc', false)) any.error('upgrade_protobuf_to_grpc', 'is not supported: application/x-protobuf requests are not framed as gRPC');
+      if (any.bool('ignore_query_parameters', false)) any.error('ignore_query_parameters', 'is not supported: the query is forwarded as it came');
+      any.finish();
+      return { kind: 'grpc_http1_bridge', name };
     case TypeUrl.Rbac:
       return { kind: 'rbac', name, config: decodeRbac(any, { perRoute: false }) };
     case TypeUrl.ExtAuthz:

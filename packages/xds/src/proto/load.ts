@@ -27,6 +27,7 @@ export const ENVOY_PROTO_FILES: readonly string[] = [
   'envoy/extensions/filters/http/cors/v3/cors.proto',
   'envoy/extensions/filters/http/csrf/v3/csrf.proto',
   'envoy/extensions/filters/http/health_check/v3/health_check.proto',
+  'envoy/extensions/filters/http/grpc_http1_bridge/v3/config.proto',
   // Inputs and custom matchers of RBAC matchers (the Unified Matcher API).
   'envoy/type/matcher/v3/http_inputs.proto',
   'envoy/extensions/matching/common_inputs/network/v3/network_inputs.proto',
