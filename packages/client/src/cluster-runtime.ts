@@ -330,15 +330,26 @@ export class ClusterRuntime {
   /** Joins new endpoints to the pool before the balancer can pick them; leaves removed ones after. */
   private publish(endpoints: readonly Endpoint[]): void {
     const next = new Set<string>();
-    const ids = new Set<string>();
-    for (const e of endpoints) {
-      const tls = this.tlsFor(e);
-      const key = transportKey(e, tls);
-      next.add(key);
-      ids.add(e.id);
-      if (!this.members.has(key)) this.pool.join(e, tls);
+    const members = this.members;
+    let ids: Set<string>;
+    if (this.tls === undefined) {
+      // Plaintext: each pool key is the endpoint id.
+      for (const e of endpoints) {
+        const before = next.size;
+        if (next.add(e.id).size !== before && !members.has(e.id)) this.pool.join(e, undefined);
+      }
+      ids = next;
+    } else {
+      ids = new Set<string>();
+      for (const e of endpoints) {
+        const tls = this.tlsFor(e);
+        const key = transportKey(e, tls);
+        next.add(key);
+        ids.add(e.id);
+        if (!members.has(key)) this.pool.join(e, tls);
+      }
     }
-    const previous = this.members;
+    const previous = members;
     this.members = next;
     this.guard.setEndpoints(ids);
     if (this.health !== undefined) this.balancer.setExcluded(this.excluded());
