@@ -236,7 +236,8 @@ export class ClusterRuntime {
     source.ready.then(() => {
       if (this.source !== source || this.closed) return;
       this.resolved = true;
-      this.setEndpoints(source.endpoints);
+      // A source whose endpoints were published at creation (a fixed list) is not published twice.
+      if (this.listed !== source.endpoints) this.setEndpoints(source.endpoints);
       this.retryWaiters();
     }, () => undefined);
     if (source.endpoints.length > 0) this.setEndpoints(source.endpoints);

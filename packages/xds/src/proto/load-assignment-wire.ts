@@ -49,15 +49,38 @@ const WIRE_LEN = 2;
  * The JSON and LoadAssignment of the serialized ClusterLoadAssignment `bytes` as `decodeResource` +
  * `validateLoadAssignment` (under `rules`) give them for a valid resource of the common shape; undefined for
  * anything else (then decode it the generic way, which also reports its errors).
+ *
+ * The JSON's `endpoints` (kept for `/config_dump` and whole rebuilds, rarely read) is made when first read, from a
+ * copy of the bytes: an update builds only the endpoints it routes to. It is a getter on the frozen JSON,
+ * returning the same frozen list each time; reading it cannot fail (the bytes were read whole once already).
  */
 export function decodeLoadAssignmentWire(bytes: Uint8Array, rules: ClientRules = 'envoy'): WireLoadAssignment | undefined {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let read: ReadAssignment;
   try {
-    return readAssignment(new Cursor(buf), buf.length, rules);
+    read = readAssignment(new Cursor(buf, false), buf.length, rules);
   } catch (err) {
     if (err === UNUSUAL || err instanceof RangeError) return undefined;
     throw err;
   }
+  const json: Json = { '@type': TypeUrl.ClusterLoadAssignment, cluster_name: read.assignment.clusterName };
+  if (read.assignment.localities.length > 0) {
+    // A copy: the bytes handed in may be a view of a whole response.
+    let source: Buffer | undefined = Buffer.from(buf);
+    let endpoints: readonly Json[] | undefined;
+    Object.defineProperty(json, 'endpoints', {
+      enumerable: true,
+      get(): readonly Json[] {
+        if (endpoints === undefined) {
+          endpoints = readAssignment(new Cursor(source!, true), source!.length, rules).endpointsJson!;
+          source = undefined;
+        }
+        return endpoints;
+      },
+    });
+  }
+  if (read.policyJson !== undefined) json.policy = read.policyJson;
+  return { json: Object.freeze(json), assignment: read.assignment };
 }
 
 /** Strings up to this length are assembled in JS: cheaper than a call into the runtime for each. */
@@ -88,7 +111,19 @@ class Cursor {
   /** The endpoints read so far, by IPv4 address and port as one number, and (others) by id. */
   readonly ipv4Ids = new Set<number>();
   readonly otherIds = new Set<string>();
-  constructor(readonly buf: Buffer) {}
+  /** Set by readSocketAddress / readEndpoint for their caller (no object per endpoint). */
+  host = '';
+  port = 0;
+  hostname: string | undefined = undefined;
+  healthCheck: EndpointHealthCheck | undefined = undefined;
+  /** The JSON of the last message read, when `withJson`. */
+  json: Json | undefined = undefined;
+
+  constructor(
+    readonly buf: Buffer,
+    /** Whether the endpoints' JSON is made too (see decodeLoadAssignmentWire). */
+    readonly withJson: boolean,
+  ) {}
 
   /** A varint of at most 32 bits (5 bytes); anything larger is unusual here. */
   uint32(end: number): number {
@@ -201,13 +236,21 @@ function once(seen: number, field: number): number {
 }
 
 interface RawLocality {
-  readonly json: Json;
+  /** When the cursor is `withJson`. */
+  readonly json: Json | undefined;
   readonly config: LocalityEndpoints;
   /** Whether `locality` was present (gRPC clients require it). */
   readonly named: boolean;
 }
 
-function readAssignment(c: Cursor, end: number, rules: ClientRules): WireLoadAssignment {
+interface ReadAssignment {
+  readonly assignment: LoadAssignment;
+  readonly policyJson: Json | undefined;
+  /** When the cursor is `withJson`. */
+  readonly endpointsJson: readonly Json[] | undefined;
+}
+
+function readAssignment(c: Cursor, end: number, rules: ClientRules): ReadAssignment {
   let clusterName = '';
   let overprovisioningFactor = DEFAULT_OVERPROVISIONING_FACTOR;
   let policyJson: Json | undefined;
@@ -248,10 +291,6 @@ function readAssignment(c: Cursor, end: number, rules: ClientRules): WireLoadAss
   if (clusterName === '') throw UNUSUAL;
   checkPriorities(localities);
   if (rules === 'grpc') checkGrpcLocalities(localities);
-
-  const json: Json = { '@type': TypeUrl.ClusterLoadAssignment, cluster_name: clusterName };
-  if (localities.length > 0) json.endpoints = Object.freeze(localities.map((l) => l.json));
-  if (policyJson !== undefined) json.policy = policyJson;
   const assignment: LoadAssignment = Object.freeze({
     clusterName,
     localities: Object.freeze(localities.map((l) => l.config)),
@@ -259,13 +298,14 @@ function readAssignment(c: Cursor, end: number, rules: ClientRules): WireLoadAss
     dropOverloads: NO_DROPS,
     endpointStaleAfterMs: undefined,
   });
-  return { json: Object.freeze(json), assignment };
+  return { assignment, policyJson, endpointsJson: c.withJson ? Object.freeze(localities.map((l) => l.json!)) : undefined };
 }
 
 /** `LocalityLbEndpoints`: its lb_endpoints are read once the locality's own fields (which may follow them) are known. */
 function readLocality(c: Cursor, end: number): RawLocality {
   let locality = NO_LOCALITY;
   let localityJson: Json | undefined;
+  let named = false;
   let weight: number | undefined;
   let priority = 0;
   const lbStarts: number[] = [];
@@ -276,9 +316,9 @@ function readLocality(c: Cursor, end: number): RawLocality {
       case 1: {
         expect(tag, WIRE_LEN);
         seen = once(seen, 1);
-        const read = readLocalityName(c, c.lengthEnd(end));
-        locality = read.locality;
-        localityJson = read.json;
+        locality = readLocalityName(c, c.lengthEnd(end));
+        localityJson = c.json;
+        named = true;
         break;
       }
       case 2: {
@@ -305,32 +345,29 @@ function readLocality(c: Cursor, end: number): RawLocality {
     }
   }
   const context: EndpointContext = { locality, priority, localityWeight: weight };
-  const endpoints: Endpoint[] = new Array(lbStarts.length);
-  const endpointsJson: Json[] = new Array(lbStarts.length);
+  const count = lbStarts.length;
+  const endpoints: Endpoint[] = new Array(count);
+  const endpointsJson: Json[] | undefined = c.withJson ? new Array(count) : undefined;
   const after = c.pos;
-  for (let i = 0; i < lbStarts.length; i++) {
+  for (let i = 0; i < count; i++) {
     c.pos = lbStarts[i]!;
-    const stop = c.lengthEnd(end);
-    const read = readLbEndpoint(c, stop, context);
-    endpoints[i] = read.endpoint;
-    endpointsJson[i] = read.json;
+    endpoints[i] = readLbEndpoint(c, c.lengthEnd(end), context);
+    if (endpointsJson !== undefined) endpointsJson[i] = c.json!;
   }
   c.pos = after;
-
+  const config: LocalityEndpoints = Object.freeze({ locality, priority, loadBalancingWeight: weight, endpoints: Object.freeze(endpoints) });
+  if (endpointsJson === undefined) return { json: undefined, config, named };
   // Keys in the proto's declaration order, as the generic JSON has them.
   const json: Json = {};
   if (localityJson !== undefined) json.locality = localityJson;
-  if (endpointsJson.length > 0) json.lb_endpoints = Object.freeze(endpointsJson);
+  if (count > 0) json.lb_endpoints = Object.freeze(endpointsJson);
   if (weight !== undefined) json.load_balancing_weight = weight;
   if (priority !== 0) json.priority = priority;
-  return {
-    json: Object.freeze(json),
-    config: Object.freeze({ locality, priority, loadBalancingWeight: weight, endpoints: Object.freeze(endpoints) }),
-    named: localityJson !== undefined,
-  };
+  return { json: Object.freeze(json), config, named };
 }
 
-function readLocalityName(c: Cursor, end: number): { locality: Locality; json: Json } {
+/** `Locality`; its JSON in `c.json` when `withJson`. */
+function readLocalityName(c: Cursor, end: number): Locality {
   let region = '';
   let zone = '';
   let subZone = '';
@@ -346,11 +383,14 @@ function readLocalityName(c: Cursor, end: number): { locality: Locality; json: J
     else if (field === 2) zone = value;
     else subZone = value;
   }
-  const json: Json = {};
-  if (region !== '') json.region = region;
-  if (zone !== '') json.zone = zone;
-  if (subZone !== '') json.sub_zone = subZone;
-  return { locality: Object.freeze({ region, zone, subZone }), json: Object.freeze(json) };
+  if (c.withJson) {
+    const json: Json = {};
+    if (region !== '') json.region = region;
+    if (zone !== '') json.zone = zone;
+    if (subZone !== '') json.sub_zone = subZone;
+    c.json = Object.freeze(json);
+  }
+  return Object.freeze({ region, zone, subZone });
 }
 
 /** google.protobuf.UInt32Value: its `value` (0 when absent). */
@@ -372,8 +412,10 @@ interface EndpointContext {
   readonly localityWeight: number | undefined;
 }
 
-function readLbEndpoint(c: Cursor, end: number, context: EndpointContext): { endpoint: Endpoint; json: Json } {
-  let address: ReadEndpoint | undefined;
+/** `LbEndpoint` → a frozen Endpoint; its JSON in `c.json` when `withJson`. */
+function readLbEndpoint(c: Cursor, end: number, context: EndpointContext): Endpoint {
+  let endpointJson: Json | undefined;
+  let read = false;
   let status = 0;
   let weight: number | undefined;
   let metadata = NO_METADATA;
@@ -385,7 +427,9 @@ function readLbEndpoint(c: Cursor, end: number, context: EndpointContext): { end
       case 1:
         expect(tag, WIRE_LEN);
         seen = once(seen, 1);
-        address = readEndpoint(c, c.lengthEnd(end));
+        readEndpoint(c, c.lengthEnd(end));
+        endpointJson = c.json;
+        read = true;
         break;
       case 2:
         expect(tag, WIRE_VARINT);
@@ -396,9 +440,8 @@ function readLbEndpoint(c: Cursor, end: number, context: EndpointContext): { end
       case 3: {
         expect(tag, WIRE_LEN);
         seen = once(seen, 3);
-        const read = readMetadata(c, c.lengthEnd(end));
-        metadata = read.metadata;
-        metadataJson = read.json;
+        metadata = readMetadata(c, c.lengthEnd(end));
+        metadataJson = c.json;
         break;
       }
       case 4:
@@ -411,16 +454,20 @@ function readLbEndpoint(c: Cursor, end: number, context: EndpointContext): { end
         throw UNUSUAL;
     }
   }
-  if (address === undefined) throw UNUSUAL;
-  const json: Json = { endpoint: address.json };
-  if (status !== 0) json.health_status = HEALTH_STATUSES[status];
-  if (metadataJson !== undefined) json.metadata = metadataJson;
-  if (weight !== undefined) json.load_balancing_weight = weight;
+  if (!read) throw UNUSUAL;
+  if (c.withJson) {
+    const json: Json = { endpoint: endpointJson };
+    if (status !== 0) json.health_status = HEALTH_STATUSES[status];
+    if (metadataJson !== undefined) json.metadata = metadataJson;
+    if (weight !== undefined) json.load_balancing_weight = weight;
+    c.json = Object.freeze(json);
+  }
+  const { host, port } = c;
   // One literal for the common case (no spread: object spread takes a slow path per endpoint).
   const endpoint: { -readonly [K in keyof Endpoint]: Endpoint[K] } = {
-    id: endpointId(address.host, address.port),
-    host: address.host,
-    port: address.port,
+    id: endpointId(host, port),
+    host,
+    port,
     weight: weight ?? 1,
     healthStatus: HEALTH_STATUSES[status]!,
     priority: context.priority,
@@ -428,24 +475,18 @@ function readLbEndpoint(c: Cursor, end: number, context: EndpointContext): { end
     localityWeight: context.localityWeight,
     metadata,
   };
-  if (address.hostname !== undefined) endpoint.hostname = address.hostname;
-  if (address.healthCheck !== undefined) endpoint.healthCheck = address.healthCheck;
-  return { endpoint: Object.freeze(endpoint), json: Object.freeze(json) };
+  if (c.hostname !== undefined) endpoint.hostname = c.hostname;
+  if (c.healthCheck !== undefined) endpoint.healthCheck = c.healthCheck;
+  return Object.freeze(endpoint);
 }
 
-interface ReadEndpoint {
-  readonly host: string;
-  readonly port: number;
-  readonly hostname: string | undefined;
-  readonly healthCheck: EndpointHealthCheck | undefined;
-  readonly json: Json;
-}
-
-/** `Endpoint`: a socket address (required), `hostname`, `health_check_config`. */
-function readEndpoint(c: Cursor, end: number): ReadEndpoint {
-  let socket: { host: string; port: number; json: Json } | undefined;
+/** `Endpoint`: a socket address (required), `hostname`, `health_check_config`, into `c.host` ... `c.healthCheck` (and `c.json`). */
+function readEndpoint(c: Cursor, end: number): void {
+  let socketJson: Json | undefined;
+  let read = false;
   let hostname = '';
-  let healthCheck: { config: EndpointHealthCheck | undefined; json: Json } | undefined;
+  let healthCheck: EndpointHealthCheck | undefined;
+  let healthCheckJson: Json | undefined;
   let seen = 0;
   while (c.pos < end) {
     const tag = tagAt(c, end);
@@ -456,13 +497,16 @@ function readEndpoint(c: Cursor, end: number): ReadEndpoint {
         const stop = c.lengthEnd(end);
         // Address: only its socket_address.
         if (c.pos >= stop || tagAt(c, stop) !== ((1 << 3) | WIRE_LEN)) throw UNUSUAL;
-        socket = readSocketAddress(c, c.lengthEnd(stop));
+        readSocketAddress(c, c.lengthEnd(stop));
+        socketJson = c.json;
+        read = true;
         if (c.pos !== stop) throw UNUSUAL;
         break;
       }
       case 2:
         seen = once(seen, 2);
         healthCheck = readHealthCheckConfig(c, c.lengthEnd(end));
+        healthCheckJson = c.json;
         break;
       case 3:
         seen = once(seen, 3);
@@ -472,21 +516,19 @@ function readEndpoint(c: Cursor, end: number): ReadEndpoint {
         throw UNUSUAL;
     }
   }
-  if (socket === undefined) throw UNUSUAL;
-  const json: Json = { address: Object.freeze({ socket_address: socket.json }) };
-  if (healthCheck !== undefined) json.health_check_config = healthCheck.json;
-  if (hostname !== '') json.hostname = hostname;
-  return {
-    host: socket.host,
-    port: socket.port,
-    hostname: hostname === '' ? undefined : hostname,
-    healthCheck: healthCheck?.config,
-    json: Object.freeze(json),
-  };
+  if (!read) throw UNUSUAL;
+  c.hostname = hostname === '' ? undefined : hostname;
+  c.healthCheck = healthCheck;
+  if (c.withJson) {
+    const json: Json = { address: Object.freeze({ socket_address: socketJson }) };
+    if (healthCheckJson !== undefined) json.health_check_config = healthCheckJson;
+    if (hostname !== '') json.hostname = hostname;
+    c.json = Object.freeze(json);
+  }
 }
 
-/** `SocketAddress` over TCP with an IP address and a `port_value` in [1, 65535]. */
-function readSocketAddress(c: Cursor, end: number): { host: string; port: number; json: Json } {
+/** `SocketAddress` over TCP with an IP address and a `port_value` in [1, 65535], into `c.host` and `c.port`. */
+function readSocketAddress(c: Cursor, end: number): void {
   let host = '';
   let port = 0;
   let seen = 0;
@@ -525,11 +567,13 @@ function readSocketAddress(c: Cursor, end: number): { host: string; port: number
     const before = ids.size;
     if (ids.add(endpointId(host, port)).size === before) throw UNUSUAL;
   }
-  return { host, port, json: Object.freeze({ address: host, port_value: port }) };
+  c.host = host;
+  c.port = port;
+  if (c.withJson) c.json = Object.freeze({ address: host, port_value: port });
 }
 
-/** `Endpoint.HealthCheckConfig` without `address`. */
-function readHealthCheckConfig(c: Cursor, end: number): { config: EndpointHealthCheck | undefined; json: Json } {
+/** `Endpoint.HealthCheckConfig` without `address`; its JSON in `c.json` when `withJson`. */
+function readHealthCheckConfig(c: Cursor, end: number): EndpointHealthCheck | undefined {
   let port = 0;
   let hostname = '';
   let disabled = false;
@@ -560,26 +604,23 @@ function readHealthCheckConfig(c: Cursor, end: number): { config: EndpointHealth
         throw UNUSUAL;
     }
   }
-  const json: Json = {};
-  if (port !== 0) json.port_value = port;
-  if (hostname !== '') json.hostname = hostname;
-  if (disabled) json.disable_active_health_check = true;
-  const changes = port !== 0 || hostname !== '' || disabled;
-  const config: EndpointHealthCheck | undefined = changes
-    ? Object.freeze({
-      ...(port === 0 ? {} : { port }),
-      ...(hostname === '' ? {} : { hostname }),
-      ...(disabled ? { disabled } : {}),
-    })
-    : undefined;
-  return { config, json: Object.freeze(json) };
+  if (c.withJson) {
+    const json: Json = {};
+    if (port !== 0) json.port_value = port;
+    if (hostname !== '') json.hostname = hostname;
+    if (disabled) json.disable_active_health_check = true;
+    c.json = Object.freeze(json);
+  }
+  if (port === 0 && hostname === '' && !disabled) return undefined;
+  return Object.freeze({
+    ...(port === 0 ? {} : { port }),
+    ...(hostname === '' ? {} : { hostname }),
+    ...(disabled ? { disabled } : {}),
+  });
 }
 
-/**
- * `Metadata` with `filter_metadata` only. The endpoint's metadata is the very object the JSON holds under
- * `filter_metadata` (both frozen), so the Structs are built once.
- */
-function readMetadata(c: Cursor, end: number): { metadata: Readonly<Json>; json: Json } {
+/** `Metadata` with `filter_metadata` only: the endpoint's metadata; its JSON in `c.json` when `withJson`. */
+function readMetadata(c: Cursor, end: number): Readonly<Json> {
   let filterMetadata: Json | undefined;
   while (c.pos < end) {
     const tag = tagAt(c, end);
@@ -587,9 +628,13 @@ function readMetadata(c: Cursor, end: number): { metadata: Readonly<Json>; json:
     filterMetadata ??= {};
     readMapEntry(c, c.lengthEnd(end), filterMetadata, 0, readStruct);
   }
-  if (filterMetadata === undefined) return { metadata: Object.freeze({}), json: NO_METADATA };
+  if (filterMetadata === undefined) {
+    if (c.withJson) c.json = NO_METADATA;
+    return Object.freeze({});
+  }
   Object.freeze(filterMetadata);
-  return { metadata: filterMetadata, json: Object.freeze({ filter_metadata: filterMetadata }) };
+  if (c.withJson) c.json = Object.freeze({ filter_metadata: filterMetadata });
+  return filterMetadata;
 }
 
 type ValueReader = (c: Cursor, end: number, depth: number) => unknown;
