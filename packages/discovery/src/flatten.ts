@@ -1,5 +1,5 @@
 import type { Endpoint } from '@xmesh/core';
-import type { LoadAssignment } from '@xmesh/xds';
+import { hasUniqueEndpointIds, type LoadAssignment } from '@xmesh/xds';
 
 const EMPTY: readonly Endpoint[] = Object.freeze([]);
 
@@ -28,8 +28,14 @@ export function flattenLoadAssignment(assignment: LoadAssignment | undefined): r
 
 function flatten(assignment: LoadAssignment): readonly Endpoint[] {
   const localities = assignment.localities;
-  if (localities.length === 1) return uniqueById(localities[0]!.endpoints);
-  return uniqueById([...localities].sort((a, b) => a.priority - b.priority).flatMap((l) => l.endpoints));
+  // A decoded assignment was checked to list each id once: its lists are taken as they are.
+  const unique = hasUniqueEndpointIds(assignment);
+  if (localities.length === 1) {
+    const endpoints = localities[0]!.endpoints;
+    return unique && Object.isFrozen(endpoints) ? endpoints : uniqueById(endpoints);
+  }
+  const all = [...localities].sort((a, b) => a.priority - b.priority).flatMap((l) => l.endpoints);
+  return unique ? Object.freeze(all) : uniqueById(all);
 }
 
 /** Frozen copy keeping the first endpoint of each id. */

@@ -17,7 +17,7 @@ import { isIP } from 'node:net';
 import { endpointId, type Endpoint, type EndpointHealthCheck, type HealthStatus, type Locality } from '@xmesh/core';
 import type { LoadAssignment, LocalityEndpoints } from '../model.js';
 import type { ClientRules } from '../decode/reader.js';
-import { DEFAULT_OVERPROVISIONING_FACTOR, MAX_PRIORITY } from '../decode/endpoints.js';
+import { DEFAULT_OVERPROVISIONING_FACTOR, markUniqueEndpointIds, MAX_PRIORITY } from '../decode/endpoints.js';
 import { TypeUrl } from '../type-urls.js';
 
 type Json = Record<string, unknown>;
@@ -298,6 +298,7 @@ function readAssignment(c: Cursor, end: number, rules: ClientRules): ReadAssignm
     dropOverloads: NO_DROPS,
     endpointStaleAfterMs: undefined,
   });
+  markUniqueEndpointIds(assignment); // readSocketAddress refused any repeated id
   return { assignment, policyJson, endpointsJson: c.withJson ? Object.freeze(localities.map((l) => l.json!)) : undefined };
 }
 
