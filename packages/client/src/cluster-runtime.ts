@@ -53,7 +53,7 @@ export class ClusterRuntime {
   private readonly onSourceError: ((error: MeshError) => void) | undefined;
   private readonly registries: RegistryConnector | undefined;
   /** Pool keys (`transportKey`) this cluster holds a membership for. */
-  private members = new Set<string>();
+  private members: ReadonlySet<string> = new Set<string>();
   /** How connections to each endpoint are secured; undefined = plaintext. */
   private tls: ClusterTls | undefined;
   private waiters = new Set<Waiter>();
@@ -206,7 +206,7 @@ export class ClusterRuntime {
     this.balancer.close();
     this.guard.close();
     for (const id of this.members) this.pool.leave(id);
-    this.members.clear();
+    this.members = new Set();
     for (const w of this.takeWaiters()) w.call.fail(reason);
   }
 
@@ -328,7 +328,10 @@ export class ClusterRuntime {
     this.health?.noteTraffic();
   }
 
-  /** Joins new endpoints to the pool before the balancer can pick them; leaves removed ones after. */
+  /**
+   * Joins new endpoints to the pool before the balancer can pick them; leaves removed ones after. Each call
+   * makes new sets (the guard keeps the id set it is given; a plaintext cluster's is its `members`).
+   */
   private publish(endpoints: readonly Endpoint[]): void {
     const next = new Set<string>();
     const members = this.members;
