@@ -400,3 +400,19 @@ test('mutated bytes (flips, truncations, insertions): the decoder defers or equa
   }
   assert.ok(fastTaken > 100, `some mutations stay valid (${fastTaken})`);
 });
+
+test('endpoints carrying equal filter_metadata Structs share one frozen object; different ones do not', () => {
+  const lb = (n: number, lbMetadata: Json): Json => ({
+    endpoint: { address: { socket_address: { address: `10.0.0.${n}`, port_value: 80 } } },
+    metadata: { filter_metadata: { 'envoy.lb': lbMetadata, istio: { uid: `pod-${n}` } } },
+  });
+  const bytes = encode({ cluster_name: 'c', endpoints: [{ lb_endpoints: [lb(1, { version: 'v1' }), lb(2, { version: 'v1' }), lb(3, { version: 'v2' }), lb(4, { version: 'v1', canary: true })] }] });
+  assertSame(bytes);
+  const [a, b, c, d] = decodeLoadAssignmentWire(bytes)!.assignment.localities[0]!.endpoints.map((e) => e.metadata as Record<string, Json>);
+  assert.equal(a!['envoy.lb'], b!['envoy.lb']);
+  assert.notEqual(a!['envoy.lb'], c!['envoy.lb']);
+  assert.notEqual(a!['envoy.lb'], d!['envoy.lb']);
+  assert.deepEqual(c!['envoy.lb'], { version: 'v2' });
+  assert.deepEqual([a!['istio'], b!['istio']], [{ uid: 'pod-1' }, { uid: 'pod-2' }]);
+  assert.ok(Object.isFrozen(a!['envoy.lb']));
+});

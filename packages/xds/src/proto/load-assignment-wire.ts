@@ -111,6 +111,33 @@ class Cursor {
   /** The endpoints read so far, by IPv4 address and port as one number, and (others) by id. */
   readonly ipv4Ids = new Set<number>();
   readonly otherIds = new Set<string>();
+  /** filter_metadata Structs read so far, by the hash of their bytes (see readSharedStruct). */
+  private readonly structs = new Map<number, { readonly bytes: Uint8Array; readonly struct: Readonly<Json> }[]>();
+  private structCount = 0;
+
+  /** A Struct read before from the same bytes [start, stop), if kept. */
+  sharedStruct(start: number, stop: number, hash: number): Readonly<Json> | undefined {
+    const kept = this.structs.get(hash);
+    if (kept === undefined) return undefined;
+    const buf = this.buf;
+    const length = stop - start;
+    search: for (const candidate of kept) {
+      const bytes = candidate.bytes;
+      if (bytes.length !== length) continue;
+      for (let i = 0; i < length; i++) if (bytes[i] !== buf[start + i]) continue search;
+      return candidate.struct;
+    }
+    return undefined;
+  }
+
+  keepStruct(start: number, stop: number, hash: number, struct: Readonly<Json>): void {
+    if (this.structCount >= MAX_SHARED_STRUCTS) return;
+    this.structCount++;
+    const entry = { bytes: this.buf.subarray(start, stop), struct };
+    const kept = this.structs.get(hash);
+    if (kept === undefined) this.structs.set(hash, [entry]);
+    else kept.push(entry);
+  }
   /** Set by readSocketAddress / readEndpoint for their caller (no object per endpoint). */
   host = '';
   port = 0;
@@ -627,7 +654,7 @@ function readMetadata(c: Cursor, end: number): Readonly<Json> {
     const tag = tagAt(c, end);
     if (tag !== ((1 << 3) | WIRE_LEN)) throw UNUSUAL;
     filterMetadata ??= {};
-    readMapEntry(c, c.lengthEnd(end), filterMetadata, 0, readStruct);
+    readMapEntry(c, c.lengthEnd(end), filterMetadata, 0, readSharedStruct);
   }
   if (filterMetadata === undefined) {
     if (c.withJson) c.json = NO_METADATA;
@@ -655,6 +682,30 @@ function readMapEntry(c: Cursor, end: number, into: Json, depth: number, readVal
   }
   if (key === undefined || !hasValue || key === '__proto__' || Object.prototype.hasOwnProperty.call(into, key)) throw UNUSUAL;
   into[key] = value;
+}
+
+/** filter_metadata Structs up to this size are shared between the endpoints that carry the same bytes; at most this many per decoding. */
+const MAX_SHARED_STRUCT = 512;
+const MAX_SHARED_STRUCTS = 1024;
+
+/**
+ * A filter_metadata Struct, the same frozen object for the same bytes: endpoints of one service mostly carry
+ * equal entries (`envoy.lb` versions, `envoy.transport_socket_match`), built once per decoding.
+ */
+function readSharedStruct(c: Cursor, end: number, depth: number): Readonly<Json> {
+  const start = c.pos;
+  if (end - start > MAX_SHARED_STRUCT) return readStruct(c, end, depth);
+  const buf = c.buf;
+  let hash = end - start;
+  for (let i = start; i < end; i++) hash = Math.imul(hash ^ buf[i]!, 0x01000193);
+  const shared = c.sharedStruct(start, end, hash);
+  if (shared !== undefined) {
+    c.pos = end;
+    return shared;
+  }
+  const struct = readStruct(c, end, depth);
+  c.keepStruct(start, end, hash, struct);
+  return struct;
 }
 
 /** google.protobuf.Struct → a frozen JSON object. */
