@@ -83,3 +83,20 @@ test('config swap keeps counts and ejections; removing outlier_detection returns
   assert.equal(guard.limits.counts().requests, 0);
   guard.close();
 });
+
+test('per-endpoint counters: every listed endpoint appears (zero until its first call), a removed one loses its counts, a re-listed one starts at zero', () => {
+  const guard = new ClusterGuard(cluster({}));
+  const ids = new Set(['a:1', 'b:1']);
+  guard.setEndpoints(ids);
+  const zero = { rq_total: 0, rq_success: 0, rq_error: 0, rq_timeout: 0, ejected: 0 };
+  assert.deepEqual(guard.snapshot().endpoints, { 'a:1': zero, 'b:1': zero });
+  guard.finish(guard.admit() as FailFastPermit, 'a:1', OK);
+  guard.finish(guard.admit() as FailFastPermit, 'gone:1', OK); // not listed: not counted
+  assert.deepEqual(guard.snapshot().endpoints, { 'a:1': { ...zero, rq_total: 1, rq_success: 1 }, 'b:1': zero });
+  guard.setEndpoints(['b:1']);
+  assert.deepEqual(guard.snapshot().endpoints, { 'b:1': zero });
+  guard.setEndpoints(['a:1', 'b:1']);
+  assert.deepEqual(guard.snapshot().endpoints['a:1'], zero);
+  assert.equal(guard.snapshot().cluster['upstream_rq_total'], 2);
+  guard.close();
+});

@@ -70,7 +70,10 @@ export class ClusterGuard {
   private outlier: OutlierDetector | undefined;
   private breaker: FailFastBreaker | undefined;
   private queue: QueuedAdmission | undefined;
-  private endpointStats = new Map<string, CounterSet<EndpointCounter>>();
+  /** The cluster's endpoint ids (see setEndpoints). */
+  private endpointIds: ReadonlySet<string> = new Set();
+  /** Counters of the endpoints among endpointIds that ended a call; the others count zero. */
+  private readonly endpointStats = new Map<string, CounterSet<EndpointCounter>>();
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly rotation: BucketRotation;
@@ -121,7 +124,7 @@ export class ClusterGuard {
       }
     } else if (this.outlier === undefined) {
       this.outlier = this.newOutlier(config);
-      this.outlier?.setEndpoints(this.endpointStats.keys());
+      this.outlier?.setEndpoints(this.endpointIds.keys());
     } else {
       this.outlier.update(config.outlierDetection);
     }
@@ -135,11 +138,14 @@ export class ClusterGuard {
     }
   }
 
-  /** The cluster's endpoint ids now; per-endpoint state of ids that stay is kept. */
+  /**
+   * The cluster's endpoint ids now; per-endpoint state of ids that stay is kept. A Set is kept as given (not
+   * copied): the caller must not change it afterwards. New endpoints get their counters on their first call.
+   */
   setEndpoints(ids: Iterable<string>): void {
-    const next = new Map<string, CounterSet<EndpointCounter>>();
-    for (const id of ids) next.set(id, this.endpointStats.get(id) ?? zeroCounters(ENDPOINT_COUNTERS));
-    this.endpointStats = next;
+    const next = ids instanceof Set ? (ids as ReadonlySet<string>) : new Set(ids);
+    this.endpointIds = next;
+    for (const id of this.endpointStats.keys()) if (!next.has(id)) this.endpointStats.delete(id);
     this.outlier?.setEndpoints(next.keys());
   }
 
@@ -177,7 +183,11 @@ export class ClusterGuard {
     if (failed) permit.failure();
     else permit.success();
     if (endpointId === undefined) return;
-    const counters = this.endpointStats.get(endpointId);
+    let counters = this.endpointStats.get(endpointId);
+    if (counters === undefined && this.endpointIds.has(endpointId)) {
+      counters = zeroCounters(ENDPOINT_COUNTERS);
+      this.endpointStats.set(endpointId, counters);
+    }
     if (counters !== undefined) {
       counters['rq_total']++;
       if (failed) counters['rq_error']++;
@@ -198,8 +208,8 @@ export class ClusterGuard {
     cluster['outlier_detection.ejections_active'] = this.outlier?.ejectedIds.size ?? 0;
     cluster['xmesh.fail_fast.open'] = this.breaker === undefined || this.breaker.state === 'closed' ? 0 : 1;
     const endpoints: Record<string, Record<string, number>> = {};
-    for (const [id, counters] of this.endpointStats) {
-      endpoints[id] = { ...counters, ejected: this.outlier?.ejectedIds.has(id) ? 1 : 0 };
+    for (const id of this.endpointIds) {
+      endpoints[id] = { ...(this.endpointStats.get(id) ?? zeroCounters(ENDPOINT_COUNTERS)), ejected: this.outlier?.ejectedIds.has(id) ? 1 : 0 };
     }
     return { cluster, endpoints };
   }

@@ -53,7 +53,7 @@ export class ClusterRuntime {
   private readonly onSourceError: ((error: MeshError) => void) | undefined;
   private readonly registries: RegistryConnector | undefined;
   /** Pool keys (`transportKey`) this cluster holds a membership for. */
-  private members = new Set<string>();
+  private members: ReadonlySet<string> = new Set<string>();
   /** How connections to each endpoint are secured; undefined = plaintext. */
   private tls: ClusterTls | undefined;
   private waiters = new Set<Waiter>();
@@ -206,7 +206,7 @@ export class ClusterRuntime {
     this.balancer.close();
     this.guard.close();
     for (const id of this.members) this.pool.leave(id);
-    this.members.clear();
+    this.members = new Set();
     for (const w of this.takeWaiters()) w.call.fail(reason);
   }
 
@@ -236,7 +236,8 @@ export class ClusterRuntime {
     source.ready.then(() => {
       if (this.source !== source || this.closed) return;
       this.resolved = true;
-      this.setEndpoints(source.endpoints);
+      // A source whose endpoints were published at creation (a fixed list) is not published twice.
+      if (this.listed !== source.endpoints) this.setEndpoints(source.endpoints);
       this.retryWaiters();
     }, () => undefined);
     if (source.endpoints.length > 0) this.setEndpoints(source.endpoints);
@@ -327,18 +328,32 @@ export class ClusterRuntime {
     this.health?.noteTraffic();
   }
 
-  /** Joins new endpoints to the pool before the balancer can pick them; leaves removed ones after. */
+  /**
+   * Joins new endpoints to the pool before the balancer can pick them; leaves removed ones after. Each call
+   * makes new sets (the guard keeps the id set it is given; a plaintext cluster's is its `members`).
+   */
   private publish(endpoints: readonly Endpoint[]): void {
     const next = new Set<string>();
-    const ids = new Set<string>();
-    for (const e of endpoints) {
-      const tls = this.tlsFor(e);
-      const key = transportKey(e, tls);
-      next.add(key);
-      ids.add(e.id);
-      if (!this.members.has(key)) this.pool.join(e, tls);
+    const members = this.members;
+    let ids: Set<string>;
+    if (this.tls === undefined) {
+      // Plaintext: each pool key is the endpoint id.
+      for (const e of endpoints) {
+        const before = next.size;
+        if (next.add(e.id).size !== before && !members.has(e.id)) this.pool.join(e, undefined);
+      }
+      ids = next;
+    } else {
+      ids = new Set<string>();
+      for (const e of endpoints) {
+        const tls = this.tlsFor(e);
+        const key = transportKey(e, tls);
+        next.add(key);
+        ids.add(e.id);
+        if (!members.has(key)) this.pool.join(e, tls);
+      }
     }
-    const previous = this.members;
+    const previous = members;
     this.members = next;
     this.guard.setEndpoints(ids);
     if (this.health !== undefined) this.balancer.setExcluded(this.excluded());

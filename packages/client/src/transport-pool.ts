@@ -165,6 +165,11 @@ export class EndpointTransports {
     return this.grpcChannel !== undefined || this.leanChannel !== undefined;
   }
 
+  /** True while nothing was opened for this entry (no channel, dispatcher or attachment): closing it has nothing to wait for. */
+  get idle(): boolean {
+    return this.grpcChannel === undefined && this.leanChannel === undefined && this.http1 === undefined && this.http2 === undefined && this.attachments === undefined;
+  }
+
   /** Closes every connection: gracefully when `graceful`, else at once. */
   close(graceful: boolean): Promise<void> {
     const pending: Promise<unknown>[] = [];
@@ -252,6 +257,12 @@ export class TransportPool {
     if (entry.members > 0 || entry.leases > 0) return;
     if (this.entries.get(entry.id) !== entry) return;
     this.entries.delete(entry.id);
+    if (entry.idle) {
+      // Nothing to drain (an endpoint listed and removed before any call used it): no promise per entry.
+      const onRetired = this.onRetired;
+      if (onRetired !== undefined) queueMicrotask(() => onRetired(entry.id));
+      return;
+    }
     const closing = entry.close(true).finally(() => {
       this.closing.delete(closing);
       this.onRetired?.(entry.id);

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createEndpointSource } from './create-endpoint-source.js';
+import { buildSnapshotOrThrow, deepFreeze, hasUniqueEndpointIds, TypeUrl } from '@xmesh/xds';
 import { sameSource } from './same-source.js';
+import { flattenLoadAssignment } from './flatten.js';
 import { assignment, cluster, endpoint, locality } from '../test/fixtures.js';
 
 test('STATIC flattens localities by priority, keeping configured order within a priority', async () => {
@@ -47,4 +49,19 @@ test('sameSource: equal configs share a source; any endpoint or DNS setting chan
   assert.equal(sameSource(dns, cluster('STRICT_DNS', la(), { dnsRefreshRateMs: 1000 })), false);
   assert.equal(sameSource(dns, cluster('STRICT_DNS', la(), { dnsLookupFamily: 'ALL' })), false);
   assert.equal(sameSource(cluster('EDS', undefined), cluster('EDS', undefined, { edsServiceName: 'x' })), false);
+});
+
+test('a frozen assignment is flattened once; a decoded single-locality one gives its own list; a frozen hand-made one with a repeated id is still deduplicated', () => {
+  const snapshot = buildSnapshotOrThrow([{
+    '@type': TypeUrl.Cluster, name: 'svc', type: 'STATIC', connect_timeout: '1s',
+    load_assignment: { cluster_name: 'svc', endpoints: [{ lb_endpoints: [80, 81].map((port) => ({ endpoint: { address: { socket_address: { address: '10.0.0.1', port_value: port } } } })) }] },
+  }]);
+  const decoded = snapshot.clusters['svc']!.loadAssignment!;
+  assert.ok(hasUniqueEndpointIds(decoded));
+  const list = flattenLoadAssignment(decoded);
+  assert.equal(flattenLoadAssignment(decoded), list, 'the same list for the same assignment');
+  assert.equal(list, decoded.localities[0]!.endpoints, 'checked unique when decoded: taken as it is');
+  const repeated = deepFreeze(assignment('svc', [locality('a', 0, [endpoint('10.0.0.1', 80), endpoint('10.0.0.1', 80, { weight: 5 })])]));
+  assert.equal(hasUniqueEndpointIds(repeated), false);
+  assert.deepEqual(flattenLoadAssignment(repeated).map((e) => e.weight), [1]);
 });

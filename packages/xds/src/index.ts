@@ -14,6 +14,7 @@ export { readConfigText } from './read-config.js';
 export { IGNORED_ENVOY_FIELDS, type IgnoredField } from './ignored.js';
 export { DEFAULT_THRESHOLDS } from './decode/circuit-breakers.js';
 export { DEFAULT_OUTLIER_DETECTION } from './decode/outlier-detection.js';
+export { hasUniqueEndpointIds } from './decode/endpoints.js';
 export { DEFAULT_CONNECTION_BUFFER_LIMIT, DEFAULT_DOWNSTREAM_PROTECTION } from './decode/listener.js';
 export { loadConfigFile, loadConfigValue, type LoadedConfig, type LoadOptions, type ReadText } from './config-files.js';
 export type { AdsBootstrap } from './dynamic-resources.js';

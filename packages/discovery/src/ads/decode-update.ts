@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { isMeshError, type FieldError } from '@xmesh/core';
-import { decodeResource, TypeUrl, validateLoadAssignment, validateResource, type ClientRules, type EnvoyProtos, type LoadAssignment } from '@xmesh/xds';
+import { decodeLoadAssignmentWire, decodeResource, TypeUrl, validateLoadAssignment, validateResource, type ClientRules, type EnvoyProtos, type LoadAssignment } from '@xmesh/xds';
 import type { ResponseUpdate } from './ads-stream.js';
 import { nameOf } from './references.js';
 import { short } from './watch-state.js';
@@ -67,6 +67,11 @@ export function decodeUpdate(protos: EnvoyProtos, update: ResponseUpdate, previo
 }
 
 function decodeOne(protos: EnvoyProtos, typeUrl: string, any: { type_url: string; value: Uint8Array }, index: string, rules: ClientRules): CachedDecoding {
+  if (typeUrl === TypeUrl.ClusterLoadAssignment) {
+    // The common shapes straight from the wire; anything else (and every invalid resource) the generic way.
+    const fast = decodeLoadAssignmentWire(any.value, rules);
+    if (fast !== undefined) return { name: fast.assignment.clusterName, json: fast.json as Record<string, unknown>, errors: [], assignment: fast.assignment };
+  }
   let json: Record<string, unknown>;
   try {
     json = decodeResource(protos, any) as Record<string, unknown>;

@@ -42,13 +42,31 @@ export function decodeLoadAssignment(r: Reader, context: LoadAssignmentContext =
   r.finish();
 
   checkPriorities(r, localities);
-  checkDuplicates(r, localities);
+  const unique = checkDuplicates(r, localities);
   if (r.issues.rules === 'grpc') checkGrpcLocalities(r, localities);
   if (context.clusterType === 'STATIC') checkIpLiterals(r, localities, 'in a STATIC cluster', 'use STRICT_DNS or LOGICAL_DNS for host names');
   if (context.clusterType === undefined) checkIpLiterals(r, localities, 'in an EDS resource', 'Envoy and gRPC clients resolve no names for EDS endpoints');
   if (context.clusterType === 'LOGICAL_DNS') checkSingleEndpoint(r, localities, endpointsPath);
 
-  return { clusterName, localities: localities.map((l) => l.config), ...policy };
+  const assignment: LoadAssignment = { clusterName, localities: localities.map((l) => l.config), ...policy };
+  if (unique) markUniqueEndpointIds(assignment);
+  return assignment;
+}
+
+/** Assignments whose endpoint ids were checked to be unique (every decoded one without a duplicate error). */
+const uniqueIds = new WeakSet<LoadAssignment>();
+
+/** Records that no endpoint id appears twice in `assignment` (decoders only). */
+export function markUniqueEndpointIds(assignment: LoadAssignment): void {
+  uniqueIds.add(assignment);
+}
+
+/**
+ * True when `assignment` was decoded and checked to list each endpoint id once: consumers that would
+ * otherwise drop repeated ids (so no host gets double traffic) can take its lists as they are.
+ */
+export function hasUniqueEndpointIds(assignment: LoadAssignment): boolean {
+  return uniqueIds.has(assignment);
 }
 
 function decodeLocality(r: Reader): DecodedLocality {
@@ -118,9 +136,10 @@ function checkPriorities(r: Reader, localities: readonly DecodedLocality[]): voi
   }
 }
 
-/** Endpoint ids (`host:port`) key per-endpoint state, so each may appear once per assignment. */
-function checkDuplicates(r: Reader, localities: readonly DecodedLocality[]): void {
+/** Endpoint ids (`host:port`) key per-endpoint state, so each may appear once per assignment. True when none repeats. */
+function checkDuplicates(r: Reader, localities: readonly DecodedLocality[]): boolean {
   const ids = new Set<string>();
+  let unique = true;
   for (const l of localities) {
     const endpoints = l.config.endpoints;
     for (let i = 0; i < endpoints.length; i++) {
@@ -129,8 +148,10 @@ function checkDuplicates(r: Reader, localities: readonly DecodedLocality[]): voi
       if (ids.add(id).size !== before) continue;
       const first = firstWithId(localities, id);
       r.issues.error(addressPathOf(l.endpointReaders[i]!), `duplicate endpoint ${id} (first at ${addressPathOf(first)})`);
+      unique = false;
     }
   }
+  return unique;
 }
 
 /** The lb_endpoints entry of the first endpoint with `id` (for reports; there is one). */
