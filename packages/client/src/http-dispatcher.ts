@@ -49,6 +49,7 @@ const { STATUS_CODES } = process.getBuiltinModule('node:http');
 type Handler = UndiciDispatcher.DispatchHandler;
 type Controller = UndiciDispatcher.DispatchController;
 type Headers = Record<string, string | string[] | undefined>;
+const NO_TRAILERS: Headers = Object.freeze({});
 
 export interface MeshDispatcherHost {
   /** The current state, or the error new requests fail with (e.g. XMESH_CLOSED). */
@@ -525,6 +526,15 @@ export class HttpExchange implements BodyObserver {
     this.inner.onResponseStart(this.controller, statusCode, response as never, statusMessage);
   }
 
+  /**
+   * Whether the caller gets the upstream's trailers: as a sidecar's HTTP/1.1 client gets them, only when the listener's
+   * `http_protocol_options.enable_trailers` is set (Envoy's default drops them); in sidecar mode the sidecar decides.
+   */
+  private forwardsTrailers(): boolean {
+    const attempt = this.attempt;
+    return attempt?.mode === 'sidecar' || attempt?.decision?.listener?.protection.http1Trailers === true;
+  }
+
   /** @internal The gRPC HTTP/1.1 bridge: the response is held, then given whole with its trailers' status as headers. */
   bridgeGrpcResponse(limit: number): void {
     this.bridge ??= new BridgedResponse(limit);
@@ -550,7 +560,7 @@ export class HttpExchange implements BodyObserver {
   private deliverEnd(trailers: Headers): void {
     const held = this.held;
     if (held === undefined) {
-      this.inner.onResponseEnd(this.controller, trailers as never);
+      this.inner.onResponseEnd(this.controller, (this.forwardsTrailers() ? trailers : NO_TRAILERS) as never);
       return;
     }
     this.held = undefined;
