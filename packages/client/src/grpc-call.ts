@@ -42,6 +42,8 @@ export interface GrpcCallHost {
 
 /** The one read operation every read issues (it carries nothing, so a streamed call allocates none per message). */
 const READ_OP: ReplayOp = Object.freeze({ op: 'read' });
+/** The one half-close operation. */
+const HALF_CLOSE_OP: ReplayOp = Object.freeze({ op: 'halfClose' });
 
 /** How a unary-response call ends when the upstream sent more than one message: grpc-js's `Client` status and words. */
 const TOO_MANY_STATUS = Object.freeze({ code: GrpcStatus.UNIMPLEMENTED, details: TOO_MANY_RESPONSES });
@@ -225,49 +227,7 @@ export class MeshGrpcCall implements CallStream {
     if (this.credentials) delegate.setCredentials(this.credentials);
     this.delegate = delegate;
     attempt.delegate = delegate;
-    delegate.start(upstream, {
-      onReceiveMetadata: (metadata) => {
-        // Hedging: another attempt's response was taken first; this one is being cancelled.
-        if (attempt.retry?.responseStarts(attempt) === false) return;
-        if (attempt !== this.attempt) this.takeAttempt(attempt);
-        this.commit();
-        attempt.retry?.streamActive();
-        const added = attempt.responseHeadersToAdd;
-        if (added !== undefined) for (const name in added) metadata.set(name, added[name]!);
-        if (rewrite?.mutatesResponseHeaders === true) rewrite.responseHeaders(new MetadataHeaders(metadata), attempt.request);
-        listener.onReceiveMetadata(metadata);
-      },
-      onReceiveMessage: (message) => {
-        if (attempt !== this.attempt) return;
-        this.commit();
-        attempt.retry?.streamActive();
-        if (!this.unaryResponse) {
-          listener.onReceiveMessage(message);
-          return;
-        }
-        if (this.responses++ > 0) {
-          this.tooManyResponses = true;
-          delegate.cancelWithStatus(TOO_MANY_STATUS.code, TOO_MANY_STATUS.details);
-          return;
-        }
-        listener.onReceiveMessage(message);
-        // A unary reply ends after this message: read on, so a second message or the status comes now.
-        delegate.startRead();
-      },
-      onReceiveStatus: (received) => {
-        attempt.upstreamEnded = true;
-        this.racing?.delete(attempt);
-        this.dropCopies();
-        const status = this.tooManyResponses ? { ...TOO_MANY_STATUS, metadata: received.metadata ?? new (grpcJs().Metadata)() } : wellFormedStatus(received);
-        attempt.finish(grpcAttemptOutcome(status.code, status.details, attempt.elapsed()));
-        const retry = attempt.retry;
-        if (retry?.onAttemptEnd(attempt, attemptResultOf(status.code, status.details), this.committed)) return;
-        const cut = retry?.timeoutError;
-        const final = cut !== undefined && status.code !== GrpcStatus.OK ? statusFromMeshError(cut, callLocalReplyRewrite(attempt, cut)) : status.code === GrpcStatus.UNAVAILABLE ? typedStatus(status, attempt) : status;
-        // A transport may fail at once, inside the caller's start/sendMessage/halfClose (an endpoint in back-off).
-        this.deliverStatus(final);
-      },
-    });
+    delegate.start(upstream, new AttemptListener(this, attempt, delegate, listener, rewrite));
     const pending = this.pending;
     this.pending = [];
     if (attempt === this.firstAttempt) {
@@ -277,6 +237,53 @@ export class MeshGrpcCall implements CallStream {
     } else {
       this.replay.replayInto(delegate);
     }
+  }
+
+  /** @internal `attempt`'s response metadata, from its delegate. */
+  receiveMetadata(attempt: GrpcAttempt, metadata: grpc.Metadata, listener: grpc.InterceptingListener, rewrite: ReturnType<typeof embeddedRewrite>): void {
+    // Hedging: another attempt's response was taken first; this one is being cancelled.
+    if (attempt.retry?.responseStarts(attempt) === false) return;
+    if (attempt !== this.attempt) this.takeAttempt(attempt);
+    this.commit();
+    attempt.retry?.streamActive();
+    const added = attempt.responseHeadersToAdd;
+    if (added !== undefined) for (const name in added) metadata.set(name, added[name]!);
+    if (rewrite?.mutatesResponseHeaders === true) rewrite.responseHeaders(new MetadataHeaders(metadata), attempt.request);
+    listener.onReceiveMetadata(metadata);
+  }
+
+  /** @internal One response message of `attempt`, from its delegate. */
+  receiveMessage(attempt: GrpcAttempt, delegate: CallStream, message: Buffer, listener: grpc.InterceptingListener): void {
+    if (attempt !== this.attempt) return;
+    this.commit();
+    attempt.retry?.streamActive();
+    if (!this.unaryResponse) {
+      listener.onReceiveMessage(message);
+      return;
+    }
+    if (this.responses++ > 0) {
+      this.tooManyResponses = true;
+      delegate.cancelWithStatus(TOO_MANY_STATUS.code, TOO_MANY_STATUS.details);
+      return;
+    }
+    listener.onReceiveMessage(message);
+    // A unary reply ends after this message: read on, so a second message or the status comes now.
+    delegate.startRead();
+  }
+
+  /** @internal `attempt`'s status, from its delegate. */
+  receiveStatus(attempt: GrpcAttempt, received: grpc.StatusObject): void {
+    attempt.upstreamEnded = true;
+    this.racing?.delete(attempt);
+    this.dropCopies();
+    const status = this.tooManyResponses ? { ...TOO_MANY_STATUS, metadata: received.metadata ?? new (grpcJs().Metadata)() } : wellFormedStatus(received);
+    attempt.finish(grpcAttemptOutcome(status.code, status.details, attempt.elapsed()));
+    const retry = attempt.retry;
+    if (retry?.onAttemptEnd(attempt, attemptResultOf(status.code, status.details), this.committed)) return;
+    const cut = retry?.timeoutError;
+    const final = cut !== undefined && status.code !== GrpcStatus.OK ? statusFromMeshError(cut, callLocalReplyRewrite(attempt, cut)) : status.code === GrpcStatus.UNAVAILABLE ? typedStatus(status, attempt) : status;
+    // A transport may fail at once, inside the caller's start/sendMessage/halfClose (an endpoint in back-off).
+    this.deliverStatus(final);
   }
 
   /** A retry of `previous`: the new attempt becomes current and gets the kept operations at attach. */
@@ -341,7 +348,7 @@ export class MeshGrpcCall implements CallStream {
   }
 
   halfClose(): void {
-    if (this.delegate || !this.ended) this.issue({ op: 'halfClose' });
+    if (this.delegate || !this.ended) this.issue(HALF_CLOSE_OP);
   }
 
   /**
@@ -487,9 +494,35 @@ export class MeshGrpcCall implements CallStream {
   private deliverStatus(status: grpc.StatusObject): void {
     if (this.statusDelivered) return;
     this.statusDelivered = true;
-    const listener = this.listener!;
-    process.nextTick(() => listener.onReceiveStatus(status));
+    process.nextTick(statusToListener, this.listener!, status);
   }
+}
+
+/** An attempt's listener on its delegate call: the events go to the call, with the attempt they belong to (one object per attempt, no closures). */
+class AttemptListener implements grpc.InterceptingListener {
+  constructor(
+    private readonly call: MeshGrpcCall,
+    private readonly attempt: GrpcAttempt,
+    private readonly delegate: CallStream,
+    private readonly listener: grpc.InterceptingListener,
+    private readonly rewrite: ReturnType<typeof embeddedRewrite>,
+  ) {}
+
+  onReceiveMetadata(metadata: grpc.Metadata): void {
+    this.call.receiveMetadata(this.attempt, metadata, this.listener, this.rewrite);
+  }
+
+  onReceiveMessage(message: Buffer): void {
+    this.call.receiveMessage(this.attempt, this.delegate, message, this.listener);
+  }
+
+  onReceiveStatus(status: grpc.StatusObject): void {
+    this.call.receiveStatus(this.attempt, status);
+  }
+}
+
+function statusToListener(listener: grpc.InterceptingListener, status: grpc.StatusObject): void {
+  listener.onReceiveStatus(status);
 }
 
 /** One mirror copy of a call's request, collecting its messages. */

@@ -22,12 +22,23 @@ const grpcJs = lazyRequire<typeof GrpcJs>(import.meta.url, '@grpc/grpc-js');
 /** grpc-js WriteFlags.NoCompress. */
 const NO_COMPRESS = 2;
 
+const COLON = 0x3a;
+const TRANSPORT_HEADER_SET: ReadonlySet<string> = new Set(TRANSPORT_RESPONSE_HEADERS);
+
 /** Response metadata for grpc-js: `-bin` values decoded, transport headers removed. */
 export function toGrpcMetadata(raw: IncomingHttpHeaders): Metadata {
-  const metadata = grpcJs().Metadata.fromHttp2Headers(raw);
-  for (const name of TRANSPORT_RESPONSE_HEADERS) metadata.remove(name);
-  return metadata;
+  // Only the application's entries are converted (a trailers-only OK status carries none).
+  let entries: IncomingHttpHeaders | undefined;
+  const names = Object.keys(raw);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    if (name.charCodeAt(0) === COLON || TRANSPORT_HEADER_SET.has(name)) continue;
+    (entries ??= {})[name] = raw[name];
+  }
+  const metadata = grpcJs().Metadata;
+  return entries === undefined ? new metadata() : metadata.fromHttp2Headers(entries);
 }
+
 
 /**
  * grpc-js `Call` over the lean transport, so a stock grpc-js `Client`
