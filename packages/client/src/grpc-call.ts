@@ -8,6 +8,7 @@
  * its own delegate, the first whose response metadata the retry layer takes becomes the call's, and
  * only its metadata, message and status reach the caller; the others are cancelled.
  */
+import { sensitiveHeaders } from 'node:http2';
 import type * as grpc from '@grpc/grpc-js';
 import { GrpcStatus, MeshError, type HeaderMap } from '@xmesh/core';
 import { grpcJs } from './lazy-deps.js';
@@ -18,7 +19,7 @@ import type { MeshState } from './mesh-state.js';
 import { TOO_MANY_RESPONSES } from '@xmesh/grpc-lean';
 import { attemptResultOf, outcomeFromStatus, statusFromMeshError, tlsStatusError, wellFormedStatus } from './grpc-status.js';
 import { GrpcReplayBuffer, sendOp, type ReplayOp } from './retry/grpc-replay.js';
-import { metadataText, traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
+import { metadataText, neverIndexedNames, traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 import { embeddedRewrite, MetadataHeaders } from './upstream-rewrite.js';
 import { callLocalReplyRewrite } from './local-reply.js';
 import type { MirrorRequest } from './mirror/shadow-call.js';
@@ -580,7 +581,11 @@ function upstreamMetadata(
 ): grpc.Metadata {
   if (trace === undefined && (added === undefined || added.length === 0) && removed === undefined) return metadata;
   const out = metadata.clone();
-  if (trace !== undefined) for (const name in trace) out.set(name, trace[name as keyof TraceHeaders]!);
+  if (trace !== undefined) {
+    for (const name in trace) out.set(name, trace[name as keyof TraceHeaders]!);
+    // Unique per call: the lean transport sends them never-indexed, so they do not evict the headers every request shares from HPACK.
+    (out as grpc.Metadata & { [sensitiveHeaders]?: readonly string[] })[sensitiveHeaders] = neverIndexedNames(trace);
+  }
   if (added !== undefined) {
     for (const { key, value, append } of added) {
       if (append) out.add(key.toLowerCase(), value);

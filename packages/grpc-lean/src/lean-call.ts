@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import { sensitiveHeaders, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import type * as GrpcJs from '@grpc/grpc-js';
 import type { ChannelInterface, InterceptingListener, Metadata } from '@grpc/grpc-js';
 import { lazyRequire } from '@xmesh/core';
@@ -18,6 +18,9 @@ export interface RequestHeaderSource {
 
 /** grpc-js, loaded when the first response metadata is made (the sidecar imports this package and never does). */
 const grpcJs = lazyRequire<typeof GrpcJs>(import.meta.url, '@grpc/grpc-js');
+
+/** An object naming the entries node:http2 sends never-indexed. */
+type NeverIndexed = { [sensitiveHeaders]?: readonly string[] };
 
 /** grpc-js WriteFlags.NoCompress. */
 const NO_COMPRESS = 2;
@@ -71,9 +74,16 @@ export class LeanCall extends StreamCall implements GrpcJsCall {
     super(pool, options, EMPTY_HEADERS, deadlineEpochMs);
   }
 
+  /**
+   * Names listed under node's `http2.sensitiveHeaders` symbol on `metadata` (a front end marks the
+   * per-call ids it added, as on the fast path's metadata) are sent never-indexed.
+   */
   start(metadata: Metadata, listener: InterceptingListener): void {
     this.listener = listener;
-    this.headers = this.headerSource.requestHeaders(this.path, this.deadlineEpochMs, metadata.toHttp2Headers());
+    const encoded = metadata.toHttp2Headers();
+    const neverIndexed = (metadata as Metadata & NeverIndexed)[sensitiveHeaders];
+    if (neverIndexed !== undefined) (encoded as NeverIndexed)[sensitiveHeaders] = neverIndexed;
+    this.headers = this.headerSource.requestHeaders(this.path, this.deadlineEpochMs, encoded);
     process.nextTick(dispatchCall, this);
   }
 
