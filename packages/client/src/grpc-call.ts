@@ -8,7 +8,7 @@
  * its own delegate, the first whose response metadata the retry layer takes becomes the call's, and
  * only its metadata, message and status reach the caller; the others are cancelled.
  */
-import { sensitiveHeaders } from 'node:http2';
+import { sensitiveHeaders, type IncomingHttpHeaders } from 'node:http2';
 import type * as grpc from '@grpc/grpc-js';
 import { GrpcStatus, MeshError, type HeaderMap } from '@xmesh/core';
 import { grpcJs } from './lazy-deps.js';
@@ -16,7 +16,7 @@ import { PipelineCall } from './pipeline-call.js';
 import { grpcAttemptOutcome } from './attempt-outcome.js';
 import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
-import { TOO_MANY_RESPONSES } from '@xmesh/grpc-lean';
+import { TOO_MANY_RESPONSES, toGrpcMetadata, type RawMetadataListener } from '@xmesh/grpc-lean';
 import { attemptResultOf, outcomeFromStatus, statusFromMeshError, tlsStatusError, wellFormedStatus } from './grpc-status.js';
 import { GrpcReplayBuffer, sendOp, type ReplayOp } from './retry/grpc-replay.js';
 import { metadataText, neverIndexedNames, traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
@@ -242,15 +242,34 @@ export class MeshGrpcCall implements CallStream {
 
   /** @internal `attempt`'s response metadata, from its delegate. */
   receiveMetadata(attempt: GrpcAttempt, metadata: grpc.Metadata, listener: grpc.InterceptingListener, rewrite: ReturnType<typeof embeddedRewrite>): void {
-    // Hedging: another attempt's response was taken first; this one is being cancelled.
-    if (attempt.retry?.responseStarts(attempt) === false) return;
-    if (attempt !== this.attempt) this.takeAttempt(attempt);
-    this.commit();
-    attempt.retry?.streamActive();
+    if (!this.takeResponse(attempt)) return;
     const added = attempt.responseHeadersToAdd;
     if (added !== undefined) for (const name in added) metadata.set(name, added[name]!);
     if (rewrite?.mutatesResponseHeaders === true) rewrite.responseHeaders(new MetadataHeaders(metadata), attempt.request);
     listener.onReceiveMetadata(metadata);
+  }
+
+  /**
+   * @internal `attempt`'s response headers as the lean transport received them: they go on as they are to a
+   * listener that takes them so (it converts them if someone reads them), unless the route edits them.
+   */
+  receiveRawMetadata(attempt: GrpcAttempt, headers: IncomingHttpHeaders, listener: grpc.InterceptingListener, rewrite: ReturnType<typeof embeddedRewrite>): void {
+    const raw = (listener as Partial<RawMetadataListener>).onReceiveRawMetadata;
+    if (raw === undefined || attempt.responseHeadersToAdd !== undefined || rewrite?.mutatesResponseHeaders === true) {
+      this.receiveMetadata(attempt, toGrpcMetadata(headers), listener, rewrite);
+      return;
+    }
+    if (this.takeResponse(attempt)) (listener as RawMetadataListener).onReceiveRawMetadata(headers);
+  }
+
+  /** Response headers of `attempt` arrived: false when another attempt's response was taken (hedging), else the call commits to it. */
+  private takeResponse(attempt: GrpcAttempt): boolean {
+    // Hedging: another attempt's response was taken first; this one is being cancelled.
+    if (attempt.retry?.responseStarts(attempt) === false) return false;
+    if (attempt !== this.attempt) this.takeAttempt(attempt);
+    this.commit();
+    attempt.retry?.streamActive();
+    return true;
   }
 
   /** @internal One response message of `attempt`, from its delegate. */
@@ -500,7 +519,7 @@ export class MeshGrpcCall implements CallStream {
 }
 
 /** An attempt's listener on its delegate call: the events go to the call, with the attempt they belong to (one object per attempt, no closures). */
-class AttemptListener implements grpc.InterceptingListener {
+class AttemptListener implements RawMetadataListener {
   constructor(
     private readonly call: MeshGrpcCall,
     private readonly attempt: GrpcAttempt,
@@ -511,6 +530,10 @@ class AttemptListener implements grpc.InterceptingListener {
 
   onReceiveMetadata(metadata: grpc.Metadata): void {
     this.call.receiveMetadata(this.attempt, metadata, this.listener, this.rewrite);
+  }
+
+  onReceiveRawMetadata(headers: IncomingHttpHeaders): void {
+    this.call.receiveRawMetadata(this.attempt, headers, this.listener, this.rewrite);
   }
 
   onReceiveMessage(message: Buffer): void {

@@ -366,6 +366,34 @@ describe('grpcClient streaming calls without grpc-js Client, against a stock grp
     }
   });
 
+  test("response metadata: the route's response_headers_to_add reach the metadata event; a call nobody asks metadata of still ends as usual", async () => {
+    const edited = await createMesh({
+      config: bootstrap({
+        routes: [{ match: { prefix: '/' }, route: { cluster: 'streams' }, response_headers_to_add: [{ header: { key: 'x-added', value: 'a' } }] }],
+        clusters: { streams: [`127.0.0.1:${server.port}`] },
+      }),
+    });
+    const client = edited.grpcClient(StreamsCtor, TARGET) as unknown as StreamsClient;
+    try {
+      const stream = client.Replies('count:2');
+      assertMeshCall(stream);
+      const [metadata] = (await within(once(stream, 'metadata'), 10_000, 'response metadata')) as [grpc.Metadata];
+      assert.deepEqual([metadata.get('x-header'), metadata.get('x-added')], [['h'], ['a']]);
+      const replies: string[] = [];
+      const quiet = client.Replies('count:2');
+      quiet.on('data', (message: string) => replies.push(message));
+      const [status] = (await within(once(quiet, 'status'), 10_000, 'the call without metadata listeners')) as [grpc.StatusObject];
+      assert.equal(status.code, grpc.status.OK);
+      assert.equal(status.metadata.get('x-trailer')[0], 'done');
+      assert.deepEqual(replies, ['m0', 'm1']);
+      stream.resume();
+      await within(once(stream, 'status'), 10_000, 'the first call');
+    } finally {
+      client.close();
+      await edited.close();
+    }
+  });
+
   test('client streaming: the callback gets the one reply, then status; agrees with grpc-js', async () => {
     const replies: (string | undefined)[] = [];
     const seen = await agree((client) => {

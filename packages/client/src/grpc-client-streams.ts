@@ -14,9 +14,11 @@
  * per-call caller stack capture. Interceptors, per-call credentials, `host` and a parent call are
  * left to grpc-js (see grpc-client-fast.ts).
  */
+import type { IncomingHttpHeaders } from 'node:http2';
 import { Duplex, Readable, Stream, Writable } from 'node:stream';
 import type * as grpc from '@grpc/grpc-js';
 import { GrpcStatus } from '@xmesh/core';
+import { toGrpcMetadata, type RawMetadataListener } from '@xmesh/grpc-lean';
 import { grpcJs } from './lazy-deps.js';
 import { overrideHeaders, type CallOverrides } from './retry/call-overrides.js';
 
@@ -201,7 +203,7 @@ class MeshWritableStream extends withRequests(withCall(Writable)) {
  * call object; each message deserialized (a parse failure ends the call with INTERNAL, and that is
  * the status reported); one status. One per call.
  */
-abstract class ResponseListener implements grpc.InterceptingListener {
+abstract class ResponseListener implements RawMetadataListener {
   private readError: grpc.StatusObject | undefined = undefined;
   private ended = false;
 
@@ -218,6 +220,11 @@ abstract class ResponseListener implements grpc.InterceptingListener {
 
   onReceiveMetadata(metadata: grpc.Metadata): void {
     this.stream.emit('metadata', metadata);
+  }
+
+  /** Response headers as the lean transport received them: converted only when the call object has `metadata` listeners. */
+  onReceiveRawMetadata(headers: IncomingHttpHeaders): void {
+    if (this.stream.listenerCount('metadata') > 0) this.stream.emit('metadata', toGrpcMetadata(headers));
   }
 
   onReceiveMessage(message: Buffer): void {

@@ -25,6 +25,7 @@ type NeverIndexed = { [sensitiveHeaders]?: readonly string[] };
 /** grpc-js WriteFlags.NoCompress. */
 const NO_COMPRESS = 2;
 
+/** `:`, which starts the pseudo-headers. */
 const COLON = 0x3a;
 const TRANSPORT_HEADER_SET: ReadonlySet<string> = new Set(TRANSPORT_RESPONSE_HEADERS);
 
@@ -42,6 +43,13 @@ export function toGrpcMetadata(raw: IncomingHttpHeaders): Metadata {
   return entries === undefined ? new metadata() : metadata.fromHttp2Headers(entries);
 }
 
+/**
+ * A listener that takes response headers as node:http2 gave them, instead of grpc-js `Metadata`
+ * (converting them with {@link toGrpcMetadata} only if someone reads them).
+ */
+export interface RawMetadataListener extends InterceptingListener {
+  onReceiveRawMetadata(headers: IncomingHttpHeaders): void;
+}
 
 /**
  * grpc-js `Call` over the lean transport, so a stock grpc-js `Client`
@@ -49,6 +57,8 @@ export function toGrpcMetadata(raw: IncomingHttpHeaders): Metadata {
  * Client serializes) and leave serialized (the Client deserializes). One
  * message is delivered per `startRead()`; while none is wanted the HTTP/2
  * stream is paused, so flow control reaches the server.
+ *
+ * A listener with `onReceiveRawMetadata` gets the response headers that way.
  *
  * The stream opens on the first of: `halfClose()` (so a unary request goes out
  * whole and can be replayed if the server refuses the stream), or the tick
@@ -134,7 +144,10 @@ export class LeanCall extends StreamCall implements GrpcJsCall {
   }
 
   protected deliverHeaders(headers: IncomingHttpHeaders): void {
-    this.listener?.onReceiveMetadata(toGrpcMetadata(headers));
+    const listener = this.listener;
+    if (listener === null) return;
+    if ((listener as Partial<RawMetadataListener>).onReceiveRawMetadata !== undefined) (listener as RawMetadataListener).onReceiveRawMetadata(headers);
+    else listener.onReceiveMetadata(toGrpcMetadata(headers));
   }
 
   protected deliverMessage(message: Buffer): void {
