@@ -164,6 +164,14 @@ describe('grpcClient streaming calls without grpc-js Client, against a stock grp
     server.close();
   });
 
+  /** `Ctor`'s clients three ways: through the mesh without grpc-js's `Client`, through it with an interceptor, straight to the server. */
+  const threeClients = (Ctor: grpc.ServiceClientConstructor): StreamsClient[] =>
+    [
+      mesh.grpcClient(Ctor, TARGET),
+      mesh.grpcClient(Ctor, TARGET, { interceptors: [passThrough] }),
+      new Ctor(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure()),
+    ] as unknown as StreamsClient[];
+
   /** The same call on the three clients: events in the same order, with the same content. */
   async function agree(make: (client: StreamsClient) => NodeJS.EventEmitter, untilStatus = false): Promise<string[]> {
     const before = interceptorRuns;
@@ -296,11 +304,7 @@ describe('grpcClient streaming calls without grpc-js Client, against a stock grp
       },
     });
     const StrictCtor = grpc.makeGenericClientConstructor({ Replies: strict(SERVICE.Replies!), Echo: strict(SERVICE.Echo!) } as grpc.ServiceDefinition, 'Streams');
-    const clients = [
-      mesh.grpcClient(StrictCtor, TARGET),
-      mesh.grpcClient(StrictCtor, TARGET, { interceptors: [passThrough] }),
-      new StrictCtor(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure()),
-    ] as unknown as StreamsClient[];
+    const clients = threeClients(StrictCtor);
     try {
       const parsed = await Promise.all(clients.map((client) => record(client.Replies('count:3')).done));
       assert.deepEqual(parsed[0], parsed[1]);
@@ -342,11 +346,7 @@ describe('grpcClient streaming calls without grpc-js Client, against a stock grp
         },
       },
     } as grpc.ServiceDefinition, 'Streams');
-    const clients = [
-      mesh.grpcClient(StrictCtor, TARGET),
-      mesh.grpcClient(StrictCtor, TARGET, { interceptors: [passThrough] }),
-      new StrictCtor(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure()),
-    ] as unknown as StreamsClient[];
+    const clients = threeClients(StrictCtor);
     try {
       for (const client of clients) {
         side.echoReceived = [];
