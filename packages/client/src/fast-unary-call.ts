@@ -16,7 +16,7 @@ import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
 import { attemptResultOf, outcomeFromStatus, tlsStatusError } from './grpc-status.js';
 import type { AttemptResult, BufferedBody } from '@xmesh/filters';
-import { traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
+import { neverIndexedNames, traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 import { embeddedRewrite } from './upstream-rewrite.js';
 import { callLocalReplyRewrite, rewrittenError } from './local-reply.js';
 import { RecordHeaders } from '@xmesh/router';
@@ -337,24 +337,6 @@ function withTraceHeaders(metadata: LeanMetadata | undefined, trace: TraceHeader
   const callerNeverIndexed = (metadata as { readonly [sensitiveHeaders]?: readonly string[] } | undefined)?.[sensitiveHeaders];
   return { ...metadata, ...trace, [sensitiveHeaders]: callerNeverIndexed === undefined ? names : [...callerNeverIndexed, ...names] } as LeanMetadata;
 }
-
-/** The names of `trace`'s per-call ids (`x-b3-sampled` is one of two values: it stays indexable), from lists made once. */
-function neverIndexedNames(trace: TraceHeaders): readonly string[] {
-  const requestId = trace['x-request-id'] !== undefined;
-  if (trace['x-b3-traceid'] !== undefined) {
-    if (trace['x-b3-parentspanid'] === undefined) return requestId ? B3_AND_REQUEST_ID : B3_ONLY;
-    return requestId ? B3_WITH_PARENT_AND_REQUEST_ID : B3_WITH_PARENT;
-  }
-  return trace.traceparent === undefined ? REQUEST_ID_ONLY : requestId ? BOTH_TRACE_HEADERS : TRACEPARENT_ONLY;
-}
-
-const REQUEST_ID_ONLY: readonly string[] = Object.freeze(['x-request-id']);
-const TRACEPARENT_ONLY: readonly string[] = Object.freeze(['traceparent']);
-const BOTH_TRACE_HEADERS: readonly string[] = Object.freeze(['traceparent', 'x-request-id']);
-const B3_ONLY: readonly string[] = Object.freeze(['x-b3-traceid', 'x-b3-spanid']);
-const B3_AND_REQUEST_ID: readonly string[] = Object.freeze(['x-b3-traceid', 'x-b3-spanid', 'x-request-id']);
-const B3_WITH_PARENT: readonly string[] = Object.freeze(['x-b3-traceid', 'x-b3-spanid', 'x-b3-parentspanid']);
-const B3_WITH_PARENT_AND_REQUEST_ID: readonly string[] = Object.freeze(['x-b3-traceid', 'x-b3-spanid', 'x-b3-parentspanid', 'x-request-id']);
 
 function leanText(metadata: LeanMetadata | undefined, name: string): string | undefined {
   return textOf(metadata?.[name]);

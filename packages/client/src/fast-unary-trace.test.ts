@@ -3,9 +3,11 @@
 // created; `traceparent` continued or started only with the OpenTelemetry tracer, passed through
 // untouched otherwise. Created ids go never-indexed (HPACK) so they do not churn the header table.
 import { after, before, test } from 'node:test';
+import { once } from 'node:events';
 import assert from 'node:assert/strict';
 import http2, { type IncomingHttpHeaders } from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
 import { createMesh, type Mesh } from './index.js';
 import { bootstrap } from '../../../test/support/mesh-config.js';
 
@@ -189,6 +191,45 @@ test('without tracing (the default): only a request id is created; a caller trac
   assert.equal(continued.traceparent, PARENT);
   assert.match(String(continued['x-request-id']), UUID_V4);
   assert.notEqual(continued['x-request-id'], fresh['x-request-id']);
+});
+
+test("a generated client's calls through the mesh channel (streaming, and unary with an interceptor) send the created ids never-indexed too; caller metadata stays indexable", async () => {
+  const mesh = await meshWith({ tracing: OPENTELEMETRY });
+  const bytes = { serialize: (value: Buffer) => value, deserialize: (value: Buffer) => value };
+  const definition = { path: PATH, requestSerialize: bytes.serialize, requestDeserialize: bytes.deserialize, responseSerialize: bytes.serialize, responseDeserialize: bytes.deserialize };
+  const Ctor = grpc.makeGenericClientConstructor(
+    { Replies: { ...definition, requestStream: false, responseStream: true }, Echo: { ...definition, requestStream: true, responseStream: true }, Call: { ...definition, requestStream: false, responseStream: false } },
+    'Raw',
+  );
+  const interceptor: grpc.Interceptor = (options, nextCall) => new grpc.InterceptingCall(nextCall(options));
+  const client = mesh.grpcClient(Ctor, 'raw.svc:80') as unknown as Record<string, (...args: unknown[]) => grpc.ClientReadableStream<Buffer> & grpc.ClientDuplexStream<Buffer, Buffer>>;
+  const intercepted = mesh.grpcClient(Ctor, 'raw.svc:80', { interceptors: [interceptor] }) as unknown as Record<string, (...args: unknown[]) => grpc.ClientUnaryCall>;
+  const metadata = new grpc.Metadata();
+  metadata.set('x-caller', 'c');
+  const calls: (() => grpc.Call)[] = [
+    () => client.Replies!(Buffer.from('hi'), metadata).resume(),
+    () => {
+      const stream = client.Echo!(metadata).resume();
+      stream.end(Buffer.from('hi'));
+      return stream;
+    },
+    () => intercepted.Call!(Buffer.from('hi'), metadata, () => undefined),
+  ];
+  try {
+    for (const make of calls) {
+      const before = seen.length;
+      const call = make();
+      const [status] = (await once(call, 'status')) as [grpc.StatusObject];
+      assert.equal(status.code, grpc.status.OK);
+      const headers = seen[before]!;
+      assert.equal(headers['x-caller'], 'c');
+      assert.match(String(headers['x-request-id']), TRACED_UUID('9'));
+      assert.deepEqual(neverIndexed(headers), ['traceparent', 'x-request-id']);
+    }
+  } finally {
+    (client as unknown as grpc.Client).close();
+    (intercepted as unknown as grpc.Client).close();
+  }
 });
 
 test('generate_request_id: false adds nothing; a caller request id still passes', async () => {

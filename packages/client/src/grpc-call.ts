@@ -8,6 +8,7 @@
  * its own delegate, the first whose response metadata the retry layer takes becomes the call's, and
  * only its metadata, message and status reach the caller; the others are cancelled.
  */
+import { sensitiveHeaders, type IncomingHttpHeaders } from 'node:http2';
 import type * as grpc from '@grpc/grpc-js';
 import { GrpcStatus, MeshError, type HeaderMap } from '@xmesh/core';
 import { grpcJs } from './lazy-deps.js';
@@ -15,10 +16,10 @@ import { PipelineCall } from './pipeline-call.js';
 import { grpcAttemptOutcome } from './attempt-outcome.js';
 import type { Invoke } from './pipeline.js';
 import type { MeshState } from './mesh-state.js';
-import { TOO_MANY_RESPONSES } from '@xmesh/grpc-lean';
+import { TOO_MANY_RESPONSES, toGrpcMetadata, type RawMetadataListener } from '@xmesh/grpc-lean';
 import { attemptResultOf, outcomeFromStatus, statusFromMeshError, tlsStatusError, wellFormedStatus } from './grpc-status.js';
 import { GrpcReplayBuffer, sendOp, type ReplayOp } from './retry/grpc-replay.js';
-import { metadataText, traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
+import { metadataText, neverIndexedNames, traceHeadersFor, type TraceHeaders } from './observability/trace-propagation.js';
 import { embeddedRewrite, MetadataHeaders } from './upstream-rewrite.js';
 import { callLocalReplyRewrite } from './local-reply.js';
 import type { MirrorRequest } from './mirror/shadow-call.js';
@@ -42,6 +43,8 @@ export interface GrpcCallHost {
 
 /** The one read operation every read issues (it carries nothing, so a streamed call allocates none per message). */
 const READ_OP: ReplayOp = Object.freeze({ op: 'read' });
+/** The one half-close operation. */
+const HALF_CLOSE_OP: ReplayOp = Object.freeze({ op: 'halfClose' });
 
 /** How a unary-response call ends when the upstream sent more than one message: grpc-js's `Client` status and words. */
 const TOO_MANY_STATUS = Object.freeze({ code: GrpcStatus.UNIMPLEMENTED, details: TOO_MANY_RESPONSES });
@@ -225,49 +228,7 @@ export class MeshGrpcCall implements CallStream {
     if (this.credentials) delegate.setCredentials(this.credentials);
     this.delegate = delegate;
     attempt.delegate = delegate;
-    delegate.start(upstream, {
-      onReceiveMetadata: (metadata) => {
-        // Hedging: another attempt's response was taken first; this one is being cancelled.
-        if (attempt.retry?.responseStarts(attempt) === false) return;
-        if (attempt !== this.attempt) this.takeAttempt(attempt);
-        this.commit();
-        attempt.retry?.streamActive();
-        const added = attempt.responseHeadersToAdd;
-        if (added !== undefined) for (const name in added) metadata.set(name, added[name]!);
-        if (rewrite?.mutatesResponseHeaders === true) rewrite.responseHeaders(new MetadataHeaders(metadata), attempt.request);
-        listener.onReceiveMetadata(metadata);
-      },
-      onReceiveMessage: (message) => {
-        if (attempt !== this.attempt) return;
-        this.commit();
-        attempt.retry?.streamActive();
-        if (!this.unaryResponse) {
-          listener.onReceiveMessage(message);
-          return;
-        }
-        if (this.responses++ > 0) {
-          this.tooManyResponses = true;
-          delegate.cancelWithStatus(TOO_MANY_STATUS.code, TOO_MANY_STATUS.details);
-          return;
-        }
-        listener.onReceiveMessage(message);
-        // A unary reply ends after this message: read on, so a second message or the status comes now.
-        delegate.startRead();
-      },
-      onReceiveStatus: (received) => {
-        attempt.upstreamEnded = true;
-        this.racing?.delete(attempt);
-        this.dropCopies();
-        const status = this.tooManyResponses ? { ...TOO_MANY_STATUS, metadata: received.metadata ?? new (grpcJs().Metadata)() } : wellFormedStatus(received);
-        attempt.finish(grpcAttemptOutcome(status.code, status.details, attempt.elapsed()));
-        const retry = attempt.retry;
-        if (retry?.onAttemptEnd(attempt, attemptResultOf(status.code, status.details), this.committed)) return;
-        const cut = retry?.timeoutError;
-        const final = cut !== undefined && status.code !== GrpcStatus.OK ? statusFromMeshError(cut, callLocalReplyRewrite(attempt, cut)) : status.code === GrpcStatus.UNAVAILABLE ? typedStatus(status, attempt) : status;
-        // A transport may fail at once, inside the caller's start/sendMessage/halfClose (an endpoint in back-off).
-        this.deliverStatus(final);
-      },
-    });
+    delegate.start(upstream, new AttemptListener(this, attempt, delegate, listener, rewrite));
     const pending = this.pending;
     this.pending = [];
     if (attempt === this.firstAttempt) {
@@ -277,6 +238,72 @@ export class MeshGrpcCall implements CallStream {
     } else {
       this.replay.replayInto(delegate);
     }
+  }
+
+  /** @internal `attempt`'s response metadata, from its delegate. */
+  receiveMetadata(attempt: GrpcAttempt, metadata: grpc.Metadata, listener: grpc.InterceptingListener, rewrite: ReturnType<typeof embeddedRewrite>): void {
+    if (!this.takeResponse(attempt)) return;
+    const added = attempt.responseHeadersToAdd;
+    if (added !== undefined) for (const name in added) metadata.set(name, added[name]!);
+    if (rewrite?.mutatesResponseHeaders === true) rewrite.responseHeaders(new MetadataHeaders(metadata), attempt.request);
+    listener.onReceiveMetadata(metadata);
+  }
+
+  /**
+   * @internal `attempt`'s response headers as the lean transport received them: they go on as they are to a
+   * listener that takes them so (it converts them if someone reads them), unless the route edits them.
+   */
+  receiveRawMetadata(attempt: GrpcAttempt, headers: IncomingHttpHeaders, listener: grpc.InterceptingListener, rewrite: ReturnType<typeof embeddedRewrite>): void {
+    const raw = (listener as Partial<RawMetadataListener>).onReceiveRawMetadata;
+    if (raw === undefined || attempt.responseHeadersToAdd !== undefined || rewrite?.mutatesResponseHeaders === true) {
+      this.receiveMetadata(attempt, toGrpcMetadata(headers), listener, rewrite);
+      return;
+    }
+    if (this.takeResponse(attempt)) (listener as RawMetadataListener).onReceiveRawMetadata(headers);
+  }
+
+  /** Response headers of `attempt` arrived: false when another attempt's response was taken (hedging), else the call commits to it. */
+  private takeResponse(attempt: GrpcAttempt): boolean {
+    // Hedging: another attempt's response was taken first; this one is being cancelled.
+    if (attempt.retry?.responseStarts(attempt) === false) return false;
+    if (attempt !== this.attempt) this.takeAttempt(attempt);
+    this.commit();
+    attempt.retry?.streamActive();
+    return true;
+  }
+
+  /** @internal One response message of `attempt`, from its delegate. */
+  receiveMessage(attempt: GrpcAttempt, delegate: CallStream, message: Buffer, listener: grpc.InterceptingListener): void {
+    if (attempt !== this.attempt) return;
+    this.commit();
+    attempt.retry?.streamActive();
+    if (!this.unaryResponse) {
+      listener.onReceiveMessage(message);
+      return;
+    }
+    if (this.responses++ > 0) {
+      this.tooManyResponses = true;
+      delegate.cancelWithStatus(TOO_MANY_STATUS.code, TOO_MANY_STATUS.details);
+      return;
+    }
+    listener.onReceiveMessage(message);
+    // A unary reply ends after this message: read on, so a second message or the status comes now.
+    delegate.startRead();
+  }
+
+  /** @internal `attempt`'s status, from its delegate. */
+  receiveStatus(attempt: GrpcAttempt, received: grpc.StatusObject): void {
+    attempt.upstreamEnded = true;
+    this.racing?.delete(attempt);
+    this.dropCopies();
+    const status = this.tooManyResponses ? { ...TOO_MANY_STATUS, metadata: received.metadata ?? new (grpcJs().Metadata)() } : wellFormedStatus(received);
+    attempt.finish(grpcAttemptOutcome(status.code, status.details, attempt.elapsed()));
+    const retry = attempt.retry;
+    if (retry?.onAttemptEnd(attempt, attemptResultOf(status.code, status.details), this.committed)) return;
+    const cut = retry?.timeoutError;
+    const final = cut !== undefined && status.code !== GrpcStatus.OK ? statusFromMeshError(cut, callLocalReplyRewrite(attempt, cut)) : status.code === GrpcStatus.UNAVAILABLE ? typedStatus(status, attempt) : status;
+    // A transport may fail at once, inside the caller's start/sendMessage/halfClose (an endpoint in back-off).
+    this.deliverStatus(final);
   }
 
   /** A retry of `previous`: the new attempt becomes current and gets the kept operations at attach. */
@@ -341,7 +368,7 @@ export class MeshGrpcCall implements CallStream {
   }
 
   halfClose(): void {
-    if (this.delegate || !this.ended) this.issue({ op: 'halfClose' });
+    if (this.delegate || !this.ended) this.issue(HALF_CLOSE_OP);
   }
 
   /**
@@ -487,9 +514,39 @@ export class MeshGrpcCall implements CallStream {
   private deliverStatus(status: grpc.StatusObject): void {
     if (this.statusDelivered) return;
     this.statusDelivered = true;
-    const listener = this.listener!;
-    process.nextTick(() => listener.onReceiveStatus(status));
+    process.nextTick(statusToListener, this.listener!, status);
   }
+}
+
+/** An attempt's listener on its delegate call: the events go to the call, with the attempt they belong to (one object per attempt, no closures). */
+class AttemptListener implements RawMetadataListener {
+  constructor(
+    private readonly call: MeshGrpcCall,
+    private readonly attempt: GrpcAttempt,
+    private readonly delegate: CallStream,
+    private readonly listener: grpc.InterceptingListener,
+    private readonly rewrite: ReturnType<typeof embeddedRewrite>,
+  ) {}
+
+  onReceiveMetadata(metadata: grpc.Metadata): void {
+    this.call.receiveMetadata(this.attempt, metadata, this.listener, this.rewrite);
+  }
+
+  onReceiveRawMetadata(headers: IncomingHttpHeaders): void {
+    this.call.receiveRawMetadata(this.attempt, headers, this.listener, this.rewrite);
+  }
+
+  onReceiveMessage(message: Buffer): void {
+    this.call.receiveMessage(this.attempt, this.delegate, message, this.listener);
+  }
+
+  onReceiveStatus(status: grpc.StatusObject): void {
+    this.call.receiveStatus(this.attempt, status);
+  }
+}
+
+function statusToListener(listener: grpc.InterceptingListener, status: grpc.StatusObject): void {
+  listener.onReceiveStatus(status);
 }
 
 /** One mirror copy of a call's request, collecting its messages. */
@@ -547,7 +604,11 @@ function upstreamMetadata(
 ): grpc.Metadata {
   if (trace === undefined && (added === undefined || added.length === 0) && removed === undefined) return metadata;
   const out = metadata.clone();
-  if (trace !== undefined) for (const name in trace) out.set(name, trace[name as keyof TraceHeaders]!);
+  if (trace !== undefined) {
+    for (const name in trace) out.set(name, trace[name as keyof TraceHeaders]!);
+    // Unique per call: the lean transport sends them never-indexed, so they do not evict the headers every request shares from HPACK.
+    (out as grpc.Metadata & { [sensitiveHeaders]?: readonly string[] })[sensitiveHeaders] = neverIndexedNames(trace);
+  }
   if (added !== undefined) {
     for (const { key, value, append } of added) {
       if (append) out.add(key.toLowerCase(), value);

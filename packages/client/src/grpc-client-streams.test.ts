@@ -42,6 +42,8 @@ interface ServerSide {
   /** Flood replies written so far, and whether the last write is waiting for `drain`. */
   floodWritten: number;
   floodBlocked: boolean;
+  /** Messages the `Echo` handler received, in order, across calls. */
+  echoReceived: string[];
 }
 
 function trailer(value: string): grpc.Metadata {
@@ -76,7 +78,10 @@ async function startServer(side: ServerSide): Promise<{ port: number; close: () 
     Echo: (call: grpc.ServerDuplexStream<string, string>) => {
       headers(call);
       call.on('cancelled', () => side.cancelled++);
-      call.on('data', (message: string) => message !== 'hang' && call.write(`echo:${message}`));
+      call.on('data', (message: string) => {
+        side.echoReceived.push(message);
+        if (message !== 'hang') call.write(`echo:${message}`);
+      });
       call.on('end', () => call.end(trailer('done')));
     },
     Collect: (call: grpc.ServerReadableStream<string, string>, callback: grpc.sendUnaryData<string>) => {
@@ -120,7 +125,7 @@ function record(call: NodeJS.EventEmitter, untilStatus = false): { readonly even
 }
 
 describe('grpcClient streaming calls without grpc-js Client, against a stock grpc-js server', () => {
-  const side: ServerSide = { cancelled: 0, floodWritten: 0, floodBlocked: false };
+  const side: ServerSide = { cancelled: 0, floodWritten: 0, floodBlocked: false, echoReceived: [] };
   let server: { port: number; close: () => void };
   let mesh: Mesh;
   let fast: StreamsClient;
@@ -158,6 +163,14 @@ describe('grpcClient streaming calls without grpc-js Client, against a stock grp
     await mesh.close();
     server.close();
   });
+
+  /** `Ctor`'s clients three ways: through the mesh without grpc-js's `Client`, through it with an interceptor, straight to the server. */
+  const threeClients = (Ctor: grpc.ServiceClientConstructor): StreamsClient[] =>
+    [
+      mesh.grpcClient(Ctor, TARGET),
+      mesh.grpcClient(Ctor, TARGET, { interceptors: [passThrough] }),
+      new Ctor(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure()),
+    ] as unknown as StreamsClient[];
 
   /** The same call on the three clients: events in the same order, with the same content. */
   async function agree(make: (client: StreamsClient) => NodeJS.EventEmitter, untilStatus = false): Promise<string[]> {
@@ -291,11 +304,7 @@ describe('grpcClient streaming calls without grpc-js Client, against a stock grp
       },
     });
     const StrictCtor = grpc.makeGenericClientConstructor({ Replies: strict(SERVICE.Replies!), Echo: strict(SERVICE.Echo!) } as grpc.ServiceDefinition, 'Streams');
-    const clients = [
-      mesh.grpcClient(StrictCtor, TARGET),
-      mesh.grpcClient(StrictCtor, TARGET, { interceptors: [passThrough] }),
-      new StrictCtor(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure()),
-    ] as unknown as StreamsClient[];
+    const clients = threeClients(StrictCtor);
     try {
       const parsed = await Promise.all(clients.map((client) => record(client.Replies('count:3')).done));
       assert.deepEqual(parsed[0], parsed[1]);
@@ -307,6 +316,81 @@ describe('grpcClient streaming calls without grpc-js Client, against a stock grp
       assert.ok(unsent[0]!.includes('status 13 Request message serialization failure: no bytes for that x-trailer=undefined'), unsent[0]!.join('\n'));
     } finally {
       for (const client of clients) client.close();
+    }
+  });
+
+  test('bidi: a burst of writes (each with a callback) then end: every callback once, in order, before finish; echoes in order, as in grpc-js', async () => {
+    const words = Array.from({ length: 12 }, (_, i) => `w${i}`);
+    const callbacks: string[][] = [];
+    const seen = await agree((client) => {
+      const called: string[] = [];
+      callbacks.push(called);
+      const stream = client.Echo();
+      for (const word of words) stream.write(word, () => called.push(word));
+      stream.on('finish', () => called.push('finish'));
+      stream.end();
+      return stream;
+    });
+    assert.deepEqual(seen, ['metadata x-header=h', ...words.map((word) => `data echo:${word}`), 'status 0 OK x-trailer=done', 'end']);
+    assert.equal(callbacks.length, 3);
+    for (const called of callbacks) assert.deepEqual(called, [...words, 'finish']);
+  });
+
+  test('bidi: a request that fails to serialize in the middle of a burst ends the call with INTERNAL; what follows it is never sent', async () => {
+    const StrictCtor = grpc.makeGenericClientConstructor({
+      Echo: {
+        ...SERVICE.Echo!,
+        requestSerialize: (value: string) => {
+          if (value === 'unserializable') throw new Error('no bytes for that');
+          return text.serialize(value);
+        },
+      },
+    } as grpc.ServiceDefinition, 'Streams');
+    const clients = threeClients(StrictCtor);
+    try {
+      for (const client of clients) {
+        side.echoReceived = [];
+        const stream = client.Echo();
+        const called: string[] = [];
+        const seen = record(stream, true);
+        for (const word of ['a', 'b', 'unserializable', 'c']) stream.write(word, () => called.push(word));
+        stream.end();
+        const events = await seen.done;
+        assert.ok(events.includes('status 13 Request message serialization failure: no bytes for that x-trailer=undefined'), events.join('\n'));
+        await sleep(100);
+        assert.ok(!side.echoReceived.includes('c'), `the server got ${side.echoReceived.join(',')}`);
+        assert.ok(!called.includes('unserializable') && !called.includes('c'), `callbacks of ${called.join(',')}`);
+      }
+    } finally {
+      for (const client of clients) client.close();
+    }
+  });
+
+  test("response metadata: the route's response_headers_to_add reach the metadata event; a call nobody asks metadata of still ends as usual", async () => {
+    const edited = await createMesh({
+      config: bootstrap({
+        routes: [{ match: { prefix: '/' }, route: { cluster: 'streams' }, response_headers_to_add: [{ header: { key: 'x-added', value: 'a' } }] }],
+        clusters: { streams: [`127.0.0.1:${server.port}`] },
+      }),
+    });
+    const client = edited.grpcClient(StreamsCtor, TARGET) as unknown as StreamsClient;
+    try {
+      const stream = client.Replies('count:2');
+      assertMeshCall(stream);
+      const [metadata] = (await within(once(stream, 'metadata'), 10_000, 'response metadata')) as [grpc.Metadata];
+      assert.deepEqual([metadata.get('x-header'), metadata.get('x-added')], [['h'], ['a']]);
+      const replies: string[] = [];
+      const quiet = client.Replies('count:2');
+      quiet.on('data', (message: string) => replies.push(message));
+      const [status] = (await within(once(quiet, 'status'), 10_000, 'the call without metadata listeners')) as [grpc.StatusObject];
+      assert.equal(status.code, grpc.status.OK);
+      assert.equal(status.metadata.get('x-trailer')[0], 'done');
+      assert.deepEqual(replies, ['m0', 'm1']);
+      stream.resume();
+      await within(once(stream, 'status'), 10_000, 'the first call');
+    } finally {
+      client.close();
+      await edited.close();
     }
   });
 

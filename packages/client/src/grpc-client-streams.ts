@@ -14,9 +14,11 @@
  * per-call caller stack capture. Interceptors, per-call credentials, `host` and a parent call are
  * left to grpc-js (see grpc-client-fast.ts).
  */
+import type { IncomingHttpHeaders } from 'node:http2';
 import { Duplex, Readable, Stream, Writable } from 'node:stream';
 import type * as grpc from '@grpc/grpc-js';
 import { GrpcStatus } from '@xmesh/core';
+import { toGrpcMetadata, type RawMetadataListener } from '@xmesh/grpc-lean';
 import { grpcJs } from './lazy-deps.js';
 import { overrideHeaders, type CallOverrides } from './retry/call-overrides.js';
 
@@ -81,16 +83,27 @@ function requestMetadata(metadata: grpc.Metadata | undefined, options: grpc.Call
   return out;
 }
 
-/** Serializes and sends one request message; a serialization failure ends the call with INTERNAL, as in grpc-js. */
-function sendMessage(call: CallStream, serialize: Serialize, value: unknown, context: { callback?: WriteCallback; flags?: number }): void {
+/**
+ * Serializes and sends one request message; a serialization failure ends the call with INTERNAL, as in
+ * grpc-js, and is reported by returning false (the write's callback is never called, as in grpc-js).
+ */
+function sendMessage(call: CallStream, serialize: Serialize, value: unknown, context: { callback?: WriteCallback; flags?: number }): boolean {
   let message: Buffer;
   try {
     message = serialize(value);
   } catch (error) {
     call.cancelWithStatus(GrpcStatus.INTERNAL, `Request message serialization failure: ${messageOf(error)}`);
-    return;
+    return false;
   }
   call.sendMessageWithContext(context, message);
+  return true;
+}
+
+/** A write's context: its callback, and its flags when the encoding argument carries them (a number, as in grpc-js). */
+function writeContext(encoding: string, callback: WriteCallback | undefined): { callback?: WriteCallback; flags?: number } {
+  const flags = Number(encoding);
+  if (Number.isNaN(flags)) return callback === undefined ? {} : { callback };
+  return callback === undefined ? { flags } : { callback, flags };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a mixin's base takes any constructor arguments
@@ -126,8 +139,22 @@ function withRequests<Base extends StreamClass<Writable & { call: CallStream | u
     override _write(chunk: unknown, encoding: string, callback: WriteCallback): void {
       const call = this.call;
       if (call === undefined) return;
-      const flags = Number(encoding);
-      sendMessage(call, this.serialize, chunk, Number.isNaN(flags) ? { callback } : { callback, flags });
+      sendMessage(call, this.serialize, chunk, writeContext(encoding, callback));
+    }
+
+    /**
+     * Writes the stream buffered while an earlier write was in flight go out together, in order, in one
+     * turn (so the transport sends them at once); the batch completes with its last message's write.
+     * A message that fails to serialize ends the call, and the messages after it are not sent.
+     */
+    override _writev(chunks: { chunk: unknown; encoding: string }[], callback: WriteCallback): void {
+      const call = this.call;
+      if (call === undefined) return;
+      const last = chunks.length - 1;
+      for (let i = 0; i < last; i++) {
+        if (!sendMessage(call, this.serialize, chunks[i]!.chunk, writeContext(chunks[i]!.encoding, undefined))) return;
+      }
+      sendMessage(call, this.serialize, chunks[last]!.chunk, writeContext(chunks[last]!.encoding, callback));
     }
 
     override _final(callback: WriteCallback): void {
@@ -176,7 +203,7 @@ class MeshWritableStream extends withRequests(withCall(Writable)) {
  * call object; each message deserialized (a parse failure ends the call with INTERNAL, and that is
  * the status reported); one status. One per call.
  */
-abstract class ResponseListener implements grpc.InterceptingListener {
+abstract class ResponseListener implements RawMetadataListener {
   private readError: grpc.StatusObject | undefined = undefined;
   private ended = false;
 
@@ -193,6 +220,11 @@ abstract class ResponseListener implements grpc.InterceptingListener {
 
   onReceiveMetadata(metadata: grpc.Metadata): void {
     this.stream.emit('metadata', metadata);
+  }
+
+  /** Response headers as the lean transport received them: converted only when the call object has `metadata` listeners. */
+  onReceiveRawMetadata(headers: IncomingHttpHeaders): void {
+    if (this.stream.listenerCount('metadata') > 0) this.stream.emit('metadata', toGrpcMetadata(headers));
   }
 
   onReceiveMessage(message: Buffer): void {

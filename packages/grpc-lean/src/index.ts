@@ -1,7 +1,7 @@
 export { LeanChannel } from './lean-channel.js';
 export type { LeanConnector } from './connector.js';
 export { LeanStream, UnaryFastCall, TOO_MANY_RESPONSES, NO_RESPONSE, type LeanStreamHandler, type UnaryCallback, type UnaryReceiver } from './fast-calls.js';
-export { LeanCall, toGrpcMetadata, type GrpcJsCall } from './lean-call.js';
+export { LeanCall, toGrpcMetadata, type GrpcJsCall, type RawMetadataListener } from './lean-call.js';
 export { LeanCallError } from './call-error.js';
 export { decodeMetadata, decodeGrpcMessage, type LeanMetadata, type RawMetadata } from './metadata.js';
 export { resolveLeanOptions, type LeanChannelOptions, type LeanTransportOptions, type LeanCompression } from './options.js';

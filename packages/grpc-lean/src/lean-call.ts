@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import { sensitiveHeaders, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import type * as GrpcJs from '@grpc/grpc-js';
 import type { ChannelInterface, InterceptingListener, Metadata } from '@grpc/grpc-js';
 import { lazyRequire } from '@xmesh/core';
@@ -19,14 +19,36 @@ export interface RequestHeaderSource {
 /** grpc-js, loaded when the first response metadata is made (the sidecar imports this package and never does). */
 const grpcJs = lazyRequire<typeof GrpcJs>(import.meta.url, '@grpc/grpc-js');
 
+/** An object naming the entries node:http2 sends never-indexed. */
+type NeverIndexed = { [sensitiveHeaders]?: readonly string[] };
+
 /** grpc-js WriteFlags.NoCompress. */
 const NO_COMPRESS = 2;
 
+/** `:`, which starts the pseudo-headers. */
+const COLON = 0x3a;
+const TRANSPORT_HEADER_SET: ReadonlySet<string> = new Set(TRANSPORT_RESPONSE_HEADERS);
+
 /** Response metadata for grpc-js: `-bin` values decoded, transport headers removed. */
 export function toGrpcMetadata(raw: IncomingHttpHeaders): Metadata {
-  const metadata = grpcJs().Metadata.fromHttp2Headers(raw);
-  for (const name of TRANSPORT_RESPONSE_HEADERS) metadata.remove(name);
-  return metadata;
+  // Only the application's entries are converted (a trailers-only OK status carries none).
+  let entries: IncomingHttpHeaders | undefined;
+  const names = Object.keys(raw);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    if (name.charCodeAt(0) === COLON || TRANSPORT_HEADER_SET.has(name)) continue;
+    (entries ??= {})[name] = raw[name];
+  }
+  const metadata = grpcJs().Metadata;
+  return entries === undefined ? new metadata() : metadata.fromHttp2Headers(entries);
+}
+
+/**
+ * A listener that takes response headers as node:http2 gave them, instead of grpc-js `Metadata`
+ * (converting them with {@link toGrpcMetadata} only if someone reads them).
+ */
+export interface RawMetadataListener extends InterceptingListener {
+  onReceiveRawMetadata(headers: IncomingHttpHeaders): void;
 }
 
 /**
@@ -35,6 +57,8 @@ export function toGrpcMetadata(raw: IncomingHttpHeaders): Metadata {
  * Client serializes) and leave serialized (the Client deserializes). One
  * message is delivered per `startRead()`; while none is wanted the HTTP/2
  * stream is paused, so flow control reaches the server.
+ *
+ * A listener with `onReceiveRawMetadata` gets the response headers that way.
  *
  * The stream opens on the first of: `halfClose()` (so a unary request goes out
  * whole and can be replayed if the server refuses the stream), or the tick
@@ -60,9 +84,16 @@ export class LeanCall extends StreamCall implements GrpcJsCall {
     super(pool, options, EMPTY_HEADERS, deadlineEpochMs);
   }
 
+  /**
+   * Names listed under node's `http2.sensitiveHeaders` symbol on `metadata` (a front end marks the
+   * per-call ids it added, as on the fast path's metadata) are sent never-indexed.
+   */
   start(metadata: Metadata, listener: InterceptingListener): void {
     this.listener = listener;
-    this.headers = this.headerSource.requestHeaders(this.path, this.deadlineEpochMs, metadata.toHttp2Headers());
+    const encoded = metadata.toHttp2Headers();
+    const neverIndexed = (metadata as Metadata & NeverIndexed)[sensitiveHeaders];
+    if (neverIndexed !== undefined) (encoded as NeverIndexed)[sensitiveHeaders] = neverIndexed;
+    this.headers = this.headerSource.requestHeaders(this.path, this.deadlineEpochMs, encoded);
     process.nextTick(dispatchCall, this);
   }
 
@@ -113,7 +144,10 @@ export class LeanCall extends StreamCall implements GrpcJsCall {
   }
 
   protected deliverHeaders(headers: IncomingHttpHeaders): void {
-    this.listener?.onReceiveMetadata(toGrpcMetadata(headers));
+    const listener = this.listener;
+    if (listener === null) return;
+    if ((listener as Partial<RawMetadataListener>).onReceiveRawMetadata !== undefined) (listener as RawMetadataListener).onReceiveRawMetadata(headers);
+    else listener.onReceiveMetadata(toGrpcMetadata(headers));
   }
 
   protected deliverMessage(message: Buffer): void {

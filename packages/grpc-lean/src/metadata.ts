@@ -61,13 +61,18 @@ export function addLeanMetadata(headers: OutgoingHttpHeaders, metadata: LeanMeta
   if (neverIndexed !== undefined) (headers as { [sensitiveHeaders]?: readonly string[] })[sensitiveHeaders] = neverIndexed;
 }
 
-/** Copies already-encoded HTTP/2 headers (e.g. grpc-js `Metadata#toHttp2Headers()`), skipping transport-owned names. */
+/**
+ * Copies already-encoded HTTP/2 headers (e.g. grpc-js `Metadata#toHttp2Headers()`), skipping transport-owned
+ * names; the names `encoded` lists under `http2.sensitiveHeaders` stay never-indexed.
+ */
 export function addEncodedHeaders(headers: OutgoingHttpHeaders, encoded: OutgoingHttpHeaders): void {
   for (const key in encoded) {
     const value = encoded[key];
     if (value === undefined || key.startsWith(':') || RESERVED_REQUEST_HEADERS.has(key)) continue;
     headers[key] = value;
   }
+  const neverIndexed = (encoded as { readonly [sensitiveHeaders]?: readonly string[] })[sensitiveHeaders];
+  if (neverIndexed !== undefined) (headers as { [sensitiveHeaders]?: readonly string[] })[sensitiveHeaders] = neverIndexed;
 }
 
 /**

@@ -109,3 +109,21 @@ export function metadataText(metadata: grpc.Metadata, name: string): string | un
   const value = metadata.get(name)[0];
   return typeof value === 'string' ? value : undefined;
 }
+
+/** The names of `trace`'s per-call ids (`x-b3-sampled` is one of two values: it stays indexable), from lists made once. */
+export function neverIndexedNames(trace: TraceHeaders): readonly string[] {
+  const requestId = trace['x-request-id'] !== undefined;
+  if (trace['x-b3-traceid'] !== undefined) {
+    if (trace['x-b3-parentspanid'] === undefined) return requestId ? B3_AND_REQUEST_ID : B3_ONLY;
+    return requestId ? B3_WITH_PARENT_AND_REQUEST_ID : B3_WITH_PARENT;
+  }
+  return trace.traceparent === undefined ? REQUEST_ID_ONLY : requestId ? BOTH_TRACE_HEADERS : TRACEPARENT_ONLY;
+}
+
+const REQUEST_ID_ONLY: readonly string[] = Object.freeze(['x-request-id']);
+const TRACEPARENT_ONLY: readonly string[] = Object.freeze(['traceparent']);
+const BOTH_TRACE_HEADERS: readonly string[] = Object.freeze(['traceparent', 'x-request-id']);
+const B3_ONLY: readonly string[] = Object.freeze(['x-b3-traceid', 'x-b3-spanid']);
+const B3_AND_REQUEST_ID: readonly string[] = Object.freeze(['x-b3-traceid', 'x-b3-spanid', 'x-request-id']);
+const B3_WITH_PARENT: readonly string[] = Object.freeze(['x-b3-traceid', 'x-b3-spanid', 'x-b3-parentspanid']);
+const B3_WITH_PARENT_AND_REQUEST_ID: readonly string[] = Object.freeze(['x-b3-traceid', 'x-b3-spanid', 'x-b3-parentspanid', 'x-request-id']);
